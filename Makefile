@@ -1,0 +1,33 @@
+# Every target creates .venv itself, so `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck fmt-check bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/ddl check examples/
+	$(BIN)/ddl run examples/books.ddl --param genre=mystery --param count=3 --param decade=1950
+	$(BIN)/ddl run examples/bill.ddl --param total=84.60 --param people=3 --param tip_percent=15
+	$(BIN)/ddl run examples/weather.ddl --param city=paris
+	$(BIN)/ddl fmt --check examples/
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 tests/
+
+lint: $(STAMP)
+	$(BIN)/ruff check ddl tests
+	$(BIN)/mypy ddl
+
+bench: $(STAMP)
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

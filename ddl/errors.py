@@ -1,0 +1,82 @@
+"""The one catalogue of DDL diagnostic codes.
+
+spec/errors.md documents every code listed here (a test keeps the two in step).
+Ranges: 1xx syntax, 2xx names and types, 3xx evaluation, 4xx examples and
+checks, 9xx input/output and internal errors.
+"""
+
+from __future__ import annotations
+
+CATALOGUE: dict[str, str] = {
+    # ---- syntax (front end)
+    "DDL100": "source file too large",
+    "DDL101": "source is not valid UTF-8",
+    "DDL102": "unexpected character",
+    "DDL103": "unexpected token",
+    "DDL104": "unexpected end of input",
+    "DDL105": "nesting too deep",
+    "DDL106": "invalid escape sequence in a text literal",
+    "DDL107": "malformed text interpolation",
+    "DDL108": "invalid character class",
+    "DDL109": "invalid repetition bounds",
+    "DDL110": "reserved word used as a name",
+    "DDL111": "invalid number literal",
+    "DDL112": "duplicate family item",
+    "DDL113": "too many tokens",
+    "DDL114": "invalid Int range bounds",
+    # ---- names, declarations and types
+    "DDL200": "unknown name",
+    "DDL201": "duplicate declaration",
+    "DDL202": "type mismatch",
+    "DDL203": "wrong number of arguments",
+    "DDL204": "not callable",
+    "DDL205": "unknown field",
+    "DDL206": "missing field",
+    "DDL207": "non-exhaustive match",
+    "DDL208": "unreachable match arm",
+    "DDL209": "recursion is not allowed",
+    "DDL210": "unbounded iteration",
+    "DDL211": "cannot infer type",
+    "DDL212": "range is empty or provably violated",
+    "DDL213": "operator not defined for these types",
+    "DDL214": "invalid table",
+    "DDL215": "invalid parameter declaration",
+    "DDL216": "family is incomplete",
+    "DDL217": "unknown import",
+    "DDL218": "import cycle",
+    "DDL219": "ambiguous name",
+    "DDL220": "invalid grammar reference",
+    "DDL221": "not a constant",
+    "DDL222": "lambda outside a higher-order built-in",
+    "DDL223": "invalid pattern",
+    "DDL224": "invalid decimal scale",
+    "DDL225": "invalid enum",
+    # ---- evaluation (runtime failures as error values)
+    "DDL300": "division by zero",
+    "DDL301": "index out of range",
+    "DDL302": "value outside its declared range",
+    "DDL303": "key not in table",
+    "DDL304": "conversion failed",
+    "DDL305": "step budget exhausted",
+    "DDL306": "text longer than its declared maximum",
+    "DDL307": "list longer than its declared maximum",
+    "DDL308": "where-refinement violated",
+    "DDL309": "text does not match its declared pattern",
+    "DDL310": "invalid argument",
+    "DDL311": "unwrap of none",
+    # ---- examples and checks
+    "DDL400": "example output differs",
+    "DDL401": "example parameters invalid",
+    "DDL402": "example evaluation failed",
+    "DDL403": "ensures clause violated",
+    "DDL404": "unknown family",
+    # ---- I/O and internal
+    "DDL900": "cannot read file",
+    "DDL901": "no .ddl files found",
+    "DDL902": "invalid command-line value",
+    "DDL999": "internal error",
+}
+
+
+def title(code: str) -> str:
+    return CATALOGUE.get(code, "unknown diagnostic")

@@ -1,0 +1,1 @@
+"""DDL standard library modules, written in DDL (shipped as package data)."""
