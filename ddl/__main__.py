@@ -1,0 +1,5 @@
+import sys
+
+from ddl.cli import main
+
+sys.exit(main())

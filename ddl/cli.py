@@ -1,0 +1,311 @@
+"""The ``ddl`` command line (contract in DESIGN §9; keep it stable).
+
+Exit codes: 0 success; 1 the input has errors (diagnostics, failed examples,
+runtime failures, unformatted files under --check); 2 usage or I/O errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from ddl import __version__
+from ddl.diagnostics import Diagnostic, SourceMap, Span
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse exits 2 on usage errors, as we want
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ddl",
+        description="DDL, the Discrete Distillation Language: check, run and format task families.",
+        epilog="Exit codes: 0 success, 1 errors in the input, 2 usage or I/O error. "
+               "Diagnostics print as path:line:col: CODE: message with the source line and a caret.",
+    )
+    parser.add_argument("--version", action="version", version=f"ddl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    check = sub.add_parser(
+        "check", help="parse, type-check and run the examples of .ddl files",
+        description="Parse and type-check every .ddl file under the given paths (directories are searched "
+                    "recursively) and evaluate each family's examples against their expected outputs.",
+    )
+    check.add_argument("paths", nargs="+", metavar="PATH", help=".ddl files or directories")
+    check.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
+    check.add_argument("--quiet", "-q", action="store_true", help="print only diagnostics, no summary")
+
+    run = sub.add_parser(
+        "run", help="run a family on parameter values and print its output as JSON",
+        description="Run one family of FILE on θ given with --param name=value (values in DDL syntax: "
+                    "3, 84.60, true, fantasy, \"text\", or JSON for lists and records). Parameters with "
+                    "defaults may be omitted.",
+    )
+    run.add_argument("file", metavar="FILE", help="a .ddl file")
+    run.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE", help="a parameter value")
+    run.add_argument("--family", "-f", metavar="NAME", help="the family to run (needed when FILE has several)")
+    run.add_argument("--format", choices=["json", "text"], default="json",
+                     help="json (default): the output as JSON; text: DDL syntax")
+
+    fmt = sub.add_parser(
+        "fmt", help="print .ddl files in canonical form",
+        description="Format .ddl files canonically (comments kept). Prints a single file to stdout unless "
+                    "--write; with --check, lists files that are not formatted and exits 1.",
+    )
+    fmt.add_argument("paths", nargs="+", metavar="PATH", help=".ddl files or directories")
+    mode = fmt.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="exit 1 if any file is not formatted; change nothing")
+    mode.add_argument("--write", "-w", action="store_true", help="rewrite files in place")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.command == "check":
+            return cmd_check(args, sys.stdout)
+        if args.command == "run":
+            return cmd_run(args, sys.stdout)
+        if args.command == "fmt":
+            return cmd_fmt(args, sys.stdout)
+    except UsageError as err:
+        print(f"ddl {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    raise AssertionError(args.command)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def collect_files(paths: Sequence[str]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*.ddl") if q.is_file())
+            if not found:
+                raise UsageError(f"no .ddl files found under '{raw}'")
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        elif p.exists():
+            raise UsageError(f"'{raw}' is neither a file nor a directory")
+        else:
+            raise UsageError(f"no such file or directory: '{raw}'")
+    return files
+
+
+def print_diagnostics(diags: Sequence[Diagnostic], sources: SourceMap, out: TextIO = sys.stderr) -> None:
+    for d in diags:
+        print(d.render(sources), file=out)
+
+
+# ---------------------------------------------------------------------------- check
+
+
+def check_file(path: Path) -> tuple[list[Diagnostic], list[dict[str, Any]], SourceMap]:
+    from ddl.api import ModuleLoader, check_examples, compile_file
+
+    loader = ModuleLoader()
+    started = time.perf_counter()
+    checked, diags = compile_file(path, loader)
+    typed_seconds = time.perf_counter() - started
+    families: list[dict[str, Any]] = []
+    if checked is None:
+        return diags, families, loader.sources
+    for fam in checked.families.values():
+        families.append({
+            "name": fam.name,
+            "obligations": [_obligation("typed", fam.name, "proved", "the family type-checks", fam.span, typed_seconds)],
+        })
+    started = time.perf_counter()
+    example_diags = check_examples(checked)
+    seconds = time.perf_counter() - started
+    by_family: dict[str, list[Diagnostic]] = {}
+    for d in example_diags:
+        owner = next((f.name for f in checked.families.values()
+                      if f.span.start <= d.span.start <= f.span.end and f.span.path == d.span.path), None)
+        by_family.setdefault(owner or "", []).append(d)
+    for entry in families:
+        fam = checked.families[entry["name"]]
+        for ex in fam.examples:
+            failures = [d for d in by_family.get(fam.name, []) if d.span == ex.span]
+            verdict = "refuted" if failures else "proved"
+            evidence = failures[0].message if failures else "output matches"
+            entry["obligations"].append(
+                _obligation("examples", f"example[{ex.index}]", verdict, evidence, ex.span, seconds / max(1, len(fam.examples))))
+    return diags + example_diags, families, loader.sources
+
+
+def _obligation(kind: str, subject: str, verdict: str, evidence: str, span: Span, seconds: float) -> dict[str, Any]:
+    return {"kind": kind, "subject": subject, "verdict": verdict, "evidence": evidence,
+            "span": span.to_json(), "seconds": round(seconds, 6)}
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    files = collect_files(args.paths)
+    report: dict[str, Any] = {"ok": True, "files": [], "diagnostics": []}
+    all_sources = SourceMap()
+    n_families = n_examples = 0
+    any_errors = False
+    text_diags: list[tuple[Diagnostic, SourceMap]] = []
+    for path in files:
+        diags, families, sources = check_file(path)
+        errors = [d for d in diags if d.is_error]
+        any_errors = any_errors or bool(errors)
+        report["files"].append({"path": str(path), "families": families})
+        report["diagnostics"].extend(d.to_json() for d in diags)
+        n_families += len(families)
+        n_examples += sum(1 for f in families for o in f["obligations"] if o["kind"] == "examples")
+        text_diags.extend((d, sources) for d in diags)
+        del all_sources
+        all_sources = sources
+    report["ok"] = not any_errors
+    if args.format == "json":
+        json.dump(report, out, indent=2)
+        out.write("\n")
+    else:
+        for d, sources in text_diags:
+            print(d.render(sources), file=out)
+        if not args.quiet:
+            n_err = sum(1 for d, _ in text_diags if d.is_error)
+            status = "ok" if not any_errors else f"{n_err} error{'s' if n_err != 1 else ''}"
+            print(f"checked {len(files)} file{'s' if len(files) != 1 else ''}, {n_families} "
+                  f"famil{'ies' if n_families != 1 else 'y'}, {n_examples} example{'s' if n_examples != 1 else ''}: "
+                  f"{status}", file=out)
+    return EXIT_ERRORS if any_errors else EXIT_OK
+
+
+# ---------------------------------------------------------------------------- run
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from ddl.api import ModuleLoader, compile_file
+    from ddl.eval import Err, compile_family, parse_param_value, validate_theta
+    from ddl.eval.values import show_value, to_json
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"no such file: '{args.file}'")
+    loader = ModuleLoader()
+    checked, diags = compile_file(path, loader)
+    errors = [d for d in diags if d.is_error]
+    if checked is None or errors:
+        print_diagnostics(errors or diags, loader.sources)
+        return EXIT_ERRORS
+    if not checked.families:
+        print(f"ddl run: error: {path} declares no family", file=sys.stderr)
+        return EXIT_ERRORS
+    if args.family is None:
+        if len(checked.families) > 1:
+            raise UsageError(f"{path} has several families ({', '.join(checked.families)}); choose one with --family")
+        fam = next(iter(checked.families.values()))
+    else:
+        found = checked.families.get(args.family)
+        if found is None:
+            from ddl.types.check import did_you_mean
+
+            hint = did_you_mean(args.family, checked.families) or f"families: {', '.join(checked.families)}"
+            raise UsageError(f"no family '{args.family}' in {path}; {hint}")
+        fam = found
+    raw: dict[str, Any] = {}
+    problems: list[str] = []
+    for item in args.param:
+        if "=" not in item:
+            raise UsageError(f"--param expects NAME=VALUE, got '{item}'")
+        name, _, text = item.partition("=")
+        name = name.strip()
+        p = fam.param(name)
+        if p is None:
+            raw[name] = text  # validate_theta reports unknown names with suggestions
+            continue
+        value, problem = parse_param_value(text, p.type)
+        if problem is not None:
+            problems.append(f"{name}: {problem}")
+        else:
+            raw[name] = value
+    from ddl.eval import Evaluator
+
+    evaluator = Evaluator(checked)
+    theta = None
+    if not problems:
+        theta, problems = validate_theta(fam, evaluator, raw, values=True)
+    if theta is None or problems:
+        for problem in problems:
+            print(f"ddl run: error: {problem}", file=sys.stderr)
+        print(f"parameters of {fam.name}: " + ", ".join(f"{p.name}: {p.type}" + (" (has default)" if p.default else "")
+                                                      for p in fam.params), file=sys.stderr)
+        return EXIT_ERRORS
+    outcome = compile_family(checked, fam.name)(theta)
+    if isinstance(outcome, Err):
+        print(outcome.failure.to_diagnostic().render(loader.sources), file=sys.stderr)
+        return EXIT_ERRORS
+    if args.format == "text":
+        print(show_value(outcome.value), file=out)
+    else:
+        json.dump(to_json(outcome.value), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- fmt
+
+
+def cmd_fmt(args: argparse.Namespace, out: TextIO) -> int:
+    from ddl.syntax.fmt import format_source
+
+    files = collect_files(args.paths)
+    status = EXIT_OK
+    unformatted: list[Path] = []
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            print(f"ddl fmt: error: cannot read '{path}': {err.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+        text, diags = format_source(data, str(path))
+        if text is None:
+            sources = SourceMap()
+            sources.add(str(path), data.decode("utf-8", errors="replace"))
+            print_diagnostics(diags, sources)
+            status = EXIT_ERRORS
+            continue
+        original = data.decode("utf-8", errors="replace")
+        if args.check:
+            if text != original:
+                unformatted.append(path)
+        elif args.write:
+            if text != original:
+                path.write_text(text, encoding="utf-8")
+                print(f"formatted {path}", file=sys.stderr)
+        else:
+            out.write(text)
+    if args.check and unformatted:
+        for path in unformatted:
+            print(f"{path}: not formatted (run `ddl fmt --write {path}`)", file=sys.stderr)
+        return EXIT_ERRORS
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
