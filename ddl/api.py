@@ -85,10 +85,11 @@ class ModuleLoader:
             checked = None
         result: tuple[LoadedModule | None, list[Diagnostic]]
         if checked is None or scope is None:
+            # Show the imported file's own errors (with their paths) after the import site.
             errors = [d for d in diags if d.is_error]
-            note = Diagnostic("DDL217", f"imported module '{imp.target}' has errors", imp.span,
-                              notes=tuple(Note(d.message, d.span) for d in errors[:5]))
-            result = (None, [note])
+            head = Diagnostic("DDL217", f"imported module '{imp.target}' has errors", imp.span,
+                              notes=tuple(Note(d.message, d.span) for d in errors[:3]))
+            result = (None, [head, *errors])
         else:
             result = (LoadedModule(scope, checked), [])
         self._cache[key] = result
@@ -116,10 +117,14 @@ def compile_source(text: str | bytes, path: str = "<input>",
                    loader: ModuleLoader | None = None) -> tuple[CheckedModule | None, list[Diagnostic]]:
     """Parse and type-check one module. Never raises for bad input."""
     loader = loader or ModuleLoader()
+    top = str(Path(path).resolve()) if not path.startswith("<") else path
+    loader._loading.append(top)
     try:
         checked, diags, _ = _compile(text, path, loader)
     except Exception as err:  # an internal error must still reach the user as a diagnostic
         return None, [_internal(err, path)]
+    finally:
+        loader._loading.pop()
     return checked, diags
 
 

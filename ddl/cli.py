@@ -165,7 +165,6 @@ def _obligation(kind: str, subject: str, verdict: str, evidence: str, span: Span
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     files = collect_files(args.paths)
     report: dict[str, Any] = {"ok": True, "files": [], "diagnostics": []}
-    all_sources = SourceMap()
     n_families = n_examples = 0
     any_errors = False
     text_diags: list[tuple[Diagnostic, SourceMap]] = []
@@ -178,8 +177,6 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         n_families += len(families)
         n_examples += sum(1 for f in families for o in f["obligations"] if o["kind"] == "examples")
         text_diags.extend((d, sources) for d in diags)
-        del all_sources
-        all_sources = sources
     report["ok"] = not any_errors
     if args.format == "json":
         json.dump(report, out, indent=2)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, NoReturn
 
 import lark
 from lark import Token, Tree
@@ -26,8 +26,10 @@ MAX_TOKENS = 200_000
 RESERVED = frozenset(
     """import as family enum type table fn param grammar rule program example ensures
     teach priority let if then else match for in where and or not true false none
-    max pattern Int Decimal Text List Map Option""".split()
+    Int Decimal Text List Map Option""".split()
 )
+# Contextual keywords: special only inside Text(...), List[...] and Map[...]; usable as names.
+CONTEXTUAL_KEYWORDS = frozenset(["max", "pattern"])
 
 # Human words for terminals, used in "expected ..." messages.
 _TERMINAL_WORDS: dict[str, str] = {
@@ -47,7 +49,7 @@ class _SyntaxFailure(Exception):
         self.diagnostic = diagnostic
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parser(start: str = "start") -> lark.Lark:
     grammar = resources.files("ddl.syntax").joinpath("ddl.lark").read_text(encoding="utf-8")
     return lark.Lark(
@@ -341,7 +343,7 @@ class _Builder:
             return self.src.span(0, 0)
         return self.src.span(meta.start_pos, meta.end_pos)
 
-    def fail(self, code: str, message: str, node: Tree | Token | Span, hint: str | None = None) -> None:
+    def fail(self, code: str, message: str, node: Tree | Token | Span, hint: str | None = None) -> NoReturn:
         span = node if isinstance(node, Span) else self.span(node)
         raise _SyntaxFailure(Diagnostic(code, message, span, hint=hint))
 

@@ -6,6 +6,7 @@ reasoning (lengths, numeric bounds) and returns an ``ir.CallBuiltin``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,8 @@ from ddl.types.model import (
 
 if TYPE_CHECKING:
     from ddl.types.check import Checker, Ctx
+
+Rule = Callable[["Checker", str, A.Call, "Ctx", "Type | None"], ir.Node]
 
 ARITY: dict[str, tuple[int, int]] = {
     "len": (1, 1), "upper": (1, 1), "lower": (1, 1), "capitalize": (1, 1), "title": (1, 1), "trim": (1, 1),
@@ -110,7 +113,7 @@ def _len(ck: Checker, name: str, e: A.Call, ctx: Ctx, expected: Type | None) -> 
     raise AssertionError
 
 
-def _text_unary(expand: int) -> object:
+def _text_unary(expand: int) -> Rule:
     def rule(ck: Checker, name: str, e: A.Call, ctx: Ctx, expected: Type | None) -> ir.Node:
         (x,) = _args(ck, e, ctx)
         x = ck.coerce(x, TEXT, e.args[0].span, f"the argument of {name}")
@@ -491,7 +494,7 @@ def _unwrap_or(ck: Checker, name: str, e: A.Call, ctx: Ctx, expected: Type | Non
     return ck.i_Binary(A.Binary("??", e.args[0], e.args[1], span=e.span), ctx, expected)
 
 
-_RULES = {
+_RULES: dict[str, Rule] = {
     "len": _len, "upper": _text_unary(CASE_EXPANSION), "lower": _text_unary(CASE_EXPANSION),
     "capitalize": _text_unary(CASE_EXPANSION), "title": _text_unary(CASE_EXPANSION), "trim": _text_unary(1),
     "slug": _text_unary(CASE_EXPANSION), "url_encode": _text_unary(12), "replace": _replace, "split": _split,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 from pyrsistent import pmap, pvector
@@ -179,7 +179,7 @@ class Checker:
         self.diags.append(Diagnostic(code, message, span, "error", notes, hint))
 
     def fail(self, code: str, message: str, span: Span, *, hint: str | None = None,
-             notes: tuple[Note, ...] = ()) -> Any:
+             notes: tuple[Note, ...] = ()) -> NoReturn:
         self.error(code, message, span, hint=hint, notes=notes)
         raise _Abort()
 
@@ -252,7 +252,7 @@ class Checker:
                 if self._claim(scope, item.name, item.span, "type"):
                     scope.aliases[item.name] = item
         # Records get their field types after every name is known (fields may refer to later types).
-        for name, decl in scope.record_decls.items():
+        for name in scope.record_decls:
             scope.records[name] = RecordT(name, scope.origin, ())
         for name, decl in scope.record_decls.items():
             fields: list[tuple[str, Type]] = []
@@ -334,10 +334,10 @@ class Checker:
                 if not self._claim(scope, item.name, item.span, "name"):
                     continue
                 try:
-                    info = self.declare_table(scope, item, f"{prefix}::{item.name}")
+                    table_info = self.declare_table(scope, item, f"{prefix}::{item.name}")
                 except _Abort:
                     continue
-                scope.tables[item.name] = info
+                scope.tables[item.name] = table_info
             elif isinstance(item, A.FnDecl):
                 if item.name in BUILTINS:
                     self.error("DDL201", f"function '{item.name}' would shadow the built-in of that name", item.span,
@@ -649,7 +649,8 @@ class Checker:
             # Rules may not refer to themselves, directly or through other rules (grammars are regular).
             state: dict[str, int] = {}
 
-            def visit(name: str, path: list[str]) -> None:
+            def visit(name: str, path: list[str], rules: dict[str, A.RuleDef] = rules,
+                      state: dict[str, int] = state) -> None:
                 if state.get(name) == 2:
                     return
                 if state.get(name) == 1:
@@ -660,7 +661,7 @@ class Checker:
                 state[name] = 1
                 for ref in refs(rules[name].body):
                     if ref.name in rules:
-                        visit(ref.name, [*path, name])
+                        visit(ref.name, [*path, name], rules, state)
                 state[name] = 2
 
             for name in rules:
@@ -790,7 +791,8 @@ class Checker:
                 return ir.Local(name, ctx.locals[name], span=e.span)
             if ctx.params is not None and name in ctx.params:
                 return ir.Param(name, ctx.params[name], span=e.span)
-            return self.variant_ref(name, None, ctx.scope, e.span, expected)
+            extra = [*ctx.locals, *(ctx.params or {})]
+            return self.variant_ref(name, None, ctx.scope, e.span, expected, extra)
         if len(segs) == 2:
             head, name = segs
             if head[:1].isupper():
@@ -810,7 +812,8 @@ class Checker:
             self.fail("DDL200", f"unknown module '{mod_name}'", e.span)
         return self.variant_ref(name, enum_name, mod, e.span, expected)
 
-    def variant_ref(self, name: str, enum_name: str | None, scope: Scope, span: Span, expected: Type | None) -> ir.Node:
+    def variant_ref(self, name: str, enum_name: str | None, scope: Scope, span: Span, expected: Type | None,
+                    extra: list[str] | None = None) -> ir.Node:
         if enum_name is not None:
             enum = scope.lookup("enums", enum_name)
             if enum is None:
@@ -838,18 +841,15 @@ class Checker:
             self.fail("DDL204", f"function '{name}' is not a value; call it: {name}(...)", span)
         if scope.lookup("tables", name) is not None:
             self.fail("DDL214", f"table '{name}' must be indexed: {name}[key]", span)
-        self.fail("DDL200", f"unknown name '{name}'", span, hint=self.suggest_value(name, scope))
+        self.fail("DDL200", f"unknown name '{name}'", span, hint=self.suggest_value(name, scope, extra or []))
         raise AssertionError
 
-    def suggest_value(self, name: str, scope: Scope, ctx: Ctx | None = None) -> str | None:
-        candidates: list[str] = []
+    def suggest_value(self, name: str, scope: Scope, extra: list[str]) -> str | None:
+        candidates: list[str] = list(extra)
         for s in scope.chain():
             for enum in s.enums.values():
                 candidates.extend(enum.variants)
             candidates.extend(s.tables)
-        if ctx is not None:
-            candidates.extend(ctx.locals)
-            candidates.extend(ctx.params or {})
         return did_you_mean(name, candidates)
 
     # binding forms
@@ -1045,6 +1045,7 @@ class Checker:
                 hint = "use ++ to concatenate text" if op == "+" and isinstance(t, TextT) else None
                 self.fail("DDL213", f"'{op}' needs Int or Decimal operands, found {t}", sp, hint=hint)
         if isinstance(lt, IntT) and isinstance(rt, IntT):
+            typ: Type
             if op == "+":
                 typ = add_range(lt, rt)
             elif op == "-":
@@ -1073,7 +1074,7 @@ class Checker:
                 lo, hi = lt2.lo + rt2.lo, lt2.hi + rt2.hi  # type: ignore[operator]
             elif op == "-" and None not in (lt2.lo, rt2.lo, lt2.hi, rt2.hi):
                 lo, hi = lt2.lo - rt2.hi, lt2.hi - rt2.lo  # type: ignore[operator]
-            typ: Type = DecimalT(scale, lo, hi)
+            typ = DecimalT(scale, lo, hi)
         elif op == "*":
             scale = min(MAX_SCALE, ls + rs)
             lo = hi = None
