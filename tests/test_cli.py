@@ -140,14 +140,14 @@ def test_run_prints_json() -> None:
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["url"] == "https://openlibrary.org/subjects/mystery.json"
-    assert out["query"] == {"limit": "3", "published": "1950-1959"}
+    assert out["query"] == {"limit": "3", "published_in": "1950-1959"}
 
 
 def test_run_uses_defaults_and_display_text() -> None:
     result = ddl("run", "examples/books.ddl", "--param", "genre=science fiction")
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
-    assert out["url"] == "https://openlibrary.org/subjects/science-fiction.json"
+    assert out["url"] == "https://openlibrary.org/subjects/science_fiction.json"
     assert out["query"]["limit"] == "5"
 
 

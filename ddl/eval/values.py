@@ -105,7 +105,7 @@ def show_value(value: Value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        return int_text(value)
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, str):
@@ -127,6 +127,16 @@ def show_value(value: Value) -> str:
     if isinstance(value, NoneV):
         return "none"
     return repr(value)
+
+
+_STR_LIMIT = 10**4000
+
+
+def int_text(n: int) -> str:
+    """Decimal digits of any int (``str`` refuses ints of more than 4300 digits)."""
+    if -_STR_LIMIT < n < _STR_LIMIT:
+        return str(n)
+    return format(Decimal(n), "f")
 
 
 def quote_text(text: str) -> str:

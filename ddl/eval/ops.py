@@ -1,0 +1,608 @@
+"""Runtime operations shared by the interpreter and the closure compiler.
+
+Both backends call exactly these functions, in the same order, so they agree
+on values, failures and step counts.
+
+Decimal arithmetic is exact: ``+ - *`` are computed without rounding and then
+quantized half-even to the result scale; ``/`` is computed on the exact
+rational quotient and rounded half-even once (no double rounding).  This gives
+the same answers as a precision-80 context whenever that context would be exact,
+and the right answer when it would not.  No operation depends on the thread's
+decimal context.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+)
+from functools import lru_cache
+from typing import Any
+
+from pyrsistent import PMap, PVector, pmap, pvector
+
+from ddl.diagnostics import Span
+from ddl.eval.result import Abort
+from ddl.eval.values import NONE, EnumV, NoneV, RecordV, SomeV, Value, int_text, quote_text
+from ddl.syntax import ast as A
+from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, MapT, OptionT, RecordT, TextT, Type
+
+try:  # google-re2 gives linear-time matching; Python's re is the fallback.
+    import re2 as _re2
+except ImportError:  # pragma: no cover - depends on the environment
+    _re2 = None
+
+# An exact context: + - * and quantize never round before the final quantize.
+BIG = Context(
+    prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, rounding=ROUND_HALF_EVEN,
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+)
+DEFAULT_BUDGET = 1_000_000
+
+# ------------------------------------------------------------------ run context and steps
+
+
+class Ctx:
+    """Mutable per-run state: the step counter, the budget and θ."""
+
+    __slots__ = ("steps", "budget", "params")
+
+    def __init__(self, budget: int, params: dict[str, Value]):
+        self.steps = 0
+        self.budget = budget
+        self.params = params
+
+    def charge(self, n: int, span: Span) -> None:
+        """Charge ``n`` extra steps (work proportional to the size of big values)."""
+        self.steps += n
+        if self.steps > self.budget:
+            raise budget_abort(self, span)
+
+
+def budget_abort(ctx: Ctx, span: Span) -> Abort:
+    return Abort("DDL305", f"step budget exhausted (more than {ctx.budget} evaluation steps)", span)
+
+
+def depth_abort(span: Span) -> Abort:
+    return Abort("DDL305", "evaluation nested too deeply (Python recursion limit reached)", span)
+
+
+class InternalError(Exception):
+    """An invariant the checker guarantees was violated (a bug, not a user error)."""
+
+
+# Work accounting: text, list and map sizes cost one step per 16 elements, and
+# big-number arithmetic costs steps proportional to its work, so a small program
+# cannot build gigabyte values within its budget.
+SIZE_SHIFT = 4
+_BIG_BITS = 2048
+
+
+_SCALARS = frozenset({int, bool, Decimal, EnumV, NoneV, SomeV, RecordV})
+SMALL_INT = 1 << _BIG_BITS  # ints strictly inside ±SMALL_INT cost nothing extra
+
+
+def size_of(v: Any) -> int:
+    if type(v) in _SCALARS:
+        return 0
+    if type(v) is str or isinstance(v, (PVector, PMap)):
+        return len(v)
+    return 0
+
+
+def size_cost(*vals: Any) -> int:
+    """Extra steps for work linear in the sizes of texts, lists and maps."""
+    total = 0
+    for v in vals:
+        if type(v) not in _SCALARS:
+            total += size_of(v)
+    return total >> SIZE_SHIFT
+
+
+def pair_cost(a: Any, b: Any) -> int:
+    """``size_cost(a, b)`` for two operands of the same base type (fast for scalars)."""
+    if type(a) in _SCALARS:
+        return 0
+    return (size_of(a) + size_of(b)) >> SIZE_SHIFT
+
+
+def _big_cost(op: str, ba: int, bb: int) -> int:
+    linear = (ba + bb) >> 10
+    if op in ("+", "-"):
+        return linear
+    return linear + ((ba * bb) >> 20)
+
+
+def int_arith_cost(op: str, a: int, b: int) -> int:
+    """Extra steps for Int arithmetic on numbers of 2048 bits or more (0 otherwise)."""
+    if -SMALL_INT < a < SMALL_INT and -SMALL_INT < b < SMALL_INT:
+        return 0
+    return _big_cost(op, a.bit_length(), b.bit_length())
+
+
+def _dec_bits(v: Any) -> int:
+    if type(v) is int:
+        return v.bit_length()
+    return (abs(v.adjusted()) + 20) * 4  # type: ignore[no-any-return]
+
+
+def dec_arith_cost(op: str, a: Any, b: Any) -> int:
+    """Extra steps for Decimal arithmetic on numbers of about 600 digits or more (0 otherwise)."""
+    ba, bb = _dec_bits(a), _dec_bits(b)
+    if ba < _BIG_BITS and bb < _BIG_BITS:
+        return 0
+    return _big_cost(op, ba, bb)
+
+
+# ------------------------------------------------------------------ numbers
+
+_EXP = [Decimal(1).scaleb(-s) for s in range(0, 19)]
+
+
+def _exp(scale: int) -> Decimal:
+    return _EXP[scale] if 0 <= scale <= 18 else Decimal(1).scaleb(-scale, BIG)
+
+
+def quantize(d: Decimal, scale: int) -> Decimal:
+    """Round half-even to ``scale`` places; never a negative zero."""
+    q = d.quantize(_exp(scale), rounding=ROUND_HALF_EVEN, context=BIG)
+    if q.is_signed() and q.is_zero():
+        q = q.copy_abs()
+    return q
+
+
+def to_decimal(v: Any, scale: int) -> Decimal:
+    if type(v) is int:
+        return quantize(Decimal(v), scale)
+    return quantize(v, scale)
+
+
+def _dec(v: Any) -> Decimal:
+    return Decimal(v) if type(v) is int else v  # type: ignore[no-any-return]
+
+
+def _make_dec(units: int, scale: int) -> Decimal:
+    return Decimal(units).scaleb(-scale, BIG)
+
+
+def _int_div(a: int, b: int, span: Span) -> int:
+    if b == 0:
+        raise Abort("DDL300", "division by zero", span)
+    return a // b
+
+
+def _int_mod(a: int, b: int, span: Span) -> int:
+    if b == 0:
+        raise Abort("DDL300", "modulo by zero", span)
+    return a % b
+
+
+INT_OPS: dict[str, Callable[[int, int, Span], int]] = {
+    "+": lambda a, b, s: a + b,
+    "-": lambda a, b, s: a - b,
+    "*": lambda a, b, s: a * b,
+    "/": _int_div,
+    "%": _int_mod,
+}
+
+
+def _dec_add(a: Any, b: Any, scale: int, span: Span) -> Decimal:
+    return quantize(BIG.add(_dec(a), _dec(b)), scale)
+
+
+def _dec_sub(a: Any, b: Any, scale: int, span: Span) -> Decimal:
+    return quantize(BIG.subtract(_dec(a), _dec(b)), scale)
+
+
+def _dec_mul(a: Any, b: Any, scale: int, span: Span) -> Decimal:
+    return quantize(BIG.multiply(_dec(a), _dec(b)), scale)
+
+
+def _dec_div(a: Any, b: Any, scale: int, span: Span) -> Decimal:
+    if b == 0:
+        raise Abort("DDL300", "division by zero", span)
+    pa, qa = _dec(a).as_integer_ratio()
+    pb, qb = _dec(b).as_integer_ratio()
+    num = pa * qb * 10**scale
+    den = qa * pb
+    if den < 0:
+        num, den = -num, -den
+    q, r = divmod(num, den)
+    twice = 2 * r
+    if twice > den or (twice == den and q & 1):
+        q += 1
+    return _make_dec(q, scale)
+
+
+def _dec_mod(a: Any, b: Any, scale: int, span: Span) -> Decimal:
+    """Floor modulo: ``a - b * floor(a / b)``, with the sign of the divisor."""
+    if b == 0:
+        raise Abort("DDL300", "modulo by zero", span)
+    da, db = _dec(a), _dec(b)
+    pa, qa = da.as_integer_ratio()
+    pb, qb = db.as_integer_ratio()
+    floor_q = (pa * qb) // (qa * pb)
+    return quantize(BIG.subtract(da, BIG.multiply(db, Decimal(floor_q))), scale)
+
+
+DEC_OPS: dict[str, Callable[[Any, Any, int, Span], Decimal]] = {
+    "+": _dec_add,
+    "-": _dec_sub,
+    "*": _dec_mul,
+    "/": _dec_div,
+    "%": _dec_mod,
+}
+
+
+def dec_scale(t: Type) -> int:
+    """The result scale of a Decimal operation: from its type (the checker's decision)."""
+    if isinstance(t, DecimalT):
+        return t.scale
+    raise InternalError(f"decimal operation typed {t}")
+
+
+def negate(v: Any) -> Any:
+    if type(v) is Decimal:
+        r = v.copy_negate()
+        return r.copy_abs() if r.is_zero() else r
+    return -v
+
+
+def dec_abs(v: Decimal) -> Decimal:
+    return v.copy_abs()
+
+
+# ------------------------------------------------------------------ equality, order, show
+
+
+def values_equal(a: Any, b: Any) -> bool:
+    """Structural equality; a Bool never equals an Int (Python's True == 1 is not DDL's)."""
+    if (type(a) is bool) is not (type(b) is bool):
+        return False
+    return bool(a == b)
+
+
+def compare(op: str, a: Any, b: Any) -> bool:
+    if op == "==":
+        return values_equal(a, b)
+    if op == "!=":
+        return not values_equal(a, b)
+    if op == "<":
+        return bool(a < b)
+    if op == "<=":
+        return bool(a <= b)
+    if op == ">":
+        return bool(a > b)
+    if op == ">=":
+        return bool(a >= b)
+    raise InternalError(f"unknown comparison {op}")
+
+
+def show(v: Any) -> str:
+    """``show``/interpolation text: digits, fixed-scale decimals, true/false, text, enum display."""
+    t = type(v)
+    if t is str:
+        return v  # type: ignore[no-any-return]
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return int_text(v)
+    if t is Decimal:
+        return format(v, "f")
+    if t is EnumV:
+        return v.display  # type: ignore[no-any-return]
+    raise InternalError(f"show of {v!r}")
+
+
+def generic_key(v: Any) -> Any:
+    """An ordering key usable without type information (enums by name)."""
+    t = type(v)
+    if t is bool:
+        return (0, int(v))
+    if t is int or t is Decimal:
+        return (1, v)
+    if t is str:
+        return (2, v)
+    if t is EnumV:
+        return (3, v.enum, v.name)
+    if t is NoneV:
+        return (4,)
+    if t is SomeV:
+        return (5, generic_key(v.value))
+    if t is RecordV:
+        return (6, tuple(generic_key(x) for _, x in v.fields))
+    if isinstance(v, PVector):
+        return (7, tuple(generic_key(x) for x in v))
+    if isinstance(v, PMap):
+        return (8, tuple(sorted((generic_key(k), generic_key(x)) for k, x in v.items())))
+    return (9, repr(v))
+
+
+@lru_cache(maxsize=512)
+def order_key(t: Type | None) -> Callable[[Any], Any]:
+    """Ascending order for values of type ``t``: numbers, code points, enums by declaration."""
+    if isinstance(t, EnumT):
+        index = {name: i for i, name in enumerate(t.variants)}
+        return lambda v: index.get(v.name, len(index))
+    if isinstance(t, (IntT, DecimalT, TextT)):
+        return _identity
+    if isinstance(t, BoolT):
+        return int
+    if isinstance(t, OptionT):
+        inner = order_key(t.inner)
+        return lambda v: (1, inner(v.value)) if type(v) is SomeV else (0,)
+    if isinstance(t, ListT):
+        elem = order_key(t.elem)
+        return lambda v: tuple(elem(x) for x in v)
+    if isinstance(t, RecordT):
+        keys = [(name, order_key(ft)) for name, ft in t.fields]
+        return lambda v: tuple(k(v.get(name)) for name, k in keys)
+    return generic_key
+
+
+def _identity(v: Any) -> Any:
+    return v
+
+
+# ------------------------------------------------------------------ widening and narrowing
+
+
+@lru_cache(maxsize=1024)
+def has_decimal(t: Type) -> bool:
+    if isinstance(t, DecimalT):
+        return True
+    if isinstance(t, ListT):
+        return has_decimal(t.elem)
+    if isinstance(t, MapT):
+        return has_decimal(t.key) or has_decimal(t.value)
+    if isinstance(t, OptionT):
+        return has_decimal(t.inner)
+    if isinstance(t, RecordT):
+        return any(has_decimal(ft) for _, ft in t.fields)
+    return False
+
+
+def coerce(v: Any, t: Type) -> Any:
+    """Widen ``v`` to ``t``: Int → Decimal(s) and Decimal to scale s, deeply. Total."""
+    if isinstance(t, DecimalT):
+        if type(v) is int or type(v) is Decimal:
+            return to_decimal(v, t.scale)
+        return v
+    if not has_decimal(t):
+        return v
+    if isinstance(t, ListT):
+        return pvector(coerce(x, t.elem) for x in v)
+    if isinstance(t, MapT):
+        return pmap({coerce(k, t.key): coerce(x, t.value) for k, x in v.items()})
+    if isinstance(t, OptionT):
+        return SomeV(coerce(v.value, t.inner)) if type(v) is SomeV else v
+    if isinstance(t, RecordT) and type(v) is RecordV:
+        return RecordV(v.type_name, tuple((n, coerce(x, t.field_type(n) or _NOTYPE)) for n, x in v.fields))
+    return v
+
+
+_NOTYPE = BoolT()
+
+
+@lru_cache(maxsize=1024)
+def has_refinement(t: Type) -> bool:
+    if isinstance(t, IntT):
+        return t.lo is not None or t.hi is not None
+    if isinstance(t, DecimalT):
+        return True  # the scale is a refinement too
+    if isinstance(t, TextT):
+        return t.max_len is not None or t.pattern is not None
+    if isinstance(t, ListT):
+        return t.max_len is not None or has_refinement(t.elem)
+    if isinstance(t, MapT):
+        return t.max_len is not None or has_refinement(t.key) or has_refinement(t.value)
+    if isinstance(t, OptionT):
+        return has_refinement(t.inner)
+    if isinstance(t, RecordT):
+        return any(has_refinement(ft) for _, ft in t.fields)
+    return False
+
+
+def narrow_cost(v: Any, t: Type) -> int:
+    """Extra steps for a narrowing check that walks the value (patterns, element checks)."""
+    if isinstance(t, TextT):
+        return len(v) >> SIZE_SHIFT if t.pattern is not None else 0
+    if isinstance(t, (ListT, MapT)) and has_refinement(t):
+        return len(v) >> SIZE_SHIFT
+    return 0
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def narrow(v: Any, t: Type, span: Span) -> Any:
+    """Check ``v`` against the refinements of ``t`` (raises Abort DDL302/306/307/309)."""
+    if isinstance(t, IntT):
+        if (t.lo is not None and v < t.lo) or (t.hi is not None and v > t.hi):
+            raise Abort("DDL302", f"value {_clip(int_text(v))} is outside {t}", span)
+        return v
+    if isinstance(t, DecimalT):
+        d = to_decimal(v, t.scale)
+        if d != v:
+            raise Abort("DDL302", f"value {_clip(format(_dec(v), 'f'))} has more than {t.scale} decimal places ({t})", span)
+        if (t.lo is not None and d < t.lo) or (t.hi is not None and d > t.hi):
+            raise Abort("DDL302", f"value {_clip(format(d, 'f'))} is outside {t}", span)
+        return d
+    if isinstance(t, TextT):
+        if t.max_len is not None and len(v) > t.max_len:
+            raise Abort(
+                "DDL306", f"text of length {len(v)} is longer than the maximum of {t.max_len}: {quote_text(_clip(v))}", span
+            )
+        if t.pattern is not None and not pattern_matcher(t.pattern)(v):
+            raise Abort(
+                "DDL309", f"text {quote_text(_clip(v))} does not match the pattern {regex_source(t.pattern)}", span
+            )
+        return v
+    if not has_refinement(t):
+        return v
+    if isinstance(t, ListT):
+        if t.max_len is not None and len(v) > t.max_len:
+            raise Abort("DDL307", f"list of length {len(v)} is longer than the maximum of {t.max_len}", span)
+        if has_refinement(t.elem):
+            items = [narrow(x, t.elem, span) for x in v]
+            if any(a is not b for a, b in zip(items, v)):
+                return pvector(items)
+        return v
+    if isinstance(t, MapT):
+        if t.max_len is not None and len(v) > t.max_len:
+            raise Abort("DDL307", f"map with {len(v)} entries is longer than the maximum of {t.max_len}", span)
+        if has_refinement(t.key) or has_refinement(t.value):
+            return pmap({narrow(k, t.key, span): narrow(x, t.value, span) for k, x in v.items()})
+        return v
+    if isinstance(t, OptionT):
+        if type(v) is SomeV:
+            inner = narrow(v.value, t.inner, span)
+            return v if inner is v.value else SomeV(inner)
+        return v
+    if isinstance(t, RecordT) and type(v) is RecordV:
+        fields = []
+        for name, x in v.fields:
+            ft = t.field_type(name)
+            fields.append((name, x if ft is None else narrow(x, ft, span)))
+        return RecordV(v.type_name, tuple(fields))
+    return v
+
+
+# ------------------------------------------------------------------ Text patterns
+
+
+def _cp_re(cp: int) -> str:
+    ch = chr(cp)
+    if ch.isascii() and ch.isalnum():
+        return ch
+    return f"\\U{cp:08x}" if cp > 0xFFFF else f"\\u{cp:04x}"
+
+
+def _cp_re2(cp: int) -> str:
+    ch = chr(cp)
+    if ch.isascii() and ch.isalnum():
+        return ch
+    return f"\\x{{{cp:x}}}"
+
+
+def translate_regex(r: A.Regex, esc: Callable[[int], str] = _cp_re) -> str:
+    """The DDL regex AST as a Python ``re`` pattern (or RE2 with ``esc=_cp_re2``)."""
+    if isinstance(r, A.RLit):
+        return "(?:" + "".join(esc(ord(c)) for c in r.text) + ")"
+    if isinstance(r, A.RClass):
+        if not r.ranges:
+            return "(?s:.)" if r.negated else "(?!)"
+        body = "".join(esc(lo) if lo == hi else f"{esc(lo)}-{esc(hi)}" for lo, hi in r.ranges)
+        return "[" + ("^" if r.negated else "") + body + "]"
+    if isinstance(r, A.RAny):
+        return "(?s:.)"
+    if isinstance(r, A.RSeq):
+        return "(?:" + "".join(translate_regex(i, esc) for i in r.items) + ")"
+    if isinstance(r, A.RAlt):
+        return "(?:" + "|".join(translate_regex(i, esc) for i in r.items) + ")"
+    if isinstance(r, A.RRepeat):
+        inner = "(?:" + translate_regex(r.item, esc) + ")"
+        lo, hi = r.lo, r.hi
+        if hi is None:
+            quant = "*" if lo == 0 else "+" if lo == 1 else f"{{{lo},}}"
+        elif lo == 0 and hi == 1:
+            quant = "?"
+        elif lo == hi:
+            quant = f"{{{lo}}}"
+        else:
+            quant = f"{{{lo},{hi}}}"
+        return inner + quant
+    raise InternalError(f"{type(r).__name__} is not allowed in a Text pattern")
+
+
+def _has_surrogate(r: A.Regex) -> bool:
+    if isinstance(r, A.RLit):
+        return any(0xD800 <= ord(c) <= 0xDFFF for c in r.text)
+    if isinstance(r, A.RClass):
+        return any(lo <= 0xDFFF and hi >= 0xD800 for lo, hi in r.ranges)
+    if isinstance(r, (A.RSeq, A.RAlt)):
+        return any(_has_surrogate(i) for i in r.items)
+    if isinstance(r, A.RRepeat):
+        return _has_surrogate(r.item)
+    return False
+
+
+@lru_cache(maxsize=256)
+def pattern_matcher(r: A.Regex) -> Callable[[str], bool]:
+    """A full-match predicate for a Text pattern (RE2 when available: linear time)."""
+    py = re.compile(translate_regex(r, _cp_re))
+    if _re2 is not None and not _has_surrogate(r):
+        try:
+            fast = _re2.compile(translate_regex(r, _cp_re2))
+        except Exception:  # pragma: no cover - RE2 rejects a pattern Python accepts
+            fast = None
+        if fast is not None:
+            def match(text: str) -> bool:
+                try:
+                    return fast.fullmatch(text) is not None
+                except UnicodeError:  # lone surrogates: RE2 needs UTF-8
+                    return py.fullmatch(text) is not None
+
+            return match
+    return lambda text: py.fullmatch(text) is not None
+
+
+def regex_source(r: A.Regex) -> str:
+    """DDL source form of a regex, for messages."""
+    if isinstance(r, A.RLit):
+        return quote_text(r.text)
+    if isinstance(r, A.RClass):
+        def ch(cp: int) -> str:
+            c = chr(cp)
+            special = {"\\": "\\\\", "]": "\\]", "[": "\\[", "-": "\\-", "^": "\\^", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+            return special.get(c, c)
+
+        body = "".join(ch(lo) if lo == hi else f"{ch(lo)}-{ch(hi)}" for lo, hi in r.ranges)
+        return "[" + ("^" if r.negated else "") + body + "]"
+    if isinstance(r, A.RAny):
+        return "."
+    if isinstance(r, A.RRef):
+        return r.name
+    if isinstance(r, A.RSeq):
+        return " ".join(_atomic(i, seq=True) for i in r.items)
+    if isinstance(r, A.RAlt):
+        return " | ".join(_atomic(i) for i in r.items)
+    if isinstance(r, A.RAnd):
+        return " & ".join(_atomic(i, seq=True) for i in r.items)
+    if isinstance(r, A.RNot):
+        return "~" + _atomic(r.item, seq=True, post=True)
+    if isinstance(r, A.RRepeat):
+        inner = _atomic(r.item, seq=True, post=True)
+        lo, hi = r.lo, r.hi
+        if hi is None:
+            return inner + ("*" if lo == 0 else "+" if lo == 1 else f"{{{lo},}}")
+        if lo == 0 and hi == 1:
+            return inner + "?"
+        return inner + (f"{{{lo}}}" if lo == hi else f"{{{lo},{hi}}}")
+    return "?"
+
+
+def _atomic(r: A.Regex, seq: bool = False, post: bool = False) -> str:
+    text = regex_source(r)
+    needs = isinstance(r, A.RAlt) or (seq and isinstance(r, (A.RSeq, A.RAnd))) or (
+        post and isinstance(r, (A.RSeq, A.RAnd, A.RNot, A.RRepeat))
+    )
+    return f"({text})" if needs else text
+
+
+__all__ = [
+    "BIG", "Ctx", "DEC_OPS", "INT_OPS", "NONE", "InternalError", "dec_arith_cost", "int_arith_cost", "pair_cost", "budget_abort", "coerce",
+    "compare", "depth_abort", "generic_key", "narrow", "negate", "order_key", "pattern_matcher", "quantize",
+    "regex_source", "show", "size_cost", "size_of", "to_decimal", "translate_regex", "values_equal",
+]
