@@ -293,7 +293,10 @@ def test_grammar_reference_must_be_param_or_rule() -> None:
         }
         """
     )
-    assert out.splitlines()[0] == "t.ddl:3:21: DDL220: grammar refers to 'cuont', which is neither a parameter nor a rule"
+    lines = out.splitlines()
+    assert "t.ddl:3:21: DDL220: grammar refers to 'cuont', which is neither a parameter nor a rule" in lines
+    # ... and, as a consequence, count can never be set by an utterance.
+    assert lines[0] == "t.ddl:2:3: DDL216: parameter 'count' has no default and the grammar never captures it"
 
 
 def test_recursive_grammar_rules_are_rejected() -> None:

@@ -334,10 +334,17 @@ def _to_decimal(ck: Checker, name: str, e: A.Call, ctx: Ctx, expected: Type | No
 # ---------------------------------------------------------------- lists
 
 
+HIGHER_ORDER = frozenset(["map", "filter", "fold", "any", "all", "sort_by"])
+
+
 def _list_arg(ck: Checker, e: A.Call, ctx: Ctx, name: str) -> ir.Node:
     xs = ck.infer(e.args[0], ctx)
     if not isinstance(xs.type, ListT):
         ck.fail("DDL202", f"{name} needs a list, found {xs.type}", e.args[0].span)
+    if name in HIGHER_ORDER and xs.type.max_len is None:
+        # The lambda runs once per element: like a comprehension, it needs a known bound.
+        ck.fail("DDL210", f"{name} iterates over a list whose length is not bounded", e.args[0].span,
+                hint="declare the list with a bound: List[T, max N]")
     return xs
 
 

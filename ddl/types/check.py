@@ -666,6 +666,20 @@ class Checker:
 
             for name in rules:
                 visit(name, [])
+            # Every parameter without a default must be settable by some utterance.
+            reachable: set[str] = set()
+            pending = [g.body]
+            while pending:
+                for ref in refs(pending.pop()):
+                    if ref.name in reachable:
+                        continue
+                    reachable.add(ref.name)
+                    if ref.name in rules:
+                        pending.append(rules[ref.name].body)
+            for p in fam.of_kind(A.ParamDecl):
+                if p.name in param_types and p.default is None and p.name not in reachable:
+                    self.error("DDL216", f"parameter '{p.name}' has no default and the grammar never captures it",
+                               p.span, hint=f"capture it in the grammar or give it a default: = ...")
 
     # -- function bodies and recursion
     def check_fn_bodies(self) -> None:
