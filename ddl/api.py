@@ -146,78 +146,18 @@ def _internal(err: BaseException, path: str) -> Diagnostic:
 
 
 def check_examples(module: CheckedModule) -> list[Diagnostic]:
-    """Evaluate every example of every family and compare with its expected output."""
-    from ddl.eval import Err, Evaluator, validate_theta
-    from ddl.eval.values import show_value, to_json
+    """Evaluate every example of every family; a diagnostic for each that fails (output, θ, ensures)."""
+    from ddl.eval import Evaluator
+    from ddl.verify.family import example_obligation
 
     evaluator = Evaluator(module)
     diags: list[Diagnostic] = []
     for fam in module.families.values():
         for ex in fam.examples:
-            raw: dict[str, Any] = {}
-            failed = False
-            for name, node in ex.bindings:
-                out = evaluator.eval_closed(node)
-                if isinstance(out, Err):
-                    diags.append(out.failure.to_diagnostic())
-                    failed = True
-                    break
-                raw[name] = out.value
-            if failed:
-                continue
-            theta, problems = validate_theta(fam, evaluator, raw, values=True)
-            if theta is None:
-                diags.append(Diagnostic("DDL401", f"example {ex.index} of {fam.name}: {'; '.join(problems)}", ex.span))
-                continue
-            expected = evaluator.eval_closed(ex.expected)
-            if isinstance(expected, Err):
-                diags.append(expected.failure.to_diagnostic())
-                continue
-            actual = evaluator.run(fam.name, theta)
-            shown_theta = ", ".join(f"{k} = {show_value(v)}" for k, v in theta.items())
-            if isinstance(actual, Err):
-                f = actual.failure
-                diags.append(Diagnostic(
-                    "DDL402", f"example {ex.index} of {fam.name} fails at run time: {f.message}", ex.span,
-                    notes=(Note(f"the failing operation ({f.code}) with {shown_theta}", f.span),)))
-                continue
-            if actual.value != expected.value:
-                diff = _first_difference(to_json(expected.value), to_json(actual.value))
-                diags.append(Diagnostic(
-                    "DDL400", f"example {ex.index} of {fam.name}: the program's output differs from the expected output",
-                    ex.span,
-                    notes=(Note(f"with {shown_theta}"), Note(f"expected: {show_value(expected.value)}"),
-                           Note(f"actual:   {show_value(actual.value)}"), Note(diff)),
-                ))
-                continue
-            for en in fam.ensures:
-                verdict = evaluator.eval_closed(en.expr, env={"result": actual.value}, params=theta)
-                if isinstance(verdict, Err) or verdict.value is not True:
-                    label = f" \"{en.label}\"" if en.label else ""
-                    diags.append(Diagnostic("DDL403", f"ensures{label} does not hold for example {ex.index} "
-                                            f"of {fam.name}", en.span, notes=(Note(f"with {shown_theta}"),)))
+            diag = example_obligation(fam, ex, evaluator).diagnostic()
+            if diag is not None:
+                diags.append(diag)
     return diags
-
-
-def _first_difference(expected: Any, actual: Any, path: str = "output") -> str:
-    if type(expected) is not type(actual):
-        return f"first difference at {path}: expected {expected!r}, got {actual!r}"
-    if isinstance(expected, dict):
-        for key in expected:
-            if key not in actual:
-                return f"first difference at {path}: key {key!r} missing"
-            if expected[key] != actual[key]:
-                return _first_difference(expected[key], actual[key], f"{path}.{key}")
-        for key in actual:
-            if key not in expected:
-                return f"first difference at {path}: unexpected key {key!r}"
-    if isinstance(expected, list):
-        if len(expected) != len(actual):
-            return f"first difference at {path}: expected {len(expected)} elements, got {len(actual)}"
-        for i, (a, b) in enumerate(zip(expected, actual)):
-            if a != b:
-                return _first_difference(a, b, f"{path}[{i}]")
-    return f"first difference at {path}: expected {expected!r}, got {actual!r}"
 
 
 # ---------------------------------------------------------------------------- Python API

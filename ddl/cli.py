@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ddl import __version__
-from ddl.diagnostics import Diagnostic, SourceMap, Span
+from ddl.diagnostics import Diagnostic, SourceMap
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -124,7 +124,9 @@ def print_diagnostics(diags: Sequence[Diagnostic], sources: SourceMap, out: Text
 
 
 def check_file(path: Path) -> tuple[list[Diagnostic], list[dict[str, Any]], SourceMap]:
-    from ddl.api import ModuleLoader, check_examples, compile_file
+    """Type-check one file and discharge each family's obligations (spec/checks.md)."""
+    from ddl.api import ModuleLoader, compile_file
+    from ddl.verify.family import check_family
 
     loader = ModuleLoader()
     started = time.perf_counter()
@@ -133,39 +135,22 @@ def check_file(path: Path) -> tuple[list[Diagnostic], list[dict[str, Any]], Sour
     families: list[dict[str, Any]] = []
     if checked is None:
         return diags, families, loader.sources
+    from ddl.eval import Evaluator
+
+    evaluator = Evaluator(checked)
+    all_diags = list(diags)
     for fam in checked.families.values():
-        families.append({
-            "name": fam.name,
-            "obligations": [_obligation("typed", fam.name, "proved", "the family type-checks", fam.span, typed_seconds)],
-        })
-    started = time.perf_counter()
-    example_diags = check_examples(checked)
-    seconds = time.perf_counter() - started
-    by_family: dict[str, list[Diagnostic]] = {}
-    for d in example_diags:
-        owner = next((f.name for f in checked.families.values()
-                      if f.span.start <= d.span.start <= f.span.end and f.span.path == d.span.path), None)
-        by_family.setdefault(owner or "", []).append(d)
-    for entry in families:
-        fam = checked.families[entry["name"]]
-        for ex in fam.examples:
-            failures = [d for d in by_family.get(fam.name, []) if d.span == ex.span]
-            verdict = "refuted" if failures else "proved"
-            evidence = failures[0].message if failures else "output matches"
-            entry["obligations"].append(
-                _obligation("examples", f"example[{ex.index}]", verdict, evidence, ex.span, seconds / max(1, len(fam.examples))))
-    return diags + example_diags, families, loader.sources
-
-
-def _obligation(kind: str, subject: str, verdict: str, evidence: str, span: Span, seconds: float) -> dict[str, Any]:
-    return {"kind": kind, "subject": subject, "verdict": verdict, "evidence": evidence,
-            "span": span.to_json(), "seconds": round(seconds, 6)}
+        obligations = check_family(checked, fam, evaluator, typed_seconds)
+        families.append({"name": fam.name, "obligations": [o.to_json() for o in obligations]})
+        all_diags.extend(d for d in (o.diagnostic(fam.name) for o in obligations) if d is not None)
+    return all_diags, families, loader.sources
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     files = collect_files(args.paths)
     report: dict[str, Any] = {"ok": True, "files": [], "diagnostics": []}
-    n_families = n_examples = 0
+    n_families = 0
+    verdicts = {"proved": 0, "refuted": 0, "unknown": 0}
     any_errors = False
     text_diags: list[tuple[Diagnostic, SourceMap]] = []
     for path in files:
@@ -175,7 +160,9 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         report["files"].append({"path": str(path), "families": families})
         report["diagnostics"].extend(d.to_json() for d in diags)
         n_families += len(families)
-        n_examples += sum(1 for f in families for o in f["obligations"] if o["kind"] == "examples")
+        for f in families:
+            for o in f["obligations"]:
+                verdicts[o["verdict"]] += 1
         text_diags.extend((d, sources) for d in diags)
     report["ok"] = not any_errors
     if args.format == "json":
@@ -187,9 +174,9 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         if not args.quiet:
             n_err = sum(1 for d, _ in text_diags if d.is_error)
             status = "ok" if not any_errors else f"{n_err} error{'s' if n_err != 1 else ''}"
+            counts = ", ".join(f"{n} {v}" for v, n in verdicts.items() if n or v == "proved")
             print(f"checked {len(files)} file{'s' if len(files) != 1 else ''}, {n_families} "
-                  f"famil{'ies' if n_families != 1 else 'y'}, {n_examples} example{'s' if n_examples != 1 else ''}: "
-                  f"{status}", file=out)
+                  f"famil{'ies' if n_families != 1 else 'y'}, obligations: {counts}: {status}", file=out)
     return EXIT_ERRORS if any_errors else EXIT_OK
 
 

@@ -2,7 +2,7 @@
 
 spec/errors.md documents every code listed here (a test keeps the two in step).
 Ranges: 1xx syntax, 2xx names and types, 3xx evaluation, 4xx examples and
-checks, 9xx input/output and internal errors.
+checks, 5xx grammars, 9xx input/output and internal errors.
 """
 
 from __future__ import annotations
@@ -70,6 +70,17 @@ CATALOGUE: dict[str, str] = {
     "DDL402": "example evaluation failed",
     "DDL403": "ensures clause violated",
     "DDL404": "unknown family",
+    # ---- grammars
+    "DDL500": "grammar accepts no utterance",
+    "DDL501": "grammar does not cover a parameter's domain",
+    "DDL502": "grammar can yield parameters outside their domain",
+    "DDL503": "grammar is ambiguous",
+    "DDL504": "example utterance not accepted by the grammar",
+    "DDL505": "example utterance yields different parameters",
+    "DDL506": "grammar automaton too large",
+    "DDL507": "rendered utterance does not round-trip",
+    "DDL508": "grammar obligation unknown",
+    "DDL509": "utterance not accepted",
     # ---- I/O and internal
     "DDL900": "cannot read file",
     "DDL901": "no .ddl files found",

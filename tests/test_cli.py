@@ -89,7 +89,7 @@ def test_check_reports_failing_example(tmp_path: Path) -> None:
     bad.write_text(WRONG_EXAMPLE)
     result = ddl("check", str(bad))
     assert result.returncode == 1
-    assert f"{bad}:5:3: DDL400: example 2 of double: the program's output differs from the expected output" in result.stdout
+    assert f"{bad}:5:3: DDL400: double: example[2] refuted: the program's output differs from the expected output" in result.stdout
     assert "expected: 7" in result.stdout and "actual:   6" in result.stdout
 
 

@@ -1,0 +1,345 @@
+"""The grammar obligations of `ddl check` (spec/checks.md).
+
+* ``grammar-nonempty`` — G accepts some utterance (witness: the shortest).
+* ``grammar-covers(x)`` — every value of x's domain can be extracted by some
+  utterance.  A parameter the grammar never captures is refuted with a value it
+  cannot express; a capture that occurs in a reachable position, not under
+  ``&``/``~``, accepts its whole (utterable) domain by construction; otherwise,
+  small domains are checked value by value.
+* ``grammar-sound`` — every accepted utterance yields θ ∈ Θ.  Capture languages
+  are derived from the domains, so ranges, lengths and patterns hold by
+  construction; a ``where`` that could not be folded into the capture language
+  is searched for a counterexample and otherwise reported ``unknown``.
+* ``unambiguous`` — no utterance yields two different θ (shortest witness).
+* ``examples(θ)`` — each example utterance is accepted and yields its θ.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from ddl.diagnostics import Note, Span
+from ddl.eval.values import EnumV, Value, show_value
+from ddl.grammar.compile import CompiledGrammar, GrammarError, convert_regex
+from ddl.regular import Lang, Regex, alt, cap, chars, lit, rep, seq
+from ddl.regular import ignore_case as fold_case
+from ddl.regular.charset import CharSet
+from ddl.regular.errors import RegularError
+from ddl.syntax import ast as A
+from ddl.types.checked import CheckedFamily, CheckedParam
+from ddl.types.model import BoolT, EnumT, IntT
+from ddl.verify.obligations import Obligation, timed
+
+SENTINEL = "\ufdd0"  # a noncharacter: never in an utterance, marks a capture's position
+PER_VALUE_LIMIT = 200
+SOUND_SAMPLES = 300
+
+
+def _theta_text(theta: dict[str, Value]) -> str:
+    return ", ".join(f"{k} = {show_value(v)}" for k, v in theta.items())
+
+
+class GrammarChecker:
+    def __init__(self, family: CheckedFamily, evaluator: Any) -> None:
+        self.family = family
+        self.evaluator = evaluator
+        assert family.grammar is not None
+        self.span = family.grammar.span
+        self.grammar: CompiledGrammar | None = None
+        self.obligations: list[Obligation] = []
+
+    def run(self) -> list[Obligation]:
+        with timed() as t:
+            try:
+                self.grammar = CompiledGrammar(self.family, self.evaluator)
+                lang = self.grammar.lang
+            except GrammarError as err:
+                self.obligations.append(Obligation("grammar-nonempty", "", "unknown", err.message, err.span,
+                                                   t.seconds, err.code))
+                return self.obligations
+            except RegularError as err:
+                self.obligations.append(Obligation("grammar-nonempty", "", "unknown",
+                                                   f"the grammar's automaton is too large: {err}", self.span,
+                                                   t.seconds, "DDL506"))
+                return self.obligations
+        witness = lang.witness()
+        if witness is None:
+            self.obligations.append(Obligation("grammar-nonempty", "", "refuted", "the grammar accepts no utterance",
+                                               self.span, t.seconds, "DDL500",
+                                               hint="an & or ~ may exclude everything, or a capture's domain is empty"))
+            return self.obligations
+        self.obligations.append(Obligation("grammar-nonempty", "", "proved", f"accepts {witness!r}", self.span, t.seconds))
+        for p in self.family.params:
+            self.obligations.append(self.covers(p))
+        self.obligations.append(self.sound())
+        self.obligations.append(self.unambiguous())
+        self.obligations.extend(self.examples())
+        return self.obligations
+
+    # -- helpers
+    def _default(self, p: CheckedParam) -> Value | None:
+        from ddl.eval import Ok
+
+        if p.default is None:
+            return None
+        out = self.evaluator.eval_closed(p.default)
+        return out.value if isinstance(out, Ok) else None
+
+    def _regex_with(self, param: str, replacement: Callable[[Regex], Regex]) -> Regex:
+        """The grammar with each capture of ``param`` transformed (other captures kept)."""
+        g = self.grammar
+        assert g is not None
+
+        def resolve(name: str, span: Span) -> Regex:
+            if name in g.rules:
+                return convert_regex(g.rules[name].body, resolve)
+            spec = g.captures[name]
+            inner = spec.regex
+            return replacement(inner) if name == param else cap(name, inner)
+
+        regex = convert_regex(g.decl.body, resolve)
+        return fold_case(regex) if g.ignore_case else regex
+
+    def _occurrences_free(self, param: str) -> bool:
+        """Is some occurrence of the capture outside every & and ~?"""
+        g = self.grammar
+        assert g is not None
+
+        def walk(rx: A.Regex, boolean: bool, seen: frozenset[str]) -> bool:
+            if isinstance(rx, A.RRef):
+                if rx.name == param:
+                    return not boolean
+                if rx.name in g.rules and rx.name not in seen:
+                    return walk(g.rules[rx.name].body, boolean, seen | {rx.name})
+                return False
+            if isinstance(rx, (A.RSeq, A.RAlt)):
+                return any(walk(i, boolean, seen) for i in rx.items)
+            if isinstance(rx, A.RAnd):
+                return any(walk(i, True, seen) for i in rx.items)
+            if isinstance(rx, (A.RNot,)):
+                return walk(rx.item, True, seen)
+            if isinstance(rx, A.RRepeat):
+                return walk(rx.item, boolean, seen)
+            return False
+
+        return walk(g.decl.body, False, frozenset())
+
+    def _some_other_value(self, p: CheckedParam, default: Value | None) -> Value | None:
+        t = p.type
+        if isinstance(t, EnumT):
+            for v, d in zip(t.variants, t.displays):
+                value = EnumV(f"{t.origin}::{t.name}", v, d)
+                if value != default:
+                    return value
+        if isinstance(t, IntT):
+            for v in (t.lo, t.hi, 0, 1):
+                if v is not None and v != default and self._in_domain(p, v):
+                    return v
+        if isinstance(t, BoolT):
+            return not default
+        return None
+
+    def _in_domain(self, p: CheckedParam, v: Value) -> bool:
+        from ddl.eval import Ok
+
+        if p.where is None:
+            return True
+        out = self.evaluator.eval_closed(p.where, params={p.name: v})
+        return isinstance(out, Ok) and out.value is True
+
+    # -- grammar-covers(x)
+    def covers(self, p: CheckedParam) -> Obligation:
+        g = self.grammar
+        assert g is not None
+        with timed() as t:
+            verdict, evidence, code, hint = self._covers(p)
+        return Obligation("grammar-covers", p.name, verdict, evidence, p.span if verdict != "proved" else self.span,
+                          t.seconds, code, (Note("the grammar", self.span),) if verdict != "proved" else (), hint)
+
+    def _covers(self, p: CheckedParam) -> tuple[Any, str, str | None, str | None]:
+        g = self.grammar
+        assert g is not None
+        if p.name not in g.captures:
+            default = self._default(p)
+            other = self._some_other_value(p, default)
+            if other is None:
+                return "proved", f"{p.name} has a single value", None, None
+            return ("refuted",
+                    f"the grammar never captures {p.name}, so every utterance yields {p.name} = "
+                    f"{show_value(default) if default is not None else '?'}; {p.name} = {show_value(other)} "
+                    f"cannot be expressed", "DDL501",
+                    f"capture it in the grammar, e.g. ... {p.name} ...")
+        spec = g.captures[p.name]
+        # Is a capture of p reachable? Mark it with a sentinel and look for the sentinel.
+        marked = Lang.from_regex(self._regex_with(p.name, lambda inner: chars(CharSet.from_ranges([(SENTINEL, SENTINEL)]))))
+        anywhere = rep(chars(CharSet.from_ranges([("\u0000", "\U0010ffff")])), 0, None)
+        with_mark = marked.intersect(Lang.from_regex(seq(anywhere, lit(SENTINEL), anywhere)))
+        example = with_mark.witness()
+        if example is None:
+            return "refuted", f"no utterance reaches the capture of {p.name}", "DDL501", None
+        if self._occurrences_free(p.name) and spec.regex is not None:
+            sample = self._capture_sample(p)
+            shown = example.replace(SENTINEL, sample if sample is not None else f"<{p.name}>")
+            domain_note = "" if spec.exact else f" (by its type; {spec.note})"
+            return "proved", f"{p.name}'s capture accepts its whole domain{domain_note}, e.g. {shown!r}", None, None
+        # Captures under & / ~: check small domains value by value.
+        values = self._finite_values(p)
+        if values is None:
+            return "unknown", (f"{p.name} is captured only under & or ~ and its domain is too large to check "
+                               "value by value"), "DDL508", None
+        for value, texts in values:
+            restricted = Lang.from_regex(self._regex_with(p.name, lambda inner, texts=texts: alt(*(lit(s) for s in texts))))
+            if restricted.is_empty():
+                return "refuted", f"{p.name} = {show_value(value)} cannot be expressed by any utterance", "DDL501", None
+        return "proved", f"each of the {len(values)} values of {p.name} is expressible", None, None
+
+    def _capture_sample(self, p: CheckedParam) -> str | None:
+        g = self.grammar
+        assert g is not None
+        default = self._default(p)
+        value = default if default is not None else self._some_other_value(p, None)
+        if value is None:
+            try:
+                return Lang.from_regex(g.captures[p.name].regex).witness()
+            except RegularError:
+                return None
+        from ddl.grammar.compile import _value_text
+
+        try:
+            return _value_text(value)
+        except Exception:
+            return None
+
+    def _finite_values(self, p: CheckedParam) -> list[tuple[Value, list[str]]] | None:
+        t = p.type
+        if isinstance(t, EnumT):
+            return [(EnumV(f"{t.origin}::{t.name}", v, d), [d, *aliases])
+                    for v, d, aliases in zip(t.variants, t.displays, t.aliases or ((),) * len(t.variants))]
+        if isinstance(t, IntT) and t.bounded:
+            assert t.lo is not None and t.hi is not None
+            if t.hi - t.lo < PER_VALUE_LIMIT:
+                return [(v, [str(v)]) for v in range(t.lo, t.hi + 1) if self._in_domain(p, v)]
+        if isinstance(t, BoolT):
+            return [(True, ["true", "yes"]), (False, ["false", "no"])]
+        return None
+
+    # -- grammar-sound
+    def sound(self) -> Obligation:
+        g = self.grammar
+        assert g is not None
+        with timed() as t:
+            loose = [s for s in g.captures.values() if not s.exact]
+            if not loose:
+                verdict, evidence, code = "proved", "every capture's language is derived from its parameter's domain", None
+            else:
+                verdict, evidence, code = self._search_unsound(loose)
+        return Obligation("grammar-sound", "", verdict, evidence, self.span, t.seconds, code)  # type: ignore[arg-type]
+
+    def _search_unsound(self, loose: list[Any]) -> tuple[str, str, str | None]:
+        from ddl.eval import validate_theta
+
+        g = self.grammar
+        assert g is not None
+        rng = random.Random(0)
+        lang = g.lang
+        lengths = [n for n in lang.lengths(200) if lang.count(n) > 0]
+        for i in range(SOUND_SAMPLES if lengths else 0):
+            n = lengths[i % len(lengths)]
+            utterance = lang.sample(rng, n)
+            result = g.match(utterance)
+            if not result.ok:
+                continue
+            theta, problems = validate_theta(self.family, self.evaluator, result.values or {}, values=True)
+            if theta is None:
+                return ("refuted", f"the utterance {utterance!r} is accepted but yields a θ outside Θ: "
+                        f"{'; '.join(problems)}", "DDL502")
+        names = ", ".join(s.param for s in loose)
+        reasons = "; ".join(f"{s.param}: {s.note}" for s in loose)
+        return ("unknown", f"no counterexample in {SOUND_SAMPLES} sampled utterances, but the where-refinement of "
+                f"{names} is not folded into the grammar ({reasons})", "DDL508")
+
+    # -- unambiguous
+    def unambiguous(self) -> Obligation:
+        from ddl.regular import find_ambiguity
+
+        g = self.grammar
+        assert g is not None
+        with timed() as t:
+            try:
+                found = find_ambiguity(g.regex)
+            except RegularError as err:
+                return Obligation("unambiguous", "", "unknown", f"the product automaton is too large: {err}",
+                                  self.span, 0.0, "DDL508")
+            if found is None:
+                verdict, evidence, code = "proved", "no utterance has two parses with different captures", None
+            else:
+                utterance, a, b = found
+                ta = self._values(a)
+                tb = self._values(b)
+                if ta == tb:
+                    verdict, evidence, code = "proved", "parses differ only in spelling of the same θ", None
+                else:
+                    verdict, code = "refuted", "DDL503"
+                    evidence = (f"{utterance!r} parses two ways: {_theta_text(ta) or '(nothing captured)'} "
+                                f"or {_theta_text(tb) or '(nothing captured)'}")
+        return Obligation("unambiguous", "", verdict, evidence, self.span, t.seconds, code)  # type: ignore[arg-type]
+
+    def _values(self, captured: dict[str, str | None]) -> dict[str, Value]:
+        g = self.grammar
+        assert g is not None
+        out: dict[str, Value] = {}
+        for name, text in captured.items():
+            if text is not None:
+                try:
+                    out[name] = g.convert(name, text)
+                except Exception:
+                    out[name] = text
+        return out
+
+    # -- examples(θ)
+    def examples(self) -> list[Obligation]:
+        from ddl.eval import Ok, validate_theta
+
+        g = self.grammar
+        assert g is not None
+        out: list[Obligation] = []
+        for ex in self.family.examples:
+            if ex.utterance is None:
+                continue
+            with timed() as t:
+                result = g.match(ex.utterance)
+                if not result.ok:
+                    out.append(Obligation("examples", f"utterance[{ex.index}]", "refuted",
+                                          f"the grammar does not accept {ex.utterance!r}: {result.error}",
+                                          ex.span, t.seconds, "DDL504"))
+                    continue
+                got, problems = validate_theta(self.family, self.evaluator, result.values or {}, values=True)
+                stated: dict[str, Value] = {}
+                for name, node in ex.bindings:
+                    v = self.evaluator.eval_closed(node)
+                    if isinstance(v, Ok):
+                        stated[name] = v.value
+                want, _ = validate_theta(self.family, self.evaluator, stated, values=True)
+                if got is None:
+                    out.append(Obligation("examples", f"utterance[{ex.index}]", "refuted",
+                                          f"{ex.utterance!r} yields a θ outside Θ: {'; '.join(problems)}",
+                                          ex.span, t.seconds, "DDL505"))
+                elif want is not None and got != want:
+                    diff = [k for k in want if got.get(k) != want.get(k)]
+                    out.append(Obligation(
+                        "examples", f"utterance[{ex.index}]", "refuted",
+                        f"{ex.utterance!r} yields " + ", ".join(f"{k} = {show_value(got[k])}" for k in diff)
+                        + " but the example states " + ", ".join(f"{k} = {show_value(want[k])}" for k in diff),
+                        ex.span, t.seconds, "DDL505"))
+                else:
+                    out.append(Obligation("examples", f"utterance[{ex.index}]", "proved",
+                                          f"{ex.utterance!r} yields the stated θ", ex.span, t.seconds))
+        return out
+
+
+def check_grammar(family: CheckedFamily, evaluator: Any) -> list[Obligation]:
+    if family.grammar is None:
+        return []
+    return GrammarChecker(family, evaluator).run()

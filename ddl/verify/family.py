@@ -1,0 +1,87 @@
+"""Collect a family's obligations: typed, examples (θ → output, ensures), and the grammar's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ddl.diagnostics import Note
+from ddl.eval.values import show_value, to_json
+from ddl.grammar.checks import check_grammar
+from ddl.types.checked import CheckedExample, CheckedFamily, CheckedModule
+from ddl.verify.obligations import Obligation, timed
+
+
+def check_family(module: CheckedModule, family: CheckedFamily, evaluator: Any,
+                 typed_seconds: float = 0.0) -> list[Obligation]:
+    obligations = [Obligation("typed", "", "proved", "the family type-checks", family.span, typed_seconds)]
+    for ex in family.examples:
+        obligations.append(example_obligation(family, ex, evaluator))
+    obligations.extend(check_grammar(family, evaluator))
+    return obligations
+
+
+def example_obligation(family: CheckedFamily, ex: CheckedExample, evaluator: Any) -> Obligation:
+    """Evaluate one example's θ and compare the program's output with the stated output."""
+    from ddl.eval import Err, validate_theta
+
+    subject = f"example[{ex.index}]"
+    with timed() as t:
+        raw: dict[str, Any] = {}
+        for name, node in ex.bindings:
+            out = evaluator.eval_closed(node)
+            if isinstance(out, Err):
+                f = out.failure
+                return Obligation("examples", subject, "refuted", f"the value of {name} fails: {f.message}",
+                                  f.span, t.seconds, f.code)
+            raw[name] = out.value
+        theta, problems = validate_theta(family, evaluator, raw, values=True)
+        if theta is None:
+            return Obligation("examples", subject, "refuted", f"θ is outside Θ: {'; '.join(problems)}", ex.span,
+                              t.seconds, "DDL401")
+        expected = evaluator.eval_closed(ex.expected)
+        if isinstance(expected, Err):
+            f = expected.failure
+            return Obligation("examples", subject, "refuted", f"the expected output fails: {f.message}", f.span,
+                              t.seconds, f.code)
+        actual = evaluator.run(family.name, theta)
+        shown_theta = ", ".join(f"{k} = {show_value(v)}" for k, v in theta.items())
+        if isinstance(actual, Err):
+            f = actual.failure
+            return Obligation("examples", subject, "refuted", f"the program fails at run time: {f.message}",
+                              ex.span, t.seconds, "DDL402",
+                              (Note(f"the failing operation ({f.code}) with {shown_theta}", f.span),))
+        if actual.value != expected.value:
+            diff = first_difference(to_json(expected.value), to_json(actual.value))
+            return Obligation(
+                "examples", subject, "refuted", "the program's output differs from the expected output",
+                ex.span, t.seconds, "DDL400",
+                (Note(f"with {shown_theta}"), Note(f"expected: {show_value(expected.value)}"),
+                 Note(f"actual:   {show_value(actual.value)}"), Note(diff)))
+        for en in family.ensures:
+            verdict = evaluator.eval_closed(en.expr, env={"result": actual.value}, params=theta)
+            if isinstance(verdict, Err) or verdict.value is not True:
+                label = f" \"{en.label}\"" if en.label else ""
+                return Obligation("examples", subject, "refuted", f"ensures{label} does not hold", en.span,
+                                  t.seconds, "DDL403", (Note(f"with {shown_theta}"), Note("the example", ex.span)))
+    return Obligation("examples", subject, "proved", "the output matches", ex.span, t.seconds)
+
+
+def first_difference(expected: Any, actual: Any, path: str = "output") -> str:
+    if type(expected) is not type(actual):
+        return f"first difference at {path}: expected {expected!r}, got {actual!r}"
+    if isinstance(expected, dict):
+        for key in expected:
+            if key not in actual:
+                return f"first difference at {path}: key {key!r} missing"
+            if expected[key] != actual[key]:
+                return first_difference(expected[key], actual[key], f"{path}.{key}")
+        for key in actual:
+            if key not in expected:
+                return f"first difference at {path}: unexpected key {key!r}"
+    if isinstance(expected, list):
+        if len(expected) != len(actual):
+            return f"first difference at {path}: expected {len(expected)} elements, got {len(actual)}"
+        for i, (a, b) in enumerate(zip(expected, actual)):
+            if a != b:
+                return first_difference(a, b, f"{path}[{i}]")
+    return f"first difference at {path}: expected {expected!r}, got {actual!r}"
