@@ -56,10 +56,44 @@ def build_parser() -> argparse.ArgumentParser:
                     "defaults may be omitted.",
     )
     run.add_argument("file", metavar="FILE", help="a .ddl file")
+    run.add_argument("utterance", nargs="?", metavar="UTTERANCE",
+                     help="an utterance: the family's grammar extracts θ from it (instead of --param)")
     run.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE", help="a parameter value")
     run.add_argument("--family", "-f", metavar="NAME", help="the family to run (needed when FILE has several)")
     run.add_argument("--format", choices=["json", "text"], default="json",
                      help="json (default): the output as JSON; text: DDL syntax")
+
+    gram = sub.add_parser(
+        "grammar", help="work with a family's grammar: member, sample, render, overlap, equiv",
+        description="Query grammars. A family is named FILE or FILE:FAMILY (FAMILY may be omitted when "
+                    "the file has one family).",
+    )
+    gsub = gram.add_subparsers(dest="grammar_command", metavar="ACTION", parser_class=_Parser)
+    g_member = gsub.add_parser("member", help="does the grammar accept UTTERANCE? print θ as JSON",
+                               description="Exit 0 and print θ when the family's grammar accepts UTTERANCE; "
+                                           "exit 1 with the longest matched prefix otherwise.")
+    g_member.add_argument("family", metavar="FILE[:FAMILY]")
+    g_member.add_argument("utterance", metavar="UTTERANCE")
+    g_sample = gsub.add_parser("sample", help="print random utterances of the grammar",
+                               description="Print N utterances drawn uniformly among those of a random length.")
+    g_sample.add_argument("family", metavar="FILE[:FAMILY]")
+    g_sample.add_argument("-n", type=int, default=5, help="how many (default 5)")
+    g_sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g_sample.add_argument("--max-length", type=int, default=80, help="longest utterance to draw (default 80)")
+    g_render = gsub.add_parser("render", help="print φ(θ): an utterance for given parameter values",
+                               description="Render the canonical utterance for θ given with --param name=value.")
+    g_render.add_argument("family", metavar="FILE[:FAMILY]")
+    g_render.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE")
+    g_overlap = gsub.add_parser("overlap", help="do two grammars share an utterance? print a witness",
+                                description="Exit 1 and print the shortest shared utterance when the grammars "
+                                            "overlap; exit 0 when they are disjoint.")
+    g_overlap.add_argument("first", metavar="FILE[:FAMILY]")
+    g_overlap.add_argument("second", metavar="FILE[:FAMILY]")
+    g_equiv = gsub.add_parser("equiv", help="do two grammars accept the same utterances? print a witness",
+                              description="Exit 0 when the grammars accept exactly the same utterances; "
+                                          "exit 1 and print the shortest utterance accepted by only one.")
+    g_equiv.add_argument("first", metavar="FILE[:FAMILY]")
+    g_equiv.add_argument("second", metavar="FILE[:FAMILY]")
 
     fmt = sub.add_parser(
         "fmt", help="print .ddl files in canonical form",
@@ -86,6 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args, sys.stdout)
         if args.command == "fmt":
             return cmd_fmt(args, sys.stdout)
+        if args.command == "grammar":
+            if args.grammar_command is None:
+                raise UsageError("choose an action: member, sample, render, overlap or equiv")
+            return cmd_grammar(args, sys.stdout)
     except UsageError as err:
         print(f"ddl {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -214,6 +252,21 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         fam = found
     raw: dict[str, Any] = {}
     problems: list[str] = []
+    if args.utterance is not None:
+        if args.param:
+            raise UsageError("give either an UTTERANCE or --param values, not both")
+        if fam.grammar is None:
+            print(f"ddl run: error: family {fam.name} has no grammar; pass --param name=value", file=sys.stderr)
+            return EXIT_ERRORS
+        from ddl.eval import Evaluator as _Evaluator
+        from ddl.grammar.compile import CompiledGrammar
+
+        result = CompiledGrammar(fam, _Evaluator(checked)).match(args.utterance)
+        if not result.ok:
+            print(f"ddl run: DDL509: the grammar of {fam.name} does not accept {args.utterance!r}: {result.error}",
+                  file=sys.stderr)
+            return EXIT_ERRORS
+        raw = dict(result.values or {})
     for item in args.param:
         if "=" not in item:
             raise UsageError(f"--param expects NAME=VALUE, got '{item}'")
@@ -250,6 +303,136 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         json.dump(to_json(outcome.value), out, indent=2, ensure_ascii=False)
         out.write("\n")
     return EXIT_OK
+
+
+# ---------------------------------------------------------------------------- grammar
+
+
+def _load_family(ref: str) -> tuple[Any, Any, Any]:
+    """FILE or FILE:FAMILY → (checked module, family, evaluator); usage errors as UsageError."""
+    from ddl.api import ModuleLoader, compile_file
+    from ddl.eval import Evaluator
+    from ddl.types.check import did_you_mean
+
+    path_text, _, name = ref.partition(":") if not Path(ref).is_file() else (ref, "", "")
+    path = Path(path_text)
+    if not path.is_file():
+        raise UsageError(f"no such file: '{path_text}'")
+    loader = ModuleLoader()
+    checked, diags = compile_file(path, loader)
+    errors = [d for d in diags if d.is_error]
+    if checked is None or errors:
+        print_diagnostics(errors or diags, loader.sources)
+        raise _Failed()
+    if name:
+        fam = checked.families.get(name)
+        if fam is None:
+            hint = did_you_mean(name, checked.families) or f"families: {', '.join(checked.families)}"
+            raise UsageError(f"no family '{name}' in {path}; {hint}")
+    elif len(checked.families) == 1:
+        fam = next(iter(checked.families.values()))
+    else:
+        raise UsageError(f"{path} has {len(checked.families)} families; name one as {path}:FAMILY")
+    if fam.grammar is None:
+        raise UsageError(f"family {fam.name} has no grammar")
+    return checked, fam, Evaluator(checked)
+
+
+class _Failed(Exception):
+    """Diagnostics were printed; exit 1."""
+
+
+def cmd_grammar(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        return _cmd_grammar(args, out)
+    except _Failed:
+        return EXIT_ERRORS
+
+
+def _cmd_grammar(args: argparse.Namespace, out: TextIO) -> int:
+    import random
+
+    from ddl.eval import parse_param_value, validate_theta
+    from ddl.eval.values import to_json
+    from ddl.grammar.compile import CompiledGrammar
+    from ddl.regular.errors import RegularError
+
+    action = args.grammar_command
+    try:
+        if action in ("overlap", "equiv"):
+            _, fam_a, ev_a = _load_family(args.first)
+            _, fam_b, ev_b = _load_family(args.second)
+            lang_a = CompiledGrammar(fam_a, ev_a).lang
+            lang_b = CompiledGrammar(fam_b, ev_b).lang
+            if action == "overlap":
+                disjoint, witness = lang_a.disjoint(lang_b)
+                if disjoint:
+                    print(f"disjoint: no utterance is accepted by both {fam_a.name} and {fam_b.name}", file=out)
+                    return EXIT_OK
+                print(f"overlap: both {fam_a.name} and {fam_b.name} accept {witness!r}", file=out)
+                return EXIT_ERRORS
+            same, witness = lang_a.equivalent(lang_b)
+            if same:
+                print(f"equivalent: {fam_a.name} and {fam_b.name} accept the same utterances", file=out)
+                return EXIT_OK
+            owner = fam_a.name if witness is not None and lang_a.contains(witness) else fam_b.name
+            print(f"not equivalent: only {owner} accepts {witness!r}", file=out)
+            return EXIT_ERRORS
+        _, fam, evaluator = _load_family(args.family)
+        grammar = CompiledGrammar(fam, evaluator)
+        if action == "member":
+            result = grammar.match(args.utterance)
+            if not result.ok:
+                print(f"no match: {result.error}", file=out)
+                return EXIT_ERRORS
+            theta, problems = validate_theta(fam, evaluator, result.values or {}, values=True)
+            if theta is None:
+                print(f"accepted, but θ is outside Θ: {'; '.join(problems)}", file=out)
+                return EXIT_ERRORS
+            json.dump({k: to_json(v) for k, v in theta.items()}, out, ensure_ascii=False)
+            out.write("\n")
+            return EXIT_OK
+        if action == "sample":
+            if args.n < 0 or args.max_length < 0:
+                raise UsageError("-n and --max-length must not be negative")
+            rng = random.Random(args.seed)
+            lang = grammar.plain_lang
+            lengths = [n for n in lang.lengths(args.max_length) if lang.count(n) > 0]
+            if not lengths:
+                print(f"the grammar has no utterance of at most {args.max_length} characters", file=sys.stderr)
+                return EXIT_ERRORS
+            for _ in range(args.n):
+                print(lang.sample(rng, rng.choice(lengths)), file=out)
+            return EXIT_OK
+        assert action == "render"
+        raw: dict[str, Any] = {}
+        for item in args.param:
+            name, eq, text = item.partition("=")
+            if not eq:
+                raise UsageError(f"--param expects NAME=VALUE, got '{item}'")
+            p = fam.param(name.strip())
+            if p is None:
+                raw[name.strip()] = text
+                continue
+            value, problem = parse_param_value(text, p.type)
+            if problem is not None:
+                print(f"ddl grammar render: error: {name}: {problem}", file=sys.stderr)
+                return EXIT_ERRORS
+            raw[name.strip()] = value
+        theta, problems = validate_theta(fam, evaluator, raw, values=True)
+        if theta is None:
+            for problem in problems:
+                print(f"ddl grammar render: error: {problem}", file=sys.stderr)
+            return EXIT_ERRORS
+        utterance = grammar.render(theta)
+        if utterance is None:
+            print(f"the grammar of {fam.name} cannot express this θ", file=sys.stderr)
+            return EXIT_ERRORS
+        print(utterance, file=out)
+        return EXIT_OK
+    except RegularError as err:
+        print(f"ddl grammar: DDL506: {err}", file=sys.stderr)
+        return EXIT_ERRORS
 
 
 # ---------------------------------------------------------------------------- fmt

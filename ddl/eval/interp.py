@@ -145,6 +145,9 @@ class Evaluator:
         return env[node.name]
 
     def _param(self, node: ir.Param, env: Env, ctx: Ctx) -> Any:
+        if node.name not in ctx.params:
+            # Only a caller that evaluates an expression without its θ gets here; report, don't crash.
+            raise Abort("DDL999", f"internal error: parameter '{node.name}' has no value here", node.span)
         return ctx.params[node.name]
 
     def _interp(self, node: ir.Interp, env: Env, ctx: Ctx) -> Any:

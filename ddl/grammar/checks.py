@@ -3,9 +3,8 @@
 * ``grammar-nonempty`` — G accepts some utterance (witness: the shortest).
 * ``grammar-covers(x)`` — every value of x's domain can be extracted by some
   utterance.  A parameter the grammar never captures is refuted with a value it
-  cannot express; a capture that occurs in a reachable position, not under
-  ``&``/``~``, accepts its whole (utterable) domain by construction; otherwise,
-  small domains are checked value by value.
+  cannot express; a capture in a reachable position accepts its whole
+  (utterable) domain by construction (captures never occur under ``&``/``~``).
 * ``grammar-sound`` — every accepted utterance yields θ ∈ Θ.  Capture languages
   are derived from the domains, so ranges, lengths and patterns hold by
   construction; a ``where`` that could not be folded into the capture language
@@ -23,17 +22,15 @@ from typing import Any
 from ddl.diagnostics import Note, Span
 from ddl.eval.values import EnumV, Value, show_value
 from ddl.grammar.compile import CompiledGrammar, GrammarError, convert_regex
-from ddl.regular import Lang, Regex, alt, cap, chars, lit, rep, seq
+from ddl.regular import Lang, Regex, cap, chars, lit, rep, seq
 from ddl.regular import ignore_case as fold_case
 from ddl.regular.charset import CharSet
 from ddl.regular.errors import RegularError
-from ddl.syntax import ast as A
 from ddl.types.checked import CheckedFamily, CheckedParam
 from ddl.types.model import BoolT, EnumT, IntT
 from ddl.verify.obligations import Obligation, timed
 
 SENTINEL = "\ufdd0"  # a noncharacter: never in an utterance, marks a capture's position
-PER_VALUE_LIMIT = 200
 SOUND_SAMPLES = 300
 
 
@@ -102,30 +99,6 @@ class GrammarChecker:
         regex = convert_regex(g.decl.body, resolve)
         return fold_case(regex) if g.ignore_case else regex
 
-    def _occurrences_free(self, param: str) -> bool:
-        """Is some occurrence of the capture outside every & and ~?"""
-        g = self.grammar
-        assert g is not None
-
-        def walk(rx: A.Regex, boolean: bool, seen: frozenset[str]) -> bool:
-            if isinstance(rx, A.RRef):
-                if rx.name == param:
-                    return not boolean
-                if rx.name in g.rules and rx.name not in seen:
-                    return walk(g.rules[rx.name].body, boolean, seen | {rx.name})
-                return False
-            if isinstance(rx, (A.RSeq, A.RAlt)):
-                return any(walk(i, boolean, seen) for i in rx.items)
-            if isinstance(rx, A.RAnd):
-                return any(walk(i, True, seen) for i in rx.items)
-            if isinstance(rx, (A.RNot,)):
-                return walk(rx.item, True, seen)
-            if isinstance(rx, A.RRepeat):
-                return walk(rx.item, boolean, seen)
-            return False
-
-        return walk(g.decl.body, False, frozenset())
-
     def _some_other_value(self, p: CheckedParam, default: Value | None) -> Value | None:
         t = p.type
         if isinstance(t, EnumT):
@@ -143,9 +116,12 @@ class GrammarChecker:
 
     def _in_domain(self, p: CheckedParam, v: Value) -> bool:
         from ddl.eval import Ok
+        from ddl.grammar.compile import param_refs
 
         if p.where is None:
             return True
+        if param_refs(p.where) != {p.name}:
+            return True  # depends on other parameters: any value is in the domain for some θ
         out = self.evaluator.eval_closed(p.where, params={p.name: v})
         return isinstance(out, Ok) and out.value is True
 
@@ -179,21 +155,12 @@ class GrammarChecker:
         example = with_mark.witness()
         if example is None:
             return "refuted", f"no utterance reaches the capture of {p.name}", "DDL501", None
-        if self._occurrences_free(p.name) and spec.regex is not None:
-            sample = self._capture_sample(p)
-            shown = example.replace(SENTINEL, sample if sample is not None else f"<{p.name}>")
-            domain_note = "" if spec.exact else f" (by its type; {spec.note})"
-            return "proved", f"{p.name}'s capture accepts its whole domain{domain_note}, e.g. {shown!r}", None, None
-        # Captures under & / ~: check small domains value by value.
-        values = self._finite_values(p)
-        if values is None:
-            return "unknown", (f"{p.name} is captured only under & or ~ and its domain is too large to check "
-                               "value by value"), "DDL508", None
-        for value, texts in values:
-            restricted = Lang.from_regex(self._regex_with(p.name, lambda inner, texts=texts: alt(*(lit(s) for s in texts))))
-            if restricted.is_empty():
-                return "refuted", f"{p.name} = {show_value(value)} cannot be expressed by any utterance", "DDL501", None
-        return "proved", f"each of the {len(values)} values of {p.name} is expressible", None, None
+        # Captures never occur under & or ~ (the checker rejects it), and a capture's language is
+        # its parameter's whole utterable domain: a reachable capture expresses every value.
+        sample = self._capture_sample(p)
+        shown = example.replace(SENTINEL, sample if sample is not None else f"<{p.name}>")
+        domain_note = "" if spec.exact else f" (by its type; {spec.note})"
+        return "proved", f"{p.name}'s capture accepts its whole domain{domain_note}, e.g. {shown!r}", None, None
 
     def _capture_sample(self, p: CheckedParam) -> str | None:
         g = self.grammar
@@ -211,19 +178,6 @@ class GrammarChecker:
             return _value_text(value)
         except Exception:
             return None
-
-    def _finite_values(self, p: CheckedParam) -> list[tuple[Value, list[str]]] | None:
-        t = p.type
-        if isinstance(t, EnumT):
-            return [(EnumV(f"{t.origin}::{t.name}", v, d), [d, *aliases])
-                    for v, d, aliases in zip(t.variants, t.displays, t.aliases or ((),) * len(t.variants))]
-        if isinstance(t, IntT) and t.bounded:
-            assert t.lo is not None and t.hi is not None
-            if t.hi - t.lo < PER_VALUE_LIMIT:
-                return [(v, [str(v)]) for v in range(t.lo, t.hi + 1) if self._in_domain(p, v)]
-        if isinstance(t, BoolT):
-            return [(True, ["true", "yes"]), (False, ["false", "no"])]
-        return None
 
     # -- grammar-sound
     def sound(self) -> Obligation:
@@ -243,7 +197,7 @@ class GrammarChecker:
         g = self.grammar
         assert g is not None
         rng = random.Random(0)
-        lang = g.lang
+        lang = g.plain_lang
         lengths = [n for n in lang.lengths(200) if lang.count(n) > 0]
         for i in range(SOUND_SAMPLES if lengths else 0):
             n = lengths[i % len(lengths)]

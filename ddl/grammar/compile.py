@@ -154,9 +154,11 @@ class CompiledGrammar:
         self.captures: dict[str, CaptureSpec] = {}
         self._enum_lookup: dict[str, dict[str, EnumV]] = {}
         regex = convert_regex(grammar.body, self._resolve)
+        self.plain_regex: Regex = regex  # as written: what samples and renderings are drawn from
         self.regex: Regex = fold_case(regex) if self.ignore_case else regex
         self._matcher: Matcher | None = None
         self._lang: Lang | None = None
+        self._plain_lang: Lang | None = None
 
     # -- construction
     def _resolve(self, name: str, span: Span) -> Regex:
@@ -231,6 +233,15 @@ class CompiledGrammar:
         if self._lang is None:
             self._lang = Lang.from_regex(self.regex)
         return self._lang
+
+    @property
+    def plain_lang(self) -> Lang:
+        """The language as written (no case folding): readable samples, same θ under ignore_case."""
+        if not self.ignore_case:
+            return self.lang
+        if self._plain_lang is None:
+            self._plain_lang = Lang.from_regex(self.plain_regex)
+        return self._plain_lang
 
     # -- G(u)
     def normalize(self, utterance: str) -> str:

@@ -646,6 +646,37 @@ class Checker:
                     if ref.name not in names:
                         self.error("DDL220", f"grammar refers to '{ref.name}', which is neither a parameter nor a rule",
                                    ref.span, hint=did_you_mean(ref.name, names))
+            # Captures are matched in linear time on a tagged automaton; & and ~ are built without tags,
+            # so a parameter may not be captured inside them (directly or through a rule).
+            def captures_under_boolean(rx: A.Regex, inside: bool, seen: frozenset[str],
+                                       rules: dict[str, A.RuleDef] = rules) -> A.RRef | None:
+                if isinstance(rx, A.RRef):
+                    if rx.name in param_types and inside:
+                        return rx
+                    if rx.name in rules and rx.name not in seen:
+                        found = captures_under_boolean(rules[rx.name].body, inside, seen | {rx.name})
+                        return rx if found is not None and inside else found
+                    return None
+                if isinstance(rx, (A.RSeq, A.RAlt)):
+                    items: tuple[A.Regex, ...] = rx.items
+                elif isinstance(rx, A.RAnd):
+                    items, inside = rx.items, True
+                elif isinstance(rx, A.RNot):
+                    items, inside = (rx.item,), True
+                elif isinstance(rx, A.RRepeat):
+                    items = (rx.item,)
+                else:
+                    return None
+                for item in items:
+                    hit = captures_under_boolean(item, inside, seen)
+                    if hit is not None:
+                        return hit
+                return None
+
+            bad = captures_under_boolean(g.body, False, frozenset())
+            if bad is not None:
+                self.error("DDL220", f"'{bad.name}' is captured inside '&' or '~'", bad.span,
+                           hint="captures may not occur under & or ~; restrict the parameter's type instead")
             # Rules may not refer to themselves, directly or through other rules (grammars are regular).
             state: dict[str, int] = {}
 
@@ -679,7 +710,7 @@ class Checker:
             for p in fam.of_kind(A.ParamDecl):
                 if p.name in param_types and p.default is None and p.name not in reachable:
                     self.error("DDL216", f"parameter '{p.name}' has no default and the grammar never captures it",
-                               p.span, hint=f"capture it in the grammar or give it a default: = ...")
+                               p.span, hint="capture it in the grammar or give it a default: = ...")
 
     # -- function bodies and recursion
     def check_fn_bodies(self) -> None:
