@@ -26,7 +26,7 @@ from ddl.syntax import ast as A
 from ddl.syntax import parse_source
 
 SPEC_TESTS = Path(__file__).resolve().parent.parent / "spec" / "tests"
-PHASES = ("parse", "types", "eval")
+PHASES = ("parse", "types", "eval", "grammar")
 OUTCOMES = ("success", "failure")
 PLACEHOLDER = b"{{repeat}}"
 
@@ -34,7 +34,7 @@ _ERROR_RE = re.compile(r"^error:\s*(DDL\d{3})\s+line\s+(\d+)(?:\s+col\s+(\d+))?\
 _RUN_ERROR_RE = re.compile(r"^error\s+(DDL\d{3})\s+line\s+(\d+)\s*$")
 _NAMED_RE = re.compile(r"^(shape|type|grammar)\s+([A-Za-z_][A-Za-z0-9_]*):\s?(.*)$")
 _REPEAT_RE = re.compile(r"^repeat\s+(\d+)\s+(\".*\")\s*$")
-_DIRECTIVE_WORDS = ("error", "shape", "type", "grammar", "run", "examples", "repeat")
+_DIRECTIVE_WORDS = ("error", "shape", "type", "grammar", "run", "examples", "repeat", "utterance")
 
 
 @attrs.frozen
@@ -68,6 +68,7 @@ class Case:
     examples_error: Expected | None
     repeat: tuple[int, str] | None
     problems: tuple[str, ...]  # malformed header lines
+    utterances: tuple[tuple[str, Any], ...] = ()  # (utterance, θ as JSON or None for "nomatch")
 
     @property
     def id(self) -> str:
@@ -123,6 +124,7 @@ def load_case(phase: str, outcome: str, path: Path) -> Case:
     runs: list[Run] = []
     repeat = None
     problems: list[str] = []
+    utterances: list[tuple[str, Any]] = []
     for line in _header_lines(path.read_bytes()):
         word = re.split(r"[\s:]", line, maxsplit=1)[0]
         if word not in _DIRECTIVE_WORDS:
@@ -137,6 +139,14 @@ def load_case(phase: str, outcome: str, path: Path) -> Case:
                 error = Expected(m.group(1), int(m.group(2)), int(m.group(3)) if m.group(3) else None)
             elif word == "run":
                 runs.append(_parse_run(line[len("run"):].strip()))
+            elif word == "utterance":
+                body = line[len("utterance"):].strip()
+                text, end = json.JSONDecoder().raw_decode(body)
+                rest = body[end:].strip()
+                if not isinstance(text, str) or not rest.startswith("=>"):
+                    raise ValueError('expected \'utterance "text" => {θ} | nomatch\'')
+                rest = rest[2:].strip()
+                utterances.append((text, None if rest == "nomatch" else json.loads(rest)))
             elif word == "examples":
                 m = _RUN_ERROR_RE.match(line[len("examples"):].strip().removeprefix("=>").strip())
                 if not m:
@@ -158,7 +168,7 @@ def load_case(phase: str, outcome: str, path: Path) -> Case:
             problems.append(f"{line!r}: {err}")
     return Case(
         phase, outcome, path, error, tuple(shapes), tuple(grammars), tuple(types), tuple(runs),
-        examples_error, repeat, tuple(problems),
+        examples_error, repeat, tuple(problems), tuple(utterances),
     )
 
 
@@ -199,6 +209,8 @@ def test_case_is_well_formed(case: Case) -> None:
         assert not case.types, "type expectations belong to types cases"
     if case.phase != "eval":
         assert not case.runs and case.examples_error is None, "run expectations belong to eval cases"
+    if case.phase != "grammar":
+        assert not case.utterances, "utterance expectations belong to grammar cases"
     if case.repeat is not None:
         assert PLACEHOLDER in case.path.read_bytes(), "a '# repeat' case needs the {{repeat}} placeholder"
     for code in case.expected_codes():
@@ -322,6 +334,49 @@ def test_eval(case: Case) -> None:
         _assert_diagnostic(example_diagnostics[0], case.examples_error)
     else:
         assert not example_diagnostics, "\n".join(d.render() for d in example_diagnostics)
+
+
+# ---------------------------------------------------------------------------- grammar
+
+
+@pytest.mark.parametrize("case", _params("grammar"))
+def test_grammar(case: Case) -> None:
+    from ddl.api import compile_source
+    from ddl.eval import Evaluator, validate_theta
+    from ddl.eval.values import to_json
+    from ddl.grammar.compile import CompiledGrammar
+    from ddl.verify.family import check_family
+
+    checked, diagnostics = compile_source(case.text(), str(case.path))
+    errors = [d for d in diagnostics if d.is_error]
+    if case.outcome == "failure" and errors:
+        _assert_diagnostic(errors[0], case.error)
+        return
+    assert not errors, "\n".join(d.render() for d in errors)
+    assert checked is not None
+    evaluator = Evaluator(checked)
+    failed = []
+    for fam in checked.families.values():
+        for o in check_family(checked, fam, evaluator):
+            diag = o.diagnostic(fam.name)
+            if diag is not None:
+                failed.append(diag)
+    if case.outcome == "failure":
+        assert failed, "expected a grammar obligation to fail"
+        _assert_diagnostic(failed[0], case.error)
+        return
+    assert not failed, "\n".join(d.render() for d in failed)
+    (fam,) = checked.families.values()
+    grammar = CompiledGrammar(fam, evaluator)
+    for utterance, expected in case.utterances:
+        result = grammar.match(utterance)
+        if expected is None:
+            assert not result.ok, f"{utterance!r} should not match"
+            continue
+        assert result.ok, f"{utterance!r}: {result.error}"
+        theta, problems = validate_theta(fam, evaluator, result.values or {}, values=True)
+        assert theta is not None, problems
+        assert {k: to_json(v) for k, v in theta.items()} == expected, utterance
 
 
 # ---------------------------------------------------------------------------- rendering

@@ -646,6 +646,11 @@ class Checker:
                     if ref.name not in names:
                         self.error("DDL220", f"grammar refers to '{ref.name}', which is neither a parameter nor a rule",
                                    ref.span, hint=did_you_mean(ref.name, names))
+                    elif ref.name in param_types and not isinstance(
+                            param_types[ref.name], (IntT, DecimalT, EnumT, TextT, BoolT)):
+                        self.error("DDL220", f"parameter '{ref.name}' of type {param_types[ref.name]} cannot be "
+                                   "captured in a grammar", ref.span,
+                                   hint="captures are Int, Decimal, Text, Bool or enum parameters")
             # Captures are matched in linear time on a tagged automaton; & and ~ are built without tags,
             # so a parameter may not be captured inside them (directly or through a rule).
             def captures_under_boolean(rx: A.Regex, inside: bool, seen: frozenset[str],
