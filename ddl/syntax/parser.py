@@ -22,6 +22,7 @@ from ddl.syntax import ast as A
 MAX_SOURCE_BYTES = 1_000_000
 MAX_DEPTH = 200
 MAX_TOKENS = 200_000
+MAX_INT_DIGITS = 1000  # longer integer literals are DDL111 (Python's int() refuses > 4300 digits)
 
 RESERVED = frozenset(
     """import as family enum type table fn param grammar rule program example ensures
@@ -271,6 +272,8 @@ def _syntax_diagnostic(err: UnexpectedInput, src: SourceText, parser: lark.Lark)
             hint = "value names (parameters, variables, functions, variants) start with a lowercase letter"
         elif tok.type == "NAME" and "TNAME" in err.expected:
             hint = "type and enum names start with an uppercase letter"
+        elif str(tok) == "/" and "//" in src.text[max(0, start - 1) : start + 2]:
+            hint = "comments start with #"
         elif str(tok) == "=" and "EQUAL" not in err.expected and any(
             parser.get_terminal(t).pattern.value == "==" for t in err.expected if _is_str_terminal(parser, t)
         ):
@@ -352,6 +355,14 @@ class _Builder:
         if text in RESERVED:
             self.fail("DDL110", f"'{text}' is a reserved word and cannot be used as a name", tok)
         return text
+
+    def int_token(self, tok: Token | Tree, text: str | None = None) -> int:
+        """The value of an integer literal (``text`` overrides the token's own text)."""
+        digits = str(tok) if text is None else text
+        count = len(digits.lstrip("-"))
+        if count > MAX_INT_DIGITS:
+            self.fail("DDL111", f"integer literal is too long: {count} digits (limit {MAX_INT_DIGITS})", tok)
+        return int(digits)
 
     def string(self, tok: Token) -> str:
         """Decode a plain text literal (no interpolation)."""
@@ -523,7 +534,7 @@ class _Builder:
     # -- types
     def signed_int(self, t: Tree) -> int:
         text = "".join(str(c) for c in t.children)
-        return int(text)
+        return self.int_token(t, text)
 
     def signed_number(self, t: Tree) -> Decimal:
         text = "".join(str(c) for c in t.children)
@@ -547,7 +558,7 @@ class _Builder:
             return A.IntType(lo, hi, span=sp)
         if kind == "decimal_type":
             scale_tok, lo_t, hi_t = t.children
-            scale = int(scale_tok)
+            scale = self.int_token(scale_tok)
             if scale > 18:
                 self.fail("DDL224", f"decimal scale {scale} is too large (at most 18 places)", scale_tok)
             if lo_t is None:
@@ -563,16 +574,17 @@ class _Builder:
                 if opt is None:
                     continue
                 if opt.data == "text_max":
-                    max_len = int(opt.children[-1])
+                    max_len = self.int_token(opt.children[-1])
                 else:
                     pattern = self.regex(opt.children[-1])
             return A.TextType(max_len, pattern, span=sp)
         if kind == "list_type":
             elem, max_tok = t.children
-            return A.ListType(self.type_expr(elem), int(max_tok) if max_tok is not None else None, span=sp)
+            return A.ListType(self.type_expr(elem), self.int_token(max_tok) if max_tok is not None else None, span=sp)
         if kind == "map_type":
             key, val, max_tok = t.children
-            return A.MapType(self.type_expr(key), self.type_expr(val), int(max_tok) if max_tok is not None else None, span=sp)
+            max_len = self.int_token(max_tok) if max_tok is not None else None
+            return A.MapType(self.type_expr(key), self.type_expr(val), max_len, span=sp)
         if kind == "option_type":
             return A.OptionType(self.type_expr(t.children[0]), span=sp)
         if kind == "named_type":
@@ -616,9 +628,9 @@ class _Builder:
             body = str(rep)[1:-1]
             if "," in body:
                 lo_s, hi_s = body.split(",", 1)
-                lo, hi = int(lo_s), (int(hi_s) if hi_s else None)
+                lo, hi = self.int_token(rep, lo_s), (self.int_token(rep, hi_s) if hi_s else None)
             else:
-                lo = hi = int(body)
+                lo = hi = self.int_token(rep, body)
             if hi is not None and lo > hi:
                 self.fail("DDL109", f"repetition {{{body}}} has its lower bound above its upper bound", rep)
             if lo > 1000 or (hi is not None and hi > 1000):
@@ -671,7 +683,7 @@ class _Builder:
         return method(t)  # type: ignore[no-any-return]
 
     def e_int_lit(self, t: Tree) -> A.IntLit:
-        return A.IntLit(int(str(t.children[0])), span=self.span(t))
+        return A.IntLit(self.int_token(t.children[0]), span=self.span(t))
 
     def e_dec_lit(self, t: Tree) -> A.DecLit:
         return A.DecLit(Decimal(str(t.children[0])), span=self.span(t))
@@ -906,9 +918,9 @@ class _Builder:
         if kind == "pat_wild":
             return A.PWild(span=sp)
         if kind == "pat_int":
-            return A.PInt(int(str(t.children[0])), span=sp)
+            return A.PInt(self.int_token(t.children[0]), span=sp)
         if kind == "pat_neg_int":
-            return A.PInt(-int(str(t.children[0])), span=sp)
+            return A.PInt(-self.int_token(t.children[0]), span=sp)
         if kind == "pat_text":
             return A.PText(self.string(t.children[0]), span=sp)
         if kind == "pat_true":
