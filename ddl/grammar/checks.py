@@ -107,9 +107,9 @@ class GrammarChecker:
                 if value != default:
                     return value
         if isinstance(t, IntT):
-            for v in (t.lo, t.hi, 0, 1):
-                if v is not None and v != default and self._in_domain(p, v):
-                    return v
+            for n in (t.lo, t.hi, 0, 1):
+                if n is not None and n != default and self._in_domain(p, n):
+                    return n
         if isinstance(t, BoolT):
             return not default
         return None

@@ -128,12 +128,13 @@ class SourceText:
 def parse_source(text: str | bytes, path: str = "<input>") -> tuple[A.Module | None, list[Diagnostic]]:
     """Parse a whole module. Never raises on bad input."""
     if isinstance(text, bytes):
-        if len(text) > MAX_SOURCE_BYTES:
-            return None, [_too_large(path, len(text))]
+        data = text
+        if len(data) > MAX_SOURCE_BYTES:
+            return None, [_too_large(path, len(data))]
         try:
-            text = text.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as err:
-            src = SourceText(path, text[: err.start].decode("utf-8", errors="replace"))
+            src = SourceText(path, data[: err.start].decode("utf-8", errors="replace"))
             line, col = src.position(len(src.text))
             return None, [
                 Diagnostic(
@@ -229,7 +230,7 @@ def _check_depth(tree: Tree, src: SourceText) -> None:
 
 def _syntax_diagnostic(err: UnexpectedInput, src: SourceText, parser: lark.Lark) -> Diagnostic:
     if isinstance(err, UnexpectedCharacters):
-        pos = err.pos_in_stream
+        pos = err.pos_in_stream or 0
         ch = src.text[pos] if pos < len(src.text) else ""
         what = _describe_char(ch)
         expected = _expected_words(err.allowed or set(), parser)
@@ -350,7 +351,7 @@ class _Builder:
         span = node if isinstance(node, Span) else self.span(node)
         raise _SyntaxFailure(Diagnostic(code, message, span, hint=hint))
 
-    def name(self, tok: Token) -> str:
+    def name(self, tok: Any) -> str:
         text = str(tok)
         if text in RESERVED:
             self.fail("DDL110", f"'{text}' is a reserved word and cannot be used as a name", tok)
@@ -364,7 +365,7 @@ class _Builder:
             self.fail("DDL111", f"integer literal is too long: {count} digits (limit {MAX_INT_DIGITS})", tok)
         return int(digits)
 
-    def string(self, tok: Token) -> str:
+    def string(self, tok: Any) -> str:
         """Decode a plain text literal (no interpolation)."""
         raw = str(tok)[1:-1]
         return self._unescape(raw, (tok.start_pos or 0) + 1)
@@ -442,9 +443,9 @@ class _Builder:
 
     def variant(self, t: Tree) -> A.Variant:
         name_tok, *texts = t.children
-        texts = [self.string(s) for s in texts if s is not None]
-        display = texts[0] if texts else None
-        return A.Variant(self.name(name_tok), display, tuple(texts[1:]), span=self.span(t))
+        decoded: list[str] = [self.string(s) for s in texts if s is not None]
+        display = decoded[0] if decoded else None
+        return A.Variant(self.name(name_tok), display, tuple(decoded[1:]), span=self.span(t))
 
     def d_type_decl(self, t: Tree) -> A.RecordDecl | A.TypeAlias:
         name_tok, body = t.children
@@ -558,15 +559,15 @@ class _Builder:
             return A.IntType(lo, hi, span=sp)
         if kind == "decimal_type":
             scale_tok, lo_t, hi_t = t.children
-            scale = self.int_token(scale_tok)
+            scale: int = self.int_token(scale_tok)
             if scale > 18:
                 self.fail("DDL224", f"decimal scale {scale} is too large (at most 18 places)", scale_tok)
             if lo_t is None:
                 return A.DecimalType(scale, span=sp)
-            lo, hi = self.signed_number(lo_t), self.signed_number(hi_t)
-            if lo > hi:
-                self.fail("DDL114", f"empty Decimal range {lo}..{hi}", t)
-            return A.DecimalType(scale, lo, hi, span=sp)
+            dlo, dhi = self.signed_number(lo_t), self.signed_number(hi_t)
+            if dlo > dhi:
+                self.fail("DDL114", f"empty Decimal range {dlo}..{dhi}", t)
+            return A.DecimalType(scale, dlo, dhi, span=sp)
         if kind == "text_type":
             max_len: int | None = None
             pattern: A.Regex | None = None
@@ -605,8 +606,11 @@ class _Builder:
             items = tuple(self.regex(c) for c in t.children)
             if len(items) == 1:
                 return items[0]
-            cls = {"re_alt": A.RAlt, "re_and": A.RAnd, "re_seq": A.RSeq}[kind]
-            return cls(items, span=sp)  # type: ignore[operator]
+            if kind == "re_alt":
+                return A.RAlt(items, span=sp)
+            if kind == "re_and":
+                return A.RAnd(items, span=sp)
+            return A.RSeq(items, span=sp)
         if kind == "re_lit":
             return A.RLit(self.string(t.children[0]), span=sp)
         if kind == "re_class":
@@ -638,7 +642,7 @@ class _Builder:
             return A.RRepeat(self.regex(item), lo, hi, span=sp)
         raise AssertionError(kind)
 
-    def char_class(self, tok: Token) -> A.RClass:
+    def char_class(self, tok: Any) -> A.RClass:
         raw = str(tok)[1:-1]
         base = (tok.start_pos or 0) + 1
         negated = raw.startswith("^")
@@ -706,7 +710,7 @@ class _Builder:
         return A.Name(segs, span=self.span(t))
 
     def e_text_lit(self, t: Tree) -> A.TextLit:
-        tok = t.children[0]
+        tok: Any = t.children[0]
         raw = str(tok)[1:-1]
         base = (tok.start_pos or 0) + 1
         parts: list[str | A.Expr] = []

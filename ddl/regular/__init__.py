@@ -1,0 +1,134 @@
+"""A self-contained regular-language engine over all of Unicode.
+
+Independent of the rest of DDL (it imports nothing from ``ddl.syntax``,
+``ddl.types`` or ``ddl.eval``).  Layers, bottom up:
+
+* :mod:`~ddl.regular.charset` — :class:`CharSet`, code-point sets as ranges;
+* :mod:`~ddl.regular.ast` / :mod:`~ddl.regular.parse` — the regex AST and a
+  parser for ``re``-style patterns (plus ``&``/``~`` in extended mode);
+* :mod:`~ddl.regular.partition` — alphabet partitions (atoms), so automata
+  have one edge per atom, never one per code point;
+* :mod:`~ddl.regular.nfa` — tagged Thompson NFAs;
+* :mod:`~ddl.regular.dfa` — subset construction, Hopcroft minimization into a
+  canonical form, products, breadth-first witness search;
+* :mod:`~ddl.regular.lang` — :class:`Lang`: the algebra (union, concatenation,
+  star, repetition, intersection, complement, difference, reverse), decisions
+  with shortest witnesses, counting and uniform sampling;
+* :mod:`~ddl.regular.match` — :class:`Matcher`: linear-time whole-string
+  matching with named captures (``re``/RE2 leftmost-first semantics);
+* :mod:`~ddl.regular.ambiguity` — :func:`find_ambiguity`;
+* :mod:`~ddl.regular.strategies` — Hypothesis strategies (import explicitly).
+
+Resource use is bounded by :class:`Limits` (:class:`AutomatonTooLarge`,
+:class:`RegexTooLarge`).
+
+Quick tour::
+
+    >>> from ddl.regular import Lang, Matcher, parse
+    >>> a = Lang.parse("[a-z]{1,30}( [a-z]{1,30}){0,10}")
+    >>> a.disjoint(Lang.parse("([a-z]+ )*books"))
+    (False, 'books')
+    >>> Matcher(parse("(?P<n>[0-9]+) (?P<g>[a-z]+)")).fullmatch("3 mystery")
+    {'n': '3', 'g': 'mystery'}
+"""
+
+from ddl.regular.ambiguity import find_ambiguity
+from ddl.regular.ast import (
+    EMPTY,
+    EPSILON,
+    Alt,
+    Capture,
+    Chars,
+    Complement,
+    Concat,
+    Difference,
+    Empty,
+    Epsilon,
+    Intersect,
+    LangRef,
+    Regex,
+    Repeat,
+    Star,
+    alt,
+    any_char,
+    cap,
+    capture_names,
+    chars,
+    comp,
+    diff,
+    dot,
+    ignore_case,
+    inter,
+    lit,
+    opt,
+    plus,
+    rep,
+    seq,
+    size,
+    star,
+    to_pattern,
+)
+from ddl.regular.charset import DIGIT, DOT, MAX_CODE_POINT, SPACE, WORD, CharSet
+from ddl.regular.errors import (
+    DEFAULT_LIMITS,
+    AutomatonTooLarge,
+    Limits,
+    RegexSyntaxError,
+    RegexTooLarge,
+    RegularError,
+)
+from ddl.regular.lang import Lang
+from ddl.regular.match import Matcher
+from ddl.regular.parse import parse
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DIGIT",
+    "DOT",
+    "EMPTY",
+    "EPSILON",
+    "MAX_CODE_POINT",
+    "SPACE",
+    "WORD",
+    "Alt",
+    "AutomatonTooLarge",
+    "Capture",
+    "CharSet",
+    "Chars",
+    "Complement",
+    "Concat",
+    "Difference",
+    "Empty",
+    "Epsilon",
+    "Intersect",
+    "Lang",
+    "LangRef",
+    "Limits",
+    "Matcher",
+    "Regex",
+    "RegexSyntaxError",
+    "RegexTooLarge",
+    "RegularError",
+    "Repeat",
+    "Star",
+    "alt",
+    "any_char",
+    "cap",
+    "capture_names",
+    "chars",
+    "comp",
+    "diff",
+    "dot",
+    "find_ambiguity",
+    "ignore_case",
+    "inter",
+    "lit",
+    "opt",
+    "parse",
+    "plus",
+    "rep",
+    "seq",
+    "size",
+    "star",
+    "to_pattern",
+]

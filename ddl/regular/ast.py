@@ -1,0 +1,458 @@
+"""The engine's own regex AST (independent of DDL's grammar AST).
+
+Nodes are attrs frozen classes (immutable, hashable, structural equality):
+
+* :class:`Empty` — ∅, matches nothing;  :class:`Epsilon` — the empty string;
+* :class:`Chars` — one character from a :class:`~ddl.regular.charset.CharSet`;
+* :class:`Concat`, :class:`Alt` (union; item order is match priority);
+* :class:`Star`, :class:`Repeat` (``lo`` to ``hi`` copies, ``hi=None`` unbounded;
+  ``greedy`` only affects which parse the matcher reports);
+* :class:`Intersect`, :class:`Complement` (over all of Unicode), :class:`Difference`;
+* :class:`Capture` — a named capture; the same name may occur several times
+  (e.g. in different alternatives); the last assignment wins, as in ``re``;
+* :class:`LangRef` — an already-built :class:`~ddl.regular.lang.Lang` used as a
+  sub-expression (lets callers splice derived languages into a grammar).
+
+Nodes support ``a + b`` (concatenation), ``a | b``, ``a & b``, ``a - b`` and
+``~a``; the helpers :func:`lit`, :func:`seq`, :func:`alt`, :func:`opt`, … build
+simplified trees.  :func:`to_pattern` prints a tree in the syntax accepted by
+:func:`ddl.regular.parse.parse` (and, for the shared subset, by Python ``re``
+and RE2), :func:`size` measures it with repetitions expanded, and
+:func:`ignore_case` closes every character set under simple case folding.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterator
+from functools import cache
+from typing import TYPE_CHECKING, Any, Union
+
+import attrs
+
+from ddl.regular.charset import DOT, CharSet, escape_char
+
+if TYPE_CHECKING:
+    from ddl.regular.lang import Lang
+
+
+class _Node:
+    """Operator sugar shared by all nodes."""
+
+    __slots__ = ()
+
+    def __add__(self, other: Regex) -> Regex:
+        return seq(self, other)  # type: ignore[arg-type]
+
+    def __or__(self, other: Regex) -> Regex:
+        return alt(self, other)  # type: ignore[arg-type]
+
+    def __and__(self, other: Regex) -> Regex:
+        return Intersect((self, other))  # type: ignore[arg-type]
+
+    def __sub__(self, other: Regex) -> Regex:
+        return Difference(self, other)  # type: ignore[arg-type]
+
+    def __invert__(self) -> Regex:
+        return Complement(self)  # type: ignore[arg-type]
+
+
+@attrs.frozen
+class Empty(_Node):
+    """∅: no string at all."""
+
+
+@attrs.frozen
+class Epsilon(_Node):
+    """The language containing only the empty string."""
+
+
+@attrs.frozen
+class Chars(_Node):
+    """Exactly one character from ``cs``."""
+
+    cs: CharSet
+
+
+@attrs.frozen
+class Concat(_Node):
+    items: tuple[Regex, ...]
+
+
+@attrs.frozen
+class Alt(_Node):
+    """Union; for matching, earlier items have priority (like ``re``)."""
+
+    items: tuple[Regex, ...]
+
+
+@attrs.frozen
+class Star(_Node):
+    inner: Regex
+    greedy: bool = True
+
+
+def _check_bounds(instance: Repeat, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    if instance.lo < 0 or (value is not None and value < instance.lo):
+        raise ValueError(f"bad repetition bounds {{{instance.lo},{value}}}")
+
+
+@attrs.frozen
+class Repeat(_Node):
+    """``lo`` to ``hi`` copies of ``inner`` (``hi=None``: unbounded)."""
+
+    inner: Regex
+    lo: int
+    hi: int | None = attrs.field(validator=_check_bounds)
+    greedy: bool = True
+
+
+@attrs.frozen
+class Intersect(_Node):
+    items: tuple[Regex, ...]
+
+
+@attrs.frozen
+class Complement(_Node):
+    """Every string over all of Unicode not in ``inner``."""
+
+    inner: Regex
+
+
+@attrs.frozen
+class Difference(_Node):
+    left: Regex
+    right: Regex
+
+
+@attrs.frozen
+class Capture(_Node):
+    name: str
+    inner: Regex
+
+
+@attrs.frozen
+class LangRef(_Node):
+    """A prebuilt language spliced into a regex (no captures inside)."""
+
+    lang: Lang
+
+
+Regex = Union[Empty, Epsilon, Chars, Concat, Alt, Star, Repeat, Intersect, Complement, Difference, Capture, LangRef]
+
+EMPTY = Empty()
+EPSILON = Epsilon()
+
+
+# ------------------------------------------------------------------ smart constructors
+
+
+def lit(text: str) -> Regex:
+    """The literal string ``text``."""
+    if not text:
+        return EPSILON
+    if len(text) == 1:
+        return Chars(CharSet.char(text))
+    return Concat(tuple(Chars(CharSet.char(c)) for c in text))
+
+
+def chars(spec: str | CharSet) -> Chars:
+    """One character: from a CharSet or a class body such as ``"a-z0-9_"``."""
+    if isinstance(spec, CharSet):
+        return Chars(spec)
+    from ddl.regular.parse import parse
+
+    node = parse("[" + spec + "]")
+    assert isinstance(node, Chars)
+    return node
+
+
+def any_char() -> Chars:
+    """Any code point at all."""
+    return Chars(CharSet.any())
+
+
+def dot() -> Chars:
+    """Any code point except newline (``.``)."""
+    return Chars(DOT)
+
+
+def seq(*items: Regex) -> Regex:
+    """Concatenation, flattened; ∅ absorbs, ε vanishes."""
+    out: list[Regex] = []
+    for it in items:
+        if isinstance(it, Empty):
+            return EMPTY
+        if isinstance(it, Epsilon):
+            continue
+        if isinstance(it, Concat):
+            out.extend(it.items)
+        else:
+            out.append(it)
+    if not out:
+        return EPSILON
+    if len(out) == 1:
+        return out[0]
+    return Concat(tuple(out))
+
+
+def alt(*items: Regex) -> Regex:
+    """Union, flattened; ∅ vanishes.  Order is kept (it is match priority)."""
+    out: list[Regex] = []
+    for it in items:
+        if isinstance(it, Empty):
+            continue
+        if isinstance(it, Alt):
+            out.extend(it.items)
+        else:
+            out.append(it)
+    if not out:
+        return EMPTY
+    if len(out) == 1:
+        return out[0]
+    return Alt(tuple(out))
+
+
+def star(x: Regex, greedy: bool = True) -> Regex:
+    return Star(x, greedy)
+
+
+def plus(x: Regex, greedy: bool = True) -> Regex:
+    return Repeat(x, 1, None, greedy)
+
+
+def opt(x: Regex, greedy: bool = True) -> Regex:
+    return Repeat(x, 0, 1, greedy)
+
+
+def rep(x: Regex, lo: int, hi: int | None, greedy: bool = True) -> Regex:
+    return Repeat(x, lo, hi, greedy)
+
+
+def cap(name: str, x: Regex) -> Regex:
+    return Capture(name, x)
+
+
+def inter(*items: Regex) -> Regex:
+    return items[0] if len(items) == 1 else Intersect(tuple(items))
+
+
+def comp(x: Regex) -> Regex:
+    return Complement(x)
+
+
+def diff(a: Regex, b: Regex) -> Regex:
+    return Difference(a, b)
+
+
+# ------------------------------------------------------------------ queries
+
+
+def children(node: Regex) -> tuple[Regex, ...]:
+    if isinstance(node, (Concat, Alt, Intersect)):
+        return node.items
+    if isinstance(node, (Star, Repeat, Complement, Capture)):
+        return (node.inner,)
+    if isinstance(node, Difference):
+        return (node.left, node.right)
+    return ()
+
+
+def walk(node: Regex) -> Iterator[Regex]:
+    """Every node, pre-order (iterative, so deep trees are fine)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(children(n)))
+
+
+def size(node: Regex) -> int:
+    """Node count with bounded repetitions expanded (``x{2,5}`` counts ``x`` five times)."""
+    if isinstance(node, Repeat):
+        copies = max(1, node.hi if node.hi is not None else node.lo + 1)
+        return 1 + copies * size(node.inner)
+    return 1 + sum(size(c) for c in children(node))
+
+
+def depth(node: Regex) -> int:
+    best = 0
+    stack: list[tuple[Regex, int]] = [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        best = max(best, d)
+        stack.extend((c, d + 1) for c in children(n))
+    return best
+
+
+def capture_names(node: Regex) -> tuple[str, ...]:
+    """Capture names in order of first appearance."""
+    seen: dict[str, None] = {}
+    for n in walk(node):
+        if isinstance(n, Capture):
+            seen.setdefault(n.name, None)
+    return tuple(seen)
+
+
+def nullable(node: Regex) -> bool:
+    """Whether ``node`` matches the empty string."""
+    if isinstance(node, (Epsilon, Star)):
+        return True
+    if isinstance(node, (Empty, Chars)):
+        return False
+    if isinstance(node, Concat):
+        return all(nullable(x) for x in node.items)
+    if isinstance(node, Alt):
+        return any(nullable(x) for x in node.items)
+    if isinstance(node, Intersect):
+        return all(nullable(x) for x in node.items)
+    if isinstance(node, Repeat):
+        return node.lo == 0 or nullable(node.inner)
+    if isinstance(node, Complement):
+        return not nullable(node.inner)
+    if isinstance(node, Difference):
+        return nullable(node.left) and not nullable(node.right)
+    if isinstance(node, Capture):
+        return nullable(node.inner)
+    return node.lang.contains("")
+
+
+def has_boolean_ops(node: Regex) -> bool:
+    return any(isinstance(n, (Intersect, Complement, Difference, LangRef)) for n in walk(node))
+
+
+# ------------------------------------------------------------------ printing
+
+
+def to_pattern(node: Regex, *, extended: bool | None = None) -> str:
+    """Print ``node`` as a pattern string that :func:`~ddl.regular.parse.parse` reads back.
+
+    Without ``&``/``~`` nodes the output is plain Python ``re`` syntax (and RE2
+    syntax for repetition bounds up to 1000).  ``extended=False`` refuses Boolean
+    nodes; by default they are allowed (printed with ``&``/``~``).
+    """
+    if extended is None:
+        extended = True
+    return _pr(node, 0, extended)
+
+
+def _wrap(s: str, need: bool) -> str:
+    return "(?:" + s + ")" if need else s
+
+
+def _pr(node: Regex, ctx: int, ext: bool) -> str:
+    # Precedence: 0 alternation, 1 intersection, 2 concatenation, 3 complement,
+    # 4 quantified, 5 atom.  A child printed below its context is parenthesized.
+    if isinstance(node, Empty):
+        return "[^\\x00-\\U0010ffff]"
+    if isinstance(node, Epsilon):
+        return "(?:)"
+    if isinstance(node, Chars):
+        return node.cs.to_class() if node.cs.size() != 1 else escape_char(chr(node.cs.min()))
+    if isinstance(node, Capture):
+        return f"(?P<{node.name}>{_pr(node.inner, 0, ext)})"
+    if isinstance(node, Alt):
+        return _wrap("|".join(_pr(x, 1, ext) for x in node.items), ctx > 0)
+    if isinstance(node, (Intersect, Difference, Complement)) and not ext:
+        raise ValueError("intersection/complement need the extended syntax")
+    if isinstance(node, Intersect):
+        return _wrap("&".join(_pr(x, 2, ext) for x in node.items), ctx > 1)
+    if isinstance(node, Difference):
+        return _wrap(_pr(node.left, 2, ext) + "&~" + _pr(node.right, 3, ext), ctx > 1)
+    if isinstance(node, Concat):
+        if not node.items:
+            return "(?:)"
+        return _wrap("".join(_pr(x, 3, ext) for x in node.items), ctx > 2)
+    if isinstance(node, Complement):
+        return _wrap("~" + _pr(node.inner, 3, ext), ctx > 3)
+    if isinstance(node, (Star, Repeat)):
+        inner = _pr(node.inner, 5, ext)
+        if isinstance(node, Star):
+            q = "*"
+        else:
+            lo, hi = node.lo, node.hi
+            if (lo, hi) == (0, None):
+                q = "*"
+            elif (lo, hi) == (1, None):
+                q = "+"
+            elif (lo, hi) == (0, 1):
+                q = "?"
+            elif hi is None:
+                q = f"{{{lo},}}"
+            elif lo == hi:
+                q = f"{{{lo}}}"
+            else:
+                q = f"{{{lo},{hi}}}"
+        if not node.greedy:
+            q += "?"
+        return _wrap(inner + q, ctx > 4)
+    if isinstance(node, LangRef):
+        raise ValueError("a LangRef has no pattern syntax")
+    raise TypeError(f"not a regex node: {node!r}")
+
+
+# ------------------------------------------------------------------ case folding
+
+
+@cache
+def _case_table() -> tuple[list[int], list[tuple[int, ...]]]:
+    """Sorted cased code points and, for each, its case-equivalence class.
+
+    Two characters are equivalent when one is the single-character lower/upper
+    case of the other (transitively) — the simple case folding ``re.IGNORECASE``
+    uses for one-character matches.  Computed once, lazily (~0.1 s).
+    """
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    for cp in range(0x1F000):  # no cased characters above this block
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = chr(cp)
+        for other in (c.lower(), c.upper(), c.casefold()):
+            if len(other) == 1 and other != c:
+                a, b = find(cp), find(ord(other))
+                parent.setdefault(cp, cp)
+                parent.setdefault(ord(other), ord(other))
+                if a != b:
+                    parent[a] = b
+    groups: dict[int, list[int]] = {}
+    for cp in parent:
+        groups.setdefault(find(cp), []).append(cp)
+    keys = sorted(parent)
+    return keys, [tuple(sorted(groups[find(k)])) for k in keys]
+
+
+def case_closure(cs: CharSet) -> CharSet:
+    """``cs`` plus every case variant of its members."""
+    keys, classes = _case_table()
+    extra: set[int] = set()
+    for lo, hi in cs.ranges():
+        i = bisect_left(keys, lo)
+        while i < len(keys) and keys[i] <= hi:
+            extra.update(classes[i])
+            i += 1
+    return cs | CharSet.from_chars(extra) if extra else cs
+
+
+def ignore_case(node: Regex) -> Regex:
+    """The same regex with every character set closed under case variants."""
+    if isinstance(node, Chars):
+        return Chars(case_closure(node.cs))
+    if isinstance(node, (Concat, Alt, Intersect)):
+        return type(node)(tuple(ignore_case(x) for x in node.items))
+    if isinstance(node, Star):
+        return Star(ignore_case(node.inner), node.greedy)
+    if isinstance(node, Repeat):
+        return Repeat(ignore_case(node.inner), node.lo, node.hi, node.greedy)
+    if isinstance(node, Complement):
+        return Complement(ignore_case(node.inner))
+    if isinstance(node, Difference):
+        return Difference(ignore_case(node.left), ignore_case(node.right))
+    if isinstance(node, Capture):
+        return Capture(node.name, ignore_case(node.inner))
+    return node

@@ -1,0 +1,65 @@
+"""Errors and resource limits of the regular-language engine.
+
+Every construction that can grow (regex expansion, NFA compilation, subset
+construction, products) checks a :class:`Limits` value and raises a clear
+error naming the construction and the limit instead of running away.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+class RegularError(Exception):
+    """Base class of the engine's errors."""
+
+
+class RegexSyntaxError(RegularError, ValueError):
+    """A pattern string could not be parsed."""
+
+    def __init__(self, message: str, pattern: str, pos: int) -> None:
+        self.msg = message
+        self.pattern = pattern
+        self.pos = pos
+        caret = " " * (pos + 1 + _quote_shift(pattern, pos)) + "^"
+        super().__init__(f"{message} at position {pos}\n  {pattern!r}\n  {caret}")
+
+
+def _quote_shift(pattern: str, pos: int) -> int:
+    # repr() may escape characters before pos; account for the extra width.
+    return len(repr(pattern[:pos])) - 2 - pos
+
+
+class RegexTooLarge(RegularError):
+    """A regex AST exceeds :attr:`Limits.max_regex_size` (after expanding repetitions)."""
+
+
+class AutomatonTooLarge(RegularError):
+    """A construction exceeded its state limit."""
+
+    def __init__(self, construction: str, limit: int, what: str = "states") -> None:
+        self.construction = construction
+        self.limit = limit
+        super().__init__(
+            f"{construction} exceeded the limit of {limit:,} {what}; simplify the pattern "
+            f"(e.g. smaller bounded repetitions) or raise the limit via Limits"
+        )
+
+
+@attrs.frozen
+class Limits:
+    """Resource limits; pass a custom instance to raise or lower them.
+
+    ``max_dfa_states`` bounds every deterministic construction (subset
+    construction, products, ambiguity search); ``max_nfa_states`` bounds the
+    compiled NFA; ``max_regex_size`` bounds the regex AST measured with bounded
+    repetitions expanded (``x{1,30}`` counts 30 copies of ``x``).
+    """
+
+    max_dfa_states: int = 50_000
+    max_nfa_states: int = 200_000
+    max_regex_size: int = 100_000
+    max_depth: int = 400
+
+
+DEFAULT_LIMITS = Limits()

@@ -1,0 +1,272 @@
+"""Thompson NFAs ("programs") with priority-ordered splits and capture tags.
+
+A :class:`Prog` is an array of instructions, each an integer state:
+
+* ``CHAR cs → out``: consume one character from ``cs``;
+* ``SPLIT outs``: ε-transitions, *ordered by priority* (earlier = preferred);
+  an empty ``outs`` is a dead end (used for ∅);
+* ``SAVE slot → out``: ε-transition that records the current position in a
+  capture slot (slot ``2k`` opens capture ``names[k]``, ``2k + 1`` closes it);
+* ``MATCH``: the single accepting state.
+
+The same program serves the language algebra (SAVE is plain ε, priorities are
+irrelevant), the matcher (a Pike-VM-style walk that respects priorities,
+giving ``re``'s leftmost-first parse) and the ambiguity search (tags).
+
+Compilation is continuation-passing: ``_compile(node, next)`` returns the entry
+state of ``node`` followed by ``next``.  Notes on shapes chosen for matching:
+
+* ``x*`` is ``L: SPLIT(body, exit); body; E: SPLIT(L, exit)`` — returning to
+  ``L`` after an iteration that consumed nothing hits a state already visited at
+  this position, so the walk falls through to ``exit`` *keeping* that empty
+  iteration's captures, like Python ``re`` (``(?P<x>a*)*`` on ``""`` gives ``x=""``).
+* ``x+`` (and the tail of ``x{m,}``) is the same loop with the exit removed
+  from ``L``, not ``x·x*``, so both loops treat empty iterations alike.
+* ``x{m,n}`` expands to ``m`` copies followed by nested optionals
+  ``(x(x(x)?)?)?``, so the subset construction sees one position at a time.
+* Boolean nodes (``&``, ``~``, difference) and :class:`LangRef` are compiled by
+  the caller-provided ``embed`` to a minimal DFA and spliced in as a fragment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ddl.regular.ast import (
+    Alt,
+    Capture,
+    Chars,
+    Complement,
+    Concat,
+    Difference,
+    Empty,
+    Epsilon,
+    Intersect,
+    LangRef,
+    Regex,
+    Repeat,
+    Star,
+    capture_names,
+    depth,
+    size,
+)
+from ddl.regular.charset import CharSet
+from ddl.regular.errors import AutomatonTooLarge, Limits, RegexTooLarge
+
+if TYPE_CHECKING:
+    from ddl.regular.dfa import DFA
+
+CHAR, SPLIT, SAVE, MATCH = 0, 1, 2, 3
+
+_EMPTY_OUTS: tuple[int, ...] = ()
+
+
+class Prog:
+    """A compiled NFA (see the module docstring)."""
+
+    __slots__ = ("kind", "cs", "out", "outs", "slot", "enc", "start", "match", "names", "limit", "cur_enc")
+
+    def __init__(self, limit: int = 1 << 62) -> None:
+        self.kind: list[int] = []
+        self.cs: list[CharSet | None] = []
+        self.out: list[int] = []
+        self.outs: list[tuple[int, ...]] = []
+        self.slot: list[int] = []
+        # Bitmask of the captures (by index in `names`) enclosing each state in the AST.
+        self.enc: list[int] = []
+        self.cur_enc = 0
+        self.start = 0
+        self.match = -1
+        self.names: tuple[str, ...] = ()
+        self.limit = limit
+
+    def __len__(self) -> int:
+        return len(self.kind)
+
+    def _new(self, kind: int, cs: CharSet | None, out: int, outs: tuple[int, ...], slot: int) -> int:
+        i = len(self.kind)
+        if i >= self.limit:
+            raise AutomatonTooLarge("NFA compilation", self.limit, "NFA states")
+        self.kind.append(kind)
+        self.cs.append(cs)
+        self.out.append(out)
+        self.outs.append(outs)
+        self.slot.append(slot)
+        self.enc.append(self.cur_enc)
+        return i
+
+    def char(self, cs: CharSet, out: int) -> int:
+        if cs.is_empty():
+            return self.split(())
+        return self._new(CHAR, cs, out, _EMPTY_OUTS, -1)
+
+    def split(self, outs: tuple[int, ...] | list[int]) -> int:
+        return self._new(SPLIT, None, -1, tuple(outs), -1)
+
+    def save(self, slot: int, out: int) -> int:
+        return self._new(SAVE, None, out, _EMPTY_OUTS, slot)
+
+    def add_match(self) -> int:
+        self.match = self._new(MATCH, None, -1, _EMPTY_OUTS, -1)
+        return self.match
+
+    def patch(self, state: int, outs: tuple[int, ...] | list[int]) -> None:
+        self.outs[state] = tuple(outs)
+
+    def char_states(self) -> list[int]:
+        return [i for i, k in enumerate(self.kind) if k == CHAR]
+
+    def eps_successors(self, i: int) -> tuple[int, ...]:
+        k = self.kind[i]
+        if k == SPLIT:
+            return self.outs[i]
+        if k == SAVE:
+            return (self.out[i],)
+        return _EMPTY_OUTS
+
+
+Embedder = Callable[[Regex], "DFA"]
+
+
+def check_regex(node: Regex, limits: Limits) -> None:
+    """Raise :class:`RegexTooLarge` if ``node`` exceeds the AST limits."""
+    d = depth(node)
+    if d > limits.max_depth:
+        raise RegexTooLarge(f"regex nesting depth {d} exceeds the limit of {limits.max_depth}")
+    n = size(node)
+    if n > limits.max_regex_size:
+        raise RegexTooLarge(
+            f"regex size {n:,} (with bounded repetitions expanded) exceeds the limit of {limits.max_regex_size:,}"
+        )
+
+
+def compile_regex(node: Regex, *, tags: bool, limits: Limits, embed: Embedder) -> Prog:
+    """Compile ``node`` to a :class:`Prog`; with ``tags`` captures become SAVE states."""
+    check_regex(node, limits)
+    prog = Prog(limits.max_nfa_states)
+    names = capture_names(node) if tags else ()
+    prog.names = names
+    slot_of = {n: 2 * i for i, n in enumerate(names)}
+    m = prog.add_match()
+    prog.start = _Compiler(prog, slot_of, tags, embed).compile(node, m)
+    return prog
+
+
+class _Compiler:
+    def __init__(self, prog: Prog, slot_of: dict[str, int], tags: bool, embed: Embedder) -> None:
+        self.p = prog
+        self.slot_of = slot_of
+        self.tags = tags
+        self.embed = embed
+
+    def compile(self, node: Regex, nxt: int) -> int:
+        p = self.p
+        if isinstance(node, Chars):
+            return p.char(node.cs, nxt)
+        if isinstance(node, Concat):
+            for item in reversed(node.items):
+                nxt = self.compile(item, nxt)
+            return nxt
+        if isinstance(node, Alt):
+            return p.split([self.compile(it, nxt) for it in node.items])
+        if isinstance(node, Epsilon):
+            return nxt
+        if isinstance(node, Empty):
+            return p.split(())
+        if isinstance(node, Star):
+            return self.star(node.inner, node.greedy, nxt)
+        if isinstance(node, Repeat):
+            lo = node.lo
+            if node.hi is None:
+                if lo == 0:
+                    cur = self.star(node.inner, node.greedy, nxt)
+                else:
+                    cur = self.plus(node.inner, node.greedy, nxt)
+                    lo -= 1
+            else:
+                cur = nxt
+                for _ in range(node.hi - node.lo):
+                    body = self.compile(node.inner, cur)
+                    cur = p.split((body, nxt) if node.greedy else (nxt, body))
+            for _ in range(lo):
+                cur = self.compile(node.inner, cur)
+            return cur
+        if isinstance(node, Capture):
+            if not self.tags:
+                return self.compile(node.inner, nxt)
+            k = self.slot_of[node.name]
+            close = p.save(k + 1, nxt)
+            outer = p.cur_enc
+            p.cur_enc = outer | (1 << (k // 2))
+            body = self.compile(node.inner, close)
+            p.cur_enc = outer
+            return p.save(k, body)
+        if isinstance(node, (Intersect, Complement, Difference, LangRef)):
+            return embed_dfa(p, self.embed(node), nxt)
+        raise TypeError(f"not a regex node: {node!r}")
+
+    def plus(self, inner: Regex, greedy: bool, nxt: int) -> int:
+        # A loop whose first iteration is mandatory, rather than x·x*: an empty
+        # iteration right after a consuming one revisits `loop` and is cut, as in RE2.
+        p = self.p
+        loop = p.split(())
+        again = p.split(())
+        body = self.compile(inner, again)
+        p.patch(loop, (body,))
+        p.patch(again, (loop, nxt) if greedy else (nxt, loop))
+        return loop
+
+    def star(self, inner: Regex, greedy: bool, nxt: int) -> int:
+        p = self.p
+        loop = p.split(())
+        again = p.split(())
+        body = self.compile(inner, again)
+        p.patch(loop, (body, nxt) if greedy else (nxt, body))
+        p.patch(again, (loop, nxt) if greedy else (nxt, loop))
+        return loop
+
+
+def embed_dfa(p: Prog, dfa: DFA, nxt: int) -> int:
+    """Splice a DFA into ``p`` as a fragment continuing at ``nxt``; returns its entry.
+
+    States that cannot reach acceptance are dropped.  Each state becomes a
+    SPLIT over one CHAR per distinct target (atoms to the same target merged
+    into one set), then ``nxt`` if accepting — consuming more is preferred.
+    """
+    live = dfa.live_states()
+    if dfa.start not in live:
+        return p.split(())
+    entry = {s: p.split(()) for s in sorted(live)}
+    atoms = dfa.part.atoms
+    for s in sorted(live):
+        by_target: dict[int, list[int]] = {}
+        for a, t in enumerate(dfa.delta[s]):
+            if t in live:
+                by_target.setdefault(t, []).append(a)
+        outs = [p.char(CharSet.empty().union(*(atoms[a] for a in al)), entry[t]) for t, al in by_target.items()]
+        if dfa.accept[s]:
+            outs.append(nxt)
+        p.patch(entry[s], outs)
+    return entry[dfa.start]
+
+
+def reverse_dfa_prog(dfa: DFA, limit: int) -> Prog:
+    """An NFA for the reversal of ``dfa``'s language (edges flipped)."""
+    p = Prog(limit)
+    m = p.add_match()
+    live = dfa.live_states()
+    entry = {s: p.split(()) for s in sorted(live)}
+    atoms = dfa.part.atoms
+    incoming: dict[int, dict[int, list[int]]] = {s: {} for s in live}
+    for s in sorted(live):
+        for a, t in enumerate(dfa.delta[s]):
+            if t in live:
+                incoming[t].setdefault(s, []).append(a)
+    for t in sorted(live):
+        outs = [p.char(CharSet.empty().union(*(atoms[a] for a in al)), entry[s]) for s, al in incoming[t].items()]
+        if t == dfa.start:
+            outs.append(m)
+        p.patch(entry[t], outs)
+    p.start = p.split([entry[s] for s in sorted(live) if dfa.accept[s]])
+    return p
