@@ -21,7 +21,7 @@ CATALOGUE: dict[str, str] = {
     "DDL109": "invalid repetition bounds",
     "DDL110": "reserved word used as a name",
     "DDL111": "invalid number literal",
-    "DDL112": "duplicate family item",
+    "DDL112": "duplicate item",
     "DDL113": "too many tokens",
     "DDL114": "invalid Int range bounds",
     # ---- names, declarations and types

@@ -199,11 +199,28 @@ def _parse_tree(src: SourceText, start: str, offset: int = 0) -> Tree:
         interactive = parser.parse_interactive(text, start=start)
         for tok in interactive.iter_parse():
             on_token(tok)
+            if tok.type in ("NAME", "TNAME") and str(tok) in RESERVED:
+                # The contextual lexer read a keyword as a name because the keyword cannot occur here.
+                raise _SyntaxFailure(_misplaced_keyword(tok, src, set(interactive.accepts()), parser))
         tree = interactive.resume_parse()
     except UnexpectedInput as err:
         raise _SyntaxFailure(_syntax_diagnostic(err, src, parser)) from None
     _check_depth(tree, src)
     return tree
+
+
+def _misplaced_keyword(tok: Token, src: SourceText, accepts: set[str], parser: lark.Lark) -> Diagnostic:
+    word = str(tok)
+    start = tok.start_pos or 0
+    span = src.span(start, start + len(word))
+    if word in ("if", "let", "match") and "INT" in accepts:
+        return Diagnostic("DDL103", f"'{word}' cannot start an operand here", span,
+                          hint=f"wrap the {word}-expression in parentheses: ({word} ...)")
+    ends_rule = word == "rule" and any(_terminal_word(t, parser) == "';'" for t in accepts)
+    if accepts & {"NAME", "TNAME"} and not ends_rule:
+        return Diagnostic("DDL110", f"'{word}' is a reserved word and cannot be used as a name", span)
+    expected = _expected_words(accepts - {"NAME", "TNAME"}, parser)
+    return Diagnostic("DDL103", f"unexpected keyword '{word}'; expected {expected}", span)
 
 
 def _check_depth(tree: Tree, src: SourceText) -> None:
@@ -389,6 +406,9 @@ class _Builder:
                 if close < 0 or not re.fullmatch(r"[0-9a-fA-F]{1,6}", digits) or int(digits, 16) > 0x10FFFF:
                     self.fail("DDL106", "invalid \\u{...} escape: expected 1 to 6 hex digits up to 10FFFF",
                               self.src.span(base + i, base + i + 2))
+                if 0xD800 <= int(digits, 16) <= 0xDFFF:
+                    self.fail("DDL106", f"invalid \\u{{{digits}}} escape: surrogates are not characters",
+                              self.src.span(base + i, base + close + 1))
                 out.append(chr(int(digits, 16)))
                 i = close + 1
             else:
@@ -571,9 +591,14 @@ class _Builder:
         if kind == "text_type":
             max_len: int | None = None
             pattern: A.Regex | None = None
+            seen: set[str] = set()
             for opt in t.children:
                 if opt is None:
                     continue
+                if opt.data in seen:
+                    word = "max" if opt.data == "text_max" else "pattern"
+                    self.fail("DDL112", f"'{word}' is given twice in this Text type", opt)
+                seen.add(opt.data)
                 if opt.data == "text_max":
                     max_len = self.int_token(opt.children[-1])
                 else:
