@@ -13,7 +13,6 @@ decimal context.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from decimal import (
     MAX_EMAX,
@@ -36,11 +35,6 @@ from ddl.eval.result import Abort
 from ddl.eval.values import NONE, EnumV, NoneV, RecordV, SomeV, Value, int_text, quote_text
 from ddl.syntax import ast as A
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, MapT, OptionT, RecordT, TextT, Type
-
-try:  # google-re2 gives linear-time matching; Python's re is the fallback.
-    import re2 as _re2
-except ImportError:  # pragma: no cover - depends on the environment
-    _re2 = None
 
 # An exact context: + - * and quantize never round before the final quantize.
 BIG = Context(
@@ -489,15 +483,8 @@ def _cp_re(cp: int) -> str:
     return f"\\U{cp:08x}" if cp > 0xFFFF else f"\\u{cp:04x}"
 
 
-def _cp_re2(cp: int) -> str:
-    ch = chr(cp)
-    if ch.isascii() and ch.isalnum():
-        return ch
-    return f"\\x{{{cp:x}}}"
-
-
 def translate_regex(r: A.Regex, esc: Callable[[int], str] = _cp_re) -> str:
-    """The DDL regex AST as a Python ``re`` pattern (or RE2 with ``esc=_cp_re2``)."""
+    """The DDL regex AST as a Python ``re`` pattern (used by tests as an independent implementation)."""
     if isinstance(r, A.RLit):
         return "(?:" + "".join(esc(ord(c)) for c in r.text) + ")"
     if isinstance(r, A.RClass):
@@ -526,36 +513,13 @@ def translate_regex(r: A.Regex, esc: Callable[[int], str] = _cp_re) -> str:
     raise InternalError(f"{type(r).__name__} is not allowed in a Text pattern")
 
 
-def _has_surrogate(r: A.Regex) -> bool:
-    if isinstance(r, A.RLit):
-        return any(0xD800 <= ord(c) <= 0xDFFF for c in r.text)
-    if isinstance(r, A.RClass):
-        return any(lo <= 0xDFFF and hi >= 0xD800 for lo, hi in r.ranges)
-    if isinstance(r, (A.RSeq, A.RAlt)):
-        return any(_has_surrogate(i) for i in r.items)
-    if isinstance(r, A.RRepeat):
-        return _has_surrogate(r.item)
-    return False
-
-
 @lru_cache(maxsize=256)
 def pattern_matcher(r: A.Regex) -> Callable[[str], bool]:
-    """A full-match predicate for a Text pattern (RE2 when available: linear time)."""
-    py = re.compile(translate_regex(r, _cp_re))
-    if _re2 is not None and not _has_surrogate(r):
-        try:
-            fast = _re2.compile(translate_regex(r, _cp_re2))
-        except Exception:  # pragma: no cover - RE2 rejects a pattern Python accepts
-            fast = None
-        if fast is not None:
-            def match(text: str) -> bool:
-                try:
-                    return fast.fullmatch(text) is not None
-                except UnicodeError:  # lone surrogates: RE2 needs UTF-8
-                    return py.fullmatch(text) is not None
+    """A full-match predicate for a Text pattern: a minimal DFA of ddl.regular (linear time, no backtracking)."""
+    from ddl.grammar.regex import convert_regex
+    from ddl.regular import Lang
 
-            return match
-    return lambda text: py.fullmatch(text) is not None
+    return Lang.from_regex(convert_regex(r)).contains
 
 
 def regex_source(r: A.Regex) -> str:

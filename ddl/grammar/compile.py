@@ -34,6 +34,7 @@ import attrs
 from ddl.diagnostics import Span
 from ddl.eval.values import EnumV, Value, show_value
 from ddl.grammar.numerals import decimal_range, int_range
+from ddl.grammar.regex import convert_regex
 from ddl.regular import (
     EMPTY,
     CharSet,
@@ -113,31 +114,6 @@ def param_refs(node: ir.Node | None) -> set[str]:
                 elif attrs.has(type(v)) and not isinstance(v, Span):
                     stack.append(v)
     return out
-
-
-def convert_regex(rx: A.Regex, resolve: Any = None) -> Regex:
-    """DDL's regex AST → the engine's. ``resolve(name, span)`` handles references."""
-    if isinstance(rx, A.RLit):
-        return lit(rx.text)
-    if isinstance(rx, A.RClass):
-        cs = CharSet.from_ranges([(chr(a), chr(b)) for a, b in rx.ranges])
-        return chars(cs.complement() if rx.negated else cs)
-    if isinstance(rx, A.RAny):
-        return any_char()
-    if isinstance(rx, A.RRef):
-        if resolve is None:
-            raise GrammarError(f"'{rx.name}' cannot be referred to here", rx.span)
-        return resolve(rx.name, rx.span)  # type: ignore[no-any-return]
-    if isinstance(rx, A.RSeq):
-        return seq(*(convert_regex(i, resolve) for i in rx.items))
-    if isinstance(rx, A.RAlt):
-        return alt(*(convert_regex(i, resolve) for i in rx.items))
-    if isinstance(rx, A.RAnd):
-        return inter(*(convert_regex(i, resolve) for i in rx.items))
-    if isinstance(rx, A.RNot):
-        return comp(convert_regex(rx.item, resolve))
-    assert isinstance(rx, A.RRepeat)
-    return rep(convert_regex(rx.item, resolve), rx.lo, rx.hi)
 
 
 class CompiledGrammar:

@@ -480,9 +480,6 @@ class Checker:
             if isinstance(node, A.RRef):
                 self.fail("DDL220", f"a Text pattern cannot refer to '{node.name}'", node.span,
                           hint="Text patterns are self-contained; write the characters out")
-            if isinstance(node, (A.RAnd, A.RNot)):
-                self.fail("DDL220", "'&' and '~' are not supported in Text patterns yet", node.span,
-                          hint="write the pattern with alternation and classes")
             if isinstance(node, (A.RSeq, A.RAlt, A.RAnd)):
                 stack.extend(node.items)
             elif isinstance(node, (A.RNot, A.RRepeat)):
