@@ -17,6 +17,10 @@ demo: $(STAMP)
 	$(BIN)/ddl run examples/books.ddl --param genre=mystery --param count=3 --param decade=1950
 	$(BIN)/ddl run examples/bill.ddl --param total=84.60 --param people=3 --param tip_percent=15
 	$(BIN)/ddl run examples/weather.ddl --param city=paris
+	$(BIN)/ddl run examples/books.ddl "suggest 3 mystery books from the 1950s"
+	$(BIN)/ddl run examples/dates.ddl "what date is 30 days after 2024-03-15?"
+	$(BIN)/ddl grammar sample examples/bill.ddl -n 3
+	$(BIN)/ddl grammar overlap examples/books.ddl examples/weather.ddl
 	$(BIN)/ddl fmt --check examples/
 
 test: $(STAMP)
