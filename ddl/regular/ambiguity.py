@@ -195,7 +195,9 @@ def find_ambiguity(node: Regex, *, limits: Limits = DEFAULT_LIMITS) -> tuple[str
                 maybe = True
         return None if maybe else False
 
-    def visit(st: State, prev: State | None, cs: CharSet | None, ta: int, tb: int) -> tuple[str, Captures, Captures] | None:
+    def visit(
+        st: State, prev: State | None, cs: CharSet | None, ta: int, tb: int
+    ) -> tuple[str, Captures, Captures] | None:
         if st in parent:
             return None
         if len(parent) >= max_states:

@@ -50,7 +50,7 @@ class DFA:
         self.accept = accept
         self.start = start
         self._live: frozenset[int] | None = None
-        self._sink: list[bool] | None = None
+        self._sink: list[int] | None = None
 
     @property
     def n(self) -> int:
@@ -86,11 +86,12 @@ class DFA:
         return self._live
 
     @property
-    def sink(self) -> list[bool]:
-        """For each state: is it a sink (every edge loops back to it)?"""
+    def sink_kind(self) -> list[int]:
+        """For each state: 0/1 if it is a rejecting/accepting sink (every edge loops), else 2."""
         if self._sink is None:
             k = self.part.n_atoms
-            self._sink = [row.count(s) == k for s, row in enumerate(self.delta)]
+            acc = self.accept
+            self._sink = [int(acc[s]) if row.count(s) == k else 2 for s, row in enumerate(self.delta)]
         return self._sink
 
     def key(self) -> tuple[object, ...]:
@@ -333,7 +334,7 @@ def _renumber(part: Partition, delta: list[list[int]], accept: list[bool], start
         i += 1
     new_delta = [[order[t] for t in delta[s]] for s in queue]
     dfa = DFA(part, new_delta, [accept[s] for s in queue], 0)
-    _ = dfa.sink  # computed once here, with the automaton, rather than in every search
+    _ = dfa.sink_kind  # computed once here, with the automaton, rather than in every search
     return dfa
 
 
@@ -416,14 +417,18 @@ def _spell(part: Partition, parent: dict[int, tuple[int, int]], t: int) -> str:
     return "".join(reversed(out))
 
 
-@functools.cache
-def _hopeless_table_key(ok: tuple[tuple[bool, bool], tuple[bool, bool]]) -> list[list[bool]]:
+@functools.lru_cache(maxsize=64)
+def _tables(pred: Callable[[bool, bool], bool]) -> tuple[list[list[bool]], list[list[bool]]]:
+    """For a predicate: its truth table ``ok[x][y]`` and ``hopeless[kind_a][kind_b]``.
+
+    A state kind is 0/1 for a rejecting/accepting sink and 2 otherwise (either
+    acceptance still reachable); a pair is hopeless if no acceptance pair it can
+    still reach satisfies the predicate.
+    """
+    ok = [[pred(False, False), pred(False, True)], [pred(True, False), pred(True, True)]]
     opts = ((False,), (True,), (True, False))
-    return [[not any(ok[x][y] for x in opts[i] for y in opts[j]) for j in range(3)] for i in range(3)]
-
-
-def _hopeless_table(ok: list[list[bool]]) -> list[list[bool]]:
-    return _hopeless_table_key((tuple(ok[0]), tuple(ok[1])))  # type: ignore[arg-type]
+    hopeless = [[not any(ok[x][y] for x in opts[i] for y in opts[j]) for j in range(3)] for i in range(3)]
+    return ok, hopeless
 
 
 def search(a: DFA, b: DFA, pred: Callable[[bool, bool], bool], max_states: int) -> str | None:
@@ -433,19 +438,19 @@ def search(a: DFA, b: DFA, pred: Callable[[bool, bool], bool], max_states: int) 
     pairs of sink states that can never satisfy ``pred`` are pruned.
     """
     da, db, aa, ab = a.delta, b.delta, a.accept, b.accept
-    ok = [[pred(False, False), pred(False, True)], [pred(True, False), pred(True, True)]]
+    ok, hopeless = _tables(pred)
     if ok[aa[a.start]][ab[b.start]]:
         return ""
     steps = a.part.overlaps(b.part)
     nb = b.n
-
-    # A sink (all edges loop) fixes its acceptance forever: 0/1 = rejecting/accepting
-    # sink, 2 = not a sink.  A pair is hopeless if no reachable acceptance pair satisfies pred.
-    hopeless = _hopeless_table(ok)
-    sink_a, sink_b = a.sink, b.sink
+    # Hopeless pairs (see _tables) are never queued nor recorded.
+    kind_a, kind_b = a.sink_kind, b.sink_kind
+    order = [(xa, xb, c) for c, (xa, xb, _) in enumerate(steps)]
 
     start = a.start * nb + b.start
-    parent: dict[int, tuple[int, int]] = {start: (-1, -1)}
+    ns = len(steps)
+    # parent[pair] = previous pair * ns + step index (start: -1), one int per recorded pair
+    parent: dict[int, int] = {start: -1}
     queue = [start]
     head = 0
     while head < len(queue):
@@ -453,23 +458,24 @@ def search(a: DFA, b: DFA, pred: Callable[[bool, bool], bool], max_states: int) 
         head += 1
         p, q = divmod(key, nb)
         rp, rq = da[p], db[q]
-        for c, (xa, xb, _) in enumerate(steps):
+        base = key * ns
+        for xa, xb, c in order:
             tp = rp[xa]
             tq = rq[xb]
+            if hopeless[kind_a[tp]][kind_b[tq]]:
+                continue
             t = tp * nb + tq
             if t in parent:
                 continue
-            parent[t] = (key, c)
+            parent[t] = base + c
             if ok[aa[tp]][ab[tq]]:
-                reps = [rep for _, _, rep in steps]
                 out: list[str] = []
-                while True:
-                    t, c = parent[t]
-                    if t < 0:
-                        return "".join(reversed(out))
-                    out.append(reps[c])
-            if hopeless[aa[tp] if sink_a[tp] else 2][ab[tq] if sink_b[tq] else 2]:
-                continue
+                link = parent[t]
+                while link >= 0:
+                    t, c = divmod(link, ns)
+                    out.append(steps[c][2])
+                    link = parent[t]
+                return "".join(reversed(out))
             if len(parent) > max_states:
                 raise AutomatonTooLarge("product search", max_states, "state pairs")
             queue.append(t)

@@ -49,11 +49,17 @@ from ddl.regular.ast import (
 from ddl.regular.charset import CharSet
 from ddl.regular.dfa import DFA, determinize, minimize, product, search, shortest
 from ddl.regular.errors import DEFAULT_LIMITS, Limits
-from ddl.regular.nfa import compile_regex, reverse_dfa_prog
+from ddl.regular.nfa import Embedder, compile_regex, reverse_dfa_prog
 from ddl.regular.partition import Partition
 
 
-def _embedder(limits: Limits, allow_captures: bool = True) -> Any:
+def _and_not(x: bool, y: bool) -> bool:
+    return x and not y
+
+
+def _embedder(limits: Limits, allow_captures: bool = True) -> Embedder:
+    """Compile Boolean sub-expressions (and LangRefs) to minimal DFAs for splicing into an NFA."""
+
     def embed(node: Regex) -> DFA:
         if not allow_captures and any(isinstance(n, Capture) for n in walk(node)):
             raise ValueError("captures inside '&', '~' or a difference are not supported for matching")
@@ -158,7 +164,7 @@ class Lang:
         return self._product(other, operator.and_, "intersection")
 
     def difference(self, other: Lang) -> Lang:
-        return self._product(other, lambda x, y: x and not y, "difference")
+        return self._product(other, _and_not, "difference")
 
     def symmetric_difference(self, other: Lang) -> Lang:
         return self._product(other, operator.ne, "symmetric difference")
@@ -168,7 +174,7 @@ class Lang:
         d = self._dfa
         # Flipping acceptance keeps a canonical minimal complete DFA canonical.
         flipped = DFA(d.part, d.delta, [not x for x in d.accept], d.start)
-        flipped._sink = d.sink  # same structure
+        flipped._sink = [2 if x == 2 else 1 - x for x in d.sink_kind]  # same sinks, flipped acceptance
         return Lang(flipped, self.limits)
 
     def concat(self, *others: Lang) -> Lang:
@@ -260,7 +266,7 @@ class Lang:
 
     def subset_of(self, other: Lang) -> tuple[bool, str | None]:
         """(True, None) if self ⊆ other, else (False, a shortest member of self − other)."""
-        w = search(self._dfa, other._dfa, lambda x, y: x and not y, self.limits.max_dfa_states)
+        w = search(self._dfa, other._dfa, _and_not, self.limits.max_dfa_states)
         return w is None, w
 
     def equivalent(self, other: Lang) -> tuple[bool, str | None]:

@@ -94,7 +94,9 @@ class Matcher:
                 by_atom[a].append(q)
         self._by_atom = by_atom
         close = closures(prog)
-        self._clo = [frozenset(q for q in close(x) if q in live) if x in live else frozenset() for x in range(len(kind))]
+        self._clo = [
+            frozenset(q for q in close(x) if q in live) if x in live else frozenset() for x in range(len(kind))
+        ]
         self._after = {q: self._clo[out[q]] for q in chars}
 
         self._sets: list[frozenset[int]] = []

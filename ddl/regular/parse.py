@@ -268,7 +268,9 @@ class _Parser:
                     raise self.error("missing ), unterminated comment")
                 self.pos = end + 1
                 return EPSILON
-            elif self.peek() in ("=", "!") or self.src.startswith("<=", self.pos) or self.src.startswith("<!", self.pos):
+            elif (
+                self.peek() in ("=", "!") or self.src.startswith("<=", self.pos) or self.src.startswith("<!", self.pos)
+            ):
                 raise self.error("lookaround assertions are not supported", open_pos)
             elif self.src.startswith("P=", self.pos):
                 raise self.error("backreferences are not supported", open_pos)
@@ -387,4 +389,3 @@ class _Parser:
                 cs = case_closure(cs)
             return cs.complement()
         return cs
-

@@ -149,14 +149,13 @@ class Partition:
         This is the atom list of :meth:`join` without building the partition —
         all a breadth-first search over a product needs.
         """
-        s1, i1, s2, i2 = self.starts, self.ids, other.starts, other.ids
-        n1, n2 = len(s1), len(s2)
+        b1, b2 = self.starts + [_END], other.starts + [_END]  # sentinels: interval ends
+        i1, i2 = self.ids, other.ids
         k2 = other.n_atoms
         a = b = lo = 0
+        hi1, hi2 = b1[1], b2[1]
         best: dict[int, int] = {}
         while True:
-            hi1 = s1[a + 1] if a + 1 < n1 else _END
-            hi2 = s2[b + 1] if b + 1 < n2 else _END
             hi = hi1 if hi1 < hi2 else hi2
             # preference key of [lo, hi): class << 21 | code point (see _compute_pref)
             if lo < 0x7F and hi > 0x21:
@@ -169,13 +168,15 @@ class Partition:
             old = best.get(key)
             if old is None or cand < old:
                 best[key] = cand
-            if hi >= _END:
+            if hi == _END:
                 break
             lo = hi
             if hi1 == hi:
                 a += 1
+                hi1 = b1[a + 1]
             if hi2 == hi:
                 b += 1
+                hi2 = b2[b + 1]
         return [(k // k2, k % k2, chr(v & 0x1FFFFF)) for k, v in sorted(best.items(), key=itemgetter(1))]
 
     def coarsen(self, group: Sequence[int]) -> tuple[Partition, list[int]]:

@@ -92,7 +92,6 @@ def near_misses(lang: Lang, *, max_len: int = 20) -> st.SearchStrategy[str]:
     return draw()
 
 
-
 # ------------------------------------------------------------------ generated regexes
 
 
