@@ -31,6 +31,7 @@ lint: $(STAMP)
 	$(BIN)/mypy ddl
 
 bench: $(STAMP)
+	@$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
