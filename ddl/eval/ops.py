@@ -34,7 +34,7 @@ from ddl.diagnostics import Span
 from ddl.eval.result import Abort
 from ddl.eval.values import NONE, EnumV, NoneV, RecordV, SomeV, Value, int_text, quote_text
 from ddl.syntax import ast as A
-from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, MapT, OptionT, RecordT, TextT, Type
+from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, MapT, OptionT, RecordT, TextT, Type, type_contains
 
 # An exact context: + - * and quantize never round before the final quantize.
 BIG = Context(
@@ -353,17 +353,7 @@ def _identity(v: Any) -> Any:
 
 @lru_cache(maxsize=1024)
 def has_decimal(t: Type) -> bool:
-    if isinstance(t, DecimalT):
-        return True
-    if isinstance(t, ListT):
-        return has_decimal(t.elem)
-    if isinstance(t, MapT):
-        return has_decimal(t.key) or has_decimal(t.value)
-    if isinstance(t, OptionT):
-        return has_decimal(t.inner)
-    if isinstance(t, RecordT):
-        return any(has_decimal(ft) for _, ft in t.fields)
-    return False
+    return type_contains(t, lambda x: isinstance(x, DecimalT))
 
 
 def coerce(v: Any, t: Type) -> Any:

@@ -55,6 +55,7 @@ from ddl.types.model import (
     neg_range,
     strip,
     sub_range,
+    type_contains,
 )
 
 MAX_SCALE = 18
@@ -1406,15 +1407,7 @@ def _show_width(t: Type) -> int | None:
 
 
 def _has_bottom(t: Type) -> bool:
-    if isinstance(t, BottomT):
-        return True
-    if isinstance(t, ListT):
-        return _has_bottom(t.elem)
-    if isinstance(t, MapT):
-        return _has_bottom(t.key) or _has_bottom(t.value)
-    if isinstance(t, OptionT):
-        return _has_bottom(t.inner)
-    return False
+    return type_contains(t, lambda x: isinstance(x, BottomT))
 
 
 def _retype_bottom(node: ir.Node, target: Type) -> ir.Node:

@@ -8,6 +8,7 @@ narrowing check (an obligation for ``ddl check``) when refinements do not fit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Union
 
@@ -312,5 +313,16 @@ def mod_range(a: IntT, b: IntT) -> IntT:
     return INT
 
 
-def type_of_variant(enum: EnumT) -> EnumT:
-    return enum
+def type_contains(t: Type, pred: Callable[[Type], bool]) -> bool:
+    """Does ``t`` or any type nested in it (elements, keys, values, fields, options) satisfy ``pred``?"""
+    if pred(t):
+        return True
+    if isinstance(t, ListT):
+        return type_contains(t.elem, pred)
+    if isinstance(t, MapT):
+        return type_contains(t.key, pred) or type_contains(t.value, pred)
+    if isinstance(t, OptionT):
+        return type_contains(t.inner, pred)
+    if isinstance(t, RecordT):
+        return any(type_contains(ft, pred) for _, ft in t.fields)
+    return False
