@@ -33,4 +33,8 @@ def test_ddl_blocks_type_check(source: str) -> None:
 @pytest.mark.parametrize("snippet", blocks("python"))
 def test_python_blocks_run(snippet: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    exec(compile(snippet, "README.md", "exec"), {})
+    namespace: dict[str, object] = {}
+    exec(compile(snippet, "README.md", "exec"), namespace)
+    for name, value in namespace.items():  # a snippet's test functions run too
+        if name.startswith("test_") and callable(value):
+            value()
