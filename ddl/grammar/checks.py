@@ -23,7 +23,6 @@ from ddl.diagnostics import Note, Span
 from ddl.eval.values import EnumV, Value, show_value
 from ddl.grammar.compile import CompiledGrammar, GrammarError, convert_regex
 from ddl.regular import Lang, Regex, cap, chars, lit, rep, seq
-from ddl.regular import ignore_case as fold_case
 from ddl.regular.charset import CharSet
 from ddl.regular.errors import RegularError
 from ddl.types.checked import CheckedFamily, CheckedParam
@@ -51,7 +50,9 @@ class GrammarChecker:
         with timed() as t:
             try:
                 self.grammar = CompiledGrammar(self.family, self.evaluator)
-                lang = self.grammar.lang
+                # Build both automata now, so that a too-large grammar is reported here.
+                _ = self.grammar.lang
+                plain = self.grammar.plain_lang
             except GrammarError as err:
                 self.obligations.append(Obligation("grammar-nonempty", "", "unknown", err.message, err.span,
                                                    t.seconds, err.code))
@@ -61,7 +62,7 @@ class GrammarChecker:
                                                    f"the grammar's automaton is too large: {err}", self.span,
                                                    t.seconds, "DDL506"))
                 return self.obligations
-        witness = lang.witness()
+        witness = plain.witness()  # readable; case folding never changes emptiness
         if witness is None:
             self.obligations.append(Obligation("grammar-nonempty", "", "refuted", "the grammar accepts no utterance",
                                                self.span, t.seconds, "DDL500",
@@ -96,8 +97,8 @@ class GrammarChecker:
             inner = spec.regex
             return replacement(inner) if name == param else cap(name, inner)
 
-        regex = convert_regex(g.decl.body, resolve)
-        return fold_case(regex) if g.ignore_case else regex
+        # As written (no case folding): the same emptiness, and readable witnesses.
+        return convert_regex(g.decl.body, resolve)
 
     def _some_other_value(self, p: CheckedParam, default: Value | None) -> Value | None:
         t = p.type
