@@ -2,7 +2,7 @@
 
 spec/errors.md documents every code listed here (a test keeps the two in step).
 Ranges: 1xx syntax, 2xx names and types, 3xx evaluation, 4xx examples and
-checks, 5xx grammars, 9xx input/output and internal errors.
+checks, 5xx grammars, 6xx verifier obligations, 9xx input/output and internal errors.
 """
 
 from __future__ import annotations
@@ -81,6 +81,15 @@ CATALOGUE: dict[str, str] = {
     "DDL507": "rendered utterance does not round-trip",
     "DDL508": "grammar obligation unknown",
     "DDL509": "utterance not accepted",
+    # ---- verifier obligations over all of Θ
+    "DDL600": "partial operation can fail",
+    "DDL601": "parameter does not affect the output",
+    "DDL602": "teaching value leaks into the output",
+    "DDL603": "branch is never taken",
+    "DDL604": "branch taken only at the teaching value",
+    "DDL605": "ensures clause can be violated",
+    "DDL606": "verifier obligation unknown",
+    "DDL607": "counterexample did not replay",
     # ---- I/O and internal
     "DDL900": "cannot read file",
     "DDL901": "no .ddl files found",

@@ -17,6 +17,9 @@ def check_family(module: CheckedModule, family: CheckedFamily, evaluator: Any,
     for ex in family.examples:
         obligations.append(example_obligation(family, ex, evaluator))
     obligations.extend(check_grammar(family, evaluator))
+    from ddl.verify.prove import prove_family
+
+    obligations.extend(prove_family(module, family, evaluator))
     return obligations
 
 

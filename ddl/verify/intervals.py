@@ -1,0 +1,291 @@
+"""Interval analysis over the typed IR (Int and Decimal), for ``safe`` obligations.
+
+Every Int or Decimal expression gets a sound interval ``[lo, hi]`` (bounds are
+exact :class:`~fractions.Fraction` values, ``None`` for unbounded): parameters
+by their declared ranges, tables by their entries, user functions inlined with
+the argument intervals, decimal results widened by half a unit of their scale
+(rounding), and every result intersected with the checker's own range.  A
+division whose divisor interval excludes 0, or a narrowing whose operand
+interval lies inside the target range, is safe for every θ.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from ddl.types import ir
+from ddl.types.checked import CheckedModule
+from ddl.types.model import DecimalT, IntT, ListT, MapT, TextT, Type
+
+Bound = Fraction | None
+Interval = tuple[Bound, Bound]
+TOP: Interval = (None, None)
+MAX_DEPTH = 8
+
+
+def frac(v: Any) -> Fraction | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, Decimal)):
+        return Fraction(v)
+    return None
+
+
+def type_range(t: Type) -> Interval:
+    if isinstance(t, IntT):
+        return (frac(t.lo), frac(t.hi))
+    if isinstance(t, DecimalT):
+        return (frac(t.lo), frac(t.hi))
+    if isinstance(t, (TextT, ListT, MapT)):
+        return TOP
+    return TOP
+
+
+def meet(a: Interval, b: Interval) -> Interval:
+    lo = a[0] if b[0] is None else b[0] if a[0] is None else max(a[0], b[0])
+    hi = a[1] if b[1] is None else b[1] if a[1] is None else min(a[1], b[1])
+    return (lo, hi)
+
+
+def join(a: Interval, b: Interval) -> Interval:
+    lo = None if a[0] is None or b[0] is None else min(a[0], b[0])
+    hi = None if a[1] is None or b[1] is None else max(a[1], b[1])
+    return (lo, hi)
+
+
+def _corners(a: Interval, b: Interval, f: Any) -> Interval:
+    if None in a or None in b:
+        return TOP
+    vals = [f(x, y) for x in a for y in b]  # type: ignore[arg-type]
+    return (min(vals), max(vals))
+
+
+def _widen(iv: Interval, t: Type) -> Interval:
+    """Round the bounds half-even to the scale of a decimal result (rounding is monotone)."""
+    if not isinstance(t, DecimalT):
+        return iv
+
+    def r(x: Bound) -> Bound:
+        if x is None:
+            return None
+        unit = 10**t.scale
+        return Fraction(round(x * unit), unit)  # Fraction.__round__ rounds half to even
+
+    return (r(iv[0]), r(iv[1]))
+
+
+def round_bounds(iv: Interval, t: Type) -> Interval:
+    """Bounds of a value rounded half-even to the scale of ``t`` (Int results are exact)."""
+    return _widen(iv, t)
+
+
+def excludes_zero(iv: Interval) -> bool:
+    return (iv[0] is not None and iv[0] > 0) or (iv[1] is not None and iv[1] < 0)
+
+
+def within(iv: Interval, target: Interval) -> bool:
+    lo_ok = target[0] is None or (iv[0] is not None and iv[0] >= target[0])
+    hi_ok = target[1] is None or (iv[1] is not None and iv[1] <= target[1])
+    return lo_ok and hi_ok
+
+
+def show_interval(iv: Interval) -> str:
+    def b(x: Bound, inf: str) -> str:
+        if x is None:
+            return inf
+        if x.denominator == 1:
+            return str(x.numerator)
+        return format(Decimal(x.numerator) / Decimal(x.denominator), "f")
+
+    return f"{b(iv[0], '-inf')}..{b(iv[1], '+inf')}"
+
+
+class Intervals:
+    def __init__(self, module: CheckedModule, evaluator: Any):
+        self.module = module
+        self.evaluator = evaluator
+
+    def of(self, node: ir.Node, env: dict[str, Interval], depth: int = 0) -> Interval:
+        return meet(self._of(node, env, depth), type_range(node.type))
+
+    def _of(self, node: ir.Node, env: dict[str, Interval], depth: int) -> Interval:
+        t = type(node)
+        if t is ir.Const:
+            f = frac(node.value)  # type: ignore[union-attr]
+            return (f, f) if f is not None else TOP
+        if t is ir.Local:
+            return env.get(node.name, TOP)  # type: ignore[union-attr]
+        if t is ir.Let:
+            assert isinstance(node, ir.Let)
+            return self.of(node.body, {**env, node.name: self.of(node.value, env, depth)}, depth)
+        if t is ir.Arith:
+            assert isinstance(node, ir.Arith)
+            a = self.of(node.left, env, depth)
+            b = self.of(node.right, env, depth)
+            if node.op == "+":
+                r = (None if None in (a[0], b[0]) else a[0] + b[0],  # type: ignore[operator]
+                     None if None in (a[1], b[1]) else a[1] + b[1])  # type: ignore[operator]
+            elif node.op == "-":
+                r = (None if None in (a[0], b[1]) else a[0] - b[1],  # type: ignore[operator]
+                     None if None in (a[1], b[0]) else a[1] - b[0])  # type: ignore[operator]
+            elif node.op == "*":
+                r = _corners(a, b, lambda x, y: x * y)
+            elif node.op == "/":
+                if not excludes_zero(b):
+                    return TOP
+                if node.kind == "int":
+                    r = _corners(a, b, lambda x, y: Fraction(x // y))
+                else:
+                    r = _corners(a, b, lambda x, y: x / y)
+            else:  # %
+                if node.kind == "int" and b[0] is not None and b[0] > 0 and b[1] is not None:
+                    hi = b[1] - 1
+                    if a[0] is not None and a[0] >= 0 and a[1] is not None:
+                        hi = min(hi, a[1])
+                    r = (Fraction(0), hi)
+                else:
+                    return TOP
+            return _widen(r, node.type) if node.kind == "dec" else r
+        if t is ir.Neg:
+            a = self.of(node.operand, env, depth)  # type: ignore[union-attr]
+            return (None if a[1] is None else -a[1], None if a[0] is None else -a[0])
+        if t is ir.Widen:
+            return self.of(node.inner, env, depth)  # type: ignore[union-attr]
+        if t is ir.Narrow:
+            return meet(self.of(node.inner, env, depth), type_range(node.type))  # type: ignore[union-attr]
+        if t is ir.If:
+            assert isinstance(node, ir.If)
+            return join(self.of(node.then, env, depth), self.of(node.else_, env, depth))
+        if t is ir.Match:
+            assert isinstance(node, ir.Match)
+            out: Interval | None = None
+            for arm in node.arms:
+                iv = self.of(arm.body, env, depth)
+                out = iv if out is None else join(out, iv)
+            return out or TOP
+        if t is ir.CallFn:
+            assert isinstance(node, ir.CallFn)
+            if depth >= MAX_DEPTH:
+                return TOP
+            fn = self.module.functions[node.fn]
+            inner = {name: meet(self.of(a, env, depth), type_range(pt)) for (name, pt), a in zip(fn.params, node.args)}
+            return self.of(fn.body, inner, depth + 1)
+        if t is ir.CallBuiltin:
+            return self._builtin(node, env, depth)  # type: ignore[arg-type]
+        if t is ir.TableGet:
+            return self._table(node.table, None)  # type: ignore[union-attr]
+        if t is ir.GetField:
+            assert isinstance(node, ir.GetField)
+            if isinstance(node.obj, ir.TableGet):
+                return self._table(node.obj.table, node.name)
+            if isinstance(node.obj, ir.MakeRecord):
+                for name, e in node.obj.fields:
+                    if name == node.name:
+                        return self.of(e, env, depth)
+            return TOP
+        return TOP
+
+    def _table(self, key: str, field: str | None) -> Interval:
+        try:
+            entries = self.evaluator.table(key)
+        except Exception:  # noqa: BLE001 - a failing table is another obligation
+            return TOP
+        out: Interval | None = None
+        for v in entries.values():
+            if field is not None:
+                try:
+                    v = v.get(field)
+                except (AttributeError, KeyError):
+                    return TOP
+            f = frac(v)
+            if f is None:
+                return TOP
+            out = (f, f) if out is None else join(out, (f, f))
+        return out or TOP
+
+    def _builtin(self, node: ir.CallBuiltin, env: dict[str, Interval], depth: int) -> Interval:
+        args = node.args
+        name = node.name
+        if name in ("abs", "min", "max", "clamp", "floor", "ceil", "to_decimal", "round"):
+            ivs = [self.of(a, env, depth) for a in args]
+        else:
+            return TOP
+        if name == "abs":
+            a = ivs[0]
+            if a[0] is not None and a[0] >= 0:
+                return a
+            if a[1] is not None and a[1] <= 0:
+                return (None if a[1] is None else -a[1], None if a[0] is None else -a[0])
+            if a[0] is None or a[1] is None:
+                return (Fraction(0), None)
+            return (Fraction(0), max(-a[0], a[1]))
+        if name == "min":
+            a, b = ivs
+            lo = None if a[0] is None or b[0] is None else min(a[0], b[0])
+            hi = a[1] if b[1] is None else b[1] if a[1] is None else min(a[1], b[1])
+            return (lo, hi)
+        if name == "max":
+            a, b = ivs
+            lo = a[0] if b[0] is None else b[0] if a[0] is None else max(a[0], b[0])
+            hi = None if a[1] is None or b[1] is None else max(a[1], b[1])
+            return (lo, hi)
+        if name == "clamp":
+            return join(ivs[1], ivs[2]) if ivs[1][0] is not None and ivs[2][1] is not None else TOP
+        if name == "floor":
+            a = ivs[0]
+            return (None if a[0] is None else Fraction(a[0].__floor__()), None if a[1] is None else Fraction(a[1].__floor__()))
+        if name == "ceil":
+            a = ivs[0]
+            return (None if a[0] is None else Fraction(a[0].__ceil__()), None if a[1] is None else Fraction(a[1].__ceil__()))
+        if name == "to_decimal":
+            return ivs[0]
+        # round(x, places): monotone, within half a unit of the result scale
+        return _widen(ivs[0], node.type)
+
+    # ---- list lengths
+
+    def max_len(self, node: ir.Node, env: dict[str, Interval], depth: int = 0) -> int | None:
+        """An upper bound on the length of a list-valued expression (None when unbounded)."""
+        own = node.type.max_len if isinstance(node.type, ListT) else None
+        got = self._max_len(node, env, depth)
+        if got is None:
+            return own
+        return got if own is None else min(got, own)
+
+    def _max_len(self, node: ir.Node, env: dict[str, Interval], depth: int) -> int | None:
+        if isinstance(node, ir.MakeList):
+            return len(node.items)
+        if isinstance(node, ir.Comprehension):
+            if isinstance(node.source, ir.Range):
+                lo = self.of(node.source.lo, env)[0]
+                hi = self.of(node.source.hi, env)[1]
+                if lo is None or hi is None:
+                    return None
+                return max(0, int(hi) - int(lo) + 1)
+            return self.max_len(node.source, env, depth)
+        if isinstance(node, ir.Let):
+            return self.max_len(node.body, {**env, node.name: self.of(node.value, env, depth)}, depth)
+        if isinstance(node, ir.CallFn):
+            if depth >= MAX_DEPTH:
+                return None
+            fn = self.module.functions[node.fn]
+            inner = {name: meet(self.of(a, env, depth), type_range(pt)) for (name, pt), a in zip(fn.params, node.args)}
+            return self.max_len(fn.body, inner, depth + 1)
+        if isinstance(node, ir.If):
+            a, b = self.max_len(node.then, env, depth), self.max_len(node.else_, env, depth)
+            return None if a is None or b is None else max(a, b)
+        if isinstance(node, (ir.Narrow, ir.Widen)):
+            return self.max_len(node.inner, env, depth)
+        if isinstance(node, ir.Concat) and node.kind == "list":
+            a, b = self.max_len(node.left, env, depth), self.max_len(node.right, env, depth)
+            return None if a is None or b is None else a + b
+        if isinstance(node, ir.CallBuiltin) and node.args:
+            first = self.max_len(node.args[0], env, depth)
+            if node.name == "take" and len(node.args) == 2:
+                n = self.of(node.args[1], env, depth)[1]
+                return first if n is None else (int(n) if first is None else min(first, max(0, int(n))))
+            if node.name in ("filter", "map", "sort", "sort_by", "reverse", "drop"):
+                return first
+        return None

@@ -1,0 +1,744 @@
+"""The verifier's obligations over all of Θ: safe, depends, no-leak, reachable, ensures.
+
+A portfolio per family (spec/checks.md):
+
+1. Θ is enumerated completely when it is a small finite product
+   (:mod:`ddl.verify.domains`); evaluating every θ decides every obligation.
+2. Otherwise samples (examples, teaching θ, defaults, boundaries, seeded random
+   values) witness existential claims and refute universal ones.
+3. Universal ``safe`` claims are proved by types and intervals
+   (:mod:`ddl.verify.intervals`) and by z3 over Int arithmetic
+   (:mod:`ddl.verify.smt`), each per site.
+4. Every counterexample and witness is replayed through the evaluator before it
+   is reported; one that does not replay is an internal error (DDL607).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from ddl.diagnostics import Note, Span
+from ddl.eval.interp import Evaluator
+from ddl.eval.ops import values_equal
+from ddl.eval.result import Err, Ok, Outcome
+from ddl.eval.values import EnumV, SomeV, Value, show_value, to_json
+from ddl.types import ir
+from ddl.types.checked import CheckedFamily, CheckedModule
+from ddl.types.model import DecimalT, EnumT, IntT, ListT, TextT, is_subtype
+from ddl.verify import intervals as iv
+from ddl.verify.domains import Space, Theta, theta_key
+from ddl.verify.obligations import Obligation
+from ddl.verify.walk import Site, branch_nodes, nodes, reachable_functions, sites
+
+SHOW_LIMIT = 70
+
+
+def shorten(text: str, limit: int = SHOW_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def show_theta(theta: Theta) -> str:
+    return "{ " + ", ".join(f"{k} = {shorten(show_value(v), 40)}" for k, v in theta.items()) + " }"
+
+
+def show_out(value: Value) -> str:
+    return shorten(show_value(value))
+
+
+def at(span: Span) -> str:
+    return f"{span.line}:{span.col}"
+
+
+class CoverageEvaluator(Evaluator):
+    """The interpreter, recording which branch of every If and Match it takes."""
+
+    def __init__(self, module: CheckedModule):
+        super().__init__(module)
+        self.hits: set[tuple[int, int]] = set()
+
+    def _if(self, node: ir.If, env: Any, ctx: Any) -> Any:
+        if self._eval(node.cond, env, ctx):
+            self.hits.add((id(node), 0))
+            return self._eval(node.then, env, ctx)
+        self.hits.add((id(node), 1))
+        return self._eval(node.else_, env, ctx)
+
+    def _match(self, node: ir.Match, env: Any, ctx: Any) -> Any:
+        value = self._eval(node.scrutinee, env, ctx)
+        for i, arm in enumerate(node.arms):
+            pat = arm.pattern
+            taken = (
+                type(pat) is ir.PatWild
+                or (type(pat) is ir.PatConst and values_equal(pat.value, value))
+                or (type(pat) is ir.PatSome and type(value) is SomeV)
+                or (type(pat) is ir.PatNone and type(value) is not SomeV)
+            )
+            if taken:
+                self.hits.add((id(node), i))
+                if type(pat) is ir.PatSome:
+                    saved = env.get(pat.binder, _MISSING)
+                    env[pat.binder] = value.value
+                    result = self._eval(arm.body, env, ctx)
+                    if saved is _MISSING:
+                        env.pop(pat.binder, None)
+                    else:
+                        env[pat.binder] = saved
+                    return result
+                return self._eval(arm.body, env, ctx)
+        return super()._match(node, env, ctx)
+
+
+_MISSING = object()
+
+
+@attrs.define
+class Run:
+    theta: Theta
+    outcome: Outcome
+    hits: frozenset[tuple[int, int]]
+
+
+class ReplayError(Exception):
+    """A counterexample or witness did not replay (an internal error of the verifier)."""
+
+
+class FamilyProver:
+    def __init__(self, module: CheckedModule, family: CheckedFamily, evaluator: Any):
+        self.module = module
+        self.family = family
+        self.evaluator = evaluator
+        self.cov = CoverageEvaluator(module)
+        start = time.perf_counter()
+        self.examples = self._example_thetas()
+        self.teach_values = self._teach_values()
+        teach_theta = None
+        if self.teach_values:
+            base = dict(self.examples[0]) if self.examples else {}
+            teach_theta = self._validate({**base, **self.teach_values})
+        self.space = Space(family, evaluator, self.examples, teach_theta)
+        self.runs: list[Run] = []
+        # No wall-clock cut-off: the size of Θ (capped by the Space) is the budget, so the same
+        # file gets the same verdicts on a busy machine as on an idle one.
+        for theta in self.space.thetas():
+            self._run(theta)
+        self.setup_seconds = time.perf_counter() - start
+        self.ivs = iv.Intervals(module, evaluator)
+
+    def _run(self, theta: Theta) -> None:
+        self.cov.hits = set()
+        out = self.cov.run(self.family.name, theta)
+        self.runs.append(Run(theta, out, frozenset(self.cov.hits)))
+
+    # ------------------------------------------------------------------ θ helpers
+
+    def _validate(self, raw: dict[str, Value]) -> Theta | None:
+        from ddl.eval import validate_theta
+
+        theta, _ = validate_theta(self.family, self.evaluator, raw, values=True)
+        return theta
+
+    def _example_thetas(self) -> list[Theta]:
+        out = []
+        for ex in self.family.examples:
+            raw: dict[str, Value] = {}
+            ok = True
+            for name, node in ex.bindings:
+                o = self.evaluator.eval_closed(node)
+                if isinstance(o, Err):
+                    ok = False
+                    break
+                raw[name] = o.value
+            theta = self._validate(raw) if ok else None
+            if theta is not None:
+                out.append(theta)
+        return out
+
+    def _teach_values(self) -> dict[str, Value]:
+        out = {}
+        for name, node in self.family.teach:
+            o = self.evaluator.eval_closed(node)
+            if isinstance(o, Ok):
+                out[name] = o.value
+        return out
+
+    def teaching_value(self, name: str) -> Value | None:
+        if name in self.teach_values:
+            return self.teach_values[name]
+        if self.examples:
+            return self.examples[0].get(name)
+        return None
+
+    def replay(self, theta: Theta) -> Outcome:
+        return self.evaluator.run(self.family.name, theta)  # type: ignore[no-any-return]
+
+    def internal(self, kind: str, subject: str, span: Span, seconds: float, what: str) -> Obligation:
+        return Obligation(kind, subject, "unknown", f"internal error: {what} did not replay through the evaluator",
+                          span, seconds, "DDL607", hint="this is a bug in ddl's verifier; please report it")
+
+    # ------------------------------------------------------------------ obligations
+
+    def all(self) -> list[Obligation]:
+        out: list[Obligation] = []
+        for produce in (self.safe, self.depends, self.no_leak, self.reachable, self.ensures):
+            try:
+                out.extend(produce())
+            except Exception as err:  # noqa: BLE001 - a verifier bug must not take `ddl check` down
+                out.append(internal_error(produce.__name__.replace("_", "-"), self.family, err))
+        if out:  # the shared enumeration is charged to the first obligation
+            out[0] = attrs.evolve(out[0], seconds=out[0].seconds + self.setup_seconds)
+        return out
+
+    def _timed(self, fn: Callable[[], Obligation]) -> Obligation:
+        start = time.perf_counter()
+        ob = fn()
+        return attrs.evolve(ob, seconds=time.perf_counter() - start)
+
+    # ---- safe
+
+    def safe(self) -> list[Obligation]:
+        return [self._timed(lambda s=s: self._safe(s)) for s in sites(self.module, self.family)]  # type: ignore[misc]
+
+    def _site_env(self, site: Site) -> dict[str, iv.Interval] | None:
+        if site.owner is None:
+            root = self.family.program
+            env: dict[str, iv.Interval] = {}
+        else:
+            fn = self.module.functions[site.owner]
+            root = fn.body
+            env = {name: iv.type_range(t) for name, t in fn.params}
+        return self._env_to(root, site.node, env)
+
+    def _env_to(self, node: ir.Node, target: ir.Node, env: dict[str, iv.Interval]) -> dict[str, iv.Interval] | None:
+        if node is target:
+            return env
+        from ddl.verify.walk import children
+
+        if isinstance(node, ir.Let):
+            found = self._env_to(node.value, target, env)
+            if found is not None:
+                return found
+            return self._env_to(node.body, target, {**env, node.name: self.ivs.of(node.value, env)})
+        if isinstance(node, ir.Comprehension):
+            found = self._env_to(node.source, target, env)
+            if found is not None:
+                return found
+            if isinstance(node.source, ir.Range):
+                lo = self.ivs.of(node.source.lo, env)
+                hi = self.ivs.of(node.source.hi, env)
+                var_iv: iv.Interval = (lo[0], hi[1])
+            else:
+                var_iv = iv.TOP
+            inner = {**env, node.var: var_iv}
+            for part in (node.cond, node.elem):
+                if part is not None:
+                    found = self._env_to(part, target, inner)
+                    if found is not None:
+                        return found
+            return None
+        if isinstance(node, ir.Lambda):
+            inner = {**env, **{n: iv.type_range(t) for n, t in zip(node.params, node.param_types)}}
+            return self._env_to(node.body, target, inner)
+        if isinstance(node, ir.Match):
+            found = self._env_to(node.scrutinee, target, env)
+            if found is not None:
+                return found
+            for arm in node.arms:
+                inner = {**env, arm.pattern.binder: iv.TOP} if isinstance(arm.pattern, ir.PatSome) else env
+                found = self._env_to(arm.body, target, inner)
+                if found is not None:
+                    return found
+            return None
+        for child in children(node):
+            found = self._env_to(child, target, env)
+            if found is not None:
+                return found
+        return None
+
+    def _safe_by_type(self, site: Site) -> str | None:
+        n = site.node
+        if isinstance(n, ir.Arith):
+            rng = iv.type_range(n.right.type)
+            if iv.excludes_zero(rng):
+                return f"the divisor's type is {n.right.type}, which excludes 0"
+            env = self._site_env(site)
+            if env is not None:
+                d = self.ivs.of(n.right, env)
+                if iv.excludes_zero(d):
+                    return f"the divisor is always in {iv.show_interval(d)}"
+            return None
+        if isinstance(n, ir.Narrow) and isinstance(n.type, (IntT, DecimalT)):
+            inner_t = n.inner.type
+            if isinstance(n.type, DecimalT) and (not isinstance(inner_t, (DecimalT, IntT))
+                                                 or (isinstance(inner_t, DecimalT) and inner_t.scale > n.type.scale)):
+                return None
+            target = iv.type_range(n.type)
+            if iv.within(iv.type_range(inner_t), target):
+                return f"the value's type {inner_t} fits {n.type}"
+            env = self._site_env(site)
+            if env is not None:
+                v = self.ivs.of(n.inner, env)
+                if iv.within(v, target):
+                    return f"the value is always in {iv.show_interval(v)}, inside {n.type}"
+            return None
+        if (isinstance(n, ir.Narrow) and isinstance(n.type, ListT) and isinstance(n.inner.type, ListT)
+                and n.type.max_len is not None and is_subtype(ListT(n.inner.type.elem), ListT(n.type.elem))):
+            env = self._site_env(site)
+            bound = self.ivs.max_len(n.inner, env) if env is not None else None
+            if bound is not None and bound <= n.type.max_len:
+                return f"the list has at most {bound} elements, within {n.type}"
+            return None
+        if isinstance(n, ir.TableGet) and isinstance(n.key, (ir.Param, ir.Const)):
+            dom = self.space.domains.get(n.key.name) if isinstance(n.key, ir.Param) else [n.key.value]
+            if dom is None:
+                return None
+            try:
+                entries = self.evaluator.table(n.table)
+            except Exception:  # noqa: BLE001
+                return None
+            if all(k in entries for k in dom):
+                return f"every possible key ({len(dom)}) is in the table"
+        return None
+
+    def _safe(self, site: Site) -> Obligation:
+        kind, subject, span = "safe", site.subject, site.span
+        why = self._safe_by_type(site)
+        if why is not None:
+            return Obligation(kind, subject, "proved", why, span, 0.0)
+        for run in self.runs:
+            o = run.outcome
+            if isinstance(o, Err) and o.failure.span == span and o.failure.code not in ("DDL305", "DDL999"):
+                replayed = self.replay(run.theta)
+                if not (isinstance(replayed, Err) and replayed.failure.span == span):
+                    return self.internal(kind, subject, span, 0.0, f"the failure at {show_theta(run.theta)}")
+                f = replayed.failure
+                return Obligation(kind, subject, "refuted", f"with {show_theta(run.theta)}: {f.message}", span, 0.0,
+                                  "DDL600", (Note(f"the run fails here ({f.code})", span),))
+        if self.space.exhaustive:
+            return Obligation(kind, subject, "proved", f"no θ fails here ({self.space.describe()} evaluated)", span, 0.0)
+        from ddl.verify import smt
+
+        verdict = smt.prove_site(self.module, self.family, site)
+        if verdict is not None:
+            return Obligation(kind, subject, "proved", verdict, span, 0.0)
+        return Obligation(kind, subject, "unknown",
+                          f"not decided: Θ is too large to enumerate and no sampled θ fails here ({len(self.runs)} tried)",
+                          span, 0.0, "DDL606")
+
+    # ---- depends
+
+    def used_params(self) -> set[str]:
+        """Parameters the program's output can depend on (let-bound values never used are skipped)."""
+        used: set[str] = set()
+
+        def visit(node: ir.Node) -> None:
+            if isinstance(node, ir.Param):
+                used.add(node.name)
+                return
+            if isinstance(node, ir.Let):
+                visit(node.body)
+                if any(isinstance(n, ir.Local) and n.name == node.name for n in nodes(node.body)):
+                    visit(node.value)
+                return
+            from ddl.verify.walk import children
+
+            for c in children(node):
+                visit(c)
+
+        visit(self.family.program)
+        return used
+
+    def depends(self) -> list[Obligation]:
+        used = self.used_params()
+        return [self._timed(lambda p=p: self._depends(p.name, used, p.span)) for p in self.family.params]  # type: ignore[misc]
+
+    def _depends(self, x: str, used: set[str], span: Span) -> Obligation:
+        kind = "depends"
+        if x not in used:
+            return Obligation(kind, x, "refuted", f"{x} is never used by the program, so it cannot change the output",
+                              span, 0.0, "DDL601", hint=f"{x} is never used; did you mean to interpolate it?")
+        dom = self.space.domains.get(x)
+        if dom is not None and len(dom) == 1:
+            return Obligation(kind, x, "proved", f"{x} has a single value in Θ; there is nothing to depend on", span, 0.0)
+        groups: dict[Any, tuple[Theta, Value]] = {}
+        for run in self.runs:
+            if not isinstance(run.outcome, Ok):
+                continue
+            key = tuple((k, v) for k, v in run.theta.items() if k != x)
+            prev = groups.get(key)
+            if prev is None:
+                groups[key] = (run.theta, run.outcome.value)
+            elif prev[1] != run.outcome.value:
+                a, b = self.replay(prev[0]), self.replay(run.theta)
+                if not (isinstance(a, Ok) and isinstance(b, Ok) and a.value != b.value):
+                    return self.internal(kind, x, span, 0.0, "the witness pair")
+                return Obligation(
+                    kind, x, "proved",
+                    f"{x} = {shorten(show_value(prev[0][x]), 30)} gives {show_out(a.value)} but "
+                    f"{x} = {shorten(show_value(run.theta[x]), 30)} gives {show_out(b.value)}"
+                    + (f" (other parameters {show_theta(dict(key))})" if key else ""), span, 0.0)
+        if self.space.exhaustive:
+            return Obligation(kind, x, "refuted",
+                              f"{x} cannot change the output: no two θ that differ only in {x} give different outputs "
+                              f"({self.space.describe()} evaluated)", span, 0.0, "DDL601",
+                              hint=f"is {x}'s value hardcoded somewhere it should be interpolated?")
+        return Obligation(kind, x, "unknown",
+                          f"no witness found: no two sampled θ that differ only in {x} give different outputs "
+                          f"({len(self.runs)} tried)", span, 0.0, "DDL606")
+
+    # ---- no-leak
+
+    def no_leak(self) -> list[Obligation]:
+        out = []
+        for p in self.family.params:
+            if not isinstance(p.type, (TextT, EnumT)):
+                continue  # numerals and booleans occur in outputs by coincidence (spec/checks.md)
+            v0 = self.teaching_value(p.name)
+            if v0 is None:
+                continue
+            out.append(self._timed(lambda p=p, v0=v0: self._no_leak(p.name, v0, p.span)))  # type: ignore[misc]
+        return out
+
+    def _no_leak(self, x: str, v0: Value, span: Span) -> Obligation:
+        kind = "no-leak"
+        pats = [word_pattern(n) for n in needles(v0)]
+        shown = show_value(v0)
+        for run in self.runs:
+            if run.theta.get(x) == v0 or not isinstance(run.outcome, Ok):
+                continue
+            hit = leak(run.outcome.value, run.theta, pats)
+            if hit is None:
+                continue
+            replayed = self.replay(run.theta)
+            if not (isinstance(replayed, Ok) and leak(replayed.value, run.theta, pats) is not None):
+                return self.internal(kind, x, span, 0.0, "the leaking θ")
+            return Obligation(kind, x, "refuted",
+                              f"{x} = {shorten(show_value(run.theta[x]), 30)} still yields {shorten(hit)} "
+                              f"(the teaching value is {shown}); with {show_theta(run.theta)}",
+                              span, 0.0, "DDL602",
+                              hint=f"the output mentions {shown} whatever {x} is; interpolate {x} instead")
+        if self.space.exhaustive:
+            return Obligation(kind, x, "proved",
+                              f"no output for {x} ≠ {shown} mentions {shown} ({self.space.describe()} evaluated)",
+                              span, 0.0)
+        constants = self.text_constants(x, v0)
+        bad = [c for c in constants if any(p.search(c) for p in pats)]
+        if not bad:
+            return Obligation(kind, x, "proved",
+                              f"{shown} occurs in no text constant of the program, its functions or tables, so only "
+                              f"parameter values can put it in the output; no sampled θ leaks it ({len(self.runs)} tried)",
+                              span, 0.0)
+        return Obligation(kind, x, "unknown",
+                          f"the constant {shorten(quote(bad[0]), 40)} mentions {shown}, and Θ is too large to show it is "
+                          f"only used when {x} = {shown} (no sampled θ leaks it, {len(self.runs)} tried)",
+                          span, 0.0, "DDL606")
+
+    def text_constants(self, x: str, v0: Value) -> list[str]:
+        """Text constants that can reach the output when x ≠ v0.
+
+        Arms of a ``match`` on x for v0, the branch of ``if x == v0`` (or the else of ``x != v0``) and
+        the v0 entry of a table indexed by x are skipped: they only run when x = v0.  Table keys never
+        reach the output by themselves and are not collected.
+        """
+        out: list[str] = []
+        tables: list[tuple[str, bool]] = []
+
+        def is_x(n: ir.Node) -> bool:
+            return isinstance(n, ir.Param) and n.name == x
+
+        def is_v0(n: ir.Node) -> bool:
+            return isinstance(n, ir.Const) and n.value == v0
+
+        def visit(n: ir.Node, in_program: bool) -> None:
+            from ddl.types.model import BoolT
+            from ddl.verify.walk import children
+
+            if isinstance(n.type, BoolT) and not any(t.lower() in ("true", "false") for t in value_texts(v0)):
+                return  # a condition's constants never reach the output as text
+            if isinstance(n, ir.Const):
+                out.extend(value_texts(n.value))
+                return
+            if isinstance(n, ir.Interp):
+                out.extend(p for p in n.parts if isinstance(p, str))
+            if isinstance(n, ir.TableGet):
+                tables.append((n.table, in_program and is_x(n.key)))
+            if isinstance(n, ir.Let) and isinstance(n.value, ir.MakeMap) and lookup_only(n.name, n.body):
+                for _, value in n.value.entries:  # the keys are only looked up, never output
+                    visit(value, in_program)
+                visit(n.body, in_program)
+                return
+            if in_program and isinstance(n, ir.Match) and is_x(n.scrutinee):
+                for arm in n.arms:
+                    if not (isinstance(arm.pattern, ir.PatConst) and arm.pattern.value == v0):
+                        visit(arm.body, in_program)
+                return
+            if in_program and isinstance(n, ir.If) and isinstance(n.cond, ir.Compare) and n.cond.op in ("==", "!="):
+                c = n.cond
+                if (is_x(c.left) and is_v0(c.right)) or (is_x(c.right) and is_v0(c.left)):
+                    visit(n.cond, in_program)
+                    visit(n.else_ if c.op == "==" else n.then, in_program)
+                    return
+            for child in children(n):
+                visit(child, in_program)
+
+        visit(self.family.program, True)
+        for k in reachable_functions(self.module, self.family.program):
+            visit(self.module.functions[k].body, False)
+        done: set[tuple[str, bool]] = set()
+        while tables:
+            table, by_x = tables.pop()
+            if (table, by_x) in done:
+                continue
+            done.add((table, by_x))
+            for entry_key, entry_value in self.module.tables[table].entries:
+                if by_x and is_v0(entry_key):
+                    continue
+                visit(entry_value, False)
+        return out
+
+    # ---- reachable
+
+    def reachable(self) -> list[Obligation]:
+        return [self._timed(lambda b=b: self._reachable(b)) for b in branch_nodes(self.family.program)]  # type: ignore[misc]
+
+    def _reachable(self, node: ir.If | ir.Match) -> Obligation:
+        kind = "reachable"
+        word = "if" if isinstance(node, ir.If) else "match"
+        subject = f"{word} at {at(node.span)}"
+        names = ["then", "else"] if isinstance(node, ir.If) else [f"arm {i + 1}" for i in range(len(node.arms))]
+        spans = [node.then.span, node.else_.span] if isinstance(node, ir.If) else [a.span for a in node.arms]
+        taken: list[list[Theta]] = [[] for _ in names]
+        for run in self.runs:
+            for i in range(len(names)):
+                if (id(node), i) in run.hits:
+                    taken[i].append(run.theta)
+        covered = covered_before(node)
+        for i, thetas in enumerate(taken):
+            if not thetas and i in covered and isinstance(node, ir.Match):
+                return Obligation(kind, subject, "refuted",
+                                  f"arm {i + 1} is never taken: the arms before it cover every value of "
+                                  f"{node.scrutinee.type}", spans[i], 0.0, "DDL603",
+                                  hint="remove the dead arm")
+            if not thetas:
+                if self.space.exhaustive:
+                    return Obligation(kind, subject, "refuted",
+                                      f"the {names[i]} branch is never taken ({self.space.describe()} evaluated)",
+                                      spans[i], 0.0, "DDL603", hint="remove the dead branch or fix its condition")
+                return Obligation(kind, subject, "unknown",
+                                  f"no sampled θ takes the {names[i]} branch ({len(self.runs)} tried)",
+                                  spans[i], 0.0, "DDL606")
+        # A branch taken only at the teaching value of x while another lumps other values together.
+        cond = node.cond if isinstance(node, ir.If) else node.scrutinee
+        mentioned = {n.name for n in nodes(cond) if isinstance(n, ir.Param)}
+        for p in self.family.params:
+            v0 = self.teaching_value(p.name)
+            if v0 is None:
+                continue
+            if isinstance(p.type, (IntT, DecimalT)):
+                # Numbers: only an explicit test of x against its teaching value, and not 0, ±1 or a bound
+                # of the range (plurals and edge cases legitimately single those out).
+                rng = iv.type_range(p.type)
+                if not singles_out(node, p.name, v0) or iv.frac(v0) in (-1, 0, 1, rng[0], rng[1]):
+                    continue
+            elif not isinstance(p.type, (TextT, EnumT)) or (p.name not in mentioned and not self.space.exhaustive):
+                continue
+            values = [{th[p.name] for th in thetas} for thetas in taken]
+            for i, vals in enumerate(values):
+                others = [j for j in range(len(values)) if j != i and len(values[j] - {v0}) >= 2]
+                if vals == {v0} and others:
+                    witness = taken[i][0]
+                    replayed = self.cov_replay(witness, node, i)
+                    if not replayed:
+                        return self.internal(kind, subject, spans[i], 0.0, "the branch witness")
+                    return Obligation(
+                        kind, subject, "refuted",
+                        f"the {names[i]} branch is taken only when {p.name} = {show_value(v0)} (the teaching value); "
+                        f"the other values of {p.name} share the {names[others[0]]} branch — a likely specialization",
+                        spans[i], 0.0, "DDL604",
+                        hint=f"handle every {p.name} the same way, or split on a property rather than one value")
+        witnesses = "; ".join(f"{names[i]} at {show_theta(thetas[0])}" for i, thetas in enumerate(taken))
+        return Obligation(kind, subject, "proved", f"every branch is taken: {shorten(witnesses, 300)}", node.span, 0.0)
+
+    def cov_replay(self, theta: Theta, node: ir.Node, branch: int) -> bool:
+        self.cov.hits = set()
+        self.cov.run(self.family.name, theta)
+        return (id(node), branch) in self.cov.hits
+
+    # ---- ensures
+
+    def ensures(self) -> list[Obligation]:
+        return [self._timed(lambda i=i, e=e: self._ensures(i, e)) for i, e in enumerate(self.family.ensures)]  # type: ignore[misc]
+
+    def _ensures_holds(self, expr: ir.Node, theta: Theta, value: Value) -> bool:
+        o = self.evaluator.eval_closed(expr, env={"result": value}, params=theta)
+        return isinstance(o, Ok) and o.value is True
+
+    def _ensures(self, i: int, en: Any) -> Obligation:
+        kind = "ensures"
+        subject = en.label if en.label else f"ensures[{i + 1}]"
+        for run in self.runs:
+            if not isinstance(run.outcome, Ok):
+                continue
+            if not self._ensures_holds(en.expr, run.theta, run.outcome.value):
+                replayed = self.replay(run.theta)
+                if not (isinstance(replayed, Ok) and not self._ensures_holds(en.expr, run.theta, replayed.value)):
+                    return self.internal(kind, subject, en.span, 0.0, "the counterexample")
+                return Obligation(kind, subject, "refuted",
+                                  f"with {show_theta(run.theta)} the output is {show_out(replayed.value)}",
+                                  en.span, 0.0, "DDL605")
+        if self.space.exhaustive:
+            return Obligation(kind, subject, "proved", f"holds for {self.space.describe()}", en.span, 0.0)
+        from ddl.verify.symbolic import Symbolic, prove_ensures
+
+        why = prove_ensures(self.family, Symbolic(self.module, self.evaluator, self.ivs), self.space.domains, en.expr)
+        if why is None:
+            from ddl.verify import smt
+
+            why = smt.prove_ensures(self.module, self.family, en.expr)
+        if why is not None:
+            return Obligation(kind, subject, "proved", why, en.span, 0.0)
+        return Obligation(kind, subject, "unknown",
+                          f"holds on every sampled θ ({len(self.runs)} tried), but Θ is too large to enumerate",
+                          en.span, 0.0, "DDL606")
+
+
+# ---------------------------------------------------------------------- no-leak matching
+
+
+def singles_out(node: ir.If | ir.Match, x: str, v0: Value) -> bool:
+    """Does the branch test ``x == v0`` (or match x against the pattern v0)?"""
+    def is_x(n: ir.Node) -> bool:
+        return isinstance(n, ir.Param) and n.name == x
+
+    def is_v0(n: ir.Node) -> bool:
+        return isinstance(n, ir.Const) and n.value == v0
+
+    if isinstance(node, ir.If):
+        c = node.cond
+        return (isinstance(c, ir.Compare) and c.op in ("==", "!=")
+                and ((is_x(c.left) and is_v0(c.right)) or (is_x(c.right) and is_v0(c.left))))
+    return is_x(node.scrutinee) and any(isinstance(a.pattern, ir.PatConst) and a.pattern.value == v0
+                                        for a in node.arms)
+
+
+def covered_before(node: ir.If | ir.Match) -> set[int]:
+    """Arms of a match on an enum or Bool that come after arms covering every value (so never run)."""
+    from ddl.types.model import BoolT
+
+    if not isinstance(node, ir.Match):
+        return set()
+    t = node.scrutinee.type
+    if isinstance(t, EnumT):
+        every: set[Any] = set(t.variants)
+    elif isinstance(t, BoolT):
+        every = {True, False}
+    else:
+        return set()
+    seen: set[Any] = set()
+    out: set[int] = set()
+    for i, arm in enumerate(node.arms):
+        if seen >= every:
+            out.add(i)
+        pat = arm.pattern
+        if isinstance(pat, ir.PatWild):
+            seen = set(every)
+        elif isinstance(pat, ir.PatConst):
+            seen.add(pat.value.name if isinstance(pat.value, EnumV) else pat.value)
+    return out
+
+
+def lookup_only(name: str, body: ir.Node) -> bool:
+    """Is the local ``name`` (a map) used only to look keys up: ``get(m, k)``, ``contains(m, k)``, ``m[k]``?"""
+    from ddl.verify.walk import children
+
+    def is_it(n: ir.Node) -> bool:
+        return isinstance(n, ir.Local) and n.name == name
+
+    def ok(n: ir.Node) -> bool:
+        if is_it(n):
+            return False
+        if isinstance(n, ir.CallBuiltin) and n.name in ("get", "contains") and n.args and is_it(n.args[0]):
+            return all(ok(a) for a in n.args[1:])
+        if isinstance(n, ir.Index) and is_it(n.obj):
+            return ok(n.index)
+        if isinstance(n, ir.Let) and n.name == name:
+            return ok(n.value)  # shadowed below
+        return all(ok(c) for c in children(n))
+
+    return ok(body)
+
+
+def value_texts(v: Value) -> list[str]:
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, EnumV):
+        return [v.name, v.display]
+    return []
+
+
+def needles(v0: Value) -> list[str]:
+    """The texts that betray a teaching value: a text itself; an enum's name and display text."""
+    return [t for t in dict.fromkeys(value_texts(v0)) if t.strip()]
+
+
+def word_pattern(needle: str) -> re.Pattern[str]:
+    """``needle`` as a whole word, ignoring case: no letter, digit or underscore right before or after it."""
+    return re.compile(r"(?<!\w)" + re.escape(needle) + r"(?!\w)", re.IGNORECASE)
+
+
+def output_texts(value: Value) -> list[str]:
+    out: list[str] = []
+
+    def visit(j: Any) -> None:
+        if isinstance(j, str):
+            out.append(j)
+        elif isinstance(j, dict):
+            for k, v in j.items():
+                out.append(k)
+                visit(v)
+        elif isinstance(j, list):
+            for v in j:
+                visit(v)
+
+    visit(to_json(value))
+    return out
+
+
+def leak(value: Value, theta: Theta, pats: list[re.Pattern[str]]) -> str | None:
+    """The output text that mentions the teaching value, unless some parameter's own value mentions it."""
+    param_texts = [t for v in theta.values() for t in value_texts(v)]
+    for pat in pats:
+        if any(pat.search(t) for t in param_texts):
+            continue
+        for text in output_texts(value):
+            m = pat.search(text)
+            if m:
+                lo = max(0, m.start() - 30)
+                return quote(("…" if lo else "") + text[lo : m.end() + 30] + ("…" if m.end() + 30 < len(text) else ""))
+    return None
+
+
+def quote(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def internal_error(kind: str, family: CheckedFamily, err: BaseException) -> Obligation:
+    return Obligation(kind, "", "unknown", f"internal error in the verifier: {type(err).__name__}: {err}",
+                      family.span, 0.0, "DDL999", hint="this is a bug in ddl's verifier; please report it")
+
+
+def prove_family(module: CheckedModule, family: CheckedFamily, evaluator: Any) -> list[Obligation]:
+    """The verifier's obligations for one family: safe, depends, no-leak, reachable, ensures."""
+    try:
+        prover = FamilyProver(module, family, evaluator)
+    except Exception as err:  # noqa: BLE001 - a verifier bug must not take `ddl check` down
+        return [internal_error("safe", family, err)]
+    return prover.all()
+
+
+__all__ = ["FamilyProver", "prove_family", "theta_key"]

@@ -1,0 +1,707 @@
+"""Symbolic evaluation for ``ensures`` over an infinite Θ.
+
+Parameters with small finite domains are enumerated; the others (Text, large
+ranges, decimals) become opaque *atoms*.  A text is a sequence of constant
+characters and atoms; a call on an atom is a new atom keyed by the function
+and its arguments, so the same call in the program and in the ``ensures``
+clause is the same atom.  ``starts_with``, ``ends_with``, ``contains`` and
+``==`` on such sequences are decided only when the answer holds for every
+value of the atoms (a constant part matches, or whole atoms line up);
+numbers are compared by interval analysis.  Anything else — a branch on an
+atom, a built-in applied to one — stops the proof (:class:`Undecided`), so a
+verdict is always sound.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import attrs
+from pyrsistent import pmap, pvector
+
+from ddl.eval.result import Ok
+from ddl.eval.values import RecordV, SomeV
+from ddl.types import ir
+from ddl.types.model import BoolT, DecimalT, EnumT, IntT, TextT
+from ddl.verify import intervals as iv
+from ddl.verify.walk import nodes
+
+MAX_DEPTH = 6
+MAX_CHOICES = 8
+MAX_PATHS = 64
+
+
+class Undecided(Exception):
+    pass
+
+
+@attrs.frozen
+class Atom:
+    key: Any
+    interval: Any = attrs.field(default=None, eq=False, hash=False)
+    args: tuple[Any, ...] = attrs.field(default=(), eq=False, hash=False)
+    lin: Any = attrs.field(default=None, eq=False, hash=False)  # an exact linear form over atoms, see Lin
+
+
+@attrs.frozen
+class SText:
+    parts: tuple[Any, ...]  # str | Atom
+
+
+def is_sym(v: Any) -> bool:
+    if isinstance(v, (Atom, SText)):
+        return True
+    if isinstance(v, RecordV):
+        return any(is_sym(x) for _, x in v.fields)
+    if isinstance(v, SomeV):
+        return is_sym(v.value)
+    if isinstance(v, tuple):
+        return any(is_sym(x) for x in v)
+    try:
+        if hasattr(v, "values") and not isinstance(v, str):
+            return any(is_sym(x) for x in v.values())
+        if hasattr(v, "__iter__") and not isinstance(v, str):
+            return any(is_sym(x) for x in v)
+    except TypeError:
+        return False
+    return False
+
+
+def text(parts: list[Any]) -> Any:
+    out: list[Any] = []
+    for p in parts:
+        if isinstance(p, str):
+            if not p:
+                continue
+            if out and isinstance(out[-1], str):
+                out[-1] = out[-1] + p
+            else:
+                out.append(p)
+        else:
+            out.append(p)
+    if all(isinstance(p, str) for p in out):
+        return "".join(out)
+    return SText(tuple(out))
+
+
+def parts_of(v: Any) -> list[Any]:
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, SText):
+        return list(v.parts)
+    if isinstance(v, Atom):
+        return [Atom(("show", v.key))]
+    raise Undecided
+
+
+def key_of(v: Any) -> Any:
+    if isinstance(v, Atom):
+        return v.key
+    if isinstance(v, SText):
+        return ("text", tuple(key_of(p) if not isinstance(p, str) else p for p in v.parts))
+    if isinstance(v, RecordV):
+        return ("rec", v.type_name, tuple((n, key_of(x)) for n, x in v.fields))
+    if is_sym(v):
+        raise Undecided
+    return ("val", v)
+
+
+# ---------------------------------------------------------------------- deciders on texts
+
+
+def _occurs(hay: list[Any], needle: list[Any], anchor: str | None) -> bool:
+    """Does ``needle`` occur in ``hay`` for every value of the atoms (aligned occurrence)?"""
+    if not needle:
+        return True
+    n = len(needle)
+    starts = range(len(hay)) if anchor is None else ([0] if anchor == "start" else [len(hay) - n])
+    for i in starts:
+        if i < 0 or i + n > len(hay):
+            continue
+        ok = True
+        for j, part in enumerate(needle):
+            h = hay[i + j]
+            first, last = j == 0, j == n - 1
+            if isinstance(part, str):
+                if not isinstance(h, str):
+                    ok = False
+                    break
+                if n == 1:
+                    ok = (part in h if anchor is None else h.startswith(part) if anchor == "start" else h.endswith(part))
+                elif first:
+                    ok = h.endswith(part) and (anchor != "start" or h == part)
+                elif last:
+                    ok = h.startswith(part) and (anchor != "end" or h == part)
+                else:
+                    ok = h == part
+            else:
+                ok = h == part and (not (anchor == "start" and first and i != 0))
+            if not ok:
+                break
+        if ok:
+            return True
+    return False
+
+
+def decide_text(op: str, a: Any, b: Any) -> bool:
+    if not is_sym(a) and not is_sym(b):
+        raise AssertionError("concrete")  # pragma: no cover
+    hay, needle = parts_of(a), parts_of(b)
+    if op == "contains":
+        if _occurs(hay, needle, None):
+            return True
+    elif op == "starts_with":
+        if _occurs(hay, needle, "start"):
+            return True
+        if isinstance(hay[0], str) and all(isinstance(p, str) for p in needle[:1]):
+            s = needle[0]
+            h = hay[0]
+            if not (h.startswith(s) or s.startswith(h)):
+                return False
+    elif op == "ends_with":
+        if _occurs(hay, needle, "end"):
+            return True
+    raise Undecided
+
+
+def _chars(*ranges: tuple[int, int]) -> Any:
+    from ddl.regular import Lang
+    from ddl.regular.charset import CharSet
+
+    return Lang.chars(CharSet.from_ranges([(chr(a), chr(b)) for a, b in ranges]))
+
+
+def _prefixes(lang: Any) -> Any:
+    """The prefix closure of a language: every state that can still reach acceptance accepts."""
+    from ddl.regular.dfa import DFA, minimize
+    from ddl.regular.lang import Lang
+
+    d = lang._dfa
+    live = d.live_states()
+    return Lang(minimize(DFA(d.part, d.delta, [s in live for s in range(d.n)], d.start)))
+
+
+# ---------------------------------------------------------------------- exact linear forms
+
+# A number that is exactly Σ coef·atom + const: (((atom key, coef), ...), const).  Decimal results
+# are rounded to their scale; a form is kept only when the rounding is provably exact for every
+# value of its atoms (each atom lies on the grid of its own scale).
+Lin = tuple[frozenset[tuple[Any, Fraction]], Fraction]
+
+
+def lin_make(coefs: dict[Any, Fraction], const: Fraction) -> Lin:
+    return (frozenset((k, c) for k, c in coefs.items() if c != 0), const)
+
+
+def lin_add(a: Lin, b: Lin, sign: int = 1) -> Lin:
+    coefs = dict(a[0])
+    for k, c in b[0]:
+        coefs[k] = coefs.get(k, Fraction(0)) + sign * c
+    return lin_make(coefs, a[1] + sign * b[1])
+
+
+def lin_scale(a: Lin, f: Fraction) -> Lin:
+    return lin_make({k: c * f for k, c in a[0]}, a[1] * f)
+
+
+class Symbolic:
+    def __init__(self, module: Any, evaluator: Any, ivs: iv.Intervals):
+        self.module = module
+        self.evaluator = evaluator
+        self.ivs = ivs
+        self._free: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+        self.choices: list[int] = []
+        self.fresh = 0
+        self.var_scale: dict[Any, int] = {}
+        self.text_params: dict[Any, Any] = {}  # atom key of a Text parameter → its pattern
+        self.var_iv: dict[Any, Any] = {}
+
+    # ---- regular languages of texts (to show that a text can never contain a needle)
+
+    def lang_of_key(self, key: Any) -> Any:
+        """A regular language containing every value of the text with this key, or None."""
+        from ddl.grammar.regex import convert_regex
+        from ddl.regular import Lang
+
+        if isinstance(key, str):
+            return Lang.literal(key)
+        if not isinstance(key, tuple) or not key:
+            return None
+        if key[0] == "text":
+            out = Lang.epsilon()
+            for part in key[1]:
+                lang = self.lang_of_key(part)
+                if lang is None:
+                    return None
+                out = out.concat(lang)
+            return out
+        if key[0] == "param" and key in self.text_params:
+            return Lang.from_regex(convert_regex(self.text_params[key]))
+        if key[0] == "show" and self.var_scale.get(key[1]) == 0:
+            r = self.var_iv.get(key[1])
+            if r is not None and r[0] is not None and r[0] >= 0:
+                return _chars((48, 57)).plus()
+            return None
+        if key[0] == "builtin" and key[1] == "slug":
+            word = _chars((97, 122), (48, 57)).plus()
+            return word.concat(Lang.literal("-").concat(word).star()).optional()
+        if key[0] == "builtin" and key[1] == "join" and key[2][1] == ("val", key[2][1][1]):
+            lst, sep = key[2][0], key[2][1][1]
+            take = lst[0] == "builtin" and lst[1] == "take"
+            split = lst[2][0] if take else lst
+            if isinstance(split, tuple) and split[:2] == ("builtin", "split") and split[2][1] == ("val", sep):
+                source = self.lang_of_key(split[2][0])
+                if source is None:
+                    return None
+                # join(split(s, sep), sep) is s; taking the first pieces gives a prefix of s.
+                return _prefixes(source) if take else source
+        return None
+
+    def excludes(self, t: Any, needle: str) -> bool:
+        """No value of the text ``t`` contains ``needle``."""
+        from ddl.regular import Lang
+
+        try:
+            lang = self.lang_of_key(key_of(t))
+        except (Undecided, IndexError, TypeError, AttributeError):
+            return False
+        if lang is None:
+            return False
+        has = Lang.universe().concat(Lang.literal(needle), Lang.universe())
+        return bool(lang.intersect(has).is_empty())
+
+    def never_contains(self, t: SText, old: str) -> bool:
+        """No value of ``t`` contains ``old`` (a single character; atoms must be patterned parameters)."""
+        if len(old) != 1:
+            return False
+        for part in t.parts:
+            if isinstance(part, str):
+                if old in part:
+                    return False
+                continue
+            pattern = self.text_params.get(part.key)
+            if pattern is None:
+                return False
+            from ddl.grammar.regex import convert_regex
+            from ddl.regular import Lang
+
+            has = Lang.universe().concat(Lang.literal(old), Lang.universe())
+            if not Lang.from_regex(convert_regex(pattern)).intersect(has).is_empty():
+                return False
+        return True
+
+    def lin(self, v: Any) -> Lin | None:
+        """The exact linear form of a number (an atom without one is its own variable)."""
+        if isinstance(v, Atom):
+            if v.lin is not None:
+                return v.lin  # type: ignore[no-any-return]
+            if v.key in self.var_scale:
+                return lin_make({v.key: Fraction(1)}, Fraction(0))
+            return None
+        f = iv.frac(v)
+        return None if f is None else lin_make({}, f)
+
+    def exact(self, form: Lin, scale: int) -> bool:
+        unit = Fraction(10) ** scale
+        if (form[1] * unit).denominator != 1:
+            return False
+        for k, c in form[0]:
+            if k not in self.var_scale or (c * unit / Fraction(10) ** self.var_scale[k]).denominator != 1:
+                return False
+        return True
+
+    def lin_interval(self, form: Lin) -> Any:
+        lo: Any = form[1]
+        hi: Any = form[1]
+        for k, c in form[0]:
+            r = self.var_iv.get(k)
+            if r is None:
+                return None
+            a, b = (r[0], r[1]) if c > 0 else (r[1], r[0])
+            lo = None if lo is None or a is None else lo + c * a
+            hi = None if hi is None or b is None else hi + c * b
+        return (lo, hi)
+
+    def arith_lin(self, node: ir.Node, vals: tuple[Any, ...]) -> Lin | None:
+        forms = [self.lin(v) for v in vals]
+        if any(f is None for f in forms):
+            return None
+        out: Lin | None = None
+        if isinstance(node, ir.Neg):
+            out = lin_scale(forms[0], Fraction(-1))  # type: ignore[arg-type]
+        elif isinstance(node, ir.Arith):
+            a, b = forms[0], forms[1]
+            assert a is not None and b is not None
+            if node.op in ("+", "-"):
+                out = lin_add(a, b, 1 if node.op == "+" else -1)
+            elif node.op == "*" and (not a[0] or not b[0]):
+                out = lin_scale(b, a[1]) if not a[0] else lin_scale(a, b[1])
+            elif node.op == "/" and node.kind == "dec" and not b[0] and b[1] != 0:
+                out = lin_scale(a, 1 / b[1])
+        return out
+        self.arities: list[int] = []
+
+    def choose(self, n: int) -> int:
+        """Which way an undecided branch goes on this path (paths are enumerated by prove_ensures)."""
+        pos = len(self.arities)
+        if pos >= MAX_CHOICES:
+            raise Undecided
+        self.arities.append(n)
+        if pos >= len(self.choices):
+            self.choices.append(0)
+        return self.choices[pos]
+
+    def free(self, node: ir.Node) -> tuple[frozenset[str], frozenset[str]]:
+        """Parameters and local names mentioned under ``node`` (locals over-approximated)."""
+        got = self._free.get(id(node))
+        if got is None:
+            ps, ls = set(), set()
+            for n in nodes(node):
+                if isinstance(n, ir.Param):
+                    ps.add(n.name)
+                elif isinstance(n, ir.Local):
+                    ls.add(n.name)
+            got = (frozenset(ps), frozenset(ls))
+            self._free[id(node)] = got
+        return got
+
+    def run(self, node: ir.Node, env: dict[str, Any], params: dict[str, Any], ivenv: dict[str, Any],
+            depth: int = 0) -> Any:
+        ps, ls = self.free(node)
+        if all(not is_sym(params[p]) for p in ps) and all(not is_sym(env[n]) for n in ls if n in env):
+            out = self.evaluator.eval_closed(node, env={n: env[n] for n in ls if n in env}, params={p: params[p] for p in ps})
+            if isinstance(out, Ok):
+                return out.value
+            raise Undecided
+        return self._run(node, env, params, ivenv, depth)
+
+    def _atom(self, node: ir.Node, key: Any, ivenv: dict[str, Any], lin: Lin | None = None) -> Any:
+        """An opaque value; ``lin`` is its value as a linear form before rounding to the node's scale."""
+        if isinstance(node.type, TextT):
+            return SText((Atom(key),))
+        interval = None
+        if isinstance(node.type, (IntT, DecimalT)):
+            interval = self.ivs.of(node, ivenv)
+            if lin is not None:
+                r = self.lin_interval(lin)
+                if r is not None:
+                    interval = iv.meet(interval, iv.round_bounds(r, node.type))
+                scale = node.type.scale if isinstance(node.type, DecimalT) else 0
+                if not self.exact(lin, scale):
+                    lin = None
+            if lin is None:
+                self.var_scale[key] = node.type.scale if isinstance(node.type, DecimalT) else 0
+                self.var_iv[key] = interval
+        return Atom(key, interval, lin=lin)
+
+    def _run(self, node: ir.Node, env: dict[str, Any], params: dict[str, Any], ivenv: dict[str, Any],
+             depth: int) -> Any:
+        def ev(n: ir.Node, e: dict[str, Any] | None = None, ive: dict[str, Any] | None = None) -> Any:
+            return self.run(n, env if e is None else e, params, ivenv if ive is None else ive, depth)
+
+        if isinstance(node, ir.Param):
+            return params[node.name]
+        if isinstance(node, ir.Local):
+            return env[node.name]
+        if isinstance(node, ir.Let):
+            v = ev(node.value)
+            value_iv = self.ivs.of(node.value, ivenv)
+            known = _interval(v)
+            if known is not None:
+                value_iv = iv.meet(value_iv, known)
+            return ev(node.body, {**env, node.name: v}, {**ivenv, node.name: value_iv})
+        if isinstance(node, ir.Interp):
+            parts: list[Any] = []
+            for p in node.parts:
+                if isinstance(p, str):
+                    parts.append(p)
+                else:
+                    v = ev(p)
+                    parts.extend(parts_of(v) if is_sym(v) else [_show(v)])
+            return text(parts)
+        if isinstance(node, ir.Concat) and node.kind == "text":
+            a, b = ev(node.left), ev(node.right)
+            return text(parts_of(a) + parts_of(b))
+        if isinstance(node, ir.MakeRecord):
+            return RecordV(node.type_name, tuple((n, ev(e)) for n, e in node.fields))
+        if isinstance(node, ir.MakeMap):
+            entries = {}
+            for k, v in node.entries:
+                kv = ev(k)
+                if is_sym(kv):
+                    raise Undecided
+                entries[kv] = ev(v)
+            return pmap(entries)
+        if isinstance(node, ir.MakeList):
+            return pvector([ev(x) for x in node.items])
+        if isinstance(node, ir.MakeSome):
+            return SomeV(ev(node.value))
+        if isinstance(node, ir.GetField):
+            obj = ev(node.obj)
+            if isinstance(obj, RecordV):
+                return obj.get(node.name)
+            raise Undecided
+        if isinstance(node, ir.If):
+            try:
+                c = ev(node.cond)
+            except Undecided:
+                c = None
+            if c is not True and c is not False and isinstance(node.type, (IntT, DecimalT)):
+                self.fresh += 1  # a number from either branch: an atom equal only to itself
+                return Atom(("ite", self.fresh), self.ivs.of(node, ivenv))
+            if c is not True and c is not False:
+                if depth > 0:
+                    raise Undecided  # only the program's own branches fork; a call becomes an atom instead
+                c = self.choose(2) == 0  # both ways are explored
+            return ev(node.then) if c else ev(node.else_)
+        if isinstance(node, ir.Match):
+            try:
+                s = ev(node.scrutinee)
+            except Undecided:
+                self.fresh += 1  # unknown and unnamed: equal only to itself
+                s = Atom(("scrutinee", self.fresh))
+            if is_sym(s):
+                if depth > 0:
+                    raise Undecided
+                i = self.choose(len(node.arms))
+                arm = node.arms[i]
+                if isinstance(arm.pattern, ir.PatSome):
+                    from ddl.types.model import OptionT
+
+                    inner_t = node.scrutinee.type.inner if isinstance(node.scrutinee.type, OptionT) else None
+                    key = ("some", key_of(s) if not isinstance(s, SText) else key_of(s))
+                    bound: Any = SText((Atom(key),)) if isinstance(inner_t, TextT) else Atom(key, iv.type_range(inner_t) if inner_t is not None else None)
+                    return ev(arm.body, {**env, arm.pattern.binder: bound})
+                return ev(arm.body)
+            from ddl.eval.ops import values_equal
+
+            for arm in node.arms:
+                pat = arm.pattern
+                if isinstance(pat, ir.PatWild) or (isinstance(pat, ir.PatConst) and values_equal(pat.value, s)):
+                    return ev(arm.body)
+                if isinstance(pat, ir.PatSome) and isinstance(s, SomeV):
+                    return ev(arm.body, {**env, pat.binder: s.value})
+                if isinstance(pat, ir.PatNone) and not isinstance(s, SomeV):
+                    return ev(arm.body)
+            raise Undecided
+        if isinstance(node, ir.Logic):
+            a = ev(node.left)
+            if node.op == "and":
+                return ev(node.right) if a is True else _bool(a)
+            return True if a is True else ev(node.right) if a is False else _bool(a)
+        if isinstance(node, ir.Not):
+            return not _bool(ev(node.operand))
+        if isinstance(node, ir.Compare):
+            a, b = ev(node.left), ev(node.right)
+            return self._compare(node.op, a, b)
+        if isinstance(node, ir.CallBuiltin):
+            args = [ev(a) for a in node.args]
+            if node.name in ("contains", "starts_with", "ends_with") and any(isinstance(a, (SText, Atom)) for a in args):
+                if isinstance(args[0], (str, SText)):
+                    try:
+                        return decide_text(node.name, args[0], args[1])
+                    except Undecided:
+                        if node.name == "contains" and isinstance(args[1], str) and self.excludes(args[0], args[1]):
+                            return False
+                        raise
+                raise Undecided
+            if node.name == "get" and len(args) == 2 and not is_sym(args[1]) and hasattr(args[0], "get"):
+                try:
+                    inner = args[0].get(args[1])
+                except TypeError:
+                    raise Undecided from None
+                if inner is not None and not isinstance(args[0], RecordV):
+                    return SomeV(inner)
+            if node.name == "replace" and isinstance(args[0], SText) and all(isinstance(a, str) for a in args[1:]):
+                if self.never_contains(args[0], args[1]):
+                    return args[0]  # nothing to replace, whatever the atoms are
+            if node.name == "len" and not isinstance(args[0], (str, SText, Atom)) and hasattr(args[0], "__len__"):
+                return len(args[0])
+            if node.name == "show" and isinstance(args[0], Atom):
+                return SText((Atom(("show", args[0].key)),))
+            if node.name == "show" and isinstance(args[0], SText):
+                return args[0]
+            form = None
+            if node.name in ("round", "to_decimal") and isinstance(node.type, DecimalT):
+                form = self.lin(args[0])
+            elif node.name == "abs" and isinstance(args[0], Atom):
+                form = self.lin(args[0])
+                r = self.lin_interval(form) if form is not None else None
+                if form is not None and r is not None and r[0] is not None and r[0] >= 0:
+                    pass
+                elif form is not None and r is not None and r[1] is not None and r[1] <= 0:
+                    form = lin_scale(form, Fraction(-1))
+                else:
+                    form = None
+            return self._atom(node, ("builtin", node.name, tuple(key_of(a) for a in args)), ivenv, form)
+        if isinstance(node, ir.CallFn):
+            args = [ev(a) for a in node.args]
+            fn = self.module.functions[node.fn]
+            if depth < MAX_DEPTH:
+                mark, saved = len(self.arities), list(self.choices)
+                inner_iv = {name: _interval(a) or iv.type_range(t) for (name, t), a in zip(fn.params, args)}
+                try:
+                    return self.run(fn.body, {name: a for (name, _), a in zip(fn.params, args)}, params, inner_iv,
+                                    depth + 1)
+                except Undecided:
+                    del self.arities[mark:]
+                    self.choices = saved
+            return self._atom(node, ("call", node.fn, tuple(key_of(a) for a in args)), ivenv)
+        if isinstance(node, ir.Comprehension):
+            source: Any = ev(node.source) if not isinstance(node.source, ir.Range) else None
+            if isinstance(node.source, ir.Range):
+                lo, hi = ev(node.source.lo), ev(node.source.hi)
+                if is_sym(lo) or is_sym(hi):
+                    raise Undecided
+                source = range(lo, hi + 1)
+            if is_sym(source):
+                raise Undecided
+            items = []
+            for x in source:
+                inner = {**env, node.var: x}
+                inner_iv = {**ivenv, node.var: _interval(x) or iv.TOP}
+                if node.cond is not None and _bool(ev(node.cond, inner, inner_iv)) is not True:
+                    continue
+                items.append(ev(node.elem, inner, inner_iv))
+            return pvector(items)
+        if isinstance(node, ir.Narrow) and not isinstance(node.type, (IntT, DecimalT)):
+            return ev(node.inner)  # a narrowing that passes returns its value unchanged
+        if isinstance(node, (ir.Widen, ir.Narrow)) and isinstance(node.type, (IntT, DecimalT)):
+            inner = ev(node.inner)
+            form = self.lin(inner)  # widening and a narrowing that passes keep the value
+            return self._atom(node, ("num", key_of(inner), str(node.type)), ivenv, form)
+        if isinstance(node, (ir.Arith, ir.Neg, ir.Coalesce, ir.TableGet, ir.Index)) and isinstance(node.type, (IntT, DecimalT, TextT)):
+            vals = tuple(ev(c) for c in _kids(node))
+            form = self.arith_lin(node, vals) if isinstance(node, (ir.Arith, ir.Neg)) else None
+            atom = self._atom(node, ("op", type(node).__name__, getattr(node, "op", ""), tuple(key_of(v) for v in vals)), ivenv, form)
+            return attrs.evolve(atom, args=vals) if isinstance(atom, Atom) else atom
+        raise Undecided
+
+    def _compare(self, op: str, a: Any, b: Any) -> bool:
+        from ddl.eval.ops import compare
+
+        if not is_sym(a) and not is_sym(b):
+            return bool(compare(op, a, b))
+        if op in ("==", "!=") and key_of(a) == key_of(b):
+            return op == "=="
+        la, lb = self.lin(a), self.lin(b)
+        if la is not None and lb is not None:
+            diff = lin_add(la, lb, -1)
+            r = (diff[1], diff[1]) if not diff[0] else self.lin_interval(diff)
+            if r is not None:
+                lo, hi = r
+                zero = Fraction(0)
+                if lo is not None and hi is not None and lo == hi == zero:
+                    return op in ("==", "<=", ">=")
+                if op in (">=", ">") and lo is not None and (lo > zero or (op == ">=" and lo == zero)):
+                    return True
+                if op in ("<=", "<") and hi is not None and (hi < zero or (op == "<=" and hi == zero)):
+                    return True
+                if op == "==" and ((lo is not None and lo > zero) or (hi is not None and hi < zero)):
+                    return False
+        # x + t >= x (and x <= x + t) when t >= 0: + is exact (its scale is the larger operand scale).
+        big, small = (a, b) if op in (">=", ">") else (b, a)
+        if op in (">=", "<=") and isinstance(big, Atom) and big.key[:3] == ("op", "Arith", "+") and len(big.args) == 2:
+            x, t = big.args
+            for summand, other in ((x, t), (t, x)):
+                if key_of(summand) == key_of(small):
+                    o = _interval(other)
+                    if o is not None and o[0] is not None and o[0] >= 0:
+                        return True
+        ia, ib = _interval(a), _interval(b)
+        if ia is not None and ib is not None:
+            lo_a, hi_a = ia
+            lo_b, hi_b = ib
+            if op in (">=", ">", "<=", "<"):
+                if op in ("<=", "<"):
+                    lo_a, hi_a, lo_b, hi_b = lo_b, hi_b, lo_a, hi_a
+                strict = op in (">", "<")
+                if lo_a is not None and hi_b is not None and (lo_a > hi_b or (not strict and lo_a >= hi_b)):
+                    return True
+                if hi_a is not None and lo_b is not None and (hi_a < lo_b or (strict and hi_a <= lo_b)):
+                    return False
+        raise Undecided
+
+
+def _kids(node: ir.Node) -> list[ir.Node]:
+    from ddl.verify.walk import children
+
+    return list(children(node))
+
+
+def _interval(v: Any) -> Any:
+    if isinstance(v, Atom):
+        return v.interval
+    f = iv.frac(v)
+    return (f, f) if f is not None else None
+
+
+def _bool(v: Any) -> bool:
+    if v is True or v is False:
+        return v
+    raise Undecided
+
+
+def _show(v: Any) -> str:
+    from ddl.eval.ops import show
+
+    return show(v)  # type: ignore[no-any-return]
+
+
+def prove_ensures(family: Any, symbolic: Symbolic, domains: dict[str, Any], expr: ir.Node) -> str | None:
+    """A proof summary when the clause holds for every θ by symbolic evaluation; None when undecided."""
+    import itertools
+
+    mentioned = {n.name for n in nodes(expr) if isinstance(n, ir.Param)}
+    # Enumerate the smallest domains (enums and booleans first) while there are at most 512 combinations.
+    small = sorted((p for p in family.params if domains.get(p.name) is not None and len(domains[p.name]) <= 64),
+                   key=lambda p: (p.name not in mentioned, not isinstance(p.type, (EnumT, BoolT)), len(domains[p.name])))
+    enum_names: list[str] = []
+    combos = 1
+    for p in small:
+        if combos * len(domains[p.name]) <= 512:
+            enum_names.append(p.name)
+            combos *= len(domains[p.name])
+    base: dict[str, Any] = {}
+    for p in family.params:
+        if p.name in enum_names:
+            continue
+        if isinstance(p.type, TextT):
+            base[p.name] = SText((Atom(("param", p.name)),))
+            if p.type.pattern is not None:
+                symbolic.text_params[("param", p.name)] = p.type.pattern
+        else:
+            key = ("param", p.name)
+            base[p.name] = Atom(key, iv.type_range(p.type))
+            if isinstance(p.type, (IntT, DecimalT)):
+                symbolic.var_scale[key] = p.type.scale if isinstance(p.type, DecimalT) else 0
+                symbolic.var_iv[key] = iv.type_range(p.type)
+    count = 0
+    paths = 0
+    for values in itertools.product(*(domains[n] for n in enum_names)):
+        params = {**base, **dict(zip(enum_names, values))}
+        symbolic.choices = []
+        while True:  # every path through undecided branches
+            symbolic.arities = []
+            paths += 1
+            if paths > MAX_PATHS * max(1, combos):
+                return None
+            try:
+                out = symbolic.run(family.program, {}, params, {})
+                ok = symbolic.run(expr, {"result": out}, params, {})
+            except (Undecided, RecursionError):
+                return None
+            if ok is not True:
+                return None
+            choices = symbolic.choices[: len(symbolic.arities)]
+            while choices and choices[-1] + 1 >= symbolic.arities[len(choices) - 1]:
+                choices.pop()
+            if not choices:
+                break
+            choices[-1] += 1
+            symbolic.choices = choices
+        count += 1
+    symbolic_names = [n for n in base]
+    cases = f"each of the {count} combinations of {', '.join(enum_names)}" if enum_names else "Θ"
+    return f"holds symbolically for every value of {', '.join(symbolic_names)} in {cases}"
