@@ -46,6 +46,7 @@ class ModuleLoader:
         self.sources = sources or SourceMap()
         self._cache: dict[str, tuple[LoadedModule | None, list[Diagnostic]]] = {}
         self._loading: list[str] = []
+        self._requested: set[str] = set()  # every resolved import path, found or not (loaded_paths)
 
     def resolve(self, imp: A.Import, from_path: str) -> Path:
         if imp.is_file:
@@ -53,9 +54,15 @@ class ModuleLoader:
             return (base / imp.target).resolve()
         return (stdlib_dir() / f"{imp.target}.ddl").resolve()
 
+    def loaded_paths(self) -> list[str]:
+        """The resolved paths of every module this loader was asked for (imports, transitively, and
+        stdlib modules), including ones that were missing or had errors; sorted."""
+        return sorted(self._requested)
+
     def __call__(self, imp: A.Import, from_path: str) -> tuple[LoadedModule | None, list[Diagnostic]]:
         path = self.resolve(imp, from_path)
         key = str(path)
+        self._requested.add(key)
         if key in self._loading:
             chain = " → ".join(Path(p).name for p in [*self._loading[self._loading.index(key):], key])
             return None, [Diagnostic("DDL218", f"import cycle: {chain}", imp.span)]

@@ -12,10 +12,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ddl import __version__
-from ddl.diagnostics import Diagnostic, SourceMap
+from ddl.diagnostics import Diagnostic, SourceMap, Span
+from ddl.verify.report import FileResult, Finding
+
+if TYPE_CHECKING:
+    from ddl.verify.cache import ResultCache
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -43,11 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "check", help="parse, type-check and run the examples of .ddl files",
         description="Parse and type-check every .ddl file under the given paths (directories are searched "
-                    "recursively) and evaluate each family's examples against their expected outputs.",
+                    "recursively) and discharge each family's obligations (examples, grammar, verifier), each "
+                    "proved, refuted or unknown (spec/checks.md). Results are cached by content hash.",
+        epilog="Exit codes: 0 every obligation proved; 1 an error, a refuted obligation, or an unknown one "
+               "(unless --allow-unknown); 2 usage or I/O error.",
     )
     check.add_argument("paths", nargs="+", metavar="PATH", help=".ddl files or directories")
-    check.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
+    check.add_argument("--format", choices=["text", "json", "sarif"], default="text",
+                       help="output format: text (default), json (spec/checks.md) or sarif (SARIF 2.1.0)")
     check.add_argument("--quiet", "-q", action="store_true", help="print only diagnostics, no summary")
+    check.add_argument("--allow-unknown", action="store_true",
+                       help="report unknown obligations as warnings and do not fail on them")
+    check.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                       help="check N files in parallel (default 1; 0 = one per CPU)")
+    check.add_argument("--cache-dir", metavar="DIR", default=None,
+                       help="where results are cached by content hash (default: .ddl-cache in the current directory)")
+    check.add_argument("--no-cache", action="store_true", help="neither read nor write cached results")
 
     run = sub.add_parser(
         "run", help="run a family on parameter values and print its output as JSON",
@@ -62,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--family", "-f", metavar="NAME", help="the family to run (needed when FILE has several)")
     run.add_argument("--format", choices=["json", "text"], default="json",
                      help="json (default): the output as JSON; text: DDL syntax")
+
+    from ddl.testing.command import add_parser as add_test_parser
+
+    add_test_parser(sub)
 
     gram = sub.add_parser(
         "grammar", help="work with a family's grammar: member, sample, render, overlap, equiv",
@@ -120,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args, sys.stdout)
         if args.command == "fmt":
             return cmd_fmt(args, sys.stdout)
+        if args.command == "test":
+            from ddl.testing.command import cmd_test
+
+            return cmd_test(args, sys.stdout, collect_files)
         if args.command == "grammar":
             if args.grammar_command is None:
                 raise UsageError("choose an action: member, sample, render, overlap or equiv")
@@ -161,61 +184,142 @@ def print_diagnostics(diags: Sequence[Diagnostic], sources: SourceMap, out: Text
 # ---------------------------------------------------------------------------- check
 
 
-def check_file(path: Path) -> tuple[list[Diagnostic], list[dict[str, Any]], SourceMap]:
-    """Type-check one file and discharge each family's obligations (spec/checks.md)."""
-    from ddl.api import ModuleLoader, compile_file
-    from ddl.verify.family import check_family
+def check_file(path: str | Path) -> FileResult:
+    """Type-check one file and discharge each family's obligations (spec/checks.md).
 
+    Never raises for bad input: an unreadable file is a DDL900 diagnostic and an internal error of the
+    verifier a DDL999 diagnostic. Results with either, or with an unknown obligation, are not cached.
+    """
+    from ddl.api import ModuleLoader, compile_source
+    from ddl.verify.cache import digest_bytes
+
+    p = str(path)
+    try:
+        data = Path(p).read_bytes()
+    except OSError as err:
+        diag = Diagnostic("DDL900", f"cannot read file: {err.strerror or err}", Span.point(p))
+        return FileResult(p, [], [Finding(diag)], cacheable=False)
     loader = ModuleLoader()
     started = time.perf_counter()
-    checked, diags = compile_file(path, loader)
+    checked, diags = compile_source(data, p, loader)
     typed_seconds = time.perf_counter() - started
+    findings = [Finding(d) for d in diags]
     families: list[dict[str, Any]] = []
-    if checked is None:
-        return diags, families, loader.sources
-    from ddl.eval import Evaluator
+    if checked is not None:
+        from ddl.eval import Evaluator
+        from ddl.verify.family import check_family
 
-    evaluator = Evaluator(checked)
-    all_diags = list(diags)
-    for fam in checked.families.values():
-        obligations = check_family(checked, fam, evaluator, typed_seconds)
-        families.append({"name": fam.name, "obligations": [o.to_json() for o in obligations]})
-        all_diags.extend(d for d in (o.diagnostic(fam.name) for o in obligations) if d is not None)
-    return all_diags, families, loader.sources
+        evaluator = Evaluator(checked)
+        for fam in checked.families.values():
+            try:
+                obligations = check_family(checked, fam, evaluator, typed_seconds)
+            except Exception as err:  # an internal error must reach the user as a diagnostic, not a traceback
+                findings.append(Finding(Diagnostic(
+                    "DDL999", f"{fam.name}: internal error in the verifier: {type(err).__name__}: {err}", fam.span,
+                    hint="this is a bug in ddl; please report it with the input file"), family=fam.name))
+                families.append({"name": fam.name, "obligations": []})
+                continue
+            families.append({"name": fam.name, "obligations": [o.to_json() for o in obligations]})
+            for o in obligations:
+                d = o.diagnostic(fam.name)
+                if d is not None:
+                    findings.append(Finding(d, o.kind, o.subject, o.verdict, fam.name))
+    # Only decided results are cached: an unknown verdict may come from a time limit (a loaded machine)
+    # and must be retried, not frozen; an internal error is never cached.
+    cacheable = not any(f.diagnostic.code == "DDL999" or f.verdict == "unknown" for f in findings)
+    return FileResult(p, families, findings, digest_bytes(data), loader.loaded_paths(), cacheable)
+
+
+def check_files(paths: Sequence[str], jobs: int = 1, cache: ResultCache | None = None) -> list[FileResult]:
+    """Check files (cached results first, the rest with up to ``jobs`` processes); results in ``paths`` order."""
+    results: list[FileResult | None] = [cache.get(p) if cache is not None else None for p in paths]
+    todo = [i for i, r in enumerate(results) if r is None]
+    if jobs > 1 and len(todo) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        def size(i: int) -> int:
+            try:
+                return Path(paths[i]).stat().st_size
+            except OSError:
+                return 0
+
+        # Largest files first (a rough guess at the slowest), so one big file does not start last.
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
+            futures = {i: pool.submit(check_file, paths[i]) for i in sorted(todo, key=lambda i: -size(i))}
+            for i, future in futures.items():
+                results[i] = future.result()
+    else:
+        for i in todo:
+            results[i] = check_file(paths[i])
+    done: list[FileResult] = []
+    for i, r in enumerate(results):
+        assert r is not None
+        if cache is not None and i in todo:
+            cache.put(r)
+        done.append(r)
+    return done
+
+
+def _source_map(findings: Sequence[Diagnostic]) -> SourceMap:
+    """The sources quoted by the diagnostics, decoded as the checker decoded them."""
+    sources = SourceMap()
+    paths = {d.span.path for d in findings} | {n.span.path for d in findings for n in d.notes if n.span is not None}
+    for path in sorted(paths):
+        try:
+            sources.add(path, Path(path).read_bytes().decode("utf-8", errors="replace"))
+        except OSError:
+            pass
+    return sources
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    import os
+
+    from ddl.verify.cache import DEFAULT_DIR, ResultCache
+
+    if args.jobs < 0:
+        raise UsageError("--jobs must be 0 (one per CPU) or a positive number")
+    jobs = args.jobs or os.cpu_count() or 1
+    if args.no_cache and args.cache_dir is not None:
+        raise UsageError("give either --cache-dir or --no-cache, not both")
     files = collect_files(args.paths)
-    report: dict[str, Any] = {"ok": True, "files": [], "diagnostics": []}
-    n_families = 0
-    verdicts = {"proved": 0, "refuted": 0, "unknown": 0}
-    any_errors = False
-    text_diags: list[tuple[Diagnostic, SourceMap]] = []
-    for path in files:
-        diags, families, sources = check_file(path)
-        errors = [d for d in diags if d.is_error]
-        any_errors = any_errors or bool(errors)
-        report["files"].append({"path": str(path), "families": families})
-        report["diagnostics"].extend(d.to_json() for d in diags)
-        n_families += len(families)
-        for f in families:
-            for o in f["obligations"]:
-                verdicts[o["verdict"]] += 1
-        text_diags.extend((d, sources) for d in diags)
-    report["ok"] = not any_errors
-    if args.format == "json":
+    cache = None if args.no_cache else ResultCache(args.cache_dir if args.cache_dir is not None else DEFAULT_DIR)
+    results = check_files([str(p) for p in files], jobs, cache)
+
+    findings = [f for r in results for f in r.findings]
+    diags = [f.effective(args.allow_unknown) for f in findings]
+    n_err = sum(1 for d in diags if d.is_error)
+    if args.format == "sarif":
+        from ddl.verify.sarif import sarif_log
+
+        json.dump(sarif_log(findings, args.allow_unknown), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    elif args.format == "json":
+        report = {"ok": n_err == 0, "files": [{"path": r.path, "families": r.families} for r in results],
+                  "diagnostics": [d.to_json() for d in diags]}
         json.dump(report, out, indent=2)
         out.write("\n")
     else:
-        for d, sources in text_diags:
+        sources = _source_map(diags)
+        for d in diags:
             print(d.render(sources), file=out)
         if not args.quiet:
-            n_err = sum(1 for d, _ in text_diags if d.is_error)
-            status = "ok" if not any_errors else f"{n_err} error{'s' if n_err != 1 else ''}"
+            verdicts = {"proved": 0, "refuted": 0, "unknown": 0}
+            for r in results:
+                for fam in r.families:
+                    for o in fam["obligations"]:
+                        verdicts[o["verdict"]] += 1
+            n_families = sum(len(r.families) for r in results)
+            status = "ok" if not n_err else f"{n_err} error{'s' if n_err != 1 else ''}"
+            allowed = sum(1 for f, d in zip(findings, diags) if f.verdict == "unknown" and not d.is_error)
+            if allowed:
+                status += f" ({allowed} unknown allowed)"
             counts = ", ".join(f"{n} {v}" for v, n in verdicts.items() if n or v == "proved")
             print(f"checked {len(files)} file{'s' if len(files) != 1 else ''}, {n_families} "
                   f"famil{'ies' if n_families != 1 else 'y'}, obligations: {counts}: {status}", file=out)
-    return EXIT_ERRORS if any_errors else EXIT_OK
+    if any(d.code == "DDL900" for d in diags):
+        return EXIT_USAGE  # a file that exists but cannot be read is an I/O error
+    return EXIT_ERRORS if n_err else EXIT_OK
 
 
 # ---------------------------------------------------------------------------- run

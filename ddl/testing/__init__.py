@@ -19,6 +19,17 @@
   :func:`near_misses` — strings just outside it.
 """
 
-from ddl.testing.strategies import near_misses, param_values, params, utterances
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["near_misses", "param_values", "params", "utterances"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: `ddl` commands import ddl.testing.command without paying for Hypothesis.
+    if name in __all__:
+        from ddl.testing import strategies
+
+        return getattr(strategies, name)
+    raise AttributeError(f"module 'ddl.testing' has no attribute {name!r}")

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from ddl.testing.properties import PROFILES, PROPERTIES, default_profile
+from ddl.testing.profiles import PROFILES, PROPERTIES, default_profile
 
 
 def add_parser(sub: Any) -> None:

@@ -14,7 +14,6 @@ output or the runtime error, and the span concerned.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -24,17 +23,10 @@ from hypothesis import HealthCheck, given, settings
 
 from ddl.diagnostics import SourceMap, Span
 from ddl.eval.values import Value, show_value
+from ddl.testing.profiles import PROFILES, PROPERTIES, default_profile  # noqa: E402  (re-exported)
 from ddl.testing.strategies import near_misses, param_values, utterances
 
-PROPERTIES = ("totality", "determinism", "ensures", "round_trip", "near_misses")
-PROFILES = {"ci": 30, "dev": 100, "thorough": 1000}
-
-
-def default_profile() -> str:
-    env = os.environ.get("DDL_HYPOTHESIS_PROFILE")
-    if env in PROFILES:
-        return env
-    return "ci" if os.environ.get("CI") else "dev"
+__all__ = ["PROFILES", "PROPERTIES", "PropertyResult", "default_profile", "run_properties", "run_property"]
 
 
 @attrs.frozen

@@ -58,7 +58,7 @@ class DDLFamily(pytest.Collector):
         self.program = program
 
     def collect(self) -> Iterator[pytest.Item]:
-        from ddl.testing.properties import PROPERTIES
+        from ddl.testing.profiles import PROPERTIES
 
         family = self.program.family(self.name)
         for ex in family.checked.examples:
