@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     check = sub.add_parser(
-        "check", help="parse, type-check and run the examples of .ddl files",
+        "check", help="prove every family's obligations: examples, grammar, safety, parameterization",
         description="Parse and type-check every .ddl file under the given paths (directories are searched "
                     "recursively) and discharge each family's obligations (examples, grammar, verifier), each "
                     "proved, refuted or unknown (spec/checks.md). Results are cached by content hash.",
