@@ -43,25 +43,9 @@ from ddl.regular.ast import Capture, Regex, alt, walk
 from ddl.regular.charset import CharSet
 from ddl.regular.errors import DEFAULT_LIMITS, AutomatonTooLarge, Limits, RegularError
 from ddl.regular.lang import _embedder
-from ddl.regular.nfa import CHAR, MATCH, SPLIT, Prog, compile_regex
+from ddl.regular.nfa import CHAR, MATCH, SPLIT, Prog, compile_regex, live_states
 
 Captures = dict[str, "str | None"]
-
-
-def _live_states(prog: Prog) -> set[int]:
-    rev: list[list[int]] = [[] for _ in prog.kind]
-    for s, k in enumerate(prog.kind):
-        for t in prog.eps_successors(s) if k != CHAR else (prog.out[s],):
-            rev[t].append(s)
-    live = {prog.match}
-    stack = [prog.match]
-    while stack:
-        t = stack.pop()
-        for s in rev[t]:
-            if s not in live:
-                live.add(s)
-                stack.append(s)
-    return live
 
 
 def _tagged_closure(prog: Prog, live: set[int], x: int) -> list[tuple[int, int]]:
@@ -137,7 +121,7 @@ def find_ambiguity(node: Regex, *, limits: Limits = DEFAULT_LIMITS) -> tuple[str
     names = prog.names
     if not names:
         return None
-    live = _live_states(prog)
+    live = live_states(prog)
     if prog.start not in live:
         return None
     out, css, enc = prog.out, prog.cs, prog.enc

@@ -43,7 +43,7 @@ from ddl.regular.ast import Regex
 from ddl.regular.dfa import closures
 from ddl.regular.errors import DEFAULT_LIMITS, Limits
 from ddl.regular.lang import _embedder
-from ddl.regular.nfa import CHAR, MATCH, SAVE, SPLIT, Prog, compile_regex
+from ddl.regular.nfa import CHAR, MATCH, SAVE, SPLIT, Prog, compile_regex, live_states
 from ddl.regular.partition import Partition
 
 # Slots saved along an ε-path, as a persistent linked list (slot, rest).
@@ -67,20 +67,7 @@ class Matcher:
         kind, out, css = prog.kind, prog.out, prog.cs
 
         # Only states from which MATCH is reachable matter (∅ fragments are dead ends).
-        rev: list[list[int]] = [[] for _ in kind]
-        for s, k in enumerate(kind):
-            succ = prog.outs[s] if k == SPLIT else ((out[s],) if k in (CHAR, SAVE) else ())
-            for t in succ:
-                rev[t].append(s)
-        live = {prog.match}
-        stack = [prog.match]
-        while stack:
-            t = stack.pop()
-            for s in rev[t]:
-                if s not in live:
-                    live.add(s)
-                    stack.append(s)
-        self._live = live
+        self._live = live = live_states(prog)
 
         chars = [q for q in range(len(kind)) if kind[q] == CHAR and q in live]
         set_index: dict[object, int] = {}

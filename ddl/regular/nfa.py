@@ -126,6 +126,23 @@ class Prog:
         return _EMPTY_OUTS
 
 
+def live_states(prog: Prog) -> set[int]:
+    """States from which MATCH is reachable (∅ fragments are dead ends); used by matching and ambiguity."""
+    rev: list[list[int]] = [[] for _ in prog.kind]
+    for s, k in enumerate(prog.kind):
+        for t in prog.eps_successors(s) if k != CHAR else (prog.out[s],):
+            rev[t].append(s)
+    live = {prog.match}
+    stack = [prog.match]
+    while stack:
+        t = stack.pop()
+        for s in rev[t]:
+            if s not in live:
+                live.add(s)
+                stack.append(s)
+    return live
+
+
 Embedder = Callable[[Regex], "DFA"]
 
 
