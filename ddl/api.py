@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -274,6 +273,3 @@ def loads(text: str, path: str = "<string>") -> Program:
     checked, diags = compile_source(text, path, loader)
     return _program(checked, diags, loader)
 
-
-def parameters_of(family: CheckedFamily) -> Mapping[str, str]:
-    return {p.name: str(p.type) for p in family.params}

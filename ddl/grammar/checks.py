@@ -21,7 +21,7 @@ from typing import Any
 
 from ddl.diagnostics import Note, Span
 from ddl.eval.values import EnumV, Value, show_value
-from ddl.grammar.compile import CompiledGrammar, GrammarError, convert_regex
+from ddl.grammar.compile import CompiledGrammar, GrammarError, convert_regex, default_value, param_refs, where_holds
 from ddl.regular import Lang, Regex, cap, chars, lit, rep, seq
 from ddl.regular.charset import CharSet
 from ddl.regular.errors import RegularError
@@ -77,14 +77,6 @@ class GrammarChecker:
         return self.obligations
 
     # -- helpers
-    def _default(self, p: CheckedParam) -> Value | None:
-        from ddl.eval import Ok
-
-        if p.default is None:
-            return None
-        out = self.evaluator.eval_closed(p.default)
-        return out.value if isinstance(out, Ok) else None
-
     def _regex_with(self, param: str, replacement: Callable[[Regex], Regex]) -> Regex:
         """The grammar with each capture of ``param`` transformed (other captures kept)."""
         g = self.grammar
@@ -116,15 +108,9 @@ class GrammarChecker:
         return None
 
     def _in_domain(self, p: CheckedParam, v: Value) -> bool:
-        from ddl.eval import Ok
-        from ddl.grammar.compile import param_refs
-
-        if p.where is None:
-            return True
-        if param_refs(p.where) != {p.name}:
-            return True  # depends on other parameters: any value is in the domain for some θ
-        out = self.evaluator.eval_closed(p.where, params={p.name: v})
-        return isinstance(out, Ok) and out.value is True
+        if p.where is None or param_refs(p.where) != {p.name}:
+            return True  # no refinement, or it depends on other parameters: v is in the domain for some θ
+        return where_holds(self.evaluator, p, v)
 
     # -- grammar-covers(x)
     def covers(self, p: CheckedParam) -> Obligation:
@@ -139,7 +125,7 @@ class GrammarChecker:
         g = self.grammar
         assert g is not None
         if p.name not in g.captures:
-            default = self._default(p)
+            default = default_value(self.evaluator, p)
             other = self._some_other_value(p, default)
             if other is None:
                 return "proved", f"{p.name} has a single value", None, None
@@ -166,7 +152,7 @@ class GrammarChecker:
     def _capture_sample(self, p: CheckedParam) -> str | None:
         g = self.grammar
         assert g is not None
-        default = self._default(p)
+        default = default_value(self.evaluator, p)
         value = default if default is not None else self._some_other_value(p, None)
         if value is None:
             try:

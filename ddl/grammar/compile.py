@@ -116,6 +116,26 @@ def param_refs(node: ir.Node | None) -> set[str]:
     return out
 
 
+def where_holds(evaluator: Any, param: CheckedParam, value: Value) -> bool:
+    """Does ``param``'s where-refinement hold at ``value``? (Only for a where over ``param`` alone.)"""
+    from ddl.eval import Ok
+
+    if param.where is None:
+        return True
+    out = evaluator.eval_closed(param.where, params={param.name: value})
+    return isinstance(out, Ok) and out.value is True
+
+
+def default_value(evaluator: Any, param: CheckedParam) -> Value | None:
+    """The parameter's default, evaluated (None when it has none)."""
+    from ddl.eval import Ok
+
+    if param.default is None:
+        return None
+    out = evaluator.eval_closed(param.default)
+    return out.value if isinstance(out, Ok) else None
+
+
 class CompiledGrammar:
     def __init__(self, family: CheckedFamily, evaluator: Any) -> None:
         grammar = family.grammar
@@ -156,7 +176,7 @@ class CompiledGrammar:
             if param.where is not None and where_refs == {param.name} and t.bounded:
                 assert t.lo is not None and t.hi is not None
                 if t.hi - t.lo < FOLD_WHERE_LIMIT:
-                    values = [v for v in range(t.lo, t.hi + 1) if self._where_holds(param, v)]
+                    values = [v for v in range(t.lo, t.hi + 1) if where_holds(self.evaluator, param, v)]
                     return CaptureSpec(param.name, t, alt(*(lit(str(v)) for v in values)) if values else EMPTY, True)
             note = None
             if param.where is not None:
@@ -190,12 +210,6 @@ class CompiledGrammar:
             return CaptureSpec(param.name, t, alt(*(lit(s) for s in BOOL_TEXTS)), param.where is None)
         raise GrammarError(f"parameter '{param.name}' of type {t} cannot be captured in a grammar", span,
                            code="DDL220")
-
-    def _where_holds(self, param: CheckedParam, value: int) -> bool:
-        from ddl.eval import Ok
-
-        out = self.evaluator.eval_closed(param.where, params={param.name: value})
-        return isinstance(out, Ok) and out.value is True
 
     # -- engines (lazy: a family that is only run on θ never builds automata)
     @property
@@ -265,20 +279,12 @@ class CompiledGrammar:
         Returns None when the grammar cannot express θ (or uses & / ~ around captures).
         """
         needed = {p.name for p in self.family.params
-                  if p.name in self.captures and (p.default is None or self._default(p) != theta.get(p.name))}
+                  if p.name in self.captures and (p.default is None or default_value(self.evaluator, p) != theta.get(p.name))}
         try:
             text = self._render(self.decl.body, theta, needed)
         except _CannotRender:
             return None
         return text
-
-    def _default(self, p: CheckedParam) -> Value | None:
-        from ddl.eval import Ok
-
-        if p.default is None:
-            return None
-        out = self.evaluator.eval_closed(p.default)
-        return out.value if isinstance(out, Ok) else None
 
     def _params_in(self, rx: A.Regex, seen: frozenset[str] = frozenset()) -> set[str]:
         out: set[str] = set()

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ddl.regular import EMPTY, CharSet, Regex, alt, chars, lit, opt, seq
-
-DIGIT_RANGE = {d: d for d in range(10)}
+from ddl.regular import EMPTY, CharSet, Regex, alt, chars, lit, seq
 
 
 def _digits(lo: int, hi: int) -> Regex:
@@ -82,11 +80,6 @@ def int_range(lo: int | None, hi: int | None, max_digits: int = 18) -> Regex:
     return alt(*parts) if parts else EMPTY
 
 
-def _fraction_at_least(scale: int, floor_units: int) -> Regex:
-    """Fractions of 1..scale digits whose value (in units of 10^-scale) is >= floor_units."""
-    return _fraction_between(scale, floor_units, 10**scale - 1)
-
-
 def _fraction_between(scale: int, lo_units: int, hi_units: int) -> Regex:
     parts: list[Regex] = []
     for k in range(1, scale + 1):
@@ -144,6 +137,3 @@ def _nonneg_decimal(scale: int, lo: Decimal, hi: Decimal, exclude_zero: bool = F
     parts.append(with_fraction(natural_range(hi_i, hi_i), 0, hi_frac))
     return alt(*parts)
 
-
-def optional(node: Regex) -> Regex:
-    return opt(node)

@@ -180,9 +180,9 @@ def _too_large(path: str, size: int) -> Diagnostic:
     )
 
 
-def _parse_tree(src: SourceText, start: str, offset: int = 0) -> Tree:
+def _parse_tree(src: SourceText, start: str) -> Tree:
     parser = _parser()
-    text = src.text if offset == 0 and start == "start" else src.text
+    text = src.text
     count = 0
 
     def on_token(tok: Token) -> Token:

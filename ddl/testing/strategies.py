@@ -85,18 +85,13 @@ def _text_strategy(t: TextT) -> st.SearchStrategy[Value]:
 
 
 def _param_strategy(p: CheckedParam, family: CheckedFamily, evaluator: Any) -> st.SearchStrategy[Value]:
-    from ddl.eval import Ok
-    from ddl.grammar.compile import param_refs
+    from ddl.grammar.compile import param_refs, where_holds
 
     t = p.type
     if p.where is not None and param_refs(p.where) == {p.name} and isinstance(t, IntT) and t.bounded:
         assert t.lo is not None and t.hi is not None
         if t.hi - t.lo < FOLD_LIMIT:
-            allowed = []
-            for v in range(t.lo, t.hi + 1):
-                out = evaluator.eval_closed(p.where, params={p.name: v})
-                if isinstance(out, Ok) and out.value is True:
-                    allowed.append(v)
+            allowed = [v for v in range(t.lo, t.hi + 1) if where_holds(evaluator, p, v)]
             if not allowed:
                 return st.nothing()
             # Drawn by index so that shrinking moves toward the smallest allowed value.
@@ -105,13 +100,7 @@ def _param_strategy(p: CheckedParam, family: CheckedFamily, evaluator: Any) -> s
     if p.where is None:
         return base
     if param_refs(p.where) == {p.name}:
-        where = p.where
-
-        def holds(v: Value) -> bool:
-            out = evaluator.eval_closed(where, params={p.name: v})
-            return isinstance(out, Ok) and out.value is True
-
-        return base.filter(holds)
+        return base.filter(lambda v: where_holds(evaluator, p, v))
     return base  # cross-parameter where: checked on the whole θ
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, NoReturn
 
 import attrs
-from pyrsistent import pmap, pvector
+from pyrsistent import pmap
 
 from ddl.builtins import BUILTINS
 from ddl.diagnostics import Diagnostic, Note, Span
@@ -33,7 +33,6 @@ from ddl.types.model import (
     BOOL,
     BOTTOM,
     INT,
-    TEXT,
     BoolT,
     BottomT,
     DecimalT,
@@ -53,7 +52,6 @@ from ddl.types.model import (
     mod_range,
     mul_range,
     neg_range,
-    strip,
     sub_range,
     type_contains,
 )
@@ -1441,4 +1439,4 @@ def _mismatch_hint(src: Type, target: Type) -> str | None:
     return None
 
 
-__all__ = ["Checker", "LoadedModule", "Scope", "did_you_mean", "strip", "pvector", "TEXT"]
+__all__ = ["Checker", "LoadedModule", "Scope", "did_you_mean"]
