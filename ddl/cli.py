@@ -327,7 +327,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from ddl.api import ModuleLoader, compile_file
-    from ddl.eval import Err, compile_family, parse_param_value, validate_theta
+    from ddl.eval import Err, Evaluator, compile_family, parse_param_value, validate_theta
     from ddl.eval.values import show_value, to_json
 
     path = Path(args.file)
@@ -354,6 +354,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             hint = did_you_mean(args.family, checked.families) or f"families: {', '.join(checked.families)}"
             raise UsageError(f"no family '{args.family}' in {path}; {hint}")
         fam = found
+    evaluator = Evaluator(checked)  # one for extraction, defaults and where-refinements
     raw: dict[str, Any] = {}
     problems: list[str] = []
     if args.utterance is not None:
@@ -362,10 +363,9 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         if fam.grammar is None:
             print(f"ddl run: error: family {fam.name} has no grammar; pass --param name=value", file=sys.stderr)
             return EXIT_ERRORS
-        from ddl.eval import Evaluator as _Evaluator
         from ddl.grammar.compile import CompiledGrammar
 
-        result = CompiledGrammar(fam, _Evaluator(checked)).match(args.utterance)
+        result = CompiledGrammar(fam, evaluator).match(args.utterance)
         if not result.ok:
             print(f"ddl run: DDL509: the grammar of {fam.name} does not accept {args.utterance!r}: {result.error}",
                   file=sys.stderr)
@@ -385,9 +385,6 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
             problems.append(f"{name}: {problem}")
         else:
             raw[name] = value
-    from ddl.eval import Evaluator
-
-    evaluator = Evaluator(checked)
     theta = None
     if not problems:
         theta, problems = validate_theta(fam, evaluator, raw, values=True)
