@@ -24,7 +24,6 @@ one space before matching).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -60,7 +59,15 @@ from ddl.types.model import BoolT, DecimalT, EnumT, IntT, TextT, Type
 
 FOLD_WHERE_LIMIT = 10_000
 BOOL_TEXTS = {"true": True, "yes": True, "false": False, "no": False}
-_WS = re.compile(r"\s+")
+
+
+def normalize_space(utterance: str) -> str:
+    """Trim and collapse every whitespace run to one space (``normalize_space``).
+
+    ``str.split()`` splits on exactly the characters ``\\s`` matches in a ``str`` regex
+    (both use Unicode's White_Space test) and is several times faster than ``re.sub``.
+    """
+    return " ".join(utterance.split())
 
 
 class GrammarError(Exception):
@@ -236,7 +243,7 @@ class CompiledGrammar:
     # -- G(u)
     def normalize(self, utterance: str) -> str:
         if self.normalize_space:
-            return _WS.sub(" ", utterance).strip()
+            return normalize_space(utterance)
         return utterance
 
     def match(self, utterance: str) -> MatchResult:

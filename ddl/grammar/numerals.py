@@ -14,6 +14,7 @@ denote 84.60).
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from ddl.regular import EMPTY, CharSet, Regex, alt, chars, lit, seq
 
@@ -65,6 +66,7 @@ def natural_range(lo: int, hi: int) -> Regex:
     return alt(*parts) if parts else EMPTY
 
 
+@lru_cache(maxsize=1024)  # regexes are immutable; registries repeat the same ranges
 def int_range(lo: int | None, hi: int | None, max_digits: int = 18) -> Regex:
     """Canonical numerals of lo..hi; an open end is cut at ``max_digits`` digits."""
     cap = 10**max_digits - 1
@@ -91,6 +93,7 @@ def _fraction_between(scale: int, lo_units: int, hi_units: int) -> Regex:
     return alt(*parts) if parts else EMPTY
 
 
+@lru_cache(maxsize=1024)
 def decimal_range(scale: int, lo: Decimal | None, hi: Decimal | None, max_digits: int = 18) -> Regex:
     """Numerals of Decimal(scale) values in lo..hi: integer part, then optionally '.' and 1..scale digits."""
     unit = Decimal(1).scaleb(-scale)

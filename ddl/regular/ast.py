@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, Union
 
 import attrs
@@ -427,8 +427,14 @@ def _case_table() -> tuple[list[int], list[tuple[int, ...]]]:
     return keys, [tuple(sorted(groups[find(k)])) for k in keys]
 
 
+@lru_cache(maxsize=4096)
 def case_closure(cs: CharSet) -> CharSet:
-    """``cs`` plus every case variant of its members."""
+    """``cs`` plus every case variant of its members.
+
+    Memoized: the same few sets (letters, digits, "any but space") recur in every
+    grammar, and closing a large set costs milliseconds — a registry of thousands
+    of families would otherwise spend most of its build time here.
+    """
     keys, classes = _case_table()
     extra: set[int] = set()
     for lo, hi in cs.ranges():
@@ -439,6 +445,7 @@ def case_closure(cs: CharSet) -> CharSet:
     return cs | CharSet.from_chars(extra) if extra else cs
 
 
+@lru_cache(maxsize=8192)  # sub-expressions (enum texts, numerals) recur across grammars
 def ignore_case(node: Regex) -> Regex:
     """The same regex with every character set closed under case variants."""
     if isinstance(node, Chars):

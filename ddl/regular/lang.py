@@ -27,6 +27,7 @@ exactly uniform among members of the given length over all of Unicode.
 
 from __future__ import annotations
 
+import functools
 import operator
 import random
 from collections.abc import Iterable
@@ -63,9 +64,17 @@ def _embedder(limits: Limits, allow_captures: bool = True) -> Embedder:
     def embed(node: Regex) -> DFA:
         if not allow_captures and any(isinstance(n, Capture) for n in walk(node)):
             raise ValueError("captures inside '&', '~' or a difference are not supported for matching")
-        return Lang.from_regex(node, limits=limits)._dfa
+        return _embedded_dfa(node, limits)
 
     return embed
+
+
+@functools.lru_cache(maxsize=1024)
+def _embedded_dfa(node: Regex, limits: Limits) -> DFA:
+    # Memoized: grammars repeat the same Boolean sub-expressions (a Text capture's
+    # "pattern & at most n characters"), and a registry compiles thousands of grammars.
+    # DFAs are never mutated after construction, so sharing one is safe.
+    return Lang.from_regex(node, limits=limits)._dfa
 
 
 class Lang:

@@ -86,13 +86,19 @@ class Matcher:
         ]
         self._after = {q: self._clo[out[q]] for q in chars}
 
+        # Lazy-DFA caches, keyed by character (not atom) so that a cached step is one
+        # dict lookup with no atom computation: per set id, backward row char → set id and
+        # forward-walk row NFA state → (next state, saved slots).
         self._sets: list[frozenset[int]] = []
         self._set_id: dict[frozenset[int], int] = {}
+        self._back_rows: list[dict[str, int]] = []
+        self._walk_rows: list[dict[int, tuple[int, tuple[int, ...]]]] = []
         self._back: dict[int, int] = {}
         self._fwd: dict[tuple[int, int], int] = {}
-        self._walk: dict[tuple[int, int], tuple[int, tuple[int, ...]]] = {}
+        self._cached = 0
         self._end = self._intern(frozenset({prog.match}))
         self._begin = self._intern(self._clo[prog.start])
+        self._empty = self._intern(frozenset())
 
     # ------------------------------------------------------------ lazy DFA
 
@@ -101,18 +107,23 @@ class Matcher:
         if i is None:
             i = self._set_id[s] = len(self._sets)
             self._sets.append(s)
+            self._back_rows.append({})
+            self._walk_rows.append({})
         return i
 
     def _flush(self) -> None:
-        if len(self._back) + len(self._fwd) + len(self._walk) > _CACHE_LIMIT:
+        if self._cached + len(self._back) + len(self._fwd) > _CACHE_LIMIT:
             self._back.clear()
             self._fwd.clear()
-            self._walk.clear()
+            self._cached = 0
             keep = [self._sets[self._end], self._sets[self._begin]]
             self._sets.clear()
             self._set_id.clear()
+            self._back_rows.clear()
+            self._walk_rows.clear()
             self._end = self._intern(keep[0])
             self._begin = self._intern(keep[1])
+            self._empty = self._intern(frozenset())
 
     def _back_step(self, vid: int, atom: int) -> int:
         v = self._sets[vid]
@@ -122,25 +133,33 @@ class Matcher:
     def _viable(self, text: str) -> list[int] | None:
         """Ids of V[0..n] (see the module docstring), or None if ``text`` does not match."""
         self._flush()
-        atoms = self._part.atoms_of_text(text)
-        n = len(atoms)
+        n = len(text)
         vs = [0] * (n + 1)
         v = vs[n] = self._end
-        back = self._back
-        k = self._part.n_atoms
-        empty = self._intern(frozenset())
+        rows = self._back_rows
+        empty = self._empty
         for i in range(n - 1, -1, -1):
-            a = atoms[i]
-            key = v * k + a  # an int key hashes faster than a tuple
-            nv = back.get(key)
+            ch = text[i]
+            nv = rows[v].get(ch)
             if nv is None:
-                nv = back[key] = self._back_step(v, a)
+                nv = self._back_char(v, ch)
                 if nv == empty:
                     return None
             v = vs[i] = nv
         if v == empty or self._sets[v].isdisjoint(self._clo[self.prog.start]):
             return None
         return vs
+
+    def _back_char(self, vid: int, ch: str) -> int:
+        # Atoms behave alike, so the set computation is shared by all characters of one atom.
+        a = self._part.atom_of(ord(ch))
+        key = vid * self._part.n_atoms + a  # an int key hashes faster than a tuple
+        nv = self._back.get(key)
+        if nv is None:
+            nv = self._back[key] = self._back_step(vid, a)
+        self._back_rows[vid][ch] = nv
+        self._cached += 1
+        return nv
 
     # ------------------------------------------------------------ forward walk
 
@@ -171,7 +190,8 @@ class Matcher:
                         saves.append(c[0])
                         c = c[1]
                     res = (out[s] if k == CHAR else -1, tuple(reversed(saves)))
-                    self._walk[(state, vid)] = res
+                    self._walk_rows[vid][state] = res
+                    self._cached += 1
                     return res
             elif k == SPLIT:
                 for t in reversed(outs[s]):
@@ -193,15 +213,16 @@ class Matcher:
             return {}
         slots = [-1] * (2 * len(names))
         state = self.prog.start
-        walk = self._walk
+        rows = self._walk_rows
         step = self._step
         for i, vid in enumerate(vs):
-            got = walk.get((state, vid))
+            got = rows[vid].get(state)
             if got is None:
                 got = step(state, vid)
             state, saves = got
-            for sl in saves:
-                slots[sl] = i
+            if saves:
+                for sl in saves:
+                    slots[sl] = i
         return {
             name: (slots[2 * k], slots[2 * k + 1]) if slots[2 * k + 1] >= 0 else None for k, name in enumerate(names)
         }
