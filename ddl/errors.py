@@ -2,7 +2,8 @@
 
 spec/errors.md documents every code listed here (a test keeps the two in step).
 Ranges: 1xx syntax, 2xx names and types, 3xx evaluation, 4xx examples and
-checks, 5xx grammars, 6xx verifier obligations, 9xx input/output and internal errors.
+checks, 5xx grammars, 6xx verifier obligations, 7xx the handler (registry, model,
+store, service), 9xx input/output and internal errors.
 """
 
 from __future__ import annotations
@@ -91,6 +92,16 @@ CATALOGUE: dict[str, str] = {
     "DDL606": "verifier obligation unknown",
     "DDL607": "counterexample did not replay",
     # ---- I/O and internal
+    # ---- the handler H_k
+    "DDL700": "family not served",
+    "DDL701": "families overlap",
+    "DDL702": "store error",
+    "DDL703": "model call failed",
+    "DDL704": "model call timed out",
+    "DDL705": "invalid request",
+    "DDL706": "unknown query",
+    "DDL707": "no model configured",
+    # ---- input/output
     "DDL900": "cannot read file",
     "DDL901": "no .ddl files found",
     "DDL902": "invalid command-line value",

@@ -1,0 +1,223 @@
+"""The registry of H_k: the families of a directory that may answer queries.
+
+A family is *served* only when its file passes ``ddl check`` (every obligation proved,
+the same verdicts and the same result cache as the command) and no other served family
+accepts any of its utterances unless a ``priority`` orders the two.  Everything else is
+listed as *rejected* with the reason: the failing obligations (DDL700) or the overlap
+with a shortest witness utterance (DDL701).  Both members of an unordered overlap are
+rejected: which one should answer is a decision for the author, and refusing both keeps
+the outcome independent of file order.
+
+Loading a directory again is cheap: unchanged files hit the check cache, so a reload
+costs parsing, type checking and the router's NFAs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ddl.handler.records import HandlerError
+from ddl.handler.router import OverlapSearchTooLarge, Route, RoutedFamily, Router
+
+
+@attrs.frozen
+class ServedFamily:
+    name: str
+    path: str
+    version: str  # content hash of the file and everything it imports
+    priority: int
+    checked: Any  # CheckedFamily
+    evaluator: Any
+    run: Any  # compiled program: θ → Ok | Err
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "path": self.path, "version": self.version, "priority": self.priority,
+                "params": {p.name: str(p.type) for p in self.checked.params}}
+
+
+@attrs.frozen
+class RejectedFamily:
+    name: str | None  # None when the file itself does not compile
+    path: str
+    code: str
+    reasons: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "path": self.path, "code": self.code, "reasons": list(self.reasons)}
+
+
+class Registry:
+    """Served and rejected families of one directory, and the router over the served ones."""
+
+    def __init__(self, directory: Path, served: list[ServedFamily], rejected: list[RejectedFamily],
+                 router: Router, check_seconds: float = 0.0, files_checked: int = 0, files_cached: int = 0) -> None:
+        self.directory = directory
+        self.served = served
+        self.rejected = rejected
+        self.router = router
+        self.by_name = {f.name: f for f in served}
+        self._cache_dir: str | os.PathLike[str] | None = None
+        self._use_cache = True
+        self.check_seconds = check_seconds
+        self.files_checked = files_checked  # files whose checks ran on this load
+        self.files_cached = files_cached  # files whose check results came from the cache
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
+             use_cache: bool = True, jobs: int = 1) -> Registry:
+        import time
+
+        from ddl.cli import check_files
+        from ddl.verify.cache import DEFAULT_DIR, ResultCache
+
+        root = Path(directory)
+        if not root.is_dir():
+            raise HandlerError(f"no such directory: '{directory}'", code="DDL900")
+        files = sorted(str(p) for p in root.rglob("*.ddl") if p.is_file() and not _hidden(p, root))
+        cache = ResultCache(cache_dir if cache_dir is not None else DEFAULT_DIR) if use_cache else None
+        started = time.perf_counter()
+        results = check_files(files, jobs, cache)
+        check_seconds = time.perf_counter() - started
+        served: list[ServedFamily] = []
+        rejected: list[RejectedFamily] = []
+        for result in results:
+            _admit(result, served, rejected)
+        served, more = _unique_names(served)
+        rejected.extend(more)
+        router, more = _route(served)
+        rejected.extend(more)
+        if more:
+            dropped = {r.name for r in more}
+            served = [f for f in served if f.name not in dropped]
+        rejected.sort(key=lambda r: (r.path, r.name or ""))
+        cached = cache.hits if cache is not None else 0
+        registry = cls(root, served, rejected, router, check_seconds, len(files) - cached, cached)
+        registry._cache_dir, registry._use_cache = cache_dir, use_cache
+        return registry
+
+    def reload(self) -> Registry:
+        """The directory loaded again; unchanged files cost no verification (their checks are cached)."""
+        return Registry.load(self.directory, cache_dir=self._cache_dir, use_cache=self._use_cache)
+
+    def route(self, utterance: str) -> Route | None:
+        return self.router.route(utterance)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"served": [f.to_json() for f in self.served], "rejected": [r.to_json() for r in self.rejected]}
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    # .ddl-cache/, .git/ and the store directory are never part of the registry.
+    return any(part.startswith(".") for part in path.relative_to(root).parts[:-1])
+
+
+def _version(result: Any) -> str:
+    from ddl.verify.cache import digest_file
+
+    h = hashlib.sha256((result.digest or "").encode())
+    for dep in sorted(result.deps):
+        h.update(f"\0{os.path.basename(dep)}\0{digest_file(dep) or 'missing'}".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:16]
+
+
+def _admit(result: Any, served: list[ServedFamily], rejected: list[RejectedFamily]) -> None:
+    """Sort one checked file's families into served and rejected."""
+    from ddl.api import ModuleLoader, compile_file
+
+    errors = [f for f in result.findings if f.effective().is_error]
+    file_errors = [f for f in errors if f.family is None]
+    if file_errors or not result.families:
+        if not result.families and not file_errors:
+            return  # a module of shared functions, no families: nothing to serve
+        reasons = tuple(_reason(f) for f in file_errors)
+        names = [fam["name"] for fam in result.families] or [None]
+        for name in names:
+            rejected.append(RejectedFamily(name, result.path, file_errors[0].diagnostic.code, reasons))
+        return
+    checked, diags = compile_file(result.path, ModuleLoader())
+    if checked is None or any(d.is_error for d in diags):  # the file changed since it was checked
+        for fam in result.families:
+            rejected.append(RejectedFamily(fam["name"], result.path, "DDL700",
+                                           ("the file changed while it was being loaded; reload",)))
+        return
+    from ddl.eval import Evaluator, compile_family
+
+    evaluator = Evaluator(checked)
+    version = _version(result)
+    for fam in result.families:
+        name = fam["name"]
+        bad = [f for f in errors if f.family == name]
+        if bad:
+            rejected.append(RejectedFamily(name, result.path, "DDL700", tuple(_reason(f) for f in bad)))
+            continue
+        family = checked.families.get(name)
+        if family is None:
+            rejected.append(RejectedFamily(name, result.path, "DDL700",
+                                           ("the file changed while it was being loaded; reload",)))
+            continue
+        if family.grammar is None:
+            rejected.append(RejectedFamily(name, result.path, "DDL700",
+                                           ("the family has no grammar, so no utterance can reach it",)))
+            continue
+        served.append(ServedFamily(name, result.path, version, family.priority or 0, family, evaluator,
+                                   compile_family(checked, name)))
+
+
+def _reason(finding: Any) -> str:
+    d = finding.effective()
+    where = f"{d.span.path}:{d.span.line}:{d.span.col}" if d.span is not None else ""
+    return f"{where}: {d.code}: {d.message}" if where else f"{d.code}: {d.message}"
+
+
+def _unique_names(served: list[ServedFamily]) -> tuple[list[ServedFamily], list[RejectedFamily]]:
+    by_name: dict[str, list[ServedFamily]] = {}
+    for f in served:
+        by_name.setdefault(f.name, []).append(f)
+    keep: list[ServedFamily] = []
+    rejected: list[RejectedFamily] = []
+    for f in served:
+        same = by_name[f.name]
+        if len(same) == 1:
+            keep.append(f)
+        else:
+            others = ", ".join(g.path for g in same if g is not f)
+            rejected.append(RejectedFamily(f.name, f.path, "DDL700",
+                                           (f"a family named {f.name} is also defined in {others}; names must be "
+                                            "unique in a registry",)))
+    return keep, rejected
+
+
+def _route(served: Sequence[ServedFamily]) -> tuple[Router, list[RejectedFamily]]:
+    """The router over the served families, after rejecting unordered overlaps."""
+    specs = [RoutedFamily(f.name, f.checked, f.evaluator, f.priority) for f in served]
+    router = Router.build(specs)
+    by_name = {f.name: f for f in served}
+    reasons: dict[str, list[str]] = {}
+    try:
+        overlaps = router.overlaps()
+    except OverlapSearchTooLarge as err:
+        for name in err.families:
+            reasons.setdefault(name, []).append(
+                "the overlap search with the other families exceeded its budget; cannot show it is disjoint")
+        overlaps = []
+    for o in overlaps:
+        a, b = by_name[o.first], by_name[o.second]
+        if a.priority != b.priority:
+            continue  # declared: the higher priority answers the shared utterances
+        reasons.setdefault(a.name, []).append(
+            f"overlaps {b.name} ({b.path}): both accept {o.witness!r}; declare a different `priority` in one of them")
+        reasons.setdefault(b.name, []).append(
+            f"overlaps {a.name} ({a.path}): both accept {o.witness!r}; declare a different `priority` in one of them")
+    if not reasons:
+        return router, []
+    rejected = [RejectedFamily(name, by_name[name].path, "DDL701", tuple(why)) for name, why in reasons.items()]
+    kept = [s for s in specs if s.name not in reasons]
+    # Reuse the compiled grammars: rebuilding costs only the NFAs.
+    grammars = {e.name: e.grammar for e in router.entries}
+    return Router.build([attrs.evolve(s, grammar=grammars.get(s.name)) for s in kept]), rejected

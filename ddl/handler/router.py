@@ -1,0 +1,329 @@
+"""Routing an utterance to the one family whose grammar accepts it, for thousands of families.
+
+One combined automaton, not k tries.  The grammars of all families are compiled to
+Thompson NFAs (untagged) and numbered into one global state space; a *lazy* DFA over
+sets of those states runs over the utterance, one character at a time.  A DFA state
+is built the first time traffic reaches it and its transition is cached per character
+(``rows[state][char]``), so a warm router costs one dict lookup per character whatever
+k is, and building it costs only the NFAs (linear in the total grammar size) — never
+the full subset construction, which for 10,000 families could be enormous.  The cache
+is flushed when it grows past a bound (as RE2 does), so hostile traffic costs time,
+never unbounded memory.
+
+The accepting families of the final state name the route; the family's own tagged
+matcher (``ddl.regular.Matcher``) then extracts the captures, and θ is completed with
+precomputed constant defaults.  A family whose defaults depend on other parameters, or
+whose ``where`` could not be folded into its grammar, completes θ through
+``validate_theta`` (slower, same result).
+
+Normalization: families with ``normalize_space`` see the normalized utterance, the
+others the utterance as written, so there is one automaton per mode.  When both modes
+accept (possible only for an utterance that normalization changes), the higher
+``priority`` wins, then the family that accepted the utterance as written.
+
+:meth:`Router.overlaps` finds every pair of families whose grammars share an utterance,
+with a shortest witness, by a breadth-first search of the same combined automaton that
+only expands states where two or more families are still alive — for intent-style
+grammars that diverge after a word or two, a small region.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from ddl.eval.values import Value
+from ddl.grammar.compile import CompiledGrammar, default_value, normalize_space, param_refs
+from ddl.regular.dfa import closures
+from ddl.regular.errors import DEFAULT_LIMITS, Limits
+from ddl.regular.lang import _embedder
+from ddl.regular.nfa import CHAR, MATCH, compile_regex, live_states
+from ddl.regular.partition import Partition
+from ddl.types.checked import CheckedFamily
+
+_CACHE_LIMIT = 200_000  # cached transitions per mode before the lazy DFA is flushed
+_OVERLAP_STATE_LIMIT = 100_000  # combined states the overlap search may visit
+
+
+@attrs.frozen
+class RoutedFamily:
+    """A family to route to: its checked form, an evaluator of its module, and its priority."""
+
+    name: str
+    family: CheckedFamily
+    evaluator: Any
+    priority: int = 0
+    grammar: CompiledGrammar | None = None  # reuse an already compiled grammar
+
+
+@attrs.frozen
+class Route:
+    """The family that accepts an utterance and θ (None with ``problems`` if θ falls outside Θ)."""
+
+    family: str
+    theta: dict[str, Value] | None
+    problems: tuple[str, ...] = ()
+    candidates: tuple[str, ...] = ()  # every family that accepted, best first
+
+
+@attrs.frozen
+class Overlap:
+    first: str
+    second: str
+    witness: str
+
+
+class OverlapSearchTooLarge(Exception):
+    """The overlap search met its state budget; the families named could not be cleared."""
+
+    def __init__(self, families: Sequence[str]) -> None:
+        super().__init__(f"overlap search exceeded {_OVERLAP_STATE_LIMIT} states")
+        self.families = tuple(families)
+
+
+class _Entry:
+    """Per-family routing data: grammar, θ completion plan."""
+
+    __slots__ = ("name", "index", "priority", "grammar", "family", "evaluator", "constant_defaults", "fast")
+
+    def __init__(self, index: int, spec: RoutedFamily, grammar: CompiledGrammar) -> None:
+        self.name = spec.name
+        self.index = index
+        self.priority = spec.priority
+        self.grammar = grammar
+        self.family = spec.family
+        self.evaluator = spec.evaluator
+        # θ can be completed without validate_theta when every captured value is exact
+        # (its capture language is exactly its domain) and every default is a constant.
+        fast = True
+        defaults: list[tuple[str, Value | None]] = []
+        for p in spec.family.params:
+            capture = grammar.captures.get(p.name)
+            if capture is not None and not capture.exact:
+                fast = False
+            if capture is None and p.where is not None:
+                fast = False
+            if p.default is not None:
+                if param_refs(p.default):
+                    fast = False
+                    defaults.append((p.name, None))
+                else:
+                    defaults.append((p.name, default_value(spec.evaluator, p)))
+            else:
+                defaults.append((p.name, None))
+        self.constant_defaults = defaults
+        self.fast = fast
+
+    def theta(self, values: dict[str, Value]) -> tuple[dict[str, Value] | None, tuple[str, ...]]:
+        if self.fast:
+            theta: dict[str, Value] = {}
+            for name, default in self.constant_defaults:
+                if name in values:
+                    theta[name] = values[name]
+                elif default is not None:
+                    theta[name] = default
+                else:
+                    break  # a required parameter the utterance did not give: let validate_theta say so
+            else:
+                return theta, ()
+        from ddl.eval import validate_theta
+
+        full, problems = validate_theta(self.family, self.evaluator, values, values=True)
+        return full, tuple(problems)
+
+
+class _Mode:
+    """The lazy combined DFA of the families that share one input normalization."""
+
+    def __init__(self, entries: Sequence[_Entry], limits: Limits) -> None:
+        self.entries = list(entries)
+        kind: list[int] = []
+        cs: list[Any] = []
+        out: list[int] = []
+        owner: list[int] = []
+        clo: list[frozenset[int]] = []
+        starts: set[int] = set()
+        embed = _embedder(limits)
+        for e in self.entries:
+            prog = compile_regex(e.grammar.regex, tags=False, limits=limits, embed=embed)
+            base = len(kind)
+            live = live_states(prog)
+            close = closures(prog)
+            kind.extend(prog.kind)
+            cs.extend(prog.cs)
+            out.extend(o + base if o >= 0 else -1 for o in prog.out)
+            owner.extend([e.index] * len(prog.kind))
+            for q in range(len(prog.kind)):
+                if q in live and prog.kind[q] in (CHAR, MATCH):
+                    clo.append(frozenset(x + base for x in close(prog.out[q]) if x in live) if prog.kind[q] == CHAR
+                               else frozenset())
+                else:
+                    clo.append(frozenset())
+            if prog.start in live:
+                starts.update(x + base for x in close(prog.start) if x in live)
+        self.kind, self.cs, self.out, self.owner, self.after = kind, cs, out, owner, clo
+        self.start_set = frozenset(starts)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.sets: list[frozenset[int]] = []
+        self.ids: dict[frozenset[int], int] = {}
+        self.rows: list[dict[str, int]] = []
+        self.accepting: list[tuple[int, ...]] = []
+        self.cached = 0
+        self.dead = self._intern(frozenset())
+        self.start = self._intern(self.start_set)
+
+    def _intern(self, s: frozenset[int]) -> int:
+        i = self.ids.get(s)
+        if i is None:
+            i = self.ids[s] = len(self.sets)
+            self.sets.append(s)
+            self.rows.append({})
+            kind, owner = self.kind, self.owner
+            self.accepting.append(tuple(sorted({owner[q] for q in s if kind[q] == MATCH})))
+        return i
+
+    def _step(self, state: int, ch: str) -> int:
+        if self.cached > _CACHE_LIMIT:
+            # Flush (RE2's policy): hostile traffic costs time, never unbounded memory.
+            current = self.sets[state]
+            self._reset()
+            state = self._intern(current)
+        kind, cs, after = self.kind, self.cs, self.after
+        nxt: set[int] = set()
+        for q in self.sets[state]:
+            if kind[q] == CHAR and ch in cs[q]:
+                nxt |= after[q]
+        target = self._intern(frozenset(nxt))
+        self.rows[state][ch] = target
+        self.cached += 1
+        return target
+
+    def run(self, text: str) -> tuple[int, ...]:
+        """Indices of the families accepting ``text`` (ascending)."""
+        rows = self.rows
+        dead = self.dead
+        s = self.start
+        for ch in text:
+            t = rows[s].get(ch)
+            if t is None:
+                t = self._step(s, ch)
+                rows = self.rows  # a flush replaces the tables
+            if t == dead:
+                return ()
+            s = t
+        return self.accepting[s]
+
+
+class Router:
+    """H_k's deterministic branches: utterance → (family, θ), in one pass over the utterance."""
+
+    def __init__(self, entries: list[_Entry], limits: Limits) -> None:
+        self.entries = entries
+        self.by_name = {e.name: e for e in entries}
+        self.limits = limits
+        self._raw = _Mode([e for e in entries if not e.grammar.normalize_space], limits)
+        self._normalized = _Mode([e for e in entries if e.grammar.normalize_space], limits)
+        self._has_raw = bool(self._raw.entries)
+        self._has_normalized = bool(self._normalized.entries)
+
+    @classmethod
+    def build(cls, families: Iterable[RoutedFamily], *, limits: Limits = DEFAULT_LIMITS) -> Router:
+        entries: list[_Entry] = []
+        seen: set[str] = set()
+        for spec in families:
+            if spec.family.grammar is None:
+                continue  # a family without a grammar is only run on θ
+            if spec.name in seen:
+                raise ValueError(f"two families named {spec.name!r} in one router")
+            seen.add(spec.name)
+            grammar = spec.grammar if spec.grammar is not None else CompiledGrammar(spec.family, spec.evaluator)
+            entries.append(_Entry(len(entries), spec, grammar))
+        return cls(entries, limits)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def candidates(self, utterance: str) -> list[tuple[_Entry, str]]:
+        """Every family accepting the utterance (with the text it matched), best first."""
+        found: list[tuple[_Entry, str, int]] = []
+        if self._has_raw:
+            for i in self._raw.run(utterance):
+                found.append((self.entries[i], utterance, 0))
+        if self._has_normalized:
+            text = normalize_space(utterance)
+            for i in self._normalized.run(text):
+                found.append((self.entries[i], text, 1))
+        found.sort(key=lambda x: (-x[0].priority, x[2], x[0].index))
+        return [(e, text) for e, text, _ in found]
+
+    def route(self, utterance: str) -> Route | None:
+        """The best family accepting ``utterance`` and its θ, or None on a miss."""
+        found = self.candidates(utterance)
+        if not found:
+            return None
+        entry, text = found[0]
+        groups = entry.grammar.matcher.fullmatch(text)
+        if groups is None:  # pragma: no cover - the router and the matcher accept the same language
+            raise AssertionError(f"router and matcher of {entry.name} disagree on {utterance!r}")
+        convert = entry.grammar.convert
+        values = {name: convert(name, captured) for name, captured in groups.items() if captured is not None}
+        theta, problems = entry.theta(values)
+        return Route(entry.name, theta, problems, tuple(e.name for e, _ in found))
+
+    # ------------------------------------------------------------------ overlaps
+
+    def overlaps(self) -> list[Overlap]:
+        """Every pair of families whose grammars accept a common utterance, with a shortest witness.
+
+        Searches both modes' families together on the same text, so it compares the
+        languages as written (normalization aside: see the module docstring).
+        Raises :class:`OverlapSearchTooLarge` rather than answer from a partial search.
+        """
+        mode = self._normalized if not self._has_raw else (
+            self._raw if not self._has_normalized else _Mode(self.entries, self.limits))
+        kind, cs, after, owner = mode.kind, mode.cs, mode.after, mode.owner
+        found: dict[tuple[int, int], str] = {}
+
+        def alive(s: frozenset[int]) -> set[int]:
+            return {owner[q] for q in s}
+
+        start = mode.start_set
+        if len(alive(start)) < 2:
+            return []
+        seen = {start}
+        queue: deque[tuple[frozenset[int], str]] = deque([(start, "")])
+        while queue:
+            s, path = queue.popleft()
+            accepting = sorted({owner[q] for q in s if kind[q] == MATCH})
+            for i, a in enumerate(accepting):
+                for b in accepting[i + 1:]:
+                    found.setdefault((a, b), path)
+            chars = [q for q in s if kind[q] == CHAR]
+            sets = list({cs[q] for q in chars})
+            part, covers = Partition.from_sets(sets)
+            reps = part.reps
+            members: list[list[int]] = [[] for _ in range(part.n_atoms)]
+            index = {c: i for i, c in enumerate(sets)}
+            for q in chars:
+                for atom in covers[index[cs[q]]]:
+                    members[atom].append(q)
+            for atom in part.pref_order:
+                if not members[atom]:
+                    continue
+                nxt: set[int] = set()
+                for q in members[atom]:
+                    nxt |= after[q]
+                t = frozenset(nxt)
+                if t in seen or len(alive(t)) < 2:
+                    continue
+                if len(seen) >= _OVERLAP_STATE_LIMIT:
+                    raise OverlapSearchTooLarge(sorted(self.entries[i].name for i in alive(t)))
+                seen.add(t)
+                queue.append((t, path + reps[atom]))
+        names = [e.name for e in self.entries]
+        return [Overlap(names[a], names[b], w) for (a, b), w in sorted(found.items(), key=lambda x: (len(x[1]), x[0]))]

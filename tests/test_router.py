@@ -1,0 +1,118 @@
+"""The combined router agrees with matching each family on its own (a differential test)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ddl
+from ddl.eval import validate_theta
+from ddl.grammar.compile import CompiledGrammar
+from ddl.handler import router as router_module
+from ddl.handler.router import Route, RoutedFamily, Router
+from ddl.testing import near_misses, utterances
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PROGRAMS = [ddl.load(p) for p in sorted(EXAMPLES.glob("*.ddl"))]
+FAMILIES = [(prog, name) for prog in PROGRAMS for name in prog.families]
+
+
+def _router() -> Router:
+    return Router.build(RoutedFamily(name, prog.checked.families[name], prog.evaluator)
+                        for prog, name in FAMILIES)
+
+
+ROUTER = _router()
+GRAMMARS = {name: (CompiledGrammar(prog.checked.families[name], prog.evaluator), prog) for prog, name in FAMILIES}
+
+
+def one_by_one(utterance: str) -> Route | None:
+    """The reference: try every family's own matcher, then validate θ against Θ."""
+    hits = []
+    for name, (grammar, prog) in GRAMMARS.items():
+        result = grammar.match(utterance)
+        if result.ok:
+            fam = prog.checked.families[name]
+            theta, problems = validate_theta(fam, prog.evaluator, result.values or {}, values=True)
+            hits.append(Route(name, theta, tuple(problems)))
+    assert len(hits) <= 1, f"the bundled examples overlap on {utterance!r}: {hits}"
+    return hits[0] if hits else None
+
+
+def same(a: Route | None, b: Route | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.family == b.family and a.theta == b.theta and (a.theta is not None or bool(a.problems) == bool(b.problems))
+
+
+@pytest.mark.parametrize("prog,name", FAMILIES, ids=[n for _, n in FAMILIES])
+@settings(max_examples=20)
+@given(data=st.data())
+def test_members_route_to_their_family_with_the_same_theta(prog: ddl.Program, name: str, data: st.DataObject) -> None:
+    u = data.draw(utterances(prog.family(name), max_len=60))
+    got = ROUTER.route(u)
+    assert got is not None and got.family == name
+    assert same(got, one_by_one(u))
+
+
+@pytest.mark.parametrize("prog,name", FAMILIES, ids=[n for _, n in FAMILIES])
+@settings(max_examples=15)
+@given(data=st.data())
+def test_near_misses_agree_with_the_one_by_one_loop(prog: ddl.Program, name: str, data: st.DataObject) -> None:
+    u = data.draw(near_misses(prog.family(name), max_len=60))
+    assert same(ROUTER.route(u), one_by_one(u))
+
+
+@settings(max_examples=100)
+@given(st.text(alphabet=st.sampled_from(list("abcdefimnorstuwy 0123456789-?'.")), max_size=50))
+def test_arbitrary_text_agrees_with_the_one_by_one_loop(u: str) -> None:
+    assert same(ROUTER.route(u), one_by_one(u))
+
+
+def test_example_utterances_route_exactly_as_ddl_run_reads_them() -> None:
+    count = 0
+    for prog, name in FAMILIES:
+        for ex in prog.checked.families[name].examples:
+            if ex.utterance is None:
+                continue
+            got = ROUTER.route(ex.utterance)
+            assert got is not None and got.family == name, ex.utterance
+            assert same(got, one_by_one(ex.utterance))
+            count += 1
+    assert count >= 20
+
+
+def test_results_survive_cache_flushes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(router_module, "_CACHE_LIMIT", 3)
+    small = _router()
+    for u in ["suggest 3 mystery books from the 1950s", "weather in tokyo", "nothing at all", "weather in tokyo?"] * 3:
+        assert same(small.route(u), one_by_one(u)), u
+
+
+def test_a_huge_utterance_is_a_quick_miss() -> None:
+    assert ROUTER.route("weather in " + "x" * 1_000_000) is None
+    assert ROUTER.route("\u0000\ud7ff\U0010ffff" * 1000) is None
+
+
+def test_no_bundled_families_overlap() -> None:
+    assert ROUTER.overlaps() == []
+
+
+def test_overlaps_are_found_with_a_witness_that_both_accept() -> None:
+    prog = ddl.loads('''
+family a { enum City { paris, rome } param city : City
+  grammar ignore_case { "weather in " city } program -> Text = "${city}" }
+family b { grammar { "weather in " ("paris" | "oslo") } program -> Text = "b" }
+family c { param n : Int in 1..9 grammar { "add " n } program -> Int = n }
+family d { grammar { "add 7" | "add 70" } program -> Int = 7 }
+family e { grammar { "something else" } program -> Int = 1 }
+''')
+    r = Router.build(RoutedFamily(n, prog.checked.families[n], prog.evaluator) for n in prog.families)
+    found = {(o.first, o.second): o.witness for o in r.overlaps()}
+    assert set(found) == {("a", "b"), ("c", "d")}
+    assert found[("a", "b")] == "weather in paris" and found[("c", "d")] == "add 7"
+    for (x, y), w in found.items():
+        assert r.candidates(w) and {e.name for e, _ in r.candidates(w)} == {x, y}
