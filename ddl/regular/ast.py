@@ -57,36 +57,36 @@ class _Node:
         return Complement(self)  # type: ignore[arg-type]
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # trees are hashed as memo keys; hash once
 class Empty(_Node):
     """∅: no string at all."""
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # trees are hashed as memo keys; hash once
 class Epsilon(_Node):
     """The language containing only the empty string."""
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # trees are hashed as memo keys; hash once
 class Chars(_Node):
     """Exactly one character from ``cs``."""
 
     cs: CharSet
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # trees are hashed as memo keys; hash once
 class Concat(_Node):
     items: tuple[Regex, ...]
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # trees are hashed as memo keys; hash once
 class Alt(_Node):
     """Union; for matching, earlier items have priority (like ``re``)."""
 
     items: tuple[Regex, ...]
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # trees are hashed as memo keys; hash once
 class Star(_Node):
     inner: Regex
     greedy: bool = True
@@ -97,7 +97,7 @@ def _check_bounds(instance: Repeat, attribute: attrs.Attribute[Any], value: int 
         raise ValueError(f"bad repetition bounds {{{instance.lo},{value}}}")
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # trees are hashed as memo keys; hash once
 class Repeat(_Node):
     """``lo`` to ``hi`` copies of ``inner`` (``hi=None``: unbounded)."""
 
@@ -107,25 +107,25 @@ class Repeat(_Node):
     greedy: bool = True
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # trees are hashed as memo keys; hash once
 class Intersect(_Node):
     items: tuple[Regex, ...]
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # trees are hashed as memo keys; hash once
 class Complement(_Node):
     """Every string over all of Unicode not in ``inner``."""
 
     inner: Regex
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # trees are hashed as memo keys; hash once
 class Difference(_Node):
     left: Regex
     right: Regex
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # trees are hashed as memo keys; hash once
 class Capture(_Node):
     name: str
     inner: Regex
@@ -147,13 +147,19 @@ EPSILON = Epsilon()
 # ------------------------------------------------------------------ smart constructors
 
 
+@lru_cache(maxsize=65536)  # grammars repeat their words; nodes are immutable, so sharing is safe
 def lit(text: str) -> Regex:
     """The literal string ``text``."""
     if not text:
         return EPSILON
     if len(text) == 1:
-        return Chars(CharSet.char(text))
-    return Concat(tuple(Chars(CharSet.char(c)) for c in text))
+        return _char_node(text)
+    return Concat(tuple(_char_node(c) for c in text))
+
+
+@lru_cache(maxsize=8192)
+def _char_node(c: str) -> Chars:
+    return Chars(CharSet.char(c))
 
 
 def chars(spec: str | CharSet) -> Chars:
@@ -269,13 +275,51 @@ def walk(node: Regex) -> Iterator[Regex]:
 
 def size(node: Regex) -> int:
     """Node count with bounded repetitions expanded (``x{2,5}`` counts ``x`` five times)."""
+    try:
+        return _size(node)
+    except RecursionError:
+        return _size_iterative(node)
+
+
+@lru_cache(maxsize=65536)  # subtrees (enum texts, numerals, words) are shared across grammars
+def _size(node: Regex) -> int:
     if isinstance(node, Repeat):
         copies = max(1, node.hi if node.hi is not None else node.lo + 1)
-        return 1 + copies * size(node.inner)
-    return 1 + sum(size(c) for c in children(node))
+        return 1 + copies * _size(node.inner)
+    return 1 + sum(_size(c) for c in children(node))
+
+
+def _size_iterative(node: Regex) -> int:
+    # Post-order without recursion, for trees deeper than the interpreter's stack.
+    total: dict[int, int] = {}
+    stack: list[tuple[Regex, bool]] = [(node, False)]
+    while stack:
+        n, done = stack.pop()
+        if not done:
+            stack.append((n, True))
+            stack.extend((c, False) for c in children(n))
+            continue
+        if isinstance(n, Repeat):
+            copies = max(1, n.hi if n.hi is not None else n.lo + 1)
+            total[id(n)] = 1 + copies * total[id(n.inner)]
+        else:
+            total[id(n)] = 1 + sum(total[id(c)] for c in children(n))
+    return total[id(node)]
 
 
 def depth(node: Regex) -> int:
+    try:
+        return _depth(node)
+    except RecursionError:
+        return _depth_iterative(node)
+
+
+@lru_cache(maxsize=65536)
+def _depth(node: Regex) -> int:
+    return 1 + max((_depth(c) for c in children(node)), default=0)
+
+
+def _depth_iterative(node: Regex) -> int:
     best = 0
     stack: list[tuple[Regex, int]] = [(node, 1)]
     while stack:

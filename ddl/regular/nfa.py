@@ -30,6 +30,7 @@ state of ``node`` followed by ``next``.  Notes on shapes chosen for matching:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -251,21 +252,39 @@ def embed_dfa(p: Prog, dfa: DFA, nxt: int) -> int:
     SPLIT over one CHAR per distinct target (atoms to the same target merged
     into one set), then ``nxt`` if accepting — consuming more is preferred.
     """
+    plan = _splice_plan(dfa)
+    if not plan:
+        return p.split(())
+    entry = {s: p.split(()) for s, _, _ in plan}
+    for s, edges, accepting in plan:
+        outs = [p.char(cs, entry[t]) for cs, t in edges]
+        if accepting:
+            outs.append(nxt)
+        p.patch(entry[s], outs)
+    return entry[dfa.start]
+
+
+@functools.lru_cache(maxsize=1024)
+def _splice_plan(dfa: DFA) -> tuple[tuple[int, tuple[tuple[CharSet, int], ...], bool], ...]:
+    """Per live state (start first): its edges as (character set, target) and whether it accepts.
+
+    Memoized per DFA (by identity; embedded DFAs are themselves memoized), because
+    the same sub-language — a Text capture's "pattern & at most n characters" —
+    is spliced into many grammars.
+    """
     live = dfa.live_states()
     if dfa.start not in live:
-        return p.split(())
-    entry = {s: p.split(()) for s in sorted(live)}
+        return ()
     atoms = dfa.part.atoms
-    for s in sorted(live):
+    plan = []
+    for s in [dfa.start, *sorted(live - {dfa.start})]:
         by_target: dict[int, list[int]] = {}
         for a, t in enumerate(dfa.delta[s]):
             if t in live:
                 by_target.setdefault(t, []).append(a)
-        outs = [p.char(CharSet.empty().union(*(atoms[a] for a in al)), entry[t]) for t, al in by_target.items()]
-        if dfa.accept[s]:
-            outs.append(nxt)
-        p.patch(entry[s], outs)
-    return entry[dfa.start]
+        edges = tuple((CharSet.empty().union(*(atoms[a] for a in al)), t) for t, al in by_target.items())
+        plan.append((s, edges, dfa.accept[s]))
+    return tuple(plan)
 
 
 def reverse_dfa_prog(dfa: DFA, limit: int) -> Prog:
