@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 from typing import Any
 
 import attrs
@@ -142,29 +143,35 @@ class _Mode:
         self.entries = list(entries)
         kind: list[int] = []
         cs: list[Any] = []
-        out: list[int] = []
         owner: list[int] = []
-        clo: list[frozenset[int]] = []
-        starts: set[int] = set()
+        # after[q]: for a CHAR state, the CHAR/MATCH states reached by ε-moves after it consumes.
+        after: list[tuple[int, ...]] = []
+        starts: list[int] = []
         embed = _embedder(limits)
         for e in self.entries:
             prog = compile_regex(e.grammar.regex, tags=False, limits=limits, embed=embed)
             base = len(kind)
+            pk, pout = prog.kind, prog.out
+            n = len(pk)
             live = live_states(prog)
+            all_live = len(live) == n  # the usual case: no ∅ fragments, no filtering needed
             close = closures(prog)
-            kind.extend(prog.kind)
+            kind.extend(pk)
             cs.extend(prog.cs)
-            out.extend(o + base if o >= 0 else -1 for o in prog.out)
-            owner.extend([e.index] * len(prog.kind))
-            for q in range(len(prog.kind)):
-                if q in live and prog.kind[q] in (CHAR, MATCH):
-                    clo.append(frozenset(x + base for x in close(prog.out[q]) if x in live) if prog.kind[q] == CHAR
-                               else frozenset())
+            owner.extend(repeat(e.index, n))
+            for q in range(n):
+                if pk[q] != CHAR or not (all_live or q in live):
+                    after.append(())
+                    continue
+                o = pout[q]
+                ko = pk[o]
+                if ko == CHAR or ko == MATCH:  # a literal chain: no ε-moves to follow
+                    after.append((o + base,) if all_live or o in live else ())
                 else:
-                    clo.append(frozenset())
-            if prog.start in live:
-                starts.update(x + base for x in close(prog.start) if x in live)
-        self.kind, self.cs, self.out, self.owner, self.after = kind, cs, out, owner, clo
+                    after.append(tuple(x + base for x in close(o) if all_live or x in live))
+            if all_live or prog.start in live:
+                starts.extend(x + base for x in close(prog.start) if all_live or x in live)
+        self.kind, self.cs, self.owner, self.after = kind, cs, owner, after
         self.start_set = frozenset(starts)
         self._reset()
 
@@ -197,7 +204,7 @@ class _Mode:
         nxt: set[int] = set()
         for q in self.sets[state]:
             if kind[q] == CHAR and ch in cs[q]:
-                nxt |= after[q]
+                nxt.update(after[q])
         target = self._intern(frozenset(nxt))
         self.rows[state][ch] = target
         self.cached += 1
@@ -317,7 +324,7 @@ class Router:
                     continue
                 nxt: set[int] = set()
                 for q in members[atom]:
-                    nxt |= after[q]
+                    nxt.update(after[q])
                 t = frozenset(nxt)
                 if t in seen or len(alive(t)) < 2:
                     continue

@@ -1,0 +1,229 @@
+"""Stats over the ledger: coverage, cost, E[C] and savings, checked against hand computation.
+
+Why: these numbers are the argument for H_k (cheap deterministic answers replacing LLM calls),
+so each is asserted exactly on a ledger whose mix is known, including the edge cases that
+would otherwise divide by zero (empty ledger, no usage reported).
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ddl.handler.records import HandlerError, QueryRecord
+from ddl.handler.stats import Stats, compute_stats, plot, render_text
+from ddl.handler.store import Store, open_store
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _q(source: str, **kw: object) -> QueryRecord:
+    return QueryRecord(ts=1_700_000_000.0 + kw.pop("i", 0), utterance="u", source=source, latency_ms=1.0, **kw)  # type: ignore[arg-type]
+
+
+def _fill(store: Store, extra: list[QueryRecord] | None = None) -> None:
+    """7 deterministic (books 4, weather 3), 3 LLM calls with known usage, 1 error — interleaved."""
+    records = [
+        _q("deterministic", family="books", theta={"count": 3}, i=0),
+        _q("llm", model="fake-echo", tokens_in=100, tokens_out=50, i=1),
+        _q("deterministic", family="weather", i=2),
+        _q("deterministic", family="books", i=3),
+        _q("error", error={"code": "DDL704", "message": "timed out"}, model="fake-slow", i=4),
+        _q("llm", model="fake-echo", tokens_in=200, tokens_out=150, i=5),
+        _q("deterministic", family="weather", i=6),
+        _q("deterministic", family="books", i=7),
+        _q("llm", model="other", tokens_in=300, tokens_out=100, i=8),
+        _q("deterministic", family="weather", i=9),
+        _q("deterministic", family="books", i=10),
+    ]
+    for rec in records + (extra or []):
+        store.record_query(rec)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with open_store(tmp_path / "ledger.sqlite3") as s:
+        yield s
+
+
+# Hand computation for price_in = 0.5 and price_out = 2.0 per 1,000 tokens:
+#   call 1: 100/1000*0.5 + 50/1000*2.0  = 0.05 + 0.10 = 0.15
+#   call 2: 200/1000*0.5 + 150/1000*2.0 = 0.10 + 0.30 = 0.40
+#   call 3: 300/1000*0.5 + 100/1000*2.0 = 0.15 + 0.20 = 0.35
+#   LLM cost 0.90, c_M = 0.30; N = 11, coverage = 7/11; c_det = 0.01 → deterministic cost 0.07
+#   actual = 0.97; E[C] = 7/11*0.01 + 4/11*0.30 = 1.27/11; C_std = 11*0.30 = 3.30
+#   savings = 3.30 - 0.97 = 2.33 (2.33/3.30 of C_std)
+def test_known_mix(store: Store) -> None:
+    _fill(store)
+    s = compute_stats(store, price_in=0.5, price_out=2.0, det_cost=0.01)
+    assert (s.queries, s.deterministic, s.llm_calls, s.errors) == (11, 7, 3, 1)
+    assert s.coverage == 7 / 11
+    assert s.families == {"books": 4, "weather": 3}
+    assert list(s.families) == ["books", "weather"]  # most hits first
+    assert s.models == {"fake-echo": 2, "other": 1}
+    assert s.error_codes == {"DDL704": 1}
+    assert (s.tokens_in, s.tokens_out) == (600, 300)
+    assert s.llm_calls_unpriced == 0
+    assert s.llm_cost == pytest.approx(0.90, rel=1e-12)
+    assert s.cost_per_llm_call == pytest.approx(0.30, rel=1e-12)
+    assert s.deterministic_cost == pytest.approx(0.07, rel=1e-12)
+    assert s.actual_cost == pytest.approx(0.97, rel=1e-12)
+    assert s.expected_cost_per_query == pytest.approx(1.27 / 11, rel=1e-12)
+    assert s.actual_cost_per_query == pytest.approx(0.97 / 11, rel=1e-12)
+    assert s.standard_cost == pytest.approx(3.30, rel=1e-12)
+    assert s.savings == pytest.approx(2.33, rel=1e-12)
+    assert s.savings_share == pytest.approx(2.33 / 3.30, rel=1e-12)
+    assert (s.first_ts, s.last_ts) == (1_700_000_000.0, 1_700_000_010.0)
+
+
+def test_free_deterministic_answers_by_default(store: Store) -> None:
+    _fill(store)
+    s = compute_stats(store, price_in=0.5, price_out=2.0)
+    assert s.det_cost == 0.0 and s.deterministic_cost == 0.0
+    assert s.actual_cost == pytest.approx(0.90, rel=1e-12)
+    assert s.expected_cost_per_query == pytest.approx(4 / 11 * 0.30, rel=1e-12)
+    assert s.savings == pytest.approx(2.40, rel=1e-12)
+    assert s.savings_share == pytest.approx(2.40 / 3.30, rel=1e-12)
+
+
+def test_cost_per_call_overrides_token_prices(store: Store) -> None:
+    _fill(store)
+    s = compute_stats(store, price_in=0.5, price_out=2.0, cost_per_call=0.25)
+    assert s.cost_per_llm_call == 0.25
+    assert s.llm_cost == pytest.approx(0.75, rel=1e-12)
+    assert s.standard_cost == pytest.approx(2.75, rel=1e-12)
+    assert s.savings == pytest.approx(2.00, rel=1e-12)
+    assert (s.tokens_in, s.tokens_out) == (600, 300)  # tokens are still reported
+
+
+def test_calls_without_usage_are_costed_at_the_mean(store: Store) -> None:
+    _fill(store, [_q("llm", model="quiet", i=11)])  # this model reports no usage
+    s = compute_stats(store, price_in=0.5, price_out=2.0)
+    assert s.llm_calls == 4 and s.llm_calls_unpriced == 1
+    assert s.cost_per_llm_call == pytest.approx(0.30, rel=1e-12)
+    assert s.llm_cost == pytest.approx(1.20, rel=1e-12)
+    assert s.standard_cost == pytest.approx(12 * 0.30, rel=1e-12)
+    assert "calls without usage" in render_text(s)
+
+
+def test_cost_per_call_fills_in_when_no_call_reports_usage(store: Store) -> None:
+    for i in range(3):
+        store.record_query(_q("llm", model="quiet", i=i))
+    store.record_query(_q("deterministic", family="books", i=3))
+    unpriced = compute_stats(store, price_in=0.5, price_out=2.0)
+    assert (unpriced.cost_per_llm_call, unpriced.llm_cost, unpriced.savings, unpriced.savings_share) == (0, 0, 0, 0)
+    s = compute_stats(store, price_in=0.5, price_out=2.0, cost_per_call=0.02)
+    assert s.llm_cost == pytest.approx(0.06, rel=1e-12)
+    assert s.standard_cost == pytest.approx(0.08, rel=1e-12)
+    assert s.savings == pytest.approx(0.02, rel=1e-12)
+    assert s.expected_cost_per_query == pytest.approx(0.75 * 0.02, rel=1e-12)
+
+
+def test_an_empty_ledger_gives_a_zero_report(store: Store) -> None:
+    s = compute_stats(store, price_in=0.5, price_out=2.0, det_cost=0.01)
+    assert (s.queries, s.deterministic, s.llm_calls, s.errors) == (0, 0, 0, 0)
+    assert s.coverage == 0.0
+    assert s.cost_per_llm_call == 0.0
+    assert s.expected_cost_per_query == 0.0
+    assert s.actual_cost_per_query == 0.0
+    assert s.savings == 0.0 and s.savings_share == 0.0
+    assert s.families == {} and s.first_ts is None
+    text = render_text(s)
+    assert "coverage" in text and "0.0%" in text and "empty" in text
+
+
+def test_to_json_is_plain_json(store: Store) -> None:
+    import json
+
+    _fill(store)
+    s = compute_stats(store, price_in=0.5, price_out=2.0)
+    data = s.to_json()
+    assert json.loads(json.dumps(data)) == data
+    assert data["queries"] == 11 and data["families"] == {"books": 4, "weather": 3}
+    assert set(data) == {a.name for a in Stats.__attrs_attrs__}
+
+
+def test_render_text_is_a_readable_table(store: Store) -> None:
+    _fill(store)
+    text = render_text(compute_stats(store, price_in=0.5, price_out=2.0, det_cost=0.01))
+    lines = text.splitlines()
+    assert lines[0].split() == ["queries", "11"]
+    assert "coverage" in text and "63.6%" in text
+    assert "per-family hits" in text
+    assert any(line.split()[:2] == ["books", "4"] for line in lines)
+    assert "600 / 300" in text
+    assert "E[C] per query" in text and "0.115455" in text
+    assert "savings" in text and "2.33 (70.6%)" in text
+
+
+def test_bad_prices_are_invalid_requests(store: Store) -> None:
+    for kwargs in ({"price_in": -1.0, "price_out": 0.0}, {"price_in": float("nan"), "price_out": 0.0}):
+        with pytest.raises(HandlerError) as info:
+            compute_stats(store, **kwargs)
+        assert info.value.code == "DDL705"
+    with pytest.raises(HandlerError):
+        compute_stats(store, price_in=0.0, price_out=0.0, cost_per_call=-0.5)
+
+
+def test_stats_on_postgres(fresh_postgres_url: str) -> None:
+    with open_store(fresh_postgres_url) as pg:
+        _fill(pg)
+        s = compute_stats(pg, price_in=0.5, price_out=2.0, det_cost=0.01)
+    assert s.savings == pytest.approx(2.33, rel=1e-12)
+    assert s.families == {"books": 4, "weather": 3}
+
+
+# ----------------------------------------------------------------------------------------
+# plot
+# ----------------------------------------------------------------------------------------
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == PNG_SIGNATURE
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert kind == b"IHDR" and length == 13
+    width, height = struct.unpack(">II", data[16:24])
+    crc = struct.unpack(">I", data[29:33])[0]
+    assert crc == zlib.crc32(data[12:29])
+    assert data.endswith(b"IEND\xaeB`\x82")
+    return width, height
+
+
+def test_plot_writes_a_png(store: Store, tmp_path: Path) -> None:
+    _fill(store)
+    out = plot(store, tmp_path / "plots" / "cost.png", price_in=0.5, price_out=2.0)
+    assert out == tmp_path / "plots" / "cost.png"
+    data = out.read_bytes()
+    width, height = _png_size(data)
+    assert width > 0 and height > 0 and len(data) > 1000
+
+
+def test_plot_of_an_empty_ledger(store: Store, tmp_path: Path) -> None:
+    out = plot(store, tmp_path / "empty.png", price_in=0.0, price_out=0.0)
+    assert _png_size(out.read_bytes())[0] > 0
+
+
+def test_plot_without_matplotlib_says_how_to_get_it(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in list(sys.modules):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
+    with pytest.raises(HandlerError) as info:
+        plot(store, tmp_path / "x.png", price_in=0.5, price_out=2.0)
+    assert "pip install 'ddl[plot]'" in info.value.message
+    assert "matplotlib" in info.value.message
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_plot_to_an_unwritable_place_is_a_clear_error(store: Store, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(HandlerError, match="cannot write plot"):
+        plot(store, blocker / "sub" / "x.png", price_in=0.5, price_out=2.0)
