@@ -52,6 +52,27 @@ _Chain = Union[tuple[int, Any], None]
 _CACHE_LIMIT = 20_000  # lazy-DFA transitions kept before the caches are flushed
 
 
+class _LiveClosures:
+    """``c[x]``: the live CHAR/MATCH states ε-reachable from ``x`` (from ``through[x]`` if given), memoized."""
+
+    __slots__ = ("_close", "_live", "_through", "_memo")
+
+    def __init__(self, close: Any, live: set[int], through: list[int] | None = None) -> None:
+        self._close = close
+        self._live = live
+        self._through = through
+        self._memo: dict[int, frozenset[int]] = {}
+
+    def __getitem__(self, x: int) -> frozenset[int]:
+        got = self._memo.get(x)
+        if got is None:
+            y = self._through[x] if self._through is not None else x
+            live = self._live
+            got = frozenset(q for q in self._close(y) if q in live) if y in live else frozenset()
+            self._memo[x] = got
+        return got
+
+
 class Matcher:
     """Match whole strings against a regex and extract its named captures.
 
@@ -80,11 +101,11 @@ class Matcher:
             for a in covers[set_index[css[q]]]:
                 by_atom[a].append(q)
         self._by_atom = by_atom
+        # ε-closures restricted to live states, computed on first use: a registry builds
+        # matchers for thousands of grammars and most states' closures are never needed.
         close = closures(prog)
-        self._clo = [
-            frozenset(q for q in close(x) if q in live) if x in live else frozenset() for x in range(len(kind))
-        ]
-        self._after = {q: self._clo[out[q]] for q in chars}
+        self._clo = _LiveClosures(close, live)
+        self._after = _LiveClosures(close, live, through=out)
 
         # Lazy-DFA caches, keyed by character (not atom) so that a cached step is one
         # dict lookup with no atom computation: per set id, backward row char → set id and
