@@ -22,6 +22,9 @@ demo: $(STAMP)
 	$(BIN)/ddl grammar sample examples/bill.ddl -n 3
 	$(BIN)/ddl grammar overlap examples/books.ddl examples/weather.ddl
 	$(BIN)/ddl fmt --check examples/
+	$(BIN)/ddl handle examples "suggest 3 mystery books from the 1950s"
+	$(BIN)/ddl handle examples "what's the weather in tokyo in fahrenheit?" --format json
+	$(BIN)/ddl stats examples
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 tests/

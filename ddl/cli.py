@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ddl.testing.command import add_parser as add_test_parser
 
     add_test_parser(sub)
+    from ddl.handler.commands import add_parsers as add_handler_parsers
+
+    add_handler_parsers(sub)
 
     gram = sub.add_parser(
         "grammar", help="work with a family's grammar: member, sample, render, overlap, equiv",
@@ -143,6 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ddl.testing.command import cmd_test
 
             return cmd_test(args, sys.stdout, collect_files)
+        if args.command in ("handle", "feedback", "stats", "serve"):
+            from ddl.handler.commands import run_command
+
+            return run_command(args, sys.stdout)
         if args.command == "grammar":
             if args.grammar_command is None:
                 raise UsageError("choose an action: member, sample, render, overlap or equiv")

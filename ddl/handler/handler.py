@@ -1,0 +1,143 @@
+"""H_k(u): answer a query deterministically when a served family accepts it, else ask a model.
+
+Every query is recorded in the ledger (the store), whichever branch answered it and
+whether it failed; a query never raises out of :meth:`Handler.handle` — model errors,
+timeouts and store failures become results with a DDL7xx code.  A store that cannot be
+written is the one exception worth surfacing loudly: the answer is still returned, with
+``"recorded": false`` and the store's error, so no caller loses the answer and no one
+mistakes an unrecorded query for a recorded one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ddl.handler.records import VERDICTS, HandlerError, QueryRecord
+from ddl.handler.registry import Registry
+
+
+class Handler:
+    """A registry, a fallback model and a store: the growing piecewise handler H_k."""
+
+    def __init__(self, registry: Registry, store: Any, config: Any) -> None:
+        self.registry = registry
+        self.store = store
+        self.config = config
+        self._lock = threading.Lock()  # the router's lazy caches are not thread-safe
+
+    @classmethod
+    def open(cls, directory: str | Path, config: Any) -> Handler:
+        from ddl.handler.store import open_store
+
+        registry = Registry.load(directory)
+        store = open_store(config.store) if config.store else None
+        return cls(registry, store, config)
+
+    # ------------------------------------------------------------------ queries
+
+    def handle(self, utterance: str) -> dict[str, Any]:
+        """The answer to one query as JSON; raises HandlerError (DDL705) only for invalid input."""
+        started = time.perf_counter()
+        if not isinstance(utterance, str):
+            raise HandlerError("the utterance must be text", code="DDL705")
+        limit = getattr(self.config, "max_utterance", 4096)
+        if len(utterance) > limit:
+            raise HandlerError(f"the utterance has {len(utterance)} characters; the limit is {limit}", code="DDL705")
+        record = self._answer(utterance, started)
+        answer = record.to_json()
+        answer["recorded"] = False
+        if self.store is not None:
+            try:
+                answer["id"] = self.store.record_query(record)
+                answer["recorded"] = True
+            except HandlerError as err:
+                answer["store_error"] = err.to_json()
+        return answer
+
+    def _answer(self, utterance: str, started: float) -> QueryRecord:
+        from ddl.eval import Err
+        from ddl.eval.values import to_json
+
+        with self._lock:
+            route = self.registry.route(utterance)
+        if route is not None and route.theta is not None:
+            served = self.registry.by_name[route.family]
+            outcome = served.run(route.theta)
+            theta = {k: to_json(v) for k, v in route.theta.items()}
+            if not isinstance(outcome, Err):
+                return QueryRecord(
+                    ts=time.time(), utterance=utterance, source="deterministic",
+                    latency_ms=_ms(started), family=served.name, family_version=served.version,
+                    theta=theta, output=to_json(outcome.value))
+            # A checked family cannot fail at run time (`safe` is proved); if it does, say so plainly.
+            failure = outcome.failure
+            return QueryRecord(
+                ts=time.time(), utterance=utterance, source="error", latency_ms=_ms(started),
+                family=served.name, family_version=served.version, theta=theta,
+                error={"code": "DDL999", "message": f"internal error: {served.name} failed at run time: "
+                                                    f"{getattr(failure, 'message', failure)}"})
+        return self._ask_model(utterance, started)
+
+    def _ask_model(self, utterance: str, started: float) -> QueryRecord:
+        from ddl.handler.model import ask_model
+
+        model = self.config.model
+        if not model:
+            return QueryRecord(
+                ts=time.time(), utterance=utterance, source="error", latency_ms=_ms(started),
+                error={"code": "DDL707", "message": "no family accepts the utterance and no fallback model is "
+                                                    "configured (use -m MODEL, DDL_MODEL, or `model` in the "
+                                                    "config file)"})
+        reply = ask_model(model, utterance, timeout=self.config.timeout, system=self.config.system)
+        if reply.error is not None:
+            return QueryRecord(
+                ts=time.time(), utterance=utterance, source="error", latency_ms=_ms(started), model=reply.model,
+                tokens_in=reply.tokens_in, tokens_out=reply.tokens_out, error=reply.error.to_json())
+        return QueryRecord(
+            ts=time.time(), utterance=utterance, source="llm", latency_ms=_ms(started), text=reply.text,
+            model=reply.model, tokens_in=reply.tokens_in, tokens_out=reply.tokens_out)
+
+    # ------------------------------------------------------------------ feedback, stats, families
+
+    def feedback(self, query_id: int, verdict: str, correction: str | None = None) -> dict[str, Any]:
+        if verdict not in VERDICTS:
+            raise HandlerError(f"the verdict must be 'accept' or 'reject', not {verdict!r}", code="DDL705")
+        if self.store is None:
+            raise HandlerError("no store is configured, so there is no query to give feedback on", code="DDL702")
+        return dict(self.store.add_feedback(query_id, verdict, correction).to_json())
+
+    def stats(self) -> dict[str, Any]:
+        from ddl.handler.stats import compute_stats
+
+        if self.store is None:
+            raise HandlerError("no store is configured, so there are no statistics", code="DDL702")
+        return dict(compute_stats(self.store, price_in=self.config.price_in, price_out=self.config.price_out,
+                                  cost_per_call=self.config.cost_per_call).to_json())
+
+    def families(self) -> dict[str, Any]:
+        return self.registry.to_json()
+
+    def reload(self) -> dict[str, Any]:
+        """Load the directory again (unchanged files hit the check cache) and swap the registry in."""
+        registry = self.registry.reload()
+        with self._lock:
+            self.registry = registry
+        return self.families()
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+    def __enter__(self) -> Handler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
