@@ -60,6 +60,9 @@ def _parser(start: str = "start") -> lark.Lark:
         propagate_positions=True,
         maybe_placeholders=True,
         start=["start", "expr", "type_expr", "regex"],
+        # Building the LALR tables takes about a second; lark caches them in the temp directory,
+        # keyed by the grammar, the options and lark's version (a bad cache file is rebuilt).
+        cache=True,
     )
 
 
