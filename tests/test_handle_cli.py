@@ -162,7 +162,7 @@ def test_stats_from_the_default_store(tmp_path: Path) -> None:
     (directory / "books.ddl").write_text((ROOT / "examples" / "books.ddl").read_text())
     proc = ddl(tmp_path, "handle", str(directory), HIT)
     assert proc.returncode == 0, proc.stderr
-    assert (directory / ".ddl" / "handler.sqlite3").exists()  # DIR/.ddl/handler.sqlite3 by default
+    assert (directory / ".ddl-handler" / "ledger.sqlite3").exists()  # DIR/.ddl-handler/ledger.sqlite3 by default
     proc = ddl(tmp_path, "stats", str(directory), "--format", "json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["coverage"] == 1.0

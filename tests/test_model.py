@@ -200,7 +200,7 @@ def test_resolve_precedence(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> No
 
 def test_resolve_default_store(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> None:
     assert resolve(HandlerConfig(), directory=tmp_path).store == str(tmp_path / DEFAULT_STORE)
-    assert str(tmp_path / DEFAULT_STORE).endswith(".ddl/handler.sqlite3")
+    assert str(tmp_path / DEFAULT_STORE).endswith(".ddl-handler/ledger.sqlite3")
     assert resolve(HandlerConfig()).store is None
     assert resolve(HandlerConfig()).model is None
 

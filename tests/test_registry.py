@@ -125,8 +125,8 @@ def test_reloading_an_unchanged_directory_uses_the_check_cache(tmp_path: Path) -
 
 def test_hidden_directories_are_not_part_of_the_registry(tmp_path: Path) -> None:
     d = _dir(tmp_path, {"city.ddl": CITY_WEATHER})
-    (d / ".ddl").mkdir()
-    (d / ".ddl" / "stale.ddl").write_text("not ddl at all", encoding="utf-8")
+    (d / ".ddl-handler").mkdir()
+    (d / ".ddl-handler" / "stale.ddl").write_text("not ddl at all", encoding="utf-8")
     registry = _load(d, tmp_path)
     assert [f.name for f in registry.served] == ["city_weather"] and registry.rejected == []
 

@@ -238,6 +238,25 @@ def test_miss_with_failing_model_is_a_200_answer(tmp_path: Path) -> None:
         srv.stop()
 
 
+def test_a_slow_model_call_does_not_delay_covered_queries(tmp_path: Path) -> None:
+    srv = Server(tmp_path, "-m", "fake-slow", "--timeout", "20")  # fake-slow answers after 3 s
+    try:
+        slow: list[tuple[int, Any]] = []
+        miss = threading.Thread(target=lambda: slow.append(srv.request("POST", "/query", {"utterance": MISS})))
+        miss.start()
+        time.sleep(0.3)  # the miss is now waiting for the model
+        started = time.monotonic()
+        status, hit = srv.request("POST", "/query", {"utterance": HIT})
+        fast = time.monotonic() - started
+        assert status == 200 and hit["source"] == "deterministic"
+        assert miss.is_alive(), "the model answered before the covered query was sent; the test proves nothing"
+        assert fast < 2.0, f"the covered query waited {fast:.1f} s behind the model call"
+        miss.join(30)
+        assert slow and slow[0][0] == 200 and slow[0][1]["source"] == "llm"
+    finally:
+        srv.stop()
+
+
 def test_serve_reports_a_port_in_use(tmp_path: Path, server: Server) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
     env.update(PYTHONPATH=str(FAKELLM), LLM_USER_PATH=str(tmp_path / "llm"))

@@ -5,7 +5,7 @@ command writes its result to ``out`` and returns the exit code of ``ddl`` (0 ok,
 2 usage or I/O).  Handler failures print ``ddl <cmd>: error: CODE: message`` on stderr.
 
 Settings come from flags > ``DDL_MODEL`` / ``DDL_STORE`` > the config file (``--config``,
-``$DDL_CONFIG`` or ``DIR/ddl.toml``) > defaults; the store defaults to ``DIR/.ddl/handler.sqlite3``
+``$DDL_CONFIG`` or ``DIR/ddl.toml``) > defaults; the store defaults to ``DIR/.ddl-handler/ledger.sqlite3``
 (see :mod:`ddl.handler.config`).  Heavy imports (llm, starlette, the registry) happen inside the
 commands so that ``ddl --help`` and the other commands stay fast.
 """
@@ -38,7 +38,7 @@ class _ConfigError(Exception):
 def _add_settings(parser: argparse.ArgumentParser, *, model: bool) -> None:
     parser.add_argument("--store", metavar="URL", default=None,
                         help="the ledger/feedback store: a file path, sqlite:///PATH or postgresql://... "
-                             "(default: $DDL_STORE, the config file, or DIR/.ddl/handler.sqlite3)")
+                             "(default: $DDL_STORE, the config file, or DIR/.ddl-handler/ledger.sqlite3)")
     parser.add_argument("--config", metavar="FILE", default=None,
                         help="a TOML config file with a [handler] table (default: $DDL_CONFIG or DIR/ddl.toml)")
     if model:

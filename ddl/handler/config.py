@@ -6,7 +6,7 @@ Settings come from four layers, the first that sets a value wins:
 2. environment variables ``DDL_MODEL`` and ``DDL_STORE``;
 3. a TOML config file, whose ``[handler]`` table holds the keys below; the file is the one given
    explicitly (``--config``), else ``$DDL_CONFIG``, else ``<directory>/ddl.toml`` when it exists;
-4. the defaults of :class:`HandlerConfig`; the store defaults to ``<directory>/.ddl/handler.sqlite3``.
+4. the defaults of :class:`HandlerConfig`; the store defaults to ``<directory>/.ddl-handler/ledger.sqlite3``.
 
 A bad config file is a :class:`HandlerError` with code DDL705 naming the file and the key, so a
 typo (``modle = ...``) or a wrong type (``timeout = "30"``) is reported instead of silently ignored.
@@ -16,7 +16,7 @@ Example ``ddl.toml``::
     [handler]
     model = "gpt-4o-mini"
     timeout = 20
-    store = ".ddl/handler.sqlite3"      # relative paths are relative to the config file
+    store = ".ddl-handler/ledger.sqlite3"      # relative paths are relative to the config file
     price_in = 0.00015                  # per 1,000 input tokens
     price_out = 0.0006                  # per 1,000 output tokens
     max_utterance = 4096
@@ -39,7 +39,7 @@ CONFIG_ENV = "DDL_CONFIG"
 MODEL_ENV = "DDL_MODEL"
 STORE_ENV = "DDL_STORE"
 CONFIG_FILE_NAME = "ddl.toml"
-DEFAULT_STORE = Path(".ddl") / "handler.sqlite3"
+DEFAULT_STORE = Path(".ddl-handler") / "ledger.sqlite3"  # not ".ddl": a directory must never look like a source file
 
 
 @attrs.frozen
@@ -173,7 +173,7 @@ def resolve(
 ) -> HandlerConfig:
     """Apply command-line values (when not None) and the environment over the file's ``config``.
 
-    The store falls back to ``<directory>/.ddl/handler.sqlite3`` when nothing names one.  Flag
+    The store falls back to ``<directory>/.ddl-handler/ledger.sqlite3`` when nothing names one.  Flag
     values are checked like file values (DDL705), since they are user input too.
     """
     environ = os.environ if env is None else env

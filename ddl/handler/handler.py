@@ -20,7 +20,13 @@ from ddl.handler.registry import Registry
 
 
 class Handler:
-    """A registry, a fallback model and a store: the growing piecewise handler H_k."""
+    """A registry, a fallback model and a store: the growing piecewise handler H_k.
+
+    Thread-safe: routing (whose lazy automata mutate their caches) runs under a lock, programs
+    are pure, model calls run concurrently, and the store serializes its own writes.
+    """
+
+    thread_safe = True
 
     def __init__(self, registry: Registry, store: Any, config: Any) -> None:
         self.registry = registry

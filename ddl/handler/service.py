@@ -15,8 +15,10 @@ not fine get a 4xx with ``{"error": {"code": "DDL705" | "DDL706", "message": ...
 wrong method 405.  The body limit is enforced while reading (the ``Content-Length`` header first,
 then chunk by chunk), so a huge body is refused without being buffered.
 
-The handler is synchronous and not assumed thread-safe: each call runs in the thread pool (so
-the event loop keeps accepting requests) under one lock.
+The handler is synchronous: each call runs in the thread pool, so the event loop keeps accepting
+requests.  A handler that declares ``thread_safe = True`` (ours does: it locks its router and its
+store is shared safely) is called concurrently, so a slow model call for one miss never delays
+the deterministic answers of other requests; any other handler is called under one lock.
 """
 
 from __future__ import annotations
@@ -183,9 +185,12 @@ def make_app(handler: ServedHandler, *, max_body: int = DEFAULT_MAX_BODY,
         max_utterance = int(getattr(config, "max_utterance", DEFAULT_MAX_UTTERANCE))
     limit_utterance = max_utterance
     lock = threading.Lock()
+    serialize = not getattr(handler, "thread_safe", False)
     served_count: list[int | None] = [None]  # the last known number of served families, for /health
 
     def locked(fn: Callable[..., T], *args: Any) -> T:
+        if not serialize:
+            return fn(*args)
         with lock:
             return fn(*args)
 
@@ -197,7 +202,9 @@ def make_app(handler: ServedHandler, *, max_body: int = DEFAULT_MAX_BODY,
 
     def count_served() -> int | None:
         # /health must answer even while a slow model call holds the handler: wait briefly, then use the cache
-        if lock.acquire(timeout=_HEALTH_LOCK_WAIT):
+        if not serialize:
+            served_count[0] = len(handler.families().get("served", []))
+        elif lock.acquire(timeout=_HEALTH_LOCK_WAIT):
             try:
                 served_count[0] = len(handler.families().get("served", []))
             finally:
