@@ -197,15 +197,25 @@ def check_file(path: str | Path) -> FileResult:
     Never raises for bad input: an unreadable file is a DDL900 diagnostic and an internal error of the
     verifier a DDL999 diagnostic. Results with either, or with an unknown obligation, are not cached.
     """
-    from ddl.api import ModuleLoader, compile_source
-    from ddl.verify.cache import digest_bytes
-
     p = str(path)
     try:
         data = Path(p).read_bytes()
     except OSError as err:
         diag = Diagnostic("DDL900", f"cannot read file: {err.strerror or err}", Span.point(p))
         return FileResult(p, [], [Finding(diag)], cacheable=False)
+    return check_source(data, p)
+
+
+def check_source(data: str | bytes, p: str) -> FileResult:
+    """``check_file`` on source text that claims to live at path ``p`` (imports resolve from there).
+
+    Used for text that is not (yet) a file, such as a model's reply in ``ddl distill``.
+    """
+    from ddl.api import ModuleLoader, compile_source
+    from ddl.verify.cache import digest_bytes
+
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     loader = ModuleLoader()
     started = time.perf_counter()
     checked, diags = compile_source(data, p, loader)
