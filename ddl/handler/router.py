@@ -58,6 +58,9 @@ class RoutedFamily:
     evaluator: Any
     priority: int = 0
     grammar: CompiledGrammar | None = None  # reuse an already compiled grammar
+    # Every parse yields the same captures (``ddl check`` proves it for served families); enables the
+    # backtracking-free ``re`` extractor.  False: captures always come from the leftmost-first Matcher.
+    unambiguous: bool = True
 
 
 @attrs.frozen
@@ -88,7 +91,8 @@ class OverlapSearchTooLarge(Exception):
 class _Entry:
     """Per-family routing data: grammar, θ completion plan."""
 
-    __slots__ = ("name", "index", "priority", "grammar", "family", "evaluator", "constant_defaults", "fast")
+    __slots__ = ("name", "index", "priority", "grammar", "family", "evaluator", "constant_defaults", "fast",
+                 "unambiguous", "_extractor")
 
     def __init__(self, index: int, spec: RoutedFamily, grammar: CompiledGrammar) -> None:
         self.name = spec.name
@@ -117,6 +121,29 @@ class _Entry:
                 defaults.append((p.name, None))
         self.constant_defaults = defaults
         self.fast = fast
+        self.unambiguous = spec.unambiguous
+        self._extractor: Any = None  # built on the first hit: FastExtractor, or False for "none"
+
+    def extractor(self) -> Any:
+        """The family's FastExtractor (built on first use), or False when it has none."""
+        extractor = self._extractor
+        if extractor is None:
+            from ddl.handler.fastpath import fast_extractor
+
+            extractor = self._extractor = (fast_extractor(self.grammar.regex) if self.unambiguous else None) or False
+        return extractor
+
+    def captures(self, text: str) -> dict[str, str | None]:
+        """The captured texts of an utterance the router accepted for this family."""
+        extractor = self.extractor()
+        if extractor:
+            groups = extractor.fullmatch(text)
+            if groups is not None:
+                return groups
+        groups = self.grammar.matcher.fullmatch(text)  # exact leftmost-first, linear time
+        if groups is None:  # pragma: no cover - the router and the matcher accept the same language
+            raise AssertionError(f"router and matcher of {self.name} disagree on {text!r}")
+        return groups
 
     def theta(self, values: dict[str, Value]) -> tuple[dict[str, Value] | None, tuple[str, ...]]:
         if self.fast:
@@ -141,6 +168,7 @@ class _Mode:
 
     def __init__(self, entries: Sequence[_Entry], limits: Limits) -> None:
         self.entries = list(entries)
+        self.entries_by_index = {e.index: e for e in self.entries}
         kind: list[int] = []
         cs: list[Any] = []
         owner: list[int] = []
@@ -173,13 +201,25 @@ class _Mode:
                 starts.extend(x + base for x in close(prog.start) if all_live or x in live)
         self.kind, self.cs, self.owner, self.after = kind, cs, owner, after
         self.start_set = frozenset(starts)
+        # One alphabet partition for all families: transitions are computed once per (state, atom)
+        # and shared by every character of the atom — fresh utterances ("add milk", "add eggs")
+        # then mostly meet transitions that earlier traffic already built.
+        distinct: dict[Any, int] = {}
+        sid = [distinct.setdefault(c, len(distinct)) if k == CHAR else -1 for k, c in zip(kind, cs)]
+        part, covers = Partition.from_sets(list(distinct))
+        self.part = part
+        self.ascii_atoms = [part.atom_of(cp) for cp in range(256)]
+        self.set_atoms = [frozenset(c) for c in covers]
+        self.sid = sid
         self._reset()
 
     def _reset(self) -> None:
         self.sets: list[frozenset[int]] = []
         self.ids: dict[frozenset[int], int] = {}
         self.rows: list[dict[str, int]] = []
+        self.atom_rows: list[dict[int, int]] = []
         self.accepting: list[tuple[int, ...]] = []
+        self.single: list[int] = []  # the one family whose NFA states make up the state, else -1
         self.cached = 0
         self.dead = self._intern(frozenset())
         self.start = self._intern(self.start_set)
@@ -190,8 +230,11 @@ class _Mode:
             i = self.ids[s] = len(self.sets)
             self.sets.append(s)
             self.rows.append({})
+            self.atom_rows.append({})
             kind, owner = self.kind, self.owner
             self.accepting.append(tuple(sorted({owner[q] for q in s if kind[q] == MATCH})))
+            owners = {owner[q] for q in s}
+            self.single.append(owners.pop() if len(owners) == 1 else -1)
         return i
 
     def _step(self, state: int, ch: str) -> int:
@@ -200,30 +243,52 @@ class _Mode:
             current = self.sets[state]
             self._reset()
             state = self._intern(current)
-        kind, cs, after = self.kind, self.cs, self.after
-        nxt: set[int] = set()
-        for q in self.sets[state]:
-            if kind[q] == CHAR and ch in cs[q]:
-                nxt.update(after[q])
-        target = self._intern(frozenset(nxt))
+        cp = ord(ch)
+        atom = self.ascii_atoms[cp] if cp < 256 else self.part.atom_of(cp)
+        target = self.atom_rows[state].get(atom)
+        if target is None:
+            sid, set_atoms, after = self.sid, self.set_atoms, self.after
+            nxt: set[int] = set()
+            for q in self.sets[state]:
+                k = sid[q]
+                if k >= 0 and atom in set_atoms[k]:
+                    nxt.update(after[q])
+            target = self.atom_rows[state][atom] = self._intern(frozenset(nxt))
         self.rows[state][ch] = target
         self.cached += 1
         return target
 
-    def run(self, text: str) -> tuple[int, ...]:
-        """Indices of the families accepting ``text`` (ascending)."""
-        rows = self.rows
+    def run(self, text: str) -> tuple[tuple[int, ...], dict[str, str | None] | None]:
+        """Indices of the families accepting ``text`` (ascending), and their captures if already known.
+
+        Once only one family is still alive (for intent grammars, after a word or two, where
+        traffic keeps the lazy states warm), the rest of the text is that family's business:
+        its backtracking-free ``re`` extractor decides membership and captures in one C-speed
+        call.  Only when the extractor cannot decide (an inexact translation) does the walk go on.
+        """
+        rows, single = self.rows, self.single
         dead = self.dead
         s = self.start
+        shortcut = True
         for ch in text:
             t = rows[s].get(ch)
             if t is None:
                 t = self._step(s, ch)
-                rows = self.rows  # a flush replaces the tables
+                rows, single = self.rows, self.single  # a flush replaces the tables
             if t == dead:
-                return ()
+                return (), None
             s = t
-        return self.accepting[s]
+            if shortcut and single[t] >= 0:
+                shortcut = False
+                family = single[t]
+                extractor = self.entries_by_index[family].extractor()
+                if extractor:
+                    groups = extractor.fullmatch(text)
+                    if groups is not None:
+                        return (family,), groups
+                    if extractor.decides(text):
+                        return (), None
+        return self.accepting[s], None
 
 
 class Router:
@@ -257,30 +322,35 @@ class Router:
 
     def candidates(self, utterance: str) -> list[tuple[_Entry, str]]:
         """Every family accepting the utterance (with the text it matched), best first."""
-        found: list[tuple[_Entry, str, int]] = []
+        return [(e, text) for e, text, _ in self._found(utterance)]
+
+    def _found(self, utterance: str) -> list[tuple[_Entry, str, dict[str, str | None] | None]]:
+        found: list[tuple[_Entry, str, dict[str, str | None] | None, int]] = []
         if self._has_raw:
-            for i in self._raw.run(utterance):
-                found.append((self.entries[i], utterance, 0))
+            families, groups = self._raw.run(utterance)
+            for i in families:
+                found.append((self.entries[i], utterance, groups, 0))
         if self._has_normalized:
             text = normalize_space(utterance)
-            for i in self._normalized.run(text):
-                found.append((self.entries[i], text, 1))
-        found.sort(key=lambda x: (-x[0].priority, x[2], x[0].index))
-        return [(e, text) for e, text, _ in found]
+            families, groups = self._normalized.run(text)
+            for i in families:
+                found.append((self.entries[i], text, groups, 1))
+        if len(found) > 1:
+            found.sort(key=lambda x: (-x[0].priority, x[3], x[0].index))
+        return [(e, text, groups) for e, text, groups, _ in found]
 
     def route(self, utterance: str) -> Route | None:
         """The best family accepting ``utterance`` and its θ, or None on a miss."""
-        found = self.candidates(utterance)
+        found = self._found(utterance)
         if not found:
             return None
-        entry, text = found[0]
-        groups = entry.grammar.matcher.fullmatch(text)
-        if groups is None:  # pragma: no cover - the router and the matcher accept the same language
-            raise AssertionError(f"router and matcher of {entry.name} disagree on {utterance!r}")
+        entry, text, groups = found[0]
+        if groups is None:
+            groups = entry.captures(text)
         convert = entry.grammar.convert
         values = {name: convert(name, captured) for name, captured in groups.items() if captured is not None}
         theta, problems = entry.theta(values)
-        return Route(entry.name, theta, problems, tuple(e.name for e, _ in found))
+        return Route(entry.name, theta, problems, tuple(e.name for e, _, _ in found))
 
     # ------------------------------------------------------------------ overlaps
 

@@ -1,0 +1,332 @@
+"""A fast, safe capture extractor for routed utterances: Python ``re`` with no backtracking.
+
+The router has already decided, with its automaton, that the utterance belongs to the
+family.  What remains is to find the captures.  ``ddl.regular.Matcher`` does that in linear
+time but in Python, two passes over the text; the ``re`` module does it in C — but a
+backtracking engine must never see an arbitrary grammar (``(a+)+b`` is exponential).
+
+So the grammar is translated with every alternation *atomic* (``(?>a|b)``) and every
+quantifier *possessive* (``x*+``, ``x{2,5}+``).  Such a pattern never re-enters a group it has
+left: each group, at each position it is tried, yields at most one match, so matching takes
+time polynomial (in practice linear) in the input, whatever the grammar.  The price is that
+it may *fail* on an utterance the grammar accepts (an atomic choice that turns out wrong);
+then the caller falls back to the Matcher.  A success is always a parse of the original
+grammar (atomicity only prunes the search), and the families the handler serves are proved
+``unambiguous`` by ``ddl check`` — every parse yields the same captures — so a success gives
+exactly the θ the Matcher would.
+
+Intersections and complements have no ``re`` form.  Inside a capture (``Text(max n,
+pattern p)`` is ``p & .{0,n}``) the translation keeps an over-approximation and the caller
+checks the captured text against the capture's exact language; anywhere else there is no
+fast path for the family.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from ddl.regular.ast import (
+    Alt,
+    Capture,
+    Chars,
+    Complement,
+    Concat,
+    Difference,
+    Empty,
+    Epsilon,
+    Intersect,
+    LangRef,
+    Regex,
+    Repeat,
+    Star,
+)
+from ddl.regular.charset import CharSet
+
+_MAX_CP = 0x10FFFF
+_SPECIAL_IN_CLASS = set("\\]^-[")
+
+
+class _NoFastPath(Exception):
+    pass
+
+
+class FastExtractor:
+    """``fullmatch(text)`` → captured texts (None if a capture did not participate), or None."""
+
+    __slots__ = ("pattern", "names", "exact", "_regex", "_exact", "_exact_langs", "_groups")
+
+    def __init__(self, pattern: str, groups: list[tuple[str, str]], checked: dict[str, Regex],
+                 exact: bool) -> None:
+        self.pattern = pattern
+        self.exact = exact  # the pattern accepts exactly the grammar's language
+        self._groups = groups  # (re group, parameter): a parameter may be captured in several places
+        self.names = tuple(dict.fromkeys(param for _, param in groups))
+        self._regex = re.compile(pattern, re.DOTALL)
+        self._exact = checked  # per re group: the exact language its text must be in
+        self._exact_langs: dict[str, Any] = {}
+
+    def fullmatch(self, text: str) -> dict[str, str | None] | None:
+        if len(text) > MAX_FAST_LENGTH:
+            return None
+        m = self._regex.fullmatch(text)
+        if m is None:
+            return None
+        for group, inner in self._exact.items():
+            captured = m.group(group)
+            if captured is not None and not self._exact_lang(group, inner).contains(captured):
+                return None  # the over-approximation chose a split the grammar rejects
+        out: dict[str, str | None] = dict.fromkeys(self.names)
+        ends: dict[str, int] = {}
+        for group, param in self._groups:
+            captured = m.group(group)
+            # A parameter captured more than once takes the last capture (spec/grammar.md).
+            if captured is not None and m.end(group) >= ends.get(param, -1):
+                out[param] = captured
+                ends[param] = m.end(group)
+        return out
+
+    def decides(self, text: str) -> bool:
+        """Whether ``fullmatch(text) is None`` proves that ``text`` is not in the language."""
+        return self.exact and len(text) <= MAX_FAST_LENGTH
+
+    def _exact_lang(self, name: str, inner: Regex) -> Any:
+        lang = self._exact_langs.get(name)
+        if lang is None:
+            from ddl.regular.lang import Lang
+
+            lang = self._exact_langs[name] = Lang.from_regex(inner)
+        return lang
+
+
+def fast_extractor(regex: Regex) -> FastExtractor | None:
+    """The extractor for ``regex``, or None when it has no safe ``re`` form."""
+    translator = _Translator()
+    try:
+        pattern = translator.tr(regex, inside_capture=None)
+    except _NoFastPath:
+        return None
+    try:
+        return FastExtractor(pattern, translator.groups, translator.checked, translator.exact)
+    except (re.error, RecursionError, OverflowError):
+        return None
+
+
+_BACKTRACKING_BUDGET = 1  # greedy (non-possessive) loops allowed per pattern: O(n^(budget+1)) worst case
+MAX_FAST_LENGTH = 1000  # longer utterances go to the Matcher (bounds the polynomial above)
+
+
+@lru_cache(maxsize=65536)
+def first(node: Regex) -> tuple[CharSet, bool]:
+    """(characters a non-empty match can start with — an over-approximation, nullable)."""
+    if isinstance(node, Chars):
+        return node.cs, False
+    if isinstance(node, (Epsilon,)):
+        return CharSet.empty(), True
+    if isinstance(node, Empty):
+        return CharSet.empty(), False
+    if isinstance(node, Concat):
+        acc = CharSet.empty()
+        for item in node.items:
+            cs, nullable = first(item)
+            acc = acc.union(cs)
+            if not nullable:
+                return acc, False
+        return acc, True
+    if isinstance(node, Alt):
+        acc, any_nullable = CharSet.empty(), False
+        for item in node.items:
+            cs, nullable = first(item)
+            acc, any_nullable = acc.union(cs), any_nullable or nullable
+        return acc, any_nullable
+    if isinstance(node, Star):
+        return first(node.inner)[0], True
+    if isinstance(node, Repeat):
+        cs, nullable = first(node.inner)
+        return cs, nullable or node.lo == 0
+    if isinstance(node, Capture):
+        return first(node.inner)
+    return CharSet.any(), True  # Boolean nodes: anything (conservative)
+
+
+class _Translator:
+    """Translation with the follow set in hand: possessive/atomic exactly where that loses nothing."""
+
+    def __init__(self) -> None:
+        self.groups: list[tuple[str, str]] = []  # (re group name, parameter)
+        self.checked: dict[str, Regex] = {}  # over-approximated groups: re group -> exact language
+        self.inner_of: dict[str, Regex] = {}
+        self.budget = _BACKTRACKING_BUDGET
+        # True while every commitment made so far loses no match: then a failed match means
+        # "not in the language", and the router needs no second opinion.
+        self.exact = True
+
+    def tr(self, node: Regex, inside_capture: str | None, follow: CharSet | None = None,
+           in_loop: bool = False) -> str:
+        """A single-unit pattern for ``node``; ``follow``: what may come right after it (None: anything)."""
+        after = CharSet.any() if follow is None else follow
+        if isinstance(node, Chars):
+            return _char_class(node.cs)
+        if isinstance(node, Epsilon):
+            return "(?:)"
+        if isinstance(node, Empty):
+            return "(?!)"
+        if isinstance(node, Concat):
+            parts: list[str] = []
+            items = node.items
+            for i, item in enumerate(items):
+                parts.append(self.tr(item, inside_capture, self._follow(items[i + 1:], follow), in_loop))
+            return "(?:" + "".join(parts) + ")"
+        if isinstance(node, Alt):
+            branches = [self.tr(x, inside_capture, follow, in_loop) for x in node.items]
+            if _disjoint_starts(node.items):
+                # Disjoint first characters: at most one branch can start, so committing loses nothing.
+                return "(?>" + "|".join(branches) + ")"
+            if in_loop:
+                # Inside a loop, commit anyway (longest branch first) to keep backtracking polynomial.
+                order = sorted(range(len(branches)), key=lambda i: -_min_length(node.items[i]))
+                if not _longest_first_is_exact([node.items[i] for i in order], follow):
+                    self.exact = False
+                return "(?>" + "|".join(branches[i] for i in order) + ")"
+            return "(?:" + "|".join(branches) + ")"  # backtracking bounded by the grammar's size, not the input's
+        if isinstance(node, (Star, Repeat)):
+            if not node.greedy:
+                raise _NoFastPath  # a lazy loop cannot be made possessive without changing its meaning
+            body_first, _ = first(node.inner)
+            exact = body_first.isdisjoint(after)
+            lo, hi = (0, None) if isinstance(node, Star) else (node.lo, node.hi)
+            # An optional part (x{0,1}) is not a loop: nothing in it can repeat.
+            looping = in_loop or hi is None or hi > 1
+            inner = "(?:" + self.tr(node.inner, inside_capture, body_first.union(after), in_loop=looping) + ")"
+            counts = "*" if (lo, hi) == (0, None) else "{" + f"{lo},{'' if hi is None else hi}" + "}"
+            if hi is not None and hi == lo:
+                return inner + "{" + str(lo) + "}"
+            if exact or in_loop or self.budget <= 0 or _has_loop(node.inner):
+                if not exact:
+                    self.exact = False
+                return inner + counts + "+"  # possessive: exact when the follow cannot start the body
+            self.budget -= 1
+            return inner + counts  # one greedy loop that may give back: polynomial backtracking
+        if isinstance(node, Capture):
+            if in_loop:
+                raise _NoFastPath  # a capture inside a loop: re keeps one iteration, like us, but not provably
+            group = f"g{len(self.groups)}"  # distinct re names: a parameter may be captured in several places
+            self.groups.append((group, node.name))
+            self.inner_of[group] = node.inner
+            return f"(?P<{group}>" + self.tr(node.inner, group, follow, in_loop) + ")"
+        if isinstance(node, (Intersect, Complement, Difference, LangRef)):
+            if inside_capture is None:
+                raise _NoFastPath
+            self.checked[inside_capture] = self.inner_of[inside_capture]
+            self.exact = False  # a rejected split might not be the only one
+            if isinstance(node, Intersect):
+                return self.tr(node.items[0], inside_capture, follow, in_loop)
+            if isinstance(node, Difference):
+                return self.tr(node.left, inside_capture, follow, in_loop)
+            return "(?:.*+)" if follow is None or follow.is_empty() else "(?:.*)"
+        raise _NoFastPath
+
+    @staticmethod
+    def _follow(rest: tuple[Regex, ...], outer: CharSet | None) -> CharSet | None:
+        acc = CharSet.empty()
+        for item in rest:
+            cs, nullable = first(item)
+            acc = acc.union(cs)
+            if not nullable:
+                return acc
+        return None if outer is None else acc.union(outer)
+
+
+def _disjoint_starts(items: tuple[Regex, ...]) -> bool:
+    seen = CharSet.empty()
+    for item in items:
+        cs, nullable = first(item)
+        if nullable or not cs.isdisjoint(seen):
+            return False
+        seen = seen.union(cs)
+    return True
+
+
+def _literal(node: Regex) -> tuple[CharSet, ...] | None:
+    if isinstance(node, Chars):
+        return (node.cs,)
+    if isinstance(node, Concat):
+        sets: list[CharSet] = []
+        for x in node.items:
+            if not isinstance(x, Chars):
+                return None
+            sets.append(x.cs)
+        return tuple(sets)
+    return None
+
+
+def _longest_first_is_exact(items: list[Regex], follow: CharSet | None) -> bool:
+    """Committing to the first (longest) literal branch that matches never loses a match.
+
+    It could only lose one if a shorter branch Y matched where a longer X did and the text
+    after Y started with X's next character — impossible when that character cannot follow.
+    """
+    literals = [_literal(x) for x in items]
+    if any(lit is None for lit in literals):
+        return False
+    for i, x in enumerate(literals):
+        for y in literals[i + 1:]:
+            assert x is not None and y is not None
+            if len(y) < len(x) and all(not a.isdisjoint(b) for a, b in zip(x, y)):
+                if follow is None or not x[len(y)].isdisjoint(follow):
+                    return False
+            elif len(y) >= len(x) and y != x and all(not a.isdisjoint(b) for a, b in zip(x, y)):
+                return False  # same length, overlapping: committing to x may pick the wrong text
+    return True
+
+
+def _has_loop(node: Regex) -> bool:
+    from ddl.regular.ast import walk
+
+    return any(isinstance(n, Star) or (isinstance(n, Repeat) and n.hi != n.lo) for n in walk(node))
+
+
+def _min_length(node: Regex) -> int:
+    if isinstance(node, Chars):
+        return 1
+    if isinstance(node, Concat):
+        return sum(_min_length(x) for x in node.items)
+    if isinstance(node, Alt):
+        return min((_min_length(x) for x in node.items), default=0)
+    if isinstance(node, Repeat):
+        return node.lo * _min_length(node.inner)
+    if isinstance(node, Capture):
+        return _min_length(node.inner)
+    return 0
+
+
+def _escape(cp: int) -> str:
+    c = chr(cp)
+    if c.isalnum() and cp < 128:
+        return c
+    if cp <= 0xFFFF:
+        return f"\\u{cp:04x}"
+    return f"\\U{cp:08x}"
+
+
+@lru_cache(maxsize=8192)
+def _char_class(cs: CharSet) -> str:
+    ranges = cs.ranges()
+    if not ranges:
+        return "(?!)"
+    if ranges == ((0, _MAX_CP),):
+        return "."  # compiled with DOTALL
+    if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
+        return _escape(ranges[0][0])
+    # A class with many ranges is shorter as the complement of its complement.
+    inverse = (~cs).ranges()
+    if len(inverse) < len(ranges):
+        return "[^" + "".join(_range(lo, hi) for lo, hi in inverse) + "]"
+    return "[" + "".join(_range(lo, hi) for lo, hi in ranges) + "]"
+
+
+def _range(lo: int, hi: int) -> str:
+    if lo == hi:
+        return _escape(lo)
+    return f"{_escape(lo)}-{_escape(hi)}"

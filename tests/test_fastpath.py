@@ -1,0 +1,86 @@
+"""The backtracking-free re extractor: every success agrees with the linear-time Matcher."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import ddl
+from ddl.grammar.compile import CompiledGrammar
+from ddl.handler.fastpath import MAX_FAST_LENGTH, fast_extractor
+from ddl.regular import Matcher, find_ambiguity, parse
+from ddl.regular.strategies import regexes
+from ddl.testing import utterances
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+PROGRAMS = [ddl.load(p) for p in sorted(EXAMPLES.glob("*.ddl"))]
+GRAMMARS = [(name, CompiledGrammar(prog.checked.families[name], prog.evaluator), prog.family(name))
+            for prog in PROGRAMS for name in prog.families]
+
+
+def test_every_bundled_family_has_a_fast_path_that_agrees_on_its_examples() -> None:
+    fast = total = 0
+    for name, grammar, _ in GRAMMARS:
+        extractor = fast_extractor(grammar.regex)
+        assert extractor is not None, name
+        for ex in grammar.family.examples:
+            if ex.utterance is None:
+                continue
+            u = grammar.normalize(ex.utterance)
+            got = extractor.fullmatch(u)
+            total += 1
+            if got is not None:
+                fast += 1
+                assert got == grammar.matcher.fullmatch(u), (name, u)
+    assert fast >= 0.9 * total, f"the fast path answered only {fast} of {total} example utterances"
+
+
+@pytest.mark.parametrize("name,grammar,family", GRAMMARS, ids=[g[0] for g in GRAMMARS])
+@settings(max_examples=25)
+@given(data=st.data())
+def test_fast_captures_equal_the_matchers_on_members(name: str, grammar: CompiledGrammar, family: object,
+                                                     data: st.DataObject) -> None:
+    u = grammar.normalize(data.draw(utterances(family, max_len=60)))
+    extractor = fast_extractor(grammar.regex)
+    assert extractor is not None
+    got = extractor.fullmatch(u)
+    if got is not None:
+        assert got == grammar.matcher.fullmatch(u)
+
+
+@settings(max_examples=300)
+@given(regexes(captures=True, max_leaves=7), st.text(alphabet="abcé", max_size=8))
+def test_a_fast_match_is_a_member_and_unambiguous_captures_agree(node: object, text: str) -> None:
+    extractor = fast_extractor(node)  # type: ignore[arg-type]
+    assume(extractor is not None)
+    assert extractor is not None
+    got = extractor.fullmatch(text)
+    if got is None:
+        return
+    matcher = Matcher(node)  # type: ignore[arg-type]
+    expected = matcher.fullmatch(text)
+    assert expected is not None, f"{extractor.pattern!r} matched {text!r}, which is not in the language"
+    if find_ambiguity(node) is None:  # type: ignore[arg-type]
+        assert got == expected
+
+
+@pytest.mark.parametrize("pattern", [r"(a+)+b", r"(a|a)*b", r"(a*)*b", r"(x+x+)+y", r"(a|aa)+(b|c)"])
+def test_hostile_grammars_cannot_make_it_backtrack_exponentially(pattern: str) -> None:
+    extractor = fast_extractor(parse(pattern))
+    assert extractor is not None
+    # No loop inside a loop may give characters back: nested loops are possessive.
+    assert not re.search(r"[*+}]\)*[*+}](?!\+)", extractor.pattern.replace("*+", "").replace("}+", "")), \
+        extractor.pattern
+    for text in ["a" * 5000 + "c", "x" * 5000 + "z", "a" * (MAX_FAST_LENGTH - 1) + "c"]:
+        extractor.fullmatch(text)  # returns (quickly: the test would hang otherwise)
+
+
+def test_long_utterances_go_to_the_matcher() -> None:
+    extractor = fast_extractor(parse("a*"))
+    assert extractor is not None
+    assert extractor.fullmatch("a" * 10) == {}
+    assert extractor.fullmatch("a" * (MAX_FAST_LENGTH + 1)) is None
