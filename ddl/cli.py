@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ddl.handler.commands import add_parsers as add_handler_parsers
 
     add_handler_parsers(sub)
+    from ddl.distill.commands import add_parser as add_distill_parser
+
+    add_distill_parser(sub)
 
     gram = sub.add_parser(
         "grammar", help="work with a family's grammar: member, sample, render, overlap, equiv",
@@ -146,6 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ddl.testing.command import cmd_test
 
             return cmd_test(args, sys.stdout, collect_files)
+        if args.command == "distill":
+            from ddl.distill.commands import run as run_distill
+
+            return run_distill(args, sys.stdout)
         if args.command in ("handle", "feedback", "stats", "serve"):
             from ddl.handler.commands import run_command
 

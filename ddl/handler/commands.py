@@ -47,6 +47,10 @@ def _add_settings(parser: argparse.ArgumentParser, *, model: bool) -> None:
                                  "any model `llm models` lists")
         parser.add_argument("--timeout", type=float, default=None, metavar="S",
                             help="seconds to wait for the model (default 30)")
+        parser.add_argument("--compile-on-miss", action="store_true", default=None,
+                            help="also distill a miss into a new family (ddl distill with the same model); it "
+                                 "joins DIR only if it passes ddl check, overlaps no served family and agrees "
+                                 "with the model's answer")
 
 
 def _add_prices(parser: argparse.ArgumentParser) -> None:
@@ -155,6 +159,7 @@ def _config(args: argparse.Namespace, directory: Path) -> HandlerConfig:
             model=getattr(args, "model", None), timeout=getattr(args, "timeout", None),
             price_in=getattr(args, "price_in", None), price_out=getattr(args, "price_out", None),
             cost_per_call=getattr(args, "cost_per_call", None),
+            compile_on_miss=getattr(args, "compile_on_miss", None),
         )
     except HandlerError as exc:
         raise _ConfigError(exc) from None
@@ -228,7 +233,8 @@ def cmd_handle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise _ConfigError(HandlerError(
             f"utterance of {len(args.utterance)} characters is over the limit of {config.max_utterance} "
             "(max_utterance in the config file)", "DDL705"))
-    handler = Handler.open(directory, config)
+    # One query: a miss is compiled right away (there is no later for a background worker).
+    handler = Handler.open(directory, config, learn_in_background=False)
     try:
         answer = handler.handle(args.utterance)
     finally:
@@ -242,6 +248,11 @@ def cmd_handle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         text = answer.get("text") or ""
         out.write(text if text.endswith("\n") else text + "\n")
     print(_summary(answer), file=err)
+    learning = answer.get("learning")
+    if learning:
+        detail = learning.get("path") if learning.get("status") == "admitted" else learning.get("reason")
+        print(f"ddl handle: compile on miss: {learning.get('status')}"
+              f"{' ' + learning['family'] if learning.get('family') else ''}: {detail}", file=err)
     if answer.get("store_error"):
         problem = answer["store_error"]
         print(f"ddl handle: warning: the query was not recorded: {problem.get('code')}: {problem.get('message')}",

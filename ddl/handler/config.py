@@ -54,6 +54,8 @@ class HandlerConfig:
     cost_per_call: float | None = None  # the cost of one LLM call when tokens are not reported
     system: str | None = None  # the system prompt sent with each fallback query
     max_utterance: int = 4096  # characters; longer utterances are refused (DDL705)
+    compile_on_miss: bool = False  # distill a miss into a new family (spec/handler.md, "Compile on miss")
+    distill_rounds: int = 3  # repair rounds when compiling a miss
 
 
 # key -> kind of value it takes (see _EXPECTED)
@@ -66,12 +68,15 @@ _KEYS: dict[str, str] = {
     "cost_per_call": "nonnegative",
     "system": "str",
     "max_utterance": "count",
+    "compile_on_miss": "bool",
+    "distill_rounds": "count",
 }
 _EXPECTED = {
     "str": "a string",
     "positive": "a positive number",
     "nonnegative": "a number >= 0",
     "count": "a positive integer",
+    "bool": "true or false",
 }
 
 
@@ -85,6 +90,8 @@ def _check_value(key: str, value: Any) -> str | None:
     kind = _KEYS[key]
     if kind == "str":
         return None if isinstance(value, str) else _EXPECTED[kind]
+    if kind == "bool":
+        return None if isinstance(value, bool) else _EXPECTED[kind]
     if kind == "count":
         ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
         return None if ok else _EXPECTED[kind]
@@ -169,6 +176,8 @@ def resolve(
     cost_per_call: float | None = None,
     system: str | None = None,
     max_utterance: int | None = None,
+    compile_on_miss: bool | None = None,
+    distill_rounds: int | None = None,
     env: Mapping[str, str] | None = None,
 ) -> HandlerConfig:
     """Apply command-line values (when not None) and the environment over the file's ``config``.
@@ -180,6 +189,7 @@ def resolve(
     flags: dict[str, Any] = {
         "timeout": timeout, "price_in": price_in, "price_out": price_out,
         "cost_per_call": cost_per_call, "system": system, "max_utterance": max_utterance,
+        "compile_on_miss": compile_on_miss, "distill_rounds": distill_rounds,
     }
     changes: dict[str, Any] = {}
     for key, value in flags.items():
@@ -188,7 +198,7 @@ def resolve(
         expected = _check_value(key, value)
         if expected is not None:
             raise HandlerError(f"{key.replace('_', '-')} must be {expected}, not {value!r}", "DDL705")
-        changes[key] = float(value) if key not in ("system", "max_utterance") else value
+        changes[key] = value if key in ("system", "max_utterance", "compile_on_miss", "distill_rounds") else float(value)
     chosen_model = model or environ.get(MODEL_ENV) or config.model
     changes["model"] = chosen_model or None
     chosen_store = store or environ.get(STORE_ENV) or config.store

@@ -28,19 +28,24 @@ class Handler:
 
     thread_safe = True
 
-    def __init__(self, registry: Registry, store: Any, config: Any) -> None:
+    def __init__(self, registry: Registry, store: Any, config: Any, *, learn_in_background: bool = True) -> None:
         self.registry = registry
         self.store = store
         self.config = config
         self._lock = threading.Lock()  # the router's lazy caches are not thread-safe
+        # Compile on miss: one distillation at a time, off the request path unless asked otherwise.
+        self.learn_in_background = learn_in_background
+        self.learned: list[Any] = []  # LearnOutcome of every finished attempt, oldest first
+        self._learning: set[str] = set()
+        self._learner: Any = None
 
     @classmethod
-    def open(cls, directory: str | Path, config: Any) -> Handler:
+    def open(cls, directory: str | Path, config: Any, *, learn_in_background: bool = True) -> Handler:
         from ddl.handler.store import open_store
 
         registry = Registry.load(directory)
         store = open_store(config.store) if config.store else None
-        return cls(registry, store, config)
+        return cls(registry, store, config, learn_in_background=learn_in_background)
 
     # ------------------------------------------------------------------ queries
 
@@ -61,7 +66,45 @@ class Handler:
                 answer["recorded"] = True
             except HandlerError as err:
                 answer["store_error"] = err.to_json()
+        if record.source == "llm" and getattr(self.config, "compile_on_miss", False):
+            answer["learning"] = self._learn(utterance, record.text)
         return answer
+
+    # ------------------------------------------------------------------ compile on miss
+
+    def _learn(self, utterance: str, text: str | None) -> dict[str, Any]:
+        from ddl.handler.learn import learn_from_miss
+
+        with self._lock:
+            if utterance in self._learning:
+                return {"status": "already queued"}
+            self._learning.add(utterance)
+
+        def attempt() -> Any:
+            try:
+                outcome = learn_from_miss(self, utterance, text)
+            except Exception as err:  # a bug in learning must not take the handler down
+                from ddl.handler.learn import LearnOutcome
+
+                outcome = LearnOutcome(utterance, "rejected", reason=f"internal error: {type(err).__name__}: {err}")
+            with self._lock:
+                self.learned.append(outcome)
+                self._learning.discard(utterance)
+            return outcome
+
+        if not self.learn_in_background:
+            return dict(attempt().to_json())
+        if self._learner is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._learner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddl-learn")
+        self._learner.submit(attempt)
+        return {"status": "queued"}
+
+    def install(self, registry: Registry) -> None:
+        """Swap in a registry (after a reload or a compiled miss was admitted)."""
+        with self._lock:
+            self.registry = registry
 
     def _answer(self, utterance: str, started: float) -> QueryRecord:
         from ddl.eval import Err
@@ -128,12 +171,12 @@ class Handler:
 
     def reload(self) -> dict[str, Any]:
         """Load the directory again (unchanged files hit the check cache) and swap the registry in."""
-        registry = self.registry.reload()
-        with self._lock:
-            self.registry = registry
+        self.install(self.registry.reload())
         return self.families()
 
     def close(self) -> None:
+        if self._learner is not None:
+            self._learner.shutdown(wait=True)  # let a running distillation finish writing
         if self.store is not None:
             self.store.close()
 

@@ -1,0 +1,165 @@
+"""``ddl distill UTTERANCE -m MODEL``: have a model write a family for a teaching utterance.
+
+Registered on ``ddl``'s subparsers by :func:`add_parser` and run by :func:`run`, which returns
+the exit code: 0 a family passed and was written; 1 the model never produced a passing family
+within the rounds, or failed mid-run (the last diagnostics and the transcript path are printed,
+nothing is written); 2 usage or I/O: no model given, an unknown model (nothing was asked), an
+output file that exists without ``--force``, a transcript or output that cannot be written.
+
+Without ``-o``, the module goes to ``./<family>.ddl`` once the family's name is known (it is
+never overwritten without ``--force``; the module is still in the transcript).  Heavy imports
+(llm, the checker) happen inside :func:`run` so that ``ddl --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from ddl.cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError
+
+COMMAND = "distill"
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``ddl distill`` on ``ddl``'s subparsers."""
+    p = sub.add_parser(
+        COMMAND, help="ask an llm model for a DDL family for a teaching utterance; keep it only if it passes ddl check",
+        description="Prompt MODEL (any model `llm models` lists) with a digest of the DDL spec, the stdlib, example "
+                    "families and UTTERANCE, asking for one family that handles every request like it. The reply's "
+                    "DDL block is checked (`ddl check`, the grammar must accept UTTERANCE, and with --dir no overlap "
+                    "with the served families); the diagnostics go back to the model in the same conversation for up "
+                    "to --rounds repairs. The file is written only when everything passes. Every round is logged to a "
+                    "transcript JSON in --log-dir. The model's own timeout applies to each call.",
+        epilog="Exit codes: 0 a family passed and was written; 1 no passing family after the repair rounds, or the "
+               "model failed mid-run (nothing written); 2 usage or I/O error, including no model or an unknown model.",
+    )
+    p.add_argument("utterance", metavar="UTTERANCE", help="the teaching utterance, e.g. 'recommend 5 fantasy books'")
+    p.add_argument("--model", "-m", metavar="MODEL", default=None, help="the llm model (default: $DDL_MODEL)")
+    p.add_argument("--output", "-o", metavar="FILE", default=None,
+                   help="where to write the family (default: ./<family>.ddl once the name is known)")
+    p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
+    p.add_argument("--rounds", type=int, default=3, metavar="N",
+                   help="repair rounds after the first answer (default 3: at most 4 model calls)")
+    p.add_argument("--temperature", type=float, default=None, metavar="T",
+                   help="sampling temperature, passed only to models that have the option (else noted and ignored)")
+    system = p.add_mutually_exclusive_group()
+    system.add_argument("--system", metavar="TEXT", default=None, help="replace the built-in system prompt")
+    system.add_argument("--system-file", metavar="FILE", default=None, help="replace it with the text of FILE")
+    p.add_argument("--log-dir", metavar="DIR", default=None,
+                   help="where transcripts are written (default: ./.ddl-distill)")
+    p.add_argument("--dir", metavar="REGISTRY_DIR", default=None,
+                   help="a directory of served families the new family must not overlap")
+    p.add_argument("--format", choices=["text", "json"], default="text",
+                   help="text (default): a summary; json: one object with the result")
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
+    """Run ``ddl distill``; returns the exit code."""
+    err = sys.stderr if err is None else err
+    try:
+        return _run(args, out, err)
+    except UsageError as exc:
+        print(f"ddl {COMMAND}: error: {exc}", file=err)
+        return EXIT_USAGE
+
+
+def _system(args: argparse.Namespace) -> str | None:
+    if args.system_file is None:
+        return args.system  # type: ignore[no-any-return]
+    try:
+        return Path(args.system_file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read --system-file {args.system_file}: {exc.strerror or exc}") from None
+
+
+def _writable_target(path: Path, force: bool) -> None:
+    if path.is_dir():
+        raise UsageError(f"'{path}' is a directory; give -o a file name")
+    if path.exists() and not force:
+        raise UsageError(f"'{path}' already exists; use --force to overwrite it")
+
+
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    model_id = args.model or os.environ.get("DDL_MODEL") or None
+    if not model_id:
+        raise UsageError("no model: pass -m MODEL or set DDL_MODEL (any model `llm models` lists)")
+    if not args.utterance.strip():
+        raise UsageError("the utterance is empty")
+    if args.rounds < 0:
+        raise UsageError(f"--rounds must be 0 or more, not {args.rounds}")
+    system = _system(args)
+    target = Path(args.output) if args.output is not None else None
+    if target is not None:
+        _writable_target(target, args.force)
+    registry = None
+    if args.dir is not None:
+        from ddl.handler.records import HandlerError
+        from ddl.handler.registry import Registry
+
+        try:
+            registry = Registry.load(args.dir)
+        except HandlerError as exc:
+            raise UsageError(f"--dir: {exc.message}") from None
+
+    from ddl.distill.loop import distill, note_written, write_atomic
+
+    try:
+        result = distill(args.utterance, model_id, rounds=args.rounds, temperature=args.temperature, system=system,
+                         out=target, log_dir=Path(args.log_dir) if args.log_dir is not None else None,
+                         registry=registry)
+    except OSError as exc:
+        raise UsageError(f"cannot write {exc.filename or 'a file'}: {exc.strerror or exc}") from None
+    for note in result.notes:
+        print(f"ddl {COMMAND}: note: {note}", file=err)
+    path = result.path
+    if result.ok and path is None:
+        assert result.family is not None and result.source is not None
+        path = Path(f"{result.family}.ddl")
+        if path.exists() and not args.force:
+            print(f"ddl {COMMAND}: error: family {result.family} passed, but '{path}' already exists; use -o FILE or "
+                  f"--force (the module is in the transcript {result.transcript})", file=err)
+            return EXIT_USAGE
+        try:
+            write_atomic(path, result.source)
+            note_written(result.transcript, path)
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    unusable = result.error is not None and not result.rounds  # no model, or an unknown one: nothing was asked
+    code = EXIT_OK if result.ok else (EXIT_USAGE if unusable else EXIT_ERRORS)
+    if args.format == "json":
+        json.dump(_to_json(result, path), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    elif result.ok:
+        print(f"wrote {path}: family {result.family}, {_rounds(len(result.rounds))}, "
+              f"tokens {result.tokens_in} in / {result.tokens_out} out", file=out)
+        print(f"transcript: {result.transcript}", file=out)
+    else:
+        for diagnostic in result.diagnostics:
+            print(diagnostic, file=out)
+    if not result.ok:
+        if result.error is not None:
+            print(f"ddl {COMMAND}: error: {result.error['code']}: {result.error['message']}", file=err)
+        if result.rounds:
+            print(f"ddl {COMMAND}: no family passed after {_rounds(len(result.rounds))}; nothing was written "
+                  f"(transcript: {result.transcript})", file=err)
+        else:
+            print(f"ddl {COMMAND}: nothing was written (transcript: {result.transcript})", file=err)
+    return code
+
+
+def _rounds(n: int) -> str:
+    return f"{n} round{'s' if n != 1 else ''}"
+
+
+def _to_json(result: Any, path: Path | None) -> dict[str, Any]:
+    return {
+        "ok": result.ok, "utterance": result.utterance, "model": result.model, "family": result.family,
+        "path": str(path) if path is not None and result.ok else None, "transcript": str(result.transcript),
+        "rounds": len(result.rounds), "tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
+        "diagnostics": result.diagnostics, "error": result.error, "notes": result.notes, "source": result.source,
+    }
