@@ -1,0 +1,209 @@
+"""ddl as an ``llm`` plugin: the ``ddl/<model>`` wrapper models and the ``llm ddl …`` commands.
+
+In process, the wrapper is found the way a user's ``llm`` finds it (ddl's ``[llm]`` entry point, loaded
+by llm's plugin manager) around the fake models of tests/fakellm; the real ``llm`` console script is
+run in subprocesses with the fakes on PYTHONPATH.  LLM_USER_PATH is one temporary directory for the
+module, so the families' check results (cached under it) are computed once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import llm
+import pytest
+
+import ddl
+from ddl import llm_plugin
+
+ROOT = Path(__file__).resolve().parent.parent
+LLM = Path(sys.executable).parent / "llm"
+FAKELLM = ROOT / "tests" / "fakellm"
+sys.path.insert(0, str(FAKELLM))
+import ddl_fake_llm  # noqa: E402
+
+BOOKS = ddl.load(ROOT / "examples" / "books.ddl").family("recommend_books")
+HIT = "suggest 3 mystery books from the 1950s"
+HIT_THETA = {"genre": "mystery", "count": 3, "decade": 1950}
+MISS = "write me a haiku about rain"
+
+
+@pytest.fixture(scope="module")
+def llm_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("llm-home")
+
+
+@pytest.fixture(scope="module")
+def books_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-family directory: cheaper to check than examples/ in a subprocess with a cold cache."""
+    directory = tmp_path_factory.mktemp("books-only")
+    shutil.copy(ROOT / "examples" / "books.ddl", directory)
+    return directory
+
+
+@pytest.fixture(autouse=True)
+def fake_models(llm_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("LLM_USER_PATH", str(llm_home))
+    monkeypatch.delenv("DDL_FAMILIES", raising=False)
+    monkeypatch.chdir(ROOT)  # "examples" below is the same path (and check-cache key) as in the subprocesses
+    llm.plugins.pm.register(ddl_fake_llm.FakeModels(), name="ddl-test-fakes")
+    yield
+    llm.plugins.pm.unregister(name="ddl-test-fakes")
+
+
+def _version() -> str:
+    return str(llm_plugin.load_registry("examples").by_name["recommend_books"].version)
+
+
+# ------------------------------------------------------------------------------ the wrapper models
+
+
+def test_every_other_model_is_wrapped_once() -> None:
+    ids = [m.model_id for m in llm.get_models()]
+    assert "ddl/fake-echo" in ids and "ddl/fake-broken" in ids and "fake-echo" in ids
+    assert not any(i.startswith("ddl/ddl/") for i in ids)
+    # The fakes may be registered twice here (in process, and by their entry point once tests/fakellm is
+    # on sys.path): each wrapper is registered once all the same.
+    wrapped = [i for i in ids if i.startswith("ddl/")]
+    assert len(wrapped) == len(set(wrapped)) == len({i for i in ids if not i.startswith("ddl/")})
+    assert llm.plugins.pm.get_plugin("ddl") is llm_plugin  # through the entry point, as users get it
+
+
+def test_a_covered_prompt_is_answered_by_its_family_without_tokens() -> None:
+    response = llm.get_model("ddl/fake-echo").prompt(HIT, families="examples")
+    assert json.loads(response.text()) == BOOKS(**HIT_THETA)
+    usage = response.usage()
+    assert (usage.input, usage.output) == (0, 0)
+    assert response.response_json == {"source": "deterministic", "family": "recommend_books", "theta": HIT_THETA,
+                                      "family_version": _version()}
+
+
+def test_show_source_prefixes_the_deterministic_answer() -> None:
+    text = llm.get_model("ddl/fake-echo").prompt(HIT, families="examples", show_source=True).text()
+    prefix = "[ddl: deterministic recommend_books] "
+    assert text.startswith(prefix) and json.loads(text[len(prefix):]) == BOOKS(**HIT_THETA)
+
+
+def test_a_miss_is_delegated_with_the_wrapped_models_text_and_tokens() -> None:
+    response = llm.get_model("ddl/fake-echo").prompt(MISS, families="examples", system="be brief")
+    reply = ddl_fake_llm.echo_reply(MISS)
+    assert response.text() == reply
+    usage = response.usage()
+    assert usage.input == ddl_fake_llm.word_count(MISS) + 2 and usage.output == ddl_fake_llm.word_count(reply)
+    assert response.response_json == {"source": "llm", "model": "fake-echo"}
+    shown = llm.get_model("ddl/fake-echo").prompt(MISS, families="examples", show_source=True).text()
+    assert shown == f"[ddl: llm fake-echo] {reply}"
+
+
+def test_without_a_families_directory_everything_is_delegated_with_a_note() -> None:
+    response = llm.get_model("ddl/fake-echo").prompt(HIT)
+    assert response.text() == ddl_fake_llm.echo_reply(HIT)
+    assert response.response_json == {"source": "llm", "model": "fake-echo", "note": llm_plugin.NO_FAMILIES_NOTE}
+    assert response.usage().input == ddl_fake_llm.word_count(HIT)
+
+
+def test_ddl_families_is_the_default_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DDL_FAMILIES", "examples")
+    response = llm.get_model("ddl/fake-echo").prompt(HIT)
+    assert json.loads(response.text()) == BOOKS(**HIT_THETA)
+    assert response.response_json["source"] == "deterministic"
+
+
+def test_a_missing_directory_is_a_clear_model_error(tmp_path: Path) -> None:
+    with pytest.raises(llm.ModelError, match="no such families directory: '.*nowhere'"):
+        llm.get_model("ddl/fake-echo").prompt(HIT, families=str(tmp_path / "nowhere")).text()
+
+
+def test_the_wrapped_models_failure_and_options_reach_the_user() -> None:
+    with pytest.raises(RuntimeError, match=ddl_fake_llm.BROKEN_MESSAGE):
+        llm.get_model("ddl/fake-broken").prompt(MISS, families="examples").text()
+    # Options ddl does not know belong to the wrapped model, which validates them.
+    with pytest.raises(llm.ModelError, match="invalid option for fake-echo"):
+        llm.get_model("ddl/fake-echo").prompt(MISS, families="examples", temperature=0.5).text()
+
+
+def test_the_registry_is_cached_and_reloaded_when_a_family_file_changes(tmp_path: Path) -> None:
+    families = tmp_path / "families"
+    families.mkdir()
+    shutil.copy(ROOT / "examples" / "books.ddl", families)
+    model = llm.get_model("ddl/fake-echo")
+    first = llm_plugin.load_registry(str(families))
+    assert llm_plugin.load_registry(str(families)) is first  # unchanged: no reload
+    assert model.prompt("weather in paris", families=str(families)).text().startswith("echo: ")
+    shutil.copy(ROOT / "examples" / "weather.ddl", families)
+    response = model.prompt("weather in paris", families=str(families))
+    assert json.loads(response.text())["url"] == "https://api.open-meteo.com/v1/forecast"
+    assert response.response_json["family"] == "weather_request"
+    assert llm_plugin.load_registry(str(families)) is not first
+
+
+# ------------------------------------------------------------------- the real `llm` console script
+
+
+def run_llm(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DDL_", "LLM_"))}
+    environ.update(PYTHONPATH=str(FAKELLM), LLM_USER_PATH=str(home), **(env or {}))
+    return subprocess.run([str(LLM), *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
+
+
+def test_llm_prompt_through_the_wrapper_prints_the_deterministic_json(llm_home: Path, books_only: Path) -> None:
+    proc = run_llm(llm_home, "-m", "ddl/fake-echo", "-o", "families", "examples", HIT)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == BOOKS(**HIT_THETA)
+    proc = run_llm(llm_home, "-m", "ddl/fake-echo", "-o", "families", str(books_only), "-o", "show_source", "true",
+                   MISS)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"[ddl: llm fake-echo] {ddl_fake_llm.echo_reply(MISS)}"
+    proc = run_llm(llm_home, "-m", "ddl/fake-echo", "-o", "families", "no/such/dir", HIT)
+    assert proc.returncode != 0 and "no such families directory: 'no/such/dir'" in proc.stderr
+
+
+def test_llm_ddl_help_lists_the_commands(llm_home: Path) -> None:
+    proc = run_llm(llm_home, "ddl", "--help")
+    assert proc.returncode == 0, proc.stderr
+    commands = proc.stdout.split("Commands:")[1].split()
+    assert {"distill", "check", "handle"} <= set(commands)
+    proc = run_llm(llm_home, "ddl", "check", "--help")  # ddl's own help, not click's
+    assert proc.returncode == 0 and "usage: ddl check" in proc.stdout
+
+
+def test_llm_ddl_check_has_the_exit_codes_of_ddl_check(llm_home: Path) -> None:
+    proc = run_llm(llm_home, "ddl", "check", "examples/books.ddl")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ok" in proc.stdout
+    proc = run_llm(llm_home, "ddl", "check", "tests/verify/defective/hardcoded_limit.ddl")
+    assert proc.returncode == 1
+    assert run_llm(llm_home, "ddl", "check", "--no-such-flag").returncode == 2
+
+
+def test_llm_ddl_handle_prints_the_output(llm_home: Path, books_only: Path, tmp_path: Path) -> None:
+    proc = run_llm(llm_home, "ddl", "handle", "examples", "weather in paris", "--store", str(tmp_path / "s.sqlite3"))
+    assert proc.returncode == 0, proc.stderr
+    output = json.loads(proc.stdout)
+    assert output["url"] == "https://api.open-meteo.com/v1/forecast" and output["query"]["latitude"] == "48.8566"
+    assert "weather_request" in proc.stderr
+    proc = run_llm(llm_home, "ddl", "handle", str(books_only), MISS, "-m", "fake-echo",
+                   "--store", str(tmp_path / "s.sqlite3"))
+    assert proc.returncode == 0 and proc.stdout.strip() == ddl_fake_llm.echo_reply(MISS)
+
+
+def test_llm_ddl_distill_is_ddl_distill(llm_home: Path, tmp_path: Path) -> None:
+    proc = run_llm(llm_home, "ddl", "distill", "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert "usage: ddl distill" in proc.stdout
+    # A scripted model (tests/fakellm) replying with a correct family: the file is written, exit 0.
+    books = (ROOT / "examples" / "books.ddl").read_text(encoding="utf-8")
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([f"Here it is:\n```ddl\n{books}```\n"]), encoding="utf-8")
+    out = tmp_path / "books.ddl"
+    proc = run_llm(llm_home, "ddl", "distill", "recommend fantasy books", "-m", "fake-script", "--output", str(out),
+                   "--log-dir", str(tmp_path / "logs"), env={"DDL_FAKE_SCRIPT": str(script)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert out.read_text(encoding="utf-8") == books
+    assert list((tmp_path / "logs").glob("*.json"))  # the transcript
