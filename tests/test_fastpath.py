@@ -14,7 +14,7 @@ from ddl.grammar.compile import CompiledGrammar
 from ddl.handler.fastpath import MAX_FAST_LENGTH, fast_extractor
 from ddl.regular import Matcher, find_ambiguity, parse
 from ddl.regular.strategies import regexes
-from ddl.testing import utterances
+from ddl.testing import near_misses, utterances
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 PROGRAMS = [ddl.load(p) for p in sorted(EXAMPLES.glob("*.ddl"))]
@@ -52,17 +52,32 @@ def test_fast_captures_equal_the_matchers_on_members(name: str, grammar: Compile
         assert got == grammar.matcher.fullmatch(u)
 
 
+@pytest.mark.parametrize("name,grammar,family", GRAMMARS, ids=[g[0] for g in GRAMMARS])
+@settings(max_examples=25)
+@given(data=st.data())
+def test_a_decided_failure_is_a_non_member(name: str, grammar: CompiledGrammar, family: object,
+                                           data: st.DataObject) -> None:
+    u = grammar.normalize(data.draw(st.one_of(near_misses(family, max_len=60), utterances(family, max_len=60))))
+    extractor = fast_extractor(grammar.regex)
+    assert extractor is not None
+    groups, decided = extractor.decide(u)
+    if groups is None and decided:
+        assert grammar.matcher.fullmatch(u) is None, (name, u)
+
+
 @settings(max_examples=300)
 @given(regexes(captures=True, max_leaves=7), st.text(alphabet="abcé", max_size=8))
 def test_a_fast_match_is_a_member_and_unambiguous_captures_agree(node: object, text: str) -> None:
     extractor = fast_extractor(node)  # type: ignore[arg-type]
     assume(extractor is not None)
     assert extractor is not None
-    got = extractor.fullmatch(text)
-    if got is None:
-        return
+    got, decided = extractor.decide(text)
     matcher = Matcher(node)  # type: ignore[arg-type]
     expected = matcher.fullmatch(text)
+    if got is None:
+        # "Decided" means the failure proves the text is outside the language.
+        assert not decided or expected is None, f"{extractor.pattern!r} wrongly rejected {text!r}"
+        return
     assert expected is not None, f"{extractor.pattern!r} matched {text!r}, which is not in the language"
     if find_ambiguity(node) is None:  # type: ignore[arg-type]
         assert got == expected

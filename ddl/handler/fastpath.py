@@ -60,7 +60,7 @@ class FastExtractor:
     def __init__(self, pattern: str, groups: list[tuple[str, str]], checked: dict[str, Regex],
                  exact: bool) -> None:
         self.pattern = pattern
-        self.exact = exact  # the pattern accepts exactly the grammar's language
+        self.exact = exact  # no commitment can lose a match: "no match" means "not in the language"
         self._groups = groups  # (re group, parameter): a parameter may be captured in several places
         self.names = tuple(dict.fromkeys(param for _, param in groups))
         self._regex = re.compile(pattern, re.DOTALL)
@@ -68,15 +68,21 @@ class FastExtractor:
         self._exact_langs: dict[str, Any] = {}
 
     def fullmatch(self, text: str) -> dict[str, str | None] | None:
+        return self.decide(text)[0]
+
+    def decide(self, text: str) -> tuple[dict[str, str | None] | None, bool]:
+        """(captures or None, whether None proves that ``text`` is not in the language)."""
         if len(text) > MAX_FAST_LENGTH:
-            return None
+            return None, False
         m = self._regex.fullmatch(text)
         if m is None:
-            return None
+            # Over-approximated captures only widen the pattern, so no match is still conclusive
+            # when every commitment was exact.
+            return None, self.exact
         for group, inner in self._exact.items():
             captured = m.group(group)
             if captured is not None and not self._exact_lang(group, inner).contains(captured):
-                return None  # the over-approximation chose a split the grammar rejects
+                return None, False  # the over-approximation chose a split the grammar rejects; others may exist
         out: dict[str, str | None] = dict.fromkeys(self.names)
         ends: dict[str, int] = {}
         for group, param in self._groups:
@@ -85,11 +91,7 @@ class FastExtractor:
             if captured is not None and m.end(group) >= ends.get(param, -1):
                 out[param] = captured
                 ends[param] = m.end(group)
-        return out
-
-    def decides(self, text: str) -> bool:
-        """Whether ``fullmatch(text) is None`` proves that ``text`` is not in the language."""
-        return self.exact and len(text) <= MAX_FAST_LENGTH
+        return out, True
 
     def _exact_lang(self, name: str, inner: Regex) -> Any:
         lang = self._exact_langs.get(name)
@@ -104,7 +106,7 @@ def fast_extractor(regex: Regex) -> FastExtractor | None:
     """The extractor for ``regex``, or None when it has no safe ``re`` form."""
     translator = _Translator()
     try:
-        pattern = translator.tr(regex, inside_capture=None)
+        pattern = translator.tr(regex, inside_capture=None, follow=CharSet.empty())  # fullmatch: nothing follows
     except _NoFastPath:
         return None
     try:
@@ -218,8 +220,8 @@ class _Translator:
         if isinstance(node, (Intersect, Complement, Difference, LangRef)):
             if inside_capture is None:
                 raise _NoFastPath
+            # Over-approximate; the captured text is checked afterwards (FastExtractor.decide).
             self.checked[inside_capture] = self.inner_of[inside_capture]
-            self.exact = False  # a rejected split might not be the only one
             if isinstance(node, Intersect):
                 return self.tr(node.items[0], inside_capture, follow, in_loop)
             if isinstance(node, Difference):

@@ -47,6 +47,7 @@ from ddl.types.checked import CheckedFamily
 
 _CACHE_LIMIT = 200_000  # cached transitions per mode before the lazy DFA is flushed
 _OVERLAP_STATE_LIMIT = 100_000  # combined states the overlap search may visit
+_FEW = 3  # when at most this many families are alive, their extractors decide the rest
 
 
 @attrs.frozen
@@ -219,7 +220,7 @@ class _Mode:
         self.rows: list[dict[str, int]] = []
         self.atom_rows: list[dict[int, int]] = []
         self.accepting: list[tuple[int, ...]] = []
-        self.single: list[int] = []  # the one family whose NFA states make up the state, else -1
+        self.few: list[tuple[int, ...]] = []  # the families still alive in a state, if at most _FEW; else ()
         self.cached = 0
         self.dead = self._intern(frozenset())
         self.start = self._intern(self.start_set)
@@ -234,7 +235,7 @@ class _Mode:
             kind, owner = self.kind, self.owner
             self.accepting.append(tuple(sorted({owner[q] for q in s if kind[q] == MATCH})))
             owners = {owner[q] for q in s}
-            self.single.append(owners.pop() if len(owners) == 1 else -1)
+            self.few.append(tuple(sorted(owners)) if len(owners) <= _FEW else ())
         return i
 
     def _step(self, state: int, ch: str) -> int:
@@ -261,12 +262,12 @@ class _Mode:
     def run(self, text: str) -> tuple[tuple[int, ...], dict[str, str | None] | None]:
         """Indices of the families accepting ``text`` (ascending), and their captures if already known.
 
-        Once only one family is still alive (for intent grammars, after a word or two, where
-        traffic keeps the lazy states warm), the rest of the text is that family's business:
-        its backtracking-free ``re`` extractor decides membership and captures in one C-speed
-        call.  Only when the extractor cannot decide (an inexact translation) does the walk go on.
+        Once at most ``_FEW`` families are still alive (for intent grammars, after a word or two,
+        where traffic keeps the lazy states warm), the rest of the text is their business: their
+        backtracking-free ``re`` extractors decide membership and captures in one C-speed call
+        each.  Only when an extractor cannot decide (an inexact translation) does the walk go on.
         """
-        rows, single = self.rows, self.single
+        rows, few = self.rows, self.few
         dead = self.dead
         s = self.start
         shortcut = True
@@ -274,21 +275,37 @@ class _Mode:
             t = rows[s].get(ch)
             if t is None:
                 t = self._step(s, ch)
-                rows, single = self.rows, self.single  # a flush replaces the tables
+                rows, few = self.rows, self.few  # a flush replaces the tables
             if t == dead:
                 return (), None
             s = t
-            if shortcut and single[t] >= 0:
+            if shortcut and few[t]:
                 shortcut = False
-                family = single[t]
-                extractor = self.entries_by_index[family].extractor()
-                if extractor:
-                    groups = extractor.fullmatch(text)
-                    if groups is not None:
-                        return (family,), groups
-                    if extractor.decides(text):
-                        return (), None
+                decided = self._decide(few[t], text)
+                if decided is not None:
+                    return decided
         return self.accepting[s], None
+
+
+    def _decide(self, alive: tuple[int, ...], text: str) -> tuple[tuple[int, ...], Any] | None:
+        """Let the few families still alive decide ``text`` with their extractors, if they can.
+
+        A success is a member (and its captures); a failure of an exact extractor is a non-member.
+        If any family cannot decide, the walk goes on (None).
+        """
+        matched: list[tuple[int, Any]] = []
+        for family in alive:
+            extractor = self.entries_by_index[family].extractor()
+            if not extractor:
+                return None
+            groups, decided = extractor.decide(text)
+            if groups is not None:
+                matched.append((family, groups))
+            elif not decided:
+                return None
+        if len(matched) == 1:
+            return (matched[0][0],), matched[0][1]
+        return tuple(f for f, _ in matched), None  # none (a miss), or an overlap settled by priority
 
 
 class Router:
