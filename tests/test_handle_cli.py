@@ -203,3 +203,33 @@ def test_corrupt_store_is_a_clear_error(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "ddl handle: error: DDL702:" in proc.stderr and "not a database" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_compile_on_miss_from_the_command_line(tmp_path: Path) -> None:
+    """A miss answered by the model becomes a served family, which answers the next query itself."""
+    import shutil
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from distill_families import GOOD, UTTERANCE, fenced
+
+    families = tmp_path / "families"
+    families.mkdir()
+    shutil.copy(ROOT / "examples" / "weather.ddl", families / "weather.ddl")
+    answer = {"method": "GET", "url": "https://openlibrary.org/subjects/fantasy.json",
+              "query": {"limit": "5", "published_in": "1980-1989"}}
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([json.dumps(answer), fenced(GOOD)]), encoding="utf-8")
+    env = {"DDL_FAKE_SCRIPT": str(script)}
+    store = str(tmp_path / "ledger.sqlite3")
+    first = ddl(tmp_path, "handle", str(families), UTTERANCE, "-m", "fake-script", "--compile-on-miss",
+                "--store", store, "--format", "json", env=env)
+    assert first.returncode == 0, first.stderr
+    result = json.loads(first.stdout)
+    assert result["source"] == "llm" and result["learning"]["status"] == "admitted", result
+    assert "compile on miss: admitted decade_books" in first.stderr
+    assert (families / "distilled" / "decade_books.ddl").is_file()
+    second = ddl(tmp_path, "handle", str(families), "suggest 3 mystery books from the 1950s", "--store", store,
+                 "--format", "json")
+    assert second.returncode == 0, second.stderr
+    again = json.loads(second.stdout)
+    assert again["source"] == "deterministic" and again["family"] == "decade_books"

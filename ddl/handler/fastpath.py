@@ -182,8 +182,8 @@ class _Translator:
             return "(?:" + "".join(parts) + ")"
         if isinstance(node, Alt):
             branches = [self.tr(x, inside_capture, follow, in_loop) for x in node.items]
-            if _disjoint_starts(node.items):
-                # Disjoint first characters: at most one branch can start, so committing loses nothing.
+            if deterministic(node, after):
+                # The next character decides every choice inside: committing to the first match loses nothing.
                 return "(?>" + "|".join(branches) + ")"
             if in_loop:
                 # Inside a loop, commit anyway (longest branch first) to keep backtracking polynomial.
@@ -196,20 +196,22 @@ class _Translator:
             if not node.greedy:
                 raise _NoFastPath  # a lazy loop cannot be made possessive without changing its meaning
             body_first, _ = first(node.inner)
-            exact = body_first.isdisjoint(after)
             lo, hi = (0, None) if isinstance(node, Star) else (node.lo, node.hi)
             # An optional part (x{0,1}) is not a loop: nothing in it can repeat.
             looping = in_loop or hi is None or hi > 1
             inner = "(?:" + self.tr(node.inner, inside_capture, body_first.union(after), in_loop=looping) + ")"
-            counts = "*" if (lo, hi) == (0, None) else "{" + f"{lo},{'' if hi is None else hi}" + "}"
             if hi is not None and hi == lo:
                 return inner + "{" + str(lo) + "}"
-            if exact or in_loop or self.budget <= 0 or _has_loop(node.inner):
-                if not exact:
-                    self.exact = False
-                return inner + counts + "+"  # possessive: exact when the follow cannot start the body
-            self.budget -= 1
-            return inner + counts  # one greedy loop that may give back: polynomial backtracking
+            counts = "*" if (lo, hi) == (0, None) else "{" + f"{lo},{'' if hi is None else hi}" + "}"
+            if deterministic(node, after):
+                return inner + counts + "+"  # possessive, and exact: the next character decides every step
+            if not in_loop and hi == 1:
+                return inner + counts  # an optional part may backtrack: bounded by the grammar, not the input
+            if not in_loop and self.budget > 0 and not _has_loop(node.inner):
+                self.budget -= 1
+                return inner + counts  # one greedy loop that may give back: polynomial backtracking
+            self.exact = False
+            return inner + counts + "+"  # possessive to stay polynomial; a failure is then not conclusive
         if isinstance(node, Capture):
             if in_loop:
                 raise _NoFastPath  # a capture inside a loop: re keeps one iteration, like us, but not provably
@@ -240,14 +242,45 @@ class _Translator:
         return None if outer is None else acc.union(outer)
 
 
-def _disjoint_starts(items: tuple[Regex, ...]) -> bool:
-    seen = CharSet.empty()
-    for item in items:
-        cs, nullable = first(item)
-        if nullable or not cs.isdisjoint(seen):
+@lru_cache(maxsize=65536)
+def deterministic(node: Regex, follow: CharSet) -> bool:
+    """Whether, matching ``node`` before text starting in ``follow``, the next character decides every choice.
+
+    The LL(1) condition: alternatives start with disjoint characters (a nullable one only where
+    the follow cannot start another), and a loop's body cannot start what follows the loop, nor
+    match nothing.  Then an atomic group or possessive loop around ``node`` commits to the only
+    match there is, so it loses none.
+    """
+    if isinstance(node, (Chars, Epsilon, Empty)):
+        return True
+    if isinstance(node, Capture):
+        return deterministic(node.inner, follow)
+    if isinstance(node, Concat):
+        items = node.items
+        for i, item in enumerate(items):
+            after = _Translator._follow(items[i + 1:], follow)
+            if not deterministic(item, CharSet.any() if after is None else after):
+                return False
+        return True
+    if isinstance(node, Alt):
+        seen = CharSet.empty()
+        nullable_branches = 0
+        for item in node.items:
+            cs, nullable = first(item)
+            if not cs.isdisjoint(seen):
+                return False
+            seen = seen.union(cs)
+            nullable_branches += nullable
+        if nullable_branches > 1 or (nullable_branches == 1 and not seen.isdisjoint(follow)):
             return False
-        seen = seen.union(cs)
-    return True
+        return all(deterministic(item, follow) for item in node.items)
+    if isinstance(node, (Star, Repeat)):
+        body_first, body_nullable = first(node.inner)
+        fixed = isinstance(node, Repeat) and node.hi == node.lo
+        if not fixed and (body_nullable or not body_first.isdisjoint(follow)):
+            return False
+        return deterministic(node.inner, body_first.union(follow))
+    return False  # Boolean nodes
 
 
 def _literal(node: Regex) -> tuple[CharSet, ...] | None:
