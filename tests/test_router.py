@@ -116,3 +116,19 @@ family e { grammar { "something else" } program -> Int = 1 }
     assert found[("a", "b")] == "weather in paris" and found[("c", "d")] == "add 7"
     for (x, y), w in found.items():
         assert r.candidates(w) and {e.name for e, _ in r.candidates(w)} == {x, y}
+
+
+def test_an_except_clause_hands_its_utterances_to_other_families() -> None:
+    prog = ddl.loads('''
+family small { param n : Int in 0..99
+  grammar { "add " n except "add " [5-9] [0-9] } program -> Int = n }
+family big { param n : Int in 50..99
+  grammar { "add " n } program -> Int = n + 1000 }
+''')
+    r = Router.build(RoutedFamily(n, prog.checked.families[n], prog.evaluator) for n in prog.families)
+    assert r.overlaps() == []  # the except clause makes them disjoint
+    small, big = r.route("add 7"), r.route("add 55")
+    assert small is not None and small.family == "small" and small.theta == {"n": 7}
+    assert big is not None and big.family == "big" and big.theta == {"n": 55}
+    alone = Router.build([RoutedFamily("small", prog.checked.families["small"], prog.evaluator)])
+    assert alone.route("add 55") is None and alone.route("add 49") is not None

@@ -159,9 +159,15 @@ class CompiledGrammar:
         regex = convert_regex(grammar.body, self._resolve)
         self.plain_regex: Regex = regex  # as written: what samples and renderings are drawn from
         self.regex: Regex = fold_case(regex) if self.ignore_case else regex
+        # `except R`: the family's language is body − R (R captures nothing; the checker ensures it).
+        self.plain_excluded: Regex | None = (convert_regex(grammar.excluded, self._resolve)
+                                             if grammar.excluded is not None else None)
+        self.excluded: Regex | None = (fold_case(self.plain_excluded) if self.ignore_case and
+                                       self.plain_excluded is not None else self.plain_excluded)
         self._matcher: Matcher | None = None
         self._lang: Lang | None = None
         self._plain_lang: Lang | None = None
+        self._excluded_lang: Lang | None = None
 
     # -- construction
     def _resolve(self, name: str, span: Span) -> Regex:
@@ -228,8 +234,19 @@ class CompiledGrammar:
     @property
     def lang(self) -> Lang:
         if self._lang is None:
-            self._lang = Lang.from_regex(self.regex)
+            lang = Lang.from_regex(self.regex)
+            self._lang = lang if self.excluded is None else lang.difference(self.excluded_lang)
         return self._lang
+
+    @property
+    def excluded_lang(self) -> Lang:
+        """The language of the `except` clause (case folded like the grammar); empty without one."""
+        if self._excluded_lang is None:
+            self._excluded_lang = Lang.from_regex(self.excluded) if self.excluded is not None else Lang.empty()
+        return self._excluded_lang
+
+    def is_excluded(self, normalized: str) -> bool:
+        return self.excluded is not None and self.excluded_lang.contains(normalized)
 
     @property
     def plain_lang(self) -> Lang:
@@ -237,7 +254,9 @@ class CompiledGrammar:
         if not self.ignore_case:
             return self.lang
         if self._plain_lang is None:
-            self._plain_lang = Lang.from_regex(self.plain_regex)
+            plain = Lang.from_regex(self.plain_regex)
+            self._plain_lang = plain if self.plain_excluded is None else plain.difference(
+                Lang.from_regex(self.plain_excluded))
         return self._plain_lang
 
     # -- G(u)
@@ -260,6 +279,8 @@ class CompiledGrammar:
                 why = f"no match at character {prefix + 1} ({u[prefix]!r})"
             shown = u[:prefix]
             return MatchResult(None, {}, f"{why}; the longest matched prefix is {shown!r}", prefix, u)
+        if self.is_excluded(u):
+            return MatchResult(None, {}, "the utterance is excluded by the grammar's except clause", len(u), u)
         captured = {k: v for k, v in groups.items() if v is not None}
         values: dict[str, Value] = {}
         for name, text in captured.items():
@@ -280,7 +301,7 @@ class CompiledGrammar:
         return text
 
     # -- φ(θ)
-    def render(self, theta: Mapping[str, Value]) -> str | None:
+    def render(self, theta: Mapping[str, Value], *, respect_except: bool = True) -> str | None:
         """A canonical utterance for θ: the first alternative that can express the needed values.
 
         Returns None when the grammar cannot express θ (or uses & / ~ around captures).
@@ -291,6 +312,8 @@ class CompiledGrammar:
             text = self._render(self.decl.body, theta, needed)
         except _CannotRender:
             return None
+        if respect_except and self.is_excluded(self.normalize(text)):
+            return None  # the canonical utterance for θ is one the family declines
         return text
 
     def _params_in(self, rx: A.Regex, seen: frozenset[str] = frozenset()) -> set[str]:

@@ -38,6 +38,7 @@ import attrs
 
 from ddl.eval.values import Value
 from ddl.grammar.compile import CompiledGrammar, default_value, normalize_space, param_refs
+from ddl.regular.ast import Difference
 from ddl.regular.dfa import closures
 from ddl.regular.errors import DEFAULT_LIMITS, Limits
 from ddl.regular.lang import _embedder
@@ -178,7 +179,10 @@ class _Mode:
         starts: list[int] = []
         embed = _embedder(limits)
         for e in self.entries:
-            prog = compile_regex(e.grammar.regex, tags=False, limits=limits, embed=embed)
+            routed = e.grammar.regex
+            if e.grammar.excluded is not None:
+                routed = Difference(routed, e.grammar.excluded)  # built as one embedded DFA
+            prog = compile_regex(routed, tags=False, limits=limits, embed=embed)
             base = len(kind)
             pk, pout = prog.kind, prog.out
             n = len(pk)
@@ -300,7 +304,8 @@ class _Mode:
                 return None
             groups, decided = extractor.decide(text)
             if groups is not None:
-                matched.append((family, groups))
+                if not self.entries_by_index[family].grammar.is_excluded(text):
+                    matched.append((family, groups))
             elif not decided:
                 return None
         if len(matched) == 1:

@@ -483,6 +483,7 @@ class GrammarDecl:
     options: tuple[str, ...]
     rules: tuple[RuleDef, ...]
     body: Regex
+    excluded: Regex | None = None  # `except R`: utterances of R are not the family's (no captures in R)
     span: Span = _span()
 
 

@@ -419,7 +419,7 @@ def _anchor(node: object, depth: int) -> _Anchor:
     elif isinstance(node, A.TableDecl):
         kids = list(node.entries)
     elif isinstance(node, A.GrammarDecl):
-        kids = [*node.rules, node.body]
+        kids = [*node.rules, node.body, *([node.excluded] if node.excluded is not None else [])]
     if kids is None:
         return _expr_anchor(node, [node], depth)
     return _Anchor(node, [_anchor(k, depth + 1) for k in kids], depth, _BLOCK)
@@ -699,7 +699,10 @@ class _Formatter:
         pad = " " * (indent + INDENT)
         head = " " * indent + "grammar" + "".join(" " + o for o in g.options) + " {"
         lines = [head]
-        for node, doc in [*((r, self.rule(r)) for r in g.rules), (g.body, self.regex(g.body))]:
+        parts: list[tuple[object, Doc]] = [*((r, self.rule(r)) for r in g.rules), (g.body, self.regex(g.body))]
+        if g.excluded is not None:
+            parts.append((g.excluded, cat("except ", nest(self.regex(g.excluded)))))
+        for node, doc in parts:
             lines.extend(self._leading_lines(node, indent + INDENT))
             text = pad + render(doc, indent + INDENT)
             t = self.c.trail(node)

@@ -25,7 +25,7 @@ MAX_TOKENS = 200_000
 MAX_INT_DIGITS = 1000  # longer integer literals are DDL111 (Python's int() refuses > 4300 digits)
 
 RESERVED = frozenset(
-    """import as family enum type table fn param grammar rule program example ensures
+    """import as family enum type table fn param grammar rule except program example ensures
     teach priority let if then else match for in where and or not true false none
     Int Decimal Text List Map Option""".split()
 )
@@ -515,15 +515,20 @@ class _Builder:
         options: list[str] = []
         rules: list[A.RuleDef] = []
         body: A.Regex | None = None
+        excluded: A.Regex | None = None
         for child in t.children:
+            if child is None:
+                continue  # an absent `except` clause (maybe_placeholders)
             if isinstance(child, Tree) and child.data == "grammar_option":
                 options.append(self.name(child.children[0]))
             elif isinstance(child, Tree) and child.data == "rule_def":
                 rules.append(A.RuleDef(self.name(child.children[0]), self.regex(child.children[1]), span=self.span(child)))
+            elif isinstance(child, Tree) and child.data == "grammar_except":
+                excluded = self.regex(child.children[0])
             else:
                 body = self.regex(child)
         assert body is not None
-        return A.GrammarDecl(tuple(options), tuple(rules), body, span=self.span(t))
+        return A.GrammarDecl(tuple(options), tuple(rules), body, excluded, span=self.span(t))
 
     def d_program_decl(self, t: Tree) -> A.ProgramDecl:
         ret, body = t.children

@@ -637,7 +637,7 @@ class Checker:
                         stack.append(node.item)
                 return out
 
-            for rx in [g.body, *(r.body for r in g.rules)]:
+            for rx in [g.body, *([g.excluded] if g.excluded is not None else []), *(r.body for r in g.rules)]:
                 for ref in refs(rx):
                     if ref.name not in names:
                         self.error("DDL220", f"grammar refers to '{ref.name}', which is neither a parameter nor a rule",
@@ -678,6 +678,13 @@ class Checker:
             if bad is not None:
                 self.error("DDL220", f"'{bad.name}' is captured inside '&' or '~'", bad.span,
                            hint="captures may not occur under & or ~; restrict the parameter's type instead")
+            if g.excluded is not None:
+                # The except clause is a plain language subtracted from the grammar: nothing to capture.
+                bad = captures_under_boolean(g.excluded, True, frozenset())
+                if bad is not None:
+                    self.error("DDL220", f"'{bad.name}' is captured inside an 'except' clause", bad.span,
+                               hint="an except clause names utterances the family does not accept; it captures "
+                                    "nothing: write the words (or a rule without parameters)")
             # Rules may not refer to themselves, directly or through other rules (grammars are regular).
             state: dict[str, int] = {}
 
