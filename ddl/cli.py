@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ddl.distill.commands import add_parser as add_distill_parser
 
     add_distill_parser(sub)
+    from ddl.refine.commands import add_parser as add_refine_parser
+
+    add_refine_parser(sub)
 
     gram = sub.add_parser(
         "grammar", help="work with a family's grammar: member, sample, render, overlap, equiv",
@@ -149,6 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ddl.testing.command import cmd_test
 
             return cmd_test(args, sys.stdout, collect_files)
+        if args.command == "refine":
+            from ddl.refine.commands import run as run_refine
+
+            return run_refine(args, sys.stdout)
         if args.command == "distill":
             from ddl.distill.commands import run as run_distill
 

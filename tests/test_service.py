@@ -402,3 +402,16 @@ def test_app_serializes_handler_calls() -> None:
 
     anyio.run(many)
     assert len(fake.calls) == 8 and fake.max_active == 1
+
+
+def test_app_reload_swaps_in_the_directory_again() -> None:
+    class Reloading(FakeHandler):
+        def reload(self) -> dict[str, Any]:
+            self.calls.append(("reload", None))
+            return {"served": [{"name": "refined"}], "rejected": []}
+
+    handler = Reloading()
+    status, body = call(make_app(handler), "POST", "/reload")
+    assert status == 200 and body["served"] == [{"name": "refined"}]
+    assert ("reload", None) in handler.calls
+    _error(call(make_app(handler), "GET", "/reload"), 405)

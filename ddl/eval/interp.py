@@ -72,6 +72,48 @@ class Evaluator:
             ir.MakeSome: self._make_some, ir.Match: self._match, ir.Widen: self._widen, ir.Narrow: self._narrow,
         }
 
+    # ------------------------------------------------------------------ branch coverage (optional)
+
+    def record_branches(self, recorder: Callable[[ir.Node, int], None] | None) -> None:
+        """Call ``recorder(node, arm)`` whenever an ``if`` or ``match`` takes a branch; None turns it off.
+
+        ``arm`` is 0 for an if's then-branch and 1 for its else-branch, and the index of the arm taken
+        for a match.  Off by default, and then free: the recording methods are swapped into the
+        dispatch table only while a recorder is installed (so install it on an evaluator of your own).
+        Results and step counts are the same with and without a recorder.
+        """
+        if recorder is None:
+            self._dispatch[ir.If] = self._if
+            self._dispatch[ir.Match] = self._match
+            return
+
+        def if_recorded(node: ir.If, env: Env, ctx: Ctx) -> Any:
+            taken = bool(self._eval(node.cond, env, ctx))
+            recorder(node, 0 if taken else 1)
+            return self._eval(node.then if taken else node.else_, env, ctx)
+
+        def match_recorded(node: ir.Match, env: Env, ctx: Ctx) -> Any:
+            value = self._eval(node.scrutinee, env, ctx)
+            for index, arm in enumerate(node.arms):
+                pat = arm.pattern
+                if type(pat) is ir.PatSome:
+                    if type(value) is SomeV:
+                        recorder(node, index)
+                        saved = env.get(pat.binder, _MISSING)
+                        env[pat.binder] = value.value
+                        result = self._eval(arm.body, env, ctx)
+                        _restore(env, pat.binder, saved)
+                        return result
+                    continue
+                if ((type(pat) is ir.PatWild) or (type(pat) is ir.PatConst and ops.values_equal(pat.value, value))
+                        or (type(pat) is ir.PatNone and type(value) is not SomeV)):
+                    recorder(node, index)
+                    return self._eval(arm.body, env, ctx)
+            raise no_match(value, node.span)
+
+        self._dispatch[ir.If] = if_recorded
+        self._dispatch[ir.Match] = match_recorded
+
     # ------------------------------------------------------------------ public entry points
 
     def run(self, family: str, theta: Mapping[str, Value]) -> Outcome:

@@ -202,15 +202,21 @@ class CompiledGrammar:
         if isinstance(t, EnumT):
             lookup: dict[str, EnumV] = {}
             texts: list[str] = []
+            # A `where` that mentions only this parameter is folded in: excluded variants are not utterable.
+            fold = param.where is not None and where_refs == {param.name}
             for variant, display, aliases in zip(t.variants, t.displays, t.aliases or ((),) * len(t.variants)):
                 value = EnumV(f"{t.origin}::{t.name}", variant, display)
+                if fold and not where_holds(self.evaluator, param, value):
+                    continue
                 for text in (display, *aliases):
                     texts.append(text)
                     lookup[text.casefold() if self.ignore_case else text] = value
             self._enum_lookup[param.name] = lookup
             # Longer texts first so that leftmost-first matching prefers "science fiction" over "science".
             texts.sort(key=lambda s: (-len(s), s))
-            return CaptureSpec(param.name, t, alt(*(lit(s) for s in texts)), param.where is None)
+            return CaptureSpec(param.name, t, alt(*(lit(s) for s in texts)) if texts else EMPTY,
+                               param.where is None or fold,
+                               None if param.where is None or fold else "its where-refinement involves other parameters")
         if isinstance(t, TextT):
             base: Regex = convert_regex(t.pattern) if t.pattern is not None else rep(any_char(), 0, None)
             if t.max_len is not None:

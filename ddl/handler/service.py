@@ -7,6 +7,7 @@ Endpoints::
     GET  /stats     -> the ledger's statistics (coverage, tokens, cost, savings)
     GET  /families  -> {"served": [...], "rejected": [...]}
     GET  /health    -> {"status": "ok", "families": n_served, "store": url}
+    POST /reload    -> load DIR again (checks cached) and serve it: {"served": [...], "rejected": [...]}
 
 A query that misses or whose model fails is still a 200: the answer itself says
 ``"source": "llm"`` or ``"error"`` -- the request was fine, the handler answered.  Requests that are
@@ -227,6 +228,16 @@ def make_app(handler: ServedHandler, *, max_body: int = DEFAULT_MAX_BODY,
         served_count[0] = len(result.get("served", []))
         return JSONResponse(result)
 
+    async def reload(request: Request) -> Response:
+        # Load the directory again (unchanged files hit the check cache) and swap it in: how a
+        # refined or newly written family starts serving without a restart.
+        do_reload = getattr(handler, "reload", None)
+        if do_reload is None:
+            raise ApiError(404, "this handler cannot reload", "DDL705")
+        result = await call(do_reload)
+        served_count[0] = len(result.get("served", []))
+        return JSONResponse(result)
+
     async def health(request: Request) -> Response:
         try:
             n_served = await run_in_threadpool(count_served)
@@ -241,6 +252,7 @@ def make_app(handler: ServedHandler, *, max_body: int = DEFAULT_MAX_BODY,
         Route("/stats", stats, methods=["GET"]),
         Route("/families", families, methods=["GET"]),
         Route("/health", health, methods=["GET"]),
+        Route("/reload", reload, methods=["POST"]),
     ]
     handlers: dict[Any, Callable[..., Any]] = {
         HTTPException: _on_http_exception,

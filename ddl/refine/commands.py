@@ -1,0 +1,159 @@
+"""``ddl refine FAMILY DIR``: split a served family by the feedback its answers received.
+
+Reads the accepted and rejected answers of FAMILY from the store (the handler's, by default
+DIR's), learns the split (over θ, or over wording: RPNI or ``-m MODEL`` as the oracle), checks
+it with the language algebra (G+ and G− non-empty, G+ accepts every accepted utterance, G−
+every rejected one), rewrites the family's file, checks the result as ``ddl check`` does and
+prints the diff.  With ``--write`` the file is replaced — only when every check passed — and a
+running ``ddl serve`` picks it up on ``POST /reload``.
+
+Exit codes: 0 the split is checked (and written with ``--write``); 1 no valid split, or the
+refined family does not pass ``ddl check`` (nothing written); 2 usage or I/O error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from ddl.cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
+
+COMMAND = "refine"
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        COMMAND, help="split a served family by the accepted and rejected answers in the feedback store",
+        description="Learn from the feedback on FAMILY's answers which utterances it should keep answering (G+) "
+                    "and which it should leave to the model (G-), check the split with the grammar algebra, rewrite "
+                    "the family's file and show the diff. --write replaces the file only when the refined family "
+                    "passes ddl check.",
+        epilog="Exit codes: 0 a checked split (written with --write); 1 no valid split or the refined family does "
+               "not pass ddl check (nothing written); 2 usage or I/O error.",
+    )
+    p.add_argument("family", metavar="FAMILY")
+    p.add_argument("directory", metavar="DIR", help="the handler's directory of .ddl files")
+    p.add_argument("--store", metavar="URL", default=None,
+                   help="the feedback store (default: $DDL_STORE, DIR/ddl.toml, or DIR/.ddl-handler/ledger.sqlite3)")
+    p.add_argument("--config", metavar="FILE", default=None, help="a handler config file (TOML)")
+    p.add_argument("--method", choices=["auto", "theta", "rpni", "llm"], default=None,
+                   help="how to learn the split (default: auto — over θ when that explains the feedback, else "
+                        "RPNI over words; llm when -m is given)")
+    p.add_argument("--model", "-m", metavar="MODEL", default=None, help="an llm model as the oracle (method llm)")
+    p.add_argument("--write", action="store_true", help="replace the family's file when every check passes")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
+    err = sys.stderr if err is None else err
+    from ddl.handler.config import load_config, resolve
+    from ddl.handler.records import HandlerError
+
+    directory = Path(args.directory)
+    if not directory.is_dir():
+        print(f"ddl refine: error: no such directory: '{args.directory}'", file=err)
+        return EXIT_USAGE
+    try:
+        config = resolve(load_config(args.config, directory), directory=directory, store=args.store)
+        outcome = refine(args.family, directory, store_url=config.store or "", method=args.method,
+                         model_id=args.model, write=args.write)
+    except HandlerError as exc:
+        print(f"ddl refine: error: {exc.code}: {exc.message}", file=err)
+        return EXIT_USAGE if exc.code in ("DDL702", "DDL705", "DDL900") else EXIT_ERRORS
+    if args.format == "json":
+        json.dump(outcome, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        _print(outcome, out)
+    return EXIT_OK if outcome["ok"] else EXIT_ERRORS
+
+
+def refine(family: str, directory: Path, *, store_url: str, method: str | None = None,
+           model_id: str | None = None, write: bool = False) -> dict[str, Any]:
+    """The whole refinement as a JSON-able report (the Python API behind ``ddl refine``)."""
+    from ddl.distill.loop import write_atomic
+    from ddl.grammar.compile import CompiledGrammar
+    from ddl.handler.records import HandlerError
+    from ddl.handler.registry import Registry
+    from ddl.handler.store import open_store
+    from ddl.refine import collect_feedback, coverage_split, learn_split
+    from ddl.refine.rewrite import RewriteError, rewrite
+
+    registry = Registry.load(directory)
+    served = registry.by_name.get(family)
+    if served is None:
+        known = ", ".join(f.name for f in registry.served) or "none"
+        raise HandlerError(f"no served family {family} in {directory} (served: {known})", code="DDL705")
+    grammar = CompiledGrammar(served.checked, served.evaluator)
+    store = open_store(store_url)
+    try:
+        fs = collect_feedback(store, family, grammar)
+    finally:
+        store.close()
+    chosen = method or ("llm" if model_id else "auto")
+    split = learn_split(fs, served.checked, served.evaluator, grammar, method=chosen, model_id=model_id)
+    report: dict[str, Any] = {
+        "family": family, "path": served.path, "store": store.url, "accepted": len(fs.accepted),
+        "rejected": len(fs.rejected), "inconsistent": [_conflict(c) for c in fs.inconsistent],
+        "split": split.to_json(), "ok": False, "written": False, "diff": None, "diagnostics": [],
+    }
+    try:
+        report["branches"] = [_branch(b) for b in coverage_split(fs, served.checked, served.evaluator)]
+    except Exception as exc:  # coverage is advice for the reviewer; it must not block a split
+        report["branches"] = []
+        report["diagnostics"].append(f"branch coverage unavailable: {type(exc).__name__}: {exc}")
+    if not split.ok:
+        return report
+    original = Path(served.path).read_text(encoding="utf-8")
+    try:
+        result = rewrite(original, served.path, family, split, fs, store.url)
+    except RewriteError as exc:
+        report["diagnostics"].append(str(exc))
+        return report
+    report.update(diff=result.diff, diagnostics=result.diagnostics, dropped_examples=result.dropped_examples,
+                  ok=result.passed)
+    if result.passed and write:
+        write_atomic(Path(served.path), result.source)
+        report["written"] = True
+    return report
+
+
+def _conflict(c: Any) -> dict[str, Any]:
+    return {"utterance": c.utterance, "accept_ids": list(c.accept_ids), "reject_ids": list(c.reject_ids)}
+
+
+def _branch(b: Any) -> dict[str, Any]:
+    to_json = getattr(b, "to_json", None)
+    return dict(to_json()) if callable(to_json) else {"description": str(b)}
+
+
+def _print(report: dict[str, Any], out: TextIO) -> None:
+    split = report["split"]
+    print(f"{report['family']}: {report['accepted']} accepted, {report['rejected']} rejected answers in "
+          f"{report['store']}", file=out)
+    for c in report["inconsistent"]:
+        print(f"  inconsistent (not learned from): {c['utterance']!r} accepted ({c['accept_ids']}) and rejected "
+              f"({c['reject_ids']})", file=out)
+    what = split.get("predicate_text") or split.get("source") or "nothing"
+    print(f"split ({split['method']}): keep {what}", file=out)
+    for check in split["checks"]:
+        mark = "ok " if check["ok"] else "FAILED"
+        witness = f" — {check['witness']!r}" if check.get("witness") else ""
+        print(f"  {mark} {check['name']}{witness}{': ' + check['message'] if check.get('message') else ''}", file=out)
+    for message in split["messages"]:
+        print(f"  note: {message}", file=out)
+    for b in report.get("branches", []):
+        print(f"  branch: {b.get('description') or b}", file=out)
+    if report.get("diff"):
+        out.write(report["diff"])
+    for d in report["diagnostics"]:
+        print(d, file=out)
+    if report["written"]:
+        print(f"wrote {report['path']}; a running `ddl serve` loads it on POST /reload", file=out)
+    elif report["ok"]:
+        print("the refined family passes ddl check; run again with --write to replace the file", file=out)
+    else:
+        print("no refinement written", file=out)
