@@ -93,3 +93,49 @@ def test_unknown_family_is_a_usage_error(tmp_path: Path) -> None:
     _feedback(store, VERDICTS[:2])
     result = _ddl(tmp_path, "refine", "nope", str(families), "--store", str(store))
     assert result.returncode == 2 and "no served family nope" in result.stderr
+
+
+ORDER_BOOKS = '''family order_books {
+  "Order books; big orders go to the warehouse."
+  enum Genre { fantasy, mystery, romance }
+  param genre : Genre
+  param count : Int in 1..20 = 5
+  grammar normalize_space { "order " count " " genre " books" }
+  program -> Text =
+    if count > 10 then "warehouse/${genre}/${count}" else "shop/${genre}/${count}"
+  example "order 3 fantasy books" => { genre = fantasy, count = 3 } => "shop/fantasy/3"
+  example "order 12 mystery books" => { genre = mystery, count = 12 } => "warehouse/mystery/12"
+}
+'''
+
+
+def test_the_program_split_keeps_the_branch_accepted_inputs_take(tmp_path: Path) -> None:
+    from ddl.refine.commands import refine
+
+    families = tmp_path / "families"
+    families.mkdir()
+    (families / "order.ddl").write_text(ORDER_BOOKS, encoding="utf-8")
+    prog = ddl.load(families / "order.ddl")
+    grammar = CompiledGrammar(prog.checked.families["order_books"], prog.evaluator)
+    store_path = tmp_path / "ledger.sqlite3"
+    with open_store(store_path) as store:
+        for n in [1, 2, 4, 6, 9, 10, 11, 13, 16, 20]:
+            for genre in ["fantasy", "romance"]:
+                u = f"order {n} {genre} books"
+                theta = {k: to_json(v) for k, v in (grammar.match(u).values or {}).items()}
+                qid = store.record_query(QueryRecord(ts=time.time(), utterance=u, source="deterministic",
+                                                     latency_ms=1.0, family="order_books", family_version="v1",
+                                                     theta=theta))
+                store.add_feedback(qid, "accept" if n <= 10 else "reject")
+    report = refine("order_books", families, store_url=str(store_path), write=True)
+    assert report["ok"] and report["written"], report
+    assert report["pruned_branches"] == 1 and report["dropped_examples"] == 1
+    taken = {(b["kind"], b["arm"], b["which"]) for b in report["branches"]}
+    assert taken == {("if", 0, "rejected"), ("if", 1, "accepted")}, report["branches"]
+    assert any("the then branch of this if is taken only by rejected inputs" in b["description"]
+               for b in report["branches"])
+    refined = (families / "order.ddl").read_text(encoding="utf-8")
+    assert "warehouse/" not in refined and 'program -> Text =\n    ("shop/${genre}/${count}")' in refined
+    assert "Int in 1..10" in refined
+    again = ddl.load(families / "order.ddl").family("order_books")
+    assert again(genre="mystery", count=7) == "shop/mystery/7"

@@ -114,7 +114,7 @@ def refine(family: str, directory: Path, *, store_url: str, method: str | None =
         report["diagnostics"].append(str(exc))
         return report
     report.update(diff=result.diff, diagnostics=result.diagnostics, dropped_examples=result.dropped_examples,
-                  ok=result.passed)
+                  pruned_branches=result.pruned_branches, ok=result.passed)
     if result.passed and write:
         write_atomic(Path(served.path), result.source)
         report["written"] = True
@@ -126,8 +126,7 @@ def _conflict(c: Any) -> dict[str, Any]:
 
 
 def _branch(b: Any) -> dict[str, Any]:
-    to_json = getattr(b, "to_json", None)
-    return dict(to_json()) if callable(to_json) else {"description": str(b)}
+    return {**b.to_json(), "description": b.describe()}
 
 
 def _print(report: dict[str, Any], out: TextIO) -> None:

@@ -33,6 +33,7 @@ class Rewrite:
     passed: bool  # the new module passes `ddl check`
     diagnostics: list[str]  # rendered, when it does not
     dropped_examples: int = 0
+    pruned_branches: int = 0  # `if`s reduced to the branch accepted inputs take (the program split)
 
 
 class RewriteError(Exception):
@@ -68,13 +69,61 @@ def rewrite(text: str, path: str, family_name: str, split: Any, fs: Any, store_u
     edits.append((start, start, _header(split, fs, store_url)))
     new = _apply(text, edits)
     result = _check(new, path)
-    dropped = 0
+    dropped = pruned = 0
     if not result[0]:
         new, dropped = _drop_failing_examples(new, path, family_name, result[2])
         result = _check(new, path)
+    # The program split: a branch only rejected inputs took is now dead (the checker's `reachable`
+    # obligation says so); p+ keeps the branch the accepted inputs take.
+    for _ in range(8):
+        dead = [d for d in result[2] if d.code == "DDL603" and d.span is not None]
+        if result[0] or not dead:
+            break
+        new, n = _prune_dead_ifs(new, path, dead)
+        if n == 0:
+            break
+        pruned += n
+        result = _check(new, path)
     diff = "".join(difflib.unified_diff(text.splitlines(keepends=True), new.splitlines(keepends=True),
                                         fromfile=f"a/{path}", tofile=f"b/{path}"))
-    return Rewrite(new, diff, result[0], result[1], dropped)
+    return Rewrite(new, diff, result[0], result[1], dropped, pruned)
+
+
+def _prune_dead_ifs(text: str, path: str, dead: list[Any]) -> tuple[str, int]:
+    """Replace each ``if`` with a never-taken branch by the branch that is taken."""
+    from ddl.syntax.parser import parse_source
+
+    module, _ = parse_source(text, path)
+    if module is None:
+        return text, 0
+    starts = {d.span.start for d in dead}
+    edits: list[tuple[int, int, str]] = []
+    for node in _walk(module):
+        if isinstance(node, A.If):
+            if node.then.span.start in starts:
+                keep = node.else_
+            elif node.else_.span.start in starts:
+                keep = node.then
+            else:
+                continue
+            if any(s <= node.span.start and node.span.end <= e for s, e, _ in edits):
+                continue
+            edits.append((node.span.start, node.span.end, f"({text[keep.span.start:keep.span.end]})"))
+    return _apply(text, edits), len(edits)
+
+
+def _walk(node: Any) -> Any:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        if attrs.has(type(n)):
+            for field in attrs.fields(type(n)):
+                value = getattr(n, field.name)
+                if isinstance(value, tuple):
+                    stack.extend(v for v in value if attrs.has(type(v)))
+                elif attrs.has(type(value)) and field.name != "span":
+                    stack.append(value)
 
 
 def _narrow(text: str, param: A.ParamDecl, constraint: tuple[Any, ...]) -> tuple[int, int, str]:
