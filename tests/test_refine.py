@@ -421,3 +421,32 @@ def test_a_decimal_parameter_is_split_midway_at_its_scale(store: Store) -> None:
     assert split.predicate.describe() == "total in 0.01..174.75"
     assert_checks_ok(split)
     assert split.g_plus.contains("split 174.75 for 3 people") and split.g_minus.contains("split 174.76 for 3 people")
+
+
+def test_a_few_mislabelled_items_are_set_aside_as_suspects(books: Any, store: Store) -> None:
+    prog, fam, cg = books
+    verbs, genres = ["recommend", "suggest", "find"], ["fantasy", "mystery", "romance", "science fiction"]
+    for i in range(40):
+        n = 1 + i % 20
+        verdict = "accept" if n <= 10 else "reject"
+        if i in (3, 27):  # two users clicked the wrong button
+            verdict = "reject" if verdict == "accept" else "accept"
+        say(store, cg, books_utterance(verbs[i % 3], n, genres[i % 4], DECADES[i % 3]), verdict)
+    fs = collect_feedback(store, FAMILY, cg)
+    exact = learn_split(fs, fam, prog.evaluator, cg, method="theta")
+    assert exact.ok and exact.predicate is not None
+    assert exact.predicate.constraints == {"count": ("range", 1, 10)}
+    assert any("2 suspect feedback item(s)" in m for m in exact.messages), exact.messages
+    assert all(c.ok for c in exact.checks)  # on the feedback that was kept
+    assert exact.g_plus.contains("find 7 fantasy books") and exact.g_minus.contains("find 14 fantasy books")
+
+
+def test_wording_rejections_are_not_forced_onto_theta_as_noise(books: Any, store: Store) -> None:
+    prog, fam, cg = books
+    for i in range(30):
+        verb = "give me" if i % 3 == 0 else ("recommend" if i % 3 == 1 else "suggest")
+        say(store, cg, books_utterance(verb, 1 + i % 20, ["fantasy", "mystery"][i % 2]),
+            "reject" if verb == "give me" else "accept")
+    fs = collect_feedback(store, FAMILY, cg)
+    split = learn_split(fs, fam, prog.evaluator, cg)
+    assert split.method == "rpni" and split.ok, split.messages

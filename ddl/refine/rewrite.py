@@ -157,6 +157,7 @@ def _header(split: Any, fs: Any, store_url: str) -> str:
     declined = next((c.witness for c in split.checks if c.name.startswith("G- non") and c.witness), None)
     if declined is not None:
         lines.append(f"Declined now, e.g.: {declined!r}.")
+    lines.extend(m for m in split.messages if "suspect feedback" in m)
     if fs.inconsistent:
         lines.append(f"{len(fs.inconsistent)} utterance(s) were both accepted and rejected; they were not learned from.")
     return "".join(f"# {line}\n" for line in lines)

@@ -125,8 +125,12 @@ def learn_split(fs: FeedbackSet, family: CheckedFamily, evaluator: Any, grammar:
             if split.ok or method == "theta":
                 return split
             messages = split.messages
-        elif method == "theta":
-            return _failed("theta", grammar, fs, messages)
+        else:
+            tolerant = _tolerant_split(fs, family, grammar, messages)
+            if tolerant is not None and (tolerant.ok or method == "theta"):
+                return tolerant
+            if method == "theta":
+                return _failed("theta", grammar, fs, messages)
     if method in ("auto", "rpni"):
         return _rpni_split(fs, grammar, messages)
     # llm
@@ -140,6 +144,25 @@ def learn_split(fs: FeedbackSet, family: CheckedFamily, evaluator: Any, grammar:
     if result_o.lang is None:
         return _failed("llm", grammar, fs, messages)
     return _finish("llm", result_o.lang, grammar, fs, None, messages, result_o.regex, result_o.source)
+
+
+def _tolerant_split(fs: FeedbackSet, family: CheckedFamily, grammar: CompiledGrammar,
+                    messages: list[str]) -> Split | None:
+    """A θ split that sets a few contradicting items aside as suspect feedback (reported, not learned)."""
+    from ddl.refine.theta import learn_theta_tolerant
+
+    result = learn_theta_tolerant(fs.accepted, fs.rejected, family)
+    if result.predicate is None:
+        messages.append(result.message)
+        return None
+    suspects = [*result.suspects_accepted, *result.suspects_rejected]
+    kept = attrs.evolve(fs, accepted=[e for e in fs.accepted if e not in result.suspects_accepted],
+                        rejected=[e for e in fs.rejected if e not in result.suspects_rejected])
+    note = (f"{len(suspects)} suspect feedback item(s) contradict the split and were set aside: "
+            + ", ".join(f"{'accepted' if e in result.suspects_accepted else 'rejected'} {e.utterance!r} "
+                        f"(feedback {', '.join(str(i) for i in (e.ids or (e.id,)))})" for e in suspects[:5]))
+    lang = predicate_lang(grammar, result.predicate, family)
+    return _finish("theta", lang, grammar, kept, result.predicate, [*messages, result.message, note])
 
 
 def _rpni_split(fs: FeedbackSet, grammar: CompiledGrammar, messages: list[str]) -> Split:

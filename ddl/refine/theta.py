@@ -168,6 +168,90 @@ def learn_theta(accepted: list[Any], rejected: list[Any], family: CheckedFamily)
     return ThetaResult(predicate, True, f"θ split: {predicate.describe()}")
 
 
+TOLERANCE = 0.10  # the share of feedback a tolerant split may set aside as suspect (at least one item)
+
+
+@attrs.frozen
+class TolerantResult:
+    predicate: ThetaPredicate | None
+    suspects_accepted: list[Any]  # accepted items the predicate excludes
+    suspects_rejected: list[Any]  # rejected items the predicate keeps
+    message: str
+
+
+def learn_theta_tolerant(accepted: list[Any], rejected: list[Any], family: CheckedFamily) -> TolerantResult:
+    """A θ split that may contradict a few items (mislabelled feedback), which it reports as suspects.
+
+    Per parameter, the best constraint by misclassification count (an Int interval by a
+    maximum-sum run over the sorted values, weighted +1 per accepted and −1 per rejected item;
+    an enum's variants rejected more often than accepted); then constraints are added greedily
+    while they lower the count.  Accepted only if at most ``TOLERANCE`` of the items (at least
+    one) are misclassified and the predicate excludes most rejected items — noise is set aside,
+    a different kind of split (about wording) is not forced onto θ.
+    """
+    candidates: dict[str, Constraint] = {}
+    for p in family.params:
+        a_vals = [ex.theta.get(p.name) for ex in accepted]
+        r_vals = [ex.theta.get(p.name) for ex in rejected]
+        if isinstance(p.type, IntT):
+            weight: dict[int, int] = {}
+            for v in a_vals:
+                if isinstance(v, int) and not isinstance(v, bool):
+                    weight[v] = weight.get(v, 0) + 1
+            for v in r_vals:
+                if isinstance(v, int) and not isinstance(v, bool):
+                    weight[v] = weight.get(v, 0) - 1
+            values = sorted(weight)
+            if not values:
+                continue
+            best, best_span, run, start = 0, None, 0, 0
+            for i, v in enumerate(values):
+                if run <= 0:
+                    run, start = 0, i
+                run += weight[v]
+                if run > best:
+                    best, best_span = run, (start, i)
+            if best_span is None:
+                continue
+            s_i, e_i = best_span
+            lo = -((-(values[s_i - 1] + values[s_i])) // 2) if s_i > 0 else p.type.lo
+            hi = (values[e_i] + values[e_i + 1]) // 2 if e_i + 1 < len(values) else p.type.hi
+            candidates[p.name] = ("range", lo, hi)
+        elif isinstance(p.type, (EnumT, BoolT)):
+            counts: dict[Any, int] = {}
+            for v in a_vals:
+                counts[v] = counts.get(v, 0) + 1
+            for v in r_vals:
+                counts[v] = counts.get(v, 0) - 1
+            excluded = sorted((v for v, c in counts.items() if c < 0 and v is not None), key=_show)
+            if excluded:
+                candidates[p.name] = ("exclude", excluded)
+
+    def errors(constraints: dict[str, Constraint]) -> tuple[list[Any], list[Any]]:
+        pred = ThetaPredicate(constraints)
+        return ([ex for ex in accepted if not pred.holds(ex.theta)], [ex for ex in rejected if pred.holds(ex.theta)])
+
+    chosen: dict[str, Constraint] = {}
+    bad_a, bad_r = errors(chosen)
+    while True:
+        options = [(len(sum(errors({**chosen, n: c}), [])), n) for n, c in candidates.items() if n not in chosen]
+        if not options:
+            break
+        count, name = min(options)
+        if count >= len(bad_a) + len(bad_r):
+            break
+        chosen[name] = candidates[name]
+        bad_a, bad_r = errors(chosen)
+    total = len(accepted) + len(rejected)
+    allowed = max(1, int(TOLERANCE * total))
+    n_bad = len(bad_a) + len(bad_r)
+    if not chosen or n_bad > allowed or len(bad_r) * 2 >= len(rejected):
+        return TolerantResult(None, [], [], f"no θ split within {allowed} misclassified item(s) of {total}")
+    predicate = ThetaPredicate({p.name: chosen[p.name] for p in family.params if p.name in chosen})
+    return TolerantResult(predicate, bad_a, bad_r,
+                          f"θ split tolerating {n_bad} suspect item(s) of {total}: {predicate.describe()}")
+
+
 # ---------------------------------------------------------------- the language of a predicate
 
 
