@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(BIN)/ddl fmt --check examples/
 	$(BIN)/ddl handle examples "suggest 3 mystery books from the 1950s"
 	$(BIN)/ddl handle examples "what's the weather in tokyo in fahrenheit?" --format json
-	$(BIN)/ddl stats examples
+	$(BIN)/ddl stats examples --cost-per-call 0.002
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 tests/
