@@ -101,6 +101,7 @@ CATALOGUE: dict[str, str] = {
     "DDL705": "invalid request",
     "DDL706": "unknown query",
     "DDL707": "no model configured",
+    "DDL708": "teaching value disagrees with the teaching utterance",
     # ---- input/output
     "DDL900": "cannot read file",
     "DDL901": "no .ddl files found",

@@ -160,11 +160,11 @@ def _acceptance(checked: CheckedModule, evaluator: Any, utterance: str) -> tuple
         for name in match.captured:
             value = theta[name]
             if name not in taught:
-                wrong.append(_diag("distill", f"{family.name}: the teaching utterance sets {name} = "
+                wrong.append(_diag("DDL708", f"{family.name}: the teaching utterance sets {name} = "
                                    f"{show_value(value)} but the family declares no teaching value for it",
                                    _teach_span(family, name), hint=f"add `teach {name} = {show_value(value)}`"))
             elif not values_equal(taught[name], value):
-                wrong.append(_diag("distill", f"{family.name}: the teaching value of {name} is "
+                wrong.append(_diag("DDL708", f"{family.name}: the teaching value of {name} is "
                                    f"{show_value(taught[name])}, but the teaching utterance sets {name} = "
                                    f"{show_value(value)}", _teach_span(family, name),
                                    hint=f"write `teach {name} = {show_value(value)}`"))
