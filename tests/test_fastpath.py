@@ -113,6 +113,8 @@ def test_long_utterances_go_to_the_matcher() -> None:
     ("x(?:1|[2-9]|10){0,1}y", "x10y"),
     ("(?:ab|a)(?:b)*c", "abbc"),
     ("(?:(?:a|ab)c)+d", "abcacd"),
+    ("(?:|a)", "a"),  # a branch that matches nothing must not be committed to first (found by Hypothesis)
+    ("(?:a*|b)c", "bc"),
 ])
 def test_commitments_never_reject_a_member(pattern: str, text: str) -> None:
     extractor = fast_extractor(parse(pattern))

@@ -183,8 +183,12 @@ class _Translator:
         if isinstance(node, Alt):
             branches = [self.tr(x, inside_capture, follow, in_loop) for x in node.items]
             if deterministic(node, after):
-                # The next character decides every choice inside: committing to the first match loses nothing.
-                return "(?>" + "|".join(branches) + ")"
+                # The next character decides every choice inside: committing to the first match loses
+                # nothing — provided a branch that can match nothing is tried last (it would succeed
+                # first on any input). Reordering is safe: deterministic branches never compete.
+                nullable = [first(x)[1] for x in node.items]
+                ordered = [b for b, e in zip(branches, nullable) if not e] + [b for b, e in zip(branches, nullable) if e]
+                return "(?>" + "|".join(ordered) + ")"
             if in_loop:
                 # Inside a loop, commit anyway (longest branch first) to keep backtracking polynomial.
                 order = sorted(range(len(branches)), key=lambda i: -_min_length(node.items[i]))
