@@ -168,18 +168,54 @@ class Store(abc.ABC):
         """Store a verdict on query ``query_id``, copying the query's utterance, θ, family,
         family version and source; committed on return."""
 
-    # -- reads --------------------------------------------------------------------------
+    # -- reads (one implementation: the backends differ in placeholders and JSON columns) ----
+    _PARAM = "?"  # the driver's query placeholder
+    _JSON_AS_TEXT = True  # JSON columns come back as text to parse (SQLite), or already parsed (jsonb)
+
     @abc.abstractmethod
+    def _select(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """The rows of one read (a read failure is a StoreError)."""
+
     def get_query(self, query_id: int) -> QueryRecord | None:
         """The query with this id, or None."""
+        if not _storable_id(query_id):
+            return None
+        rows = self._select(f"SELECT id, {', '.join(_QUERY_COLUMNS)} FROM ddl_queries WHERE id = {self._PARAM}",
+                            (query_id,))
+        return self._query_from_row(rows[0], parse_json=self._JSON_AS_TEXT) if rows else None
 
-    @abc.abstractmethod
     def queries(self, since_id: int = 0) -> Iterator[QueryRecord]:
         """Queries with ``id > since_id`` in id order (fetched page by page: no lock is held between items)."""
+        last = max(min(int(since_id), 2**63 - 1), -(2**63))
+        sql = (f"SELECT id, {', '.join(_QUERY_COLUMNS)} FROM ddl_queries WHERE id > {self._PARAM} "
+               f"ORDER BY id LIMIT {_PAGE}")
+        while True:
+            rows = self._select(sql, (last,))
+            for row in rows:
+                yield self._query_from_row(row, parse_json=self._JSON_AS_TEXT)
+            if len(rows) < _PAGE:
+                return
+            last = rows[-1][0]
 
-    @abc.abstractmethod
     def feedback(self, family: str | None = None) -> Iterator[FeedbackRecord]:
         """Feedback in id order, optionally only for one family."""
+        last = 0
+        cols = f"id, {', '.join(_FEEDBACK_COLUMNS)}"
+        p = self._PARAM
+        while True:
+            if family is None:
+                rows = self._select(f"SELECT {cols} FROM ddl_feedback WHERE id > {p} ORDER BY id LIMIT {_PAGE}",
+                                    (last,))
+            else:
+                rows = self._select(
+                    f"SELECT {cols} FROM ddl_feedback WHERE family = {p} AND id > {p} ORDER BY id LIMIT {_PAGE}",
+                    (family, last),
+                )
+            for row in rows:
+                yield self._feedback_from_row(row, parse_json=self._JSON_AS_TEXT)
+            if len(rows) < _PAGE:
+                return
+            last = rows[-1][0]
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -422,54 +458,12 @@ class SQLiteStore(Store):
         return self._feedback_from_row(row, parse_json=True)
 
     # -- reads --------------------------------------------------------------------------
-    def get_query(self, query_id: int) -> QueryRecord | None:
-        if not _storable_id(query_id):
-            return None
-        with self._lock:
-            try:
-                row = (
-                    self._db()
-                    .execute(f"SELECT id, {', '.join(_QUERY_COLUMNS)} FROM ddl_queries WHERE id = ?", (query_id,))
-                    .fetchone()
-                )
-            except sqlite3.Error as exc:
-                raise self._read_error(exc) from None
-        return None if row is None else self._query_from_row(row, parse_json=True)
-
-    def _page(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    def _select(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with self._lock:
             try:
                 return list(self._db().execute(sql, args).fetchall())
             except sqlite3.Error as exc:
                 raise self._read_error(exc) from None
-
-    def queries(self, since_id: int = 0) -> Iterator[QueryRecord]:
-        last = max(min(int(since_id), 2**63 - 1), -(2**63))
-        sql = f"SELECT id, {', '.join(_QUERY_COLUMNS)} FROM ddl_queries WHERE id > ? ORDER BY id LIMIT {_PAGE}"
-        while True:
-            rows = self._page(sql, (last,))
-            for row in rows:
-                yield self._query_from_row(row, parse_json=True)
-            if len(rows) < _PAGE:
-                return
-            last = rows[-1][0]
-
-    def feedback(self, family: str | None = None) -> Iterator[FeedbackRecord]:
-        last = 0
-        cols = f"id, {', '.join(_FEEDBACK_COLUMNS)}"
-        while True:
-            if family is None:
-                rows = self._page(f"SELECT {cols} FROM ddl_feedback WHERE id > ? ORDER BY id LIMIT {_PAGE}", (last,))
-            else:
-                rows = self._page(
-                    f"SELECT {cols} FROM ddl_feedback WHERE family = ? AND id > ? ORDER BY id LIMIT {_PAGE}",
-                    (family, last),
-                )
-            for row in rows:
-                yield self._feedback_from_row(row, parse_json=True)
-            if len(rows) < _PAGE:
-                return
-            last = rows[-1][0]
 
     def close(self) -> None:
         with self._lock:
@@ -544,6 +538,8 @@ class PostgresStore(Store):
     per Store, in autocommit mode: each write is its own committed transaction."""
 
     CONNECT_TIMEOUT = 5  # seconds; an unreachable server is an error, not a hang
+    _PARAM = "%s"
+    _JSON_AS_TEXT = False  # jsonb arrives parsed
 
     def __init__(self, url: str) -> None:
         super().__init__()
@@ -663,42 +659,8 @@ class PostgresStore(Store):
             raise StoreError(f"unknown query id {query_id}", "DDL706")
         return self._feedback_from_row(rows[0], parse_json=False)
 
-    def get_query(self, query_id: int) -> QueryRecord | None:
-        if not _storable_id(query_id):
-            return None
-        rows = self._run("read", f"SELECT id, {', '.join(_QUERY_COLUMNS)} FROM ddl_queries WHERE id = %s", (query_id,))
-        return self._query_from_row(rows[0], parse_json=False) if rows else None
-
-    def queries(self, since_id: int = 0) -> Iterator[QueryRecord]:
-        last = max(min(int(since_id), 2**63 - 1), -(2**63))
-        sql = f"SELECT id, {', '.join(_QUERY_COLUMNS)} FROM ddl_queries WHERE id > %s ORDER BY id LIMIT {_PAGE}"
-        while True:
-            rows = self._run("read", sql, (last,))
-            for row in rows:
-                yield self._query_from_row(row, parse_json=False)
-            if len(rows) < _PAGE:
-                return
-            last = rows[-1][0]
-
-    def feedback(self, family: str | None = None) -> Iterator[FeedbackRecord]:
-        last = 0
-        cols = f"id, {', '.join(_FEEDBACK_COLUMNS)}"
-        while True:
-            if family is None:
-                rows = self._run(
-                    "read", f"SELECT {cols} FROM ddl_feedback WHERE id > %s ORDER BY id LIMIT {_PAGE}", (last,)
-                )
-            else:
-                rows = self._run(
-                    "read",
-                    f"SELECT {cols} FROM ddl_feedback WHERE family = %s AND id > %s ORDER BY id LIMIT {_PAGE}",
-                    (family, last),
-                )
-            for row in rows:
-                yield self._feedback_from_row(row, parse_json=False)
-            if len(rows) < _PAGE:
-                return
-            last = rows[-1][0]
+    def _select(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        return self._run("read", sql, args)
 
     def close(self) -> None:
         with self._lock:
