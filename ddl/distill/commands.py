@@ -106,7 +106,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except HandlerError as exc:
             raise UsageError(f"--dir: {exc.message}") from None
 
-    from ddl.distill.loop import distill, note_written, write_atomic
+    from ddl.distill.loop import distill, note_written
+    from ddl.files import write_atomic
 
     try:
         result = distill(args.utterance, model_id, rounds=args.rounds, temperature=args.temperature, system=system,

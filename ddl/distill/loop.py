@@ -20,9 +20,7 @@ timeout of our own: the model plugin's own timeout applies (``llm`` does not imp
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +30,7 @@ import attrs
 
 from ddl.distill.extract import extract_ddl
 from ddl.distill.prompt import repair_prompt, system_prompt, task_prompt
+from ddl.files import write_atomic
 
 if TYPE_CHECKING:
     from ddl.diagnostics import Diagnostic, SourceMap
@@ -295,29 +294,6 @@ def _new_transcript(log_dir: Path, started: datetime, utterance: str) -> Path:
         except FileExistsError:
             continue
     raise OSError(f"no free transcript name in {log_dir}")  # pragma: no cover
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a written family is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def note_written(transcript: Path, path: Path) -> None:

@@ -73,6 +73,7 @@ def _normal(text: str) -> str:
 def learn_from_miss(handler: Any, utterance: str, answer: str | None) -> LearnOutcome:
     """Distill ``utterance`` into a family and admit it to ``handler``'s registry if it qualifies."""
     from ddl.distill import distill
+    from ddl.files import write_atomic
 
     config = handler.config
     if not config.model:
@@ -100,8 +101,7 @@ def learn_from_miss(handler: Any, utterance: str, answer: str | None) -> LearnOu
     if result.family in known:
         return rejected(f"the registry already has a family named {result.family}")
     target = _free_path(directory / LEARN_DIR, result.family)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(result.source, encoding="utf-8")
+    write_atomic(target, result.source)  # a reload never sees half a family
     # Load the grown directory beside the live registry and swap it in only if the new family is
     # served, so a family that turns out to overlap never takes a served one out of service.
     grown = handler.registry.reload()

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int
 def refine(family: str, directory: Path, *, store_url: str, method: str | None = None,
            model_id: str | None = None, write: bool = False) -> dict[str, Any]:
     """The whole refinement as a JSON-able report (the Python API behind ``ddl refine``)."""
-    from ddl.distill.loop import write_atomic
+    from ddl.files import write_atomic
     from ddl.grammar.compile import CompiledGrammar
     from ddl.handler.records import HandlerError
     from ddl.handler.registry import Registry

@@ -16,12 +16,12 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ddl import __version__
+from ddl.files import write_atomic
 from ddl.verify.report import FileResult
 
 VERIFIER_VERSION = "1"  # bump when a change to the verifier changes results
@@ -119,17 +119,7 @@ class ResultCache:
         try:
             data = json.dumps(entry, ensure_ascii=False).encode("utf-8", "surrogatepass")
             self._ensure_dir()
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, self.entry_path(result.path))
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            write_atomic(self.entry_path(result.path), data)
         except (OSError, ValueError, TypeError):
             return False  # a read-only or full disk never fails the check
         return True
