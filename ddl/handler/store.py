@@ -156,17 +156,47 @@ class Store(abc.ABC):
     def __init__(self) -> None:
         self._lock = threading.RLock()
 
-    # -- writes -------------------------------------------------------------------------
-    @abc.abstractmethod
+    # -- writes (validation and SQL shared; the backends run the statements) ---------------
     def record_query(self, rec: QueryRecord) -> int:
         """Append ``rec`` (its ``id`` is ignored) and return the new id; committed on return."""
+        _check_record(rec)
+        values = [self._json_param(getattr(rec, col), col) if col in _QUERY_JSON else getattr(rec, col)
+                  for col in _QUERY_COLUMNS]
+        sql = (f"INSERT INTO ddl_queries ({', '.join(_QUERY_COLUMNS)}) "
+               f"VALUES ({', '.join(self._PARAM for _ in _QUERY_COLUMNS)})")
+        return self._insert(sql, values)
 
-    @abc.abstractmethod
     def add_feedback(
         self, query_id: int, verdict: str, correction: str | None = None, ts: float | None = None
     ) -> FeedbackRecord:
         """Store a verdict on query ``query_id``, copying the query's utterance, θ, family,
         family version and source; committed on return."""
+        _check_feedback(query_id, verdict, correction)
+        if not _storable_id(query_id):
+            raise StoreError(f"unknown query id {query_id}", "DDL706")
+        when = time.time() if ts is None else float(ts)
+        p = self._PARAM
+        # One statement copies the query's fields: atomic, no window between read and write.
+        sql = (
+            "INSERT INTO ddl_feedback (query_id, ts, verdict, utterance, correction, family, family_version, theta, source) "
+            f"SELECT id, {p}, {p}, utterance, {p}, family, family_version, theta, source FROM ddl_queries WHERE id = {p}"
+        )
+        row = self._insert_feedback(sql, (when, verdict, correction, query_id))
+        if row is None:
+            raise StoreError(f"unknown query id {query_id}", "DDL706")
+        return self._feedback_from_row(row, parse_json=self._JSON_AS_TEXT)
+
+    @abc.abstractmethod
+    def _json_param(self, value: Any, column: str) -> Any:
+        """A JSON column's value as the driver takes it (validated: no NaN, no foreign objects)."""
+
+    @abc.abstractmethod
+    def _insert(self, sql: str, values: list[Any]) -> int:
+        """Run one INSERT and return the new row's id."""
+
+    @abc.abstractmethod
+    def _insert_feedback(self, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """Run the feedback INSERT … SELECT; the new row (id first), or None when no query matched."""
 
     # -- reads (one implementation: the backends differ in placeholders and JSON columns) ----
     _PARAM = "?"  # the driver's query placeholder
@@ -412,15 +442,10 @@ class SQLiteStore(Store):
         return StoreError(f"cannot read store '{self.url}': {self._describe(exc)}")
 
     # -- writes -------------------------------------------------------------------------
-    def record_query(self, rec: QueryRecord) -> int:
-        _check_record(rec)
-        values = [
-            _dumps(getattr(rec, col), col, self.url)
-            if col in _QUERY_JSON and getattr(rec, col) is not None
-            else getattr(rec, col)
-            for col in _QUERY_COLUMNS
-        ]
-        sql = f"INSERT INTO ddl_queries ({', '.join(_QUERY_COLUMNS)}) VALUES ({', '.join('?' for _ in _QUERY_COLUMNS)})"
+    def _json_param(self, value: Any, column: str) -> Any:
+        return None if value is None else _dumps(value, column, self.url)
+
+    def _insert(self, sql: str, values: list[Any]) -> int:
         with self._lock:
             try:
                 cur = self._db().execute(sql, values)  # autocommit: committed when execute returns
@@ -429,33 +454,17 @@ class SQLiteStore(Store):
         assert cur.lastrowid is not None
         return int(cur.lastrowid)
 
-    def add_feedback(
-        self, query_id: int, verdict: str, correction: str | None = None, ts: float | None = None
-    ) -> FeedbackRecord:
-        _check_feedback(query_id, verdict, correction)
-        if not _storable_id(query_id):
-            raise StoreError(f"unknown query id {query_id}", "DDL706")
-        when = time.time() if ts is None else float(ts)
-        # One statement copies the query's fields: atomic, no window between read and write.
-        sql = (
-            "INSERT INTO ddl_feedback (query_id, ts, verdict, utterance, correction, family, family_version, theta, source) "
-            "SELECT id, ?, ?, utterance, ?, family, family_version, theta, source FROM ddl_queries WHERE id = ?"
-        )
+    def _insert_feedback(self, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
         with self._lock:
             try:
-                cur = self._db().execute(sql, (when, verdict, correction, query_id))
+                cur = self._db().execute(sql, args)
                 if cur.rowcount != 1:
-                    raise StoreError(f"unknown query id {query_id}", "DDL706")
-                row = (
-                    self._db()
-                    .execute(
-                        f"SELECT id, {', '.join(_FEEDBACK_COLUMNS)} FROM ddl_feedback WHERE id = ?", (cur.lastrowid,)
-                    )
-                    .fetchone()
-                )
+                    return None
+                return tuple(self._db().execute(
+                    f"SELECT id, {', '.join(_FEEDBACK_COLUMNS)} FROM ddl_feedback WHERE id = ?", (cur.lastrowid,)
+                ).fetchone())
             except sqlite3.Error as exc:
                 raise self._write_error(exc) from None
-        return self._feedback_from_row(row, parse_json=True)
 
     # -- reads --------------------------------------------------------------------------
     def _select(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
@@ -620,44 +629,20 @@ class PostgresStore(Store):
             except self._psycopg.Error as exc:
                 raise StoreError(f"cannot {action} store '{self.url}': {_pg_reason(exc)}") from None
 
-    @staticmethod
-    def _jsonb(value: Any, what: str, url: str) -> Any:
+    def _json_param(self, value: Any, column: str) -> Any:
         if value is None:
             return None
         from psycopg.types.json import Jsonb
 
-        text = _dumps(value, what, url)  # validates (no NaN, no foreign objects) with the SQLite rules
+        text = _dumps(value, column, self.url)  # validates (no NaN, no foreign objects) with the SQLite rules
         return Jsonb(value, dumps=lambda _obj: text)
 
-    def record_query(self, rec: QueryRecord) -> int:
-        _check_record(rec)
-        values = [
-            self._jsonb(getattr(rec, col), col, self.url) if col in _QUERY_JSON else getattr(rec, col)
-            for col in _QUERY_COLUMNS
-        ]
-        sql = (
-            f"INSERT INTO ddl_queries ({', '.join(_QUERY_COLUMNS)}) "
-            f"VALUES ({', '.join('%s' for _ in _QUERY_COLUMNS)}) RETURNING id"
-        )
-        rows = self._run("write to", sql, values)
-        return int(rows[0][0])
+    def _insert(self, sql: str, values: list[Any]) -> int:
+        return int(self._run("write to", sql + " RETURNING id", values)[0][0])
 
-    def add_feedback(
-        self, query_id: int, verdict: str, correction: str | None = None, ts: float | None = None
-    ) -> FeedbackRecord:
-        _check_feedback(query_id, verdict, correction)
-        if not _storable_id(query_id):
-            raise StoreError(f"unknown query id {query_id}", "DDL706")
-        when = time.time() if ts is None else float(ts)
-        sql = (
-            "INSERT INTO ddl_feedback (query_id, ts, verdict, utterance, correction, family, family_version, theta, source) "
-            "SELECT id, %s, %s, utterance, %s, family, family_version, theta, source FROM ddl_queries WHERE id = %s "
-            f"RETURNING id, {', '.join(_FEEDBACK_COLUMNS)}"
-        )
-        rows = self._run("write to", sql, (when, verdict, correction, query_id))
-        if not rows:
-            raise StoreError(f"unknown query id {query_id}", "DDL706")
-        return self._feedback_from_row(rows[0], parse_json=False)
+    def _insert_feedback(self, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        rows = self._run("write to", sql + f" RETURNING id, {', '.join(_FEEDBACK_COLUMNS)}", args)
+        return rows[0] if rows else None
 
     def _select(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         return self._run("read", sql, args)
