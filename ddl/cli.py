@@ -356,9 +356,35 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 # ---------------------------------------------------------------------------- run
 
 
+def param_arguments(fam: Any, items: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+    """``--param NAME=VALUE`` arguments as values of the parameters' types, and the problems.
+
+    An unknown name keeps its text, so that ``validate_theta`` reports it with suggestions.
+    """
+    from ddl.eval import parse_param_value
+
+    raw: dict[str, Any] = {}
+    problems: list[str] = []
+    for item in items:
+        if "=" not in item:
+            raise UsageError(f"--param expects NAME=VALUE, got '{item}'")
+        name, _, text = item.partition("=")
+        name = name.strip()
+        p = fam.param(name)
+        if p is None:
+            raw[name] = text
+            continue
+        value, problem = parse_param_value(text, p.type)
+        if problem is not None:
+            problems.append(f"{name}: {problem}")
+        else:
+            raw[name] = value
+    return raw, problems
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from ddl.api import ModuleLoader, compile_file
-    from ddl.eval import Err, Evaluator, compile_family, parse_param_value, validate_theta
+    from ddl.eval import Err, Evaluator, compile_family, validate_theta
     from ddl.eval.values import show_value, to_json
 
     path = Path(args.file)
@@ -402,20 +428,9 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
                   file=sys.stderr)
             return EXIT_ERRORS
         raw = dict(result.values or {})
-    for item in args.param:
-        if "=" not in item:
-            raise UsageError(f"--param expects NAME=VALUE, got '{item}'")
-        name, _, text = item.partition("=")
-        name = name.strip()
-        p = fam.param(name)
-        if p is None:
-            raw[name] = text  # validate_theta reports unknown names with suggestions
-            continue
-        value, problem = parse_param_value(text, p.type)
-        if problem is not None:
-            problems.append(f"{name}: {problem}")
-        else:
-            raw[name] = value
+    given, bad = param_arguments(fam, args.param)
+    raw.update(given)
+    problems.extend(bad)
     theta = None
     if not problems:
         theta, problems = validate_theta(fam, evaluator, raw, values=True)
@@ -484,7 +499,7 @@ def cmd_grammar(args: argparse.Namespace, out: TextIO) -> int:
 def _cmd_grammar(args: argparse.Namespace, out: TextIO) -> int:
     import random
 
-    from ddl.eval import parse_param_value, validate_theta
+    from ddl.eval import validate_theta
     from ddl.eval.values import to_json
     from ddl.grammar.compile import CompiledGrammar
     from ddl.regular.errors import RegularError
@@ -537,20 +552,10 @@ def _cmd_grammar(args: argparse.Namespace, out: TextIO) -> int:
                 print(lang.sample(rng, rng.choice(lengths)), file=out)
             return EXIT_OK
         assert action == "render"
-        raw: dict[str, Any] = {}
-        for item in args.param:
-            name, eq, text = item.partition("=")
-            if not eq:
-                raise UsageError(f"--param expects NAME=VALUE, got '{item}'")
-            p = fam.param(name.strip())
-            if p is None:
-                raw[name.strip()] = text
-                continue
-            value, problem = parse_param_value(text, p.type)
-            if problem is not None:
-                print(f"ddl grammar render: error: {name}: {problem}", file=sys.stderr)
-                return EXIT_ERRORS
-            raw[name.strip()] = value
+        raw, bad = param_arguments(fam, args.param)
+        if bad:
+            print(f"ddl grammar render: error: {bad[0]}", file=sys.stderr)
+            return EXIT_ERRORS
         theta, problems = validate_theta(fam, evaluator, raw, values=True)
         if theta is None:
             for problem in problems:
