@@ -116,6 +116,9 @@ family e { grammar { "something else" } program -> Int = 1 }
     assert found[("a", "b")] == "weather in paris" and found[("c", "d")] == "add 7"
     for (x, y), w in found.items():
         assert r.candidates(w) and {e.name for e, _ in r.candidates(w)} == {x, y}
+    # A candidate joining a registry: only its own overlaps are searched for.
+    assert [(o.first, o.second, o.witness) for o in r.overlaps(involving={"d"})] == [("c", "d", "add 7")]
+    assert r.overlaps(involving={"e"}) == []
 
 
 def test_an_except_clause_hands_its_utterances_to_other_families() -> None:

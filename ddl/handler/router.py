@@ -30,7 +30,7 @@ grammars that diverge after a word or two, a small region.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -376,9 +376,11 @@ class Router:
 
     # ------------------------------------------------------------------ overlaps
 
-    def overlaps(self) -> list[Overlap]:
+    def overlaps(self, involving: Collection[str] | None = None) -> list[Overlap]:
         """Every pair of families whose grammars accept a common utterance, with a shortest witness.
 
+        With ``involving``, only the pairs with one of those families (a candidate joining a
+        registry), and the search only expands states where one of them is still alive.
         Searches both modes' families together on the same text, so it compares the
         languages as written (normalization aside: see the module docstring).
         Raises :class:`OverlapSearchTooLarge` rather than answer from a partial search.
@@ -388,11 +390,16 @@ class Router:
         kind, cs, after, owner = mode.kind, mode.cs, mode.after, mode.owner
         found: dict[tuple[int, int], str] = {}
 
+        focus = None if involving is None else {e.index for e in self.entries if e.name in involving}
+
         def alive(s: frozenset[int]) -> set[int]:
             return {owner[q] for q in s}
 
+        def worth(families: set[int]) -> bool:  # can an overlap we care about still arise here?
+            return len(families) >= 2 and (focus is None or not focus.isdisjoint(families))
+
         start = mode.start_set
-        if len(alive(start)) < 2:
+        if not worth(alive(start)):
             return []
         seen = {start}
         queue: deque[tuple[frozenset[int], str]] = deque([(start, "")])
@@ -401,7 +408,8 @@ class Router:
             accepting = sorted({owner[q] for q in s if kind[q] == MATCH})
             for i, a in enumerate(accepting):
                 for b in accepting[i + 1:]:
-                    found.setdefault((a, b), path)
+                    if focus is None or a in focus or b in focus:
+                        found.setdefault((a, b), path)
             chars = [q for q in s if kind[q] == CHAR]
             sets = list({cs[q] for q in chars})
             part, covers = Partition.from_sets(sets)
@@ -418,7 +426,7 @@ class Router:
                 for q in members[atom]:
                     nxt.update(after[q])
                 t = frozenset(nxt)
-                if t in seen or len(alive(t)) < 2:
+                if t in seen or not worth(alive(t)):
                     continue
                 if len(seen) >= _OVERLAP_STATE_LIMIT:
                     raise OverlapSearchTooLarge(sorted(self.entries[i].name for i in alive(t)))
