@@ -53,6 +53,7 @@ from ddl.regular import (
 from ddl.regular import ignore_case as fold_case
 from ddl.regular.errors import RegularError
 from ddl.syntax import ast as A
+from ddl.tree import nodes
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily, CheckedParam
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, TextT, Type
@@ -106,21 +107,7 @@ class MatchResult:
 
 def param_refs(node: ir.Node | None) -> set[str]:
     """Parameters a where-clause refers to."""
-    out: set[str] = set()
-    stack: list[Any] = [node] if node is not None else []
-    while stack:
-        n = stack.pop()
-        if isinstance(n, ir.Param):
-            out.add(n.name)
-        if attrs.has(type(n)):
-            for f in attrs.fields(type(n)):
-                v = getattr(n, f.name)
-                if isinstance(v, tuple):
-                    for x in v:
-                        stack.extend(y for y in (x if isinstance(x, tuple) else (x,)) if attrs.has(type(y)))
-                elif attrs.has(type(v)) and not isinstance(v, Span):
-                    stack.append(v)
-    return out
+    return {n.name for n in nodes(node) if isinstance(n, ir.Param)} if node is not None else set()
 
 
 def where_holds(evaluator: Any, param: CheckedParam, value: Value) -> bool:

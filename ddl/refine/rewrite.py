@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 
 from ddl.syntax import ast as A
+from ddl.tree import nodes
 
 
 @attrs.frozen
@@ -98,7 +99,7 @@ def _prune_dead_ifs(text: str, path: str, dead: list[Any]) -> tuple[str, int]:
         return text, 0
     starts = {d.span.start for d in dead}
     edits: list[tuple[int, int, str]] = []
-    for node in _walk(module):
+    for node in nodes(module):
         if isinstance(node, A.If):
             if node.then.span.start in starts:
                 keep = node.else_
@@ -110,20 +111,6 @@ def _prune_dead_ifs(text: str, path: str, dead: list[Any]) -> tuple[str, int]:
                 continue
             edits.append((node.span.start, node.span.end, f"({text[keep.span.start:keep.span.end]})"))
     return _apply(text, edits), len(edits)
-
-
-def _walk(node: Any) -> Any:
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        if attrs.has(type(n)):
-            for field in attrs.fields(type(n)):
-                value = getattr(n, field.name)
-                if isinstance(value, tuple):
-                    stack.extend(v for v in value if attrs.has(type(v)))
-                elif attrs.has(type(value)) and field.name != "span":
-                    stack.append(value)
 
 
 def _narrow(text: str, param: A.ParamDecl, constraint: tuple[Any, ...]) -> tuple[int, int, str]:

@@ -19,6 +19,7 @@ from ddl.builtins import BUILTINS
 from ddl.diagnostics import Diagnostic, Note, Span
 from ddl.eval.values import NONE, EnumV
 from ddl.syntax import ast as A
+from ddl.tree import nodes
 from ddl.types import ir
 from ddl.types.checked import (
     CheckedEnsures,
@@ -594,22 +595,9 @@ class Checker:
         return tuple(out)
 
     def require_constant(self, node: ir.Node, span: Span, what: str) -> None:
-        stack: list[Any] = [node]
-        while stack:
-            n = stack.pop()
+        for n in nodes(node):
             if isinstance(n, ir.Param):
                 self.fail("DDL221", f"{what} must be a constant; it refers to parameter '{n.name}'", n.span)
-            if attrs.has(type(n)):
-                for f in attrs.fields(type(n)):
-                    v = getattr(n, f.name)
-                    if isinstance(v, tuple):
-                        for x in v:
-                            if isinstance(x, tuple):
-                                stack.extend(y for y in x if attrs.has(type(y)))
-                            elif attrs.has(type(x)):
-                                stack.append(x)
-                    elif attrs.has(type(v)) and not isinstance(v, (Span,)):
-                        stack.append(v)
 
     def check_grammar(self, fam: A.FamilyDecl, param_types: Mapping[str, Type]) -> None:
         for g in fam.of_kind(A.GrammarDecl):
