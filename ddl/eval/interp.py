@@ -94,22 +94,9 @@ class Evaluator:
 
         def match_recorded(node: ir.Match, env: Env, ctx: Ctx) -> Any:
             value = self._eval(node.scrutinee, env, ctx)
-            for index, arm in enumerate(node.arms):
-                pat = arm.pattern
-                if type(pat) is ir.PatSome:
-                    if type(value) is SomeV:
-                        recorder(node, index)
-                        saved = env.get(pat.binder, _MISSING)
-                        env[pat.binder] = value.value
-                        result = self._eval(arm.body, env, ctx)
-                        _restore(env, pat.binder, saved)
-                        return result
-                    continue
-                if ((type(pat) is ir.PatWild) or (type(pat) is ir.PatConst and ops.values_equal(pat.value, value))
-                        or (type(pat) is ir.PatNone and type(value) is not SomeV)):
-                    recorder(node, index)
-                    return self._eval(arm.body, env, ctx)
-            raise no_match(value, node.span)
+            index = _arm_index(node, value)
+            recorder(node, index)
+            return self._take_arm(node, index, value, env, ctx)
 
         self._dispatch[ir.If] = if_recorded
         self._dispatch[ir.Match] = match_recorded
@@ -355,24 +342,18 @@ class Evaluator:
 
     def _match(self, node: ir.Match, env: Env, ctx: Ctx) -> Any:
         value = self._eval(node.scrutinee, env, ctx)
-        for arm in node.arms:
-            pat = arm.pattern
-            if type(pat) is ir.PatWild:
-                return self._eval(arm.body, env, ctx)
-            if type(pat) is ir.PatConst:
-                if ops.values_equal(pat.value, value):
-                    return self._eval(arm.body, env, ctx)
-            elif type(pat) is ir.PatSome:
-                if type(value) is SomeV:
-                    saved = env.get(pat.binder, _MISSING)
-                    env[pat.binder] = value.value
-                    result = self._eval(arm.body, env, ctx)
-                    _restore(env, pat.binder, saved)
-                    return result
-            elif type(pat) is ir.PatNone:
-                if type(value) is not SomeV:
-                    return self._eval(arm.body, env, ctx)
-        raise no_match(value, node.span)
+        return self._take_arm(node, _arm_index(node, value), value, env, ctx)
+
+    def _take_arm(self, node: ir.Match, index: int, value: Any, env: Env, ctx: Ctx) -> Any:
+        arm = node.arms[index]
+        pat = arm.pattern
+        if type(pat) is ir.PatSome:
+            saved = env.get(pat.binder, _MISSING)
+            env[pat.binder] = value.value
+            result = self._eval(arm.body, env, ctx)
+            _restore(env, pat.binder, saved)
+            return result
+        return self._eval(arm.body, env, ctx)
 
     def _widen(self, node: ir.Widen, env: Env, ctx: Ctx) -> Any:
         return ops.coerce(self._eval(node.inner, env, ctx), node.type)
@@ -383,6 +364,19 @@ class Evaluator:
         if extra:
             ctx.charge(extra, node.span)
         return ops.narrow(value, node.type, node.span)
+
+
+def _arm_index(node: ir.Match, value: Any) -> int:
+    """The first arm whose pattern matches ``value`` (a non-exhaustive match is a runtime failure)."""
+    for index, arm in enumerate(node.arms):
+        pat = arm.pattern
+        if isinstance(pat, ir.PatConst):
+            if ops.values_equal(pat.value, value):
+                return index
+        elif (type(pat) is ir.PatWild or (type(pat) is ir.PatSome and type(value) is SomeV)
+              or (type(pat) is ir.PatNone and type(value) is not SomeV)):
+            return index
+    raise no_match(value, node.span)
 
 
 def _restore(env: Env, name: str, saved: Any) -> None:
