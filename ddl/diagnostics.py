@@ -59,9 +59,13 @@ class Diagnostic:
     def is_error(self) -> bool:
         return self.severity == "error"
 
+    def headline(self) -> str:
+        """The first line of the rendering: ``path:line:col: CODE: message``."""
+        return f"{self.span.path}:{self.span.line}:{self.span.col}: {self.code}: {self.message}"
+
     def render(self, sources: SourceMap | None = None) -> str:
         sources = sources or SourceMap()
-        out = [f"{self.span.path}:{self.span.line}:{self.span.col}: {self.code}: {self.message}"]
+        out = [self.headline()]
         out.extend(_excerpt(self.span, sources))
         for note in self.notes:
             if note.span is not None:

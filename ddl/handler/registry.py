@@ -170,9 +170,7 @@ def _admit(result: Any, served: list[ServedFamily], rejected: list[RejectedFamil
 
 
 def _reason(finding: Any) -> str:
-    d = finding.effective()
-    where = f"{d.span.path}:{d.span.line}:{d.span.col}" if d.span is not None else ""
-    return f"{where}: {d.code}: {d.message}" if where else f"{d.code}: {d.message}"
+    return str(finding.effective().headline())
 
 
 def _unique_names(served: list[ServedFamily]) -> tuple[list[ServedFamily], list[RejectedFamily]]:
