@@ -16,7 +16,10 @@ Independent of the rest of DDL (it imports nothing from ``ddl.syntax``,
   with shortest witnesses, counting and uniform sampling;
 * :mod:`~ddl.regular.match` — :class:`Matcher`: linear-time whole-string
   matching with named captures (``re``/RE2 leftmost-first semantics);
-* :mod:`~ddl.regular.ambiguity` — :func:`find_ambiguity`;
+* :mod:`~ddl.regular.paths` — reachability questions on NFA × filter (witnesses without
+  determinizing);
+* :mod:`~ddl.regular.tagged` — capture automata and :func:`find_ambiguity` on them
+  (:mod:`~ddl.regular.ambiguity` keeps the original NFA search as a baseline);
 * :mod:`~ddl.regular.strategies` — Hypothesis strategies (import explicitly).
 
 Resource use is bounded by :class:`Limits` (:class:`AutomatonTooLarge`,
@@ -32,7 +35,7 @@ Quick tour::
     {'n': '3', 'g': 'mystery'}
 """
 
-from ddl.regular.ambiguity import find_ambiguity
+from ddl.regular.ambiguity import find_ambiguity_nfa
 from ddl.regular.ast import (
     EMPTY,
     EPSILON,
@@ -80,6 +83,7 @@ from ddl.regular.errors import (
 from ddl.regular.lang import Lang
 from ddl.regular.match import Matcher
 from ddl.regular.parse import parse
+from ddl.regular.tagged import Ambiguity, Key, TaggedDFA, Undecided, find_ambiguity
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -91,6 +95,7 @@ __all__ = [
     "SPACE",
     "WORD",
     "Alt",
+    "Ambiguity",
     "AutomatonTooLarge",
     "Capture",
     "CharSet",
@@ -101,6 +106,7 @@ __all__ = [
     "Empty",
     "Epsilon",
     "Intersect",
+    "Key",
     "Lang",
     "LangRef",
     "Limits",
@@ -111,6 +117,8 @@ __all__ = [
     "RegularError",
     "Repeat",
     "Star",
+    "TaggedDFA",
+    "Undecided",
     "alt",
     "any_char",
     "cap",
@@ -120,6 +128,7 @@ __all__ = [
     "diff",
     "dot",
     "find_ambiguity",
+    "find_ambiguity_nfa",
     "ignore_case",
     "inter",
     "lit",

@@ -1,6 +1,12 @@
-"""Capture ambiguity: one utterance, two parses, different captured values.
+"""Capture ambiguity on the NFA: the engine's first algorithm, kept as a baseline.
 
-:func:`find_ambiguity` searches the *self-product* of the tagged Thompson NFA.
+``ddl check`` decides ambiguity with :func:`ddl.regular.tagged.find_ambiguity`, which runs the
+same self-product on the *capture automaton* (determinized over characters and tags) and scales
+to grammars of real size.  This module's :func:`find_ambiguity_nfa` is the original search on the
+NFA itself; ``bench/grammar_scale.py`` measures the two side by side and the tests use it as an
+independent oracle on small grammars.
+
+:func:`find_ambiguity_nfa` searches the *self-product* of the tagged Thompson NFA.
 Two copies A and B read the same string in lock step; breadth-first search
 gives a shortest witness.  A product state holds, between two characters:
 
@@ -43,7 +49,7 @@ from ddl.regular.ast import Capture, Regex, alt, walk
 from ddl.regular.charset import CharSet
 from ddl.regular.errors import DEFAULT_LIMITS, AutomatonTooLarge, Limits, RegularError
 from ddl.regular.lang import _embedder
-from ddl.regular.nfa import CHAR, MATCH, SPLIT, Prog, compile_regex, live_states
+from ddl.regular.nfa import CHAR, MATCH, SPLIT, TAG, Prog, compile_regex, live_states
 
 Captures = dict[str, "str | None"]
 
@@ -62,6 +68,8 @@ def _tagged_closure(prog: Prog, live: set[int], x: int) -> list[tuple[int, int]]
             continue
         if k == SPLIT:
             nxt = [(t, m) for t in outs[s]]
+        elif k == TAG:
+            nxt = [(out[s], m)]
         else:  # SAVE
             nxt = [(out[s], m | (1 << slot[s]))]
         for item in nxt:
@@ -109,7 +117,7 @@ def _small_finite_names(node: Regex, names: tuple[str, ...], limits: Limits) -> 
     return out
 
 
-def find_ambiguity(node: Regex, *, limits: Limits = DEFAULT_LIMITS) -> tuple[str, Captures, Captures] | None:
+def find_ambiguity_nfa(node: Regex, *, limits: Limits = DEFAULT_LIMITS) -> tuple[str, Captures, Captures] | None:
     """An utterance with two parses that capture different values, or None.
 
     Returns ``(utterance, captures_a, captures_b)`` where each captures dict maps

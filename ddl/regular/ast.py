@@ -138,7 +138,50 @@ class LangRef(_Node):
     lang: Lang
 
 
-Regex = Union[Empty, Epsilon, Chars, Concat, Alt, Star, Repeat, Intersect, Complement, Difference, Capture, LangRef]
+@attrs.frozen(cache_hash=True)  # trees are hashed as memo keys; hash once
+class Tag(_Node):
+    """A zero-width mark: on this path, capture ``name`` takes the value ``key``.
+
+    Invisible to languages and to matching (it matches the empty string); the capture
+    automata of :mod:`ddl.regular.tagged` read it as a symbol, so that the ambiguity search
+    compares the *values* of such captures (an enum's variant, whatever its spelling) rather
+    than where their texts start and end.
+    """
+
+    name: str
+    key: Any
+
+
+@attrs.frozen(cache_hash=True)  # trees are hashed as memo keys; hash once
+class Shuffle(_Node):
+    """Its items in any order, each at most once, ``sep`` between two consecutive items.
+
+    ``required[i]`` says whether item i must occur.  A finite shuffle is regular: the NFA has
+    one state per set of items used so far (2^n of them, n at most :data:`MAX_SHUFFLE`),
+    never one branch per permutation.
+    """
+
+    items: tuple[Regex, ...]
+    required: tuple[bool, ...]
+    sep: Regex
+
+
+@attrs.frozen(cache_hash=True)  # trees are hashed as memo keys; hash once
+class Named(_Node):
+    """``inner``, labelled with where it comes from (a rule, a capture, a construct).
+
+    Transparent everywhere; automata remember the label of each state so that a
+    construction that grows too large can say which part of the grammar drove it.
+    """
+
+    label: str
+    inner: Regex
+
+
+MAX_SHUFFLE = 8  # items of one any-order group: the NFA has 2^n states per item
+
+Regex = Union[Empty, Epsilon, Chars, Concat, Alt, Star, Repeat, Intersect, Complement, Difference, Capture, LangRef,
+              Tag, Shuffle, Named]
 
 EMPTY = Empty()
 EPSILON = Epsilon()
@@ -251,16 +294,42 @@ def diff(a: Regex, b: Regex) -> Regex:
     return Difference(a, b)
 
 
+def shuffle(items: tuple[Regex, ...] | list[Regex], required: tuple[bool, ...] | list[bool] | None = None,
+            sep: Regex = EPSILON) -> Regex:
+    """The items in any order (see :class:`Shuffle`); all required unless ``required`` says otherwise."""
+    items = tuple(items)
+    req = tuple(required) if required is not None else (True,) * len(items)
+    if len(req) != len(items):
+        raise ValueError("one required flag per item")
+    if len(items) > MAX_SHUFFLE:
+        raise ValueError(f"an any-order group has at most {MAX_SHUFFLE} items, not {len(items)}")
+    if not items:
+        return EPSILON
+    if len(items) == 1:
+        return items[0] if req[0] else opt(items[0])
+    return Shuffle(items, req, sep)
+
+
+def tag(name: str, key: Any) -> Regex:
+    return Tag(name, key)
+
+
+def named(label: str, inner: Regex) -> Regex:
+    return Named(label, inner)
+
+
 # ------------------------------------------------------------------ queries
 
 
 def children(node: Regex) -> tuple[Regex, ...]:
     if isinstance(node, (Concat, Alt, Intersect)):
         return node.items
-    if isinstance(node, (Star, Repeat, Complement, Capture)):
+    if isinstance(node, (Star, Repeat, Complement, Capture, Named)):
         return (node.inner,)
     if isinstance(node, Difference):
         return (node.left, node.right)
+    if isinstance(node, Shuffle):
+        return (*node.items, node.sep)
     return ()
 
 
@@ -281,11 +350,18 @@ def size(node: Regex) -> int:
         return _size_iterative(node)
 
 
+def _shuffle_copies(node: Shuffle) -> int:
+    """How many times the NFA of an any-order group holds each item (one per set of the others)."""
+    return 1 << (len(node.items) - 1)
+
+
 @lru_cache(maxsize=65536)  # subtrees (enum texts, numerals, words) are shared across grammars
 def _size(node: Regex) -> int:
     if isinstance(node, Repeat):
         copies = max(1, node.hi if node.hi is not None else node.lo + 1)
         return 1 + copies * _size(node.inner)
+    if isinstance(node, Shuffle):
+        return 1 + _shuffle_copies(node) * (sum(_size(c) for c in node.items) + len(node.items) * _size(node.sep))
     return 1 + sum(_size(c) for c in children(node))
 
 
@@ -302,6 +378,9 @@ def _size_iterative(node: Regex) -> int:
         if isinstance(n, Repeat):
             copies = max(1, n.hi if n.hi is not None else n.lo + 1)
             total[id(n)] = 1 + copies * total[id(n.inner)]
+        elif isinstance(n, Shuffle):
+            total[id(n)] = 1 + _shuffle_copies(n) * (sum(total[id(c)] for c in n.items)
+                                                      + len(n.items) * total[id(n.sep)])
         else:
             total[id(n)] = 1 + sum(total[id(c)] for c in children(n))
     return total[id(node)]
@@ -340,7 +419,7 @@ def capture_names(node: Regex) -> tuple[str, ...]:
 
 def nullable(node: Regex) -> bool:
     """Whether ``node`` matches the empty string."""
-    if isinstance(node, (Epsilon, Star)):
+    if isinstance(node, (Epsilon, Star, Tag)):
         return True
     if isinstance(node, (Empty, Chars)):
         return False
@@ -356,13 +435,38 @@ def nullable(node: Regex) -> bool:
         return not nullable(node.inner)
     if isinstance(node, Difference):
         return nullable(node.left) and not nullable(node.right)
-    if isinstance(node, Capture):
+    if isinstance(node, (Capture, Named)):
         return nullable(node.inner)
+    if isinstance(node, Shuffle):
+        if not any(node.required):
+            return True
+        return all(nullable(x) for x, r in zip(node.items, node.required) if r) and (
+            sum(node.required) <= 1 or nullable(node.sep))
     return node.lang.contains("")
 
 
 def has_boolean_ops(node: Regex) -> bool:
     return any(isinstance(n, (Intersect, Complement, Difference, LangRef)) for n in walk(node))
+
+
+def expand_shuffle(node: Shuffle) -> Regex:
+    """The any-order group as an alternation of its orders (for printing and for ``re``; n! branches)."""
+    from itertools import permutations
+
+    n = len(node.items)
+    required = {i for i in range(n) if node.required[i]}
+    orders: list[Regex] = []
+    for k in range(n, -1, -1):
+        for order in permutations(range(n), k):
+            if not required <= set(order):
+                continue
+            parts: list[Regex] = []
+            for j, i in enumerate(order):
+                if j:
+                    parts.append(node.sep)
+                parts.append(node.items[i])
+            orders.append(seq(*parts))
+    return alt(*orders)
 
 
 # ------------------------------------------------------------------ printing
@@ -395,6 +499,12 @@ def _pr(node: Regex, ctx: int, ext: bool) -> str:
         return node.cs.to_class() if node.cs.size() != 1 else escape_char(chr(node.cs.min()))
     if isinstance(node, Capture):
         return f"(?P<{node.name}>{_pr(node.inner, 0, ext)})"
+    if isinstance(node, Tag):
+        return "(?:)"
+    if isinstance(node, Named):
+        return _pr(node.inner, ctx, ext)
+    if isinstance(node, Shuffle):
+        return _pr(expand_shuffle(node), ctx, ext)
     if isinstance(node, Alt):
         return _wrap("|".join(_pr(x, 1, ext) for x in node.items), ctx > 0)
     if isinstance(node, (Intersect, Difference, Complement)) and not ext:
@@ -506,4 +616,8 @@ def ignore_case(node: Regex) -> Regex:
         return Difference(ignore_case(node.left), ignore_case(node.right))
     if isinstance(node, Capture):
         return Capture(node.name, ignore_case(node.inner))
+    if isinstance(node, Named):
+        return Named(node.label, ignore_case(node.inner))
+    if isinstance(node, Shuffle):
+        return Shuffle(tuple(ignore_case(x) for x in node.items), node.required, ignore_case(node.sep))
     return node

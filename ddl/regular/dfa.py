@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import Callable
 
 from ddl.regular.errors import AutomatonTooLarge
-from ddl.regular.nfa import CHAR, MATCH, SAVE, SPLIT, Prog
+from ddl.regular.nfa import CHAR, MATCH, SAVE, SPLIT, TAG, Prog
 from ddl.regular.partition import Partition
 
 
@@ -66,6 +66,14 @@ class DFA:
 
     def accepts(self, text: str) -> bool:
         return self.accept[self.run(text)]
+
+    def run_from(self, state: int, text: str) -> int:
+        """The state reached after reading ``text`` from ``state``."""
+        delta = self.delta
+        s = state
+        for a in self.part.atoms_of_text(text):
+            s = delta[s][a]
+        return s
 
     def live_states(self) -> frozenset[int]:
         """States from which some accepting state is reachable."""
@@ -124,7 +132,7 @@ def closures(prog: Prog) -> Callable[[int], frozenset[int]]:
                     if t not in seen:
                         seen.add(t)
                         stack.append(t)
-            elif k == SAVE:
+            elif k == SAVE or k == TAG:
                 t = out[s]
                 if t not in seen:
                     seen.add(t)

@@ -40,10 +40,23 @@ class AutomatonTooLarge(RegularError):
     def __init__(self, construction: str, limit: int, what: str = "states") -> None:
         self.construction = construction
         self.limit = limit
+        self.what = what
+        # The labelled parts of the regex (rules, captures) that drove the growth, with a measure
+        # of how much each contributed, most first; filled in by constructions that can tell.
+        self.culprits: list[tuple[str, int]] = []
         super().__init__(
             f"{construction} exceeded the limit of {limit:,} {what}; simplify the pattern "
             f"(e.g. smaller bounded repetitions) or raise the limit via Limits"
         )
+
+    @property
+    def summary(self) -> str:
+        """What grew, how far, and (when known) which part of the regex drove it."""
+        text = f"{self.construction} reached the limit of {self.limit:,} {self.what}"
+        if self.culprits:
+            parts = ", ".join(f"'{label}' ({count:,})" for label, count in self.culprits)
+            text += f"; the growth comes from {parts}"
+        return text
 
 
 @attrs.frozen

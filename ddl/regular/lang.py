@@ -40,6 +40,7 @@ from ddl.regular.ast import (
     Difference,
     Intersect,
     LangRef,
+    Named,
     Regex,
     Repeat,
     Star,
@@ -98,7 +99,7 @@ class Lang:
         """The language of a regex AST (captures are ignored)."""
         if isinstance(node, LangRef):
             return node.lang
-        if isinstance(node, Capture):
+        if isinstance(node, (Capture, Named)):
             return cls.from_regex(node.inner, limits=limits)
         if isinstance(node, Complement):
             return cls.from_regex(node.inner, limits=limits).complement()
@@ -201,6 +202,52 @@ class Lang:
     def repeat(self, lo: int, hi: int | None) -> Lang:
         """``lo`` to ``hi`` concatenated copies (``hi=None``: unbounded)."""
         return self._lift(Repeat(self.ref(), lo, hi))
+
+    def ignoring(self, cs: CharSet) -> Lang:
+        """The strings that are members once every character of ``cs`` is deleted (h⁻¹ of the
+        homomorphism erasing ``cs``): ``"1,250"`` is in ``numerals.ignoring(",")`` when ``"1250"`` is
+        a numeral.  The DFA reads a character of ``cs`` by staying where it is."""
+        d = self._dfa
+        part, left, _ = d.part.join(Partition.from_sets([cs])[0])
+        atoms = part.atoms
+        inside = [atoms[a].issubset(cs) for a in range(part.n_atoms)]
+        delta = [[s if inside[a] else row[left[a]] for a in range(part.n_atoms)] for s, row in enumerate(d.delta)]
+        return Lang(minimize(DFA(part, delta, list(d.accept), d.start)), self.limits)
+
+    def erase(self, cs: CharSet) -> Lang:
+        """The image under deleting every character of ``cs`` (a homomorphism): ``"1,250"`` → ``"1250"``."""
+        from ddl.regular.nfa import Prog
+
+        d = self._dfa
+        part, left, _ = d.part.join(Partition.from_sets([cs])[0])
+        atoms = part.atoms
+        live = d.live_states()
+        p = Prog(self.limits.max_nfa_states)
+        m = p.add_match()
+        entry = {st: p.split(()) for st in sorted(live)}
+        for st in sorted(live):
+            outs: list[int] = []
+            by_target: dict[tuple[int, bool], list[int]] = {}
+            for a in range(part.n_atoms):
+                t = d.delta[st][left[a]]
+                if t in live:
+                    by_target.setdefault((t, atoms[a].issubset(cs)), []).append(a)
+            for (t, erased), al in by_target.items():
+                if erased:
+                    outs.append(entry[t])
+                else:
+                    outs.append(p.char(CharSet.empty().union(*(atoms[a] for a in al)), entry[t]))
+            if d.accept[st]:
+                outs.append(m)
+            p.patch(entry[st], outs)
+        p.start = entry[d.start] if d.start in live else p.split(())
+        return Lang(minimize(determinize(p, self.limits.max_dfa_states, "erasure")), self.limits)
+
+    def right_quotient(self, suffix: str) -> Lang:
+        """{w : w + suffix is a member}."""
+        d = self._dfa
+        accept = [d.accept[d.run_from(s, suffix)] for s in range(d.n)]
+        return Lang(minimize(DFA(d.part, d.delta, accept, d.start)), self.limits)
 
     def reverse(self) -> Lang:
         prog = reverse_dfa_prog(self._dfa, self.limits.max_nfa_states)

@@ -43,7 +43,7 @@ from ddl.regular.ast import Regex
 from ddl.regular.dfa import closures
 from ddl.regular.errors import DEFAULT_LIMITS, Limits
 from ddl.regular.lang import _embedder
-from ddl.regular.nfa import CHAR, MATCH, SAVE, SPLIT, Prog, compile_regex, live_states
+from ddl.regular.nfa import CHAR, MATCH, SAVE, SPLIT, TAG, Prog, compile_regex, live_states
 from ddl.regular.partition import Partition
 
 # Slots saved along an ε-path, as a persistent linked list (slot, rest).
@@ -222,6 +222,10 @@ class Matcher:
                 t = out[s]
                 if not clo[t].isdisjoint(v):
                     stack.append((t, (slot[s], chain)))
+            elif k == TAG:
+                t = out[s]
+                if not clo[t].isdisjoint(v):
+                    stack.append((t, chain))
         raise AssertionError("viable set promised a continuation")  # pragma: no cover
 
     def fullmatch_spans(self, text: str) -> dict[str, tuple[int, int] | None] | None:

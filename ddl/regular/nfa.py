@@ -7,7 +7,9 @@ A :class:`Prog` is an array of instructions, each an integer state:
   an empty ``outs`` is a dead end (used for ∅);
 * ``SAVE slot → out``: ε-transition that records the current position in a
   capture slot (slot ``2k`` opens capture ``names[k]``, ``2k + 1`` closes it);
-* ``MATCH``: the single accepting state.
+* ``MATCH``: the single accepting state;
+* ``TAG → out``: an ε-transition marking a value (:class:`~ddl.regular.ast.Tag`): plain ε
+  for languages and matching, a symbol for the capture automata (:mod:`ddl.regular.tagged`).
 
 The same program serves the language algebra (SAVE is plain ε, priorities are
 irrelevant), the matcher (a Pike-VM-style walk that respects priorities,
@@ -26,6 +28,13 @@ state of ``node`` followed by ``next``.  Notes on shapes chosen for matching:
   ``(x(x(x)?)?)?``, so the subset construction sees one position at a time.
 * Boolean nodes (``&``, ``~``, difference) and :class:`LangRef` are compiled by
   the caller-provided ``embed`` to a minimal DFA and spliced in as a fragment.
+* An any-order group (:class:`~ddl.regular.ast.Shuffle`) of n items has one junction state
+  per set of items already read, built from the full set down; item i after set S is one
+  copy of item i continuing at the junction of S ∪ {i}.  So 2^n junctions and n·2^(n-1)
+  item copies, never n! branches.
+* Every state records the innermost :class:`~ddl.regular.ast.Named` label (or capture name)
+  around it (``origin``), so that a construction that outgrows its limit can name the part
+  of the grammar that drove it.
 """
 
 from __future__ import annotations
@@ -45,9 +54,12 @@ from ddl.regular.ast import (
     Epsilon,
     Intersect,
     LangRef,
+    Named,
     Regex,
     Repeat,
+    Shuffle,
     Star,
+    Tag,
     capture_names,
     depth,
     size,
@@ -58,7 +70,7 @@ from ddl.regular.errors import AutomatonTooLarge, Limits, RegexTooLarge
 if TYPE_CHECKING:
     from ddl.regular.dfa import DFA
 
-CHAR, SPLIT, SAVE, MATCH = 0, 1, 2, 3
+CHAR, SPLIT, SAVE, MATCH, TAG = 0, 1, 2, 3, 4
 
 _EMPTY_OUTS: tuple[int, ...] = ()
 
@@ -66,7 +78,8 @@ _EMPTY_OUTS: tuple[int, ...] = ()
 class Prog:
     """A compiled NFA (see the module docstring)."""
 
-    __slots__ = ("kind", "cs", "out", "outs", "slot", "enc", "start", "match", "names", "limit", "cur_enc")
+    __slots__ = ("kind", "cs", "out", "outs", "slot", "enc", "start", "match", "names", "limit", "cur_enc",
+                 "tags", "origin", "labels", "cur_origin")
 
     def __init__(self, limit: int = 1 << 62) -> None:
         self.kind: list[int] = []
@@ -77,6 +90,12 @@ class Prog:
         # Bitmask of the captures (by index in `names`) enclosing each state in the AST.
         self.enc: list[int] = []
         self.cur_enc = 0
+        # TAG states: tags[slot[q]] is the (capture name, key) the state marks.
+        self.tags: list[tuple[str, object]] = []
+        # origin[q]: index in `labels` of the innermost label around q (0: none).
+        self.origin: list[int] = []
+        self.labels: list[str] = [""]
+        self.cur_origin = 0
         self.start = 0
         self.match = -1
         self.names: tuple[str, ...] = ()
@@ -95,6 +114,7 @@ class Prog:
         self.outs.append(outs)
         self.slot.append(slot)
         self.enc.append(self.cur_enc)
+        self.origin.append(self.cur_origin)
         return i
 
     def char(self, cs: CharSet, out: int) -> int:
@@ -107,6 +127,18 @@ class Prog:
 
     def save(self, slot: int, out: int) -> int:
         return self._new(SAVE, None, out, _EMPTY_OUTS, slot)
+
+    def tag(self, name: str, key: object, out: int) -> int:
+        self.tags.append((name, key))
+        return self._new(TAG, None, out, _EMPTY_OUTS, len(self.tags) - 1)
+
+    def label(self, text: str) -> int:
+        """The index of a state label (see ``origin``)."""
+        try:
+            return self.labels.index(text)
+        except ValueError:
+            self.labels.append(text)
+            return len(self.labels) - 1
 
     def add_match(self) -> int:
         self.match = self._new(MATCH, None, -1, _EMPTY_OUTS, -1)
@@ -122,7 +154,7 @@ class Prog:
         k = self.kind[i]
         if k == SPLIT:
             return self.outs[i]
-        if k == SAVE:
+        if k == SAVE or k == TAG:
             return (self.out[i],)
         return _EMPTY_OUTS
 
@@ -211,18 +243,54 @@ class _Compiler:
                 cur = self.compile(node.inner, cur)
             return cur
         if isinstance(node, Capture):
-            if not self.tags:
+            outer_origin = p.cur_origin
+            p.cur_origin = p.label(node.name)
+            try:
+                if not self.tags:
+                    return self.compile(node.inner, nxt)
+                k = self.slot_of[node.name]
+                close = p.save(k + 1, nxt)
+                outer = p.cur_enc
+                p.cur_enc = outer | (1 << (k // 2))
+                body = self.compile(node.inner, close)
+                p.cur_enc = outer
+                return p.save(k, body)
+            finally:
+                p.cur_origin = outer_origin
+        if isinstance(node, Tag):
+            return p.tag(node.name, node.key, nxt) if self.tags else nxt
+        if isinstance(node, Named):
+            outer_origin = p.cur_origin
+            p.cur_origin = p.label(node.label)
+            try:
                 return self.compile(node.inner, nxt)
-            k = self.slot_of[node.name]
-            close = p.save(k + 1, nxt)
-            outer = p.cur_enc
-            p.cur_enc = outer | (1 << (k // 2))
-            body = self.compile(node.inner, close)
-            p.cur_enc = outer
-            return p.save(k, body)
+            finally:
+                p.cur_origin = outer_origin
+        if isinstance(node, Shuffle):
+            return self.shuffle(node, nxt)
         if isinstance(node, (Intersect, Complement, Difference, LangRef)):
             return embed_dfa(p, self.embed(node), nxt)
         raise TypeError(f"not a regex node: {node!r}")
+
+    def shuffle(self, node: Shuffle, nxt: int) -> int:
+        """Junction per set of items read (bitmask), built from the full set down (see the module docstring)."""
+        p = self.p
+        n = len(node.items)
+        need = sum(1 << i for i, r in enumerate(node.required) if r)
+        junction: dict[int, int] = {}
+        for used in range((1 << n) - 1, -1, -1):
+            outs: list[int] = []
+            for i in range(n):
+                if used >> i & 1:
+                    continue
+                entry = self.compile(node.items[i], junction[used | 1 << i])
+                if used:
+                    entry = self.compile(node.sep, entry)
+                outs.append(entry)
+            if used & need == need:
+                outs.append(nxt)
+            junction[used] = p.split(outs)
+        return junction[0]
 
     def plus(self, inner: Regex, greedy: bool, nxt: int) -> int:
         # A loop whose first iteration is mandatory, rather than x·x*: an empty
