@@ -19,6 +19,7 @@ from ddl.diagnostics import Diagnostic, SourceMap, Span
 from ddl.verify.report import FileResult, Finding
 
 if TYPE_CHECKING:
+    from ddl.regular import Limits
     from ddl.verify.cache import ResultCache
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
@@ -63,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--cache-dir", metavar="DIR", default=None,
                        help="where results are cached by content hash (default: .ddl-cache in the current directory)")
     check.add_argument("--no-cache", action="store_true", help="neither read nor write cached results")
+    check.add_argument("--max-states", type=int, default=None, metavar="N",
+                       help="states any automaton of a grammar obligation may have (default: [check] max_states in "
+                            "ddl.toml, else 200,000); an obligation that needs more is unknown (DDL506)")
+    check.add_argument("--config", metavar="FILE", default=None,
+                       help="config file with a [check] table (default: $DDL_CONFIG, else ./ddl.toml if present)")
 
     run = sub.add_parser(
         "run", help="run a family on parameter values and print its output as JSON",
@@ -205,7 +211,7 @@ def print_diagnostics(diags: Sequence[Diagnostic], sources: SourceMap, out: Text
 # ---------------------------------------------------------------------------- check
 
 
-def check_file(path: str | Path) -> FileResult:
+def check_file(path: str | Path, limits: Limits | None = None) -> FileResult:
     """Type-check one file and discharge each family's obligations (spec/checks.md).
 
     Never raises for bad input: an unreadable file is a DDL900 diagnostic and an internal error of the
@@ -217,10 +223,10 @@ def check_file(path: str | Path) -> FileResult:
     except OSError as err:
         diag = Diagnostic("DDL900", f"cannot read file: {err.strerror or err}", Span.point(p))
         return FileResult(p, [], [Finding(diag)], cacheable=False)
-    return check_source(data, p)
+    return check_source(data, p, limits)
 
 
-def check_source(data: str | bytes, p: str) -> FileResult:
+def check_source(data: str | bytes, p: str, limits: Limits | None = None) -> FileResult:
     """``check_file`` on source text that claims to live at path ``p`` (imports resolve from there).
 
     Used for text that is not (yet) a file, such as a model's reply in ``ddl distill``.
@@ -243,7 +249,7 @@ def check_source(data: str | bytes, p: str) -> FileResult:
         evaluator = Evaluator(checked)
         for fam in checked.families.values():
             try:
-                obligations = check_family(checked, fam, evaluator, typed_seconds)
+                obligations = check_family(checked, fam, evaluator, typed_seconds, limits=limits)
             except Exception as err:  # an internal error must reach the user as a diagnostic, not a traceback
                 findings.append(Finding(Diagnostic(
                     "DDL999", f"{fam.name}: internal error in the verifier: {type(err).__name__}: {err}", fam.span,
@@ -261,9 +267,10 @@ def check_source(data: str | bytes, p: str) -> FileResult:
     return FileResult(p, families, findings, digest_bytes(data), loader.loaded_paths(), cacheable)
 
 
-def check_files(paths: Sequence[str], jobs: int = 1, cache: ResultCache | None = None) -> list[FileResult]:
+def check_files(paths: Sequence[str], jobs: int = 1, cache: ResultCache | None = None,
+                limits: Limits | None = None) -> list[FileResult]:
     """Check files (cached results first, the rest with up to ``jobs`` processes); results in ``paths`` order."""
-    results: list[FileResult | None] = [cache.get(p) if cache is not None else None for p in paths]
+    results: list[FileResult | None] = [cache.get(p, limits) if cache is not None else None for p in paths]
     todo = [i for i, r in enumerate(results) if r is None]
     if jobs > 1 and len(todo) > 1:
         from concurrent.futures import ProcessPoolExecutor
@@ -276,17 +283,17 @@ def check_files(paths: Sequence[str], jobs: int = 1, cache: ResultCache | None =
 
         # Largest files first (a rough guess at the slowest), so one big file does not start last.
         with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
-            futures = {i: pool.submit(check_file, paths[i]) for i in sorted(todo, key=lambda i: -size(i))}
+            futures = {i: pool.submit(check_file, paths[i], limits) for i in sorted(todo, key=lambda i: -size(i))}
             for i, future in futures.items():
                 results[i] = future.result()
     else:
         for i in todo:
-            results[i] = check_file(paths[i])
+            results[i] = check_file(paths[i], limits)
     done: list[FileResult] = []
     for i, r in enumerate(results):
         assert r is not None
         if cache is not None and i in todo:
-            cache.put(r)
+            cache.put(r, limits)
         done.append(r)
     return done
 
@@ -313,9 +320,15 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     jobs = args.jobs or os.cpu_count() or 1
     if args.no_cache and args.cache_dir is not None:
         raise UsageError("give either --cache-dir or --no-cache, not both")
+    from ddl.verify.config import ConfigError, load_check_settings
+
+    try:
+        settings = load_check_settings(args.config, max_states=args.max_states)
+    except ConfigError as err:
+        raise UsageError(str(err)) from None
     files = collect_files(args.paths)
     cache = None if args.no_cache else ResultCache(args.cache_dir if args.cache_dir is not None else DEFAULT_DIR)
-    results = check_files([str(p) for p in files], jobs, cache)
+    results = check_files([str(p) for p in files], jobs, cache, settings.limits())
 
     findings = [f for r in results for f in r.findings]
     diags = [f.effective(args.allow_unknown) for f in findings]
@@ -496,6 +509,19 @@ def cmd_grammar(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_ERRORS
 
 
+def _overlap(fam_a: Any, ev_a: Any, fam_b: Any, ev_b: Any, out: TextIO) -> int:
+    from ddl.handler.router import RoutedFamily, Router
+
+    second = fam_b.name if fam_b.name != fam_a.name else f"{fam_b.name} (second)"
+    router = Router.build([RoutedFamily(fam_a.name, fam_a, ev_a), RoutedFamily(second, fam_b, ev_b)])
+    found = router.overlaps()
+    if not found:
+        print(f"disjoint: no utterance is accepted by both {fam_a.name} and {fam_b.name}", file=out)
+        return EXIT_OK
+    print(f"overlap: both {fam_a.name} and {fam_b.name} accept {found[0].witness!r}", file=out)
+    return EXIT_ERRORS
+
+
 def _cmd_grammar(args: argparse.Namespace, out: TextIO) -> int:
     import random
 
@@ -509,15 +535,10 @@ def _cmd_grammar(args: argparse.Namespace, out: TextIO) -> int:
         if action in ("overlap", "equiv"):
             _, fam_a, ev_a = _load_family(args.first)
             _, fam_b, ev_b = _load_family(args.second)
+            if action == "overlap":
+                return _overlap(fam_a, ev_a, fam_b, ev_b, out)
             lang_a = CompiledGrammar(fam_a, ev_a).lang
             lang_b = CompiledGrammar(fam_b, ev_b).lang
-            if action == "overlap":
-                disjoint, witness = lang_a.disjoint(lang_b)
-                if disjoint:
-                    print(f"disjoint: no utterance is accepted by both {fam_a.name} and {fam_b.name}", file=out)
-                    return EXIT_OK
-                print(f"overlap: both {fam_a.name} and {fam_b.name} accept {witness!r}", file=out)
-                return EXIT_ERRORS
             same, witness = lang_a.equivalent(lang_b)
             if same:
                 print(f"equivalent: {fam_a.name} and {fam_b.name} accept the same utterances", file=out)
@@ -543,13 +564,12 @@ def _cmd_grammar(args: argparse.Namespace, out: TextIO) -> int:
             if args.n < 0 or args.max_length < 0:
                 raise UsageError("-n and --max-length must not be negative")
             rng = random.Random(args.seed)
-            lang = grammar.plain_lang
-            lengths = [n for n in lang.lengths(args.max_length) if lang.count(n) > 0]
-            if not lengths:
+            found = grammar.samples(rng, args.n, args.max_length)
+            if args.n and not found:
                 print(f"the grammar has no utterance of at most {args.max_length} characters", file=sys.stderr)
                 return EXIT_ERRORS
-            for _ in range(args.n):
-                print(lang.sample(rng, rng.choice(lengths)), file=out)
+            for text in found:
+                print(text, file=out)
             return EXIT_OK
         assert action == "render"
         raw, bad = param_arguments(fam, args.param)

@@ -228,8 +228,8 @@ def test_unknown_verdict_in_process_with_a_patched_verifier(tmp_path: Path, monk
 
     real = ddl.verify.family.check_family
 
-    def patched(module: Any, family: Any, evaluator: Any, typed_seconds: float = 0.0) -> list[Obligation]:
-        return [*real(module, family, evaluator, typed_seconds),
+    def patched(module: Any, family: Any, evaluator: Any, typed_seconds: float = 0.0, **kw: Any) -> list[Obligation]:
+        return [*real(module, family, evaluator, typed_seconds, **kw),
                 Obligation("safe", "", "unknown", "the solver timed out", family.span, 0.5, "DDL508")]
 
     monkeypatch.setattr(ddl.verify.family, "check_family", patched)

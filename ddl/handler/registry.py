@@ -81,8 +81,14 @@ class Registry:
             raise HandlerError(f"no such directory: '{directory}'", code="DDL900")
         files = sorted(str(p) for p in root.rglob("*.ddl") if p.is_file() and not _hidden(p, root))
         cache = ResultCache(cache_dir if cache_dir is not None else DEFAULT_DIR) if use_cache else None
+        from ddl.verify.config import ConfigError, load_check_settings
+
+        try:  # the [check] limits of the directory's ddl.toml, as `ddl check` run there would use
+            limits = load_check_settings(directory=root).limits()
+        except ConfigError as err:
+            raise HandlerError(str(err), code="DDL705") from None
         started = time.perf_counter()
-        results = check_files(files, jobs, cache)
+        results = check_files(files, jobs, cache, limits)
         check_seconds = time.perf_counter() - started
         served: list[ServedFamily] = []
         rejected: list[RejectedFamily] = []

@@ -22,9 +22,11 @@ from typing import Any
 
 from ddl import __version__
 from ddl.files import write_atomic
+from ddl.regular import Limits
+from ddl.verify.config import CheckSettings
 from ddl.verify.report import FileResult
 
-VERIFIER_VERSION = "1"  # bump when a change to the verifier changes results
+VERIFIER_VERSION = "2"  # bump when a change to the verifier changes results
 ENTRY_FORMAT = 1
 DEFAULT_DIR = ".ddl-cache"
 
@@ -75,25 +77,27 @@ class ResultCache:
         return self.directory / f"{hashlib.sha256(where.encode('utf-8', 'surrogatepass')).hexdigest()[:40]}.json"
 
     @staticmethod
-    def key(path: str, digest: str, deps: Iterable[str]) -> str:
+    def key(path: str, digest: str, deps: Iterable[str], limits: Limits | None = None) -> str:
         h = hashlib.sha256()
         h.update(f"ddl {__version__}\0verifier {VERIFIER_VERSION}\0{code_fingerprint()}\0".encode())
+        # The limits decide what can be decided: results under other limits are other results.
+        h.update(f"limits {limits or CheckSettings().limits()!r}\0".encode())
         h.update(f"{path}\0{digest}\0".encode("utf-8", "surrogatepass"))
         for dep in sorted(deps):
             h.update(f"{dep}\0{digest_file(dep) or 'missing'}\0".encode("utf-8", "surrogatepass"))
         return h.hexdigest()
 
     # -- lookup
-    def get(self, path: str) -> FileResult | None:
+    def get(self, path: str, limits: Limits | None = None) -> FileResult | None:
         """The cached result for ``path`` if its key still matches; None (a miss) otherwise."""
-        result = self._load(path)
+        result = self._load(path, limits)
         if result is None:
             self.misses += 1
         else:
             self.hits += 1
         return result
 
-    def _load(self, path: str) -> FileResult | None:
+    def _load(self, path: str, limits: Limits | None) -> FileResult | None:
         try:
             with open(self.entry_path(path), "rb") as handle:
                 entry = json.loads(handle.read())
@@ -103,18 +107,19 @@ class ResultCache:
             digest = digest_file(path)
             if result.path != path or digest is None or digest != result.digest:
                 return None
-            if entry.get("key") != self.key(path, digest, result.deps):
+            if entry.get("key") != self.key(path, digest, result.deps, limits):
                 return None
             return result
         except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None  # a missing, unreadable or corrupt entry is recomputed
 
     # -- store
-    def put(self, result: FileResult) -> bool:
+    def put(self, result: FileResult, limits: Limits | None = None) -> bool:
         """Store ``result`` atomically; False (and nothing stored) when it cannot be cached or written."""
         if not result.cacheable or result.digest is None:
             return False
-        entry: dict[str, Any] = {"format": ENTRY_FORMAT, "key": self.key(result.path, result.digest, result.deps),
+        entry: dict[str, Any] = {"format": ENTRY_FORMAT,
+                                 "key": self.key(result.path, result.digest, result.deps, limits),
                                  "result": result.to_json()}
         try:
             data = json.dumps(entry, ensure_ascii=False).encode("utf-8", "surrogatepass")

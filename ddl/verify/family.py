@@ -7,16 +7,20 @@ from typing import Any
 from ddl.diagnostics import Note
 from ddl.eval.values import show_value, to_json
 from ddl.grammar.checks import check_grammar
+from ddl.regular import Limits
 from ddl.types.checked import CheckedExample, CheckedFamily, CheckedModule
+from ddl.verify.config import CheckSettings
 from ddl.verify.obligations import Obligation, timed
+
+CHECK_LIMITS = CheckSettings().limits()  # the default limits of ddl check (ddl/verify/config.py)
 
 
 def check_family(module: CheckedModule, family: CheckedFamily, evaluator: Any,
-                 typed_seconds: float = 0.0) -> list[Obligation]:
+                 typed_seconds: float = 0.0, *, limits: Limits | None = None) -> list[Obligation]:
     obligations = [Obligation("typed", "", "proved", "the family type-checks", family.span, typed_seconds)]
     for ex in family.examples:
         obligations.append(example_obligation(family, ex, evaluator))
-    obligations.extend(check_grammar(family, evaluator))
+    obligations.extend(check_grammar(family, evaluator, limits=limits or CHECK_LIMITS))
     from ddl.verify.prove import prove_family
 
     obligations.extend(prove_family(module, family, evaluator))
