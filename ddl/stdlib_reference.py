@@ -23,11 +23,39 @@ MODULE_INTROS = {
     "exact for every `Int` (Howard Hinnant's algorithms with floor division).",
     "text": "Text helpers: quoting for shells, SQL, HTML and CSV; initials, truncation, English lists and ordinals.",
     "num": "Number helpers: signs, rounding to multiples, percentages with `Decimal`, money formatting, fair shares.",
+    "phrasing": "Grammar rules for the words people wrap requests in (spec/grammar.md, \"The standard rules\"): "
+                "use them in a grammar with `normalize_space` (and usually `ignore_case`), e.g. "
+                "`phrasing::polite(\"split \" ...)`. They capture nothing.",
 }
 
 
 def cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _doc_above(lines: list[str], line: int) -> str:
+    """The ``#`` comment lines right above a 1-based source line."""
+    doc: list[str] = []
+    i = line - 2
+    while i >= 0 and lines[i].lstrip().startswith("#"):
+        doc.insert(0, lines[i].lstrip()[1:].strip())
+        i -= 1
+    return " ".join(doc)
+
+
+def rule_entries(path: Path) -> list[tuple[str, str]]:
+    """[(rule head, description)] of a module's grammar rules."""
+    text = path.read_text(encoding="utf-8")
+    module, _ = parse_source(text, str(path))
+    if module is None:
+        return []
+    lines = text.splitlines()
+    out = []
+    for item in module.items:
+        if isinstance(item, A.RuleDef):
+            head = f"{item.name}({', '.join(item.params)})" if item.params else item.name
+            out.append((head, _doc_above(lines, item.span.line)))
+    return out
 
 
 def fn_entries(path: Path) -> tuple[str, list[tuple[str, str]], list[str]]:
@@ -46,12 +74,7 @@ def fn_entries(path: Path) -> tuple[str, list[tuple[str, str]], list[str]]:
             header = re.sub(r"\(\s+", "(", header)
             header = re.sub(r",?\s*\)\s*->", ") ->", header)
             signature = header.removeprefix("fn ")
-            doc: list[str] = []
-            i = item.span.line - 2
-            while i >= 0 and lines[i].lstrip().startswith("#"):
-                doc.insert(0, lines[i].lstrip()[1:].strip())
-                i -= 1
-            entries.append((signature, " ".join(doc)))
+            entries.append((signature, _doc_above(lines, item.span.line)))
         elif isinstance(item, A.EnumDecl):
             decls.append(f"`enum {item.name}` {{ {', '.join(v.name for v in item.variants)} }}")
         elif isinstance(item, (A.RecordDecl, A.TypeAlias)):
@@ -71,7 +94,8 @@ def render(stdlib: Path) -> str:
     w("- **Built-in functions** (implemented in Python, always in scope, no import needed). "
       "The tables below are generated from `ddl/builtins.py`, the single source of their signatures and semantics.")
     w("- **Library modules** written in DDL in this directory: `import date`, `import text`, `import num`, "
-      "then call `date::add_days(d, 3)`. Dates are not built in: they live in `stdlib/date.ddl`.")
+      "then call `date::add_days(d, 3)`. Dates are not built in: they live in `stdlib/date.ddl`. "
+      "`import phrasing` brings grammar rules (greetings, politeness, money and percent signs) instead of functions.")
     w("")
     w("Signature notation: `T` any type, `N` a number type (`Int` or `Decimal`), `|x| e` a lambda argument "
       "(only allowed as an argument of a higher-order built-in). A function marked *partial* has a domain "
@@ -122,11 +146,19 @@ def render(stdlib: Path) -> str:
         if decls:
             w("Types: " + "; ".join(decls) + ".")
             w("")
-        w("| function | description |")
-        w("|---|---|")
-        for signature, doc in entries:
-            w(f"| `{cell(signature)}` | {cell(doc)} |")
-        w("")
+        if entries:
+            w("| function | description |")
+            w("|---|---|")
+            for signature, doc in entries:
+                w(f"| `{cell(signature)}` | {cell(doc)} |")
+            w("")
+        rules = rule_entries(path)
+        if rules:
+            w("| grammar rule | accepts |")
+            w("|---|---|")
+            for head, doc in rules:
+                w(f"| `{name}::{cell(head)}` | {cell(doc)} |")
+            w("")
     text = "\n".join(out)
     missing = [n for n in BUILTINS if f"`{n}`" not in text]
     if missing:

@@ -47,7 +47,7 @@ MESSY = src(
     param city:City
     param days:Int in 1..7=3
     param unit : Unit = celsius
-    grammar ignore_case{rule verb="weather"|"forecast";verb" in "city(" for "days" days")?}
+    grammar ignore_case{rule verb="weather"|"forecast";verb" in "city (" for "days" days")?}
     program->Request=let p=coords[city];let q:Text=show(p.lat);Request{method="GET",url="https://api.example.org/v1/forecast",query={"latitude":q,"longitude":show(p.lon),"days":show(days)}}
     example "weather in paris"=>{city=paris}=>Request{method="GET",url="https://api.example.org/v1/forecast",query={"latitude":"48.8566","longitude":"2.3522","days":"3"}}
     example{city=london,days=2}=>none

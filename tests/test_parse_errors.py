@@ -118,7 +118,7 @@ def test_ddl102_lone_surrogate() -> None:
 def test_ddl102_long_expected_list_is_cut() -> None:
     assert rendered("type T = Text(pattern [a-z] @)\n") == lines(
         "t.ddl:1:29: DDL102: unexpected character '@'; expected "
-        "'&', '(', ')', '*', '+', ',', '.', ';', '?', '|', '}', '~' or …",
+        "'&', '(', ')', '*', '+', ',', '.', ';', '?', '{', '|', '}' or …",
         "   1 | type T = Text(pattern [a-z] @)",
         "                                   ^",
     )
@@ -180,8 +180,8 @@ def test_ddl103_example_without_utterance_has_one_arrow() -> None:
 
 def test_ddl103_empty_grammar_body() -> None:
     assert rendered("family f {\n  grammar { }\n}\n") == lines(
-        "t.ddl:2:13: DDL103: unexpected token '}'; expected '(', '.', '~', "
-        "a character class like [a-z], a lowercase name or a text literal",
+        "t.ddl:2:13: DDL103: unexpected token '}'; expected '(', '.', '{', '~', "
+        "a call like number(x), a character class like [a-z], a lowercase name or a text literal",
         "   2 |   grammar { }",
         "                   ^",
     )

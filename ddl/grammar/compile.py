@@ -1,7 +1,18 @@
-"""Compile a family's grammar block into the regular engine, extract θ, render φ(θ).
+"""Compile a family's (expanded) grammar into the regular engine, extract θ, render φ(θ).
 
-Captures are typed by their parameters: the language a capture accepts is
-derived from the parameter's domain (spec/grammar.md):
+The checker has already expanded rules, calls and value forms (ddl/types/grammar.py); what
+arrives here names only captures (``RCapture``: a parameter in one of its value forms) and
+constant settings (``RValue``).  Each becomes an engine capture with a name of its own:
+
+=====================  ===========================  ==========================================
+written                engine capture name          its language
+=====================  ===========================  ==========================================
+``count``              ``count``                    the parameter's canonical texts (below)
+``number(count)``      ``count:number``             canonical ∪ "1,200" ∪ number words
+``{tip = 0}``          ``tip=0`` (by setting)       the empty string (the value is a constant)
+=====================  ===========================  ==========================================
+
+Canonical texts are derived from the parameter's domain (spec/grammar.md):
 
 =============================  ==================================================
 parameter type                 capture language
@@ -11,9 +22,12 @@ parameter type                 capture language
                                most 10,000 values
 ``Int``                        numerals of at most 18 digits
 ``Decimal(s) in lo..hi``       numerals of values in lo..hi, 0..s fraction digits
-``enum``                       every variant's display text and aliases
+``enum``                       every variant's display text and aliases, each
+                               followed by a value mark (Tag) naming the variant
 ``Text(max n, pattern p)``     p ∩ strings of length ≤ n (any text if no pattern)
-``Bool``                       true, false, yes, no
+``Bool``                       true, false, yes, no (marked like an enum)
+``Option[T]``                  T's; absent means ``none``
+``List[T, max n]``             1..n items of T separated by ", ", " and ", ", and "
 =============================  ==================================================
 
 Options: ``ignore_case`` (letters match in any case; enum texts are looked up
@@ -29,15 +43,20 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
+from pyrsistent import pvector
 
 from ddl.diagnostics import Span
-from ddl.eval.values import EnumV, Value, show_value
+from ddl.eval.values import NONE, EnumV, NoneV, SomeV, Value, show_value
+from ddl.grammar import forms as F
 from ddl.grammar.numerals import decimal_range, int_range
 from ddl.grammar.regex import convert_regex
 from ddl.regular import (
+    DEFAULT_LIMITS,
     EMPTY,
+    EPSILON,
     CharSet,
     Lang,
+    Limits,
     Matcher,
     Regex,
     alt,
@@ -47,19 +66,24 @@ from ddl.regular import (
     comp,
     inter,
     lit,
+    opt,
     rep,
     seq,
 )
 from ddl.regular import ignore_case as fold_case
+from ddl.regular.ast import Tag
 from ddl.regular.errors import RegularError
+from ddl.regular.paths import Filter
 from ddl.syntax import ast as A
 from ddl.tree import nodes
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily, CheckedParam
-from ddl.types.model import BoolT, DecimalT, EnumT, IntT, TextT, Type
+from ddl.types.grammar import regex_children, scalar
+from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, OptionT, TextT, Type
 
 FOLD_WHERE_LIMIT = 10_000
 BOOL_TEXTS = {"true": True, "yes": True, "false": False, "no": False}
+LIST_SEPARATORS = (", ", " and ", ", and ")
 
 
 def normalize_space(utterance: str) -> str:
@@ -81,13 +105,27 @@ class GrammarError(Exception):
         self.code = code
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class CaptureSpec:
+    """One engine capture: which parameter it sets and how its text becomes a value."""
+
+    name: str  # the engine capture's name
     param: str
-    type: Type
-    regex: Regex
+    type: Type  # the parameter's declared type
+    regex: Regex  # the capture's language (case as written)
     exact: bool  # the capture language is exactly the utterable domain (where included)
     note: str | None = None  # why it is not exact
+    form: str = "plain"
+    forms: tuple[F.Form, ...] = ()  # how a text (of a list item) converts, tried in order
+    keyed: bool = False  # enum / Bool: value marks (Tag) follow each spelling
+    const: Value | None = None  # a constant setting ({x = v})
+    lookup: Mapping[str, Value] | None = None  # enum / Bool texts → values
+    list_max: int | None = None  # a List parameter: at most this many items
+    item: Regex | None = None  # a List parameter: one item's language
+
+    @property
+    def is_const(self) -> bool:
+        return self.const is not None
 
 
 @attrs.frozen
@@ -131,23 +169,24 @@ def default_value(evaluator: Any, param: CheckedParam) -> Value | None:
 
 
 class CompiledGrammar:
-    def __init__(self, family: CheckedFamily, evaluator: Any) -> None:
+    def __init__(self, family: CheckedFamily, evaluator: Any, *, limits: Limits = DEFAULT_LIMITS) -> None:
         grammar = family.grammar
         assert grammar is not None
         self.family = family
-        self.decl = grammar
+        self.decl = grammar.decl
+        self.checked = grammar
         self.evaluator = evaluator
-        self.ignore_case = "ignore_case" in grammar.options
-        self.normalize_space = "normalize_space" in grammar.options
-        self.rules = {r.name: r for r in grammar.rules}
+        self.limits = limits
+        self.ignore_case = grammar.ignore_case
+        self.normalize_space = grammar.normalize_space
         self.params = {p.name: p for p in family.params}
         self.captures: dict[str, CaptureSpec] = {}
-        self._enum_lookup: dict[str, dict[str, EnumV]] = {}
-        regex = convert_regex(grammar.body, self._resolve)
+        self._domains: dict[str, Any] = {}
+        regex = convert_regex(grammar.body, self._capture)
         self.plain_regex: Regex = regex  # as written: what samples and renderings are drawn from
         self.regex: Regex = fold_case(regex) if self.ignore_case else regex
         # `except R`: the family's language is body − R (R captures nothing; the checker ensures it).
-        self.plain_excluded: Regex | None = (convert_regex(grammar.excluded, self._resolve)
+        self.plain_excluded: Regex | None = (convert_regex(grammar.excluded, self._capture)
                                              if grammar.excluded is not None else None)
         self.excluded: Regex | None = (fold_case(self.plain_excluded) if self.ignore_case and
                                        self.plain_excluded is not None else self.plain_excluded)
@@ -155,79 +194,187 @@ class CompiledGrammar:
         self._lang: Lang | None = None
         self._plain_lang: Lang | None = None
         self._excluded_lang: Lang | None = None
+        self._filter: Filter | None = None
+        self._item_matchers: dict[str, Matcher] = {}
 
-    # -- construction
-    def _resolve(self, name: str, span: Span) -> Regex:
-        if name in self.rules:
-            return convert_regex(self.rules[name].body, self._resolve)
-        param = self.params.get(name)
-        if param is None:  # pragma: no cover - the checker reports unknown references
-            raise GrammarError(f"unknown grammar reference '{name}'", span)
+    # ------------------------------------------------------------------ captures
+
+    def param_of(self, name: str) -> str:
+        """The parameter an engine capture sets."""
+        return self.captures[name].param
+
+    def _capture(self, node: A.RCapture | A.RValue, span: Span) -> Regex:
+        if isinstance(node, A.RValue):
+            name = f"{node.param}={node.index}"
+            spec = self.captures.get(name)
+            if spec is None:
+                value = self._constant(node)
+                spec = self.captures[name] = CaptureSpec(name, node.param, self.params[node.param].type, EPSILON,
+                                                         True, const=value)
+            return cap(name, EPSILON)
+        suffix = "" if node.form == "plain" else f":{node.form}{''.join(str(a) for a in node.args)}"
+        name = node.param + suffix
         spec = self.captures.get(name)
         if spec is None:
-            spec = self.capture_spec(param, span)
-            self.captures[name] = spec
+            spec = self.captures[name] = self.capture_spec(self.params[node.param], span, node.form, node.args, name)
         return cap(name, spec.regex)
 
-    def capture_spec(self, param: CheckedParam, span: Span) -> CaptureSpec:
+    def _constant(self, node: A.RValue) -> Value:
+        from ddl.eval import Ok
+
+        out = self.evaluator.eval_closed(node.value)
+        if not isinstance(out, Ok):  # pragma: no cover - constants type-checked; evaluation cannot fail
+            raise GrammarError(f"the value of {node.param} cannot be computed", node.span)
+        value = out.value
+        if isinstance(self.params[node.param].type, OptionT) and not isinstance(value, (SomeV, NoneV)):
+            value = SomeV(value)
+        return value  # type: ignore[no-any-return]
+
+    def capture_spec(self, param: CheckedParam, span: Span, form: str = "plain", args: tuple[int, ...] = (),
+                     name: str | None = None) -> CaptureSpec:
+        name = name or param.name
         t = param.type
+        base = scalar(t)
         where_refs = param_refs(param.where)
-        if isinstance(t, IntT):
-            if param.where is not None and where_refs == {param.name} and t.bounded:
-                assert t.lo is not None and t.hi is not None
-                if t.hi - t.lo < FOLD_WHERE_LIMIT:
-                    values = [v for v in range(t.lo, t.hi + 1) if where_holds(self.evaluator, param, v)]
-                    return CaptureSpec(param.name, t, alt(*(lit(str(v)) for v in values)) if values else EMPTY, True)
-            note = None
-            if param.where is not None:
-                note = ("its where-refinement involves other parameters" if where_refs != {param.name}
-                        else f"its range has more than {FOLD_WHERE_LIMIT} values")
-            return CaptureSpec(param.name, t, int_range(t.lo, t.hi), param.where is None, note)
-        if isinstance(t, DecimalT):
-            return CaptureSpec(param.name, t, decimal_range(t.scale, t.lo, t.hi), param.where is None,
-                               "it has a where-refinement" if param.where is not None else None)
-        if isinstance(t, EnumT):
-            lookup: dict[str, EnumV] = {}
-            texts: list[str] = []
-            # A `where` that mentions only this parameter is folded in: excluded variants are not utterable.
-            fold = param.where is not None and where_refs == {param.name}
-            for variant, display, aliases in zip(t.variants, t.displays, t.aliases or ((),) * len(t.variants)):
-                value = EnumV(f"{t.origin}::{t.name}", variant, display)
-                if fold and not where_holds(self.evaluator, param, value):
-                    continue
-                for text in (display, *aliases):
-                    texts.append(text)
-                    lookup[text.casefold() if self.ignore_case else text] = value
-            self._enum_lookup[param.name] = lookup
+        own_where = param.where is not None and where_refs == {param.name} and not isinstance(t, (ListT, OptionT))
+        if isinstance(base, EnumT):
+            return self._enum_spec(param, base, name, own_where)
+        if isinstance(base, BoolT):
+            lookup = dict(BOOL_TEXTS)
+            regex = alt(*(seq(lit(s), Tag(name, v)) for s, v in lookup.items()))
+            return self._wrap(CaptureSpec(name, param.name, t, regex, param.where is None, keyed=True, lookup=lookup),
+                              base)
+        item_forms, exact, note = self._forms(param, base, form, args, own_where, span)
+        item = alt(*(f.regex for f in item_forms))
+        if isinstance(base, TextT) and self.normalize_space and form == "plain":
+            # After normalization an utterance has no whitespace runs, no edge spaces, no tabs/newlines.
+            item = inter(item, _normalized_text())
+        spec = CaptureSpec(name, param.name, t, item, exact, note, form, tuple(item_forms))
+        return self._wrap(spec, base)
+
+    def _wrap(self, spec: CaptureSpec, base: Type) -> CaptureSpec:
+        """A List parameter's capture: items with separators."""
+        t = spec.type
+        if not isinstance(t, ListT):
+            return spec
+        assert t.max_len is not None
+        sep = alt(*(lit(s) for s in LIST_SEPARATORS))
+        item = spec.regex if not spec.keyed else _untagged(spec)
+        regex = seq(item, rep(seq(sep, item), 0, max(t.max_len - 1, 0)))
+        return attrs.evolve(spec, regex=regex, keyed=False, list_max=t.max_len, item=item)
+
+    def _enum_spec(self, param: CheckedParam, t: EnumT, name: str, fold: bool) -> CaptureSpec:
+        lookup: dict[str, EnumV] = {}
+        branches: list[Regex] = []
+        for variant, display, aliases in zip(t.variants, t.displays, t.aliases or ((),) * len(t.variants)):
+            value = EnumV(f"{t.origin}::{t.name}", variant, display)
+            if fold and not where_holds(self.evaluator, param, value):
+                continue  # a `where` that mentions only this parameter is folded in
+            texts = [display, *aliases]
+            for text in texts:
+                lookup[text.casefold() if self.ignore_case else text] = value
             # Longer texts first so that leftmost-first matching prefers "science fiction" over "science".
             texts.sort(key=lambda s: (-len(s), s))
-            return CaptureSpec(param.name, t, alt(*(lit(s) for s in texts)) if texts else EMPTY,
-                               param.where is None or fold,
-                               None if param.where is None or fold else "its where-refinement involves other parameters")
-        if isinstance(t, TextT):
-            base: Regex = convert_regex(t.pattern) if t.pattern is not None else rep(any_char(), 0, None)
-            if t.max_len is not None:
-                base = inter(base, rep(any_char(), 0, t.max_len))
-            if self.normalize_space:
-                # After normalization an utterance has no whitespace runs, no edge spaces, no tabs/newlines.
-                base = inter(base, _normalized_text())
-            return CaptureSpec(param.name, t, base, param.where is None)
-        if isinstance(t, BoolT):
-            return CaptureSpec(param.name, t, alt(*(lit(s) for s in BOOL_TEXTS)), param.where is None)
-        raise GrammarError(f"parameter '{param.name}' of type {t} cannot be captured in a grammar", span,
-                           code="DDL220")
+            branches.append(seq(alt(*(lit(s) for s in texts)), Tag(name, variant)))
+        exact = param.where is None or fold
+        spec = CaptureSpec(name, param.name, param.type, alt(*branches) if branches else EMPTY, exact,
+                           None if exact else "its where-refinement involves other parameters", keyed=True,
+                           lookup=lookup)
+        return self._wrap(spec, t)
 
-    # -- engines (lazy: a family that is only run on θ never builds automata)
+    def int_domain(self, param: CheckedParam, t: IntT, fold: bool) -> tuple[F.IntDomain, bool, str | None]:
+        if param.where is not None and fold and t.bounded:
+            assert t.lo is not None and t.hi is not None
+            if t.hi - t.lo < FOLD_WHERE_LIMIT:
+                values = tuple(v for v in range(t.lo, t.hi + 1) if where_holds(self.evaluator, param, v))
+                return F.IntDomain(t.lo, t.hi, values), True, None
+        note = None
+        if param.where is not None:
+            note = ("its where-refinement involves other parameters" if not fold
+                    else f"its range has more than {FOLD_WHERE_LIMIT} values")
+        return F.IntDomain(t.lo, t.hi), param.where is None, note
+
+    def _forms(self, param: CheckedParam, base: Type, form: str, args: tuple[int, ...], fold: bool,
+               span: Span) -> tuple[list[F.Form], bool, str | None]:
+        """The forms of one capture (of one list item) and whether they are exact."""
+        if isinstance(base, IntT):
+            dom, exact, note = self.int_domain(param, base, fold)
+            canonical = F.Form("digits", dom.canonical(), dom.canonical(), _identity, _canonical_spell(dom.contains))
+            if form == "plain":
+                return [canonical], exact, note
+            if form == "number":
+                return [canonical, F.int_grouped(dom), F.int_words(dom)], exact, note
+            if form == "words":
+                return [F.int_words(dom)], exact, note
+            if form == "grouped":
+                below = F.IntDomain(dom.lo, min(999, dom.hi) if dom.hi is not None else 999, dom.values)
+                small = F.Form("digits", below.canonical(), below.canonical(), _identity,
+                               _canonical_spell(lambda v: dom.contains(v) and abs(v) < 1000))
+                return [small, F.int_grouped(dom)], exact, note
+            if form == "padded":
+                return [F.int_padded(dom, args[0])], exact, note
+            if form == "decade":
+                return [F.int_decade(dom, args[0] if args else None)], exact, note
+        if isinstance(base, DecimalT):
+            dom_d = F.DecDomain(base.scale, base.lo, base.hi)
+            exact = param.where is None
+            note = "it has a where-refinement" if param.where is not None else None
+            canonical = F.Form("digits", dom_d.canonical(), dom_d.canonical(), _identity,
+                               _canonical_spell(lambda v: dom_d.contains(v)))
+            if form == "plain":
+                return [canonical], exact, note
+            if form == "number":
+                return [canonical, F.dec_grouped(dom_d), F.dec_words(dom_d)], exact, note
+            if form == "words":
+                return [F.dec_words(dom_d)], exact, note
+            if form == "grouped":
+                return [canonical, F.dec_grouped(dom_d)], exact, note
+        if isinstance(base, TextT):
+            exact = param.where is None
+            domain = self.text_domain(base)
+            plain = F.Form("text", domain, domain, _identity, lambda v: v if isinstance(v, str) else None)
+            if form == "plain":
+                return [plain], exact, None
+            lang = Lang.from_regex(domain, limits=self.limits)
+            if form == "date":
+                return [plain, F.text_date(lang)], exact, None
+            if form == "month_day":
+                return [plain, F.text_month_day(lang)], exact, None
+        raise GrammarError(f"{form}() cannot capture parameter '{param.name}' of type {param.type}", span)
+
+    def text_domain(self, t: TextT) -> Regex:
+        base: Regex = convert_regex(t.pattern) if t.pattern is not None else rep(any_char(), 0, None)
+        if t.max_len is not None:
+            base = inter(base, rep(any_char(), 0, t.max_len))
+        return base
+
+    def domain(self, spec: CaptureSpec) -> Regex | None:
+        """The canonical texts of the parameter's values (what a form's image must stay within)."""
+        base = scalar(spec.type)
+        p = self.params[spec.param]
+        if isinstance(base, IntT):
+            own = p.where is not None and param_refs(p.where) == {p.name} and not isinstance(spec.type, (ListT, OptionT))
+            return self.int_domain(p, base, own)[0].canonical()
+        if isinstance(base, DecimalT):
+            return decimal_range(base.scale, base.lo, base.hi)
+        if isinstance(base, TextT):
+            return self.text_domain(base)
+        return None
+
+    # ------------------------------------------------------------------ engines
+    # (lazy: a family that is only run on θ never builds automata)
+
     @property
     def matcher(self) -> Matcher:
         if self._matcher is None:
-            self._matcher = Matcher(self.regex)
+            self._matcher = Matcher(self.regex, limits=self.limits)
         return self._matcher
 
     @property
     def lang(self) -> Lang:
+        """The whole language as one DFA (may be large: the checks never need it)."""
         if self._lang is None:
-            lang = Lang.from_regex(self.regex)
+            lang = Lang.from_regex(self.regex, limits=self.limits)
             self._lang = lang if self.excluded is None else lang.difference(self.excluded_lang)
         return self._lang
 
@@ -235,7 +382,8 @@ class CompiledGrammar:
     def excluded_lang(self) -> Lang:
         """The language of the `except` clause (case folded like the grammar); empty without one."""
         if self._excluded_lang is None:
-            self._excluded_lang = Lang.from_regex(self.excluded) if self.excluded is not None else Lang.empty()
+            self._excluded_lang = (Lang.from_regex(self.excluded, limits=self.limits) if self.excluded is not None
+                                   else Lang.empty())
         return self._excluded_lang
 
     def is_excluded(self, normalized: str) -> bool:
@@ -247,12 +395,51 @@ class CompiledGrammar:
         if not self.ignore_case:
             return self.lang
         if self._plain_lang is None:
-            plain = Lang.from_regex(self.plain_regex)
+            plain = Lang.from_regex(self.plain_regex, limits=self.limits)
             self._plain_lang = plain if self.plain_excluded is None else plain.difference(
-                Lang.from_regex(self.plain_excluded))
+                Lang.from_regex(self.plain_excluded, limits=self.limits))
         return self._plain_lang
 
-    # -- G(u)
+    @property
+    def utterance_lang(self) -> Lang:
+        """The utterances as written that the family answers: the plain language, normalized when the
+        grammar normalizes spaces (a sample with a double space would never reach the matcher)."""
+        if self.normalize_space:
+            return self.plain_lang.intersect(Lang.from_regex(_normalized_text(), limits=self.limits))
+        return self.plain_lang
+
+    def samples(self, rng: Any, count: int, max_length: int) -> list[str]:
+        """``count`` utterances of at most ``max_length`` characters: uniform among those of a random
+        length when the language's DFA can be built, else by random walks on the NFA."""
+        try:
+            lang = self.utterance_lang
+        except RegularError:
+            from ddl.regular.paths import PathSearch, tagged_program
+
+            search = PathSearch(tagged_program(self.plain_regex, limits=self.limits), self.filter,
+                                limits=self.limits)
+            return [w for w in (search.walk(rng, max_length) for _ in range(count)) if w is not None]
+        lengths = [n for n in lang.lengths(max_length) if lang.count(n) > 0]
+        if not lengths:
+            return []
+        return [lang.sample(rng, rng.choice(lengths)) for _ in range(count)]
+
+    @property
+    def filter(self) -> Filter:
+        """What an utterance must also satisfy to count: normalized (with ``normalize_space``) and
+        outside the ``except`` clause (case folded as the grammar is)."""
+        if self._filter is None:
+            lang: Lang | None = None
+            if self.normalize_space:
+                lang = Lang.from_regex(_normalized_text(), limits=self.limits)
+            if self.excluded is not None:
+                outside = self.excluded_lang.complement()
+                lang = outside if lang is None else lang.intersect(outside)
+            self._filter = Filter(lang.dfa if lang is not None else None)
+        return self._filter
+
+    # ------------------------------------------------------------------ G(u)
+
     def normalize(self, utterance: str) -> str:
         if self.normalize_space:
             return normalize_space(utterance)
@@ -261,10 +448,10 @@ class CompiledGrammar:
     def match(self, utterance: str) -> MatchResult:
         u = self.normalize(utterance)
         try:
-            groups = self.matcher.fullmatch(u)
+            spans = self.matcher.fullmatch_spans(u)
         except RegularError as err:
             return MatchResult(None, {}, str(err), 0, u)
-        if groups is None:
+        if spans is None:
             prefix = self.matcher.longest_prefix(u)
             if prefix >= len(u):
                 why = "the utterance ends too early"
@@ -274,103 +461,223 @@ class CompiledGrammar:
             return MatchResult(None, {}, f"{why}; the longest matched prefix is {shown!r}", prefix, u)
         if self.is_excluded(u):
             return MatchResult(None, {}, "the utterance is excluded by the grammar's except clause", len(u), u)
-        captured = {k: v for k, v in groups.items() if v is not None}
-        values: dict[str, Value] = {}
-        for name, text in captured.items():
-            values[name] = self.convert(name, text)
+        groups = {name: (u[sp[0]:sp[1]] if sp is not None else None) for name, sp in spans.items()}
+        values = self.values(groups, spans)
+        captured = {self.param_of(k): v for k, v in groups.items() if v is not None}
         return MatchResult(values, captured, None, len(u), u)
 
-    def convert(self, name: str, text: str) -> Value:
-        t = self.params[name].type
-        if isinstance(t, IntT):
-            return int(text)
-        if isinstance(t, DecimalT):
-            return Decimal(text).quantize(Decimal(1).scaleb(-t.scale))
-        if isinstance(t, EnumT):
-            lookup = self._enum_lookup[name]
-            return lookup[text.casefold() if self.ignore_case else text]
-        if isinstance(t, BoolT):
-            return BOOL_TEXTS[text.casefold()]
-        return text
+    def values(self, groups: Mapping[str, str | None],
+               spans: Mapping[str, tuple[int, int] | None] | None = None) -> dict[str, Value]:
+        """θ's captured part from the engine's captures: each parameter from its last capture."""
+        out: dict[str, Value] = {}
+        ends: dict[str, int] = {}
+        for name, text in groups.items():
+            if text is None:
+                continue
+            param = self.param_of(name)
+            end = spans[name][1] if spans is not None and spans.get(name) is not None else 0  # type: ignore[index]
+            if param in out and end < ends[param]:
+                continue
+            out[param] = self.convert(name, text)
+            ends[param] = end
+        return out
 
-    # -- φ(θ)
+    def convert(self, name: str, text: str) -> Value:
+        """The value a capture's text denotes."""
+        spec = self.captures.get(name)
+        if spec is None:  # a parameter's own name with no capture of that name: its plain capture
+            spec = self.captures[name] = self.capture_spec(self.params[name], self.params[name].span)
+        if spec.const is not None:
+            return spec.const
+        t = spec.type
+        if isinstance(t, ListT):
+            return pvector(self._convert_scalar(spec, item) for item in self.list_items(spec, text))
+        value = self._convert_scalar(spec, text)
+        return SomeV(value) if isinstance(t, OptionT) else value
+
+    def _convert_scalar(self, spec: CaptureSpec, text: str) -> Value:
+        base = scalar(spec.type)
+        if spec.lookup is not None:
+            key = text.casefold() if self.ignore_case or isinstance(base, BoolT) else text
+            return spec.lookup[key]
+        forms = spec.forms
+        canonical = forms[0].convert(text) if forms else text
+        if len(forms) > 1:  # the forms of one capture are disjoint (grammar-sound checks it)
+            canonical = next((f.convert(text) for f in forms if f.lang.contains(text)), canonical)
+        if isinstance(base, IntT):
+            return int(canonical)
+        if isinstance(base, DecimalT):
+            return Decimal(canonical).quantize(Decimal(1).scaleb(-base.scale))
+        return canonical
+
+    def list_items(self, spec: CaptureSpec, text: str) -> list[str]:
+        """The items of a List capture's text (its decomposition is unique: grammar-sound checks it)."""
+        matcher = self._item_matchers.get(spec.name)
+        if matcher is None:
+            assert spec.item is not None and spec.list_max is not None
+            matcher = self._item_matchers[spec.name] = Matcher(
+                fold_case(list_items_regex(spec.item, spec.list_max)) if self.ignore_case
+                else list_items_regex(spec.item, spec.list_max), limits=self.limits)
+        groups = matcher.fullmatch(text)
+        if groups is None:  # pragma: no cover - the capture's language is the items regex's
+            raise GrammarError(f"the list {text!r} does not split into items", self.checked.span)
+        items = [groups.get(f"item{i}") for i in range(spec.list_max or 0)]
+        return [item for item in items if item is not None]
+
+    # ------------------------------------------------------------------ φ(θ)
+
     def render(self, theta: Mapping[str, Value], *, respect_except: bool = True) -> str | None:
         """A canonical utterance for θ: the first alternative that can express the needed values.
 
         Returns None when the grammar cannot express θ (or uses & / ~ around captures).
         """
         needed = {p.name for p in self.family.params
-                  if p.name in self.captures and (p.default is None or default_value(self.evaluator, p) != theta.get(p.name))}
+                  if self._captured(p.name) and (p.default is None or default_value(self.evaluator, p) != theta.get(p.name))}
         try:
-            text = self._render(self.decl.body, theta, needed)
+            text = _Renderer(self, theta, needed).render(self.checked.body)
         except _CannotRender:
             return None
         if respect_except and self.is_excluded(self.normalize(text)):
             return None  # the canonical utterance for θ is one the family declines
+        if self.match(text).values is None:
+            return None
         return text
 
-    def _params_in(self, rx: A.Regex, seen: frozenset[str] = frozenset()) -> set[str]:
-        out: set[str] = set()
-        stack = [rx]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, A.RRef):
-                if node.name in self.rules and node.name not in seen:
-                    out |= self._params_in(self.rules[node.name].body, seen | {node.name})
-                elif node.name in self.params:
-                    out.add(node.name)
-            elif isinstance(node, (A.RSeq, A.RAlt, A.RAnd)):
-                stack.extend(node.items)
-            elif isinstance(node, (A.RNot, A.RRepeat)):
-                stack.append(node.item)
-        return out
+    def _captured(self, param: str) -> bool:
+        return any(s.param == param for s in self.captures.values())
 
-    def _render(self, rx: A.Regex, theta: Mapping[str, Value], needed: set[str]) -> str:
-        if isinstance(rx, A.RLit):
-            return rx.text
-        if isinstance(rx, A.RClass):
-            return _class_sample(rx)
-        if isinstance(rx, A.RAny):
-            return "x"
-        if isinstance(rx, A.RRef):
-            if rx.name in self.rules:
-                return self._render(self.rules[rx.name].body, theta, needed)
-            value = theta.get(rx.name)
-            if value is None:
-                raise _CannotRender()
-            return _value_text(value)
-        if isinstance(rx, A.RSeq):
-            return "".join(self._render(i, theta, needed) for i in rx.items)
-        if isinstance(rx, A.RAlt):
-            wanted = needed & self._params_in(rx)
-            ranked = sorted(rx.items, key=lambda i: -len(wanted & self._params_in(i)))
-            for item in ranked:
-                try:
-                    return self._render(item, theta, needed)
-                except _CannotRender:
-                    continue
-            raise _CannotRender()
-        if isinstance(rx, A.RRepeat):
-            inner = self._params_in(rx.item)
-            count = rx.lo
-            if count == 0 and inner & needed:
-                count = 1
-            return "".join(self._render(rx.item, theta, needed) for _ in range(count))
-        raise _CannotRender()  # & and ~ are rendered through the engine by the checks
+
+def list_items_regex(item: Regex, max_items: int) -> Regex:
+    """``item (sep item)…`` with every item a capture of its own (``item0``, ``item1``, …)."""
+    sep = alt(*(lit(s) for s in LIST_SEPARATORS))
+    tail: Regex = EPSILON
+    for i in range(max_items - 1, 0, -1):
+        tail = opt(seq(sep, cap(f"item{i}", item), tail))
+    return seq(cap("item0", item), tail)
+
+
+def _untagged(spec: CaptureSpec) -> Regex:
+    """An enum's capture language without its value marks (list items are compared by text)."""
+    assert spec.lookup is not None
+    return alt(*(lit(s) for s in sorted(spec.lookup, key=lambda s: (-len(s), s))))
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def _canonical_spell(ok: Any) -> F.Spell:
+    def spell(v: object) -> str | None:
+        if isinstance(v, bool) or not isinstance(v, (int, Decimal)):
+            return None
+        return show_value(v) if ok(v) else None
+
+    return spell
 
 
 class _CannotRender(Exception):
     pass
 
 
-def _value_text(value: Value) -> str:
-    if isinstance(value, EnumV):
-        return value.display
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, Decimal, str)):
-        return value if isinstance(value, str) else show_value(value)
-    raise _CannotRender()
+class _Renderer:
+    """φ(θ) over the expanded grammar (see spec/grammar.md, "φ(θ): rendering")."""
+
+    def __init__(self, grammar: CompiledGrammar, theta: Mapping[str, Value], needed: set[str]) -> None:
+        self.g = grammar
+        self.theta = theta
+        self.needed = needed
+        self._params: dict[int, set[str]] = {}
+
+    def params_in(self, rx: A.Regex) -> set[str]:
+        key = id(rx)
+        got = self._params.get(key)
+        if got is None:
+            got = set()
+            stack = [rx]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, A.RCapture):
+                    got.add(node.param)
+                elif isinstance(node, A.RValue):
+                    if self.theta.get(node.param) == self.g.convert(f"{node.param}={node.index}", ""):
+                        got.add(node.param)
+                else:
+                    stack.extend(regex_children(node))
+            self._params[key] = got
+        return got
+
+    def render(self, rx: A.Regex) -> str:
+        if isinstance(rx, A.RLit):
+            return rx.text
+        if isinstance(rx, A.RClass):
+            return _class_sample(rx)
+        if isinstance(rx, A.RAny):
+            return "x"
+        if isinstance(rx, A.RCapture):
+            return self.capture(rx)
+        if isinstance(rx, A.RValue):
+            if self.theta.get(rx.param) != self.g.convert(f"{rx.param}={rx.index}", ""):
+                raise _CannotRender()
+            return ""
+        if isinstance(rx, A.RNamed):
+            return self.render(rx.item)
+        if isinstance(rx, A.RSeq):
+            return "".join(self.render(i) for i in rx.items)
+        if isinstance(rx, A.RAlt):
+            return self.choose(list(rx.items))
+        if isinstance(rx, A.RRepeat):
+            inner = self.params_in(rx.item)
+            count = rx.lo
+            if count == 0 and inner & self.needed:
+                count = 1
+            return "".join(self.render(rx.item) for _ in range(count))
+        if isinstance(rx, A.RAnyOrder):
+            parts = []
+            for item, required in zip(rx.items, rx.required):
+                if required or self.params_in(item) & self.needed:
+                    parts.append(self.render(item))
+            return self.render(rx.sep).join(parts) if parts else ""
+        raise _CannotRender()  # & and ~ are rendered through the engine by the checks
+
+    def choose(self, items: list[A.Regex]) -> str:
+        wanted = self.needed & set().union(*(self.params_in(i) for i in items))
+        ranked = sorted(items, key=lambda i: -len(wanted & self.params_in(i)))
+        for item in ranked:
+            try:
+                return self.render(item)
+            except _CannotRender:
+                continue
+        raise _CannotRender()
+
+    def capture(self, node: A.RCapture) -> str:
+        suffix = "" if node.form == "plain" else f":{node.form}{''.join(str(a) for a in node.args)}"
+        spec = self.g.captures[node.param + suffix]
+        value = self.theta.get(node.param)
+        if value is None:
+            raise _CannotRender()
+        if isinstance(value, NoneV):
+            raise _CannotRender()  # none is expressed by leaving the capture out
+        if isinstance(value, SomeV):
+            value = value.value
+        if isinstance(spec.type, ListT):
+            items = [self.scalar(spec, v) for v in value]  # type: ignore[union-attr]
+            if not items:
+                raise _CannotRender()
+            return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+        return self.scalar(spec, value)
+
+    def scalar(self, spec: CaptureSpec, value: Value) -> str:
+        if isinstance(value, EnumV):
+            return value.display
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        for f in spec.forms:
+            text = f.spell(value)
+            if text is not None:
+                return text
+        if isinstance(value, str):
+            return value
+        raise _CannotRender()
 
 
 def _class_sample(rx: A.RClass) -> str:
@@ -388,6 +695,19 @@ def _class_sample(rx: A.RClass) -> str:
     return "_"
 
 
+def _value_text(value: Value) -> str:
+    """A value as a capture would show it (canonical form)."""
+    if isinstance(value, EnumV):
+        return value.display
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, SomeV):
+        return _value_text(value.value)
+    if isinstance(value, (int, Decimal, str)):
+        return value if isinstance(value, str) else show_value(value)
+    raise _CannotRender()
+
+
 def _normalized_text() -> Regex:
     """Texts with no leading/trailing space and no whitespace other than single spaces."""
     space = lit(" ")
@@ -401,5 +721,9 @@ def _normalized_text() -> Regex:
     return comp(bad)
 
 
-def compile_grammar(family: CheckedFamily, evaluator: Any) -> CompiledGrammar:
-    return CompiledGrammar(family, evaluator)
+def compile_grammar(family: CheckedFamily, evaluator: Any, *, limits: Limits = DEFAULT_LIMITS) -> CompiledGrammar:
+    return CompiledGrammar(family, evaluator, limits=limits)
+
+
+__all__ = ["BOOL_TEXTS", "CaptureSpec", "CompiledGrammar", "GrammarError", "MatchResult", "NONE", "compile_grammar",
+           "default_value", "int_range", "list_items_regex", "normalize_space", "param_refs", "where_holds"]

@@ -1,10 +1,11 @@
-"""DDL's regex AST (ddl.syntax.ast R* nodes) → the engine's regex AST (ddl.regular)."""
+"""DDL's regex AST (ddl.syntax.ast R* nodes, expanded by ddl.types) → the engine's regex AST (ddl.regular)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ddl.regular import CharSet, Regex, alt, any_char, chars, comp, inter, lit, rep, seq
+from ddl.regular.ast import named, shuffle
 from ddl.syntax import ast as A
 
 
@@ -15,8 +16,11 @@ class UnresolvedReference(Exception):
         self.span = span
 
 
-def convert_regex(rx: A.Regex, resolve: Any = None) -> Regex:
-    """DDL's regex AST → the engine's. ``resolve(name, span)`` handles references."""
+def convert_regex(rx: A.Regex, capture: Any = None) -> Regex:
+    """DDL's regex AST → the engine's. ``capture(node, span)`` builds captures and constant settings.
+
+    The tree must be expanded (no rule references or calls); a Text pattern has no captures.
+    """
     if isinstance(rx, A.RLit):
         return lit(rx.text)
     if isinstance(rx, A.RClass):
@@ -24,19 +28,24 @@ def convert_regex(rx: A.Regex, resolve: Any = None) -> Regex:
         return chars(cs.complement() if rx.negated else cs)
     if isinstance(rx, A.RAny):
         return any_char()
-    if isinstance(rx, A.RRef):
-        if resolve is None:
-            raise UnresolvedReference(rx.name, rx.span)
-        return resolve(rx.name, rx.span)  # type: ignore[no-any-return]
+    if isinstance(rx, (A.RCapture, A.RValue)):
+        if capture is None:
+            raise UnresolvedReference(rx.param, rx.span)
+        return capture(rx, rx.span)  # type: ignore[no-any-return]
+    if isinstance(rx, A.RNamed):
+        return named(rx.label, convert_regex(rx.item, capture))
     if isinstance(rx, A.RSeq):
-        return seq(*(convert_regex(i, resolve) for i in rx.items))
+        return seq(*(convert_regex(i, capture) for i in rx.items))
     if isinstance(rx, A.RAlt):
-        return alt(*(convert_regex(i, resolve) for i in rx.items))
+        return alt(*(convert_regex(i, capture) for i in rx.items))
     if isinstance(rx, A.RAnd):
-        return inter(*(convert_regex(i, resolve) for i in rx.items))
+        return inter(*(convert_regex(i, capture) for i in rx.items))
     if isinstance(rx, A.RNot):
-        return comp(convert_regex(rx.item, resolve))
-    assert isinstance(rx, A.RRepeat)
-    return rep(convert_regex(rx.item, resolve), rx.lo, rx.hi)
-
-
+        return comp(convert_regex(rx.item, capture))
+    if isinstance(rx, A.RAnyOrder):
+        return shuffle([convert_regex(i, capture) for i in rx.items], rx.required, convert_regex(rx.sep, capture))
+    if isinstance(rx, A.RRepeat):
+        return rep(convert_regex(rx.item, capture), rx.lo, rx.hi)
+    if isinstance(rx, (A.RRef, A.RCall, A.RSet)):
+        raise UnresolvedReference(getattr(rx, "name", "{...}"), rx.span)
+    raise TypeError(f"not a regular expression: {rx!r}")

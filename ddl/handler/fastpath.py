@@ -38,9 +38,13 @@ from ddl.regular.ast import (
     Epsilon,
     Intersect,
     LangRef,
+    Named,
     Regex,
     Repeat,
+    Shuffle,
     Star,
+    Tag,
+    expand_shuffle,
 )
 from ddl.regular.charset import CharSet
 
@@ -115,6 +119,7 @@ def fast_extractor(regex: Regex) -> FastExtractor | None:
         return None
 
 
+_MAX_SHUFFLE_ORDERS = 4  # any-order groups of at most this many parts are spelled out for re (≤ 64 orders)
 _BACKTRACKING_BUDGET = 1  # greedy (non-possessive) loops allowed per pattern: O(n^(budget+1)) worst case
 MAX_FAST_LENGTH = 1000  # longer utterances go to the Matcher (bounds the polynomial above)
 
@@ -147,8 +152,15 @@ def first(node: Regex) -> tuple[CharSet, bool]:
     if isinstance(node, Repeat):
         cs, nullable = first(node.inner)
         return cs, nullable or node.lo == 0
-    if isinstance(node, Capture):
+    if isinstance(node, (Capture, Named)):
         return first(node.inner)
+    if isinstance(node, Tag):
+        return CharSet.empty(), True
+    if isinstance(node, Shuffle):
+        acc = CharSet.empty()
+        for item in node.items:
+            acc = acc.union(first(item)[0])
+        return acc, not any(node.required) or all(first(x)[1] for x, r in zip(node.items, node.required) if r)
     return CharSet.any(), True  # Boolean nodes: anything (conservative)
 
 
@@ -170,8 +182,14 @@ class _Translator:
         after = CharSet.any() if follow is None else follow
         if isinstance(node, Chars):
             return _char_class(node.cs)
-        if isinstance(node, Epsilon):
+        if isinstance(node, (Epsilon, Tag)):
             return "(?:)"
+        if isinstance(node, Named):
+            return self.tr(node.inner, inside_capture, follow, in_loop)
+        if isinstance(node, Shuffle):
+            if len(node.items) > _MAX_SHUFFLE_ORDERS:
+                raise _NoFastPath  # n! orders: the Matcher's 2^n-state automaton is the better engine
+            return self.tr(expand_shuffle(node), inside_capture, follow, in_loop)
         if isinstance(node, Empty):
             return "(?!)"
         if isinstance(node, Concat):
@@ -255,10 +273,12 @@ def deterministic(node: Regex, follow: CharSet) -> bool:
     match nothing.  Then an atomic group or possessive loop around ``node`` commits to the only
     match there is, so it loses none.
     """
-    if isinstance(node, (Chars, Epsilon, Empty)):
+    if isinstance(node, (Chars, Epsilon, Empty, Tag)):
         return True
-    if isinstance(node, Capture):
+    if isinstance(node, (Capture, Named)):
         return deterministic(node.inner, follow)
+    if isinstance(node, Shuffle):
+        return len(node.items) <= _MAX_SHUFFLE_ORDERS and deterministic(expand_shuffle(node), follow)
     if isinstance(node, Concat):
         items = node.items
         for i, item in enumerate(items):
@@ -335,8 +355,10 @@ def _min_length(node: Regex) -> int:
         return min((_min_length(x) for x in node.items), default=0)
     if isinstance(node, Repeat):
         return node.lo * _min_length(node.inner)
-    if isinstance(node, Capture):
+    if isinstance(node, (Capture, Named)):
         return _min_length(node.inner)
+    if isinstance(node, Shuffle):
+        return sum(_min_length(x) for x, r in zip(node.items, node.required) if r)
     return 0
 
 

@@ -38,12 +38,12 @@ import attrs
 
 from ddl.eval.values import Value
 from ddl.grammar.compile import CompiledGrammar, default_value, normalize_space, param_refs
-from ddl.regular.ast import Difference
 from ddl.regular.dfa import closures
 from ddl.regular.errors import DEFAULT_LIMITS, Limits
 from ddl.regular.lang import _embedder
 from ddl.regular.nfa import CHAR, MATCH, compile_regex, live_states
 from ddl.regular.partition import Partition
+from ddl.regular.paths import nice_char
 from ddl.types.checked import CheckedFamily
 
 _CACHE_LIMIT = 200_000  # cached transitions per mode before the lazy DFA is flushed
@@ -108,10 +108,10 @@ class _Entry:
         fast = True
         defaults: list[tuple[str, Value | None]] = []
         for p in spec.family.params:
-            capture = grammar.captures.get(p.name)
-            if capture is not None and not capture.exact:
+            specs = [c for c in grammar.captures.values() if c.param == p.name]
+            if any(not c.exact for c in specs):
                 fast = False
-            if capture is None and p.where is not None:
+            if not specs and p.where is not None:
                 fast = False
             if p.default is not None:
                 if param_refs(p.default):
@@ -179,10 +179,9 @@ class _Mode:
         starts: list[int] = []
         embed = _embedder(limits)
         for e in self.entries:
-            routed = e.grammar.regex
-            if e.grammar.excluded is not None:
-                routed = Difference(routed, e.grammar.excluded)  # built as one embedded DFA
-            prog = compile_regex(routed, tags=False, limits=limits, embed=embed)
+            # The body only: an `except` clause is checked on the few texts a family accepts
+            # (an embedded difference would need the grammar's whole DFA).
+            prog = compile_regex(e.grammar.regex, tags=False, limits=limits, embed=embed)
             base = len(kind)
             pk, pout = prog.kind, prog.out
             n = len(pk)
@@ -288,8 +287,14 @@ class _Mode:
                 decided = self._decide(few[t], text)
                 if decided is not None:
                     return decided
-        return self.accepting[s], None
+        return self._not_excluded(self.accepting[s], text), None
 
+    def _not_excluded(self, families: tuple[int, ...], text: str) -> tuple[int, ...]:
+        """Drop the families whose `except` clause removes ``text``."""
+        if not families:
+            return families
+        by_index = self.entries_by_index
+        return tuple(f for f in families if not by_index[f].grammar.is_excluded(text))
 
     def _decide(self, alive: tuple[int, ...], text: str) -> tuple[tuple[int, ...], Any] | None:
         """Let the few families still alive decide ``text`` with their extractors, if they can.
@@ -369,50 +374,100 @@ class Router:
         entry, text, groups = found[0]
         if groups is None:
             groups = entry.captures(text)
-        convert = entry.grammar.convert
-        values = {name: convert(name, captured) for name, captured in groups.items() if captured is not None}
+        values = entry.grammar.values(groups)
         theta, problems = entry.theta(values)
         return Route(entry.name, theta, problems, tuple(e.name for e, _, _ in found))
 
     # ------------------------------------------------------------------ overlaps
 
     def overlaps(self, involving: Collection[str] | None = None) -> list[Overlap]:
-        """Every pair of families whose grammars accept a common utterance, with a shortest witness.
+        """Every pair of families whose grammars accept a common utterance, with a witness.
 
         With ``involving``, only the pairs with one of those families (a candidate joining a
-        registry), and the search only expands states where one of them is still alive.
-        Searches both modes' families together on the same text, so it compares the
-        languages as written (normalization aside: see the module docstring).
+        registry).  Two phases, so that neither the number of families nor the size of a grammar
+        makes the search explode:
+
+        1. a breadth-first search of the combined automaton (sets of NFA states of every family)
+           expands only states where two or more families we care about are still alive — for
+           intent grammars that diverge after a word or two, a small region;
+        2. where at most a few families remain alive, each pair is searched on its own as a
+           product of two NFAs (pairs of states, never sets), from the states reached so far.
+
+        ``except`` clauses count: each family's excluded language is followed as a DFA, and an
+        utterance it excludes is not that family's.  Both modes' families are compared on the same
+        text, so this compares the languages as written (normalization aside: see the module
+        docstring).  The witness is the first found (phase 1 is breadth-first, so usually short).
         Raises :class:`OverlapSearchTooLarge` rather than answer from a partial search.
         """
         mode = self._normalized if not self._has_raw else (
             self._raw if not self._has_normalized else _Mode(self.entries, self.limits))
+        return _OverlapSearch(self, mode, involving).run()
+
+
+_PAIRWISE = 4  # at most this many families alive: search each pair on its own
+
+
+class _OverlapSearch:
+    def __init__(self, router: Router, mode: _Mode, involving: Collection[str] | None) -> None:
+        self.router = router
+        self.mode = mode
+        self.focus = None if involving is None else {e.index for e in router.entries if e.name in involving}
+        # The except clause of each family that has one, as a complete DFA (accepting = excluded).
+        self.excl = {e.index: e.grammar.excluded_lang.dfa for e in router.entries if e.grammar.excluded is not None}
+        self.found: dict[tuple[int, int], str] = {}
+        self.visited = 0
+
+    def worth(self, families: Collection[int]) -> bool:
+        """Can an overlap we care about still arise among these families?"""
+        return len(families) >= 2 and (self.focus is None or not self.focus.isdisjoint(families))
+
+    def pair_wanted(self, a: int, b: int) -> bool:
+        return (self.focus is None or a in self.focus or b in self.focus) and (min(a, b), max(a, b)) not in self.found
+
+    def count(self, families: Collection[int]) -> None:
+        self.visited += 1
+        if self.visited > _OVERLAP_STATE_LIMIT:
+            names = sorted(self.router.entries[i].name for i in families)
+            raise OverlapSearchTooLarge(names)
+
+    def excluded(self, family: int, f: int) -> bool:
+        dfa = self.excl.get(family)
+        return dfa is not None and dfa.accept[f]
+
+    def step_excl(self, family: int, f: int, ch: str) -> int:
+        dfa = self.excl.get(family)
+        return dfa.delta[f][dfa.part.atom_of(ord(ch))] if dfa is not None else 0
+
+    def run(self) -> list[Overlap]:
+        mode = self.mode
         kind, cs, after, owner = mode.kind, mode.cs, mode.after, mode.owner
-        found: dict[tuple[int, int], str] = {}
-
-        focus = None if involving is None else {e.index for e in self.entries if e.name in involving}
-
-        def alive(s: frozenset[int]) -> set[int]:
-            return {owner[q] for q in s}
-
-        def worth(families: set[int]) -> bool:  # can an overlap we care about still arise here?
-            return len(families) >= 2 and (focus is None or not focus.isdisjoint(families))
-
         start = mode.start_set
-        if not worth(alive(start)):
+        alive0 = {owner[q] for q in start}
+        if not self.worth(alive0):
             return []
-        seen = {start}
-        queue: deque[tuple[frozenset[int], str]] = deque([(start, "")])
+        f0 = tuple(sorted((fam, self.excl[fam].start) for fam in alive0 if fam in self.excl))
+        seen = {(start, f0)}
+        queue: deque[tuple[frozenset[int], tuple[tuple[int, int], ...], str]] = deque([(start, f0, "")])
         while queue:
-            s, path = queue.popleft()
-            accepting = sorted({owner[q] for q in s if kind[q] == MATCH})
+            s, fs, path = queue.popleft()
+            alive = sorted({owner[q] for q in s})
+            fstate = dict(fs)
+            if len(alive) <= _PAIRWISE:
+                for i, a in enumerate(alive):
+                    for b in alive[i + 1:]:
+                        if self.pair_wanted(a, b):
+                            self.pairwise(a, b, s, fstate.get(a, 0), fstate.get(b, 0), path)
+                continue
+            accepting = sorted({owner[q] for q in s if kind[q] == MATCH and not self.excluded(owner[q],
+                                                                                              fstate.get(owner[q], 0))})
             for i, a in enumerate(accepting):
                 for b in accepting[i + 1:]:
-                    if focus is None or a in focus or b in focus:
-                        found.setdefault((a, b), path)
+                    if self.pair_wanted(a, b):
+                        self.found[(a, b)] = path
             chars = [q for q in s if kind[q] == CHAR]
             sets = list({cs[q] for q in chars})
-            part, covers = Partition.from_sets(sets)
+            extra = [atom for fam in alive if fam in self.excl for atom in self.excl[fam].part.atoms]
+            part, covers = Partition.from_sets(sets + extra)
             reps = part.reps
             members: list[list[int]] = [[] for _ in range(part.n_atoms)]
             index = {c: i for i, c in enumerate(sets)}
@@ -426,11 +481,68 @@ class Router:
                 for q in members[atom]:
                     nxt.update(after[q])
                 t = frozenset(nxt)
-                if t in seen or not worth(alive(t)):
+                families = {owner[q] for q in t}
+                if not self.worth(families):
                     continue
-                if len(seen) >= _OVERLAP_STATE_LIMIT:
-                    raise OverlapSearchTooLarge(sorted(self.entries[i].name for i in alive(t)))
-                seen.add(t)
-                queue.append((t, path + reps[atom]))
-        names = [e.name for e in self.entries]
-        return [Overlap(names[a], names[b], w) for (a, b), w in sorted(found.items(), key=lambda x: (len(x[1]), x[0]))]
+                ch = reps[atom]
+                ft = tuple(sorted((fam, self.step_excl(fam, fstate.get(fam, 0), ch)) for fam in families
+                                  if fam in self.excl))
+                if (t, ft) in seen:
+                    continue
+                self.count(families)
+                seen.add((t, ft))
+                queue.append((t, ft, path + ch))
+        names = [e.name for e in self.router.entries]
+        return [Overlap(names[a], names[b], w) for (a, b), w in sorted(self.found.items(), key=lambda x: (len(x[1]), x[0]))]
+
+    def pairwise(self, a: int, b: int, s: frozenset[int], fa0: int, fb0: int, prefix: str) -> None:
+        """Product of the two families' NFAs (pairs of states), from their states in ``s``."""
+        mode = self.mode
+        kind, cs, after, owner = mode.kind, mode.cs, mode.after, mode.owner
+        sa = [q for q in s if owner[q] == a]
+        sb = [q for q in s if owner[q] == b]
+        parent: dict[tuple[int, int, int, int], tuple[tuple[int, int, int, int], str] | None] = {}
+        queue: deque[tuple[int, int, int, int]] = deque()
+        for qa in sa:
+            for qb in sb:
+                st = (qa, qb, fa0, fb0)
+                if st not in parent:
+                    parent[st] = None
+                    queue.append(st)
+        # A common refinement of the two except DFAs' alphabets: within a piece, both move alike.
+        splitters = [atom for fam in (a, b) if fam in self.excl for atom in self.excl[fam].part.atoms]
+        if splitters:
+            splitters = Partition.from_sets(splitters)[0].atoms
+        while queue:
+            st = queue.popleft()
+            qa, qb, fa, fb = st
+            ka, kb = kind[qa], kind[qb]
+            if ka == MATCH and kb == MATCH:
+                if not self.excluded(a, fa) and not self.excluded(b, fb):
+                    out: list[str] = []
+                    link = parent[st]
+                    while link is not None:
+                        prev, ch = link
+                        out.append(ch)
+                        link = parent[prev]
+                    self.found[(min(a, b), max(a, b))] = prefix + "".join(reversed(out))
+                    return
+                continue
+            if ka != CHAR or kb != CHAR:
+                continue
+            common = cs[qa] & cs[qb]
+            if not common:
+                continue
+            pieces = [common & atom for atom in splitters] if splitters else [common]
+            for piece in pieces:
+                if not piece:
+                    continue
+                ch = nice_char(piece)
+                fa2, fb2 = self.step_excl(a, fa, ch), self.step_excl(b, fb, ch)
+                for ta in after[qa]:
+                    for tb in after[qb]:
+                        nst = (ta, tb, fa2, fb2)
+                        if nst not in parent:
+                            self.count((a, b))
+                            parent[nst] = (st, ch)
+                            queue.append(nst)

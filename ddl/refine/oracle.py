@@ -18,7 +18,6 @@ does not separate them.  With ``ignore_case`` grammars the language is case-fold
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import attrs
 
@@ -69,38 +68,23 @@ def extract_body(reply: str) -> str:
 
 
 def parse_body(body: str) -> tuple[Regex | None, str]:
-    """The regex of a grammar body (DDL syntax, else conventional regex syntax) or (None, why)."""
-    from ddl.grammar.regex import UnresolvedReference, convert_regex
+    """The regex of a grammar body (DDL syntax, else conventional regex syntax) or (None, why).
+
+    DDL syntax goes through the checker like any grammar (its rules expanded by ddl.types), in a
+    family without parameters, so a capture is an unknown name.
+    """
+    from ddl.api import compile_source
+    from ddl.grammar.regex import convert_regex
     from ddl.regular import parse as parse_regex
-    from ddl.syntax import ast as A
-    from ddl.syntax import parse_source
 
     source = f"family refine_oracle {{\n  grammar {{\n{body}\n  }}\n  program -> Int = 0\n}}\n"
-    module, diags = parse_source(source, "<model reply>")
+    checked, diags = compile_source(source, "<model reply>")
     ddl_error = "; ".join(d.message for d in diags) if diags else ""
-    if module is not None and not diags:
-        fam = next((i for i in module.items if isinstance(i, A.FamilyDecl)), None)
-        grammar = next((i for i in fam.items if isinstance(i, A.GrammarDecl)), None) if fam else None
+    if checked is not None and not diags:
+        grammar = checked.families["refine_oracle"].grammar
         if grammar is not None:
-            rules = {r.name: r for r in grammar.rules}
-            active: list[str] = []
-
-            def resolve(name: str, span: Any) -> Regex:
-                if name not in rules or name in active:
-                    raise UnresolvedReference(name, span)
-                active.append(name)
-                try:
-                    return convert_regex(rules[name].body, resolve)
-                finally:
-                    active.pop()
-
-            try:
-                return convert_regex(grammar.body, resolve), "DDL grammar syntax"
-            except UnresolvedReference as err:
-                ddl_error = (f"it refers to '{err.name}', which is not one of its rules "
-                             "(captures are not allowed)")
-        else:
-            ddl_error = "no grammar body found"
+            return convert_regex(grammar.body), "DDL grammar syntax"
+        ddl_error = "no grammar body found"
     try:
         return parse_regex(body, extended=True), "regex syntax"
     except Exception as err:  # RegexSyntaxError, RegexTooLarge

@@ -164,7 +164,9 @@ class PathSearch:
             if old is not None and old <= d:
                 return
             if old is None and len(dist) >= budget:
-                raise AutomatonTooLarge("path search (states × filter × parameters written)", budget, "states")
+                err = AutomatonTooLarge("the path search (NFA states × filter × parameters written)", budget, "states")
+                err.culprits = _largest_labels(prog, (st[0] for st in dist))
+                raise err
             dist[state] = d
             parent[state] = (prev, ch)
             if front:
@@ -392,6 +394,14 @@ class PathSearch:
                 out.append(ch)
             link = parent[prev]
         return "".join(reversed(out))
+
+
+def _largest_labels(prog: Prog, states: Any, top: int = 2) -> list[tuple[str, int]]:
+    """The labels (rules, captures) with the most of these NFA states, most first."""
+    from collections import Counter
+
+    counts = Counter(prog.origin[q] for q in states)
+    return [(prog.labels[lab], n) for lab, n in counts.most_common(top + 1) if lab != 0][:top]
 
 
 def tagged_program(node: Regex, *, limits: Limits = DEFAULT_LIMITS) -> Prog:

@@ -7,7 +7,7 @@ Every node is an attrs frozen class.  Spans are excluded from equality so that
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Union
+from typing import Any, Union
 
 import attrs
 
@@ -45,10 +45,11 @@ class RAny:
 
 @attrs.frozen
 class RRef:
-    """A parameter capture or a reference to a named rule (resolved later)."""
+    """A parameter capture or a reference to a named rule (resolved later); ``mod::name`` for an imported rule."""
 
     name: str
     span: Span = _span()
+    module: str | None = None
 
 
 @attrs.frozen
@@ -85,7 +86,80 @@ class RRepeat:
     span: Span = _span()
 
 
-Regex = Union[RLit, RClass, RAny, RRef, RSeq, RAlt, RAnd, RNot, RRepeat]
+@attrs.frozen
+class RInt:
+    """An integer argument of a grammar call (``padded(minute, 2)``)."""
+
+    value: int
+    span: Span = _span()
+
+
+@attrs.frozen
+class RCall:
+    """``name(args)``: a rule with parameters, a value form (``number(count)``) or ``any_order(...)``."""
+
+    name: str
+    args: tuple[Regex | RInt, ...]
+    named: tuple[tuple[str, Regex], ...] = ()
+    span: Span = _span()
+    module: str | None = None
+
+
+@attrs.frozen
+class RSet:
+    """``{x = value, ...}``: on this path the parameters take these constant values."""
+
+    bindings: tuple[Binding, ...]
+    span: Span = _span()
+
+
+# Nodes of an *expanded* grammar (ddl.types resolves rules, calls and captures into these; the
+# parser never builds them).
+
+
+@attrs.frozen
+class RCapture:
+    """Parameter ``param`` captured in one of its value forms (spec/grammar.md, "Value forms")."""
+
+    param: str
+    form: str = "plain"
+    args: tuple[int, ...] = ()
+    span: Span = _span()
+
+
+@attrs.frozen
+class RValue:
+    """``{param = value}`` after checking: ``value`` is the typed constant (an IR node); ``index`` numbers
+    the family's constant settings, so each has a capture name of its own."""
+
+    param: str
+    value: Any = attrs.field(eq=False, hash=False)
+    index: int = 0
+    text: str = ""  # the value as written, for messages
+    span: Span = _span()
+
+
+@attrs.frozen
+class RAnyOrder:
+    """``any_order(...)``: the items in any order, each at most once (optional ones may be left out)."""
+
+    items: tuple[Regex, ...]
+    required: tuple[bool, ...]
+    sep: Regex
+    span: Span = _span()
+
+
+@attrs.frozen
+class RNamed:
+    """An expanded rule (or construct) keeping its name, for messages about what grew."""
+
+    label: str
+    item: Regex
+    span: Span = _span()
+
+
+Regex = Union[RLit, RClass, RAny, RRef, RSeq, RAlt, RAnd, RNot, RRepeat, RCall, RSet, RCapture, RValue, RAnyOrder,
+              RNamed]
 
 # ------------------------------------------------------------------ type expressions
 
@@ -473,9 +547,12 @@ class ParamDecl:
 
 @attrs.frozen
 class RuleDef:
+    """``rule name = regex;`` or ``rule name(a, b) = regex;`` (in a grammar block or at module level)."""
+
     name: str
     body: Regex
     span: Span = _span()
+    params: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -546,7 +623,7 @@ class FamilyDecl:
         return [item for item in self.items if isinstance(item, kind)]
 
 
-ModuleItem = Union[Import, EnumDecl, RecordDecl, TypeAlias, TableDecl, FnDecl, FamilyDecl]
+ModuleItem = Union[Import, EnumDecl, RecordDecl, TypeAlias, TableDecl, FnDecl, RuleDef, FamilyDecl]
 
 
 @attrs.frozen

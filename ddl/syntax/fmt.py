@@ -543,6 +543,7 @@ _KIND: dict[type, str] = {
     A.TypeAlias: "type",
     A.TableDecl: "table",
     A.FnDecl: "fn",
+    A.RuleDef: "rule",
     A.ParamDecl: "param",
     A.GrammarDecl: "grammar",
     A.ProgramDecl: "program",
@@ -714,7 +715,11 @@ class _Formatter:
         return "\n".join(lines)
 
     def rule(self, r: A.RuleDef) -> Doc:
-        return cat(f"rule {r.name} = ", nest(self.regex(r.body)), ";")
+        params = f"({', '.join(r.params)})" if r.params else ""
+        return cat(f"rule {r.name}{params} = ", nest(self.regex(r.body)), ";")
+
+    def i_RuleDef(self, r: A.RuleDef) -> Doc:
+        return self.rule(r)
 
     def item(self, item: object) -> Doc:
         method = getattr(self, "i_" + type(item).__name__)
@@ -834,7 +839,14 @@ class _Formatter:
         if isinstance(r, A.RAny):
             return ".", _R_ATOM
         if isinstance(r, A.RRef):
-            return r.name, _R_ATOM
+            return (f"{r.module}::{r.name}" if r.module else r.name), _R_ATOM
+        if isinstance(r, A.RCall):
+            callee = f"{r.module}::{r.name}" if r.module else r.name
+            args: list[Doc] = [str(a.value) if isinstance(a, A.RInt) else self.regex(a) for a in r.args]
+            args += [cat(f"{k} = ", self.regex(v)) for k, v in r.named]
+            return group(callee + "(", nest(SOFT, _Cat(_join(args, [",", LINE]))), SOFT, ")"), _R_ATOM
+        if isinstance(r, A.RSet):
+            return group("{", _Cat(_join([self.binding(b) for b in r.bindings], [",", LINE])), "}"), _R_ATOM
         if isinstance(r, (A.RAlt, A.RAnd, A.RSeq)):
             if len(r.items) == 1:
                 return self._regex(r.items[0])

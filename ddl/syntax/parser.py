@@ -40,6 +40,7 @@ _TERMINAL_WORDS: dict[str, str] = {
     "DECIMAL": "a decimal number",
     "STRING": "a text literal",
     "CHARCLASS": "a character class like [a-z]",
+    "CALL": "a call like number(x)",
     "REPEAT": "a repetition like {1,3}",
     "$END": "end of input",
 }
@@ -522,13 +523,30 @@ class _Builder:
             if isinstance(child, Tree) and child.data == "grammar_option":
                 options.append(self.name(child.children[0]))
             elif isinstance(child, Tree) and child.data == "rule_def":
-                rules.append(A.RuleDef(self.name(child.children[0]), self.regex(child.children[1]), span=self.span(child)))
+                rules.append(self.d_rule_def(child))
             elif isinstance(child, Tree) and child.data == "grammar_except":
                 excluded = self.regex(child.children[0])
             else:
                 body = self.regex(child)
         assert body is not None
         return A.GrammarDecl(tuple(options), tuple(rules), body, excluded, span=self.span(t))
+
+    def d_rule_def(self, t: Tree) -> A.RuleDef:
+        name_tok, *rest = t.children
+        params: tuple[str, ...] = ()
+        if len(rest) == 2:
+            params_t, body = rest
+            if params_t is not None:
+                names = [self.name(n) for n in params_t.children if n is not None]
+                seen: set[str] = set()
+                for n, tok in zip(names, [c for c in params_t.children if c is not None]):
+                    if n in seen:
+                        self.fail("DDL201", f"rule parameter '{n}' is declared twice", tok)
+                    seen.add(n)
+                params = tuple(names)
+        else:
+            body = rest[0]
+        return A.RuleDef(self.name(name_tok), self.regex(body), span=self.span(t), params=params)
 
     def d_program_decl(self, t: Tree) -> A.ProgramDecl:
         ret, body = t.children
@@ -651,7 +669,35 @@ class _Builder:
         if kind == "re_any":
             return A.RAny(span=sp)
         if kind == "re_ref":
+            if len(t.children) == 2:
+                return A.RRef(self.name(t.children[1]), span=sp, module=self.name(t.children[0]))
             return A.RRef(self.name(t.children[0]), span=sp)
+        if kind == "re_call":
+            callee, *arg_ts = t.children
+            text = str(callee)[:-1]
+            module, _, name = text.rpartition("::")
+            for part in (module, name):
+                if part and part in RESERVED:
+                    self.fail("DDL110", f"'{part}' is a reserved word and cannot be used as a name", callee)
+            args: list[A.Regex | A.RInt] = []
+            named: list[tuple[str, A.Regex]] = []
+            for a in arg_ts:
+                if a is None:
+                    continue
+                if isinstance(a, Tree) and a.data == "re_named":
+                    key = self.name(a.children[0])
+                    if any(k == key for k, _ in named):
+                        self.fail("DDL112", f"'{key}' is given twice in this call", a)
+                    named.append((key, self.regex(a.children[1])))
+                elif named:
+                    self.fail("DDL103", "a positional argument cannot follow a named one", a)
+                elif isinstance(a, Tree) and a.data == "re_int":
+                    args.append(A.RInt(self.int_token(a.children[0]), span=self.span(a)))
+                else:
+                    args.append(self.regex(a))
+            return A.RCall(name, tuple(args), tuple(named), span=sp, module=module or None)
+        if kind == "re_set":
+            return A.RSet(self.bindings(list(t.children)), span=sp)
         if kind == "re_not":
             return A.RNot(self.regex(t.children[0]), span=sp)
         if kind == "re_opt":

@@ -26,10 +26,12 @@ from ddl.types.checked import (
     CheckedExample,
     CheckedFamily,
     CheckedFn,
+    CheckedGrammar,
     CheckedModule,
     CheckedParam,
     CheckedTable,
 )
+from ddl.types.grammar import GRAMMAR_FUNCTIONS, GrammarExpander, RuleInfo, captures
 from ddl.types.model import (
     BOOL,
     BOTTOM,
@@ -103,6 +105,7 @@ class Scope:
     fns: dict[str, FnInfo] = attrs.Factory(dict)
     modules: dict[str, Scope] = attrs.Factory(dict)
     decl_spans: dict[str, Span] = attrs.Factory(dict)
+    rules: dict[str, RuleInfo] = attrs.Factory(dict)  # grammar rules: module-level, or a family's grammar block
 
     def chain(self) -> Iterable[Scope]:
         scope: Scope | None = self
@@ -190,6 +193,7 @@ class Checker:
         for item in self.module.items:
             if isinstance(item, A.Import):
                 self.declare_import(root, item)
+        self.declare_rules(root, [i for i in self.module.items if isinstance(i, A.RuleDef)], family=None)
         self.declare_types(root, [i for i in self.module.items if not isinstance(i, (A.Import, A.FamilyDecl))])
         self.declare_values(root, [i for i in self.module.items if isinstance(i, (A.FnDecl, A.TableDecl))])
         families: dict[str, CheckedFamily] = {}
@@ -229,6 +233,22 @@ class Checker:
         self.tables.update(loaded.checked.tables)
 
     # -- declarations
+    def declare_rules(self, scope: Scope, rules: Iterable[A.RuleDef], family: str | None,
+                      params: Iterable[str] = ()) -> None:
+        """Grammar rules of a module (``family`` None) or of a family's grammar block."""
+        param_names = set(params)
+        for r in rules:
+            if r.name in GRAMMAR_FUNCTIONS:
+                self.error("DDL201", f"rule '{r.name}' would shadow the grammar function {r.name}()", r.span,
+                           hint="choose another name")
+                continue
+            if r.name in scope.rules or r.name in param_names:
+                self.error("DDL201", f"grammar rule '{r.name}' clashes with another rule or a parameter", r.span,
+                           notes=(Note("first declared here", scope.rules[r.name].decl.span),)
+                           if r.name in scope.rules else ())
+                continue
+            scope.rules[r.name] = RuleInfo(r, scope, f"{scope.origin}::{r.name}", family_rule=family is not None)
+
     def _claim(self, scope: Scope, name: str, span: Span, what: str) -> bool:
         if name in scope.decl_spans:
             self.error("DDL201", f"{what} '{name}' is already declared in this scope", span,
@@ -413,9 +433,13 @@ class Checker:
                     self.fail("DDL224", f"bound {bound} has more than {t.scale} decimal places", t.span)
             return DecimalT(t.scale, t.lo, t.hi)
         if isinstance(t, A.TextType):
-            if t.pattern is not None:
-                self.check_text_pattern(t.pattern)
-            return TextT(t.max_len, t.pattern)
+            pattern = t.pattern
+            if pattern is not None:
+                expander = GrammarExpander(self.error)
+                pattern = expander.pattern(pattern, scope)
+                if expander.failed:
+                    raise _Abort()
+            return TextT(t.max_len, pattern)
         if isinstance(t, A.ListType):
             return ListT(self.resolve_type(scope, t.elem, record_path), t.max_len)
         if isinstance(t, A.MapType):
@@ -473,18 +497,6 @@ class Checker:
         elif isinstance(t, A.MapType):
             self._scan_record_cycle(scope, t.value, path)
 
-    def check_text_pattern(self, rx: A.Regex) -> None:
-        stack: list[A.Regex] = [rx]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, A.RRef):
-                self.fail("DDL220", f"a Text pattern cannot refer to '{node.name}'", node.span,
-                          hint="Text patterns are self-contained; write the characters out")
-            if isinstance(node, (A.RSeq, A.RAlt, A.RAnd)):
-                stack.extend(node.items)
-            elif isinstance(node, (A.RNot, A.RRepeat)):
-                stack.append(node.item)
-
     # -- families
     def check_family(self, root: Scope, fam: A.FamilyDecl) -> CheckedFamily | None:
         scope = Scope(origin=f"{self.path}#{fam.name}", parent=root)
@@ -494,6 +506,8 @@ class Checker:
         params: list[CheckedParam] = []
         param_types: dict[str, Type] = {}
         param_decls = fam.of_kind(A.ParamDecl)
+        for g in fam.of_kind(A.GrammarDecl):
+            self.declare_rules(scope, g.rules, family=fam.name, params=[p.name for p in param_decls])
         for p in param_decls:
             if not self._claim(scope, p.name, p.span, "name") and p.name in param_types:
                 continue
@@ -523,6 +537,9 @@ class Checker:
                 if p.default is not None:
                     default_ir = self.check_against(p.default, Ctx(scope), typ, f"the default of '{p.name}'")
                     self.require_constant(default_ir, p.default.span, "a default")
+                elif isinstance(typ, OptionT):
+                    # An Option parameter a request leaves out is none (spec/types.md).
+                    default_ir = ir.Const(NONE, typ, span=p.span)
             except _Abort:
                 pass
             params.append(CheckedParam(p.name, typ, where_ir, default_ir, p.span, p))
@@ -538,7 +555,7 @@ class Checker:
                                          decl_span=prog.ret.span)
         except _Abort:
             return None
-        self.check_grammar(fam, param_types)
+        grammar = self.check_grammar(fam, scope, param_types, params)
         examples: list[CheckedExample] = []
         for idx, ex in enumerate(fam.of_kind(A.ExampleDecl), start=1):
             try:
@@ -564,12 +581,11 @@ class Checker:
             except _Abort:
                 pass
         prio = fam.of_kind(A.PriorityDecl)
-        grammars = fam.of_kind(A.GrammarDecl)
         if len([d for d in self.diags if d.is_error]) > errors_before:
             return None
         return CheckedFamily(
             fam.name, fam.doc, tuple(params), ret, program, tuple(examples), tuple(ensures), teach,
-            prio[0].value if prio else None, grammars[0] if grammars else None, fam,
+            prio[0].value if prio else None, grammar, fam,
             tuple(scope.enums.values()), tuple(scope.records.values()),
         )
 
@@ -599,114 +615,38 @@ class Checker:
             if isinstance(n, ir.Param):
                 self.fail("DDL221", f"{what} must be a constant; it refers to parameter '{n.name}'", n.span)
 
-    def check_grammar(self, fam: A.FamilyDecl, param_types: Mapping[str, Type]) -> None:
-        for g in fam.of_kind(A.GrammarDecl):
-            for opt_name in g.options:
-                if opt_name not in GRAMMAR_OPTIONS:
-                    self.error("DDL220", f"unknown grammar option '{opt_name}'", g.span,
-                               hint=did_you_mean(opt_name, GRAMMAR_OPTIONS) or f"options: {', '.join(GRAMMAR_OPTIONS)}")
-            rules: dict[str, A.RuleDef] = {}
-            for r in g.rules:
-                if r.name in rules or r.name in param_types:
-                    self.error("DDL201", f"grammar rule '{r.name}' clashes with another rule or a parameter", r.span)
-                rules[r.name] = r
-            names = set(rules) | set(param_types)
+    def check_grammar(self, fam: A.FamilyDecl, scope: Scope, param_types: Mapping[str, Type],
+                      params: list[CheckedParam]) -> CheckedGrammar | None:
+        """Expand the family's grammar (rules, calls, value forms) into one tree (ddl/types/grammar.py)."""
+        grammars = fam.of_kind(A.GrammarDecl)
+        if not grammars:
+            return None
+        g = grammars[0]
+        for opt_name in g.options:
+            if opt_name not in GRAMMAR_OPTIONS:
+                self.error("DDL220", f"unknown grammar option '{opt_name}'", g.span,
+                           hint=did_you_mean(opt_name, GRAMMAR_OPTIONS) or f"options: {', '.join(GRAMMAR_OPTIONS)}")
 
-            def refs(rx: A.Regex) -> list[A.RRef]:
-                out: list[A.RRef] = []
-                stack = [rx]
-                while stack:
-                    node = stack.pop()
-                    if isinstance(node, A.RRef):
-                        out.append(node)
-                    elif isinstance(node, (A.RSeq, A.RAlt, A.RAnd)):
-                        stack.extend(node.items)
-                    elif isinstance(node, (A.RNot, A.RRepeat)):
-                        stack.append(node.item)
-                return out
-
-            for rx in [g.body, *([g.excluded] if g.excluded is not None else []), *(r.body for r in g.rules)]:
-                for ref in refs(rx):
-                    if ref.name not in names:
-                        self.error("DDL220", f"grammar refers to '{ref.name}', which is neither a parameter nor a rule",
-                                   ref.span, hint=did_you_mean(ref.name, names))
-                    elif ref.name in param_types and not isinstance(
-                            param_types[ref.name], (IntT, DecimalT, EnumT, TextT, BoolT)):
-                        self.error("DDL220", f"parameter '{ref.name}' of type {param_types[ref.name]} cannot be "
-                                   "captured in a grammar", ref.span,
-                                   hint="captures are Int, Decimal, Text, Bool or enum parameters")
-            # Captures are matched in linear time on a tagged automaton; & and ~ are built without tags,
-            # so a parameter may not be captured inside them (directly or through a rule).
-            def captures_under_boolean(rx: A.Regex, inside: bool, seen: frozenset[str],
-                                       rules: dict[str, A.RuleDef] = rules) -> A.RRef | None:
-                if isinstance(rx, A.RRef):
-                    if rx.name in param_types and inside:
-                        return rx
-                    if rx.name in rules and rx.name not in seen:
-                        found = captures_under_boolean(rules[rx.name].body, inside, seen | {rx.name})
-                        return rx if found is not None and inside else found
-                    return None
-                if isinstance(rx, (A.RSeq, A.RAlt)):
-                    items: tuple[A.Regex, ...] = rx.items
-                elif isinstance(rx, A.RAnd):
-                    items, inside = rx.items, True
-                elif isinstance(rx, A.RNot):
-                    items, inside = (rx.item,), True
-                elif isinstance(rx, A.RRepeat):
-                    items = (rx.item,)
-                else:
-                    return None
-                for item in items:
-                    hit = captures_under_boolean(item, inside, seen)
-                    if hit is not None:
-                        return hit
+        def check_value(b: A.Binding, typ: Type) -> tuple[Any, str] | None:
+            try:
+                node = self.check_against(b.value, Ctx(scope), typ, f"parameter '{b.name}'")
+                self.require_constant(node, b.value.span, "a grammar's value")
+            except _Abort:
                 return None
+            return node, ""
 
-            bad = captures_under_boolean(g.body, False, frozenset())
-            if bad is not None:
-                self.error("DDL220", f"'{bad.name}' is captured inside '&' or '~'", bad.span,
-                           hint="captures may not occur under & or ~; restrict the parameter's type instead")
-            if g.excluded is not None:
-                # The except clause is a plain language subtracted from the grammar: nothing to capture.
-                bad = captures_under_boolean(g.excluded, True, frozenset())
-                if bad is not None:
-                    self.error("DDL220", f"'{bad.name}' is captured inside an 'except' clause", bad.span,
-                               hint="an except clause names utterances the family does not accept; it captures "
-                                    "nothing: write the words (or a rule without parameters)")
-            # Rules may not refer to themselves, directly or through other rules (grammars are regular).
-            state: dict[str, int] = {}
-
-            def visit(name: str, path: list[str], rules: dict[str, A.RuleDef] = rules,
-                      state: dict[str, int] = state) -> None:
-                if state.get(name) == 2:
-                    return
-                if state.get(name) == 1:
-                    cycle = " → ".join([*path[path.index(name):], name])
-                    self.error("DDL209", f"grammar rules refer to themselves: {cycle}", rules[name].span,
-                               hint="grammars are regular: use repetition (*, +, {m,n}) instead")
-                    return
-                state[name] = 1
-                for ref in refs(rules[name].body):
-                    if ref.name in rules:
-                        visit(ref.name, [*path, name], rules, state)
-                state[name] = 2
-
-            for name in rules:
-                visit(name, [])
-            # Every parameter without a default must be settable by some utterance.
-            reachable: set[str] = set()
-            pending = [g.body]
-            while pending:
-                for ref in refs(pending.pop()):
-                    if ref.name in reachable:
-                        continue
-                    reachable.add(ref.name)
-                    if ref.name in rules:
-                        pending.append(rules[ref.name].body)
-            for p in fam.of_kind(A.ParamDecl):
-                if p.name in param_types and p.default is None and p.name not in reachable:
-                    self.error("DDL216", f"parameter '{p.name}' has no default and the grammar never captures it",
-                               p.span, hint="capture it in the grammar or give it a default: = ...")
+        expander = GrammarExpander(self.error, param_types, check_value)
+        body = expander.grammar(g.body, scope)
+        excluded = expander.grammar(g.excluded, scope, where="except") if g.excluded is not None else None
+        # Every parameter without a default must be settable by some utterance.
+        set_somewhere = {c.param for c in captures(body)} | expander.mentioned
+        for p in params:
+            if p.default is None and p.name not in set_somewhere:
+                self.error("DDL216", f"parameter '{p.name}' has no default and the grammar never captures it",
+                           p.span, hint="capture it in the grammar or give it a default: = ...")
+        if expander.failed:
+            return None
+        return CheckedGrammar(g, body, excluded, g.options, g.span)
 
     # -- function bodies and recursion
     def check_fn_bodies(self) -> None:

@@ -39,6 +39,26 @@ class CheckedEnsures:
 
 
 @attrs.frozen
+class CheckedGrammar:
+    """A family's grammar, expanded (ddl/types/grammar.py): ``body`` and ``excluded`` name only captures
+    (``RCapture``) and constant settings (``RValue``); ``decl`` is the block as written."""
+
+    decl: A.GrammarDecl = attrs.field(eq=False, repr=False)
+    body: A.Regex
+    excluded: A.Regex | None
+    options: tuple[str, ...]
+    span: Span
+
+    @property
+    def ignore_case(self) -> bool:
+        return "ignore_case" in self.options
+
+    @property
+    def normalize_space(self) -> bool:
+        return "normalize_space" in self.options
+
+
+@attrs.frozen
 class CheckedFamily:
     name: str
     doc: str | None
@@ -49,7 +69,7 @@ class CheckedFamily:
     ensures: tuple[CheckedEnsures, ...]
     teach: tuple[tuple[str, ir.Node], ...]
     priority: int | None
-    grammar: A.GrammarDecl | None
+    grammar: CheckedGrammar | None
     decl: A.FamilyDecl = attrs.field(eq=False, repr=False)
     enums: tuple[EnumT, ...] = ()
     records: tuple[RecordT, ...] = ()

@@ -19,10 +19,12 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from pyrsistent import pvector
+
 from ddl.eval.values import NONE, SomeV, Value
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily
-from ddl.types.model import BoolT, DecimalT, EnumT, IntT, OptionT, TextT, Type
+from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, OptionT, TextT, Type
 
 EXHAUSTIVE_LIMIT = 20_000
 DOMAIN_LIMIT = 20_000
@@ -135,21 +137,8 @@ class Space:
             if len(dom) > 2:
                 out.extend([dom[1], dom[-2]])
             out.extend(rng.sample(dom, min(6, len(dom))))
-        elif isinstance(t, IntT):
-            lo = t.lo if t.lo is not None else -1000
-            hi = t.hi if t.hi is not None else 1000
-            out.extend(v for v in (lo, lo + 1, 0, 1, -1, hi - 1, hi) if lo <= v <= hi)
-            out.extend(rng.randint(lo, hi) for _ in range(6))
-        elif isinstance(t, DecimalT):
-            step = Decimal(1).scaleb(-t.scale)
-            dlo: Decimal = t.lo if t.lo is not None else Decimal(-1000)
-            dhi: Decimal = t.hi if t.hi is not None else Decimal(1000)
-            units = int((dhi - dlo) / step)
-            picks = [dlo, dlo + step, Decimal(0), Decimal(1), Decimal(-1), dhi - step, dhi]
-            picks += [dlo + step * rng.randint(0, units) for _ in range(6)]
-            out.extend(d.quantize(step) for d in picks if dlo <= d <= dhi)
-        elif isinstance(t, TextT):
-            out.extend(text_samples(t, rng))
+        else:
+            out.extend(type_samples(t, rng))
         seen: list[Value] = []
         for v in out:
             if v not in seen:
@@ -203,6 +192,43 @@ class Space:
             if len(theta) == len(names) and fresh(theta):
                 count += 1
                 yield theta
+
+
+def type_samples(t: Type, rng: random.Random) -> list[Value]:
+    """A few values of a type whose domain is too large to enumerate: boundaries and random picks."""
+    out: list[Value] = []
+    if isinstance(t, IntT):
+        lo = t.lo if t.lo is not None else -1000
+        hi = t.hi if t.hi is not None else 1000
+        out.extend(v for v in (lo, lo + 1, 0, 1, -1, hi - 1, hi) if lo <= v <= hi)
+        out.extend(rng.randint(lo, hi) for _ in range(6))
+    elif isinstance(t, DecimalT):
+        step = Decimal(1).scaleb(-t.scale)
+        dlo: Decimal = t.lo if t.lo is not None else Decimal(-1000)
+        dhi: Decimal = t.hi if t.hi is not None else Decimal(1000)
+        units = int((dhi - dlo) / step)
+        picks = [dlo, dlo + step, Decimal(0), Decimal(1), Decimal(-1), dhi - step, dhi]
+        picks += [dlo + step * rng.randint(0, units) for _ in range(6)]
+        out.extend(d.quantize(step) for d in picks if dlo <= d <= dhi)
+    elif isinstance(t, TextT):
+        out.extend(text_samples(t, rng))
+    elif isinstance(t, OptionT):
+        inner = finite_domain(t.inner, 64)
+        out.append(NONE)
+        out.extend(SomeV(v) for v in (inner if inner is not None else type_samples(t.inner, rng)))
+    elif isinstance(t, ListT):
+        # Lists of sampled elements: empty, one, two, and as long as allowed.
+        elems = finite_domain(t.elem, 64)
+        pool = list(elems) if elems is not None else type_samples(t.elem, rng)
+        if pool:
+            longest = t.max_len if t.max_len is not None else 4
+            out.append(pvector())
+            out.append(pvector([pool[0]]))
+            if longest >= 2:
+                out.append(pvector(pool[:2]))
+                out.append(pvector(rng.choice(pool) for _ in range(min(longest, 3))))
+            out.append(pvector(pool[i % len(pool)] for i in range(longest)))
+    return out
 
 
 def text_samples(t: TextT, rng: random.Random) -> list[str]:

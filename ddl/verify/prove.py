@@ -168,10 +168,19 @@ class FamilyProver:
         return out
 
     def teaching_value(self, name: str) -> Value | None:
+        """x's teaching value: ``teach``, else what the first example *states* for x.
+
+        A parameter the first example leaves out (it took its default, as a teaching request that
+        never mentions it) has no teaching value: a program that treats its default specially is
+        not specialized to the teaching request (spec/checks.md).
+        """
         if name in self.teach_values:
             return self.teach_values[name]
-        if self.examples:
-            return self.examples[0].get(name)
+        if self.family.examples:
+            for n, node in self.family.examples[0].bindings:
+                if n == name:
+                    out = self.evaluator.eval_closed(node)
+                    return out.value if isinstance(out, Ok) else None
         return None
 
     def replay(self, theta: Theta) -> Outcome:
