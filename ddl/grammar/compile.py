@@ -62,6 +62,7 @@ from ddl.regular import (
     alt,
     any_char,
     cap,
+    case_key,
     chars,
     comp,
     inter,
@@ -240,8 +241,8 @@ class CompiledGrammar:
         if isinstance(base, EnumT):
             return self._enum_spec(param, base, name, own_where)
         if isinstance(base, BoolT):
-            lookup = dict(BOOL_TEXTS)
-            regex = alt(*(seq(lit(s), Tag(name, v)) for s, v in lookup.items()))
+            lookup = {case_key(k): v for k, v in BOOL_TEXTS.items()}
+            regex = alt(*(seq(lit(s), Tag(name, v)) for s, v in BOOL_TEXTS.items()))
             return self._wrap(CaptureSpec(name, param.name, t, regex, param.where is None, keyed=True, lookup=lookup),
                               base)
         item_forms, exact, note = self._forms(param, base, form, args, own_where, span)
@@ -272,7 +273,7 @@ class CompiledGrammar:
                 continue  # a `where` that mentions only this parameter is folded in
             texts = [display, *aliases]
             for text in texts:
-                lookup[text.casefold() if self.ignore_case else text] = value
+                lookup[case_key(text) if self.ignore_case else text] = value
             # Longer texts first so that leftmost-first matching prefers "science fiction" over "science".
             texts.sort(key=lambda s: (-len(s), s))
             branches.append(seq(alt(*(lit(s) for s in texts)), Tag(name, variant)))
@@ -498,7 +499,7 @@ class CompiledGrammar:
     def _convert_scalar(self, spec: CaptureSpec, text: str) -> Value:
         base = scalar(spec.type)
         if spec.lookup is not None:
-            key = text.casefold() if self.ignore_case or isinstance(base, BoolT) else text
+            key = case_key(text) if self.ignore_case or isinstance(base, BoolT) else text
             return spec.lookup[key]
         forms = spec.forms
         canonical = forms[0].convert(text) if forms else text

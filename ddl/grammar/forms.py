@@ -32,7 +32,7 @@ from functools import cached_property, lru_cache
 import attrs
 
 from ddl.grammar.numerals import decimal_range, int_range, natural_range
-from ddl.regular import EMPTY, CharSet, Lang, Regex, alt, lit, seq
+from ddl.regular import EMPTY, CharSet, Lang, Regex, alt, case_key, lit, seq
 from ddl.regular import ignore_case as fold_case
 
 Spell = Callable[[object], "str | None"]
@@ -115,12 +115,12 @@ def _finite_form(name: str, table: dict[str, str], spell: Spell) -> Form:
     """A form that is a finite table text → canonical text (looked up case-insensitively)."""
     if not table:
         return Form(name, EMPTY, EMPTY, _identity, spell, finite=True)
-    folded = {k.casefold(): v for k, v in table.items()}
+    folded = {case_key(k): v for k, v in table.items()}
     lang = Lang.from_regex(fold_case(alt(*(lit(k) for k in sorted(table)))))
     regex = lang.ref()
 
     def convert(text: str) -> str:
-        return folded[" ".join(text.split()).casefold()]
+        return folded[case_key(" ".join(text.split()))]
 
     return Form(name, regex, alt(*(lit(v) for v in sorted(set(table.values())))), convert, spell, finite=True)
 
@@ -346,7 +346,7 @@ def _day_texts(d: int) -> list[str]:
     return [str(d), _ordinal(d)] + ([f"0{d}"] if d < 10 else [])
 
 
-_MONTH_OF = {n.casefold().rstrip("."): m for m in range(1, 13) for n in _month_names(m)}
+_MONTH_OF = {case_key(n.rstrip(".")): m for m in range(1, 13) for n in _month_names(m)}
 _DATE_TOKEN = re.compile(r"(\d{4})|(\d{1,2})(?:st|nd|rd|th)?|([^\W\d_]+)\.?", re.IGNORECASE)
 
 
@@ -360,7 +360,7 @@ def _date_parts(text: str) -> tuple[int | None, int, int]:
         elif m.group(2):
             day = int(m.group(2))
         elif m.group(3):
-            word = m.group(3).casefold()
+            word = case_key(m.group(3))
             if word in _MONTH_OF:
                 month = _MONTH_OF[word]
     return year, month, day

@@ -581,6 +581,23 @@ def _case_table() -> tuple[list[int], list[tuple[int, ...]]]:
     return keys, [tuple(sorted(groups[find(k)])) for k in keys]
 
 
+@lru_cache(maxsize=65536)
+def _case_representative(cp: int) -> int:
+    keys, classes = _case_table()
+    i = bisect_left(keys, cp)
+    return classes[i][0] if i < len(keys) and keys[i] == cp else cp
+
+
+def case_key(text: str) -> str:
+    """``text`` with every character replaced by the smallest of its case variants.
+
+    Two texts have the same key exactly when :func:`ignore_case` matching cannot tell them apart
+    (the same equivalence as :func:`case_closure`), so a table keyed by it finds "PARIS", "Paris"
+    and "parıs" (dotless i) alike — ``str.casefold`` would miss the last.
+    """
+    return "".join(chr(_case_representative(ord(c))) for c in text)
+
+
 @lru_cache(maxsize=4096)
 def case_closure(cs: CharSet) -> CharSet:
     """``cs`` plus every case variant of its members.

@@ -206,7 +206,7 @@ class PathSearch:
                     if f2 in flive:
                         relax((t, f2, mask), d + 1, st, nice_char(piece), False)
             elif k == SPLIT:
-                for t in outs[q]:
+                for t in reversed(outs[q]):  # pushed to the front: the first alternative is explored first
                     if t in live:
                         relax((t, f, mask), d, st, "", True)
             else:  # SAVE or TAG: ε

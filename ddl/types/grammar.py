@@ -267,10 +267,16 @@ class GrammarExpander:
             if rule is None:
                 from ddl.types.check import did_you_mean
 
+                for a in rx.args:  # the arguments still count as mentions (no knock-on "never captured")
+                    if not isinstance(a, A.RInt):
+                        self.expand(a, ctx)
                 return self.error("DDL220", f"'{rx.name}' is neither a rule nor a grammar function", rx.span,
                                   hint=did_you_mean(rx.name, [*_rule_names(ctx.scope), *GRAMMAR_FUNCTIONS])
                                   or f"grammar functions: {', '.join(GRAMMAR_FUNCTIONS)}")
         if rule is None:
+            for a in rx.args:  # the arguments still count as mentions (no knock-on "never captured")
+                if not isinstance(a, A.RInt):
+                    self.expand(a, ctx)
             return A.RLit("", span=rx.span)
         args: list[A.Regex] = []
         for a in rx.args:

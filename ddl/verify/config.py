@@ -45,8 +45,10 @@ class CheckSettings:
 
     def limits(self) -> Limits:
         base = Limits()
+        # NFAs and regex trees grow linearly with the grammar (an enum of 5,000 city names is 50,000
+        # characters twice), so their bounds follow the state bound.
         return Limits(max_dfa_states=self.max_states, max_nfa_states=max(base.max_nfa_states, 4 * self.max_states),
-                      max_regex_size=base.max_regex_size, max_depth=base.max_depth)
+                      max_regex_size=max(base.max_regex_size, 5 * self.max_states), max_depth=base.max_depth)
 
 
 def _valid(value: Any, where: str) -> int:
