@@ -38,16 +38,16 @@ import attrs
 
 from ddl.eval.values import Value
 from ddl.grammar.compile import CompiledGrammar, default_value, normalize_space, param_refs
-from ddl.regular.dfa import closures
+from ddl.regular.charset import CharSet
+from ddl.regular.dfa import DFA, closures
 from ddl.regular.errors import DEFAULT_LIMITS, Limits
-from ddl.regular.lang import _embedder
+from ddl.regular.lang import embedder
 from ddl.regular.nfa import CHAR, MATCH, compile_regex, live_states
 from ddl.regular.partition import Partition
-from ddl.regular.paths import nice_char
 from ddl.types.checked import CheckedFamily
 
 _CACHE_LIMIT = 200_000  # cached transitions per mode before the lazy DFA is flushed
-_OVERLAP_STATE_LIMIT = 100_000  # combined states the overlap search may visit
+_OVERLAP_STATE_LIMIT = 1_000_000  # combined states the overlap search may visit
 _FEW = 3  # when at most this many families are alive, their extractors decide the rest
 
 
@@ -177,7 +177,7 @@ class _Mode:
         # after[q]: for a CHAR state, the CHAR/MATCH states reached by ε-moves after it consumes.
         after: list[tuple[int, ...]] = []
         starts: list[int] = []
-        embed = _embedder(limits)
+        embed = embedder(limits)
         for e in self.entries:
             # The body only: an `except` clause is checked on the few texts a family accepts
             # (an embedded difference would need the grammar's whole DFA).
@@ -416,6 +416,10 @@ class _OverlapSearch:
         self.excl = {e.index: e.grammar.excluded_lang.dfa for e in router.entries if e.grammar.excluded is not None}
         self.found: dict[tuple[int, int], str] = {}
         self.visited = 0
+        # Pair states already explored, per pair of families: many frontier states of phase 1 lead
+        # into the same region of a pair's product, which is searched once.
+        self.pair_seen: dict[tuple[int, int], set[tuple[int, int]]] = {}
+        self.dfas: dict[int, _FamilyDFA] = {}
 
     def worth(self, families: Collection[int]) -> bool:
         """Can an overlap we care about still arise among these families?"""
@@ -495,54 +499,143 @@ class _OverlapSearch:
         names = [e.name for e in self.router.entries]
         return [Overlap(names[a], names[b], w) for (a, b), w in sorted(self.found.items(), key=lambda x: (len(x[1]), x[0]))]
 
+    def family_dfa(self, family: int) -> _FamilyDFA:
+        dfa = self.dfas.get(family)
+        if dfa is None:
+            dfa = self.dfas[family] = _FamilyDFA(self.mode, self.excl.get(family))
+        return dfa
+
     def pairwise(self, a: int, b: int, s: frozenset[int], fa0: int, fb0: int, prefix: str) -> None:
-        """Product of the two families' NFAs (pairs of states), from their states in ``s``."""
-        mode = self.mode
-        kind, cs, after, owner = mode.kind, mode.cs, mode.after, mode.owner
-        sa = [q for q in s if owner[q] == a]
-        sb = [q for q in s if owner[q] == b]
-        parent: dict[tuple[int, int, int, int], tuple[tuple[int, int, int, int], str] | None] = {}
-        queue: deque[tuple[int, int, int, int]] = deque()
-        for qa in sa:
-            for qb in sb:
-                st = (qa, qb, fa0, fb0)
-                if st not in parent:
-                    parent[st] = None
-                    queue.append(st)
-        # A common refinement of the two except DFAs' alphabets: within a piece, both move alike.
-        splitters = [atom for fam in (a, b) if fam in self.excl for atom in self.excl[fam].part.atoms]
-        if splitters:
-            splitters = Partition.from_sets(splitters)[0].atoms
+        """The product of the two families' DFAs (each determinized lazily, shared by every pair and
+        start), from their states in ``s``; searched breadth-first, each region once per pair."""
+        owner = self.mode.owner
+        da, db = self.family_dfa(a), self.family_dfa(b)
+        start = (da.state(frozenset(q for q in s if owner[q] == a), fa0),
+                 db.state(frozenset(q for q in s if owner[q] == b), fb0))
+        seen = self.pair_seen.setdefault((a, b), set())
+        if start in seen:
+            return
+        seen.add(start)
+        parent: dict[tuple[int, int], tuple[tuple[int, int], str] | None] = {start: None}
+        queue: deque[tuple[int, int]] = deque([start])
         while queue:
             st = queue.popleft()
-            qa, qb, fa, fb = st
-            ka, kb = kind[qa], kind[qb]
-            if ka == MATCH and kb == MATCH:
-                if not self.excluded(a, fa) and not self.excluded(b, fb):
-                    out: list[str] = []
-                    link = parent[st]
-                    while link is not None:
-                        prev, ch = link
-                        out.append(ch)
-                        link = parent[prev]
-                    self.found[(min(a, b), max(a, b))] = prefix + "".join(reversed(out))
-                    return
-                continue
-            if ka != CHAR or kb != CHAR:
-                continue
-            common = cs[qa] & cs[qb]
-            if not common:
-                continue
-            pieces = [common & atom for atom in splitters] if splitters else [common]
-            for piece in pieces:
-                if not piece:
+            ia, ib = st
+            if da.accept[ia] and db.accept[ib]:
+                out: list[str] = []
+                link = parent[st]
+                while link is not None:
+                    prev, ch = link
+                    out.append(ch)
+                    link = parent[prev]
+                self.found[(min(a, b), max(a, b))] = prefix + "".join(reversed(out))
+                return
+            for ch, ta, tb in _joint_steps(da.expand(ia), db.expand(ib)):
+                nst = (ta, tb)
+                if nst in seen:
                     continue
-                ch = nice_char(piece)
-                fa2, fb2 = self.step_excl(a, fa, ch), self.step_excl(b, fb, ch)
-                for ta in after[qa]:
-                    for tb in after[qb]:
-                        nst = (ta, tb, fa2, fb2)
-                        if nst not in parent:
-                            self.count((a, b))
-                            parent[nst] = (st, ch)
-                            queue.append(nst)
+                self.count((a, b))
+                seen.add(nst)
+                parent[nst] = (st, ch)
+                queue.append(nst)
+
+
+def _joint_steps(oa: _Out, ob: _Out) -> list[tuple[str, int, int]]:
+    """The characters both states can read, one per pair of successors: (character, next a, next b),
+    visible ASCII first, then space, then by code point (the order witnesses are explored in)."""
+    singles_a, classes_a = oa
+    singles_b, classes_b = ob
+    out: list[tuple[str, int, int]] = []
+    for ch, ta in singles_a.items():
+        tb = singles_b.get(ch)
+        if tb is None:
+            for cs, t in classes_b:
+                if ch in cs:
+                    tb = t
+                    break
+        if tb is not None:
+            out.append((ch, ta, tb))
+    for ch, tb in singles_b.items():
+        if ch in singles_a:
+            continue
+        for cs, t in classes_a:
+            if ch in cs:
+                out.append((ch, t, tb))
+                break
+    for csa, ta in classes_a:
+        for csb, tb in classes_b:
+            both = csa & csb
+            if both:
+                out.append((both.representative(), ta, tb))
+    if len(out) > 1:
+        out.sort(key=_char_pref)
+    return out
+
+
+def _char_pref(step: tuple[str, int, int]) -> tuple[int, int]:
+    cp = ord(step[0])
+    return (0 if 0x21 <= cp < 0x7F else 1 if cp == 0x20 else 2, cp)
+
+
+# A DFA state's moves: single characters to their successor, and character classes to theirs.
+_Out = tuple[dict[str, int], list[tuple[CharSet, int]]]
+
+
+class _FamilyDFA:
+    """One family's language (its ``except`` clause subtracted) as a DFA built on demand: a state is
+    a set of the mode's NFA states and a state of the except-DFA.  Its moves are single characters
+    (most of a grammar's words) and a few classes, so the product of two is a dict lookup per
+    character instead of a partition of their character sets."""
+
+    def __init__(self, mode: _Mode, excl: DFA | None) -> None:
+        self.mode = mode
+        self.excl = excl
+        self.ids: dict[tuple[frozenset[int], int], int] = {}
+        self.keys: list[tuple[frozenset[int], int]] = []
+        self.accept: list[bool] = []
+        self.out: list[_Out | None] = []
+        self.splitters = list(excl.part.atoms) if excl is not None else []
+
+    def state(self, nfa: frozenset[int], f: int) -> int:
+        key = (nfa, f)
+        i = self.ids.get(key)
+        if i is None:
+            i = self.ids[key] = len(self.keys)
+            self.keys.append(key)
+            excluded = self.excl is not None and self.excl.accept[f]
+            self.accept.append(not excluded and any(self.mode.kind[q] == MATCH for q in nfa))
+            self.out.append(None)
+        return i
+
+    def expand(self, i: int) -> _Out:
+        out = self.out[i]
+        if out is not None:
+            return out
+        mode, excl = self.mode, self.excl
+        kind, cs, after = mode.kind, mode.cs, mode.after
+        nfa, f = self.keys[i]
+        chars = [q for q in nfa if kind[q] == CHAR]
+        sets = list({cs[q] for q in chars})
+        part, covers = Partition.from_sets(sets + self.splitters)
+        index = {c: k for k, c in enumerate(sets)}
+        members: dict[int, list[int]] = {}
+        for q in chars:
+            for atom in covers[index[cs[q]]]:
+                members.setdefault(atom, []).append(q)
+        atoms = part.atoms
+        singles: dict[str, int] = {}
+        by_target: dict[int, list[int]] = {}
+        for atom, qs in members.items():
+            nxt = frozenset(t for q in qs for t in after[q])
+            if not nxt:
+                continue
+            charset = atoms[atom]
+            ch = charset.representative()
+            nf = excl.delta[f][excl.part.atom_of(ord(ch))] if excl is not None else 0
+            target = self.state(nxt, nf)
+            if len(charset) == 1:
+                singles[ch] = target
+            else:
+                by_target.setdefault(target, []).append(atom)
+        out = self.out[i] = (singles, [(part.charset_of(group), t) for t, group in by_target.items()])
+        return out

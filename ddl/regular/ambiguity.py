@@ -48,7 +48,7 @@ from typing import Union
 from ddl.regular.ast import Capture, Regex, alt, walk
 from ddl.regular.charset import CharSet
 from ddl.regular.errors import DEFAULT_LIMITS, AutomatonTooLarge, Limits, RegularError
-from ddl.regular.lang import _embedder
+from ddl.regular.lang import embedder
 from ddl.regular.nfa import CHAR, MATCH, SPLIT, TAG, Prog, compile_regex, live_states
 
 Captures = dict[str, "str | None"]
@@ -125,7 +125,7 @@ def find_ambiguity_nfa(node: Regex, *, limits: Limits = DEFAULT_LIMITS) -> tuple
     The utterance is a shortest one.  Parses that differ only outside captures,
     or capture the same text at different places, are not ambiguity.
     """
-    prog = compile_regex(node, tags=True, limits=limits, embed=_embedder(limits, allow_captures=False))
+    prog = compile_regex(node, tags=True, limits=limits, embed=embedder(limits, allow_captures=False))
     names = prog.names
     if not names:
         return None

@@ -24,7 +24,7 @@ and RE2), :func:`size` measures it with repetitions expanded, and
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, Union
 
@@ -469,6 +469,50 @@ def expand_shuffle(node: Shuffle) -> Regex:
     return alt(*orders)
 
 
+def with_children(node: Regex, kids: tuple[Regex, ...]) -> Regex:
+    """``node`` with its children (as :func:`children` lists them) replaced by ``kids``."""
+    if isinstance(node, (Concat, Alt, Intersect)):
+        return type(node)(kids)
+    if isinstance(node, Star):
+        return Star(kids[0], node.greedy)
+    if isinstance(node, Repeat):
+        return Repeat(kids[0], node.lo, node.hi, node.greedy)
+    if isinstance(node, Complement):
+        return Complement(kids[0])
+    if isinstance(node, Capture):
+        return Capture(node.name, kids[0])
+    if isinstance(node, Named):
+        return Named(node.label, kids[0])
+    if isinstance(node, Difference):
+        return Difference(kids[0], kids[1])
+    if isinstance(node, Shuffle):
+        return Shuffle(kids[:-1], node.required, kids[-1])
+    return node
+
+
+def transform(node: Regex, fn: Callable[[Regex], Regex]) -> Regex:
+    """Rebuild ``node`` bottom-up, replacing each node ``n`` (its children already rebuilt) by ``fn(n)``."""
+    kids = children(node)
+    if kids:
+        new = tuple(transform(k, fn) for k in kids)
+        if any(a is not b for a, b in zip(new, kids)):
+            node = with_children(node, new)
+    return fn(node)
+
+
+def rename_captures(node: Regex, names: Mapping[str, str]) -> Regex:
+    """The same regex with captures (and value marks) named ``n`` renamed ``names[n]`` (others kept)."""
+
+    def rename(n: Regex) -> Regex:
+        if isinstance(n, Capture) and n.name in names:
+            return Capture(names[n.name], n.inner)
+        if isinstance(n, Tag) and n.name in names:
+            return Tag(names[n.name], n.key)
+        return n
+
+    return transform(node, rename)
+
+
 # ------------------------------------------------------------------ printing
 
 
@@ -617,24 +661,25 @@ def case_closure(cs: CharSet) -> CharSet:
 
 
 @lru_cache(maxsize=8192)  # sub-expressions (enum texts, numerals) recur across grammars
-def ignore_case(node: Regex) -> Regex:
-    """The same regex with every character set closed under case variants."""
+def ignore_case(node: Regex, keep: frozenset[str] = frozenset()) -> Regex:
+    """The same regex with every character set closed under case variants, except inside the
+    captures named in ``keep`` (their texts keep the case their own language gives them)."""
     if isinstance(node, Chars):
         return Chars(case_closure(node.cs))
     if isinstance(node, (Concat, Alt, Intersect)):
-        return type(node)(tuple(ignore_case(x) for x in node.items))
+        return type(node)(tuple(ignore_case(x, keep) for x in node.items))
     if isinstance(node, Star):
-        return Star(ignore_case(node.inner), node.greedy)
+        return Star(ignore_case(node.inner, keep), node.greedy)
     if isinstance(node, Repeat):
-        return Repeat(ignore_case(node.inner), node.lo, node.hi, node.greedy)
+        return Repeat(ignore_case(node.inner, keep), node.lo, node.hi, node.greedy)
     if isinstance(node, Complement):
-        return Complement(ignore_case(node.inner))
+        return Complement(ignore_case(node.inner, keep))
     if isinstance(node, Difference):
-        return Difference(ignore_case(node.left), ignore_case(node.right))
+        return Difference(ignore_case(node.left, keep), ignore_case(node.right, keep))
     if isinstance(node, Capture):
-        return Capture(node.name, ignore_case(node.inner))
+        return node if node.name in keep else Capture(node.name, ignore_case(node.inner, keep))
     if isinstance(node, Named):
-        return Named(node.label, ignore_case(node.inner))
+        return Named(node.label, ignore_case(node.inner, keep))
     if isinstance(node, Shuffle):
-        return Shuffle(tuple(ignore_case(x) for x in node.items), node.required, ignore_case(node.sep))
+        return Shuffle(tuple(ignore_case(x, keep) for x in node.items), node.required, ignore_case(node.sep, keep))
     return node

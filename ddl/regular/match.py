@@ -1,16 +1,21 @@
 """Whole-string matching with named captures in time linear in the input.
 
 No backtracking anywhere.  :class:`Matcher` compiles the regex to a tagged
-Thompson NFA (:mod:`ddl.regular.nfa`) and answers ``fullmatch`` in two passes:
+Thompson NFA (:mod:`ddl.regular.nfa`) and answers ``fullmatch`` in three passes:
 
-1. **Backward pass** — a lazily built DFA over *sets of NFA states* runs over the
-   input right to left and records, for every position ``i``, the set ``V[i]``
-   of CHAR states (and MATCH at the end) from which the rest of the input
-   ``s[i:]`` leads to acceptance.  Each step is one dict lookup once the
-   transition is cached (at most one new lazy state per character, so even an
-   exponentially large DFA costs O(len × NFA) in the worst case and never
-   needs to be built in full).  ``s`` matches iff the start state reaches ``V[0]``.
-2. **Forward walk** — one thread.  At each position it explores the ε-graph
+1. **Forward pass** — a lazily built DFA over *sets of NFA states* runs over the
+   input and records, for every position ``i``, the set ``F[i]`` of CHAR states
+   (and MATCH at the end) reachable by reading ``s[:i]``.  ``s`` matches iff
+   MATCH is in ``F[n]``.
+2. **Backward pass** — right to left, ``V[i]`` is the part of ``F[i]`` from which
+   the rest of the input ``s[i:]`` leads to acceptance (one step per character,
+   cached per (F[i], V[i+1], character)).  Restricting to ``F[i]`` keeps the sets
+   small even where a grammar has many copies of a phrase (any_order groups):
+   the states that *could* read a suffix like " please" are most of them.  Each
+   step is one dict lookup once cached (at most one new lazy state per character,
+   so even an exponentially large DFA costs O(len × NFA) in the worst case and
+   never needs to be built in full).
+3. **Forward walk** — one thread.  At each position it explores the ε-graph
    from its current state depth-first *in priority order*, skipping states
    already visited at this position (exactly the Pike VM's ``addthread``), and
    takes the first CHAR state in ``V[i]``; SAVE states on the way record the
@@ -42,7 +47,7 @@ from typing import Any, Union
 from ddl.regular.ast import Regex
 from ddl.regular.dfa import closures
 from ddl.regular.errors import DEFAULT_LIMITS, Limits
-from ddl.regular.lang import _embedder
+from ddl.regular.lang import embedder
 from ddl.regular.nfa import CHAR, MATCH, SAVE, SPLIT, TAG, Prog, compile_regex, live_states
 from ddl.regular.partition import Partition
 
@@ -82,7 +87,7 @@ class Matcher:
 
     def __init__(self, node: Regex, *, limits: Limits = DEFAULT_LIMITS) -> None:
         self.regex = node
-        prog = compile_regex(node, tags=True, limits=limits, embed=_embedder(limits, allow_captures=False))
+        prog = compile_regex(node, tags=True, limits=limits, embed=embedder(limits, allow_captures=False))
         self.prog: Prog = prog
         self.names: tuple[str, ...] = prog.names
         kind, out, css = prog.kind, prog.out, prog.cs
@@ -101,6 +106,7 @@ class Matcher:
             for a in covers[set_index[css[q]]]:
                 by_atom[a].append(q)
         self._by_atom = by_atom
+        self._reader_sets: list[frozenset[int] | None] = [None] * part.n_atoms
         # ε-closures restricted to live states, computed on first use: a registry builds
         # matchers for thousands of grammars and most states' closures are never needed.
         close = closures(prog)
@@ -112,10 +118,9 @@ class Matcher:
         # forward-walk row NFA state → (next state, saved slots).
         self._sets: list[frozenset[int]] = []
         self._set_id: dict[frozenset[int], int] = {}
-        self._back_rows: list[dict[str, int]] = []
         self._walk_rows: list[dict[int, tuple[int, tuple[int, ...]]]] = []
-        self._back: dict[int, int] = {}
-        self._fwd: dict[tuple[int, int], int] = {}
+        self._back: dict[tuple[int, int, int], int] = {}
+        self._fwd: dict[int, int] = {}
         self._cached = 0
         self._end = self._intern(frozenset({prog.match}))
         self._begin = self._intern(self._clo[prog.start])
@@ -128,7 +133,6 @@ class Matcher:
         if i is None:
             i = self._set_id[s] = len(self._sets)
             self._sets.append(s)
-            self._back_rows.append({})
             self._walk_rows.append({})
         return i
 
@@ -140,47 +144,72 @@ class Matcher:
             keep = [self._sets[self._end], self._sets[self._begin]]
             self._sets.clear()
             self._set_id.clear()
-            self._back_rows.clear()
             self._walk_rows.clear()
             self._end = self._intern(keep[0])
             self._begin = self._intern(keep[1])
             self._empty = self._intern(frozenset())
 
-    def _back_step(self, vid: int, atom: int) -> int:
-        v = self._sets[vid]
-        after = self._after
-        return self._intern(frozenset(q for q in self._by_atom[atom] if not after[q].isdisjoint(v)))
+    def _forward(self, fid: int, atom: int) -> int:
+        """The lazy forward DFA: the live states reached from set ``fid`` by reading ``atom``."""
+        key = fid * self._part.n_atoms + atom  # an int key hashes faster than a tuple
+        nxt = self._fwd.get(key)
+        if nxt is None:
+            members = self._sets[fid]
+            acc: set[int] = set()
+            after = self._after
+            for q in self._by_atom[atom]:
+                if q in members:
+                    acc |= after[q]
+            nxt = self._fwd[key] = self._intern(frozenset(acc))
+            self._cached += 1
+        return nxt
 
     def _viable(self, text: str) -> list[int] | None:
-        """Ids of V[0..n] (see the module docstring), or None if ``text`` does not match."""
+        """Ids of V[0..n] (see the module docstring), or None if ``text`` does not match.
+
+        Only states reachable from the start along the text matter to the walk, so V[i] is
+        computed within the forward set F[i] (one lazy-DFA step each way per character): far
+        smaller than every state that could read the rest of the text, which in a grammar with
+        many copies of a phrase (any_order) is most of them.
+        """
         self._flush()
         n = len(text)
+        atoms = self._part.atoms_of_text(text)
+        fs = [0] * (n + 1)
+        f = fs[0] = self._begin
+        empty = self._empty
+        forward = self._forward
+        for i, a in enumerate(atoms):
+            f = fs[i + 1] = forward(f, a)
+            if f == empty:
+                return None
+        if self.prog.match not in self._sets[f]:
+            return None
         vs = [0] * (n + 1)
         v = vs[n] = self._end
-        rows = self._back_rows
-        empty = self._empty
+        back = self._back
         for i in range(n - 1, -1, -1):
-            ch = text[i]
-            nv = rows[v].get(ch)
+            key = (fs[i], v, atoms[i])
+            nv = back.get(key)
             if nv is None:
-                nv = self._back_char(v, ch)
-                if nv == empty:
-                    return None
+                nv = back[key] = self._back_step(fs[i], v, atoms[i])
+                self._cached += 1
             v = vs[i] = nv
-        if v == empty or self._sets[v].isdisjoint(self._clo[self.prog.start]):
-            return None
         return vs
 
-    def _back_char(self, vid: int, ch: str) -> int:
-        # Atoms behave alike, so the set computation is shared by all characters of one atom.
-        a = self._part.atom_of(ord(ch))
-        key = vid * self._part.n_atoms + a  # an int key hashes faster than a tuple
-        nv = self._back.get(key)
-        if nv is None:
-            nv = self._back[key] = self._back_step(vid, a)
-        self._back_rows[vid][ch] = nv
-        self._cached += 1
-        return nv
+    def _back_step(self, fid: int, vid: int, atom: int) -> int:
+        """The CHAR states of F[i] that read ``atom`` and lead into V[i+1]."""
+        v = self._sets[vid]
+        after = self._after
+        readers = self._readers(atom)
+        return self._intern(frozenset(q for q in self._sets[fid]
+                                      if q in readers and not after[q].isdisjoint(v)))
+
+    def _readers(self, atom: int) -> frozenset[int]:
+        got = self._reader_sets[atom]
+        if got is None:
+            got = self._reader_sets[atom] = frozenset(self._by_atom[atom])
+        return got
 
     # ------------------------------------------------------------ forward walk
 
@@ -270,23 +299,12 @@ class Matcher:
         equals ``len(text)`` for a match or a proper prefix of one.
         """
         self._flush()
-        live = self._live
-        clo = self._clo
-        fwd = self._fwd
         cur = self._begin
-        if not any(q in live for q in self._sets[cur]):
+        if not self._sets[cur]:
             return 0
+        empty = self._empty
         for i, a in enumerate(self._part.atoms_of_text(text)):
-            key = (cur, a)
-            nxt = fwd.get(key)
-            if nxt is None:
-                members = self._sets[cur]
-                acc: set[int] = set()
-                for q in self._by_atom[a]:
-                    if q in members:
-                        acc |= clo[self.prog.out[q]]
-                nxt = fwd[key] = self._intern(frozenset(acc))
-            if not self._sets[nxt]:
+            cur = self._forward(cur, a)
+            if cur == empty:
                 return i
-            cur = nxt
         return len(text)

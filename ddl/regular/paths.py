@@ -407,9 +407,9 @@ def _largest_labels(prog: Prog, states: Any, top: int = 2) -> list[tuple[str, in
 def tagged_program(node: Regex, *, limits: Limits = DEFAULT_LIMITS) -> Prog:
     """The tagged NFA of a regex (captures as SAVE states; ``&``, ``~`` and prebuilt languages
     spliced in as DFA fragments, which may not contain captures)."""
-    from ddl.regular.lang import _embedder
+    from ddl.regular.lang import embedder
 
-    return compile_regex(node, tags=True, limits=limits, embed=_embedder(limits, allow_captures=False))
+    return compile_regex(node, tags=True, limits=limits, embed=embedder(limits, allow_captures=False))
 
 
 def char_sets(prog: Prog) -> list[CharSet]:

@@ -210,32 +210,43 @@ class TaggedDFA:
         self.start = start
         self.members = members
         self._writable: list[int] | None = None
+        self._openable: list[int] | None = None
         self.keyed_index = {name: i for i, name in enumerate(sorted({m[1] for m in symbols if m[0] == "key"}))}
+
+    def openable(self) -> list[int]:
+        """Per state, the positional captures (bit i: ``names[i]``) some path from it still opens."""
+        if self._openable is None:
+            self._openable = self._reach_marks(lambda meaning: 1 << (meaning[1] // 2)
+                                               if meaning[0] == "slot" and meaning[1] % 2 == 0 else 0)
+        return self._openable
+
+    def _reach_marks(self, mark_of: Any) -> list[int]:
+        """Per state, the union of ``mark_of(symbol)`` over the tag edges reachable from it."""
+        n = self.n
+        direct = [0] * n
+        preds: list[list[int]] = [[] for _ in range(n)]
+        for s in range(n):
+            for t in set(self.rows[s].values()):
+                preds[t].append(s)
+            for sym, t in self.tag_rows[s]:
+                preds[t].append(s)
+                direct[s] |= mark_of(self.symbols[sym])
+        mask = list(direct)
+        work = [s for s in range(n) if mask[s]]
+        while work:
+            t = work.pop()
+            m = mask[t]
+            for s in preds[t]:
+                if mask[s] | m != mask[s]:
+                    mask[s] |= m
+                    work.append(s)
+        return mask
 
     def writable(self) -> list[int]:
         """Per state, the keyed names (bit i: ``keyed_index``) some path from it still marks."""
         if self._writable is None:
-            n = self.n
-            direct = [0] * n
-            preds: list[list[int]] = [[] for _ in range(n)]
-            for s in range(n):
-                for t in set(self.rows[s].values()):
-                    preds[t].append(s)
-                for sym, t in self.tag_rows[s]:
-                    preds[t].append(s)
-                    meaning = self.symbols[sym]
-                    if meaning[0] == "key":
-                        direct[s] |= 1 << self.keyed_index[meaning[1]]
-            mask = list(direct)
-            work = [s for s in range(n) if mask[s]]
-            while work:
-                t = work.pop()
-                m = mask[t]
-                for s in preds[t]:
-                    if mask[s] | m != mask[s]:
-                        mask[s] |= m
-                        work.append(s)
-            self._writable = mask
+            self._writable = self._reach_marks(lambda meaning: 1 << self.keyed_index[meaning[1]]
+                                               if meaning[0] == "key" else 0)
         return self._writable
 
     @property
@@ -284,11 +295,11 @@ def find_ambiguity(node: Regex, *, keyed: Iterable[str] = (), flt: Filter | None
     (default: equal captures).  Raises :class:`Undecided` or
     :class:`~ddl.regular.errors.AutomatonTooLarge`.
     """
-    from ddl.regular.lang import _embedder
+    from ddl.regular.lang import embedder
 
     keyed = frozenset(keyed)
     node, by_text = key_small_captures(node, keyed, limits)
-    prog = compile_regex(node, tags=True, limits=limits, embed=_embedder(limits, allow_captures=False))
+    prog = compile_regex(node, tags=True, limits=limits, embed=embedder(limits, allow_captures=False))
     if not prog.names:
         return None
     flt = flt if flt is not None else Filter(None)
@@ -388,7 +399,8 @@ _State = tuple[int, int, int, int, int, int, int, int, tuple[tuple[str, Any, Any
 
 _NS = 0  # the text covers a position where several characters are possible: it can be made to differ
 _LONG = 1  # unknown: too long to track, or begun before tracking started
-_TEXT_CAP = 32
+_ONE_SIDED = 2  # only this copy takes the capture: its text is not tracked (the θ differ in having it)
+_TEXT_CAP = 3
 
 
 class _Search:
@@ -397,6 +409,7 @@ class _Search:
         self.dt = dt
         self.by_text = by_text  # keyed by their text: reported as text
         self.writable = dt.writable()
+        self.openable = dt.openable()
         self.flt = flt
         self.same = same
         self.limits = limits
@@ -516,7 +529,7 @@ class _Search:
                 ina, inb = self._inside(0, ma), self._inside(0, mb)
                 nd = ma ^ mb
                 st0: _State = (pa, pb, flt.start, nd, self._closed(ma), self._closed(mb), ina, inb,
-                               self._pend((), ka, kb, pa, pb), self._texts((), None, 0, 0, ma, mb, nd))
+                               self._pend((), ka, kb, pa, pb), self._texts((), None, 0, 0, ma, mb, nd, pa, pb))
                 hit = visit(st0, None, None, ma, ka, mb, kb)
                 if hit is not None:
                     return hit
@@ -547,7 +560,7 @@ class _Search:
                         nst: _State = (p2, q2, f1, nd, wa | self._closed(ma), wb | self._closed(mb),
                                        self._inside(ina, ma), self._inside(inb, mb),
                                        self._pend(pend, ka, kb, p2, q2),
-                                       self._texts(texts, ch, ina, inb, ma, mb, nd) if (texts or nd) else ())
+                                       self._texts(texts, ch, ina, inb, ma, mb, nd, p2, q2) if (texts or nd) else ())
                         hit = visit(nst, st, cs, ma, ka, mb, kb)
                         if hit is not None:
                             return hit
@@ -570,11 +583,16 @@ class _Search:
             mask ^= low
         return (inside | opened) & ~closed
 
-    @staticmethod
-    def _texts(texts: tuple[tuple[int, Any, Any], ...], ch: str | None, ina: int, inb: int, ma: int, mb: int,
-               nd: int) -> tuple[tuple[int, Any, Any], ...]:
+    def _texts(self, texts: tuple[tuple[int, Any, Any], ...], ch: str | None, ina: int, inb: int, ma: int, mb: int,
+               nd: int, p: int, q: int) -> tuple[tuple[int, Any, Any], ...]:
         """Texts of the captures whose openings differ, after one character (``ch``; None: several
-        possible) read while ``ina``/``inb`` were open, then the slots ``ma``/``mb`` written."""
+        possible) read while ``ina``/``inb`` were open, then the slots ``ma``/``mb`` written, the copies
+        now at ``p`` and ``q``.
+
+        A text is kept only while the other copy may still take the same capture (is inside it, or
+        can still open it): otherwise the two θ differ in whether they have the value at all, and
+        the text is not needed to tell (the candidate is then checked on a concrete witness).
+        """
         table: dict[int, list[Any]] = {}
         for k, ta, tb in texts:
             if ina >> k & 1:
@@ -598,6 +616,11 @@ class _Search:
                 entry[0] = ""
             if mb >> sl & 1:
                 entry[1] = ""
+            openable = self.openable
+            if entry[1] is None and not (openable[q] >> k & 1):
+                entry[0] = _ONE_SIDED
+            if entry[0] is None and not (openable[p] >> k & 1):
+                entry[1] = _ONE_SIDED
             out.append((k, entry[0], entry[1]))
         return tuple(out)
 
@@ -615,7 +638,7 @@ class _Search:
             if part_diff or not open_diff:
                 return False  # one captured and the other did not, or same start with different ends
             ta, tb = tracked.get(k, (_LONG, _LONG))
-            if ta is None or tb is None:
+            if ta is None or tb is None or ta == _ONE_SIDED or tb == _ONE_SIDED:
                 return False
             if ta == _LONG or tb == _LONG:
                 verdict = None
@@ -716,7 +739,7 @@ class _Search:
 
 def _extend(t: Any, ch: str | None) -> Any:
     """A tracked text after one more character (None: several characters possible)."""
-    if t is None or t == _LONG:
+    if t is None or t == _LONG or t == _ONE_SIDED:
         return t
     if ch is None or t == _NS:
         return _NS
