@@ -170,17 +170,35 @@ def test_specialized_grammar_is_refuted_naming_a_value() -> None:
 def test_capture_inside_intersection_is_rejected_by_the_checker() -> None:
     from ddl.api import compile_source
 
-    _, diags = compile_source(textwrap.dedent(
-        """
+    def diags(grammar: str) -> list[tuple[str, str, int]]:
+        _, found = compile_source(textwrap.dedent(
+            """
+            family books {
+              enum Genre { fantasy, mystery, romance }
+              param genre : Genre
+              param n : Int in 1..9 = 1
+              grammar { GRAMMAR }
+              program -> Text = text(genre)
+            }
+            """).replace("GRAMMAR", grammar), "t.ddl")
+        return [(d.code, d.message, d.span.line) for d in found]
+
+    assert diags('"recommend " ~genre " books"') == [("DDL220", "'genre' is captured inside '&' or '~'", 6)]
+    assert diags('"recommend " (genre & n) " books"') == [("DDL220", "'genre' is captured inside '&' or '~'", 6),
+                                                           ("DDL220", "'n' is captured inside '&' or '~'", 6)]
+    # `x & R` with R capturing nothing restricts x's capture (spec/grammar.md): it type-checks, and
+    # grammar-covers then refutes the values R leaves out.
+    assert diags('"recommend " (genre & "fantasy") " books"') == []
+    obs = obligations("""
         family books {
           enum Genre { fantasy, mystery, romance }
           param genre : Genre
           grammar { "recommend " (genre & "fantasy") " books" }
           program -> Text = text(genre)
         }
-        """), "t.ddl")
-    assert [(d.code, d.message, d.span.line) for d in diags] == [
-        ("DDL220", "'genre' is captured inside '&' or '~'", 5)]
+        """)
+    assert obs[("grammar-covers", "genre")].verdict == "refuted"
+    assert "genre = mystery cannot be expressed" in obs[("grammar-covers", "genre")].evidence
 
 
 def test_unreachable_capture_is_refuted() -> None:

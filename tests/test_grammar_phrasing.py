@@ -390,3 +390,45 @@ def test_case_variants_that_casefold_misses_are_looked_up_too() -> None:
     """)
     # "ı" (dotless i) matches "i" under ignore_case; str.casefold keeps it, the lookup must not fail.
     assert theta(g, "weather in PARıS") == {"city": "paris"}
+
+
+def test_the_ambiguity_view_keeps_the_language_and_merges_spellings_of_one_value() -> None:
+    """The ambiguity search runs on a view of the grammar where every capture of a parameter has
+    the parameter's name and small captures are keyed by value; it must accept exactly the same
+    utterances, or a proof on the view would be about another grammar."""
+    g = grammar_of(BILL)
+    view, keyed = g.ambiguity_view()
+    assert Lang.from_regex(view) == Lang.from_regex(g.regex)
+    assert "people" in keyed and "tip" in keyed and "total" not in keyed
+    # "three" and "3" are one value of people, so these two spellings are not an ambiguity ...
+    assert verdicts(BILL)[("unambiguous", "")].verdict == "proved"
+    # ... but two different values for one utterance are.
+    clash = BILL.replace('| number(people) " ways";', '| number(people) " ways" | "a couple" {people = 2} '
+                         '| "a couple" {people = 3};')
+    obligation = verdicts(clash)[("unambiguous", "")]
+    assert obligation.verdict == "refuted" and "a couple" in obligation.evidence
+
+
+def test_a_restricted_capture_keeps_the_grammars_words_out_of_a_free_text() -> None:
+    src = """
+    family remind {
+      param client : Text(max 30, pattern [A-Z] [a-z]+)
+      param days : Int in 1..90
+      grammar ignore_case normalize_space {
+        rule word = "remind" | "late" | "days" | "day";
+        "remind " ((client & ~word) | "\\"" client "\\"") " " number(days) (" days" | " day") " late"
+      }
+      program -> Text = "${client} ${days}"
+    }
+    """
+    g = grammar_of(src)
+    assert theta(g, "REMIND Alice five days late") == {"client": "Alice", "days": 5}
+    assert theta(g, "remind Late 5 days late") is None  # "Late" is one of the grammar's words
+    assert theta(g, 'remind "Late" 5 days late') == {"client": "Late", "days": 5}
+    assert theta(g, "remind alice 5 days late") is None  # the pattern decides the case of a Text
+    assert failing(src) == []
+    # Without the quoted form a client named like a word cannot be asked for: covers says which.
+    narrow = src.replace(' | "\\"" client "\\""', "")
+    [covers] = failing(narrow)
+    assert covers.kind == "grammar-covers" and covers.subject == "client"
+    assert "cannot be expressed" in covers.evidence

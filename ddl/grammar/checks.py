@@ -37,7 +37,7 @@ from ddl.grammar.compile import (
     param_refs,
     where_holds,
 )
-from ddl.regular import DEFAULT_LIMITS, Key, Lang, Limits, Undecided, find_ambiguity
+from ddl.regular import Key, Lang, Limits, Undecided, find_ambiguity
 from ddl.regular.errors import AutomatonTooLarge, RegularError
 from ddl.regular.paths import PathSearch, Profile, tagged_program
 from ddl.types.checked import CheckedFamily, CheckedParam
@@ -45,6 +45,21 @@ from ddl.types.model import BoolT, EnumT, IntT, OptionT
 from ddl.verify.obligations import Obligation, timed
 
 SOUND_SAMPLES = 300
+DEFAULT_MAX_STATES = 200_000  # ddl check's default bound on each automaton of a grammar obligation
+
+
+def check_limits(max_states: int = DEFAULT_MAX_STATES) -> Limits:
+    """The limits of the grammar obligations for a ``max_states`` bound (spec/checks.md, "Resource limits").
+
+    NFAs and regex trees grow linearly with the grammar (an enum of 5,000 city names is 50,000
+    characters twice), so their bounds follow the state bound.
+    """
+    base = Limits()
+    return Limits(max_dfa_states=max_states, max_nfa_states=max(base.max_nfa_states, 4 * max_states),
+                  max_regex_size=max(base.max_regex_size, 5 * max_states), max_depth=base.max_depth)
+
+
+CHECK_LIMITS = check_limits()
 LIMIT_HINT = ("raise the limit with `ddl check --max-states N` (or `max_states = N` under [check] in ddl.toml), "
               "or simplify the part of the grammar named")
 
@@ -70,7 +85,7 @@ def _limit_reason(err: RegularError) -> _Unknown:
 
 
 class GrammarChecker:
-    def __init__(self, family: CheckedFamily, evaluator: Any, *, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, family: CheckedFamily, evaluator: Any, *, limits: Limits = CHECK_LIMITS) -> None:
         self.family = family
         self.evaluator = evaluator
         self.limits = limits
@@ -214,7 +229,7 @@ class GrammarChecker:
             return "proved", f"every value of {p.name} is set by a constant, e.g. {example!r}", None, None
         g = self.grammar
         assert g is not None
-        if g.excluded is not None:
+        if g.excluded is not None or any(s.restricted for s in values):
             verdict = self._covers_under_except(p, values)
             if verdict is not None:
                 return verdict
@@ -249,12 +264,15 @@ class GrammarChecker:
         reachable = {s.name: self.search.projection(s.name) for s in specs}
         keyed = [s for s in specs if s.lookup is not None and s.list_max is None]
         if keyed and len(keyed) == len(specs):
-            for value in {v for s in keyed for v in s.lookup.values()}:  # type: ignore[union-attr]
+            # In the order the values are declared (a set would make the reported value vary by run).
+            for value in dict.fromkeys(v for s in keyed for v in s.lookup.values()):  # type: ignore[union-attr]
                 texts = [t for s in keyed for t, v in s.lookup.items() if v == value]  # type: ignore[union-attr]
                 spelled = _literals(g, texts)
                 if not any(not reachable[s.name].intersect(spelled).is_empty() for s in keyed):
+                    why = ("removed by the except clause" if g.excluded is not None
+                           else "outside every restriction of its captures")
                     return ("refuted", f"{p.name} = {show_value(value)} cannot be expressed: every utterance "
-                            "saying it is removed by the except clause", "DDL501", None)
+                            f"saying it is {why}", "DDL501", None)
             return None
         domain_regex = g.domain(specs[0])
         if domain_regex is None:
@@ -270,8 +288,9 @@ class GrammarChecker:
         if any(t is not None and reachable[s.name].contains(t) for s in specs for t in spellings):
             raise _Unknown(f"some values of {p.name} (e.g. {missing!r}) can be written only in some of its forms "
                            "after the except clause; cannot decide that every value stays expressible")
-        return ("refuted", f"{p.name} = {show_value(value)} cannot be expressed: every utterance saying it is "
-                "removed by the except clause", "DDL501", None)
+        why = "removed by the except clause" if g.excluded is not None else "outside every restriction of its captures"
+        return ("refuted", f"{p.name} = {show_value(value)} cannot be expressed: every utterance saying it is {why}",
+                "DDL501", None)
 
     # ------------------------------------------------------------------ grammar-covers(together)
 
@@ -424,8 +443,8 @@ class GrammarChecker:
     def _unambiguous(self) -> tuple[str, str, str | None, str | None]:
         g = self.grammar
         assert g is not None
-        keyed = [name for name, s in g.captures.items() if s.keyed]
-        found = find_ambiguity(g.regex, keyed=keyed, flt=g.filter, same=self._same, limits=self.limits)
+        view, keyed = g.ambiguity_view()
+        found = find_ambiguity(view, keyed=keyed, flt=g.filter, same=self._same, limits=self.limits)
         if found is None:
             return "proved", "no utterance has two parses that yield different θ", None, None
         utterance, a, b = found
@@ -434,21 +453,27 @@ class GrammarChecker:
                 f"or {_theta_text(tb) or '(nothing captured)'}", "DDL503", None)
 
     def _theta(self, captured: dict[str, Any]) -> dict[str, Value]:
-        """The captured part of θ for one parse (capture name → text, Key or None)."""
+        """The captured part of θ for one parse of the ambiguity view (a parameter or a constant
+        setting's capture → text, Key or None)."""
         g = self.grammar
         assert g is not None
         out: dict[str, Value] = {}
         for name, got in captured.items():
             if got is None:
                 continue
-            spec = g.captures[name]
+            spec = g.captures.get(name)
+            if spec is not None and spec.is_const:
+                out[spec.param] = g.convert(name, got)
+                continue
+            param = name
             try:
                 if isinstance(got, Key):
-                    out[spec.param] = _keyed_value(spec, got.value)
+                    specs = [s for s in g.captures.values() if s.param == param and not s.is_const]
+                    out[param] = _keyed_value(specs[0], got.value)
                 else:
-                    out[spec.param] = g.convert(name, got)
+                    out[param] = g.convert_param(param, got)
             except Exception:  # noqa: BLE001 - a text that cannot convert still differs
-                out[spec.param] = got if not isinstance(got, Key) else str(got.value)
+                out[param] = got if not isinstance(got, Key) else str(got.value)
         return out
 
     def _same(self, a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -507,7 +532,8 @@ def _keyed_value(spec: CaptureSpec, key: Any) -> Value:
     from ddl.eval.values import SomeV
     from ddl.types.model import OptionT as _OptionT
 
-    assert spec.lookup is not None
+    if spec.lookup is None:  # a small Int capture, marked by its value
+        return SomeV(key) if isinstance(spec.type, _OptionT) else key  # type: ignore[no-any-return]
     for value in spec.lookup.values():
         if (isinstance(value, EnumV) and value.name == key) or value == key:
             return SomeV(value) if isinstance(spec.type, _OptionT) else value
@@ -523,7 +549,7 @@ def _literals(g: CompiledGrammar, texts: list[str]) -> Lang:
     return Lang.from_regex(fold(regex) if g.ignore_case else regex, limits=g.limits)
 
 
-def check_grammar(family: CheckedFamily, evaluator: Any, *, limits: Limits = DEFAULT_LIMITS) -> list[Obligation]:
+def check_grammar(family: CheckedFamily, evaluator: Any, *, limits: Limits = CHECK_LIMITS) -> list[Obligation]:
     if family.grammar is None:
         return []
     return GrammarChecker(family, evaluator, limits=limits).run()

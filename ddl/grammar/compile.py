@@ -30,8 +30,9 @@ parameter type                 capture language
 ``List[T, max n]``             1..n items of T separated by ", ", " and ", ", and "
 =============================  ==================================================
 
-Options: ``ignore_case`` (letters match in any case; enum texts are looked up
-case-insensitively, Text captures keep the utterance's spelling) and
+Options: ``ignore_case`` (letters match in any case — except inside a Text capture, whose
+pattern says which letters it takes, so Θ stays sound; enum texts are looked up
+case-insensitively) and
 ``normalize_space`` (the utterance is trimmed and every whitespace run becomes
 one space before matching).
 """
@@ -72,7 +73,7 @@ from ddl.regular import (
     seq,
 )
 from ddl.regular import ignore_case as fold_case
-from ddl.regular.ast import Tag
+from ddl.regular.ast import Tag, rename_captures
 from ddl.regular.errors import RegularError
 from ddl.regular.paths import Filter
 from ddl.syntax import ast as A
@@ -123,6 +124,7 @@ class CaptureSpec:
     lookup: Mapping[str, Value] | None = None  # enum / Bool texts → values
     list_max: int | None = None  # a List parameter: at most this many items
     item: Regex | None = None  # a List parameter: one item's language
+    restricted: bool = False  # written `x & R`: the capture takes only the texts of R
 
     @property
     def is_const(self) -> bool:
@@ -182,23 +184,32 @@ class CompiledGrammar:
         self.normalize_space = grammar.normalize_space
         self.params = {p.name: p for p in family.params}
         self.captures: dict[str, CaptureSpec] = {}
-        self._domains: dict[str, Any] = {}
+        self._restrictions: dict[tuple[str, A.Regex], int] = {}
         regex = convert_regex(grammar.body, self._capture)
         self.plain_regex: Regex = regex  # as written: what samples and renderings are drawn from
-        self.regex: Regex = fold_case(regex) if self.ignore_case else regex
+        self.regex: Regex = self.fold(regex)
         # `except R`: the family's language is body − R (R captures nothing; the checker ensures it).
         self.plain_excluded: Regex | None = (convert_regex(grammar.excluded, self._capture)
                                              if grammar.excluded is not None else None)
-        self.excluded: Regex | None = (fold_case(self.plain_excluded) if self.ignore_case and
-                                       self.plain_excluded is not None else self.plain_excluded)
+        self.excluded: Regex | None = (self.fold(self.plain_excluded) if self.plain_excluded is not None
+                                       else None)
         self._matcher: Matcher | None = None
         self._lang: Lang | None = None
         self._plain_lang: Lang | None = None
         self._excluded_lang: Lang | None = None
         self._filter: Filter | None = None
         self._item_matchers: dict[str, Matcher] = {}
+        self._capture_langs: dict[str, Lang] = {}
 
     # ------------------------------------------------------------------ captures
+
+    def fold(self, regex: Regex) -> Regex:
+        """``regex`` under the grammar's case option: with ``ignore_case`` every letter matches in any case,
+        except inside Text captures (their patterns decide case: a capture never leaves its domain)."""
+        if not self.ignore_case:
+            return regex
+        keep = frozenset(name for name, spec in self.captures.items() if isinstance(scalar(spec.type), TextT))
+        return fold_case(regex, keep)
 
     def param_of(self, name: str) -> str:
         """The parameter an engine capture sets."""
@@ -213,12 +224,27 @@ class CompiledGrammar:
                 spec = self.captures[name] = CaptureSpec(name, node.param, self.params[node.param].type, EPSILON,
                                                          True, const=value)
             return cap(name, EPSILON)
-        suffix = "" if node.form == "plain" else f":{node.form}{''.join(str(a) for a in node.args)}"
-        name = node.param + suffix
+        name = self.capture_name(node)
         spec = self.captures.get(name)
         if spec is None:
-            spec = self.captures[name] = self.capture_spec(self.params[node.param], span, node.form, node.args, name)
+            spec = self.capture_spec(self.params[node.param], span, node.form, node.args, name)
+            if node.restrict is not None:
+                # The restriction is the grammar's own words: it follows the grammar's case option even
+                # where the capture keeps its case (a Text capture's pattern decides its letters).
+                restrict = convert_regex(node.restrict)
+                restrict = fold_case(restrict) if self.ignore_case else restrict
+                spec = attrs.evolve(spec, regex=inter(spec.regex, restrict), restricted=True)
+            self.captures[name] = spec
         return cap(name, spec.regex)
+
+    def capture_name(self, node: A.RCapture) -> str:
+        """The engine capture of a parameter in a form (and restriction): ``count``, ``count:number``, ``dir&1``."""
+        name = node.param + ("" if node.form == "plain" else f":{node.form}{''.join(str(a) for a in node.args)}")
+        if node.restrict is not None:
+            key = (name, node.restrict)
+            index = self._restrictions.setdefault(key, len(self._restrictions) + 1)
+            name += f"&{index}"
+        return name
 
     def _constant(self, node: A.RValue) -> Value:
         from ddl.eval import Ok
@@ -300,7 +326,7 @@ class CompiledGrammar:
         """The forms of one capture (of one list item) and whether they are exact."""
         if isinstance(base, IntT):
             dom, exact, note = self.int_domain(param, base, fold)
-            canonical = F.Form("digits", dom.canonical(), dom.canonical(), _identity, _canonical_spell(dom.contains))
+            canonical = F.identity_form("digits", dom.canonical(), _canonical_spell(dom.contains))
             if form == "plain":
                 return [canonical], exact, note
             if form == "number":
@@ -309,8 +335,8 @@ class CompiledGrammar:
                 return [F.int_words(dom)], exact, note
             if form == "grouped":
                 below = F.IntDomain(dom.lo, min(999, dom.hi) if dom.hi is not None else 999, dom.values)
-                small = F.Form("digits", below.canonical(), below.canonical(), _identity,
-                               _canonical_spell(lambda v: dom.contains(v) and abs(v) < 1000))
+                small = F.identity_form("digits", below.canonical(),
+                                        _canonical_spell(lambda v: dom.contains(v) and abs(v) < 1000))
                 return [small, F.int_grouped(dom)], exact, note
             if form == "padded":
                 return [F.int_padded(dom, args[0])], exact, note
@@ -320,8 +346,7 @@ class CompiledGrammar:
             dom_d = F.DecDomain(base.scale, base.lo, base.hi)
             exact = param.where is None
             note = "it has a where-refinement" if param.where is not None else None
-            canonical = F.Form("digits", dom_d.canonical(), dom_d.canonical(), _identity,
-                               _canonical_spell(lambda v: dom_d.contains(v)))
+            canonical = F.identity_form("digits", dom_d.canonical(), _canonical_spell(lambda v: dom_d.contains(v)))
             if form == "plain":
                 return [canonical], exact, note
             if form == "number":
@@ -333,7 +358,7 @@ class CompiledGrammar:
         if isinstance(base, TextT):
             exact = param.where is None
             domain = self.text_domain(base)
-            plain = F.Form("text", domain, domain, _identity, lambda v: v if isinstance(v, str) else None)
+            plain = F.identity_form("text", domain, lambda v: v if isinstance(v, str) else None)
             if form == "plain":
                 return [plain], exact, None
             lang = Lang.from_regex(domain, limits=self.limits)
@@ -361,6 +386,60 @@ class CompiledGrammar:
         if isinstance(base, TextT):
             return self.text_domain(base)
         return None
+
+    # ------------------------------------------------------------------ the ambiguity search's view
+
+    KEYED_VALUES = 100  # Int captures with at most this many values are compared by value
+
+    def keyed_values(self, spec: CaptureSpec) -> list[int] | None:
+        """The values of a small Int capture (compared by value in the ambiguity search), else None."""
+        base = scalar(spec.type)
+        if not isinstance(base, IntT) or isinstance(spec.type, ListT) or spec.restricted or spec.const is not None:
+            return None
+        p = self.params[spec.param]
+        own = p.where is not None and param_refs(p.where) == {p.name} and not isinstance(spec.type, OptionT)
+        dom = self.int_domain(p, base, own)[0]
+        if dom.values is not None:
+            return list(dom.values) if len(dom.values) <= self.KEYED_VALUES else None
+        if dom.lo is None or dom.hi is None or dom.hi - dom.lo >= self.KEYED_VALUES:
+            return None
+        return list(range(dom.lo, dom.hi + 1))
+
+    def ambiguity_view(self) -> tuple[Regex, list[str]]:
+        """The grammar as the ambiguity search sees it, and the captures compared by value.
+
+        Every capture of a parameter (its forms, its restrictions) is named after the parameter, so
+        two parses are compared parameter by parameter; enum, Bool and small Int captures are marked by
+        value (Tag) after each spelling, so "5" and "five" are one value. The same language as
+        :attr:`regex` (each value's spellings in its forms are exactly the form's texts). Constant
+        settings keep their own names (``tip=0``).
+        """
+        keyed = {s.param for s in self.captures.values() if s.keyed}
+
+        def capture(node: A.RCapture | A.RValue, span: Span) -> Regex:
+            regex = self._capture(node, span)
+            if isinstance(node, A.RValue):
+                return regex
+            name = self.capture_name(node)
+            spec = self.captures[name]
+            values = self.keyed_values(spec)
+            if values is None:
+                return regex
+            keyed.add(spec.param)
+            return cap(name, alt(*(seq(alt(*(lit(t) for f in spec.forms for t in f.spellings(v))), Tag(name, v))
+                                   for v in values)))
+
+        view = convert_regex(self.checked.body, capture)
+        names = {name: spec.param for name, spec in self.captures.items() if not spec.is_const}
+        return rename_captures(self.fold(view), names), sorted(keyed)
+
+    def convert_param(self, param: str, text: str) -> Value:
+        """The value ``text`` denotes for ``param``, through whichever of its captures accepts it."""
+        specs = [s for s in self.captures.values() if s.param == param and not s.is_const]
+        for spec in specs:
+            if len(specs) == 1 or self.capture_lang(spec.name).contains(text):
+                return self.convert(spec.name, text)
+        return self.convert(specs[0].name, text)
 
     # ------------------------------------------------------------------ engines
     # (lazy: a family that is only run on θ never builds automata)
@@ -516,9 +595,10 @@ class CompiledGrammar:
         matcher = self._item_matchers.get(spec.name)
         if matcher is None:
             assert spec.item is not None and spec.list_max is not None
+            split = list_items_regex(spec.item, spec.list_max)
+            keep_case = isinstance(scalar(spec.type), TextT)
             matcher = self._item_matchers[spec.name] = Matcher(
-                fold_case(list_items_regex(spec.item, spec.list_max)) if self.ignore_case
-                else list_items_regex(spec.item, spec.list_max), limits=self.limits)
+                fold_case(split) if self.ignore_case and not keep_case else split, limits=self.limits)
         groups = matcher.fullmatch(text)
         if groups is None:  # pragma: no cover - the capture's language is the items regex's
             raise GrammarError(f"the list {text!r} does not split into items", self.checked.span)
@@ -544,6 +624,16 @@ class CompiledGrammar:
             return None
         return text
 
+    def capture_lang(self, name: str) -> Lang:
+        """The texts one capture accepts (case folded like the grammar)."""
+        got = self._capture_langs.get(name)
+        if got is None:
+            spec = self.captures[name]
+            keep_case = isinstance(scalar(spec.type), TextT)
+            regex = fold_case(spec.regex) if self.ignore_case and not keep_case else spec.regex
+            got = self._capture_langs[name] = Lang.from_regex(regex, limits=self.limits)
+        return got
+
     def _captured(self, param: str) -> bool:
         return any(s.param == param for s in self.captures.values())
 
@@ -561,10 +651,6 @@ def _untagged(spec: CaptureSpec) -> Regex:
     """An enum's capture language without its value marks (list items are compared by text)."""
     assert spec.lookup is not None
     return alt(*(lit(s) for s in sorted(spec.lookup, key=lambda s: (-len(s), s))))
-
-
-def _identity(text: str) -> str:
-    return text
 
 
 def _canonical_spell(ok: Any) -> F.Spell:
@@ -651,8 +737,7 @@ class _Renderer:
         raise _CannotRender()
 
     def capture(self, node: A.RCapture) -> str:
-        suffix = "" if node.form == "plain" else f":{node.form}{''.join(str(a) for a in node.args)}"
-        spec = self.g.captures[node.param + suffix]
+        spec = self.g.captures[self.g.capture_name(node)]
         value = self.theta.get(node.param)
         if value is None:
             raise _CannotRender()
@@ -664,8 +749,12 @@ class _Renderer:
             items = [self.scalar(spec, v) for v in value]  # type: ignore[union-attr]
             if not items:
                 raise _CannotRender()
-            return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-        return self.scalar(spec, value)
+            text = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+        else:
+            text = self.scalar(spec, value)
+        if spec.restricted and not self.g.capture_lang(spec.name).contains(text):
+            raise _CannotRender()  # this occurrence cannot take the value: another alternative may
+        return text
 
     def scalar(self, spec: CaptureSpec, value: Value) -> str:
         if isinstance(value, EnumV):

@@ -11,7 +11,9 @@ text "2026-12-20".  Every form is a :class:`Form`:
   by the algebra (a homomorphism for thousands separators, a right quotient of the domain for
   dates, the literal set for finite forms).  ``grammar-sound`` checks ``image ⊆ domain``: the
   form can never produce a value outside Θ, decided, not assumed;
-* ``spell`` — a text of this form for a value (rendering, φ(θ)).
+* ``spell`` — a text of this form for a value (rendering, φ(θ));
+* ``spellings`` — every text of this form for a value, when the form is a finite table or one
+  text per value (Int forms): the ambiguity search compares small Int captures by value through it.
 
 Forms are case-insensitive ("Twelve", "DEC") whatever the grammar's options: month names and
 number words carry no meaning in their case.
@@ -48,6 +50,25 @@ class Form:
     convert: Callable[[str], str]
     spell: Spell
     finite: bool = False
+    table: tuple[tuple[str, str], ...] | None = None  # a finite form's texts and their canonical texts
+    # The form's texts whose canonical text is in a given language (None: only through ``table``).
+    inverse: Callable[[Lang], Lang] | None = None
+
+    def spellings(self, value: object) -> list[str]:
+        """Every text of this form that converts to ``value`` (as written, before case folding)."""
+        if self.table is not None:
+            return [text for text, canonical in self.table if canonical == str(value)]
+        text = self.spell(value)
+        return [text] if text is not None else []
+
+    def preimage(self, canonical: Lang) -> Lang | None:
+        """The texts of this form that convert into ``canonical`` (e.g. the number words of the
+        allowed values); None when the form cannot say (the caller then cannot restrict it)."""
+        if self.table is not None:
+            return Lang.literals([text for text, value in self.table if canonical.contains(value)], fold_case=True)
+        if self.inverse is not None:
+            return self.lang & self.inverse(canonical)
+        return None
 
     @cached_property
     def lang(self) -> Lang:
@@ -57,6 +78,11 @@ class Form:
 
 def _identity(text: str) -> str:
     return text
+
+
+def identity_form(name: str, regex: Regex, spell: Spell) -> Form:
+    """A form whose texts are canonical (the digits of a numeral, a Text's own strings)."""
+    return Form(name, regex, regex, _identity, spell, inverse=lambda allowed: allowed)
 
 
 # ------------------------------------------------------------------ number words
@@ -116,13 +142,14 @@ def _finite_form(name: str, table: dict[str, str], spell: Spell) -> Form:
     if not table:
         return Form(name, EMPTY, EMPTY, _identity, spell, finite=True)
     folded = {case_key(k): v for k, v in table.items()}
-    lang = Lang.from_regex(fold_case(alt(*(lit(k) for k in sorted(table)))))
+    lang = Lang.literals(table, fold_case=True)
     regex = lang.ref()
 
     def convert(text: str) -> str:
         return folded[case_key(" ".join(text.split()))]
 
-    return Form(name, regex, alt(*(lit(v) for v in sorted(set(table.values())))), convert, spell, finite=True)
+    return Form(name, regex, alt(*(lit(v) for v in sorted(set(table.values())))), convert, spell, finite=True,
+                table=tuple(sorted(table.items())))
 
 
 # ------------------------------------------------------------------ domains
@@ -198,7 +225,8 @@ def _grouped(canonical: Lang, fmt: Lang, exact_spell: Spell) -> Form:
     cut to the grouped format; its image is computed back by erasing them (a homomorphism)."""
     lang = canonical.ignoring(_COMMA) & fmt
     image = lang.erase(_COMMA)
-    return Form("grouped", lang.ref(), image.ref(), _strip_commas, exact_spell)
+    return Form("grouped", lang.ref(), image.ref(), _strip_commas, exact_spell,
+                inverse=lambda allowed: allowed.ignoring(_COMMA))
 
 
 @lru_cache(maxsize=256)
@@ -240,7 +268,8 @@ def int_padded(dom: IntDomain, width: int) -> Form:
             return str(v).zfill(width)
         return None
 
-    return Form(f"padded{width}", alt(*parts), alt(*images), convert, spell)
+    return Form(f"padded{width}", alt(*parts), alt(*images), convert, spell,
+                inverse=lambda allowed: Lang.parse("0*") + allowed)
 
 
 # ------------------------------------------------------------------ decades
@@ -317,7 +346,7 @@ def dec_words(dom: DecDomain) -> Form:
             return words.spell(int(v))
         return None
 
-    return Form("words", words.regex, words.image, words.convert, spell, finite=True)
+    return Form("words", words.regex, words.image, words.convert, spell, finite=True, table=words.table)
 
 
 # ------------------------------------------------------------------ dates

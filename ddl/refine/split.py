@@ -16,7 +16,7 @@ import attrs
 
 from ddl.grammar.compile import CompiledGrammar
 from ddl.refine.feedback import FeedbackSet
-from ddl.refine.theta import ThetaPredicate, learn_theta, predicate_lang
+from ddl.refine.theta import CannotRestrict, ThetaPredicate, learn_theta, predicate_lang
 from ddl.regular import Lang, Regex
 from ddl.regular import ignore_case as fold_case
 from ddl.types.checked import CheckedFamily
@@ -119,12 +119,15 @@ def learn_split(fs: FeedbackSet, family: CheckedFamily, evaluator: Any, grammar:
     if method in ("auto", "theta"):
         result = learn_theta(fs.accepted, fs.rejected, family)
         messages.append(result.message)
-        if result.consistent and result.predicate is not None:
-            lang = predicate_lang(grammar, result.predicate, family)
+        lang = _predicate_lang(grammar, result.predicate, family, messages) if result.consistent else None
+        if result.consistent and result.predicate is not None and lang is not None:
             split = _finish("theta", lang, grammar, fs, result.predicate, messages)
             if split.ok or method == "theta":
                 return split
             messages = split.messages
+        elif result.consistent and result.predicate is not None:
+            if method == "theta":
+                return _failed("theta", grammar, fs, messages)
         else:
             tolerant = _tolerant_split(fs, family, grammar, messages)
             if tolerant is not None and (tolerant.ok or method == "theta"):
@@ -161,8 +164,22 @@ def _tolerant_split(fs: FeedbackSet, family: CheckedFamily, grammar: CompiledGra
     note = (f"{len(suspects)} suspect feedback item(s) contradict the split and were set aside: "
             + ", ".join(f"{'accepted' if e in result.suspects_accepted else 'rejected'} {e.utterance!r} "
                         f"(feedback {', '.join(str(i) for i in (e.ids or (e.id,)))})" for e in suspects[:5]))
-    lang = predicate_lang(grammar, result.predicate, family)
+    lang = _predicate_lang(grammar, result.predicate, family, messages)
+    if lang is None:
+        return None
     return _finish("theta", lang, grammar, kept, result.predicate, [*messages, result.message, note])
+
+
+def _predicate_lang(grammar: CompiledGrammar, predicate: ThetaPredicate | None, family: CheckedFamily,
+                    messages: list[str]) -> Lang | None:
+    """L of a θ predicate, or None (with the reason in ``messages``) when a capture cannot be restricted."""
+    if predicate is None:
+        return None
+    try:
+        return predicate_lang(grammar, predicate, family)
+    except CannotRestrict as err:
+        messages.append(f"the θ split cannot be written as a grammar: {err}")
+        return None
 
 
 def _rpni_split(fs: FeedbackSet, grammar: CompiledGrammar, messages: list[str]) -> Split:

@@ -28,11 +28,11 @@ from typing import Any
 
 import attrs
 
-from ddl.grammar.compile import CompiledGrammar, default_value
+from ddl.grammar.compile import CaptureSpec, CompiledGrammar, default_value
 from ddl.grammar.numerals import decimal_range, int_range
 from ddl.regular import EMPTY, Capture, Lang, Regex, alt, lit
 from ddl.regular import ignore_case as fold_case
-from ddl.regular.ast import Alt, Complement, Concat, Difference, Intersect, Repeat, Star
+from ddl.regular.ast import transform
 from ddl.types.checked import CheckedFamily
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT
 
@@ -280,38 +280,47 @@ def allowed_regex(grammar: CompiledGrammar, name: str, c: Constraint) -> Regex:
     return grammar.captures[name].regex
 
 
-def _rewrite(node: Regex, fn: Any) -> Regex:
-    """Rebuild ``node`` with every Capture replaced by ``fn(capture)``."""
-    if isinstance(node, Capture):
-        return fn(node)  # type: ignore[no-any-return]
-    if isinstance(node, Concat):
-        return Concat(tuple(_rewrite(i, fn) for i in node.items))
-    if isinstance(node, Alt):
-        return Alt(tuple(_rewrite(i, fn) for i in node.items))
-    if isinstance(node, Intersect):
-        return Intersect(tuple(_rewrite(i, fn) for i in node.items))
-    if isinstance(node, Star):
-        return Star(_rewrite(node.inner, fn), node.greedy)
-    if isinstance(node, Repeat):
-        return Repeat(_rewrite(node.inner, fn), node.lo, node.hi, node.greedy)
-    if isinstance(node, Complement):
-        return Complement(_rewrite(node.inner, fn))
-    if isinstance(node, Difference):
-        return Difference(_rewrite(node.left, fn), _rewrite(node.right, fn))
-    return node
+class CannotRestrict(Exception):
+    """A capture's form cannot say which of its texts denote the allowed values."""
+
+
+def _allowed_texts(grammar: CompiledGrammar, spec: CaptureSpec, c: Constraint) -> Lang:
+    """The texts of one capture whose value satisfies ``c``: the canonical numerals or enum texts,
+    and through each value form (number words, thousands separators, leading zeros) its own texts
+    of the allowed values."""
+    allowed = Lang.from_regex(allowed_regex(grammar, spec.param, c))
+    if not isinstance(grammar.params[spec.param].type, (IntT, DecimalT)):
+        return allowed
+    out = Lang.empty()
+    for form in spec.forms:
+        texts = form.preimage(allowed)
+        if texts is None:
+            raise CannotRestrict(f"the {form.name} form of {spec.param} cannot be restricted to {c}")
+        out = out | texts
+    return out
 
 
 def predicate_lang(grammar: CompiledGrammar, predicate: ThetaPredicate, family: CheckedFamily) -> Lang:
-    """L = the utterances of G whose θ satisfies the predicate."""
+    """L = the utterances of G whose θ satisfies the predicate: every capture of a constrained
+    parameter (in any form) keeps only the texts of allowed values, and a constant setting
+    (``{n = 0}``) of a disallowed value is taken out."""
+    from ddl.eval.values import to_json
+
     cons = predicate.constraints
 
-    def restrict(c: Capture) -> Regex:
-        if c.name not in cons:
-            return c
-        allowed = Lang.from_regex(c.inner).intersect(Lang.from_regex(allowed_regex(grammar, c.name, cons[c.name])))
-        return Capture(c.name, allowed.ref())
+    def restrict(node: Regex) -> Regex:
+        if not isinstance(node, Capture):
+            return node
+        spec = grammar.captures.get(node.name)
+        if spec is None or spec.param not in cons:
+            return node
+        c = cons[spec.param]
+        if spec.const is not None:
+            return node if _holds(c, to_json(spec.const)) else EMPTY
+        texts = Lang.from_regex(node.inner) & _allowed_texts(grammar, spec, c)
+        return Capture(node.name, texts.ref())
 
-    lang = Lang.from_regex(_rewrite(grammar.regex, restrict))
+    lang = Lang.from_regex(transform(grammar.regex, restrict))
     # A parameter left out of an utterance takes its default: when the default is not allowed,
     # the utterances that do not capture it are not in L.
     for p in family.params:
@@ -321,9 +330,12 @@ def predicate_lang(grammar: CompiledGrammar, predicate: ThetaPredicate, family: 
         default = default_value(grammar.evaluator, p)
         if default is None:
             continue
-        from ddl.eval.values import to_json
-
         if not _holds(c, to_json(default)):
-            without = _rewrite(grammar.regex, lambda cap, n=p.name: EMPTY if cap.name == n else cap)
+
+            def drop(node: Regex, param: str = p.name) -> Regex:
+                spec = grammar.captures.get(node.name) if isinstance(node, Capture) else None
+                return EMPTY if spec is not None and spec.param == param else node
+
+            without = transform(grammar.regex, drop)
             lang = lang.difference(Lang.from_regex(without))
     return lang

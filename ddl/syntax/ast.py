@@ -119,12 +119,14 @@ class RSet:
 
 @attrs.frozen
 class RCapture:
-    """Parameter ``param`` captured in one of its value forms (spec/grammar.md, "Value forms")."""
+    """Parameter ``param`` captured in one of its value forms (spec/grammar.md, "Value forms"),
+    its texts restricted to ``restrict`` when written ``x & R``."""
 
     param: str
     form: str = "plain"
     args: tuple[int, ...] = ()
     span: Span = _span()
+    restrict: Regex | None = None
 
 
 @attrs.frozen

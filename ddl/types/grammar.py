@@ -135,6 +135,9 @@ class GrammarExpander:
         if isinstance(rx, A.RAlt):
             return A.RAlt(tuple(self.expand(i, ctx) for i in rx.items), span=rx.span)
         if isinstance(rx, A.RAnd):
+            restricted = self.restricted_capture(rx, ctx)
+            if restricted is not None:
+                return restricted
             inner = attrs.evolve(ctx, boolean=True)
             return A.RAnd(tuple(self.expand(i, inner) for i in rx.items), span=rx.span)
         if isinstance(rx, A.RNot):
@@ -151,6 +154,33 @@ class GrammarExpander:
             return rx  # already expanded (an argument passed on)
         return self.error("DDL220", "this is not a regular expression", rx.span)
 
+    def restricted_capture(self, rx: A.RAnd, ctx: _Ctx) -> A.Regex | None:
+        """``x & R`` (or ``number(x) & R``): x's capture with its texts restricted to R, which captures
+        nothing. The one place a capture may meet ``&``: the intersection is then of two plain
+        languages, and the capture still marks where x's text is."""
+        if ctx.boolean or ctx.where != "grammar":
+            return None
+        targets = [i for i, item in enumerate(rx.items) if self._names_capture(item, ctx)]
+        if len(targets) != 1:
+            return None
+        captured = self.expand(rx.items[targets[0]], ctx)
+        while isinstance(captured, A.RNamed):
+            captured = captured.item
+        if not isinstance(captured, A.RCapture) or captured.restrict is not None:
+            return None
+        inner = attrs.evolve(ctx, boolean=True)
+        others = [self.expand(item, inner) for i, item in enumerate(rx.items) if i != targets[0]]
+        restrict = others[0] if len(others) == 1 else A.RAnd(tuple(others), span=rx.span)
+        return attrs.evolve(captured, restrict=restrict, span=rx.span)
+
+    def _names_capture(self, item: A.Regex, ctx: _Ctx) -> bool:
+        """Is this item written as a capture: a parameter's name, or a value form of one?"""
+        if isinstance(item, A.RRef) and item.module is None:
+            return ctx.family_params and item.name in self.params and item.name not in ctx.env
+        if isinstance(item, A.RCall) and item.module is None and item.name in FORMS and item.args:
+            return self._names_capture(item.args[0], ctx)  # type: ignore[arg-type]
+        return False
+
     # -- names
     def _capture_ok(self, name: str, span: Span, ctx: _Ctx) -> bool:
         if ctx.where == "pattern":
@@ -164,7 +194,8 @@ class GrammarExpander:
             return False
         if ctx.boolean:
             self.error("DDL220", f"'{name}' is captured inside '&' or '~'", span,
-                       hint="captures may not occur under & or ~; restrict the parameter's type instead")
+                       hint=("captures may not occur under & or ~, except a restricted capture `x & r` where r "
+                             "captures nothing; restrict the parameter's type, or write the capture as x & r"))
             return False
         return True
 

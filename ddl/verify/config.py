@@ -25,11 +25,11 @@ from typing import Any
 
 import attrs
 
+from ddl.grammar.checks import DEFAULT_MAX_STATES, check_limits
 from ddl.regular import Limits
 
 CONFIG_ENV = "DDL_CONFIG"
 CONFIG_FILE_NAME = "ddl.toml"
-DEFAULT_MAX_STATES = 200_000
 MAX_MAX_STATES = 100_000_000
 _KEYS = {"max_states"}
 
@@ -44,11 +44,7 @@ class CheckSettings:
     source: str = "default"  # where max_states came from, for messages
 
     def limits(self) -> Limits:
-        base = Limits()
-        # NFAs and regex trees grow linearly with the grammar (an enum of 5,000 city names is 50,000
-        # characters twice), so their bounds follow the state bound.
-        return Limits(max_dfa_states=self.max_states, max_nfa_states=max(base.max_nfa_states, 4 * self.max_states),
-                      max_regex_size=max(base.max_regex_size, 5 * self.max_states), max_depth=base.max_depth)
+        return check_limits(self.max_states)
 
 
 def _valid(value: Any, where: str) -> int:
