@@ -446,11 +446,8 @@ def test_long_patterns_in_types_break_after_pattern() -> None:
         family f {
           param p : Text(max 9, pattern
             [a-z]
-              ("alternative number 0"
-               | "alternative number 1"
-               | "alternative number 2"
-               | "alternative number 3"
-               | "alternative number 4") [0-9]+)
+              ("alternative number 0" | "alternative number 1" | "alternative number 2"
+               | "alternative number 3" | "alternative number 4") [0-9]+)
         }
         """
     )
@@ -472,16 +469,26 @@ def test_long_sequences_fill_their_lines() -> None:
 
 
 def test_long_grammar_bodies_break_at_alternatives() -> None:
+    # Short alternatives (a vocabulary) fill their lines; long ones get a line each.
     alts = " | ".join(f'"alternative number {i}"' for i in range(5))
     assert fmt(f"family f {{ grammar {{ {alts} }} }}") == src(
         """
         family f {
           grammar {
-            "alternative number 0"
-            | "alternative number 1"
-            | "alternative number 2"
-            | "alternative number 3"
-            | "alternative number 4"
+            "alternative number 0" | "alternative number 1" | "alternative number 2"
+            | "alternative number 3" | "alternative number 4"
+          }
+        }
+        """
+    )
+    alts = " | ".join(f'"a much longer alternative, number {i}, of a grammar"' for i in range(3))
+    assert fmt(f"family f {{ grammar {{ {alts} }} }}") == src(
+        """
+        family f {
+          grammar {
+            "a much longer alternative, number 0, of a grammar"
+            | "a much longer alternative, number 1, of a grammar"
+            | "a much longer alternative, number 2, of a grammar"
           }
         }
         """

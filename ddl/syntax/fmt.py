@@ -81,6 +81,7 @@ __all__ = ["WIDTH", "Comment", "collect_comments", "format_module", "format_sour
 
 WIDTH = 100
 INDENT = 2
+_FILL_ALTERNATIVE = 40  # alternatives all at most this wide (flat) fill their lines; longer ones get one each
 
 # ====================================================================== documents
 #
@@ -852,6 +853,10 @@ class _Formatter:
                 return self._regex(r.items[0])
             if isinstance(r, A.RAlt):
                 docs = [self.regex(i, _R_AND) for i in r.items]
+                if all(len(render_flat(d)) <= _FILL_ALTERNATIVE for d in docs):
+                    # a list of words fills its lines, like a sequence: one word per line would
+                    # make a vocabulary of fifty words fifty lines long
+                    return cat(docs[0], *(group(LINE, "| ", d) for d in docs[1:])), _R_ALT
                 return group(docs[0], *(x for d in docs[1:] for x in (LINE, "| ", d))), _R_ALT
             if isinstance(r, A.RAnd):
                 docs = [self.regex(i, _R_SEQ) for i in r.items]
