@@ -18,8 +18,11 @@ from ddl.errors import CATALOGUE
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "examples").glob("*.ddl"))]
-TOKEN = re.compile(r'#[^\n]*|\{[0-9]+(?:,[0-9]*)?\}|\.\.|->|::|==|!=|<=|>=|\+\+|\?\?|=>|"(?:\\.|[^"\\\n])*"|\[(?:\\.|[^\]\\\n])*\]|[A-Za-z_][A-Za-z0-9_]*|[0-9]+(?:\.[0-9]+)?|\S')
-NAMES = sorted({t for s in SOURCES for t in TOKEN.findall(s) if t[:1].isalpha() or t[:1] == "_"})
+# A (qualified) name directly followed by "(" is one token: in a grammar that is a call
+# (`number(count)`, `phrasing::polite(`), while `number (count)` is a sequence, so joining tokens
+# with spaces must keep them together.
+TOKEN = re.compile(r'#[^\n]*|(?:[A-Za-z_][A-Za-z0-9_]*::)?[A-Za-z_][A-Za-z0-9_]*\(|\{[0-9]+(?:,[0-9]*)?\}|\.\.|->|::|==|!=|<=|>=|\+\+|\?\?|=>|"(?:\\.|[^"\\\n])*"|\[(?:\\.|[^\]\\\n])*\]|[A-Za-z_][A-Za-z0-9_]*|[0-9]+(?:\.[0-9]+)?|\S')
+NAMES = sorted({t for s in SOURCES for t in TOKEN.findall(s) if (t[:1].isalpha() or t[:1] == "_") and t[-1] != "("})
 NUMBERS = ["0", "-1", "1", "7", "99999999999999999999", "0.001", "1000"]
 
 

@@ -140,18 +140,41 @@ def _grammar(family: Any) -> Any:
     return CompiledGrammar(checked, evaluator)
 
 
+# Utterance strategies built per family: compiling a grammar's DFA and counting its members by
+# length takes seconds for a real grammar, and a test that draws with ``data.draw(utterances(f))``
+# calls the function once per example.  Keyed by the checked family's identity (kept alive by the
+# entry, so the id cannot be reused), bounded.
+_UTTERANCE_STRATEGIES: dict[tuple[int, str, int], tuple[CheckedFamily, st.SearchStrategy[str]]] = {}
+_UTTERANCE_STRATEGIES_MAX = 64
+
+
+def _cached_strategy(family: Any, kind: str, max_len: int, build: Any) -> st.SearchStrategy[str]:
+    checked, _ = _resolve(family)
+    key = (id(checked), kind, max_len)
+    hit = _UTTERANCE_STRATEGIES.get(key)
+    if hit is not None and hit[0] is checked:
+        return hit[1]
+    strategy: st.SearchStrategy[str] = build(_grammar(family))
+    if len(_UTTERANCE_STRATEGIES) >= _UTTERANCE_STRATEGIES_MAX:
+        _UTTERANCE_STRATEGIES.pop(next(iter(_UTTERANCE_STRATEGIES)))
+    _UTTERANCE_STRATEGIES[key] = (checked, strategy)
+    return strategy
+
+
 def utterances(family: Any, *, max_len: int = 80) -> st.SearchStrategy[str]:
     """Utterances of the family's grammar, as written (no case variants), shrinking toward the shortest."""
     from ddl.regular.strategies import members
 
-    return members(_grammar(family).plain_lang, max_len=max_len)
+    return _cached_strategy(family, "members", max_len, lambda grammar: members(grammar.plain_lang, max_len=max_len))
 
 
 def near_misses(family: Any, *, max_len: int = 80) -> st.SearchStrategy[str]:
     """Strings one edit away from an utterance that the grammar rejects (after normalization)."""
     from ddl.regular.strategies import near_misses as lang_near_misses
 
-    grammar = _grammar(family)
-    # Drawn against the matching language (case folded) so that a near-miss is really rejected.
-    return lang_near_misses(grammar.lang, max_len=max_len).filter(
-        lambda u: not grammar.matcher.matches(grammar.normalize(u)))
+    def build(grammar: Any) -> st.SearchStrategy[str]:
+        # Drawn against the matching language (case folded) so that a near-miss is really rejected.
+        return lang_near_misses(grammar.lang, max_len=max_len).filter(
+            lambda u: not grammar.matcher.matches(grammar.normalize(u)))
+
+    return _cached_strategy(family, "near", max_len, build)
