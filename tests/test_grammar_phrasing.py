@@ -432,3 +432,22 @@ def test_a_restricted_capture_keeps_the_grammars_words_out_of_a_free_text() -> N
     [covers] = failing(narrow)
     assert covers.kind == "grammar-covers" and covers.subject == "client"
     assert "cannot be expressed" in covers.evidence
+
+
+def test_a_text_pattern_no_automaton_can_hold_is_named_in_every_unknown() -> None:
+    # "the 21st letter from the end is an a": its DFA needs 2^21 states.
+    obligations = verdicts("""
+    family hostile {
+      param w : Text(max 60, pattern [ab]* "a" [ab]{20})
+      param n : Int in 1..9
+      grammar { "take " w " " n }
+      program -> Text = "${w}${n}"
+    }
+    """)
+    kinds = {kind for kind, _ in obligations}
+    assert {"grammar-nonempty", "grammar-covers", "grammar-sound", "unambiguous"} <= kinds  # none missing
+    for o in obligations.values():
+        if o.kind == "examples":
+            continue
+        assert o.verdict == "unknown", o
+        assert "reached the limit of 200,000 DFA states; the growth comes from 'w'" in o.evidence

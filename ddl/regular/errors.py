@@ -44,6 +44,8 @@ class AutomatonTooLarge(RegularError):
         # The labelled parts of the regex (rules, captures) that drove the growth, with a measure
         # of how much each contributed, most first; filled in by constructions that can tell.
         self.culprits: list[tuple[str, int]] = []
+        # The labelled part (capture or rule) whose intersection or complement was being built.
+        self.inside: str | None = None
         super().__init__(
             f"{construction} exceeded the limit of {limit:,} {what}; simplify the pattern "
             f"(e.g. smaller bounded repetitions) or raise the limit via Limits"
@@ -56,6 +58,9 @@ class AutomatonTooLarge(RegularError):
         if self.culprits:
             parts = ", ".join(f"'{label}' ({count:,})" for label, count in self.culprits)
             text += f"; the growth comes from {parts}"
+        elif self.inside is not None:
+            text += (f"; the growth comes from '{self.inside}': its intersection or complement (a Text "
+                     "pattern, & or ~) is built as one DFA")
         return text
 
 

@@ -269,7 +269,14 @@ class _Compiler:
         if isinstance(node, Shuffle):
             return self.shuffle(node, nxt)
         if isinstance(node, (Intersect, Complement, Difference, LangRef)):
-            return embed_dfa(p, self.embed(node), nxt)
+            try:
+                dfa = self.embed(node)
+            except AutomatonTooLarge as err:
+                # Name the capture or rule whose Boolean part grew (the innermost label around it).
+                if err.inside is None and p.cur_origin:
+                    err.inside = p.labels[p.cur_origin]
+                raise
+            return embed_dfa(p, dfa, nxt)
         raise TypeError(f"not a regex node: {node!r}")
 
     def shuffle(self, node: Shuffle, nxt: int) -> int:
