@@ -23,6 +23,8 @@ demo: $(STAMP)
 	$(BIN)/ddl grammar overlap examples/books.ddl examples/weather.ddl
 	$(BIN)/ddl fmt --check examples/
 	$(BIN)/ddl handle examples "suggest 3 mystery books from the 1950s"
+	$(BIN)/ddl handle examples "hey, can you split a \$$150 bill among five people with a 20% tip?"
+	$(BIN)/ddl handle examples "could you recommend a dozen sci-fi novels from the 80s please"
 	$(BIN)/ddl handle examples "what's the weather in tokyo in fahrenheit?" --format json
 	$(BIN)/ddl stats examples --cost-per-call 0.002
 

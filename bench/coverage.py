@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     load_seconds = time.perf_counter() - started
     served = {f.name for f in registry.served}
     for r in registry.rejected:
-        print(f"warning: {r.name} is not served: {r.reason}", file=sys.stderr)
+        print(f"warning: {r.name} is not served: {r.reasons}", file=sys.stderr)
     rows = load_corpus(Path(args.corpus))
 
     stats: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
