@@ -31,6 +31,7 @@ import attrs
 from ddl.distill.extract import extract_ddl
 from ddl.distill.prompt import repair_prompt, system_prompt, task_prompt
 from ddl.files import write_atomic
+from ddl.handler.model import token_count
 
 if TYPE_CHECKING:
     from ddl.diagnostics import Diagnostic, SourceMap
@@ -268,14 +269,10 @@ def _render(diags: list[Diagnostic], sources: SourceMap) -> list[str]:
 # ---------------------------------------------------------------------------- the loop
 
 
-def _tokens(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
 def _model_error(model_id: str, exc: BaseException) -> dict[str, str]:
-    from ddl.handler.model import _describe
+    from ddl.handler.model import describe_model_error
 
-    return _describe(model_id, exc).to_json()
+    return describe_model_error(model_id, exc).to_json()
 
 
 def _slug(text: str) -> str:
@@ -326,9 +323,9 @@ def _resolve_model(model_id: str | None, model: Any) -> tuple[Any, str | None, d
         return None, None, {"code": "DDL707", "message": "no model given: pass -m MODEL or set DDL_MODEL "
                             "(any model `llm models` lists)"}
     try:
-        from ddl.handler.model import _lookup
+        from ddl.handler.model import lookup_model
 
-        found = _lookup(model_id)
+        found = lookup_model(model_id)
     except Exception as exc:
         return None, model_id, _model_error(model_id, exc)
     return found, str(getattr(found, "model_id", model_id)), None
@@ -398,7 +395,7 @@ def distill(utterance: str, model_id: str | None = None, *, model: Any = None, r
         tokens_in = tokens_out = None
         try:
             usage = response.usage()
-            tokens_in, tokens_out = _tokens(usage.input), _tokens(usage.output)
+            tokens_in, tokens_out = token_count(usage.input), token_count(usage.output)
         except Exception:  # usage is optional information
             pass
         totals[0] += tokens_in or 0

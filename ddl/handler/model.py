@@ -35,11 +35,13 @@ class ModelReply:
     seconds: float
 
 
-def _tokens(value: Any) -> int | None:
+def token_count(value: Any) -> int | None:
+    """A usage figure a plugin reported, if it is a count (plugins may report anything)."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _lookup(model_id: str) -> Any:
+def lookup_model(model_id: str) -> Any:
+    """The ``llm`` model named ``model_id`` (raises as ``llm.get_model`` does); thread-safe."""
     import llm
 
     with _LOOKUP_LOCK:
@@ -49,28 +51,29 @@ def _lookup(model_id: str) -> Any:
 def prepare(model_id: str) -> HandlerError | None:
     """Load llm and look ``model_id`` up now (a server does it at start): None, or why it cannot be used."""
     try:
-        _lookup(model_id)
+        lookup_model(model_id)
     except Exception as exc:
-        return _describe(model_id, exc)
+        return describe_model_error(model_id, exc)
     return None
 
 
 def _call(model_id: str, prompt: str, system: str | None,
           resolved: threading.Event) -> tuple[str, str, int | None, int | None]:
     """The blocking call: (resolved model id, text, tokens in, tokens out).  Raises on failure."""
-    model = _lookup(model_id)
+    model = lookup_model(model_id)
     resolved.set()
     response = model.prompt(prompt, system=system)
     text = response.text()
     try:
         usage = response.usage()
-        tokens_in, tokens_out = _tokens(usage.input), _tokens(usage.output)
+        tokens_in, tokens_out = token_count(usage.input), token_count(usage.output)
     except Exception:  # usage is optional information: a plugin that fails here still answered
         tokens_in = tokens_out = None
     return str(getattr(model, "model_id", model_id)), text, tokens_in, tokens_out
 
 
-def _describe(model_id: str, exc: BaseException) -> HandlerError:
+def describe_model_error(model_id: str, exc: BaseException) -> HandlerError:
+    """What went wrong with a model, as the handler's error (unknown model, plugin failure, ...)."""
     try:
         import llm
 
@@ -121,4 +124,4 @@ def ask_model(model_id: str, prompt: str, *, timeout: float, system: str | None 
         resolved, text, tokens_in, tokens_out = outcome["reply"]
         return ModelReply(text, resolved, tokens_in, tokens_out, None, seconds)
     exc = outcome.get("error") or RuntimeError("the model call ended without a reply")
-    return ModelReply(None, model_id, None, None, _describe(model_id, exc), seconds)
+    return ModelReply(None, model_id, None, None, describe_model_error(model_id, exc), seconds)
