@@ -391,7 +391,8 @@ class Router:
            expands only states where two or more families we care about are still alive — for
            intent grammars that diverge after a word or two, a small region;
         2. where at most a few families remain alive, each pair is searched on its own as a
-           product of two NFAs (pairs of states, never sets), from the states reached so far.
+           product of the two families' DFAs (each built lazily, state by state, and shared by
+           every pair and start), from the states reached so far.
 
         ``except`` clauses count: each family's excluded language is followed as a DFA, and an
         utterance it excludes is not that family's.  Both modes' families are compared on the same
