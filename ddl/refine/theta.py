@@ -307,6 +307,7 @@ def predicate_lang(grammar: CompiledGrammar, predicate: ThetaPredicate, family: 
     from ddl.eval.values import to_json
 
     cons = predicate.constraints
+    restricted: dict[str, Regex] = {}  # a capture name occurs in many places (rules, any_order orders)
 
     def restrict(node: Regex) -> Regex:
         if not isinstance(node, Capture):
@@ -317,8 +318,11 @@ def predicate_lang(grammar: CompiledGrammar, predicate: ThetaPredicate, family: 
         c = cons[spec.param]
         if spec.const is not None:
             return node if _holds(c, to_json(spec.const)) else EMPTY
-        texts = Lang.from_regex(node.inner) & _allowed_texts(grammar, spec, c)
-        return Capture(node.name, texts.ref())
+        got = restricted.get(node.name)
+        if got is None:
+            texts = Lang.from_regex(node.inner) & _allowed_texts(grammar, spec, c)
+            got = restricted[node.name] = Capture(node.name, texts.ref())
+        return got
 
     lang = Lang.from_regex(transform(grammar.regex, restrict))
     # A parameter left out of an utterance takes its default: when the default is not allowed,

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Container, Sequence
 
 from ddl.regular.errors import AutomatonTooLarge
-from ddl.regular.nfa import CHAR, MATCH, SAVE, SPLIT, TAG, Prog
+from ddl.regular.nfa import CHAR, MATCH, SPLIT, Prog
 from ddl.regular.partition import Partition
 
 
@@ -110,9 +110,13 @@ class DFA:
 # ------------------------------------------------------------------ subset construction
 
 
-def closures(prog: Prog) -> Callable[[int], frozenset[int]]:
-    """A memoized ε-closure function: CHAR and MATCH states reachable by ε-moves."""
+def closures(prog: Prog, stop: Sequence[bool] | None = None,
+             live: Container[int] | None = None) -> Callable[[int], frozenset[int]]:
+    """A memoized ε-closure function: the *stop* states reachable by ε-moves (by default CHAR and
+    MATCH; every other state is passed through).  States outside ``live`` are not entered."""
     kind, out, outs = prog.kind, prog.out, prog.outs
+    if stop is None:
+        stop = [k == CHAR or k == MATCH for k in kind]
     memo: dict[int, frozenset[int]] = {}
 
     def close(x: int) -> frozenset[int]:
@@ -124,15 +128,16 @@ def closures(prog: Prog) -> Callable[[int], frozenset[int]]:
         res = []
         while stack:
             s = stack.pop()
-            k = kind[s]
-            if k == CHAR or k == MATCH:
+            if live is not None and s not in live:
+                continue
+            if stop[s]:
                 res.append(s)
-            elif k == SPLIT:
+            elif kind[s] == SPLIT:
                 for t in outs[s]:
                     if t not in seen:
                         seen.add(t)
                         stack.append(t)
-            elif k == SAVE or k == TAG:
+            else:  # SAVE or TAG passed through
                 t = out[s]
                 if t not in seen:
                     seen.add(t)

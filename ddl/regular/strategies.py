@@ -35,6 +35,7 @@ from ddl.regular.ast import (
     Repeat,
     Star,
     nullable,
+    transform,
 )
 from ddl.regular.charset import CharSet
 from ddl.regular.lang import Lang
@@ -163,19 +164,7 @@ def regexes(
 def _unique_captures(node: Regex) -> Regex:
     counter = iter(range(1 << 30))
 
-    def go(n: Regex) -> Regex:
-        if isinstance(n, Capture):
-            return Capture(f"{n.name}{next(counter)}", go(n.inner))
-        if isinstance(n, (Concat, Alt, Intersect)):
-            return type(n)(tuple(go(x) for x in n.items))
-        if isinstance(n, Star):
-            return Star(go(n.inner), n.greedy)
-        if isinstance(n, Repeat):
-            return Repeat(go(n.inner), n.lo, n.hi, n.greedy)
-        if isinstance(n, Complement):
-            return Complement(go(n.inner))
-        if isinstance(n, Difference):
-            return Difference(go(n.left), go(n.right))
-        return n
+    def rename(n: Regex) -> Regex:
+        return Capture(f"{n.name}{next(counter)}", n.inner) if isinstance(n, Capture) else n
 
-    return go(node)
+    return transform(node, rename)

@@ -46,9 +46,10 @@ import attrs
 
 from ddl.regular.ast import Regex
 from ddl.regular.charset import CharSet
+from ddl.regular.dfa import closures
 from ddl.regular.errors import DEFAULT_LIMITS, AutomatonTooLarge, Limits, RegularError
-from ddl.regular.nfa import CHAR, MATCH, SAVE, SPLIT, TAG, Prog, compile_regex, live_states
-from ddl.regular.partition import Partition
+from ddl.regular.nfa import CHAR, MATCH, SAVE, TAG, Prog, compile_regex, live_states
+from ddl.regular.partition import Partition, iter_bits
 from ddl.regular.paths import Filter, char_sets, nice_char, nice_rank
 
 
@@ -90,7 +91,7 @@ class TaggedDFA:
         self.prog = prog
         self.names = prog.names
         keyed_set = frozenset(keyed)
-        kind, out, outs, slot, css = prog.kind, prog.out, prog.outs, prog.slot, prog.cs
+        kind, out, slot, css = prog.kind, prog.out, prog.slot, prog.cs
         live = live_states(prog)
         kept_slot = [kind[q] == SAVE and prog.names[slot[q] // 2] not in keyed_set for q in range(len(kind))]
         symbols: list[tuple[Any, ...]] = []
@@ -119,35 +120,10 @@ class TaggedDFA:
         part, covers = Partition.from_sets(sets + extra)
         self.part = part
         atoms_of = {cs: covers[i] for i, cs in enumerate(sets)}
-        memo: dict[int, frozenset[int]] = {}
-
-        def close(x: int) -> frozenset[int]:
-            """Stop states (CHAR, MATCH, kept SAVE, TAG) reachable by SPLIT and erased SAVE moves."""
-            got = memo.get(x)
-            if got is not None:
-                return got
-            res: list[int] = []
-            seen = {x}
-            stack = [x]
-            while stack:
-                s = stack.pop()
-                if s not in live:
-                    continue
-                k = kind[s]
-                if k == CHAR or k == MATCH or k == TAG or (k == SAVE and kept_slot[s]):
-                    res.append(s)
-                elif k == SPLIT:
-                    for t in outs[s]:
-                        if t not in seen:
-                            seen.add(t)
-                            stack.append(t)
-                else:  # an erased SAVE (a keyed capture's boundary)
-                    t = out[s]
-                    if t not in seen:
-                        seen.add(t)
-                        stack.append(t)
-            got = memo[x] = frozenset(res)
-            return got
+        # Stop states: CHAR, MATCH, kept SAVE, TAG; SPLITs and erased SAVEs (a keyed capture's
+        # boundary) are passed through.
+        close = closures(prog, [k == CHAR or k == MATCH or k == TAG or kept_slot[q] for q, k in enumerate(kind)],
+                         live)
 
         index: dict[frozenset[int], int] = {}
         members: list[frozenset[int]] = []
@@ -313,7 +289,7 @@ AUTO_KEY_TEXTS = 1000  # captures with at most this many possible texts are comp
 
 def key_small_captures(node: Regex, keyed: frozenset[str], limits: Limits) -> tuple[Regex, frozenset[str]]:
     """Mark each text of small finite captures with a Tag (see :func:`find_ambiguity`)."""
-    from ddl.regular.ast import Capture, Tag, alt, lit, seq, walk
+    from ddl.regular.ast import Capture, Tag, alt, lit, seq, transform, walk
     from ddl.regular.lang import Lang
 
     inners: dict[str, list[Regex]] = {}
@@ -355,42 +331,9 @@ def key_small_captures(node: Regex, keyed: frozenset[str], limits: Limits) -> tu
     def rewrite(n: Regex) -> Regex:
         if isinstance(n, Capture) and n.name in eligible:
             return Capture(n.name, alt(*(seq(lit(t), Tag(n.name, t)) for t in texts_of[n.inner])))
-        return _map_children(n, rewrite)
+        return n
 
-    return rewrite(node), frozenset(eligible)
-
-
-def _map_children(n: Regex, f: Callable[[Regex], Regex]) -> Regex:
-    from ddl.regular.ast import (
-        Alt,
-        Capture,
-        Complement,
-        Concat,
-        Difference,
-        Intersect,
-        Named,
-        Repeat,
-        Shuffle,
-        Star,
-    )
-
-    if isinstance(n, (Concat, Alt, Intersect)):
-        return type(n)(tuple(f(x) for x in n.items))
-    if isinstance(n, Star):
-        return Star(f(n.inner), n.greedy)
-    if isinstance(n, Repeat):
-        return Repeat(f(n.inner), n.lo, n.hi, n.greedy)
-    if isinstance(n, Capture):
-        return Capture(n.name, f(n.inner))
-    if isinstance(n, Named):
-        return Named(n.label, f(n.inner))
-    if isinstance(n, Shuffle):
-        return Shuffle(tuple(f(x) for x in n.items), n.required, f(n.sep))
-    if isinstance(n, Complement):
-        return Complement(f(n.inner))
-    if isinstance(n, Difference):
-        return Difference(f(n.left), f(n.right))
-    return n
+    return transform(node, rewrite), frozenset(eligible)
 
 
 # (state A, state B, filter, slots that differ, names closed by A, by B, names open in A, in B,
@@ -648,7 +591,7 @@ class _Search:
 
     def _diverging(self, d: int, closed_diff: int, pend: tuple[tuple[str, Any, Any], ...]) -> list[str]:
         names = self.names
-        out = {names[sl // 2] for sl in _bits(d)} | {names[i] for i in _bits(closed_diff)}
+        out = {names[sl // 2] for sl in iter_bits(d)} | {names[i] for i in iter_bits(closed_diff)}
         out |= {n for n, a, b in pend if a != b}
         return sorted(out)
 
@@ -730,7 +673,7 @@ class _Search:
         slots = [-1] * self.n_slots
         keys: dict[str, Any] = {}
         for pos, (mask, marks) in enumerate(tags):
-            for sl in _bits(mask):
+            for sl in iter_bits(mask):
                 slots[sl] = pos
             for name, key in marks:
                 keys[name] = key
@@ -754,10 +697,3 @@ class _Unset:
 _UNSET = _Unset()
 
 
-def _bits(mask: int) -> list[int]:
-    out = []
-    while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
-    return out
