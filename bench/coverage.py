@@ -29,8 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ddl.eval.values import to_json  # noqa: E402
 from ddl.handler.registry import Registry  # noqa: E402
+from ddl.values import to_json  # noqa: E402
 
 
 def load_corpus(directory: Path) -> list[dict[str, Any]]:

@@ -180,7 +180,7 @@ class Reply:
 
 
 def _quote(text: str) -> str:
-    from ddl.eval.values import quote_text
+    from ddl.values import quote_text
 
     return quote_text(text)
 
@@ -276,7 +276,7 @@ class Scripted:
 
     def module(self, family: str, utterance: str, attempt: int, rnd: int) -> tuple[str, str, str | None]:
         """(kind, DDL source, variant) for round ``rnd`` of attempt ``attempt`` (both from 0)."""
-        from ddl.eval.values import show_value, to_json
+        from ddl.values import show_value, to_json
 
         route = self.oracle.route(utterance)
         match = self.grammars[family].match(utterance)
@@ -400,8 +400,8 @@ def _compile_candidate(source: str, family: str) -> Any:
     from ddl.api import ModuleLoader, compile_source
     from ddl.diagnostics import SourceMap
     from ddl.eval import Evaluator, Ok, compile_family, validate_theta
-    from ddl.eval.values import to_json
     from ddl.grammar.compile import CompiledGrammar
+    from ddl.values import to_json
 
     sources = SourceMap()
     sources.add("<candidate>.ddl", source)
@@ -427,11 +427,11 @@ def _compile_candidate(source: str, family: str) -> Any:
 def simulate(args: argparse.Namespace, work: Path, log: Any) -> tuple[Run, Scripted]:
     from ddl.distill import distill
     from ddl.eval import Err
-    from ddl.eval.values import to_json
     from ddl.handler.config import HandlerConfig
     from ddl.handler.handler import Handler
     from ddl.handler.registry import Registry
     from ddl.handler.store import open_store
+    from ddl.values import to_json
 
     cache = work / "check-cache"
     started = time.perf_counter()

@@ -167,7 +167,7 @@ def measure_overlaps() -> dict[str, object]:
     """The overlap search over the bundled examples, and the algebra's pairwise products."""
     import ddl
     from ddl.grammar.compile import CompiledGrammar
-    from ddl.handler.router import RoutedFamily, Router
+    from ddl.grammar.router import RoutedFamily, Router
     from ddl.regular import Limits
     from ddl.regular.errors import RegularError
 
@@ -207,11 +207,11 @@ def measure(name: str) -> dict[str, object]:
 
     from ddl.api import compile_source
     from ddl.eval import Evaluator
-    from ddl.grammar.checks import check_grammar
     from ddl.grammar.compile import CompiledGrammar
     from ddl.regular import Lang, Limits, find_ambiguity_nfa
     from ddl.regular.errors import RegularError
     from ddl.verify.config import CheckSettings
+    from ddl.verify.grammar import check_grammar
 
     source = GRAMMARS[name]()
     out: dict[str, object] = {"name": name}

@@ -152,7 +152,7 @@ class Family:
     def theta(self, utterance: str) -> dict[str, Any]:
         """θ as the handler records it: the match's values with defaults filled, in JSON form."""
         from ddl.eval import validate_theta
-        from ddl.eval.values import to_json
+        from ddl.values import to_json
 
         match = self.cg.match(utterance)
         if match.values is None:

@@ -1,4 +1,4 @@
-"""Benchmark of H_k's router (ddl.handler.router) at k = 10, 1,000 and 10,000 families.
+"""Benchmark of H_k's router (ddl.grammar.router) at k = 10, 1,000 and 10,000 families.
 
 Run:  .venv/bin/python bench/route.py [--ks 10,1000,10000] [--queries 300] [--seed 0]
 
@@ -128,7 +128,7 @@ def check_sources(families: Sequence[SynthFamily]) -> tuple[float, list[tuple[An
 
 def plain(value: object) -> object:
     """A runtime value as the generator writes θ: enum → variant name."""
-    from ddl.eval.values import EnumV
+    from ddl.values import EnumV
 
     return value.name if isinstance(value, EnumV) else value
 
@@ -298,7 +298,7 @@ def reloop_wrong(q: Query, answer: Any, families: Sequence[SynthFamily]) -> str 
 
 
 def run_k(k: int, args: argparse.Namespace, log: Callable[[str], None]) -> Result:
-    from ddl.handler.router import RoutedFamily, Router
+    from ddl.grammar.router import RoutedFamily, Router
 
     res = Result(k)
     families = make_families(k, args.seed)

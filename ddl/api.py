@@ -210,7 +210,7 @@ class Family:
 
     def __call__(self, **kwargs: Any) -> Any:
         from ddl.eval import Err
-        from ddl.eval.values import to_json
+        from ddl.values import to_json
 
         outcome = self.run(**kwargs)
         if isinstance(outcome, Err):

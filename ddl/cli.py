@@ -398,7 +398,7 @@ def param_arguments(fam: Any, items: Sequence[str]) -> tuple[dict[str, Any], lis
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from ddl.api import ModuleLoader, compile_file
     from ddl.eval import Err, Evaluator, compile_family, validate_theta
-    from ddl.eval.values import show_value, to_json
+    from ddl.values import show_value, to_json
 
     path = Path(args.file)
     if not path.is_file():
@@ -510,7 +510,7 @@ def cmd_grammar(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _overlap(fam_a: Any, ev_a: Any, fam_b: Any, ev_b: Any, out: TextIO) -> int:
-    from ddl.handler.router import RoutedFamily, Router
+    from ddl.grammar.router import RoutedFamily, Router
 
     second = fam_b.name if fam_b.name != fam_a.name else f"{fam_b.name} (second)"
     router = Router.build([RoutedFamily(fam_a.name, fam_a, ev_a), RoutedFamily(second, fam_b, ev_b)])
@@ -526,9 +526,9 @@ def _cmd_grammar(args: argparse.Namespace, out: TextIO) -> int:
     import random
 
     from ddl.eval import validate_theta
-    from ddl.eval.values import to_json
     from ddl.grammar.compile import CompiledGrammar
     from ddl.regular.errors import RegularError
+    from ddl.values import to_json
 
     action = args.grammar_command
     try:

@@ -221,7 +221,7 @@ def load_registry(directory: str) -> Any:
 def _answer(directory: str, utterance: str) -> tuple[str, dict[str, Any], str, Any] | str:
     """(family, θ, family version, output) when a served family covers ``utterance``, else a note ("" if none)."""
     from ddl.eval import Err
-    from ddl.eval.values import to_json
+    from ddl.values import to_json
 
     registry = load_registry(directory)
     with _route_lock:

@@ -303,7 +303,7 @@ def _body_type(checked: Any, fn_name: str) -> Any:
 def test_eval(case: Case) -> None:
     from ddl.api import check_examples, compile_source
     from ddl.eval import Err, Evaluator, validate_theta
-    from ddl.eval.values import to_json
+    from ddl.values import to_json
 
     checked, diagnostics = compile_source(case.text(), str(case.path))
     errors = [d for d in diagnostics if d.is_error]
@@ -343,8 +343,8 @@ def test_eval(case: Case) -> None:
 def test_grammar(case: Case) -> None:
     from ddl.api import compile_source
     from ddl.eval import Evaluator, validate_theta
-    from ddl.eval.values import to_json
     from ddl.grammar.compile import CompiledGrammar
+    from ddl.values import to_json
     from ddl.verify.family import check_family
 
     checked, diagnostics = compile_source(case.text(), str(case.path))

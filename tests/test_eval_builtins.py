@@ -12,9 +12,9 @@ from pyrsistent import pmap, pvector
 from ddl.builtins import BUILTINS
 from ddl.eval import Err, Evaluator, Ok
 from ddl.eval.builtins import IMPLS
-from ddl.eval.values import NONE, EnumV, SomeV, to_json
 from ddl.types import ir
 from ddl.types.model import INT, DecimalT, EnumT, ListT, MapT
+from ddl.values import NONE, EnumV, SomeV, to_json
 
 B = IMPLS
 L = pvector

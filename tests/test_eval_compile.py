@@ -201,7 +201,7 @@ def test_both_backends_agree_on_a_source_family(convert: CheckedModule, raw: dic
 
 
 def test_source_family_values(convert: CheckedModule) -> None:
-    from ddl.eval.values import to_json
+    from ddl.values import to_json
 
     evaluator = Evaluator(convert)
     theta, _ = validate_theta(convert.families["convert"], evaluator, {"degrees": -40, "unit": "F", "parts": 4})

@@ -17,11 +17,11 @@ from pyrsistent import pmap, pvector
 from ddl.diagnostics import SourceMap, Span
 from ddl.eval import Err, EvalFailure, Evaluator, Ok, compile_family
 from ddl.eval.ops import translate_regex
-from ddl.eval.values import NONE, EnumV, RecordV, SomeV, to_json
 from ddl.syntax import ast as A
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily, CheckedFn, CheckedModule, CheckedParam, CheckedTable
 from ddl.types.model import BOOL, INT, TEXT, DecimalT, EnumT, IntT, ListT, MapT, OptionT, RecordT, TextT
+from ddl.values import NONE, EnumV, RecordV, SomeV, to_json
 
 D = Decimal
 GENRE = EnumT("Genre", "p.ddl", ("fantasy", "mystery"), ("fantasy", "mystery"))

@@ -11,9 +11,9 @@ from pyrsistent import pmap, pvector
 
 from ddl.eval import Evaluator, parse_param_value, validate_theta
 from ddl.eval.theta import enum_value
-from ddl.eval.values import NONE, EnumV, RecordV, SomeV
 from ddl.types.checked import CheckedModule
 from ddl.types.model import BOOL, INT, TEXT, DecimalT, EnumT, IntT, ListT, MapT, OptionT, TextT
+from ddl.values import NONE, EnumV, RecordV, SomeV
 
 SRC = """
 family shop {

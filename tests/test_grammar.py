@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from ddl.api import load, loads
 from ddl.eval import validate_theta
-from ddl.eval.values import to_json
-from ddl.grammar.checks import check_grammar
 from ddl.grammar.compile import CompiledGrammar
+from ddl.values import to_json
+from ddl.verify.grammar import check_grammar
 
 ROOT = Path(__file__).resolve().parent.parent
 DDL = Path(sys.executable).parent / "ddl"

@@ -16,8 +16,8 @@ from types import ModuleType
 import pytest
 
 from ddl.handler.config import DEFAULT_STORE, HandlerConfig, load_config, resolve
-from ddl.handler.model import ask_model, prepare
 from ddl.handler.records import HandlerError
+from ddl.model import ask_model, prepare
 
 FAKELLM = Path(__file__).parent / "fakellm" / "ddl_fake_llm.py"
 

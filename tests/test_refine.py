@@ -62,7 +62,7 @@ def add(store: Store, utterance: str, verdict: str, theta: dict[str, Any] | None
 def say(store: Store, cg: CompiledGrammar, utterance: str, verdict: str) -> int:
     """Record a query whose θ is what the grammar extracts, and a verdict on it."""
     from ddl.eval import validate_theta
-    from ddl.eval.values import to_json
+    from ddl.values import to_json
 
     m = cg.match(utterance)
     assert m.values is not None, (utterance, m.error)

@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import ddl
-from ddl.eval.values import to_json
 from ddl.grammar.compile import CompiledGrammar
 from ddl.handler.records import QueryRecord
 from ddl.handler.store import open_store
+from ddl.values import to_json
 
 ROOT = Path(__file__).resolve().parent.parent
 DDL = Path(sys.executable).parent / "ddl"

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 import ddl
 from ddl.eval import validate_theta
+from ddl.grammar import router as router_module
 from ddl.grammar.compile import CompiledGrammar
-from ddl.handler import router as router_module
-from ddl.handler.router import Route, RoutedFamily, Router
+from ddl.grammar.router import Route, RoutedFamily, Router
 from ddl.testing import near_misses, utterances
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

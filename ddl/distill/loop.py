@@ -31,7 +31,7 @@ import attrs
 from ddl.distill.extract import extract_ddl
 from ddl.distill.prompt import repair_prompt, system_prompt, task_prompt
 from ddl.files import write_atomic
-from ddl.handler.model import token_count
+from ddl.model import token_count
 
 if TYPE_CHECKING:
     from ddl.diagnostics import Diagnostic, SourceMap
@@ -134,8 +134,8 @@ def _acceptance(checked: CheckedModule, evaluator: Any, utterance: str) -> tuple
     """The family whose grammar accepts ``utterance`` (θ in Θ, teaching values agreeing), or why none does."""
     from ddl.eval import validate_theta
     from ddl.eval.ops import values_equal
-    from ddl.eval.values import show_value
     from ddl.grammar.compile import CompiledGrammar
+    from ddl.values import show_value
 
     problems: list[Diagnostic] = []
     with_grammar = [f for f in checked.families.values() if f.grammar is not None]
@@ -186,7 +186,7 @@ def _point() -> Any:
 
 def _overlaps(checked: CheckedModule, evaluator: Any, registry: Registry, out: Path | None) -> list[Diagnostic]:
     """Served families the candidate would clash with: same name, or a shared utterance at equal priority."""
-    from ddl.handler.router import OverlapSearchTooLarge, RoutedFamily, Router
+    from ddl.grammar.router import OverlapSearchTooLarge, RoutedFamily, Router
 
     replaced = out.resolve() if out is not None else None
     served = [f for f in registry.served if replaced is None or Path(f.path).resolve() != replaced]
@@ -270,7 +270,7 @@ def _render(diags: list[Diagnostic], sources: SourceMap) -> list[str]:
 
 
 def _model_error(model_id: str, exc: BaseException) -> dict[str, str]:
-    from ddl.handler.model import describe_model_error
+    from ddl.model import describe_model_error
 
     return describe_model_error(model_id, exc).to_json()
 
@@ -323,7 +323,7 @@ def _resolve_model(model_id: str | None, model: Any) -> tuple[Any, str | None, d
         return None, None, {"code": "DDL707", "message": "no model given: pass -m MODEL or set DDL_MODEL "
                             "(any model `llm models` lists)"}
     try:
-        from ddl.handler.model import lookup_model
+        from ddl.model import lookup_model
 
         found = lookup_model(model_id)
     except Exception as exc:

@@ -8,7 +8,7 @@ Public face::
     validate_theta(family, ev, raw)    plain / JSON arguments → a checked θ (or messages)
     parse_param_value(text, type)      the text of ``--param name=value``
 
-Names are loaded lazily: :mod:`ddl.types.ir` imports :mod:`ddl.eval.values`,
+Names are loaded lazily: :mod:`ddl.types.ir` imports :mod:`ddl.values`,
 so importing the evaluator here eagerly would be an import cycle.
 """
 

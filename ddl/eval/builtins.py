@@ -24,7 +24,7 @@ from pyrsistent import PMap, PVector, pvector
 
 from ddl.builtins import BUILTINS
 from ddl.eval import ops
-from ddl.eval.values import NONE, EnumV, SomeV
+from ddl.values import NONE, EnumV, SomeV
 
 Fn = Callable[..., Any]
 

@@ -20,10 +20,10 @@ from ddl.eval.builtins import IMPLS, KEYED, cost
 from ddl.eval.interp import Evaluator, index_abort, key_type, map_key_abort, no_match, table_key_abort
 from ddl.eval.ops import DEC_OPS, INT_OPS, Ctx, InternalError, budget_abort
 from ddl.eval.result import Abort, Err, Ok, Outcome
-from ddl.eval.values import RecordV, SomeV, Value
 from ddl.types import ir
 from ddl.types.checked import CheckedModule
 from ddl.types.model import DecimalT
+from ddl.values import RecordV, SomeV, Value
 
 Code = Callable[[list[Any], Ctx], Any]
 Scope = Mapping[str, int]

@@ -17,10 +17,10 @@ from ddl.eval import ops
 from ddl.eval.builtins import IMPLS, KEYED, cost
 from ddl.eval.ops import DEC_OPS, INT_OPS, Ctx, InternalError, budget_abort
 from ddl.eval.result import Abort, Err, Ok, Outcome
-from ddl.eval.values import RecordV, SomeV, Value, show_value
 from ddl.types import ir
 from ddl.types.checked import CheckedModule
 from ddl.types.model import DecimalT, ListT, MapT, Type
+from ddl.values import RecordV, SomeV, Value, show_value
 
 _MISSING = object()
 Env = dict[str, Any]

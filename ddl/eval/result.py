@@ -12,7 +12,7 @@ from typing import Union
 import attrs
 
 from ddl.diagnostics import Diagnostic, Span
-from ddl.eval.values import Value, show_value
+from ddl.values import Value, show_value
 
 
 @attrs.frozen

@@ -23,9 +23,9 @@ from pyrsistent import PMap, PVector, pmap, pvector
 from ddl.diagnostics import SourceMap, Span
 from ddl.eval import ops
 from ddl.eval.result import Err
-from ddl.eval.values import NONE, EnumV, NoneV, RecordV, SomeV, Value, int_text, quote_text, show_value
 from ddl.types.checked import CheckedFamily
 from ddl.types.model import BoolT, BottomT, DecimalT, EnumT, IntT, ListT, MapT, OptionT, RecordT, TextT, Type
+from ddl.values import NONE, EnumV, NoneV, RecordV, SomeV, Value, int_text, quote_text, show_value
 
 if TYPE_CHECKING:
     from ddl.eval.interp import Evaluator

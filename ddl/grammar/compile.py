@@ -47,10 +47,8 @@ import attrs
 from pyrsistent import pvector
 
 from ddl.diagnostics import Span
-from ddl.eval.values import NONE, EnumV, NoneV, SomeV, Value, show_value
 from ddl.grammar import forms as F
 from ddl.grammar.numerals import decimal_range, int_range
-from ddl.grammar.regex import convert_regex
 from ddl.regular import (
     DEFAULT_LIMITS,
     EMPTY,
@@ -82,6 +80,8 @@ from ddl.types import ir
 from ddl.types.checked import CheckedFamily, CheckedParam
 from ddl.types.grammar import regex_children, scalar
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, OptionT, TextT, Type
+from ddl.types.regex import convert_regex
+from ddl.values import NONE, EnumV, NoneV, SomeV, Value, show_value
 
 FOLD_WHERE_LIMIT = 10_000
 BOOL_TEXTS = {"true": True, "yes": True, "false": False, "no": False}

@@ -319,7 +319,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     directory = _directory(args.directory)
     config = _config(args, directory)
     if config.model:  # load llm now, and say at once if the model cannot be used, not at the first miss
-        from ddl.handler.model import prepare
+        from ddl.model import prepare
 
         problem = prepare(config.model)
         if problem is not None:

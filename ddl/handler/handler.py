@@ -108,7 +108,7 @@ class Handler:
 
     def _answer(self, utterance: str, started: float) -> QueryRecord:
         from ddl.eval import Err
-        from ddl.eval.values import to_json
+        from ddl.values import to_json
 
         with self._lock:
             route = self.registry.route(utterance)
@@ -131,7 +131,7 @@ class Handler:
         return self._ask_model(utterance, started)
 
     def _ask_model(self, utterance: str, started: float) -> QueryRecord:
-        from ddl.handler.model import ask_model
+        from ddl.model import ask_model
 
         model = self.config.model
         if not model:

@@ -117,8 +117,8 @@ def _run_on(source: str, family: str, utterance: str) -> tuple[Any, str | None]:
     """The family's JSON output for the utterance, or a reason it has none."""
     import ddl
     from ddl.eval import Err, validate_theta
-    from ddl.eval.values import to_json
     from ddl.grammar.compile import CompiledGrammar
+    from ddl.values import to_json
 
     program = ddl.loads(source, path=f"<distilled {family}>")
     checked = program.checked.families[family]

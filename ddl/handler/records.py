@@ -12,25 +12,12 @@ from typing import Any, Literal
 
 import attrs
 
+from ddl.model import HandlerError
+
 Source = Literal["deterministic", "llm", "error"]
 Verdict = Literal["accept", "reject"]
 SOURCES: tuple[str, ...] = ("deterministic", "llm", "error")
 VERDICTS: tuple[str, ...] = ("accept", "reject")
-
-
-class HandlerError(Exception):
-    """A failure the handler reports to its user as a result: a DDL7xx code and a message."""
-
-    code = "DDL700"
-
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-
-    def to_json(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
 
 
 class StoreError(HandlerError):

@@ -22,8 +22,8 @@ from typing import Any
 
 import attrs
 
+from ddl.grammar.router import OverlapSearchTooLarge, Route, RoutedFamily, Router
 from ddl.handler.records import HandlerError
-from ddl.handler.router import OverlapSearchTooLarge, Route, RoutedFamily, Router
 
 
 @attrs.frozen

@@ -16,8 +16,8 @@ from typing import Any
 
 import attrs
 
-from ddl.eval.values import to_json
 from ddl.grammar.compile import CompiledGrammar
+from ddl.values import to_json
 
 
 @attrs.frozen

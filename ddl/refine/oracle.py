@@ -74,8 +74,8 @@ def parse_body(body: str) -> tuple[Regex | None, str]:
     family without parameters, so a capture is an unknown name.
     """
     from ddl.api import compile_source
-    from ddl.grammar.regex import convert_regex
     from ddl.regular import parse as parse_regex
+    from ddl.types.regex import convert_regex
 
     source = f"family refine_oracle {{\n  grammar {{\n{body}\n  }}\n  program -> Int = 0\n}}\n"
     checked, diags = compile_source(source, "<model reply>")
@@ -94,7 +94,7 @@ def parse_body(body: str) -> tuple[Regex | None, str]:
 def ask_oracle(model_id: str, family: str, grammar_text: str, accepted: list[str], rejected: list[str],
                *, ignore_case: bool, timeout: float = 120.0) -> OracleResult:
     """Pose A and R to ``model_id``; verify the language it proposes."""
-    from ddl.handler.model import ask_model
+    from ddl.model import ask_model
 
     prompt = build_prompt(family, grammar_text, accepted, rejected)
     reply = ask_model(model_id, prompt, timeout=timeout, system=SYSTEM)

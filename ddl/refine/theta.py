@@ -304,7 +304,7 @@ def predicate_lang(grammar: CompiledGrammar, predicate: ThetaPredicate, family: 
     """L = the utterances of G whose θ satisfies the predicate: every capture of a constrained
     parameter (in any form) keeps only the texts of allowed values, and a constant setting
     (``{n = 0}``) of a disallowed value is taken out."""
-    from ddl.eval.values import to_json
+    from ddl.values import to_json
 
     cons = predicate.constraints
     restricted: dict[str, Regex] = {}  # a capture name occurs in many places (rules, any_order orders)

@@ -73,9 +73,9 @@ import attrs
 import lark
 
 from ddl.diagnostics import Diagnostic
-from ddl.eval.values import quote_text
 from ddl.syntax import ast as A
 from ddl.syntax.parser import parse_source
+from ddl.values import quote_text
 
 __all__ = ["WIDTH", "Comment", "collect_comments", "format_module", "format_source"]
 

@@ -22,9 +22,9 @@ import hypothesis
 from hypothesis import HealthCheck, given, settings
 
 from ddl.diagnostics import SourceMap, Span
-from ddl.eval.values import Value, show_value
 from ddl.testing.profiles import PROFILES, PROPERTIES, default_profile  # noqa: E402  (re-exported)
 from ddl.testing.strategies import near_misses, param_values, utterances
+from ddl.values import Value, show_value
 
 __all__ = ["PROFILES", "PROPERTIES", "PropertyResult", "default_profile", "run_properties", "run_property"]
 

@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import strategies as st
 from pyrsistent import pmap, pvector
 
-from ddl.eval.values import NONE, EnumV, RecordV, SomeV, Value, to_json
 from ddl.types.checked import CheckedFamily, CheckedParam
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, MapT, OptionT, RecordT, TextT, Type
+from ddl.values import NONE, EnumV, RecordV, SomeV, Value, to_json
 
 # Unbounded Int parameters are drawn from this range (shrinking still goes to 0).
 OPEN_INT_LIMIT = 10**12
@@ -73,9 +73,9 @@ def value_strategy(t: Type) -> st.SearchStrategy[Value]:
 def _text_strategy(t: TextT) -> st.SearchStrategy[Value]:
     if t.pattern is None:
         return st.text(max_size=t.max_len if t.max_len is not None else DEFAULT_TEXT_MAX)
-    from ddl.grammar.regex import convert_regex
     from ddl.regular import Lang, any_char, inter, rep
     from ddl.regular.strategies import members
+    from ddl.types.regex import convert_regex
 
     regex = convert_regex(t.pattern)
     if t.max_len is not None:

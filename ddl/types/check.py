@@ -17,7 +17,6 @@ from pyrsistent import pmap
 
 from ddl.builtins import BUILTINS
 from ddl.diagnostics import Diagnostic, Note, Span
-from ddl.eval.values import NONE, EnumV
 from ddl.syntax import ast as A
 from ddl.tree import nodes
 from ddl.types import ir
@@ -58,6 +57,7 @@ from ddl.types.model import (
     sub_range,
     type_contains,
 )
+from ddl.values import NONE, EnumV
 
 MAX_SCALE = 18
 FOLD_PRECISION_LIMIT = 64  # iterate a fold's accumulator range at most this many times
@@ -1310,7 +1310,7 @@ def _variant_const(enum: EnumT, name: str, span: Span) -> ir.Const:
 
 
 def _show_const(value: Any) -> str:
-    from ddl.eval.values import show_value
+    from ddl.values import show_value
 
     return show_value(value)
 

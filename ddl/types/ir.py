@@ -14,9 +14,9 @@ from typing import Union
 import attrs
 
 from ddl.diagnostics import Span
-from ddl.eval.values import Value
 from ddl.syntax.ast import NOSPAN
 from ddl.types.model import Type
+from ddl.values import Value
 
 
 def _span() -> Span:

@@ -25,8 +25,8 @@ from typing import Any
 
 import attrs
 
-from ddl.grammar.checks import DEFAULT_MAX_STATES, check_limits
 from ddl.regular import Limits
+from ddl.verify.grammar import DEFAULT_MAX_STATES, check_limits
 
 CONFIG_ENV = "DDL_CONFIG"
 CONFIG_FILE_NAME = "ddl.toml"

@@ -21,10 +21,10 @@ from typing import Any
 
 from pyrsistent import pvector
 
-from ddl.eval.values import NONE, SomeV, Value
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, OptionT, TextT, Type
+from ddl.values import NONE, SomeV, Value
 
 EXHAUSTIVE_LIMIT = 20_000
 DOMAIN_LIMIT = 20_000
@@ -236,8 +236,8 @@ def text_samples(t: TextT, rng: random.Random) -> list[str]:
     if t.pattern is None:
         base = ["", "a", "x y", "Hello"]
         return [s for s in base if t.max_len is None or len(s) <= t.max_len]
-    from ddl.grammar.regex import convert_regex
     from ddl.regular import Lang
+    from ddl.types.regex import convert_regex
 
     try:
         lang = Lang.from_regex(convert_regex(t.pattern))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from ddl.diagnostics import Note
-from ddl.eval.values import show_value, to_json
-from ddl.grammar.checks import check_grammar
 from ddl.regular import Limits
 from ddl.types.checked import CheckedExample, CheckedFamily, CheckedModule
+from ddl.values import show_value, to_json
 from ddl.verify.config import CheckSettings
+from ddl.verify.grammar import check_grammar
 from ddl.verify.obligations import Obligation, timed
 
 CHECK_LIMITS = CheckSettings().limits()  # the default limits of ddl check (ddl/verify/config.py)

@@ -27,10 +27,10 @@ from ddl.diagnostics import Note, Span
 from ddl.eval.interp import Evaluator
 from ddl.eval.ops import values_equal
 from ddl.eval.result import Err, Ok, Outcome
-from ddl.eval.values import EnumV, SomeV, Value, show_value, to_json
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily, CheckedModule
 from ddl.types.model import DecimalT, EnumT, IntT, ListT, TextT, is_subtype
+from ddl.values import EnumV, SomeV, Value, show_value, to_json
 from ddl.verify import intervals as iv
 from ddl.verify.domains import Space, Theta, theta_key
 from ddl.verify.obligations import Obligation

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ddl.eval.values import EnumV
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily, CheckedModule
 from ddl.types.model import BoolT, EnumT, IntT, RecordT
+from ddl.values import EnumV
 from ddl.verify.walk import Site
 
 TIMEOUT_MS = 2000

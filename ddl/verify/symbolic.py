@@ -21,9 +21,9 @@ import attrs
 from pyrsistent import pmap, pvector
 
 from ddl.eval.result import Ok
-from ddl.eval.values import RecordV, SomeV
 from ddl.types import ir
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, TextT
+from ddl.values import RecordV, SomeV
 from ddl.verify import intervals as iv
 from ddl.verify.walk import nodes
 
@@ -221,8 +221,8 @@ class Symbolic:
 
     def lang_of_key(self, key: Any) -> Any:
         """A regular language containing every value of the text with this key, or None."""
-        from ddl.grammar.regex import convert_regex
         from ddl.regular import Lang
+        from ddl.types.regex import convert_regex
 
         if isinstance(key, str):
             return Lang.literal(key)
@@ -283,8 +283,8 @@ class Symbolic:
             pattern = self.text_params.get(part.key)
             if pattern is None:
                 return False
-            from ddl.grammar.regex import convert_regex
             from ddl.regular import Lang
+            from ddl.types.regex import convert_regex
 
             has = Lang.universe().concat(Lang.literal(old), Lang.universe())
             if not Lang.from_regex(convert_regex(pattern)).intersect(has).is_empty():

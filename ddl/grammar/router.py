@@ -36,7 +36,6 @@ from typing import Any
 
 import attrs
 
-from ddl.eval.values import Value
 from ddl.grammar.compile import CompiledGrammar, default_value, normalize_space, param_refs
 from ddl.regular.charset import CharSet
 from ddl.regular.dfa import DFA, closures
@@ -45,6 +44,7 @@ from ddl.regular.lang import embedder
 from ddl.regular.nfa import CHAR, MATCH, compile_regex, live_states
 from ddl.regular.partition import Partition
 from ddl.types.checked import CheckedFamily
+from ddl.values import Value
 
 _CACHE_LIMIT = 200_000  # cached transitions per mode before the lazy DFA is flushed
 _OVERLAP_STATE_LIMIT = 1_000_000  # combined states the overlap search may visit

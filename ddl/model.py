@@ -16,7 +16,21 @@ from typing import Any
 
 import attrs
 
-from ddl.handler.records import HandlerError
+
+class HandlerError(Exception):
+    """A failure the handler reports to its user as a result: a DDL7xx code and a message."""
+
+    code = "DDL700"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
 
 # llm's plugin loading (on the first get_model) is not thread-safe: serialize model look-ups.
 _LOOKUP_LOCK = threading.Lock()

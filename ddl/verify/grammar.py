@@ -27,7 +27,6 @@ from functools import partial
 from typing import Any
 
 from ddl.diagnostics import Note, Span
-from ddl.eval.values import NONE, EnumV, Value, show_value
 from ddl.grammar.compile import (
     CaptureSpec,
     CompiledGrammar,
@@ -42,6 +41,7 @@ from ddl.regular.errors import AutomatonTooLarge, RegularError
 from ddl.regular.paths import PathSearch, Profile, tagged_program
 from ddl.types.checked import CheckedFamily, CheckedParam
 from ddl.types.model import BoolT, EnumT, IntT, OptionT
+from ddl.values import NONE, EnumV, Value, show_value
 from ddl.verify.obligations import Obligation, timed
 
 SOUND_SAMPLES = 300
@@ -529,8 +529,8 @@ class GrammarChecker:
 
 def _keyed_value(spec: CaptureSpec, key: Any) -> Value:
     """An enum or Bool capture's value from its value mark (the variant's name, or the Bool)."""
-    from ddl.eval.values import SomeV
     from ddl.types.model import OptionT as _OptionT
+    from ddl.values import SomeV
 
     if spec.lookup is None:  # a small Int capture, marked by its value
         return SomeV(key) if isinstance(spec.type, _OptionT) else key  # type: ignore[no-any-return]
