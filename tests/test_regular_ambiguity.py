@@ -24,7 +24,7 @@ from ddl.regular.ast import (
     lit,
     seq,
 )
-from ddl.regular.strategies import _unique_captures, regexes
+from ddl.regular.strategies import regexes, unique_captures
 
 Caps = tuple[tuple[str, tuple[int, int]], ...]
 
@@ -139,7 +139,7 @@ def test_agrees_with_brute_force(node: Regex) -> None:
     check_against_brute_force(node)
 
 
-def _capture_grammars() -> st.SearchStrategy[Regex]:
+def capture_grammars() -> st.SearchStrategy[Regex]:
     """Small grammars dense in captures and optional parts (where ambiguity lives)."""
     leaf = st.sampled_from([lit("a"), lit("b"), lit("ab"), lit("aa"), parse("[ab]")])
 
@@ -151,11 +151,11 @@ def _capture_grammars() -> st.SearchStrategy[Regex]:
             st.builds(cap, st.sampled_from("xyz"), children),
         )
 
-    return st.recursive(leaf, extend, max_leaves=7).map(_unique_captures)
+    return st.recursive(leaf, extend, max_leaves=7).map(unique_captures)
 
 
-@given(_capture_grammars())
-def test_agrees_with_brute_force_on_capture_grammars(node: Regex) -> None:
+@given(capture_grammars())
+def test_agrees_with_brute_force_oncapture_grammars(node: Regex) -> None:
     check_against_brute_force(node)
 
 

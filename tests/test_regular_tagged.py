@@ -12,7 +12,7 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_regular_ambiguity import _capture_grammars, check_against_brute_force, values
+from test_regular_ambiguity import capture_grammars, check_against_brute_force, values
 
 from ddl.regular import (
     AutomatonTooLarge,
@@ -46,7 +46,7 @@ def enum(name: str, variants: dict[str, list[str]]) -> Regex:
 
 
 @settings(max_examples=300)
-@given(st.one_of(_capture_grammars(), regexes(alphabet="a", extra="b", captures=True, max_leaves=10)))
+@given(st.one_of(capture_grammars(), regexes(alphabet="a", extra="b", captures=True, max_leaves=10)))
 def test_agrees_with_the_nfa_search_and_brute_force(node: Regex) -> None:
     new = find_ambiguity(node)
     old = find_ambiguity_nfa(node)
@@ -160,7 +160,7 @@ def test_witnesses_respect_the_filter() -> None:
     assert _profile(only_double, {"x": 0}, normalized).some() is None
 
 
-@given(_capture_grammars())
+@given(capture_grammars())
 def test_profile_agrees_with_enumeration(node: Regex) -> None:
     from ddl.regular.ast import capture_names
 

@@ -57,7 +57,6 @@ from ddl.regular.ast import (
     cap,
     capture_names,
     case_key,
-    chars,
     comp,
     diff,
     dot,
@@ -83,7 +82,7 @@ from ddl.regular.errors import (
 )
 from ddl.regular.lang import Lang
 from ddl.regular.match import Matcher
-from ddl.regular.parse import parse
+from ddl.regular.parse import chars, parse
 from ddl.regular.tagged import Ambiguity, Key, TaggedDFA, Undecided, find_ambiguity
 
 __all__ = [

@@ -48,7 +48,7 @@ from typing import Union
 from ddl.regular.ast import Capture, Regex, alt, walk
 from ddl.regular.charset import CharSet
 from ddl.regular.errors import DEFAULT_LIMITS, AutomatonTooLarge, Limits, RegularError
-from ddl.regular.lang import embedder
+from ddl.regular.lang import Lang, embedder
 from ddl.regular.nfa import CHAR, MATCH, SPLIT, TAG, Prog, compile_regex, live_states
 
 Captures = dict[str, "str | None"]
@@ -99,8 +99,6 @@ def _extend(t: Text, ch: str | None, tracked: bool) -> Text:
 
 def _small_finite_names(node: Regex, names: tuple[str, ...], limits: Limits) -> list[bool]:
     """For each name: is its captured text drawn from a small finite set (e.g. an enum of literals)?"""
-    from ddl.regular.lang import Lang
-
     inner: dict[str, list[Regex]] = {n: [] for n in names}
     for n in walk(node):
         if isinstance(n, Capture):

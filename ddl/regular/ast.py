@@ -26,6 +26,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache, lru_cache
+from itertools import permutations
 from typing import TYPE_CHECKING, Any, Union
 
 import attrs
@@ -203,17 +204,6 @@ def lit(text: str) -> Regex:
 @lru_cache(maxsize=8192)
 def _char_node(c: str) -> Chars:
     return Chars(CharSet.char(c))
-
-
-def chars(spec: str | CharSet) -> Chars:
-    """One character: from a CharSet or a class body such as ``"a-z0-9_"``."""
-    if isinstance(spec, CharSet):
-        return Chars(spec)
-    from ddl.regular.parse import parse
-
-    node = parse("[" + spec + "]")
-    assert isinstance(node, Chars)
-    return node
 
 
 def any_char() -> Chars:
@@ -451,8 +441,6 @@ def has_boolean_ops(node: Regex) -> bool:
 
 def expand_shuffle(node: Shuffle) -> Regex:
     """The any-order group as an alternation of its orders (for printing and for ``re``; n! branches)."""
-    from itertools import permutations
-
     n = len(node.items)
     required = {i for i in range(n) if node.required[i]}
     orders: list[Regex] = []

@@ -35,6 +35,7 @@ from typing import Any
 
 from ddl.regular.ast import (
     Capture,
+    Chars,
     Complement,
     Concat,
     Difference,
@@ -44,13 +45,15 @@ from ddl.regular.ast import (
     Regex,
     Repeat,
     Star,
+    case_closure,
     lit,
     walk,
 )
 from ddl.regular.charset import CharSet
 from ddl.regular.dfa import DFA, determinize, minimize, product, search, shortest
 from ddl.regular.errors import DEFAULT_LIMITS, AutomatonTooLarge, Limits
-from ddl.regular.nfa import Embedder, compile_regex, reverse_dfa_prog
+from ddl.regular.nfa import Embedder, Prog, compile_regex, reverse_dfa_prog
+from ddl.regular.parse import parse
 from ddl.regular.partition import Partition
 
 
@@ -119,8 +122,6 @@ class Lang:
     @classmethod
     def parse(cls, pattern: str, *, extended: bool = False, limits: Limits = DEFAULT_LIMITS) -> Lang:
         """The language of a pattern string (see :func:`ddl.regular.parse.parse`)."""
-        from ddl.regular.parse import parse
-
         return cls.from_regex(parse(pattern, extended=extended, limits=limits), limits=limits)
 
     @classmethod
@@ -141,8 +142,6 @@ class Lang:
     @classmethod
     def chars(cls, cs: CharSet) -> Lang:
         """All one-character strings from ``cs``."""
-        from ddl.regular.ast import Chars
-
         return cls.from_regex(Chars(cs))
 
     @classmethod
@@ -156,8 +155,6 @@ class Lang:
         Built as a trie DFA and minimized, never through a regex and an NFA: a table of 10,000
         number words costs milliseconds, not a 200,000-node regex.
         """
-        from ddl.regular.ast import case_closure
-
         words = sorted(set(texts))
         sets: dict[str, CharSet] = {}
         for w in words:
@@ -247,8 +244,6 @@ class Lang:
 
     def erase(self, cs: CharSet) -> Lang:
         """The image under deleting every character of ``cs`` (a homomorphism): ``"1,250"`` → ``"1250"``."""
-        from ddl.regular.nfa import Prog
-
         d = self._dfa
         part, left, _ = d.part.join(Partition.from_sets([cs])[0])
         atoms = part.atoms

@@ -389,3 +389,12 @@ class _Parser:
                 cs = case_closure(cs)
             return cs.complement()
         return cs
+
+
+def chars(spec: str | CharSet) -> Chars:
+    """One character: from a CharSet or a class body such as ``"a-z0-9_"``."""
+    if isinstance(spec, CharSet):
+        return Chars(spec)
+    node = parse("[" + spec + "]")
+    assert isinstance(node, Chars)
+    return node

@@ -22,20 +22,18 @@ letters, then digits and other visible ASCII.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from ddl.regular.ast import Regex
 from ddl.regular.charset import CharSet
-from ddl.regular.dfa import DFA
+from ddl.regular.dfa import DFA, determinize, minimize
 from ddl.regular.errors import DEFAULT_LIMITS, AutomatonTooLarge, Limits
+from ddl.regular.lang import Lang, embedder
 from ddl.regular.nfa import CHAR, MATCH, SAVE, SPLIT, Prog, compile_regex, live_states
-
-if TYPE_CHECKING:
-    from ddl.regular.lang import Lang
 
 _LOWER = CharSet.range("a", "z")
 _DIGITS = CharSet.range("0", "9")
@@ -319,9 +317,6 @@ class PathSearch:
         capture that is reachable from the start and a closing from which acceptance is still
         reachable, determinized.  Assumes the capture is taken at most once per path.
         """
-        from ddl.regular.dfa import determinize, minimize
-        from ddl.regular.lang import Lang
-
         prog, flt = self.prog, self.filter
         k = prog.names.index(name)
         open_slot, close_slot = 2 * k, 2 * k + 1
@@ -398,8 +393,6 @@ class PathSearch:
 
 def _largest_labels(prog: Prog, states: Any, top: int = 2) -> list[tuple[str, int]]:
     """The labels (rules, captures) with the most of these NFA states, most first."""
-    from collections import Counter
-
     counts = Counter(prog.origin[q] for q in states)
     return [(prog.labels[lab], n) for lab, n in counts.most_common(top + 1) if lab != 0][:top]
 
@@ -407,8 +400,6 @@ def _largest_labels(prog: Prog, states: Any, top: int = 2) -> list[tuple[str, in
 def tagged_program(node: Regex, *, limits: Limits = DEFAULT_LIMITS) -> Prog:
     """The tagged NFA of a regex (captures as SAVE states; ``&``, ``~`` and prebuilt languages
     spliced in as DFA fragments, which may not contain captures)."""
-    from ddl.regular.lang import embedder
-
     return compile_regex(node, tags=True, limits=limits, embed=embedder(limits, allow_captures=False))
 
 

@@ -157,11 +157,12 @@ def regexes(
 
     strategy = st.recursive(leaf, extend, max_leaves=max_leaves)
     if captures and unique_names:
-        strategy = strategy.map(_unique_captures)
+        strategy = strategy.map(unique_captures)
     return strategy
 
 
-def _unique_captures(node: Regex) -> Regex:
+def unique_captures(node: Regex) -> Regex:
+    """The regex with every capture renamed apart (``n`` → ``n0``, ``n1``, …): one name, one capture."""
     counter = iter(range(1 << 30))
 
     def rename(n: Regex) -> Regex:

@@ -44,10 +44,11 @@ from typing import Any, NamedTuple, Union
 
 import attrs
 
-from ddl.regular.ast import Regex
+from ddl.regular.ast import Capture, Regex, Tag, alt, lit, seq, transform, walk
 from ddl.regular.charset import CharSet
 from ddl.regular.dfa import closures
 from ddl.regular.errors import DEFAULT_LIMITS, AutomatonTooLarge, Limits, RegularError
+from ddl.regular.lang import Lang, embedder
 from ddl.regular.nfa import CHAR, MATCH, SAVE, TAG, Prog, compile_regex, live_states
 from ddl.regular.partition import Partition, iter_bits
 from ddl.regular.paths import Filter, char_sets, nice_char, nice_rank
@@ -271,8 +272,6 @@ def find_ambiguity(node: Regex, *, keyed: Iterable[str] = (), flt: Filter | None
     (default: equal captures).  Raises :class:`Undecided` or
     :class:`~ddl.regular.errors.AutomatonTooLarge`.
     """
-    from ddl.regular.lang import embedder
-
     keyed = frozenset(keyed)
     node, by_text = key_small_captures(node, keyed, limits)
     prog = compile_regex(node, tags=True, limits=limits, embed=embedder(limits, allow_captures=False))
@@ -289,9 +288,6 @@ AUTO_KEY_TEXTS = 1000  # captures with at most this many possible texts are comp
 
 def key_small_captures(node: Regex, keyed: frozenset[str], limits: Limits) -> tuple[Regex, frozenset[str]]:
     """Mark each text of small finite captures with a Tag (see :func:`find_ambiguity`)."""
-    from ddl.regular.ast import Capture, Tag, alt, lit, seq, transform, walk
-    from ddl.regular.lang import Lang
-
     inners: dict[str, list[Regex]] = {}
     for n in walk(node):
         if isinstance(n, Capture) and n.name not in keyed:
