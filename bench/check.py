@@ -45,13 +45,13 @@ def ddl_seconds(*args: str, repeat: int = 1) -> tuple[float, int]:
 
 def in_process(files: list[Path]) -> list[tuple[str, dict[str, Any], float]]:
     """(path, family JSON, family seconds) for every family, from one cold run."""
-    from ddl.cli import check_file
+    from ddl.api import check_file
 
     rows: list[tuple[str, dict[str, Any], float]] = []
     for path in files:
         result = check_file(str(path.relative_to(ROOT)))
         for fam in result.families:
-            rows.append((result.path, fam, sum(o["seconds"] for o in fam["obligations"])))
+            rows.append((result.path, fam.report_json(), sum(o.seconds for o in fam.obligations)))
     return rows
 
 

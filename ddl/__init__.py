@@ -4,16 +4,19 @@ The facade: ``ddl.load(path)`` → a checked program; ``.family(name)`` → a ca
 that takes θ as keyword arguments and returns plain JSON-able values.
 
 Names are imported lazily, so that a sub-package such as ``ddl.regular`` (the
-automata engine) can be used without loading the rest of the language.
+automata engine) can be used without loading the rest of the language; ``dir(ddl)``
+lists them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from ddl.version import __version__
 
-_API = ("ArgumentError", "Family", "Program", "RunError", "compile_file", "compile_source", "load", "loads")
+_API = ("ArgumentError", "CheckReport", "Family", "FamilyNotFound", "FileResult", "InputError", "Program", "RunError",
+        "check", "check_file", "check_source", "compile_file", "compile_source", "find_family", "load", "loads",
+        "parse_params")
 _DIAGNOSTICS = ("DDLError", "Diagnostic")
 
 __all__ = [*_API, *_DIAGNOSTICS, "__version__"]
@@ -21,11 +24,15 @@ __all__ = [*_API, *_DIAGNOSTICS, "__version__"]
 
 def __getattr__(name: str) -> Any:
     if name in _API:
-        from ddl import api
+        from ddl import api  # deferred: `import ddl.regular` must not load the whole language
 
         return getattr(api, name)
     if name in _DIAGNOSTICS:
-        from ddl import diagnostics
+        from ddl import diagnostics  # deferred: as above
 
         return getattr(diagnostics, name)
     raise AttributeError(f"module 'ddl' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -4,27 +4,44 @@
     >>> books = ddl.load("examples/books.ddl").family("recommend_books")
     >>> books(genre="fantasy", count=5)["url"]
     'https://openlibrary.org/subjects/fantasy.json'
+    >>> report = ddl.check("examples/books.ddl")
+    >>> report.ok, report.results[0].families[0].obligations[0].kind
+    (True, 'typed')
 
-Lower level: :func:`compile_source` returns ``(CheckedModule | None, diagnostics)``
-and never raises for bad input; :func:`check_examples` evaluates each family's
-examples and reports mismatches as diagnostics.
+Every pipeline lives here, one line into each phase: :func:`compile_source` (parse and type-check;
+``(CheckedModule | None, diagnostics)``, never raises for bad input), :func:`check_source` /
+:func:`check_file` / :func:`check` (``ddl check``: compile once, then discharge every family's
+obligations; a typed :class:`FileResult` that keeps the checked module, so callers that go on to
+run it never compile it again), :func:`check_examples`, :func:`find_family` (a family by name, with
+"did you mean") and :func:`parse_params` (``--param NAME=VALUE``).  The command line, the registry,
+distill, refine, ``ddl test`` and both plugins call these; none re-implements them.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from ddl.diagnostics import DDLError, Diagnostic, Note, SourceMap, Span
+from ddl.diagnostics import DDLError, Diagnostic, Note, SourceMap, Span, did_you_mean
+from ddl.eval import Err, Evaluator, compile_family, parse_param_value, validate_theta
+from ddl.regular import Limits
 from ddl.syntax import ast as A
 from ddl.syntax import parse_source
 from ddl.types.check import Checker, LoadedModule, Scope
 from ddl.types.checked import CheckedFamily, CheckedModule
+from ddl.values import to_json
+from ddl.verify.cache import DEFAULT_DIR, ResultCache, digest_bytes
+from ddl.verify.family import check_family, example_obligation
+from ddl.verify.report import FamilyResult, FileResult, Finding
+from ddl.verify.sarif import sarif_log
 
 # Deep-but-legal programs recurse in the checker and evaluator; the parser bounds depth.
 if sys.getrecursionlimit() < 10_000:
@@ -72,8 +89,6 @@ class ModuleLoader:
             hint = None
             if not imp.is_file:
                 available = sorted(p.stem for p in stdlib_dir().glob("*.ddl"))
-                from ddl.types.check import did_you_mean
-
                 hint = did_you_mean(imp.target, available) or f"stdlib modules: {', '.join(available)}"
             return None, [Diagnostic("DDL217", f"cannot find {what} (looked for {path})", imp.span, hint=hint)]
         try:
@@ -153,9 +168,6 @@ def _internal(err: BaseException, path: str) -> Diagnostic:
 
 def check_examples(module: CheckedModule) -> list[Diagnostic]:
     """Evaluate every example of every family; a diagnostic for each that fails (output, θ, ensures)."""
-    from ddl.eval import Evaluator
-    from ddl.verify.family import example_obligation
-
     evaluator = Evaluator(module)
     diags: list[Diagnostic] = []
     for fam in module.families.values():
@@ -197,8 +209,6 @@ class Family:
         return {p.name: str(p.type) for p in self.checked.params}
 
     def theta(self, **kwargs: Any) -> dict[str, Any]:
-        from ddl.eval import validate_theta
-
         theta, problems = validate_theta(self.checked, self.program.evaluator, kwargs)
         if theta is None:
             raise ArgumentError(f"{self.name}: " + "; ".join(problems))
@@ -209,9 +219,6 @@ class Family:
         return self.program.compiled(self.name)(self.theta(**kwargs))
 
     def __call__(self, **kwargs: Any) -> Any:
-        from ddl.eval import Err
-        from ddl.values import to_json
-
         outcome = self.run(**kwargs)
         if isinstance(outcome, Err):
             raise RunError(outcome.failure)
@@ -228,15 +235,11 @@ class Program:
     @property
     def evaluator(self) -> Any:
         if self._evaluator is None:
-            from ddl.eval import Evaluator
-
             self._evaluator = Evaluator(self.checked)
         return self._evaluator
 
     def compiled(self, family: str) -> Any:
         if family not in self._compiled:
-            from ddl.eval import compile_family
-
             self._compiled[family] = compile_family(self.checked, family)
         return self._compiled[family]
 
@@ -245,13 +248,7 @@ class Program:
         return list(self.checked.families)
 
     def family(self, name: str) -> Family:
-        fam = self.checked.families.get(name)
-        if fam is None:
-            from ddl.types.check import did_you_mean
-
-            hint = did_you_mean(name, self.checked.families) or f"families: {', '.join(self.checked.families)}"
-            raise KeyError(f"no family '{name}' in {self.checked.path}; {hint}")
-        return Family(self, fam)
+        return Family(self, find_family(self.checked, name))
 
 
 def _program(checked: CheckedModule | None, diags: list[Diagnostic], loader: ModuleLoader) -> Program:
@@ -273,3 +270,281 @@ def loads(text: str, path: str = "<string>") -> Program:
     checked, diags = compile_source(text, path, loader)
     return _program(checked, diags, loader)
 
+
+
+# ---------------------------------------------------------------------------- looking things up
+
+
+class InputError(ValueError):
+    """What the caller named cannot be used: a path, a family, a ``--param`` item.
+
+    The message names the culprit and the way out; the command line reports it as a usage error.
+    """
+
+
+class FamilyNotFound(InputError, KeyError):
+    """No family of that name (a ``KeyError`` too, for ``Program.family`` callers)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+def find_family(module: CheckedModule, name: str | None = None, where: str | None = None) -> CheckedFamily:
+    """The family ``name`` of ``module``, or its only family when ``name`` is None.
+
+    Raises :class:`FamilyNotFound` with "did you mean" (or the list of families) for an unknown name, and
+    :class:`InputError` when ``name`` is None and the module has no family or several.
+    """
+    place = where or module.path
+    families = module.families
+    if name is None:
+        if len(families) == 1:
+            return next(iter(families.values()))
+        if not families:
+            raise InputError(f"{place} declares no family")
+        raise InputError(f"{place} has {len(families)} families ({', '.join(families)}); choose one")
+    found = families.get(name)
+    if found is None:
+        hint = did_you_mean(name, families) or (f"families: {', '.join(families)}" if families else "it has none")
+        raise FamilyNotFound(f"no family '{name}' in {place}; {hint}")
+    return found
+
+
+def parse_params(family: CheckedFamily, items: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+    """``NAME=VALUE`` items (values in DDL syntax, or JSON for lists and records) as values of the
+    parameters' types, and the problems with them.
+
+    An unknown name keeps its text, so that ``validate_theta`` reports it with suggestions.  An item
+    without ``=`` raises :class:`InputError`.
+    """
+    raw: dict[str, Any] = {}
+    problems: list[str] = []
+    for item in items:
+        if "=" not in item:
+            raise InputError(f"--param expects NAME=VALUE, got '{item}'")
+        name, _, text = item.partition("=")
+        name = name.strip()
+        p = family.param(name)
+        if p is None:
+            raw[name] = text
+            continue
+        value, problem = parse_param_value(text, p.type)
+        if problem is not None:
+            problems.append(f"{name}: {problem}")
+        else:
+            raw[name] = value
+    return raw, problems
+
+
+def collect_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """The ``.ddl`` files named by ``paths``: files as given, directories searched recursively (sorted)."""
+    files: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*.ddl") if q.is_file())
+            if not found:
+                raise InputError(f"no .ddl files found under '{raw}'")
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        elif p.exists():
+            raise InputError(f"'{raw}' is neither a file nor a directory")
+        else:
+            raise InputError(f"no such file or directory: '{raw}'")
+    return files
+
+
+# ---------------------------------------------------------------------------- checking (ddl check)
+
+
+def check_source(data: str | bytes, path: str = "<input>", limits: Limits | None = None) -> FileResult:
+    """Compile ``data`` (which claims to live at ``path``: imports resolve from there) once and discharge
+    every family's obligations (spec/checks.md).
+
+    Never raises for bad input: an internal error of the verifier is a DDL999 finding.  The result keeps
+    the checked module and its sources (``result.module``, ``result.sources``).
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    loader = ModuleLoader()
+    started = time.perf_counter()
+    checked, diags = compile_source(data, path, loader)
+    typed_seconds = time.perf_counter() - started
+    findings = [Finding(d) for d in diags]
+    families: list[FamilyResult] = []
+    if checked is not None:
+        evaluator = Evaluator(checked)
+        for fam in checked.families.values():
+            try:
+                obligations = check_family(checked, fam, evaluator, typed_seconds, limits=limits)
+            except Exception as err:  # an internal error must reach the user as a diagnostic, not a traceback
+                findings.append(Finding(Diagnostic(
+                    "DDL999", f"{fam.name}: internal error in the verifier: {type(err).__name__}: {err}", fam.span,
+                    hint="this is a bug in ddl; please report it with the input file"), family=fam.name))
+                families.append(FamilyResult(fam.name, ()))
+                continue
+            families.append(FamilyResult(fam.name, tuple(obligations)))
+            for o in obligations:
+                d = o.diagnostic(fam.name)
+                if d is not None:
+                    findings.append(Finding(d, o.kind, o.subject, o.verdict, fam.name))
+    # Only decided results are cached: an unknown verdict may come from a time limit (a loaded machine)
+    # and must be retried, not frozen; an internal error is never cached.
+    cacheable = not any(f.diagnostic.code == "DDL999" or f.verdict == "unknown" for f in findings)
+    module = checked if checked is not None and not any(d.is_error for d in diags) else None
+    return FileResult(path, tuple(families), tuple(findings), digest_bytes(data), tuple(loader.loaded_paths()),
+                      cacheable, module, loader.sources)
+
+
+def check_file(path: str | os.PathLike[str], limits: Limits | None = None, cache: ResultCache | None = None, *,
+               keep_module: bool = True) -> FileResult:
+    """:func:`check_source` on a file, read once.
+
+    With a ``cache``, a result cached for the same bytes (and imports, and limits) is reused; then, when
+    ``keep_module``, those same bytes are compiled (not verified again) so the caller can run them.  An
+    unreadable file is a DDL900 finding.
+    """
+    p = str(path)
+    try:
+        data = Path(p).read_bytes()
+    except OSError as err:
+        diag = Diagnostic("DDL900", f"cannot read file: {err.strerror or err}", Span.point(p))
+        return FileResult(p, (), (Finding(diag),), cacheable=False)
+    if cache is not None:
+        hit = cache.get(p, digest_bytes(data), limits)
+        if hit is not None:
+            if not keep_module:
+                return attrs.evolve(hit, from_cache=True)
+            loader = ModuleLoader()
+            checked, diags = compile_source(data, p, loader)
+            ok = checked is not None and not any(d.is_error for d in diags)
+            return attrs.evolve(hit, module=checked if ok else None, sources=loader.sources, from_cache=True)
+    result = check_source(data, p, limits)
+    if cache is not None:
+        cache.put(result, limits)
+    return result if keep_module else result.without_module()
+
+
+def check_files(paths: Sequence[str | os.PathLike[str]], jobs: int = 1, cache: ResultCache | None = None,
+                limits: Limits | None = None, *, keep_modules: bool = False) -> list[FileResult]:
+    """:func:`check_file` on many files, in up to ``jobs`` processes; results in ``paths`` order.
+
+    With ``keep_modules`` every result that compiles carries its module (a worker sends it back: the
+    module is compiled once, where it was checked).
+    """
+    names = [str(p) for p in paths]
+    if jobs <= 1 or len(names) <= 1:
+        return [check_file(p, limits, cache, keep_module=keep_modules) for p in names]
+
+    def size(name: str) -> int:
+        try:
+            return Path(name).stat().st_size
+        except OSError:
+            return 0
+
+    # Largest files first (a rough guess at the slowest), so one big file does not start last.  The cache
+    # is a directory of atomically replaced files, so workers share it safely.
+    results: dict[str, FileResult] = {}
+    with ProcessPoolExecutor(max_workers=min(jobs, len(names))) as pool:
+        futures = {name: pool.submit(check_file, name, limits, cache, keep_module=keep_modules)
+                   for name in sorted(set(names), key=lambda n: -size(n))}
+        for name, future in futures.items():
+            results[name] = future.result()
+    if cache is not None:  # the workers counted their own hits and misses
+        for r in results.values():
+            cache.count(r.from_cache)
+    return [results[name] for name in names]
+
+
+@attrs.frozen
+class CheckReport:
+    """The outcome of ``ddl check`` over some files; ``to_json``/``to_sarif``/``render`` are its projections."""
+
+    results: tuple[FileResult, ...]
+    allow_unknown: bool = False
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.results for f in r.findings]
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """Every diagnostic as reported (with ``allow_unknown``, unknown obligations are warnings)."""
+        return [f.effective(self.allow_unknown) for f in self.findings]
+
+    @property
+    def error_count(self) -> int:
+        return sum(1 for d in self.diagnostics() if d.is_error)
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    @property
+    def unreadable(self) -> bool:
+        """A file exists but cannot be read (an I/O error, not an error in the input)."""
+        return any(d.code == "DDL900" for d in self.diagnostics())
+
+    def verdicts(self) -> dict[str, int]:
+        counts = {"proved": 0, "refuted": 0, "unknown": 0}
+        for r in self.results:
+            for fam in r.families:
+                for o in fam.obligations:
+                    counts[o.verdict] += 1
+        return counts
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``ddl check --format json`` document (spec/checks.md)."""
+        return {"ok": self.ok,
+                "files": [{"path": r.path, "families": [f.report_json() for f in r.families]} for r in self.results],
+                "diagnostics": [d.to_json() for d in self.diagnostics()]}
+
+    def to_sarif(self, cwd: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        return sarif_log(self.findings, self.allow_unknown, cwd)
+
+    def sources(self) -> SourceMap:
+        """The sources the diagnostics quote: as compiled when this process compiled them, else read now."""
+        sources = SourceMap()
+        diags = self.diagnostics()
+        paths = {d.span.path for d in diags} | {n.span.path for d in diags for n in d.notes if n.span is not None}
+        compiled = [r.sources for r in self.results if r.sources is not None]
+        for path in sorted(paths):
+            text = next((s.text(path) for s in compiled if s.text(path) is not None), None)
+            if text is None:
+                try:
+                    text = Path(path).read_bytes().decode("utf-8", errors="replace")
+                except OSError:
+                    continue
+            sources.add(path, text)
+        return sources
+
+    def summary(self) -> str:
+        """``checked N files, M families, obligations: … : ok`` (the last line of the text form)."""
+        n_err = self.error_count
+        n_files = len(self.results)
+        n_families = sum(len(r.families) for r in self.results)
+        status = "ok" if not n_err else f"{n_err} error{'s' if n_err != 1 else ''}"
+        allowed = sum(1 for f, d in zip(self.findings, self.diagnostics()) if f.verdict == "unknown" and not d.is_error)
+        if allowed:
+            status += f" ({allowed} unknown allowed)"
+        counts = ", ".join(f"{n} {v}" for v, n in self.verdicts().items() if n or v == "proved")
+        return (f"checked {n_files} file{'s' if n_files != 1 else ''}, {n_families} "
+                f"famil{'ies' if n_families != 1 else 'y'}, obligations: {counts}: {status}")
+
+
+def check(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *, jobs: int = 1,
+          cache: ResultCache | str | os.PathLike[str] | None = DEFAULT_DIR, limits: Limits | None = None,
+          allow_unknown: bool = False, keep_modules: bool = False) -> CheckReport:
+    """``ddl check`` from Python: the ``.ddl`` files under ``paths`` (files, or directories searched
+    recursively), each compiled once and its obligations discharged.
+
+    ``cache`` is a :class:`ResultCache`, a cache directory, or None for no cache; ``limits`` bound the
+    grammar obligations' automata (default: 200,000 states).  Raises :class:`InputError` for a path that
+    does not exist or a directory without ``.ddl`` files.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    files = collect_files(paths)
+    result_cache = cache if isinstance(cache, ResultCache) or cache is None else ResultCache(cache)
+    results = check_files(files, jobs, result_cache, limits, keep_modules=keep_modules)
+    return CheckReport(tuple(results), allow_unknown)

@@ -7,6 +7,8 @@ hint.  Codes come from one catalogue, :mod:`ddl.errors`.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Literal
 
 import attrs
@@ -103,6 +105,10 @@ class SourceMap:
     def add(self, path: str, text: str) -> None:
         self._texts[path] = text
 
+    def text(self, path: str) -> str | None:
+        """The text held for ``path`` (never read from disk here)."""
+        return self._texts.get(path)
+
     def line(self, path: str, line: int) -> str | None:
         text = self._texts.get(path)
         if text is None:
@@ -152,3 +158,8 @@ class DDLError(Exception):
 
     def render(self) -> str:
         return "\n".join(d.render(self.sources) for d in self.diagnostics)
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """The one "did you mean 'x'?" hint of every lookup (names, families, modules, parameters)."""
+    matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean '{matches[0]}'?" if matches else None

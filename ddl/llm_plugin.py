@@ -45,7 +45,7 @@ _collecting = threading.local()
 
 def run_ddl(argv: list[str]) -> int:
     """``ddl ARGV`` in process: its exit code, also when argparse exits (``--help``, usage errors)."""
-    from ddl.cli import main
+    from ddl.cli import main  # deferred: every llm invocation loads this plugin; ddl loads on first use
 
     try:
         return main(argv)
@@ -198,7 +198,7 @@ def load_registry(directory: str) -> Any:
     Check results are cached under llm's user directory (not the current directory, which could be
     anywhere when ``llm`` runs).  A directory that cannot be loaded is an ``llm.ModelError``.
     """
-    from ddl.handler.records import HandlerError
+    from ddl.handler.records import HandlerError  # deferred: as above: the language loads on first use
     from ddl.handler.registry import Registry
 
     root = Path(directory).expanduser()
@@ -220,7 +220,7 @@ def load_registry(directory: str) -> Any:
 
 def _answer(directory: str, utterance: str) -> tuple[str, dict[str, Any], str, Any] | str:
     """(family, θ, family version, output) when a served family covers ``utterance``, else a note ("" if none)."""
-    from ddl.eval import Err
+    from ddl.eval import Err  # deferred: as above: the language loads on first use
     from ddl.values import to_json
 
     registry = load_registry(directory)

@@ -56,7 +56,7 @@ def token_count(value: Any) -> int | None:
 
 def lookup_model(model_id: str) -> Any:
     """The ``llm`` model named ``model_id`` (raises as ``llm.get_model`` does); thread-safe."""
-    import llm
+    import llm  # deferred: llm and its plugins load only when a model is asked
 
     with _LOOKUP_LOCK:
         return llm.get_model(model_id)
@@ -89,7 +89,7 @@ def _call(model_id: str, prompt: str, system: str | None,
 def describe_model_error(model_id: str, exc: BaseException) -> HandlerError:
     """What went wrong with a model, as the handler's error (unknown model, plugin failure, ...)."""
     try:
-        import llm
+        import llm  # deferred: llm and its plugins load only when a model is asked
 
         unknown: type[BaseException] = llm.UnknownModelError
     except Exception:  # pragma: no cover - llm is a dependency

@@ -18,7 +18,7 @@ from typing import Any
 import llm
 import pytest
 
-from ddl.cli import check_source
+from ddl.api import check_source
 from ddl.distill import DistillResult, distill, extract_ddl
 from ddl.distill import digest as digest_mod
 from ddl.distill.digest import SPEC_BUDGET, Section, example_families, spec_digest, template_text

@@ -61,7 +61,10 @@ def test_defects_are_caught_shrunk_and_shown_as_ddl(tmp_path: Path) -> None:
     assert "   6 |   program -> Int = amount / people" in out
     assert "add::round_trip FAILED: G(φ(θ)) ≠ θ" in out
     assert "Traceback" not in out and "def runtest" not in out
-    assert "2 failed" in out.splitlines()[-1]
+    # Each family's check item reports what `ddl check` refutes (the division by zero; the lossy grammar).
+    assert "FAILED defect.ddl::per_person::check" in out and "per_person: safe" in out
+    assert "FAILED defect.ddl::add::check" in out and "DDL503" in out
+    assert "4 failed" in out.splitlines()[-1]
 
 
 def test_broken_file_is_one_failing_check_item(tmp_path: Path) -> None:

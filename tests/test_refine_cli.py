@@ -110,7 +110,7 @@ ORDER_BOOKS = '''family order_books {
 
 
 def test_the_program_split_keeps_the_branch_accepted_inputs_take(tmp_path: Path) -> None:
-    from ddl.refine.commands import refine
+    from ddl.refine.pipeline import refine
 
     families = tmp_path / "families"
     families.mkdir()

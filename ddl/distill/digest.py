@@ -21,6 +21,11 @@ from pathlib import Path
 
 import attrs
 
+import ddl
+from ddl.api import stdlib_dir
+from ddl.builtins import names_by_category
+from ddl.stdlib_reference import fn_entries
+
 SPEC_BUDGET = 25_000  # characters of spec text in the prompt (about 6k tokens)
 EXAMPLE_FILES = ("books.ddl", "weather.ddl", "bill.ddl")
 FILE_ORDER = ("syntax.md", "grammar.md", "types.md", "checks.md")  # how the digest is laid out
@@ -72,8 +77,6 @@ _NUMBERING = re.compile(r"^\d+(\.\d+)*\.?\s+")
 
 
 def _package_root() -> Path:
-    import ddl
-
     return Path(ddl.__file__).resolve().parent.parent
 
 
@@ -193,8 +196,6 @@ def spec_digest(spec_dir: Path | None = None, *, budget: int = SPEC_BUDGET,
 
 def builtins_reference() -> str:
     """One line per built-in function, from ``ddl/builtins.py``."""
-    from ddl.builtins import names_by_category
-
     lines: list[str] = []
     for category, items in names_by_category().items():
         lines.append(f"{category}:")
@@ -207,9 +208,6 @@ def builtins_reference() -> str:
 
 def stdlib_reference() -> str:
     """The stdlib modules' function signatures (``import NAME``, then ``NAME::f(...)``)."""
-    from ddl.api import stdlib_dir
-    from ddl.stdlib_reference import fn_entries
-
     lines: list[str] = []
     try:
         paths = sorted(stdlib_dir().glob("*.ddl"))

@@ -22,21 +22,53 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 
+from ddl.api import check_source
+from ddl.diagnostics import Diagnostic, SourceMap, Span
 from ddl.distill.extract import extract_ddl
 from ddl.distill.prompt import repair_prompt, system_prompt, task_prompt
+from ddl.eval import Evaluator, validate_theta
+from ddl.eval.ops import values_equal
+from ddl.eval.result import Ok
 from ddl.files import write_atomic
-from ddl.model import token_count
+from ddl.grammar.compile import CompiledGrammar
+from ddl.grammar.router import OverlapSearchTooLarge, RoutedFamily, Router
+from ddl.model import describe_model_error, lookup_model, token_count
+from ddl.syntax import ast as A
+from ddl.types.checked import CheckedFamily, CheckedModule
+from ddl.values import show_value
 
-if TYPE_CHECKING:
-    from ddl.diagnostics import Diagnostic, SourceMap
-    from ddl.handler.registry import Registry
-    from ddl.types.checked import CheckedFamily, CheckedModule
+
+class ServedFamily(Protocol):
+    """A family the candidate must not clash with (the handler's ``ServedFamily`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def checked(self) -> CheckedFamily: ...
+    @property
+    def evaluator(self) -> Any: ...
+
+
+class Registry(Protocol):
+    """What the gate needs of a registry (the handler's ``Registry`` is one): its served families and
+    the router over them, whose compiled grammars are reused.  A protocol, so distill, a floor below the
+    handler, does not import it."""
+
+    @property
+    def served(self) -> Sequence[ServedFamily]: ...
+    @property
+    def router(self) -> Router: ...
 
 DEFAULT_ROUNDS = 3
 DEFAULT_LOG_DIR = Path(".ddl-distill")
@@ -93,16 +125,11 @@ class Verdict:
 
 
 def _diag(code: str, message: str, span: Any, hint: str | None = None) -> Diagnostic:
-    from ddl.diagnostics import Diagnostic
-
     return Diagnostic(code, message, span, hint=hint)
 
 
 def _teaching_values(family: CheckedFamily, evaluator: Any) -> dict[str, Any]:
     """The values ``ddl check`` treats as taught: ``teach`` bindings over the first example's θ."""
-    from ddl.eval import validate_theta
-    from ddl.eval.result import Ok
-
     values: dict[str, Any] = {}
     if family.examples:
         raw: dict[str, Any] = {}
@@ -120,8 +147,6 @@ def _teaching_values(family: CheckedFamily, evaluator: Any) -> dict[str, Any]:
 
 
 def _teach_span(family: CheckedFamily, name: str) -> Any:
-    from ddl.syntax import ast as A
-
     for decl in family.decl.of_kind(A.TeachDecl):
         for binding in decl.bindings:
             if binding.name == name:
@@ -132,11 +157,6 @@ def _teach_span(family: CheckedFamily, name: str) -> Any:
 
 def _acceptance(checked: CheckedModule, evaluator: Any, utterance: str) -> tuple[str | None, list[Diagnostic]]:
     """The family whose grammar accepts ``utterance`` (θ in Θ, teaching values agreeing), or why none does."""
-    from ddl.eval import validate_theta
-    from ddl.eval.ops import values_equal
-    from ddl.grammar.compile import CompiledGrammar
-    from ddl.values import show_value
-
     problems: list[Diagnostic] = []
     with_grammar = [f for f in checked.families.values() if f.grammar is not None]
     for family in with_grammar:
@@ -179,15 +199,11 @@ def _acceptance(checked: CheckedModule, evaluator: Any, utterance: str) -> tuple
 
 
 def _point() -> Any:
-    from ddl.diagnostics import Span
-
     return Span.point(CHECK_PATH)
 
 
 def _overlaps(checked: CheckedModule, evaluator: Any, registry: Registry, out: Path | None) -> list[Diagnostic]:
     """Served families the candidate would clash with: same name, or a shared utterance at equal priority."""
-    from ddl.grammar.router import OverlapSearchTooLarge, RoutedFamily, Router
-
     replaced = out.resolve() if out is not None else None
     served = [f for f in registry.served if replaced is None or Path(f.path).resolve() != replaced]
     grammars = {e.name: e.grammar for e in registry.router.entries}
@@ -231,21 +247,14 @@ def _overlaps(checked: CheckedModule, evaluator: Any, registry: Registry, out: P
 def evaluate(source: str, utterance: str, path: str = CHECK_PATH, registry: Registry | None = None,
              out: Path | None = None) -> Verdict:
     """Run the gate on one candidate module: ``ddl check``, the teaching utterance, the registry."""
-    from ddl.api import ModuleLoader, compile_source
-    from ddl.cli import check_source
-    from ddl.diagnostics import SourceMap
-
-    sources = SourceMap()
-    sources.add(path, source)
-    result = check_source(source, path)
+    result = check_source(source, path)  # compiled once; result.module is what was checked
+    sources = result.sources or SourceMap()
     diags = [f.effective() for f in result.findings]
     errors = [d for d in diags if d.is_error]
     extra: list[Diagnostic] = []
     family: str | None = None
-    checked, compile_diags = compile_source(source, path, ModuleLoader(sources))
-    if checked is not None and not any(d.is_error for d in compile_diags) and checked.families:
-        from ddl.eval import Evaluator
-
+    checked = result.module
+    if checked is not None and checked.families:
         evaluator = Evaluator(checked)
         family, extra = _acceptance(checked, evaluator, utterance)
         if registry is not None:
@@ -270,8 +279,6 @@ def _render(diags: list[Diagnostic], sources: SourceMap) -> list[str]:
 
 
 def _model_error(model_id: str, exc: BaseException) -> dict[str, str]:
-    from ddl.model import describe_model_error
-
     return describe_model_error(model_id, exc).to_json()
 
 
@@ -323,8 +330,6 @@ def _resolve_model(model_id: str | None, model: Any) -> tuple[Any, str | None, d
         return None, None, {"code": "DDL707", "message": "no model given: pass -m MODEL or set DDL_MODEL "
                             "(any model `llm models` lists)"}
     try:
-        from ddl.model import lookup_model
-
         found = lookup_model(model_id)
     except Exception as exc:
         return None, model_id, _model_error(model_id, exc)

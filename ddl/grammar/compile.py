@@ -47,6 +47,7 @@ import attrs
 from pyrsistent import pvector
 
 from ddl.diagnostics import Span
+from ddl.eval import Ok
 from ddl.grammar import forms as F
 from ddl.grammar.numerals import decimal_range, int_range
 from ddl.regular import (
@@ -73,7 +74,7 @@ from ddl.regular import (
 from ddl.regular import ignore_case as fold_case
 from ddl.regular.ast import Tag, rename_captures
 from ddl.regular.errors import RegularError
-from ddl.regular.paths import Filter
+from ddl.regular.paths import Filter, PathSearch, tagged_program
 from ddl.syntax import ast as A
 from ddl.tree import nodes
 from ddl.types import ir
@@ -153,8 +154,6 @@ def param_refs(node: ir.Node | None) -> set[str]:
 
 def where_holds(evaluator: Any, param: CheckedParam, value: Value) -> bool:
     """Does ``param``'s where-refinement hold at ``value``? (Only for a where over ``param`` alone.)"""
-    from ddl.eval import Ok
-
     if param.where is None:
         return True
     out = evaluator.eval_closed(param.where, params={param.name: value})
@@ -163,8 +162,6 @@ def where_holds(evaluator: Any, param: CheckedParam, value: Value) -> bool:
 
 def default_value(evaluator: Any, param: CheckedParam) -> Value | None:
     """The parameter's default, evaluated (None when it has none)."""
-    from ddl.eval import Ok
-
     if param.default is None:
         return None
     out = evaluator.eval_closed(param.default)
@@ -247,8 +244,6 @@ class CompiledGrammar:
         return name
 
     def _constant(self, node: A.RValue) -> Value:
-        from ddl.eval import Ok
-
         out = self.evaluator.eval_closed(node.value)
         if not isinstance(out, Ok):  # pragma: no cover - constants type-checked; evaluation cannot fail
             raise GrammarError(f"the value of {node.param} cannot be computed", node.span)
@@ -494,7 +489,6 @@ class CompiledGrammar:
         try:
             lang = self.utterance_lang
         except RegularError:
-            from ddl.regular.paths import PathSearch, tagged_program
 
             search = PathSearch(tagged_program(self.plain_regex, limits=self.limits), self.filter,
                                 limits=self.limits)

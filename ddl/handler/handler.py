@@ -12,11 +12,18 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ddl.eval import Err
+from ddl.handler.learn import LearnOutcome, learn_from_miss
 from ddl.handler.records import VERDICTS, HandlerError, QueryRecord
 from ddl.handler.registry import Registry
+from ddl.handler.stats import compute_stats
+from ddl.handler.store import open_store
+from ddl.model import ask_model
+from ddl.values import to_json
 
 
 class Handler:
@@ -41,8 +48,6 @@ class Handler:
 
     @classmethod
     def open(cls, directory: str | Path, config: Any, *, learn_in_background: bool = True) -> Handler:
-        from ddl.handler.store import open_store
-
         registry = Registry.load(directory)
         store = open_store(config.store) if config.store else None
         return cls(registry, store, config, learn_in_background=learn_in_background)
@@ -73,8 +78,6 @@ class Handler:
     # ------------------------------------------------------------------ compile on miss
 
     def _learn(self, utterance: str, text: str | None) -> dict[str, Any]:
-        from ddl.handler.learn import learn_from_miss
-
         with self._lock:
             if utterance in self._learning:
                 return {"status": "already queued"}
@@ -84,7 +87,6 @@ class Handler:
             try:
                 outcome = learn_from_miss(self, utterance, text)
             except Exception as err:  # a bug in learning must not take the handler down
-                from ddl.handler.learn import LearnOutcome
 
                 outcome = LearnOutcome(utterance, "rejected", reason=f"internal error: {type(err).__name__}: {err}")
             with self._lock:
@@ -95,7 +97,6 @@ class Handler:
         if not self.learn_in_background:
             return dict(attempt().to_json())
         if self._learner is None:
-            from concurrent.futures import ThreadPoolExecutor
 
             self._learner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddl-learn")
         self._learner.submit(attempt)
@@ -107,9 +108,6 @@ class Handler:
             self.registry = registry
 
     def _answer(self, utterance: str, started: float) -> QueryRecord:
-        from ddl.eval import Err
-        from ddl.values import to_json
-
         with self._lock:
             route = self.registry.route(utterance)
         if route is not None and route.theta is not None:
@@ -131,8 +129,6 @@ class Handler:
         return self._ask_model(utterance, started)
 
     def _ask_model(self, utterance: str, started: float) -> QueryRecord:
-        from ddl.model import ask_model
-
         model = self.config.model
         if not model:
             return QueryRecord(
@@ -159,8 +155,6 @@ class Handler:
         return dict(self.store.add_feedback(query_id, verdict, correction).to_json())
 
     def stats(self) -> dict[str, Any]:
-        from ddl.handler.stats import compute_stats
-
         if self.store is None:
             raise HandlerError("no store is configured, so there are no statistics", code="DDL702")
         return dict(compute_stats(self.store, price_in=self.config.price_in, price_out=self.config.price_out,

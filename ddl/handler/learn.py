@@ -24,6 +24,13 @@ from typing import Any
 
 import attrs
 
+import ddl
+from ddl.distill import distill
+from ddl.eval import Err, validate_theta
+from ddl.files import write_atomic
+from ddl.grammar.compile import CompiledGrammar
+from ddl.values import to_json
+
 LEARN_DIR = "distilled"  # sub-directory of the registry that compiled misses are written to
 _FENCED_JSON = re.compile(r"```(?:json)?\s*\n(.*?)```", re.S)
 
@@ -72,9 +79,6 @@ def _normal(text: str) -> str:
 
 def learn_from_miss(handler: Any, utterance: str, answer: str | None) -> LearnOutcome:
     """Distill ``utterance`` into a family and admit it to ``handler``'s registry if it qualifies."""
-    from ddl.distill import distill
-    from ddl.files import write_atomic
-
     config = handler.config
     if not config.model:
         return LearnOutcome(utterance, "rejected", reason="no model is configured to distill with")
@@ -115,11 +119,6 @@ def learn_from_miss(handler: Any, utterance: str, answer: str | None) -> LearnOu
 
 def _run_on(source: str, family: str, utterance: str) -> tuple[Any, str | None]:
     """The family's JSON output for the utterance, or a reason it has none."""
-    import ddl
-    from ddl.eval import Err, validate_theta
-    from ddl.grammar.compile import CompiledGrammar
-    from ddl.values import to_json
-
     program = ddl.loads(source, path=f"<distilled {family}>")
     checked = program.checked.families[family]
     match = CompiledGrammar(checked, program.evaluator).match(utterance)

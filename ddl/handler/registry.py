@@ -16,14 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from ddl.api import check_files
+from ddl.eval import Evaluator, compile_family
 from ddl.grammar.router import OverlapSearchTooLarge, Route, RoutedFamily, Router
 from ddl.handler.records import HandlerError
+from ddl.verify.cache import DEFAULT_DIR, ResultCache, digest_file
+from ddl.verify.config import ConfigError, load_check_settings
+from ddl.verify.report import FileResult, Finding
 
 
 @attrs.frozen
@@ -71,24 +77,19 @@ class Registry:
     @classmethod
     def load(cls, directory: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
              use_cache: bool = True, jobs: int = 1) -> Registry:
-        import time
-
-        from ddl.cli import check_files
-        from ddl.verify.cache import DEFAULT_DIR, ResultCache
-
         root = Path(directory)
         if not root.is_dir():
             raise HandlerError(f"no such directory: '{directory}'", code="DDL900")
         files = sorted(str(p) for p in root.rglob("*.ddl") if p.is_file() and not _hidden(p, root))
         cache = ResultCache(cache_dir if cache_dir is not None else DEFAULT_DIR) if use_cache else None
-        from ddl.verify.config import ConfigError, load_check_settings
-
         try:  # the [check] limits of the directory's ddl.toml, as `ddl check` run there would use
             limits = load_check_settings(directory=root).limits()
         except ConfigError as err:
             raise HandlerError(str(err), code="DDL705") from None
         started = time.perf_counter()
-        results = check_files(files, jobs, cache, limits)
+        # Each file is read once: the module served is the module that was checked (or whose cached
+        # result matched its bytes).
+        results = check_files(files, jobs, cache, limits, keep_modules=True)
         check_seconds = time.perf_counter() - started
         served: list[ServedFamily] = []
         rejected: list[RejectedFamily] = []
@@ -123,50 +124,39 @@ def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts[:-1])
 
 
-def _version(result: Any) -> str:
-    from ddl.verify.cache import digest_file
-
+def _version(result: FileResult) -> str:
     h = hashlib.sha256((result.digest or "").encode())
     for dep in sorted(result.deps):
         h.update(f"\0{os.path.basename(dep)}\0{digest_file(dep) or 'missing'}".encode("utf-8", "surrogatepass"))
     return h.hexdigest()[:16]
 
 
-def _admit(result: Any, served: list[ServedFamily], rejected: list[RejectedFamily]) -> None:
+def _admit(result: FileResult, served: list[ServedFamily], rejected: list[RejectedFamily]) -> None:
     """Sort one checked file's families into served and rejected."""
-    from ddl.api import ModuleLoader, compile_file
-
     errors = [f for f in result.findings if f.effective().is_error]
     file_errors = [f for f in errors if f.family is None]
     if file_errors or not result.families:
         if not result.families and not file_errors:
             return  # a module of shared functions, no families: nothing to serve
         reasons = tuple(_reason(f) for f in file_errors)
-        names = [fam["name"] for fam in result.families] or [None]
+        names: list[str | None] = [fam.name for fam in result.families] or [None]
         for name in names:
             rejected.append(RejectedFamily(name, result.path, file_errors[0].diagnostic.code, reasons))
         return
-    checked, diags = compile_file(result.path, ModuleLoader())
-    if checked is None or any(d.is_error for d in diags):  # the file changed since it was checked
+    checked = result.module
+    if checked is None:  # cannot happen: a file without errors compiles; refuse rather than guess
         for fam in result.families:
-            rejected.append(RejectedFamily(fam["name"], result.path, "DDL700",
-                                           ("the file changed while it was being loaded; reload",)))
+            rejected.append(RejectedFamily(fam.name, result.path, "DDL700", ("the checked module is missing; reload",)))
         return
-    from ddl.eval import Evaluator, compile_family
-
     evaluator = Evaluator(checked)
     version = _version(result)
     for fam in result.families:
-        name = fam["name"]
+        name = fam.name
         bad = [f for f in errors if f.family == name]
         if bad:
             rejected.append(RejectedFamily(name, result.path, "DDL700", tuple(_reason(f) for f in bad)))
             continue
-        family = checked.families.get(name)
-        if family is None:
-            rejected.append(RejectedFamily(name, result.path, "DDL700",
-                                           ("the file changed while it was being loaded; reload",)))
-            continue
+        family = checked.families[name]
         if family.grammar is None:
             rejected.append(RejectedFamily(name, result.path, "DDL700",
                                            ("the family has no grammar, so no utterance can reach it",)))
@@ -175,7 +165,7 @@ def _admit(result: Any, served: list[ServedFamily], rejected: list[RejectedFamil
                                    compile_family(checked, name)))
 
 
-def _reason(finding: Any) -> str:
+def _reason(finding: Finding) -> str:
     return str(finding.effective().headline())
 
 

@@ -24,6 +24,7 @@ the deterministic answers of other requests; any other handler is called under o
 
 from __future__ import annotations
 
+import copy
 import json
 import signal
 import socket
@@ -286,7 +287,7 @@ def serve(handler: ServedHandler, host: str = "127.0.0.1", port: int = 8000, *,
     The socket is bound here, not by uvicorn, so that a port in use is an OSError for the caller
     and ``port=0`` works: the line passed to ``announce`` (default: stderr) names the real address.
     """
-    import uvicorn
+    import uvicorn  # deferred: uvicorn loads only when the service starts
 
     sock = bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
@@ -300,9 +301,8 @@ def serve(handler: ServedHandler, host: str = "127.0.0.1", port: int = 8000, *,
     else:
         announce(line)
     app = make_app(handler, max_body=max_body)
-    import copy
 
-    from uvicorn.config import LOGGING_CONFIG
+    from uvicorn.config import LOGGING_CONFIG  # deferred: as above
 
     log_config = copy.deepcopy(LOGGING_CONFIG)
     log_config["handlers"]["access"]["stream"] = "ext://sys.stderr"  # stdout stays free for the caller

@@ -243,6 +243,7 @@ def plot(
     Agg canvas directly, so no GUI backend or global pyplot state is involved.
     """
     try:
+        # deferred: matplotlib (optional) loads only for --plot
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:

@@ -555,7 +555,7 @@ class PostgresStore(Store):
         self.url = mask_url(url)
         self._raw_url = url
         try:
-            import psycopg
+            import psycopg  # deferred: psycopg (optional) loads only for a postgresql:// store
         except ImportError:  # pragma: no cover - psycopg is a dependency
             raise StoreError(
                 f"cannot open store '{self.url}': PostgreSQL needs psycopg (pip install 'psycopg[binary]')"
@@ -632,7 +632,7 @@ class PostgresStore(Store):
     def _json_param(self, value: Any, column: str) -> Any:
         if value is None:
             return None
-        from psycopg.types.json import Jsonb
+        from psycopg.types.json import Jsonb  # deferred: as above
 
         text = _dumps(value, column, self.url)  # validates (no NaN, no foreign objects) with the SQLite rules
         return Jsonb(value, dumps=lambda _obj: text)

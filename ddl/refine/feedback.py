@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from ddl.eval import validate_theta
 from ddl.grammar.compile import CompiledGrammar
 from ddl.values import to_json
 
@@ -76,8 +77,6 @@ def collect_feedback(store: Any, family_name: str, grammar: CompiledGrammar) -> 
 
 def feedback_set(records: Iterable[Any], family_name: str, grammar: CompiledGrammar) -> FeedbackSet:
     """The same from FeedbackRecords already read (records of other families are ignored)."""
-    from ddl.eval import validate_theta
-
     family = grammar.family
     evaluator = grammar.evaluator
     fold = grammar.ignore_case

@@ -21,8 +21,12 @@ import re
 
 import attrs
 
+from ddl.api import compile_source
+from ddl.model import ask_model
 from ddl.regular import Lang, Regex
 from ddl.regular import ignore_case as fold_case
+from ddl.regular import parse as parse_regex
+from ddl.types.regex import convert_regex
 
 SYSTEM = ("You write regular languages in the grammar syntax of DDL. Reply with one fenced code block "
           "holding only a grammar body, no explanation.")
@@ -73,9 +77,6 @@ def parse_body(body: str) -> tuple[Regex | None, str]:
     DDL syntax goes through the checker like any grammar (its rules expanded by ddl.types), in a
     family without parameters, so a capture is an unknown name.
     """
-    from ddl.api import compile_source
-    from ddl.regular import parse as parse_regex
-    from ddl.types.regex import convert_regex
 
     source = f"family refine_oracle {{\n  grammar {{\n{body}\n  }}\n  program -> Int = 0\n}}\n"
     checked, diags = compile_source(source, "<model reply>")
@@ -94,7 +95,6 @@ def parse_body(body: str) -> tuple[Regex | None, str]:
 def ask_oracle(model_id: str, family: str, grammar_text: str, accepted: list[str], rejected: list[str],
                *, ignore_case: bool, timeout: float = 120.0) -> OracleResult:
     """Pose A and R to ``model_id``; verify the language it proposes."""
-    from ddl.model import ask_model
 
     prompt = build_prompt(family, grammar_text, accepted, rejected)
     reply = ask_model(model_id, prompt, timeout=timeout, system=SYSTEM)

@@ -23,7 +23,10 @@ from typing import Any
 
 import attrs
 
+from ddl.api import check_source
+from ddl.diagnostics import SourceMap
 from ddl.syntax import ast as A
+from ddl.syntax.parser import parse_source
 from ddl.tree import nodes
 
 
@@ -42,8 +45,6 @@ class RewriteError(Exception):
 
 
 def rewrite(text: str, path: str, family_name: str, split: Any, fs: Any, store_url: str) -> Rewrite:
-    from ddl.syntax.parser import parse_source
-
     module, diags = parse_source(text, path)
     if module is None:
         raise RewriteError(f"{path} does not parse any more: " + "; ".join(d.message for d in diags))
@@ -92,8 +93,6 @@ def rewrite(text: str, path: str, family_name: str, split: Any, fs: Any, store_u
 
 def _prune_dead_ifs(text: str, path: str, dead: list[Any]) -> tuple[str, int]:
     """Replace each ``if`` with a never-taken branch by the branch that is taken."""
-    from ddl.syntax.parser import parse_source
-
     module, _ = parse_source(text, path)
     if module is None:
         return text, 0
@@ -151,20 +150,14 @@ def _header(split: Any, fs: Any, store_url: str) -> str:
 
 
 def _check(text: str, path: str) -> tuple[bool, list[str], list[Any]]:
-    from ddl.cli import check_source
-    from ddl.diagnostics import SourceMap
-
     result = check_source(text, path)
     errors = [f.effective() for f in result.findings if f.effective().is_error]
-    sources = SourceMap()
-    sources.add(path, text)
+    sources = result.sources or SourceMap()
     return not errors, [d.render(sources) for d in errors], errors
 
 
 def _drop_failing_examples(text: str, path: str, family_name: str, errors: list[Any]) -> tuple[str, int]:
     """Remove the examples the refined family no longer accepts (their diagnostics point into them)."""
-    from ddl.syntax.parser import parse_source
-
     module, _ = parse_source(text, path)
     if module is None:
         return text, 0

@@ -16,7 +16,9 @@ import attrs
 
 from ddl.grammar.compile import CompiledGrammar
 from ddl.refine.feedback import FeedbackSet
-from ddl.refine.theta import CannotRestrict, ThetaPredicate, learn_theta, predicate_lang
+from ddl.refine.oracle import ask_oracle
+from ddl.refine.rpni import ddl_source, learn_rpni
+from ddl.refine.theta import CannotRestrict, ThetaPredicate, learn_theta, learn_theta_tolerant, predicate_lang
 from ddl.regular import Lang, Regex
 from ddl.regular import ignore_case as fold_case
 from ddl.types.checked import CheckedFamily
@@ -139,7 +141,6 @@ def learn_split(fs: FeedbackSet, family: CheckedFamily, evaluator: Any, grammar:
     # llm
     if not model_id:
         return _failed("llm", grammar, fs, [*messages, "the llm method needs a model (-m MODEL)"])
-    from ddl.refine.oracle import ask_oracle
 
     result_o = ask_oracle(model_id, fs.family, grammar_source(grammar), [e.utterance for e in fs.accepted],
                           [e.utterance for e in fs.rejected], ignore_case=grammar.ignore_case, timeout=timeout)
@@ -152,7 +153,6 @@ def learn_split(fs: FeedbackSet, family: CheckedFamily, evaluator: Any, grammar:
 def _tolerant_split(fs: FeedbackSet, family: CheckedFamily, grammar: CompiledGrammar,
                     messages: list[str]) -> Split | None:
     """A θ split that sets a few contradicting items aside as suspect feedback (reported, not learned)."""
-    from ddl.refine.theta import learn_theta_tolerant
 
     result = learn_theta_tolerant(fs.accepted, fs.rejected, family)
     if result.predicate is None:
@@ -183,8 +183,6 @@ def _predicate_lang(grammar: CompiledGrammar, predicate: ThetaPredicate | None, 
 
 
 def _rpni_split(fs: FeedbackSet, grammar: CompiledGrammar, messages: list[str]) -> Split:
-    from ddl.refine.rpni import ddl_source, learn_rpni
-
     regex, result = learn_rpni([e.utterance for e in fs.accepted], [e.utterance for e in fs.rejected])
     messages = [*messages, result.message]
     if regex is None:

@@ -35,6 +35,7 @@ from ddl.regular import ignore_case as fold_case
 from ddl.regular.ast import transform
 from ddl.types.checked import CheckedFamily
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT
+from ddl.values import to_json
 
 Constraint = tuple[Any, ...]
 
@@ -304,7 +305,6 @@ def predicate_lang(grammar: CompiledGrammar, predicate: ThetaPredicate, family: 
     """L = the utterances of G whose θ satisfies the predicate: every capture of a constrained
     parameter (in any form) keeps only the texts of allowed values, and a constant setting
     (``{n = 0}``) of a disallowed value is taken out."""
-    from ddl.values import to_json
 
     cons = predicate.constraints
     restricted: dict[str, Regex] = {}  # a capture name occurs in many places (rules, any_order orders)

@@ -6,6 +6,7 @@ It returns the module (or None) and a list of diagnostics.
 
 from __future__ import annotations
 
+import bisect
 import re
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -123,8 +124,6 @@ class SourceText:
         return Span(self.path, start, end, line, col, end_line, end_col)
 
     def position(self, offset: int) -> tuple[int, int]:
-        import bisect
-
         idx = bisect.bisect_right(self._line_starts, offset) - 1
         return idx + 1, offset - self._line_starts[idx] + 1
 

@@ -29,7 +29,7 @@ __all__ = ["near_misses", "param_values", "params", "utterances"]
 def __getattr__(name: str) -> Any:
     # Lazy: `ddl` commands import ddl.testing.command without paying for Hypothesis.
     if name in __all__:
-        from ddl.testing import strategies
+        from ddl.testing import strategies  # deferred: Hypothesis loads only when a strategy is used
 
         return getattr(strategies, name)
     raise AttributeError(f"module 'ddl.testing' has no attribute {name!r}")

@@ -21,7 +21,9 @@ import attrs
 import hypothesis
 from hypothesis import HealthCheck, given, settings
 
-from ddl.diagnostics import SourceMap, Span
+from ddl.diagnostics import Diagnostic, SourceMap, Span
+from ddl.eval import Err, Evaluator, validate_theta
+from ddl.grammar.compile import CompiledGrammar
 from ddl.testing.profiles import PROFILES, PROPERTIES, default_profile  # noqa: E402  (re-exported)
 from ddl.testing.strategies import near_misses, param_values, utterances
 from ddl.values import Value, show_value
@@ -44,7 +46,6 @@ class PropertyResult:
         head = f"{self.family}::{self.name} FAILED: {self.message}"
         if self.span is None:
             return head
-        from ddl.diagnostics import Diagnostic
 
         where = Diagnostic("DDL-test", self.name, self.span).render(sources).split("\n")[1:]
         return "\n".join([f"{self.span.path}:{self.span.line}:{self.span.col}: {head}", *where])
@@ -69,8 +70,6 @@ def _short(value: Value, limit: int = 300) -> str:
 def run_property(family: Any, name: str, *, examples: int | None = None, seed: int | None = None,
                  profile: str | None = None) -> PropertyResult:
     """Check one property of a family (a ``ddl.api.Family``) with Hypothesis."""
-    from ddl.eval import Err, Evaluator
-    from ddl.grammar.compile import CompiledGrammar
 
     checked = family.checked
     program = family.program
@@ -108,8 +107,6 @@ def run_property(family: Any, name: str, *, examples: int | None = None, seed: i
                                f"{_short(out.value)}", en.span)
 
     def body_round_trip(theta: dict[str, Value]) -> None:
-        from ddl.eval import validate_theta
-
         assert grammar is not None
         utterance = grammar.render(theta)
         if utterance is None:
@@ -128,8 +125,6 @@ def run_property(family: Any, name: str, *, examples: int | None = None, seed: i
                            grammar.decl.span)
 
     def body_utterance(utterance: str) -> None:
-        from ddl.eval import validate_theta
-
         assert grammar is not None
         result = grammar.match(utterance)
         if not result.ok:

@@ -1,8 +1,12 @@
-"""pytest plugin: collect `.ddl` files; each example and each property of each family is a test item.
+"""pytest plugin: collect `.ddl` files; each family's check, each example and each property is a test item.
 
 Installed through the ``pytest11`` entry point, so ``pytest examples/`` works in
-any project that has ``ddl`` installed.  Ids read
-``books.ddl::recommend_books::example[2]`` and ``…::round_trip``; failures show
+any project that has ``ddl`` installed.  A file is checked once, as ``ddl check``
+does (:func:`ddl.api.check_file`, no result cache): ``books.ddl::recommend_books::check``
+fails when an obligation other than the examples is refuted or unknown, and
+``…::example[2]`` reports that example's obligation; properties run on the
+module that was checked.  Ids read ``books.ddl::recommend_books::example[2]``
+and ``…::round_trip``; failures show
 the DDL diagnostic (path:line:col, the source line and a caret), not a Python
 stack.  Options: ``--ddl-examples N``, ``--ddl-seed N``, ``--ddl-profile
 ci|dev|thorough``; ``-p no:ddl`` turns the plugin off.
@@ -39,30 +43,39 @@ class DDLFailure(Exception):
 
 class DDLFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
-        from ddl.api import ModuleLoader, Program, compile_file
+        # deferred: the plugin loads in every pytest run; the language loads only when a .ddl file is collected
+        from ddl.api import Program, check_file
 
-        loader = ModuleLoader()
-        checked, diags = compile_file(self.path, loader)
-        errors = [d for d in diags if d.is_error]
-        if checked is None or errors:
-            yield CheckItem.from_parent(self, name="check", rendered="\n".join(d.render(loader.sources) for d in errors))
+        result = check_file(self.path)
+        sources = result.sources or SourceMap()
+        if result.module is None:
+            errors = [f.diagnostic for f in result.findings if f.family is None and f.diagnostic.is_error]
+            yield CheckItem.from_parent(self, name="check", rendered="\n".join(d.render(sources) for d in errors))
             return
-        program = Program(checked, loader.sources)
-        for name in checked.families:
-            yield DDLFamily.from_parent(self, name=name, program=program)
+        program = Program(result.module, sources)
+        for fam in result.families:
+            failed = [f.diagnostic.render(sources) for f in result.findings
+                      if f.family == fam.name and f.kind != "examples" and f.diagnostic.is_error]
+            yield DDLFamily.from_parent(self, name=fam.name, program=program,
+                                        obligations=fam.obligations, failed="\n".join(failed))
 
 
 class DDLFamily(pytest.Collector):
-    def __init__(self, *, program: Any, **kwargs: Any) -> None:
+    def __init__(self, *, program: Any, obligations: Any, failed: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.program = program
+        self.obligations = obligations
+        self.failed = failed
 
     def collect(self) -> Iterator[pytest.Item]:
-        from ddl.testing.profiles import PROPERTIES
+        from ddl.testing.profiles import PROPERTIES  # deferred: as in DDLFile.collect
 
         family = self.program.family(self.name)
+        yield CheckItem.from_parent(self, name="check", rendered=self.failed)
+        by_subject = {o.subject: o for o in self.obligations if o.kind == "examples"}
         for ex in family.checked.examples:
-            yield ExampleItem.from_parent(self, name=f"example[{ex.index}]", family=family, example=ex)
+            name = f"example[{ex.index}]"
+            yield ExampleItem.from_parent(self, name=name, family=family, obligation=by_subject[name])
         for prop in PROPERTIES:
             yield PropertyItem.from_parent(self, name=prop, family=family)
 
@@ -77,33 +90,34 @@ class _DDLItem(pytest.Item):
 
 
 class CheckItem(_DDLItem):
+    """The file's errors (on the file), or a family's obligations other than its examples (on the family)."""
+
     def __init__(self, *, rendered: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.rendered = rendered
 
     def runtest(self) -> None:
-        raise DDLFailure(self.rendered)
+        if self.rendered:
+            raise DDLFailure(self.rendered)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"{self.path.name}::check"
+        family = self.parent.name if isinstance(self.parent, DDLFamily) else None
+        return self.path, 0, f"{self.path.name}::{family + '::' if family else ''}check"
 
 
 class ExampleItem(_DDLItem):
-    def __init__(self, *, family: Any, example: Any, **kwargs: Any) -> None:
+    def __init__(self, *, family: Any, obligation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.family = family
-        self.example = example
+        self.obligation = obligation  # discharged by the check; not evaluated again
 
     def runtest(self) -> None:
-        from ddl.verify.family import example_obligation
-
-        obligation = example_obligation(self.family.checked, self.example, self.family.program.evaluator)
-        diag = obligation.diagnostic(self.family.name)
+        diag = self.obligation.diagnostic(self.family.name)
         if diag is not None:
             raise DDLFailure(diag.render(self.family.program.sources))
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.example.span.line - 1, f"{self.path.name}::{self.family.name}::{self.name}"
+        return self.path, self.obligation.span.line - 1, f"{self.path.name}::{self.family.name}::{self.name}"
 
 
 class PropertyItem(_DDLItem):
@@ -112,7 +126,7 @@ class PropertyItem(_DDLItem):
         self.family = family
 
     def runtest(self) -> None:
-        from ddl.testing.properties import run_property
+        from ddl.testing.properties import run_property  # deferred: as in DDLFile.collect
 
         config = self.config
         result = run_property(self.family, self.name, examples=config.getoption("--ddl-examples"),

@@ -8,8 +8,14 @@ from typing import Any
 from hypothesis import strategies as st
 from pyrsistent import pmap, pvector
 
+from ddl.eval import validate_theta
+from ddl.grammar.compile import CompiledGrammar, param_refs, where_holds
+from ddl.regular import Lang, any_char, inter, rep
+from ddl.regular.strategies import members
+from ddl.regular.strategies import near_misses as lang_near_misses
 from ddl.types.checked import CheckedFamily, CheckedParam
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, MapT, OptionT, RecordT, TextT, Type
+from ddl.types.regex import convert_regex
 from ddl.values import NONE, EnumV, RecordV, SomeV, Value, to_json
 
 # Unbounded Int parameters are drawn from this range (shrinking still goes to 0).
@@ -73,9 +79,6 @@ def value_strategy(t: Type) -> st.SearchStrategy[Value]:
 def _text_strategy(t: TextT) -> st.SearchStrategy[Value]:
     if t.pattern is None:
         return st.text(max_size=t.max_len if t.max_len is not None else DEFAULT_TEXT_MAX)
-    from ddl.regular import Lang, any_char, inter, rep
-    from ddl.regular.strategies import members
-    from ddl.types.regex import convert_regex
 
     regex = convert_regex(t.pattern)
     if t.max_len is not None:
@@ -85,8 +88,6 @@ def _text_strategy(t: TextT) -> st.SearchStrategy[Value]:
 
 
 def _param_strategy(p: CheckedParam, family: CheckedFamily, evaluator: Any) -> st.SearchStrategy[Value]:
-    from ddl.grammar.compile import param_refs, where_holds
-
     t = p.type
     if p.where is not None and param_refs(p.where) == {p.name} and isinstance(t, IntT) and t.bounded:
         assert t.lo is not None and t.hi is not None
@@ -106,8 +107,6 @@ def _param_strategy(p: CheckedParam, family: CheckedFamily, evaluator: Any) -> s
 
 def param_values(family: Any) -> st.SearchStrategy[dict[str, Value]]:
     """θ as runtime values (what the evaluator takes), validated against Θ."""
-    from ddl.eval import validate_theta
-
     checked, evaluator = _resolve(family)
     names = [p.name for p in checked.params]
     parts = [_param_strategy(p, checked, evaluator) for p in checked.params]
@@ -121,7 +120,6 @@ def param_values(family: Any) -> st.SearchStrategy[dict[str, Value]]:
 
 def params(family: Any) -> st.SearchStrategy[dict[str, Any]]:
     """θ as keyword arguments for ``family(**theta)``: plain, JSON-like values (enums by name)."""
-
     def plain(theta: dict[str, Value]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name, v in theta.items():
@@ -132,8 +130,6 @@ def params(family: Any) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def _grammar(family: Any) -> Any:
-    from ddl.grammar.compile import CompiledGrammar
-
     checked, evaluator = _resolve(family)
     if checked.grammar is None:
         raise ValueError(f"family {checked.name} has no grammar")
@@ -163,15 +159,11 @@ def _cached_strategy(family: Any, kind: str, max_len: int, build: Any) -> st.Sea
 
 def utterances(family: Any, *, max_len: int = 80) -> st.SearchStrategy[str]:
     """Utterances of the family's grammar, as written (no case variants), shrinking toward the shortest."""
-    from ddl.regular.strategies import members
-
     return _cached_strategy(family, "members", max_len, lambda grammar: members(grammar.plain_lang, max_len=max_len))
 
 
 def near_misses(family: Any, *, max_len: int = 80) -> st.SearchStrategy[str]:
     """Strings one edit away from an utterance that the grammar rejects (after normalization)."""
-    from ddl.regular.strategies import near_misses as lang_near_misses
-
     def build(grammar: Any) -> st.SearchStrategy[str]:
         # Drawn against the matching language (case folded) so that a near-miss is really rejected.
         return lang_near_misses(grammar.lang, max_len=max_len).filter(

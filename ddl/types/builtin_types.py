@@ -6,10 +6,12 @@ reasoning (lengths, numeric bounds) and returns an ``ir.CallBuiltin``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from ddl.builtins import BUILTINS
 from ddl.syntax import ast as A
 from ddl.types import ir
 from ddl.types.model import (
@@ -28,6 +30,7 @@ from ddl.types.model import (
     Type,
     base_equal,
     join,
+    show_width,
     strip,
 )
 
@@ -53,6 +56,8 @@ ARITY: dict[str, tuple[int, int]] = {
 CASE_EXPANSION = 3
 INT18 = IntT(-(10**18 - 1), 10**18 - 1)
 
+FOLD_PRECISION_LIMIT = 64  # iterate a fold's accumulator range at most this many times
+
 
 def _mul(n: int | None, k: int) -> int | None:
     return None if n is None else n * k
@@ -68,8 +73,6 @@ def type_builtin(ck: Checker, name: str, e: A.Call, ctx: Ctx, expected: Type | N
 
 
 def _signature_hint(name: str) -> str:
-    from ddl.builtins import BUILTINS
-
     return f"signature: {BUILTINS[name].signature}"
 
 
@@ -162,11 +165,9 @@ def _join(ck: Checker, name: str, e: A.Call, ctx: Ctx, expected: Type | None) ->
 
 
 def _show(ck: Checker, name: str, e: A.Call, ctx: Ctx, expected: Type | None) -> ir.Node:
-    from ddl.types.check import _show_width
-
     (x,) = _args(ck, e, ctx)
     _need(ck, x, (IntT, DecimalT, TextT, BoolT, EnumT), "show", e.args[0])
-    return _call(name, [x], TextT(_show_width(x.type)), e)
+    return _call(name, [x], TextT(show_width(x.type)), e)
 
 
 def _enum_text(ck: Checker, name: str, e: A.Call, ctx: Ctx, expected: Type | None) -> ir.Node:
@@ -314,7 +315,6 @@ def _floor_ceil(ck: Checker, name: str, e: A.Call, ctx: Ctx, expected: Type | No
         x = ck.coerce(x, DecimalT(0), e.args[0].span, f"the argument of {name}")
         return _call(name, [x], t, e)
     assert isinstance(t, DecimalT)
-    import math
 
     lo = None if t.lo is None else (math.floor(t.lo) if name == "floor" else math.ceil(t.lo))
     hi = None if t.hi is None else (math.floor(t.hi) if name == "floor" else math.ceil(t.hi))
@@ -368,8 +368,6 @@ def _filter(ck: Checker, name: str, e: A.Call, ctx: Ctx, expected: Type | None) 
 
 
 def _fold(ck: Checker, name: str, e: A.Call, ctx: Ctx, expected: Type | None) -> ir.Node:
-    from ddl.types.check import FOLD_PRECISION_LIMIT
-
     xs = _list_arg(ck, e, ctx, name)
     lt = xs.type
     assert isinstance(lt, ListT)

@@ -7,7 +7,6 @@ problems of a file at once.  It never raises for bad input.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, NoReturn
@@ -16,10 +15,11 @@ import attrs
 from pyrsistent import pmap
 
 from ddl.builtins import BUILTINS
-from ddl.diagnostics import Diagnostic, Note, Span
+from ddl.diagnostics import Diagnostic, Note, Span, did_you_mean
 from ddl.syntax import ast as A
 from ddl.tree import nodes
 from ddl.types import ir
+from ddl.types.builtin_types import type_builtin
 from ddl.types.checked import (
     CheckedEnsures,
     CheckedExample,
@@ -54,13 +54,13 @@ from ddl.types.model import (
     mod_range,
     mul_range,
     neg_range,
+    show_width,
     sub_range,
     type_contains,
 )
-from ddl.values import NONE, EnumV
+from ddl.values import NONE, EnumV, show_value
 
 MAX_SCALE = 18
-FOLD_PRECISION_LIMIT = 64  # iterate a fold's accumulator range at most this many times
 GRAMMAR_OPTIONS = ("ignore_case", "normalize_space")
 
 
@@ -155,9 +155,6 @@ class LoadedModule:
     checked: CheckedModule
 
 
-def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
-    matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
-    return f"did you mean '{matches[0]}'?" if matches else None
 
 
 # ---------------------------------------------------------------------------- the checker
@@ -758,7 +755,7 @@ class Checker:
             if not isinstance(node.type, (IntT, DecimalT, TextT, BoolT, EnumT)):
                 self.fail("DDL202", f"cannot interpolate a value of type {node.type}", part.span,
                           hint="only Int, Decimal, Text, Bool and enum values can be interpolated")
-            width = _show_width(node.type)
+            width = show_width(node.type)
             total = None if total is None or width is None else total + width
             parts.append(node)
         return ir.Interp(tuple(parts), TextT(total), span=e.span)
@@ -1293,8 +1290,6 @@ class Checker:
         return ir.Lambda(lam.params, tuple(param_types), body, body.type, span=lam.span)
 
     def builtin_call(self, name: str, e: A.Call, ctx: Ctx, expected: Type | None) -> ir.Node:
-        from ddl.types.builtin_types import type_builtin
-
         return type_builtin(self, name, e, ctx, expected)
 
 
@@ -1310,8 +1305,6 @@ def _variant_const(enum: EnumT, name: str, span: Span) -> ir.Const:
 
 
 def _show_const(value: Any) -> str:
-    from ddl.values import show_value
-
     return show_value(value)
 
 
@@ -1324,19 +1317,6 @@ def _scale_of(d: Decimal) -> int:
     return max(0, -exp) if isinstance(exp, int) else 0
 
 
-def _show_width(t: Type) -> int | None:
-    if isinstance(t, IntT) and t.bounded:
-        assert t.lo is not None and t.hi is not None
-        return max(len(str(t.lo)), len(str(t.hi)))
-    if isinstance(t, TextT):
-        return t.max_len
-    if isinstance(t, BoolT):
-        return 5
-    if isinstance(t, EnumT):
-        return max(len(d) for d in t.displays)
-    if isinstance(t, DecimalT) and t.lo is not None and t.hi is not None:
-        return max(len(format(abs(t.lo), "f")), len(format(abs(t.hi), "f"))) + 1 + t.scale + 1
-    return None
 
 
 def _has_bottom(t: Type) -> bool:

@@ -25,7 +25,7 @@ from typing import Any
 
 import attrs
 
-from ddl.diagnostics import Note, Span
+from ddl.diagnostics import Note, Span, did_you_mean
 from ddl.syntax import ast as A
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, OptionT, TextT, Type
 
@@ -230,7 +230,6 @@ class GrammarExpander:
         if rx.name in self.params:
             return self.error("DDL220", f"a module rule cannot capture the family's parameter '{rx.name}'", rx.span,
                               hint="pass it as an argument: rule r(x) = ... x ...; then r(" + rx.name + ")")
-        from ddl.types.check import did_you_mean
 
         candidates = [*ctx.env, *_rule_names(ctx.scope), *(self.params if ctx.family_params else ())]
         if ctx.where == "pattern":
@@ -242,8 +241,6 @@ class GrammarExpander:
         return self.error("DDL220", message, rx.span, hint=did_you_mean(rx.name, candidates))
 
     def _module_rule(self, module: str, name: str, span: Span, ctx: _Ctx) -> RuleInfo | None:
-        from ddl.types.check import did_you_mean
-
         mod = ctx.scope.lookup("modules", module)
         if mod is None:
             self.error("DDL200", f"unknown module '{module}'", span, hint=did_you_mean(module, ctx.scope.all_names("modules")))
@@ -296,7 +293,6 @@ class GrammarExpander:
                 return self.error("DDL220", f"'{rx.name}' is not a rule: a name directly followed by '(' is a call",
                                   rx.span, hint=f"write '{rx.name} (' with a space for '{rx.name}' followed by a group")
             if rule is None:
-                from ddl.types.check import did_you_mean
 
                 for a in rx.args:  # the arguments still count as mentions (no knock-on "never captured")
                     if not isinstance(a, A.RInt):
@@ -384,7 +380,6 @@ class GrammarExpander:
         for b in rx.bindings:
             self.mentioned.add(b.name)
             if not ctx.family_params or b.name not in self.params:
-                from ddl.types.check import did_you_mean
 
                 self.error("DDL200", f"'{b.name}' is not a parameter of this family", b.span,
                            hint=did_you_mean(b.name, self.params))

@@ -326,3 +326,19 @@ def type_contains(t: Type, pred: Callable[[Type], bool]) -> bool:
     if isinstance(t, RecordT):
         return any(type_contains(ft, pred) for _, ft in t.fields)
     return False
+
+
+def show_width(t: Type) -> int | None:
+    """The most characters ``show`` writes for a value of ``t`` (None when unbounded)."""
+    if isinstance(t, IntT) and t.bounded:
+        assert t.lo is not None and t.hi is not None
+        return max(len(str(t.lo)), len(str(t.hi)))
+    if isinstance(t, TextT):
+        return t.max_len
+    if isinstance(t, BoolT):
+        return 5
+    if isinstance(t, EnumT):
+        return max(len(d) for d in t.displays)
+    if isinstance(t, DecimalT) and t.lo is not None and t.hi is not None:
+        return max(len(format(abs(t.lo), "f")), len(format(abs(t.hi), "f"))) + 1 + t.scale + 1
+    return None

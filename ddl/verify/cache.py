@@ -20,14 +20,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ddl import __version__
 from ddl.files import write_atomic
 from ddl.regular import Limits
 from ddl.verify.config import CheckSettings
 from ddl.verify.report import FileResult
+from ddl.version import __version__
 
 VERIFIER_VERSION = "2"  # bump when a change to the verifier changes results
-ENTRY_FORMAT = 1
+ENTRY_FORMAT = 2  # 2: typed obligations with full spans, codes and notes
 DEFAULT_DIR = ".ddl-cache"
 
 
@@ -88,24 +88,29 @@ class ResultCache:
         return h.hexdigest()
 
     # -- lookup
-    def get(self, path: str, limits: Limits | None = None) -> FileResult | None:
-        """The cached result for ``path`` if its key still matches; None (a miss) otherwise."""
-        result = self._load(path, limits)
-        if result is None:
-            self.misses += 1
-        else:
-            self.hits += 1
+    def get(self, path: str, digest: str, limits: Limits | None = None) -> FileResult | None:
+        """The cached result for ``path`` whose bytes hash to ``digest`` (the caller read them once, so the
+        result and whatever the caller compiles describe the same bytes), if its key still matches; None
+        (a miss) otherwise."""
+        result = self._load(path, digest, limits)
+        self.count(result is not None)
         return result
 
-    def _load(self, path: str, limits: Limits | None) -> FileResult | None:
+    def count(self, hit: bool) -> None:
+        """Count a look-up (also one made by another process on this cache's behalf)."""
+        if hit:
+            self.hits += 1
+        else:
+            self.misses += 1
+
+    def _load(self, path: str, digest: str, limits: Limits | None) -> FileResult | None:
         try:
             with open(self.entry_path(path), "rb") as handle:
                 entry = json.loads(handle.read())
             if not isinstance(entry, dict) or entry.get("format") != ENTRY_FORMAT:
                 return None
             result = FileResult.from_json(entry["result"])
-            digest = digest_file(path)
-            if result.path != path or digest is None or digest != result.digest:
+            if result.path != path or digest != result.digest:
                 return None
             if entry.get("key") != self.key(path, digest, result.deps, limits):
                 return None

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from ddl.diagnostics import Note
+from ddl.eval import Err, validate_theta
 from ddl.regular import Limits
 from ddl.types.checked import CheckedExample, CheckedFamily, CheckedModule
 from ddl.values import show_value, to_json
 from ddl.verify.config import CheckSettings
 from ddl.verify.grammar import check_grammar
 from ddl.verify.obligations import Obligation, timed
+from ddl.verify.prove import prove_family
 
 CHECK_LIMITS = CheckSettings().limits()  # the default limits of ddl check (ddl/verify/config.py)
 
@@ -21,7 +23,6 @@ def check_family(module: CheckedModule, family: CheckedFamily, evaluator: Any,
     for ex in family.examples:
         obligations.append(example_obligation(family, ex, evaluator))
     obligations.extend(check_grammar(family, evaluator, limits=limits or CHECK_LIMITS))
-    from ddl.verify.prove import prove_family
 
     obligations.extend(prove_family(module, family, evaluator))
     return obligations
@@ -29,8 +30,6 @@ def check_family(module: CheckedModule, family: CheckedFamily, evaluator: Any,
 
 def example_obligation(family: CheckedFamily, ex: CheckedExample, evaluator: Any) -> Obligation:
     """Evaluate one example's θ and compare the program's output with the stated output."""
-    from ddl.eval import Err, validate_theta
-
     subject = f"example[{ex.index}]"
     with timed() as t:
         raw: dict[str, Any] = {}

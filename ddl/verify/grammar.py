@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any
 
 from ddl.diagnostics import Note, Span
+from ddl.eval import Ok, validate_theta
 from ddl.grammar.compile import (
     CaptureSpec,
     CompiledGrammar,
@@ -36,12 +37,14 @@ from ddl.grammar.compile import (
     param_refs,
     where_holds,
 )
-from ddl.regular import Key, Lang, Limits, Undecided, find_ambiguity
+from ddl.regular import Key, Lang, Limits, Undecided, alt, find_ambiguity, lit
+from ddl.regular import ignore_case as fold
 from ddl.regular.errors import AutomatonTooLarge, RegularError
 from ddl.regular.paths import PathSearch, Profile, tagged_program
 from ddl.types.checked import CheckedFamily, CheckedParam
 from ddl.types.model import BoolT, EnumT, IntT, OptionT
-from ddl.values import NONE, EnumV, Value, show_value
+from ddl.types.model import OptionT as _OptionT
+from ddl.values import NONE, EnumV, SomeV, Value, show_value
 from ddl.verify.obligations import Obligation, timed
 
 SOUND_SAMPLES = 300
@@ -390,7 +393,6 @@ class GrammarChecker:
         g = self.grammar
         assert g is not None
         regex = list_items_regex(spec.item, spec.list_max)
-        from ddl.regular import ignore_case as fold
 
         found = find_ambiguity(fold(regex) if g.ignore_case else regex, limits=self.limits)
         if found is None:
@@ -401,8 +403,6 @@ class GrammarChecker:
         return f"the list {u!r} of {spec.param} splits two ways: {items_a} or {items_b}"
 
     def _const_outside(self, spec: CaptureSpec) -> str | None:
-        from ddl.eval import validate_theta
-
         p = self.family.param(spec.param)
         assert p is not None and spec.const is not None
         if p.where is None or param_refs(p.where) != {p.name}:
@@ -413,8 +413,6 @@ class GrammarChecker:
         return None
 
     def _search_unsound(self, loose: list[CaptureSpec]) -> tuple[str, str, str | None, str | None]:
-        from ddl.eval import validate_theta
-
         g = self.grammar
         assert g is not None
         rng = random.Random(0)
@@ -488,8 +486,6 @@ class GrammarChecker:
     # ------------------------------------------------------------------ examples(θ)
 
     def examples(self) -> list[Obligation]:
-        from ddl.eval import Ok, validate_theta
-
         g = self.grammar
         assert g is not None
         out: list[Obligation] = []
@@ -529,9 +525,6 @@ class GrammarChecker:
 
 def _keyed_value(spec: CaptureSpec, key: Any) -> Value:
     """An enum or Bool capture's value from its value mark (the variant's name, or the Bool)."""
-    from ddl.types.model import OptionT as _OptionT
-    from ddl.values import SomeV
-
     if spec.lookup is None:  # a small Int capture, marked by its value
         return SomeV(key) if isinstance(spec.type, _OptionT) else key  # type: ignore[no-any-return]
     for value in spec.lookup.values():
@@ -542,9 +535,6 @@ def _keyed_value(spec: CaptureSpec, key: Any) -> Value:
 
 def _literals(g: CompiledGrammar, texts: list[str]) -> Lang:
     """These texts (every case variant of them under ignore_case)."""
-    from ddl.regular import alt, lit
-    from ddl.regular import ignore_case as fold
-
     regex = alt(*(lit(t) for t in texts))
     return Lang.from_regex(fold(regex) if g.ignore_case else regex, limits=g.limits)
 

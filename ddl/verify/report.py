@@ -1,17 +1,25 @@
-"""The result of checking one file, in a form that can be cached, sent between processes and rendered.
+"""The result of checking one file: typed, cacheable, sent between processes and projected to JSON/SARIF.
 
-A :class:`FileResult` holds the families' obligations (their stable JSON, spec/checks.md) and
-every diagnostic of the file as a :class:`Finding`: the diagnostic plus, when it comes from an
-obligation, the obligation's kind, subject and verdict (used by ``--allow-unknown`` and SARIF).
+A :class:`FileResult` holds, per family, the typed :class:`Obligation` list (a
+:class:`FamilyResult`), every diagnostic of the file as a :class:`Finding` (the diagnostic plus,
+when it comes from an obligation, the obligation's kind, subject and verdict, used by
+``--allow-unknown`` and SARIF), and -- when the file was compiled in this process -- the checked
+module and its sources, so that callers that go on to run the module never compile it again.
+``to_json``/``from_json`` are the cache form; the ``ddl check --format json`` document is a
+projection built by the facade (``ddl.api.CheckReport``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ddl.diagnostics import Diagnostic, Note, Span
+from ddl.diagnostics import Diagnostic, Note, SourceMap, Span
+from ddl.verify.obligations import Obligation
+
+if TYPE_CHECKING:
+    from ddl.types.checked import CheckedModule
 
 
 @attrs.frozen
@@ -38,18 +46,53 @@ class Finding:
                        _opt_str(data["verdict"]), _opt_str(data["family"]))
 
 
-@attrs.frozen(eq=True, hash=False)
+@attrs.frozen
+class FamilyResult:
+    """One family's obligations, in the order ``ddl check`` discharged them."""
+
+    name: str
+    obligations: tuple[Obligation, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.verdict == "proved" for o in self.obligations)
+
+    def report_json(self) -> dict[str, Any]:
+        """The family in ``ddl check --format json`` (spec/checks.md)."""
+        return {"name": self.name, "obligations": [o.to_json() for o in self.obligations]}
+
+
+@attrs.frozen(eq=False)
 class FileResult:
     path: str  # as given on the command line (or found under a directory)
-    families: list[dict[str, Any]]  # [{"name", "obligations": [Obligation.to_json(), ...]}]
-    findings: list[Finding]
+    families: tuple[FamilyResult, ...]
+    findings: tuple[Finding, ...]
     digest: str | None = None  # sha256 of the bytes that were checked
-    deps: list[str] = attrs.Factory(list)  # resolved paths of every module loaded for it (imports, stdlib)
-    cacheable: bool = True  # False after an internal error
+    deps: tuple[str, ...] = ()  # resolved paths of every module loaded for it (imports, stdlib)
+    cacheable: bool = True  # False after an internal error or an unknown verdict
+    # The checked module compiled from exactly the bytes of ``digest`` (None when the file does not
+    # compile, or when the result came from the cache or another process without it) and its sources.
+    module: CheckedModule | None = attrs.field(default=None, repr=False)
+    sources: SourceMap | None = attrs.field(default=None, repr=False)
+    from_cache: bool = False  # the obligations were read from the result cache, not discharged now
+
+    @property
+    def ok(self) -> bool:
+        """No error diagnostic (unknown obligations count as errors)."""
+        return not any(f.effective().is_error for f in self.findings)
+
+    def family(self, name: str) -> FamilyResult | None:
+        return next((f for f in self.families if f.name == name), None)
+
+    def without_module(self) -> FileResult:
+        return attrs.evolve(self, module=None, sources=None)
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "families": self.families, "findings": [f.to_json() for f in self.findings],
-                "digest": self.digest, "deps": self.deps}
+        """The cache form: lossless (full spans, codes, notes and hints of the obligations)."""
+        return {"path": self.path,
+                "families": [{"name": f.name, "obligations": [obligation_to_json(o) for o in f.obligations]}
+                             for f in self.families],
+                "findings": [f.to_json() for f in self.findings], "digest": self.digest, "deps": list(self.deps)}
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> FileResult:
@@ -58,15 +101,38 @@ class FileResult:
                 isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(f.get("obligations"), list)
                 for f in families):
             raise ValueError("malformed families")
-        for fam in families:
-            for o in fam["obligations"]:
-                if not isinstance(o, dict) or o.get("verdict") not in ("proved", "refuted", "unknown"):
-                    raise ValueError("malformed obligation")
+        typed = tuple(FamilyResult(f["name"], tuple(obligation_from_json(o) for o in f["obligations"]))
+                      for f in families)
         deps = data["deps"]
         if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
             raise ValueError("malformed deps")
-        return FileResult(str(data["path"]), families, [Finding.from_json(f) for f in data["findings"]],
-                          _opt_str(data["digest"]), deps)
+        return FileResult(str(data["path"]), typed, tuple(Finding.from_json(f) for f in data["findings"]),
+                          _opt_str(data["digest"]), tuple(deps))
+
+
+def obligation_to_json(o: Obligation) -> dict[str, Any]:
+    return {"kind": o.kind, "subject": o.subject, "verdict": o.verdict, "evidence": o.evidence,
+            "span": span_to_json(o.span), "seconds": o.seconds, "code": o.code,
+            "notes": [_note_to_json(n) for n in o.notes], "hint": o.hint}
+
+
+def obligation_from_json(data: Any) -> Obligation:
+    if not isinstance(data, dict) or data.get("verdict") not in ("proved", "refuted", "unknown"):
+        raise ValueError("malformed obligation")
+    seconds = data["seconds"]
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        raise ValueError("malformed seconds")
+    return Obligation(str(data["kind"]), str(data["subject"]), data["verdict"], str(data["evidence"]),
+                      span_from_json(data["span"]), float(seconds), _opt_str(data["code"]),
+                      tuple(_note_from_json(n) for n in data["notes"]), _opt_str(data["hint"]))
+
+
+def _note_to_json(n: Note) -> dict[str, Any]:
+    return {"message": n.message, "span": span_to_json(n.span) if n.span else None}
+
+
+def _note_from_json(n: Any) -> Note:
+    return Note(str(n["message"]), span_from_json(n["span"]) if n["span"] is not None else None)
 
 
 def span_to_json(span: Span) -> dict[str, Any]:
@@ -80,7 +146,7 @@ def span_from_json(data: dict[str, Any]) -> Span:
 def diagnostic_to_json(d: Diagnostic) -> dict[str, Any]:
     return {
         "code": d.code, "message": d.message, "span": span_to_json(d.span), "severity": d.severity,
-        "notes": [{"message": n.message, "span": span_to_json(n.span) if n.span else None} for n in d.notes],
+        "notes": [_note_to_json(n) for n in d.notes],
         "hint": d.hint,
     }
 
@@ -89,8 +155,7 @@ def diagnostic_from_json(data: dict[str, Any]) -> Diagnostic:
     severity = data["severity"]
     if severity not in ("error", "warning", "note"):
         raise ValueError(f"bad severity {severity!r}")
-    notes = tuple(Note(str(n["message"]), span_from_json(n["span"]) if n["span"] is not None else None)
-                  for n in data["notes"])
+    notes = tuple(_note_from_json(n) for n in data["notes"])
     return Diagnostic(str(data["code"]), str(data["message"]), span_from_json(data["span"]), severity, notes,
                       _opt_str(data["hint"]))
 

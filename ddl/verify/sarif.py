@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ddl import __version__
 from ddl.diagnostics import Diagnostic, Span
 from ddl.errors import CATALOGUE
 from ddl.verify.report import Finding
+from ddl.version import __version__
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # The project has no published home yet; one place to change when it does.

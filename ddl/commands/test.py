@@ -7,10 +7,13 @@ import sys
 import time
 from typing import Any, TextIO
 
+from ddl.api import ModuleLoader, Program, collect_files, compile_file
+from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
 from ddl.testing.profiles import PROFILES, PROPERTIES, default_profile
+from ddl.testing.properties import run_property
 
 
-def add_parser(sub: Any) -> None:
+def register(sub: Any) -> None:
     test = sub.add_parser(
         "test", help="property-test every family with Hypothesis",
         description="For every family of the .ddl files under PATH: totality (no runtime error for any sampled θ), "
@@ -25,15 +28,13 @@ def add_parser(sub: Any) -> None:
                       help="budget: ci (30 examples), dev (100), thorough (1000); default ci when CI is set, else dev")
     test.add_argument("--property", action="append", choices=PROPERTIES, default=None, dest="properties",
                       help="run only this property (repeatable)")
+    test.set_defaults(func=run)
 
 
-def cmd_test(args: argparse.Namespace, out: TextIO, collect_files: Any) -> int:
-    from ddl.api import ModuleLoader, Program, compile_file
-    from ddl.testing.properties import run_property
-
+def run(args: argparse.Namespace, out: TextIO) -> int:
     if args.examples is not None and args.examples < 1:
         print("ddl test: error: --examples must be at least 1", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     files = collect_files(args.paths)
     profile = args.profile or default_profile()
     failures = passed = skipped = 0
@@ -61,4 +62,4 @@ def cmd_test(args: argparse.Namespace, out: TextIO, collect_files: Any) -> int:
                     print(result.render(loader.sources), file=out)
     seconds = time.perf_counter() - started
     print(f"{passed} passed, {failures} failed, {skipped} skipped ({profile} profile, {seconds:.1f} s)", file=out)
-    return 1 if failures else 0
+    return EXIT_ERRORS if failures else EXIT_OK

@@ -1,6 +1,6 @@
 """The handler's commands: ``ddl handle``, ``ddl feedback``, ``ddl stats`` and ``ddl serve``.
 
-Registered on ``ddl``'s subparsers by :func:`add_parsers` and run by :func:`run_command`; each
+Registered on ``ddl``'s subparsers by :func:`register` and run by :func:`run_command`; each
 command writes its result to ``out`` and returns the exit code of ``ddl`` (0 ok, 1 an error result,
 2 usage or I/O).  Handler failures print ``ddl <cmd>: error: CODE: message`` on stderr.
 
@@ -17,9 +17,15 @@ import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import unquote
 
-from ddl.cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError
+from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError
+from ddl.handler.config import load_config, resolve
+from ddl.handler.handler import Handler
 from ddl.handler.records import VERDICTS, HandlerError
+from ddl.handler.stats import compute_stats, plot, render_text
+from ddl.handler.store import open_store
+from ddl.model import prepare
 
 if TYPE_CHECKING:
     from ddl.handler.config import HandlerConfig
@@ -62,7 +68,7 @@ def _add_prices(parser: argparse.ArgumentParser) -> None:
                         help="the cost of one model call, for calls whose tokens were not reported")
 
 
-def add_parsers(sub: Any) -> None:
+def register(sub: Any) -> None:
     """Register the handler's subcommands on ``ddl``'s subparsers."""
     handle = sub.add_parser(
         "handle", help="answer one utterance with H_k: a served family, else the fallback model",
@@ -119,6 +125,8 @@ def add_parsers(sub: Any) -> None:
     _add_prices(serve)
     serve.add_argument("--max-body", type=int, default=None, metavar="BYTES",
                        help="largest request body accepted (default 65536)")
+    for parser in (handle, feedback, stats, serve):
+        parser.set_defaults(func=run_command)
 
 
 def run_command(args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
@@ -151,8 +159,6 @@ def _directory(raw: str | None) -> Path:
 
 
 def _config(args: argparse.Namespace, directory: Path) -> HandlerConfig:
-    from ddl.handler.config import load_config, resolve
-
     try:
         return resolve(
             load_config(args.config, directory), directory=directory, store=args.store,
@@ -167,8 +173,6 @@ def _config(args: argparse.Namespace, directory: Path) -> HandlerConfig:
 
 def _local_store_path(url: str) -> Path | None:
     """The file of a SQLite store URL or path; None for server URLs."""
-    from urllib.parse import unquote
-
     if url == ":memory:":
         return None
     if url.lower().startswith("sqlite:///"):
@@ -182,8 +186,6 @@ def _local_store_path(url: str) -> Path | None:
 
 def _open_existing_store(url: str | None) -> Any:
     """Open the store for reading what was recorded; a missing SQLite file is an error, not a new store."""
-    from ddl.handler.store import open_store
-
     if url is None:  # pragma: no cover - resolve() always gives a store when a directory is known
         raise HandlerError("no store configured (give --store)", "DDL702")
     path = _local_store_path(url)
@@ -223,8 +225,6 @@ def _summary(answer: dict[str, Any]) -> str:
 
 
 def cmd_handle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ddl.handler.handler import Handler
-
     directory = _directory(args.directory)
     config = _config(args, directory)
     if not args.utterance.strip():
@@ -282,8 +282,6 @@ def cmd_feedback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ddl.handler.stats import compute_stats, plot, render_text
-
     directory = _directory(args.directory)
     config = _config(args, directory)
     store = _open_existing_store(config.store)
@@ -308,8 +306,7 @@ def cmd_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ddl.handler.handler import Handler
-    from ddl.handler.service import DEFAULT_MAX_BODY, serve
+    from ddl.handler.service import DEFAULT_MAX_BODY, serve  # deferred: starlette and uvicorn load only for ddl serve
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, not {args.port}")
@@ -319,7 +316,6 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     directory = _directory(args.directory)
     config = _config(args, directory)
     if config.model:  # load llm now, and say at once if the model cannot be used, not at the first miss
-        from ddl.model import prepare
 
         problem = prepare(config.model)
         if problem is not None:

@@ -1,6 +1,6 @@
 """``ddl distill UTTERANCE -m MODEL``: have a model write a family for a teaching utterance.
 
-Registered on ``ddl``'s subparsers by :func:`add_parser` and run by :func:`run`, which returns
+Registered on ``ddl``'s subparsers by :func:`register` and run by :func:`run`, which returns
 the exit code: 0 a family passed and was written; 1 the model never produced a passing family
 within the rounds, or failed mid-run (the last diagnostics and the transcript path are printed,
 nothing is written); 2 usage or I/O: no model given, an unknown model (nothing was asked), an
@@ -20,12 +20,16 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from ddl.cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError
+from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError
+from ddl.distill.loop import distill, note_written
+from ddl.files import write_atomic
+from ddl.handler.records import HandlerError
+from ddl.handler.registry import Registry
 
 COMMAND = "distill"
 
 
-def add_parser(sub: Any) -> None:
+def register(sub: Any) -> None:
     """Register ``ddl distill`` on ``ddl``'s subparsers."""
     p = sub.add_parser(
         COMMAND, help="ask an llm model for a DDL family for a teaching utterance; keep it only if it passes ddl check",
@@ -56,6 +60,7 @@ def add_parser(sub: Any) -> None:
                    help="a directory of served families the new family must not overlap")
     p.add_argument("--format", choices=["text", "json"], default="text",
                    help="text (default): a summary; json: one object with the result")
+    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
@@ -98,16 +103,12 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _writable_target(target, args.force)
     registry = None
     if args.dir is not None:
-        from ddl.handler.records import HandlerError
-        from ddl.handler.registry import Registry
 
         try:
             registry = Registry.load(args.dir)
         except HandlerError as exc:
             raise UsageError(f"--dir: {exc.message}") from None
 
-    from ddl.distill.loop import distill, note_written
-    from ddl.files import write_atomic
 
     try:
         result = distill(args.utterance, model_id, rounds=args.rounds, temperature=args.temperature, system=system,
