@@ -39,7 +39,7 @@ def int_expr(draw: st.DrawFn, scope: tuple[str, ...] = (), depth: int = 3) -> ir
     kinds = ["const", "param"] + (["local"] if scope else [])
     if depth > 0:
         kinds += ["arith", "arith", "if", "let", "neg", "narrow", "sum_range", "fold", "match", "index", "len_interp",
-                  "coalesce"]
+                  "coalesce", "match_option"]
     kind = draw(st.sampled_from(kinds))
     sub = depth - 1
     if kind == "const":
@@ -89,6 +89,21 @@ def int_expr(draw: st.DrawFn, scope: tuple[str, ...] = (), depth: int = 3) -> ir
     if kind == "len_interp":
         text = ir.Interp(("v=", draw(int_expr(scope, sub)), ";"), TEXT, span=_span())
         return ir.CallBuiltin("len", (text,), INT, span=_span())
+    if kind == "match_option":
+        # some(v) / none / _ arms in any order, possibly non-exhaustive (then no arm applies: DDL999).
+        xs = ir.MakeList(tuple(draw(st.lists(int_expr(scope, sub), max_size=2))), ListT(INT), span=_span())
+        got = ir.CallBuiltin("get", (xs, draw(int_expr(scope, sub))), OptionT(INT), span=_span())
+        opt_arms = []
+        for pat_kind in draw(st.lists(st.sampled_from(["some", "none", "wild"]), min_size=1, max_size=3)):
+            if pat_kind == "some":
+                name = draw(st.sampled_from(NAMES))  # may shadow an outer local
+                pat: ir.IRPattern = ir.PatSome(name)
+                body = draw(int_expr((*scope, name), sub))
+            else:
+                pat = ir.PatNone() if pat_kind == "none" else ir.PatWild()
+                body = draw(int_expr(scope, sub))
+            opt_arms.append(ir.Arm(pat, body, span=_span()))
+        return ir.Match(got, tuple(opt_arms), INT, span=_span())
     assert kind == "coalesce"
     xs = ir.MakeList(tuple(draw(st.lists(int_expr(scope, sub), max_size=2))), ListT(INT), span=_span())
     got = ir.CallBuiltin("get", (xs, draw(int_expr(scope, sub))), OptionT(INT), span=_span())
@@ -134,7 +149,53 @@ def test_the_generator_reaches_every_outcome() -> None:
         seen.add("ok" if isinstance(out, Ok) else out.failure.code)
 
     collect()
-    assert {"ok", "DDL300", "DDL301", "DDL302", "DDL305"} <= seen
+    assert {"ok", "DDL300", "DDL301", "DDL302", "DDL305", "DDL999"} <= seen
+
+
+@st.composite
+def tagged_match(draw: st.DrawFn) -> ir.Match:
+    """A match whose arm i evaluates to i: the outcome names the arm taken."""
+    if draw(st.booleans()):
+        scrutinee = draw(int_expr(depth=2))
+        patterns: list[ir.IRPattern] = []
+        for _ in range(draw(st.integers(1, 4))):
+            wild = draw(st.integers(0, 3)) == 0
+            patterns.append(ir.PatWild() if wild else ir.PatConst(draw(st.integers(-3, 3))))
+    else:
+        xs = ir.MakeList(tuple(draw(st.lists(int_expr(depth=1), max_size=2))), ListT(INT), span=_span())
+        scrutinee = ir.CallBuiltin("get", (xs, ir.Param("x", INT, span=_span())), OptionT(INT), span=_span())
+        option_patterns: list[ir.IRPattern] = [ir.PatWild(), ir.PatNone(), ir.PatSome("v")]
+        patterns = [draw(st.sampled_from(option_patterns)) for _ in range(draw(st.integers(1, 3)))]
+    arms = tuple(ir.Arm(p, ir.Const(i, INT, span=_span()), span=_span()) for i, p in enumerate(patterns))
+    return ir.Match(scrutinee, arms, INT, span=_span())
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(match=tagged_match(), x=st.integers(-3, 3), y=st.integers(-3, 3))
+def test_both_backends_take_the_arm_arm_index_picks(match: ir.Match, x: int, y: int) -> None:
+    """Interpreter, compiler and the branch recorder all take the arm ddl.eval.arms.arm_index names."""
+    from ddl.eval.arms import arm_index
+
+    module = _module(match)
+    theta = {"x": x, "y": y}
+    evaluator = Evaluator(module)
+    scrutinee = evaluator.eval_closed(match.scrutinee, params=theta)
+    recorded: list[int] = []
+    recorder = Evaluator(module)
+    recorder.record_branches(lambda node, arm: recorded.append(arm) if node is match else None)
+    interpreted = recorder.run("g", theta)
+    compiled = compile_family(module, "g")(theta)
+    assert compiled == interpreted == evaluator.run("g", theta)
+    if isinstance(scrutinee, Err):
+        assert interpreted == Err(scrutinee.failure) and recorded == []
+        return
+    expected = arm_index(match, scrutinee.value)
+    if expected is None:
+        assert isinstance(interpreted, Err) and interpreted.failure.code == "DDL999"
+        assert "no match arm applies" in interpreted.failure.message
+        assert recorded == []
+    else:
+        assert interpreted == Ok(expected) and recorded == [expected]
 
 
 def test_compiled_family_is_reusable_and_keeps_no_state_between_runs() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from pyrsistent import pmap, pvector
 
 from ddl.eval import ops
+from ddl.eval.arms import arm_index, binder
 from ddl.eval.builtins import IMPLS, KEYED, cost
 from ddl.eval.interp import Evaluator, index_abort, key_type, map_key_abort, no_match, table_key_abort
 from ddl.eval.ops import DEC_OPS, INT_OPS, Ctx, InternalError, budget_abort
@@ -469,41 +470,30 @@ class _Compiler:
         return f
 
     def c_Match(self, node: ir.Match, scope: Scope, frame: _Frame) -> Code:
-        span, values_equal = node.span, ops.values_equal
+        span = node.span
         scrutinee = self.compile(node.scrutinee, scope, frame)
-        # Each arm: (kind, constant, binder slot, body)
-        arms: list[tuple[str, Any, int, Code]] = []
+        # Per arm: (binder slot or -1, body).  Which arm runs is arms.arm_index's decision.
+        arms: list[tuple[int, Code]] = []
         for arm in node.arms:
-            pat = arm.pattern
-            if isinstance(pat, ir.PatSome):
+            name = binder(arm.pattern)
+            if name is not None:
                 slot = frame.alloc()
-                arms.append(("some", None, slot, self.compile(arm.body, {**scope, pat.binder: slot}, frame)))
-            elif isinstance(pat, ir.PatConst):
-                arms.append(("const", pat.value, -1, self.compile(arm.body, scope, frame)))
-            elif isinstance(pat, ir.PatNone):
-                arms.append(("none", None, -1, self.compile(arm.body, scope, frame)))
+                arms.append((slot, self.compile(arm.body, {**scope, name: slot}, frame)))
             else:
-                arms.append(("wild", None, -1, self.compile(arm.body, scope, frame)))
+                arms.append((-1, self.compile(arm.body, scope, frame)))
 
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
                 raise budget_abort(c, span)
             value = scrutinee(r, c)
-            for kind, const, slot, body in arms:
-                if kind == "const":
-                    if values_equal(const, value):
-                        return body(r, c)
-                elif kind == "some":
-                    if type(value) is SomeV:
-                        r[slot] = value.value
-                        return body(r, c)
-                elif kind == "none":
-                    if type(value) is not SomeV:
-                        return body(r, c)
-                else:
-                    return body(r, c)
-            raise no_match(value, span)
+            index = arm_index(node, value)
+            if index is None:
+                raise no_match(value, span)
+            slot, body = arms[index]
+            if slot >= 0:
+                r[slot] = value.value
+            return body(r, c)
 
         return f
 

@@ -14,6 +14,7 @@ from typing import Any
 from pyrsistent import PMap, pmap, pvector
 
 from ddl.eval import ops
+from ddl.eval.arms import arm_index, binder
 from ddl.eval.builtins import IMPLS, KEYED, cost
 from ddl.eval.ops import DEC_OPS, INT_OPS, Ctx, InternalError, budget_abort
 from ddl.eval.result import Abort, Err, Ok, Outcome
@@ -94,7 +95,9 @@ class Evaluator:
 
         def match_recorded(node: ir.Match, env: Env, ctx: Ctx) -> Any:
             value = self._eval(node.scrutinee, env, ctx)
-            index = _arm_index(node, value)
+            index = arm_index(node, value)
+            if index is None:
+                raise no_match(value, node.span)
             recorder(node, index)
             return self._take_arm(node, index, value, env, ctx)
 
@@ -342,16 +345,19 @@ class Evaluator:
 
     def _match(self, node: ir.Match, env: Env, ctx: Ctx) -> Any:
         value = self._eval(node.scrutinee, env, ctx)
-        return self._take_arm(node, _arm_index(node, value), value, env, ctx)
+        index = arm_index(node, value)
+        if index is None:
+            raise no_match(value, node.span)
+        return self._take_arm(node, index, value, env, ctx)
 
     def _take_arm(self, node: ir.Match, index: int, value: Any, env: Env, ctx: Ctx) -> Any:
         arm = node.arms[index]
-        pat = arm.pattern
-        if type(pat) is ir.PatSome:
-            saved = env.get(pat.binder, _MISSING)
-            env[pat.binder] = value.value
+        name = binder(arm.pattern)
+        if name is not None:
+            saved = env.get(name, _MISSING)
+            env[name] = value.value
             result = self._eval(arm.body, env, ctx)
-            _restore(env, pat.binder, saved)
+            _restore(env, name, saved)
             return result
         return self._eval(arm.body, env, ctx)
 
@@ -364,19 +370,6 @@ class Evaluator:
         if extra:
             ctx.charge(extra, node.span)
         return ops.narrow(value, node.type, node.span)
-
-
-def _arm_index(node: ir.Match, value: Any) -> int:
-    """The first arm whose pattern matches ``value`` (a non-exhaustive match is a runtime failure)."""
-    for index, arm in enumerate(node.arms):
-        pat = arm.pattern
-        if isinstance(pat, ir.PatConst):
-            if ops.values_equal(pat.value, value):
-                return index
-        elif (type(pat) is ir.PatWild or (type(pat) is ir.PatSome and type(value) is SomeV)
-              or (type(pat) is ir.PatNone and type(value) is not SomeV)):
-            return index
-    raise no_match(value, node.span)
 
 
 def _restore(env: Env, name: str, saved: Any) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from ddl.diagnostics import Span
+from ddl.eval import Evaluator, validate_theta
 from ddl.refine.feedback import Example, FeedbackSet
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily
@@ -45,8 +46,6 @@ BranchKey = tuple[Span, str, int]
 
 def branches_taken(evaluator: Any, family: CheckedFamily, example: Example) -> set[BranchKey] | None:
     """The branches one run takes (None when θ is invalid).  ``evaluator`` must be private to the caller."""
-    from ddl.eval import validate_theta
-
     theta, _ = validate_theta(family, evaluator, example.theta)
     if theta is None:
         return None
@@ -64,8 +63,6 @@ def branches_taken(evaluator: Any, family: CheckedFamily, example: Example) -> s
 
 
 def coverage_split(fs: FeedbackSet, family: CheckedFamily, evaluator: Any) -> list[BranchDifference]:
-    from ddl.eval import Evaluator
-
     private = Evaluator(evaluator.module, evaluator.step_budget)
     counts: dict[BranchKey, dict[str, list[int]]] = {}
     for which, examples in (("accepted", fs.accepted), ("rejected", fs.rejected)):

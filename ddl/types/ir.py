@@ -9,7 +9,8 @@ runtime failures can occur; the verifier turns each into a ``safe`` obligation.
 
 from __future__ import annotations
 
-from typing import Union
+from collections.abc import Callable
+from typing import Any, ClassVar, Union, get_args
 
 import attrs
 
@@ -314,3 +315,47 @@ Node = Union[
     GetField, Index, TableGet, CallFn, Lambda, CallBuiltin, MakeList, Range, Comprehension,
     MakeMap, MakeRecord, MakeSome, Match, Widen, Narrow,
 ]
+
+NODE_CLASSES: frozenset[type] = frozenset(get_args(Node))
+"""Every IR expression class (the members of :data:`Node`)."""
+
+
+class MissingVisit(Exception):
+    """A visitor met an IR node class it has no ``visit_<Class>`` method for (a bug in ddl, not in a program)."""
+
+
+class Visitor:
+    """Dispatch on the node's class to ``visit_<Class>(node, *args)``, e.g. ``visit_Match``.
+
+    The method for each node class is looked up once per visitor class and cached.  There is no
+    fallback: a node class without a method raises :class:`MissingVisit` naming the visitor and the
+    class, so a new IR node cannot be skipped silently.  A visitor that treats several classes
+    alike says so by aliasing (``visit_Not = visit_Neg = _unary``).  :meth:`missing` lists the
+    node classes a visitor does not handle (the test suite requires it to be empty).
+    """
+
+    _visit_cache: ClassVar[dict[type, Callable[..., Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._visit_cache = {}
+
+    def visit(self, node: Node, *args: Any) -> Any:
+        fn = self._visit_cache.get(type(node))
+        if fn is None:
+            fn = type(self)._handler(type(node))
+        return fn(self, node, *args)
+
+    @classmethod
+    def _handler(cls, node_cls: type) -> Callable[..., Any]:
+        fn = getattr(cls, "visit_" + node_cls.__name__, None)
+        if fn is None:
+            raise MissingVisit(f"internal error: {cls.__name__} has no visit_{node_cls.__name__} method, "
+                               f"so it cannot handle the IR node {node_cls.__name__}")
+        cls._visit_cache[node_cls] = fn
+        return fn  # type: ignore[no-any-return]
+
+    @classmethod
+    def missing(cls) -> list[str]:
+        """The IR node classes this visitor has no ``visit_`` method for, by name."""
+        return sorted(c.__name__ for c in NODE_CLASSES if not hasattr(cls, "visit_" + c.__name__))

@@ -21,10 +21,15 @@ from typing import Any
 
 from pyrsistent import pvector
 
+from ddl.eval.result import Ok
+from ddl.eval.theta import enum_value
+from ddl.regular import Lang
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, OptionT, TextT, Type
+from ddl.types.regex import convert_regex
 from ddl.values import NONE, SomeV, Value
+from ddl.verify.walk import nodes
 
 EXHAUSTIVE_LIMIT = 20_000
 DOMAIN_LIMIT = 20_000
@@ -39,8 +44,6 @@ def theta_key(theta: Theta) -> tuple[tuple[str, Any], ...]:
 
 def finite_domain(t: Type, limit: int = DOMAIN_LIMIT) -> list[Value] | None:
     """Every value of ``t`` when there are at most ``limit``; otherwise None."""
-    from ddl.eval.theta import enum_value
-
     if isinstance(t, BoolT):
         return [False, True]
     if isinstance(t, EnumT):
@@ -66,8 +69,6 @@ def finite_domain(t: Type, limit: int = DOMAIN_LIMIT) -> list[Value] | None:
 
 
 def params_of(node: ir.Node) -> set[str]:
-    from ddl.verify.walk import nodes
-
     return {n.name for n in nodes(node) if isinstance(n, ir.Param)}
 
 
@@ -92,8 +93,6 @@ class Space:
         self.exhaustive = self.size is not None and self.size <= EXHAUSTIVE_LIMIT
 
     def _where_ok(self, where: ir.Node, theta: Theta) -> bool:
-        from ddl.eval import Ok
-
         out = self.evaluator.eval_closed(where, params=theta)
         return isinstance(out, Ok) and out.value is True
 
@@ -236,9 +235,6 @@ def text_samples(t: TextT, rng: random.Random) -> list[str]:
     if t.pattern is None:
         base = ["", "a", "x y", "Hello"]
         return [s for s in base if t.max_len is None or len(s) <= t.max_len]
-    from ddl.regular import Lang
-    from ddl.types.regex import convert_regex
-
     try:
         lang = Lang.from_regex(convert_regex(t.pattern))
         lengths = lang.lengths(min(t.max_len or 16, 16))

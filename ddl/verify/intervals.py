@@ -102,90 +102,105 @@ def show_interval(iv: Interval) -> str:
     return f"{b(iv[0], '-inf')}..{b(iv[1], '+inf')}"
 
 
-class Intervals:
+class Intervals(ir.Visitor):
+    """Sound intervals of Int and Decimal expressions: ``of(node, env)``; ``max_len`` bounds list lengths.
+
+    One ``visit_<Node>(node, env, depth)`` per IR node class; a class whose value is no number (or
+    is not tracked) gets :data:`TOP`.
+    """
+
     def __init__(self, module: CheckedModule, evaluator: Any):
         self.module = module
         self.evaluator = evaluator
+        self.lengths = ListLengths(self)
 
     def of(self, node: ir.Node, env: dict[str, Interval], depth: int = 0) -> Interval:
-        return meet(self._of(node, env, depth), type_range(node.type))
+        return meet(self.visit(node, env, depth), type_range(node.type))
 
-    def _of(self, node: ir.Node, env: dict[str, Interval], depth: int) -> Interval:
-        t = type(node)
-        if t is ir.Const:
-            f = frac(node.value)  # type: ignore[union-attr]
-            return (f, f) if f is not None else TOP
-        if t is ir.Local:
-            return env.get(node.name, TOP)  # type: ignore[union-attr]
-        if t is ir.Let:
-            assert isinstance(node, ir.Let)
-            return self.of(node.body, {**env, node.name: self.of(node.value, env, depth)}, depth)
-        if t is ir.Arith:
-            assert isinstance(node, ir.Arith)
-            a = self.of(node.left, env, depth)
-            b = self.of(node.right, env, depth)
-            if node.op == "+":
-                r = (None if None in (a[0], b[0]) else a[0] + b[0],  # type: ignore[operator]
-                     None if None in (a[1], b[1]) else a[1] + b[1])  # type: ignore[operator]
-            elif node.op == "-":
-                r = (None if None in (a[0], b[1]) else a[0] - b[1],  # type: ignore[operator]
-                     None if None in (a[1], b[0]) else a[1] - b[0])  # type: ignore[operator]
-            elif node.op == "*":
-                r = _corners(a, b, lambda x, y: x * y)
-            elif node.op == "/":
-                if not excludes_zero(b):
-                    return TOP
-                if node.kind == "int":
-                    r = _corners(a, b, lambda x, y: Fraction(x // y))
-                else:
-                    r = _corners(a, b, lambda x, y: x / y)
-            else:  # %
-                if node.kind == "int" and b[0] is not None and b[0] > 0 and b[1] is not None:
-                    hi = b[1] - 1
-                    if a[0] is not None and a[0] >= 0 and a[1] is not None:
-                        hi = min(hi, a[1])
-                    r = (Fraction(0), hi)
-                else:
-                    return TOP
-            return _widen(r, node.type) if node.kind == "dec" else r
-        if t is ir.Neg:
-            a = self.of(node.operand, env, depth)  # type: ignore[union-attr]
-            return (None if a[1] is None else -a[1], None if a[0] is None else -a[0])
-        if t is ir.Widen:
-            return self.of(node.inner, env, depth)  # type: ignore[union-attr]
-        if t is ir.Narrow:
-            return meet(self.of(node.inner, env, depth), type_range(node.type))  # type: ignore[union-attr]
-        if t is ir.If:
-            assert isinstance(node, ir.If)
-            return join(self.of(node.then, env, depth), self.of(node.else_, env, depth))
-        if t is ir.Match:
-            assert isinstance(node, ir.Match)
-            out: Interval | None = None
-            for arm in node.arms:
-                iv = self.of(arm.body, env, depth)
-                out = iv if out is None else join(out, iv)
-            return out or TOP
-        if t is ir.CallFn:
-            assert isinstance(node, ir.CallFn)
-            if depth >= MAX_DEPTH:
+    def visit_Const(self, node: ir.Const, env: dict[str, Interval], depth: int) -> Interval:
+        f = frac(node.value)
+        return (f, f) if f is not None else TOP
+
+    def visit_Local(self, node: ir.Local, env: dict[str, Interval], depth: int) -> Interval:
+        return env.get(node.name, TOP)
+
+    def visit_Let(self, node: ir.Let, env: dict[str, Interval], depth: int) -> Interval:
+        return self.of(node.body, {**env, node.name: self.of(node.value, env, depth)}, depth)
+
+    def visit_Arith(self, node: ir.Arith, env: dict[str, Interval], depth: int) -> Interval:
+        a = self.of(node.left, env, depth)
+        b = self.of(node.right, env, depth)
+        if node.op == "+":
+            r = (None if None in (a[0], b[0]) else a[0] + b[0],  # type: ignore[operator]
+                 None if None in (a[1], b[1]) else a[1] + b[1])  # type: ignore[operator]
+        elif node.op == "-":
+            r = (None if None in (a[0], b[1]) else a[0] - b[1],  # type: ignore[operator]
+                 None if None in (a[1], b[0]) else a[1] - b[0])  # type: ignore[operator]
+        elif node.op == "*":
+            r = _corners(a, b, lambda x, y: x * y)
+        elif node.op == "/":
+            if not excludes_zero(b):
                 return TOP
-            fn = self.module.functions[node.fn]
-            inner = {name: meet(self.of(a, env, depth), type_range(pt)) for (name, pt), a in zip(fn.params, node.args)}
-            return self.of(fn.body, inner, depth + 1)
-        if t is ir.CallBuiltin:
-            return self._builtin(node, env, depth)  # type: ignore[arg-type]
-        if t is ir.TableGet:
-            return self._table(node.table, None)  # type: ignore[union-attr]
-        if t is ir.GetField:
-            assert isinstance(node, ir.GetField)
-            if isinstance(node.obj, ir.TableGet):
-                return self._table(node.obj.table, node.name)
-            if isinstance(node.obj, ir.MakeRecord):
-                for name, e in node.obj.fields:
-                    if name == node.name:
-                        return self.of(e, env, depth)
+            if node.kind == "int":
+                r = _corners(a, b, lambda x, y: Fraction(x // y))
+            else:
+                r = _corners(a, b, lambda x, y: x / y)
+        else:  # %
+            if node.kind == "int" and b[0] is not None and b[0] > 0 and b[1] is not None:
+                hi = b[1] - 1
+                if a[0] is not None and a[0] >= 0 and a[1] is not None:
+                    hi = min(hi, a[1])
+                r = (Fraction(0), hi)
+            else:
+                return TOP
+        return _widen(r, node.type) if node.kind == "dec" else r
+
+    def visit_Neg(self, node: ir.Neg, env: dict[str, Interval], depth: int) -> Interval:
+        a = self.of(node.operand, env, depth)
+        return (None if a[1] is None else -a[1], None if a[0] is None else -a[0])
+
+    def visit_Widen(self, node: ir.Widen, env: dict[str, Interval], depth: int) -> Interval:
+        return self.of(node.inner, env, depth)
+
+    def visit_Narrow(self, node: ir.Narrow, env: dict[str, Interval], depth: int) -> Interval:
+        return meet(self.of(node.inner, env, depth), type_range(node.type))
+
+    def visit_If(self, node: ir.If, env: dict[str, Interval], depth: int) -> Interval:
+        return join(self.of(node.then, env, depth), self.of(node.else_, env, depth))
+
+    def visit_Match(self, node: ir.Match, env: dict[str, Interval], depth: int) -> Interval:
+        out: Interval | None = None
+        for arm in node.arms:
+            iv = self.of(arm.body, env, depth)
+            out = iv if out is None else join(out, iv)
+        return out or TOP
+
+    def visit_CallFn(self, node: ir.CallFn, env: dict[str, Interval], depth: int) -> Interval:
+        if depth >= MAX_DEPTH:
             return TOP
+        fn = self.module.functions[node.fn]
+        inner = {name: meet(self.of(a, env, depth), type_range(pt)) for (name, pt), a in zip(fn.params, node.args)}
+        return self.of(fn.body, inner, depth + 1)
+
+    def visit_TableGet(self, node: ir.TableGet, env: dict[str, Interval], depth: int) -> Interval:
+        return self._table(node.table, None)
+
+    def visit_GetField(self, node: ir.GetField, env: dict[str, Interval], depth: int) -> Interval:
+        if isinstance(node.obj, ir.TableGet):
+            return self._table(node.obj.table, node.name)
+        if isinstance(node.obj, ir.MakeRecord):
+            for name, e in node.obj.fields:
+                if name == node.name:
+                    return self.of(e, env, depth)
         return TOP
+
+    def _top(self, node: ir.Node, env: dict[str, Interval], depth: int) -> Interval:
+        return TOP
+
+    # Not numbers, or numbers this analysis does not follow (the checker's range still applies).
+    visit_Param = visit_Interp = visit_Compare = visit_Logic = visit_Not = visit_Concat = _top
+    visit_Coalesce = visit_Index = visit_Lambda = visit_MakeList = visit_Range = visit_Comprehension = _top
+    visit_MakeMap = visit_MakeRecord = visit_MakeSome = _top
 
     def _table(self, key: str, field: str | None) -> Interval:
         try:
@@ -205,7 +220,7 @@ class Intervals:
             out = (f, f) if out is None else join(out, (f, f))
         return out or TOP
 
-    def _builtin(self, node: ir.CallBuiltin, env: dict[str, Interval], depth: int) -> Interval:
+    def visit_CallBuiltin(self, node: ir.CallBuiltin, env: dict[str, Interval], depth: int) -> Interval:
         args = node.args
         name = node.name
         if name in ("abs", "min", "max", "clamp", "floor", "ceil", "to_decimal", "round"):
@@ -249,43 +264,71 @@ class Intervals:
     def max_len(self, node: ir.Node, env: dict[str, Interval], depth: int = 0) -> int | None:
         """An upper bound on the length of a list-valued expression (None when unbounded)."""
         own = node.type.max_len if isinstance(node.type, ListT) else None
-        got = self._max_len(node, env, depth)
+        got = self.lengths.visit(node, env, depth)
         if got is None:
             return own
         return got if own is None else min(got, own)
 
-    def _max_len(self, node: ir.Node, env: dict[str, Interval], depth: int) -> int | None:
-        if isinstance(node, ir.MakeList):
-            return len(node.items)
-        if isinstance(node, ir.Comprehension):
-            if isinstance(node.source, ir.Range):
-                lo = self.of(node.source.lo, env)[0]
-                hi = self.of(node.source.hi, env)[1]
-                if lo is None or hi is None:
-                    return None
-                return max(0, int(hi) - int(lo) + 1)
-            return self.max_len(node.source, env, depth)
-        if isinstance(node, ir.Let):
-            return self.max_len(node.body, {**env, node.name: self.of(node.value, env, depth)}, depth)
-        if isinstance(node, ir.CallFn):
-            if depth >= MAX_DEPTH:
+
+class ListLengths(ir.Visitor):
+    """Upper bounds on list lengths (None: unbounded), for :meth:`Intervals.max_len`."""
+
+    def __init__(self, ivs: Intervals):
+        self.ivs = ivs
+
+    def visit_MakeList(self, node: ir.MakeList, env: dict[str, Interval], depth: int) -> int | None:
+        return len(node.items)
+
+    def visit_Comprehension(self, node: ir.Comprehension, env: dict[str, Interval], depth: int) -> int | None:
+        if isinstance(node.source, ir.Range):
+            lo = self.ivs.of(node.source.lo, env)[0]
+            hi = self.ivs.of(node.source.hi, env)[1]
+            if lo is None or hi is None:
                 return None
-            fn = self.module.functions[node.fn]
-            inner = {name: meet(self.of(a, env, depth), type_range(pt)) for (name, pt), a in zip(fn.params, node.args)}
-            return self.max_len(fn.body, inner, depth + 1)
-        if isinstance(node, ir.If):
-            a, b = self.max_len(node.then, env, depth), self.max_len(node.else_, env, depth)
-            return None if a is None or b is None else max(a, b)
-        if isinstance(node, (ir.Narrow, ir.Widen)):
-            return self.max_len(node.inner, env, depth)
-        if isinstance(node, ir.Concat) and node.kind == "list":
-            a, b = self.max_len(node.left, env, depth), self.max_len(node.right, env, depth)
-            return None if a is None or b is None else a + b
-        if isinstance(node, ir.CallBuiltin) and node.args:
-            first = self.max_len(node.args[0], env, depth)
-            if node.name == "take" and len(node.args) == 2:
-                n = self.of(node.args[1], env, depth)[1]
-                return first if n is None else (int(n) if first is None else min(first, max(0, int(n))))
-            if node.name in ("filter", "map", "sort", "sort_by", "reverse", "drop"):
-                return first
+            return max(0, int(hi) - int(lo) + 1)
+        return self.ivs.max_len(node.source, env, depth)
+
+    def visit_Let(self, node: ir.Let, env: dict[str, Interval], depth: int) -> int | None:
+        return self.ivs.max_len(node.body, {**env, node.name: self.ivs.of(node.value, env, depth)}, depth)
+
+    def visit_CallFn(self, node: ir.CallFn, env: dict[str, Interval], depth: int) -> int | None:
+        if depth >= MAX_DEPTH:
+            return None
+        fn = self.ivs.module.functions[node.fn]
+        inner = {name: meet(self.ivs.of(a, env, depth), type_range(pt)) for (name, pt), a in zip(fn.params, node.args)}
+        return self.ivs.max_len(fn.body, inner, depth + 1)
+
+    def visit_If(self, node: ir.If, env: dict[str, Interval], depth: int) -> int | None:
+        a, b = self.ivs.max_len(node.then, env, depth), self.ivs.max_len(node.else_, env, depth)
+        return None if a is None or b is None else max(a, b)
+
+    def visit_Narrow(self, node: ir.Narrow | ir.Widen, env: dict[str, Interval], depth: int) -> int | None:
+        return self.ivs.max_len(node.inner, env, depth)
+
+    visit_Widen = visit_Narrow
+
+    def visit_Concat(self, node: ir.Concat, env: dict[str, Interval], depth: int) -> int | None:
+        if node.kind != "list":
+            return None
+        a, b = self.ivs.max_len(node.left, env, depth), self.ivs.max_len(node.right, env, depth)
+        return None if a is None or b is None else a + b
+
+    def visit_CallBuiltin(self, node: ir.CallBuiltin, env: dict[str, Interval], depth: int) -> int | None:
+        if not node.args:
+            return None
+        first = self.ivs.max_len(node.args[0], env, depth)
+        if node.name == "take" and len(node.args) == 2:
+            n = self.ivs.of(node.args[1], env, depth)[1]
+            return first if n is None else (int(n) if first is None else min(first, max(0, int(n))))
+        if node.name in ("filter", "map", "sort", "sort_by", "reverse", "drop"):
+            return first
         return None
+
+    def _unbounded(self, node: ir.Node, env: dict[str, Interval], depth: int) -> int | None:
+        return None
+
+    # Only the type's own max_len bounds these (see Intervals.max_len).
+    visit_Const = visit_Local = visit_Param = visit_Interp = visit_Arith = visit_Compare = _unbounded
+    visit_Logic = visit_Not = visit_Neg = visit_Coalesce = visit_GetField = visit_Index = _unbounded
+    visit_TableGet = visit_Lambda = visit_Range = visit_MakeMap = visit_MakeRecord = visit_MakeSome = _unbounded
+    visit_Match = _unbounded

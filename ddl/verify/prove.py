@@ -24,17 +24,20 @@ from typing import Any
 import attrs
 
 from ddl.diagnostics import Note, Span
+from ddl.eval import arms
 from ddl.eval.interp import Evaluator
-from ddl.eval.ops import values_equal
 from ddl.eval.result import Err, Ok, Outcome
+from ddl.eval.theta import validate_theta
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily, CheckedModule
-from ddl.types.model import DecimalT, EnumT, IntT, ListT, TextT, is_subtype
-from ddl.values import EnumV, SomeV, Value, show_value, to_json
+from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, TextT, is_subtype
+from ddl.values import EnumV, Value, show_value, to_json
 from ddl.verify import intervals as iv
-from ddl.verify.domains import Space, Theta, theta_key
+from ddl.verify import smt
+from ddl.verify.domains import Space, Theta, finite_domain, theta_key
 from ddl.verify.obligations import Obligation
-from ddl.verify.walk import Site, branch_nodes, nodes, reachable_functions, sites
+from ddl.verify.symbolic import Symbolic, prove_ensures
+from ddl.verify.walk import Site, branch_nodes, children, nodes, reachable_functions, sites
 
 SHOW_LIMIT = 70
 
@@ -56,45 +59,12 @@ def at(span: Span) -> str:
 
 
 class CoverageEvaluator(Evaluator):
-    """The interpreter, recording which branch of every If and Match it takes."""
+    """The interpreter, recording in ``hits`` which branch of every If and Match it takes."""
 
     def __init__(self, module: CheckedModule):
         super().__init__(module)
         self.hits: set[tuple[int, int]] = set()
-
-    def _if(self, node: ir.If, env: Any, ctx: Any) -> Any:
-        if self._eval(node.cond, env, ctx):
-            self.hits.add((id(node), 0))
-            return self._eval(node.then, env, ctx)
-        self.hits.add((id(node), 1))
-        return self._eval(node.else_, env, ctx)
-
-    def _match(self, node: ir.Match, env: Any, ctx: Any) -> Any:
-        value = self._eval(node.scrutinee, env, ctx)
-        for i, arm in enumerate(node.arms):
-            pat = arm.pattern
-            taken = (
-                type(pat) is ir.PatWild
-                or (type(pat) is ir.PatConst and values_equal(pat.value, value))
-                or (type(pat) is ir.PatSome and type(value) is SomeV)
-                or (type(pat) is ir.PatNone and type(value) is not SomeV)
-            )
-            if taken:
-                self.hits.add((id(node), i))
-                if type(pat) is ir.PatSome:
-                    saved = env.get(pat.binder, _MISSING)
-                    env[pat.binder] = value.value
-                    result = self._eval(arm.body, env, ctx)
-                    if saved is _MISSING:
-                        env.pop(pat.binder, None)
-                    else:
-                        env[pat.binder] = saved
-                    return result
-                return self._eval(arm.body, env, ctx)
-        return super()._match(node, env, ctx)
-
-
-_MISSING = object()
+        self.record_branches(lambda node, arm: self.hits.add((id(node), arm)))
 
 
 @attrs.define
@@ -138,8 +108,6 @@ class FamilyProver:
     # ------------------------------------------------------------------ θ helpers
 
     def _validate(self, raw: dict[str, Value]) -> Theta | None:
-        from ddl.eval import validate_theta
-
         theta, _ = validate_theta(self.family, self.evaluator, raw, values=True)
         return theta
 
@@ -226,8 +194,6 @@ class FamilyProver:
     def _env_to(self, node: ir.Node, target: ir.Node, env: dict[str, iv.Interval]) -> dict[str, iv.Interval] | None:
         if node is target:
             return env
-        from ddl.verify.walk import children
-
         if isinstance(node, ir.Let):
             found = self._env_to(node.value, target, env)
             if found is not None:
@@ -258,7 +224,8 @@ class FamilyProver:
             if found is not None:
                 return found
             for arm in node.arms:
-                inner = {**env, arm.pattern.binder: iv.TOP} if isinstance(arm.pattern, ir.PatSome) else env
+                name = arms.binder(arm.pattern)
+                inner = env if name is None else {**env, name: iv.TOP}
                 found = self._env_to(arm.body, target, inner)
                 if found is not None:
                     return found
@@ -330,8 +297,6 @@ class FamilyProver:
                                   "DDL600", (Note(f"the run fails here ({f.code})", span),))
         if self.space.exhaustive:
             return Obligation(kind, subject, "proved", f"no θ fails here ({self.space.describe()} evaluated)", span, 0.0)
-        from ddl.verify import smt
-
         verdict = smt.prove_site(self.module, self.family, site)
         if verdict is not None:
             return Obligation(kind, subject, "proved", verdict, span, 0.0)
@@ -354,8 +319,6 @@ class FamilyProver:
                 if any(isinstance(n, ir.Local) and n.name == node.name for n in nodes(node.body)):
                     visit(node.value)
                 return
-            from ddl.verify.walk import children
-
             for c in children(node):
                 visit(c)
 
@@ -464,9 +427,6 @@ class FamilyProver:
             return isinstance(n, ir.Const) and n.value == v0
 
         def visit(n: ir.Node, in_program: bool) -> None:
-            from ddl.types.model import BoolT
-            from ddl.verify.walk import children
-
             if isinstance(n.type, BoolT) and not any(t.lower() in ("true", "false") for t in value_texts(v0)):
                 return  # a condition's constants never reach the output as text
             if isinstance(n, ir.Const):
@@ -602,12 +562,8 @@ class FamilyProver:
                                   en.span, 0.0, "DDL605")
         if self.space.exhaustive:
             return Obligation(kind, subject, "proved", f"holds for {self.space.describe()}", en.span, 0.0)
-        from ddl.verify.symbolic import Symbolic, prove_ensures
-
         why = prove_ensures(self.family, Symbolic(self.module, self.evaluator, self.ivs), self.space.domains, en.expr)
         if why is None:
-            from ddl.verify import smt
-
             why = smt.prove_ensures(self.module, self.family, en.expr)
         if why is not None:
             return Obligation(kind, subject, "proved", why, en.span, 0.0)
@@ -637,34 +593,13 @@ def singles_out(node: ir.If | ir.Match, x: str, v0: Value) -> bool:
 
 def covered_before(node: ir.If | ir.Match) -> set[int]:
     """Arms of a match on an enum or Bool that come after arms covering every value (so never run)."""
-    from ddl.types.model import BoolT
-
-    if not isinstance(node, ir.Match):
+    if not isinstance(node, ir.Match) or not isinstance(node.scrutinee.type, (EnumT, BoolT)):
         return set()
-    t = node.scrutinee.type
-    if isinstance(t, EnumT):
-        every: set[Any] = set(t.variants)
-    elif isinstance(t, BoolT):
-        every = {True, False}
-    else:
-        return set()
-    seen: set[Any] = set()
-    out: set[int] = set()
-    for i, arm in enumerate(node.arms):
-        if seen >= every:
-            out.add(i)
-        pat = arm.pattern
-        if isinstance(pat, ir.PatWild):
-            seen = set(every)
-        elif isinstance(pat, ir.PatConst):
-            seen.add(pat.value.name if isinstance(pat.value, EnumV) else pat.value)
-    return out
+    return arms.covered_before(node, finite_domain(node.scrutinee.type) or ())
 
 
 def lookup_only(name: str, body: ir.Node) -> bool:
     """Is the local ``name`` (a map) used only to look keys up: ``get(m, k)``, ``contains(m, k)``, ``m[k]``?"""
-    from ddl.verify.walk import children
-
     def is_it(n: ir.Node) -> bool:
         return isinstance(n, ir.Local) and n.name == name
 

@@ -15,16 +15,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from ddl.eval.arms import binder
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily, CheckedModule
 from ddl.types.model import BoolT, EnumT, IntT, RecordT
 from ddl.values import EnumV
-from ddl.verify.walk import Site
+from ddl.verify.walk import Site, children
 
 TIMEOUT_MS = 2000
 
 
-class _Enc:
+class _Enc(ir.Visitor):
+    """Int, Bool and enum expressions as z3 terms: ``enc(node, env)``, a fresh variable where not encoded.
+
+    ``visit_<Node>(node, env)`` returns a term, a dict of field terms (a record, when ``inline``) or
+    None (outside the encoded fragment).
+    """
+
     def __init__(self, z3: Any, module: Any = None, inline: bool = False):
         self.z3 = z3
         self.module = module
@@ -52,188 +59,249 @@ class _Enc:
     def enc(self, node: ir.Node, env: dict[str, Any]) -> Any:
         t = node.type
         if isinstance(t, RecordT) and self.inline:
-            r = self._enc(node, env)
+            r = self.visit(node, env)
             return r if isinstance(r, dict) else None
         if not isinstance(t, (IntT, BoolT, EnumT)):
             return None
-        r = self._enc(node, env)
+        r = self.visit(node, env)
         return r if r is not None and not isinstance(r, dict) else self.fresh(t)
 
-    def _enc_more(self, node: ir.Node, env: dict[str, Any]) -> Any:
-        """Records, calls and matches: only when encoding a whole program (``inline``)."""
+    def constant(self, value: Any, t: Any) -> Any:
+        """A pattern's constant as a term of the scrutinee's type (None when not encoded)."""
+        return self.visit(ir.Const(value, t), {})
+
+    def visit_Const(self, node: ir.Const, env: dict[str, Any]) -> Any:
         z3 = self.z3
-        if isinstance(node, ir.MakeRecord):
-            return {name: self.enc(e, env) for name, e in node.fields}
-        if isinstance(node, ir.GetField):
-            obj = self.enc(node.obj, env) if isinstance(node.obj.type, RecordT) else None
-            return obj.get(node.name) if isinstance(obj, dict) else None
-        if isinstance(node, ir.CallFn):
-            if self.depth >= 12:
-                return None
-            fn = self.module.functions[node.fn]
-            inner = {"L:" + name: self.enc(a, env) for (name, _), a in zip(fn.params, node.args)}
-            inner = {k: v for k, v in inner.items() if v is not None}
-            self.depth += 1
-            try:
-                return self.enc(fn.body, inner)
-            finally:
-                self.depth -= 1
-        if isinstance(node, ir.Match) and isinstance(node.type, (IntT, BoolT, EnumT)):
-            s = self.enc(node.scrutinee, env)
-            if s is None:
-                return None
-            out: Any = None
-            for i, arm in enumerate(reversed(node.arms)):
-                val = self.enc(arm.body, env)
-                if val is None:
-                    return None
-                pat = arm.pattern
-                if isinstance(pat, ir.PatWild) or i == 0:  # matches are exhaustive: the last arm is the rest
-                    out = val
-                elif isinstance(pat, ir.PatConst):
-                    c = self._enc(ir.Const(pat.value, node.scrutinee.type), env)
-                    if c is None or out is None:
-                        return None
-                    out = z3.If(s == c, val, out)
-                else:
-                    return None
-            return out
+        v = node.value
+        if isinstance(v, bool):
+            return z3.BoolVal(v)
+        if isinstance(v, int):
+            return z3.IntVal(v)
+        if isinstance(v, EnumV) and isinstance(node.type, EnumT):
+            return z3.IntVal(node.type.variants.index(v.name))
         return None
 
-    def _enc(self, node: ir.Node, env: dict[str, Any]) -> Any:
-        z3 = self.z3
-        if isinstance(node, ir.Const):
-            v = node.value
-            if isinstance(v, bool):
-                return z3.BoolVal(v)
-            if isinstance(v, int):
-                return z3.IntVal(v)
-            if isinstance(v, EnumV) and isinstance(node.type, EnumT):
-                return z3.IntVal(node.type.variants.index(v.name))
+    def visit_Local(self, node: ir.Local | ir.Param, env: dict[str, Any]) -> Any:
+        key = ("L:" if isinstance(node, ir.Local) else "P:") + node.name
+        if key not in env:
+            if isinstance(node.type, RecordT):
+                return None
+            env[key] = self.fresh(node.type)
+        return env[key]
+
+    visit_Param = visit_Local
+
+    def visit_Let(self, node: ir.Let, env: dict[str, Any]) -> Any:
+        inner = dict(env)
+        val = self.enc(node.value, env)
+        if val is not None:
+            inner["L:" + node.name] = val
+        return self.enc(node.body, inner)
+
+    def visit_Arith(self, node: ir.Arith, env: dict[str, Any]) -> Any:
+        if node.kind != "int":
             return None
-        if isinstance(node, (ir.Local, ir.Param)):
-            key = ("L:" if isinstance(node, ir.Local) else "P:") + node.name
-            if key not in env:
-                if isinstance(node.type, RecordT):
-                    return None
-                env[key] = self.fresh(node.type)
-            return env[key]
-        if isinstance(node, ir.Let):
-            inner = dict(env)
-            val = self.enc(node.value, env)
-            if val is not None:
-                inner["L:" + node.name] = val
-            return self.enc(node.body, inner)
-        if isinstance(node, ir.Arith) and node.kind == "int":
-            a, b = self.enc(node.left, env), self.enc(node.right, env)
-            if node.op == "+":
-                return a + b
-            if node.op == "-":
-                return a - b
-            if node.op == "*":
-                return a * b
-            # z3's div/mod agree with floor division only for positive divisors: encode just those.
-            rt = node.right.type
-            if isinstance(rt, IntT) and rt.lo is not None and rt.lo > 0:  # a positive divisor, by its type
-                return a / b if node.op == "/" else a % b
-            return None
-        if isinstance(node, ir.Neg) and isinstance(node.type, IntT):
-            return -self.enc(node.operand, env)
-        if isinstance(node, ir.Compare):
-            a, b = self.enc(node.left, env), self.enc(node.right, env)
-            if a is None or b is None:
-                return None
-            return {"==": lambda: a == b, "!=": lambda: a != b, "<": lambda: a < b, "<=": lambda: a <= b,
-                    ">": lambda: a > b, ">=": lambda: a >= b}[node.op]()
-        if isinstance(node, ir.Logic):
-            a, b = self.enc(node.left, env), self.enc(node.right, env)
-            return z3.And(a, b) if node.op == "and" else z3.Or(a, b)
-        if isinstance(node, ir.Not):
-            return z3.Not(self.enc(node.operand, env))
-        if isinstance(node, ir.If):
-            c = self.enc(node.cond, env)
-            a, b = self.enc(node.then, env), self.enc(node.else_, env)
-            if a is None or b is None:
-                return None
-            if isinstance(a, dict) and isinstance(b, dict):  # records: field by field
-                return {k: (z3.If(c, a[k], b[k]) if a.get(k) is not None and b.get(k) is not None else None)
-                        for k in a}
-            if isinstance(a, dict) or isinstance(b, dict):
-                return None
-            return z3.If(c, a, b)
-        if isinstance(node, (ir.Widen, ir.Narrow)) and isinstance(node.type, IntT):
-            return self.enc(node.inner, env)
-        if self.inline and isinstance(node, (ir.MakeRecord, ir.GetField, ir.CallFn, ir.Match)):
-            return self._enc_more(node, env)
-        if isinstance(node, ir.CallBuiltin) and node.name in ("min", "max", "abs") and isinstance(node.type, IntT):
-            xs = [self.enc(a, env) for a in node.args]
-            if node.name == "abs":
-                return z3.If(xs[0] >= 0, xs[0], -xs[0])
-            if node.name == "min":
-                return z3.If(xs[0] <= xs[1], xs[0], xs[1])
-            return z3.If(xs[0] >= xs[1], xs[0], xs[1])
+        a, b = self.enc(node.left, env), self.enc(node.right, env)
+        if node.op == "+":
+            return a + b
+        if node.op == "-":
+            return a - b
+        if node.op == "*":
+            return a * b
+        # z3's div/mod agree with floor division only for positive divisors: encode just those.
+        rt = node.right.type
+        if isinstance(rt, IntT) and rt.lo is not None and rt.lo > 0:  # a positive divisor, by its type
+            return a / b if node.op == "/" else a % b
         return None
 
+    def visit_Neg(self, node: ir.Neg, env: dict[str, Any]) -> Any:
+        if not isinstance(node.type, IntT):
+            return None
+        return -self.enc(node.operand, env)
 
-def _path(node: ir.Node, target: ir.Node, enc: _Enc, env: dict[str, Any], conds: list[Any]) -> tuple[dict[str, Any], list[Any]] | None:
-    """The environment and path conditions at ``target`` (None when it is not below ``node``)."""
-    z3 = enc.z3
-    if node is target:
-        return env, conds
-    if isinstance(node, ir.Let):
-        found = _path(node.value, target, enc, env, conds)
+    def visit_Compare(self, node: ir.Compare, env: dict[str, Any]) -> Any:
+        a, b = self.enc(node.left, env), self.enc(node.right, env)
+        if a is None or b is None:
+            return None
+        return {"==": lambda: a == b, "!=": lambda: a != b, "<": lambda: a < b, "<=": lambda: a <= b,
+                ">": lambda: a > b, ">=": lambda: a >= b}[node.op]()
+
+    def visit_Logic(self, node: ir.Logic, env: dict[str, Any]) -> Any:
+        a, b = self.enc(node.left, env), self.enc(node.right, env)
+        return self.z3.And(a, b) if node.op == "and" else self.z3.Or(a, b)
+
+    def visit_Not(self, node: ir.Not, env: dict[str, Any]) -> Any:
+        return self.z3.Not(self.enc(node.operand, env))
+
+    def visit_If(self, node: ir.If, env: dict[str, Any]) -> Any:
+        z3 = self.z3
+        c = self.enc(node.cond, env)
+        a, b = self.enc(node.then, env), self.enc(node.else_, env)
+        if a is None or b is None:
+            return None
+        if isinstance(a, dict) and isinstance(b, dict):  # records: field by field
+            return {k: (z3.If(c, a[k], b[k]) if a.get(k) is not None and b.get(k) is not None else None)
+                    for k in a}
+        if isinstance(a, dict) or isinstance(b, dict):
+            return None
+        return z3.If(c, a, b)
+
+    def visit_Widen(self, node: ir.Widen | ir.Narrow, env: dict[str, Any]) -> Any:
+        if not isinstance(node.type, IntT):
+            return None
+        return self.enc(node.inner, env)
+
+    visit_Narrow = visit_Widen
+
+    def visit_CallBuiltin(self, node: ir.CallBuiltin, env: dict[str, Any]) -> Any:
+        if node.name not in ("min", "max", "abs") or not isinstance(node.type, IntT):
+            return None
+        z3 = self.z3
+        xs = [self.enc(a, env) for a in node.args]
+        if node.name == "abs":
+            return z3.If(xs[0] >= 0, xs[0], -xs[0])
+        if node.name == "min":
+            return z3.If(xs[0] <= xs[1], xs[0], xs[1])
+        return z3.If(xs[0] >= xs[1], xs[0], xs[1])
+
+    # Records, calls and matches: only when encoding a whole program (``inline``).
+
+    def visit_MakeRecord(self, node: ir.MakeRecord, env: dict[str, Any]) -> Any:
+        if not self.inline:
+            return None
+        return {name: self.enc(e, env) for name, e in node.fields}
+
+    def visit_GetField(self, node: ir.GetField, env: dict[str, Any]) -> Any:
+        if not self.inline:
+            return None
+        obj = self.enc(node.obj, env) if isinstance(node.obj.type, RecordT) else None
+        return obj.get(node.name) if isinstance(obj, dict) else None
+
+    def visit_CallFn(self, node: ir.CallFn, env: dict[str, Any]) -> Any:
+        if not self.inline or self.depth >= 12:
+            return None
+        fn = self.module.functions[node.fn]
+        inner = {"L:" + name: self.enc(a, env) for (name, _), a in zip(fn.params, node.args)}
+        inner = {k: v for k, v in inner.items() if v is not None}
+        self.depth += 1
+        try:
+            return self.enc(fn.body, inner)
+        finally:
+            self.depth -= 1
+
+    def visit_Match(self, node: ir.Match, env: dict[str, Any]) -> Any:
+        if not self.inline or not isinstance(node.type, (IntT, BoolT, EnumT)):
+            return None
+        s = self.enc(node.scrutinee, env)
+        if s is None:
+            return None
+        out: Any = None
+        for i, arm in enumerate(reversed(node.arms)):
+            val = self.enc(arm.body, env)
+            if val is None:
+                return None
+            pat = arm.pattern
+            if isinstance(pat, ir.PatWild) or i == 0:  # matches are exhaustive: the last arm is the rest
+                out = val
+            elif isinstance(pat, ir.PatConst):
+                c = self.constant(pat.value, node.scrutinee.type)
+                if c is None or out is None:
+                    return None
+                out = self.z3.If(s == c, val, out)
+            else:
+                return None
+        return out
+
+    def _none(self, node: ir.Node, env: dict[str, Any]) -> Any:
+        return None
+
+    # Text, decimals, lists, maps and options are outside the encoded fragment.
+    visit_Interp = visit_Concat = visit_Coalesce = visit_Index = visit_TableGet = visit_Lambda = _none
+    visit_MakeList = visit_Range = visit_Comprehension = visit_MakeMap = visit_MakeSome = _none
+
+
+class _Path(ir.Visitor):
+    """The environment and path conditions at ``target``: ``find(root, env)``, None when it is not below.
+
+    ``visit_<Node>(node, env, conds)`` searches the node's children in evaluation order; the
+    conditions of the enclosing ``if`` / ``match`` / ``and`` / ``or`` are added on the way down.
+    """
+
+    def __init__(self, target: ir.Node, enc: _Enc):
+        self.target = target
+        self.enc = enc
+
+    def find(self, node: ir.Node, env: dict[str, Any], conds: list[Any]) -> tuple[dict[str, Any], list[Any]] | None:
+        if node is self.target:
+            return env, conds
+        return self.visit(node, env, conds)  # type: ignore[no-any-return]
+
+    def visit_Let(self, node: ir.Let, env: dict[str, Any], conds: list[Any]) -> Any:
+        found = self.find(node.value, env, conds)
         if found is not None:
             return found
         inner = dict(env)
-        val = enc.enc(node.value, env)
+        val = self.enc.enc(node.value, env)
         if val is not None:
             inner["L:" + node.name] = val
-        return _path(node.body, target, enc, inner, conds)
-    if isinstance(node, ir.If):
-        found = _path(node.cond, target, enc, env, conds)
+        return self.find(node.body, inner, conds)
+
+    def visit_If(self, node: ir.If, env: dict[str, Any], conds: list[Any]) -> Any:
+        found = self.find(node.cond, env, conds)
         if found is not None:
             return found
-        c = enc.enc(node.cond, env)
-        return (_path(node.then, target, enc, env, [*conds, c])
-                or _path(node.else_, target, enc, env, [*conds, z3.Not(c)]))
-    if isinstance(node, ir.Logic):
-        found = _path(node.left, target, enc, env, conds)
+        c = self.enc.enc(node.cond, env)
+        return (self.find(node.then, env, [*conds, c])
+                or self.find(node.else_, env, [*conds, self.enc.z3.Not(c)]))
+
+    def visit_Logic(self, node: ir.Logic, env: dict[str, Any], conds: list[Any]) -> Any:
+        found = self.find(node.left, env, conds)
         if found is not None:
             return found
-        c = enc.enc(node.left, env)
-        return _path(node.right, target, enc, env, [*conds, c if node.op == "and" else z3.Not(c)])
-    if isinstance(node, ir.Match):
-        found = _path(node.scrutinee, target, enc, env, conds)
+        c = self.enc.enc(node.left, env)
+        return self.find(node.right, env, [*conds, c if node.op == "and" else self.enc.z3.Not(c)])
+
+    def visit_Match(self, node: ir.Match, env: dict[str, Any], conds: list[Any]) -> Any:
+        z3 = self.enc.z3
+        found = self.find(node.scrutinee, env, conds)
         if found is not None:
             return found
-        s = enc.enc(node.scrutinee, env)
+        s = self.enc.enc(node.scrutinee, env)
         earlier: list[Any] = []
         for arm in node.arms:
             pat = arm.pattern
             here: Any = None
             inner = env
+            name = binder(pat)
             if isinstance(pat, ir.PatConst) and s is not None:
-                c = ir.Const(pat.value, node.scrutinee.type)
-                here = s == enc._enc(c, env)
-            elif isinstance(pat, ir.PatSome):
-                inner = {**env, "L:" + pat.binder: None}
-                inner.pop("L:" + pat.binder)
+                here = s == self.enc.constant(pat.value, node.scrutinee.type)
+            elif name is not None:
+                inner = {k: v for k, v in env.items() if k != "L:" + name}  # the binder shadows any outer local
             arm_conds = [*conds, *[z3.Not(e) for e in earlier]] + ([here] if here is not None else [])
-            found = _path(arm.body, target, enc, inner, arm_conds)
+            found = self.find(arm.body, inner, arm_conds)
             if found is not None:
                 return found
             if here is not None:
                 earlier.append(here)
         return None
-    from ddl.verify.walk import children
 
-    if isinstance(node, (ir.Comprehension, ir.Lambda)):
-        return None  # binders over lists are not encoded
-    for child in children(node):
-        found = _path(child, target, enc, env, conds)
-        if found is not None:
-            return found
-    return None
+    def _stop(self, node: ir.Node, env: dict[str, Any], conds: list[Any]) -> Any:
+        return None
+
+    visit_Comprehension = visit_Lambda = _stop  # binders over lists are not encoded
+
+    def _through(self, node: ir.Node, env: dict[str, Any], conds: list[Any]) -> Any:
+        for child in children(node):
+            found = self.find(child, env, conds)
+            if found is not None:
+                return found
+        return None
+
+    # No condition and no binder: search the children in order.
+    visit_Const = visit_Local = visit_Param = visit_Interp = visit_Arith = visit_Compare = _through
+    visit_Not = visit_Neg = visit_Concat = visit_Coalesce = visit_GetField = visit_Index = _through
+    visit_TableGet = visit_CallFn = visit_CallBuiltin = visit_MakeList = visit_Range = visit_MakeMap = _through
+    visit_MakeRecord = visit_MakeSome = visit_Widen = visit_Narrow = _through
 
 
 def prove_site(module: CheckedModule, family: CheckedFamily, site: Site) -> str | None:
@@ -242,7 +310,7 @@ def prove_site(module: CheckedModule, family: CheckedFamily, site: Site) -> str 
     if not ((isinstance(n, ir.Arith) and n.kind == "int") or (isinstance(n, ir.Narrow) and isinstance(n.type, IntT))):
         return None
     try:
-        import z3
+        import z3  # deferred: z3 is heavy and only some proofs reach it
     except ImportError:  # pragma: no cover
         return None
     enc = _Enc(z3)
@@ -254,7 +322,7 @@ def prove_site(module: CheckedModule, family: CheckedFamily, site: Site) -> str 
         root = fn.body
         for name, t in fn.params:
             env["L:" + name] = enc.fresh(t)
-    found = _path(root, n, enc, env, [])
+    found = _Path(n, enc).find(root, env, [])
     if found is None:
         return None
     site_env, conds = found
@@ -288,7 +356,7 @@ def prove_site(module: CheckedModule, family: CheckedFamily, site: Site) -> str 
 def prove_ensures(module: CheckedModule, family: CheckedFamily, expr: ir.Node, timeout_ms: int = TIMEOUT_MS) -> str | None:
     """z3 over the whole program (Int, Bool, enum; records and calls inlined): a proof summary or None."""
     try:
-        import z3
+        import z3  # deferred: z3 is heavy and only some proofs reach it
     except ImportError:  # pragma: no cover
         return None
     try:

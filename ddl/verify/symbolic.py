@@ -14,18 +14,25 @@ verdict is always sound.
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 from pyrsistent import pmap, pvector
 
+from ddl.eval.arms import arm_index, binder
+from ddl.eval.ops import compare, show
 from ddl.eval.result import Ok
+from ddl.regular import Lang
+from ddl.regular.charset import CharSet
+from ddl.regular.dfa import DFA, minimize
 from ddl.types import ir
-from ddl.types.model import BoolT, DecimalT, EnumT, IntT, TextT
+from ddl.types.model import BoolT, DecimalT, EnumT, IntT, OptionT, TextT
+from ddl.types.regex import convert_regex
 from ddl.values import RecordV, SomeV
 from ddl.verify import intervals as iv
-from ddl.verify.walk import nodes
+from ddl.verify.walk import children, nodes
 
 MAX_DEPTH = 6
 MAX_CHOICES = 8
@@ -166,17 +173,11 @@ def decide_text(op: str, a: Any, b: Any) -> bool:
 
 
 def _chars(*ranges: tuple[int, int]) -> Any:
-    from ddl.regular import Lang
-    from ddl.regular.charset import CharSet
-
     return Lang.chars(CharSet.from_ranges([(chr(a), chr(b)) for a, b in ranges]))
 
 
 def _prefixes(lang: Any) -> Any:
     """The prefix closure of a language: every state that can still reach acceptance accepts."""
-    from ddl.regular.dfa import DFA, minimize
-    from ddl.regular.lang import Lang
-
     d = lang._dfa
     live = d.live_states()
     return Lang(minimize(DFA(d.part, d.delta, [s in live for s in range(d.n)], d.start)))
@@ -205,13 +206,25 @@ def lin_scale(a: Lin, f: Fraction) -> Lin:
     return lin_make({k: c * f for k, c in a[0]}, a[1] * f)
 
 
-class Symbolic:
+class _At(NamedTuple):
+    """Where a sub-expression is evaluated: locals, θ (values or atoms), local intervals, call depth."""
+
+    env: dict[str, Any]
+    params: dict[str, Any]
+    ivenv: dict[str, Any]
+    depth: int
+
+
+class Symbolic(ir.Visitor):
+    """Evaluates IR over atoms: ``run(node, env, params, ivenv)``; one ``visit_<Node>`` per IR node class."""
+
     def __init__(self, module: Any, evaluator: Any, ivs: iv.Intervals):
         self.module = module
         self.evaluator = evaluator
         self.ivs = ivs
         self._free: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
         self.choices: list[int] = []
+        self.arities: list[int] = []  # how many ways each choice on the current path could go
         self.fresh = 0
         self.var_scale: dict[Any, int] = {}
         self.text_params: dict[Any, Any] = {}  # atom key of a Text parameter → its pattern
@@ -221,9 +234,6 @@ class Symbolic:
 
     def lang_of_key(self, key: Any) -> Any:
         """A regular language containing every value of the text with this key, or None."""
-        from ddl.regular import Lang
-        from ddl.types.regex import convert_regex
-
         if isinstance(key, str):
             return Lang.literal(key)
         if not isinstance(key, tuple) or not key:
@@ -260,8 +270,6 @@ class Symbolic:
 
     def excludes(self, t: Any, needle: str) -> bool:
         """No value of the text ``t`` contains ``needle``."""
-        from ddl.regular import Lang
-
         try:
             lang = self.lang_of_key(key_of(t))
         except (Undecided, IndexError, TypeError, AttributeError):
@@ -283,9 +291,6 @@ class Symbolic:
             pattern = self.text_params.get(part.key)
             if pattern is None:
                 return False
-            from ddl.regular import Lang
-            from ddl.types.regex import convert_regex
-
             has = Lang.universe().concat(Lang.literal(old), Lang.universe())
             if not Lang.from_regex(convert_regex(pattern)).intersect(has).is_empty():
                 return False
@@ -340,7 +345,6 @@ class Symbolic:
             elif node.op == "/" and node.kind == "dec" and not b[0] and b[1] != 0:
                 out = lin_scale(a, 1 / b[1])
         return out
-        self.arities: list[int] = []
 
     def choose(self, n: int) -> int:
         """Which way an undecided branch goes on this path (paths are enumerated by prove_ensures)."""
@@ -374,7 +378,7 @@ class Symbolic:
             if isinstance(out, Ok):
                 return out.value
             raise Undecided
-        return self._run(node, env, params, ivenv, depth)
+        return self.visit(node, _At(env, params, ivenv, depth))
 
     def _atom(self, node: ir.Node, key: Any, ivenv: dict[str, Any], lin: Lin | None = None) -> Any:
         """An opaque value; ``lin`` is its value as a linear form before rounding to the node's scale."""
@@ -395,192 +399,225 @@ class Symbolic:
                 self.var_iv[key] = interval
         return Atom(key, interval, lin=lin)
 
-    def _run(self, node: ir.Node, env: dict[str, Any], params: dict[str, Any], ivenv: dict[str, Any],
-             depth: int) -> Any:
-        def ev(n: ir.Node, e: dict[str, Any] | None = None, ive: dict[str, Any] | None = None) -> Any:
-            return self.run(n, env if e is None else e, params, ivenv if ive is None else ive, depth)
+    # ---- one method per IR node class: visit_<Node>(node, at) with ``at`` the run's frame
 
-        if isinstance(node, ir.Param):
-            return params[node.name]
-        if isinstance(node, ir.Local):
-            return env[node.name]
-        if isinstance(node, ir.Let):
-            v = ev(node.value)
-            value_iv = self.ivs.of(node.value, ivenv)
-            known = _interval(v)
-            if known is not None:
-                value_iv = iv.meet(value_iv, known)
-            return ev(node.body, {**env, node.name: v}, {**ivenv, node.name: value_iv})
-        if isinstance(node, ir.Interp):
-            parts: list[Any] = []
-            for p in node.parts:
-                if isinstance(p, str):
-                    parts.append(p)
-                else:
-                    v = ev(p)
-                    parts.extend(parts_of(v) if is_sym(v) else [_show(v)])
-            return text(parts)
-        if isinstance(node, ir.Concat) and node.kind == "text":
-            a, b = ev(node.left), ev(node.right)
-            return text(parts_of(a) + parts_of(b))
-        if isinstance(node, ir.MakeRecord):
-            return RecordV(node.type_name, tuple((n, ev(e)) for n, e in node.fields))
-        if isinstance(node, ir.MakeMap):
-            entries = {}
-            for k, v in node.entries:
-                kv = ev(k)
-                if is_sym(kv):
-                    raise Undecided
-                entries[kv] = ev(v)
-            return pmap(entries)
-        if isinstance(node, ir.MakeList):
-            return pvector([ev(x) for x in node.items])
-        if isinstance(node, ir.MakeSome):
-            return SomeV(ev(node.value))
-        if isinstance(node, ir.GetField):
-            obj = ev(node.obj)
-            if isinstance(obj, RecordV):
-                return obj.get(node.name)
+    def ev(self, at: _At, node: ir.Node, env: dict[str, Any] | None = None, ivenv: dict[str, Any] | None = None) -> Any:
+        """Evaluate a sub-expression in the same frame (or with a changed environment)."""
+        return self.run(node, at.env if env is None else env, at.params, at.ivenv if ivenv is None else ivenv,
+                        at.depth)
+
+    def visit_Param(self, node: ir.Param, at: _At) -> Any:
+        return at.params[node.name]
+
+    def visit_Local(self, node: ir.Local, at: _At) -> Any:
+        return at.env[node.name]
+
+    def visit_Let(self, node: ir.Let, at: _At) -> Any:
+        v = self.ev(at, node.value)
+        value_iv = self.ivs.of(node.value, at.ivenv)
+        known = _interval(v)
+        if known is not None:
+            value_iv = iv.meet(value_iv, known)
+        return self.ev(at, node.body, {**at.env, node.name: v}, {**at.ivenv, node.name: value_iv})
+
+    def visit_Interp(self, node: ir.Interp, at: _At) -> Any:
+        parts: list[Any] = []
+        for p in node.parts:
+            if isinstance(p, str):
+                parts.append(p)
+            else:
+                v = self.ev(at, p)
+                parts.extend(parts_of(v) if is_sym(v) else [show(v)])
+        return text(parts)
+
+    def visit_Concat(self, node: ir.Concat, at: _At) -> Any:
+        if node.kind != "text":
             raise Undecided
-        if isinstance(node, ir.If):
-            try:
-                c = ev(node.cond)
-            except Undecided:
-                c = None
-            if c is not True and c is not False and isinstance(node.type, (IntT, DecimalT)):
-                self.fresh += 1  # a number from either branch: an atom equal only to itself
-                return Atom(("ite", self.fresh), self.ivs.of(node, ivenv))
-            if c is not True and c is not False:
-                if depth > 0:
-                    raise Undecided  # only the program's own branches fork; a call becomes an atom instead
-                c = self.choose(2) == 0  # both ways are explored
-            return ev(node.then) if c else ev(node.else_)
-        if isinstance(node, ir.Match):
-            try:
-                s = ev(node.scrutinee)
-            except Undecided:
-                self.fresh += 1  # unknown and unnamed: equal only to itself
-                s = Atom(("scrutinee", self.fresh))
-            if is_sym(s):
-                if depth > 0:
-                    raise Undecided
-                i = self.choose(len(node.arms))
-                arm = node.arms[i]
-                if isinstance(arm.pattern, ir.PatSome):
-                    from ddl.types.model import OptionT
+        a, b = self.ev(at, node.left), self.ev(at, node.right)
+        return text(parts_of(a) + parts_of(b))
 
-                    inner_t = node.scrutinee.type.inner if isinstance(node.scrutinee.type, OptionT) else None
-                    key = ("some", key_of(s) if not isinstance(s, SText) else key_of(s))
-                    bound: Any = SText((Atom(key),)) if isinstance(inner_t, TextT) else Atom(key, iv.type_range(inner_t) if inner_t is not None else None)
-                    return ev(arm.body, {**env, arm.pattern.binder: bound})
-                return ev(arm.body)
-            from ddl.eval.ops import values_equal
+    def visit_MakeRecord(self, node: ir.MakeRecord, at: _At) -> Any:
+        return RecordV(node.type_name, tuple((n, self.ev(at, e)) for n, e in node.fields))
 
-            for arm in node.arms:
-                pat = arm.pattern
-                if isinstance(pat, ir.PatWild) or (isinstance(pat, ir.PatConst) and values_equal(pat.value, s)):
-                    return ev(arm.body)
-                if isinstance(pat, ir.PatSome) and isinstance(s, SomeV):
-                    return ev(arm.body, {**env, pat.binder: s.value})
-                if isinstance(pat, ir.PatNone) and not isinstance(s, SomeV):
-                    return ev(arm.body)
-            raise Undecided
-        if isinstance(node, ir.Logic):
-            a = ev(node.left)
-            if node.op == "and":
-                return ev(node.right) if a is True else _bool(a)
-            return True if a is True else ev(node.right) if a is False else _bool(a)
-        if isinstance(node, ir.Not):
-            return not _bool(ev(node.operand))
-        if isinstance(node, ir.Compare):
-            a, b = ev(node.left), ev(node.right)
-            return self._compare(node.op, a, b)
-        if isinstance(node, ir.CallBuiltin):
-            args = [ev(a) for a in node.args]
-            if node.name in ("contains", "starts_with", "ends_with") and any(isinstance(a, (SText, Atom)) for a in args):
-                if isinstance(args[0], (str, SText)):
-                    try:
-                        return decide_text(node.name, args[0], args[1])
-                    except Undecided:
-                        if node.name == "contains" and isinstance(args[1], str) and self.excludes(args[0], args[1]):
-                            return False
-                        raise
+    def visit_MakeMap(self, node: ir.MakeMap, at: _At) -> Any:
+        entries = {}
+        for k, v in node.entries:
+            kv = self.ev(at, k)
+            if is_sym(kv):
                 raise Undecided
-            if node.name == "get" and len(args) == 2 and not is_sym(args[1]) and hasattr(args[0], "get"):
-                try:
-                    inner = args[0].get(args[1])
-                except TypeError:
-                    raise Undecided from None
-                if inner is not None and not isinstance(args[0], RecordV):
-                    return SomeV(inner)
-            if node.name == "replace" and isinstance(args[0], SText) and all(isinstance(a, str) for a in args[1:]):
-                if self.never_contains(args[0], args[1]):
-                    return args[0]  # nothing to replace, whatever the atoms are
-            if node.name == "len" and not isinstance(args[0], (str, SText, Atom)) and hasattr(args[0], "__len__"):
-                return len(args[0])
-            if node.name == "show" and isinstance(args[0], Atom):
-                return SText((Atom(("show", args[0].key)),))
-            if node.name == "show" and isinstance(args[0], SText):
-                return args[0]
-            form = None
-            if node.name in ("round", "to_decimal") and isinstance(node.type, DecimalT):
-                form = self.lin(args[0])
-            elif node.name == "abs" and isinstance(args[0], Atom):
-                form = self.lin(args[0])
-                r = self.lin_interval(form) if form is not None else None
-                if form is not None and r is not None and r[0] is not None and r[0] >= 0:
-                    pass
-                elif form is not None and r is not None and r[1] is not None and r[1] <= 0:
-                    form = lin_scale(form, Fraction(-1))
-                else:
-                    form = None
-            return self._atom(node, ("builtin", node.name, tuple(key_of(a) for a in args)), ivenv, form)
-        if isinstance(node, ir.CallFn):
-            args = [ev(a) for a in node.args]
-            fn = self.module.functions[node.fn]
-            if depth < MAX_DEPTH:
-                mark, saved = len(self.arities), list(self.choices)
-                inner_iv = {name: _interval(a) or iv.type_range(t) for (name, t), a in zip(fn.params, args)}
-                try:
-                    return self.run(fn.body, {name: a for (name, _), a in zip(fn.params, args)}, params, inner_iv,
-                                    depth + 1)
-                except Undecided:
-                    del self.arities[mark:]
-                    self.choices = saved
-            return self._atom(node, ("call", node.fn, tuple(key_of(a) for a in args)), ivenv)
-        if isinstance(node, ir.Comprehension):
-            source: Any = ev(node.source) if not isinstance(node.source, ir.Range) else None
-            if isinstance(node.source, ir.Range):
-                lo, hi = ev(node.source.lo), ev(node.source.hi)
-                if is_sym(lo) or is_sym(hi):
-                    raise Undecided
-                source = range(lo, hi + 1)
-            if is_sym(source):
-                raise Undecided
-            items = []
-            for x in source:
-                inner = {**env, node.var: x}
-                inner_iv = {**ivenv, node.var: _interval(x) or iv.TOP}
-                if node.cond is not None and _bool(ev(node.cond, inner, inner_iv)) is not True:
-                    continue
-                items.append(ev(node.elem, inner, inner_iv))
-            return pvector(items)
-        if isinstance(node, ir.Narrow) and not isinstance(node.type, (IntT, DecimalT)):
-            return ev(node.inner)  # a narrowing that passes returns its value unchanged
-        if isinstance(node, (ir.Widen, ir.Narrow)) and isinstance(node.type, (IntT, DecimalT)):
-            inner = ev(node.inner)
-            form = self.lin(inner)  # widening and a narrowing that passes keep the value
-            return self._atom(node, ("num", key_of(inner), str(node.type)), ivenv, form)
-        if isinstance(node, (ir.Arith, ir.Neg, ir.Coalesce, ir.TableGet, ir.Index)) and isinstance(node.type, (IntT, DecimalT, TextT)):
-            vals = tuple(ev(c) for c in _kids(node))
-            form = self.arith_lin(node, vals) if isinstance(node, (ir.Arith, ir.Neg)) else None
-            atom = self._atom(node, ("op", type(node).__name__, getattr(node, "op", ""), tuple(key_of(v) for v in vals)), ivenv, form)
-            return attrs.evolve(atom, args=vals) if isinstance(atom, Atom) else atom
+            entries[kv] = self.ev(at, v)
+        return pmap(entries)
+
+    def visit_MakeList(self, node: ir.MakeList, at: _At) -> Any:
+        return pvector([self.ev(at, x) for x in node.items])
+
+    def visit_MakeSome(self, node: ir.MakeSome, at: _At) -> Any:
+        return SomeV(self.ev(at, node.value))
+
+    def visit_GetField(self, node: ir.GetField, at: _At) -> Any:
+        obj = self.ev(at, node.obj)
+        if isinstance(obj, RecordV):
+            return obj.get(node.name)
         raise Undecided
 
-    def _compare(self, op: str, a: Any, b: Any) -> bool:
-        from ddl.eval.ops import compare
+    def visit_If(self, node: ir.If, at: _At) -> Any:
+        try:
+            c = self.ev(at, node.cond)
+        except Undecided:
+            c = None
+        if c is not True and c is not False and isinstance(node.type, (IntT, DecimalT)):
+            self.fresh += 1  # a number from either branch: an atom equal only to itself
+            return Atom(("ite", self.fresh), self.ivs.of(node, at.ivenv))
+        if c is not True and c is not False:
+            if at.depth > 0:
+                raise Undecided  # only the program's own branches fork; a call becomes an atom instead
+            c = self.choose(2) == 0  # both ways are explored
+        return self.ev(at, node.then) if c else self.ev(at, node.else_)
 
+    def visit_Match(self, node: ir.Match, at: _At) -> Any:
+        try:
+            s = self.ev(at, node.scrutinee)
+        except Undecided:
+            self.fresh += 1  # unknown and unnamed: equal only to itself
+            s = Atom(("scrutinee", self.fresh))
+        if is_sym(s):
+            if at.depth > 0:
+                raise Undecided
+            arm = node.arms[self.choose(len(node.arms))]  # every arm is explored
+            name = binder(arm.pattern)
+            if name is not None:
+                inner_t = node.scrutinee.type.inner if isinstance(node.scrutinee.type, OptionT) else None
+                key = ("some", key_of(s) if not isinstance(s, SText) else key_of(s))
+                bound: Any = (SText((Atom(key),)) if isinstance(inner_t, TextT)
+                              else Atom(key, iv.type_range(inner_t) if inner_t is not None else None))
+                return self.ev(at, arm.body, {**at.env, name: bound})
+            return self.ev(at, arm.body)
+        index = arm_index(node, s)
+        if index is None:
+            raise Undecided
+        arm = node.arms[index]
+        name = binder(arm.pattern)
+        if name is not None:
+            return self.ev(at, arm.body, {**at.env, name: s.value})
+        return self.ev(at, arm.body)
+
+    def visit_Logic(self, node: ir.Logic, at: _At) -> Any:
+        a = self.ev(at, node.left)
+        if node.op == "and":
+            return self.ev(at, node.right) if a is True else _bool(a)
+        return True if a is True else self.ev(at, node.right) if a is False else _bool(a)
+
+    def visit_Not(self, node: ir.Not, at: _At) -> Any:
+        return not _bool(self.ev(at, node.operand))
+
+    def visit_Compare(self, node: ir.Compare, at: _At) -> Any:
+        a, b = self.ev(at, node.left), self.ev(at, node.right)
+        return self._compare(node.op, a, b)
+
+    def visit_CallBuiltin(self, node: ir.CallBuiltin, at: _At) -> Any:
+        args = [self.ev(at, a) for a in node.args]
+        if node.name in ("contains", "starts_with", "ends_with") and any(isinstance(a, (SText, Atom)) for a in args):
+            if isinstance(args[0], (str, SText)):
+                try:
+                    return decide_text(node.name, args[0], args[1])
+                except Undecided:
+                    if node.name == "contains" and isinstance(args[1], str) and self.excludes(args[0], args[1]):
+                        return False
+                    raise
+            raise Undecided
+        if node.name == "get" and len(args) == 2 and not is_sym(args[1]) and hasattr(args[0], "get"):
+            try:
+                inner = args[0].get(args[1])
+            except TypeError:
+                raise Undecided from None
+            if inner is not None and not isinstance(args[0], RecordV):
+                return SomeV(inner)
+        if node.name == "replace" and isinstance(args[0], SText) and all(isinstance(a, str) for a in args[1:]):
+            if self.never_contains(args[0], args[1]):
+                return args[0]  # nothing to replace, whatever the atoms are
+        if node.name == "len" and not isinstance(args[0], (str, SText, Atom)) and hasattr(args[0], "__len__"):
+            return len(args[0])
+        if node.name == "show" and isinstance(args[0], Atom):
+            return SText((Atom(("show", args[0].key)),))
+        if node.name == "show" and isinstance(args[0], SText):
+            return args[0]
+        form = None
+        if node.name in ("round", "to_decimal") and isinstance(node.type, DecimalT):
+            form = self.lin(args[0])
+        elif node.name == "abs" and isinstance(args[0], Atom):
+            form = self.lin(args[0])
+            r = self.lin_interval(form) if form is not None else None
+            if form is not None and r is not None and r[0] is not None and r[0] >= 0:
+                pass
+            elif form is not None and r is not None and r[1] is not None and r[1] <= 0:
+                form = lin_scale(form, Fraction(-1))
+            else:
+                form = None
+        return self._atom(node, ("builtin", node.name, tuple(key_of(a) for a in args)), at.ivenv, form)
+
+    def visit_CallFn(self, node: ir.CallFn, at: _At) -> Any:
+        args = [self.ev(at, a) for a in node.args]
+        fn = self.module.functions[node.fn]
+        if at.depth < MAX_DEPTH:
+            mark, saved = len(self.arities), list(self.choices)
+            inner_iv = {name: _interval(a) or iv.type_range(t) for (name, t), a in zip(fn.params, args)}
+            try:
+                return self.run(fn.body, {name: a for (name, _), a in zip(fn.params, args)}, at.params, inner_iv,
+                                at.depth + 1)
+            except Undecided:
+                del self.arities[mark:]
+                self.choices = saved
+        return self._atom(node, ("call", node.fn, tuple(key_of(a) for a in args)), at.ivenv)
+
+    def visit_Comprehension(self, node: ir.Comprehension, at: _At) -> Any:
+        source: Any = self.ev(at, node.source) if not isinstance(node.source, ir.Range) else None
+        if isinstance(node.source, ir.Range):
+            lo, hi = self.ev(at, node.source.lo), self.ev(at, node.source.hi)
+            if is_sym(lo) or is_sym(hi):
+                raise Undecided
+            source = range(lo, hi + 1)
+        if is_sym(source):
+            raise Undecided
+        items = []
+        for x in source:
+            inner = {**at.env, node.var: x}
+            inner_iv = {**at.ivenv, node.var: _interval(x) or iv.TOP}
+            if node.cond is not None and _bool(self.ev(at, node.cond, inner, inner_iv)) is not True:
+                continue
+            items.append(self.ev(at, node.elem, inner, inner_iv))
+        return pvector(items)
+
+    def visit_Narrow(self, node: ir.Narrow | ir.Widen, at: _At) -> Any:
+        if not isinstance(node.type, (IntT, DecimalT)):
+            if isinstance(node, ir.Narrow):
+                return self.ev(at, node.inner)  # a narrowing that passes returns its value unchanged
+            raise Undecided
+        inner = self.ev(at, node.inner)
+        form = self.lin(inner)  # widening and a narrowing that passes keep the value
+        return self._atom(node, ("num", key_of(inner), str(node.type)), at.ivenv, form)
+
+    visit_Widen = visit_Narrow
+
+    def visit_Arith(self, node: ir.Arith | ir.Neg | ir.Coalesce | ir.TableGet | ir.Index, at: _At) -> Any:
+        """An opaque number or text keyed by the operation and its operands (exact when linear)."""
+        if not isinstance(node.type, (IntT, DecimalT, TextT)):
+            raise Undecided
+        vals = tuple(self.ev(at, c) for c in children(node))
+        form = self.arith_lin(node, vals) if isinstance(node, (ir.Arith, ir.Neg)) else None
+        atom = self._atom(node, ("op", type(node).__name__, getattr(node, "op", ""), tuple(key_of(v) for v in vals)),
+                          at.ivenv, form)
+        return attrs.evolve(atom, args=vals) if isinstance(atom, Atom) else atom
+
+    visit_Neg = visit_Coalesce = visit_TableGet = visit_Index = visit_Arith
+
+    def _undecided(self, node: ir.Node, at: _At) -> Any:
+        raise Undecided
+
+    # A constant is always evaluated concretely by run(); a lambda or range only occurs inside a
+    # built-in call or a comprehension, which handle them.
+    visit_Const = visit_Lambda = visit_Range = _undecided
+
+    def _compare(self, op: str, a: Any, b: Any) -> bool:
         if not is_sym(a) and not is_sym(b):
             return bool(compare(op, a, b))
         if op in ("==", "!=") and key_of(a) == key_of(b):
@@ -624,12 +661,6 @@ class Symbolic:
         raise Undecided
 
 
-def _kids(node: ir.Node) -> list[ir.Node]:
-    from ddl.verify.walk import children
-
-    return list(children(node))
-
-
 def _interval(v: Any) -> Any:
     if isinstance(v, Atom):
         return v.interval
@@ -643,16 +674,8 @@ def _bool(v: Any) -> bool:
     raise Undecided
 
 
-def _show(v: Any) -> str:
-    from ddl.eval.ops import show
-
-    return show(v)  # type: ignore[no-any-return]
-
-
 def prove_ensures(family: Any, symbolic: Symbolic, domains: dict[str, Any], expr: ir.Node) -> str | None:
     """A proof summary when the clause holds for every θ by symbolic evaluation; None when undecided."""
-    import itertools
-
     mentioned = {n.name for n in nodes(expr) if isinstance(n, ir.Param)}
     # Enumerate the smallest domains (enums and booleans first) while there are at most 512 combinations.
     small = sorted((p for p in family.params if domains.get(p.name) is not None and len(domains[p.name]) <= 64),

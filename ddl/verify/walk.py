@@ -6,45 +6,28 @@ from collections.abc import Iterator
 
 import attrs
 
+from ddl import tree
 from ddl.diagnostics import Span
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily, CheckedModule
 
 
 def children(node: ir.Node) -> Iterator[ir.Node]:
-    t = type(node)
-    if t is ir.Interp:
-        for p in node.parts:  # type: ignore[union-attr]
-            if not isinstance(p, str):
-                yield p
-        return
-    if t is ir.Match:
-        yield node.scrutinee  # type: ignore[union-attr]
-        for arm in node.arms:  # type: ignore[union-attr]
-            yield arm.body
-        return
-    if t is ir.MakeMap:
-        for k, v in node.entries:  # type: ignore[union-attr]
-            yield k
-            yield v
-        return
-    if t is ir.MakeRecord:
-        for _, v in node.fields:  # type: ignore[union-attr]
-            yield v
-        return
-    for f in attrs.fields(t):
-        if f.name in ("type", "span", "param_types"):
-            continue
-        v = getattr(node, f.name)
-        if isinstance(v, tuple):
-            for x in v:
-                if attrs.has(type(x)):
-                    yield x
-        elif v is not None and attrs.has(type(v)) and not isinstance(v, Span):
-            yield v
+    """The IR expressions directly below ``node``, in field order (a match: scrutinee, then arm bodies).
+
+    Built on the generic :func:`ddl.tree.children`: types, patterns and constant values are not
+    expressions and are skipped; an :class:`~ddl.types.ir.Arm` stands for its body.
+    """
+    for c in tree.children(node):
+        t = type(c)
+        if t in ir.NODE_CLASSES:
+            yield c
+        elif t is ir.Arm:
+            yield c.body
 
 
 def nodes(root: ir.Node) -> Iterator[ir.Node]:
+    """``root`` and every IR expression below it, depth first, in field order."""
     stack = [root]
     while stack:
         n = stack.pop()
