@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import ddl
 from ddl.grammar.compile import CompiledGrammar
-from ddl.handler.fastpath import MAX_FAST_LENGTH, fast_extractor
+from ddl.grammar.fastpath import MAX_FAST_LENGTH, fast_extractor
 from ddl.regular import Lang, Matcher, find_ambiguity, parse
 from ddl.regular.strategies import members, regexes
 from ddl.testing import near_misses, utterances

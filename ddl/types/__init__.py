@@ -1,0 +1,19 @@
+"""Name resolution and type checking: the AST becomes a checked module over the typed IR.
+
+Public face::
+
+    Checker(module, loader).run()       → CheckedModule (diagnostics in .diags); the facade drives it
+    CheckedModule, CheckedFamily        the checked module and its families (ddl.types.checked)
+    ir                                  the typed core IR every later floor reads (ddl.types.ir)
+    model                               the types: IntT, DecimalT, TextT, EnumT, ... (ddl.types.model)
+    convert_regex                       DDL's regex AST → the engine's (ddl.types.regex)
+"""
+
+from __future__ import annotations
+
+from ddl.types import ir, model
+from ddl.types.check import Checker
+from ddl.types.checked import CheckedFamily, CheckedModule
+from ddl.types.regex import convert_regex
+
+__all__ = ["CheckedFamily", "CheckedModule", "Checker", "convert_regex", "ir", "model"]

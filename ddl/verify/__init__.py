@@ -1,0 +1,24 @@
+"""The obligations of ``ddl check`` and their three-valued verdicts (spec/checks.md).
+
+Public face::
+
+    check_family(module, family, evaluator)   → [Obligation]: typed, examples, grammar, verifier
+    Obligation                                kind, subject, verdict (proved | refuted | unknown), evidence
+    FileResult, FamilyResult, Finding         one file's typed result (the facade's ddl.check returns them)
+    ResultCache, load_check_settings          the result cache and the [check] limits
+
+Pipelines over files (reading, caching, parallel checking) are the facade's (``ddl.api.check``).
+"""
+
+from __future__ import annotations
+
+from ddl.verify.cache import ResultCache
+from ddl.verify.config import CheckSettings, ConfigError, load_check_settings
+from ddl.verify.family import check_family, example_obligation
+from ddl.verify.obligations import Obligation, Verdict
+from ddl.verify.report import FamilyResult, FileResult, Finding
+
+__all__ = [
+    "CheckSettings", "ConfigError", "FamilyResult", "FileResult", "Finding", "Obligation", "ResultCache", "Verdict",
+    "check_family", "example_obligation", "load_check_settings",
+]

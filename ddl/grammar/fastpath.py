@@ -45,8 +45,10 @@ from ddl.regular.ast import (
     Star,
     Tag,
     expand_shuffle,
+    walk,
 )
 from ddl.regular.charset import CharSet
+from ddl.regular.lang import Lang
 
 _MAX_CP = 0x10FFFF
 _SPECIAL_IN_CLASS = set("\\]^-[")
@@ -100,7 +102,6 @@ class FastExtractor:
     def _exact_lang(self, name: str, inner: Regex) -> Any:
         lang = self._exact_langs.get(name)
         if lang is None:
-            from ddl.regular.lang import Lang
 
             lang = self._exact_langs[name] = Lang.from_regex(inner)
         return lang
@@ -341,8 +342,6 @@ def _longest_first_is_exact(items: list[Regex], follow: CharSet | None) -> bool:
 
 
 def _has_loop(node: Regex) -> bool:
-    from ddl.regular.ast import walk
-
     return any(isinstance(n, Star) or (isinstance(n, Repeat) and n.hi != n.lo) for n in walk(node))
 
 
