@@ -10,6 +10,7 @@ import pytest
 from ddl import tree
 from ddl.eval import Err, Evaluator, Ok, compile_family
 from ddl.eval.arms import arm_index, binder, covered_before
+from ddl.eval.compile import _Compiler
 from ddl.eval.theta import enum_value
 from ddl.types import ir
 from ddl.types.model import BOOL, INT, TEXT, EnumT, ListT, MapT, OptionT
@@ -38,7 +39,7 @@ def test_a_visitor_without_a_method_for_a_node_class_fails_loudly_naming_both() 
     assert "Local" in OnlyConstants.missing() and "Const" not in OnlyConstants.missing()
 
 
-@pytest.mark.parametrize("visitor", [Intervals, ListLengths, _Enc, _Path, Symbolic], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("visitor", [_Compiler, Intervals, ListLengths, _Enc, _Path, Symbolic], ids=lambda c: c.__name__)
 def test_every_analysis_handles_every_ir_node_class(visitor: type[ir.Visitor]) -> None:
     """Adding an IR node class fails here until each analysis says what it does with it."""
     assert visitor.missing() == []

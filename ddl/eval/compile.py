@@ -42,7 +42,9 @@ class _Frame:
         return slot
 
 
-class _Compiler:
+class _Compiler(ir.Visitor):
+    """``compile(node, scope, frame)``: one ``visit_<Node>`` per IR node class returns the node's closure."""
+
     def __init__(self, module: CheckedModule, tables: Evaluator):
         self.module = module
         self.tables = tables
@@ -60,14 +62,11 @@ class _Compiler:
         return compiled
 
     def compile(self, node: ir.Node, scope: Scope, frame: _Frame) -> Code:
-        method = getattr(self, "c_" + type(node).__name__, None)
-        if method is None:
-            raise InternalError(f"unknown IR node {type(node).__name__}")
-        return method(node, scope, frame)  # type: ignore[no-any-return]
+        return self.visit(node, scope, frame)  # type: ignore[no-any-return]
 
     # Every closure starts with the same two lines as Evaluator._eval: one step per node.
 
-    def c_Const(self, node: ir.Const, scope: Scope, frame: _Frame) -> Code:
+    def visit_Const(self, node: ir.Const, scope: Scope, frame: _Frame) -> Code:
         value, span = node.value, node.span
 
         def f(r: list[Any], c: Ctx) -> Any:
@@ -78,7 +77,7 @@ class _Compiler:
 
         return f
 
-    def c_Local(self, node: ir.Local, scope: Scope, frame: _Frame) -> Code:
+    def visit_Local(self, node: ir.Local, scope: Scope, frame: _Frame) -> Code:
         if node.name not in scope:
             raise InternalError(f"unbound local {node.name}")
         slot, span = scope[node.name], node.span
@@ -91,7 +90,7 @@ class _Compiler:
 
         return f
 
-    def c_Param(self, node: ir.Param, scope: Scope, frame: _Frame) -> Code:
+    def visit_Param(self, node: ir.Param, scope: Scope, frame: _Frame) -> Code:
         name, span = node.name, node.span
 
         def f(r: list[Any], c: Ctx) -> Any:
@@ -102,7 +101,7 @@ class _Compiler:
 
         return f
 
-    def c_Interp(self, node: ir.Interp, scope: Scope, frame: _Frame) -> Code:
+    def visit_Interp(self, node: ir.Interp, scope: Scope, frame: _Frame) -> Code:
         span, show, shift = node.span, ops.show, ops.SIZE_SHIFT
         parts: list[str | Code] = [p if isinstance(p, str) else self.compile(p, scope, frame) for p in node.parts]
 
@@ -118,7 +117,7 @@ class _Compiler:
 
         return f
 
-    def c_Let(self, node: ir.Let, scope: Scope, frame: _Frame) -> Code:
+    def visit_Let(self, node: ir.Let, scope: Scope, frame: _Frame) -> Code:
         span = node.span
         value = self.compile(node.value, scope, frame)
         slot = frame.alloc()
@@ -133,7 +132,7 @@ class _Compiler:
 
         return f
 
-    def c_If(self, node: ir.If, scope: Scope, frame: _Frame) -> Code:
+    def visit_If(self, node: ir.If, scope: Scope, frame: _Frame) -> Code:
         span = node.span
         cond = self.compile(node.cond, scope, frame)
         then = self.compile(node.then, scope, frame)
@@ -147,7 +146,7 @@ class _Compiler:
 
         return f
 
-    def c_Arith(self, node: ir.Arith, scope: Scope, frame: _Frame) -> Code:
+    def visit_Arith(self, node: ir.Arith, scope: Scope, frame: _Frame) -> Code:
         span, op = node.span, node.op
         left = self.compile(node.left, scope, frame)
         right = self.compile(node.right, scope, frame)
@@ -168,7 +167,7 @@ class _Compiler:
 
         return g
 
-    def c_Compare(self, node: ir.Compare, scope: Scope, frame: _Frame) -> Code:
+    def visit_Compare(self, node: ir.Compare, scope: Scope, frame: _Frame) -> Code:
         span, op, pair_cost, compare = node.span, node.op, ops.pair_cost, ops.compare
         left = self.compile(node.left, scope, frame)
         right = self.compile(node.right, scope, frame)
@@ -186,7 +185,7 @@ class _Compiler:
 
         return f
 
-    def c_Logic(self, node: ir.Logic, scope: Scope, frame: _Frame) -> Code:
+    def visit_Logic(self, node: ir.Logic, scope: Scope, frame: _Frame) -> Code:
         span = node.span
         left = self.compile(node.left, scope, frame)
         right = self.compile(node.right, scope, frame)
@@ -208,7 +207,7 @@ class _Compiler:
 
         return g
 
-    def c_Not(self, node: ir.Not, scope: Scope, frame: _Frame) -> Code:
+    def visit_Not(self, node: ir.Not, scope: Scope, frame: _Frame) -> Code:
         span = node.span
         operand = self.compile(node.operand, scope, frame)
 
@@ -220,7 +219,7 @@ class _Compiler:
 
         return f
 
-    def c_Neg(self, node: ir.Neg, scope: Scope, frame: _Frame) -> Code:
+    def visit_Neg(self, node: ir.Neg, scope: Scope, frame: _Frame) -> Code:
         span, negate = node.span, ops.negate
         operand = self.compile(node.operand, scope, frame)
 
@@ -232,7 +231,7 @@ class _Compiler:
 
         return f
 
-    def c_Concat(self, node: ir.Concat, scope: Scope, frame: _Frame) -> Code:
+    def visit_Concat(self, node: ir.Concat, scope: Scope, frame: _Frame) -> Code:
         span, pair_cost = node.span, ops.pair_cost
         left = self.compile(node.left, scope, frame)
         right = self.compile(node.right, scope, frame)
@@ -250,7 +249,7 @@ class _Compiler:
 
         return f
 
-    def c_Coalesce(self, node: ir.Coalesce, scope: Scope, frame: _Frame) -> Code:
+    def visit_Coalesce(self, node: ir.Coalesce, scope: Scope, frame: _Frame) -> Code:
         span = node.span
         option = self.compile(node.option, scope, frame)
         default = self.compile(node.default, scope, frame)
@@ -264,7 +263,7 @@ class _Compiler:
 
         return f
 
-    def c_GetField(self, node: ir.GetField, scope: Scope, frame: _Frame) -> Code:
+    def visit_GetField(self, node: ir.GetField, scope: Scope, frame: _Frame) -> Code:
         span, name = node.span, node.name
         obj = self.compile(node.obj, scope, frame)
 
@@ -276,7 +275,7 @@ class _Compiler:
 
         return f
 
-    def c_Index(self, node: ir.Index, scope: Scope, frame: _Frame) -> Code:
+    def visit_Index(self, node: ir.Index, scope: Scope, frame: _Frame) -> Code:
         span = node.span
         obj = self.compile(node.obj, scope, frame)
         index = self.compile(node.index, scope, frame)
@@ -306,7 +305,7 @@ class _Compiler:
 
         return g
 
-    def c_TableGet(self, node: ir.TableGet, scope: Scope, frame: _Frame) -> Code:
+    def visit_TableGet(self, node: ir.TableGet, scope: Scope, frame: _Frame) -> Code:
         span, table_key, tables = node.span, node.table, self.tables
         table_name = self.module.tables[table_key].name
         key = self.compile(node.key, scope, frame)
@@ -323,7 +322,7 @@ class _Compiler:
 
         return f
 
-    def c_CallFn(self, node: ir.CallFn, scope: Scope, frame: _Frame) -> Code:
+    def visit_CallFn(self, node: ir.CallFn, scope: Scope, frame: _Frame) -> Code:
         span = node.span
         args = [self.compile(a, scope, frame) for a in node.args]
         body, size = self.function(node.fn)
@@ -339,7 +338,7 @@ class _Compiler:
 
         return f
 
-    def c_Lambda(self, node: ir.Lambda, scope: Scope, frame: _Frame) -> Code:
+    def visit_Lambda(self, node: ir.Lambda, scope: Scope, frame: _Frame) -> Code:
         span = node.span
         slots = [frame.alloc() for _ in node.params]
         body = self.compile(node.body, {**scope, **dict(zip(node.params, slots))}, frame)
@@ -358,7 +357,7 @@ class _Compiler:
 
         return f
 
-    def c_CallBuiltin(self, node: ir.CallBuiltin, scope: Scope, frame: _Frame) -> Code:
+    def visit_CallBuiltin(self, node: ir.CallBuiltin, scope: Scope, frame: _Frame) -> Code:
         span, name = node.span, node.name
         if name not in IMPLS:
             raise InternalError(f"unknown built-in {name}")
@@ -381,7 +380,7 @@ class _Compiler:
 
         return f
 
-    def c_MakeList(self, node: ir.MakeList, scope: Scope, frame: _Frame) -> Code:
+    def visit_MakeList(self, node: ir.MakeList, scope: Scope, frame: _Frame) -> Code:
         span = node.span
         items = [self.compile(i, scope, frame) for i in node.items]
 
@@ -393,7 +392,7 @@ class _Compiler:
 
         return f
 
-    def c_Range(self, node: ir.Range, scope: Scope, frame: _Frame) -> Code:
+    def visit_Range(self, node: ir.Range, scope: Scope, frame: _Frame) -> Code:
         span = node.span
         lo = self.compile(node.lo, scope, frame)
         hi = self.compile(node.hi, scope, frame)
@@ -407,7 +406,7 @@ class _Compiler:
 
         return f
 
-    def c_Comprehension(self, node: ir.Comprehension, scope: Scope, frame: _Frame) -> Code:
+    def visit_Comprehension(self, node: ir.Comprehension, scope: Scope, frame: _Frame) -> Code:
         span = node.span
         source = self.compile(node.source, scope, frame)
         slot = frame.alloc()
@@ -429,7 +428,7 @@ class _Compiler:
 
         return f
 
-    def c_MakeMap(self, node: ir.MakeMap, scope: Scope, frame: _Frame) -> Code:
+    def visit_MakeMap(self, node: ir.MakeMap, scope: Scope, frame: _Frame) -> Code:
         span = node.span
         entries = [(self.compile(k, scope, frame), self.compile(v, scope, frame)) for k, v in node.entries]
 
@@ -445,7 +444,7 @@ class _Compiler:
 
         return f
 
-    def c_MakeRecord(self, node: ir.MakeRecord, scope: Scope, frame: _Frame) -> Code:
+    def visit_MakeRecord(self, node: ir.MakeRecord, scope: Scope, frame: _Frame) -> Code:
         span, type_name = node.span, node.type_name
         fields = [(name, self.compile(e, scope, frame)) for name, e in node.fields]
 
@@ -457,7 +456,7 @@ class _Compiler:
 
         return f
 
-    def c_MakeSome(self, node: ir.MakeSome, scope: Scope, frame: _Frame) -> Code:
+    def visit_MakeSome(self, node: ir.MakeSome, scope: Scope, frame: _Frame) -> Code:
         span = node.span
         value = self.compile(node.value, scope, frame)
 
@@ -469,7 +468,7 @@ class _Compiler:
 
         return f
 
-    def c_Match(self, node: ir.Match, scope: Scope, frame: _Frame) -> Code:
+    def visit_Match(self, node: ir.Match, scope: Scope, frame: _Frame) -> Code:
         span = node.span
         scrutinee = self.compile(node.scrutinee, scope, frame)
         # Per arm: (binder slot or -1, body).  Which arm runs is arms.arm_index's decision.
@@ -497,7 +496,7 @@ class _Compiler:
 
         return f
 
-    def c_Widen(self, node: ir.Widen, scope: Scope, frame: _Frame) -> Code:
+    def visit_Widen(self, node: ir.Widen, scope: Scope, frame: _Frame) -> Code:
         span, target, coerce = node.span, node.type, ops.coerce
         inner = self.compile(node.inner, scope, frame)
 
@@ -509,7 +508,7 @@ class _Compiler:
 
         return f
 
-    def c_Narrow(self, node: ir.Narrow, scope: Scope, frame: _Frame) -> Code:
+    def visit_Narrow(self, node: ir.Narrow, scope: Scope, frame: _Frame) -> Code:
         span, target, narrow, narrow_cost = node.span, node.type, ops.narrow, ops.narrow_cost
         inner = self.compile(node.inner, scope, frame)
 
