@@ -158,9 +158,9 @@ def _grammar_bodies(draw: st.DrawFn, depth: int = 2) -> str:
 @given(bodies=st.lists(_grammar_bodies(), min_size=2, max_size=7),
        excepts=st.lists(st.one_of(st.none(), _grammar_bodies(depth=1)), min_size=7, max_size=7))
 def test_overlaps_agree_with_the_algebra(bodies: list[str], excepts: list[str | None]) -> None:
-    """Each pair the search reports overlaps (its witness is in both languages), and every pair of
-    languages the algebra finds intersecting is reported: over more than four families (the
-    combined phase) and pairs (the product of two lazily built DFAs), with except clauses."""
+    """Each pair the search reports overlaps (its witness, a shortest one, is in both languages), and
+    every pair of languages the algebra finds intersecting is reported: over more than four families
+    (the combined phase) and pairs (the product of two lazily built DFAs), with except clauses."""
     source = "\n".join(
         f"family f{i} {{ grammar {{ {body}{'' if excepts[i] is None else ' except ' + excepts[i]} }} "
         f"program -> Int = {i} }}" for i, body in enumerate(bodies))
@@ -174,3 +174,5 @@ def test_overlaps_agree_with_the_algebra(bodies: list[str], excepts: list[str | 
     assert set(found) == expected
     for (a, b), witness in found.items():
         assert langs[a].contains(witness) and langs[b].contains(witness), (a, b, witness)
+        shortest = langs[a].intersect(langs[b]).witness()
+        assert shortest is not None and len(witness) == len(shortest), (a, b, witness, shortest)

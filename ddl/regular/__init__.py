@@ -16,6 +16,9 @@ Independent of the rest of DDL (it imports nothing from ``ddl.syntax``,
   with shortest witnesses, counting and uniform sampling;
 * :mod:`~ddl.regular.match` — :class:`Matcher`: linear-time whole-string
   matching with named captures (``re``/RE2 leftmost-first semantics);
+* :mod:`~ddl.regular.multi` — :class:`LangSet`: many languages keyed by id at
+  once — which accept a string (one lazy combined DFA), and :func:`overlaps`:
+  which pairs intersect, each with a shortest witness;
 * :mod:`~ddl.regular.paths` — reachability questions on NFA × filter (witnesses without
   determinizing);
 * :mod:`~ddl.regular.tagged` — capture automata and :func:`find_ambiguity` on them
@@ -23,7 +26,7 @@ Independent of the rest of DDL (it imports nothing from ``ddl.syntax``,
 * :mod:`~ddl.regular.strategies` — Hypothesis strategies (import explicitly).
 
 Resource use is bounded by :class:`Limits` (:class:`AutomatonTooLarge`,
-:class:`RegexTooLarge`).
+:class:`RegexTooLarge`; the overlap search's budget: :class:`SearchTooLarge`).
 
 Quick tour::
 
@@ -82,6 +85,7 @@ from ddl.regular.errors import (
 )
 from ddl.regular.lang import Lang
 from ddl.regular.match import Matcher
+from ddl.regular.multi import LangSet, Overlap, SearchTooLarge, overlaps
 from ddl.regular.parse import chars, parse
 from ddl.regular.tagged import Ambiguity, Key, TaggedDFA, Undecided, find_ambiguity
 
@@ -109,13 +113,16 @@ __all__ = [
     "Key",
     "Lang",
     "LangRef",
+    "LangSet",
     "Limits",
     "Matcher",
+    "Overlap",
     "Regex",
     "RegexSyntaxError",
     "RegexTooLarge",
     "RegularError",
     "Repeat",
+    "SearchTooLarge",
     "Star",
     "TaggedDFA",
     "Undecided",
@@ -134,6 +141,7 @@ __all__ = [
     "inter",
     "lit",
     "opt",
+    "overlaps",
     "parse",
     "plus",
     "rep",

@@ -1,0 +1,542 @@
+"""Many regular languages at once: which of them accept a string, and which pairs share one.
+
+:class:`LangSet` holds languages keyed by ids of the caller's choosing (names, objects), each
+given as a regex (or a :class:`~ddl.regular.lang.Lang`), optionally minus a second language.
+
+Membership — :meth:`LangSet.matching` / :meth:`LangSet.scan` — runs one *combined* automaton,
+not one per language.  The languages are compiled to Thompson NFAs numbered into one state
+space, and a *lazy* DFA over sets of those states reads the string: a DFA state is built the
+first time a string reaches it and its transitions are cached, per alphabet atom (shared by
+every character of the atom) and per character, so a warm set costs one dict lookup per
+character however many languages it holds, and building it costs only the NFAs (linear in the
+total size) — never the full subset construction, which for thousands of languages could be
+enormous.  The cache is flushed when it grows past ``cache_limit`` transitions (as RE2 does), so
+hostile strings cost time, never unbounded memory.  A ``minus`` language is checked only on the
+strings its language accepts.
+
+Overlaps — :meth:`LangSet.overlaps`, :func:`overlaps` — every pair of ids whose languages
+intersect (``minus`` subtracted), each with a shortest witness.  Two phases, so that neither the
+number of languages nor the size of one makes the search explode:
+
+1. a breadth-first search of the combined automaton expands only states where at least two
+   languages we care about are still alive — for languages that diverge after a word or two
+   (intent grammars), a small region;
+2. where at most four languages remain alive, each pair is searched on its own as a product of
+   the two languages' DFAs (each built lazily, state by state, shared by every pair and start),
+   breadth-first from the states reached so far.
+
+A witness found in phase 2 from a deep start may not be the shortest; such a pair is then
+searched once more from the start, only for a shorter witness (so the answer is always a
+shortest witness, and the first found when that one is shortest).  Among the shortest, visible
+ASCII is preferred, then space, then code-point order.  The searches count the states they
+visit and raise :class:`SearchTooLarge` (an :class:`~ddl.regular.errors.AutomatonTooLarge`)
+past the budget rather than answer from a partial search.
+
+    >>> from ddl.regular import LangSet, parse
+    >>> s = LangSet({"add": parse("add [0-9]+"), "seven": parse("add 7|add 70"), "hi": parse("hi")})
+    >>> s.matching("add 70")
+    ('add', 'seven')
+    >>> s.overlaps()
+    [Overlap(first='add', second='seven', witness='add 7')]
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from itertools import repeat
+from typing import Any, Generic, TypeVar, Union
+
+import attrs
+
+from ddl.regular.ast import Regex
+from ddl.regular.charset import CharSet
+from ddl.regular.dfa import DFA, closures
+from ddl.regular.errors import DEFAULT_LIMITS, AutomatonTooLarge, Limits
+from ddl.regular.lang import Lang, embedder
+from ddl.regular.nfa import CHAR, MATCH, compile_regex, live_states
+from ddl.regular.partition import Partition
+
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+
+#: What a language may have subtracted: a :class:`Lang`, or a function returning one (called once,
+#: when first needed — on the first accepted string it could remove, or by an overlap search).
+Minus = Union[Lang, Callable[[], Lang]]
+
+CACHE_LIMIT = 200_000  # default: cached transitions before the lazy DFA is flushed
+FEW = 3  # default: at most this many languages alive hands the rest of a string to `settle`
+_PAIRWISE = 4  # at most this many languages alive: the overlap search takes each pair on its own
+
+
+@attrs.frozen
+class Overlap(Generic[K]):
+    """Two ids whose languages share ``witness`` (``first`` comes before ``second`` in the set)."""
+
+    first: K
+    second: K
+    witness: str
+
+
+class SearchTooLarge(AutomatonTooLarge):
+    """The overlap search visited more states than its budget; ``keys`` are the ids still being
+    searched when it stopped (the languages whose overlap drove the growth)."""
+
+    def __init__(self, limit: int, keys: Sequence[Hashable]) -> None:
+        super().__init__("overlap search", limit, "states")
+        self.keys = tuple(keys)
+        self.args = (f"{self.summary}; raise the budget (max_states) or search fewer languages",)
+
+    @property
+    def summary(self) -> str:
+        return (f"{self.construction} reached the limit of {self.limit:,} {self.what}; still searching among "
+                f"{', '.join(map(str, self.keys))}")
+
+
+class LangSet(Generic[K]):
+    """Regular languages keyed by id, for membership and overlap questions about all of them.
+
+    ``langs`` maps each id to its language (a regex; a :class:`Lang` is embedded as it is; captures
+    are ignored); ``minus`` maps some ids to a language subtracted from theirs.  The ids' order
+    is the order of every answer.  ``few`` and ``cache_limit`` tune :meth:`scan` (see there and
+    the module docstring).  NFA compilation honours ``limits`` (:class:`AutomatonTooLarge`,
+    :class:`~ddl.regular.errors.RegexTooLarge`).
+    """
+
+    def __init__(self, langs: Mapping[K, Regex | Lang], *, minus: Mapping[K, Minus] | None = None,
+                 limits: Limits = DEFAULT_LIMITS, few: int = FEW, cache_limit: int = CACHE_LIMIT) -> None:
+        self.keys: tuple[K, ...] = tuple(langs)
+        self.limits = limits
+        self.few_limit = few
+        self.cache_limit = cache_limit
+        position = {k: i for i, k in enumerate(self.keys)}
+        self._minus: dict[int, Minus] = {position[k]: m for k, m in (minus or {}).items() if k in position}
+        self._minus_langs: dict[int, Lang] = {}
+        self._minus_by_key = {self.keys[i]: i for i in self._minus}
+        kind: list[int] = []
+        cs: list[Any] = []
+        owner: list[int] = []
+        # after[q]: for a CHAR state, the CHAR/MATCH states reached by ε-moves after it consumes.
+        after: list[tuple[int, ...]] = []
+        starts: list[int] = []
+        embed = embedder(limits)
+        for index, lang in enumerate(langs.values()):
+            node = lang.ref() if isinstance(lang, Lang) else lang
+            prog = compile_regex(node, tags=False, limits=limits, embed=embed)
+            base = len(kind)
+            pk, pout = prog.kind, prog.out
+            n = len(pk)
+            live = live_states(prog)
+            all_live = len(live) == n  # the usual case: no ∅ fragments, no filtering needed
+            close = closures(prog)
+            kind.extend(pk)
+            cs.extend(prog.cs)
+            owner.extend(repeat(index, n))
+            for q in range(n):
+                if pk[q] != CHAR or not (all_live or q in live):
+                    after.append(())
+                    continue
+                o = pout[q]
+                ko = pk[o]
+                if ko == CHAR or ko == MATCH:  # a literal chain: no ε-moves to follow
+                    after.append((o + base,) if all_live or o in live else ())
+                else:
+                    after.append(tuple(x + base for x in close(o) if all_live or x in live))
+            if all_live or prog.start in live:
+                starts.extend(x + base for x in close(prog.start) if all_live or x in live)
+        self._kind, self._cs, self._owner, self._after = kind, cs, owner, after
+        self._start_set = frozenset(starts)
+        # One alphabet partition for all languages: transitions are computed once per (state, atom)
+        # and shared by every character of the atom — fresh strings ("add milk", "add eggs") then
+        # mostly meet transitions that earlier strings already built.
+        distinct: dict[Any, int] = {}
+        sid = [distinct.setdefault(c, len(distinct)) if k == CHAR else -1 for k, c in zip(kind, cs)]
+        part, covers = Partition.from_sets(list(distinct))
+        self._part = part
+        self._ascii_atoms = [part.atom_of(cp) for cp in range(256)]
+        self._set_atoms = [frozenset(c) for c in covers]
+        self._sid = sid
+        self._reset()
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    # ------------------------------------------------------------------ membership
+
+    def matching(self, text: str) -> tuple[K, ...]:
+        """The ids whose languages accept ``text``, in the set's order."""
+        return self.scan(text)[0]
+
+    def scan(self, text: str, settle: Callable[[tuple[K, ...], str], tuple[tuple[K, ...], T] | None] | None = None
+             ) -> tuple[tuple[K, ...], T | None]:
+        """The ids accepting ``text`` (in order), and what ``settle`` said about them, if it decided.
+
+        Once at most ``few`` languages are still alive after a prefix of ``text``, the walk calls
+        ``settle(alive, text)`` (once): it may decide the rest itself (say, with a faster matcher
+        of its own for those few) by returning the ids among ``alive`` that accept the whole
+        ``text`` — ``minus`` languages applied — and a payload of its choice; or None, and the
+        walk goes on (the payload is then None).
+        """
+        rows, few = self._rows, self._few
+        dead = self._dead
+        s = self._start
+        shortcut = settle is not None
+        for ch in text:
+            t = rows[s].get(ch)
+            if t is None:
+                t = self._step(s, ch)
+                rows, few = self._rows, self._few  # a flush replaces the tables
+            if t == dead:
+                return (), None
+            s = t
+            if shortcut and few[t]:
+                shortcut = False
+                assert settle is not None
+                decided = settle(few[t], text)
+                if decided is not None:
+                    return decided
+        accepted = self._accepting[s]
+        if accepted and self._minus_by_key:
+            accepted = tuple(k for k in accepted if not self._removed(k, text))
+        return accepted, None
+
+    def _removed(self, key: K, text: str) -> bool:
+        i = self._minus_by_key.get(key)
+        return i is not None and self._minus_lang(i).contains(text)
+
+    def _minus_lang(self, i: int) -> Lang:
+        lang = self._minus_langs.get(i)
+        if lang is None:
+            m = self._minus[i]
+            lang = self._minus_langs[i] = m if isinstance(m, Lang) else m()
+        return lang
+
+    def _reset(self) -> None:
+        self._sets: list[frozenset[int]] = []
+        self._ids: dict[frozenset[int], int] = {}
+        self._rows: list[dict[str, int]] = []
+        self._atom_rows: list[dict[int, int]] = []
+        self._accepting: list[tuple[K, ...]] = []
+        self._few: list[tuple[K, ...]] = []  # the ids still alive in a state, if at most `few`; else ()
+        self._cached = 0
+        self._dead = self._intern(frozenset())
+        self._start = self._intern(self._start_set)
+
+    def _intern(self, s: frozenset[int]) -> int:
+        i = self._ids.get(s)
+        if i is None:
+            i = self._ids[s] = len(self._sets)
+            self._sets.append(s)
+            self._rows.append({})
+            self._atom_rows.append({})
+            kind, owner, keys = self._kind, self._owner, self.keys
+            self._accepting.append(tuple(keys[o] for o in sorted({owner[q] for q in s if kind[q] == MATCH})))
+            owners = {owner[q] for q in s}
+            self._few.append(tuple(keys[o] for o in sorted(owners)) if len(owners) <= self.few_limit else ())
+        return i
+
+    def _step(self, state: int, ch: str) -> int:
+        if self._cached > self.cache_limit:
+            # Flush (RE2's policy): hostile strings cost time, never unbounded memory.
+            current = self._sets[state]
+            self._reset()
+            state = self._intern(current)
+        cp = ord(ch)
+        atom = self._ascii_atoms[cp] if cp < 256 else self._part.atom_of(cp)
+        target = self._atom_rows[state].get(atom)
+        if target is None:
+            sid, set_atoms, after = self._sid, self._set_atoms, self._after
+            nxt: set[int] = set()
+            for q in self._sets[state]:
+                k = sid[q]
+                if k >= 0 and atom in set_atoms[k]:
+                    nxt.update(after[q])
+            target = self._atom_rows[state][atom] = self._intern(frozenset(nxt))
+        self._rows[state][ch] = target
+        self._cached += 1
+        return target
+
+    # ------------------------------------------------------------------ overlaps
+
+    def overlaps(self, involving: Collection[K] | None = None, *, max_states: int | None = None) -> list[Overlap[K]]:
+        """Every pair of ids whose languages (``minus`` subtracted) share a string, with a shortest one.
+
+        With ``involving``, only the pairs with at least one of those ids.  Ordered by witness
+        length, then by the ids' order.  The search visits at most ``max_states`` states (by
+        default ``limits.max_dfa_states``) and raises :class:`SearchTooLarge` past it.
+        """
+        budget = self.limits.max_dfa_states if max_states is None else max_states
+        return _OverlapSearch(self, involving, budget).run()
+
+
+def overlaps(langs: Mapping[K, Regex | Lang], involving: Collection[K] | None = None, *,
+             minus: Mapping[K, Minus] | None = None, limits: Limits = DEFAULT_LIMITS,
+             max_states: int | None = None) -> list[Overlap[K]]:
+    """Every pair of ids whose languages intersect, each with a shortest witness (see :class:`LangSet`)."""
+    return LangSet(langs, minus=minus, limits=limits).overlaps(involving, max_states=max_states)
+
+
+class _OverlapSearch(Generic[K]):
+    def __init__(self, langs: LangSet[K], involving: Collection[K] | None, budget: int) -> None:
+        self.langs = langs
+        self.budget = budget
+        self.focus = None if involving is None else {i for i, k in enumerate(langs.keys) if k in involving}
+        # The minus language of each id that has one, as a complete DFA (accepting = removed).
+        self.excl = {i: langs._minus_lang(i).dfa for i in langs._minus}
+        self.found: dict[tuple[int, int], str] = {}
+        self.deep: set[tuple[int, int]] = set()  # pairs found by a pairwise search from a nonempty prefix
+        self.visited = 0
+        # Pair states already explored, per pair: many frontier states of phase 1 lead into the same
+        # region of a pair's product, which is searched once.
+        self.pair_seen: dict[tuple[int, int], set[tuple[int, int]]] = {}
+        self.dfas: dict[int, _LazyDFA] = {}
+
+    def worth(self, alive: Collection[int]) -> bool:
+        """Can an overlap we care about still arise among these languages?"""
+        return len(alive) >= 2 and (self.focus is None or not self.focus.isdisjoint(alive))
+
+    def pair_wanted(self, a: int, b: int) -> bool:
+        return (self.focus is None or a in self.focus or b in self.focus) and (min(a, b), max(a, b)) not in self.found
+
+    def count(self, alive: Iterable[int]) -> None:
+        self.visited += 1
+        if self.visited > self.budget:
+            keys = self.langs.keys
+            raise SearchTooLarge(self.budget, [keys[i] for i in sorted(alive)])
+
+    def excluded(self, i: int, f: int) -> bool:
+        dfa = self.excl.get(i)
+        return dfa is not None and dfa.accept[f]
+
+    def step_excl(self, i: int, f: int, ch: str) -> int:
+        dfa = self.excl.get(i)
+        return dfa.delta[f][dfa.part.atom_of(ord(ch))] if dfa is not None else 0
+
+    def run(self) -> list[Overlap[K]]:
+        langs = self.langs
+        kind, cs, after, owner = langs._kind, langs._cs, langs._after, langs._owner
+        start = langs._start_set
+        alive0 = {owner[q] for q in start}
+        if not self.worth(alive0):
+            return []
+        f0 = tuple(sorted((i, self.excl[i].start) for i in alive0 if i in self.excl))
+        seen = {(start, f0)}
+        queue: deque[tuple[frozenset[int], tuple[tuple[int, int], ...], str]] = deque([(start, f0, "")])
+        while queue:
+            s, fs, path = queue.popleft()
+            alive = sorted({owner[q] for q in s})
+            fstate = dict(fs)
+            if len(alive) <= _PAIRWISE:
+                for i, a in enumerate(alive):
+                    for b in alive[i + 1:]:
+                        if self.pair_wanted(a, b):
+                            self.pairwise(a, b, s, fstate.get(a, 0), fstate.get(b, 0), path)
+                continue
+            accepting = sorted({owner[q] for q in s if kind[q] == MATCH and not self.excluded(owner[q],
+                                                                                              fstate.get(owner[q], 0))})
+            for i, a in enumerate(accepting):
+                for b in accepting[i + 1:]:
+                    if self.pair_wanted(a, b):
+                        self.found[(a, b)] = path
+            chars = [q for q in s if kind[q] == CHAR]
+            sets = list({cs[q] for q in chars})
+            extra = [atom for i in alive if i in self.excl for atom in self.excl[i].part.atoms]
+            part, covers = Partition.from_sets(sets + extra)
+            reps = part.reps
+            members: list[list[int]] = [[] for _ in range(part.n_atoms)]
+            index = {c: i for i, c in enumerate(sets)}
+            for q in chars:
+                for atom in covers[index[cs[q]]]:
+                    members[atom].append(q)
+            for atom in part.pref_order:
+                if not members[atom]:
+                    continue
+                nxt: set[int] = set()
+                for q in members[atom]:
+                    nxt.update(after[q])
+                t = frozenset(nxt)
+                families = {owner[q] for q in t}
+                if not self.worth(families):
+                    continue
+                ch = reps[atom]
+                ft = tuple(sorted((i, self.step_excl(i, fstate.get(i, 0), ch)) for i in families if i in self.excl))
+                if (t, ft) in seen:
+                    continue
+                self.count(families)
+                seen.add((t, ft))
+                queue.append((t, ft, path + ch))
+        for a, b in sorted(self.deep):
+            self.shorten(a, b)
+        keys = langs.keys
+        return [Overlap(keys[a], keys[b], w) for (a, b), w in sorted(self.found.items(), key=lambda x: (len(x[1]), x[0]))]
+
+    def lazy_dfa(self, i: int) -> _LazyDFA:
+        dfa = self.dfas.get(i)
+        if dfa is None:
+            dfa = self.dfas[i] = _LazyDFA(self.langs, self.excl.get(i))
+        return dfa
+
+    def pair_start(self, a: int, b: int, s: frozenset[int], fa: int, fb: int) -> tuple[int, int]:
+        owner = self.langs._owner
+        return (self.lazy_dfa(a).state(frozenset(q for q in s if owner[q] == a), fa),
+                self.lazy_dfa(b).state(frozenset(q for q in s if owner[q] == b), fb))
+
+    def pairwise(self, a: int, b: int, s: frozenset[int], fa0: int, fb0: int, prefix: str) -> None:
+        """The product of the two languages' DFAs from their states in ``s``; searched breadth-first,
+        each region once per pair."""
+        start = self.pair_start(a, b, s, fa0, fb0)
+        seen = self.pair_seen.setdefault((a, b), set())
+        if start in seen:
+            return
+        seen.add(start)
+        found = self.product_search(a, b, start, seen, None)
+        if found is not None:
+            self.found[(min(a, b), max(a, b))] = prefix + found
+            if prefix:
+                self.deep.add((min(a, b), max(a, b)))
+
+    def shorten(self, a: int, b: int) -> None:
+        """Replace the pair's witness by a shorter one from the start, if there is one."""
+        known = self.found[(a, b)]
+        langs = self.langs
+        start_set = langs._start_set
+        start = self.pair_start(a, b, start_set, self.excl[a].start if a in self.excl else 0,
+                                self.excl[b].start if b in self.excl else 0)
+        shorter = self.product_search(a, b, start, {start}, len(known) - 1)
+        if shorter is not None:
+            self.found[(a, b)] = shorter
+
+    def product_search(self, a: int, b: int, start: tuple[int, int], seen: set[tuple[int, int]],
+                       max_len: int | None) -> str | None:
+        """A shortest string from ``start`` accepted by both (None if none, or none of at most
+        ``max_len`` characters); ``seen`` is updated with the states visited."""
+        da, db = self.lazy_dfa(a), self.lazy_dfa(b)
+        parent: dict[tuple[int, int], tuple[tuple[int, int], str] | None] = {start: None}
+        depth = {start: 0}
+        limit = -1 if max_len is None else max_len
+        queue: deque[tuple[int, int]] = deque([start])
+        while queue:
+            st = queue.popleft()
+            ia, ib = st
+            if da.accept[ia] and db.accept[ib]:
+                out: list[str] = []
+                link = parent[st]
+                while link is not None:
+                    prev, ch = link
+                    out.append(ch)
+                    link = parent[prev]
+                return "".join(reversed(out))
+            d = depth[st] + 1
+            if d == limit + 1:
+                continue
+            for ch, ta, tb in _joint_steps(da.expand(ia), db.expand(ib)):
+                nst = (ta, tb)
+                if nst in seen:
+                    continue
+                self.count((a, b))
+                seen.add(nst)
+                parent[nst] = (st, ch)
+                depth[nst] = d
+                queue.append(nst)
+        return None
+
+
+def _joint_steps(oa: _Out, ob: _Out) -> list[tuple[str, int, int]]:
+    """The characters both states can read, one per pair of successors: (character, next a, next b),
+    visible ASCII first, then space, then by code point (the order witnesses are explored in)."""
+    singles_a, classes_a = oa
+    singles_b, classes_b = ob
+    out: list[tuple[str, int, int]] = []
+    for ch, ta in singles_a.items():
+        tb = singles_b.get(ch)
+        if tb is None:
+            for cs, t in classes_b:
+                if ch in cs:
+                    tb = t
+                    break
+        if tb is not None:
+            out.append((ch, ta, tb))
+    for ch, tb in singles_b.items():
+        if ch in singles_a:
+            continue
+        for cs, t in classes_a:
+            if ch in cs:
+                out.append((ch, t, tb))
+                break
+    for csa, ta in classes_a:
+        for csb, tb in classes_b:
+            both = csa & csb
+            if both:
+                out.append((both.representative(), ta, tb))
+    if len(out) > 1:
+        out.sort(key=_char_pref)
+    return out
+
+
+def _char_pref(step: tuple[str, int, int]) -> tuple[int, int]:
+    cp = ord(step[0])
+    return (0 if 0x21 <= cp < 0x7F else 1 if cp == 0x20 else 2, cp)
+
+
+# A DFA state's moves: single characters to their successor, and character classes to theirs.
+_Out = tuple[dict[str, int], list[tuple[CharSet, int]]]
+
+
+class _LazyDFA:
+    """One language of a set (its ``minus`` subtracted) as a DFA built on demand: a state is a set
+    of the set's NFA states and a state of the minus-DFA.  Its moves are single characters (most
+    of a grammar's words) and a few classes, so the product of two is a dict lookup per character
+    instead of a partition of their character sets."""
+
+    def __init__(self, langs: LangSet[Any], excl: DFA | None) -> None:
+        self.langs = langs
+        self.excl = excl
+        self.ids: dict[tuple[frozenset[int], int], int] = {}
+        self.keys: list[tuple[frozenset[int], int]] = []
+        self.accept: list[bool] = []
+        self.out: list[_Out | None] = []
+        self.splitters = list(excl.part.atoms) if excl is not None else []
+
+    def state(self, nfa: frozenset[int], f: int) -> int:
+        key = (nfa, f)
+        i = self.ids.get(key)
+        if i is None:
+            i = self.ids[key] = len(self.keys)
+            self.keys.append(key)
+            excluded = self.excl is not None and self.excl.accept[f]
+            self.accept.append(not excluded and any(self.langs._kind[q] == MATCH for q in nfa))
+            self.out.append(None)
+        return i
+
+    def expand(self, i: int) -> _Out:
+        out = self.out[i]
+        if out is not None:
+            return out
+        langs, excl = self.langs, self.excl
+        kind, cs, after = langs._kind, langs._cs, langs._after
+        nfa, f = self.keys[i]
+        chars = [q for q in nfa if kind[q] == CHAR]
+        sets = list({cs[q] for q in chars})
+        part, covers = Partition.from_sets(sets + self.splitters)
+        index = {c: k for k, c in enumerate(sets)}
+        members: dict[int, list[int]] = {}
+        for q in chars:
+            for atom in covers[index[cs[q]]]:
+                members.setdefault(atom, []).append(q)
+        atoms = part.atoms
+        singles: dict[str, int] = {}
+        by_target: dict[int, list[int]] = {}
+        for atom, qs in members.items():
+            nxt = frozenset(t for q in qs for t in after[q])
+            if not nxt:
+                continue
+            charset = atoms[atom]
+            ch = charset.representative()
+            nf = excl.delta[f][excl.part.atom_of(ord(ch))] if excl is not None else 0
+            target = self.state(nxt, nf)
+            if len(charset) == 1:
+                singles[ch] = target
+            else:
+                by_target.setdefault(target, []).append(atom)
+        out = self.out[i] = (singles, [(part.charset_of(group), t) for t, group in by_target.items()])
+        return out

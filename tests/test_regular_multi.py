@@ -1,0 +1,157 @@
+"""LangSet: membership of many languages at once, and their pairwise overlaps with shortest witnesses.
+
+Differential: every answer is compared with the same question asked of each language on its own
+(``Lang.contains``, ``Lang.disjoint``, the length of ``Lang.intersect(...).witness()``).
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ddl.regular import (
+    AutomatonTooLarge,
+    Lang,
+    LangSet,
+    Limits,
+    Overlap,
+    Regex,
+    SearchTooLarge,
+    overlaps,
+    parse,
+)
+from ddl.regular.strategies import members, regexes
+
+small = regexes(alphabet="ab", extra=" é", max_leaves=6, boolean=True, empty=True)
+texts = st.text(alphabet="ab é", max_size=6)
+
+
+def keyed(nodes: list[Regex]) -> dict[str, Regex]:
+    return {f"L{i}": n for i, n in enumerate(nodes)}
+
+
+@given(st.lists(small, min_size=1, max_size=8), st.lists(texts, max_size=20))
+def test_membership_agrees_with_each_language_alone(nodes: list[Regex], words: list[str]) -> None:
+    langs = keyed(nodes)
+    s = LangSet(langs)
+    alone = {k: Lang.from_regex(n) for k, n in langs.items()}
+    for w in words:
+        assert s.matching(w) == tuple(k for k in langs if alone[k].contains(w)), w
+
+
+@given(st.data(), st.lists(small, min_size=1, max_size=6))
+def test_members_of_each_language_are_found(data: st.DataObject, nodes: list[Regex]) -> None:
+    langs = keyed(nodes)
+    s = LangSet(langs, cache_limit=5)  # flushes the lazy DFA's cache often: same answers
+    for k, n in langs.items():
+        lang = Lang.from_regex(n)
+        if not lang.lengths(12):
+            continue
+        w = data.draw(members(lang, max_len=12))
+        assert k in s.matching(w)
+
+
+@given(st.lists(small, min_size=2, max_size=7), st.lists(st.one_of(st.none(), small), min_size=7, max_size=7))
+def test_overlaps_are_exactly_the_intersecting_pairs_with_shortest_witnesses(
+        nodes: list[Regex], minus_nodes: list[Regex | None]) -> None:
+    """Over more than four languages (the combined phase) and pairs (the product of two lazily
+    built DFAs), with subtracted languages."""
+    langs = keyed(nodes)
+    minus = {k: Lang.from_regex(m) for k, m in zip(langs, minus_nodes) if m is not None}
+    alone = {k: Lang.from_regex(n).difference(minus[k]) if k in minus else Lang.from_regex(n) for k, n in langs.items()}
+    found = LangSet(langs, minus=minus).overlaps()
+    keys = list(langs)
+    expected = {(a, b) for i, a in enumerate(keys) for b in keys[i + 1:] if not alone[a].disjoint(alone[b])[0]}
+    assert {(o.first, o.second) for o in found} == expected
+    for o in found:
+        assert alone[o.first].contains(o.witness) and alone[o.second].contains(o.witness)
+        shortest = alone[o.first].intersect(alone[o.second]).witness()
+        assert shortest is not None and len(o.witness) == len(shortest), (o, shortest)
+    assert [len(o.witness) for o in found] == sorted(len(o.witness) for o in found)
+
+
+@settings(max_examples=30)
+@given(st.lists(small, min_size=2, max_size=7), st.data())
+def test_involving_keeps_only_the_pairs_with_those_ids(nodes: list[Regex], data: st.DataObject) -> None:
+    langs = keyed(nodes)
+    focus = data.draw(st.sets(st.sampled_from(list(langs)), max_size=2))
+    every = LangSet(langs).overlaps()
+    wanted = [(o.first, o.second) for o in every if o.first in focus or o.second in focus]
+    assert [(o.first, o.second) for o in LangSet(langs).overlaps(focus)] == wanted
+
+
+def test_a_small_example() -> None:
+    s = LangSet({"add": parse("add [0-9]+"), "seven": parse("add 7|add 70"), "hi": parse("hi|hello")})
+    assert len(s) == 3 and s.keys == ("add", "seven", "hi")
+    assert s.matching("add 70") == ("add", "seven")
+    assert s.matching("add 8") == ("add",)
+    assert s.matching("hello") == ("hi",)
+    assert s.matching("add") == ()
+    assert s.overlaps() == [Overlap("add", "seven", "add 7")]
+    assert overlaps({"x": parse("a+"), "y": Lang.parse("b|aaa")}) == [Overlap("x", "y", "aaa")]
+
+
+def test_the_ids_can_be_any_hashable_and_a_lang_stands_for_itself() -> None:
+    one, two = object(), object()
+    s = LangSet({one: Lang.parse("[0-9]{2}"), two: parse("1[0-9]*")})
+    assert s.matching("12") == (one, two)
+    assert s.overlaps() == [Overlap(one, two, "10")]
+
+
+def test_a_minus_language_is_built_only_when_needed_and_removes_its_strings() -> None:
+    built: list[str] = []
+
+    def except_small() -> Lang:
+        built.append("small")
+        return Lang.parse("add [5-9][0-9]")
+
+    s = LangSet({"small": parse("add [0-9]{1,2}"), "big": parse("add [5-9][0-9]")}, minus={"small": except_small})
+    assert s.matching("nothing") == () and built == []
+    assert s.matching("add 7") == ("small",) and built == ["small"]
+    assert s.matching("add 55") == ("big",)
+    assert s.overlaps() == []  # the subtraction makes them disjoint
+    assert built == ["small"]  # and the language was built once
+
+
+def test_settle_decides_once_few_languages_are_alive() -> None:
+    s = LangSet({"weather": parse("weather in [a-z]+"), "wake": parse("wake me at [0-9]+"), "hi": parse("hi")},
+                few=1)
+    calls: list[tuple[tuple[str, ...], str]] = []
+
+    def settle(alive: tuple[str, ...], text: str) -> tuple[tuple[str, ...], str] | None:
+        calls.append((alive, text))
+        return (alive, "settled") if text.endswith("paris") else None
+
+    assert s.scan("weather in paris", settle) == (("weather",), "settled")
+    assert s.scan("weather in rome", settle) == (("weather",), None)  # settle declined: the walk decides
+    assert s.scan("wax", settle) == ((), None)  # after "wa" only "wake" is alive
+    assert s.scan("hi", settle) == (("hi",), None)  # after "h"
+    assert calls == [(("weather",), "weather in paris"), (("weather",), "weather in rome"), (("wake",), "wax"),
+                     (("hi",), "hi")]
+
+
+def test_the_overlap_search_budget_raises_the_engines_limit_error_naming_what_grew() -> None:
+    # Two languages that share only long strings: the product search must go deep.
+    langs = {"left": parse("(a|b)*a(a|b){6}c"), "right": parse("(a|b)*b(a|b){5}c")}
+    with pytest.raises(SearchTooLarge) as info:
+        LangSet(langs).overlaps(max_states=20)
+    err = info.value
+    assert isinstance(err, AutomatonTooLarge)
+    assert err.construction == "overlap search" and err.limit == 20 and err.what == "states"
+    assert set(err.keys) == {"left", "right"}
+    assert "overlap search" in str(err) and "left" in err.summary and "right" in err.summary
+    # The default budget is the Limits' max_dfa_states.
+    with pytest.raises(SearchTooLarge):
+        LangSet(langs, limits=Limits(max_dfa_states=20)).overlaps()
+    assert LangSet(langs).overlaps() == [Overlap("left", "right", "abaaaaac")]
+
+
+def test_nfa_limits_are_honoured() -> None:
+    with pytest.raises(AutomatonTooLarge):
+        LangSet({"big": parse("[a-z]{1000}")}, limits=Limits(max_nfa_states=100))
+
+
+def test_an_empty_set_answers_nothing() -> None:
+    s: LangSet[str] = LangSet({})
+    assert s.matching("anything") == () and s.overlaps() == []
