@@ -33,9 +33,8 @@ def test_a_visitor_without_a_method_for_a_node_class_fails_loudly_naming_both() 
     assert v.visit(ir.Const(4, INT)) == 4
     with pytest.raises(ir.MissingVisit) as err:
         v.visit(ir.Local("x", INT))
-    message = str(err.value)
-    assert message.startswith("internal error: ")
-    assert "OnlyConstants has no visit_Local method" in message and "IR node Local" in message
+    assert str(err.value) == ("OnlyConstants has no visit_Local method: the IR node Local is not handled "
+                              "(a bug in ddl, not in the program)")
     assert "Local" in OnlyConstants.missing() and "Const" not in OnlyConstants.missing()
 
 
@@ -43,6 +42,35 @@ def test_a_visitor_without_a_method_for_a_node_class_fails_loudly_naming_both() 
 def test_every_analysis_handles_every_ir_node_class(visitor: type[ir.Visitor]) -> None:
     """Adding an IR node class fails here until each analysis says what it does with it."""
     assert visitor.missing() == []
+
+
+ENSURES_SRC = """
+family greet {
+  param name : Text(max 20)
+  program -> Text = let greeting = "hello"; "${greeting}, ${name}"
+  ensures starts_with(result, "hello")
+  example { name = "Ada" } => "hello, Ada"
+}
+"""
+
+
+def test_a_verifier_visitor_missing_a_method_is_reported_as_an_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a user sees if an analysis lacks a node class: a DDL999 obligation, never a verdict."""
+    from ddl.api import compile_source
+    from ddl.verify.prove import prove_family
+
+    checked, diags = compile_source(textwrap.dedent(ENSURES_SRC), "greet.ddl")
+    assert checked is not None, [d.render() for d in diags]
+    fam = checked.families["greet"]
+    ensures = [o for o in prove_family(checked, fam, Evaluator(checked)) if o.kind == "ensures"]
+    assert [(o.verdict, o.evidence.startswith("holds symbolically")) for o in ensures] == [("proved", True)]
+
+    monkeypatch.delattr(Symbolic, "visit_Let")
+    monkeypatch.setattr(Symbolic, "_visit_cache", {})
+    ensures = [o for o in prove_family(checked, fam, Evaluator(checked)) if o.kind == "ensures"]
+    assert [(o.verdict, o.code) for o in ensures] == [("unknown", "DDL999")]
+    assert ensures[0].evidence == ("internal error in the verifier: MissingVisit: Symbolic has no visit_Let method: "
+                                   "the IR node Let is not handled (a bug in ddl, not in the program)")
 
 
 def test_node_classes_are_the_members_of_node() -> None:

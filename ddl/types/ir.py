@@ -5,6 +5,10 @@ Names are resolved, implicit conversions are explicit (:class:`Widen`,
 operations (``Arith`` with ``/`` or ``%``, :class:`Index`, :class:`TableGet` on
 a non-exhaustive table, :class:`Narrow`, and the partial built-ins) are where
 runtime failures can occur; the verifier turns each into a ``safe`` obligation.
+
+Consumers dispatch on the node class with :class:`Visitor` (``visit_<Class>`` methods, no silent
+default); the places a new node class must be handled are listed in spec/semantics.md, "Adding an
+IR node".
 """
 
 from __future__ import annotations
@@ -350,8 +354,8 @@ class Visitor:
     def _handler(cls, node_cls: type) -> Callable[..., Any]:
         fn = getattr(cls, "visit_" + node_cls.__name__, None)
         if fn is None:
-            raise MissingVisit(f"internal error: {cls.__name__} has no visit_{node_cls.__name__} method, "
-                               f"so it cannot handle the IR node {node_cls.__name__}")
+            raise MissingVisit(f"{cls.__name__} has no visit_{node_cls.__name__} method: the IR node "
+                               f"{node_cls.__name__} is not handled (a bug in ddl, not in the program)")
         cls._visit_cache[node_cls] = fn
         return fn  # type: ignore[no-any-return]
 
