@@ -1,6 +1,6 @@
 """How long `ddl check` takes: per obligation, per family, cold vs cached, --jobs 1 vs 2.
 
-    .venv/bin/python bench/check.py            # examples/ and tests/verify/ (when present)
+    .venv/bin/python bench/check.py            # examples/ and spec/tests/check/ (when present)
     .venv/bin/python bench/check.py --top 20   # only the 20 slowest obligations per directory
 
 Per-obligation and per-family times come from one in-process cold run (no cache) over every file;
@@ -120,8 +120,8 @@ def main() -> int:
         sys.exit(f"the console script is missing: {DDL} (pip install -e .)")
 
     directories = [("examples", ROOT / "examples")]
-    if (ROOT / "tests" / "verify").is_dir():
-        directories.append(("tests/verify", ROOT / "tests" / "verify"))
+    if (ROOT / "spec" / "tests" / "check").is_dir():
+        directories.append(("spec/tests/check", ROOT / "spec" / "tests" / "check"))
     family_times: list[float] = []
     for name, directory in directories:
         files = sorted(directory.rglob("*.ddl"))

@@ -7,7 +7,9 @@ are missing, the types and eval cases fail; they never skip):
 * ``ddl.api.compile_source(text, path) -> (CheckedModule | None, list[Diagnostic])``;
 * ``ddl.api.check_examples(module) -> list[Diagnostic]`` (every family's examples);
 * ``ddl.eval.validate_theta(family, evaluator, raw) -> (θ | None, problems)``;
-* ``ddl.eval.Evaluator(module).run(family, θ) -> Ok(value) | Err(EvalFailure)``.
+* ``ddl.eval.Evaluator(module).run(family, θ) -> Ok(value) | Err(EvalFailure)``;
+* ``ddl.api.check_source(data, path) -> FileResult`` (check cases: every family's obligations, the
+  findings in the order ``ddl check`` reports them, and the checked module to replay a counterexample).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ddl.syntax import ast as A
 from ddl.syntax import parse_source
 
 SPEC_TESTS = Path(__file__).resolve().parent.parent / "spec" / "tests"
-PHASES = ("parse", "types", "eval", "grammar")
+PHASES = ("parse", "types", "eval", "grammar", "check")
 OUTCOMES = ("success", "failure")
 PLACEHOLDER = b"{{repeat}}"
 
@@ -34,7 +36,16 @@ _ERROR_RE = re.compile(r"^error:\s*(DDL\d{3})\s+line\s+(\d+)(?:\s+col\s+(\d+))?\
 _RUN_ERROR_RE = re.compile(r"^error\s+(DDL\d{3})\s+line\s+(\d+)\s*$")
 _NAMED_RE = re.compile(r"^(shape|type|grammar)\s+([A-Za-z_][A-Za-z0-9_]*):\s?(.*)$")
 _REPEAT_RE = re.compile(r"^repeat\s+(\d+)\s+(\".*\")\s*$")
-_DIRECTIVE_WORDS = ("error", "shape", "type", "grammar", "run", "examples", "repeat", "utterance")
+_DIRECTIVE_WORDS = ("error", "shape", "type", "grammar", "run", "examples", "repeat", "utterance",
+                    "refuted", "unknown", "also-refuted")
+# check cases: `# refuted: depends(genre)`, `# unknown: ensures(no dashes)`, `# also-refuted: safe`
+_OBLIGATION_RE = re.compile(r"^(refuted|unknown|also-refuted):\s*(.*?)\s*$")
+_TARGET_RE = re.compile(r"^(?P<kind>[a-z-]+)(?:\((?P<subject>[^()]*(?:\[[^\]]*\])?)\))?$")
+# The obligation kinds of spec/checks.md.
+OBLIGATION_KINDS = (
+    "typed", "examples", "grammar-nonempty", "grammar-covers", "grammar-sound", "unambiguous",
+    "safe", "depends", "no-leak", "reachable", "ensures",
+)
 
 
 @attrs.frozen
@@ -44,6 +55,29 @@ class Expected:
     code: str
     line: int
     col: int | None = None
+
+
+@attrs.frozen
+class Target:
+    """An obligation named in a check case: its kind and, optionally, its subject (None: any subject)."""
+
+    kind: str
+    subject: str | None = None
+
+    def matches(self, kind: str | None, subject: str | None) -> bool:
+        return kind == self.kind and (self.subject is None or subject == self.subject)
+
+    def __str__(self) -> str:
+        return self.kind if self.subject is None else f"{self.kind}({self.subject})"
+
+
+def parse_target(text: str) -> Target:
+    m = _TARGET_RE.match(text.strip())
+    if m is None:
+        raise ValueError(f"malformed obligation {text!r}: write kind or kind(subject)")
+    if m["kind"] not in OBLIGATION_KINDS:
+        raise ValueError(f"unknown obligation kind {m['kind']!r}")
+    return Target(m["kind"], m["subject"])
 
 
 @attrs.frozen
@@ -69,6 +103,9 @@ class Case:
     repeat: tuple[int, str] | None
     problems: tuple[str, ...]  # malformed header lines
     utterances: tuple[tuple[str, Any], ...] = ()  # (utterance, θ as JSON or None for "nomatch")
+    refuted: Target | None = None  # check/failure: the obligation the defect must refute
+    unknown: Target | None = None  # check/failure: ... or the obligation that must stay unknown
+    also_refuted: tuple[Target, ...] = ()  # check/failure: natural consequences of the defect
 
     @property
     def id(self) -> str:
@@ -125,6 +162,8 @@ def load_case(phase: str, outcome: str, path: Path) -> Case:
     repeat = None
     problems: list[str] = []
     utterances: list[tuple[str, Any]] = []
+    verdicts: dict[str, Target] = {}
+    also_refuted: list[Target] = []
     for line in _header_lines(path.read_bytes()):
         word = re.split(r"[\s:]", line, maxsplit=1)[0]
         if word not in _DIRECTIVE_WORDS:
@@ -152,6 +191,17 @@ def load_case(phase: str, outcome: str, path: Path) -> Case:
                 if not m:
                     raise ValueError("expected 'examples => error DDLnnn line L'")
                 examples_error = Expected(m.group(1), int(m.group(2)))
+            elif word in ("refuted", "unknown", "also-refuted"):
+                m = _OBLIGATION_RE.match(line)
+                if not m:
+                    raise ValueError(f"expected '{word}: kind' or '{word}: kind(subject)'")
+                target = parse_target(m.group(2))
+                if word == "also-refuted":
+                    also_refuted.append(target)
+                elif verdicts:
+                    raise ValueError("more than one 'refuted:' or 'unknown:' expectation")
+                else:
+                    verdicts[word] = target
             elif word == "repeat":
                 m = _REPEAT_RE.match(line)
                 if not m:
@@ -169,6 +219,7 @@ def load_case(phase: str, outcome: str, path: Path) -> Case:
     return Case(
         phase, outcome, path, error, tuple(shapes), tuple(grammars), tuple(types), tuple(runs),
         examples_error, repeat, tuple(problems), tuple(utterances),
+        verdicts.get("refuted"), verdicts.get("unknown"), tuple(also_refuted),
     )
 
 
@@ -211,6 +262,14 @@ def test_case_is_well_formed(case: Case) -> None:
         assert not case.runs and case.examples_error is None, "run expectations belong to eval cases"
     if case.phase != "grammar":
         assert not case.utterances, "utterance expectations belong to grammar cases"
+    if case.phase != "check" or case.outcome == "success":
+        assert case.refuted is None and case.unknown is None and not case.also_refuted, (
+            "refuted/unknown/also-refuted expectations belong to check/failure cases"
+        )
+    elif case.outcome == "failure":
+        assert (case.refuted is None) != (case.unknown is None), (
+            "a check/failure case needs exactly one '# refuted:' or '# unknown:' line"
+        )
     if case.repeat is not None:
         assert PLACEHOLDER in case.path.read_bytes(), "a '# repeat' case needs the {{repeat}} placeholder"
     for code in case.expected_codes():
@@ -377,6 +436,138 @@ def test_grammar(case: Case) -> None:
         theta, problems = validate_theta(fam, evaluator, result.values or {}, values=True)
         assert theta is not None, problems
         assert {k: to_json(v) for k, v in theta.items()} == expected, utterance
+
+
+# ---------------------------------------------------------------------------- check
+
+# A counterexample's θ in its evidence: "with { room = single, nights = 1 }: division by zero".
+_THETA_RE = re.compile(r"with \{ (.*?) \}")
+_BINDING_RE = re.compile(r'([a-z][A-Za-z0-9_]*) = ("(?:[^"\\]|\\.)*"|[^,]+)(?:, |$)')
+
+
+def _describe(obligations: Any) -> str:
+    return "\n".join(f"  {o.kind}({o.subject}): {o.verdict}: {o.evidence}" for o in obligations)
+
+
+@pytest.mark.parametrize("case", _params("check"))
+def test_check(case: Case) -> None:
+    from ddl.api import check_source
+
+    result = check_source(case.source(), str(case.path))
+    rendered = "\n".join(f.diagnostic.render() for f in result.findings)
+    assert not any(f.diagnostic.code[:4] in ("DDL1", "DDL2") for f in result.findings), rendered
+    assert result.module is not None, rendered
+    assert len(result.families) == 1, "a check case holds exactly one family"
+    (family,) = result.families
+    obligations = family.obligations
+    errors = [f for f in result.findings if f.diagnostic.is_error]
+    if case.outcome == "success":
+        not_proved = [o for o in obligations if o.verdict != "proved"]
+        assert not not_proved, _describe(not_proved)
+        assert not errors and result.ok, rendered
+        params = {p.name for p in result.module.families[family.name].params}
+        proved_depends = {o.subject for o in obligations if o.kind == "depends"}
+        assert params <= proved_depends, f"no depends obligation for {sorted(params - proved_depends)}"
+        return
+    target = case.refuted or case.unknown
+    assert target is not None
+    verdict = "refuted" if case.refuted is not None else "unknown"
+    hits = [o for o in obligations if o.verdict == verdict and target.matches(o.kind, o.subject)]
+    assert hits, f"{target} is not {verdict}:\n{_describe(obligations)}"
+    assert all(o.evidence.strip() for o in hits), _describe(hits)
+    unknown = [o for o in obligations if o.verdict == "unknown" and not (verdict == "unknown" and o in hits)]
+    assert not unknown, _describe(unknown)
+    allowed = [t for t in (case.refuted, *case.also_refuted) if t is not None]
+    stray = [o for o in obligations if o.verdict == "refuted" and not any(t.matches(o.kind, o.subject) for t in allowed)]
+    assert not stray, f"refuted besides {', '.join(map(str, allowed)) or 'nothing'}:\n{_describe(stray)}"
+    assert errors and not result.ok, "expected an error, the check passed"
+    first = errors[0]
+    _assert_diagnostic(first.diagnostic, case.error)
+    assert first.verdict == verdict and target.matches(first.kind, first.subject), (
+        f"the first error is not the {verdict} {target}: {first.diagnostic.render()}"
+    )
+    if verdict == "refuted" and target.kind == "safe":
+        for o in hits:
+            _replay_failure(result, family.name, o)
+
+
+def _replay_failure(result: Any, family_name: str, obligation: Any) -> None:
+    """A safe counterexample is real: running the family on its θ (DDL syntax, as `ddl run --param`
+    reads it) fails with a run-time error (DDL3xx) at the refuted operation."""
+    from ddl.api import Program, parse_params
+    from ddl.eval import Err, validate_theta
+
+    m = _THETA_RE.search(obligation.evidence)
+    assert m is not None, f"no θ in the evidence: {obligation.evidence}"
+    items = [name + "=" + (json.loads(value) if value.startswith('"') else value)
+             for name, value in _BINDING_RE.findall(m.group(1))]
+    program = Program(result.module, result.sources)
+    family = program.family(family_name).checked
+    given, problems = parse_params(family, items)
+    assert not problems, (items, problems)
+    theta, problems = validate_theta(family, program.evaluator, given, values=True)
+    assert theta is not None, (items, problems)
+    outcome = program.compiled(family_name)(theta)
+    assert isinstance(outcome, Err), f"{items}: the run succeeded: {outcome!r}"
+    failure = outcome.failure
+    assert re.fullmatch(r"DDL3\d\d", failure.code), f"{items}: {failure.to_diagnostic().render()}"
+    assert (failure.span.line, failure.span.col) == (obligation.span.line, obligation.span.col), (
+        f"{items}: fails elsewhere: {failure.to_diagnostic().render()}"
+    )
+
+
+def _check_cases(outcome: str) -> list[Case]:
+    return [c for c in CASES if c.phase == "check" and c.outcome == outcome]
+
+
+def test_check_suite_sizes() -> None:
+    """The verifier's proof of power: many realistic families, correct and defective."""
+    assert len(_check_cases("success")) >= 20
+    assert len(_check_cases("failure")) >= 20
+
+
+def test_check_failures_cover_every_obligation_kind() -> None:
+    kinds = {c.refuted.kind for c in _check_cases("failure") if c.refuted is not None}
+    for kind in ("safe", "depends", "no-leak", "reachable", "ensures", "grammar-nonempty", "grammar-covers",
+                 "grammar-sound", "unambiguous", "examples"):
+        assert kind in kinds, f"no check/failure case refutes {kind}"
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in _check_cases("success")])
+def test_check_success_is_realistic(case: Case) -> None:
+    """Proved families are worth proving: a grammar, postconditions, at least two spoken examples."""
+    source = case.text()
+    assert re.search(r"^  grammar\b", source, re.MULTILINE), "no grammar"
+    assert re.search(r"^  ensures\b", source, re.MULTILINE), "no ensures"
+    assert len(re.findall(r'^  example "', source, re.MULTILINE)) >= 2, "fewer than two examples with utterances"
+
+
+@pytest.mark.parametrize("case", _params("check"))
+def test_check_case_is_formatted(case: Case) -> None:
+    from ddl.syntax.fmt import format_source
+
+    text, diagnostics = format_source(case.source(), str(case.path))
+    assert text is not None, diagnostics
+    assert text == case.text(), f"not formatted: run `ddl fmt --write {case.path}`"
+
+
+def test_check_directives(tmp_path: Path) -> None:
+    src = tmp_path / "f.ddl"
+    src.write_text("# error: DDL400 line 6\n# refuted: examples(example[2])\n# also-refuted: safe\n"
+                   "# also-refuted: no-leak(genre)\n# A description.\nfamily f {}\n# refuted: depends(x)\n")
+    case = load_case("check", "failure", src)
+    assert not case.problems and case.error == Expected("DDL400", 6)
+    assert case.refuted == Target("examples", "example[2]") and case.unknown is None
+    assert case.also_refuted == (Target("safe"), Target("no-leak", "genre"))
+    assert case.refuted.matches("examples", "example[2]") and not case.refuted.matches("examples", "utterance[2]")
+    assert case.also_refuted[0].matches("safe", "division at 3:4")
+    src.write_text("# error: DDL606 line 3\n# unknown: ensures(no dashes)\nfamily f {}\n")
+    case = load_case("check", "failure", src)
+    assert case.unknown == Target("ensures", "no dashes") and case.refuted is None
+    src.write_text("# refuted: sound\n# refuted: safe\n# unknown: safe\n# refuted: safe(\nfamily f {}\n")
+    problems = load_case("check", "failure", src).problems
+    assert len(problems) == 3 and "unknown obligation kind 'sound'" in problems[0], problems
+    assert "more than one" in problems[1] and "malformed obligation" in problems[2]
 
 
 # ---------------------------------------------------------------------------- rendering

@@ -177,7 +177,7 @@ def test_llm_ddl_check_has_the_exit_codes_of_ddl_check(llm_home: Path) -> None:
     proc = run_llm(llm_home, "ddl", "check", "examples/books.ddl")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ok" in proc.stdout
-    proc = run_llm(llm_home, "ddl", "check", "tests/verify/defective/hardcoded_limit.ddl")
+    proc = run_llm(llm_home, "ddl", "check", "spec/tests/check/failure/hardcoded_limit.ddl")
     assert proc.returncode == 1
     assert run_llm(llm_home, "ddl", "check", "--no-such-flag").returncode == 2
 

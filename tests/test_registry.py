@@ -58,7 +58,7 @@ def test_every_bundled_example_is_served(tmp_path: Path) -> None:
 
 def test_a_family_that_fails_its_check_is_listed_with_the_refuted_obligation(tmp_path: Path) -> None:
     d = _dir(tmp_path, {"books.ddl": (EXAMPLES / "books.ddl").read_text(encoding="utf-8")})
-    shutil.copy(ROOT / "tests" / "verify" / "defective" / "hardcoded_limit.ddl", d / "search.ddl")
+    shutil.copy(ROOT / "spec" / "tests" / "check" / "failure" / "hardcoded_limit.ddl", d / "search.ddl")
     registry = _load(d, tmp_path)
     assert [f.name for f in registry.served] == ["recommend_books"]
     [bad] = registry.rejected
