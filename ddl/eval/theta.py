@@ -11,7 +11,6 @@ command-line ``--param name=value``.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyrsistent import PMap, PVector, pmap, pvector
 
-from ddl.diagnostics import SourceMap, Span
+from ddl.diagnostics import SourceMap, Span, did_you_mean
 from ddl.eval import ops
 from ddl.eval.result import Err
 from ddl.types.checked import CheckedFamily
@@ -140,8 +139,7 @@ def _enum_value(raw: Any, t: EnumT, path: str) -> EnumV:
     if len(hits) == 1:
         return enum_value(t, hits.pop())
     spellings = list(t.variants) + list(t.displays) + [a for group in aliases for a in group]
-    close = difflib.get_close_matches(raw, spellings, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = _hint(raw, spellings)
     raise _Invalid(f"{_subject(path, raw)} is not a {describe_type(t)}{hint}")
 
 
@@ -250,8 +248,7 @@ def convert(raw: Any, t: Type, path: str, refine: bool = True) -> Value:
         names = [name for name, _ in t.fields]
         unknown = [k for k in raw if k not in names]
         if unknown:
-            close = difflib.get_close_matches(str(unknown[0]), names, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = _hint(str(unknown[0]), names)
             raise _Invalid(f"{_named(path)} has no field {unknown[0]!r}{hint}; {t.name} has fields {', '.join(names)}")
         missing = [n for n in names if n not in raw]
         if missing:
@@ -302,8 +299,7 @@ def validate_theta(
     names = [p.name for p in family.params]
     for key in raw:
         if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = _hint(str(key), names)
             known = ", ".join(names) if names else "none"
             errors.append(f"unknown parameter {str(key)!r}{hint}; family {family.name} has parameters: {known}")
     theta: dict[str, Value] = {}
@@ -392,3 +388,9 @@ def _parse_text(text: str, t: Type) -> Value:
 
 
 __all__ = ["convert", "describe_type", "enum_value", "parse_param_value", "validate_theta"]
+
+
+def _hint(name: str, candidates: list[str]) -> str:
+    """`` (did you mean 'x'?)`` from the one did-you-mean of ddl.diagnostics, or nothing."""
+    found = did_you_mean(name, candidates)
+    return f" ({found})" if found else ""
