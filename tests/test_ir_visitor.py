@@ -44,6 +44,14 @@ def test_every_analysis_handles_every_ir_node_class(visitor: type[ir.Visitor]) -
     assert visitor.missing() == []
 
 
+def test_the_interpreter_dispatches_every_ir_node_class() -> None:
+    """The interpreter keeps a dispatch table (branch recording swaps entries); it must be complete too."""
+    from ddl.api import loads
+
+    evaluator = Evaluator(loads("fn one() -> Int = 1").checked)
+    assert set(evaluator._dispatch) == set(ir.NODE_CLASSES)
+
+
 ENSURES_SRC = """
 family greet {
   param name : Text(max 20)
