@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -53,11 +54,56 @@ def test_codes_mentioned_anywhere_in_the_spec_exist(doc: str) -> None:
     assert not unknown, f"spec/{doc} mentions codes that do not exist: {unknown}"
 
 
+# References in the last ("conformance" / "case") column of errors.md.
+_CASE_REF = re.compile(r"`((?:parse|types|eval|grammar|check)/(?:success|failure)/[a-z0-9_]+)`")
+_TEST_REF = re.compile(r"`(tests/[a-z0-9_]+\.py)::(test_[A-Za-z0-9_]+)`")
+_REASON = re.compile(r"^— \((?P<reason>[^)].*)\)")  # "— (reason)": the code cannot be triggered by a case
+
+
+def reference_cells() -> dict[str, str]:
+    """Each documented code's last table cell (cells are split at unescaped pipes)."""
+    cells: dict[str, str] = {}
+    for line in ERRORS_MD.splitlines():
+        m = _ROW.match(line)
+        if m:
+            row = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+            cells[m.group(1)] = row[-1]
+    return cells
+
+
+def _test_functions(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+
 def test_conformance_cases_named_in_errors_md_exist() -> None:
-    named = set(re.findall(r"`((?:parse|types|eval)/(?:success|failure)/[a-z0-9_]+)`", ERRORS_MD))
+    named = set(_CASE_REF.findall(ERRORS_MD))
     assert named, "spec/errors.md names no conformance case"
     missing = sorted(n for n in named if not (SPEC / "tests" / f"{n}.ddl").is_file())
     assert not missing, f"spec/errors.md names cases that do not exist: {missing}"
+
+
+@pytest.mark.parametrize("code", sorted(CATALOGUE))
+def test_every_code_names_a_case_a_test_or_a_reason(code: str) -> None:
+    """Every catalogued code names, in errors.md, a conformance case that expects it, a test function that
+    exercises it (`tests/FILE.py::test_name`), or why it cannot be triggered ("— (reason)")."""
+    from test_conformance import load_case
+
+    cell = reference_cells().get(code)
+    assert cell is not None, f"{code} has no row in spec/errors.md"
+    cases = _CASE_REF.findall(cell)
+    tests = _TEST_REF.findall(cell)
+    assert cases or tests or _REASON.match(cell), (
+        f"{code}: the last column names no case, no test and no '— (reason)': {cell!r}")
+    for name in cases:
+        path = SPEC / "tests" / f"{name}.ddl"
+        assert path.is_file(), f"{code}: no case {name}"
+        phase, outcome, _ = name.split("/")
+        case = load_case(phase, outcome, path)
+        assert code in case.expected_codes(), f"{code}: {name} expects {case.expected_codes() or 'no code'}"
+    for file, function in tests:
+        assert (ROOT / file).is_file(), f"{code}: no test file {file}"
+        assert function in _test_functions(ROOT / file), f"{code}: {file} has no function {function}"
 
 
 def _reserved_block() -> set[str]:
