@@ -26,6 +26,7 @@ regular (or not supported) and raise :class:`RegexSyntaxError`.
 
 from __future__ import annotations
 
+import sys
 import unicodedata
 
 from ddl.regular.ast import (
@@ -46,6 +47,12 @@ from ddl.regular.errors import DEFAULT_LIMITS, Limits, RegexSyntaxError, RegexTo
 
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "f": "\f", "v": "\v", "a": "\a"}
 _CLASS_ESCAPES = {"d": DIGIT, "w": WORD, "s": SPACE, "D": ~DIGIT, "W": ~WORD, "S": ~SPACE}
+
+# The parser and the automata recurse once per nesting level (about six frames per level through
+# alternation, intersection, sequence, postfix and atom); a regex at the nesting limit must reach the
+# RegexTooLarge check, not Python's recursion limit.  The facade raises the limit for the same reason.
+if sys.getrecursionlimit() < 8 * DEFAULT_LIMITS.max_depth + 1_000:
+    sys.setrecursionlimit(8 * DEFAULT_LIMITS.max_depth + 1_000)
 
 
 def parse(
