@@ -93,6 +93,8 @@ def test_unknown_family_is_a_usage_error(tmp_path: Path) -> None:
     _feedback(store, VERDICTS[:2])
     result = _ddl(tmp_path, "refine", "nope", str(families), "--store", str(store))
     assert result.returncode == 2 and "no served family nope" in result.stderr
+    misspelt = _ddl(tmp_path, "refine", "recommend_book", str(families), "--store", str(store))
+    assert misspelt.returncode == 2 and "did you mean 'recommend_books'?" in misspelt.stderr
 
 
 ORDER_BOOKS = '''family order_books {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ddl.diagnostics import did_you_mean
 from ddl.files import write_atomic
 from ddl.grammar.compile import CompiledGrammar
 from ddl.handler.records import HandlerError
@@ -23,7 +24,9 @@ def refine(family: str, directory: Path, *, store_url: str, method: str | None =
     served = registry.by_name.get(family)
     if served is None:
         known = ", ".join(f.name for f in registry.served) or "none"
-        raise HandlerError(f"no served family {family} in {directory} (served: {known})", code="DDL705")
+        hint = did_you_mean(family, registry.by_name)
+        raise HandlerError(f"no served family {family} in {directory}{'; ' + hint if hint else ''} (served: {known})",
+                           code="DDL705")
     grammar = CompiledGrammar(served.checked, served.evaluator)
     store = open_store(store_url)
     try:
