@@ -30,7 +30,7 @@ from typing import Any
 
 import attrs
 
-from ddl.diagnostics import DDLError, Diagnostic, Note, SourceMap, Span, did_you_mean
+from ddl.diagnostics import DDLError, Diagnostic, InputError, Note, SourceMap, Span, did_you_mean
 from ddl.eval import Err, Evaluator, compile_family, parse_param_value, validate_theta
 from ddl.regular import Limits
 from ddl.syntax import ast as A
@@ -273,13 +273,6 @@ def loads(text: str, path: str = "<string>") -> Program:
 
 
 # ---------------------------------------------------------------------------- looking things up
-
-
-class InputError(ValueError):
-    """What the caller named cannot be used: a path, a family, a ``--param`` item.
-
-    The message names the culprit and the way out; the command line reports it as a usage error.
-    """
 
 
 class FamilyNotFound(InputError, KeyError):

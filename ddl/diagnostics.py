@@ -148,6 +148,13 @@ def _excerpt(span: Span, sources: SourceMap) -> list[str]:
     return [gutter + src, " " * len(gutter) + " " * (col - 1) + "^" + "~" * max(0, width - 1)]
 
 
+class InputError(ValueError):
+    """What the caller named cannot be used: a path, a family, a ``--param`` item.
+
+    The message names the culprit and the way out; the command line reports it as a usage error.
+    """
+
+
 class DDLError(Exception):
     """Raised by the Python API when a phase reports errors; carries the diagnostics."""
 

@@ -7,6 +7,8 @@ and under ``TYPE_CHECKING``.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -184,6 +186,24 @@ def test_function_local_imports_say_why() -> None:
     """Imports inside functions only defer something heavy or optional, with a ``# deferred: why`` comment."""
     silent = [where(imp) for imp in ALL if imp.local and not imp.reason]
     assert not silent, "function-local imports without a '# deferred: why' comment:\n" + "\n".join(silent)
+
+
+def test_the_command_line_parser_loads_nothing_of_the_language() -> None:
+    """``ddl --help`` and ``ddl --version`` parse arguments only; a command loads its floors when it runs."""
+    code = ("import sys, ddl.commands; ddl.commands.build_parser().parse_args(['check', 'x.ddl']); "
+            "print(sorted(m for m in sys.modules if m.startswith(('ddl', 'lark', 'hypothesis', 'z3'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    loaded = set(eval(out))  # a printed list of module names
+    allowed = {"ddl", "ddl.version", "ddl.diagnostics", "ddl.commands", "ddl.commands.base", "ddl.commands.parser",
+               "ddl.testing", "ddl.testing.profiles"}
+    assert loaded <= allowed, sorted(loaded - allowed)
+
+
+def test_the_parser_offers_the_ledgers_verdicts() -> None:
+    from ddl.commands.parser import VERDICTS as offered
+    from ddl.handler.records import VERDICTS
+
+    assert offered == VERDICTS
 
 
 def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:

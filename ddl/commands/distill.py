@@ -29,40 +29,6 @@ from ddl.handler.registry import Registry
 COMMAND = "distill"
 
 
-def register(sub: Any) -> None:
-    """Register ``ddl distill`` on ``ddl``'s subparsers."""
-    p = sub.add_parser(
-        COMMAND, help="ask an llm model for a DDL family for a teaching utterance; keep it only if it passes ddl check",
-        description="Prompt MODEL (any model `llm models` lists) with a digest of the DDL spec, the stdlib, example "
-                    "families and UTTERANCE, asking for one family that handles every request like it. The reply's "
-                    "DDL block is checked (`ddl check`, the grammar must accept UTTERANCE, and with --dir no overlap "
-                    "with the served families); the diagnostics go back to the model in the same conversation for up "
-                    "to --rounds repairs. The file is written only when everything passes. Every round is logged to a "
-                    "transcript JSON in --log-dir. The model's own timeout applies to each call.",
-        epilog="Exit codes: 0 a family passed and was written; 1 no passing family after the repair rounds, or the "
-               "model failed mid-run (nothing written); 2 usage or I/O error, including no model or an unknown model.",
-    )
-    p.add_argument("utterance", metavar="UTTERANCE", help="the teaching utterance, e.g. 'recommend 5 fantasy books'")
-    p.add_argument("--model", "-m", metavar="MODEL", default=None, help="the llm model (default: $DDL_MODEL)")
-    p.add_argument("--output", "-o", metavar="FILE", default=None,
-                   help="where to write the family (default: ./<family>.ddl once the name is known)")
-    p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
-    p.add_argument("--rounds", type=int, default=3, metavar="N",
-                   help="repair rounds after the first answer (default 3: at most 4 model calls)")
-    p.add_argument("--temperature", type=float, default=None, metavar="T",
-                   help="sampling temperature, passed only to models that have the option (else noted and ignored)")
-    system = p.add_mutually_exclusive_group()
-    system.add_argument("--system", metavar="TEXT", default=None, help="replace the built-in system prompt")
-    system.add_argument("--system-file", metavar="FILE", default=None, help="replace it with the text of FILE")
-    p.add_argument("--log-dir", metavar="DIR", default=None,
-                   help="where transcripts are written (default: ./.ddl-distill)")
-    p.add_argument("--dir", metavar="REGISTRY_DIR", default=None,
-                   help="a directory of served families the new family must not overlap")
-    p.add_argument("--format", choices=["text", "json"], default="text",
-                   help="text (default): a summary; json: one object with the result")
-    p.set_defaults(func=run)
-
-
 def run(args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
     """Run ``ddl distill``; returns the exit code."""
     err = sys.stderr if err is None else err

@@ -5,25 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from ddl.api import collect_files
 from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, print_diagnostics
 from ddl.diagnostics import SourceMap
 from ddl.syntax.fmt import format_source
-
-
-def register(sub: Any) -> None:
-    parser = sub.add_parser(
-        "fmt", help="print .ddl files in canonical form",
-        description="Format .ddl files canonically (comments kept). Prints a single file to stdout unless "
-                    "--write; with --check, lists files that are not formatted and exits 1.",
-    )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help=".ddl files or directories")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--check", action="store_true", help="exit 1 if any file is not formatted; change nothing")
-    mode.add_argument("--write", "-w", action="store_true", help="rewrite files in place")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:

@@ -6,50 +6,16 @@ import argparse
 import json
 import random
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
 from ddl.api import InputError, parse_params
-from ddl.commands.base import EXIT_ERRORS, EXIT_OK, Failed, LoadedFamily, Parser, UsageError, load_family
+from ddl.commands.base import EXIT_ERRORS, EXIT_OK, Failed, UsageError
+from ddl.commands.loading import LoadedFamily, load_family
 from ddl.eval import validate_theta
 from ddl.grammar.compile import CompiledGrammar
 from ddl.grammar.router import RoutedFamily, Router
 from ddl.regular.errors import RegularError
 from ddl.values import to_json
-
-
-def register(sub: Any) -> None:
-    parser = sub.add_parser(
-        "grammar", help="work with a family's grammar: member, sample, render, overlap, equiv",
-        description="Query grammars. A family is named FILE or FILE:FAMILY (FAMILY may be omitted when "
-                    "the file has one family).",
-    )
-    gsub = parser.add_subparsers(dest="grammar_command", metavar="ACTION", parser_class=Parser)
-    g_member = gsub.add_parser("member", help="does the grammar accept UTTERANCE? print θ as JSON",
-                               description="Exit 0 and print θ when the family's grammar accepts UTTERANCE; "
-                                           "exit 1 with the longest matched prefix otherwise.")
-    g_member.add_argument("family", metavar="FILE[:FAMILY]")
-    g_member.add_argument("utterance", metavar="UTTERANCE")
-    g_sample = gsub.add_parser("sample", help="print random utterances of the grammar",
-                               description="Print N utterances drawn uniformly among those of a random length.")
-    g_sample.add_argument("family", metavar="FILE[:FAMILY]")
-    g_sample.add_argument("-n", type=int, default=5, help="how many (default 5)")
-    g_sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    g_sample.add_argument("--max-length", type=int, default=80, help="longest utterance to draw (default 80)")
-    g_render = gsub.add_parser("render", help="print φ(θ): an utterance for given parameter values",
-                               description="Render the canonical utterance for θ given with --param name=value.")
-    g_render.add_argument("family", metavar="FILE[:FAMILY]")
-    g_render.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE")
-    g_overlap = gsub.add_parser("overlap", help="do two grammars share an utterance? print a witness",
-                                description="Exit 1 and print the shortest shared utterance when the grammars "
-                                            "overlap; exit 0 when they are disjoint.")
-    g_overlap.add_argument("first", metavar="FILE[:FAMILY]")
-    g_overlap.add_argument("second", metavar="FILE[:FAMILY]")
-    g_equiv = gsub.add_parser("equiv", help="do two grammars accept the same utterances? print a witness",
-                              description="Exit 0 when the grammars accept exactly the same utterances; "
-                                          "exit 1 and print the shortest utterance accepted by only one.")
-    g_equiv.add_argument("first", metavar="FILE[:FAMILY]")
-    g_equiv.add_argument("second", metavar="FILE[:FAMILY]")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:

@@ -1,6 +1,6 @@
 """The handler's commands: ``ddl handle``, ``ddl feedback``, ``ddl stats`` and ``ddl serve``.
 
-Registered on ``ddl``'s subparsers by :func:`register` and run by :func:`run_command`; each
+Its arguments are defined in :mod:`ddl.commands.parser`; :func:`run` runs it; each
 command writes its result to ``out`` and returns the exit code of ``ddl`` (0 ok, 1 an error result,
 2 usage or I/O).  Handler failures print ``ddl <cmd>: error: CODE: message`` on stderr.
 
@@ -22,7 +22,7 @@ from urllib.parse import unquote
 from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError
 from ddl.handler.config import load_config, resolve
 from ddl.handler.handler import Handler
-from ddl.handler.records import VERDICTS, HandlerError
+from ddl.handler.records import HandlerError
 from ddl.handler.stats import compute_stats, plot, render_text
 from ddl.handler.store import open_store
 from ddl.model import prepare
@@ -41,95 +41,7 @@ class _ConfigError(Exception):
         self.error = err
 
 
-def _add_settings(parser: argparse.ArgumentParser, *, model: bool) -> None:
-    parser.add_argument("--store", metavar="URL", default=None,
-                        help="the ledger/feedback store: a file path, sqlite:///PATH or postgresql://... "
-                             "(default: $DDL_STORE, the config file, or DIR/.ddl-handler/ledger.sqlite3)")
-    parser.add_argument("--config", metavar="FILE", default=None,
-                        help="a TOML config file with a [handler] table (default: $DDL_CONFIG or DIR/ddl.toml)")
-    if model:
-        parser.add_argument("--model", "-m", metavar="MODEL", default=None,
-                            help="the llm model answering misses (default: $DDL_MODEL or the config file); "
-                                 "any model `llm models` lists")
-        parser.add_argument("--timeout", type=float, default=None, metavar="S",
-                            help="seconds to wait for the model (default 30)")
-        parser.add_argument("--compile-on-miss", action="store_true", default=None,
-                            help="also distill a miss into a new family (ddl distill with the same model); it "
-                                 "joins DIR only if it passes ddl check, overlaps no served family and agrees "
-                                 "with the model's answer")
-
-
-def _add_prices(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--price-in", type=float, default=None, metavar="X",
-                        help="price per 1,000 input tokens (default: the config file, else 0)")
-    parser.add_argument("--price-out", type=float, default=None, metavar="Y",
-                        help="price per 1,000 output tokens (default: the config file, else 0)")
-    parser.add_argument("--cost-per-call", type=float, default=None, metavar="Z",
-                        help="the cost of one model call, for calls whose tokens were not reported")
-
-
-def register(sub: Any) -> None:
-    """Register the handler's subcommands on ``ddl``'s subparsers."""
-    handle = sub.add_parser(
-        "handle", help="answer one utterance with H_k: a served family, else the fallback model",
-        description="Route UTTERANCE through the families of DIR that pass `ddl check`. A covered utterance is "
-                    "answered deterministically (the family's output as JSON); a miss goes to the llm model "
-                    "(-m, $DDL_MODEL or the config file). The query is recorded in the store.",
-        epilog="Exit codes: 0 answered (deterministic or by the model); 1 an error result (no model "
-               "configured, the model failed or timed out, store error); 2 usage or I/O error.",
-    )
-    handle.add_argument("directory", metavar="DIR", help="a directory of .ddl files")
-    handle.add_argument("utterance", metavar="UTTERANCE")
-    _add_settings(handle, model=True)
-    handle.add_argument("--format", choices=["text", "json"], default="text",
-                        help="text (default): the output JSON or the model's text, a summary on stderr; "
-                             "json: the whole answer (source, family, θ, output, tokens, query id)")
-
-    feedback = sub.add_parser(
-        "feedback", help="record a verdict (accept/reject, optional correction) on an answered query",
-        description="Store feedback on query QUERY_ID (the id `ddl handle --format json` or POST /query "
-                    "returned), with the query's utterance, θ and family version, for refinement.",
-        epilog="Exit codes: 0 recorded; 1 unknown query id or store error; 2 usage or I/O error.",
-    )
-    feedback.add_argument("directory", metavar="DIR", help="the directory whose store holds the query")
-    feedback.add_argument("query_id", type=int, metavar="QUERY_ID")
-    feedback.add_argument("verdict", choices=list(VERDICTS), metavar="VERDICT", help="accept or reject")
-    feedback.add_argument("--correction", metavar="TEXT", default=None, help="what the answer should have been")
-    _add_settings(feedback, model=False)
-    feedback.add_argument("--format", choices=["text", "json"], default="text")
-
-    stats = sub.add_parser(
-        "stats", help="coverage, per-family hits, LLM calls, tokens, expected cost and savings",
-        description="Summarize the ledger of DIR's store (default: the current directory): the share of "
-                    "queries answered deterministically, hits per family, model calls and tokens, the "
-                    "expected cost per query E[C] = cov·c_det + (1−cov)·c_M, and savings against answering "
-                    "every query with the model. Prices are per 1,000 tokens.",
-    )
-    stats.add_argument("directory", nargs="?", default=None, metavar="DIR")
-    _add_settings(stats, model=False)
-    _add_prices(stats)
-    stats.add_argument("--format", choices=["text", "json"], default="text")
-    stats.add_argument("--plot", metavar="FILE.png", default=None,
-                       help="also draw running coverage and cumulative cost to a PNG (needs matplotlib)")
-
-    serve = sub.add_parser(
-        "serve", help="serve H_k over HTTP: POST /query, POST /feedback, GET /stats, /families, /health",
-        description="An HTTP JSON API for the families of DIR (uvicorn). Request bodies are limited to "
-                    "--max-body bytes and utterances to max_utterance characters (config file); errors "
-                    "are {\"error\": {\"code\", \"message\"}} with a 4xx status. Stop with Ctrl-C.",
-    )
-    serve.add_argument("directory", metavar="DIR", help="a directory of .ddl files")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
-    _add_settings(serve, model=True)
-    _add_prices(serve)
-    serve.add_argument("--max-body", type=int, default=None, metavar="BYTES",
-                       help="largest request body accepted (default 65536)")
-    for parser in (handle, feedback, stats, serve):
-        parser.set_defaults(func=run_command)
-
-
-def run_command(args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
+def run(args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
     """Run the handler command ``args.command``; returns the exit code."""
     err = sys.stderr if err is None else err
     commands = {"handle": cmd_handle, "feedback": cmd_feedback, "stats": cmd_stats, "serve": cmd_serve}

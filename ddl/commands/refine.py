@@ -27,30 +27,6 @@ from ddl.refine.pipeline import refine
 COMMAND = "refine"
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser(
-        COMMAND, help="split a served family by the accepted and rejected answers in the feedback store",
-        description="Learn from the feedback on FAMILY's answers which utterances it should keep answering (G+) "
-                    "and which it should leave to the model (G-), check the split with the grammar algebra, rewrite "
-                    "the family's file and show the diff. --write replaces the file only when the refined family "
-                    "passes ddl check.",
-        epilog="Exit codes: 0 a checked split (written with --write); 1 no valid split or the refined family does "
-               "not pass ddl check (nothing written); 2 usage or I/O error.",
-    )
-    p.add_argument("family", metavar="FAMILY")
-    p.add_argument("directory", metavar="DIR", help="the handler's directory of .ddl files")
-    p.add_argument("--store", metavar="URL", default=None,
-                   help="the feedback store (default: $DDL_STORE, DIR/ddl.toml, or DIR/.ddl-handler/ledger.sqlite3)")
-    p.add_argument("--config", metavar="FILE", default=None, help="a handler config file (TOML)")
-    p.add_argument("--method", choices=["auto", "theta", "rpni", "llm"], default=None,
-                   help="how to learn the split (default: auto — over θ when that explains the feedback, else "
-                        "RPNI over words; llm when -m is given)")
-    p.add_argument("--model", "-m", metavar="MODEL", default=None, help="an llm model as the oracle (method llm)")
-    p.add_argument("--write", action="store_true", help="replace the family's file when every check passes")
-    p.add_argument("--format", choices=["text", "json"], default="text")
-    p.set_defaults(func=run)
-
-
 def run(args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
     err = sys.stderr if err is None else err
     directory = Path(args.directory)

@@ -9,28 +9,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ddl.api import InputError, find_family, parse_params
-from ddl.commands.base import EXIT_ERRORS, EXIT_OK, UsageError, load_module
+from ddl.commands.base import EXIT_ERRORS, EXIT_OK, UsageError
+from ddl.commands.loading import load_module
 from ddl.eval import Err, Evaluator, compile_family, validate_theta
 from ddl.grammar.compile import CompiledGrammar
 from ddl.values import show_value, to_json
-
-
-def register(sub: Any) -> None:
-    parser = sub.add_parser(
-        "run", help="run a family on parameter values and print its output as JSON",
-        description="Run one family of FILE on θ given with --param name=value (values in DDL syntax: "
-                    "3, 84.60, true, fantasy, \"text\", or JSON for lists and records). Parameters with "
-                    "defaults may be omitted.",
-    )
-    parser.add_argument("file", metavar="FILE", help="a .ddl file")
-    parser.add_argument("utterance", nargs="?", metavar="UTTERANCE",
-                     help="an utterance: the family's grammar extracts θ from it (instead of --param)")
-    parser.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE", help="a parameter value")
-    parser.add_argument("--family", "-f", metavar="NAME", help="the family to run (needed when FILE has several)")
-    parser.add_argument("--format", choices=["json", "text"], default="json",
-                     help="json (default): the output as JSON; text: DDL syntax")
-
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:

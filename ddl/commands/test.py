@@ -5,30 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any, TextIO
+from typing import TextIO
 
 from ddl.api import ModuleLoader, Program, collect_files, compile_file
 from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
-from ddl.testing.profiles import PROFILES, PROPERTIES, default_profile
+from ddl.testing.profiles import PROPERTIES, default_profile
 from ddl.testing.properties import run_property
-
-
-def register(sub: Any) -> None:
-    test = sub.add_parser(
-        "test", help="property-test every family with Hypothesis",
-        description="For every family of the .ddl files under PATH: totality (no runtime error for any sampled θ), "
-                    "determinism (same θ, same output, interpreter and compiled form), ensures, round trip "
-                    "(G(φ(θ)) = θ; sampled utterances yield θ in Θ) and near-misses (rejected by G). "
-                    "Failures print the shrunk θ in DDL syntax, the output or error, and the span; exit 1.",
-    )
-    test.add_argument("paths", nargs="+", metavar="PATH", help=".ddl files or directories")
-    test.add_argument("--examples", type=int, default=None, metavar="N", help="examples per property (overrides the profile)")
-    test.add_argument("--seed", type=int, default=None, help="random seed (default: derandomized, reproducible)")
-    test.add_argument("--profile", choices=sorted(PROFILES), default=None,
-                      help="budget: ci (30 examples), dev (100), thorough (1000); default ci when CI is set, else dev")
-    test.add_argument("--property", action="append", choices=PROPERTIES, default=None, dest="properties",
-                      help="run only this property (repeatable)")
-    test.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:

@@ -1,0 +1,288 @@
+"""Every ``ddl`` subcommand's arguments, in one parser that loads nothing of the language.
+
+``ddl --help`` and ``ddl --version`` need only this module; after parsing, :func:`ddl.commands.main`
+loads the one command module that runs (``args.module``), and with it the floors that command uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ddl.commands.base import Parser
+from ddl.testing.profiles import PROFILES, PROPERTIES
+from ddl.version import __version__
+
+# The ledger's verdicts (ddl.handler.records.VERDICTS, which loads the handler; a test keeps them equal).
+VERDICTS = ("accept", "reject")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="ddl",
+        description="DDL, the Discrete Distillation Language: check, run and format task families.",
+        epilog="Exit codes: 0 success, 1 errors in the input, 2 usage or I/O error. "
+               "Diagnostics print as path:line:col: CODE: message with the source line and a caret.",
+    )
+    parser.add_argument("--version", action="version", version=f"ddl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for add in (_check, _run, _test, _handler, _distill, _refine, _grammar, _fmt):  # the order of `ddl --help`
+        add(sub)
+    return parser
+
+
+def _check(sub: Any) -> None:
+    parser = sub.add_parser(
+        "check", help="prove every family's obligations: examples, grammar, safety, parameterization",
+        description="Parse and type-check every .ddl file under the given paths (directories are searched "
+                    "recursively) and discharge each family's obligations (examples, grammar, verifier), each "
+                    "proved, refuted or unknown (spec/checks.md). Results are cached by content hash.",
+        epilog="Exit codes: 0 every obligation proved; 1 an error, a refuted obligation, or an unknown one "
+               "(unless --allow-unknown); 2 usage or I/O error.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help=".ddl files or directories")
+    parser.add_argument("--format", choices=["text", "json", "sarif"], default="text",
+                        help="output format: text (default), json (spec/checks.md) or sarif (SARIF 2.1.0)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print only diagnostics, no summary")
+    parser.add_argument("--allow-unknown", action="store_true",
+                        help="report unknown obligations as warnings and do not fail on them")
+    parser.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                        help="check N files in parallel (default 1; 0 = one per CPU)")
+    parser.add_argument("--cache-dir", metavar="DIR", default=None,
+                        help="where results are cached by content hash (default: .ddl-cache in the current directory)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write cached results")
+    parser.add_argument("--max-states", type=int, default=None, metavar="N",
+                        help="states any automaton of a grammar obligation may have (default: [check] max_states in "
+                            "ddl.toml, else 200,000); an obligation that needs more is unknown (DDL506)")
+    parser.add_argument("--config", metavar="FILE", default=None,
+                        help="config file with a [check] table (default: $DDL_CONFIG, else ./ddl.toml if present)")
+
+    parser.set_defaults(module="check")
+
+
+def _run(sub: Any) -> None:
+    parser = sub.add_parser(
+        "run", help="run a family on parameter values and print its output as JSON",
+        description="Run one family of FILE on θ given with --param name=value (values in DDL syntax: "
+                    "3, 84.60, true, fantasy, \"text\", or JSON for lists and records). Parameters with "
+                    "defaults may be omitted.",
+    )
+    parser.add_argument("file", metavar="FILE", help="a .ddl file")
+    parser.add_argument("utterance", nargs="?", metavar="UTTERANCE",
+                        help="an utterance: the family's grammar extracts θ from it (instead of --param)")
+    parser.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE", help="a parameter value")
+    parser.add_argument("--family", "-f", metavar="NAME", help="the family to run (needed when FILE has several)")
+    parser.add_argument("--format", choices=["json", "text"], default="json",
+                        help="json (default): the output as JSON; text: DDL syntax")
+    parser.set_defaults(module="run")
+
+
+def _test(sub: Any) -> None:
+    test = sub.add_parser(
+        "test", help="property-test every family with Hypothesis",
+        description="For every family of the .ddl files under PATH: totality (no runtime error for any sampled θ), "
+                    "determinism (same θ, same output, interpreter and compiled form), ensures, round trip "
+                    "(G(φ(θ)) = θ; sampled utterances yield θ in Θ) and near-misses (rejected by G). "
+                    "Failures print the shrunk θ in DDL syntax, the output or error, and the span; exit 1.",
+    )
+    test.add_argument("paths", nargs="+", metavar="PATH", help=".ddl files or directories")
+    test.add_argument("--examples", type=int, default=None, metavar="N", help="examples per property (overrides the profile)")
+    test.add_argument("--seed", type=int, default=None, help="random seed (default: derandomized, reproducible)")
+    test.add_argument("--profile", choices=sorted(PROFILES), default=None,
+                      help="budget: ci (30 examples), dev (100), thorough (1000); default ci when CI is set, else dev")
+    test.add_argument("--property", action="append", choices=PROPERTIES, default=None, dest="properties",
+                      help="run only this property (repeatable)")
+    test.set_defaults(module="test")
+
+
+def _handler(sub: Any) -> None:
+    """Register the handler's subcommands on ``ddl``'s subparsers."""
+    handle = sub.add_parser(
+        "handle", help="answer one utterance with H_k: a served family, else the fallback model",
+        description="Route UTTERANCE through the families of DIR that pass `ddl check`. A covered utterance is "
+                    "answered deterministically (the family's output as JSON); a miss goes to the llm model "
+                    "(-m, $DDL_MODEL or the config file). The query is recorded in the store.",
+        epilog="Exit codes: 0 answered (deterministic or by the model); 1 an error result (no model "
+               "configured, the model failed or timed out, store error); 2 usage or I/O error.",
+    )
+    handle.add_argument("directory", metavar="DIR", help="a directory of .ddl files")
+    handle.add_argument("utterance", metavar="UTTERANCE")
+    _add_settings(handle, model=True)
+    handle.add_argument("--format", choices=["text", "json"], default="text",
+                        help="text (default): the output JSON or the model's text, a summary on stderr; "
+                             "json: the whole answer (source, family, θ, output, tokens, query id)")
+
+    feedback = sub.add_parser(
+        "feedback", help="record a verdict (accept/reject, optional correction) on an answered query",
+        description="Store feedback on query QUERY_ID (the id `ddl handle --format json` or POST /query "
+                    "returned), with the query's utterance, θ and family version, for refinement.",
+        epilog="Exit codes: 0 recorded; 1 unknown query id or store error; 2 usage or I/O error.",
+    )
+    feedback.add_argument("directory", metavar="DIR", help="the directory whose store holds the query")
+    feedback.add_argument("query_id", type=int, metavar="QUERY_ID")
+    feedback.add_argument("verdict", choices=VERDICTS, metavar="VERDICT", help="accept or reject")
+    feedback.add_argument("--correction", metavar="TEXT", default=None, help="what the answer should have been")
+    _add_settings(feedback, model=False)
+    feedback.add_argument("--format", choices=["text", "json"], default="text")
+
+    stats = sub.add_parser(
+        "stats", help="coverage, per-family hits, LLM calls, tokens, expected cost and savings",
+        description="Summarize the ledger of DIR's store (default: the current directory): the share of "
+                    "queries answered deterministically, hits per family, model calls and tokens, the "
+                    "expected cost per query E[C] = cov·c_det + (1−cov)·c_M, and savings against answering "
+                    "every query with the model. Prices are per 1,000 tokens.",
+    )
+    stats.add_argument("directory", nargs="?", default=None, metavar="DIR")
+    _add_settings(stats, model=False)
+    _add_prices(stats)
+    stats.add_argument("--format", choices=["text", "json"], default="text")
+    stats.add_argument("--plot", metavar="FILE.png", default=None,
+                       help="also draw running coverage and cumulative cost to a PNG (needs matplotlib)")
+
+    serve = sub.add_parser(
+        "serve", help="serve H_k over HTTP: POST /query, POST /feedback, GET /stats, /families, /health",
+        description="An HTTP JSON API for the families of DIR (uvicorn). Request bodies are limited to "
+                    "--max-body bytes and utterances to max_utterance characters (config file); errors "
+                    "are {\"error\": {\"code\", \"message\"}} with a 4xx status. Stop with Ctrl-C.",
+    )
+    serve.add_argument("directory", metavar="DIR", help="a directory of .ddl files")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    _add_settings(serve, model=True)
+    _add_prices(serve)
+    serve.add_argument("--max-body", type=int, default=None, metavar="BYTES",
+                       help="largest request body accepted (default 65536)")
+    for parser in (handle, feedback, stats, serve):
+        parser.set_defaults(module="handler")
+
+
+def _distill(sub: Any) -> None:
+    p = sub.add_parser(
+        "distill", help="ask an llm model for a DDL family for a teaching utterance; keep it only if it passes ddl check",
+        description="Prompt MODEL (any model `llm models` lists) with a digest of the DDL spec, the stdlib, example "
+                    "families and UTTERANCE, asking for one family that handles every request like it. The reply's "
+                    "DDL block is checked (`ddl check`, the grammar must accept UTTERANCE, and with --dir no overlap "
+                    "with the served families); the diagnostics go back to the model in the same conversation for up "
+                    "to --rounds repairs. The file is written only when everything passes. Every round is logged to a "
+                    "transcript JSON in --log-dir. The model's own timeout applies to each call.",
+        epilog="Exit codes: 0 a family passed and was written; 1 no passing family after the repair rounds, or the "
+               "model failed mid-run (nothing written); 2 usage or I/O error, including no model or an unknown model.",
+    )
+    p.add_argument("utterance", metavar="UTTERANCE", help="the teaching utterance, e.g. 'recommend 5 fantasy books'")
+    p.add_argument("--model", "-m", metavar="MODEL", default=None, help="the llm model (default: $DDL_MODEL)")
+    p.add_argument("--output", "-o", metavar="FILE", default=None,
+                   help="where to write the family (default: ./<family>.ddl once the name is known)")
+    p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
+    p.add_argument("--rounds", type=int, default=3, metavar="N",
+                   help="repair rounds after the first answer (default 3: at most 4 model calls)")
+    p.add_argument("--temperature", type=float, default=None, metavar="T",
+                   help="sampling temperature, passed only to models that have the option (else noted and ignored)")
+    system = p.add_mutually_exclusive_group()
+    system.add_argument("--system", metavar="TEXT", default=None, help="replace the built-in system prompt")
+    system.add_argument("--system-file", metavar="FILE", default=None, help="replace it with the text of FILE")
+    p.add_argument("--log-dir", metavar="DIR", default=None,
+                   help="where transcripts are written (default: ./.ddl-distill)")
+    p.add_argument("--dir", metavar="REGISTRY_DIR", default=None,
+                   help="a directory of served families the new family must not overlap")
+    p.add_argument("--format", choices=["text", "json"], default="text",
+                   help="text (default): a summary; json: one object with the result")
+    p.set_defaults(module="distill")
+
+
+def _refine(sub: Any) -> None:
+    p = sub.add_parser(
+        "refine", help="split a served family by the accepted and rejected answers in the feedback store",
+        description="Learn from the feedback on FAMILY's answers which utterances it should keep answering (G+) "
+                    "and which it should leave to the model (G-), check the split with the grammar algebra, rewrite "
+                    "the family's file and show the diff. --write replaces the file only when the refined family "
+                    "passes ddl check.",
+        epilog="Exit codes: 0 a checked split (written with --write); 1 no valid split or the refined family does "
+               "not pass ddl check (nothing written); 2 usage or I/O error.",
+    )
+    p.add_argument("family", metavar="FAMILY")
+    p.add_argument("directory", metavar="DIR", help="the handler's directory of .ddl files")
+    p.add_argument("--store", metavar="URL", default=None,
+                   help="the feedback store (default: $DDL_STORE, DIR/ddl.toml, or DIR/.ddl-handler/ledger.sqlite3)")
+    p.add_argument("--config", metavar="FILE", default=None, help="a handler config file (TOML)")
+    p.add_argument("--method", choices=["auto", "theta", "rpni", "llm"], default=None,
+                   help="how to learn the split (default: auto — over θ when that explains the feedback, else "
+                        "RPNI over words; llm when -m is given)")
+    p.add_argument("--model", "-m", metavar="MODEL", default=None, help="an llm model as the oracle (method llm)")
+    p.add_argument("--write", action="store_true", help="replace the family's file when every check passes")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(module="refine")
+
+
+def _grammar(sub: Any) -> None:
+    parser = sub.add_parser(
+        "grammar", help="work with a family's grammar: member, sample, render, overlap, equiv",
+        description="Query grammars. A family is named FILE or FILE:FAMILY (FAMILY may be omitted when "
+                    "the file has one family).",
+    )
+    gsub = parser.add_subparsers(dest="grammar_command", metavar="ACTION", parser_class=Parser)
+    g_member = gsub.add_parser("member", help="does the grammar accept UTTERANCE? print θ as JSON",
+                               description="Exit 0 and print θ when the family's grammar accepts UTTERANCE; "
+                                           "exit 1 with the longest matched prefix otherwise.")
+    g_member.add_argument("family", metavar="FILE[:FAMILY]")
+    g_member.add_argument("utterance", metavar="UTTERANCE")
+    g_sample = gsub.add_parser("sample", help="print random utterances of the grammar",
+                               description="Print N utterances drawn uniformly among those of a random length.")
+    g_sample.add_argument("family", metavar="FILE[:FAMILY]")
+    g_sample.add_argument("-n", type=int, default=5, help="how many (default 5)")
+    g_sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g_sample.add_argument("--max-length", type=int, default=80, help="longest utterance to draw (default 80)")
+    g_render = gsub.add_parser("render", help="print φ(θ): an utterance for given parameter values",
+                               description="Render the canonical utterance for θ given with --param name=value.")
+    g_render.add_argument("family", metavar="FILE[:FAMILY]")
+    g_render.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE")
+    g_overlap = gsub.add_parser("overlap", help="do two grammars share an utterance? print a witness",
+                                description="Exit 1 and print the shortest shared utterance when the grammars "
+                                            "overlap; exit 0 when they are disjoint.")
+    g_overlap.add_argument("first", metavar="FILE[:FAMILY]")
+    g_overlap.add_argument("second", metavar="FILE[:FAMILY]")
+    g_equiv = gsub.add_parser("equiv", help="do two grammars accept the same utterances? print a witness",
+                              description="Exit 0 when the grammars accept exactly the same utterances; "
+                                          "exit 1 and print the shortest utterance accepted by only one.")
+    g_equiv.add_argument("first", metavar="FILE[:FAMILY]")
+    g_equiv.add_argument("second", metavar="FILE[:FAMILY]")
+    parser.set_defaults(module="grammar")
+
+
+def _fmt(sub: Any) -> None:
+    parser = sub.add_parser(
+        "fmt", help="print .ddl files in canonical form",
+        description="Format .ddl files canonically (comments kept). Prints a single file to stdout unless "
+                    "--write; with --check, lists files that are not formatted and exits 1.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help=".ddl files or directories")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="exit 1 if any file is not formatted; change nothing")
+    mode.add_argument("--write", "-w", action="store_true", help="rewrite files in place")
+    parser.set_defaults(module="fmt")
+
+
+def _add_settings(parser: argparse.ArgumentParser, *, model: bool) -> None:
+    parser.add_argument("--store", metavar="URL", default=None,
+                        help="the ledger/feedback store: a file path, sqlite:///PATH or postgresql://... "
+                             "(default: $DDL_STORE, the config file, or DIR/.ddl-handler/ledger.sqlite3)")
+    parser.add_argument("--config", metavar="FILE", default=None,
+                        help="a TOML config file with a [handler] table (default: $DDL_CONFIG or DIR/ddl.toml)")
+    if model:
+        parser.add_argument("--model", "-m", metavar="MODEL", default=None,
+                            help="the llm model answering misses (default: $DDL_MODEL or the config file); "
+                                 "any model `llm models` lists")
+        parser.add_argument("--timeout", type=float, default=None, metavar="S",
+                            help="seconds to wait for the model (default 30)")
+        parser.add_argument("--compile-on-miss", action="store_true", default=None,
+                            help="also distill a miss into a new family (ddl distill with the same model); it "
+                                 "joins DIR only if it passes ddl check, overlaps no served family and agrees "
+                                 "with the model's answer")
+
+
+def _add_prices(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--price-in", type=float, default=None, metavar="X",
+                        help="price per 1,000 input tokens (default: the config file, else 0)")
+    parser.add_argument("--price-out", type=float, default=None, metavar="Y",
+                        help="price per 1,000 output tokens (default: the config file, else 0)")
+    parser.add_argument("--cost-per-call", type=float, default=None, metavar="Z",
+                        help="the cost of one model call, for calls whose tokens were not reported")
