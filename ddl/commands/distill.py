@@ -1,14 +1,12 @@
 """``ddl distill UTTERANCE -m MODEL``: have a model write a family for a teaching utterance.
 
-Registered on ``ddl``'s subparsers by :func:`register` and run by :func:`run`, which returns
-the exit code: 0 a family passed and was written; 1 the model never produced a passing family
+Its arguments are in :mod:`ddl.commands.parser`; :func:`run` returns the exit code: 0 a family passed and was written; 1 the model never produced a passing family
 within the rounds, or failed mid-run (the last diagnostics and the transcript path are printed,
 nothing is written); 2 usage or I/O: no model given, an unknown model (nothing was asked), an
 output file that exists without ``--force``, a transcript or output that cannot be written.
 
 Without ``-o``, the module goes to ``./<family>.ddl`` once the family's name is known (it is
-never overwritten without ``--force``; the module is still in the transcript).  Heavy imports
-(llm, the checker) happen inside :func:`run` so that ``ddl --help`` stays fast.
+never overwritten without ``--force``; the module is still in the transcript).
 """
 
 from __future__ import annotations

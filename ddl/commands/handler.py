@@ -1,13 +1,13 @@
 """The handler's commands: ``ddl handle``, ``ddl feedback``, ``ddl stats`` and ``ddl serve``.
 
-Its arguments are defined in :mod:`ddl.commands.parser`; :func:`run` runs it; each
-command writes its result to ``out`` and returns the exit code of ``ddl`` (0 ok, 1 an error result,
-2 usage or I/O).  Handler failures print ``ddl <cmd>: error: CODE: message`` on stderr.
+Their arguments are in :mod:`ddl.commands.parser`; :func:`run` runs the one named by
+``args.command``, writes its result to ``out`` and returns the exit code of ``ddl`` (0 ok, 1 an error
+result, 2 usage or I/O).  Handler failures print ``ddl <cmd>: error: CODE: message`` on stderr.
 
 Settings come from flags > ``DDL_MODEL`` / ``DDL_STORE`` > the config file (``--config``,
 ``$DDL_CONFIG`` or ``DIR/ddl.toml``) > defaults; the store defaults to ``DIR/.ddl-handler/ledger.sqlite3``
-(see :mod:`ddl.handler.config`).  Heavy imports (llm, starlette, the registry) happen inside the
-commands so that ``ddl --help`` and the other commands stay fast.
+(see :mod:`ddl.handler.config`).  The service (starlette, uvicorn) loads only for ``ddl serve``, and
+llm only when a model is asked.
 """
 
 from __future__ import annotations
