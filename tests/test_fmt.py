@@ -731,3 +731,30 @@ def test_format_module_with_hand_made_comments() -> None:
     # ... with it, the comment goes with the chain
     comments = [Comment("# about f", 0, 1), Comment("# about a", 16, 2, next_code=18)]
     assert format_module(module, comments) == "# about f\nfn f() -> Int =\n  # about a\n  let a = 1;\n  a\n"
+
+
+def test_example_without_output_prints_back() -> None:
+    """`example "u" => { θ }` (no output) keeps its form; a long one breaks before `=>`."""
+    assert fmt('family f {\n  example   "show 3"=>{n=3,}\n  example "a" => {} => 1\n}\n') == src(
+        """
+        family f {
+          example "show 3" => { n = 3 }
+          example "a" => {} => 1
+        }
+        """
+    )
+    long = "an utterance that is long enough to push its bindings past the line limit of the formatter"
+    out = fmt(f'family f {{\n  example "{long}" => {{ people = 2, nights = 3 }}\n}}\n')
+    assert out == src(
+        f"""
+        family f {{
+          example "{long}"
+            => {{ people = 2, nights = 3 }}
+        }}
+        """
+    )
+    assert_canonical(out)
+    module = parse_source(out, "t.ddl")[0]
+    assert module is not None
+    (example,) = module.items[0].of_kind(A.ExampleDecl)  # type: ignore[union-attr]
+    assert example.expected is None and example.utterance == long

@@ -582,9 +582,14 @@ class Binding:
 
 @attrs.frozen
 class ExampleDecl:
+    """``example "u" => { θ } => output``, ``example { θ } => output``, or ``example "u" => { θ }``.
+
+    ``expected`` is None only in the last form (an utterance that must parse to θ; nothing is run).
+    """
+
     utterance: str | None
     bindings: tuple[Binding, ...]
-    expected: Expr
+    expected: Expr | None
     span: Span = _span()
 
 

@@ -775,8 +775,11 @@ class _Formatter:
 
     def i_ExampleDecl(self, e: A.ExampleDecl) -> Doc:
         if e.utterance is None:
+            assert e.expected is not None  # `example { θ }` always states an output (the grammar's rule)
             return group("example ", self._bindings(e.bindings), nest(LINE, "=> ", self.expr(e.expected)))
         head = "example " + _q(e.utterance)
+        if e.expected is None:  # `example "u" => { θ }`: the utterance's θ only
+            return group(head, nest(LINE, "=> ", self._bindings(e.bindings)))
         return group(head, nest(LINE, "=> ", self._bindings(e.bindings), LINE, "=> ", self.expr(e.expected)))
 
     def i_EnsuresDecl(self, e: A.EnsuresDecl) -> Doc:

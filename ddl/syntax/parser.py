@@ -552,13 +552,13 @@ class _Builder:
         return A.ProgramDecl(self.type_expr(ret), self.expr(body), span=self.span(t))
 
     def d_example_decl(self, t: Tree) -> A.ExampleDecl:
-        if len(t.children) == 3:
-            utt_tok, bset, expected = t.children
-            utterance: str | None = self.string(utt_tok)
-        else:
-            bset, expected = t.children
-            utterance = None
-        return A.ExampleDecl(utterance, self.bindings(bset.children), self.expr(expected), span=self.span(t))
+        children = list(t.children)
+        utterance: str | None = None
+        if isinstance(children[0], Token):  # `example "u" => { θ }`, with or without `=> output`
+            utterance = self.string(children.pop(0))
+        bset, *rest = children
+        expected = self.expr(rest[0]) if rest else None
+        return A.ExampleDecl(utterance, self.bindings(bset.children), expected, span=self.span(t))
 
     def bindings(self, children: list[Any]) -> tuple[A.Binding, ...]:
         return tuple(

@@ -557,9 +557,11 @@ class Checker:
         for idx, ex in enumerate(fam.of_kind(A.ExampleDecl), start=1):
             try:
                 bindings = self.check_bindings(ex.bindings, param_types, scope, ex.span, require_all=params)
-                expected = self.check_against(ex.expected, Ctx(scope), ret, "the example's expected output",
-                                              decl_span=prog.ret.span)
-                self.require_constant(expected, ex.expected.span, "an expected output")
+                expected: ir.Node | None = None
+                if ex.expected is not None:
+                    expected = self.check_against(ex.expected, Ctx(scope), ret, "the example's expected output",
+                                                  decl_span=prog.ret.span)
+                    self.require_constant(expected, ex.expected.span, "an expected output")
             except _Abort:
                 continue
             examples.append(CheckedExample(idx, ex.utterance, bindings, expected, ex.span))

@@ -25,7 +25,7 @@ class CheckedExample:
     index: int  # 1-based, in source order
     utterance: str | None
     bindings: tuple[tuple[str, ir.Node], ...]
-    expected: ir.Node
+    expected: ir.Node | None  # None: `example "u" => { θ }` states the utterance's θ only; nothing is run
     span: Span
 
 

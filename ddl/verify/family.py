@@ -44,6 +44,16 @@ def example_obligation(family: CheckedFamily, ex: CheckedExample, evaluator: Any
         if theta is None:
             return Obligation("examples", subject, "refuted", f"θ is outside Θ: {'; '.join(problems)}", ex.span,
                               t.seconds, "DDL401")
+        if ex.expected is None:
+            # `example "u" => { θ }`: θ ∈ Θ here; that the grammar parses u to θ is utterance[i]
+            # (ddl/verify/grammar.py), and the program is not run.
+            if family.grammar is None:
+                return Obligation("examples", subject, "refuted",
+                                  f"the family has no grammar, so nothing parses {ex.utterance!r} to this θ",
+                                  ex.span, t.seconds, "DDL504",
+                                  hint="add a grammar, or state the output: `=> { ... } => output`")
+            return Obligation("examples", subject, "proved",
+                              "θ is in Θ (no output stated: the program is not run)", ex.span, t.seconds)
         expected = evaluator.eval_closed(ex.expected)
         if isinstance(expected, Err):
             f = expected.failure

@@ -516,11 +516,17 @@ class GrammarChecker:
                         "examples", f"utterance[{ex.index}]", "refuted",
                         f"{ex.utterance!r} yields " + ", ".join(f"{k} = {show_value(got[k])}" for k in diff)
                         + " but the example states " + ", ".join(f"{k} = {show_value(want[k])}" for k in diff),
-                        ex.span, t.seconds, "DDL505"))
+                        ex.span, t.seconds, "DDL505",
+                        (Note(f"the grammar's θ: {_shown(got)}"), Note(f"the stated θ:   {_shown(want)}"))))
                 else:
                     out.append(Obligation("examples", f"utterance[{ex.index}]", "proved",
                                           f"{ex.utterance!r} yields the stated θ", ex.span, t.seconds))
         return out
+
+
+def _shown(theta: dict[str, Value]) -> str:
+    """θ as ``{ n = 3, city = "paris" }`` (defaults filled), as counterexamples are written."""
+    return "{ " + ", ".join(f"{k} = {show_value(v)}" for k, v in theta.items()) + " }"
 
 
 def _keyed_value(spec: CaptureSpec, key: Any) -> Value:
