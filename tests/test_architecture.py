@@ -37,6 +37,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("ddl.model",),
     ("ddl.testing",),
     ("ddl.distill",),
+    ("ddl.widen",),
     ("ddl.handler",),
     ("ddl.refine",),
     ("ddl.commands",),

@@ -120,6 +120,7 @@ class CaptureSpec:
     note: str | None = None  # why it is not exact
     form: str = "plain"
     forms: tuple[F.Form, ...] = ()  # how a text (of a list item) converts, tried in order
+    args: tuple[int, ...] = ()  # the form's integer arguments as written (``padded(minute, 2)``)
     keyed: bool = False  # enum / Bool: value marks (Tag) follow each spelling
     const: Value | None = None  # a constant setting ({x = v})
     lookup: Mapping[str, Value] | None = None  # enum / Bool texts → values
@@ -271,7 +272,7 @@ class CompiledGrammar:
         if isinstance(base, TextT) and self.normalize_space and form == "plain":
             # After normalization an utterance has no whitespace runs, no edge spaces, no tabs/newlines.
             item = inter(item, _normalized_text())
-        spec = CaptureSpec(name, param.name, t, item, exact, note, form, tuple(item_forms))
+        spec = CaptureSpec(name, param.name, t, item, exact, note, form, tuple(item_forms), args)
         return self._wrap(spec, base)
 
     def _wrap(self, spec: CaptureSpec, base: Type) -> CaptureSpec:

@@ -1,0 +1,22 @@
+"""Widening a family's grammar from phrasings it missed, with every widening proved (spec/widen.md).
+
+Public face::
+
+    learn(family, grammar, candidates)        the offline learner: θ aligned with the utterance → alternatives
+    propose(family, grammar, candidates, …)   the model learner: alternatives the model proposes
+    widen_source(text, path, family, alternatives, candidates, rejected=, others=)
+                                              the gate: admits what the algebra and ddl check prove; new text + diff
+    Candidate, Alternative, GateResult        the data
+
+Below the handler: it knows nothing of stores or registries; the handler's ``widening`` module
+feeds it candidates from the ledger and the served families.
+"""
+
+from __future__ import annotations
+
+from ddl.widen.gate import GateResult, Refusal, ServedGrammar, WidenError, widen_source
+from ddl.widen.learn import Alternative, Candidate, Learned, Unaligned, learn
+from ddl.widen.propose import propose
+
+__all__ = ["Alternative", "Candidate", "GateResult", "Learned", "Refusal", "ServedGrammar", "Unaligned",
+           "WidenError", "learn", "propose", "widen_source"]

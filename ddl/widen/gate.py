@@ -1,0 +1,335 @@
+"""The gate: learned alternatives join a family's grammar only when the algebra and ``ddl check`` prove it safe.
+
+The widened grammar G' is the authored grammar G₀ (the block without its learned rule) or'ed with
+one rule, ``learned``, holding every alternative the learners proposed::
+
+    # Learned by `ddl widen` from 7 phrasings (queries 3, 5, 9, …); checked like the rest of the family.
+    rule learned = "tokyo weather " number(days) " days" ("?" | "." | "!")? | …;
+    (…the authored body…) | learned
+
+It is written into the family only when all of these hold (spec/widen.md):
+
+1. L(G₀) ⊆ L(G'): nothing the authored grammar accepted stops being accepted (checked with
+   :meth:`Lang.subset_of`, with a witness when it fails);
+2. every candidate an alternative came from parses under G' to exactly its recorded θ (defaults
+   filled);
+3. G' accepts no utterance that feedback rejected and the current grammar did not accept;
+4. G' shares no utterance with another served family of the same priority;
+5. the whole module passes ``ddl check`` — examples, grammar obligations (G' unambiguous, sound,
+   covering Θ) and the verifier.
+
+An alternative that breaks 2–5 is dropped (the witness names it) and the rest is checked again;
+what was dropped, and why, is reported.  Nothing a model or a labeler wrote runs: alternatives are
+DDL grammar text, compiled and checked like any other.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from ddl.api import check_source, compile_source
+from ddl.eval import Evaluator, validate_theta
+from ddl.grammar.compile import CompiledGrammar
+from ddl.grammar.router import OverlapSearchTooLarge, RoutedFamily, Router
+from ddl.regular import Lang
+from ddl.regular.errors import RegularError
+from ddl.syntax import ast as A
+from ddl.syntax import parse_source
+from ddl.types.checked import CheckedFamily
+from ddl.values import to_json
+from ddl.widen.learn import Alternative, Candidate
+
+LEARNED_RULE = "learned"
+LEARNED_COMMENT = "# Learned by `ddl widen`"
+MAX_ROUNDS = 12  # each round drops at least one alternative or stops
+
+
+class WidenError(Exception):
+    """The family cannot be widened at all (no grammar, a file that does not parse, an unknown family)."""
+
+
+@attrs.frozen
+class Refusal:
+    """An alternative that was not admitted, and the proof obligation it broke (with the witness)."""
+
+    alternative: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class GateResult:
+    family: str
+    ok: bool  # a widened module passed every check (there was something to admit)
+    source: str  # the new text of the file (the old one when nothing was admitted)
+    diff: str
+    admitted: tuple[Alternative, ...]
+    refused: tuple[Refusal, ...]
+    checks: tuple[str, ...]  # what was proved for the admitted set
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"family": self.family, "ok": self.ok, "diff": self.diff, "message": self.message,
+                "admitted": [{"source": a.source, "query_ids": list(a.query_ids), "utterances": list(a.utterances)}
+                             for a in self.admitted],
+                "refused": [r.to_json() for r in self.refused], "checks": list(self.checks)}
+
+
+@attrs.frozen
+class ServedGrammar:
+    """Another served family the widened grammar must not overlap."""
+
+    name: str
+    checked: CheckedFamily
+    evaluator: Any
+    priority: int
+    grammar: CompiledGrammar | None = None
+
+
+def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alternative],
+                 candidates: Sequence[Candidate] = (), *, rejected: Sequence[str] = (),
+                 others: Sequence[ServedGrammar] = ()) -> GateResult:
+    """Admit as many of ``alternatives`` into ``family`` of the module ``text`` (at ``path``) as the gate
+    allows; the result holds the new text and its diff (nothing is written here)."""
+    base = _base_text(text, path, family)
+    current = _family_grammar(text, path, family)
+    base_grammar = _family_grammar(base, path, family)
+    by_alt = {a.source: a for a in alternatives}
+    theta_of = {c.utterance: c.theta for c in candidates}
+    keep = list(dict.fromkeys(a.source for a in alternatives))
+    refused: list[Refusal] = []
+    langs: dict[str, Lang] = {}
+
+    def alt_lang(source: str) -> Lang:
+        if source not in langs:
+            variant = _with_learned(base, path, family, [source], only=True)
+            grammar = _family_grammar(variant, path, family)
+            langs[source] = grammar.lang
+        return langs[source]
+
+    def drop(which: Sequence[str], reason: str) -> None:
+        for source in which:
+            if source in keep:
+                keep.remove(source)
+                refused.append(Refusal(source, reason))
+                for part in by_alt[source].parts:  # a merged alternative: try what it generalized, one by one
+                    if part.source not in by_alt:
+                        by_alt[part.source] = part
+                        keep.append(part.source)
+
+    for source in list(keep):
+        try:
+            lang = alt_lang(source)
+        except (WidenError, RegularError) as err:
+            drop([source], f"does not compile as a grammar alternative: {err}")
+            continue
+        if not by_alt[source].utterances:  # a proposal: it covers the candidates its language accepts
+            covered = [c for c in candidates if lang.contains(base_grammar.normalize(c.utterance))]
+            if not covered:
+                drop([source], "accepts none of the candidate phrasings")
+                continue
+            by_alt[source] = Alternative(source, tuple(c.query_id for c in covered if c.query_id is not None),
+                                         tuple(c.utterance for c in covered))
+    for _ in range(MAX_ROUNDS):
+        if not keep:
+            break
+        new_text = _with_learned(base, path, family, keep, note=_note([by_alt[s] for s in keep]))
+        result = check_source(new_text, path)
+        module = result.module
+        fam = module.families.get(family) if module is not None else None
+        if module is None or fam is None:
+            errors = [f.diagnostic.headline() for f in result.findings if f.diagnostic.is_error][:3]
+            return _refuse_all(family, text, alternatives, refused, keep, "the widened module does not compile: "
+                               + "; ".join(errors))
+        evaluator = Evaluator(module)
+        grammar = CompiledGrammar(fam, evaluator)
+        # 2. every candidate parses to its θ
+        bad: list[tuple[str, str]] = []
+        for source in keep:
+            for utterance in by_alt[source].utterances:
+                problem = _parses_to(grammar, fam, evaluator, utterance, theta_of.get(utterance))
+                if problem is not None:
+                    bad.append((source, f"{utterance!r}: {problem}"))
+                    break
+        if bad:
+            for source, why in bad:
+                drop([source], f"a candidate does not parse to its θ under the widened grammar: {why}")
+            continue
+        # 3. no rejected utterance newly accepted
+        newly = [u for u in rejected if grammar.match(u).ok and not current.match(u).ok]
+        if newly:
+            for u in newly:
+                norm = grammar.normalize(u)
+                drop([s for s in keep if alt_lang(s).contains(norm)],
+                     f"accepts {u!r}, which feedback rejected")
+            continue
+        # 4. no overlap with another served family of the same priority
+        clash = _overlap(fam, evaluator, grammar, others)
+        if clash is not None:
+            other, witness = clash
+            culprits = [s for s in keep if alt_lang(s).contains(witness)] or list(keep)
+            drop(culprits, f"shares {witness!r} with the served family {other}")
+            continue
+        # 5. ddl check: every obligation of the module proved
+        failing = [f for f in result.findings if f.diagnostic.is_error]
+        if failing:
+            witnesses = [w for f in failing for w in _quoted(f.diagnostic.message)]
+            culprits = [s for s in keep if any(alt_lang(s).contains(base_grammar.normalize(w)) for w in witnesses)]
+            first = failing[0].diagnostic
+            drop(culprits or list(keep), f"the widened family fails ddl check: {first.code}: {first.message}")
+            continue
+        # 1. nothing the authored grammar accepted is lost
+        subset, lost = base_grammar.lang.subset_of(grammar.lang)
+        if not subset:
+            return _refuse_all(family, text, alternatives, refused, keep,
+                               f"the widened grammar no longer accepts {lost!r}, which the authored one does")
+        admitted = tuple(by_alt[s] for s in keep)
+        checks = ("L(G) ⊆ L(G'): every utterance the authored grammar accepts is still accepted",
+                  f"each of {sum(len(a.utterances) for a in admitted)} candidates parses to its recorded θ",
+                  f"none of {len(rejected)} rejected utterances is newly accepted",
+                  f"no overlap with {len(others)} other served families (at equal priority)",
+                  "ddl check: every obligation of the module proved (G' unambiguous, sound, covering Θ; examples)")
+        return GateResult(family, True, new_text, _diff(text, new_text, path), admitted, tuple(refused), checks)
+    return _refuse_all(family, text, alternatives, refused, keep, "no learned alternative passed the gate")
+
+
+def _refuse_all(family: str, text: str, alternatives: Sequence[Alternative], refused: list[Refusal],
+                keep: Sequence[str], message: str) -> GateResult:
+    done = {r.alternative for r in refused}
+    rest = [Refusal(a.source, message) for a in alternatives if a.source not in done and a.source in keep]
+    return GateResult(family, False, text, "", (), (*refused, *rest), (), message)
+
+
+def _parses_to(grammar: CompiledGrammar, family: CheckedFamily, evaluator: Any, utterance: str,
+               theta: Mapping[str, Any] | None) -> str | None:
+    result = grammar.match(utterance)
+    if not result.ok:
+        return f"not accepted ({result.error})"
+    got, problems = validate_theta(family, evaluator, result.values or {}, values=True)
+    if got is None:
+        return "θ outside Θ: " + "; ".join(problems)
+    if theta is None:
+        return None
+    want, problems = validate_theta(family, evaluator, dict(theta))
+    if want is None:
+        return "the recorded θ is outside Θ: " + "; ".join(problems)
+    got_json = {k: to_json(v) for k, v in got.items()}
+    want_json = {k: to_json(v) for k, v in want.items()}
+    if got_json != want_json:
+        return f"parses to {got_json}, recorded {want_json}"
+    return None
+
+
+def _overlap(family: CheckedFamily, evaluator: Any, grammar: CompiledGrammar,
+             others: Sequence[ServedGrammar]) -> tuple[str, str] | None:
+    same = [o for o in others if o.name != family.name and o.priority == (family.priority or 0)]
+    if not same:
+        return None
+    specs = [RoutedFamily(o.name, o.checked, o.evaluator, o.priority, o.grammar) for o in same]
+    specs.append(RoutedFamily(family.name, family, evaluator, family.priority or 0, grammar))
+    try:
+        found = Router.build(specs).overlaps(involving={family.name})
+    except OverlapSearchTooLarge:
+        return ("(the overlap search exceeded its budget)", "")
+    for o in found:
+        other = o.second if o.first == family.name else o.first
+        return other, o.witness
+    return None
+
+
+def _note(alternatives: Sequence[Alternative]) -> str:
+    ids = sorted({i for a in alternatives for i in a.query_ids})
+    n = sum(len(a.utterances) for a in alternatives)
+    shown = ", ".join(str(i) for i in ids[:12]) + (", …" if len(ids) > 12 else "")
+    return f" from {n} phrasing{'s' if n != 1 else ''}" + (f" (queries {shown})" if ids else "")
+
+
+def _quoted(message: str) -> list[str]:
+    """The utterances a diagnostic quotes ('…'), which name the witness of a refuted grammar obligation."""
+    out: list[str] = []
+    parts = message.split("'")
+    for i in range(1, len(parts), 2):
+        out.append(parts[i])
+    return out
+
+
+# ---------------------------------------------------------------------------- the source text
+
+
+def _decls(text: str, path: str, family: str) -> tuple[A.FamilyDecl, A.GrammarDecl]:
+    module, diags = parse_source(text, path)
+    if module is None:
+        raise WidenError(f"{path} does not parse: {diags[0].headline() if diags else 'syntax error'}")
+    fam = next((f for f in module.families if f.name == family), None)
+    if fam is None:
+        raise WidenError(f"{path} has no family {family}")
+    grammars = fam.of_kind(A.GrammarDecl)
+    if not grammars:
+        raise WidenError(f"family {family} has no grammar to widen")
+    return fam, grammars[0]
+
+
+def _learned_span(text: str, grammar: A.GrammarDecl) -> tuple[int, int] | None:
+    """Where the learned rule (with its comment line) sits, if the grammar has one."""
+    rule = next((r for r in grammar.rules if r.name == LEARNED_RULE), None)
+    if rule is None:
+        return None
+    start = text.rfind("\n", 0, rule.span.start) + 1
+    above = text.rfind("\n", 0, max(start - 1, 0)) + 1
+    if text[above:start].strip().startswith(LEARNED_COMMENT):
+        start = above
+    end = rule.span.end
+    if text[end:end + 1] == "\n":
+        end += 1
+    return start, end
+
+
+def _base_text(text: str, path: str, family: str) -> str:
+    """The module with the family's grammar as authored: no learned rule, no ``| learned``."""
+    _, grammar = _decls(text, path, family)
+    span = _learned_span(text, grammar)
+    if span is None:
+        return text
+    body = text[grammar.body.span.start:grammar.body.span.end]
+    suffix = f" | {LEARNED_RULE}"
+    if body.startswith("(") and body.endswith(")" + suffix):
+        inner = body[1:-len(")" + suffix)]
+        text = text[:grammar.body.span.start] + inner + text[grammar.body.span.end:]
+    return text[:span[0]] + text[span[1]:]
+
+
+def _with_learned(base: str, path: str, family: str, sources: Sequence[str], *, only: bool = False,
+                  note: str = "") -> str:
+    """``base`` (an authored grammar) with a learned rule of ``sources``; ``only``: the body is just that rule."""
+    _, grammar = _decls(base, path, family)
+    body_start, body_end = grammar.body.span.start, grammar.body.span.end
+    line_start = base.rfind("\n", 0, body_start) + 1
+    indent = " " * (body_start - line_start) if not base[line_start:body_start].strip() else "    "
+    alternatives = f"\n{indent}  | ".join(sources)
+    rule = (f"{indent}{LEARNED_COMMENT}{note}; checked like the rest of the family (spec/widen.md).\n"
+            f"{indent}rule {LEARNED_RULE} = {alternatives};\n")
+    body = base[body_start:body_end]
+    new_body = LEARNED_RULE if only else f"({body}) | {LEARNED_RULE}"
+    if base[line_start:body_start].strip():  # the body shares its line with something: start a new line
+        return base[:body_start] + "\n" + rule + indent + new_body + base[body_end:]
+    return base[:line_start] + rule + indent + new_body + base[body_end:]
+
+
+def _family_grammar(text: str, path: str, family: str) -> CompiledGrammar:
+    checked, diags = compile_source(text, path)
+    errors = [d for d in diags if d.is_error]
+    fam = checked.families.get(family) if checked is not None and not errors else None
+    if checked is None or fam is None:
+        raise WidenError("; ".join(d.headline() for d in errors[:3]) or f"no family {family}")
+    return CompiledGrammar(fam, Evaluator(checked))
+
+
+def _diff(old: str, new: str, path: str) -> str:
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        fromfile=path, tofile=f"{path} (widened)"))

@@ -1,0 +1,247 @@
+"""The offline learner: candidate phrasings with their θ → grammar alternatives, deterministically.
+
+For each candidate (an utterance the family's grammar did not accept, with the θ a labeler gave
+it), the learner *aligns* θ with the utterance: for every parameter it looks for the substrings
+that one of the family's own captures accepts and converts to exactly that parameter's value
+(the captures as the author wrote them — ``city``, ``number(days)``, ``units`` — so a learned
+phrasing speaks the same value forms as the rest of the grammar).  Substrings start and end at
+word boundaries; parameters with fewer possible spans are placed first, the longest span wins,
+spans never overlap.  A parameter left at its default may be absent; any other parameter that
+cannot be placed makes the candidate unalignable (reported, never guessed).  What is left between
+the spans stays as literal text.  The result is one alternative per *shape*: candidates whose
+alternatives are the same text are merged, and keep every query id that taught them.
+
+Nothing here decides whether an alternative may join the grammar: :mod:`ddl.widen.gate` proves
+that with the algebra and ``ddl check``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from ddl.eval import validate_theta
+from ddl.grammar.compile import CaptureSpec, CompiledGrammar, default_value
+from ddl.regular import Lang
+from ddl.types.checked import CheckedFamily
+from ddl.values import to_json
+
+MAX_UTTERANCE = 300  # longer candidates are not aligned (the search is quadratic in the length)
+_TRAILING = "?.!"
+
+
+@attrs.frozen
+class Candidate:
+    """A phrasing to learn from: the utterance and θ in JSON form, and the query that produced it."""
+
+    utterance: str
+    theta: Mapping[str, Any]
+    query_id: int | None = None
+
+
+@attrs.frozen
+class Alternative:
+    """One learned alternative in DDL grammar syntax, and the candidates it came from."""
+
+    source: str  # e.g. ``city " weather " number(days) " days"``
+    query_ids: tuple[int, ...]
+    utterances: tuple[str, ...]
+    parts: tuple[Alternative, ...] = ()  # a merged alternative: the ones it generalizes (tried if it is refused)
+
+
+@attrs.frozen
+class Unaligned:
+    utterance: str
+    query_id: int | None
+    reason: str
+
+
+@attrs.frozen
+class Learned:
+    alternatives: tuple[Alternative, ...]
+    unaligned: tuple[Unaligned, ...]
+
+
+@attrs.frozen
+class _Probe:
+    """One capture of the family as written, ready to test substrings."""
+
+    name: str  # the engine capture's name
+    param: str
+    source: str  # how to write it in DDL
+    lang: Lang
+
+
+class Aligner:
+    """Aligns candidates with one family's captures (built once per family)."""
+
+    def __init__(self, family: CheckedFamily, grammar: CompiledGrammar) -> None:
+        self.family = family
+        self.grammar = grammar
+        grammar.lang  # noqa: B018 - building the language registers every capture the grammar uses
+        self.probes: dict[str, list[_Probe]] = {}
+        for name, spec in sorted(grammar.captures.items()):
+            source = _capture_source(spec)
+            if source is None:
+                continue
+            lang = Lang.from_regex(grammar.fold(spec.regex), limits=grammar.limits)
+            self.probes.setdefault(spec.param, []).append(_Probe(name, spec.param, source, lang))
+        self.defaults: dict[str, Any] = {}
+        for p in family.params:
+            value = default_value(grammar.evaluator, p)
+            if value is not None:
+                self.defaults[p.name] = _json(value)
+
+    def align(self, candidate: Candidate) -> str | Unaligned:
+        """The candidate as a DDL alternative, or why it cannot be aligned."""
+        pieces = self.pieces(candidate)
+        return pieces if isinstance(pieces, Unaligned) else _source(pieces)
+
+    def pieces(self, candidate: Candidate) -> tuple[tuple[str, str], ...] | Unaligned:
+        """The candidate as a sequence of ("text", literal) and ("capture", DDL source) pieces."""
+        text = self.grammar.normalize(candidate.utterance)
+        if not text or len(text) > MAX_UTTERANCE:
+            return Unaligned(candidate.utterance, candidate.query_id,
+                             f"the utterance is empty or longer than {MAX_UTTERANCE} characters")
+        theta, problems = validate_theta(self.family, self.grammar.evaluator, dict(candidate.theta))
+        if theta is None:
+            return Unaligned(candidate.utterance, candidate.query_id, "θ is outside Θ: " + "; ".join(problems))
+        wanted = {name: _json(value) for name, value in theta.items()}
+        bounds = _word_bounds(text)
+        options: dict[str, list[tuple[int, int, str]]] = {}
+        for param, value in wanted.items():
+            spans = []
+            for probe in self.probes.get(param, []):
+                for i in bounds.starts:
+                    for j in bounds.ends:
+                        if j <= i or not probe.lang.contains(text[i:j]):
+                            continue
+                        if _json(self.grammar.convert(probe.name, text[i:j])) == value:
+                            spans.append((i, j, probe.source))
+            options[param] = spans
+        placed: list[tuple[int, int, str]] = []
+        for param in sorted(options, key=lambda p: (len(options[p]), p)):
+            free = [s for s in options[param] if not any(s[0] < e and b < s[1] for b, e, _ in placed)]
+            if not free:
+                if param in self.defaults and self.defaults[param] == wanted[param]:
+                    continue  # left at its default: the utterance need not say it
+                return Unaligned(candidate.utterance, candidate.query_id,
+                                 f"no part of the utterance expresses {param} = {wanted[param]!r} "
+                                 "in a form the grammar knows")
+            placed.append(max(free, key=lambda s: (s[1] - s[0], -s[0])))
+        placed.sort()
+        at = 0
+        literal = str.lower if self.grammar.ignore_case else str
+        out: list[tuple[str, str]] = []
+        for i, j, source in placed:
+            out.append(("text", literal(text[at:i])))
+            out.append(("capture", source))
+            at = j
+        stripped = text[at:].rstrip(_TRAILING + " ")
+        out.append(("text", literal(stripped)))
+        if not placed and not stripped:
+            return Unaligned(candidate.utterance, candidate.query_id, "nothing is left to learn")
+        return tuple(out)
+
+
+def learn(family: CheckedFamily, grammar: CompiledGrammar, candidates: Sequence[Candidate]) -> Learned:
+    """Alternatives for the candidates, and the ones that did not align.
+
+    Candidates with the same pieces give one alternative.  Alternatives with the same captures in the
+    same order are then *merged*: each text slot becomes the choice of the texts seen there, so
+    ``"split " amount " among " people`` and ``"divide " amount " between " people`` generalize to
+    ``("split " | "divide ") amount (" among " | " between ") people`` — the gate tries the merged
+    alternative first and its parts when it is refused.
+    """
+    aligner = Aligner(family, grammar)
+    shapes: dict[tuple[tuple[str, str], ...], list[Candidate]] = {}
+    unaligned: list[Unaligned] = []
+    for candidate in candidates:
+        found = aligner.pieces(candidate)
+        if isinstance(found, Unaligned):
+            unaligned.append(found)
+        else:
+            shapes.setdefault(found, []).append(candidate)
+    singles = {shape: _alternative(_source(shape), group) for shape, group in shapes.items()}
+    skeletons: dict[tuple[str, ...], list[tuple[tuple[str, str], ...]]] = {}
+    for shape in shapes:
+        skeletons.setdefault(tuple(v for k, v in shape if k == "capture"), []).append(shape)
+    alternatives: list[Alternative] = []
+    for group in skeletons.values():
+        if len(group) == 1:
+            alternatives.append(singles[group[0]])
+            continue
+        slots = [sorted({shape[i][1] for shape in group}) for i in range(0, len(group[0]), 2)]
+        merged: list[str] = []
+        for i, options in enumerate(slots):
+            merged.append(_choice(options))
+            if 2 * i + 1 < len(group[0]):
+                merged.append(group[0][2 * i + 1][1])
+        parts = tuple(singles[shape] for shape in group)
+        everyone = [c for shape in group for c in shapes[shape]]
+        ends_in_text = all(bool(shape[-1][1]) for shape in group)
+        alternatives.append(attrs.evolve(_alternative(_join(merged, ends_in_text=ends_in_text), everyone),
+                                         parts=parts))
+    return Learned(tuple(alternatives), tuple(unaligned))
+
+
+def _alternative(source: str, group: Sequence[Candidate]) -> Alternative:
+    return Alternative(source, tuple(c.query_id for c in group if c.query_id is not None),
+                       tuple(c.utterance for c in group))
+
+
+def _source(pieces: Sequence[tuple[str, str]]) -> str:
+    return _join([_quote(v) if k == "text" and v else v for k, v in pieces if v], ends_in_text=bool(pieces[-1][1]))
+
+
+def _join(items: Sequence[str], *, ends_in_text: bool = True) -> str:
+    # A question mark or full stop after the last word is optional: people add or drop it freely.  Not
+    # after a capture: a free-text value could end in one, which would make the grammar ambiguous.
+    return " ".join([*(i for i in items if i), *(['("?" | "." | "!")?'] if ends_in_text else [])])
+
+
+def _choice(texts: Sequence[str]) -> str:
+    """The choice of some literal texts; an empty one makes the choice optional."""
+    present = [t for t in texts if t]
+    if not present:
+        return ""
+    body = " | ".join(_quote(t) for t in present)
+    if len(present) == 1:
+        return body + ("?" if len(present) < len(texts) else "")
+    return f"({body})" + ("?" if len(present) < len(texts) else "")
+
+
+@attrs.frozen
+class _Bounds:
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+
+def _word_bounds(text: str) -> _Bounds:
+    """Where a value may start (after a non-word character) and end (before one)."""
+    starts = [i for i in range(len(text)) if text[i].isalnum() and (i == 0 or not text[i - 1].isalnum())]
+    ends = [j for j in range(1, len(text) + 1) if text[j - 1].isalnum() and (j == len(text) or not text[j].isalnum())]
+    return _Bounds(tuple(starts), tuple(ends))
+
+
+def _capture_source(spec: CaptureSpec) -> str | None:
+    """How the author wrote this capture, or None when it cannot be written back (a constant, ``x & R``)."""
+    if spec.is_const or spec.restricted:
+        return None
+    if spec.form == "plain":
+        return spec.param
+    args = "".join(f", {a}" for a in spec.args)
+    return f"{spec.form}({spec.param}{args})"
+
+
+def _json(value: Any) -> Any:
+    return to_json(value)
+
+
+def _quote(text: str) -> str:
+    """A DDL text literal."""
+    out = text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    out = out.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+    return f'"{out}"'

@@ -1,0 +1,74 @@
+"""The model learner: the model proposes grammar alternatives for the candidates; the gate decides.
+
+The prompt shows the family's parameters, the captures its grammar already uses (``city``,
+``number(days)``, …) and the candidate phrasings with their θ, and asks for alternatives in DDL
+grammar syntax, one per line, in one fenced block.  Each line is only text to the gate
+(:mod:`ddl.widen.gate`): it is compiled as a grammar alternative and admitted only if every proof
+obligation holds; which candidates an alternative covers is decided there, by its language.
+Nothing the model writes is executed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+
+from ddl.grammar.compile import CompiledGrammar
+from ddl.model import ask_model
+from ddl.types.checked import CheckedFamily
+from ddl.widen.learn import Aligner, Alternative, Candidate, Learned, Unaligned
+
+MAX_ALTERNATIVES = 40
+MAX_LINE = 400
+_FENCE = re.compile(r"```[a-z]*\n(.*?)```", re.S)
+
+SYSTEM = ("You extend the grammar of a DDL task family so that it accepts the given phrasings. Answer with one "
+          "fenced ``` block holding grammar alternatives, one per line, in DDL grammar syntax: text literals in "
+          'double quotes ("weather in "), captures by parameter name or the forms listed, ( ) for grouping, '
+          "| for choice, ? for optional parts. No other text in the block.")
+
+
+def prompt(family: CheckedFamily, aligner: Aligner, candidates: Sequence[Candidate]) -> str:
+    lines = [f"Family {family.name}" + (f": {family.doc}" if family.doc else "")]
+    lines.append("Captures you may use (each sets its parameter):")
+    for param, probes in sorted(aligner.probes.items()):
+        lines.append(f"  {param}: " + ", ".join(p.source for p in probes))
+    lines.append("Phrasings to accept, each with the parameters it must set:")
+    for c in candidates:
+        lines.append(f"  {json.dumps(c.utterance, ensure_ascii=False)} => {json.dumps(dict(c.theta), ensure_ascii=False)}")
+    lines.append("Write general alternatives (one shape covering several phrasings is better than one per phrasing).")
+    return "\n".join(lines)
+
+
+def read_reply(text: str | None) -> list[str]:
+    """The alternatives of a reply: the lines of its first fenced block (bounded), without comments."""
+    if not text:
+        return []
+    found = _FENCE.search(text)
+    body = found.group(1) if found else text
+    out: list[str] = []
+    for line in body.splitlines():
+        line = line.strip()
+        if line.startswith("|"):
+            line = line[1:].strip()
+        if not line or line.startswith("#") or len(line) > MAX_LINE:
+            continue
+        if line not in out:
+            out.append(line)
+        if len(out) >= MAX_ALTERNATIVES:
+            break
+    return out
+
+
+def propose(family: CheckedFamily, grammar: CompiledGrammar, candidates: Sequence[Candidate], *, model_id: str,
+            timeout: float = 60.0) -> Learned:
+    """Alternatives the model proposes (each still to pass the gate); a failed call proposes nothing."""
+    if not candidates:
+        return Learned((), ())
+    aligner = Aligner(family, grammar)
+    reply = ask_model(model_id, prompt(family, aligner, candidates), timeout=timeout, system=SYSTEM)
+    if reply.error is not None:
+        reason = f"the model proposed nothing: {reply.error.code}: {reply.error.message}"
+        return Learned((), tuple(Unaligned(c.utterance, c.query_id, reason) for c in candidates))
+    return Learned(tuple(Alternative(source, (), ()) for source in read_reply(reply.text)), ())

@@ -1,0 +1,204 @@
+"""Widening a family's grammar from missed phrasings: the learners and the gate (spec/widen.md)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import llm
+import pytest
+
+from ddl.api import check_source
+from ddl.eval import Evaluator
+from ddl.grammar.compile import CompiledGrammar
+from ddl.handler.registry import Registry
+from ddl.widen import Alternative, Candidate, ServedGrammar, learn, propose, widen_source
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "fakellm"))
+import ddl_fake_llm  # noqa: E402
+
+TRIP = '''family trip_weather {
+  "Weather for a city over some days."
+  enum City { paris, tokyo, new_york = "new york" }
+  param city : City
+  param days : Int in 1..14 = 1
+  grammar ignore_case normalize_space {
+    "weather in " city (" for " number(days) " days")?
+  }
+  program -> Text = "${city} for ${days} days"
+  example "weather in paris" => { city = paris } => "paris for 1 days"
+}
+'''
+
+CAB = '''family cab {
+  "Book a cab to a city."
+  enum City { paris, tokyo }
+  param city : City
+  grammar ignore_case normalize_space { ("cab" | "taxi") " to " city }
+  program -> Text = "cab to ${city}"
+  example "cab to paris" => { city = paris } => "cab to paris"
+}
+'''
+
+
+@pytest.fixture()
+def served(tmp_path: Path) -> Registry:
+    (tmp_path / "trip.ddl").write_text(TRIP, encoding="utf-8")
+    (tmp_path / "cab.ddl").write_text(CAB, encoding="utf-8")
+    return Registry.load(tmp_path, use_cache=False)
+
+
+def _grammar(registry: Registry, name: str) -> CompiledGrammar:
+    return next(e.grammar for e in registry.router.entries if e.name == name)
+
+
+def _others(registry: Registry, name: str) -> list[ServedGrammar]:
+    return [ServedGrammar(f.name, f.checked, f.evaluator, f.priority) for f in registry.served if f.name != name]
+
+
+def test_the_learner_aligns_theta_with_the_utterance_in_the_grammars_own_forms(served: Registry) -> None:
+    fam = served.by_name["trip_weather"]
+    learned = learn(fam.checked, _grammar(served, "trip_weather"), [
+        Candidate("Tokyo weather, four days please?", {"city": "tokyo", "days": 4}, 7),
+        Candidate("paris weather", {"city": "paris"}, 8),  # days left at its default: need not be said
+        Candidate("weather tomorrow", {"city": "paris", "days": 2}, 9),
+    ])
+    sources = [a.source for a in learned.alternatives]
+    assert 'city " weather, " number(days) " days please" ("?" | "." | "!")?' in sources
+    assert 'city " weather" ("?" | "." | "!")?' in sources
+    [unaligned] = learned.unaligned
+    assert unaligned.query_id == 9 and "no part of the utterance expresses city = 'paris'" in unaligned.reason
+
+
+def test_alternatives_with_the_same_captures_merge_their_words(served: Registry) -> None:
+    fam = served.by_name["trip_weather"]
+    learned = learn(fam.checked, _grammar(served, "trip_weather"), [
+        Candidate("forecast for tokyo", {"city": "tokyo"}, 1),
+        Candidate("outlook for paris", {"city": "paris"}, 2),
+    ])
+    [merged] = learned.alternatives
+    assert merged.source == '("forecast for " | "outlook for ") city'
+    assert {p.source for p in merged.parts} == {'"forecast for " city', '"outlook for " city'}
+    assert merged.query_ids == (1, 2)
+
+
+def test_the_gate_admits_what_it_proves_and_writes_a_learned_rule(served: Registry) -> None:
+    fam = served.by_name["trip_weather"]
+    text = Path(fam.path).read_text(encoding="utf-8")
+    candidates = [Candidate("tokyo weather 4 days", {"city": "tokyo", "days": 4}, 3)]
+    learned = learn(fam.checked, _grammar(served, "trip_weather"), candidates)
+    result = widen_source(text, fam.path, "trip_weather", learned.alternatives, candidates,
+                          others=_others(served, "trip_weather"))
+    assert result.ok, result.refused
+    assert "rule learned = city \" weather \" number(days) \" days\"" in result.source
+    assert "# Learned by `ddl widen` from 1 phrasing (queries 3)" in result.source
+    assert "+    rule learned" in result.diff or "+  rule learned" in result.diff
+    checked = check_source(result.source, fam.path)
+    assert checked.ok and checked.module is not None
+    widened = CompiledGrammar(checked.module.families["trip_weather"], Evaluator(checked.module))
+    assert widened.match("tokyo weather 4 days").ok
+    old = _grammar(served, "trip_weather")
+    assert old.lang.subset_of(widened.lang)[0]  # nothing that worked stops working
+    # Widening again replaces the learned rule (one rule, relearned from the candidates), never stacks.
+    again = widen_source(result.source, fam.path, "trip_weather", learned.alternatives, candidates,
+                         others=_others(served, "trip_weather"))
+    assert again.ok and again.source.count("rule learned") == 1 and again.source.count("| learned") == 1
+
+
+def test_an_alternative_that_overlaps_another_served_family_is_refused(served: Registry) -> None:
+    fam = served.by_name["trip_weather"]
+    text = Path(fam.path).read_text(encoding="utf-8")
+    # A labeler's mistake: a cab request labelled as weather.
+    candidates = [Candidate("taxi to tokyo", {"city": "tokyo"}, 1)]
+    learned = learn(fam.checked, _grammar(served, "trip_weather"), candidates)
+    result = widen_source(text, fam.path, "trip_weather", learned.alternatives, candidates,
+                          others=_others(served, "trip_weather"))
+    assert not result.ok and result.source == text and result.diff == ""
+    [refusal] = result.refused
+    assert refusal.alternative == '"taxi to " city'
+    assert "with the served family cab" in refusal.reason and "taxi to " in refusal.reason.lower()
+
+
+def test_an_alternative_that_accepts_a_rejected_utterance_is_refused(served: Registry) -> None:
+    fam = served.by_name["trip_weather"]
+    text = Path(fam.path).read_text(encoding="utf-8")
+    candidates = [Candidate("forecast for tokyo", {"city": "tokyo"}, 1),
+                  Candidate("forecast for paris please", {"city": "paris"}, 2)]
+    learned = learn(fam.checked, _grammar(served, "trip_weather"), candidates)
+    result = widen_source(text, fam.path, "trip_weather", learned.alternatives, candidates,
+                          rejected=["forecast for paris"], others=_others(served, "trip_weather"))
+    assert result.ok
+    assert [a.source for a in result.admitted] == ['"forecast for " city " please" ("?" | "." | "!")?']
+    assert any("accepts 'forecast for paris', which feedback rejected" in r.reason for r in result.refused)
+
+
+def test_a_candidate_whose_theta_the_grammar_contradicts_is_refused(served: Registry) -> None:
+    fam = served.by_name["trip_weather"]
+    text = Path(fam.path).read_text(encoding="utf-8")
+    wrong = Candidate("forecast for tokyo", {"city": "paris"}, 1)  # a labeler's mistake
+    alternative = Alternative('"forecast for " city', (1,), ("forecast for tokyo",))
+    result = widen_source(text, fam.path, "trip_weather", [alternative], [wrong])
+    assert not result.ok
+    assert "does not parse to its θ" in result.refused[0].reason and "'city': 'tokyo'" in result.refused[0].reason
+
+
+def test_an_alternative_that_makes_the_family_ambiguous_is_refused_by_ddl_check(served: Registry) -> None:
+    fam = served.by_name["trip_weather"]
+    text = Path(fam.path).read_text(encoding="utf-8")
+    # Accepts "weather in paris" again, with days = 2: the family would have two readings of it.
+    alternative = Alternative('"weather in " city {days = 2}', (), ())
+    result = widen_source(text, fam.path, "trip_weather", [alternative],
+                          [Candidate("weather in paris", {"city": "paris", "days": 2})])
+    assert not result.ok and result.refused
+
+
+@pytest.fixture()
+def fake_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("LLM_USER_PATH", str(tmp_path / "llm"))
+    llm.plugins.pm.register(ddl_fake_llm.FakeModels(), name="ddl-test-fakes")
+    ddl_fake_llm.SCRIPT.clear()
+    ddl_fake_llm.RECEIVED.clear()
+    yield
+    llm.plugins.pm.unregister(name="ddl-test-fakes")
+
+
+def test_the_model_learner_proposes_and_the_same_gate_decides(served: Registry, fake_models: None) -> None:
+    fam = served.by_name["trip_weather"]
+    candidates = [Candidate("forecast for tokyo", {"city": "tokyo"}, 1),
+                  Candidate("outlook for paris", {"city": "paris"}, 2)]
+    ddl_fake_llm.SCRIPT.append('```ddl\n("forecast" | "outlook") " for " city\n"never said " city\n```')
+    learned = propose(fam.checked, _grammar(served, "trip_weather"), candidates, model_id=ddl_fake_llm.SCRIPTED)
+    prompt = ddl_fake_llm.RECEIVED[-1]["prompt"]
+    assert '"forecast for tokyo" => {"city": "tokyo"}' in prompt and "city: city" in prompt
+    text = Path(fam.path).read_text(encoding="utf-8")
+    result = widen_source(text, fam.path, "trip_weather", learned.alternatives, candidates)
+    assert result.ok
+    assert [a.source for a in result.admitted] == ['("forecast" | "outlook") " for " city']
+    assert result.admitted[0].query_ids == (1, 2)
+    assert [r.reason for r in result.refused] == ["accepts none of the candidate phrasings"]
+
+
+def test_a_model_that_fails_proposes_nothing(served: Registry, fake_models: None) -> None:
+    fam = served.by_name["trip_weather"]
+    learned = propose(fam.checked, _grammar(served, "trip_weather"), [Candidate("x", {"city": "paris"}, 1)],
+                      model_id=ddl_fake_llm.BROKEN)
+    assert learned.alternatives == () and "the model proposed nothing: DDL703" in learned.unaligned[0].reason
+
+
+def test_the_examples_can_be_widened_without_losing_a_proof(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "examples" / "weather.ddl", tmp_path / "weather.ddl")
+    registry = Registry.load(tmp_path, use_cache=False)
+    fam = registry.by_name["weather_request"]
+    candidates = [Candidate("tokyo weather 4 days", {"city": "tokyo", "days": 4}, 1)]
+    learned = learn(fam.checked, _grammar(registry, "weather_request"), candidates)
+    result = widen_source(Path(fam.path).read_text(encoding="utf-8"), fam.path, "weather_request",
+                          learned.alternatives, candidates)
+    assert result.ok, result.refused
+    (tmp_path / "weather.ddl").write_text(result.source, encoding="utf-8")
+    again = Registry.load(tmp_path, use_cache=False)
+    assert [f.name for f in again.served] == ["weather_request"] and not again.rejected
+    route = again.route("tokyo weather 4 days")
+    assert route is not None and route.family == "weather_request"
