@@ -19,7 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DDL = Path(sys.executable).parent / "ddl"
 FAKELLM = ROOT / "tests" / "fakellm"
 sys.path.insert(0, str(ROOT / "tests"))
-from distill_families import BAKED_URL, BROKEN_SYNTAX, GOOD, UTTERANCE, fenced  # noqa: E402
+from distill_families import BAKED_URL, BROKEN_SYNTAX, UTTERANCE, fenced  # noqa: E402
+from distill_families import GOOD as WITHOUT_PHRASINGS  # noqa: E402
+from distill_phrasings import phrasings, with_phrasings  # noqa: E402
+
+# `ddl distill` asks for 20 phrasings by default: the good family lists them.
+GOOD = with_phrasings(WITHOUT_PHRASINGS, phrasings(20))
 
 
 def distill(tmp: Path, replies: list[Any], *args: str, model: str | None = "fake-script",
@@ -135,3 +140,37 @@ def test_a_family_overlapping_the_registry_is_not_written(tmp_path: Path) -> Non
     assert "DDL701" in proc.stdout and "decade_books overlaps recommend_books (served/books.ddl)" in proc.stdout
     proc, received = distill(tmp_path, [fenced(GOOD)], "--dir", "no-such-dir")
     assert proc.returncode == 2 and "no-such-dir" in proc.stderr and received == []
+
+
+def test_by_default_twenty_phrasings_are_asked_for_and_required(tmp_path: Path) -> None:
+    proc, received = distill(tmp_path, [fenced(WITHOUT_PHRASINGS), fenced(GOOD)], "-o", "x.ddl")
+    assert proc.returncode == 0, proc.stderr
+    first, repair = received[0]["prompt"], received[1]["prompt"]
+    assert "imagine 20 different people asking for this same task" in first
+    assert 'example "how one of them would ask" => { the θ it means }' in first
+    assert ("DDL509: decade_books: the family lists 2 phrasings of the request besides the teaching utterance; "
+            "20 were asked for") in repair
+    assert "Keep at least 20 different phrasings" in repair
+    (log,) = transcripts(tmp_path)
+    assert log["phrasings"] == 20 and not log["rounds"][0]["passed"] and log["rounds"][1]["passed"]
+
+
+def test_phrasings_0_turns_them_off(tmp_path: Path) -> None:
+    proc, received = distill(tmp_path, [fenced(WITHOUT_PHRASINGS)], "-o", "x.ddl", "--phrasings", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert "different people" not in received[0]["prompt"] and len(received) == 1
+    assert (tmp_path / "x.ddl").read_text(encoding="utf-8") == WITHOUT_PHRASINGS
+
+
+def test_phrasings_n_asks_for_n_and_a_wrong_one_goes_back(tmp_path: Path) -> None:
+    wrong = with_phrasings(WITHOUT_PHRASINGS, [*phrasings(2), ("suggest 4 horror books", "{ genre = horror }")])
+    proc, received = distill(tmp_path, [fenced(wrong), fenced(GOOD)], "-o", "x.ddl", "--phrasings", "3")
+    assert proc.returncode == 0, proc.stderr
+    assert "imagine 3 different people" in received[0]["prompt"]
+    assert ("utterance[6] refuted: 'suggest 4 horror books' yields count = 4 but the example states count = 10"
+            in received[1]["prompt"])
+
+
+def test_negative_phrasings_is_a_usage_error(tmp_path: Path) -> None:
+    proc, received = distill(tmp_path, [fenced(GOOD)], "--phrasings", "-1")
+    assert proc.returncode == 2 and "--phrasings must be 0 or more, not -1" in proc.stderr and received == []

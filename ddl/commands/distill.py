@@ -61,6 +61,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise UsageError("the utterance is empty")
     if args.rounds < 0:
         raise UsageError(f"--rounds must be 0 or more, not {args.rounds}")
+    if args.phrasings < 0:
+        raise UsageError(f"--phrasings must be 0 or more, not {args.phrasings}")
     system = _system(args)
     target = Path(args.output) if args.output is not None else None
     if target is not None:
@@ -77,7 +79,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         result = distill(args.utterance, model_id, rounds=args.rounds, temperature=args.temperature, system=system,
                          out=target, log_dir=Path(args.log_dir) if args.log_dir is not None else None,
-                         registry=registry)
+                         registry=registry, phrasings=args.phrasings)
     except OSError as exc:
         raise UsageError(f"cannot write {exc.filename or 'a file'}: {exc.strerror or exc}") from None
     for note in result.notes:

@@ -161,7 +161,8 @@ def _distill(sub: Any) -> None:
         "distill", help="ask an llm model for a DDL family for a teaching utterance; keep it only if it passes ddl check",
         description="Prompt MODEL (any model `llm models` lists) with a digest of the DDL spec, the stdlib, example "
                     "families and UTTERANCE, asking for one family that handles every request like it. The reply's "
-                    "DDL block is checked (`ddl check`, the grammar must accept UTTERANCE, and with --dir no overlap "
+                    "DDL block is checked (`ddl check`, the grammar must accept UTTERANCE and the --phrasings varied "
+                    "phrasings the model was asked to list first, each with its θ, and with --dir no overlap "
                     "with the served families); the diagnostics go back to the model in the same conversation for up "
                     "to --rounds repairs. The file is written only when everything passes. Every round is logged to a "
                     "transcript JSON in --log-dir. The model's own timeout applies to each call.",
@@ -177,6 +178,10 @@ def _distill(sub: Any) -> None:
                    help="repair rounds after the first answer (default 3: at most 4 model calls)")
     p.add_argument("--temperature", type=float, default=None, metavar="T",
                    help="sampling temperature, passed only to models that have the option (else noted and ignored)")
+    p.add_argument("--phrasings", type=int, default=20, metavar="N",  # ddl.distill.loop.DEFAULT_PHRASINGS
+                   help="ask first for N varied phrasings of UTTERANCE, each written as `example \"u\" => { θ }`; "
+                        "a family passes only with N of them, each parsed by its grammar to its θ (default 20; "
+                        "0 turns it off)")
     system = p.add_mutually_exclusive_group()
     system.add_argument("--system", metavar="TEXT", default=None, help="replace the built-in system prompt")
     system.add_argument("--system-file", metavar="FILE", default=None, help="replace it with the text of FILE")

@@ -220,7 +220,7 @@ def stdlib_reference() -> str:
             continue
         lines.append(f"module {name} (import {name}; call as {name}::f(...)):")
         for decl in decls:
-            lines.append(f"  {decl.strip('`')}")
+            lines.append(f"  {decl.replace('`', '')}")  # the README's code marks, e.g. `enum Weekday` { ... }
         for signature, doc in entries:
             lines.append(f"  {name}::{signature}" + (f": {doc}" if doc else ""))
     return "\n".join(lines) if lines else "(the stdlib modules are not available in this installation)"

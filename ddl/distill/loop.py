@@ -8,7 +8,11 @@ they drew.  A candidate *passes* when
    family's teaching values (``teach``, else its first example's θ) are the ones the utterance
    sets, so that the no-leak and specialization checks look at the right values, and
 3. with a ``registry``: none of its families shares an utterance with a served family (unless a
-   different ``priority`` orders them) or takes a served family's name.
+   different ``priority`` orders them) or takes a served family's name, and
+4. when ``phrasings`` N > 0 were asked for: that family lists at least N distinct phrasings of
+   the request other than the teaching utterance as examples with an utterance (the prompt asks
+   for ``example "u" => { θ }``); that the grammar parses each to its θ is ``ddl check``'s
+   ``utterance[i]`` obligation (DDL504/DDL505), so its diagnostics reach the repair round.
 
 Only a passing module is written (atomically, to ``out``); nothing the model writes is ever run
 except as checked DDL.  Every round is appended to a transcript JSON file, rewritten after each
@@ -71,6 +75,7 @@ class Registry(Protocol):
     def router(self) -> Router: ...
 
 DEFAULT_ROUNDS = 3
+DEFAULT_PHRASINGS = 20  # `ddl distill --phrasings N`; the Python function asks for none unless told
 DEFAULT_LOG_DIR = Path(".ddl-distill")
 CHECK_PATH = "<distilled>.ddl"  # the path candidates are checked under when no output file is given
 NO_DDL = ("the reply has no DDL block: answer with the whole module in one fenced ```ddl block "
@@ -202,6 +207,27 @@ def _point() -> Any:
     return Span.point(CHECK_PATH)
 
 
+def _normal(utterance: str) -> str:
+    return " ".join(utterance.split()).casefold()
+
+
+def _phrasings(checked: CheckedModule, family_name: str, utterance: str, wanted: int) -> list[Diagnostic]:
+    """Too few distinct phrasings (examples with an utterance other than the teaching one) in the family."""
+    family = checked.families[family_name]
+    seen = {_normal(utterance)}
+    found = 0
+    for ex in family.examples:
+        if ex.utterance is not None and _normal(ex.utterance) not in seen:
+            seen.add(_normal(ex.utterance))
+            found += 1
+    if found >= wanted:
+        return []
+    return [_diag("DDL509", f"{family_name}: the family lists {found} phrasing{'s' if found != 1 else ''} of the "
+                  f"request besides the teaching utterance; {wanted} were asked for", family.decl.name_span,
+                  hint=f"add {wanted - found} more, each as `example \"how someone else would ask\" => {{ its θ }}`, "
+                       "all different, and make the grammar accept every one")]
+
+
 def _overlaps(checked: CheckedModule, evaluator: Any, registry: Registry, out: Path | None) -> list[Diagnostic]:
     """Served families the candidate would clash with: same name, or a shared utterance at equal priority."""
     replaced = out.resolve() if out is not None else None
@@ -245,8 +271,8 @@ def _overlaps(checked: CheckedModule, evaluator: Any, registry: Registry, out: P
 
 
 def evaluate(source: str, utterance: str, path: str = CHECK_PATH, registry: Registry | None = None,
-             out: Path | None = None) -> Verdict:
-    """Run the gate on one candidate module: ``ddl check``, the teaching utterance, the registry."""
+             out: Path | None = None, *, phrasings: int = 0) -> Verdict:
+    """Run the gate on one candidate module: ``ddl check``, the teaching utterance, the phrasings, the registry."""
     result = check_source(source, path)  # compiled once; result.module is what was checked
     sources = result.sources or SourceMap()
     diags = [f.effective() for f in result.findings]
@@ -257,6 +283,8 @@ def evaluate(source: str, utterance: str, path: str = CHECK_PATH, registry: Regi
     if checked is not None and checked.families:
         evaluator = Evaluator(checked)
         family, extra = _acceptance(checked, evaluator, utterance)
+        if family is not None and phrasings > 0:
+            extra += _phrasings(checked, family, utterance, phrasings)
         if registry is not None:
             try:
                 extra += _overlaps(checked, evaluator, registry, out)
@@ -314,7 +342,7 @@ class _Log:
         self.path = path
         self.data: dict[str, Any] = {
             "utterance": utterance, "model": None, "started": started.isoformat(timespec="seconds"),
-            "system": None, "options": {}, "notes": [], "rounds": [], "ok": False, "path": None,
+            "system": None, "options": {}, "phrasings": 0, "notes": [], "rounds": [], "ok": False, "path": None,
             "family": None, "error": None, "tokens_in": 0, "tokens_out": 0,
         }
 
@@ -346,14 +374,19 @@ def _supports_temperature(model: Any) -> bool:
 
 def distill(utterance: str, model_id: str | None = None, *, model: Any = None, rounds: int = DEFAULT_ROUNDS,
             temperature: float | None = None, system: str | None = None, out: Path | None = None,
-            log_dir: Path | None = None, registry: Registry | None = None) -> DistillResult:
+            log_dir: Path | None = None, registry: Registry | None = None, phrasings: int = 0) -> DistillResult:
     """Ask the model for a family for ``utterance``; check, repair up to ``rounds`` times; write ``out`` if it passes.
 
-    At most ``1 + rounds`` model calls.  Raises only for I/O on our side (the transcript or
-    ``out`` cannot be written: OSError) and for a negative ``rounds`` (ValueError).
+    With ``phrasings`` N > 0 the prompt asks first for N varied phrasings of the request, written as
+    ``example "u" => { θ }``, and the gate requires N of them (``ddl distill`` asks for
+    ``DEFAULT_PHRASINGS``).  At most ``1 + rounds`` model calls.  Raises only for I/O on our side
+    (the transcript or ``out`` cannot be written: OSError) and for a negative ``rounds`` or
+    ``phrasings`` (ValueError).
     """
     if rounds < 0:
         raise ValueError("rounds must be 0 or more")
+    if phrasings < 0:
+        raise ValueError("phrasings must be 0 or more")
     started = datetime.now(UTC)
     log = _Log(_new_transcript(log_dir if log_dir is not None else DEFAULT_LOG_DIR, started, utterance),
                utterance, started)
@@ -366,7 +399,7 @@ def distill(utterance: str, model_id: str | None = None, *, model: Any = None, r
             options["temperature"] = temperature
         else:
             notes.append(f"model {model_name} has no temperature option; the temperature {temperature:g} was ignored")
-    log.update(model=model_name, system=system_text, options=options, notes=notes, error=error)
+    log.update(model=model_name, system=system_text, options=options, phrasings=phrasings, notes=notes, error=error)
     done: list[Round] = []
     totals = [0, 0]
     source: str | None = None
@@ -383,7 +416,7 @@ def distill(utterance: str, model_id: str | None = None, *, model: Any = None, r
         return finish(False, None)
     check_path = str(out) if out is not None else CHECK_PATH
     conversation = resolved.conversation()
-    prompt = task_prompt(utterance)
+    prompt = task_prompt(utterance, phrasings=phrasings)
     for index in range(1, rounds + 2):
         begun = time.monotonic()
         try:
@@ -410,7 +443,7 @@ def distill(utterance: str, model_id: str | None = None, *, model: Any = None, r
             verdict = Verdict(False, [NO_DDL], None)
         else:
             source = extracted
-            verdict = evaluate(extracted, utterance, check_path, registry, out)
+            verdict = evaluate(extracted, utterance, check_path, registry, out, phrasings=phrasings)
         family = verdict.family if extracted is not None else family
         last_diags = verdict.diagnostics
         done.append(Round(index, prompt, reply, extracted, list(verdict.diagnostics), verdict.passed,
@@ -421,5 +454,5 @@ def distill(utterance: str, model_id: str | None = None, *, model: Any = None, r
             if out is not None:
                 write_atomic(out, extracted)
             return finish(True, out)
-        prompt = repair_prompt(utterance, verdict.diagnostics)
+        prompt = repair_prompt(utterance, verdict.diagnostics, phrasings=phrasings)
     return finish(False, None)

@@ -31,9 +31,17 @@ def system_prompt() -> str:
     return render("system.txt").strip()
 
 
+def phrasings_request(n: int) -> str:
+    """The paragraph asking for ``n`` varied phrasings before the family (empty when ``n`` is 0)."""
+    if n <= 0:
+        return ""
+    return "\n" + render("phrasings.txt", n=str(n)).strip() + "\n"
+
+
 def task_prompt(utterance: str, *, spec_dir: Path | None = None, examples_dir: Path | None = None,
-                budget: int = SPEC_BUDGET) -> str:
-    """The first prompt: the task, the spec digest, built-ins, stdlib, example families and ``utterance``."""
+                budget: int = SPEC_BUDGET, phrasings: int = 0) -> str:
+    """The first prompt: the task (with ``phrasings`` varied phrasings asked for first), the guide to
+    passing ``ddl check``, the spec digest, built-ins, stdlib, example families and ``utterance``."""
     digest = spec_digest(spec_dir, budget=budget)
     examples = example_families(examples_dir)
     spec_note = "" if digest.from_spec else (
@@ -43,10 +51,12 @@ def task_prompt(utterance: str, *, spec_dir: Path | None = None, examples_dir: P
         "one small built-in example stands in.\n")
     return render("task.txt", utterance=utterance, spec_digest=digest.text.strip(), spec_note=spec_note,
                   builtins=_builtins_reference(), stdlib=stdlib_reference(), examples=examples.text.strip(),
-                  examples_note=examples_note)
+                  examples_note=examples_note, phrasings=phrasings_request(phrasings),
+                  guide=template_text("guide.txt").strip())
 
 
-def repair_prompt(utterance: str, diagnostics: Sequence[str], *, limit: int = MAX_DIAGNOSTICS) -> str:
+def repair_prompt(utterance: str, diagnostics: Sequence[str], *, limit: int = MAX_DIAGNOSTICS,
+                  phrasings: int = 0) -> str:
     """The next prompt after a failed round: the first ``limit`` rendered diagnostics, quoted."""
     shown = list(diagnostics[:limit])
     total = len(diagnostics)
@@ -57,4 +67,7 @@ def repair_prompt(utterance: str, diagnostics: Sequence[str], *, limit: int = MA
     else:
         summary = f"`ddl check` reported {total} problems; the first {limit} are:"
     body = "\n\n".join(shown) if shown else "(no diagnostics were produced)"
-    return render("repair.txt", utterance=utterance, summary=summary, diagnostics=f"```\n{body}\n```")
+    keep = (f"\n\nKeep at least {phrasings} different phrasings as `example \"...\" => {{ θ }}`, each parsed by the "
+            "grammar to its θ." if phrasings > 0 else "")
+    return render("repair.txt", utterance=utterance, summary=summary, diagnostics=f"```\n{body}\n```",
+                  phrasings=keep)
