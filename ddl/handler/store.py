@@ -2,7 +2,9 @@
 
 Every query H_k answers is one row of ``ddl_queries``; every verdict a user gives is one row
 of ``ddl_feedback``, which copies the query's utterance, θ, family and family version so
-that refinement can learn from the feedback alone.  Both backends share one contract:
+that refinement can learn from the feedback alone; every ``"extracted"`` answer's utterance
+and θ is also a row of ``ddl_candidates``, a *candidate phrasing* from which the family's
+grammar can be widened.  Both backends share one contract:
 
 * every write is committed before the call returns (a crash afterwards loses nothing);
 * several processes may write at once (SQLite: WAL + busy timeout; PostgreSQL: a
@@ -12,7 +14,10 @@ that refinement can learn from the feedback alone.  Both backends share one cont
 * a file that is not a database is refused *before* SQLite touches it, so a mistyped path
   never truncates or rewrites somebody's data;
 * the schema carries a version in ``ddl_meta``; a store written by a newer ``ddl`` is refused
-  rather than misread.
+  rather than misread, and a store of an older layout is upgraded in place when opened, in one
+  transaction (all of it or none of it), losing no row;
+* a ``"reject"`` verdict deletes the query's candidate phrasings in the transaction that stores
+  the verdict: a phrasing whose answer a user rejected never teaches a grammar.
 
 Tables are prefixed ``ddl_`` because a PostgreSQL database is often shared with other
 applications.
@@ -28,18 +33,41 @@ import sqlite3
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
-from ddl.handler.records import SOURCES, VERDICTS, FeedbackRecord, HandlerError, QueryRecord, StoreError
+from ddl.handler.records import (
+    SOURCES,
+    VERDICTS,
+    CandidateRecord,
+    FeedbackRecord,
+    HandlerError,
+    QueryRecord,
+    StoreError,
+)
 
-__all__ = ["SCHEMA_VERSION", "PostgresStore", "SQLiteStore", "Store", "mask_url", "open_store"]
+__all__ = [
+    "MAX_CANDIDATE_THETA",
+    "MAX_CANDIDATE_UTTERANCE",
+    "SCHEMA_VERSION",
+    "PostgresStore",
+    "SQLiteStore",
+    "Store",
+    "mask_url",
+    "open_store",
+]
 
 #: Version of the tables' layout.  Bump it (and add a migration) when the layout changes;
 #: an older ``ddl`` then refuses the store instead of writing rows it cannot describe.
-SCHEMA_VERSION = 1
+#: 1: ddl_meta, ddl_queries, ddl_feedback.  2: the source "extracted", and ddl_candidates.
+SCHEMA_VERSION = 2
+#: The longest utterance a candidate phrasing may have, in characters (the ledger keeps longer
+#: queries; a phrasing that long would teach a grammar nothing).
+MAX_CANDIDATE_UTTERANCE = 65_536
+#: The largest θ of a candidate, in characters of compact JSON.
+MAX_CANDIDATE_THETA = 65_536
 APPLICATION = "ddl-handler"
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -74,6 +102,21 @@ _FEEDBACK_COLUMNS = (
     "source",
 )
 _FEEDBACK_JSON = frozenset({"theta"})
+_CANDIDATE_COLUMNS = ("query_id", "ts", "family", "utterance", "theta")
+
+_T = TypeVar("_T")
+
+
+class _Done(NamedTuple):
+    """What one statement of a write transaction returned."""
+
+    rows: list[tuple[Any, ...]]
+    rowcount: int
+    new_id: int | None  # the id of the row an INSERT added (None when it added none)
+
+
+#: Runs one statement inside a write transaction (see Store._transaction).
+_Run = Callable[[str, tuple[Any, ...]], _Done]
 
 
 def mask_url(url: str) -> str:
@@ -127,6 +170,80 @@ def _dumps(value: Any, what: str, store: str) -> str:
         raise StoreError(f"cannot write to store '{store}': {what} is not JSON ({exc})") from None
 
 
+def _lone_surrogate(text: str) -> int | None:
+    """The index of the first lone surrogate in ``text`` (UTF-8 cannot encode it), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
+
+
+def _unencodable(exc: UnicodeEncodeError) -> HandlerError:
+    """A value the driver could not encode (a lone surrogate): an invalid request, not a crash."""
+    bad = exc.object[exc.start : exc.start + 1]
+    what = f"U+{ord(bad):04X}" if bad else "a character"
+    return HandlerError(f"invalid text: {what} is a lone surrogate, which the store cannot hold", "DDL705")
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON value (object keys included), without recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                yield key
+                stack.append(inner)
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+
+
+def _bad_text(text: str) -> str | None:
+    """Why ``text`` cannot be a candidate's text on every backend, or None."""
+    if "\x00" in text:
+        return f"contains a NUL character (at character {text.index(chr(0))})"
+    at = _lone_surrogate(text)
+    if at is not None:
+        return f"contains a lone surrogate U+{ord(text[at]):04X} (at character {at})"
+    return None
+
+
+def _check_candidate(query_id: int, family: str, utterance: str, theta: dict[str, Any]) -> None:
+    """Validate a candidate; every problem is DDL705."""
+
+    def bad(reason: str) -> HandlerError:
+        return HandlerError(f"invalid candidate: {reason}", "DDL705")
+
+    if isinstance(query_id, bool) or not isinstance(query_id, int):
+        raise bad(f"the query id {query_id!r} is not an integer")
+    if not isinstance(family, str) or not family.strip():
+        raise bad(f"the family must be a non-empty name, not {family!r}")
+    if len(family) > 1000:
+        raise bad(f"the family name has {len(family):,} characters; the limit is 1,000")
+    if (why := _bad_text(family)) is not None:
+        raise bad(f"the family name {why}")
+    if not isinstance(utterance, str) or not utterance:
+        raise bad("the utterance must be a non-empty string")
+    if len(utterance) > MAX_CANDIDATE_UTTERANCE:
+        raise bad(f"the utterance has {len(utterance):,} characters; the limit is {MAX_CANDIDATE_UTTERANCE:,}")
+    if (why := _bad_text(utterance)) is not None:
+        raise bad(f"the utterance {why}")
+    if not isinstance(theta, dict) or not all(isinstance(key, str) for key in theta):
+        raise bad(f"θ must be a JSON object (a dict with string keys), not {type(theta).__name__}")
+    try:
+        text = json.dumps(theta, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise bad(f"θ is not JSON ({_one_line(exc)})") from None
+    if len(text) > MAX_CANDIDATE_THETA:
+        raise bad(f"θ has {len(text):,} characters as JSON; the limit is {MAX_CANDIDATE_THETA:,}")
+    for item in _strings(theta):
+        if (why := _bad_text(item)) is not None:
+            raise bad(f"a string in θ {why}")
+
+
 def _check_record(rec: QueryRecord) -> None:
     if rec.source not in SOURCES:
         raise HandlerError(f"invalid query source {rec.source!r} (expected one of {', '.join(SOURCES)})", "DDL705")
@@ -170,21 +287,93 @@ class Store(abc.ABC):
         self, query_id: int, verdict: str, correction: str | None = None, ts: float | None = None
     ) -> FeedbackRecord:
         """Store a verdict on query ``query_id``, copying the query's utterance, θ, family,
-        family version and source; committed on return."""
+        family version and source; committed on return.
+
+        A ``"reject"`` also deletes the query's candidate phrasings (:meth:`add_candidate`), in
+        the same transaction: a phrasing whose answer a user rejected must not teach a grammar.
+        An ``"accept"`` keeps them.  Unknown query id: DDL706; bad verdict or arguments: DDL705.
+        """
         _check_feedback(query_id, verdict, correction)
         if not _storable_id(query_id):
             raise StoreError(f"unknown query id {query_id}", "DDL706")
         when = time.time() if ts is None else float(ts)
         p = self._PARAM
         # One statement copies the query's fields: atomic, no window between read and write.
-        sql = (
+        insert = (
             "INSERT INTO ddl_feedback (query_id, ts, verdict, utterance, correction, family, family_version, theta, source) "
             f"SELECT id, {p}, {p}, utterance, {p}, family, family_version, theta, source FROM ddl_queries WHERE id = {p}"
+            f"{self._RETURNING_ID}"
         )
-        row = self._insert_feedback(sql, (when, verdict, correction, query_id))
+
+        def work(run: _Run) -> tuple[Any, ...] | None:
+            if not run(self._lock_query_sql(), (query_id,)).rows:
+                return None
+            done = run(insert, (when, verdict, correction, query_id))
+            if done.new_id is None:
+                return None
+            if verdict == "reject":
+                run(f"DELETE FROM ddl_candidates WHERE query_id = {p}", (query_id,))
+            rows = run(f"SELECT id, {', '.join(_FEEDBACK_COLUMNS)} FROM ddl_feedback WHERE id = {p}", (done.new_id,)).rows
+            return rows[0]
+
+        row = self._transaction(work)
         if row is None:
             raise StoreError(f"unknown query id {query_id}", "DDL706")
         return self._feedback_from_row(row, parse_json=self._JSON_AS_TEXT)
+
+    def add_candidate(
+        self, query_id: int, family: str, utterance: str, theta: dict[str, Any], *, ts: float | None = None
+    ) -> int:
+        """Store ``utterance`` with ``theta`` (JSON form) as a candidate phrasing of ``family``,
+        for the recorded query ``query_id``; return the candidate's id.  Committed on return.
+
+        The store does not compare the candidate with its query (the handler records the
+        ``"extracted"`` query, then its candidate); it only requires that the query exists
+        (otherwise DDL706) and that no user has rejected its answer (a rejected query's phrasing
+        never becomes a candidate: DDL705).  Bad input is DDL705 and writes nothing: an empty or
+        non-string family, an empty utterance or one over :data:`MAX_CANDIDATE_UTTERANCE`
+        characters, a θ that is not a JSON object (or over :data:`MAX_CANDIDATE_THETA` characters
+        as JSON, or holding NaN, infinities or non-JSON values).  Text that not every backend can
+        hold is **refused**, not altered: a lone surrogate (UTF-8 cannot encode it) or a NUL
+        character (PostgreSQL text cannot hold it) in the family, the utterance or a string of θ.
+        """
+        _check_candidate(query_id, family, utterance, theta)
+        if not _storable_id(query_id):
+            raise StoreError(f"unknown query id {query_id}", "DDL706")
+        when = time.time() if ts is None else float(ts)
+        p = self._PARAM
+        theta_param = self._json_param(theta, "theta")
+        rejected = f"SELECT 1 FROM ddl_feedback WHERE query_id = {p} AND verdict = 'reject' LIMIT 1"
+        insert = (f"INSERT INTO ddl_candidates ({', '.join(_CANDIDATE_COLUMNS)}) "
+                  f"VALUES ({', '.join(p for _ in _CANDIDATE_COLUMNS)}){self._RETURNING_ID}")
+
+        def work(run: _Run) -> int:
+            if not run(self._lock_query_sql(), (query_id,)).rows:
+                raise StoreError(f"unknown query id {query_id}", "DDL706")
+            if run(rejected, (query_id,)).rows:
+                raise HandlerError(
+                    f"invalid candidate: a user rejected the answer to query {query_id}, "
+                    "so its phrasing cannot be a candidate", "DDL705")
+            done = run(insert, (query_id, when, family, utterance, theta_param))
+            assert done.new_id is not None
+            return done.new_id
+
+        return self._transaction(work)
+
+    def remove_candidates(self, query_id: int) -> int:
+        """Delete the candidate phrasings of query ``query_id``; how many there were (0 for a
+        query without candidates or an unknown id).  Committed on return."""
+        if isinstance(query_id, bool) or not isinstance(query_id, int):
+            raise HandlerError(f"invalid query id {query_id!r}: expected an integer", "DDL705")
+        if not _storable_id(query_id):
+            return 0
+        sql = f"DELETE FROM ddl_candidates WHERE query_id = {self._PARAM}"
+        return self._transaction(lambda run: run(sql, (query_id,)).rowcount)
+
+    def _lock_query_sql(self) -> str:
+        """The statement that finds query ``id`` and locks it until the transaction ends, so that a
+        candidate and a rejection of the same query are serialized (SQLite locks the whole store)."""
+        return f"SELECT id FROM ddl_queries WHERE id = {self._PARAM}{self._LOCK_ROW}"
 
     @abc.abstractmethod
     def _json_param(self, value: Any, column: str) -> Any:
@@ -195,12 +384,15 @@ class Store(abc.ABC):
         """Run one INSERT and return the new row's id."""
 
     @abc.abstractmethod
-    def _insert_feedback(self, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        """Run the feedback INSERT … SELECT; the new row (id first), or None when no query matched."""
+    def _transaction(self, work: Callable[[_Run], _T]) -> _T:
+        """Run ``work`` in one write transaction: committed when it returns, rolled back (and the
+        error raised) when it raises.  A driver failure is a StoreError; a lone surrogate DDL705."""
 
     # -- reads (one implementation: the backends differ in placeholders and JSON columns) ----
     _PARAM = "?"  # the driver's query placeholder
     _JSON_AS_TEXT = True  # JSON columns come back as text to parse (SQLite), or already parsed (jsonb)
+    _RETURNING_ID = ""  # appended to an INSERT whose new id is wanted (SQLite: the cursor's lastrowid)
+    _LOCK_ROW = ""  # appended to a SELECT to lock its rows (SQLite: BEGIN IMMEDIATE locks the store)
 
     @abc.abstractmethod
     def _select(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
@@ -247,6 +439,38 @@ class Store(abc.ABC):
                 return
             last = rows[-1][0]
 
+    def candidates(self, family: str | None = None, since_id: int = 0) -> list[CandidateRecord]:
+        """The live candidate phrasings with ``id > since_id``, oldest (lowest id) first,
+        optionally only those of ``family``.  A rejected query's candidates are gone."""
+        if family is not None and not isinstance(family, str):
+            raise HandlerError(f"invalid family {family!r}: expected a name", "DDL705")
+        if isinstance(since_id, bool) or not isinstance(since_id, int):
+            raise HandlerError(f"invalid since_id {since_id!r}: expected an integer", "DDL705")
+        last = max(min(since_id, 2**63 - 1), -(2**63))
+        cols = f"id, {', '.join(_CANDIDATE_COLUMNS)}"
+        p = self._PARAM
+        out: list[CandidateRecord] = []
+        while True:
+            if family is None:
+                rows = self._select(f"SELECT {cols} FROM ddl_candidates WHERE id > {p} ORDER BY id LIMIT {_PAGE}",
+                                    (last,))
+            else:
+                rows = self._select(
+                    f"SELECT {cols} FROM ddl_candidates WHERE family = {p} AND id > {p} ORDER BY id LIMIT {_PAGE}",
+                    (family, last),
+                )
+            out += [self._candidate_from_row(row, parse_json=self._JSON_AS_TEXT) for row in rows]
+            if len(rows) < _PAGE:
+                return out
+            last = rows[-1][0]
+
+    def candidate_count(self, family: str) -> int:
+        """How many live candidate phrasings ``family`` has."""
+        if not isinstance(family, str):
+            raise HandlerError(f"invalid family {family!r}: expected a name", "DDL705")
+        rows = self._select(f"SELECT COUNT(*) FROM ddl_candidates WHERE family = {self._PARAM}", (family,))
+        return int(rows[0][0])
+
     @abc.abstractmethod
     def close(self) -> None:
         """Release the connection (idempotent)."""
@@ -280,20 +504,24 @@ class Store(abc.ABC):
         return FeedbackRecord(**values)
 
 
+    def _candidate_from_row(self, row: tuple[Any, ...], parse_json: bool) -> CandidateRecord:
+        values = dict(zip(("id", *_CANDIDATE_COLUMNS), row))
+        if parse_json:
+            values["theta"] = json.loads(values["theta"])
+        return CandidateRecord(**values)
+
+
 # ======================================================================================
 # SQLite
 # ======================================================================================
 
-_SQLITE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS ddl_meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ddl_queries (
+# ddl_queries as of version 2 ({name}: the upgrade from version 1 builds it beside the old table).
+_SQLITE_QUERIES = """
+CREATE TABLE IF NOT EXISTS {name} (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,
     ts             REAL    NOT NULL,
     utterance      TEXT    NOT NULL,
-    source         TEXT    NOT NULL CHECK (source IN ('deterministic', 'llm', 'error')),
+    source         TEXT    NOT NULL CHECK (source IN ('deterministic', 'extracted', 'llm', 'error')),
     latency_ms     REAL    NOT NULL,
     family         TEXT,
     family_version TEXT,
@@ -304,7 +532,29 @@ CREATE TABLE IF NOT EXISTS ddl_queries (
     tokens_in      INTEGER,
     tokens_out     INTEGER,
     error          TEXT
+)"""
+# Added by version 2.
+_SQLITE_CANDIDATES = """
+CREATE TABLE IF NOT EXISTS ddl_candidates (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    query_id  INTEGER NOT NULL REFERENCES ddl_queries (id),
+    ts        REAL    NOT NULL,
+    family    TEXT    NOT NULL,
+    utterance TEXT    NOT NULL,
+    theta     TEXT    NOT NULL
 );
+CREATE INDEX IF NOT EXISTS ddl_candidates_family ON ddl_candidates (family, id);
+CREATE INDEX IF NOT EXISTS ddl_candidates_query ON ddl_candidates (query_id);
+"""
+_SQLITE_QUERIES_INDEX = "CREATE INDEX IF NOT EXISTS ddl_queries_family ON ddl_queries (family, id)"
+_SQLITE_SCHEMA = (
+    """
+CREATE TABLE IF NOT EXISTS ddl_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);"""
+    + _SQLITE_QUERIES.format(name="ddl_queries")
+    + """;
 CREATE TABLE IF NOT EXISTS ddl_feedback (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,
     query_id       INTEGER NOT NULL REFERENCES ddl_queries (id),
@@ -318,8 +568,15 @@ CREATE TABLE IF NOT EXISTS ddl_feedback (
     source         TEXT
 );
 CREATE INDEX IF NOT EXISTS ddl_feedback_family ON ddl_feedback (family, id);
-CREATE INDEX IF NOT EXISTS ddl_queries_family ON ddl_queries (family, id);
 """
+    + _SQLITE_QUERIES_INDEX
+    + ";"
+    + _SQLITE_CANDIDATES
+)
+
+
+def _statements(script: str) -> list[str]:
+    return [statement for statement in script.split(";") if statement.strip()]
 
 
 class SQLiteStore(Store):
@@ -390,6 +647,12 @@ class SQLiteStore(Store):
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if tables and "ddl_meta" not in tables:
             raise self._open_error("the file is an SQLite database but not a DDL store (it has tables and no ddl_meta)")
+        # Still reading: a newer layout is refused, and a store to upgrade is checked whole.
+        version = self._check_version() if "ddl_meta" in tables else None
+        if version is not None and version < SCHEMA_VERSION:
+            problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise self._open_error(f"the database file is damaged ({'; '.join(problems[:3])}); it was not upgraded")
         conn.execute("PRAGMA foreign_keys = ON")
         if not memory:
             # journal_mode needs a lock the first time; a replica starting at the same moment
@@ -407,14 +670,14 @@ class SQLiteStore(Store):
                 raise self._open_error(f"cannot switch to WAL mode (journal mode is {mode})")
             # FULL: a commit is on disk when it returns (NORMAL may lose the last commits on power loss).
             conn.execute("PRAGMA synchronous = FULL")
-        if "ddl_meta" in tables:
-            self._check_version()
+        if version is not None:
+            if version < SCHEMA_VERSION:
+                self._upgrade()
             return
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _SQLITE_SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _statements(_SQLITE_SCHEMA):
+                conn.execute(statement)
             conn.execute(
                 "INSERT OR IGNORE INTO ddl_meta (key, value) VALUES ('schema_version', ?), ('application', ?)",
                 (str(SCHEMA_VERSION), APPLICATION),
@@ -424,11 +687,56 @@ class SQLiteStore(Store):
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        self._check_version()
+        if self._check_version() < SCHEMA_VERSION:  # an older ddl created the tables first, in between
+            self._upgrade()
 
-    def _check_version(self) -> None:
+    def _check_version(self) -> int:
         row = self._db().execute("SELECT value FROM ddl_meta WHERE key = 'schema_version'").fetchone()
-        _check_schema_version(row[0] if row else None, self.url)
+        return _check_schema_version(row[0] if row else None, self.url)
+
+    def _upgrade(self) -> None:
+        """Bring a store of an older layout to SCHEMA_VERSION in one transaction (another process
+        may be doing the same: the version is read again under the write lock).  The caller has
+        checked the whole file (``PRAGMA quick_check``) before anything was written to it."""
+        conn = self._db()
+        # Rebuilding ddl_queries drops the table ddl_feedback refers to; foreign keys can only be
+        # switched off outside a transaction (and nothing else uses this connection yet).
+        conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = self._check_version()
+                if version < 2:
+                    self._upgrade_1_to_2(conn)
+                conn.execute("UPDATE ddl_meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.execute("PRAGMA foreign_keys = ON")
+
+    def _upgrade_1_to_2(self, conn: sqlite3.Connection) -> None:
+        """Version 2 allows the source "extracted" (SQLite cannot alter a CHECK constraint, so
+        ddl_queries is rebuilt with the same rows, ids and id sequence) and adds ddl_candidates."""
+        columns = ", ".join(("id", *_QUERY_COLUMNS))
+        count = conn.execute("SELECT COUNT(*) FROM ddl_queries").fetchone()[0]
+        seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'ddl_queries'").fetchone()
+        conn.execute("DROP TABLE IF EXISTS ddl_queries_v2")
+        conn.execute(_SQLITE_QUERIES.format(name="ddl_queries_v2"))
+        conn.execute(f"INSERT INTO ddl_queries_v2 ({columns}) SELECT {columns} FROM ddl_queries ORDER BY id")
+        copied = conn.execute("SELECT COUNT(*) FROM ddl_queries_v2").fetchone()[0]
+        if copied != count:  # pragma: no cover - INSERT … SELECT copies every row or fails
+            raise self._open_error(f"upgrade copied {copied} of {count} queries; nothing was changed")
+        conn.execute("DROP TABLE ddl_queries")
+        conn.execute("ALTER TABLE ddl_queries_v2 RENAME TO ddl_queries")
+        conn.execute(_SQLITE_QUERIES_INDEX)
+        if seq is not None:  # ids of deleted queries are never handed out again
+            conn.execute("DELETE FROM sqlite_sequence WHERE name = 'ddl_queries'")
+            conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('ddl_queries', ?)", (seq[0],))
+        for statement in _statements(_SQLITE_CANDIDATES):
+            conn.execute(statement)
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -451,20 +759,35 @@ class SQLiteStore(Store):
                 cur = self._db().execute(sql, values)  # autocommit: committed when execute returns
             except sqlite3.Error as exc:
                 raise self._write_error(exc) from None
+            except UnicodeEncodeError as exc:
+                raise _unencodable(exc) from None
         assert cur.lastrowid is not None
         return int(cur.lastrowid)
 
-    def _insert_feedback(self, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    def _transaction(self, work: Callable[[_Run], _T]) -> _T:
         with self._lock:
+            conn = self._db()
+
+            def run(sql: str, args: tuple[Any, ...]) -> _Done:
+                cur = conn.execute(sql, args)
+                rows = list(cur.fetchall()) if cur.description is not None else []
+                inserted = sql.lstrip().upper().startswith("INSERT") and cur.rowcount > 0
+                return _Done(rows, cur.rowcount, int(cur.lastrowid) if inserted and cur.lastrowid else None)
+
             try:
-                cur = self._db().execute(sql, args)
-                if cur.rowcount != 1:
-                    return None
-                return tuple(self._db().execute(
-                    f"SELECT id, {', '.join(_FEEDBACK_COLUMNS)} FROM ddl_feedback WHERE id = ?", (cur.lastrowid,)
-                ).fetchone())
+                conn.execute("BEGIN IMMEDIATE")  # the write lock now: no other writer in between
+                try:
+                    result = work(run)
+                    conn.execute("COMMIT")
+                    return result
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
             except sqlite3.Error as exc:
                 raise self._write_error(exc) from None
+            except UnicodeEncodeError as exc:
+                raise _unencodable(exc) from None
 
     # -- reads --------------------------------------------------------------------------
     def _select(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
@@ -473,6 +796,8 @@ class SQLiteStore(Store):
                 return list(self._db().execute(sql, args).fetchall())
             except sqlite3.Error as exc:
                 raise self._read_error(exc) from None
+            except UnicodeEncodeError as exc:
+                raise _unencodable(exc) from None
 
     def close(self) -> None:
         with self._lock:
@@ -483,8 +808,9 @@ class SQLiteStore(Store):
                     self._conn = None
 
 
-def _check_schema_version(raw: Any, url: str) -> None:
-    """Refuse a store whose layout this ddl does not know (written by a newer ddl, or damaged)."""
+def _check_schema_version(raw: Any, url: str) -> int:
+    """The store's schema version; refuse a layout this ddl does not know (written by a newer
+    ddl, or damaged)."""
     try:
         version = int(raw)
     except (TypeError, ValueError):
@@ -496,22 +822,37 @@ def _check_schema_version(raw: Any, url: str) -> None:
         )
     if version < 1:
         raise StoreError(f"cannot open store '{url}': invalid schema version {version}")
+    return version
 
 
 # ======================================================================================
 # PostgreSQL
 # ======================================================================================
 
+_PG_SOURCE_CHECK = "source IN ('deterministic', 'extracted', 'llm', 'error')"
+# Added by version 2.
+_PG_CANDIDATES = (
+    """CREATE TABLE IF NOT EXISTS ddl_candidates (
+        id        BIGSERIAL PRIMARY KEY,
+        query_id  BIGINT NOT NULL REFERENCES ddl_queries (id),
+        ts        DOUBLE PRECISION NOT NULL,
+        family    TEXT NOT NULL,
+        utterance TEXT NOT NULL,
+        theta     JSONB NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS ddl_candidates_family ON ddl_candidates (family, id)",
+    "CREATE INDEX IF NOT EXISTS ddl_candidates_query ON ddl_candidates (query_id)",
+)
 _PG_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS ddl_meta (
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
     )""",
-    """CREATE TABLE IF NOT EXISTS ddl_queries (
+    f"""CREATE TABLE IF NOT EXISTS ddl_queries (
         id             BIGSERIAL PRIMARY KEY,
         ts             DOUBLE PRECISION NOT NULL,
         utterance      TEXT NOT NULL,
-        source         TEXT NOT NULL CHECK (source IN ('deterministic', 'llm', 'error')),
+        source         TEXT NOT NULL CONSTRAINT ddl_queries_source_check CHECK ({_PG_SOURCE_CHECK}),
         latency_ms     DOUBLE PRECISION NOT NULL,
         family         TEXT,
         family_version TEXT,
@@ -537,6 +878,7 @@ _PG_SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS ddl_feedback_family ON ddl_feedback (family, id)",
     "CREATE INDEX IF NOT EXISTS ddl_queries_family ON ddl_queries (family, id)",
+    *_PG_CANDIDATES,
 )
 # Serializes schema creation between replicas starting at once (CREATE ... IF NOT EXISTS races).
 _PG_SCHEMA_LOCK = 0x44444C_0001
@@ -549,6 +891,8 @@ class PostgresStore(Store):
     CONNECT_TIMEOUT = 5  # seconds; an unreachable server is an error, not a hang
     _PARAM = "%s"
     _JSON_AS_TEXT = False  # jsonb arrives parsed
+    _RETURNING_ID = " RETURNING id"
+    _LOCK_ROW = " FOR NO KEY UPDATE"  # a candidate and a rejection of one query wait for each other
 
     def __init__(self, url: str) -> None:
         super().__init__()
@@ -604,7 +948,30 @@ class PostgresStore(Store):
                     (str(SCHEMA_VERSION), APPLICATION),
                 )
             row = conn.execute("SELECT value FROM ddl_meta WHERE key = 'schema_version'").fetchone()
-        _check_schema_version(row[0] if row else None, self.url)
+            # Under the lock, in the transaction: a newer layout is refused before anything is
+            # written, and an older one is upgraded by exactly one replica, all of it or nothing.
+            version = _check_schema_version(row[0] if row else None, self.url)
+            if version < SCHEMA_VERSION:
+                if version < 2:
+                    self._upgrade_1_to_2(conn)
+                conn.execute("UPDATE ddl_meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+
+    @staticmethod
+    def _upgrade_1_to_2(conn: Any) -> None:
+        """Version 2 allows the source "extracted" (the CHECK constraint on ddl_queries.source is
+        replaced, whatever its name) and adds ddl_candidates."""
+        from psycopg import sql  # deferred: as in __init__
+
+        checks = conn.execute(
+            "SELECT c.conname FROM pg_constraint c JOIN pg_attribute a "
+            "ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) "
+            "WHERE c.conrelid = 'ddl_queries'::regclass AND c.contype = 'c' AND a.attname = 'source'"
+        ).fetchall()
+        for (name,) in checks:
+            conn.execute(sql.SQL("ALTER TABLE ddl_queries DROP CONSTRAINT {}").format(sql.Identifier(name)))
+        conn.execute(f"ALTER TABLE ddl_queries ADD CONSTRAINT ddl_queries_source_check CHECK ({_PG_SOURCE_CHECK})")
+        for statement in _PG_CANDIDATES:
+            conn.execute(statement)
 
     def _live(self) -> Any:
         """The connection, reopened if the previous one broke (e.g. the server restarted).
@@ -628,6 +995,26 @@ class PostgresStore(Store):
                 return list(cur.fetchall()) if cur.description is not None else []
             except self._psycopg.Error as exc:
                 raise StoreError(f"cannot {action} store '{self.url}': {_pg_reason(exc)}") from None
+            except UnicodeEncodeError as exc:
+                raise _unencodable(exc) from None
+
+    def _transaction(self, work: Callable[[_Run], _T]) -> _T:
+        with self._lock:
+            try:
+                conn = self._live()
+
+                def run(sql: str, args: tuple[Any, ...]) -> _Done:
+                    cur = conn.execute(sql, args)
+                    rows = list(cur.fetchall()) if cur.description is not None else []
+                    returning = sql.rstrip().endswith(self._RETURNING_ID.strip())
+                    return _Done(rows, cur.rowcount, int(rows[0][0]) if returning and rows else None)
+
+                with conn.transaction():  # committed when the block ends, rolled back if it raises
+                    return work(run)
+            except self._psycopg.Error as exc:
+                raise StoreError(f"cannot write to store '{self.url}': {_pg_reason(exc)}") from None
+            except UnicodeEncodeError as exc:
+                raise _unencodable(exc) from None
 
     def _json_param(self, value: Any, column: str) -> Any:
         if value is None:
@@ -639,10 +1026,6 @@ class PostgresStore(Store):
 
     def _insert(self, sql: str, values: list[Any]) -> int:
         return int(self._run("write to", sql + " RETURNING id", values)[0][0])
-
-    def _insert_feedback(self, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
-        rows = self._run("write to", sql + f" RETURNING id, {', '.join(_FEEDBACK_COLUMNS)}", args)
-        return rows[0] if rows else None
 
     def _select(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         return self._run("read", sql, args)
