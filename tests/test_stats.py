@@ -227,3 +227,133 @@ def test_plot_to_an_unwritable_place_is_a_clear_error(store: Store, tmp_path: Pa
     blocker.write_text("x")
     with pytest.raises(HandlerError, match="cannot write plot"):
         plot(store, blocker / "sub" / "x.png", price_in=0.5, price_out=2.0)
+
+
+# ----------------------------------------------------------------------------------------
+# Extracted answers: covered by a family, costed as a (small) model call
+# ----------------------------------------------------------------------------------------
+
+# _fill's 11 queries plus two "extracted" ones: the model named the family and θ, the family answered.
+#   extraction 1 (books):   40/1000*0.5 + 10/1000*2.0 = 0.02 + 0.02 = 0.04
+#   extraction 2 (weather): 60/1000*0.5 + 30/1000*2.0 = 0.03 + 0.06 = 0.09
+#   extraction calls 0.13, c_X = 0.065; with c_det = 0.01 the extracted answers cost 0.13 + 2*0.01 = 0.15
+#   N = 13, coverage = 9/13 (grammar 7/13); full LLM calls unchanged: 0.90, c_M = 0.30
+#   actual = 0.90 + 0.07 + 0.15 = 1.12; C_std = 13*0.30 = 3.90; savings = 2.78
+#   E[C] = (7*0.01 + 2*(0.01 + 0.065))/13 + 4/13*0.30 = (0.07 + 0.15 + 1.20)/13 = 1.42/13
+EXTRACTED = [
+    _q("extracted", family="books", theta={"count": 2}, model="fake-extract", tokens_in=40, tokens_out=10, i=11),
+    _q("extracted", family="weather", theta={"city": "oslo"}, model="fake-extract", tokens_in=60, tokens_out=30,
+       i=12),
+]
+
+
+def _check_extracted_mix(s: Stats) -> None:
+    assert (s.queries, s.deterministic, s.extracted, s.llm_calls, s.errors) == (13, 7, 2, 3, 1)
+    assert s.coverage == 9 / 13 and s.grammar_coverage == 7 / 13
+    assert s.families == {"books": 5, "weather": 4}
+    assert s.extracted_families == {"books": 1, "weather": 1}
+    assert s.models == {"fake-echo": 2, "other": 1}  # full LLM calls only
+    assert (s.tokens_in, s.tokens_out) == (600, 300)  # full LLM calls only
+    assert (s.extraction_tokens_in, s.extraction_tokens_out) == (100, 40)
+    assert s.extraction_calls_unpriced == 0
+    assert s.llm_cost == pytest.approx(0.90, rel=1e-12)
+    assert s.cost_per_llm_call == pytest.approx(0.30, rel=1e-12)
+    assert s.cost_per_extraction == pytest.approx(0.065, rel=1e-12)
+    assert s.extraction_cost == pytest.approx(0.15, rel=1e-12)
+    assert s.deterministic_cost == pytest.approx(0.07, rel=1e-12)
+    assert s.actual_cost == pytest.approx(1.12, rel=1e-12)
+    assert s.standard_cost == pytest.approx(3.90, rel=1e-12)
+    assert s.savings == pytest.approx(2.78, rel=1e-12)
+    assert s.expected_cost_per_query == pytest.approx(1.42 / 13, rel=1e-12)
+    assert s.actual_cost_per_query == pytest.approx(1.12 / 13, rel=1e-12)
+    assert s.last_ts == 1_700_000_012.0
+
+
+def test_extracted_answers_are_covered_and_cost_their_small_call(store: Store) -> None:
+    _fill(store, EXTRACTED)
+    _check_extracted_mix(compute_stats(store, price_in=0.5, price_out=2.0, det_cost=0.01))
+
+
+def test_stats_with_extracted_answers_on_postgres(fresh_postgres_url: str) -> None:
+    with open_store(fresh_postgres_url) as pg:
+        _fill(pg, EXTRACTED)
+        _check_extracted_mix(compute_stats(pg, price_in=0.5, price_out=2.0, det_cost=0.01))
+
+
+def test_a_ledger_without_extraction_reports_none(store: Store) -> None:
+    _fill(store)
+    s = compute_stats(store, price_in=0.5, price_out=2.0)
+    assert (s.extracted, s.extraction_tokens_in, s.extraction_tokens_out, s.extraction_calls_unpriced) == (0, 0, 0, 0)
+    assert (s.extraction_cost, s.cost_per_extraction, s.extracted_families) == (0.0, 0.0, {})
+    assert s.grammar_coverage == s.coverage == 7 / 11
+    text = render_text(s)
+    assert "extract" not in text and "c_X" not in text
+
+
+def test_extractions_without_usage_are_costed_at_the_mean_extraction(store: Store) -> None:
+    _fill(store, [*EXTRACTED, _q("extracted", family="books", model="quiet", i=13)])
+    s = compute_stats(store, price_in=0.5, price_out=2.0)
+    assert s.extracted == 3 and s.extraction_calls_unpriced == 1
+    assert s.cost_per_extraction == pytest.approx(0.065, rel=1e-12)
+    assert s.extraction_cost == pytest.approx(0.13 + 0.065, rel=1e-12)
+    assert s.cost_per_llm_call == pytest.approx(0.30, rel=1e-12)  # c_M is not diluted by the small calls
+    assert s.families == {"books": 6, "weather": 4}
+    assert "extractions without usage" in render_text(s) and "1 (costed at the mean priced extraction)" in render_text(s)
+
+
+def test_cost_per_call_prices_extraction_calls_too(store: Store) -> None:
+    _fill(store, EXTRACTED)
+    s = compute_stats(store, price_in=0.5, price_out=2.0, cost_per_call=0.25)
+    assert s.cost_per_extraction == 0.25
+    assert s.extraction_cost == pytest.approx(0.50, rel=1e-12)
+    assert s.llm_cost == pytest.approx(0.75, rel=1e-12)
+    assert s.actual_cost == pytest.approx(1.25, rel=1e-12)
+    assert s.standard_cost == pytest.approx(13 * 0.25, rel=1e-12)
+    assert s.expected_cost_per_query == pytest.approx((2 * 0.25) / 13 + 4 / 13 * 0.25, rel=1e-12)
+
+
+def test_a_ledger_of_extracted_answers_only(store: Store) -> None:
+    """No full LLM call: c_M is 0 (nothing to average), so C_std is 0 and the savings are negative
+    by exactly what the extractions cost — the report says what happened, it does not invent a c_M."""
+    for rec in EXTRACTED:
+        store.record_query(rec)
+    s = compute_stats(store, price_in=0.5, price_out=2.0)
+    assert (s.queries, s.extracted, s.llm_calls, s.coverage, s.grammar_coverage) == (2, 2, 0, 1.0, 0.0)
+    assert s.cost_per_llm_call == 0.0 and s.standard_cost == 0.0
+    assert s.actual_cost == pytest.approx(0.13, rel=1e-12)
+    assert s.savings == pytest.approx(-0.13, rel=1e-12) and s.savings_share == 0.0
+    assert s.expected_cost_per_query == pytest.approx(0.065, rel=1e-12)
+
+
+def test_extracted_answers_in_the_text_report(store: Store) -> None:
+    _fill(store, EXTRACTED)
+    text = render_text(compute_stats(store, price_in=0.5, price_out=2.0, det_cost=0.01))
+    lines = text.splitlines()
+    assert lines[0].split() == ["queries", "13"]
+    assert lines[1].split() == ["deterministic", "7"]
+    assert lines[2].split() == ["extracted", "(small", "model", "call)", "2"]
+    assert lines[3].split() == ["llm", "calls", "3"]
+    assert "69.2% (grammar 53.8%, extracted 15.4%)" in text
+    assert "600 / 300" in text and "extraction tokens in / out" in text and "100 / 40" in text
+    assert any(line.split() == ["c_X", "(mean", "cost", "of", "an", "extraction)", "0.065"] for line in lines)
+    assert any(line.split() == ["cost", "of", "extracted", "answers", "0.15"] for line in lines)
+    assert any(line.split() == ["actual", "cost", "(H_k)", "1.12"] for line in lines)
+    assert any(line.split() == ["books", "5", "38.5%", "(1", "extracted)"] for line in lines)
+
+
+def test_extracted_answers_in_the_json_report(store: Store) -> None:
+    import json
+
+    _fill(store, EXTRACTED)
+    data = compute_stats(store, price_in=0.5, price_out=2.0).to_json()
+    assert json.loads(json.dumps(data)) == data
+    assert (data["extracted"], data["extracted_families"], data["extraction_tokens_in"]) == (
+        2, {"books": 1, "weather": 1}, 100)
+    assert data["extraction_cost"] == pytest.approx(0.13, rel=1e-12)
+    assert data["llm_calls"] == 3 and data["deterministic"] == 7
+
+
+def test_plot_with_extracted_answers(store: Store, tmp_path: Path) -> None:
+    _fill(store, EXTRACTED)
+    out = plot(store, tmp_path / "extracted.png", price_in=0.5, price_out=2.0)
+    assert _png_size(out.read_bytes())[0] > 0
