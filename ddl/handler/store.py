@@ -331,9 +331,10 @@ class Store(abc.ABC):
         ``"extracted"`` query, then its candidate); it only requires that the query exists
         (otherwise DDL706) and that no user has rejected its answer (a rejected query's phrasing
         never becomes a candidate: DDL705).  Bad input is DDL705 and writes nothing: an empty or
-        non-string family, an empty utterance or one over :data:`MAX_CANDIDATE_UTTERANCE`
-        characters, a θ that is not a JSON object (or over :data:`MAX_CANDIDATE_THETA` characters
-        as JSON, or holding NaN, infinities or non-JSON values).  Text that not every backend can
+        non-string family (or one over 1,000 characters), an empty utterance or one over
+        :data:`MAX_CANDIDATE_UTTERANCE` characters, a θ that is not a JSON object (or over
+        :data:`MAX_CANDIDATE_THETA` characters as JSON, or holding NaN, infinities or non-JSON
+        values).  Text that not every backend can
         hold is **refused**, not altered: a lone surrogate (UTF-8 cannot encode it) or a NUL
         character (PostgreSQL text cannot hold it) in the family, the utterance or a string of θ.
         """
