@@ -1,6 +1,8 @@
 """Coverage of the example families on requests written by people who never saw the grammars.
 
 Run:  .venv/bin/python bench/coverage.py [--dir examples] [--corpus bench/corpus] [--show missed|wrong|all]
+      .venv/bin/python bench/coverage.py --learn     the learning run (bench/learning.py): widen from one
+                                                     half of the corpus, measure on the other
 
 Every request of the held-out corpus (bench/corpus/*.jsonl, see its README) goes through the
 handler's router over the registry of DIR, exactly as ``ddl handle`` routes it (no model is
@@ -50,7 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", default=str(ROOT / "bench" / "corpus"))
     ap.add_argument("--show", choices=["none", "missed", "wrong", "all"], default="wrong",
                     help="list requests of these outcomes (default: wrong answers only)")
+    ap.add_argument("--learn", action="store_true",
+                    help="the learning run: stream half the corpus through the handler with a scripted labeler, "
+                         "widen, measure the other half (bench/learning.py)")
     args = ap.parse_args(argv)
+    if args.learn:
+        from learning import main as learning_main  # bench/ is on sys.path when run as a script
+
+        return learning_main(["--dir", args.dir, "--corpus", args.corpus])
 
     started = time.perf_counter()
     registry = Registry.load(args.dir)

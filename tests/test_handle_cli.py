@@ -36,7 +36,7 @@ def ddl(tmp: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.
 def handle(tmp: Path, utterance: str, *args: str, env: dict[str, str] | None = None) -> tuple[int, dict[str, Any], str]:
     """Run ``ddl handle examples UTTERANCE --format json``: (exit code, the answer, stderr)."""
     proc = ddl(tmp, "handle", "examples", utterance, "--store", str(tmp / "ledger.sqlite3"), "--format", "json",
-               *args, env=env)
+               "--no-extract", *args, env=env)
     assert proc.stdout, proc.stderr
     return proc.returncode, json.loads(proc.stdout), proc.stderr
 
@@ -76,7 +76,7 @@ def test_miss_goes_to_the_model(ledger: dict[str, Any]) -> None:
 
 
 def test_miss_text_format_prints_the_reply(tmp_path: Path) -> None:
-    proc = ddl(tmp_path, "handle", "examples", MISS, "--store", str(tmp_path / "s.sqlite3"),
+    proc = ddl(tmp_path, "handle", "examples", MISS, "--store", str(tmp_path / "s.sqlite3"), "--no-extract",
                env={"DDL_MODEL": "fake-echo"})  # the model from the environment
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == f"echo: {MISS}\n"
@@ -221,7 +221,7 @@ def test_compile_on_miss_from_the_command_line(tmp_path: Path) -> None:
     script.write_text(json.dumps([json.dumps(answer), fenced(GOOD)]), encoding="utf-8")
     env = {"DDL_FAKE_SCRIPT": str(script)}
     store = str(tmp_path / "ledger.sqlite3")
-    first = ddl(tmp_path, "handle", str(families), UTTERANCE, "-m", "fake-script", "--compile-on-miss",
+    first = ddl(tmp_path, "handle", str(families), UTTERANCE, "-m", "fake-script", "--compile-on-miss", "--no-extract",
                 "--store", store, "--format", "json", env=env)
     assert first.returncode == 0, first.stderr
     result = json.loads(first.stdout)

@@ -58,7 +58,7 @@ def test_a_covered_query_is_answered_by_its_family_and_recorded(registry: Regist
 
 
 def test_a_miss_goes_to_the_model_with_its_tokens(registry: Registry, tmp_path: Path) -> None:
-    with _handler(registry, tmp_path, model="fake-echo") as h:
+    with _handler(registry, tmp_path, model="fake-echo", extract=False) as h:
         answer = h.handle("write me a haiku about rain")
         assert answer["source"] == "llm" and answer["family"] is None
         assert answer["text"] == ddl_fake_llm.echo_reply("write me a haiku about rain")

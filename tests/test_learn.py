@@ -41,7 +41,7 @@ def _handler(tmp_path: Path) -> Handler:
     d.mkdir()
     shutil.copy(ROOT / "examples" / "weather.ddl", d / "weather.ddl")
     registry = Registry.load(d, cache_dir=tmp_path / "cache")
-    config = HandlerConfig(model=ddl_fake_llm.SCRIPTED, compile_on_miss=True, distill_rounds=1)
+    config = HandlerConfig(model=ddl_fake_llm.SCRIPTED, compile_on_miss=True, distill_rounds=1, extract=False)
     return Handler(registry, open_store(tmp_path / "ledger.sqlite3"), config, learn_in_background=False)
 
 

@@ -202,7 +202,7 @@ def test_llm_ddl_distill_is_ddl_distill(llm_home: Path, tmp_path: Path) -> None:
     script = tmp_path / "script.json"
     script.write_text(json.dumps([f"Here it is:\n```ddl\n{books}```\n"]), encoding="utf-8")
     out = tmp_path / "books.ddl"
-    proc = run_llm(llm_home, "ddl", "distill", "recommend fantasy books", "-m", "fake-script", "--output", str(out),
+    proc = run_llm(llm_home, "ddl", "distill", "recommend fantasy books", "-m", "fake-script", "--phrasings", "0", "--output", str(out),
                    "--log-dir", str(tmp_path / "logs"), env={"DDL_FAKE_SCRIPT": str(script)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert out.read_text(encoding="utf-8") == books

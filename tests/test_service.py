@@ -49,7 +49,7 @@ class Server:
         self.store = tmp / "ledger.sqlite3"
         env = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
         env.update(PYTHONPATH=str(FAKELLM), LLM_USER_PATH=str(tmp / "llm"), DDL_FAKE_SLOW_SECONDS="3")
-        cmd = [str(DDL), "serve", "examples", "--port", "0", "--store", str(self.store), "-m", "fake-echo", *extra]
+        cmd = [str(DDL), "serve", "examples", "--port", "0", "--store", str(self.store), "-m", "fake-echo", "--no-extract", *extra]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      text=True)
         self.log: list[str] = []

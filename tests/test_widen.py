@@ -19,29 +19,7 @@ from ddl.widen import Alternative, Candidate, ServedGrammar, learn, propose, wid
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fakellm"))
 import ddl_fake_llm  # noqa: E402
-
-TRIP = '''family trip_weather {
-  "Weather for a city over some days."
-  enum City { paris, tokyo, new_york = "new york" }
-  param city : City
-  param days : Int in 1..14 = 1
-  grammar ignore_case normalize_space {
-    "weather in " city (" for " number(days) " days")?
-  }
-  program -> Text = "${city} for ${days} days"
-  example "weather in paris" => { city = paris } => "paris for 1 days"
-}
-'''
-
-CAB = '''family cab {
-  "Book a cab to a city."
-  enum City { paris, tokyo }
-  param city : City
-  grammar ignore_case normalize_space { ("cab" | "taxi") " to " city }
-  program -> Text = "cab to ${city}"
-  example "cab to paris" => { city = paris } => "cab to paris"
-}
-'''
+from widen_families import CAB, TRIP  # noqa: E402
 
 
 @pytest.fixture()

@@ -78,6 +78,8 @@ def _config(args: argparse.Namespace, directory: Path) -> HandlerConfig:
             price_in=getattr(args, "price_in", None), price_out=getattr(args, "price_out", None),
             cost_per_call=getattr(args, "cost_per_call", None),
             compile_on_miss=getattr(args, "compile_on_miss", None),
+            extract=False if getattr(args, "no_extract", False) else None,
+            widen_after=getattr(args, "widen_after", None),
         )
     except HandlerError as exc:
         raise _ConfigError(exc) from None

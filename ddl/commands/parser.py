@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ddl {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for add in (_check, _run, _test, _handler, _distill, _refine, _grammar, _fmt):  # the order of `ddl --help`
+    for add in (_check, _run, _test, _handler, _distill, _refine, _widen, _grammar, _fmt):  # the order of `ddl --help`
         add(sub)
     return parser
 
@@ -218,6 +218,31 @@ def _refine(sub: Any) -> None:
     p.set_defaults(module="refine")
 
 
+def _widen(sub: Any) -> None:
+    p = sub.add_parser(
+        "widen", help="widen a served family's grammar from the phrasings it missed (checked, then shown or written)",
+        description="Learn grammar alternatives from FAMILY's candidate phrasings (requests the model matched to "
+                    "FAMILY with a θ, whose answers nobody rejected) and admit them only if the algebra and ddl check "
+                    "prove the widened family safe: the old grammar's utterances still accepted, every candidate "
+                    "parsed to its θ, no rejected utterance accepted, no overlap with another served family, every "
+                    "obligation proved. Shows the diff; --write replaces the file atomically.",
+        epilog="Exit codes: 0 a widening passed the gate (written with --write); 1 nothing could be admitted; "
+               "2 usage or I/O error.",
+    )
+    p.add_argument("family", metavar="FAMILY")
+    p.add_argument("directory", metavar="DIR", help="the directory of served families (the handler's)")
+    p.add_argument("--store", metavar="URL", default=None,
+                   help="the store holding the candidates (default: the handler's for DIR)")
+    p.add_argument("--config", metavar="FILE", default=None, help="a TOML config file with a [handler] table")
+    p.add_argument("--method", choices=["align", "llm"], default="align",
+                   help="align (default): learn offline by aligning θ with each phrasing; llm: the model proposes "
+                        "alternatives (-m MODEL); both pass the same gate")
+    p.add_argument("--model", "-m", metavar="MODEL", default=None, help="the model for --method llm")
+    p.add_argument("--write", action="store_true", help="replace the family's file when the widening passed")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(module="widen")
+
+
 def _grammar(sub: Any) -> None:
     parser = sub.add_parser(
         "grammar", help="work with a family's grammar: member, sample, render, overlap, equiv",
@@ -282,6 +307,12 @@ def _add_settings(parser: argparse.ArgumentParser, *, model: bool) -> None:
                             help="also distill a miss into a new family (ddl distill with the same model); it "
                                  "joins DIR only if it passes ddl check, overlaps no served family and agrees "
                                  "with the model's answer")
+        parser.add_argument("--no-extract", action="store_true",
+                            help="on a miss, ask the model for the full answer at once instead of first asking "
+                                 "which served family and θ the request is (spec/widen.md)")
+        parser.add_argument("--widen-after", type=int, default=None, metavar="N",
+                            help="widen a family's grammar from its candidate phrasings after every N new ones, in "
+                                 "the background (default: widen_after in the config file, else never)")
 
 
 def _add_prices(parser: argparse.ArgumentParser) -> None:

@@ -20,6 +20,8 @@ Example ``ddl.toml``::
     price_in = 0.00015                  # per 1,000 input tokens
     price_out = 0.0006                  # per 1,000 output tokens
     max_utterance = 4096
+    extract = true                      # on a miss, first ask the model which family and θ (spec/widen.md)
+    widen_after = 10                    # widen a family after this many new candidate phrasings (0: never)
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class HandlerConfig:
     max_utterance: int = 4096  # characters; longer utterances are refused (DDL705)
     compile_on_miss: bool = False  # distill a miss into a new family (spec/handler.md, "Compile on miss")
     distill_rounds: int = 3  # repair rounds when compiling a miss
+    extract: bool = True  # on a miss, first ask the model for the family and θ (spec/widen.md, "Extraction")
+    widen_after: int = 0  # widen a family after this many new candidate phrasings; 0: never automatically
 
 
 # key -> kind of value it takes (see _EXPECTED)
@@ -70,12 +74,15 @@ _KEYS: dict[str, str] = {
     "max_utterance": "count",
     "compile_on_miss": "bool",
     "distill_rounds": "count",
+    "extract": "bool",
+    "widen_after": "count0",
 }
 _EXPECTED = {
     "str": "a string",
     "positive": "a positive number",
     "nonnegative": "a number >= 0",
     "count": "a positive integer",
+    "count0": "an integer >= 0",
     "bool": "true or false",
 }
 
@@ -92,8 +99,8 @@ def _check_value(key: str, value: Any) -> str | None:
         return None if isinstance(value, str) else _EXPECTED[kind]
     if kind == "bool":
         return None if isinstance(value, bool) else _EXPECTED[kind]
-    if kind == "count":
-        ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+    if kind in ("count", "count0"):
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= (1 if kind == "count" else 0)
         return None if ok else _EXPECTED[kind]
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return _EXPECTED[kind]
@@ -178,6 +185,8 @@ def resolve(
     max_utterance: int | None = None,
     compile_on_miss: bool | None = None,
     distill_rounds: int | None = None,
+    extract: bool | None = None,
+    widen_after: int | None = None,
     env: Mapping[str, str] | None = None,
 ) -> HandlerConfig:
     """Apply command-line values (when not None) and the environment over the file's ``config``.
@@ -190,6 +199,7 @@ def resolve(
         "timeout": timeout, "price_in": price_in, "price_out": price_out,
         "cost_per_call": cost_per_call, "system": system, "max_utterance": max_utterance,
         "compile_on_miss": compile_on_miss, "distill_rounds": distill_rounds,
+        "extract": extract, "widen_after": widen_after,
     }
     changes: dict[str, Any] = {}
     for key, value in flags.items():
@@ -198,7 +208,8 @@ def resolve(
         expected = _check_value(key, value)
         if expected is not None:
             raise HandlerError(f"{key.replace('_', '-')} must be {expected}, not {value!r}", "DDL705")
-        changes[key] = value if key in ("system", "max_utterance", "compile_on_miss", "distill_rounds") else float(value)
+        exact = ("system", "max_utterance", "compile_on_miss", "distill_rounds", "extract", "widen_after")
+        changes[key] = value if key in exact else float(value)
     chosen_model = model or environ.get(MODEL_ENV) or config.model
     changes["model"] = chosen_model or None
     chosen_store = store or environ.get(STORE_ENV) or config.store

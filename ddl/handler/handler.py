@@ -1,5 +1,12 @@
 """H_k(u): answer a query deterministically when a served family accepts it, else ask a model.
 
+On a miss with a model configured, the model is first asked the small question of
+:mod:`ddl.handler.extract` (which served family, which θ); a valid answer is run by the family's
+checked program (source ``"extracted"``) and stored as a *candidate phrasing* of that family, from
+which :mod:`ddl.handler.widening` widens its grammar — by ``ddl widen``, or here, in the
+background, after ``widen_after`` new candidates (spec/widen.md).  Anything else gets the full
+answer as before.
+
 Every query is recorded in the ledger (the store), whichever branch answered it and
 whether it failed; a query never raises out of :meth:`Handler.handle` — model errors,
 timeouts and store failures become results with a DDL7xx code.  A store that cannot be
@@ -10,6 +17,7 @@ mistakes an unrecorded query for a recorded one.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,13 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from ddl.eval import Err
+from ddl.handler import extract
 from ddl.handler.learn import LearnOutcome, learn_from_miss
 from ddl.handler.records import VERDICTS, HandlerError, QueryRecord
 from ddl.handler.registry import Registry
 from ddl.handler.stats import compute_stats
 from ddl.handler.store import open_store
+from ddl.handler.widening import WidenReport, widen_family
 from ddl.model import ask_model
 from ddl.values import to_json
+
+LOG = logging.getLogger("ddl.handler")
 
 
 class Handler:
@@ -45,6 +57,10 @@ class Handler:
         self.learned: list[Any] = []  # LearnOutcome of every finished attempt, oldest first
         self._learning: set[str] = set()
         self._learner: Any = None
+        # Automatic widening: one family at a time, in the background; what each attempt concluded.
+        self.widenings: list[WidenReport | dict[str, Any]] = []
+        self._widening: set[str] = set()
+        self._widened_at: dict[str, int] = {}  # family → its candidate count when last widened
 
     @classmethod
     def open(cls, directory: str | Path, config: Any, *, learn_in_background: bool = True) -> Handler:
@@ -71,9 +87,65 @@ class Handler:
                 answer["recorded"] = True
             except HandlerError as err:
                 answer["store_error"] = err.to_json()
+        if record.source == "extracted" and answer["recorded"] and record.family is not None:
+            try:
+                self.store.add_candidate(answer["id"], record.family, utterance, record.theta or {})
+                answer["candidate"] = True
+                answer["widening"] = self._maybe_widen(record.family)
+            except HandlerError as err:
+                answer["store_error"] = err.to_json()
         if record.source == "llm" and getattr(self.config, "compile_on_miss", False):
             answer["learning"] = self._learn(utterance, record.text)
         return answer
+
+    # ------------------------------------------------------------------ widening
+
+    def _maybe_widen(self, family: str) -> dict[str, Any] | None:
+        """Widen ``family`` once ``widen_after`` new candidates arrived since the last attempt."""
+        every = int(getattr(self.config, "widen_after", 0) or 0)
+        if every <= 0 or self.store is None:
+            return None
+        count = self.store.candidate_count(family)
+        with self._lock:
+            if family in self._widening or count - self._widened_at.get(family, 0) < every:
+                return None
+            self._widening.add(family)
+            self._widened_at[family] = count
+
+        def attempt() -> Any:
+            try:
+                report: WidenReport | dict[str, Any] = self.widen(family, write=True)
+            except Exception as err:  # a bug or a store failure must not take the handler down
+                report = {"family": family, "ok": False, "message": f"{type(err).__name__}: {err}"}
+            _log_widening(report)
+            with self._lock:
+                self.widenings.append(report)
+                self._widening.discard(family)
+            return report
+
+        if not self.learn_in_background:
+            done = attempt()
+            return done.to_json() if isinstance(done, WidenReport) else dict(done)
+        self._background().submit(attempt)
+        return {"status": "queued", "family": family}
+
+    def widen(self, family: str, *, method: str = "align", write: bool = False) -> WidenReport:
+        """Widen ``family`` from its candidates (``ddl widen``); after a write the registry is reloaded."""
+        if self.store is None:
+            raise HandlerError("no store is configured, so there are no candidate phrasings", code="DDL702")
+        with self._lock:
+            registry = self.registry
+        report = widen_family(registry, self.store, family, method=method, model_id=self.config.model,
+                              timeout=self.config.timeout, write=write)
+        if report.written:
+            self.install(registry.reload())
+        return report
+
+    def _background(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._learner is None:
+                self._learner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddl-learn")
+            return self._learner  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ compile on miss
 
@@ -136,14 +208,45 @@ class Handler:
                 error={"code": "DDL707", "message": "no family accepts the utterance and no fallback model is "
                                                     "configured (use -m MODEL, DDL_MODEL, or `model` in the "
                                                     "config file)"})
+        spent: tuple[int | None, int | None] = (None, None)
+        if getattr(self.config, "extract", True):
+            found, spent = self._extract(model, utterance, started)
+            if found is not None:
+                return found
         reply = ask_model(model, utterance, timeout=self.config.timeout, system=self.config.system)
+        tokens_in, tokens_out = _add(spent[0], reply.tokens_in), _add(spent[1], reply.tokens_out)
         if reply.error is not None:
             return QueryRecord(
                 ts=time.time(), utterance=utterance, source="error", latency_ms=_ms(started), model=reply.model,
-                tokens_in=reply.tokens_in, tokens_out=reply.tokens_out, error=reply.error.to_json())
+                tokens_in=tokens_in, tokens_out=tokens_out, error=reply.error.to_json())
         return QueryRecord(
             ts=time.time(), utterance=utterance, source="llm", latency_ms=_ms(started), text=reply.text,
-            model=reply.model, tokens_in=reply.tokens_in, tokens_out=reply.tokens_out)
+            model=reply.model, tokens_in=tokens_in, tokens_out=tokens_out)
+
+    def _extract(self, model: str, utterance: str,
+                 started: float) -> tuple[QueryRecord | None, tuple[int | None, int | None]]:
+        """The small question: which served family, which θ.  A record when it answers; the tokens spent."""
+        with self._lock:
+            registry = self.registry
+        if not registry.served:
+            return None, (None, None)
+        reply = ask_model(model, extract.prompt(registry.served, utterance), timeout=self.config.timeout,
+                          system=extract.SYSTEM)
+        spent = (reply.tokens_in, reply.tokens_out)
+        if reply.error is not None:
+            return None, spent
+        found = extract.read_reply(reply.text, registry.by_name)
+        if not isinstance(found, extract.Extracted):
+            return None, spent
+        served = registry.by_name[found.family]
+        outcome = served.run(found.theta)
+        if isinstance(outcome, Err):  # cannot happen for a checked family; the full answer is the way out
+            return None, spent
+        return QueryRecord(
+            ts=time.time(), utterance=utterance, source="extracted", latency_ms=_ms(started), family=served.name,
+            family_version=served.version, theta={k: to_json(v) for k, v in found.theta.items()},
+            output=to_json(outcome.value), model=reply.model, tokens_in=reply.tokens_in,
+            tokens_out=reply.tokens_out), spent
 
     # ------------------------------------------------------------------ feedback, stats, families
 
@@ -179,6 +282,25 @@ class Handler:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _log_widening(report: WidenReport | dict[str, Any]) -> None:
+    """What automatic widening learned, and why each refused alternative was refused."""
+    if not isinstance(report, WidenReport):
+        LOG.warning("widening %s failed: %s", report.get("family"), report.get("message"))
+        return
+    gate = report.gate
+    admitted = len(gate.admitted) if gate is not None else 0
+    LOG.info("widening %s from %d candidates: %d alternatives admitted, %s", report.family, report.candidates,
+             admitted, "written" if report.written else f"nothing written ({report.message or 'no change'})")
+    for refusal in gate.refused if gate is not None else ():
+        LOG.info("widening %s refused %s: %s", report.family, refusal.alternative, refusal.reason)
+    for unaligned in report.learned.unaligned:
+        LOG.info("widening %s did not learn %r: %s", report.family, unaligned.utterance, unaligned.reason)
+
+
+def _add(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else a + b
 
 
 def _ms(started: float) -> float:

@@ -1,0 +1,229 @@
+"""The learning run: the handler widens its families from half of the held-out corpus; the other half measures it.
+
+Run:  .venv/bin/python bench/coverage.py --learn          (or: .venv/bin/python bench/learning.py)
+
+The corpus (bench/corpus, written from the families' descriptions without seeing a grammar) is
+split per family by id: even positions are the *stream*, odd ones the *test* half.  The stream goes
+through a real :class:`Handler` over a copy of ``examples/`` with a SQLite ledger and a scripted
+labeler as its model: on a miss it answers the extraction question from the corpus' answer key
+(``perfect``), or mislabels 10 % of the in-family requests with another valid θ (``noisy``).  In the
+noisy run the user rejects every answer whose θ is wrong (the feedback removes its candidate).
+Then every family is widened (``Handler.widen``, the align learner, written only if the gate
+proves it) and the test half is routed through the widened registry (no model: a miss is a miss).
+
+Printed per labeler: test-half coverage with the right θ, wrong answers, near misses answered,
+before and after widening; model calls and tokens the stream cost against asking the model for
+everything; and whether any wrong θ reached a grammar.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import llm
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from coverage import load_corpus  # noqa: E402
+
+from ddl.handler.config import HandlerConfig  # noqa: E402
+from ddl.handler.handler import Handler  # noqa: E402
+from ddl.handler.registry import Registry  # noqa: E402
+from ddl.handler.store import open_store  # noqa: E402
+from ddl.types.model import EnumT, IntT  # noqa: E402
+from ddl.values import to_json  # noqa: E402
+
+PERFECT, NOISY = "ddl-bench-labeler", "ddl-bench-noisy-labeler"
+NOISE = 0.10
+FULL_ANSWER = "(the model's full answer)"
+
+
+def split(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_file.setdefault(row["file"], []).append(row)
+    stream: list[dict[str, Any]] = []
+    test: list[dict[str, Any]] = []
+    for group in by_file.values():
+        for i, row in enumerate(sorted(group, key=lambda r: r["id"])):
+            (stream if i % 2 == 0 else test).append(row)
+    return stream, test
+
+
+class Labeler(llm.Model):
+    """Answers the extraction question from the answer key; anything else gets a stock full answer."""
+
+    can_stream = False
+
+    def __init__(self, model_id: str, key: dict[str, dict[str, Any]], wrong: dict[str, dict[str, Any]]) -> None:
+        self.model_id = model_id
+        self.key = key
+        self.wrong = wrong  # utterance → the θ this labeler gives instead (the noisy one's mistakes)
+
+    def execute(self, prompt: Any, stream: bool, response: Any, conversation: Any) -> Iterator[str]:
+        text = prompt.prompt or ""
+        if text.startswith("Families:") and "\nRequest: " in text:
+            utterance = text.rsplit("\nRequest: ", 1)[1]
+            row = self.key.get(utterance)
+            if row is None or row["family"] is None:
+                reply = json.dumps({"family": None})
+            else:
+                reply = json.dumps({"family": row["family"], "theta": self.wrong.get(utterance, row["theta"])})
+        else:
+            reply = FULL_ANSWER
+        response.set_usage(input=len(text.split()) + len((prompt.system or "").split()), output=len(reply.split()))
+        yield reply
+
+
+class Plugin:
+    def __init__(self, models: list[Labeler]) -> None:
+        self.models = models
+
+    @llm.hookimpl
+    def register_models(self, register: Any) -> None:
+        for model in self.models:
+            register(model)
+
+
+def mistakes(rows: list[dict[str, Any]], registry: Registry, rate: float, seed: int = 14) -> dict[str, dict[str, Any]]:
+    """For a share of the in-family rows, another valid θ: one parameter moved to a neighbouring value."""
+    rng = random.Random(seed)
+    out: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["family"] is None or rng.random() >= rate:
+            continue
+        family = registry.by_name[row["family"]].checked
+        theta = dict(row["theta"])
+        for param in family.params:
+            t = param.type
+            value = theta.get(param.name)
+            if isinstance(t, EnumT) and value in t.variants and len(t.variants) > 1:
+                others = [v for v in t.variants if v != value]
+                theta[param.name] = rng.choice(others)
+                break
+            if isinstance(t, IntT) and isinstance(value, int) and t.hi is not None and value + 1 <= t.hi:
+                theta[param.name] = value + 1
+                break
+        if theta != row["theta"]:
+            out[row["utterance"]] = theta
+    return out
+
+
+def route_all(registry: Registry, rows: list[dict[str, Any]]) -> dict[str, int]:
+    counts = {"right": 0, "wrong": 0, "missed": 0, "total": 0, "near": 0, "near wrong": 0}
+    for row in rows:
+        route = registry.route(row["utterance"])
+        family = route.family if route is not None and route.theta is not None else None
+        theta = {k: to_json(v) for k, v in route.theta.items()} if family is not None and route is not None \
+            and route.theta is not None else None
+        if row["family"] is None:
+            counts["near"] += 1
+            counts["near wrong"] += family is not None
+            continue
+        counts["total"] += 1
+        if family is None:
+            counts["missed"] += 1
+        elif family == row["family"] and theta == row["theta"]:
+            counts["right"] += 1
+        else:
+            counts["wrong"] += 1
+    return counts
+
+
+def run(labeler: str, rows: list[dict[str, Any]], families: Path) -> dict[str, Any]:
+    stream, test = split(rows)
+    work = Path(tempfile.mkdtemp(prefix="ddl-learning-"))
+    try:
+        shutil.copytree(families, work / "families", ignore=shutil.ignore_patterns(".ddl-*"))
+        registry = Registry.load(work / "families", cache_dir=work / "cache")
+        wrong = mistakes(stream, registry, NOISE) if labeler == NOISY else {}
+        key = {row["utterance"]: row for row in rows}
+        plugin = Plugin([Labeler(labeler, key, wrong)])
+        llm.plugins.pm.register(plugin, name=f"ddl-bench-{labeler}")
+        try:
+            return _run(labeler, stream, test, registry, work, wrong)
+        finally:
+            llm.plugins.pm.unregister(name=f"ddl-bench-{labeler}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(labeler: str, stream: list[dict[str, Any]], test: list[dict[str, Any]], registry: Registry, work: Path,
+         wrong: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    before = route_all(registry, test)
+    store = open_store(work / "ledger.sqlite3")
+    config = HandlerConfig(model=labeler, timeout=30.0, extract=True)
+    handler = Handler(registry, store, config, learn_in_background=False)
+    calls = tokens = all_llm_tokens = extracted = rejected = 0
+    for row in stream:
+        answer = handler.handle(row["utterance"])
+        if answer.get("model"):
+            calls += 1 + (answer["source"] in ("llm", "error"))  # a failed extraction costs a second call
+            tokens += (answer.get("tokens_in") or 0) + (answer.get("tokens_out") or 0)
+        all_llm_tokens += len(row["utterance"].split()) + len(FULL_ANSWER.split())
+        if answer["source"] == "extracted":
+            extracted += 1
+            if row["family"] is None or answer["family"] != row["family"] or answer["theta"] != row["theta"]:
+                handler.feedback(answer["id"], "reject")  # the user says the answer is wrong
+                rejected += 1
+    reports = []
+    for fam in sorted({f.name for f in handler.registry.served}):
+        reports.append(handler.widen(fam, write=True))
+    after = route_all(handler.registry, test)
+    learned_wrong = 0
+    for report in reports:
+        for alternative in report.gate.admitted if report.gate is not None else ():
+            learned_wrong += sum(1 for u in alternative.utterances if u in wrong)
+    handler.close()
+    return {"labeler": labeler, "before": before, "after": after, "stream": len(stream), "calls": calls,
+            "tokens": tokens, "all_llm_calls": len(stream), "all_llm_tokens": all_llm_tokens,
+            "extracted": extracted, "rejected": rejected, "mislabelled": len(wrong), "learned_wrong": learned_wrong,
+            "widened": [(r.family, len(r.gate.admitted) if r.gate else 0, len(r.gate.refused) if r.gate else 0,
+                         len(r.learned.unaligned)) for r in reports],
+            "served_after": len(handler.registry.served), "rejected_families": len(handler.registry.rejected)}
+
+
+def report(result: dict[str, Any]) -> str:
+    def line(name: str, c: dict[str, int]) -> str:
+        pct = 100 * c["right"] / c["total"] if c["total"] else 0.0
+        return (f"  {name:16} {c['right']:>3}/{c['total']:<3} {pct:4.0f}%  wrong {c['wrong']:>2}  missed "
+                f"{c['missed']:>3}  near misses answered {c['near wrong']}/{c['near']}")
+
+    out = [f"labeler {result['labeler']}: stream {result['stream']} requests, {result['extracted']} extracted, "
+           f"{result['rejected']} rejected by the user, {result['mislabelled']} mislabelled by the labeler",
+           "test half (routing only, no model):", line("before widening", result["before"]),
+           line("after widening", result["after"]),
+           f"  stream cost: {result['calls']} model calls, {result['tokens']:,} tokens; all-LLM baseline: "
+           f"{result['all_llm_calls']} calls, {result['all_llm_tokens']:,} tokens",
+           f"  wrong θ learned into a grammar: {result['learned_wrong']}; families served after: "
+           f"{result['served_after']} (rejected: {result['rejected_families']})"]
+    for family, admitted, refused, unaligned in result["widened"]:
+        out.append(f"    {family:18} admitted {admitted:>2}  refused {refused:>2}  not aligned {unaligned:>2}")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dir", default=str(ROOT / "examples"))
+    ap.add_argument("--corpus", default=str(ROOT / "bench" / "corpus"))
+    args = ap.parse_args(argv)
+    rows = load_corpus(Path(args.corpus))
+    for labeler in (PERFECT, NOISY):
+        print(report(run(labeler, rows, Path(args.dir))))
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

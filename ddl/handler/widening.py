@@ -1,0 +1,100 @@
+"""Widening a served family from its candidate phrasings: the pipeline behind ``ddl widen`` and the
+service's automatic widening (spec/widen.md).
+
+Candidates come from the store (extracted answers nobody rejected); a learner turns them into
+grammar alternatives (``align``: :mod:`ddl.widen.learn`, deterministic, no model; ``llm``: the model
+proposes them, :mod:`ddl.widen.propose`); :func:`ddl.widen.gate.widen_source` admits what it can
+prove.  With ``write`` the family's file is replaced atomically — only if it still has the bytes
+that were widened (a file edited meanwhile is left alone and reported).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ddl.diagnostics import did_you_mean
+from ddl.files import write_atomic
+from ddl.handler.records import HandlerError
+from ddl.handler.registry import Registry
+from ddl.widen.gate import GateResult, ServedGrammar, WidenError, widen_source
+from ddl.widen.learn import Candidate, Learned, learn
+from ddl.widen.propose import propose
+
+METHODS = ("align", "llm")
+
+
+@attrs.frozen
+class WidenReport:
+    family: str
+    path: str
+    method: str
+    candidates: int
+    learned: Learned
+    gate: GateResult | None
+    written: bool = False
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.gate is not None and self.gate.ok
+
+    def to_json(self) -> dict[str, Any]:
+        return {"family": self.family, "path": self.path, "method": self.method, "candidates": self.candidates,
+                "unaligned": [attrs.asdict(u) for u in self.learned.unaligned],
+                "gate": self.gate.to_json() if self.gate is not None else None, "ok": self.ok,
+                "written": self.written, "message": self.message}
+
+
+def widen_family(registry: Registry, store: Any, family: str, *, method: str = "align", model_id: str | None = None,
+                 timeout: float = 60.0, write: bool = False) -> WidenReport:
+    """Learn from ``family``'s candidates in ``store`` and gate the result against ``registry``."""
+    if method not in METHODS:
+        raise HandlerError(f"unknown widening method {method!r} (use {' or '.join(METHODS)})", "DDL705")
+    served = registry.by_name.get(family)
+    if served is None:
+        hint = did_you_mean(family, registry.by_name)
+        known = ", ".join(f.name for f in registry.served) or "none"
+        raise HandlerError(f"no served family {family} in {registry.directory}{'; ' + hint if hint else ''} "
+                           f"(served: {known})", "DDL705")
+    records = store.candidates(family)
+    candidates = [Candidate(r.utterance, r.theta, r.query_id) for r in records]
+    rejected = [f.utterance for f in store.feedback(family) if f.verdict == "reject"]
+    path = Path(served.path)
+    try:
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise HandlerError(f"cannot read {path}: {err}", "DDL900") from None
+    grammar = next(e.grammar for e in registry.router.entries if e.name == family)
+    if method == "llm":
+        if not model_id:
+            raise HandlerError("the llm learner needs a model (-m MODEL)", "DDL707")
+        learned = propose(served.checked, grammar, candidates, model_id=model_id, timeout=timeout)
+    else:
+        learned = learn(served.checked, grammar, candidates)
+    report = WidenReport(family, str(path), method, len(candidates), learned, None)
+    if not learned.alternatives:
+        why = "no candidates" if not candidates else "no candidate could be aligned with θ"
+        return attrs.evolve(report, message=f"nothing to learn: {why}")
+    grammars = {e.name: e.grammar for e in registry.router.entries}
+    others = [ServedGrammar(f.name, f.checked, f.evaluator, f.priority, grammars.get(f.name))
+              for f in registry.served if f.name != family]
+    try:
+        gate = widen_source(text, str(path), family, learned.alternatives, candidates, rejected=rejected,
+                            others=others)
+    except WidenError as err:
+        return attrs.evolve(report, message=str(err))
+    report = attrs.evolve(report, gate=gate, message=gate.message)
+    if write and gate.ok:
+        try:
+            if hashlib.sha256(path.read_bytes()).digest() != hashlib.sha256(data).digest():
+                return attrs.evolve(report, message=f"{path} changed while it was being widened; nothing written")
+            write_atomic(path, gate.source)
+        except OSError as err:
+            raise HandlerError(f"cannot write {path}: {err.strerror or err}", "DDL900") from None
+        report = attrs.evolve(report, written=True)
+    return report

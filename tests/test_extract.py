@@ -1,0 +1,138 @@
+"""The miss path asks which family and θ first; extracted requests become candidates that widen the grammar."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import llm
+import pytest
+
+from ddl.handler.config import HandlerConfig
+from ddl.handler.handler import Handler
+from ddl.handler.registry import Registry
+from ddl.handler.store import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+FAKELLM = ROOT / "tests" / "fakellm"
+DDL = Path(sys.executable).parent / "ddl"
+sys.path.insert(0, str(FAKELLM))
+import ddl_fake_llm  # noqa: E402
+from widen_families import TRIP  # noqa: E402
+
+MISS = "tokyo weather 4 days"
+
+
+@pytest.fixture()
+def directory(tmp_path: Path) -> Path:
+    (tmp_path / "families").mkdir()
+    (tmp_path / "families" / "trip.ddl").write_text(TRIP, encoding="utf-8")
+    return tmp_path / "families"
+
+
+@pytest.fixture(autouse=True)
+def fake_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("LLM_USER_PATH", str(tmp_path / "llm"))
+    llm.plugins.pm.register(ddl_fake_llm.FakeModels(), name="ddl-test-fakes")
+    ddl_fake_llm.reset_script()
+    yield
+    llm.plugins.pm.unregister(name="ddl-test-fakes")
+
+
+def _handler(directory: Path, **config: Any) -> Handler:
+    store = open_store(directory.parent / "ledger.sqlite3")
+    return Handler(Registry.load(directory, use_cache=False), store,
+                   HandlerConfig(model=ddl_fake_llm.SCRIPTED, **config), learn_in_background=False)
+
+
+def test_a_miss_is_answered_by_the_family_the_model_names_and_becomes_a_candidate(directory: Path) -> None:
+    ddl_fake_llm.SCRIPT.append('Sure! {"family": "trip_weather", "theta": {"city": "tokyo", "days": 4}}')
+    with _handler(directory) as h:
+        answer = h.handle(MISS)
+        assert answer["source"] == "extracted" and answer["family"] == "trip_weather"
+        assert answer["theta"] == {"city": "tokyo", "days": 4} and answer["output"] == "tokyo for 4 days"
+        assert answer["tokens_in"] and answer["candidate"] is True
+        [candidate] = h.store.candidates("trip_weather")
+        assert (candidate.query_id, candidate.utterance, candidate.theta) == (answer["id"], MISS, answer["theta"])
+        prompt = ddl_fake_llm.RECEIVED[0]["prompt"]
+        assert "- trip_weather: Weather for a city over some days." in prompt
+        assert "city: one of paris, tokyo, new_york" in prompt and "days: Int in 1..14 (has a default)" in prompt
+        assert prompt.endswith(f"Request: {MISS}") and "program" not in prompt  # the families, nothing more
+
+
+@pytest.mark.parametrize("reply", [
+    '{"family": null}', "no idea", '{"family": "nope", "theta": {}}', '{"family": "trip_weather", "theta": [1]}',
+    '{"family": "trip_weather", "theta": {"city": "rome"}}', '{"family": "trip_weather", "theta": {"days": 99}}',
+    '{"family": "trip_weather", "theta": ' + "[" * 5000 + "]" * 5000 + "}",
+], ids=["no-family", "prose", "unknown-family", "theta-not-object", "value-outside", "range-outside", "deep-json"])
+def test_anything_but_a_valid_extraction_gets_the_full_answer(directory: Path, reply: str) -> None:
+    ddl_fake_llm.SCRIPT.extend([reply, "the full answer"])
+    with _handler(directory) as h:
+        answer = h.handle(MISS)
+        assert answer["source"] == "llm" and answer["text"] == "the full answer"
+        assert h.store.candidates() == []
+        assert len(ddl_fake_llm.RECEIVED) == 2  # the small question, then the full one
+        # The query's cost is both calls.
+        words = sum(len(r["prompt"].split()) + len((r["system"] or "").split()) for r in ddl_fake_llm.RECEIVED)
+        assert answer["tokens_in"] == words
+
+
+def test_rejecting_an_extracted_answer_removes_its_candidate(directory: Path) -> None:
+    ddl_fake_llm.SCRIPT.append('{"family": "trip_weather", "theta": {"city": "paris", "days": 4}}')  # wrong city
+    with _handler(directory) as h:
+        answer = h.handle(MISS)
+        assert answer["source"] == "extracted"
+        h.feedback(answer["id"], "reject")
+        assert h.store.candidates("trip_weather") == []
+
+
+def test_the_handler_widens_after_n_candidates_and_then_answers_deterministically(directory: Path) -> None:
+    ddl_fake_llm.SCRIPT.extend(['{"family": "trip_weather", "theta": {"city": "tokyo", "days": 4}}',
+                                '{"family": "trip_weather", "theta": {"city": "paris", "days": 2}}'])
+    with _handler(directory, widen_after=2) as h:
+        first = h.handle(MISS)
+        assert first["source"] == "extracted" and first["widening"] is None  # 1 of 2
+        second = h.handle("paris weather 2 days")
+        assert second["widening"]["ok"] is True and second["widening"]["written"] is True
+        text = (directory / "trip.ddl").read_text(encoding="utf-8")
+        assert 'rule learned = city " weather " number(days) " days"' in text
+        # From now on the grammar answers this phrasing: no model call, the same θ.
+        calls = len(ddl_fake_llm.RECEIVED)
+        third = h.handle("new york weather 9 days")
+        assert third["source"] == "deterministic" and third["theta"] == {"city": "new_york", "days": 9}
+        assert len(ddl_fake_llm.RECEIVED) == calls
+        assert [f.name for f in h.registry.served] == ["trip_weather"]
+
+
+def _ddl(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
+    environ.update(PYTHONPATH=str(FAKELLM), LLM_USER_PATH=str(tmp / "llm"))
+    return subprocess.run([str(DDL), *args], cwd=tmp, env=environ, capture_output=True, text=True, timeout=300)
+
+
+def test_ddl_widen_shows_the_diff_and_writes_only_with_write(directory: Path, tmp_path: Path) -> None:
+    ddl_fake_llm.SCRIPT.append('{"family": "trip_weather", "theta": {"city": "tokyo", "days": 4}}')
+    with _handler(directory) as h:
+        assert h.handle(MISS)["source"] == "extracted"
+    store = str(directory.parent / "ledger.sqlite3")
+    before = (directory / "trip.ddl").read_text(encoding="utf-8")
+    shown = _ddl(tmp_path, "widen", "trip_weather", str(directory), "--store", store)
+    assert shown.returncode == 0, shown.stderr
+    assert "1 candidate phrasing, learner align" in shown.stdout
+    assert "admitted: city \" weather \" number(days) \" days\"" in shown.stdout
+    assert "proved: L(G) ⊆ L(G')" in shown.stdout and "+    rule learned" in shown.stdout
+    assert "run again with --write" in shown.stdout
+    assert (directory / "trip.ddl").read_text(encoding="utf-8") == before
+    written = _ddl(tmp_path, "widen", "trip_weather", str(directory), "--store", store, "--write", "--format", "json")
+    assert written.returncode == 0, written.stderr
+    report = json.loads(written.stdout)
+    assert report["written"] is True and report["gate"]["admitted"][0]["utterances"] == [MISS]
+    assert "rule learned" in (directory / "trip.ddl").read_text(encoding="utf-8")
+    assert _ddl(tmp_path, "check", "--no-cache", str(directory)).returncode == 0
+    misspelt = _ddl(tmp_path, "widen", "trip_wether", str(directory), "--store", store)
+    assert misspelt.returncode == 2 and "did you mean 'trip_weather'?" in misspelt.stderr
