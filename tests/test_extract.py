@@ -136,3 +136,26 @@ def test_ddl_widen_shows_the_diff_and_writes_only_with_write(directory: Path, tm
     assert _ddl(tmp_path, "check", "--no-cache", str(directory)).returncode == 0
     misspelt = _ddl(tmp_path, "widen", "trip_wether", str(directory), "--store", store)
     assert misspelt.returncode == 2 and "did you mean 'trip_weather'?" in misspelt.stderr
+
+
+def test_rejecting_a_learned_phrasings_answer_unlearns_it(directory: Path) -> None:
+    """A labeler's mistake that reached the grammar leaves it once the user rejects the answer."""
+    ddl_fake_llm.SCRIPT.extend(['{"family": "trip_weather", "theta": {"city": "tokyo", "days": 4}}',
+                                '{"family": "trip_weather", "theta": {"city": "tokyo"}}'])
+    with _handler(directory, widen_after=1) as h:
+        good = h.handle(MISS)
+        assert good["widening"]["written"] is True
+        bad = h.handle("forecast for tokyo 2 days")  # mislabelled: the model left days at 1
+        assert bad["source"] == "extracted" and bad["theta"] == {"city": "tokyo", "days": 1}
+        assert bad["widening"]["written"] is True
+        assert '"forecast for " city " 2 days"' in (directory / "trip.ddl").read_text(encoding="utf-8")
+        assert h.handle("forecast for paris 2 days")["theta"] == {"city": "paris", "days": 1}  # the poison
+        answer = h.feedback(bad["id"], "reject")
+        assert answer["relearning"]["written"] is True
+        text = (directory / "trip.ddl").read_text(encoding="utf-8")
+        assert '"forecast for "' not in text and 'city " weather " number(days) " days"' in text
+        assert h.handle("tokyo weather 2 days")["source"] == "deterministic"
+        # Rejecting the last teacher removes the learned rule: the authored grammar is back.
+        h.feedback(good["id"], "reject")
+        assert "rule learned" not in (directory / "trip.ddl").read_text(encoding="utf-8")
+        assert (directory / "trip.ddl").read_text(encoding="utf-8") == TRIP

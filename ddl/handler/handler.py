@@ -34,6 +34,7 @@ from ddl.handler.store import open_store
 from ddl.handler.widening import WidenReport, widen_family
 from ddl.model import ask_model
 from ddl.values import to_json
+from ddl.widen.gate import LEARNED_RULE
 
 LOG = logging.getLogger("ddl.handler")
 
@@ -111,23 +112,7 @@ class Handler:
                 return None
             self._widening.add(family)
             self._widened_at[family] = count
-
-        def attempt() -> Any:
-            try:
-                report: WidenReport | dict[str, Any] = self.widen(family, write=True)
-            except Exception as err:  # a bug or a store failure must not take the handler down
-                report = {"family": family, "ok": False, "message": f"{type(err).__name__}: {err}"}
-            _log_widening(report)
-            with self._lock:
-                self.widenings.append(report)
-                self._widening.discard(family)
-            return report
-
-        if not self.learn_in_background:
-            done = attempt()
-            return done.to_json() if isinstance(done, WidenReport) else dict(done)
-        self._background().submit(attempt)
-        return {"status": "queued", "family": family}
+        return self._run_widening(family)
 
     def widen(self, family: str, *, method: str = "align", write: bool = False) -> WidenReport:
         """Widen ``family`` from its candidates (``ddl widen``); after a write the registry is reloaded."""
@@ -255,7 +240,47 @@ class Handler:
             raise HandlerError(f"the verdict must be 'accept' or 'reject', not {verdict!r}", code="DDL705")
         if self.store is None:
             raise HandlerError("no store is configured, so there is no query to give feedback on", code="DDL702")
-        return dict(self.store.add_feedback(query_id, verdict, correction).to_json())
+        record = self.store.add_feedback(query_id, verdict, correction)
+        answer = dict(record.to_json())
+        query = self.store.get_query(query_id) if verdict == "reject" else None
+        if query is not None and query.source == "extracted" and query.family is not None \
+                and self._has_learned_rule(query.family):
+            # Its candidate is gone (the store removed it); what it taught the grammar goes too: relearn.
+            answer["relearning"] = self._relearn(query.family)
+        return answer
+
+    def _has_learned_rule(self, family: str) -> bool:
+        with self._lock:
+            served = self.registry.by_name.get(family)
+        grammar = served.checked.grammar if served is not None else None
+        return grammar is not None and any(r.name == LEARNED_RULE for r in grammar.decl.rules)
+
+    def _relearn(self, family: str) -> dict[str, Any] | None:
+        with self._lock:
+            if family in self._widening:
+                return {"status": "already widening", "family": family}
+            self._widening.add(family)
+        return self._run_widening(family)
+
+    def _run_widening(self, family: str) -> dict[str, Any] | None:
+        """Widen ``family`` (marked as widening by the caller) now or in the background; unmark it after."""
+
+        def attempt() -> Any:
+            try:
+                report: WidenReport | dict[str, Any] = self.widen(family, write=True)
+            except Exception as err:  # a bug or a store failure must not take the handler down
+                report = {"family": family, "ok": False, "message": f"{type(err).__name__}: {err}"}
+            _log_widening(report)
+            with self._lock:
+                self.widenings.append(report)
+                self._widening.discard(family)
+            return report
+
+        if not self.learn_in_background:
+            done = attempt()
+            return done.to_json() if isinstance(done, WidenReport) else dict(done)
+        self._background().submit(attempt)
+        return {"status": "queued", "family": family}
 
     def stats(self) -> dict[str, Any]:
         if self.store is None:

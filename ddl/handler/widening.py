@@ -20,7 +20,7 @@ from ddl.diagnostics import did_you_mean
 from ddl.files import write_atomic
 from ddl.handler.records import HandlerError
 from ddl.handler.registry import Registry
-from ddl.widen.gate import GateResult, ServedGrammar, WidenError, widen_source
+from ddl.widen.gate import LEARNED_RULE, GateResult, ServedGrammar, WidenError, widen_source
 from ddl.widen.learn import Candidate, Learned, learn
 from ddl.widen.propose import propose
 
@@ -77,7 +77,9 @@ def widen_family(registry: Registry, store: Any, family: str, *, method: str = "
     else:
         learned = learn(served.checked, grammar, candidates)
     report = WidenReport(family, str(path), method, len(candidates), learned, None)
-    if not learned.alternatives:
+    has_rule = served.checked.grammar is not None and any(r.name == LEARNED_RULE
+                                                          for r in served.checked.grammar.decl.rules)
+    if not learned.alternatives and not has_rule:
         why = "no candidates" if not candidates else "no candidate could be aligned with θ"
         return attrs.evolve(report, message=f"nothing to learn: {why}")
     grammars = {e.name: e.grammar for e in registry.router.entries}

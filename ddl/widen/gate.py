@@ -146,7 +146,7 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
         if module is None or fam is None:
             errors = [f.diagnostic.headline() for f in result.findings if f.diagnostic.is_error][:3]
             return _refuse_all(family, text, alternatives, refused, keep, "the widened module does not compile: "
-                               + "; ".join(errors))
+                               + "; ".join(errors), base=base, path=path)
         evaluator = Evaluator(module)
         grammar = CompiledGrammar(fam, evaluator)
         # 2. every candidate parses to its θ
@@ -188,7 +188,8 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
         subset, lost = base_grammar.lang.subset_of(grammar.lang)
         if not subset:
             return _refuse_all(family, text, alternatives, refused, keep,
-                               f"the widened grammar no longer accepts {lost!r}, which the authored one does")
+                               f"the widened grammar no longer accepts {lost!r}, which the authored one does",
+                               base=base, path=path)
         admitted = tuple(by_alt[s] for s in keep)
         checks = ("L(G) ⊆ L(G'): every utterance the authored grammar accepts is still accepted",
                   f"each of {sum(len(a.utterances) for a in admitted)} candidates parses to its recorded θ",
@@ -196,13 +197,22 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
                   f"no overlap with {len(others)} other served families (at equal priority)",
                   "ddl check: every obligation of the module proved (G' unambiguous, sound, covering Θ; examples)")
         return GateResult(family, True, new_text, _diff(text, new_text, path), admitted, tuple(refused), checks)
-    return _refuse_all(family, text, alternatives, refused, keep, "no learned alternative passed the gate")
+    message = "no learned alternative passed the gate" if alternatives else "nothing to learn"
+    return _refuse_all(family, text, alternatives, refused, keep, message, base=base, path=path)
 
 
 def _refuse_all(family: str, text: str, alternatives: Sequence[Alternative], refused: list[Refusal],
-                keep: Sequence[str], message: str) -> GateResult:
+                keep: Sequence[str], message: str, *, base: str | None = None, path: str = "") -> GateResult:
+    """Nothing admitted.  When the file has a learned rule, the result removes it (``base``: the authored
+    grammar, which ``ddl check`` must still pass): the learned rule only ever holds what the current
+    candidates prove, so a phrasing whose candidates are gone, or that no longer passes, goes too."""
     done = {r.alternative for r in refused}
     rest = [Refusal(a.source, message) for a in alternatives if a.source not in done and a.source in keep]
+    if base is not None and base != text and check_source(base, path).ok:
+        checks = ("the learned rule is removed: the grammar is the authored one again",
+                  "ddl check: every obligation of the module proved")
+        return GateResult(family, True, base, _diff(text, base, path), (), (*refused, *rest), checks,
+                          f"{message}; the learned rule is removed")
     return GateResult(family, False, text, "", (), (*refused, *rest), (), message)
 
 
