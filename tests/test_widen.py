@@ -51,6 +51,12 @@ def test_the_learner_aligns_theta_with_the_utterance_in_the_grammars_own_forms(s
     assert unaligned.query_id == 9 and "no part of the utterance expresses city = 'paris'" in unaligned.reason
 
 
+def test_punctuation_after_a_value_stays_optional_unless_the_value_is_free_text(served: Registry) -> None:
+    fam = served.by_name["trip_weather"]
+    learned = learn(fam.checked, _grammar(served, "trip_weather"), [Candidate("forecast tokyo?", {"city": "tokyo"}, 1)])
+    assert [a.source for a in learned.alternatives] == ['"forecast " city ("?" | "." | "!")?']
+
+
 def test_alternatives_with_the_same_captures_merge_their_words(served: Registry) -> None:
     fam = served.by_name["trip_weather"]
     learned = learn(fam.checked, _grammar(served, "trip_weather"), [

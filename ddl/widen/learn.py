@@ -26,6 +26,7 @@ from ddl.eval import validate_theta
 from ddl.grammar.compile import CaptureSpec, CompiledGrammar, default_value
 from ddl.regular import Lang
 from ddl.types.checked import CheckedFamily
+from ddl.types.model import ListT, OptionT, TextT
 from ddl.values import to_json
 
 MAX_UTTERANCE = 300  # longer candidates are not aligned (the search is quadratic in the length)
@@ -99,6 +100,16 @@ class Aligner:
         pieces = self.pieces(candidate)
         return pieces if isinstance(pieces, Unaligned) else _source(pieces)
 
+    def _free_text(self, source: str) -> bool:
+        """Whether the capture written ``source`` takes free text (which could end in punctuation)."""
+        for probes in self.probes.values():
+            for probe in probes:
+                if probe.source == source:
+                    spec = self.grammar.captures[probe.name]
+                    return isinstance(spec.type, TextT) or (
+                        isinstance(spec.type, (ListT, OptionT)) and "Text" in str(spec.type))
+        return True
+
     def pieces(self, candidate: Candidate) -> tuple[tuple[str, str], ...] | Unaligned:
         """The candidate as a sequence of ("text", literal) and ("capture", DDL source) pieces."""
         text = self.grammar.normalize(candidate.utterance)
@@ -139,8 +150,12 @@ class Aligner:
             out.append(("text", literal(text[at:i])))
             out.append(("capture", source))
             at = j
-        stripped = text[at:].rstrip(_TRAILING + " ")
+        tail = text[at:]
+        stripped = tail.rstrip(_TRAILING + " ")
         out.append(("text", literal(stripped)))
+        if not stripped and tail.strip() and placed and not self._free_text(placed[-1][2]):
+            # The request ended in punctuation right after a value that cannot contain it: keep it optional.
+            out.append(("end", ""))
         if not placed and not stripped:
             return Unaligned(candidate.utterance, candidate.query_id, "nothing is left to learn")
         return tuple(out)
@@ -167,21 +182,22 @@ def learn(family: CheckedFamily, grammar: CompiledGrammar, candidates: Sequence[
     singles = {shape: _alternative(_source(shape), group) for shape, group in shapes.items()}
     skeletons: dict[tuple[str, ...], list[tuple[tuple[str, str], ...]]] = {}
     for shape in shapes:
-        skeletons.setdefault(tuple(v for k, v in shape if k == "capture"), []).append(shape)
+        skeletons.setdefault(tuple(v for k, v in shape if k == "capture") + (shape[-1][0],), []).append(shape)
     alternatives: list[Alternative] = []
     for group in skeletons.values():
         if len(group) == 1:
             alternatives.append(singles[group[0]])
             continue
-        slots = [sorted({shape[i][1] for shape in group}) for i in range(0, len(group[0]), 2)]
+        core = [shape[:-1] if shape[-1][0] == "end" else shape for shape in group]
+        slots = [sorted({shape[i][1] for shape in core}) for i in range(0, len(core[0]), 2)]
         merged: list[str] = []
         for i, options in enumerate(slots):
             merged.append(_choice(options))
-            if 2 * i + 1 < len(group[0]):
-                merged.append(group[0][2 * i + 1][1])
+            if 2 * i + 1 < len(core[0]):
+                merged.append(core[0][2 * i + 1][1])
         parts = tuple(singles[shape] for shape in group)
         everyone = [c for shape in group for c in shapes[shape]]
-        ends_in_text = all(bool(shape[-1][1]) for shape in group)
+        ends_in_text = all(bool(shape[-1][1]) or shape[-1][0] == "end" for shape in group)
         alternatives.append(attrs.evolve(_alternative(_join(merged, ends_in_text=ends_in_text), everyone),
                                          parts=parts))
     return Learned(tuple(alternatives), tuple(unaligned))
@@ -193,7 +209,8 @@ def _alternative(source: str, group: Sequence[Candidate]) -> Alternative:
 
 
 def _source(pieces: Sequence[tuple[str, str]]) -> str:
-    return _join([_quote(v) if k == "text" and v else v for k, v in pieces if v], ends_in_text=bool(pieces[-1][1]))
+    punctuated = bool(pieces[-1][1]) or pieces[-1][0] == "end"
+    return _join([_quote(v) if k == "text" and v else v for k, v in pieces if v], ends_in_text=punctuated)
 
 
 def _join(items: Sequence[str], *, ends_in_text: bool = True) -> str:
