@@ -44,7 +44,8 @@ from ddl.values import to_json  # noqa: E402
 
 PERFECT, NOISY = "ddl-bench-labeler", "ddl-bench-noisy-labeler"
 NOISE = 0.10
-FULL_ANSWER = "(the model's full answer)"
+FULL_ANSWER_WORDS = 200  # a full answer's length in words (a typical chat answer); the extraction reply is ~20
+FULL_ANSWER = " ".join(["answer"] * FULL_ANSWER_WORDS)
 
 
 def split(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -160,6 +161,7 @@ def run(labeler: str, rows: list[dict[str, Any]], families: Path) -> dict[str, A
 def _run(labeler: str, stream: list[dict[str, Any]], test: list[dict[str, Any]], registry: Registry, work: Path,
          wrong: dict[str, dict[str, Any]]) -> dict[str, Any]:
     before = route_all(registry, test)
+    stream_before = route_all(registry, stream)
     store = open_store(work / "ledger.sqlite3")
     config = HandlerConfig(model=labeler, timeout=30.0, extract=True)
     handler = Handler(registry, store, config, learn_in_background=False)
@@ -179,12 +181,14 @@ def _run(labeler: str, stream: list[dict[str, Any]], test: list[dict[str, Any]],
     for fam in sorted({f.name for f in handler.registry.served}):
         reports.append(handler.widen(fam, write=True))
     after = route_all(handler.registry, test)
+    stream_after = route_all(handler.registry, stream)
     learned_wrong = 0
     for report in reports:
         for alternative in report.gate.admitted if report.gate is not None else ():
             learned_wrong += sum(1 for u in alternative.utterances if u in wrong)
     handler.close()
-    return {"labeler": labeler, "before": before, "after": after, "stream": len(stream), "calls": calls,
+    return {"labeler": labeler, "before": before, "after": after, "stream_before": stream_before,
+            "stream_after": stream_after, "stream": len(stream), "calls": calls,
             "tokens": tokens, "all_llm_calls": len(stream), "all_llm_tokens": all_llm_tokens,
             "extracted": extracted, "rejected": rejected, "mislabelled": len(wrong), "learned_wrong": learned_wrong,
             "widened": [(r.family, len(r.gate.admitted) if r.gate else 0, len(r.gate.refused) if r.gate else 0,
@@ -202,6 +206,8 @@ def report(result: dict[str, Any]) -> str:
            f"{result['rejected']} rejected by the user, {result['mislabelled']} mislabelled by the labeler",
            "test half (routing only, no model):", line("before widening", result["before"]),
            line("after widening", result["after"]),
+           "stream half again (the phrasings it learned from, asked a second time):",
+           line("before widening", result["stream_before"]), line("after widening", result["stream_after"]),
            f"  stream cost: {result['calls']} model calls, {result['tokens']:,} tokens; all-LLM baseline: "
            f"{result['all_llm_calls']} calls, {result['all_llm_tokens']:,} tokens",
            f"  wrong θ learned into a grammar: {result['learned_wrong']}; families served after: "
