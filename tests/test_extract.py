@@ -159,3 +159,14 @@ def test_rejecting_a_learned_phrasings_answer_unlearns_it(directory: Path) -> No
         h.feedback(good["id"], "reject")
         assert "rule learned" not in (directory / "trip.ddl").read_text(encoding="utf-8")
         assert (directory / "trip.ddl").read_text(encoding="utf-8") == TRIP
+
+
+def test_widening_again_with_nothing_new_writes_nothing(directory: Path) -> None:
+    ddl_fake_llm.SCRIPT.append('{"family": "trip_weather", "theta": {"city": "tokyo", "days": 4}}')
+    with _handler(directory) as h:
+        h.handle(MISS)
+        assert h.widen("trip_weather", write=True).written is True
+        stamp = (directory / "trip.ddl").stat().st_mtime_ns
+        again = h.widen("trip_weather", write=True)
+        assert again.written is False and "nothing changed" in again.message
+        assert (directory / "trip.ddl").stat().st_mtime_ns == stamp

@@ -91,6 +91,8 @@ def widen_family(registry: Registry, store: Any, family: str, *, method: str = "
     except WidenError as err:
         return attrs.evolve(report, message=str(err))
     report = attrs.evolve(report, gate=gate, message=gate.message)
+    if gate.ok and gate.source == text:  # the same rule again: nothing to write, nothing to reload
+        return attrs.evolve(report, message="the grammar already holds what the candidates teach; nothing changed")
     if write and gate.ok:
         try:
             if hashlib.sha256(path.read_bytes()).digest() != hashlib.sha256(data).digest():
