@@ -170,3 +170,17 @@ def test_widening_again_with_nothing_new_writes_nothing(directory: Path) -> None
         again = h.widen("trip_weather", write=True)
         assert again.written is False and "nothing changed" in again.message
         assert (directory / "trip.ddl").stat().st_mtime_ns == stamp
+
+
+def test_ddl_handle_prints_an_extracted_answer_like_a_deterministic_one(directory: Path, tmp_path: Path) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(['{"family": "trip_weather", "theta": {"city": "tokyo", "days": 4}}']))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
+    environ.update(PYTHONPATH=str(FAKELLM), LLM_USER_PATH=str(tmp_path / "llm"), DDL_FAKE_SCRIPT=str(script))
+    proc = subprocess.run([str(DDL), "handle", str(directory), MISS, "-m", ddl_fake_llm.SCRIPTED,
+                           "--store", str(tmp_path / "s.sqlite3")], env=environ, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == "tokyo for 4 days"
+    assert 'ddl handle: extracted: family trip_weather, θ = {"city": "tokyo", "days": 4}, named by model fake-script' \
+        in proc.stderr

@@ -124,12 +124,15 @@ def _summary(answer: dict[str, Any]) -> str:
     query = f"query {answer['id']}" if answer.get("id") is not None else "not recorded"
     latency = answer.get("latency_ms")
     timing = f", {latency:.1f} ms" if isinstance(latency, int | float) else ""
+    tokens_in, tokens_out = answer.get("tokens_in"), answer.get("tokens_out")
+    tokens = "" if tokens_in is None and tokens_out is None else f", tokens {tokens_in} in / {tokens_out} out"
     if source == "deterministic":
         return (f"ddl handle: deterministic: family {answer.get('family')}, θ = {_theta_text(answer.get('theta'))} "
                 f"({query}{timing})")
+    if source == "extracted":
+        return (f"ddl handle: extracted: family {answer.get('family')}, θ = {_theta_text(answer.get('theta'))}, "
+                f"named by model {answer.get('model')}{tokens} ({query}{timing})")
     if source == "llm":
-        tokens_in, tokens_out = answer.get("tokens_in"), answer.get("tokens_out")
-        tokens = "" if tokens_in is None and tokens_out is None else f", tokens {tokens_in} in / {tokens_out} out"
         return f"ddl handle: llm: model {answer.get('model')}{tokens} ({query}{timing})"
     error = answer.get("error") or {}
     return f"ddl handle: error: {error.get('code', 'DDL700')}: {error.get('message', 'no answer')} ({query})"
@@ -156,7 +159,7 @@ def cmd_handle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     source = answer.get("source")
     if args.format == "json":
         _dump(answer, out)
-    elif source == "deterministic":
+    elif source in ("deterministic", "extracted"):
         _dump(answer.get("output"), out)
     elif source == "llm":
         text = answer.get("text") or ""
@@ -171,7 +174,11 @@ def cmd_handle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         problem = answer["store_error"]
         print(f"ddl handle: warning: the query was not recorded: {problem.get('code')}: {problem.get('message')}",
               file=err)
-    return EXIT_OK if source in ("deterministic", "llm") else EXIT_ERRORS
+    widening = answer.get("widening")
+    if isinstance(widening, dict) and widening.get("family"):
+        print(f"ddl handle: widened {widening['family']}: "
+              f"{'written' if widening.get('written') else widening.get('message') or 'nothing written'}", file=err)
+    return EXIT_OK if source in ("deterministic", "extracted", "llm") else EXIT_ERRORS
 
 
 def cmd_feedback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
