@@ -23,7 +23,7 @@ FAKELLM = ROOT / "tests" / "fakellm"
 DDL = Path(sys.executable).parent / "ddl"
 sys.path.insert(0, str(FAKELLM))
 import ddl_fake_llm  # noqa: E402
-from widen_families import TRIP  # noqa: E402
+from widen_families import CAB, TRIP  # noqa: E402
 
 MISS = "tokyo weather 4 days"
 
@@ -184,3 +184,14 @@ def test_ddl_handle_prints_an_extracted_answer_like_a_deterministic_one(director
     assert json.loads(proc.stdout) == "tokyo for 4 days"
     assert 'ddl handle: extracted: family trip_weather, θ = {"city": "tokyo", "days": 4}, named by model fake-script' \
         in proc.stderr
+
+
+def test_small_talk_costs_no_extraction_call_and_only_related_families_are_listed(directory: Path) -> None:
+    (directory / "cab.ddl").write_text(CAB, encoding="utf-8")
+    ddl_fake_llm.SCRIPT.extend(["a poem about rain", '{"family": null}', "the full answer"])
+    with _handler(directory) as h:
+        assert h.handle("write me a poem about rain")["source"] == "llm"
+        assert len(ddl_fake_llm.RECEIVED) == 1  # straight to the full answer: no family shares a word
+        h.handle("weather on mars")
+        prompt = ddl_fake_llm.RECEIVED[1]["prompt"]
+        assert "- trip_weather" in prompt and "- cab" not in prompt  # only the family sharing "weather"

@@ -1,7 +1,8 @@
 """The miss path's first step: ask the model which served family a request belongs to, and its θ.
 
-The prompt lists the served families — name, doc string, parameters with their domains — and
-the request, nothing more; the model answers with one JSON object.  A reply naming a served
+The prompt lists the served families that share a word with the request (:func:`relevant`) — name,
+doc string, parameters with their domains — and the request, nothing more; a request that shares no
+word with any family (small talk) costs no call.  The model answers with one JSON object.  A reply naming a served
 family with a θ that validates against that family's Θ is answered by the family's checked
 program (source ``"extracted"``); anything else — no family, an unknown name, θ outside Θ,
 malformed or oversized JSON — is :class:`NotExtracted`, and the handler asks for the full answer
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 import attrs
 
 from ddl.eval import validate_theta
+from ddl.tree import nodes
 from ddl.types.checked import CheckedFamily
 from ddl.types.model import EnumT, ListT, OptionT, Type
 
@@ -35,6 +37,10 @@ SYSTEM = (
 )
 
 _OBJECT = re.compile(r"\{.*\}", re.S)
+_WORD = re.compile(r"[^\W_]+")
+# Words too common to say which family a request is about.
+STOPWORDS = frozenset("""a an and are as at be by can could do for from get give how i in is it me my of on or
+please show tell that the this to up us we what what's whats with would you your""".split())
 
 
 class Served(Protocol):
@@ -68,6 +74,45 @@ def describe_type(t: Type) -> str:
     if isinstance(t, ListT):
         return f"list of {describe_type(t.elem)}" + (f" (at most {t.max_len})" if t.max_len is not None else "")
     return str(t)
+
+
+def vocabulary(family: CheckedFamily) -> frozenset[str]:
+    """The words a request for ``family`` is likely to share with it: the grammar's literals, the enum
+    values' names, display texts and aliases, and the family's and parameters' names."""
+    words: set[str] = set(_words(family.name)) | {w for p in family.params for w in _words(p.name)}
+    for p in family.params:
+        t = p.type.inner if isinstance(p.type, OptionT) else p.type
+        t = t.elem if isinstance(t, ListT) else t
+        if isinstance(t, EnumT):
+            for text in (*t.variants, *t.displays, *(a for group in t.aliases for a in group)):
+                words.update(_words(text))
+    if family.grammar is not None:
+        for node in nodes(family.grammar.decl):
+            if type(node).__name__ == "RLit":
+                words.update(_words(node.text))
+    return frozenset(words - STOPWORDS)
+
+
+def relevant(families: Sequence[Served], utterance: str, cache: dict[int, frozenset[str]] | None = None) -> list[Served]:
+    """The families that share a word (not a stopword) with the request: the only ones worth listing.
+
+    A request that shares no word with any family (small talk) is not worth an extraction call at all."""
+    asked = set(_words(utterance)) - STOPWORDS
+    found = []
+    for fam in families:
+        key = id(fam.checked)
+        vocab = cache.get(key) if cache is not None else None
+        if vocab is None:
+            vocab = vocabulary(fam.checked)
+            if cache is not None:
+                cache[key] = vocab
+        if asked & vocab:
+            found.append(fam)
+    return found
+
+
+def _words(text: str) -> list[str]:
+    return [w.casefold() for w in _WORD.findall(text)]
 
 
 def prompt(families: Sequence[Served], utterance: str) -> str:

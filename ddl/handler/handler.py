@@ -62,6 +62,7 @@ class Handler:
         self.widenings: list[WidenReport | dict[str, Any]] = []
         self._widening: set[str] = set()
         self._widened_at: dict[str, int] = {}  # family → its candidate count when last widened
+        self._vocabularies: dict[int, frozenset[str]] = {}  # checked family (by identity) → its words
 
     @classmethod
     def open(cls, directory: str | Path, config: Any, *, learn_in_background: bool = True) -> Handler:
@@ -163,6 +164,7 @@ class Handler:
         """Swap in a registry (after a reload or a compiled miss was admitted)."""
         with self._lock:
             self.registry = registry
+            self._vocabularies.clear()  # keyed by the served families' identity: those of the old registry
 
     def _answer(self, utterance: str, started: float) -> QueryRecord:
         with self._lock:
@@ -213,9 +215,10 @@ class Handler:
         """The small question: which served family, which θ.  A record when it answers; the tokens spent."""
         with self._lock:
             registry = self.registry
-        if not registry.served:
+        families = extract.relevant(registry.served, utterance, self._vocabularies)
+        if not families:  # shares no word with any served family: small talk, not worth the small call
             return None, (None, None)
-        reply = ask_model(model, extract.prompt(registry.served, utterance), timeout=self.config.timeout,
+        reply = ask_model(model, extract.prompt(families, utterance), timeout=self.config.timeout,
                           system=extract.SYSTEM)
         spent = (reply.tokens_in, reply.tokens_out)
         if reply.error is not None:
