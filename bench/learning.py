@@ -69,9 +69,11 @@ class Labeler(llm.Model):
         self.model_id = model_id
         self.key = key
         self.wrong = wrong  # utterance → the θ this labeler gives instead (the noisy one's mistakes)
+        self.calls = 0  # every model call, small or full
 
     def execute(self, prompt: Any, stream: bool, response: Any, conversation: Any) -> Iterator[str]:
         text = prompt.prompt or ""
+        self.calls += 1
         if text.startswith("Families:") and "\nRequest: " in text:
             utterance = text.rsplit("\nRequest: ", 1)[1]
             row = self.key.get(utterance)
@@ -148,10 +150,10 @@ def run(labeler: str, rows: list[dict[str, Any]], families: Path) -> dict[str, A
         registry = Registry.load(work / "families", cache_dir=work / "cache")
         wrong = mistakes(stream, registry, NOISE) if labeler == NOISY else {}
         key = {row["utterance"]: row for row in rows}
-        plugin = Plugin([Labeler(labeler, key, wrong)])
-        llm.plugins.pm.register(plugin, name=f"ddl-bench-{labeler}")
+        model = Labeler(labeler, key, wrong)
+        llm.plugins.pm.register(Plugin([model]), name=f"ddl-bench-{labeler}")
         try:
-            return _run(labeler, stream, test, registry, work, wrong)
+            return {**_run(labeler, stream, test, registry, work, wrong), "calls": model.calls}
         finally:
             llm.plugins.pm.unregister(name=f"ddl-bench-{labeler}")
     finally:
@@ -165,11 +167,10 @@ def _run(labeler: str, stream: list[dict[str, Any]], test: list[dict[str, Any]],
     store = open_store(work / "ledger.sqlite3")
     config = HandlerConfig(model=labeler, timeout=30.0, extract=True)
     handler = Handler(registry, store, config, learn_in_background=False)
-    calls = tokens = all_llm_tokens = extracted = rejected = 0
+    tokens = all_llm_tokens = extracted = rejected = 0
     for row in stream:
         answer = handler.handle(row["utterance"])
         if answer.get("model"):
-            calls += 1 + (answer["source"] in ("llm", "error"))  # a failed extraction costs a second call
             tokens += (answer.get("tokens_in") or 0) + (answer.get("tokens_out") or 0)
         all_llm_tokens += len(row["utterance"].split()) + len(FULL_ANSWER.split())
         if answer["source"] == "extracted":
@@ -188,7 +189,7 @@ def _run(labeler: str, stream: list[dict[str, Any]], test: list[dict[str, Any]],
             learned_wrong += sum(1 for u in alternative.utterances if u in wrong)
     handler.close()
     return {"labeler": labeler, "before": before, "after": after, "stream_before": stream_before,
-            "stream_after": stream_after, "stream": len(stream), "calls": calls,
+            "stream_after": stream_after, "stream": len(stream),
             "tokens": tokens, "all_llm_calls": len(stream), "all_llm_tokens": all_llm_tokens,
             "extracted": extracted, "rejected": rejected, "mislabelled": len(wrong), "learned_wrong": learned_wrong,
             "widened": [(r.family, len(r.gate.admitted) if r.gate else 0, len(r.gate.refused) if r.gate else 0,
