@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tempfile
 from pathlib import Path
@@ -33,3 +34,10 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def text_diff(old: str, new: str, path: str) -> str:
+    """A unified diff of a file's text before and after a rewrite (``a/path``, ``b/path``), as shown to
+    the user before ``--write`` (``ddl refine``, ``ddl widen``)."""
+    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                        fromfile=f"a/{path}", tofile=f"b/{path}"))

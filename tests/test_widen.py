@@ -13,8 +13,9 @@ import pytest
 from ddl.api import check_source
 from ddl.eval import Evaluator
 from ddl.grammar.compile import CompiledGrammar
+from ddl.grammar.router import RoutedFamily
 from ddl.handler.registry import Registry
-from ddl.widen import Alternative, Candidate, ServedGrammar, learn, propose, widen_source
+from ddl.widen import Alternative, Candidate, learn, propose, widen_source
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fakellm"))
@@ -33,8 +34,8 @@ def _grammar(registry: Registry, name: str) -> CompiledGrammar:
     return next(e.grammar for e in registry.router.entries if e.name == name)
 
 
-def _others(registry: Registry, name: str) -> list[ServedGrammar]:
-    return [ServedGrammar(f.name, f.checked, f.evaluator, f.priority) for f in registry.served if f.name != name]
+def _others(registry: Registry, name: str) -> list[RoutedFamily]:
+    return [RoutedFamily(f.name, f.checked, f.evaluator, f.priority) for f in registry.served if f.name != name]
 
 
 def test_the_learner_aligns_theta_with_the_utterance_in_the_grammars_own_forms(served: Registry) -> None:

@@ -250,15 +250,12 @@ def _overlaps(checked: CheckedModule, evaluator: Any, registry: Registry, out: P
     specs = [RoutedFamily(f.name, f.checked, f.evaluator, f.priority, grammars.get(f.name)) for f in served]
     specs += [RoutedFamily(name, fam, evaluator, fam.priority or 0) for name, fam in mine.items()]
     try:
-        overlaps = Router.build(specs).overlaps(involving=mine)  # the served ones were checked on loading
+        overlaps = Router.build(specs).conflicts(involving=mine)  # the served ones were checked on loading
     except OverlapSearchTooLarge:
         first = next(iter(mine.values()))
         return [*problems, _diag("DDL701", f"{first.name}: the overlap search with the served families exceeded its "
                                  "budget; cannot show the grammar is disjoint from them", first.decl.name_span)]
-    priority = {**{f.name: f.priority for f in served}, **{n: f.priority or 0 for n, f in mine.items()}}
     for o in overlaps:
-        if priority[o.first] != priority[o.second]:
-            continue
         name, other = (o.first, o.second) if o.first in mine else (o.second, o.first)
         where = f" ({by_name[other].path})" if other in by_name else ""
         family = mine[name]

@@ -272,3 +272,9 @@ class Router:
         except SearchTooLarge as err:
             raise OverlapSearchTooLarge(sorted(e.name for e in err.keys if isinstance(e, _Entry))) from None
         return [Overlap(o.first.name, o.second.name, o.witness) for o in found]
+
+    def conflicts(self, involving: Collection[str] | None = None) -> list[Overlap]:
+        """The :meth:`overlaps` no ``priority`` orders: both families have the same priority, so neither
+        may answer the shared utterances (the registry refuses both; a candidate family is refused)."""
+        priority = {e.name: e.priority for e in self.entries}
+        return [o for o in self.overlaps(involving) if priority[o.first] == priority[o.second]]

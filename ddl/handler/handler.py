@@ -34,7 +34,7 @@ from ddl.handler.store import open_store
 from ddl.handler.widening import WidenReport, widen_family
 from ddl.model import ask_model
 from ddl.values import to_json
-from ddl.widen.gate import LEARNED_RULE
+from ddl.widen.gate import has_learned_rule
 
 LOG = logging.getLogger("ddl.handler")
 
@@ -255,8 +255,7 @@ class Handler:
     def _has_learned_rule(self, family: str) -> bool:
         with self._lock:
             served = self.registry.by_name.get(family)
-        grammar = served.checked.grammar if served is not None else None
-        return grammar is not None and any(r.name == LEARNED_RULE for r in grammar.decl.rules)
+        return served is not None and has_learned_rule(served.checked)
 
     def _relearn(self, family: str) -> dict[str, Any] | None:
         with self._lock:

@@ -194,7 +194,7 @@ def _route(served: Sequence[ServedFamily]) -> tuple[Router, list[RejectedFamily]
     by_name = {f.name: f for f in served}
     reasons: dict[str, list[str]] = {}
     try:
-        overlaps = router.overlaps()
+        overlaps = router.conflicts()  # an overlap ordered by priority is declared: the higher one answers
     except OverlapSearchTooLarge as err:
         for name in err.families:
             reasons.setdefault(name, []).append(
@@ -202,8 +202,6 @@ def _route(served: Sequence[ServedFamily]) -> tuple[Router, list[RejectedFamily]
         overlaps = []
     for o in overlaps:
         a, b = by_name[o.first], by_name[o.second]
-        if a.priority != b.priority:
-            continue  # declared: the higher priority answers the shared utterances
         reasons.setdefault(a.name, []).append(
             f"overlaps {b.name} ({b.path}): both accept {o.witness!r}; declare a different `priority` in one of them")
         reasons.setdefault(b.name, []).append(

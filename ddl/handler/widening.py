@@ -10,7 +10,6 @@ that were widened (a file edited meanwhile is left alone and reported).
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,10 @@ import attrs
 
 from ddl.diagnostics import did_you_mean
 from ddl.files import write_atomic
+from ddl.grammar.router import RoutedFamily
 from ddl.handler.records import HandlerError
 from ddl.handler.registry import Registry
-from ddl.widen.gate import LEARNED_RULE, GateResult, ServedGrammar, WidenError, widen_source
+from ddl.widen.gate import GateResult, WidenError, has_learned_rule, widen_source
 from ddl.widen.learn import Candidate, Learned, learn
 from ddl.widen.propose import propose
 
@@ -77,13 +77,11 @@ def widen_family(registry: Registry, store: Any, family: str, *, method: str = "
     else:
         learned = learn(served.checked, grammar, candidates)
     report = WidenReport(family, str(path), method, len(candidates), learned, None)
-    has_rule = served.checked.grammar is not None and any(r.name == LEARNED_RULE
-                                                          for r in served.checked.grammar.decl.rules)
-    if not learned.alternatives and not has_rule:
+    if not learned.alternatives and not has_learned_rule(served.checked):
         why = "no candidates" if not candidates else "no candidate could be aligned with θ"
         return attrs.evolve(report, message=f"nothing to learn: {why}")
     grammars = {e.name: e.grammar for e in registry.router.entries}
-    others = [ServedGrammar(f.name, f.checked, f.evaluator, f.priority, grammars.get(f.name))
+    others = [RoutedFamily(f.name, f.checked, f.evaluator, f.priority, grammars.get(f.name))
               for f in registry.served if f.name != family]
     try:
         gate = widen_source(text, str(path), family, learned.alternatives, candidates, rejected=rejected,
@@ -95,7 +93,7 @@ def widen_family(registry: Registry, store: Any, family: str, *, method: str = "
         return attrs.evolve(report, message="the grammar already holds what the candidates teach; nothing changed")
     if write and gate.ok:
         try:
-            if hashlib.sha256(path.read_bytes()).digest() != hashlib.sha256(data).digest():
+            if path.read_bytes() != data:
                 return attrs.evolve(report, message=f"{path} changed while it was being widened; nothing written")
             write_atomic(path, gate.source)
         except OSError as err:

@@ -17,7 +17,6 @@ answers them.  The result is checked exactly as ``ddl check`` does before anyone
 
 from __future__ import annotations
 
-import difflib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ import attrs
 
 from ddl.api import check_source
 from ddl.diagnostics import SourceMap
+from ddl.files import text_diff
 from ddl.syntax import ast as A
 from ddl.syntax.parser import parse_source
 from ddl.tree import nodes
@@ -86,8 +86,7 @@ def rewrite(text: str, path: str, family_name: str, split: Any, fs: Any, store_u
             break
         pruned += n
         result = _check(new, path)
-    diff = "".join(difflib.unified_diff(text.splitlines(keepends=True), new.splitlines(keepends=True),
-                                        fromfile=f"a/{path}", tofile=f"b/{path}"))
+    diff = text_diff(text, new, path)
     return Rewrite(new, diff, result[0], result[1], dropped, pruned)
 
 

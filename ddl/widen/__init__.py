@@ -14,9 +14,9 @@ feeds it candidates from the ledger and the served families.
 
 from __future__ import annotations
 
-from ddl.widen.gate import GateResult, Refusal, ServedGrammar, WidenError, widen_source
+from ddl.widen.gate import GateResult, Refusal, WidenError, widen_source
 from ddl.widen.learn import Alternative, Candidate, Learned, Unaligned, learn
 from ddl.widen.propose import propose
 
-__all__ = ["Alternative", "Candidate", "GateResult", "Learned", "Refusal", "ServedGrammar", "Unaligned",
+__all__ = ["Alternative", "Candidate", "GateResult", "Learned", "Refusal", "Unaligned",
            "WidenError", "learn", "propose", "widen_source"]

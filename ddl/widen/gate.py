@@ -25,7 +25,6 @@ DDL grammar text, compiled and checked like any other.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,6 +32,7 @@ import attrs
 
 from ddl.api import check_source, compile_source
 from ddl.eval import Evaluator, validate_theta
+from ddl.files import text_diff
 from ddl.grammar.compile import CompiledGrammar
 from ddl.grammar.router import OverlapSearchTooLarge, RoutedFamily, Router
 from ddl.regular import Lang
@@ -46,6 +46,11 @@ from ddl.widen.learn import Alternative, Candidate
 LEARNED_RULE = "learned"
 LEARNED_COMMENT = "# Learned by `ddl widen`"
 MAX_ROUNDS = 12  # each round drops at least one alternative or stops
+
+
+def has_learned_rule(family: CheckedFamily) -> bool:
+    """Whether ``family``'s grammar holds a rule a widening wrote."""
+    return family.grammar is not None and any(r.name == LEARNED_RULE for r in family.grammar.decl.rules)
 
 
 class WidenError(Exception):
@@ -81,25 +86,14 @@ class GateResult:
                 "refused": [r.to_json() for r in self.refused], "checks": list(self.checks)}
 
 
-@attrs.frozen
-class ServedGrammar:
-    """Another served family the widened grammar must not overlap."""
-
-    name: str
-    checked: CheckedFamily
-    evaluator: Any
-    priority: int
-    grammar: CompiledGrammar | None = None
-
-
 def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alternative],
                  candidates: Sequence[Candidate] = (), *, rejected: Sequence[str] = (),
-                 others: Sequence[ServedGrammar] = ()) -> GateResult:
+                 others: Sequence[RoutedFamily] = ()) -> GateResult:
     """Admit as many of ``alternatives`` into ``family`` of the module ``text`` (at ``path``) as the gate
     allows; the result holds the new text and its diff (nothing is written here)."""
     base = _base_text(text, path, family)
     current = _family_grammar(text, path, family)
-    base_grammar = _family_grammar(base, path, family)
+    base_grammar = current if base == text else _family_grammar(base, path, family)
     by_alt = {a.source: a for a in alternatives}
     theta_of = {c.utterance: c.theta for c in candidates}
     keep = list(dict.fromkeys(a.source for a in alternatives))
@@ -170,7 +164,12 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
                      f"accepts {u!r}, which feedback rejected")
             continue
         # 4. no overlap with another served family of the same priority
-        clash = _overlap(fam, evaluator, grammar, others)
+        try:
+            clash = _overlap(fam, evaluator, grammar, others)
+        except OverlapSearchTooLarge:
+            drop(list(keep), "the overlap search with the served families exceeded its budget; cannot show the "
+                             "widened grammar is disjoint from them")
+            continue
         if clash is not None:
             other, witness = clash
             culprits = [s for s in keep if alt_lang(s).contains(witness)] or list(keep)
@@ -196,7 +195,7 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
                   f"none of {len(rejected)} rejected utterances is newly accepted",
                   f"no overlap with {len(others)} other served families (at equal priority)",
                   "ddl check: every obligation of the module proved (G' unambiguous, sound, covering Θ; examples)")
-        return GateResult(family, True, new_text, _diff(text, new_text, path), admitted, tuple(refused), checks)
+        return GateResult(family, True, new_text, text_diff(text, new_text, path), admitted, tuple(refused), checks)
     message = "no learned alternative passed the gate" if alternatives else "nothing to learn"
     return _refuse_all(family, text, alternatives, refused, keep, message, base=base, path=path)
 
@@ -211,7 +210,7 @@ def _refuse_all(family: str, text: str, alternatives: Sequence[Alternative], ref
     if base is not None and base != text and check_source(base, path).ok:
         checks = ("the learned rule is removed: the grammar is the authored one again",
                   "ddl check: every obligation of the module proved")
-        return GateResult(family, True, base, _diff(text, base, path), (), (*refused, *rest), checks,
+        return GateResult(family, True, base, text_diff(text, base, path), (), (*refused, *rest), checks,
                           f"{message}; the learned rule is removed")
     return GateResult(family, False, text, "", (), (*refused, *rest), (), message)
 
@@ -237,19 +236,15 @@ def _parses_to(grammar: CompiledGrammar, family: CheckedFamily, evaluator: Any, 
 
 
 def _overlap(family: CheckedFamily, evaluator: Any, grammar: CompiledGrammar,
-             others: Sequence[ServedGrammar]) -> tuple[str, str] | None:
+             others: Sequence[RoutedFamily]) -> tuple[str, str] | None:
+    """The first served family (of the same priority: only those can conflict) sharing an utterance with
+    ``family``, and the witness; raises OverlapSearchTooLarge past the search's budget."""
     same = [o for o in others if o.name != family.name and o.priority == (family.priority or 0)]
     if not same:
         return None
-    specs = [RoutedFamily(o.name, o.checked, o.evaluator, o.priority, o.grammar) for o in same]
-    specs.append(RoutedFamily(family.name, family, evaluator, family.priority or 0, grammar))
-    try:
-        found = Router.build(specs).overlaps(involving={family.name})
-    except OverlapSearchTooLarge:
-        return ("(the overlap search exceeded its budget)", "")
-    for o in found:
-        other = o.second if o.first == family.name else o.first
-        return other, o.witness
+    specs = [*same, RoutedFamily(family.name, family, evaluator, family.priority or 0, grammar)]
+    for o in Router.build(specs).conflicts(involving={family.name}):
+        return (o.second if o.first == family.name else o.first), o.witness
     return None
 
 
@@ -338,8 +333,3 @@ def _family_grammar(text: str, path: str, family: str) -> CompiledGrammar:
     if checked is None or fam is None:
         raise WidenError("; ".join(d.headline() for d in errors[:3]) or f"no family {family}")
     return CompiledGrammar(fam, Evaluator(checked))
-
-
-def _diff(old: str, new: str, path: str) -> str:
-    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                        fromfile=path, tofile=f"{path} (widened)"))

@@ -27,7 +27,7 @@ from ddl.grammar.compile import CaptureSpec, CompiledGrammar, default_value
 from ddl.regular import Lang
 from ddl.types.checked import CheckedFamily
 from ddl.types.model import ListT, OptionT, TextT
-from ddl.values import to_json
+from ddl.values import quote_text, to_json
 
 MAX_UTTERANCE = 300  # longer candidates are not aligned (the search is quadratic in the length)
 _TRAILING = "?.!"
@@ -93,12 +93,7 @@ class Aligner:
         for p in family.params:
             value = default_value(grammar.evaluator, p)
             if value is not None:
-                self.defaults[p.name] = _json(value)
-
-    def align(self, candidate: Candidate) -> str | Unaligned:
-        """The candidate as a DDL alternative, or why it cannot be aligned."""
-        pieces = self.pieces(candidate)
-        return pieces if isinstance(pieces, Unaligned) else _source(pieces)
+                self.defaults[p.name] = to_json(value)
 
     def _free_text(self, source: str) -> bool:
         """Whether the capture written ``source`` takes free text (which could end in punctuation)."""
@@ -119,7 +114,7 @@ class Aligner:
         theta, problems = validate_theta(self.family, self.grammar.evaluator, dict(candidate.theta))
         if theta is None:
             return Unaligned(candidate.utterance, candidate.query_id, "θ is outside Θ: " + "; ".join(problems))
-        wanted = {name: _json(value) for name, value in theta.items()}
+        wanted = {name: to_json(value) for name, value in theta.items()}
         bounds = _word_bounds(text)
         options: dict[str, list[tuple[int, int, str]]] = {}
         for param, value in wanted.items():
@@ -129,7 +124,7 @@ class Aligner:
                     for j in bounds.ends:
                         if j <= i or not probe.lang.contains(text[i:j]):
                             continue
-                        if _json(self.grammar.convert(probe.name, text[i:j])) == value:
+                        if to_json(self.grammar.convert(probe.name, text[i:j])) == value:
                             spans.append((i, j, probe.source))
             options[param] = spans
         placed: list[tuple[int, int, str]] = []
@@ -210,7 +205,7 @@ def _alternative(source: str, group: Sequence[Candidate]) -> Alternative:
 
 def _source(pieces: Sequence[tuple[str, str]]) -> str:
     punctuated = bool(pieces[-1][1]) or pieces[-1][0] == "end"
-    return _join([_quote(v) if k == "text" and v else v for k, v in pieces if v], ends_in_text=punctuated)
+    return _join([quote_text(v) if k == "text" and v else v for k, v in pieces if v], ends_in_text=punctuated)
 
 
 def _join(items: Sequence[str], *, ends_in_text: bool = True) -> str:
@@ -224,7 +219,7 @@ def _choice(texts: Sequence[str]) -> str:
     present = [t for t in texts if t]
     if not present:
         return ""
-    body = " | ".join(_quote(t) for t in present)
+    body = " | ".join(quote_text(t) for t in present)
     if len(present) == 1:
         return body + ("?" if len(present) < len(texts) else "")
     return f"({body})" + ("?" if len(present) < len(texts) else "")
@@ -251,14 +246,3 @@ def _capture_source(spec: CaptureSpec) -> str | None:
         return spec.param
     args = "".join(f", {a}" for a in spec.args)
     return f"{spec.form}({spec.param}{args})"
-
-
-def _json(value: Any) -> Any:
-    return to_json(value)
-
-
-def _quote(text: str) -> str:
-    """A DDL text literal."""
-    out = text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
-    out = out.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
-    return f'"{out}"'
