@@ -390,7 +390,7 @@ class CompiledGrammar:
     def keyed_values(self, spec: CaptureSpec) -> list[int] | None:
         """The values of a small Int capture (compared by value in the ambiguity search), else None."""
         base = scalar(spec.type)
-        if not isinstance(base, IntT) or isinstance(spec.type, ListT) or spec.restricted or spec.const is not None:
+        if not isinstance(base, IntT) or isinstance(spec.type, ListT) or spec.const is not None:
             return None
         p = self.params[spec.param]
         own = p.where is not None and param_refs(p.where) == {p.name} and not isinstance(spec.type, OptionT)
@@ -422,8 +422,14 @@ class CompiledGrammar:
             if values is None:
                 return regex
             keyed.add(spec.param)
-            return cap(name, alt(*(seq(alt(*(lit(t) for f in spec.forms for t in f.spellings(v))), Tag(name, v))
-                                   for v in values)))
+            # A restricted capture (`number(n) & ~"a"`) keeps only the spellings its restriction admits.
+            admitted = self.capture_lang(name).contains if spec.restricted else (lambda _t: True)
+            marked = []
+            for v in values:
+                spellings = [t for f in spec.forms for t in f.spellings(v) if admitted(t)]
+                if spellings:
+                    marked.append(seq(alt(*(lit(t) for t in spellings)), Tag(name, v)))
+            return cap(name, alt(*marked))
 
         view = convert_regex(self.checked.body, capture)
         names = {name: spec.param for name, spec in self.captures.items() if not spec.is_const}
