@@ -100,12 +100,18 @@ def test_the_handler_widens_after_n_candidates_and_then_answers_deterministicall
         second = h.handle("paris weather 2 days")
         assert second["widening"]["ok"] is True and second["widening"]["written"] is True
         text = (directory / "trip.ddl").read_text(encoding="utf-8")
-        assert 'rule learned = city " weather " number(days) " days"' in text
-        # From now on the grammar answers this phrasing: no model call, the same θ.
+        assert "rule learned = " in text and "any_order(" in text  # two phrasings: the spotting generalization
+        # From now on the grammar answers this phrasing — and the same values marked the same way, in
+        # another order, among the family's words: no model call.
         calls = len(ddl_fake_llm.RECEIVED)
         third = h.handle("new york weather 9 days")
         assert third["source"] == "deterministic" and third["theta"] == {"city": "new_york", "days": 9}
+        fourth = h.handle("hi, weather for 3 days in tokyo please")
+        assert fourth["source"] == "deterministic" and fourth["theta"] == {"city": "tokyo", "days": 3}
         assert len(ddl_fake_llm.RECEIVED) == calls
+        # A word nobody used with this family is not filler: the request goes to the model.
+        ddl_fake_llm.SCRIPT.append('{"family": null}')
+        assert h.handle("tokyo hotels 3 days")["source"] != "deterministic"
         assert [f.name for f in h.registry.served] == ["trip_weather"]
 
 
@@ -145,15 +151,15 @@ def test_rejecting_a_learned_phrasings_answer_unlearns_it(directory: Path) -> No
     with _handler(directory, widen_after=1) as h:
         good = h.handle(MISS)
         assert good["widening"]["written"] is True
-        bad = h.handle("forecast for tokyo 2 days")  # mislabelled: the model left days at 1
+        bad = h.handle("forecast for tokyo for a fortnight")  # mislabelled: the model left days at 1
         assert bad["source"] == "extracted" and bad["theta"] == {"city": "tokyo", "days": 1}
         assert bad["widening"]["written"] is True
-        assert '"forecast for " city " 2 days"' in (directory / "trip.ddl").read_text(encoding="utf-8")
-        assert h.handle("forecast for paris 2 days")["theta"] == {"city": "paris", "days": 1}  # the poison
+        assert '"fortnight"' in (directory / "trip.ddl").read_text(encoding="utf-8")
+        assert h.handle("forecast for paris for a fortnight")["theta"] == {"city": "paris", "days": 1}  # the poison
         answer = h.feedback(bad["id"], "reject")
         assert answer["relearning"]["written"] is True
         text = (directory / "trip.ddl").read_text(encoding="utf-8")
-        assert '"forecast for "' not in text and 'city " weather " number(days) " days"' in text
+        assert "fortnight" not in text and 'city " weather " number(days) " days"' in text
         assert h.handle("tokyo weather 2 days")["source"] == "deterministic"
         # Rejecting the last teacher removes the learned rule: the authored grammar is back.
         h.feedback(good["id"], "reject")

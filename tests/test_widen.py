@@ -15,6 +15,7 @@ from ddl.eval import Evaluator
 from ddl.grammar.compile import CompiledGrammar
 from ddl.grammar.router import RoutedFamily
 from ddl.handler.registry import Registry
+from ddl.values import to_json
 from ddl.widen import Alternative, Candidate, learn, propose, widen_source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +65,8 @@ def test_alternatives_with_the_same_captures_merge_their_words(served: Registry)
         Candidate("forecast for tokyo", {"city": "tokyo"}, 1),
         Candidate("outlook for paris", {"city": "paris"}, 2),
     ])
-    [merged] = learned.alternatives
+    spotting, merged = learned.alternatives  # two phrasings: the spotting generalization comes first
+    assert spotting.narrow is not None and not spotting.utterances
     assert merged.source == '("forecast for " | "outlook for ") city'
     assert {p.source for p in merged.parts} == {'"forecast for " city', '"outlook for " city'}
     assert merged.query_ids == (1, 2)
@@ -187,3 +189,53 @@ def test_the_examples_can_be_widened_without_losing_a_proof(tmp_path: Path) -> N
     assert [f.name for f in again.served] == ["weather_request"] and not again.rejected
     route = again.route("tokyo weather 4 days")
     assert route is not None and route.family == "weather_request"
+
+
+def _widened_grammar(result_source: str, path: str, family: str) -> CompiledGrammar:
+    checked = check_source(result_source, path)
+    assert checked.ok and checked.module is not None
+    return CompiledGrammar(checked.module.families[family], Evaluator(checked.module))
+
+
+def test_spotting_learns_the_words_and_value_marks_not_the_phrasings(served: Registry) -> None:
+    """Two phrasings teach more than themselves: their values in any order, marked the way they were
+    ("4 days"), among words this family's users and author used; an unseen word or a negation is not
+    filler, so those requests still go to the model."""
+    fam = served.by_name["trip_weather"]
+    text = Path(fam.path).read_text(encoding="utf-8")
+    candidates = [Candidate("tokyo weather 4 days", {"city": "tokyo", "days": 4}, 1),
+                  Candidate("paris weather 2 days", {"city": "paris", "days": 2}, 2)]
+    learned = learn(fam.checked, _grammar(served, "trip_weather"), candidates)
+    result = widen_source(text, fam.path, "trip_weather", learned.alternatives, candidates,
+                          others=_others(served, "trip_weather"))
+    assert result.ok, result.refused
+    [spotting] = result.admitted  # the literal phrasings it covers are not written twice
+    assert "any_order(" in spotting.source and spotting.query_ids == (1, 2)
+    grammar = _widened_grammar(result.source, fam.path, "trip_weather")
+    for utterance, theta in [("hi, weather for 3 days in tokyo please", {"city": "tokyo", "days": 3}),
+                             ("new york weather 9 days", {"city": "new_york", "days": 9}),
+                             ("weather in paris", {"city": "paris"})]:
+        match = grammar.match(utterance)
+        assert match.ok, (utterance, match.error)
+        assert {k: to_json(v) for k, v in (match.values or {}).items()} == theta
+    for stranger in ("tokyo hotels 3 days", "weather in tokyo not 3 days", "cab to paris"):
+        assert not grammar.match(stranger).ok, stranger
+
+
+def test_a_refused_generalization_is_narrowed_by_its_witness_not_abandoned(served: Registry) -> None:
+    """A labeler gave "tokyo weather for a week" days = 1 (its default): the spotting alternative that
+    reads "a" as filler and "week" as filler would learn that "for a week" means 1 day.  Words only an
+    unaligned candidate used are never filler, and the one that aligned still generalizes."""
+    fam = served.by_name["trip_weather"]
+    text = Path(fam.path).read_text(encoding="utf-8")
+    candidates = [Candidate("tokyo weather 4 days", {"city": "tokyo", "days": 4}, 1),
+                  Candidate("paris weather 2 days", {"city": "paris", "days": 2}, 2),
+                  Candidate("tokyo weather for a fortnight", {"city": "tokyo", "days": 14}, 3)]
+    learned = learn(fam.checked, _grammar(served, "trip_weather"), candidates)
+    assert [u.query_id for u in learned.unaligned] == [3]
+    result = widen_source(text, fam.path, "trip_weather", learned.alternatives, candidates,
+                          others=_others(served, "trip_weather"))
+    assert result.ok and "fortnight" not in result.source
+    grammar = _widened_grammar(result.source, fam.path, "trip_weather")
+    assert not grammar.match("tokyo weather for a fortnight").ok  # still the model's: nothing learned a wrong θ
+    assert grammar.match("weather for 5 days in paris").ok

@@ -20,9 +20,9 @@ from typing import Any, Protocol
 import attrs
 
 from ddl.eval import validate_theta
-from ddl.tree import nodes
 from ddl.types.checked import CheckedFamily
 from ddl.types.model import EnumT, ListT, OptionT, Type
+from ddl.types.words import STOPWORDS, family_words, words
 
 MAX_REPLY = 20_000  # characters of a reply that are read; a longer one is not an extraction
 MAX_ENUM_LISTED = 60  # variants listed per enum parameter (the rest: "…")
@@ -37,12 +37,6 @@ SYSTEM = (
 )
 
 _OBJECT = re.compile(r"\{.*\}", re.S)
-_WORD = re.compile(r"[^\W_]+")
-# Words too common to say which family a request is about.
-STOPWORDS = frozenset("""a an and are as at be by can could do for from get give how i in is it me my of on or
-please show tell that the this to up us we what what's whats with would you your""".split())
-
-
 class Served(Protocol):
     """A served family as the extraction needs it (the registry's ``ServedFamily`` is one)."""
 
@@ -77,27 +71,16 @@ def describe_type(t: Type) -> str:
 
 
 def vocabulary(family: CheckedFamily) -> frozenset[str]:
-    """The words a request for ``family`` is likely to share with it: the grammar's literals, the enum
-    values' names, display texts and aliases, and the family's and parameters' names."""
-    words: set[str] = set(_words(family.name)) | {w for p in family.params for w in _words(p.name)}
-    for p in family.params:
-        t = p.type.inner if isinstance(p.type, OptionT) else p.type
-        t = t.elem if isinstance(t, ListT) else t
-        if isinstance(t, EnumT):
-            for text in (*t.variants, *t.displays, *(a for group in t.aliases for a in group)):
-                words.update(_words(text))
-    if family.grammar is not None:
-        for node in nodes(family.grammar.decl):
-            if type(node).__name__ == "RLit":
-                words.update(_words(node.text))
-    return frozenset(words - STOPWORDS)
+    """The words a request for ``family`` is likely to share with it (:func:`ddl.types.words.family_words`),
+    stopwords aside."""
+    return family_words(family) - STOPWORDS
 
 
 def relevant(families: Sequence[Served], utterance: str, cache: dict[int, frozenset[str]] | None = None) -> list[Served]:
     """The families that share a word (not a stopword) with the request: the only ones worth listing.
 
     A request that shares no word with any family (small talk) is not worth an extraction call at all."""
-    asked = set(_words(utterance)) - STOPWORDS
+    asked = set(words(utterance)) - STOPWORDS
     found = []
     for fam in families:
         key = id(fam.checked)
@@ -109,10 +92,6 @@ def relevant(families: Sequence[Served], utterance: str, cache: dict[int, frozen
         if asked & vocab:
             found.append(fam)
     return found
-
-
-def _words(text: str) -> list[str]:
-    return [w.casefold() for w in _WORD.findall(text)]
 
 
 def prompt(families: Sequence[Served], utterance: str) -> str:

@@ -49,6 +49,18 @@ class WidenReport:
                 "written": self.written, "message": self.message}
 
 
+MAX_ANSWERED = 500  # the most recent requests the grammar answered, learned from as phrasing (not as θ)
+
+
+def answered_by(store: Any, family: str, rejected: list[str]) -> list[str]:
+    """The latest requests ``family``'s grammar answered (source "deterministic") that feedback did not
+    reject: how its users ask, for the spotting learner's words and value marks."""
+    refused = set(rejected)
+    found = [q.utterance for q in store.queries()
+             if q.family == family and q.source == "deterministic" and q.utterance not in refused]
+    return list(dict.fromkeys(found[-MAX_ANSWERED:]))
+
+
 def widen_family(registry: Registry, store: Any, family: str, *, method: str = "align", model_id: str | None = None,
                  timeout: float = 60.0, write: bool = False) -> WidenReport:
     """Learn from ``family``'s candidates in ``store`` and gate the result against ``registry``."""
@@ -75,7 +87,7 @@ def widen_family(registry: Registry, store: Any, family: str, *, method: str = "
             raise HandlerError("the llm learner needs a model (-m MODEL)", "DDL707")
         learned = propose(served.checked, grammar, candidates, model_id=model_id, timeout=timeout)
     else:
-        learned = learn(served.checked, grammar, candidates)
+        learned = learn(served.checked, grammar, candidates, answered_by(store, family, rejected))
     report = WidenReport(family, str(path), method, len(candidates), learned, None)
     if not learned.alternatives and not has_learned_rule(served.checked):
         why = "no candidates" if not candidates else "no candidate could be aligned with θ"

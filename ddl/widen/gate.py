@@ -45,7 +45,7 @@ from ddl.widen.learn import Alternative, Candidate
 
 LEARNED_RULE = "learned"
 LEARNED_COMMENT = "# Learned by `ddl widen`"
-MAX_ROUNDS = 12  # each round drops at least one alternative or stops
+MAX_ROUNDS = 24  # each round drops (or narrows) at least one alternative, or stops
 
 
 def has_learned_rule(family: CheckedFamily) -> bool:
@@ -99,6 +99,7 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
     keep = list(dict.fromkeys(a.source for a in alternatives))
     refused: list[Refusal] = []
     langs: dict[str, Lang] = {}
+    general: set[str] = set()
 
     def alt_lang(source: str) -> Lang:
         if source not in langs:
@@ -107,29 +108,51 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
             langs[source] = grammar.lang
         return langs[source]
 
-    def drop(which: Sequence[str], reason: str) -> None:
+    def drop(which: Sequence[str], reason: str, witness: str | None = None) -> None:
         for source in which:
             if source in keep:
                 keep.remove(source)
                 refused.append(Refusal(source, reason))
+                narrow = by_alt[source].narrow
+                narrower = narrow(witness) if narrow is not None and witness is not None else None
+                if narrower is not None and narrower.source not in by_alt:  # a general one, minus what broke it
+                    by_alt[narrower.source] = narrower
+                    general.add(narrower.source)
+                    general.update(p.source for p in narrower.parts)
+                    keep.append(narrower.source)
+                    prepare(narrower.source)
+                    continue
                 for part in by_alt[source].parts:  # a merged alternative: try what it generalized, one by one
                     if part.source not in by_alt:
                         by_alt[part.source] = part
                         keep.append(part.source)
+                        prepare(part.source)
 
-    for source in list(keep):
+    def blame(suspects: list[str]) -> list[str]:
+        """Of the alternatives that accept a witness, the general ones when there are any: a literal
+        phrasing is only dropped for what it does itself, not for what a generalization of it does."""
+        return [s for s in suspects if s in general] or suspects
+
+    def prepare(source: str) -> None:
         try:
             lang = alt_lang(source)
         except (WidenError, RegularError) as err:
             drop([source], f"does not compile as a grammar alternative: {err}")
-            continue
+            return
         if not by_alt[source].utterances:  # a proposal: it covers the candidates its language accepts
             covered = [c for c in candidates if lang.contains(base_grammar.normalize(c.utterance))]
             if not covered:
                 drop([source], "accepts none of the candidate phrasings")
-                continue
-            by_alt[source] = Alternative(source, tuple(c.query_id for c in covered if c.query_id is not None),
-                                         tuple(c.utterance for c in covered))
+                return
+            by_alt[source] = attrs.evolve(by_alt[source], query_ids=tuple(
+                c.query_id for c in covered if c.query_id is not None), utterances=tuple(c.utterance for c in covered))
+
+    for source in list(keep):
+        prepare(source)
+    # Alternatives proposed without phrasings of their own (a spotting alternative, a model's rule) and
+    # their fallbacks: the general ones, dropped first when a check fails without naming a culprit.
+    general.update({a.source for a in alternatives if not a.utterances} | {
+        p.source for a in alternatives for p in a.parts if not p.utterances})
     for _ in range(MAX_ROUNDS):
         if not keep:
             break
@@ -144,24 +167,25 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
         evaluator = Evaluator(module)
         grammar = CompiledGrammar(fam, evaluator)
         # 2. every candidate parses to its θ
-        bad: list[tuple[str, str]] = []
+        bad: list[tuple[str, str, str]] = []
         for source in keep:
             for utterance in by_alt[source].utterances:
                 problem = _parses_to(grammar, fam, evaluator, utterance, theta_of.get(utterance))
                 if problem is not None:
-                    bad.append((source, f"{utterance!r}: {problem}"))
+                    bad.append((source, utterance, f"{utterance!r}: {problem}"))
                     break
         if bad:
-            for source, why in bad:
-                drop([source], f"a candidate does not parse to its θ under the widened grammar: {why}")
+            for source, utterance, why in bad:
+                drop([source], f"a candidate does not parse to its θ under the widened grammar: {why}",
+                     base_grammar.normalize(utterance))
             continue
         # 3. no rejected utterance newly accepted
         newly = [u for u in rejected if grammar.match(u).ok and not current.match(u).ok]
         if newly:
             for u in newly:
                 norm = grammar.normalize(u)
-                drop([s for s in keep if alt_lang(s).contains(norm)],
-                     f"accepts {u!r}, which feedback rejected")
+                drop(blame([s for s in keep if alt_lang(s).contains(norm)]),
+                     f"accepts {u!r}, which feedback rejected", norm)
             continue
         # 4. no overlap with another served family of the same priority
         try:
@@ -172,16 +196,21 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
             continue
         if clash is not None:
             other, witness = clash
-            culprits = [s for s in keep if alt_lang(s).contains(witness)] or list(keep)
-            drop(culprits, f"shares {witness!r} with the served family {other}")
+            culprits = blame([s for s in keep if alt_lang(s).contains(witness)]) or list(keep)
+            drop(culprits, f"shares {witness!r} with the served family {other}", witness)
             continue
         # 5. ddl check: every obligation of the module proved
         failing = [f for f in result.findings if f.diagnostic.is_error]
         if failing:
             witnesses = [w for f in failing for w in _quoted(f.diagnostic.message)]
-            culprits = [s for s in keep if any(alt_lang(s).contains(base_grammar.normalize(w)) for w in witnesses)]
+            culprits = blame([s for s in keep if any(alt_lang(s).contains(base_grammar.normalize(w))
+                                                     for w in witnesses)])
+            if not culprits:  # no witness (an obligation left unknown): the most general alternative goes first
+                culprits = sorted((s for s in keep if s in general), key=lambda s: not by_alt[s].parts)[:1] \
+                    or list(keep)
             first = failing[0].diagnostic
-            drop(culprits or list(keep), f"the widened family fails ddl check: {first.code}: {first.message}")
+            drop(culprits, f"the widened family fails ddl check: {first.code}: {first.message}",
+                 witnesses[0] if witnesses else None)
             continue
         # 1. nothing the authored grammar accepted is lost
         subset, lost = base_grammar.lang.subset_of(grammar.lang)
@@ -189,6 +218,10 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
             return _refuse_all(family, text, alternatives, refused, keep,
                                f"the widened grammar no longer accepts {lost!r}, which the authored one does",
                                base=base, path=path)
+        keep, new_text = _without_subsumed(keep, general, by_alt, alt_lang, base_grammar, new_text,
+                                           lambda sources: _with_learned(base, path, family, sources,
+                                                                         note=_note([by_alt[s] for s in sources])),
+                                           path)
         admitted = tuple(by_alt[s] for s in keep)
         checks = ("L(G) ⊆ L(G'): every utterance the authored grammar accepts is still accepted",
                   f"each of {sum(len(a.utterances) for a in admitted)} candidates parses to its recorded θ",
@@ -198,6 +231,25 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
         return GateResult(family, True, new_text, text_diff(text, new_text, path), admitted, tuple(refused), checks)
     message = "no learned alternative passed the gate" if alternatives else "nothing to learn"
     return _refuse_all(family, text, alternatives, refused, keep, message, base=base, path=path)
+
+
+def _without_subsumed(keep: list[str], general: set[str], by_alt: Mapping[str, Alternative], alt_lang: Any,
+                      grammar: CompiledGrammar, text: str, render: Any, path: str) -> tuple[list[str], str]:
+    """The admitted alternatives without the literal ones whose every phrasing another admitted one
+    accepts (a general alternative makes the literal ones it covers redundant); the smaller rule is
+    kept only if it passes ``ddl check`` again (dropping alternatives only shrinks the language, but
+    the check is the proof)."""
+    rest = list(keep)
+    for source in [s for s in keep if s not in general]:
+        others = [o for o in rest if o != source]
+        utterances = by_alt[source].utterances
+        if others and utterances and all(any(alt_lang(o).contains(grammar.normalize(u)) for o in others)
+                                         for u in utterances):
+            rest = others
+    if rest == keep:
+        return keep, text
+    smaller = render(rest)
+    return (rest, smaller) if check_source(smaller, path).ok else (keep, text)
 
 
 def _refuse_all(family: str, text: str, alternatives: Sequence[Alternative], refused: list[Refusal],

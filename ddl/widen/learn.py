@@ -17,7 +17,7 @@ that with the algebra and ``ddl check``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -27,10 +27,13 @@ from ddl.grammar.compile import CaptureSpec, CompiledGrammar, default_value
 from ddl.regular import Lang
 from ddl.types.checked import CheckedFamily
 from ddl.types.model import ListT, OptionT, TextT
+from ddl.types.words import STOPWORDS, family_words
 from ddl.values import quote_text, to_json
+from ddl.widen.spot import Spotter, word_counts
 
 MAX_UTTERANCE = 300  # longer candidates are not aligned (the search is quadratic in the length)
 _TRAILING = "?.!"
+MIN_SPOTTING = 2  # phrasings from traffic before the learner generalizes over them (the examples add to them)
 
 
 @attrs.frozen
@@ -50,6 +53,8 @@ class Alternative:
     query_ids: tuple[int, ...]
     utterances: tuple[str, ...]
     parts: tuple[Alternative, ...] = ()  # a merged alternative: the ones it generalizes (tried if it is refused)
+    # A narrower alternative, given an utterance the gate showed this one gets wrong (None: nothing to narrow).
+    narrow: Callable[[str], Alternative | None] | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen
@@ -94,6 +99,29 @@ class Aligner:
             value = default_value(grammar.evaluator, p)
             if value is not None:
                 self.defaults[p.name] = to_json(value)
+        self.param_of = {probe.source: probe.param for probes in self.probes.values() for probe in probes}
+        self.type_of = {p.name: p.type for p in family.params}
+        self._langs = {probe.source: probe.lang for probes in self.probes.values() for probe in probes}
+
+    def accepts(self, source: str, word: str) -> bool:
+        """Whether the capture written ``source`` accepts ``word`` (in any case the grammar folds)."""
+        lang = self._langs[source]
+        return lang.contains(word) or lang.contains(word.lower()) or lang.contains(word.capitalize())
+
+    def accepted_shapes(self, utterances: Sequence[str] = ()) -> list[tuple[tuple[str, str], ...]]:
+        """The family's examples with an utterance, and ``utterances`` (requests its grammar answered),
+        aligned with the θ the grammar gives them."""
+        out = []
+        said = [e.utterance for e in self.family.examples if e.utterance is not None]
+        for utterance in [*said, *utterances]:
+            result = self.grammar.match(utterance)
+            if not result.ok or result.values is None:
+                continue
+            theta = {k: to_json(v) for k, v in result.values.items()}
+            found = self.pieces(Candidate(utterance, theta))
+            if not isinstance(found, Unaligned):
+                out.append(found)
+        return out
 
     def _free_text(self, source: str) -> bool:
         """Whether the capture written ``source`` takes free text (which could end in punctuation)."""
@@ -156,8 +184,13 @@ class Aligner:
         return tuple(out)
 
 
-def learn(family: CheckedFamily, grammar: CompiledGrammar, candidates: Sequence[Candidate]) -> Learned:
+def learn(family: CheckedFamily, grammar: CompiledGrammar, candidates: Sequence[Candidate],
+          answered: Sequence[str] = ()) -> Learned:
     """Alternatives for the candidates, and the ones that did not align.
+
+    ``answered`` are requests the grammar already answered (the handler's ledger): how the family's
+    users ask, which the spotting alternative (:mod:`ddl.widen.spot`) learns its words and value marks
+    from, with the candidates and the examples.
 
     Candidates with the same pieces give one alternative.  Alternatives with the same captures in the
     same order are then *merged*: each text slot becomes the choice of the texts seen there, so
@@ -195,7 +228,39 @@ def learn(family: CheckedFamily, grammar: CompiledGrammar, candidates: Sequence[
         ends_in_text = all(bool(shape[-1][1]) or shape[-1][0] == "end" for shape in group)
         alternatives.append(attrs.evolve(_alternative(_join(merged, ends_in_text=ends_in_text), everyone),
                                          parts=parts))
+    shaped = tuple(shape for shape, group in shapes.items() for _ in group)
+    # Words that only unaligned candidates use may carry what could not be aligned ("for a week"): no
+    # filler (stopwords aside: "for", "a" say nothing by themselves).
+    taught = (*shaped, *aligner.accepted_shapes(answered))
+    aligned_words = {w for shape in taught for k, v in shape if k == "text" for w in word_counts([v.lower()])}
+    unsafe = frozenset(w for u in unaligned for w in word_counts([aligner.grammar.normalize(u.utterance).lower()])
+                       if w not in aligned_words and w not in STOPWORDS)
+    spotter = Spotter(taught, aligner.param_of, aligner.type_of,
+                      frozenset(aligner.defaults), aligner.accepts, family_words(family),
+                      ignore_case=grammar.ignore_case, exclude=unsafe)
+    general = _spotted(spotter, tuple(c.query_id for group in shapes.values() for c in group
+                                      if c.query_id is not None)) if len(shaped) >= MIN_SPOTTING else None
+    if general is not None:
+        alternatives.insert(0, general)
     return Learned(tuple(alternatives), tuple(unaligned))
+
+
+def _spotted(spotter: Spotter, ids: tuple[int, ...]) -> Alternative | None:
+    """The spotting alternative as a proposal (no utterances of its own: the gate credits it with the
+    candidates its language accepts).  When the gate refuses it with a witness it is narrowed (the
+    witness's filler words dropped); when there is nothing left to narrow, the strict form (every
+    value keeps both its cues) is tried."""
+    source = spotter.source()
+    if source is None:
+        return None
+    strict = _spotted(attrs.evolve(spotter, strict=True), ids) if not spotter.strict else None
+    parts = (strict,) if strict is not None and strict.source != source else ()
+
+    def narrow(witness: str) -> Alternative | None:
+        narrower = spotter.narrowed(witness)
+        return _spotted(narrower, ids) if narrower is not None else None
+
+    return Alternative(source, ids, (), parts=parts, narrow=narrow)
 
 
 def _alternative(source: str, group: Sequence[Candidate]) -> Alternative:

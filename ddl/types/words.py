@@ -1,0 +1,45 @@
+"""The words a family is written in: what its grammar, enums and names say.
+
+Used where a request must be compared with a family by its words rather than by its grammar: the
+handler lists a family in the extraction question only when the request shares one of its words
+(ddl/handler/extract.py), and the spotting learner lets a widened grammar accept the family's own
+words between the values (ddl/widen/spot.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ddl.tree import nodes
+from ddl.types.checked import CheckedFamily
+from ddl.types.model import EnumT, ListT, OptionT
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+
+# Words too common to say which family a request is about — and common enough that people put them
+# around any request ("what's the …", "for the …", "can you get me …").
+STOPWORDS = frozenset("""a an and are as at be by can could do for from get give how i i'm in is it me my of on or
+please show tell that the this to up us we what what's whats with would you your""".split())
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text``, case-folded (a word keeps an inner apostrophe: "what's")."""
+    return [w.casefold() for w in _WORD.findall(text)]
+
+
+def family_words(family: CheckedFamily) -> frozenset[str]:
+    """The grammar's literals (the family's own block, not imported rules), the enum values' names,
+    display texts and aliases, and the family's and parameters' names, case-folded."""
+    found: set[str] = set(words(family.name.replace("_", " ")))
+    for p in family.params:
+        found.update(words(p.name.replace("_", " ")))
+        t = p.type.inner if isinstance(p.type, OptionT) else p.type
+        t = t.elem if isinstance(t, ListT) else t
+        if isinstance(t, EnumT):
+            for text in (*t.variants, *t.displays, *(a for group in t.aliases for a in group)):
+                found.update(words(text.replace("_", " ")))
+    if family.grammar is not None:
+        for node in nodes(family.grammar.decl):
+            if type(node).__name__ == "RLit":
+                found.update(words(node.text))
+    return frozenset(found)

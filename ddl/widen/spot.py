@@ -1,0 +1,244 @@
+"""The spotting generalizer: aligned phrasings → one alternative that accepts their parts in any order.
+
+The literal alternatives of :mod:`ddl.widen.learn` accept exactly the phrasings they came from;
+people rarely ask the same way twice.  What carries over from one phrasing to the next is how
+each value is *marked* ("$" before the total, " people" after the party, "for " before the
+servings) and which words people put around the values.  From every aligned phrasing (the
+candidates, and the family's own examples, which the grammar already parses to their θ) this
+module collects
+
+* for each parameter, its **slots**: the capture as the grammar writes it with the cue seen on
+  its left ("for ", "$", "#") and on its right (" people", "%", " days"); a slot keeps at least one
+  cue, except for captures whose values name themselves (enum spellings, dates) or a capture seen
+  bare;
+* the **filler**: the words seen outside the values — never a digit, never a word one of the
+  family's captures accepts (a value), never a word that turns a request into another one ("no",
+  "not", "without", …: a request that says them is not one this family has seen);
+
+and writes::
+
+    (W S)* any_order(slot_a, slot_b?, …, sep = S (W S)*) (S W)* ("?" | "." | "!")?
+
+with W the filler words and S the separators seen between words.  An utterance is accepted only
+if every word outside the values is one the family's users have used, every digit is inside a
+value, and every value is marked the way it was marked before: a request with an unseen word
+("convert 5 nautical miles") is not taken.  Whether the alternative may join the grammar is not
+decided here: the gate proves it (unambiguous with the rest of the grammar — the same utterance
+never yields two θ —, disjoint from the other families, every candidate parsed to its θ) or
+refuses it, and the literal alternatives are tried instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+
+import attrs
+
+from ddl.types.model import EnumT, TextT
+from ddl.types.words import STOPWORDS
+from ddl.values import quote_text
+
+# Words that change what a request asks for; a phrasing with one of them is never generalized over.
+NEGATIONS = frozenset({
+    "no", "not", "without", "don't", "dont", "doesn't", "never", "except", "excluding", "minus",
+    "neither", "nor", "instead", "cancel", "delete", "remove", "undo", "stop", "isn't", "aren't",
+    "didn't", "won't", "can't", "cannot", "shouldn't", "wouldn't", "less", "fewer", "smaller",
+    "under", "below",
+})
+# What people wrap any request in (stdlib/phrasing.ddl's words): filler for every family.
+COURTESY = frozenset({"hey", "hi", "hello", "ok", "okay", "so", "there", "please", "pls", "plz", "kindly",
+                      "thanks", "thank", "thx", "cheers", "just", "need", "want", "like", "i'd", "let's"})
+ARTICLES = frozenset({"a", "an"})
+MAX_WORD = 24  # a longer "word" is a value or noise, not filler
+MAX_WORDS = 400
+MAX_ANY_ORDER = 3  # any_order of k values writes k! orders; past 3, only the orders seen are kept  # filler vocabulary cap (the most frequent words are kept)
+_WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_SEPARATOR_CHARS = frozenset(" ,.;:!?-–—()\"'/")
+_CUE_SYMBOLS = frozenset("$#€£%\"'(:@/~")
+
+
+def _is_cue(text: str) -> bool:
+    return any(c.isalpha() for c in text) or any(c in _CUE_SYMBOLS for c in text)
+
+
+def left_cue(text: str) -> str:
+    """The mark just before a value: the last word and the space after it ("for "), or the symbols
+    glued to the value ("$", "#")."""
+    if not text:
+        return ""
+    if text.endswith(" "):
+        tokens = text.split()
+        cue = (tokens[-1] + " ") if tokens else ""
+    else:
+        cue = text.split(" ")[-1]
+    return cue if _is_cue(cue) and not any(c.isdigit() for c in cue) else ""
+
+
+def right_cue(text: str) -> str:
+    """The mark just after a value: a space and the next word (" people"), or the symbols glued to it ("%")."""
+    if not text:
+        return ""
+    if text.startswith(" "):
+        tokens = text.split()
+        cue = " " + tokens[0] if tokens else ""
+    else:
+        cue = text.split(" ")[0]
+    cue = cue.rstrip(",.;:!?")
+    return cue if cue.strip() and _is_cue(cue) and not any(c.isdigit() for c in cue) else ""
+
+
+def separators(texts: Iterable[str]) -> list[str]:
+    """The separators seen between words (": ", " - "…), the space and the comma always among them."""
+    seen = {" ", ", "}
+    for text in texts:
+        for sep in _WORD.split(text):
+            # A separator ends in a space (", ", ": ", "? "), or is a dash between spaces.
+            if sep in (" - ", " – ") or (
+                    2 <= len(sep) <= 3 and set(sep) <= _SEPARATOR_CHARS and sep.endswith(" ")
+                    and not sep.startswith(" ")):
+                seen.add(sep)
+    return sorted(seen)
+
+
+def word_counts(texts: Iterable[str]) -> dict[str, int]:
+    """How often each word occurs in ``texts`` (the text between values)."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for match in _WORD.finditer(text):
+            w = match.group(0)
+            if len(w) <= MAX_WORD:
+                counts[w] = counts.get(w, 0) + 1
+    return counts
+
+
+def restricted(capture: str, filler: str, sep: str) -> str:
+    """A free-text capture that neither is, starts with nor ends with a filler word (so the filler and
+    the value cannot trade words)."""
+    return f"({capture} & ~({filler} | {filler} {sep} .* | .* {sep} {filler}))"
+
+
+@attrs.frozen
+class Spotter:
+    """The spotting alternative for aligned phrasings, and how to narrow it when the gate refuses it.
+
+    ``shapes`` are the phrasings as ("text", t) / ("capture", source) / ("end", "") pieces;
+    ``param_of`` maps a capture's source to its parameter, ``type_of`` a parameter to its type,
+    ``optional`` names the parameters with a default; ``accepts(source, w)`` says whether the capture
+    written ``source`` accepts the word w; ``extra`` are more words the family is written in (its
+    grammar's literals: :func:`ddl.types.words.family_words`).  ``strict``: every slot keeps both
+    cues it was seen with; ``exclude``: filler words a refusal showed to be unsafe.
+    """
+
+    shapes: tuple[tuple[tuple[str, str], ...], ...]
+    param_of: Mapping[str, str]
+    type_of: Mapping[str, object]
+    optional: frozenset[str]
+    accepts: Callable[[str, str], bool]
+    extra: frozenset[str] = frozenset()
+    ignore_case: bool = True
+    strict: bool = False
+    exclude: frozenset[str] = frozenset()
+
+    def narrowed(self, witness: str) -> Spotter | None:
+        """The spotter without the filler words of ``witness`` (an utterance the gate showed parses
+        wrongly or ambiguously): the words only the grammar's literals taught (never used by a phrasing)
+        go first, else the rarest one; None when the witness has no filler word to drop."""
+        vocabulary = set(self.vocabulary())
+        said = {w for shape in self.shapes for k, v in shape if k == "text" for w in word_counts([self._fold(v)])}
+        suspects = {self._fold(w) for w in _WORD.findall(witness)} & vocabulary
+        if not suspects:
+            return None
+        unseen = suspects - said - STOPWORDS - COURTESY
+        if unseen:
+            return attrs.evolve(self, exclude=self.exclude | unseen)
+        # Every suspect was used by someone: drop one at a time, the rarest first (the others are likely fine).
+        counts = word_counts(self._fold(v) for shape in self.shapes for k, v in shape if k == "text")
+        rarest = min(suspects, key=lambda w: (counts.get(w, 0), w))
+        return attrs.evolve(self, exclude=self.exclude | {rarest})
+
+    def _fold(self, text: str) -> str:
+        return text.lower() if self.ignore_case else text
+
+    def vocabulary(self) -> list[str]:
+        """The filler words, most frequent first."""
+        texts = [self._fold(v) for shape in self.shapes for k, v in shape if k == "text"]
+        counts = word_counts(texts)
+        for w in (*self.extra, *STOPWORDS, *COURTESY):
+            if _WORD.fullmatch(w) and len(w) <= MAX_WORD:
+                counts.setdefault(self._fold(w), 0)
+        valued = [src for src in self._sources() if not isinstance(self.type_of[self.param_of[src]], TextT)]
+        return sorted(
+            (w for w in counts if w.lower() not in NEGATIONS and w not in self.exclude
+             and (w in ARTICLES or not any(self.accepts(src, w) for src in valued))),
+            key=lambda w: (-counts[w], w))[:MAX_WORDS]
+
+    def _sources(self) -> list[str]:
+        return sorted({v for shape in self.shapes for k, v in shape if k == "capture"})
+
+    def source(self) -> str | None:
+        """The alternative in DDL grammar syntax, or None when there is too little to generalize from
+        (fewer than two phrasings, no filler, or a parameter that must be given but was never seen)."""
+        shapes, param_of, type_of, accepts = self.shapes, self.param_of, self.type_of, self.accepts
+        strict, fold = self.strict, self._fold
+        if len(shapes) < 2:
+            return None
+        sources = self._sources()
+        valued = [src for src in sources if not isinstance(type_of[param_of[src]], TextT)]
+        vocabulary = self.vocabulary()
+        if not vocabulary:
+            return None
+        # "for a guac": an article is filler, never the number 1 (a value form may read "a" as one).
+        articles = "(" + " | ".join(quote_text(a) for a in sorted(ARTICLES & set(vocabulary))) + ")"
+        wrapped = {src: f"({src} & ~{articles})" for src in valued
+                   if any(accepts(src, a) for a in ARTICLES & set(vocabulary))}
+        filler_word = "(" + " | ".join(quote_text(w) for w in sorted(vocabulary)) + ")"
+        seps = separators(self._fold(v) for shape in shapes for k, v in shape if k == "text")
+        sep = "(" + " | ".join(quote_text(s) for s in seps) + ")" if len(seps) > 1 else quote_text(seps[0])
+        # A value that cannot be a filler word names itself (an enum spelling, a date, a path): it needs no cue.
+        # (Not when another parameter has the same type: "km m" would not say which unit is which.)
+        shared = {str(t) for p, t in type_of.items() for q, u in type_of.items() if p != q and t == u}
+        names_itself = {src: str(type_of[param_of[src]]) not in shared and (
+                            isinstance(type_of[param_of[src]], EnumT)
+                            or (isinstance(type_of[param_of[src]], TextT)
+                                and not any(accepts(src, w) for w in vocabulary)))
+                        for src in sources}
+        slots: dict[str, set[str]] = {}
+        for shape in shapes:
+            pieces = [(k, fold(v) if k == "text" else v) for k, v in shape if k != "end"]
+            for i, (kind, source) in enumerate(pieces):
+                if kind != "capture":
+                    continue
+                param = param_of[source]
+                capture = restricted(source, filler_word, sep) if isinstance(type_of[param], TextT) \
+                    else wrapped.get(source, source)
+                before = pieces[i - 1][1] if i > 0 and pieces[i - 1][0] == "text" else ""
+                after = pieces[i + 1][1] if i + 1 < len(pieces) and pieces[i + 1][0] == "text" else ""
+                lc, rc = left_cue(before), right_cue(after)
+                forms = slots.setdefault(param, set())
+                if lc and rc:
+                    forms.add(f"{quote_text(lc)} {capture} {quote_text(rc)}")
+                    if not strict:
+                        forms.update({f"{quote_text(lc)} {capture}", f"{capture} {quote_text(rc)}"})
+                elif lc:
+                    forms.add(f"{quote_text(lc)} {capture}")
+                elif rc:
+                    forms.add(f"{capture} {quote_text(rc)}")
+                if names_itself[source] or not (lc or rc):
+                    forms.add(capture)
+        optional = self.optional
+        required = [p for p in type_of if p not in optional]
+        if any(p not in slots for p in required):
+            return None
+        slot = {param: f"({' | '.join(sorted(forms))})" for param, forms in slots.items()}
+        between = f"{sep} ({filler_word} {sep})*"
+        if len(slot) <= MAX_ANY_ORDER:
+            parts = [slot[p] + ("?" if p in optional else "") for p in sorted(slot, key=lambda p: (p in optional, p))]
+            if all(p.endswith("?") for p in parts):
+                return None  # any_order needs one part that is given
+            body = f"any_order({', '.join(parts)}, sep = {between})"
+        else:
+            # More values than any_order can permute at a checkable size: the orders people used.
+            orders = sorted({tuple(dict.fromkeys(param_of[v] for k, v in shape if k == "capture")) for shape in shapes})
+            body = "(" + " | ".join(f" {between} ".join(slot[p] for p in order) for order in orders) + ")"
+        return f"({filler_word} {sep})* {body} ({sep} {filler_word})* (\"?\" | \".\" | \"!\")?"
