@@ -34,6 +34,8 @@ from ddl.handler.service import make_app
 ROOT = Path(__file__).resolve().parent.parent
 DDL = Path(sys.executable).parent / "ddl"
 FAKELLM = ROOT / "tests" / "fakellm"
+# the fake models, and this checkout's ddl ahead of any installed one (so the server runs the code under test)
+PYTHONPATH = os.pathsep.join([str(FAKELLM), str(ROOT)])
 HIT = "suggest 3 mystery books from the 1950s"
 MISS = "write me a haiku about rain"
 START_TIMEOUT = 180.0  # a clean checkout verifies the examples on first load
@@ -48,7 +50,7 @@ class Server:
     def __init__(self, tmp: Path, *extra: str) -> None:
         self.store = tmp / "ledger.sqlite3"
         env = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
-        env.update(PYTHONPATH=str(FAKELLM), LLM_USER_PATH=str(tmp / "llm"), DDL_FAKE_SLOW_SECONDS="3")
+        env.update(PYTHONPATH=PYTHONPATH, LLM_USER_PATH=str(tmp / "llm"), DDL_FAKE_SLOW_SECONDS="3")
         cmd = [str(DDL), "serve", "examples", "--port", "0", "--store", str(self.store), "-m", "fake-echo", "--no-extract", *extra]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      text=True)
@@ -259,7 +261,7 @@ def test_a_slow_model_call_does_not_delay_covered_queries(tmp_path: Path) -> Non
 
 def test_serve_reports_a_port_in_use(tmp_path: Path, server: Server) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
-    env.update(PYTHONPATH=str(FAKELLM), LLM_USER_PATH=str(tmp_path / "llm"))
+    env.update(PYTHONPATH=PYTHONPATH, LLM_USER_PATH=str(tmp_path / "llm"))
     proc = subprocess.run([str(DDL), "serve", "examples", "--port", str(server.port), "--store",
                            str(tmp_path / "s.sqlite3")], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=START_TIMEOUT)
