@@ -41,6 +41,7 @@ from ddl.handler.serve_settings import (
     resolve_serve_settings,
 )
 from ddl.handler.service import shown_store
+from ddl.handler.store import open_store
 from ddl.model import HandlerError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,9 +175,9 @@ def test_ddl_serve_with_a_token_file_end_to_end(tmp_path: Path) -> None:
         assert port is not None, "ddl serve did not start"
         url = f"http://127.0.0.1:{port}"
 
-        def post(headers: dict[str, str]) -> tuple[int, Any]:
-            request = urllib.request.Request(url + "/query", data=json.dumps({"utterance": HIT}).encode(),
-                                             method="POST", headers={**JSON_TYPE, **headers})
+        def post(headers: dict[str, str], body: bytes = json.dumps({"utterance": HIT}).encode()) -> tuple[int, Any]:
+            request = urllib.request.Request(url + "/query", data=body, method="POST",
+                                             headers={**JSON_TYPE, **headers})
             deadline = time.monotonic() + 30
             while True:
                 try:
@@ -193,13 +194,18 @@ def test_ddl_serve_with_a_token_file_end_to_end(tmp_path: Path) -> None:
         assert status == 401 and body["error"]["code"] == "DDL715"
         status, body = post(AUTH)
         assert status == 200 and body["source"] == "deterministic"
+        # a lone surrogate reaches the real handler and store no more: a 400 naming it, nothing half-recorded
+        status, body = post(AUTH, b'{"utterance": "books \\ud800 please"}')
+        assert status == 400 and "lone surrogate" in body["error"]["message"]
     finally:
         proc.terminate()
         proc.wait(30)
     assert proc.returncode == 0
+    with open_store(str(tmp_path / "s.sqlite3")) as store:
+        assert [q.utterance for q in store.queries()] == [HIT]
     lines = [json.loads(line) for line in log_file.read_text(encoding="utf-8").splitlines()]
     requests = [line for line in lines if line.get("event") == "request"]
-    assert [(r["path"], r["status"]) for r in requests] == [("/query", 401), ("/query", 200)]
+    assert [(r["path"], r["status"]) for r in requests] == [("/query", 401), ("/query", 200), ("/query", 400)]
     assert requests[0]["error"] == "DDL715" and isinstance(requests[1]["query_id"], int)
     text = log_file.read_text(encoding="utf-8")
     assert TOKEN not in text and HIT not in text
