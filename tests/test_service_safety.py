@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -164,6 +165,8 @@ def test_ddl_serve_with_a_token_file_end_to_end(tmp_path: Path) -> None:
         [str(DDL), "serve", str(families), "--port", "0", "--store", str(tmp_path / "s.sqlite3"), "--token-file",
          str(token_file), "--log-file", str(log_file)],
         cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(120, proc.kill)  # a server that never announces itself cannot hang the suite
+    watchdog.start()
     try:
         assert proc.stderr is not None
         port = None
@@ -198,6 +201,7 @@ def test_ddl_serve_with_a_token_file_end_to_end(tmp_path: Path) -> None:
         status, body = post(AUTH, b'{"utterance": "books \\ud800 please"}')
         assert status == 400 and "lone surrogate" in body["error"]["message"]
     finally:
+        watchdog.cancel()
         proc.terminate()
         proc.wait(30)
     assert proc.returncode == 0
