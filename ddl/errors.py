@@ -102,6 +102,11 @@ CATALOGUE: dict[str, str] = {
     "DDL706": "unknown query",
     "DDL707": "no model configured",
     "DDL708": "teaching value disagrees with the teaching utterance",
+    # ddl serve's protections (spec/handler.md, "Running it safely")
+    "DDL715": "missing or wrong token",
+    "DDL716": "cross-site request refused",
+    "DDL717": "request body too slow",
+    "DDL718": "unsafe service configuration",
     # ---- input/output
     "DDL900": "cannot read file",
     "DDL901": "no .ddl files found",

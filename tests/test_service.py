@@ -3,9 +3,10 @@
 End-to-end tests start the real console script, ``ddl serve examples --port 0 ...``, as a
 subprocess on loopback (it prints the port it bound) with the fake llm models of tests/fakellm on
 PYTHONPATH, and talk to it with urllib.  The in-process tests drive the Starlette app with a
-small ASGI client and a fake handler (httpx, which Starlette's TestClient needs, is not a
-dependency), which lets them check what a socket cannot show, such as a chunked body being
-refused before it has all been read.
+small ASGI client and a fake handler, which lets them check what a socket cannot show, such as a
+chunked body being refused before it has all been read.  The service's protections (token, Host and
+Origin, content type, slow clients, the JSON log) are in tests/test_service_safety.py, hostile JSON
+in tests/test_reliability_service.py.
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ from ddl.handler.service import make_app
 ROOT = Path(__file__).resolve().parent.parent
 DDL = Path(sys.executable).parent / "ddl"
 FAKELLM = ROOT / "tests" / "fakellm"
+# the fake models, and this checkout's ddl ahead of any installed one (so the server runs the code under test)
+PYTHONPATH = os.pathsep.join([str(FAKELLM), str(ROOT)])
 HIT = "suggest 3 mystery books from the 1950s"
 MISS = "write me a haiku about rain"
 START_TIMEOUT = 180.0  # a clean checkout verifies the examples on first load
+JSON = {"content-type": "application/json"}
 
 
 # ---------------------------------------------------------------------------- the real server
@@ -48,7 +52,7 @@ class Server:
     def __init__(self, tmp: Path, *extra: str) -> None:
         self.store = tmp / "ledger.sqlite3"
         env = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
-        env.update(PYTHONPATH=str(FAKELLM), LLM_USER_PATH=str(tmp / "llm"), DDL_FAKE_SLOW_SECONDS="3")
+        env.update(PYTHONPATH=PYTHONPATH, LLM_USER_PATH=str(tmp / "llm"), DDL_FAKE_SLOW_SECONDS="3")
         cmd = [str(DDL), "serve", "examples", "--port", "0", "--store", str(self.store), "-m", "fake-echo", "--no-extract", *extra]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      text=True)
@@ -166,7 +170,9 @@ def test_queries_feedback_and_stats_end_to_end(tmp_path: Path) -> None:
     finally:
         srv.stop()
     assert srv.proc.returncode == 0, "".join(srv.log)
-    assert any("POST /query" in line for line in srv.log)  # one access-log line per request
+    requests = [json.loads(line) for line in srv.log if line.startswith("{") and '"event": "request"' in line]
+    assert [(r["method"], r["path"], r["status"]) for r in requests if r["path"] != "/health"][:2] == [
+        ("POST", "/query", 200), ("POST", "/query", 200)]  # one JSON access-log line per request
     with open_store(srv.store) as store:
         feedback = list(store.feedback())
         assert [(f.query_id, f.verdict, f.correction) for f in feedback] == [
@@ -259,7 +265,7 @@ def test_a_slow_model_call_does_not_delay_covered_queries(tmp_path: Path) -> Non
 
 def test_serve_reports_a_port_in_use(tmp_path: Path, server: Server) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
-    env.update(PYTHONPATH=str(FAKELLM), LLM_USER_PATH=str(tmp_path / "llm"))
+    env.update(PYTHONPATH=PYTHONPATH, LLM_USER_PATH=str(tmp_path / "llm"))
     proc = subprocess.run([str(DDL), "serve", "examples", "--port", str(server.port), "--store",
                            str(tmp_path / "s.sqlite3")], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=START_TIMEOUT)
@@ -340,7 +346,7 @@ def call(app: Any, method: str, path: str, body: Any = None, *, chunks: list[byt
     if chunks is None:
         chunks = [b""] if body is None else [json.dumps(body).encode()]
     if headers is None:
-        headers = {"content-length": str(sum(len(c) for c in chunks))}
+        headers = {"content-length": str(sum(len(c) for c in chunks)), **JSON}
     status, _, raw = anyio.run(_asgi, app, method, path, chunks, headers, [] if received is None else received)
     return status, json.loads(raw)
 
@@ -369,15 +375,16 @@ def test_app_stops_reading_a_body_over_the_limit() -> None:
     app = make_app(fake, max_body=4096)
     received: list[int] = []
     chunks = [b'{"utterance": "'] + [b"a" * 1024] * 100
-    status, body = call(app, "POST", "/query", chunks=chunks, headers={}, received=received)
+    status, body = call(app, "POST", "/query", chunks=chunks, headers=JSON, received=received)
     assert status == 413 and body["error"]["code"] == "DDL705"
     assert len(received) <= 6  # refused as soon as the limit was passed, not after 100 KiB
     assert fake.calls == []
     # a declared Content-Length over the limit is refused before reading anything
     received.clear()
-    status, _ = call(app, "POST", "/query", chunks=[b"{}"], headers={"content-length": "5000"}, received=received)
+    status, _ = call(app, "POST", "/query", chunks=[b"{}"], headers={"content-length": "5000", **JSON},
+                     received=received)
     assert status == 413 and received == []
-    _error(call(app, "POST", "/query", chunks=[b"{}"], headers={"content-length": "lots"}), 400)
+    _error(call(app, "POST", "/query", chunks=[b"{}"], headers={"content-length": "lots", **JSON}), 400)
 
 
 def test_app_utterance_limit_comes_from_the_config() -> None:
@@ -398,7 +405,7 @@ def test_app_serializes_handler_calls() -> None:
     async def many() -> None:
         async with anyio.create_task_group() as tg:
             for i in range(8):
-                tg.start_soon(_asgi, app, "POST", "/query", [json.dumps({"utterance": f"u{i}"}).encode()], {}, [])
+                tg.start_soon(_asgi, app, "POST", "/query", [json.dumps({"utterance": f"u{i}"}).encode()], JSON, [])
 
     anyio.run(many)
     assert len(fake.calls) == 8 and fake.max_active == 1

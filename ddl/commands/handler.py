@@ -20,9 +20,16 @@ from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import unquote
 
 from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError
-from ddl.handler.config import load_config, resolve
+from ddl.handler.config import config_file, load_config, resolve
 from ddl.handler.handler import Handler
 from ddl.handler.records import HandlerError
+from ddl.handler.serve_settings import (
+    check_log_file,
+    load_serve_settings,
+    load_token,
+    require_token_beyond_loopback,
+    resolve_serve_settings,
+)
 from ddl.handler.stats import compute_stats, plot, render_text
 from ddl.handler.store import open_store
 from ddl.model import prepare
@@ -236,6 +243,19 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise UsageError(f"--max-body must be a positive number of bytes, not {max_body}")
     directory = _directory(args.directory)
     config = _config(args, directory)
+    # the service's own settings and token are checked before the (slow) registry load: a refusal is immediate
+    try:
+        settings = resolve_serve_settings(
+            load_serve_settings(config_file(args.config, directory)), token_file=args.token_file,
+            allowed_hosts=args.allow_hosts, allowed_origins=args.allow_origins, header_timeout=args.header_timeout,
+            body_timeout=args.body_timeout, log_file=args.log_file, log_utterances=args.log_utterances)
+        token, warnings = load_token(settings.token_file, file_first=args.token_file is not None)
+        require_token_beyond_loopback(args.host, token)
+        check_log_file(settings.log_file)
+    except HandlerError as exc:
+        raise _ConfigError(exc) from None
+    for warning in warnings:
+        print(f"ddl serve: warning: {warning}", file=err)
     if config.model:  # load llm now, and say at once if the model cannot be used, not at the first miss
 
         problem = prepare(config.model)
@@ -245,7 +265,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print("ddl serve: no fallback model configured: misses are answered with DDL707 (use -m MODEL)", file=err)
     handler = Handler.open(directory, config)
     try:
-        serve(handler, args.host, args.port, max_body=max_body, announce=lambda line: print(line, file=err, flush=True))
+        serve(handler, args.host, args.port, max_body=max_body, token=token, settings=settings,
+              announce=lambda line: print(line, file=err, flush=True))
     except OSError as exc:
         print(f"ddl serve: error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=err)
         return EXIT_USAGE

@@ -143,7 +143,10 @@ def _handler(sub: Any) -> None:
         "serve", help="serve H_k over HTTP: POST /query, POST /feedback, GET /stats, /families, /health",
         description="An HTTP JSON API for the families of DIR (uvicorn). Request bodies are limited to "
                     "--max-body bytes and utterances to max_utterance characters (config file); errors "
-                    "are {\"error\": {\"code\", \"message\"}} with a 4xx status. Stop with Ctrl-C.",
+                    "are {\"error\": {\"code\", \"message\"}} with a 4xx status. Listens on loopback by "
+                    "default; any other --host needs a token. POST bodies must be application/json; requests "
+                    "from another Host or Origin are refused; the log is JSON lines. Stop with Ctrl-C.",
+        epilog="Running it safely (token, reverse proxy, TLS, what is checked and logged): spec/handler.md.",
     )
     serve.add_argument("directory", metavar="DIR", help="a directory of .ddl files")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -152,6 +155,22 @@ def _handler(sub: Any) -> None:
     _add_prices(serve)
     serve.add_argument("--max-body", type=int, default=None, metavar="BYTES",
                        help="largest request body accepted (default 65536)")
+    serve.add_argument("--token-file", metavar="FILE", default=None,
+                       help="require 'Authorization: Bearer <token>' with the token in FILE (else $DDL_SERVE_TOKEN, "
+                            "else token_file under [serve]); required when --host is not loopback")
+    serve.add_argument("--allow-host", action="append", default=None, metavar="NAME", dest="allow_hosts",
+                       help="a Host name answered besides the bound host (repeatable; '*' any): the name clients "
+                            "or a reverse proxy use")
+    serve.add_argument("--allow-origin", action="append", default=None, metavar="ORIGIN", dest="allow_origins",
+                       help="a browser origin (scheme://host[:port]) whose cross-site requests are served (repeatable)")
+    serve.add_argument("--header-timeout", type=float, default=None, metavar="S",
+                       help="seconds a client has to send a request's headers (default 10)")
+    serve.add_argument("--body-timeout", type=float, default=None, metavar="S",
+                       help="seconds a client has to send a request's body (default 30)")
+    serve.add_argument("--log-file", metavar="FILE", default=None,
+                       help="append the JSON-lines log to FILE instead of stderr")
+    serve.add_argument("--log-utterances", action="store_true", default=None,
+                       help="include each query's utterance in the access log (off by default)")
     for parser in (handle, feedback, stats, serve):
         parser.set_defaults(module="handler")
 

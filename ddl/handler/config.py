@@ -121,16 +121,21 @@ def load_config(path: str | os.PathLike[str] | None = None, directory: Path | No
     An explicit or $DDL_CONFIG file must exist; ``<directory>/ddl.toml`` is optional.  Relative store
     paths in the file are taken relative to the file, so the config means the same from any directory.
     """
-    chosen: Path | None = None
-    if path is not None:
-        chosen = Path(path)
-    elif os.environ.get(CONFIG_ENV):
-        chosen = Path(os.environ[CONFIG_ENV])
-    elif directory is not None and (Path(directory) / CONFIG_FILE_NAME).is_file():
-        chosen = Path(directory) / CONFIG_FILE_NAME
+    chosen = config_file(path, directory)
     if chosen is None:
         return HandlerConfig()
     return _read_file(chosen)
+
+
+def config_file(path: str | os.PathLike[str] | None = None, directory: Path | None = None) -> Path | None:
+    """The config file that applies: explicit path > $DDL_CONFIG > <directory>/ddl.toml when it exists."""
+    if path is not None:
+        return Path(path)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    if directory is not None and (Path(directory) / CONFIG_FILE_NAME).is_file():
+        return Path(directory) / CONFIG_FILE_NAME
+    return None
 
 
 def _read_file(path: Path) -> HandlerConfig:
