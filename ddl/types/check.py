@@ -1114,6 +1114,9 @@ class Checker:
                 self.fail("DDL212", f"index {it} is always outside a list of at most {t.max_len} elements", e.index.span)
             return ir.Index("list", obj, idx, t.elem, span=e.span)
         if isinstance(t, MapT):
+            if t.max_len == 0:  # `{:}[k]`: no key is ever present, so the lookup always fails (DDL303)
+                self.fail("DDL212", f"{t} has no entries: every key is absent, so this lookup always fails", e.span,
+                          hint="look the key up with get(m, k), which gives none when it is absent")
             key = self.check_against(e.index, ctx, t.key, "a map key")
             return ir.Index("map", obj, key, t.value, span=e.span)
         hint = "use slice(t, i, i + 1) for a character" if isinstance(t, TextT) else None
