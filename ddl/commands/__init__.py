@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from ddl.commands.base import EXIT_USAGE, UsageError
+from ddl.commands.base import EXIT_ERRORS, EXIT_USAGE, Failed, UsageError
 from ddl.commands.parser import build_parser
 from ddl.diagnostics import InputError
 
@@ -37,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, InputError) as err:  # InputError: the facade's (a path, a family, a --param)
         print(f"ddl {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except Failed:  # the diagnostics are printed (a file with errors under `ddl run`)
+        return EXIT_ERRORS
     except KeyboardInterrupt:
         return 130
 
