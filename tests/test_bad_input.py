@@ -50,3 +50,51 @@ def test_run_of_a_file_with_errors_prints_its_diagnostics_and_exits_1(tmp_path: 
     no_traceback(result)
     assert result.returncode == 1
     assert f"{source}:3:20: DDL200: unknown name 'x'" in result.stderr
+
+
+# ---------------------------------------------------------------------------- integers past 4,300 digits
+
+NINES = "9" * 999  # a literal may have up to 1,000 digits (DDL111); six of them multiply past 4,300
+
+
+def _big_family(tmp_path: Path, program: str, extra: str = "") -> Path:
+    source = tmp_path / "big.ddl"
+    source.write_text(f"family big {{\n  param n : Int in 1..9\n  program -> {program}\n{extra}}}\n", encoding="utf-8")
+    return source
+
+
+def test_run_prints_every_digit_of_an_int_past_4300_digits_as_json_and_text(tmp_path: Path) -> None:
+    product = " * ".join([NINES] * 6)
+    source = _big_family(tmp_path, f"Int = {product} * n")
+    expected = str(int(NINES) ** 6 * 3)
+    assert len(expected) > 5000
+    for fmt in ("json", "text"):
+        result = ddl("run", str(source), "--param", "n=3", "--format", fmt)
+        no_traceback(result)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == expected
+
+
+def test_show_of_a_huge_int_type_checks_runs_and_is_reported_in_full_by_check(tmp_path: Path) -> None:
+    product = " * ".join([NINES] * 6)
+    source = _big_family(tmp_path, f"Text = show({product} * n)", '  example { n = 1 } => "x"\n')
+    result = ddl("check", "--no-cache", str(source))
+    no_traceback(result)
+    assert result.returncode == 1
+    assert "DDL400: big: example[1] refuted" in result.stdout
+    assert str(int(NINES) ** 6)[:200] in result.stdout
+    run = ddl("run", str(source), "--param", "n=2", "--format", "text")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == f"\"{int(NINES) ** 6 * 2}\""  # a Text value, shown quoted
+
+
+def test_the_python_api_returns_a_huge_int_that_prints(tmp_path: Path) -> None:
+    import json
+
+    import ddl
+
+    product = " * ".join([NINES] * 6)
+    program = ddl.load(_big_family(tmp_path, f"Int = {product} * n"))
+    value = program.family("big")(n=1)
+    assert value == int(NINES) ** 6
+    assert json.dumps({"v": value}) == '{"v": ' + str(int(NINES) ** 6) + "}"
