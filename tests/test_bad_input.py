@@ -98,3 +98,94 @@ def test_the_python_api_returns_a_huge_int_that_prints(tmp_path: Path) -> None:
     value = program.family("big")(n=1)
     assert value == int(NINES) ** 6
     assert json.dumps({"v": value}) == '{"v": ' + str(int(NINES) ** 6) + "}"
+
+
+# ---------------------------------------------------------------------------- Text patterns with huge automata
+
+# The minimal DFA of this pattern has 2^31 states (the 31st character from the end is an "a").
+HUGE_PATTERN = 'Text(max 40, pattern [ab]* "a" [ab]{30})'
+MEMBER = "b" * 9 + "a" + "b" * 30
+NOT_MEMBER = "b" * 40
+
+
+def test_run_matches_values_against_a_pattern_whose_dfa_is_too_large_to_build(tmp_path: Path) -> None:
+    source = tmp_path / "codes.ddl"
+    source.write_text(f"type Code = {HUGE_PATTERN}\nfamily codes {{\n  param t : Text(max 40)\n"
+                      "  program -> Code = t\n}\n", encoding="utf-8")
+    good = ddl("run", str(source), "--param", f"t={MEMBER}")
+    no_traceback(good)
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.strip() == f'"{MEMBER}"'
+    bad = ddl("run", str(source), "--param", f"t={NOT_MEMBER}")
+    no_traceback(bad)
+    assert bad.returncode == 1
+    assert f'DDL309: text "{NOT_MEMBER}" does not match the pattern [ab]* "a" [ab]{{30}}' in bad.stderr
+    # θ validation matches the same way
+    param = tmp_path / "param.ddl"
+    param.write_text(f"family p {{\n  param t : {HUGE_PATTERN}\n  program -> Text = t\n}}\n", encoding="utf-8")
+    refused = ddl("run", str(param), "--param", f"t={NOT_MEMBER}")
+    no_traceback(refused)
+    assert refused.returncode == 1
+    assert f'ddl run: error: t = "{NOT_MEMBER}" does not match the pattern' in refused.stderr
+
+
+def test_the_python_api_runs_a_family_with_a_huge_pattern_and_reports_a_mismatch_as_a_run_error(
+        tmp_path: Path) -> None:
+    import pytest
+
+    import ddl
+
+    source = tmp_path / "codes.ddl"
+    source.write_text(f"type Code = {HUGE_PATTERN}\nfamily codes {{\n  param t : Text(max 40)\n"
+                      "  program -> Code = t\n}\n", encoding="utf-8")
+    family = ddl.load(source).family("codes")
+    assert family(t=MEMBER) == MEMBER
+    with pytest.raises(ddl.RunError, match="DDL309"):
+        family(t=NOT_MEMBER)
+
+
+def test_check_gives_verdicts_for_a_family_narrowing_to_a_huge_pattern(tmp_path: Path) -> None:
+    source = tmp_path / "codes.ddl"
+    source.write_text(f"type Code = {HUGE_PATTERN}\nfamily codes {{\n  param t : Text(max 40)\n"
+                      "  program -> Code = t\n"
+                      f'  example {{ t = "{MEMBER}" }} => "{MEMBER}"\n}}\n', encoding="utf-8")
+    result = ddl("check", "--no-cache", str(source))
+    no_traceback(result)
+    assert result.returncode == 1
+    assert "DDL600: codes: safe(narrowing at 4:21) refuted" in result.stdout  # t = "" does not match
+
+
+def test_a_pattern_too_large_to_sample_is_ddl608_with_the_limit_and_the_way_to_raise_it(tmp_path: Path) -> None:
+    source = tmp_path / "codes.ddl"
+    source.write_text(f"family codes {{\n  param t : {HUGE_PATTERN}\n  program -> Text = t\n}}\n", encoding="utf-8")
+    result = ddl("check", "--no-cache", "--max-states", "2000", str(source))
+    no_traceback(result)
+    assert result.returncode == 1
+    assert f"{source}:2:3: DDL608: codes: depends(t) unknown:" in result.stdout
+    assert ("no value of t could be sampled beyond the examples: the automaton of its Text pattern is too large "
+            "(subset construction reached the limit of 2,000 DFA states)") in result.stdout
+    assert "hint: raise the limit with `ddl check --max-states N`" in result.stdout
+
+
+def test_a_pattern_whose_intersection_cannot_be_built_is_ddl510_at_the_pattern(tmp_path: Path) -> None:
+    source = tmp_path / "codes.ddl"
+    source.write_text('family codes {\n  param t : Text(max 40, pattern ~([ab]* "a" [ab]{16}))\n'
+                      "  program -> Text = t\n}\n", encoding="utf-8")
+    for command in (("check", "--no-cache"), ("run",)):
+        result = ddl(*command, str(source), *(("--param", "t=ab") if command == ("run",) else ()))
+        no_traceback(result)
+        assert result.returncode == 1
+        output = result.stdout + result.stderr
+        assert (f"{source}:2:34: DDL510: this Text pattern is too large to match: subset construction reached "
+                "the limit of 50,000 DFA states") in output
+        assert "DDL200" not in output  # no follow-on error for the parameter
+
+
+def test_ddl_test_reports_a_pattern_it_cannot_draw_from_instead_of_a_traceback(tmp_path: Path) -> None:
+    source = tmp_path / "codes.ddl"
+    source.write_text(f"family codes {{\n  param t : {HUGE_PATTERN}\n  program -> Text = t\n}}\n", encoding="utf-8")
+    result = ddl("test", str(source), "--property", "totality")
+    no_traceback(result)
+    assert result.returncode == 1
+    assert ("codes::totality FAILED: cannot draw values to test: an automaton is too large (subset construction "
+            "reached the limit of 50,000 DFA states)") in result.stdout
