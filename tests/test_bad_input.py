@@ -3,9 +3,19 @@ runs it (the console script in a subprocess, or the Python API), asserting what 
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
+
+import ddl as ddl_api
 
 ROOT = Path(__file__).resolve().parent.parent
 DDL = Path(sys.executable).parent / "ddl"
@@ -89,12 +99,8 @@ def test_show_of_a_huge_int_type_checks_runs_and_is_reported_in_full_by_check(tm
 
 
 def test_the_python_api_returns_a_huge_int_that_prints(tmp_path: Path) -> None:
-    import json
-
-    import ddl
-
     product = " * ".join([NINES] * 6)
-    program = ddl.load(_big_family(tmp_path, f"Int = {product} * n"))
+    program = ddl_api.load(_big_family(tmp_path, f"Int = {product} * n"))
     value = program.family("big")(n=1)
     assert value == int(NINES) ** 6
     assert json.dumps({"v": value}) == '{"v": ' + str(int(NINES) ** 6) + "}"
@@ -131,16 +137,12 @@ def test_run_matches_values_against_a_pattern_whose_dfa_is_too_large_to_build(tm
 
 def test_the_python_api_runs_a_family_with_a_huge_pattern_and_reports_a_mismatch_as_a_run_error(
         tmp_path: Path) -> None:
-    import pytest
-
-    import ddl
-
     source = tmp_path / "codes.ddl"
     source.write_text(f"type Code = {HUGE_PATTERN}\nfamily codes {{\n  param t : Text(max 40)\n"
                       "  program -> Code = t\n}\n", encoding="utf-8")
-    family = ddl.load(source).family("codes")
+    family = ddl_api.load(source).family("codes")
     assert family(t=MEMBER) == MEMBER
-    with pytest.raises(ddl.RunError, match="DDL309"):
+    with pytest.raises(ddl_api.RunError, match="DDL309"):
         family(t=NOT_MEMBER)
 
 
@@ -189,3 +191,200 @@ def test_ddl_test_reports_a_pattern_it_cannot_draw_from_instead_of_a_traceback(t
     assert result.returncode == 1
     assert ("codes::totality FAILED: cannot draw values to test: an automaton is too large (subset construction "
             "reached the limit of 50,000 DFA states)") in result.stdout
+
+
+# ---------------------------------------------------------------------------- paths and files the user names
+
+LONG_NAME = "a" * 300  # longer than NAME_MAX: looking at it fails with ENAMETOOLONG, even as root
+BILL = ROOT / "examples" / "bill.ddl"
+WEATHER = ROOT / "examples" / "weather.ddl"
+
+
+def test_a_name_too_long_is_a_usage_error_under_every_command(tmp_path: Path) -> None:
+    for command in (("check", "--no-cache", LONG_NAME), ("run", LONG_NAME), ("test", LONG_NAME),
+                    ("fmt", LONG_NAME), ("grammar", "member", LONG_NAME, "hello"),
+                    ("grammar", "overlap", LONG_NAME, str(BILL)), ("handle", LONG_NAME, "hello"),
+                    ("stats", LONG_NAME), ("refine", "f", LONG_NAME), ("widen", "f", LONG_NAME)):
+        result = ddl(*command, cwd=tmp_path)
+        no_traceback(result)
+        assert result.returncode == 2, (command, result.stderr)
+        assert f"ddl {command[0]}: error: cannot read '{LONG_NAME}': File name too long" in result.stderr, command
+
+
+def test_a_file_that_cannot_be_read_exits_2_under_check_run_test_and_grammar(tmp_path: Path) -> None:
+    unreadable = Path("/proc/self/mem")  # a regular file whose read fails (EIO) for every user
+    if not unreadable.is_file():
+        pytest.skip("needs Linux's /proc/self/mem")
+    for command, expected in ((("check", "--no-cache"), "/proc/self/mem:1:1: DDL900: cannot read file: Input/output error"),
+                              (("run",), "ddl run: error: cannot read '/proc/self/mem': Input/output error"),
+                              (("test",), "ddl test: error: cannot read '/proc/self/mem': Input/output error"),
+                              (("grammar", "sample"), "ddl grammar: error: cannot read '/proc/self/mem': Input/output"),
+                              (("fmt",), "ddl fmt: error: cannot read '/proc/self/mem': Input/output error")):
+        result = ddl(*command, str(unreadable), cwd=tmp_path)
+        no_traceback(result)
+        assert result.returncode == 2, (command, result.stdout, result.stderr)
+        assert expected in result.stdout + result.stderr, command
+
+
+def test_a_directory_given_as_a_file_says_so(tmp_path: Path) -> None:
+    result = ddl("run", str(tmp_path))
+    no_traceback(result)
+    assert result.returncode == 2
+    assert f"ddl run: error: '{tmp_path}' is a directory; give a .ddl file" in result.stderr
+
+
+def test_an_empty_path_or_store_is_a_usage_error_not_the_current_directory_or_the_default(tmp_path: Path) -> None:
+    (tmp_path / "bill.ddl").write_bytes(BILL.read_bytes())
+    for command, argument in ((("check", ""), "PATH"), (("fmt", ""), "PATH"), (("run", ""), "FILE"),
+                              (("handle", "", "hello"), "DIR"), (("stats", ""), "DIR")):
+        result = ddl(*command, cwd=tmp_path)
+        no_traceback(result)
+        assert result.returncode == 2, command
+        assert (f"ddl {command[0]}: error: argument {argument}: an empty path names nothing (write . for the "
+                "current directory)") in result.stderr, command
+    for command in (("handle", ".", "split 100 between 4", "--store", ""), ("stats", ".", "--store", ""),
+                    ("feedback", ".", "1", "accept", "--store", "")):
+        result = ddl(*command, cwd=tmp_path)
+        assert result.returncode == 2, command
+        assert "argument --store: an empty value names nothing (leave the option out for the default)" in result.stderr
+    assert not (tmp_path / ".ddl-handler").exists()  # nothing was answered or recorded
+
+
+def test_the_python_api_refuses_an_empty_path() -> None:
+    with pytest.raises(ddl_api.InputError, match="an empty path names nothing"):
+        ddl_api.check([""])
+
+
+def test_a_system_file_that_is_not_utf8_is_a_usage_error_naming_the_byte(tmp_path: Path) -> None:
+    system = tmp_path / "system.txt"
+    system.write_bytes(b"You write \xff\xfe DDL.")
+    result = ddl("distill", "recommend 5 fantasy books", "-m", "no-such-model", "--system-file", str(system),
+                 cwd=tmp_path)
+    no_traceback(result)
+    assert result.returncode == 2
+    assert (f"ddl distill: error: --system-file '{system}' is not UTF-8 text: byte 0xFF at offset 10 cannot be "
+            "decoded") in result.stderr
+    missing = ddl("distill", "recommend 5 fantasy books", "-m", "m", "--system-file", str(tmp_path), cwd=tmp_path)
+    assert missing.returncode == 2
+    assert f"ddl distill: error: cannot read --system-file '{tmp_path}': Is a directory" in missing.stderr
+
+
+def test_format_to_a_reader_that_went_away_stops_quietly_with_141(tmp_path: Path) -> None:
+    # The reader closes its end before ddl has even started, so ddl's first write (or its final
+    # flush) meets a closed pipe, deterministically.
+    proc = subprocess.Popen([str(DDL), "fmt", str(BILL), str(WEATHER)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert stderr == ""
+
+
+def test_grammar_sample_refuses_a_length_or_count_past_its_maximum() -> None:
+    long = ddl("grammar", "sample", str(BILL), "--max-length", "100000000")
+    no_traceback(long)
+    assert long.returncode == 2
+    assert ("ddl grammar: error: --max-length must be from 0 to 4,096 characters, not 100,000,000") in long.stderr
+    many = ddl("grammar", "sample", str(BILL), "-n", "1000000000")
+    assert many.returncode == 2
+    assert "ddl grammar: error: -n must be from 0 to 100,000, not 1,000,000,000" in many.stderr
+    ok = ddl("grammar", "sample", str(BILL), "-n", "2", "--max-length", "4096")
+    assert ok.returncode == 0, ok.stderr
+    assert len(ok.stdout.splitlines()) == 2
+
+
+# ---------------------------------------------------------------------------- the handler's commands
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Path:
+    """A handler directory with one family, and a ledger holding one query (id 1)."""
+    directory = tmp_path / "reg"
+    directory.mkdir()
+    shutil.copy(WEATHER, directory / "weather.ddl")
+    first = ddl("handle", str(directory), "weather in paris", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    return directory
+
+
+def _ledger(directory: Path) -> Path:
+    return directory / ".ddl-handler" / "ledger.sqlite3"
+
+
+def _queries(directory: Path) -> int:
+    with sqlite3.connect(_ledger(directory)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM ddl_queries").fetchone()[0])
+
+
+def test_an_utterance_that_is_not_utf8_is_refused_before_anything_is_answered_or_recorded(served: Path) -> None:
+    result = ddl(b"handle", bytes(served), b"weather in \xff paris")
+    no_traceback(result)
+    assert result.returncode == 2
+    assert "ddl handle: error: the utterance is not valid UTF-8: byte 0xFF at character 11 cannot be decoded" in (
+        result.stderr)
+    assert result.stdout == ""
+    assert _queries(served) == 1  # only the fixture's query
+    for command in ((b"run", bytes(WEATHER), b"weather in \xff paris"),
+                    (b"grammar", b"member", bytes(WEATHER), b"weather in \xff paris")):
+        other = ddl(*command)
+        assert other.returncode == 2, command
+        assert "the utterance is not valid UTF-8: byte 0xFF at character 11" in other.stderr
+
+
+def test_a_correction_that_is_not_utf8_is_refused_and_nothing_is_recorded(served: Path) -> None:
+    result = ddl(b"feedback", bytes(served), b"1", b"reject", b"--correction", b"paris, \xe9 France")
+    no_traceback(result)
+    assert result.returncode == 2
+    assert "ddl feedback: error: the correction is not valid UTF-8: byte 0xE9 at character 7" in result.stderr
+    with sqlite3.connect(_ledger(served)) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM ddl_feedback").fetchone()[0] == 0
+
+
+def test_handle_exits_1_and_says_so_when_the_answer_could_not_be_recorded(served: Path) -> None:
+    with sqlite3.connect(_ledger(served)) as conn:  # a ledger that refuses every new query
+        conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON ddl_queries BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    result = ddl("handle", str(served), "weather in paris")
+    no_traceback(result)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["url"] == "https://api.open-meteo.com/v1/forecast"  # the answer is not lost
+    assert ("ddl handle: error: the query was not recorded: DDL702: cannot write to store "
+            f"'{_ledger(served)}': disk full") in result.stderr
+    assert _queries(served) == 1
+
+
+@contextmanager
+def read_only_directory(directory: Path) -> Iterator[None]:
+    """``directory`` cannot be written to, even by root (chattr +i), or the test is skipped."""
+    if os.geteuid() != 0:
+        directory.chmod(0o555)
+        try:
+            yield
+        finally:
+            directory.chmod(0o755)
+        return
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(directory)]).returncode != 0:
+        pytest.skip("running as root without chattr +i: cannot make a directory read-only")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(directory)], check=True)
+
+
+def test_stats_reads_a_ledger_in_a_read_only_directory_and_changes_nothing(served: Path) -> None:
+    store_dir = _ledger(served).parent
+    before = {p.name: p.read_bytes() for p in store_dir.iterdir()}
+    with read_only_directory(store_dir):
+        result = ddl("stats", str(served), "--format", "json")
+        no_traceback(result)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["queries"] == 1
+    assert {p.name: p.read_bytes() for p in store_dir.iterdir()} == before
+
+
+def test_stats_in_a_writable_directory_leaves_the_ledger_unchanged(served: Path) -> None:
+    before = _ledger(served).read_bytes()
+    result = ddl("stats", str(served), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["queries"] == 1
+    assert _ledger(served).read_bytes() == before

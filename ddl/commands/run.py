@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ddl.api import InputError, find_family, parse_params
-from ddl.commands.base import EXIT_ERRORS, EXIT_OK, UsageError
+from ddl.commands.base import EXIT_ERRORS, EXIT_OK, UsageError, text_argument
 from ddl.commands.loading import load_module
 from ddl.eval import Err, Evaluator, compile_family, validate_theta
 from ddl.grammar.compile import CompiledGrammar
@@ -17,6 +17,10 @@ from ddl.values import show_value, to_json
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
+    if args.utterance is not None:
+        text_argument(args.utterance, "the utterance")
+    for item in args.param:
+        text_argument(item, f"--param {item.partition('=')[0]}")
     path = Path(args.file)
     checked, sources = load_module(path)
     if not checked.families:
