@@ -294,6 +294,20 @@ def test_grammar_sample_refuses_a_length_or_count_past_its_maximum() -> None:
     assert len(ok.stdout.splitlines()) == 2
 
 
+# ---------------------------------------------------------------------------- ddl check --format json
+
+
+def test_check_json_without_timings_is_the_same_bytes_on_every_run(tmp_path: Path) -> None:
+    cold = ddl("check", "--format", "json", "--no-timings", "--no-cache", str(BILL))
+    first = ddl("check", "--format", "json", "--no-timings", "--cache-dir", str(tmp_path / "cache"), str(BILL))
+    cached = ddl("check", "--format", "json", "--no-timings", "--cache-dir", str(tmp_path / "cache"), str(BILL))
+    assert cold.returncode == first.returncode == cached.returncode == 0
+    assert cold.stdout == first.stdout == cached.stdout
+    assert '"seconds"' not in cold.stdout and '"verdict": "proved"' in cold.stdout
+    timed = ddl("check", "--format", "json", "--no-cache", str(BILL))
+    assert '"seconds"' in timed.stdout  # the default keeps them
+
+
 # ---------------------------------------------------------------------------- the handler's commands
 
 

@@ -59,6 +59,9 @@ def _check(sub: Any) -> None:
     parser.add_argument("--format", choices=["text", "json", "sarif"], default="text",
                         help="output format: text (default), json (spec/checks.md) or sarif (SARIF 2.1.0)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only diagnostics, no summary")
+    parser.add_argument("--no-timings", action="store_true",
+                        help="leave the measured seconds out of --format json, so that the same files give the "
+                             "same output byte for byte")
     parser.add_argument("--allow-unknown", action="store_true",
                         help="report unknown obligations as warnings and do not fail on them")
     parser.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
