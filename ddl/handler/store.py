@@ -637,9 +637,9 @@ class SQLiteStore(Store):
         try:
             conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
             return conn
-        except sqlite3.OperationalError as exc:
+        except sqlite3.OperationalError:  # "unable to open" (root), "attempt to write a readonly database"
             conn.close()
-            if "unable to open" not in str(exc) or os.access(os.path.dirname(os.path.abspath(self.path)), os.W_OK):
+            if os.access(os.path.dirname(os.path.abspath(self.path)), os.W_OK):
                 raise
         return connect("immutable=1")
 
