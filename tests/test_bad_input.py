@@ -226,6 +226,25 @@ def test_a_file_that_cannot_be_read_exits_2_under_check_run_test_and_grammar(tmp
         assert expected in result.stdout + result.stderr, command
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any directory, whatever its mode")
+def test_a_directory_that_cannot_be_read_is_a_usage_error_not_skipped_files(tmp_path: Path) -> None:
+    shutil.copy(BILL, tmp_path / "bill.ddl")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    shutil.copy(WEATHER, locked / "weather.ddl")
+    locked.chmod(0)
+    try:
+        check = ddl("check", "--no-cache", str(tmp_path))
+        member = ddl("grammar", "member", str(locked / "weather.ddl"), "weather in paris")
+    finally:
+        locked.chmod(0o755)
+    for result, command in ((check, "check"), (member, "grammar")):
+        no_traceback(result)
+        assert result.returncode == 2, command
+        assert f"ddl {command}: error: cannot read '{locked}" in result.stderr
+        assert "Permission denied" in result.stderr
+
+
 def test_a_directory_given_as_a_file_says_so(tmp_path: Path) -> None:
     result = ddl("run", str(tmp_path))
     no_traceback(result)
