@@ -183,6 +183,21 @@ def test_a_pattern_whose_intersection_cannot_be_built_is_ddl510_at_the_pattern(t
         assert "DDL200" not in output  # no follow-on error for the parameter
 
 
+def test_run_says_a_grammar_capturing_a_huge_pattern_is_too_large_instead_of_not_accepted(tmp_path: Path) -> None:
+    source = tmp_path / "codes.ddl"
+    source.write_text(f'family codes {{\n  param t : {HUGE_PATTERN}\n  grammar {{ "code " t }}\n'
+                      "  program -> Text = t\n}\n", encoding="utf-8")
+    for command in (("run", str(source)), ("grammar", "member", str(source))):
+        result = ddl(*command, f"code {MEMBER}")
+        no_traceback(result)
+        assert result.returncode == 1
+        assert (f"DDL506: the grammar of codes is too large to match an utterance: subset construction reached "
+                "the limit of 50,000 DFA states; the growth comes from 't'") in result.stderr
+        assert "does not accept" not in result.stderr and "no match" not in result.stdout
+    by_param = ddl("run", str(source), "--param", f"t={MEMBER}")
+    assert by_param.returncode == 0 and by_param.stdout.strip() == f'"{MEMBER}"'
+
+
 def test_ddl_test_reports_a_pattern_it_cannot_draw_from_instead_of_a_traceback(tmp_path: Path) -> None:
     source = tmp_path / "codes.ddl"
     source.write_text(f"family codes {{\n  param t : {HUGE_PATTERN}\n  program -> Text = t\n}}\n", encoding="utf-8")

@@ -10,7 +10,7 @@ from typing import TextIO
 
 from ddl.api import InputError, parse_params
 from ddl.commands.base import EXIT_ERRORS, EXIT_OK, Failed, UsageError, text_argument
-from ddl.commands.loading import LoadedFamily, load_family
+from ddl.commands.loading import LoadedFamily, grammar_too_large, load_family
 from ddl.eval import validate_theta
 from ddl.grammar.compile import CompiledGrammar
 from ddl.grammar.router import RoutedFamily, Router
@@ -81,6 +81,11 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         fam, evaluator = loaded.family, loaded.evaluator
         grammar = CompiledGrammar(fam, evaluator)
         if action == "member":
+            too_large = grammar_too_large(grammar)
+            if too_large is not None:
+                print(f"ddl grammar: DDL506: the grammar of {fam.name} is too large to match an utterance: "
+                      f"{too_large}", file=sys.stderr)
+                return EXIT_ERRORS
             result = grammar.match(args.utterance)
             if not result.ok:
                 print(f"no match: {result.error}", file=out)

@@ -10,6 +10,8 @@ from ddl.api import ModuleLoader, compile_source, find_family
 from ddl.commands.base import Failed, UsageError, is_dir, is_file, print_diagnostics, read_bytes
 from ddl.diagnostics import SourceMap
 from ddl.eval import Evaluator
+from ddl.grammar.compile import CompiledGrammar
+from ddl.regular import AutomatonTooLarge, RegularError
 from ddl.types.checked import CheckedFamily, CheckedModule
 
 
@@ -42,3 +44,13 @@ def load_family(ref: str, name: str | None = None) -> LoadedFamily:
     checked, sources = load_module(Path(path_text))
     family = find_family(checked, name or given or None, path_text)
     return LoadedFamily(checked, family, Evaluator(checked), sources)
+
+
+def grammar_too_large(grammar: CompiledGrammar) -> str | None:
+    """Why ``grammar`` cannot match any utterance here (its matcher is over the engine's limits: a Text
+    capture whose pattern is one huge DFA), or None; ``ddl check`` reports the same as DDL506."""
+    try:
+        grammar.matcher  # noqa: B018 - built lazily; building it is the test
+    except RegularError as err:
+        return err.summary if isinstance(err, AutomatonTooLarge) else str(err)
+    return None
