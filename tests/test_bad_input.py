@@ -191,7 +191,7 @@ def test_run_says_a_grammar_capturing_a_huge_pattern_is_too_large_instead_of_not
         result = ddl(*command, f"code {MEMBER}")
         no_traceback(result)
         assert result.returncode == 1
-        assert (f"DDL506: the grammar of codes is too large to match an utterance: subset construction reached "
+        assert ("DDL506: the grammar of codes is too large to match an utterance: subset construction reached "
                 "the limit of 50,000 DFA states; the growth comes from 't'") in result.stderr
         assert "does not accept" not in result.stderr and "no match" not in result.stdout
     by_param = ddl("run", str(source), "--param", f"t={MEMBER}")
