@@ -10,9 +10,17 @@ lists them.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from ddl.version import __version__
+
+# A DDL Int has no size limit (a run's step budget bounds how far it grows and charges for printing
+# it), so `show`, `ddl run`, the JSON forms and diagnostics must write all of its digits: lift
+# CPython's 4,300-digit guard on int <-> text conversion for the process (spec/semantics.md §3).
+# Every text DDL turns into an int is bounded before it is converted (literals 1,000 digits, θ 4,000
+# digits, request bodies --max-body bytes), which is what that guard protects.
+sys.set_int_max_str_digits(0)
 
 _API = ("ArgumentError", "CheckReport", "Family", "FamilyNotFound", "FileResult", "InputError", "Program", "RunError",
         "check", "check_file", "check_source", "compile_file", "compile_source", "find_family", "load", "loads",

@@ -333,19 +333,37 @@ def collect_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     """The ``.ddl`` files named by ``paths``: files as given, directories searched recursively (sorted)."""
     files: list[Path] = []
     for raw in paths:
+        if not os.fspath(raw):  # Path("") is the current directory: an empty argument names nothing
+            raise InputError("an empty path names nothing (write . for the current directory)")
         p = Path(raw)
-        if p.is_dir():
-            found = sorted(q for q in p.rglob("*.ddl") if q.is_file())
-            if not found:
-                raise InputError(f"no .ddl files found under '{raw}'")
-            files.extend(found)
-        elif p.is_file():
-            files.append(p)
-        elif p.exists():
-            raise InputError(f"'{raw}' is neither a file nor a directory")
-        else:
-            raise InputError(f"no such file or directory: '{raw}'")
+        try:
+            if p.is_dir():
+                found = sorted(_ddl_files_under(p))
+                if not found:
+                    raise InputError(f"no .ddl files found under '{raw}'")
+                files.extend(found)
+            elif p.is_file():
+                files.append(p)
+            elif p.exists():
+                raise InputError(f"'{raw}' is neither a file nor a directory")
+            else:
+                raise InputError(f"no such file or directory: '{raw}'")
+        except OSError as err:  # a name too long, a directory on the way that cannot be searched
+            where = err.filename if err.filename is not None else raw
+            raise InputError(f"cannot read '{where}': {err.strerror or err}") from None
     return files
+
+
+def _ddl_files_under(directory: Path) -> list[Path]:
+    """Every ``.ddl`` file under ``directory``, symlinked directories not followed.  A subdirectory that
+    cannot be read raises (``Path.rglob`` would skip it silently, and its files would go unchecked)."""
+    def fail(err: OSError) -> None:
+        raise err
+
+    found: list[Path] = []
+    for here, _dirs, names in os.walk(directory, onerror=fail):
+        found.extend(Path(here) / name for name in names if name.endswith(".ddl") and (Path(here) / name).is_file())
+    return found
 
 
 # ---------------------------------------------------------------------------- checking (ddl check)
@@ -486,10 +504,12 @@ class CheckReport:
                     counts[o.verdict] += 1
         return counts
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``ddl check --format json`` document (spec/checks.md)."""
+    def to_json(self, *, timings: bool = True) -> dict[str, Any]:
+        """The ``ddl check --format json`` document (spec/checks.md); ``timings=False`` leaves out the measured
+        ``seconds``, the only part that differs between two checks of the same files."""
         return {"ok": self.ok,
-                "files": [{"path": r.path, "families": [f.report_json() for f in r.families]} for r in self.results],
+                "files": [{"path": r.path, "families": [f.report_json(timings=timings) for f in r.families]}
+                          for r in self.results],
                 "diagnostics": [d.to_json() for d in self.diagnostics()]}
 
     def to_sarif(self, cwd: str | os.PathLike[str] | None = None) -> dict[str, Any]:

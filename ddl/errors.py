@@ -82,6 +82,7 @@ CATALOGUE: dict[str, str] = {
     "DDL507": "rendered utterance does not round-trip",
     "DDL508": "grammar obligation unknown",
     "DDL509": "utterance not accepted",
+    "DDL510": "Text pattern too large",
     # ---- verifier obligations over all of Θ
     "DDL600": "partial operation can fail",
     "DDL601": "parameter does not affect the output",
@@ -91,6 +92,7 @@ CATALOGUE: dict[str, str] = {
     "DDL605": "ensures clause can be violated",
     "DDL606": "verifier obligation unknown",
     "DDL607": "counterexample did not replay",
+    "DDL608": "verifier obligation unknown at a limit",
     # ---- I/O and internal
     # ---- the handler H_k
     "DDL700": "family not served",

@@ -11,12 +11,14 @@ holds what they share: exit codes (0 success, 1 errors in the input, 2 usage or 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from ddl.commands.base import EXIT_USAGE, UsageError
+from ddl.commands.base import EXIT_BROKEN_PIPE, EXIT_ERRORS, EXIT_USAGE, Failed, UsageError
 from ddl.commands.parser import build_parser
 from ddl.diagnostics import InputError
 
@@ -33,12 +35,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return int(command_module(args.module).run(args, sys.stdout))
+        code = int(command_module(args.module).run(args, sys.stdout))
+        sys.stdout.flush()  # here, so that a reader that went away is noticed below, not at exit
+        return code
     except (UsageError, InputError) as err:  # InputError: the facade's (a path, a family, a --param)
         print(f"ddl {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except Failed:  # the diagnostics are printed (a file with errors under `ddl run`)
+        return EXIT_ERRORS
+    except BrokenPipeError:
+        return _reader_gone()
     except KeyboardInterrupt:
         return 130
+
+
+def _reader_gone() -> int:
+    """The output's reader closed the pipe (``ddl fmt a b | head``): stop quietly, as Unix tools do on
+    SIGPIPE (which Python ignores, and which ``ddl serve`` needs ignored), with the shell's 128 + 13."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):  # nothing more reaches the closed pipe, not even at exit
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 __all__ = ["build_parser", "command_module", "main"]

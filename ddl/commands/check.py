@@ -29,7 +29,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         json.dump(report.to_sarif(), out, indent=2, ensure_ascii=False)
         out.write("\n")
     elif args.format == "json":
-        json.dump(report.to_json(), out, indent=2)
+        json.dump(report.to_json(timings=not args.no_timings), out, indent=2)
         out.write("\n")
     else:
         sources = report.sources()

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError
+from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError, read_text, text_argument
 from ddl.distill.loop import distill, note_written
 from ddl.files import write_atomic
 from ddl.handler.records import HandlerError
@@ -39,11 +39,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int
 
 def _system(args: argparse.Namespace) -> str | None:
     if args.system_file is None:
-        return args.system  # type: ignore[no-any-return]
-    try:
-        return Path(args.system_file).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read --system-file {args.system_file}: {exc.strerror or exc}") from None
+        return None if args.system is None else text_argument(args.system, "--system")
+    return read_text(args.system_file, "--system-file")
 
 
 def _writable_target(path: Path, force: bool) -> None:
@@ -57,7 +54,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     model_id = args.model or os.environ.get("DDL_MODEL") or None
     if not model_id:
         raise UsageError("no model: pass -m MODEL or set DDL_MODEL (any model `llm models` lists)")
-    if not args.utterance.strip():
+    if not text_argument(args.utterance, "the utterance").strip():
         raise UsageError("the utterance is empty")
     if args.rounds < 0:
         raise UsageError(f"--rounds must be 0 or more, not {args.rounds}")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ddl.api import collect_files
-from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, print_diagnostics
+from ddl.commands.base import EXIT_ERRORS, EXIT_OK, UsageError, print_diagnostics, read_bytes, reason
 from ddl.diagnostics import SourceMap
 from ddl.syntax.fmt import format_source
 
@@ -18,11 +18,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     status = EXIT_OK
     unformatted: list[Path] = []
     for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            print(f"ddl fmt: error: cannot read '{path}': {err.strerror}", file=sys.stderr)
-            return EXIT_USAGE
+        data = read_bytes(path)
         text, diags = format_source(data, str(path))
         if text is None:
             sources = SourceMap()
@@ -36,7 +32,10 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                 unformatted.append(path)
         elif args.write:
             if text != original:
-                path.write_text(text, encoding="utf-8")
+                try:
+                    path.write_text(text, encoding="utf-8")
+                except OSError as err:
+                    raise UsageError(f"cannot write '{path}': {reason(err)}") from None
                 print(f"formatted {path}", file=sys.stderr)
         else:
             out.write(text)

@@ -9,13 +9,19 @@ import sys
 from typing import TextIO
 
 from ddl.api import InputError, parse_params
-from ddl.commands.base import EXIT_ERRORS, EXIT_OK, Failed, UsageError
-from ddl.commands.loading import LoadedFamily, load_family
+from ddl.commands.base import EXIT_ERRORS, EXIT_OK, Failed, UsageError, text_argument
+from ddl.commands.loading import LoadedFamily, grammar_too_large, load_family
 from ddl.eval import validate_theta
 from ddl.grammar.compile import CompiledGrammar
 from ddl.grammar.router import RoutedFamily, Router
 from ddl.regular.errors import RegularError
 from ddl.values import to_json
+
+# Sampling counts the utterances of every length up to --max-length (time and memory grow with it) and
+# holds the -n samples in memory: both are bounded. 4,096 is the handler's default max_utterance, so
+# longer samples are utterances no handler would take.
+MAX_SAMPLE_LENGTH = 4096
+MAX_SAMPLES = 100_000
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -52,6 +58,10 @@ def _overlap(first: LoadedFamily, second: LoadedFamily, out: TextIO) -> int:
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
     action = args.grammar_command
+    if action == "member":
+        text_argument(args.utterance, "the utterance")
+    for item in getattr(args, "param", []):
+        text_argument(item, f"--param {item.partition('=')[0]}")
     try:
         if action in ("overlap", "equiv"):
             first, second = _family(args.first), _family(args.second)
@@ -71,6 +81,11 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         fam, evaluator = loaded.family, loaded.evaluator
         grammar = CompiledGrammar(fam, evaluator)
         if action == "member":
+            too_large = grammar_too_large(grammar)
+            if too_large is not None:
+                print(f"ddl grammar: DDL506: the grammar of {fam.name} is too large to match an utterance: "
+                      f"{too_large}", file=sys.stderr)
+                return EXIT_ERRORS
             result = grammar.match(args.utterance)
             if not result.ok:
                 print(f"no match: {result.error}", file=out)
@@ -83,8 +98,11 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             out.write("\n")
             return EXIT_OK
         if action == "sample":
-            if args.n < 0 or args.max_length < 0:
-                raise UsageError("-n and --max-length must not be negative")
+            if not 0 <= args.n <= MAX_SAMPLES:
+                raise UsageError(f"-n must be from 0 to {MAX_SAMPLES:,}, not {args.n:,}")
+            if not 0 <= args.max_length <= MAX_SAMPLE_LENGTH:
+                raise UsageError(f"--max-length must be from 0 to {MAX_SAMPLE_LENGTH:,} characters, not "
+                                 f"{args.max_length:,} (sampling counts the utterances of every length up to it)")
             rng = random.Random(args.seed)
             found = grammar.samples(rng, args.n, args.max_length)
             if args.n and not found:

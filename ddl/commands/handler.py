@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import unquote
 
-from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError
+from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError, directory_argument, text_argument
 from ddl.handler.config import config_file, load_config, resolve
 from ddl.handler.handler import Handler
 from ddl.handler.records import HandlerError
@@ -68,15 +68,6 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int
 # ---------------------------------------------------------------------------- helpers
 
 
-def _directory(raw: str | None) -> Path:
-    path = Path(raw if raw is not None else ".")
-    if not path.exists():
-        raise UsageError(f"no such directory: '{path}'")
-    if not path.is_dir():
-        raise UsageError(f"'{path}' is not a directory (give the directory holding the .ddl files)")
-    return path
-
-
 def _config(args: argparse.Namespace, directory: Path) -> HandlerConfig:
     try:
         return resolve(
@@ -105,15 +96,16 @@ def _local_store_path(url: str) -> Path | None:
     return Path(url)
 
 
-def _open_existing_store(url: str | None) -> Any:
-    """Open the store for reading what was recorded; a missing SQLite file is an error, not a new store."""
+def _open_existing_store(url: str | None, *, read_only: bool = False) -> Any:
+    """Open the store for reading what was recorded; a missing SQLite file is an error, not a new store.
+    ``read_only`` (``ddl stats``): nothing is written to the file or its directory, which may be read-only."""
     if url is None:  # pragma: no cover - resolve() always gives a store when a directory is known
         raise HandlerError("no store configured (give --store)", "DDL702")
     path = _local_store_path(url)
     if path is not None and not path.exists():
         raise HandlerError(f"no store at {path}: nothing has been recorded there yet (run `ddl handle` or "
                            "`ddl serve` first, or name the store with --store)", "DDL702")
-    return open_store(url)
+    return open_store(url, read_only=read_only)
 
 
 def _dump(value: Any, out: TextIO) -> None:
@@ -149,8 +141,9 @@ def _summary(answer: dict[str, Any]) -> str:
 
 
 def cmd_handle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    directory = _directory(args.directory)
+    directory = directory_argument(args.directory)
     config = _config(args, directory)
+    text_argument(args.utterance, "the utterance")  # before the model is asked: it could not be recorded
     if not args.utterance.strip():
         raise UsageError("the utterance is empty")
     if len(args.utterance) > config.max_utterance:
@@ -177,22 +170,28 @@ def cmd_handle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         detail = learning.get("path") if learning.get("status") == "admitted" else learning.get("reason")
         print(f"ddl handle: compile on miss: {learning.get('status')}"
               f"{' ' + learning['family'] if learning.get('family') else ''}: {detail}", file=err)
-    if answer.get("store_error"):
-        problem = answer["store_error"]
-        print(f"ddl handle: warning: the query was not recorded: {problem.get('code')}: {problem.get('message')}",
-              file=err)
+    problem = answer.get("store_error") or {}
+    if not answer.get("recorded"):  # answered (printed above), but the ledger does not know it: exit 1
+        print(f"ddl handle: error: the query was not recorded: {problem.get('code', 'DDL702')}: "
+              f"{problem.get('message', 'no store')}", file=err)
+    elif problem:
+        print(f"ddl handle: warning: the query was recorded, but not as a candidate phrasing: "
+              f"{problem.get('code')}: {problem.get('message')}", file=err)
     widening = answer.get("widening")
     if isinstance(widening, dict) and widening.get("family"):
         print(f"ddl handle: widened {widening['family']}: "
               f"{'written' if widening.get('written') else widening.get('message') or 'nothing written'}", file=err)
-    return EXIT_OK if source in ("deterministic", "extracted", "llm") else EXIT_ERRORS
+    answered = source in ("deterministic", "extracted", "llm")
+    return EXIT_OK if answered and answer.get("recorded") else EXIT_ERRORS
 
 
 def cmd_feedback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     # The store alone is enough: feedback copies utterance, θ and family version from the recorded query,
     # so it works even when DIR's families changed since (no registry load, no checks).
-    directory = _directory(args.directory)
+    directory = directory_argument(args.directory)
     config = _config(args, directory)
+    if args.correction is not None:
+        text_argument(args.correction, "the correction")
     store = _open_existing_store(config.store)
     try:
         record = store.add_feedback(args.query_id, args.verdict, args.correction)
@@ -210,9 +209,9 @@ def cmd_feedback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    directory = _directory(args.directory)
+    directory = directory_argument(args.directory)
     config = _config(args, directory)
-    store = _open_existing_store(config.store)
+    store = _open_existing_store(config.store, read_only=True)
     try:
         stats = compute_stats(store, price_in=config.price_in, price_out=config.price_out,
                               cost_per_call=config.cost_per_call)
@@ -241,7 +240,7 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     max_body = DEFAULT_MAX_BODY if args.max_body is None else args.max_body
     if max_body < 1:
         raise UsageError(f"--max-body must be a positive number of bytes, not {max_body}")
-    directory = _directory(args.directory)
+    directory = directory_argument(args.directory)
     config = _config(args, directory)
     # the service's own settings and token are checked before the (slow) registry load: a refusal is immediate
     try:

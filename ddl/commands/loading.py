@@ -6,10 +6,12 @@ from pathlib import Path
 
 import attrs
 
-from ddl.api import ModuleLoader, compile_file, find_family
-from ddl.commands.base import Failed, UsageError, print_diagnostics
+from ddl.api import ModuleLoader, compile_source, find_family
+from ddl.commands.base import Failed, UsageError, is_dir, is_file, print_diagnostics, read_bytes
 from ddl.diagnostics import SourceMap
 from ddl.eval import Evaluator
+from ddl.grammar.compile import CompiledGrammar
+from ddl.regular import AutomatonTooLarge, RegularError
 from ddl.types.checked import CheckedFamily, CheckedModule
 
 
@@ -22,11 +24,12 @@ class LoadedFamily:
 
 
 def load_module(path: Path) -> tuple[CheckedModule, SourceMap]:
-    """A file compiled; its errors printed (raises :class:`Failed`) or a usage error when it is missing."""
-    if not path.is_file():
-        raise UsageError(f"no such file: '{path}'")
+    """A file compiled; its errors printed (raises :class:`Failed`), or a usage error (exit 2) when it is
+    missing or cannot be read, as under ``ddl check``."""
+    if not is_file(path):
+        raise UsageError(f"'{path}' is a directory; give a .ddl file" if is_dir(path) else f"no such file: '{path}'")
     loader = ModuleLoader()
-    checked, diags = compile_file(path, loader)
+    checked, diags = compile_source(read_bytes(path), str(path), loader)
     errors = [d for d in diags if d.is_error]
     if checked is None or errors:
         print_diagnostics(errors or diags, loader.sources)
@@ -37,7 +40,17 @@ def load_module(path: Path) -> tuple[CheckedModule, SourceMap]:
 def load_family(ref: str, name: str | None = None) -> LoadedFamily:
     """``FILE`` or ``FILE:FAMILY`` (or FILE with ``name``) → the module's family; the name is looked up by
     the facade (with "did you mean"); a file with several families needs the name."""
-    path_text, _, given = ref.partition(":") if not Path(ref).is_file() else (ref, "", "")
+    path_text, _, given = ref.partition(":") if not is_file(ref) else (ref, "", "")
     checked, sources = load_module(Path(path_text))
     family = find_family(checked, name or given or None, path_text)
     return LoadedFamily(checked, family, Evaluator(checked), sources)
+
+
+def grammar_too_large(grammar: CompiledGrammar) -> str | None:
+    """Why ``grammar`` cannot match any utterance here (its matcher is over the engine's limits: a Text
+    capture whose pattern is one huge DFA), or None; ``ddl check`` reports the same as DDL506."""
+    try:
+        grammar.matcher  # noqa: B018 - built lazily; building it is the test
+    except RegularError as err:
+        return err.summary if isinstance(err, AutomatonTooLarge) else str(err)
+    return None

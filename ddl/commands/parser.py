@@ -13,6 +13,21 @@ from ddl.commands.base import Parser
 from ddl.testing.profiles import PROFILES, PROPERTIES
 from ddl.version import __version__
 
+
+def path(value: str) -> str:
+    """A file or directory argument: an empty one is a usage error, not the current directory."""
+    if not value:
+        raise argparse.ArgumentTypeError("an empty path names nothing (write . for the current directory)")
+    return value
+
+
+def nonempty(value: str) -> str:
+    """A store URL or model name: an empty one is a usage error, not the default."""
+    if not value:
+        raise argparse.ArgumentTypeError("an empty value names nothing (leave the option out for the default)")
+    return value
+
+
 # The ledger's verdicts (ddl.handler.records.VERDICTS, which loads the handler; a test keeps them equal).
 VERDICTS = ("accept", "reject")
 
@@ -40,21 +55,24 @@ def _check(sub: Any) -> None:
         epilog="Exit codes: 0 every obligation proved; 1 an error, a refuted obligation, or an unknown one "
                "(unless --allow-unknown); 2 usage or I/O error.",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help=".ddl files or directories")
+    parser.add_argument("paths", type=path, nargs="+", metavar="PATH", help=".ddl files or directories")
     parser.add_argument("--format", choices=["text", "json", "sarif"], default="text",
                         help="output format: text (default), json (spec/checks.md) or sarif (SARIF 2.1.0)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only diagnostics, no summary")
+    parser.add_argument("--no-timings", action="store_true",
+                        help="leave the measured seconds out of --format json, so that the same files give the "
+                             "same output byte for byte")
     parser.add_argument("--allow-unknown", action="store_true",
                         help="report unknown obligations as warnings and do not fail on them")
     parser.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                         help="check N files in parallel (default 1; 0 = one per CPU)")
-    parser.add_argument("--cache-dir", metavar="DIR", default=None,
+    parser.add_argument("--cache-dir", type=path, metavar="DIR", default=None,
                         help="where results are cached by content hash (default: .ddl-cache in the current directory)")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write cached results")
     parser.add_argument("--max-states", type=int, default=None, metavar="N",
                         help="states any automaton of a grammar obligation may have (default: [check] max_states in "
                             "ddl.toml, else 200,000); an obligation that needs more is unknown (DDL506)")
-    parser.add_argument("--config", metavar="FILE", default=None,
+    parser.add_argument("--config", type=path, metavar="FILE", default=None,
                         help="config file with a [check] table (default: $DDL_CONFIG, else ./ddl.toml if present)")
 
     parser.set_defaults(module="check")
@@ -67,7 +85,7 @@ def _run(sub: Any) -> None:
                     "3, 84.60, true, fantasy, \"text\", or JSON for lists and records). Parameters with "
                     "defaults may be omitted.",
     )
-    parser.add_argument("file", metavar="FILE", help="a .ddl file")
+    parser.add_argument("file", type=path, metavar="FILE", help="a .ddl file")
     parser.add_argument("utterance", nargs="?", metavar="UTTERANCE",
                         help="an utterance: the family's grammar extracts θ from it (instead of --param)")
     parser.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE", help="a parameter value")
@@ -85,7 +103,7 @@ def _test(sub: Any) -> None:
                     "(G(φ(θ)) = θ; sampled utterances yield θ in Θ) and near-misses (rejected by G). "
                     "Failures print the shrunk θ in DDL syntax, the output or error, and the span; exit 1.",
     )
-    test.add_argument("paths", nargs="+", metavar="PATH", help=".ddl files or directories")
+    test.add_argument("paths", type=path, nargs="+", metavar="PATH", help=".ddl files or directories")
     test.add_argument("--examples", type=int, default=None, metavar="N", help="examples per property (overrides the profile)")
     test.add_argument("--seed", type=int, default=None, help="random seed (default: derandomized, reproducible)")
     test.add_argument("--profile", choices=sorted(PROFILES), default=None,
@@ -105,7 +123,7 @@ def _handler(sub: Any) -> None:
         epilog="Exit codes: 0 answered (deterministic or by the model); 1 an error result (no model "
                "configured, the model failed or timed out, store error); 2 usage or I/O error.",
     )
-    handle.add_argument("directory", metavar="DIR", help="a directory of .ddl files")
+    handle.add_argument("directory", type=path, metavar="DIR", help="a directory of .ddl files")
     handle.add_argument("utterance", metavar="UTTERANCE")
     _add_settings(handle, model=True)
     handle.add_argument("--format", choices=["text", "json"], default="text",
@@ -118,7 +136,7 @@ def _handler(sub: Any) -> None:
                     "returned), with the query's utterance, θ and family version, for refinement.",
         epilog="Exit codes: 0 recorded; 1 unknown query id or store error; 2 usage or I/O error.",
     )
-    feedback.add_argument("directory", metavar="DIR", help="the directory whose store holds the query")
+    feedback.add_argument("directory", type=path, metavar="DIR", help="the directory whose store holds the query")
     feedback.add_argument("query_id", type=int, metavar="QUERY_ID")
     feedback.add_argument("verdict", choices=VERDICTS, metavar="VERDICT", help="accept or reject")
     feedback.add_argument("--correction", metavar="TEXT", default=None, help="what the answer should have been")
@@ -132,11 +150,11 @@ def _handler(sub: Any) -> None:
                     "expected cost per query E[C] = cov·c_det + (1−cov)·c_M, and savings against answering "
                     "every query with the model. Prices are per 1,000 tokens.",
     )
-    stats.add_argument("directory", nargs="?", default=None, metavar="DIR")
+    stats.add_argument("directory", type=path, nargs="?", default=None, metavar="DIR")
     _add_settings(stats, model=False)
     _add_prices(stats)
     stats.add_argument("--format", choices=["text", "json"], default="text")
-    stats.add_argument("--plot", metavar="FILE.png", default=None,
+    stats.add_argument("--plot", type=path, metavar="FILE.png", default=None,
                        help="also draw running coverage and cumulative cost to a PNG (needs matplotlib)")
 
     serve = sub.add_parser(
@@ -148,7 +166,7 @@ def _handler(sub: Any) -> None:
                     "from another Host or Origin are refused; the log is JSON lines. Stop with Ctrl-C.",
         epilog="Running it safely (token, reverse proxy, TLS, what is checked and logged): spec/handler.md.",
     )
-    serve.add_argument("directory", metavar="DIR", help="a directory of .ddl files")
+    serve.add_argument("directory", type=path, metavar="DIR", help="a directory of .ddl files")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     _add_settings(serve, model=True)
@@ -189,8 +207,8 @@ def _distill(sub: Any) -> None:
                "model failed mid-run (nothing written); 2 usage or I/O error, including no model or an unknown model.",
     )
     p.add_argument("utterance", metavar="UTTERANCE", help="the teaching utterance, e.g. 'recommend 5 fantasy books'")
-    p.add_argument("--model", "-m", metavar="MODEL", default=None, help="the llm model (default: $DDL_MODEL)")
-    p.add_argument("--output", "-o", metavar="FILE", default=None,
+    p.add_argument("--model", "-m", type=nonempty, metavar="MODEL", default=None, help="the llm model (default: $DDL_MODEL)")
+    p.add_argument("--output", "-o", type=path, metavar="FILE", default=None,
                    help="where to write the family (default: ./<family>.ddl once the name is known)")
     p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
     p.add_argument("--rounds", type=int, default=3, metavar="N",
@@ -203,10 +221,10 @@ def _distill(sub: Any) -> None:
                         "0 turns it off)")
     system = p.add_mutually_exclusive_group()
     system.add_argument("--system", metavar="TEXT", default=None, help="replace the built-in system prompt")
-    system.add_argument("--system-file", metavar="FILE", default=None, help="replace it with the text of FILE")
-    p.add_argument("--log-dir", metavar="DIR", default=None,
+    system.add_argument("--system-file", type=path, metavar="FILE", default=None, help="replace it with the text of FILE")
+    p.add_argument("--log-dir", type=path, metavar="DIR", default=None,
                    help="where transcripts are written (default: ./.ddl-distill)")
-    p.add_argument("--dir", metavar="REGISTRY_DIR", default=None,
+    p.add_argument("--dir", type=path, metavar="REGISTRY_DIR", default=None,
                    help="a directory of served families the new family must not overlap")
     p.add_argument("--format", choices=["text", "json"], default="text",
                    help="text (default): a summary; json: one object with the result")
@@ -224,14 +242,14 @@ def _refine(sub: Any) -> None:
                "not pass ddl check (nothing written); 2 usage or I/O error.",
     )
     p.add_argument("family", metavar="FAMILY")
-    p.add_argument("directory", metavar="DIR", help="the handler's directory of .ddl files")
-    p.add_argument("--store", metavar="URL", default=None,
+    p.add_argument("directory", type=path, metavar="DIR", help="the handler's directory of .ddl files")
+    p.add_argument("--store", type=nonempty, metavar="URL", default=None,
                    help="the feedback store (default: $DDL_STORE, DIR/ddl.toml, or DIR/.ddl-handler/ledger.sqlite3)")
-    p.add_argument("--config", metavar="FILE", default=None, help="a handler config file (TOML)")
+    p.add_argument("--config", type=path, metavar="FILE", default=None, help="a handler config file (TOML)")
     p.add_argument("--method", choices=["auto", "theta", "rpni", "llm"], default=None,
                    help="how to learn the split (default: auto — over θ when that explains the feedback, else "
                         "RPNI over words; llm when -m is given)")
-    p.add_argument("--model", "-m", metavar="MODEL", default=None, help="an llm model as the oracle (method llm)")
+    p.add_argument("--model", "-m", type=nonempty, metavar="MODEL", default=None, help="an llm model as the oracle (method llm)")
     p.add_argument("--write", action="store_true", help="replace the family's file when every check passes")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(module="refine")
@@ -249,14 +267,14 @@ def _widen(sub: Any) -> None:
                "2 usage or I/O error.",
     )
     p.add_argument("family", metavar="FAMILY")
-    p.add_argument("directory", metavar="DIR", help="the directory of served families (the handler's)")
-    p.add_argument("--store", metavar="URL", default=None,
+    p.add_argument("directory", type=path, metavar="DIR", help="the directory of served families (the handler's)")
+    p.add_argument("--store", type=nonempty, metavar="URL", default=None,
                    help="the store holding the candidates (default: the handler's for DIR)")
-    p.add_argument("--config", metavar="FILE", default=None, help="a TOML config file with a [handler] table")
+    p.add_argument("--config", type=path, metavar="FILE", default=None, help="a TOML config file with a [handler] table")
     p.add_argument("--method", choices=["align", "llm"], default="align",
                    help="align (default): learn offline by aligning θ with each phrasing; llm: the model proposes "
                         "alternatives (-m MODEL); both pass the same gate")
-    p.add_argument("--model", "-m", metavar="MODEL", default=None, help="the model for --method llm")
+    p.add_argument("--model", "-m", type=nonempty, metavar="MODEL", default=None, help="the model for --method llm")
     p.add_argument("--write", action="store_true", help="replace the family's file when the widening passed")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(module="widen")
@@ -272,28 +290,28 @@ def _grammar(sub: Any) -> None:
     g_member = gsub.add_parser("member", help="does the grammar accept UTTERANCE? print θ as JSON",
                                description="Exit 0 and print θ when the family's grammar accepts UTTERANCE; "
                                            "exit 1 with the longest matched prefix otherwise.")
-    g_member.add_argument("family", metavar="FILE[:FAMILY]")
+    g_member.add_argument("family", type=path, metavar="FILE[:FAMILY]")
     g_member.add_argument("utterance", metavar="UTTERANCE")
     g_sample = gsub.add_parser("sample", help="print random utterances of the grammar",
                                description="Print N utterances drawn uniformly among those of a random length.")
-    g_sample.add_argument("family", metavar="FILE[:FAMILY]")
-    g_sample.add_argument("-n", type=int, default=5, help="how many (default 5)")
+    g_sample.add_argument("family", type=path, metavar="FILE[:FAMILY]")
+    g_sample.add_argument("-n", type=int, default=5, help="how many (default 5; at most 100,000)")
     g_sample.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    g_sample.add_argument("--max-length", type=int, default=80, help="longest utterance to draw (default 80)")
+    g_sample.add_argument("--max-length", type=int, default=80, help="longest utterance to draw (default 80; at most 4,096)")
     g_render = gsub.add_parser("render", help="print φ(θ): an utterance for given parameter values",
                                description="Render the canonical utterance for θ given with --param name=value.")
-    g_render.add_argument("family", metavar="FILE[:FAMILY]")
+    g_render.add_argument("family", type=path, metavar="FILE[:FAMILY]")
     g_render.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE")
     g_overlap = gsub.add_parser("overlap", help="do two grammars share an utterance? print a witness",
                                 description="Exit 1 and print the shortest shared utterance when the grammars "
                                             "overlap; exit 0 when they are disjoint.")
-    g_overlap.add_argument("first", metavar="FILE[:FAMILY]")
-    g_overlap.add_argument("second", metavar="FILE[:FAMILY]")
+    g_overlap.add_argument("first", type=path, metavar="FILE[:FAMILY]")
+    g_overlap.add_argument("second", type=path, metavar="FILE[:FAMILY]")
     g_equiv = gsub.add_parser("equiv", help="do two grammars accept the same utterances? print a witness",
                               description="Exit 0 when the grammars accept exactly the same utterances; "
                                           "exit 1 and print the shortest utterance accepted by only one.")
-    g_equiv.add_argument("first", metavar="FILE[:FAMILY]")
-    g_equiv.add_argument("second", metavar="FILE[:FAMILY]")
+    g_equiv.add_argument("first", type=path, metavar="FILE[:FAMILY]")
+    g_equiv.add_argument("second", type=path, metavar="FILE[:FAMILY]")
     parser.set_defaults(module="grammar")
 
 
@@ -303,7 +321,7 @@ def _fmt(sub: Any) -> None:
         description="Format .ddl files canonically (comments kept). Prints a single file to stdout unless "
                     "--write; with --check, lists files that are not formatted and exits 1.",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help=".ddl files or directories")
+    parser.add_argument("paths", type=path, nargs="+", metavar="PATH", help=".ddl files or directories")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="exit 1 if any file is not formatted; change nothing")
     mode.add_argument("--write", "-w", action="store_true", help="rewrite files in place")
@@ -311,13 +329,13 @@ def _fmt(sub: Any) -> None:
 
 
 def _add_settings(parser: argparse.ArgumentParser, *, model: bool) -> None:
-    parser.add_argument("--store", metavar="URL", default=None,
+    parser.add_argument("--store", type=nonempty, metavar="URL", default=None,
                         help="the ledger/feedback store: a file path, sqlite:///PATH or postgresql://... "
                              "(default: $DDL_STORE, the config file, or DIR/.ddl-handler/ledger.sqlite3)")
-    parser.add_argument("--config", metavar="FILE", default=None,
+    parser.add_argument("--config", type=path, metavar="FILE", default=None,
                         help="a TOML config file with a [handler] table (default: $DDL_CONFIG or DIR/ddl.toml)")
     if model:
-        parser.add_argument("--model", "-m", metavar="MODEL", default=None,
+        parser.add_argument("--model", "-m", type=nonempty, metavar="MODEL", default=None,
                             help="the llm model answering misses (default: $DDL_MODEL or the config file); "
                                  "any model `llm models` lists")
         parser.add_argument("--timeout", type=float, default=None, metavar="S",

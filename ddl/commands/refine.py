@@ -16,10 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any, TextIO
 
-from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
+from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, directory_argument
 from ddl.handler.config import load_config, resolve
 from ddl.handler.records import HandlerError
 from ddl.refine.pipeline import refine
@@ -29,10 +28,7 @@ COMMAND = "refine"
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
     err = sys.stderr if err is None else err
-    directory = Path(args.directory)
-    if not directory.is_dir():
-        print(f"ddl refine: error: no such directory: '{args.directory}'", file=err)
-        return EXIT_USAGE
+    directory = directory_argument(args.directory)
     try:
         config = resolve(load_config(args.config, directory), directory=directory, store=args.store)
         outcome = refine(args.family, directory, store_url=config.store or "", method=args.method,

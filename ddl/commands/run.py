@@ -9,14 +9,18 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ddl.api import InputError, find_family, parse_params
-from ddl.commands.base import EXIT_ERRORS, EXIT_OK, UsageError
-from ddl.commands.loading import load_module
+from ddl.commands.base import EXIT_ERRORS, EXIT_OK, UsageError, text_argument
+from ddl.commands.loading import grammar_too_large, load_module
 from ddl.eval import Err, Evaluator, compile_family, validate_theta
 from ddl.grammar.compile import CompiledGrammar
 from ddl.values import show_value, to_json
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
+    if args.utterance is not None:
+        text_argument(args.utterance, "the utterance")
+    for item in args.param:
+        text_argument(item, f"--param {item.partition('=')[0]}")
     path = Path(args.file)
     checked, sources = load_module(path)
     if not checked.families:
@@ -35,7 +39,13 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         if fam.grammar is None:
             print(f"ddl run: error: family {fam.name} has no grammar; pass --param name=value", file=sys.stderr)
             return EXIT_ERRORS
-        result = CompiledGrammar(fam, evaluator).match(args.utterance)
+        grammar = CompiledGrammar(fam, evaluator)
+        too_large = grammar_too_large(grammar)
+        if too_large is not None:
+            print(f"ddl run: DDL506: the grammar of {fam.name} is too large to match an utterance: {too_large}; "
+                  "pass --param name=value instead", file=sys.stderr)
+            return EXIT_ERRORS
+        result = grammar.match(args.utterance)
         if not result.ok:
             print(f"ddl run: DDL509: the grammar of {fam.name} does not accept {args.utterance!r}: {result.error}",
                   file=sys.stderr)

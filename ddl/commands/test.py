@@ -7,8 +7,8 @@ import sys
 import time
 from typing import TextIO
 
-from ddl.api import ModuleLoader, Program, collect_files, compile_file
-from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
+from ddl.api import ModuleLoader, Program, collect_files, compile_source
+from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError, read_bytes
 from ddl.testing.profiles import PROPERTIES, default_profile
 from ddl.testing.properties import run_property
 
@@ -20,10 +20,17 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     files = collect_files(args.paths)
     profile = args.profile or default_profile()
     failures = passed = skipped = 0
+    unreadable = False
     started = time.perf_counter()
     for path in files:
+        try:
+            data = read_bytes(path)
+        except UsageError as err:  # an I/O error (exit 2, as under ddl check); the other files are still tested
+            print(f"ddl test: error: {err}", file=sys.stderr)
+            unreadable = True
+            continue
         loader = ModuleLoader()
-        checked, diags = compile_file(path, loader)
+        checked, diags = compile_source(data, str(path), loader)
         errors = [d for d in diags if d.is_error]
         if checked is None or errors:
             for d in errors:
@@ -44,4 +51,6 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                     print(result.render(loader.sources), file=out)
     seconds = time.perf_counter() - started
     print(f"{passed} passed, {failures} failed, {skipped} skipped ({profile} profile, {seconds:.1f} s)", file=out)
+    if unreadable:
+        return EXIT_USAGE
     return EXIT_ERRORS if failures else EXIT_OK

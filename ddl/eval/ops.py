@@ -32,10 +32,9 @@ from pyrsistent import PMap, PVector, pmap, pvector
 
 from ddl.diagnostics import Span
 from ddl.eval.result import Abort
-from ddl.regular import Lang
 from ddl.syntax import ast as A
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, MapT, OptionT, RecordT, TextT, Type, type_contains
-from ddl.types.regex import convert_regex
+from ddl.types.regex import pattern_matcher
 from ddl.values import NONE, EnumV, NoneV, RecordV, SomeV, Value, int_text, quote_text
 
 # An exact context: + - * and quantize never round before the final quantize.
@@ -503,12 +502,6 @@ def translate_regex(r: A.Regex, esc: Callable[[int], str] = _cp_re) -> str:
             quant = f"{{{lo},{hi}}}"
         return inner + quant
     raise InternalError(f"{type(r).__name__} is not allowed in a Text pattern")
-
-
-@lru_cache(maxsize=256)
-def pattern_matcher(r: A.Regex) -> Callable[[str], bool]:
-    """A full-match predicate for a Text pattern: a minimal DFA of ddl.regular (linear time, no backtracking)."""
-    return Lang.from_regex(convert_regex(r)).contains
 
 
 def regex_source(r: A.Regex) -> str:

@@ -586,25 +586,33 @@ class SQLiteStore(Store):
 
     BUSY_TIMEOUT = 10.0  # seconds a writer waits for another process's write lock
 
-    def __init__(self, path: str, display: str | None = None) -> None:
+    def __init__(self, path: str, display: str | None = None, *, read_only: bool = False) -> None:
         super().__init__()
         self.path = path
         self.url = display if display is not None else path
+        self.read_only = read_only
         self._conn: sqlite3.Connection | None = None
         memory = path == ":memory:"
         if not memory:
             self._refuse_foreign_file()
             parent = Path(path).parent
             try:
-                parent.mkdir(parents=True, exist_ok=True)
+                if not read_only:
+                    parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise self._open_error(f"cannot create directory '{parent}': {exc.strerror or exc}") from None
         try:
-            conn = sqlite3.connect(path, timeout=self.BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+            if read_only and not memory:
+                conn = self._connect_read_only()
+            else:
+                conn = sqlite3.connect(path, timeout=self.BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             raise self._open_error(self._describe(exc)) from None
         self._conn = conn
         try:
+            if read_only:
+                self._check_readable()
+                return
             self._setup(memory)
         except StoreError:
             self.close()
@@ -614,6 +622,36 @@ class SQLiteStore(Store):
             raise self._open_error(self._describe(exc)) from None
 
     # -- opening ------------------------------------------------------------------------
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A connection that never writes to the file or its directory (``ddl stats``).  ``mode=ro``
+        still needs the WAL index (``-shm``), which SQLite creates next to the file; in a directory
+        that cannot be written to, and without a -shm, the file is read as ``immutable``: a writer
+        keeps the -shm while it has the database open, so none is writing to it."""
+        uri = "file:" + urllib.parse.quote(os.path.abspath(self.path))
+
+        def connect(option: str) -> sqlite3.Connection:
+            return sqlite3.connect(f"{uri}?{option}", timeout=self.BUSY_TIMEOUT, isolation_level=None,
+                                   check_same_thread=False, uri=True)
+
+        conn = connect("mode=ro")
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError:  # "unable to open" (root), "attempt to write a readonly database"
+            conn.close()
+            if os.access(os.path.dirname(os.path.abspath(self.path)), os.W_OK):
+                raise
+        return connect("immutable=1")
+
+    def _check_readable(self) -> None:
+        """The checks of :meth:`_setup` that only read: a DDL store of this layout (nothing is upgraded)."""
+        tables = {row[0] for row in self._db().execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "ddl_meta" not in tables:
+            raise self._open_error("the file is not a DDL store (it has no ddl_meta table)")
+        if self._check_version() < SCHEMA_VERSION:
+            raise self._open_error("the store has an older layout, which is upgraded only when it is opened for "
+                                   "writing (run `ddl handle` or `ddl serve` on it once)")
+
     def _open_error(self, reason: str) -> StoreError:
         return StoreError(f"cannot open store '{self.url}': {reason}")
 
@@ -1047,8 +1085,11 @@ class PostgresStore(Store):
 # ======================================================================================
 
 
-def open_store(url: str | os.PathLike[str]) -> Store:
+def open_store(url: str | os.PathLike[str], *, read_only: bool = False) -> Store:
     """Open (creating if needed) the store named by ``url``.
+
+    ``read_only``: an SQLite store is opened without writing to it or its directory (a ledger in a
+    read-only directory can be read), nothing is created or upgraded, and every write fails (DDL702).
 
     * a plain path, ``sqlite:///abs/path`` or ``sqlite:relative/path`` → an SQLite file (parent
       directories are created); ``:memory:`` → a private in-memory SQLite store (tests);
@@ -1069,12 +1110,12 @@ def open_store(url: str | os.PathLike[str]) -> Store:
         rest = text[len("sqlite://") :]
         if not rest.startswith("/"):
             raise StoreError(f"cannot open store '{text}': expected sqlite:///absolute/path")
-        return SQLiteStore(urllib.parse.unquote(rest), display=text)
+        return SQLiteStore(urllib.parse.unquote(rest), display=text, read_only=read_only)
     if scheme:
         raise StoreError(
             f"cannot open store '{mask_url(text)}': unsupported scheme '{scheme}' "
             "(use a file path, sqlite:///path or postgresql://...)"
         )
     if text.lower().startswith("sqlite:"):
-        return SQLiteStore(text[len("sqlite:") :], display=text)
-    return SQLiteStore(text)
+        return SQLiteStore(text[len("sqlite:") :], display=text, read_only=read_only)
+    return SQLiteStore(text, read_only=read_only)

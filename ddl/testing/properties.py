@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from ddl.diagnostics import Diagnostic, SourceMap, Span
 from ddl.eval import Err, Evaluator, validate_theta
 from ddl.grammar.compile import CompiledGrammar
+from ddl.regular import AutomatonTooLarge, RegularError
 from ddl.testing.profiles import PROFILES, PROPERTIES, default_profile  # noqa: E402  (re-exported)
 from ddl.testing.strategies import near_misses, param_values, utterances
 from ddl.values import Value, show_value
@@ -138,20 +139,24 @@ def run_property(family: Any, name: str, *, examples: int | None = None, seed: i
         if grammar.match(utterance).ok:
             raise _Failure(f"the near-miss {utterance!r} is accepted", grammar.decl.span)
 
-    runs: list[tuple[Callable[[Any], None], Any]]
-    if name == "totality":
-        runs = [(body_totality, param_values(family))]
-    elif name == "determinism":
-        runs = [(body_determinism, param_values(family))]
-    elif name == "ensures":
-        runs = [(body_ensures, param_values(family))]
-    elif name == "round_trip":
-        runs = [(body_round_trip, param_values(family)), (body_utterance, utterances(family))]
-    elif name == "near_misses":
-        raw = near_misses(family)
-        runs = [(body_near_miss, raw)]
-    else:
+    if name not in PROPERTIES:
         raise ValueError(f"unknown property {name!r}; properties: {', '.join(PROPERTIES)}")
+    runs: list[tuple[Callable[[Any], None], Any]]
+    try:
+        if name == "totality":
+            runs = [(body_totality, param_values(family))]
+        elif name == "determinism":
+            runs = [(body_determinism, param_values(family))]
+        elif name == "ensures":
+            runs = [(body_ensures, param_values(family))]
+        elif name == "round_trip":
+            runs = [(body_round_trip, param_values(family)), (body_utterance, utterances(family))]
+        else:
+            runs = [(body_near_miss, near_misses(family))]
+    except RegularError as err:  # drawing values needs a Text pattern's (or the grammar's) automaton, over its limit
+        why = err.summary if isinstance(err, AutomatonTooLarge) else str(err)
+        return PropertyResult(checked.name, name, False, f"cannot draw values to test: an automaton is too large "
+                              f"({why}); simplify the Text pattern or the grammar", checked.span)
 
     for body, strategy in runs:
         failure = _run(body, strategy, count, seed)

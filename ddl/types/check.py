@@ -16,6 +16,7 @@ from pyrsistent import pmap
 
 from ddl.builtins import BUILTINS
 from ddl.diagnostics import Diagnostic, Note, Span, did_you_mean
+from ddl.regular import AutomatonTooLarge, RegularError
 from ddl.syntax import ast as A
 from ddl.tree import nodes
 from ddl.types import ir
@@ -58,6 +59,7 @@ from ddl.types.model import (
     sub_range,
     type_contains,
 )
+from ddl.types.regex import check_pattern
 from ddl.values import NONE, EnumV, show_value
 
 MAX_SCALE = 18
@@ -430,12 +432,19 @@ class Checker:
                     self.fail("DDL224", f"bound {bound} has more than {t.scale} decimal places", t.span)
             return DecimalT(t.scale, t.lo, t.hi)
         if isinstance(t, A.TextType):
-            pattern = t.pattern
-            if pattern is not None:
+            pattern = written = t.pattern
+            if written is not None:
                 expander = GrammarExpander(self.error)
-                pattern = expander.pattern(pattern, scope)
+                pattern = expander.pattern(written, scope)
                 if expander.failed:
                     raise _Abort()
+                try:
+                    check_pattern(pattern)
+                except RegularError as err:  # a value is matched against it at run time: it must be buildable
+                    what = err.summary if isinstance(err, AutomatonTooLarge) else str(err)
+                    self.error("DDL510", f"this Text pattern is too large to match: {what}", written.span,
+                               hint="simplify the pattern (smaller bounded repetitions, fewer `&` and `~`): "
+                                    "this limit of the matcher that checks values at run time is fixed")
             return TextT(t.max_len, pattern)
         if isinstance(t, A.ListType):
             return ListT(self.resolve_type(scope, t.elem, record_path), t.max_len)
@@ -1114,6 +1123,9 @@ class Checker:
                 self.fail("DDL212", f"index {it} is always outside a list of at most {t.max_len} elements", e.index.span)
             return ir.Index("list", obj, idx, t.elem, span=e.span)
         if isinstance(t, MapT):
+            if t.max_len == 0:  # `{:}[k]`: no key is ever present, so the lookup always fails (DDL303)
+                self.fail("DDL212", f"{t} has no entries: every key is absent, so this lookup always fails", e.span,
+                          hint="look the key up with get(m, k), which gives none when it is absent")
             key = self.check_against(e.index, ctx, t.key, "a map key")
             return ir.Index("map", obj, key, t.value, span=e.span)
         hint = "use slice(t, i, i + 1) for a character" if isinstance(t, TextT) else None

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
-from ddl.regular import CharSet, Regex, alt, any_char, chars, comp, inter, lit, rep, seq
+from ddl.regular import (
+    AutomatonTooLarge,
+    CharSet,
+    Lang,
+    Limits,
+    Matcher,
+    Regex,
+    alt,
+    any_char,
+    chars,
+    comp,
+    inter,
+    lit,
+    rep,
+    seq,
+)
 from ddl.regular.ast import named, shuffle
 from ddl.syntax import ast as A
+
+# A Text pattern whose minimal DFA has at most this many states is matched with that DFA (built once,
+# shared by every thread); a larger one with a lazily built DFA (ddl.regular.Matcher), whose memory is
+# bounded whatever the pattern: `[ab]* "a" [ab]{30}` has a minimal DFA of 2^31 states.
+PATTERN_DFA_STATES = 10_000
 
 
 class UnresolvedReference(Exception):
@@ -14,6 +37,34 @@ class UnresolvedReference(Exception):
         super().__init__(f"'{name}' cannot be referred to here")
         self.name = name
         self.span = span
+
+
+@lru_cache(maxsize=256)
+def pattern_matcher(pattern: A.Regex) -> Callable[[str], bool]:
+    """A full-match predicate for an expanded Text pattern: linear in the text, no backtracking.
+
+    Raises :class:`~ddl.regular.RegularError` only when not even the lazy matcher can be built (a
+    ``&``, ``~`` or difference whose own DFA is over the engine's limit): the checker reports that
+    pattern (DDL510, :func:`check_pattern`), so a checked module never raises here.
+    """
+    regex = convert_regex(pattern)
+    try:
+        return Lang.from_regex(regex, limits=Limits(max_dfa_states=PATTERN_DFA_STATES)).contains
+    except AutomatonTooLarge:
+        pass  # too many states to build in full: match with a lazily built DFA instead
+    matcher = Matcher(regex)
+    lock = threading.Lock()  # a Matcher's lazy caches are not thread-safe; runs may share this one
+
+    def matches(text: str) -> bool:
+        with lock:
+            return matcher.matches(text)
+
+    return matches
+
+
+def check_pattern(pattern: A.Regex) -> None:
+    """Raise :class:`~ddl.regular.RegularError` when :func:`pattern_matcher` could not match ``pattern``."""
+    Matcher(convert_regex(pattern))
 
 
 def convert_regex(rx: A.Regex, capture: Any = None) -> Regex:

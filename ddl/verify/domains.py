@@ -23,7 +23,7 @@ from pyrsistent import pvector
 
 from ddl.eval.result import Ok
 from ddl.eval.theta import enum_value
-from ddl.regular import Lang
+from ddl.regular import DEFAULT_LIMITS, Lang, Limits, RegularError
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, OptionT, TextT, Type
@@ -75,8 +75,12 @@ def params_of(node: ir.Node) -> set[str]:
 class Space:
     """Θ of one family: exhaustive when small, otherwise a set of samples."""
 
-    def __init__(self, family: CheckedFamily, evaluator: Any, examples: list[Theta], teach: Theta | None):
+    def __init__(self, family: CheckedFamily, evaluator: Any, examples: list[Theta], teach: Theta | None,
+                 limits: Limits = DEFAULT_LIMITS):
         self.family = family
+        self.limits = limits  # for the automata of Text patterns whose values are sampled
+        # Parameters whose values could not be sampled because a pattern's automaton reached the limit.
+        self.unsampled: dict[str, RegularError] = {}
         self.evaluator = evaluator
         self.examples = examples
         self.teach = teach
@@ -137,7 +141,10 @@ class Space:
                 out.extend([dom[1], dom[-2]])
             out.extend(rng.sample(dom, min(6, len(dom))))
         else:
-            out.extend(type_samples(t, rng))
+            try:
+                out.extend(type_samples(t, rng, self.limits))
+            except RegularError as err:  # only the examples' and teaching values are left to try
+                self.unsampled[name] = err
         seen: list[Value] = []
         for v in out:
             if v not in seen:
@@ -193,8 +200,10 @@ class Space:
                 yield theta
 
 
-def type_samples(t: Type, rng: random.Random) -> list[Value]:
-    """A few values of a type whose domain is too large to enumerate: boundaries and random picks."""
+def type_samples(t: Type, rng: random.Random, limits: Limits = DEFAULT_LIMITS) -> list[Value]:
+    """A few values of a type whose domain is too large to enumerate: boundaries and random picks.
+
+    Raises :class:`~ddl.regular.RegularError` when a Text pattern's automaton reaches ``limits``."""
     out: list[Value] = []
     if isinstance(t, IntT):
         lo = t.lo if t.lo is not None else -1000
@@ -210,15 +219,15 @@ def type_samples(t: Type, rng: random.Random) -> list[Value]:
         picks += [dlo + step * rng.randint(0, units) for _ in range(6)]
         out.extend(d.quantize(step) for d in picks if dlo <= d <= dhi)
     elif isinstance(t, TextT):
-        out.extend(text_samples(t, rng))
+        out.extend(text_samples(t, rng, limits))
     elif isinstance(t, OptionT):
         inner = finite_domain(t.inner, 64)
         out.append(NONE)
-        out.extend(SomeV(v) for v in (inner if inner is not None else type_samples(t.inner, rng)))
+        out.extend(SomeV(v) for v in (inner if inner is not None else type_samples(t.inner, rng, limits)))
     elif isinstance(t, ListT):
         # Lists of sampled elements: empty, one, two, and as long as allowed.
         elems = finite_domain(t.elem, 64)
-        pool = list(elems) if elems is not None else type_samples(t.elem, rng)
+        pool = list(elems) if elems is not None else type_samples(t.elem, rng, limits)
         if pool:
             longest = t.max_len if t.max_len is not None else 4
             out.append(pvector())
@@ -230,13 +239,15 @@ def type_samples(t: Type, rng: random.Random) -> list[Value]:
     return out
 
 
-def text_samples(t: TextT, rng: random.Random) -> list[str]:
-    """A few texts of type ``t``: samples of its pattern's language (when it has one) within its length."""
+def text_samples(t: TextT, rng: random.Random, limits: Limits = DEFAULT_LIMITS) -> list[str]:
+    """A few texts of type ``t``: samples of its pattern's language (when it has one) within its length.
+
+    Drawing them needs the pattern's DFA: a :class:`~ddl.regular.RegularError` at ``limits`` is raised."""
     if t.pattern is None:
         base = ["", "a", "x y", "Hello"]
         return [s for s in base if t.max_len is None or len(s) <= t.max_len]
+    lang = Lang.from_regex(convert_regex(t.pattern), limits=limits)
     try:
-        lang = Lang.from_regex(convert_regex(t.pattern))
         lengths = lang.lengths(min(t.max_len or 16, 16))
         out = []
         for _ in range(6):

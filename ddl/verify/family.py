@@ -24,7 +24,7 @@ def check_family(module: CheckedModule, family: CheckedFamily, evaluator: Any,
         obligations.append(example_obligation(family, ex, evaluator))
     obligations.extend(check_grammar(family, evaluator, limits=limits or CHECK_LIMITS))
 
-    obligations.extend(prove_family(module, family, evaluator))
+    obligations.extend(prove_family(module, family, evaluator, limits=limits or CHECK_LIMITS))
     return obligations
 
 

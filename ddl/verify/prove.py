@@ -28,6 +28,7 @@ from ddl.eval import arms
 from ddl.eval.interp import Evaluator
 from ddl.eval.result import Err, Ok, Outcome
 from ddl.eval.theta import validate_theta
+from ddl.regular import DEFAULT_LIMITS, AutomatonTooLarge, Limits
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily, CheckedModule
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, TextT, is_subtype
@@ -78,8 +79,13 @@ class ReplayError(Exception):
     """A counterexample or witness did not replay (an internal error of the verifier)."""
 
 
+SAMPLING_LIMIT_HINT = ("raise the limit with `ddl check --max-states N` (or `max_states = N` under [check] in "
+                       "ddl.toml), or simplify the pattern")
+
+
 class FamilyProver:
-    def __init__(self, module: CheckedModule, family: CheckedFamily, evaluator: Any):
+    def __init__(self, module: CheckedModule, family: CheckedFamily, evaluator: Any, *,
+                 limits: Limits = DEFAULT_LIMITS):
         self.module = module
         self.family = family
         self.evaluator = evaluator
@@ -91,7 +97,7 @@ class FamilyProver:
         if self.teach_values:
             base = dict(self.examples[0]) if self.examples else {}
             teach_theta = self._validate({**base, **self.teach_values})
-        self.space = Space(family, evaluator, self.examples, teach_theta)
+        self.space = Space(family, evaluator, self.examples, teach_theta, limits)
         self.runs: list[Run] = []
         # No wall-clock cut-off: the size of Θ (capped by the Space) is the budget, so the same
         # file gets the same verdicts on a busy machine as on an idle one.
@@ -169,7 +175,23 @@ class FamilyProver:
                 out.append(internal_error(produce.__name__.replace("_", "-"), self.family, err))
         if out:  # the shared enumeration is charged to the first obligation
             out[0] = attrs.evolve(out[0], seconds=out[0].seconds + self.setup_seconds)
-        return out
+        return [self._sampling_limited(ob) for ob in out]
+
+    def _sampling_limited(self, ob: Obligation) -> Obligation:
+        """An unknown verdict says so when some parameter's values could not be sampled (DDL608): a
+        Text pattern's automaton reached the limit, so only the examples' and teaching values were tried."""
+        if ob.verdict != "unknown" or ob.code not in ("DDL606", None) or not self.space.unsampled:
+            return ob
+        reasons, notes = [], []
+        for name, err in self.space.unsampled.items():
+            summary = err.summary if isinstance(err, AutomatonTooLarge) else str(err)
+            reasons.append(f"no value of {name} could be sampled beyond the examples: the automaton of its Text "
+                           f"pattern is too large ({summary})")
+            param = self.family.param(name)
+            if param is not None and param.span != ob.span:
+                notes.append(Note(f"{name} is declared here", param.span))
+        return attrs.evolve(ob, code="DDL608", evidence=f"{ob.evidence}; " + "; ".join(reasons),
+                            notes=(*ob.notes, *notes), hint=SAMPLING_LIMIT_HINT)
 
     def _timed(self, fn: Callable[[], Obligation]) -> Obligation:
         start = time.perf_counter()
@@ -676,10 +698,13 @@ def internal_error(kind: str, family: CheckedFamily, err: BaseException) -> Obli
                       family.span, 0.0, "DDL999", hint="this is a bug in ddl's verifier; please report it")
 
 
-def prove_family(module: CheckedModule, family: CheckedFamily, evaluator: Any) -> list[Obligation]:
-    """The verifier's obligations for one family: safe, depends, no-leak, reachable, ensures."""
+def prove_family(module: CheckedModule, family: CheckedFamily, evaluator: Any, *,
+                 limits: Limits = DEFAULT_LIMITS) -> list[Obligation]:
+    """The verifier's obligations for one family: safe, depends, no-leak, reachable, ensures.
+
+    ``limits`` bounds the automata of the Text patterns whose values are sampled (``ddl check --max-states``)."""
     try:
-        prover = FamilyProver(module, family, evaluator)
+        prover = FamilyProver(module, family, evaluator, limits=limits)
     except Exception as err:  # noqa: BLE001 - a verifier bug must not take `ddl check` down
         return [internal_error("safe", family, err)]
     return prover.all()

@@ -57,9 +57,14 @@ class FamilyResult:
     def ok(self) -> bool:
         return all(o.verdict == "proved" for o in self.obligations)
 
-    def report_json(self) -> dict[str, Any]:
-        """The family in ``ddl check --format json`` (spec/checks.md)."""
-        return {"name": self.name, "obligations": [o.to_json() for o in self.obligations]}
+    def report_json(self, *, timings: bool = True) -> dict[str, Any]:
+        """The family in ``ddl check --format json`` (spec/checks.md); without ``timings``, no obligation
+        has its measured ``seconds`` (``--no-timings``: the same input gives the same bytes)."""
+        obligations = [o.to_json() for o in self.obligations]
+        if not timings:
+            for item in obligations:
+                del item["seconds"]
+        return {"name": self.name, "obligations": obligations}
 
 
 @attrs.frozen(eq=False)

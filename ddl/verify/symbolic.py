@@ -24,7 +24,7 @@ from pyrsistent import pmap, pvector
 from ddl.eval.arms import arm_index, binder
 from ddl.eval.ops import compare, show
 from ddl.eval.result import Ok
-from ddl.regular import Lang
+from ddl.regular import Lang, RegularError
 from ddl.regular.charset import CharSet
 from ddl.regular.dfa import DFA, minimize
 from ddl.types import ir
@@ -272,12 +272,12 @@ class Symbolic(ir.Visitor):
         """No value of the text ``t`` contains ``needle``."""
         try:
             lang = self.lang_of_key(key_of(t))
-        except (Undecided, IndexError, TypeError, AttributeError):
+            if lang is None:
+                return False
+            has = Lang.universe().concat(Lang.literal(needle), Lang.universe())
+            return bool(lang.intersect(has).is_empty())
+        except (Undecided, IndexError, TypeError, AttributeError, RegularError):  # an automaton over its limit: not shown
             return False
-        if lang is None:
-            return False
-        has = Lang.universe().concat(Lang.literal(needle), Lang.universe())
-        return bool(lang.intersect(has).is_empty())
 
     def never_contains(self, t: SText, old: str) -> bool:
         """No value of ``t`` contains ``old`` (a single character; atoms must be patterned parameters)."""
@@ -292,7 +292,10 @@ class Symbolic(ir.Visitor):
             if pattern is None:
                 return False
             has = Lang.universe().concat(Lang.literal(old), Lang.universe())
-            if not Lang.from_regex(convert_regex(pattern)).intersect(has).is_empty():
+            try:
+                if not Lang.from_regex(convert_regex(pattern)).intersect(has).is_empty():
+                    return False
+            except RegularError:  # the pattern's automaton is over its limit: not shown
                 return False
         return True
 
