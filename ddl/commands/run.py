@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ddl.api import InputError, find_family, parse_params
-from ddl.commands.base import EXIT_ERRORS, EXIT_OK, UsageError
+from ddl.commands.base import EXIT_ERRORS, EXIT_OK, Failed, UsageError
 from ddl.commands.loading import load_module
 from ddl.eval import Err, Evaluator, compile_family, validate_theta
 from ddl.grammar.compile import CompiledGrammar
@@ -18,7 +18,10 @@ from ddl.values import show_value, to_json
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     path = Path(args.file)
-    checked, sources = load_module(path)
+    try:
+        checked, sources = load_module(path)
+    except Failed:  # the file's errors are printed
+        return EXIT_ERRORS
     if not checked.families:
         print(f"ddl run: error: {path} declares no family", file=sys.stderr)
         return EXIT_ERRORS
