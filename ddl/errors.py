@@ -52,6 +52,8 @@ CATALOGUE: dict[str, str] = {
     "DDL223": "invalid pattern",
     "DDL224": "invalid decimal scale",
     "DDL225": "invalid enum",
+    "DDL226": "import outside the module's directory tree",
+    "DDL227": "file import in a module a model wrote",
     # ---- evaluation (runtime failures as error values)
     "DDL300": "division by zero",
     "DDL301": "index out of range",

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import attrs
 
-from ddl.api import ModuleLoader, compile_file, find_family
+from ddl.api import ImportScope, ModuleLoader, compile_file, find_family
 from ddl.commands.base import Failed, UsageError, print_diagnostics
 from ddl.diagnostics import SourceMap
 from ddl.eval import Evaluator
 from ddl.types.checked import CheckedFamily, CheckedModule
+from ddl.verify.config import ConfigError, load_check_settings
 
 
 @attrs.frozen
@@ -25,7 +26,7 @@ def load_module(path: Path) -> tuple[CheckedModule, SourceMap]:
     """A file compiled; its errors printed (raises :class:`Failed`) or a usage error when it is missing."""
     if not path.is_file():
         raise UsageError(f"no such file: '{path}'")
-    loader = ModuleLoader()
+    loader = ModuleLoader(scope=ImportScope.of(str(path), import_path()))
     checked, diags = compile_file(path, loader)
     errors = [d for d in diags if d.is_error]
     if checked is None or errors:
@@ -41,3 +42,12 @@ def load_family(ref: str, name: str | None = None) -> LoadedFamily:
     checked, sources = load_module(Path(path_text))
     family = find_family(checked, name or given or None, path_text)
     return LoadedFamily(checked, family, Evaluator(checked), sources)
+
+
+def import_path() -> tuple[str, ...]:
+    """The import search path of ``[check]`` in ddl.toml ($DDL_CONFIG, else the working directory's), as
+    ``ddl check`` reads it, so a file ``ddl check`` passes can be run."""
+    try:
+        return load_check_settings().import_path
+    except ConfigError as err:
+        raise UsageError(str(err)) from None

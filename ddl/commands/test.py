@@ -7,8 +7,9 @@ import sys
 import time
 from typing import TextIO
 
-from ddl.api import ModuleLoader, Program, collect_files, compile_file
+from ddl.api import ImportScope, ModuleLoader, Program, collect_files, compile_file
 from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
+from ddl.commands.loading import import_path
 from ddl.testing.profiles import PROPERTIES, default_profile
 from ddl.testing.properties import run_property
 
@@ -18,11 +19,12 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         print("ddl test: error: --examples must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     files = collect_files(args.paths)
+    search_path = import_path()
     profile = args.profile or default_profile()
     failures = passed = skipped = 0
     started = time.perf_counter()
     for path in files:
-        loader = ModuleLoader()
+        loader = ModuleLoader(scope=ImportScope.of(str(path), search_path))
         checked, diags = compile_file(path, loader)
         errors = [d for d in diags if d.is_error]
         if checked is None or errors:

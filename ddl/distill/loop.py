@@ -3,7 +3,9 @@
 One ``llm`` conversation per run, so the model sees its earlier attempts and the diagnostics
 they drew.  A candidate *passes* when
 
-1. ``ddl check`` reports no error for it (unknown obligations count as errors),
+1. ``ddl check`` reports no error for it (unknown obligations count as errors), checked as a
+   module a model wrote: it may import stdlib modules only (DDL227; a file it names is never
+   opened, so nothing of it can reach the repair prompt or the transcript),
 2. some family of the module accepts the teaching utterance with its grammar, and that
    family's teaching values (``teach``, else its first example's θ) are the ones the utterance
    sets, so that the no-leak and specialization checks look at the right values, and
@@ -33,7 +35,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from ddl.api import check_source
+from ddl.api import ImportScope, check_source
 from ddl.diagnostics import Diagnostic, SourceMap, Span
 from ddl.distill.extract import extract_ddl
 from ddl.distill.prompt import repair_prompt, system_prompt, task_prompt
@@ -269,8 +271,11 @@ def _overlaps(checked: CheckedModule, evaluator: Any, registry: Registry, out: P
 
 def evaluate(source: str, utterance: str, path: str = CHECK_PATH, registry: Registry | None = None,
              out: Path | None = None, *, phrasings: int = 0) -> Verdict:
-    """Run the gate on one candidate module: ``ddl check``, the teaching utterance, the phrasings, the registry."""
-    result = check_source(source, path)  # compiled once; result.module is what was checked
+    """Run the gate on one candidate module: ``ddl check`` (stdlib imports only), the teaching utterance,
+    the phrasings, the registry."""
+    # Compiled once (result.module is what was checked); it may import stdlib modules only, so no
+    # file is ever opened on a model's word, nor quoted back to it.
+    result = check_source(source, path, imports=ImportScope.stdlib_only())
     sources = result.sources or SourceMap()
     diags = [f.effective() for f in result.findings]
     errors = [d for d in diags if d.is_error]

@@ -24,14 +24,15 @@ from typing import Any
 
 import attrs
 
-import ddl
+from ddl.api import ImportScope, ModuleLoader, Program, compile_source
 from ddl.distill import distill
 from ddl.eval import Err, validate_theta
 from ddl.files import write_atomic
 from ddl.grammar.compile import CompiledGrammar
+from ddl.handler.registry import MODEL_DIR
 from ddl.values import to_json
 
-LEARN_DIR = "distilled"  # sub-directory of the registry that compiled misses are written to
+LEARN_DIR = MODEL_DIR  # sub-directory of the registry that compiled misses are written to
 _FENCED_JSON = re.compile(r"```(?:json)?\s*\n(.*?)```", re.S)
 
 
@@ -119,8 +120,12 @@ def learn_from_miss(handler: Any, utterance: str, answer: str | None) -> LearnOu
 
 def _run_on(source: str, family: str, utterance: str) -> tuple[Any, str | None]:
     """The family's JSON output for the utterance, or a reason it has none."""
-    program = ddl.loads(source, path=f"<distilled {family}>")
-    checked = program.checked.families[family]
+    loader = ModuleLoader(scope=ImportScope.stdlib_only())  # as the gate checked it: stdlib imports only
+    module, diags = compile_source(source, f"<distilled {family}>", loader)
+    if module is None or any(d.is_error for d in diags):  # pragma: no cover - the gate compiled it
+        return None, "it no longer compiles"
+    program = Program(module, loader.sources)
+    checked = module.families[family]
     match = CompiledGrammar(checked, program.evaluator).match(utterance)
     if not match.ok:
         return None, f"its grammar does not accept the utterance: {match.error}"

@@ -8,6 +8,13 @@ with a shortest witness utterance (DDL701).  Both members of an unordered overla
 rejected: which one should answer is a decision for the author, and refusing both keeps
 the outcome independent of file order.
 
+Every file is read once per load, and the bytes read are the bytes compiled, checked, hashed
+into the family's version and served, for the file and every module it imports (``ddl.api``'s
+``SourceFiles``): a file swapped on the disk during a load is never served under the checked
+file's version.  Imports are confined to each file's own directory tree (and the ``import_path``
+of the directory's ddl.toml); files under ``DIR/distilled/`` were written by a model (compile on
+miss) and may import stdlib modules only.
+
 Loading a directory again is cheap: unchanged files hit the check cache, so a reload
 costs parsing, type checking and the router's NFAs.
 """
@@ -23,13 +30,15 @@ from typing import Any
 
 import attrs
 
-from ddl.api import check_files
+from ddl.api import ImportScope, check_files
 from ddl.eval import Evaluator, compile_family
 from ddl.grammar.router import OverlapSearchTooLarge, Route, RoutedFamily, Router
 from ddl.handler.records import HandlerError
-from ddl.verify.cache import DEFAULT_DIR, ResultCache, digest_file
+from ddl.verify.cache import DEFAULT_DIR, ResultCache
 from ddl.verify.config import ConfigError, load_check_settings
 from ddl.verify.report import FileResult, Finding
+
+MODEL_DIR = "distilled"  # the sub-directory whose files a model wrote (compile on miss writes there)
 
 
 @attrs.frozen
@@ -82,14 +91,18 @@ class Registry:
             raise HandlerError(f"no such directory: '{directory}'", code="DDL900")
         files = sorted(str(p) for p in root.rglob("*.ddl") if p.is_file() and not _hidden(p, root))
         cache = ResultCache(cache_dir if cache_dir is not None else DEFAULT_DIR) if use_cache else None
-        try:  # the [check] limits of the directory's ddl.toml, as `ddl check` run there would use
-            limits = load_check_settings(directory=root).limits()
+        try:  # the [check] settings of the directory's ddl.toml, as `ddl check` run there would use
+            settings = load_check_settings(directory=root)
         except ConfigError as err:
             raise HandlerError(str(err), code="DDL705") from None
+        stdlib_only = ImportScope.stdlib_only()
+
+        def scope(path: str) -> ImportScope:
+            return stdlib_only if _model_written(path, root) else ImportScope.of(path, settings.import_path)
         started = time.perf_counter()
-        # Each file is read once: the module served is the module that was checked (or whose cached
-        # result matched its bytes).
-        results = check_files(files, jobs, cache, limits, keep_modules=True)
+        # Each file (and each module it imports) is read once: the module served is the module that was
+        # checked (or whose cached result matched its bytes), and its version hashes those bytes.
+        results = check_files(files, jobs, cache, settings.limits(), keep_modules=True, imports=scope)
         check_seconds = time.perf_counter() - started
         served: list[ServedFamily] = []
         rejected: list[RejectedFamily] = []
@@ -124,10 +137,18 @@ def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts[:-1])
 
 
+def _model_written(path: str, root: Path) -> bool:
+    """A file under ``DIR/distilled/``: written by a model (compile on miss)."""
+    parts = Path(path).relative_to(root).parts
+    return len(parts) > 1 and parts[0] == MODEL_DIR
+
+
 def _version(result: FileResult) -> str:
+    """The hash of the bytes that were compiled: the file's and every imported module's, as read once for
+    the check (never read again here: a file replaced since must not lend the served module its hash)."""
     h = hashlib.sha256((result.digest or "").encode())
-    for dep in sorted(result.deps):
-        h.update(f"\0{os.path.basename(dep)}\0{digest_file(dep) or 'missing'}".encode("utf-8", "surrogatepass"))
+    for dep, digest in result.dep_digests:
+        h.update(f"\0{os.path.basename(dep)}\0{digest or 'missing'}".encode("utf-8", "surrogatepass"))
     return h.hexdigest()[:16]
 
 
