@@ -104,6 +104,8 @@ CATALOGUE: dict[str, str] = {
     "DDL706": "unknown query",
     "DDL707": "no model configured",
     "DDL708": "teaching value disagrees with the teaching utterance",
+    "DDL709": "priority above the cap for a family a model wrote",
+    "DDL710": "grammar accepts almost anything",
     # ---- input/output
     "DDL900": "cannot read file",
     "DDL901": "no .ddl files found",

@@ -1,13 +1,15 @@
 """Nothing unchecked is served, no import reads outside its tree, nothing a model wrote takes over (issue 15).
 
-Attacks, each reproduced as an attacker would run it:
+Three attacks, each reproduced as an attacker would run it:
 
 1. a file (or a module it imports) swapped on the disk between the registry's check and any later
    read — the served module must be the checked one, under the hash of the bytes served, and the
    swapped file must not inherit the checked result from the cache;
 2. an ``import`` that reaches outside the module's directory tree (an absolute path, ``..``, a
    link) or, in a module a model wrote, any file at all — refused before the file is opened, so
-   nothing of it reaches a diagnostic, a prompt, a transcript or the output.
+   nothing of it reaches a diagnostic, a prompt, a transcript or the output;
+3. a model-written family with ``priority 100`` and a grammar that is one Text capture — refused
+   with the reasons, and the served families keep their utterances.
 
 File opens are observed through Python's audit hooks (the ``open`` event, raised by ``open`` and
 ``os.open`` before the file is opened), so "never opened" is what the process did, not a guess.
@@ -28,8 +30,11 @@ import pytest
 
 from ddl.api import check
 from ddl.cli import main
-from ddl.eval import Ok
+from ddl.distill import distill
+from ddl.distill.admission import BREADTH_LIMIT, breadth
+from ddl.eval import Evaluator, Ok
 from ddl.files import OutsideTree, read_regular
+from ddl.grammar.compile import CompiledGrammar
 from ddl.handler.config import HandlerConfig
 from ddl.handler.handler import Handler
 from ddl.handler.registry import Registry
@@ -155,6 +160,34 @@ family weather {
   example "weather in paris" => { city = paris } => "the weather in paris"
 }
 """
+TIME = WEATHER.replace("family weather", "family time_in").replace('"weather in ', '"time in ') \
+    .replace('"the weather in', '"the time in')
+TAKEOVER = """\
+family takeover {
+  param q : Text
+  priority 100
+  grammar { q }
+  program -> Text = "attacker text: ${q}"
+  example { q = "x" } => "attacker text: x"
+}
+"""
+NARROW = """\
+family forecast {
+  enum City { paris, london, tokyo }
+  param city : City
+  priority PRIORITY
+  grammar { "forecast for " city }
+  program -> Text = "the forecast for ${city}"
+  example "forecast for paris" => { city = paris } => "the forecast for paris"
+}
+"""
+WEATHER_LOW = WEATHER.replace("family weather", "family weather_low").replace('"weather in ', '"weather for ') \
+    .replace("  grammar", "  priority -3\n  grammar")
+# The attack of the issue, as a model would send it: everything the distill gate asked for but admission.
+TAUGHT_TAKEOVER = TAKEOVER.replace('example { q = "x" } => "attacker text: x"',
+                                   f'teach q = "{UTTERANCE}"\n  example "{UTTERANCE}" => {{ q = "{UTTERANCE}" }}')
+
+
 def _greeting_dir(path: Path) -> Path:
     path.mkdir()
     (path / "lib.ddl").write_text(LIB, encoding="utf-8")
@@ -344,7 +377,7 @@ def _weather_handler(tmp_path: Path, **config: Any) -> Handler:
     d = tmp_path / "families"
     d.mkdir()
     (d / "weather.ddl").write_text(WEATHER, encoding="utf-8")
-    registry = Registry.load(d, cache_dir=tmp_path / "cache")
+    registry = Registry.load(d, cache_dir=tmp_path / "cache", max_model_priority=config.pop("max_model_priority", None))
     settings = HandlerConfig(model=fake.SCRIPTED, compile_on_miss=True, distill_rounds=1, extract=False, **config)
     return Handler(registry, open_store(tmp_path / "ledger.sqlite3"), settings, learn_in_background=False)
 
@@ -379,3 +412,115 @@ def test_a_file_under_distilled_may_import_stdlib_modules_only(tmp_path: Path) -
     assert refused.path == str(d / "distilled" / "copy.ddl") and refused.code == "DDL227"
     assert 'DDL227: import "../lib.ddl": a module written by a model may import stdlib modules only' in \
         refused.reasons[0]
+
+
+# ---------------------------------------------------------------------------- 3. admission of what a model wrote
+
+def _registry_dir(tmp_path: Path, distilled: dict[str, str], **others: str) -> Path:
+    d = tmp_path / "families"
+    (d / "distilled").mkdir(parents=True)
+    (d / "weather.ddl").write_text(WEATHER, encoding="utf-8")
+    for name, text in others.items():
+        (d / f"{name}.ddl").write_text(text, encoding="utf-8")
+    for name, text in distilled.items():
+        (d / "distilled" / f"{name}.ddl").write_text(text, encoding="utf-8")
+    return d
+
+
+def test_a_distilled_catch_all_with_priority_100_cannot_take_over(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    d = _registry_dir(tmp_path, {"takeover": TAKEOVER}, time=TIME)
+    assert check(d / "distilled", cache=None).ok  # it passes `ddl check`: only admission stops it
+    registry = Registry.load(d, use_cache=False)
+    assert sorted(f.name for f in registry.served) == ["time_in", "weather"]
+    (refused,) = registry.rejected
+    assert refused.name == "takeover" and refused.code == "DDL709"
+    reasons = " | ".join(refused.reasons)
+    assert "may not declare priority 100: it would outrank served families" in reasons
+    assert "the grammar accepts almost anything: 100% of the texts of 8 characters" in reasons
+    assert "accepts the requests of 2 served families" in reasons
+    assert _answer(registry, "weather in paris") == ("weather", "the weather in paris")
+    # And through the command, as a user sees it.
+    assert main(["handle", str(d), "weather in paris", "--store", str(tmp_path / "ledger.sqlite3")]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out) == "the weather in paris" and "family weather," in out.err
+
+
+@pytest.mark.usefixtures("fake_models")
+def test_compile_on_miss_refuses_a_catch_all_and_the_weather_family_still_answers(tmp_path: Path) -> None:
+    fake.reset_script([json.dumps(f"attacker text: {UTTERANCE}"), fenced(TAUGHT_TAKEOVER), fenced(TAUGHT_TAKEOVER)])
+    with _weather_handler(tmp_path) as h:
+        learning = h.handle(UTTERANCE)["learning"]
+        assert learning["status"] == "rejected", learning
+        assert "DDL709" in learning["reason"] and "DDL710" in learning["reason"]
+        assert not (h.registry.directory / "distilled").exists()
+        answer = h.handle("weather in paris")
+        assert answer["source"] == "deterministic" and answer["family"] == "weather"
+        assert answer["output"] == "the weather in paris"
+
+
+def test_a_model_priority_is_allowed_only_up_to_the_operators_cap(tmp_path: Path) -> None:
+    d = _registry_dir(tmp_path, {"forecast": NARROW.replace("PRIORITY", "5")})
+    refused = Registry.load(d, use_cache=False)
+    assert [f.name for f in refused.served] == ["weather"] and refused.rejected[0].code == "DDL709"
+    assert "the highest it may declare here is 0" in refused.rejected[0].reasons[0]
+    allowed = Registry.load(d, use_cache=False, max_model_priority=5)
+    assert sorted(f.name for f in allowed.served) == ["forecast", "weather"]
+    assert allowed.reload().model_priority_cap == 5  # a reload keeps the operator's setting
+    low = _registry_dir(tmp_path / "low", {"forecast": NARROW.replace("PRIORITY", "0")}, weather_low=WEATHER_LOW)
+    capped = Registry.load(low, use_cache=False)
+    assert capped.model_priority_cap == -3  # below the lowest served family: it could outrank none
+    assert sorted(f.name for f in capped.served) == ["weather", "weather_low"]
+    assert capped.rejected[0].name == "forecast" and "the highest it may declare here is -3" in \
+        capped.rejected[0].reasons[0]
+
+
+def test_a_model_written_family_overlapping_a_served_one_is_rejected_alone(tmp_path: Path) -> None:
+    shadow = NARROW.replace("PRIORITY", "0").replace('"forecast for " city', '("forecast for " | "weather in ") city')
+    registry = Registry.load(_registry_dir(tmp_path, {"forecast": shadow}), use_cache=False)
+    assert [f.name for f in registry.served] == ["weather"]  # the people's family stays in service
+    (refused,) = registry.rejected
+    assert refused.code == "DDL701" and "must yield to the others" in refused.reasons[0]
+    yielding = Registry.load(_registry_dir(tmp_path / "y", {"forecast": shadow.replace("priority 0", "priority -1")}),
+                             use_cache=False)
+    assert sorted(f.name for f in yielding.served) == ["forecast", "weather"]
+    assert _answer(yielding, "weather in paris") == ("weather", "the weather in paris")
+    assert _answer(yielding, "forecast for tokyo") == ("forecast", "the forecast for tokyo")
+
+
+def test_a_model_written_family_never_takes_a_served_name(tmp_path: Path) -> None:
+    d = _registry_dir(tmp_path, {"weather": NARROW.replace("PRIORITY", "0").replace("family forecast", "family weather")})
+    registry = Registry.load(d, use_cache=False)
+    assert [(f.name, f.path) for f in registry.served] == [("weather", str(d / "weather.ddl"))]
+    assert registry.rejected[0].path == str(d / "distilled" / "weather.ddl")
+
+
+@pytest.mark.parametrize("grammar,broad", [
+    ("{ q }", True),
+    ('{ q " " r }', True),
+    ('{ q "s" }', True),  # one in 27 texts ends in "s"
+    ('{ "weather in " q }', False),
+    ('{ q " please" }', False),
+])
+def test_the_breadth_measure(grammar: str, broad: bool) -> None:
+    from ddl.api import compile_source  # deferred: only this test compiles loose sources
+
+    source = ("family f {\n  param q : Text\n  param r : Text = \"\"\n  grammar " + grammar +
+              '\n  program -> Text = "${q}${r}"\n}\n')
+    module, diags = compile_source(source)
+    assert module is not None, [d.render() for d in diags]
+    family = module.families["f"]
+    share, _ = breadth(CompiledGrammar(family, Evaluator(module)))
+    assert (share >= BREADTH_LIMIT) is broad, float(share)
+
+
+@pytest.mark.usefixtures("fake_models")
+def test_the_distill_gate_sends_the_admission_rules_back_to_the_model(tmp_path: Path) -> None:
+    outranking = GOOD.replace("  teach genre", "  priority 7\n\n  teach genre")
+    assert outranking != GOOD
+    fake.reset_script([fenced(outranking), fenced(GOOD)])
+    result = distill(UTTERANCE, fake.SCRIPTED, out=tmp_path / "out.ddl", log_dir=tmp_path / "logs", rounds=1)
+    assert result.ok
+    first = " ".join(result.rounds[0].diagnostics)
+    assert "DDL709: decade_books: a family written by a model may not declare priority 7" in first
+    assert "DDL709" in fake.RECEIVED[1]["prompt"]

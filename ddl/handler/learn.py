@@ -4,7 +4,10 @@ The model already answered the miss; this turns the utterance into a family thro
 ``ddl.distill`` (the model emits DDL, ``ddl check`` gates it, diagnostics drive repair rounds)
 and admits the family to the registry only when all of these hold:
 
-1. it passes ``ddl check`` and its grammar accepts the utterance (``distill`` guarantees both);
+1. it passes ``ddl check`` and its grammar accepts the utterance, it imports stdlib modules only,
+   and it passes the admission rules for what a model wrote (:mod:`ddl.distill.admission`: no
+   priority above the registry's cap, no grammar that accepts almost anything); ``distill``
+   guarantees all of these, and the registry checks them again on loading;
 2. its output for the utterance agrees with the answer the model gave (:func:`agrees`), so a
    family cannot silently answer differently from what the user was told;
 3. after it is written into the registry's directory (``DIR/distilled/<family>.ddl``) and the
@@ -86,7 +89,7 @@ def learn_from_miss(handler: Any, utterance: str, answer: str | None) -> LearnOu
     directory = Path(handler.registry.directory)
     log_dir = directory / ".ddl-handler" / "distill"
     result = distill(utterance, config.model, rounds=config.distill_rounds, log_dir=log_dir,
-                     registry=handler.registry)
+                     registry=handler.registry, max_priority=handler.registry.model_priority_cap)
     base = LearnOutcome(utterance, "rejected", result.family, transcript=str(result.transcript),
                         rounds=len(result.rounds), tokens_in=result.tokens_in, tokens_out=result.tokens_out)
 
