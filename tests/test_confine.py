@@ -524,3 +524,16 @@ def test_the_distill_gate_sends_the_admission_rules_back_to_the_model(tmp_path: 
     first = " ".join(result.rounds[0].diagnostics)
     assert "DDL709: decade_books: a family written by a model may not declare priority 7" in first
     assert "DDL709" in fake.RECEIVED[1]["prompt"]
+
+
+def test_the_operator_raises_the_cap_in_the_handler_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = _registry_dir(tmp_path, {"forecast": NARROW.replace("PRIORITY", "5")})
+    store = str(tmp_path / "ledger.sqlite3")
+    assert main(["handle", str(d), "forecast for paris", "--store", store]) == 1  # refused: a miss, no model
+    assert "DDL707" in capsys.readouterr().err
+    (d / "ddl.toml").write_text("[handler]\nmax_model_priority = 5\n", encoding="utf-8")
+    assert main(["handle", str(d), "forecast for paris", "--store", store]) == 0
+    assert json.loads(capsys.readouterr().out) == "the forecast for paris"
+    (d / "ddl.toml").write_text('[handler]\nmax_model_priority = "high"\n', encoding="utf-8")
+    assert main(["handle", str(d), "forecast for paris", "--store", store]) == 2
+    assert "[handler].max_model_priority must be an integer, not string 'high'" in capsys.readouterr().err
