@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 from pathlib import Path
@@ -32,6 +32,7 @@ import attrs
 
 from ddl.diagnostics import DDLError, Diagnostic, InputError, Note, SourceMap, Span, did_you_mean
 from ddl.eval import Err, Evaluator, compile_family, parse_param_value, validate_theta
+from ddl.files import OutsideTree, is_under, read_regular
 from ddl.regular import Limits
 from ddl.syntax import ast as A
 from ddl.syntax import parse_source
@@ -55,14 +56,91 @@ def stdlib_dir() -> Path:
     return Path(str(resources.files("ddl.stdlib")))
 
 
-class ModuleLoader:
-    """Loads imported modules (stdlib by name, files by path), once each, rejecting cycles."""
+@attrs.frozen
+class ImportScope:
+    """Where ``import "file.ddl"`` may reach (spec/types.md, section 19): files under one of ``roots``
+    (resolved directories: the module's own directory tree and any configured search path), or, with
+    ``files`` False, no file at all: stdlib modules only (a module a model wrote).
 
-    def __init__(self, sources: SourceMap | None = None) -> None:
+    The rule is decided on the import's resolved path (links followed) before the file is opened, so
+    nothing of a file outside is ever read or quoted."""
+
+    roots: tuple[Path, ...] = ()
+    files: bool = True
+
+    @classmethod
+    def tree(cls, root: str | os.PathLike[str], search_path: Sequence[str | os.PathLike[str]] = ()) -> ImportScope:
+        """Files under ``root`` and under each directory of ``search_path``."""
+        return cls(tuple(dict.fromkeys(Path(r).resolve() for r in (root, *search_path))))
+
+    @classmethod
+    def stdlib_only(cls) -> ImportScope:
+        return cls((), files=False)
+
+    @classmethod
+    def of(cls, path: str, search_path: Sequence[str | os.PathLike[str]] = ()) -> ImportScope:
+        """The scope of a module read from ``path``: its own directory tree (the working directory's for a
+        module that is not a file, ``<input>``) and ``search_path``."""
+        return cls.tree(Path(path).parent if path and not path.startswith("<") else Path.cwd(), search_path)
+
+    def allows(self, path: Path) -> bool:
+        return self.files and any(is_under(path, root) for root in self.roots)
+
+    def key(self) -> str:
+        """What the scope contributes to a result cache key (a result depends on what may be imported)."""
+        return "\0".join(str(r) for r in self.roots) if self.files else "stdlib only"
+
+    def refusal(self, imp: A.Import) -> Diagnostic:
+        """The diagnostic for a file import this scope does not allow (the file is not opened)."""
+        if not self.files:
+            return Diagnostic("DDL227", f'import "{imp.target}": a module written by a model may import stdlib '
+                              "modules only, not files", imp.span,
+                              hint="define what it needs in the module itself, or import a stdlib module "
+                                   f"({', '.join(stdlib_modules())})")
+        where = " or ".join(str(r) for r in self.roots)
+        return Diagnostic("DDL226", f'import "{imp.target}" is outside the module\'s directory tree: a module may '
+                          f"import stdlib modules and files under {where} only", imp.span,
+                          hint="move the file under that directory, or add its directory to `import_path` in "
+                               "the [check] table of ddl.toml")
+
+
+def stdlib_modules() -> list[str]:
+    return sorted(p.stem for p in stdlib_dir().glob("*.ddl"))
+
+
+class SourceFiles:
+    """The bytes of every file read while loading, each file read once.
+
+    Passed through a whole load (a registry, ``ddl check`` in one process): every module compiled from
+    a file, its check, its cache key and the version hash of what is served all see the same bytes,
+    however often the file is imported and whatever happens on the disk meanwhile."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, bytes] = {}
+
+    def read(self, path: Path, within: Sequence[Path] | None = None) -> bytes:
+        """The bytes of ``path`` (resolved), read on the first request only; ``OSError`` when it cannot
+        be read (also when it is not a regular file, or, with ``within``, the file opened is outside)."""
+        key = str(path)
+        data = self._data.get(key)
+        if data is None:
+            data = self._data[key] = read_regular(path, within)
+        return data
+
+
+class ModuleLoader:
+    """Loads imported modules (stdlib by name, files by path, within its :class:`ImportScope`), once each,
+    rejecting cycles, and remembers the digest of the bytes of every module it loaded."""
+
+    def __init__(self, sources: SourceMap | None = None, scope: ImportScope | None = None,
+                 files: SourceFiles | None = None) -> None:
         self.sources = sources or SourceMap()
+        self.scope = scope  # None: ImportScope.of(the top-level module's path), set when it is compiled
+        self.files = files or SourceFiles()
         self._cache: dict[str, tuple[LoadedModule | None, list[Diagnostic]]] = {}
         self._loading: list[str] = []
-        self._requested: set[str] = set()  # every resolved import path, found or not (loaded_paths)
+        # Every resolved import path (found or not) → the digest of the bytes compiled, None when missing.
+        self._digests: dict[str, str | None] = {}
 
     def resolve(self, imp: A.Import, from_path: str) -> Path:
         if imp.is_file:
@@ -72,47 +150,58 @@ class ModuleLoader:
 
     def loaded_paths(self) -> list[str]:
         """The resolved paths of every module this loader was asked for (imports, transitively, and
-        stdlib modules), including ones that were missing or had errors; sorted."""
-        return sorted(self._requested)
+        stdlib modules), including ones that were missing or had errors; sorted.  A file import outside
+        the scope is not among them: it was never looked at."""
+        return sorted(self._digests)
+
+    def digests(self) -> dict[str, str | None]:
+        """:meth:`loaded_paths` → sha256 of the bytes that were compiled (None: missing or unreadable)."""
+        return dict(self._digests)
 
     def __call__(self, imp: A.Import, from_path: str) -> tuple[LoadedModule | None, list[Diagnostic]]:
         path = self.resolve(imp, from_path)
+        scope = self.scope or ImportScope.of(from_path)
+        if imp.is_file and not scope.allows(path):
+            return None, [scope.refusal(imp)]
         key = str(path)
-        self._requested.add(key)
         if key in self._loading:
             chain = " → ".join(Path(p).name for p in [*self._loading[self._loading.index(key):], key])
             return None, [Diagnostic("DDL218", f"import cycle: {chain}", imp.span)]
         if key in self._cache:
             return self._cache[key]
-        if not path.is_file():
+        self._digests[key] = None
+        try:
+            data = self.files.read(path, scope.roots if imp.is_file else None)
+        except OutsideTree:  # a link swapped in after the path was checked: as if it had been outside
+            return None, [scope.refusal(imp)]
+        except (FileNotFoundError, NotADirectoryError):
             what = f"stdlib module '{imp.target}'" if not imp.is_file else f"file '{imp.target}'"
             hint = None
             if not imp.is_file:
-                available = sorted(p.stem for p in stdlib_dir().glob("*.ddl"))
+                available = stdlib_modules()
                 hint = did_you_mean(imp.target, available) or f"stdlib modules: {', '.join(available)}"
             return None, [Diagnostic("DDL217", f"cannot find {what} (looked for {path})", imp.span, hint=hint)]
-        try:
-            data = path.read_bytes()
         except OSError as err:
-            return None, [Diagnostic("DDL217", f"cannot read '{path}': {err.strerror}", imp.span)]
+            return None, [Diagnostic("DDL217", f"cannot read '{path}': {err.strerror or err}", imp.span)]
+        self._digests[key] = digest_bytes(data)
         self._loading.append(key)
         try:
-            checked, diags, scope = _compile(data, key, self)
+            checked, diags, scope_ = _compile(data, key, self)
         finally:
             self._loading.pop()
-        if checked is not None and scope is not None and checked.families:
+        if checked is not None and scope_ is not None and checked.families:
             diags = [*diags, Diagnostic("DDL217", f"imported module '{imp.target}' declares families; "
                                         "only functions, types and tables can be imported", imp.span)]
             checked = None
         result: tuple[LoadedModule | None, list[Diagnostic]]
-        if checked is None or scope is None:
+        if checked is None or scope_ is None:
             # Show the imported file's own errors (with their paths) after the import site.
             errors = [d for d in diags if d.is_error]
             head = Diagnostic("DDL217", f"imported module '{imp.target}' has errors", imp.span,
                               notes=tuple(Note(d.message, d.span) for d in errors[:3]))
             result = (None, [head, *errors])
         else:
-            result = (LoadedModule(scope, checked), [])
+            result = (LoadedModule(scope_, checked), [])
         self._cache[key] = result
         return result
 
@@ -136,8 +225,13 @@ def _compile(data: str | bytes, path: str, loader: ModuleLoader) -> tuple[Checke
 
 def compile_source(text: str | bytes, path: str = "<input>",
                    loader: ModuleLoader | None = None) -> tuple[CheckedModule | None, list[Diagnostic]]:
-    """Parse and type-check one module. Never raises for bad input."""
+    """Parse and type-check one module. Never raises for bad input.
+
+    Its imports come from the ``loader`` (by default, files under the module's own directory tree and
+    stdlib modules: :meth:`ImportScope.of`)."""
     loader = loader or ModuleLoader()
+    if loader.scope is None:
+        loader.scope = ImportScope.of(path)
     top = str(Path(path).resolve()) if not path.startswith("<") else path
     loader._loading.append(top)
     try:
@@ -151,8 +245,9 @@ def compile_source(text: str | bytes, path: str = "<input>",
 
 def compile_file(path: str | os.PathLike[str], loader: ModuleLoader | None = None) -> tuple[CheckedModule | None, list[Diagnostic]]:
     p = str(path)
+    loader = loader or ModuleLoader()
     try:
-        data = Path(p).read_bytes()
+        data = loader.files.read(Path(p).resolve())
     except OSError as err:
         return None, [Diagnostic("DDL900", f"cannot read file: {err.strerror or err}", Span.point(p))]
     return compile_source(data, p, loader)
@@ -369,26 +464,57 @@ def _ddl_files_under(directory: Path) -> list[Path]:
 # ---------------------------------------------------------------------------- checking (ddl check)
 
 
-def check_source(data: str | bytes, path: str = "<input>", limits: Limits | None = None) -> FileResult:
-    """Compile ``data`` (which claims to live at ``path``: imports resolve from there) once and discharge
-    every family's obligations (spec/checks.md).
+def check_source(data: str | bytes, path: str = "<input>", limits: Limits | None = None, *,
+                 imports: ImportScope | None = None) -> FileResult:
+    """Compile ``data`` (which claims to live at ``path``: imports resolve from there, within ``imports``,
+    by default the module's own directory tree) once and discharge every family's obligations
+    (spec/checks.md).
 
     Never raises for bad input: an internal error of the verifier is a DDL999 finding.  The result keeps
     the checked module and its sources (``result.module``, ``result.sources``).
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
-    loader = ModuleLoader()
-    started = time.perf_counter()
-    checked, diags = compile_source(data, path, loader)
-    typed_seconds = time.perf_counter() - started
+    return _discharge(_Compiled.of(data, path, ModuleLoader(scope=imports)), limits)
+
+
+@attrs.frozen
+class _Compiled:
+    """One module compiled from ``data`` (read once), with the loader that read its imports once each."""
+
+    data: bytes
+    path: str
+    loader: ModuleLoader
+    checked: CheckedModule | None
+    diags: list[Diagnostic]
+    seconds: float
+
+    @classmethod
+    def of(cls, data: bytes, path: str, loader: ModuleLoader) -> _Compiled:
+        started = time.perf_counter()
+        checked, diags = compile_source(data, path, loader)
+        return cls(data, path, loader, checked, diags, time.perf_counter() - started)
+
+    @property
+    def module(self) -> CheckedModule | None:
+        """The module to run: None unless it compiled without errors."""
+        return self.checked if self.checked is not None and not any(d.is_error for d in self.diags) else None
+
+    def scope_key(self) -> str:
+        assert self.loader.scope is not None  # compile_source set it
+        return self.loader.scope.key()
+
+
+def _discharge(compiled: _Compiled, limits: Limits | None) -> FileResult:
+    """Every family's obligations over the compiled module (``ddl check`` after compiling)."""
+    checked, diags, path = compiled.checked, compiled.diags, compiled.path
     findings = [Finding(d) for d in diags]
     families: list[FamilyResult] = []
     if checked is not None:
         evaluator = Evaluator(checked)
         for fam in checked.families.values():
             try:
-                obligations = check_family(checked, fam, evaluator, typed_seconds, limits=limits)
+                obligations = check_family(checked, fam, evaluator, compiled.seconds, limits=limits)
             except Exception as err:  # an internal error must reach the user as a diagnostic, not a traceback
                 findings.append(Finding(Diagnostic(
                     "DDL999", f"{fam.name}: internal error in the verifier: {type(err).__name__}: {err}", fam.span,
@@ -403,50 +529,67 @@ def check_source(data: str | bytes, path: str = "<input>", limits: Limits | None
     # Only decided results are cached: an unknown verdict may come from a time limit (a loaded machine)
     # and must be retried, not frozen; an internal error is never cached.
     cacheable = not any(f.diagnostic.code == "DDL999" or f.verdict == "unknown" for f in findings)
-    module = checked if checked is not None and not any(d.is_error for d in diags) else None
-    return FileResult(path, tuple(families), tuple(findings), digest_bytes(data), tuple(loader.loaded_paths()),
-                      cacheable, module, loader.sources)
+    loader = compiled.loader
+    return FileResult(path, tuple(families), tuple(findings), digest_bytes(compiled.data),
+                      tuple(loader.loaded_paths()), cacheable, compiled.module, loader.sources,
+                      dep_digests=tuple(sorted(loader.digests().items())), imports=compiled.scope_key())
 
 
 def check_file(path: str | os.PathLike[str], limits: Limits | None = None, cache: ResultCache | None = None, *,
-               keep_module: bool = True) -> FileResult:
-    """:func:`check_source` on a file, read once.
+               keep_module: bool = True, imports: ImportScope | None = None,
+               files: SourceFiles | None = None) -> FileResult:
+    """:func:`check_source` on a file: the file and every module it imports are read once (through
+    ``files``, shared by a whole load), and those bytes are what is compiled, checked, hashed and kept.
 
     With a ``cache``, a result cached for the same bytes (and imports, and limits) is reused; then, when
-    ``keep_module``, those same bytes are compiled (not verified again) so the caller can run them.  An
-    unreadable file is a DDL900 finding.
+    ``keep_module``, the module compiled from those bytes is kept (the cache entry is looked up with the
+    digests of the imports as they were read for it, never read again).  Without ``keep_module`` (a
+    report that runs nothing) a hit costs no compilation.  An unreadable file is a DDL900 finding.
     """
     p = str(path)
+    files = files or SourceFiles()
     try:
-        data = Path(p).read_bytes()
+        data = files.read(Path(p).resolve())
     except OSError as err:
         diag = Diagnostic("DDL900", f"cannot read file: {err.strerror or err}", Span.point(p))
         return FileResult(p, (), (Finding(diag),), cacheable=False)
-    if cache is not None:
-        hit = cache.get(p, digest_bytes(data), limits)
+    scope = imports or ImportScope.of(p)
+    if cache is not None and not keep_module:
+        hit = cache.get(p, digest_bytes(data), limits, imports=scope.key())
         if hit is not None:
-            if not keep_module:
-                return attrs.evolve(hit, from_cache=True)
-            loader = ModuleLoader()
-            checked, diags = compile_source(data, p, loader)
-            ok = checked is not None and not any(d.is_error for d in diags)
-            return attrs.evolve(hit, module=checked if ok else None, sources=loader.sources, from_cache=True)
-    result = check_source(data, p, limits)
+            return attrs.evolve(hit, from_cache=True)
+    compiled = _Compiled.of(data, p, ModuleLoader(scope=scope, files=files))
+    if cache is not None and keep_module:
+        loader = compiled.loader
+        hit = cache.get(p, digest_bytes(data), limits, imports=scope.key(), deps=loader.digests())
+        if hit is not None:
+            return attrs.evolve(hit, module=compiled.module, sources=loader.sources, from_cache=True,
+                                dep_digests=tuple(sorted(loader.digests().items())), imports=scope.key())
+    result = _discharge(compiled, limits)
     if cache is not None:
         cache.put(result, limits)
     return result if keep_module else result.without_module()
 
 
 def check_files(paths: Sequence[str | os.PathLike[str]], jobs: int = 1, cache: ResultCache | None = None,
-                limits: Limits | None = None, *, keep_modules: bool = False) -> list[FileResult]:
+                limits: Limits | None = None, *, keep_modules: bool = False,
+                imports: Callable[[str], ImportScope | None] | None = None) -> list[FileResult]:
     """:func:`check_file` on many files, in up to ``jobs`` processes; results in ``paths`` order.
 
-    With ``keep_modules`` every result that compiles carries its module (a worker sends it back: the
-    module is compiled once, where it was checked).
+    ``imports`` gives each file's :class:`ImportScope` (by default its own directory tree).  In one
+    process every file is read once for all of them (a module imported by several files is compiled
+    from the same bytes for each); each worker process reads the files it needs once.  With
+    ``keep_modules`` every result that compiles carries its module (a worker sends it back: the module
+    is compiled once, where it was checked).
     """
     names = [str(p) for p in paths]
+
+    def scope(name: str) -> ImportScope | None:
+        return imports(name) if imports is not None else None
     if jobs <= 1 or len(names) <= 1:
-        return [check_file(p, limits, cache, keep_module=keep_modules) for p in names]
+        files = SourceFiles()
+        return [check_file(p, limits, cache, keep_module=keep_modules, imports=scope(p), files=files)
+                for p in names]
 
     def size(name: str) -> int:
         try:
@@ -458,7 +601,7 @@ def check_files(paths: Sequence[str | os.PathLike[str]], jobs: int = 1, cache: R
     # is a directory of atomically replaced files, so workers share it safely.
     results: dict[str, FileResult] = {}
     with ProcessPoolExecutor(max_workers=min(jobs, len(names))) as pool:
-        futures = {name: pool.submit(check_file, name, limits, cache, keep_module=keep_modules)
+        futures = {name: pool.submit(check_file, name, limits, cache, keep_module=keep_modules, imports=scope(name))
                    for name in sorted(set(names), key=lambda n: -size(n))}
         for name, future in futures.items():
             results[name] = future.result()
@@ -547,17 +690,22 @@ class CheckReport:
 
 def check(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *, jobs: int = 1,
           cache: ResultCache | str | os.PathLike[str] | None = DEFAULT_DIR, limits: Limits | None = None,
-          allow_unknown: bool = False, keep_modules: bool = False) -> CheckReport:
+          allow_unknown: bool = False, keep_modules: bool = False,
+          import_path: Sequence[str | os.PathLike[str]] = ()) -> CheckReport:
     """``ddl check`` from Python: the ``.ddl`` files under ``paths`` (files, or directories searched
     recursively), each compiled once and its obligations discharged.
 
     ``cache`` is a :class:`ResultCache`, a cache directory, or None for no cache; ``limits`` bound the
-    grammar obligations' automata (default: 200,000 states).  Raises :class:`InputError` for a path that
-    does not exist or a directory without ``.ddl`` files.
+    grammar obligations' automata (default: 200,000 states).  A file's imports are confined to its
+    own directory tree and the directories of ``import_path``.
+    Raises :class:`InputError` for a path that does not exist or a directory without ``.ddl`` files.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     files = collect_files(paths)
     result_cache = cache if isinstance(cache, ResultCache) or cache is None else ResultCache(cache)
-    results = check_files(files, jobs, result_cache, limits, keep_modules=keep_modules)
+
+    def scope(name: str) -> ImportScope:
+        return ImportScope.of(name, import_path)
+    results = check_files(files, jobs, result_cache, limits, keep_modules=keep_modules, imports=scope)
     return CheckReport(tuple(results), allow_unknown)

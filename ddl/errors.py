@@ -52,6 +52,8 @@ CATALOGUE: dict[str, str] = {
     "DDL223": "invalid pattern",
     "DDL224": "invalid decimal scale",
     "DDL225": "invalid enum",
+    "DDL226": "import outside the module's directory tree",
+    "DDL227": "file import in a module a model wrote",
     # ---- evaluation (runtime failures as error values)
     "DDL300": "division by zero",
     "DDL301": "index out of range",
@@ -104,6 +106,8 @@ CATALOGUE: dict[str, str] = {
     "DDL706": "unknown query",
     "DDL707": "no model configured",
     "DDL708": "teaching value disagrees with the teaching utterance",
+    "DDL709": "priority above the cap for a family a model wrote",
+    "DDL710": "grammar accepts almost anything",
     # ddl serve's protections (spec/handler.md, "Running it safely")
     "DDL715": "missing or wrong token",
     "DDL716": "cross-site request refused",

@@ -24,7 +24,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     except ConfigError as err:
         raise UsageError(str(err)) from None
     cache = None if args.no_cache else ResultCache(args.cache_dir if args.cache_dir is not None else DEFAULT_DIR)
-    report = check(args.paths, jobs=jobs, cache=cache, limits=settings.limits(), allow_unknown=args.allow_unknown)
+    report = check(args.paths, jobs=jobs, cache=cache, limits=settings.limits(), allow_unknown=args.allow_unknown,
+                   import_path=settings.import_path)
     if args.format == "sarif":
         json.dump(report.to_sarif(), out, indent=2, ensure_ascii=False)
         out.write("\n")

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError, read_text, text_argument
 from ddl.distill.loop import distill, note_written
 from ddl.files import write_atomic
+from ddl.handler.config import load_config
 from ddl.handler.records import HandlerError
 from ddl.handler.registry import Registry
 
@@ -67,8 +68,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     registry = None
     if args.dir is not None:
 
-        try:
-            registry = Registry.load(args.dir)
+        try:  # the registry as its handler serves it: [handler].max_model_priority of its config
+            registry = Registry.load(args.dir, max_model_priority=load_config(None, Path(args.dir)).max_model_priority)
         except HandlerError as exc:
             raise UsageError(f"--dir: {exc.message}") from None
 
@@ -76,7 +77,8 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         result = distill(args.utterance, model_id, rounds=args.rounds, temperature=args.temperature, system=system,
                          out=target, log_dir=Path(args.log_dir) if args.log_dir is not None else None,
-                         registry=registry, phrasings=args.phrasings)
+                         registry=registry, phrasings=args.phrasings,
+                         max_priority=registry.model_priority_cap if registry is not None else None)
     except OSError as exc:
         raise UsageError(f"cannot write {exc.filename or 'a file'}: {exc.strerror or exc}") from None
     for note in result.notes:

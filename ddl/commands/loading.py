@@ -6,13 +6,14 @@ from pathlib import Path
 
 import attrs
 
-from ddl.api import ModuleLoader, compile_source, find_family
+from ddl.api import ImportScope, ModuleLoader, compile_source, find_family
 from ddl.commands.base import Failed, UsageError, is_dir, is_file, print_diagnostics, read_bytes
 from ddl.diagnostics import SourceMap
 from ddl.eval import Evaluator
 from ddl.grammar.compile import CompiledGrammar
 from ddl.regular import AutomatonTooLarge, RegularError
 from ddl.types.checked import CheckedFamily, CheckedModule
+from ddl.verify.config import ConfigError, load_check_settings
 
 
 @attrs.frozen
@@ -28,7 +29,7 @@ def load_module(path: Path) -> tuple[CheckedModule, SourceMap]:
     missing or cannot be read, as under ``ddl check``."""
     if not is_file(path):
         raise UsageError(f"'{path}' is a directory; give a .ddl file" if is_dir(path) else f"no such file: '{path}'")
-    loader = ModuleLoader()
+    loader = ModuleLoader(scope=ImportScope.of(str(path), import_path()))
     checked, diags = compile_source(read_bytes(path), str(path), loader)
     errors = [d for d in diags if d.is_error]
     if checked is None or errors:
@@ -54,3 +55,12 @@ def grammar_too_large(grammar: CompiledGrammar) -> str | None:
     except RegularError as err:
         return err.summary if isinstance(err, AutomatonTooLarge) else str(err)
     return None
+
+
+def import_path() -> tuple[str, ...]:
+    """The import search path of ``[check]`` in ddl.toml ($DDL_CONFIG, else the working directory's), as
+    ``ddl check`` reads it, so a file ``ddl check`` passes can be run."""
+    try:
+        return load_check_settings().import_path
+    except ConfigError as err:
+        raise UsageError(str(err)) from None

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ddl.api import InputError, find_family, parse_params
-from ddl.commands.base import EXIT_ERRORS, EXIT_OK, UsageError, text_argument
+from ddl.commands.base import EXIT_ERRORS, EXIT_OK, Failed, UsageError, text_argument
 from ddl.commands.loading import grammar_too_large, load_module
 from ddl.eval import Err, Evaluator, compile_family, validate_theta
 from ddl.grammar.compile import CompiledGrammar
@@ -22,7 +22,10 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     for item in args.param:
         text_argument(item, f"--param {item.partition('=')[0]}")
     path = Path(args.file)
-    checked, sources = load_module(path)
+    try:
+        checked, sources = load_module(path)
+    except Failed:  # the file's errors are printed
+        return EXIT_ERRORS
     if not checked.families:
         print(f"ddl run: error: {path} declares no family", file=sys.stderr)
         return EXIT_ERRORS

@@ -7,8 +7,9 @@ import sys
 import time
 from typing import TextIO
 
-from ddl.api import ModuleLoader, Program, collect_files, compile_source
+from ddl.api import ImportScope, ModuleLoader, Program, collect_files, compile_source
 from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError, read_bytes
+from ddl.commands.loading import import_path
 from ddl.testing.profiles import PROPERTIES, default_profile
 from ddl.testing.properties import run_property
 
@@ -18,6 +19,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         print("ddl test: error: --examples must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     files = collect_files(args.paths)
+    search_path = import_path()
     profile = args.profile or default_profile()
     failures = passed = skipped = 0
     unreadable = False
@@ -29,7 +31,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
             print(f"ddl test: error: {err}", file=sys.stderr)
             unreadable = True
             continue
-        loader = ModuleLoader()
+        loader = ModuleLoader(scope=ImportScope.of(str(path), search_path))
         checked, diags = compile_source(data, str(path), loader)
         errors = [d for d in diags if d.is_error]
         if checked is None or errors:

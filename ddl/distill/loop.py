@@ -3,13 +3,18 @@
 One ``llm`` conversation per run, so the model sees its earlier attempts and the diagnostics
 they drew.  A candidate *passes* when
 
-1. ``ddl check`` reports no error for it (unknown obligations count as errors),
+1. ``ddl check`` reports no error for it (unknown obligations count as errors), checked as a
+   module a model wrote: it may import stdlib modules only (DDL227; a file it names is never
+   opened, so nothing of it can reach the repair prompt or the transcript),
 2. some family of the module accepts the teaching utterance with its grammar, and that
    family's teaching values (``teach``, else its first example's θ) are the ones the utterance
    sets, so that the no-leak and specialization checks look at the right values, and
 3. with a ``registry``: none of its families shares an utterance with a served family (unless a
-   different ``priority`` orders them) or takes a served family's name, and
-4. when ``phrasings`` N > 0 were asked for: that family lists at least N distinct phrasings of
+   different ``priority`` orders them) or takes a served family's name,
+4. every family of the module passes the admission rules for what a model wrote
+   (:mod:`ddl.distill.admission`: no priority above the cap, DDL709; no grammar that accepts almost
+   anything, DDL710), and
+5. when ``phrasings`` N > 0 were asked for: that family lists at least N distinct phrasings of
    the request other than the teaching utterance as examples with an utterance (the prompt asks
    for ``example "u" => { θ }``); that the grammar parses each to its θ is ``ddl check``'s
    ``utterance[i]`` obligation (DDL504/DDL505), so its diagnostics reach the repair round.
@@ -33,8 +38,9 @@ from typing import Any, Protocol
 
 import attrs
 
-from ddl.api import check_source
+from ddl.api import ImportScope, check_source
 from ddl.diagnostics import Diagnostic, SourceMap, Span
+from ddl.distill.admission import admission_problems, priority_cap
 from ddl.distill.extract import extract_ddl
 from ddl.distill.prompt import repair_prompt, system_prompt, task_prompt
 from ddl.eval import Evaluator, validate_theta
@@ -230,8 +236,7 @@ def _phrasings(checked: CheckedModule, family_name: str, utterance: str, wanted:
 
 def _overlaps(checked: CheckedModule, evaluator: Any, registry: Registry, out: Path | None) -> list[Diagnostic]:
     """Served families the candidate would clash with: same name, or a shared utterance at equal priority."""
-    replaced = out.resolve() if out is not None else None
-    served = [f for f in registry.served if replaced is None or Path(f.path).resolve() != replaced]
+    served = _served(registry, out)
     grammars = {e.name: e.grammar for e in registry.router.entries}
     by_name = {f.name: f for f in served}
     problems: list[Diagnostic] = []
@@ -267,10 +272,33 @@ def _overlaps(checked: CheckedModule, evaluator: Any, registry: Registry, out: P
     return problems
 
 
+def _served(registry: Registry | None, out: Path | None) -> list[ServedFamily]:
+    """The registry's served families, but the one in the file the candidate replaces."""
+    if registry is None:
+        return []
+    replaced = out.resolve() if out is not None else None
+    return [f for f in registry.served if replaced is None or Path(f.path).resolve() != replaced]
+
+
+def _admission(checked: CheckedModule, evaluator: Any, served: Sequence[ServedFamily],
+               max_priority: int | None) -> list[Diagnostic]:
+    """The admission rules for what a model wrote (ddl.distill.admission), for every family of the module."""
+    cap = priority_cap((f.priority for f in served), max_priority)
+    others = [(f.name, f.checked) for f in served]
+    problems: list[Diagnostic] = []
+    for family in checked.families.values():
+        problems += admission_problems(family, evaluator, others, cap)
+    return problems
+
+
 def evaluate(source: str, utterance: str, path: str = CHECK_PATH, registry: Registry | None = None,
-             out: Path | None = None, *, phrasings: int = 0) -> Verdict:
-    """Run the gate on one candidate module: ``ddl check``, the teaching utterance, the phrasings, the registry."""
-    result = check_source(source, path)  # compiled once; result.module is what was checked
+             out: Path | None = None, *, phrasings: int = 0, max_priority: int | None = None) -> Verdict:
+    """Run the gate on one candidate module: ``ddl check`` (stdlib imports only), the teaching utterance,
+    the phrasings, the admission rules (``max_priority``: the priority cap, by default the lowest served
+    priority and at most 0), the registry."""
+    # Compiled once (result.module is what was checked); it may import stdlib modules only, so no
+    # file is ever opened on a model's word, nor quoted back to it.
+    result = check_source(source, path, imports=ImportScope.stdlib_only())
     sources = result.sources or SourceMap()
     diags = [f.effective() for f in result.findings]
     errors = [d for d in diags if d.is_error]
@@ -282,6 +310,7 @@ def evaluate(source: str, utterance: str, path: str = CHECK_PATH, registry: Regi
         family, extra = _acceptance(checked, evaluator, utterance)
         if family is not None and phrasings > 0:
             extra += _phrasings(checked, family, utterance, phrasings)
+        extra += _admission(checked, evaluator, _served(registry, out), max_priority)
         if registry is not None:
             try:
                 extra += _overlaps(checked, evaluator, registry, out)
@@ -371,12 +400,15 @@ def _supports_temperature(model: Any) -> bool:
 
 def distill(utterance: str, model_id: str | None = None, *, model: Any = None, rounds: int = DEFAULT_ROUNDS,
             temperature: float | None = None, system: str | None = None, out: Path | None = None,
-            log_dir: Path | None = None, registry: Registry | None = None, phrasings: int = 0) -> DistillResult:
+            log_dir: Path | None = None, registry: Registry | None = None, phrasings: int = 0,
+            max_priority: int | None = None) -> DistillResult:
     """Ask the model for a family for ``utterance``; check, repair up to ``rounds`` times; write ``out`` if it passes.
 
     With ``phrasings`` N > 0 the prompt asks first for N varied phrasings of the request, written as
     ``example "u" => { θ }``, and the gate requires N of them (``ddl distill`` asks for
-    ``DEFAULT_PHRASINGS``).  At most ``1 + rounds`` model calls.  Raises only for I/O on our side
+    ``DEFAULT_PHRASINGS``).  ``max_priority`` is the highest ``priority`` a family may declare (by
+    default the lowest priority the registry serves, and at most 0: spec/distill.md, "Admission").
+    At most ``1 + rounds`` model calls.  Raises only for I/O on our side
     (the transcript or ``out`` cannot be written: OSError) and for a negative ``rounds`` or
     ``phrasings`` (ValueError).
     """
@@ -440,7 +472,8 @@ def distill(utterance: str, model_id: str | None = None, *, model: Any = None, r
             verdict = Verdict(False, [NO_DDL], None)
         else:
             source = extracted
-            verdict = evaluate(extracted, utterance, check_path, registry, out, phrasings=phrasings)
+            verdict = evaluate(extracted, utterance, check_path, registry, out, phrasings=phrasings,
+                               max_priority=max_priority)
         family = verdict.family if extracted is not None else family
         last_diags = verdict.diagnostics
         done.append(Round(index, prompt, reply, extracted, list(verdict.diagnostics), verdict.passed,

@@ -22,6 +22,8 @@ Example ``ddl.toml``::
     max_utterance = 4096
     extract = true                      # on a miss, first ask the model which family and θ (spec/widen.md)
     widen_after = 10                    # widen a family after this many new candidate phrasings (0: never)
+    max_model_priority = 5              # the highest priority a family a model wrote may declare (default:
+                                        # the lowest served priority, never above 0; spec/handler.md)
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ class HandlerConfig:
     distill_rounds: int = 3  # repair rounds when compiling a miss
     extract: bool = True  # on a miss, first ask the model for the family and θ (spec/widen.md, "Extraction")
     widen_after: int = 0  # widen a family after this many new candidate phrasings; 0: never automatically
+    # The highest priority a family a model wrote (DIR/distilled/) may declare; None: the lowest served
+    # priority, never above 0, so it cannot outrank a served family (spec/handler.md, "Compile on miss").
+    max_model_priority: int | None = None
 
 
 # key -> kind of value it takes (see _EXPECTED)
@@ -76,6 +81,7 @@ _KEYS: dict[str, str] = {
     "distill_rounds": "count",
     "extract": "bool",
     "widen_after": "count0",
+    "max_model_priority": "int",
 }
 _EXPECTED = {
     "str": "a string",
@@ -84,6 +90,7 @@ _EXPECTED = {
     "count": "a positive integer",
     "count0": "an integer >= 0",
     "bool": "true or false",
+    "int": "an integer",
 }
 
 
@@ -99,6 +106,8 @@ def _check_value(key: str, value: Any) -> str | None:
         return None if isinstance(value, str) else _EXPECTED[kind]
     if kind == "bool":
         return None if isinstance(value, bool) else _EXPECTED[kind]
+    if kind == "int":
+        return None if isinstance(value, int) and not isinstance(value, bool) else _EXPECTED[kind]
     if kind in ("count", "count0"):
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= (1 if kind == "count" else 0)
         return None if ok else _EXPECTED[kind]

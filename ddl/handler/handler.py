@@ -66,7 +66,7 @@ class Handler:
 
     @classmethod
     def open(cls, directory: str | Path, config: Any, *, learn_in_background: bool = True) -> Handler:
-        registry = Registry.load(directory)
+        registry = Registry.load(directory, max_model_priority=getattr(config, "max_model_priority", None))
         store = open_store(config.store) if config.store else None
         return cls(registry, store, config, learn_in_background=learn_in_background)
 

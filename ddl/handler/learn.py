@@ -4,7 +4,10 @@ The model already answered the miss; this turns the utterance into a family thro
 ``ddl.distill`` (the model emits DDL, ``ddl check`` gates it, diagnostics drive repair rounds)
 and admits the family to the registry only when all of these hold:
 
-1. it passes ``ddl check`` and its grammar accepts the utterance (``distill`` guarantees both);
+1. it passes ``ddl check`` and its grammar accepts the utterance, it imports stdlib modules only,
+   and it passes the admission rules for what a model wrote (:mod:`ddl.distill.admission`: no
+   priority above the registry's cap, no grammar that accepts almost anything); ``distill``
+   guarantees all of these, and the registry checks them again on loading;
 2. its output for the utterance agrees with the answer the model gave (:func:`agrees`), so a
    family cannot silently answer differently from what the user was told;
 3. after it is written into the registry's directory (``DIR/distilled/<family>.ddl``) and the
@@ -24,14 +27,15 @@ from typing import Any
 
 import attrs
 
-import ddl
+from ddl.api import ImportScope, ModuleLoader, Program, compile_source
 from ddl.distill import distill
 from ddl.eval import Err, validate_theta
 from ddl.files import write_atomic
 from ddl.grammar.compile import CompiledGrammar
+from ddl.handler.registry import MODEL_DIR
 from ddl.values import to_json
 
-LEARN_DIR = "distilled"  # sub-directory of the registry that compiled misses are written to
+LEARN_DIR = MODEL_DIR  # sub-directory of the registry that compiled misses are written to
 _FENCED_JSON = re.compile(r"```(?:json)?\s*\n(.*?)```", re.S)
 
 
@@ -85,7 +89,7 @@ def learn_from_miss(handler: Any, utterance: str, answer: str | None) -> LearnOu
     directory = Path(handler.registry.directory)
     log_dir = directory / ".ddl-handler" / "distill"
     result = distill(utterance, config.model, rounds=config.distill_rounds, log_dir=log_dir,
-                     registry=handler.registry)
+                     registry=handler.registry, max_priority=handler.registry.model_priority_cap)
     base = LearnOutcome(utterance, "rejected", result.family, transcript=str(result.transcript),
                         rounds=len(result.rounds), tokens_in=result.tokens_in, tokens_out=result.tokens_out)
 
@@ -119,8 +123,12 @@ def learn_from_miss(handler: Any, utterance: str, answer: str | None) -> LearnOu
 
 def _run_on(source: str, family: str, utterance: str) -> tuple[Any, str | None]:
     """The family's JSON output for the utterance, or a reason it has none."""
-    program = ddl.loads(source, path=f"<distilled {family}>")
-    checked = program.checked.families[family]
+    loader = ModuleLoader(scope=ImportScope.stdlib_only())  # as the gate checked it: stdlib imports only
+    module, diags = compile_source(source, f"<distilled {family}>", loader)
+    if module is None or any(d.is_error for d in diags):  # pragma: no cover - the gate compiled it
+        return None, "it no longer compiles"
+    program = Program(module, loader.sources)
+    checked = module.families[family]
     match = CompiledGrammar(checked, program.evaluator).match(utterance)
     if not match.ok:
         return None, f"its grammar does not accept the utterance: {match.error}"

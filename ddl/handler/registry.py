@@ -8,6 +8,18 @@ with a shortest witness utterance (DDL701).  Both members of an unordered overla
 rejected: which one should answer is a decision for the author, and refusing both keeps
 the outcome independent of file order.
 
+Every file is read once per load, and the bytes read are the bytes compiled, checked, hashed
+into the family's version and served, for the file and every module it imports (``ddl.api``'s
+``SourceFiles``): a file swapped on the disk during a load is never served under the checked
+file's version.  Imports are confined to each file's own directory tree (and the ``import_path``
+of the directory's ddl.toml).
+
+Files under ``DIR/distilled/`` were written by a model (compile on miss): they may import
+stdlib modules only, and their families pass the admission rules of
+:mod:`ddl.distill.admission` (no priority above the cap, no grammar that accepts almost
+anything); such a family overlapping one of the other served families at the same priority is
+rejected alone, so a model-written file never takes a family out of service.
+
 Loading a directory again is cheap: unchanged files hit the check cache, so a reload
 costs parsing, type checking and the router's NFAs.
 """
@@ -17,19 +29,22 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from ddl.api import check_files
+from ddl.api import ImportScope, check_files
+from ddl.distill.admission import admission_problems, priority_cap
 from ddl.eval import Evaluator, compile_family
 from ddl.grammar.router import OverlapSearchTooLarge, Route, RoutedFamily, Router
 from ddl.handler.records import HandlerError
-from ddl.verify.cache import DEFAULT_DIR, ResultCache, digest_file
+from ddl.verify.cache import DEFAULT_DIR, ResultCache
 from ddl.verify.config import ConfigError, load_check_settings
 from ddl.verify.report import FileResult, Finding
+
+MODEL_DIR = "distilled"  # the sub-directory whose files a model wrote (compile on miss writes there)
 
 
 @attrs.frozen
@@ -62,7 +77,8 @@ class Registry:
     """Served and rejected families of one directory, and the router over the served ones."""
 
     def __init__(self, directory: Path, served: list[ServedFamily], rejected: list[RejectedFamily],
-                 router: Router, check_seconds: float = 0.0, files_checked: int = 0, files_cached: int = 0) -> None:
+                 router: Router, check_seconds: float = 0.0, files_checked: int = 0, files_cached: int = 0,
+                 model_priority_cap: int = 0) -> None:
         self.directory = directory
         self.served = served
         self.rejected = rejected
@@ -73,44 +89,67 @@ class Registry:
         self.check_seconds = check_seconds
         self.files_checked = files_checked  # files whose checks ran on this load
         self.files_cached = files_cached  # files whose check results came from the cache
+        self.model_priority_cap = model_priority_cap  # the highest priority a model-written family may have
+        self._max_model_priority: int | None = None
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
-             use_cache: bool = True, jobs: int = 1) -> Registry:
+             use_cache: bool = True, jobs: int = 1, max_model_priority: int | None = None) -> Registry:
+        """The families of ``directory``; ``max_model_priority`` (the operator's ``[handler]`` key) raises
+        the priority cap of the families under ``DIR/distilled/`` (spec/handler.md)."""
         root = Path(directory)
         if not root.is_dir():
             raise HandlerError(f"no such directory: '{directory}'", code="DDL900")
         files = sorted(str(p) for p in root.rglob("*.ddl") if p.is_file() and not _hidden(p, root))
         cache = ResultCache(cache_dir if cache_dir is not None else DEFAULT_DIR) if use_cache else None
-        try:  # the [check] limits of the directory's ddl.toml, as `ddl check` run there would use
-            limits = load_check_settings(directory=root).limits()
+        try:  # the [check] settings of the directory's ddl.toml, as `ddl check` run there would use
+            settings = load_check_settings(directory=root)
         except ConfigError as err:
             raise HandlerError(str(err), code="DDL705") from None
+        stdlib_only = ImportScope.stdlib_only()
+
+        def scope(path: str) -> ImportScope:
+            return stdlib_only if _model_written(path, root) else ImportScope.of(path, settings.import_path)
         started = time.perf_counter()
-        # Each file is read once: the module served is the module that was checked (or whose cached
-        # result matched its bytes).
-        results = check_files(files, jobs, cache, limits, keep_modules=True)
+        # Each file (and each module it imports) is read once: the module served is the module that was
+        # checked (or whose cached result matched its bytes), and its version hashes those bytes.
+        results = check_files(files, jobs, cache, settings.limits(), keep_modules=True, imports=scope)
         check_seconds = time.perf_counter() - started
         served: list[ServedFamily] = []
         rejected: list[RejectedFamily] = []
         for result in results:
             _admit(result, served, rejected)
-        served, more = _unique_names(served)
+        theirs, more = _unique_names([f for f in served if not _model_written(f.path, root)])
         rejected.extend(more)
-        router, more = _route(served)
+        # A model-written family never takes the name (or the place) of one of the others.
+        taken = {f.name for f in theirs} | {r.name for r in rejected if not _model_written(r.path, root)}
+        models, more = _unique_names([f for f in served if _model_written(f.path, root)], taken)
+        rejected.extend(more)
+        router, more = _route(theirs)
         rejected.extend(more)
         if more:
             dropped = {r.name for r in more}
-            served = [f for f in served if f.name not in dropped]
+            theirs = [f for f in theirs if f.name not in dropped]
+        cap = priority_cap((f.priority for f in theirs), max_model_priority)
+        models, more = _admit_models(models, theirs, cap)
+        rejected.extend(more)
+        served = theirs
+        if models:
+            router, more = _route_models(router, theirs, models)
+            rejected.extend(more)
+            dropped = {r.name for r in more}
+            served = theirs + [f for f in models if f.name not in dropped]
         rejected.sort(key=lambda r: (r.path, r.name or ""))
         cached = cache.hits if cache is not None else 0
-        registry = cls(root, served, rejected, router, check_seconds, len(files) - cached, cached)
+        registry = cls(root, served, rejected, router, check_seconds, len(files) - cached, cached, cap)
         registry._cache_dir, registry._use_cache = cache_dir, use_cache
+        registry._max_model_priority = max_model_priority
         return registry
 
     def reload(self) -> Registry:
         """The directory loaded again; unchanged files cost no verification (their checks are cached)."""
-        return Registry.load(self.directory, cache_dir=self._cache_dir, use_cache=self._use_cache)
+        return Registry.load(self.directory, cache_dir=self._cache_dir, use_cache=self._use_cache,
+                             max_model_priority=self._max_model_priority)
 
     def route(self, utterance: str) -> Route | None:
         return self.router.route(utterance)
@@ -124,10 +163,18 @@ def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts[:-1])
 
 
+def _model_written(path: str, root: Path) -> bool:
+    """A file under ``DIR/distilled/``: written by a model (compile on miss)."""
+    parts = Path(path).relative_to(root).parts
+    return len(parts) > 1 and parts[0] == MODEL_DIR
+
+
 def _version(result: FileResult) -> str:
+    """The hash of the bytes that were compiled: the file's and every imported module's, as read once for
+    the check (never read again here: a file replaced since must not lend the served module its hash)."""
     h = hashlib.sha256((result.digest or "").encode())
-    for dep in sorted(result.deps):
-        h.update(f"\0{os.path.basename(dep)}\0{digest_file(dep) or 'missing'}".encode("utf-8", "surrogatepass"))
+    for dep, digest in result.dep_digests:
+        h.update(f"\0{os.path.basename(dep)}\0{digest or 'missing'}".encode("utf-8", "surrogatepass"))
     return h.hexdigest()[:16]
 
 
@@ -169,7 +216,10 @@ def _reason(finding: Finding) -> str:
     return str(finding.effective().headline())
 
 
-def _unique_names(served: list[ServedFamily]) -> tuple[list[ServedFamily], list[RejectedFamily]]:
+def _unique_names(served: list[ServedFamily],
+                  taken: Collection[str | None] = ()) -> tuple[list[ServedFamily], list[RejectedFamily]]:
+    """Families whose name no other family has; two of one name are both rejected, and so is one whose
+    name is ``taken`` (by a family that has precedence)."""
     by_name: dict[str, list[ServedFamily]] = {}
     for f in served:
         by_name.setdefault(f.name, []).append(f)
@@ -177,7 +227,11 @@ def _unique_names(served: list[ServedFamily]) -> tuple[list[ServedFamily], list[
     rejected: list[RejectedFamily] = []
     for f in served:
         same = by_name[f.name]
-        if len(same) == 1:
+        if f.name in taken:
+            rejected.append(RejectedFamily(f.name, f.path, "DDL700",
+                                           (f"a family named {f.name} is also defined outside {MODEL_DIR}/; a family "
+                                            "written by a model never takes the name of another",)))
+        elif len(same) == 1:
             keep.append(f)
         else:
             others = ", ".join(g.path for g in same if g is not f)
@@ -213,3 +267,50 @@ def _route(served: Sequence[ServedFamily]) -> tuple[Router, list[RejectedFamily]
     # Reuse the compiled grammars: rebuilding costs only the NFAs.
     grammars = {e.name: e.grammar for e in router.entries}
     return Router.build([attrs.evolve(s, grammar=grammars.get(s.name)) for s in kept]), rejected
+
+
+def _admit_models(models: list[ServedFamily], theirs: list[ServedFamily],
+                  cap: int) -> tuple[list[ServedFamily], list[RejectedFamily]]:
+    """The model-written families that pass the admission rules (ddl.distill.admission), and the others."""
+    others = [(f.name, f.checked) for f in theirs]
+    kept: list[ServedFamily] = []
+    rejected: list[RejectedFamily] = []
+    for f in models:
+        problems = admission_problems(f.checked, f.evaluator, others, cap)
+        if problems:
+            rejected.append(RejectedFamily(f.name, f.path, problems[0].code, tuple(p.message for p in problems)))
+        else:
+            kept.append(f)
+    return kept, rejected
+
+
+def _route_models(router: Router, theirs: Sequence[ServedFamily],
+                  models: Sequence[ServedFamily]) -> tuple[Router, list[RejectedFamily]]:
+    """The router over the people's served families and the admitted model-written ones.  A model-written
+    family in an unordered overlap is rejected alone: it never takes one of the others out of service."""
+    grammars = {e.name: e.grammar for e in router.entries}
+    specs = [RoutedFamily(f.name, f.checked, f.evaluator, f.priority, grammars.get(f.name)) for f in theirs]
+    mine = [RoutedFamily(f.name, f.checked, f.evaluator, f.priority) for f in models]
+    grown = Router.build([*specs, *mine])
+    names = {f.name for f in models}
+    by_name = {f.name: f for f in [*theirs, *models]}
+    reasons: dict[str, list[str]] = {}
+    try:
+        overlaps = grown.conflicts(involving=names)
+    except OverlapSearchTooLarge as err:
+        for name in [n for n in err.families if n in names] or sorted(names):
+            reasons.setdefault(name, []).append(
+                "the overlap search with the other families exceeded its budget; cannot show it is disjoint")
+        overlaps = []
+    for o in overlaps:
+        for name, other in ((o.first, o.second), (o.second, o.first)):
+            if name in names:
+                reasons.setdefault(name, []).append(
+                    f"overlaps {other} ({by_name[other].path}): both accept {o.witness!r}; a family written by a "
+                    "model must yield to the others: declare a lower `priority`")
+    if not reasons:
+        return grown, []
+    rejected = [RejectedFamily(name, by_name[name].path, "DDL701", tuple(why)) for name, why in reasons.items()]
+    grammars.update({e.name: e.grammar for e in grown.entries})
+    kept = [attrs.evolve(s, grammar=grammars.get(s.name)) for s in [*specs, *mine] if s.name not in reasons]
+    return Router.build(kept), rejected

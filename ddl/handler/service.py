@@ -146,6 +146,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+MAX_INT_DIGITS = 4300  # CPython's own guard, kept here: importing ddl lifts it for DDL's Ints (spec/semantics.md §3)
+
+
+def _bounded_int(text: str) -> int:
+    # json.loads would otherwise parse a number of any length (quadratic in its digits)
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"a number of {len(text.lstrip('-')):,} digits (the limit is {MAX_INT_DIGITS:,})")
+    return int(text)
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     # two values for one key: parsers disagree on which wins, so a proxy and this service could read
     # different requests from the same bytes
@@ -230,7 +240,8 @@ async def read_json(request: Request, max_body: int, body_timeout: float = DEFAU
         raise ApiError(400, f"invalid JSON: nested {depth} levels deep; the limit is {MAX_JSON_DEPTH} "
                             "(request bodies are flat objects)")
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_unique_keys,
+                          parse_int=_bounded_int)
     except UnicodeDecodeError:
         raise ApiError(400, "request body is not UTF-8") from None
     except RecursionError:  # the depth scan should have caught it; never a 500

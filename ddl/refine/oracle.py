@@ -21,7 +21,7 @@ import re
 
 import attrs
 
-from ddl.api import compile_source
+from ddl.api import ImportScope, ModuleLoader, compile_source
 from ddl.model import ask_model
 from ddl.regular import Lang, Regex
 from ddl.regular import ignore_case as fold_case
@@ -79,7 +79,8 @@ def parse_body(body: str) -> tuple[Regex | None, str]:
     """
 
     source = f"family refine_oracle {{\n  grammar {{\n{body}\n  }}\n  program -> Int = 0\n}}\n"
-    checked, diags = compile_source(source, "<model reply>")
+    # A model wrote the body (which could close the block and add an import): stdlib imports only.
+    checked, diags = compile_source(source, "<model reply>", ModuleLoader(scope=ImportScope.stdlib_only()))
     ddl_error = "; ".join(d.message for d in diags) if diags else ""
     if checked is not None and not diags:
         grammar = checked.families["refine_oracle"].grammar

@@ -16,11 +16,11 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ddl.files import write_atomic
+from ddl.files import read_regular, write_atomic
 from ddl.regular import Limits
 from ddl.verify.config import CheckSettings
 from ddl.verify.report import FileResult
@@ -58,9 +58,10 @@ def digest_bytes(data: bytes) -> str:
 
 
 def digest_file(path: str | os.PathLike[str]) -> str | None:
+    """The digest of a module's bytes as they are now (None: missing, unreadable, not a regular file, or a
+    link: module paths are resolved, so a link there was swapped in since)."""
     try:
-        with open(path, "rb") as handle:
-            return digest_bytes(handle.read())
+        return digest_bytes(read_regular(path))
     except OSError:
         return None
 
@@ -77,22 +78,33 @@ class ResultCache:
         return self.directory / f"{hashlib.sha256(where.encode('utf-8', 'surrogatepass')).hexdigest()[:40]}.json"
 
     @staticmethod
-    def key(path: str, digest: str, deps: Iterable[str], limits: Limits | None = None) -> str:
+    def key(path: str, digest: str, deps: Mapping[str, str | None], limits: Limits | None = None,
+            imports: str = "") -> str:
+        """The key of a result for ``path`` whose bytes hash to ``digest``, whose loaded modules had the
+        digests ``deps`` (None: missing), checked under ``limits`` with imports confined to ``imports``
+        (``ImportScope.key``)."""
         h = hashlib.sha256()
         h.update(f"ddl {__version__}\0verifier {VERIFIER_VERSION}\0{code_fingerprint()}\0".encode())
         # The limits decide what can be decided: results under other limits are other results.
         h.update(f"limits {limits or CheckSettings().limits()!r}\0".encode())
+        # So does where imports may come from: an import allowed in one scope is refused in another.
+        h.update(f"imports {imports}\0".encode("utf-8", "surrogatepass"))
         h.update(f"{path}\0{digest}\0".encode("utf-8", "surrogatepass"))
         for dep in sorted(deps):
-            h.update(f"{dep}\0{digest_file(dep) or 'missing'}\0".encode("utf-8", "surrogatepass"))
+            h.update(f"{dep}\0{deps[dep] or 'missing'}\0".encode("utf-8", "surrogatepass"))
         return h.hexdigest()
 
     # -- lookup
-    def get(self, path: str, digest: str, limits: Limits | None = None) -> FileResult | None:
+    def get(self, path: str, digest: str, limits: Limits | None = None, *, imports: str = "",
+            deps: Mapping[str, str | None] | None = None) -> FileResult | None:
         """The cached result for ``path`` whose bytes hash to ``digest`` (the caller read them once, so the
         result and whatever the caller compiles describe the same bytes), if its key still matches; None
-        (a miss) otherwise."""
-        result = self._load(path, digest, limits)
+        (a miss) otherwise.
+
+        ``deps`` are the digests of the modules the caller compiled with those bytes (so the result
+        describes exactly what the caller runs); without them, the modules the cached result loaded
+        are read now (a report that runs nothing)."""
+        result = self._load(path, digest, limits, imports, deps)
         self.count(result is not None)
         return result
 
@@ -103,7 +115,8 @@ class ResultCache:
         else:
             self.misses += 1
 
-    def _load(self, path: str, digest: str, limits: Limits | None) -> FileResult | None:
+    def _load(self, path: str, digest: str, limits: Limits | None, imports: str,
+              deps: Mapping[str, str | None] | None) -> FileResult | None:
         try:
             with open(self.entry_path(path), "rb") as handle:
                 entry = json.loads(handle.read())
@@ -112,7 +125,9 @@ class ResultCache:
             result = FileResult.from_json(entry["result"])
             if result.path != path or digest != result.digest:
                 return None
-            if entry.get("key") != self.key(path, digest, result.deps, limits):
+            if deps is None:
+                deps = {dep: digest_file(dep) for dep in result.deps}
+            if entry.get("key") != self.key(path, digest, deps, limits, imports):
                 return None
             return result
         except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
@@ -120,11 +135,14 @@ class ResultCache:
 
     # -- store
     def put(self, result: FileResult, limits: Limits | None = None) -> bool:
-        """Store ``result`` atomically; False (and nothing stored) when it cannot be cached or written."""
-        if not result.cacheable or result.digest is None:
+        """Store ``result`` atomically under the key of the bytes it was checked from (``result.digest``
+        and ``result.dep_digests``, as read for the check: never read again, so a file changed since
+        cannot be cached as checked); False (and nothing stored) when it cannot be cached or written."""
+        deps = dict(result.dep_digests)
+        if not result.cacheable or result.digest is None or set(deps) != set(result.deps):
             return False
         entry: dict[str, Any] = {"format": ENTRY_FORMAT,
-                                 "key": self.key(result.path, result.digest, result.deps, limits),
+                                 "key": self.key(result.path, result.digest, deps, limits, result.imports),
                                  "result": result.to_json()}
         try:
             data = json.dumps(entry, ensure_ascii=False).encode("utf-8", "surrogatepass")

@@ -13,6 +13,10 @@ what grew, how far and which part of the grammar drove it, and the limit can be 
    settings may live in the same file);
 3. the default, :data:`DEFAULT_MAX_STATES`.
 
+The same table may hold ``import_path = ["dir", ...]``: directories (relative to the config file)
+whose files a module may import besides those under its own directory tree (spec/types.md,
+section 19).
+
 A bad file or value is a :class:`ConfigError` naming the file and key.
 """
 
@@ -31,7 +35,7 @@ from ddl.verify.grammar import DEFAULT_MAX_STATES, check_limits
 CONFIG_ENV = "DDL_CONFIG"
 CONFIG_FILE_NAME = "ddl.toml"
 MAX_MAX_STATES = 100_000_000
-_KEYS = {"max_states"}
+_KEYS = {"max_states", "import_path"}
 
 
 class ConfigError(Exception):
@@ -42,6 +46,7 @@ class ConfigError(Exception):
 class CheckSettings:
     max_states: int = DEFAULT_MAX_STATES
     source: str = "default"  # where max_states came from, for messages
+    import_path: tuple[str, ...] = ()  # directories imports may also come from (absolute)
 
     def limits(self) -> Limits:
         return check_limits(self.max_states)
@@ -56,8 +61,6 @@ def _valid(value: Any, where: str) -> int:
 def load_check_settings(config: str | os.PathLike[str] | None = None, *, max_states: int | None = None,
                         directory: str | os.PathLike[str] | None = None) -> CheckSettings:
     """The settings that apply (see the module docstring)."""
-    if max_states is not None:
-        return CheckSettings(_valid(max_states, "--max-states"), "--max-states")
     chosen: Path | None = None
     if config is not None:
         chosen = Path(config)
@@ -68,7 +71,7 @@ def load_check_settings(config: str | os.PathLike[str] | None = None, *, max_sta
         if (here / CONFIG_FILE_NAME).is_file():
             chosen = here / CONFIG_FILE_NAME
     if chosen is None:
-        return CheckSettings()
+        return _override(CheckSettings(), max_states)
     try:
         data = tomllib.loads(chosen.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -84,6 +87,22 @@ def load_check_settings(config: str | os.PathLike[str] | None = None, *, max_sta
     for key in table:
         if key not in _KEYS:
             raise ConfigError(f"config file {chosen}: unknown key [check].{key} (known keys: {', '.join(sorted(_KEYS))})")
+    import_path = _import_path(table.get("import_path", []), chosen)
     if "max_states" not in table:
-        return CheckSettings()
-    return CheckSettings(_valid(table["max_states"], f"config file {chosen}: [check].max_states"), str(chosen))
+        return _override(CheckSettings(import_path=import_path), max_states)
+    return _override(CheckSettings(_valid(table["max_states"], f"config file {chosen}: [check].max_states"),
+                                   str(chosen), import_path), max_states)
+
+
+def _override(settings: CheckSettings, max_states: int | None) -> CheckSettings:
+    """``--max-states`` wins over the file (whose other keys still apply)."""
+    if max_states is None:
+        return settings
+    return attrs.evolve(settings, max_states=_valid(max_states, "--max-states"), source="--max-states")
+
+
+def _import_path(value: Any, config: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"config file {config}: [check].import_path must be a list of directory names, "
+                          f"not {value!r}")
+    return tuple(str((config.parent / v).resolve()) for v in value)

@@ -80,6 +80,10 @@ class FileResult:
     module: CheckedModule | None = attrs.field(default=None, repr=False)
     sources: SourceMap | None = attrs.field(default=None, repr=False)
     from_cache: bool = False  # the obligations were read from the result cache, not discharged now
+    # ``deps`` → the digest of the bytes that were compiled for this result (None: missing), as read once
+    # for it; the cache key and the registry's version hash are made of these, never of a later read.
+    dep_digests: tuple[tuple[str, str | None], ...] = ()
+    imports: str = ""  # where imports were confined to (``ImportScope.key``): part of the cache key
 
     @property
     def ok(self) -> bool:
