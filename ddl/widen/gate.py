@@ -46,6 +46,7 @@ from ddl.widen.learn import Alternative, Candidate
 LEARNED_RULE = "learned"
 LEARNED_COMMENT = "# Learned by `ddl widen`"
 MAX_ROUNDS = 24  # each round drops (or narrows) at least one alternative, or stops
+MAX_NARROWINGS = 8  # then the strict form and the literal alternatives are tried
 
 
 def has_learned_rule(family: CheckedFamily) -> bool:
@@ -100,6 +101,7 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
     refused: list[Refusal] = []
     langs: dict[str, Lang] = {}
     general: set[str] = set()
+    narrowed = [0]  # how many times a general alternative was narrowed (each costs a round of ddl check)
 
     def alt_lang(source: str) -> Lang:
         if source not in langs:
@@ -113,9 +115,10 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
             if source in keep:
                 keep.remove(source)
                 refused.append(Refusal(source, reason))
-                narrow = by_alt[source].narrow
+                narrow = by_alt[source].narrow if narrowed[0] < MAX_NARROWINGS else None
                 narrower = narrow(witness) if narrow is not None and witness is not None else None
                 if narrower is not None and narrower.source not in by_alt:  # a general one, minus what broke it
+                    narrowed[0] += 1
                     by_alt[narrower.source] = narrower
                     general.add(narrower.source)
                     general.update(p.source for p in narrower.parts)
