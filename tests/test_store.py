@@ -1105,8 +1105,8 @@ def test_a_damaged_version_1_store_is_not_upgraded(tmp_path: Path) -> None:
         open_store(path)
     assert info.value.code == "DDL702"
     assert info.value.message.startswith(f"cannot open store '{path}': the database file is damaged (")
-    assert info.value.message.endswith("; it was not upgraded")
-    assert path.read_bytes() == bytes(damaged)
+    assert "; it was left unchanged. Restore it from a backup" in info.value.message
+    assert path.read_bytes() == bytes(damaged)  # not upgraded, not touched
 
 
 def _open_and_add(url: str, worker: int, barrier: Any) -> None:

@@ -1,0 +1,373 @@
+"""Reliability of the ledger: a damaged SQLite file is refused and never written to, several
+writer processes at once lose nothing, and a writer killed with SIGKILL loses nothing it had
+acknowledged (spec/handler.md, "Queries, the ledger and feedback").
+
+Why these tests: the ledger is the one record of what the handler answered and what users said
+about it (refinement and widening learn from it), so the properties that matter are the ones a
+user would notice: an acknowledged query is on disk, whatever happened to the process or its
+neighbours, and a damaged file is left exactly as it was for the user to restore or salvage.
+Each test drives the real entry points (the ``ddl`` console script, or ``Handler`` in separate
+processes, as ``ddl handle`` and ``ddl serve`` do) and reads the result back with the sqlite3
+module.  bench/soak.py runs the long versions of the concurrent and kill loops.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from ddl.handler import Handler, HandlerConfig
+from ddl.handler.records import QueryRecord, StoreError
+from ddl.handler.store import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+DDL = Path(sys.executable).parent / "ddl"
+PAGE = 4096  # SQLite's default page size, which the store keeps
+
+FAMILY = """\
+family count_to {
+  "Count up to a number."
+  param n : Int in 1..999
+  grammar ignore_case normalize_space {
+    "count to " n
+  }
+  program -> Text = "counting to ${n}"
+  example "count to 7" => { n = 7 } => "counting to 7"
+}
+"""
+
+# A writer process: the handler of DIR on STORE answers queries (a hit on the family, or a miss
+# with no model, recorded as an error) and prints one JSON line per acknowledged query: its id
+# and utterance.  COUNT < 0: forever (until killed).  Every 10th query also gets feedback.
+WRITER = r"""
+import json, sys
+from ddl.handler import Handler, HandlerConfig
+directory, store, tag, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+handler = Handler.open(directory, HandlerConfig(store=store, extract=False), learn_in_background=False)
+i = 0
+while count < 0 or i < count:
+    utterance = f"count to {i % 999 + 1}" if i % 4 else f"{tag} says hello {i}"
+    answer = handler.handle(utterance)
+    if not answer["recorded"]:
+        print(json.dumps({"not_recorded": answer.get("store_error")}), flush=True)
+        sys.exit(3)
+    line = {"id": answer["id"], "utterance": utterance}
+    if i % 10 == 0:
+        handler.feedback(answer["id"], "accept", correction=f"{tag} {i}")
+        line["feedback"] = f"{tag} {i}"
+    print(json.dumps(line), flush=True)
+    i += 1
+"""
+
+
+def _env() -> dict[str, str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), environ.get("PYTHONPATH", "")]))
+    return environ
+
+
+def _ddl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(DDL), *args], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120)
+
+
+def _writer(directory: Path, store: Path, tag: str, count: int) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(directory), str(store), tag, str(count)],
+                            cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _acknowledged(stdout: str) -> list[dict[str, Any]]:
+    """The writer's complete lines (a line cut short by SIGKILL was never acknowledged)."""
+    lines = stdout.split("\n")
+    complete = lines[:-1]  # the text after the last newline is unfinished (or empty)
+    rows = [json.loads(line) for line in complete]
+    assert all("id" in row for row in rows), rows
+    return rows
+
+
+def _ledger_rows(store: Path) -> dict[int, str]:
+    """Every query in the ledger (id → utterance), read with the sqlite3 module; the file must
+    pass SQLite's full integrity check first."""
+    conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        return dict(conn.execute("SELECT id, utterance FROM ddl_queries"))
+    finally:
+        conn.close()
+
+
+def _corrections(store: Path) -> dict[int, str]:
+    conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    try:
+        return dict(conn.execute("SELECT query_id, correction FROM ddl_feedback"))
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Path:
+    directory = tmp_path / "families"
+    directory.mkdir()
+    (directory / "count.ddl").write_text(FAMILY, encoding="utf-8")
+    return directory
+
+
+# ----------------------------------------------------------------------------------------
+# A damaged ledger
+# ----------------------------------------------------------------------------------------
+
+
+def _make_ledger(registry: Path, store: Path, queries: int) -> None:
+    """A ledger written by the handler, as `ddl handle` writes it, then checkpointed into the
+    main file (so that damaging the file's bytes damages the data)."""
+    handler = Handler.open(registry, HandlerConfig(store=str(store), extract=False))
+    try:
+        for i in range(queries):
+            answer = handler.handle(f"count to {i % 999 + 1}" if i % 3 else f"hello number {i}")
+            assert answer["recorded"], answer
+    finally:
+        handler.store.close()
+    conn = sqlite3.connect(store)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
+def _damage_interior_page(store: Path) -> bytes:
+    """Overwrite the middle of the cell area of ddl_queries' root page, an interior b-tree page
+    (its child page numbers become pages past the end of the file); the new bytes."""
+    conn = sqlite3.connect(store)
+    try:
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'ddl_queries'").fetchone()[0]
+    finally:
+        conn.close()
+    data = bytearray(store.read_bytes())
+    start = (root - 1) * PAGE
+    assert data[start] == 0x05, "the table must be big enough to have an interior root page"
+    cells = int.from_bytes(data[start + 5 : start + 7], "big")  # where the cell content area starts
+    middle = (cells + PAGE) // 2
+    data[start + middle - 32 : start + middle + 32] = b"\xa5" * 64
+    store.write_bytes(bytes(data))
+    return bytes(data)
+
+
+@pytest.fixture
+def damaged(registry: Path, tmp_path: Path) -> tuple[Path, bytes]:
+    store = tmp_path / "ledger.sqlite3"
+    _make_ledger(registry, store, 300)
+    return store, _damage_interior_page(store)
+
+
+def _assert_untouched(store: Path, content: bytes) -> None:
+    assert store.read_bytes() == content
+    wal = store.with_name(store.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0  # nothing waiting to be checkpointed into it
+
+
+def _assert_refusal(text: str, store: Path) -> None:
+    assert f"DDL702: cannot open store '{store}': the database file is damaged (" in text
+    assert "it was left unchanged" in text
+    assert "Restore it from a backup, or move it aside" in text
+    assert f"sqlite3 {store} .recover" in text
+    assert "Traceback" not in text
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["handle", "{dir}", "count to 5", "--store", "{store}", "--no-extract"],
+        ["handle", "{dir}", "something else entirely", "--store", "{store}", "--no-extract"],
+        ["feedback", "{dir}", "3", "accept", "--store", "{store}"],
+        ["feedback", "{dir}", "3", "reject", "--correction", "no", "--store", "{store}"],
+        ["stats", "{dir}", "--store", "{store}"],
+        ["widen", "count_to", "{dir}", "--store", "{store}", "--write"],
+    ],
+    ids=["handle-hit", "handle-miss", "feedback-accept", "feedback-reject", "stats", "widen"],
+)
+def test_a_damaged_ledger_is_refused_by_every_command_and_left_unchanged(
+    command: list[str], registry: Path, damaged: tuple[Path, bytes]
+) -> None:
+    store, content = damaged
+    proc = _ddl(*(arg.format(dir=registry, store=store) for arg in command))
+    assert proc.returncode != 0, proc.stdout
+    _assert_refusal(proc.stderr, store)
+    _assert_untouched(store, content)
+
+
+def test_a_damaged_ledger_is_refused_by_the_python_api(registry: Path, damaged: tuple[Path, bytes]) -> None:
+    store, content = damaged
+    for attempt in (lambda: open_store(store), lambda: Handler.open(registry, HandlerConfig(store=str(store)))):
+        with pytest.raises(StoreError) as info:
+            attempt()
+        assert info.value.code == "DDL702"
+        _assert_refusal(f"DDL702: {info.value.message}", store)
+    _assert_untouched(store, content)
+
+
+def test_damage_found_while_open_stops_every_later_write(registry: Path, tmp_path: Path) -> None:
+    """The file is damaged after the store opened it (checked and found sound): the first
+    statement that reads the damage reports it, and from then on nothing is written."""
+    path = tmp_path / "ledger.sqlite3"
+    _make_ledger(registry, path, 300)
+    store = open_store(path)
+    try:
+        content = _damage_interior_page(path)
+        with pytest.raises(StoreError) as info:
+            list(store.queries())
+        assert info.value.message.startswith(f"cannot read store '{path}': the database file is damaged (")
+        assert "ddl writes nothing more to it. Restore it from a backup" in info.value.message
+        record = QueryRecord(ts=1.0, utterance="count to 3", source="deterministic", latency_ms=0.1)
+        writes = [
+            lambda: store.record_query(record),
+            lambda: store.add_feedback(1, "accept"),
+            lambda: store.add_candidate(1, "count_to", "count to 3", {"n": 3}),
+            lambda: store.remove_candidates(1),
+        ]
+        for write in writes:
+            with pytest.raises(StoreError) as refused:
+                write()
+            assert refused.value.message.startswith(f"cannot write to store '{path}': the database file is damaged (")
+        assert path.read_bytes() == content
+    finally:
+        store.close()
+    _assert_untouched(path, content)
+
+
+def test_a_sound_ledger_opens_after_the_check(registry: Path, tmp_path: Path) -> None:
+    """The guard: the same ledger, undamaged, is used as usual (the check refuses only damage)."""
+    store = tmp_path / "ledger.sqlite3"
+    _make_ledger(registry, store, 300)
+    proc = _ddl("handle", str(registry), "count to 5", "--store", str(store), "--no-extract")
+    assert proc.returncode == 0, proc.stderr
+    assert "query 301" in proc.stderr
+    assert len(_ledger_rows(store)) == 301
+
+
+# ----------------------------------------------------------------------------------------
+# Concurrent writers
+# ----------------------------------------------------------------------------------------
+
+WRITERS = 4
+PER_WRITER = 40
+
+
+def test_concurrent_writers_lose_nothing(registry: Path, tmp_path: Path) -> None:
+    """Four handler processes and two `ddl handle` runs start at once on a ledger that does not
+    exist yet (they race to create it) and write at once: every acknowledged query and
+    feedback is there, once, under the id it was acknowledged with."""
+    store = tmp_path / "ledger.sqlite3"
+    writers = [_writer(registry, store, f"w{w}", PER_WRITER) for w in range(WRITERS)]
+    clis = [subprocess.Popen([str(DDL), "handle", str(registry), f"count to {900 + c}", "--store", str(store),
+                              "--no-extract"], cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for c in range(2)]
+    acknowledged: list[dict[str, Any]] = []
+    for proc in writers:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        rows = _acknowledged(out)
+        assert len(rows) == PER_WRITER
+        acknowledged += rows
+    for c, proc in enumerate(clis):
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        line = err.strip().splitlines()[-1]
+        query_id = int(line.rsplit("(query ", 1)[1].split(",")[0])
+        acknowledged.append({"id": query_id, "utterance": f"count to {900 + c}"})
+    ledger = _ledger_rows(store)
+    assert len(ledger) == len(acknowledged) == WRITERS * PER_WRITER + 2
+    assert {row["id"]: row["utterance"] for row in acknowledged} == ledger
+    assert _corrections(store) == {row["id"]: row["feedback"] for row in acknowledged if "feedback" in row}
+
+
+# ----------------------------------------------------------------------------------------
+# kill -9 of a writer
+# ----------------------------------------------------------------------------------------
+
+
+def _kill_after(proc: subprocess.Popen[str], acknowledged: int) -> list[dict[str, Any]]:
+    """Let the writer acknowledge ``acknowledged`` queries, SIGKILL it while it writes the next
+    ones, and return every line it printed."""
+    assert proc.stdout is not None
+    seen = []
+    while len(seen) < acknowledged:
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read() if proc.stderr else "the writer stopped"
+        seen.append(line)
+    os.kill(proc.pid, signal.SIGKILL)
+    rest, _ = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    return _acknowledged("".join(seen) + rest)
+
+
+def test_a_writer_killed_with_sigkill_loses_nothing_it_acknowledged(registry: Path, tmp_path: Path) -> None:
+    """Three writers on one ledger, each killed mid-stream (the next one opens what the last
+    left behind: a WAL with committed and uncommitted frames): every acknowledged id is in the
+    ledger with its utterance, the file passes integrity_check, and it is still usable."""
+    store = tmp_path / "ledger.sqlite3"
+    acknowledged: list[dict[str, Any]] = []
+    for round_, after in enumerate((25, 60, 7)):
+        acknowledged += _kill_after(_writer(registry, store, f"k{round_}", -1), after)
+        ledger = _ledger_rows(store)
+        assert {row["id"]: row["utterance"] for row in acknowledged}.items() <= ledger.items()
+    corrections = _corrections(store)
+    assert {row["id"]: row["feedback"] for row in acknowledged if "feedback" in row}.items() <= corrections.items()
+    proc = _ddl("handle", str(registry), "count to 8", "--store", str(store), "--no-extract")  # still usable
+    assert proc.returncode == 0, proc.stderr
+    ledger = _ledger_rows(store)
+    assert max(ledger) > max(row["id"] for row in acknowledged)  # ids go on increasing: none handed out twice
+    assert ledger[max(ledger)] == "count to 8"
+
+
+# ----------------------------------------------------------------------------------------
+# PostgreSQL: damage the server reports
+# ----------------------------------------------------------------------------------------
+
+
+def test_damage_reported_by_postgresql_stops_every_later_write(fresh_postgres_url: str) -> None:
+    """Parity with SQLite: once the server reports damaged data (SQLSTATE XX001, as for a page
+    that fails its checksum), the store says so and writes nothing more, even if the next
+    statement would succeed.  The damage is injected into the real server's answer to one read."""
+    store = open_store(fresh_postgres_url)
+    try:
+        record = QueryRecord(ts=1.0, utterance="count to 3", source="deterministic", latency_ms=0.1)
+        query_id = store.record_query(record)
+        real = store._conn  # type: ignore[attr-defined]
+
+        class ReportsDamage:
+            """The real connection, except that reading ddl_queries finds a damaged page."""
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+            def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+                if "FROM ddl_queries" in sql:
+                    raise psycopg.errors.DataCorrupted('invalid page in block 7 of relation base/16384/16390')
+                return real.execute(sql, *args, **kwargs)
+
+        store._conn = ReportsDamage()  # type: ignore[attr-defined]
+        with pytest.raises(StoreError) as info:
+            store.get_query(query_id)
+        assert info.value.message == (
+            f"cannot read store '{store.url}': the database reports damaged data (invalid page in block 7 of "
+            "relation base/16384/16390); ddl writes nothing more to this store. Ask its administrator to repair "
+            "it (amcheck finds the damage; REINDEX rebuilds an index) or restore it from a backup"
+        )
+        store._conn = real  # type: ignore[attr-defined]
+        for write in (lambda: store.record_query(record), lambda: store.add_feedback(query_id, "accept")):
+            with pytest.raises(StoreError) as refused:
+                write()
+            assert refused.value.message.startswith(f"cannot write to store '{store.url}': the database reports damaged")
+    finally:
+        store.close()
+    with psycopg.connect(fresh_postgres_url) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM ddl_queries").fetchone() == (1,)
+        assert conn.execute("SELECT COUNT(*) FROM ddl_feedback").fetchone() == (0,)
