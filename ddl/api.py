@@ -473,8 +473,8 @@ def check_source(data: str | bytes, path: str = "<input>", limits: Limits | None
     Never raises for bad input: an internal error of the verifier is a DDL999 finding.  The result keeps
     the checked module and its sources (``result.module``, ``result.sources``).
     """
-    if isinstance(data, str):
-        data = data.encode("utf-8")
+    if isinstance(data, str):  # a lone surrogate stays a bad byte sequence: DDL101 at its position, no crash
+        data = data.encode("utf-8", "surrogatepass")
     return _discharge(_Compiled.of(data, path, ModuleLoader(scope=imports)), limits)
 
 

@@ -51,7 +51,7 @@ def path(tmp_path_factory: pytest.TempPathFactory) -> str:
 @_light
 @given(RANDOMS)
 def test_random_sources_are_answered_with_diagnostics(path: str, rng: random.Random) -> None:
-    source = random_source(rng, surrogates=False)  # a lone surrogate: see the xfail below
+    source = random_source(rng)
     assert check_outcome(source, path) is None
 
 
@@ -118,11 +118,11 @@ def test_extreme_sources_get_the_diagnostic_a_user_should_see(path: str, name: s
     assert {finding.diagnostic.code for finding in result.findings} == expected
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeEncodeError,
-                   reason="found by this suite: ddl/api.py check_source encodes a str source strictly; the facade is outside this change")
-def test_a_lone_surrogate_in_a_str_source_is_answered(path: str) -> None:
-    """compile_source takes the same text (a lone surrogate in a text literal) without a crash."""
-    check_source('family f { "\ud800" }', path)
+def test_a_lone_surrogate_in_a_str_source_is_ddl101(path: str) -> None:
+    """Text that is not Unicode (a lone surrogate in a str) is reported like bytes that are not UTF-8."""
+    result = check_source('family f { "\ud800" }', path)
+    assert [f.diagnostic.code for f in result.findings] == ["DDL101"]
+    assert result.findings[0].diagnostic.span.line == 1
 
 
 def test_the_path_the_inputs_claim_is_empty(path: str) -> None:
