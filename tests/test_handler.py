@@ -97,6 +97,14 @@ def test_invalid_input_is_refused(registry: Registry, tmp_path: Path) -> None:
             h.handle(5)  # type: ignore[arg-type]
 
 
+def test_a_lone_surrogate_is_refused_before_the_model_is_asked(registry: Registry, tmp_path: Path) -> None:
+    with _handler(registry, tmp_path, model="fake-echo", extract=False) as h:
+        with pytest.raises(HandlerError) as err:
+            h.handle("write me a haiku \udcff about rain")
+        assert err.value.code == "DDL705" and "lone surrogate U+DCFF at character 18" in err.value.message
+        assert ddl_fake_llm.RECEIVED == [] and list(h.store.queries()) == []
+
+
 def test_feedback_is_stored_with_the_answer_it_judges(registry: Registry, tmp_path: Path) -> None:
     with _handler(registry, tmp_path, model="fake-echo") as h:
         hit = h.handle("recommend 25 fantasy books")  # count out of range: not covered

@@ -80,6 +80,10 @@ class Handler:
         limit = getattr(self.config, "max_utterance", 4096)
         if len(utterance) > limit:
             raise HandlerError(f"the utterance has {len(utterance)} characters; the limit is {limit}", code="DDL705")
+        bad = next((i for i, c in enumerate(utterance) if "\ud800" <= c <= "\udfff"), None)
+        if bad is not None:  # refused before a model is asked: the ledger could not record it
+            raise HandlerError(f"the utterance is not valid Unicode: a lone surrogate U+{ord(utterance[bad]):04X} "
+                               f"at character {bad + 1}", code="DDL705")
         record = self._answer(utterance, started)
         answer = record.to_json()
         answer["recorded"] = False
