@@ -26,6 +26,7 @@ import attrs
 from ddl.diagnostics import Note, Span
 from ddl.eval import arms
 from ddl.eval.interp import Evaluator
+from ddl.eval.ops import UNTIMED
 from ddl.eval.result import Err, Ok, Outcome
 from ddl.eval.theta import validate_theta
 from ddl.regular import DEFAULT_LIMITS, AutomatonTooLarge, Limits
@@ -63,7 +64,7 @@ class CoverageEvaluator(Evaluator):
     """The interpreter, recording in ``hits`` which branch of every If and Match it takes."""
 
     def __init__(self, module: CheckedModule):
-        super().__init__(module)
+        super().__init__(module, budget=UNTIMED)
         self.hits: set[tuple[int, int]] = set()
         self.record_branches(lambda node, arm: self.hits.add((id(node), arm)))
 
@@ -81,6 +82,11 @@ class ReplayError(Exception):
 
 SAMPLING_LIMIT_HINT = ("raise the limit with `ddl check --max-states N` (or `max_states = N` under [check] in "
                        "ddl.toml), or simplify the pattern")
+
+
+BUDGET_CODES = ("DDL305", "DDL317")
+BUDGET_HINT = ("every run must stay within its budgets (semantics.md §12): build smaller values or do less work; "
+               "a host that needs more raises them with ddl.eval.Budget")
 
 
 class FamilyProver:
@@ -168,7 +174,7 @@ class FamilyProver:
 
     def all(self) -> list[Obligation]:
         out: list[Obligation] = []
-        for produce in (self.safe, self.depends, self.no_leak, self.reachable, self.ensures):
+        for produce in (self.budget, self.safe, self.depends, self.no_leak, self.reachable, self.ensures):
             try:
                 out.extend(produce())
             except Exception as err:  # noqa: BLE001 - a verifier bug must not take `ddl check` down
@@ -197,6 +203,27 @@ class FamilyProver:
         start = time.perf_counter()
         ob = fn()
         return attrs.evolve(ob, seconds=time.perf_counter() - start)
+
+    # ---- budget
+
+    def budget(self) -> list[Obligation]:
+        """Refuted when a θ the verifier ran (other than an example's, which its example reports) exceeds
+        the step budget (DDL305) or builds a value over the size budget (DDL317): one per failing site."""
+        out: list[Obligation] = []
+        seen: set[tuple[str, Span]] = set()
+        examples = [theta_key(t) for t in self.examples]
+        for run in self.runs:
+            o = run.outcome
+            if not (isinstance(o, Err) and o.failure.code in BUDGET_CODES) or theta_key(run.theta) in examples:
+                continue
+            f = o.failure
+            if (f.code, f.span) in seen:
+                continue
+            seen.add((f.code, f.span))
+            subject = "size" if f.code == "DDL317" else "steps"
+            out.append(Obligation("budget", subject, "refuted", f"with {show_theta(run.theta)}: {f.message}", f.span,
+                                  0.0, "DDL611", (Note(f"the run fails here ({f.code})", f.span),), hint=BUDGET_HINT))
+        return out
 
     # ---- safe
 
