@@ -97,6 +97,7 @@ CATALOGUE: dict[str, str] = {
     "DDL606": "verifier obligation unknown",
     "DDL607": "counterexample did not replay",
     "DDL608": "verifier obligation unknown at a limit",
+    "DDL610": "verifier obligation unknown at the check budget",
     "DDL611": "a run exceeds its budget",
     # ---- I/O and internal
     # ---- the handler H_k

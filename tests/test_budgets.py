@@ -113,3 +113,68 @@ def test_the_older_step_budget_argument_still_sets_the_steps(steps: int) -> None
         assert interp == expected
     else:
         assert isinstance(interp, Err) and interp.failure.code == "DDL305"
+
+
+# ---------------------------------------------------------------------------- the check's budget per family
+
+SLOW_SUM = """family slow_sum {
+  param n : Int in 1..2000
+
+  grammar {
+    "sum to " n
+  }
+
+  program -> Int = sum([i * n for i in 1..50])
+
+  ensures "positive" result > 0
+
+  example "sum to 2" => { n = 2 } => 2550
+  example "sum to 3" => { n = 3 } => 3825
+}
+"""
+
+
+def _verdicts(limits: object | None = None) -> dict[str, object]:
+    from ddl.verify.grammar import check_limits
+
+    result = check_source(SLOW_SUM, "slow_sum.ddl", limits if limits is not None else check_limits())
+    return {o.title: o for fam in result.families for o in fam.obligations}
+
+
+def test_theta_is_enumerated_when_it_fits_the_check_budget() -> None:
+    obligations = _verdicts()
+    assert obligations["ensures(positive)"].verdict == "proved"  # type: ignore[attr-defined]
+    assert "all 2000 θ in Θ" in obligations["ensures(positive)"].evidence  # type: ignore[attr-defined]
+
+
+def test_theta_too_costly_for_the_check_budget_is_sampled_and_unknown_names_the_budget() -> None:
+    from ddl.verify.grammar import check_limits
+
+    ensures = _verdicts(check_limits(family_steps=1000))["ensures(positive)"]
+    assert ensures.verdict == "unknown" and ensures.code == "DDL610"  # type: ignore[attr-defined]
+    evidence = ensures.evidence  # type: ignore[attr-defined]
+    assert "enumerating all 2,000 θ in Θ would take about" in evidence
+    assert "over the check's budget of 1,000 steps per family, so Θ was sampled" in evidence
+    assert "--family-steps N" in ensures.hint  # type: ignore[attr-defined]
+
+
+def _ddl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env.pop("DDL_CONFIG", None)
+    return subprocess.run([sys.executable, "-m", "ddl", *args], capture_output=True, text=True, env=env, cwd=cwd,
+                          timeout=120)
+
+
+def test_the_check_budget_comes_from_the_command_line_or_ddl_toml(tmp_path: Path) -> None:
+    (tmp_path / "slow.ddl").write_text(SLOW_SUM, encoding="utf-8")
+    assert _ddl("check", "--no-cache", "slow.ddl", cwd=tmp_path).returncode == 0
+    flag = _ddl("check", "--no-cache", "--family-steps", "1000", "slow.ddl", cwd=tmp_path)
+    assert flag.returncode == 1
+    assert "slow.ddl:10:3: DDL610: slow_sum: ensures(positive) unknown:" in flag.stdout + flag.stderr
+    (tmp_path / "ddl.toml").write_text("[check]\nfamily_steps = 1000\n", encoding="utf-8")
+    toml = _ddl("check", "--no-cache", "slow.ddl", cwd=tmp_path)
+    assert toml.returncode == 1 and "DDL610" in toml.stdout + toml.stderr
+    # The flag wins over the file.
+    assert _ddl("check", "--no-cache", "--family-steps", "30000000", "slow.ddl", cwd=tmp_path).returncode == 0
+    bad = _ddl("check", "--no-cache", "--family-steps", "0", "slow.ddl", cwd=tmp_path)
+    assert bad.returncode == 2 and "--family-steps must be an integer from 1 to" in bad.stderr

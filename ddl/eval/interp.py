@@ -66,6 +66,7 @@ class Evaluator:
         # ``step_budget`` (the older spelling) overrides the steps of ``budget``.
         self.budget = budget if step_budget is None else replace(budget, steps=step_budget)
         self.step_budget = self.budget.steps
+        self.last_steps = 0  # the steps of the latest evaluation on this evaluator
         self._tables: dict[str, PMap | Abort] = {}  # type: ignore[type-arg]
         self._dispatch: dict[type, Callable[[Any, Env, Ctx], Any]] = {
             ir.Const: self._const, ir.Local: self._local, ir.Param: self._param, ir.Interp: self._interp,
@@ -162,6 +163,8 @@ class Evaluator:
             return Err(abort.failure(theta))
         except RecursionError:
             return Err(ops.depth_abort(node.span).failure(theta))
+        finally:
+            self.last_steps = ctx.steps  # what the verifier's budget per family is charged
 
     # ------------------------------------------------------------------ the evaluator
 

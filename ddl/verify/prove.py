@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -37,6 +37,7 @@ from ddl.values import EnumV, Value, show_value, to_json
 from ddl.verify import intervals as iv
 from ddl.verify import smt
 from ddl.verify.domains import Space, Theta, finite_domain, theta_key
+from ddl.verify.limits import family_steps
 from ddl.verify.obligations import Obligation
 from ddl.verify.symbolic import Symbolic, prove_ensures
 from ddl.verify.walk import Site, branch_nodes, children, nodes, reachable_functions, sites
@@ -89,6 +90,11 @@ BUDGET_HINT = ("every run must stay within its budgets (semantics.md §12): buil
                "a host that needs more raises them with ddl.eval.Budget")
 
 
+PROBES = 8  # runs spread over Θ that estimate what enumerating it would cost
+CHECK_BUDGET_HINT = ("raise the budget with `ddl check --family-steps N` (or `family_steps = N` under [check] in "
+                     "ddl.toml), or make each run cheaper")
+
+
 class FamilyProver:
     def __init__(self, module: CheckedModule, family: CheckedFamily, evaluator: Any, *,
                  limits: Limits = DEFAULT_LIMITS):
@@ -105,17 +111,63 @@ class FamilyProver:
             teach_theta = self._validate({**base, **self.teach_values})
         self.space = Space(family, evaluator, self.examples, teach_theta, limits)
         self.runs: list[Run] = []
-        # No wall-clock cut-off: the size of Θ (capped by the Space) is the budget, so the same
-        # file gets the same verdicts on a busy machine as on an idle one.
-        for theta in self.space.thetas():
-            self._run(theta)
+        self.family_steps = family_steps(limits)
+        self.steps_spent = 0
+        self.over_budget: str | None = None  # why Θ was not enumerated, or sampling stopped, at the budget
+        # No wall-clock cut-off: the budget is in evaluation steps, so the same file gets the same
+        # verdicts on a busy machine as on an idle one.
+        self._run_all()
         self.setup_seconds = time.perf_counter() - start
         self.ivs = iv.Intervals(module, evaluator)
 
     def _run(self, theta: Theta) -> None:
         self.cov.hits = set()
         out = self.cov.run(self.family.name, theta)
+        self.steps_spent += self.cov.last_steps
         self.runs.append(Run(theta, out, frozenset(self.cov.hits)))
+
+    def _run_all(self) -> None:
+        """Evaluate Θ — all of it only when the estimate fits the budget per family — then stop at the budget.
+
+        The estimate runs :data:`PROBES` θ spread over Θ and multiplies their mean steps by |Θ|; over the
+        budget, Θ is sampled instead (the probes count among the samples) and what only enumeration
+        could prove is unknown with DDL610 (spec/checks.md, "The check's budget per family")."""
+        budget = self.family_steps
+        thetas: Iterator[Theta] = self.space.thetas()
+        done: set[Any] = set()
+        order: dict[Any, int] | None = None  # enumeration order, restored at the end (first counterexamples)
+        if self.space.exhaustive:
+            every = list(thetas)
+            probes = [every[i * len(every) // PROBES] for i in range(min(PROBES, len(every)))]
+            for theta in probes:
+                self._run(theta)
+                done.add(theta_key(theta))
+            estimate = self.steps_spent * len(every) // max(1, len(probes))
+            if estimate > budget:
+                self.space.exhaustive = False
+                self.over_budget = (f"enumerating all {len(every):,} θ in Θ would take about {estimate:,} evaluation "
+                                    f"steps (estimated from {len(probes)} runs), over the check's budget of "
+                                    f"{budget:,} steps per family, so Θ was sampled")
+                thetas = self.space.samples()
+            else:
+                thetas = iter(every)
+                order = {theta_key(t): i for i, t in enumerate(every)}
+        for theta in thetas:
+            if theta_key(theta) in done:
+                continue
+            if self.steps_spent > budget:
+                if self.space.exhaustive:  # the estimate was low: what was evaluated is a sample now
+                    self.space.exhaustive = False
+                    self.over_budget = (f"enumerating Θ passed the check's budget of {budget:,} evaluation steps per "
+                                        f"family after {len(self.runs):,} θ, so only those were evaluated")
+                else:
+                    self.over_budget = self.over_budget or (
+                        f"sampling stopped at the check's budget of {budget:,} evaluation steps per family after "
+                        f"{len(self.runs):,} θ")
+                break
+            self._run(theta)
+        if order is not None and self.space.exhaustive:
+            self.runs.sort(key=lambda run: order[theta_key(run.theta)])
 
     # ------------------------------------------------------------------ θ helpers
 
@@ -181,7 +233,14 @@ class FamilyProver:
                 out.append(internal_error(produce.__name__.replace("_", "-"), self.family, err))
         if out:  # the shared enumeration is charged to the first obligation
             out[0] = attrs.evolve(out[0], seconds=out[0].seconds + self.setup_seconds)
-        return [self._sampling_limited(ob) for ob in out]
+        return [self._budget_limited(self._sampling_limited(ob)) for ob in out]
+
+    def _budget_limited(self, ob: Obligation) -> Obligation:
+        """An unknown verdict says so when the check's budget per family cut the runs short (DDL610)."""
+        if ob.verdict != "unknown" or ob.code not in ("DDL606", None) or self.over_budget is None:
+            return ob
+        evidence = ob.evidence.replace("Θ is too large to enumerate", "Θ was not enumerated")
+        return attrs.evolve(ob, code="DDL610", evidence=f"{evidence}; {self.over_budget}", hint=CHECK_BUDGET_HINT)
 
     def _sampling_limited(self, ob: Obligation) -> Obligation:
         """An unknown verdict says so when some parameter's values could not be sampled (DDL608): a
