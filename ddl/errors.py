@@ -67,6 +67,8 @@ CATALOGUE: dict[str, str] = {
     "DDL309": "text does not match its declared pattern",
     "DDL310": "invalid argument",
     "DDL311": "unwrap of none",
+    "DDL317": "value over the size budget",
+    "DDL318": "time budget exhausted",
     # ---- examples and checks
     "DDL400": "example output differs",
     "DDL401": "example parameters invalid",
@@ -95,6 +97,8 @@ CATALOGUE: dict[str, str] = {
     "DDL606": "verifier obligation unknown",
     "DDL607": "counterexample did not replay",
     "DDL608": "verifier obligation unknown at a limit",
+    "DDL610": "verifier obligation unknown at the check budget",
+    "DDL611": "a run exceeds its budget",
     # ---- I/O and internal
     # ---- the handler H_k
     "DDL700": "family not served",

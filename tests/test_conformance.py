@@ -44,7 +44,7 @@ _TARGET_RE = re.compile(r"^(?P<kind>[a-z-]+)(?:\((?P<subject>[^()]*(?:\[[^\]]*\]
 # The obligation kinds of spec/checks.md.
 OBLIGATION_KINDS = (
     "typed", "examples", "grammar-nonempty", "grammar-covers", "grammar-sound", "unambiguous",
-    "safe", "depends", "no-leak", "reachable", "ensures",
+    "budget", "safe", "depends", "no-leak", "reachable", "ensures",
 )
 
 
@@ -486,13 +486,13 @@ def test_check(case: Case) -> None:
     assert first.verdict == verdict and target.matches(first.kind, first.subject), (
         f"the first error is not the {verdict} {target}: {first.diagnostic.render()}"
     )
-    if verdict == "refuted" and target.kind == "safe":
+    if verdict == "refuted" and target.kind in ("safe", "budget"):
         for o in hits:
             _replay_failure(result, family.name, o)
 
 
 def _replay_failure(result: Any, family_name: str, obligation: Any) -> None:
-    """A safe counterexample is real: running the family on its θ (DDL syntax, as `ddl run --param`
+    """A safe (or budget) counterexample is real: running the family on its θ (DDL syntax, as `ddl run --param`
     reads it) fails with a run-time error (DDL3xx) at the refuted operation."""
     from ddl.api import Program, parse_params
     from ddl.eval import Err, validate_theta
@@ -528,7 +528,7 @@ def test_check_suite_sizes() -> None:
 
 def test_check_failures_cover_every_obligation_kind() -> None:
     kinds = {c.refuted.kind for c in _check_cases("failure") if c.refuted is not None}
-    for kind in ("safe", "depends", "no-leak", "reachable", "ensures", "grammar-nonempty", "grammar-covers",
+    for kind in ("budget", "safe", "depends", "no-leak", "reachable", "ensures", "grammar-nonempty", "grammar-covers",
                  "grammar-sound", "unambiguous", "examples"):
         assert kind in kinds, f"no check/failure case refutes {kind}"
 

@@ -409,9 +409,12 @@ def test_step_budget_counts_every_node_including_lambda_bodies() -> None:
 
 
 def test_a_huge_range_is_stopped_by_the_budget() -> None:
+    # A range is a List value: past the size budget (100,000 elements) it fails before any step of the sum.
     f = fail(_sum_to(10**12), params={"n": 10**12}, budget=10_000)
-    assert f.code == "DDL305"
+    assert f.code == "DDL317" and f"a range built a List of {10**12} elements" in f.message
     assert f.to_diagnostic().message.endswith(f"(at n = {10**12})")
+    # Within the size budget, the step budget stops it.
+    assert fail(_sum_to(90_000), params={"n": 90_000}, budget=10_000).code == "DDL305"
 
 
 def test_exponential_text_growth_is_stopped_by_the_budget() -> None:
@@ -420,8 +423,9 @@ def test_exponential_text_growth_is_stopped_by_the_budget() -> None:
     for _ in range(40):  # let s = s ++ s; ... 40 times over: 2^40 characters
         node = ir.Let("s", ir.Concat("text", s, s, TEXT, span=sp(3, 3)), node, TEXT)
     node = ir.Let("s", c("x", TEXT), node, TEXT)
-    f = fail(node)
-    assert (f.code, f.span) == ("DDL305", sp(3, 3))
+    f = fail(node)  # stopped by the size budget: 2^19 < 1,000,000 < 2^20 code points
+    assert (f.code, f.span) == ("DDL317", sp(3, 3)) and "a Text of 1048576 code points" in f.message
+    assert fail(node, budget=50_000).code == "DDL305"  # and by a smaller step budget before that
 
 
 def test_exponential_int_growth_is_stopped_by_the_budget() -> None:

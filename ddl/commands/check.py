@@ -20,7 +20,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if args.no_cache and args.cache_dir is not None:
         raise UsageError("give either --cache-dir or --no-cache, not both")
     try:
-        settings = load_check_settings(args.config, max_states=args.max_states)
+        settings = load_check_settings(args.config, max_states=args.max_states, family_steps=args.family_steps)
     except ConfigError as err:
         raise UsageError(str(err)) from None
     cache = None if args.no_cache else ResultCache(args.cache_dir if args.cache_dir is not None else DEFAULT_DIR)

@@ -72,6 +72,10 @@ def _check(sub: Any) -> None:
     parser.add_argument("--max-states", type=int, default=None, metavar="N",
                         help="states any automaton of a grammar obligation may have (default: [check] max_states in "
                             "ddl.toml, else 200,000); an obligation that needs more is unknown (DDL506)")
+    parser.add_argument("--family-steps", type=int, default=None, metavar="N",
+                        help="evaluation steps the verifier may spend on one family (default: [check] family_steps "
+                            "in ddl.toml, else 30,000,000); Θ is enumerated only when that fits, and an obligation "
+                            "that needed more is unknown (DDL610)")
     parser.add_argument("--config", type=path, metavar="FILE", default=None,
                         help="config file with a [check] table (default: $DDL_CONFIG, else ./ddl.toml if present)")
 

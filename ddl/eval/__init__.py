@@ -3,7 +3,8 @@
 Public face::
 
     EvalFailure, Ok, Err, Outcome      evaluation results (failures are values)
-    Evaluator(module, step_budget)     .run(family, θ), .eval_closed(node, env, params), .call(fn, args)
+    Evaluator(module, budget=Budget()) .run(family, θ), .eval_closed(node, env, params), .call(fn, args)
+    Budget(steps, max_text, max_items, seconds)   what one evaluation may use (semantics.md §12)
     compile_family(module, family)     a second backend: IR compiled once to closures
     validate_theta(family, ev, raw)    plain / JSON arguments → a checked θ (or messages)
     parse_param_value(text, type)      the text of ``--param name=value``
@@ -16,9 +17,10 @@ from __future__ import annotations
 
 from ddl.eval.compile import compile_family
 from ddl.eval.interp import Evaluator
+from ddl.eval.ops import Budget
 from ddl.eval.result import Err, EvalFailure, Ok, Outcome
 from ddl.eval.theta import parse_param_value, validate_theta
 
 __all__ = [
-    "Err", "EvalFailure", "Evaluator", "Ok", "Outcome", "compile_family", "parse_param_value", "validate_theta",
+    "Budget", "Err", "EvalFailure", "Evaluator", "Ok", "Outcome", "compile_family", "parse_param_value", "validate_theta",
 ]

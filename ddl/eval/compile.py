@@ -19,14 +19,15 @@ from ddl.eval import ops
 from ddl.eval.arms import arm_index, binder
 from ddl.eval.builtins import IMPLS, KEYED, cost
 from ddl.eval.interp import Evaluator, index_abort, key_type, map_key_abort, no_match, table_key_abort
-from ddl.eval.ops import DEC_OPS, INT_OPS, Ctx, InternalError, budget_abort
+from ddl.eval.ops import DEC_OPS, INT_OPS, Budget, Ctx, InternalError
 from ddl.eval.result import Abort, Err, Ok, Outcome
 from ddl.types import ir
 from ddl.types.checked import CheckedModule
-from ddl.types.model import DecimalT
+from ddl.types.model import DecimalT, ListT, MapT, TextT
 from ddl.values import RecordV, SomeV, Value
 
 Code = Callable[[list[Any], Ctx], Any]
+SIZED = (TextT, ListT, MapT)  # built-ins whose result's size is checked against the budget
 Scope = Mapping[str, int]
 
 
@@ -72,7 +73,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             return value
 
         return f
@@ -85,7 +86,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             return r[slot]
 
         return f
@@ -96,7 +97,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             return c.params[name]
 
         return f
@@ -108,12 +109,12 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             text = "".join([p if type(p) is str else show(p(r, c)) for p in parts])  # type: ignore[operator]
             extra = len(text) >> shift
             if extra:
                 c.charge(extra, span)
-            return text
+            return c.fits(text, "an interpolation", span)
 
         return f
 
@@ -126,7 +127,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             r[slot] = value(r, c)
             return body(r, c)
 
@@ -141,7 +142,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             return then(r, c) if cond(r, c) else else_(r, c)
 
         return f
@@ -157,7 +158,7 @@ class _Compiler(ir.Visitor):
         def g(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             a = left(r, c)
             b = right(r, c)
             extra = dec_arith_cost(op, a, b)
@@ -175,7 +176,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             a = left(r, c)
             b = right(r, c)
             extra = pair_cost(a, b)
@@ -194,7 +195,7 @@ class _Compiler(ir.Visitor):
             def f(r: list[Any], c: Ctx) -> Any:
                 c.steps += 1
                 if c.steps > c.budget:
-                    raise budget_abort(c, span)
+                    c.over(span)
                 return right(r, c) if left(r, c) else False
 
             return f
@@ -202,7 +203,7 @@ class _Compiler(ir.Visitor):
         def g(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             return True if left(r, c) else right(r, c)
 
         return g
@@ -214,7 +215,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             return not operand(r, c)
 
         return f
@@ -226,7 +227,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             return negate(operand(r, c))
 
         return f
@@ -239,13 +240,13 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             a = left(r, c)
             b = right(r, c)
             extra = pair_cost(a, b)
             if extra:
                 c.charge(extra, span)
-            return a + b
+            return c.fits(a + b, "`++`", span)
 
         return f
 
@@ -257,7 +258,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             o = option(r, c)
             return o.value if type(o) is SomeV else default(r, c)
 
@@ -270,7 +271,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             return obj(r, c).get(name)
 
         return f
@@ -284,7 +285,7 @@ class _Compiler(ir.Visitor):
             def f(r: list[Any], c: Ctx) -> Any:
                 c.steps += 1
                 if c.steps > c.budget:
-                    raise budget_abort(c, span)
+                    c.over(span)
                 xs = obj(r, c)
                 i = index(r, c)
                 if 0 <= i < len(xs):
@@ -296,7 +297,7 @@ class _Compiler(ir.Visitor):
         def g(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             m = obj(r, c)
             k = index(r, c)
             if k in m:
@@ -313,7 +314,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             k = key(r, c)
             entries = tables.table(table_key)
             if k in entries:
@@ -331,7 +332,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             regs: list[Any] = [a(r, c) for a in args]
             regs.extend([None] * (size - n))
             return body(regs, c)
@@ -346,7 +347,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
 
             def call(*args: Any) -> Any:
                 for slot, a in zip(slots, args):
@@ -366,16 +367,20 @@ class _Compiler(ir.Visitor):
         kwargs = {"key": ops.order_key(key_type(name, node.args))} if name in KEYED else {}
         scale = node.type.scale if isinstance(node.type, DecimalT) else None
         to_decimal = ops.to_decimal
+        sized = isinstance(node.type, SIZED)
+        what = f"{name}(…)"
 
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             values = [a(r, c) for a in args]
             extra = cost(name, values)
             if extra:
                 c.charge(extra, span)
             result = impl(*values, **kwargs)
+            if sized:
+                return c.fits(result, what, span)
             return result if scale is None else to_decimal(result, scale)
 
         return f
@@ -387,8 +392,8 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
-            return pvector([i(r, c) for i in items])
+                c.over(span)
+            return c.fits(pvector([i(r, c) for i in items]), "a list literal", span)
 
         return f
 
@@ -400,9 +405,9 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             low = lo(r, c)
-            return range(low, hi(r, c) + 1)
+            return c.fits(range(low, hi(r, c) + 1), "a range", span)
 
         return f
 
@@ -417,14 +422,14 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             out = []
             for x in source(r, c):
                 r[slot] = x
                 if cond is not None and not cond(r, c):
                     continue
                 out.append(elem(r, c))
-            return pvector(out)
+            return c.fits(pvector(out), "a comprehension", span)
 
         return f
 
@@ -435,12 +440,12 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             out: dict[Any, Any] = {}
             for k, v in entries:
                 key = k(r, c)
                 out[key] = v(r, c)
-            return pmap(out)
+            return c.fits(pmap(out), "a map literal", span)
 
         return f
 
@@ -451,7 +456,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             return RecordV(type_name, tuple([(name, e(r, c)) for name, e in fields]))
 
         return f
@@ -463,7 +468,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             return SomeV(value(r, c))
 
         return f
@@ -484,7 +489,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             value = scrutinee(r, c)
             index = arm_index(node, value)
             if index is None:
@@ -503,7 +508,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             return coerce(inner(r, c), target)
 
         return f
@@ -515,7 +520,7 @@ class _Compiler(ir.Visitor):
         def f(r: list[Any], c: Ctx) -> Any:
             c.steps += 1
             if c.steps > c.budget:
-                raise budget_abort(c, span)
+                c.over(span)
             value = inner(r, c)
             extra = narrow_cost(value, target)
             if extra:
@@ -533,7 +538,7 @@ def _int_arith(op: str, left: Code, right: Code, span: Any) -> Code:
     def operands(r: list[Any], c: Ctx) -> tuple[int, int]:
         c.steps += 1
         if c.steps > c.budget:
-            raise budget_abort(c, span)
+            c.over(span)
         a = left(r, c)
         b = right(r, c)
         if not (-lim < a < lim and -lim < b < lim):
@@ -569,14 +574,16 @@ def _int_arith(op: str, left: Code, right: Code, span: Any) -> Code:
 
 
 def compile_family(
-    module: CheckedModule, family: str, step_budget: int = ops.DEFAULT_BUDGET
+    module: CheckedModule, family: str, step_budget: int | None = None, *, budget: Budget = ops.DEFAULT_LIMITS
 ) -> Callable[[Mapping[str, Value]], Outcome]:
     """Compile a family's program once; the result maps a validated θ to an Outcome.
 
-    Agrees exactly with ``Evaluator(module, step_budget).run(family, θ)``.
+    Agrees exactly with ``Evaluator(module, step_budget, budget=budget).run(family, θ)`` (the
+    wall clock aside, which neither backend can make deterministic).
     """
     fam = module.families[family]
-    tables = Evaluator(module, step_budget)
+    tables = Evaluator(module, step_budget, budget=budget)
+    limits = tables.budget
     frame = _Frame()
     root_span = fam.program.span
     try:
@@ -595,7 +602,7 @@ def compile_family(
             raise ValueError(f"θ is missing parameter(s) {', '.join(missing)}; use validate_theta first")
         params = dict(theta)
         theta_t = tuple((n, params[n]) for n in names)
-        ctx = Ctx(step_budget, params)
+        ctx = Ctx(limits, params)
         try:
             return Ok(body([None] * size, ctx))
         except Abort as abort:

@@ -9,6 +9,7 @@ DDL305.  Failures are returned as :class:`~ddl.eval.result.Err`, never raised.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from pyrsistent import PMap, pmap, pvector
@@ -16,15 +17,16 @@ from pyrsistent import PMap, pmap, pvector
 from ddl.eval import ops
 from ddl.eval.arms import arm_index, binder
 from ddl.eval.builtins import IMPLS, KEYED, cost
-from ddl.eval.ops import DEC_OPS, INT_OPS, Ctx, InternalError, budget_abort
+from ddl.eval.ops import DEC_OPS, INT_OPS, Budget, Ctx, InternalError
 from ddl.eval.result import Abort, Err, Ok, Outcome
 from ddl.types import ir
 from ddl.types.checked import CheckedModule
-from ddl.types.model import DecimalT, ListT, MapT, Type
+from ddl.types.model import DecimalT, ListT, MapT, TextT, Type
 from ddl.values import RecordV, SomeV, Value, show_value
 
 _MISSING = object()
 Env = dict[str, Any]
+SIZED = (TextT, ListT, MapT)  # built-ins whose result's size is checked against the budget
 
 
 def key_type(name: str, args: Sequence[ir.Node]) -> Type | None:
@@ -58,9 +60,13 @@ def table_key_abort(k: Any, table: str, span: Any) -> Abort:
 class Evaluator:
     """Evaluates a checked module's families, functions and constant expressions."""
 
-    def __init__(self, module: CheckedModule, step_budget: int = ops.DEFAULT_BUDGET):
+    def __init__(self, module: CheckedModule, step_budget: int | None = None, *,
+                 budget: Budget = ops.DEFAULT_LIMITS):
         self.module = module
-        self.step_budget = step_budget
+        # ``step_budget`` (the older spelling) overrides the steps of ``budget``.
+        self.budget = budget if step_budget is None else replace(budget, steps=step_budget)
+        self.step_budget = self.budget.steps
+        self.last_steps = 0  # the steps of the latest evaluation on this evaluator
         self._tables: dict[str, PMap | Abort] = {}  # type: ignore[type-arg]
         self._dispatch: dict[type, Callable[[Any, Env, Ctx], Any]] = {
             ir.Const: self._const, ir.Local: self._local, ir.Param: self._param, ir.Interp: self._interp,
@@ -136,7 +142,7 @@ class Evaluator:
         cached = self._tables.get(key)
         if cached is None:
             table = self.module.tables[key]
-            ctx = Ctx(self.step_budget, {})
+            ctx = Ctx(self.budget, {})
             try:
                 entries: dict[Any, Any] = {}
                 for k, v in table.entries:
@@ -150,20 +156,22 @@ class Evaluator:
         return cached
 
     def _top(self, node: ir.Node, env: Env, params: dict[str, Value], theta: tuple[tuple[str, Value], ...]) -> Outcome:
-        ctx = Ctx(self.step_budget, params)
+        ctx = Ctx(self.budget, params)
         try:
             return Ok(self._eval(node, env, ctx))
         except Abort as abort:
             return Err(abort.failure(theta))
         except RecursionError:
             return Err(ops.depth_abort(node.span).failure(theta))
+        finally:
+            self.last_steps = ctx.steps  # what the verifier's budget per family is charged
 
     # ------------------------------------------------------------------ the evaluator
 
     def _eval(self, node: ir.Node, env: Env, ctx: Ctx) -> Any:
         ctx.steps += 1
         if ctx.steps > ctx.budget:
-            raise budget_abort(ctx, node.span)
+            ctx.over(node.span)
         try:
             method = self._dispatch[type(node)]
         except KeyError:
@@ -190,7 +198,7 @@ class Evaluator:
         extra = len(text) >> ops.SIZE_SHIFT
         if extra:
             ctx.charge(extra, node.span)
-        return text
+        return ctx.fits(text, "an interpolation", node.span)
 
     def _let(self, node: ir.Let, env: Env, ctx: Ctx) -> Any:
         value = self._eval(node.value, env, ctx)
@@ -245,7 +253,7 @@ class Evaluator:
         extra = ops.pair_cost(a, b)
         if extra:
             ctx.charge(extra, node.span)
-        return a + b
+        return ctx.fits(a + b, "`++`", node.span)
 
     def _coalesce(self, node: ir.Coalesce, env: Env, ctx: Ctx) -> Any:
         option = self._eval(node.option, env, ctx)
@@ -306,15 +314,17 @@ class Evaluator:
             result = IMPLS[name](*args)
         if isinstance(node.type, DecimalT):
             return ops.to_decimal(result, node.type.scale)
+        if isinstance(node.type, SIZED):
+            return ctx.fits(result, f"{name}(…)", node.span)
         return result
 
     def _make_list(self, node: ir.MakeList, env: Env, ctx: Ctx) -> Any:
-        return pvector([self._eval(item, env, ctx) for item in node.items])
+        return ctx.fits(pvector([self._eval(item, env, ctx) for item in node.items]), "a list literal", node.span)
 
     def _range(self, node: ir.Range, env: Env, ctx: Ctx) -> Any:
         lo = self._eval(node.lo, env, ctx)
         hi = self._eval(node.hi, env, ctx)
-        return range(lo, hi + 1)
+        return ctx.fits(range(lo, hi + 1), "a range", node.span)
 
     def _comprehension(self, node: ir.Comprehension, env: Env, ctx: Ctx) -> Any:
         source = self._eval(node.source, env, ctx)
@@ -327,7 +337,7 @@ class Evaluator:
                 continue
             out.append(self._eval(elem, env, ctx))
         _restore(env, var, saved)
-        return pvector(out)
+        return ctx.fits(pvector(out), "a comprehension", node.span)
 
     def _make_map(self, node: ir.MakeMap, env: Env, ctx: Ctx) -> Any:
         """A map literal; when a key repeats, the later entry overwrites the earlier one."""
@@ -335,7 +345,7 @@ class Evaluator:
         for k, v in node.entries:
             key = self._eval(k, env, ctx)
             entries[key] = self._eval(v, env, ctx)
-        return pmap(entries)
+        return ctx.fits(pmap(entries), "a map literal", node.span)
 
     def _make_record(self, node: ir.MakeRecord, env: Env, ctx: Ctx) -> Any:
         return RecordV(node.type_name, tuple((name, self._eval(e, env, ctx)) for name, e in node.fields))

@@ -13,7 +13,9 @@ decimal context.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import (
     MAX_EMAX,
     MAX_PREC,
@@ -43,29 +45,95 @@ BIG = Context(
     traps=[InvalidOperation, DivisionByZero, Overflow],
 )
 DEFAULT_BUDGET = 1_000_000
+DEFAULT_MAX_TEXT = 1_000_000  # code points in any one Text value a run builds
+DEFAULT_MAX_ITEMS = 100_000  # elements of any one List, entries of any one Map a run builds
+# Wall-clock time per evaluation (None turns the clock off): a safety net that a run within its steps
+# does not reach on an ordinary machine; the handler answers a query within a tighter one (QUERY_LIMITS).
+DEFAULT_SECONDS = 5.0
+CLOCK_EVERY = 10_000  # steps between two looks at the clock
 
 # ------------------------------------------------------------------ run context and steps
 
 
+@dataclass(frozen=True)
+class Budget:
+    """What one evaluation may use: steps, the size of any value it builds, and wall-clock time.
+
+    ``seconds=None`` turns the clock off (the verifier does, so that its verdicts do not depend on
+    how busy the machine is); the step and size budgets are deterministic and always on.
+    """
+
+    steps: int = DEFAULT_BUDGET
+    max_text: int = DEFAULT_MAX_TEXT
+    max_items: int = DEFAULT_MAX_ITEMS
+    seconds: float | None = DEFAULT_SECONDS
+
+
+DEFAULT_LIMITS = Budget()
+QUERY_LIMITS = Budget(seconds=1.0)  # what a served family answers a query with (spec/handler.md)
+UNTIMED = Budget(seconds=None)  # what the verifier runs with: verdicts that do not depend on the machine
+HOW_TO = "a host raises it with Evaluator(module, budget=ddl.eval.Budget({}))"
+
+
 class Ctx:
-    """Mutable per-run state: the step counter, the budget and θ."""
+    """Mutable per-run state: the step counter, the budgets and θ.
 
-    __slots__ = ("steps", "budget", "params")
+    ``budget`` is the next checkpoint, not the step budget: the hot path of both backends
+    compares ``steps > budget`` only, and :meth:`over` (called past a checkpoint) either fails
+    the run or looks at the clock and sets the next checkpoint.
+    """
 
-    def __init__(self, budget: int, params: dict[str, Value]):
+    __slots__ = ("steps", "budget", "params", "limits", "deadline")
+
+    def __init__(self, limits: Budget | int, params: dict[str, Value]):
+        if isinstance(limits, int):
+            limits = Budget(steps=limits)
         self.steps = 0
-        self.budget = budget
+        self.limits = limits
         self.params = params
+        if limits.seconds is None:
+            self.deadline = None
+            self.budget = limits.steps
+        else:
+            self.deadline = time.monotonic() + limits.seconds
+            self.budget = min(limits.steps, CLOCK_EVERY)
+
+    def over(self, span: Span) -> None:
+        """Past a checkpoint: fail with DDL305 past the step budget, DDL318 past the deadline."""
+        if self.steps > self.limits.steps:
+            raise budget_abort(self, span)
+        if self.deadline is not None:
+            if time.monotonic() > self.deadline:
+                raise Abort("DDL318", f"time budget exhausted: the evaluation ran longer than {self.limits.seconds:g} s "
+                            f"(after {self.steps} steps); " + HOW_TO.format("seconds=S"), span)
+            self.budget = min(self.limits.steps, self.steps + CLOCK_EVERY)
 
     def charge(self, n: int, span: Span) -> None:
         """Charge ``n`` extra steps (work proportional to the size of big values)."""
         self.steps += n
         if self.steps > self.budget:
-            raise budget_abort(self, span)
+            self.over(span)
+
+    def fits(self, value: Any, what: str, span: Span) -> Any:
+        """``value`` when its size is within the budget, else DDL317 naming ``what`` built it."""
+        n = len(value)
+        if type(value) is str:
+            if n > self.limits.max_text:
+                raise too_large(what, n, "code points", "Text", self.limits.max_text, span, "max_text")
+        elif n > self.limits.max_items:
+            kind = "Map" if isinstance(value, PMap) else "List"
+            unit = "entries" if kind == "Map" else "elements"
+            raise too_large(what, n, unit, kind, self.limits.max_items, span, "max_items")
+        return value
+
+
+def too_large(what: str, n: int, unit: str, kind: str, limit: int, span: Span, field: str) -> Abort:
+    return Abort("DDL317", f"value too large: {what} built a {kind} of {n} {unit}, over the limit of {limit} "
+                 f"{unit} per value; " + HOW_TO.format(f"{field}=N"), span)
 
 
 def budget_abort(ctx: Ctx, span: Span) -> Abort:
-    return Abort("DDL305", f"step budget exhausted (more than {ctx.budget} evaluation steps)", span)
+    return Abort("DDL305", f"step budget exhausted (more than {ctx.limits.steps} evaluation steps)", span)
 
 
 def depth_abort(span: Span) -> Abort:
@@ -548,7 +616,7 @@ def _atomic(r: A.Regex, seq: bool = False, post: bool = False) -> str:
 
 
 __all__ = [
-    "BIG", "Ctx", "DEC_OPS", "INT_OPS", "NONE", "InternalError", "dec_arith_cost", "int_arith_cost", "pair_cost", "budget_abort", "coerce",
+    "BIG", "Budget", "Ctx", "DEFAULT_LIMITS", "QUERY_LIMITS", "UNTIMED", "too_large", "DEC_OPS", "INT_OPS", "NONE", "InternalError", "dec_arith_cost", "int_arith_cost", "pair_cost", "budget_abort", "coerce",
     "compare", "depth_abort", "generic_key", "narrow", "negate", "order_key", "pattern_matcher", "quantize",
     "regex_source", "show", "size_cost", "size_of", "to_decimal", "translate_regex", "values_equal",
 ]

@@ -38,6 +38,7 @@ import attrs
 from ddl.api import ImportScope, check_files
 from ddl.distill.admission import admission_problems, priority_cap
 from ddl.eval import Evaluator, compile_family
+from ddl.eval.ops import QUERY_LIMITS
 from ddl.grammar.router import OverlapSearchTooLarge, Route, RoutedFamily, Router
 from ddl.handler.records import HandlerError
 from ddl.verify.cache import DEFAULT_DIR, ResultCache
@@ -209,7 +210,7 @@ def _admit(result: FileResult, served: list[ServedFamily], rejected: list[Reject
                                            ("the family has no grammar, so no utterance can reach it",)))
             continue
         served.append(ServedFamily(name, result.path, version, family.priority or 0, family, evaluator,
-                                   compile_family(checked, name)))
+                                   compile_family(checked, name, budget=QUERY_LIMITS)))
 
 
 def _reason(finding: Finding) -> str:

@@ -63,7 +63,7 @@ def branches_taken(evaluator: Any, family: CheckedFamily, example: Example) -> s
 
 
 def coverage_split(fs: FeedbackSet, family: CheckedFamily, evaluator: Any) -> list[BranchDifference]:
-    private = Evaluator(evaluator.module, evaluator.step_budget)
+    private = Evaluator(evaluator.module, budget=evaluator.budget)
     counts: dict[BranchKey, dict[str, list[int]]] = {}
     for which, examples in (("accepted", fs.accepted), ("rejected", fs.rejected)):
         for ex in examples:

@@ -13,6 +13,9 @@ what grew, how far and which part of the grammar drove it, and the limit can be 
    settings may live in the same file);
 3. the default, :data:`DEFAULT_MAX_STATES`.
 
+``family_steps = N`` (or ``ddl check --family-steps N``, which wins) is the verifier's own budget per
+family, in evaluation steps (:mod:`ddl.verify.limits`).
+
 The same table may hold ``import_path = ["dir", ...]``: directories (relative to the config file)
 whose files a module may import besides those under its own directory tree (spec/types.md,
 section 19).
@@ -31,11 +34,12 @@ import attrs
 
 from ddl.regular import Limits
 from ddl.verify.grammar import DEFAULT_MAX_STATES, check_limits
+from ddl.verify.limits import DEFAULT_FAMILY_STEPS, MAX_FAMILY_STEPS
 
 CONFIG_ENV = "DDL_CONFIG"
 CONFIG_FILE_NAME = "ddl.toml"
 MAX_MAX_STATES = 100_000_000
-_KEYS = {"max_states", "import_path"}
+_KEYS = {"max_states", "import_path", "family_steps"}
 
 
 class ConfigError(Exception):
@@ -47,20 +51,30 @@ class CheckSettings:
     max_states: int = DEFAULT_MAX_STATES
     source: str = "default"  # where max_states came from, for messages
     import_path: tuple[str, ...] = ()  # directories imports may also come from (absolute)
+    family_steps: int = DEFAULT_FAMILY_STEPS  # the verifier's evaluation steps per family
 
     def limits(self) -> Limits:
-        return check_limits(self.max_states)
+        return check_limits(self.max_states, self.family_steps)
 
 
-def _valid(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_MAX_STATES:
-        raise ConfigError(f"{where} must be an integer from 1 to {MAX_MAX_STATES:,}, not {value!r}")
+def _valid(value: Any, where: str, most: int = MAX_MAX_STATES) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise ConfigError(f"{where} must be an integer from 1 to {most:,}, not {value!r}")
     return value
 
 
 def load_check_settings(config: str | os.PathLike[str] | None = None, *, max_states: int | None = None,
-                        directory: str | os.PathLike[str] | None = None) -> CheckSettings:
+                        directory: str | os.PathLike[str] | None = None,
+                        family_steps: int | None = None) -> CheckSettings:
     """The settings that apply (see the module docstring)."""
+    settings = _from_file(config, max_states, directory)
+    if family_steps is not None:  # --family-steps wins over the file
+        return attrs.evolve(settings, family_steps=_valid(family_steps, "--family-steps", MAX_FAMILY_STEPS))
+    return settings
+
+
+def _from_file(config: str | os.PathLike[str] | None, max_states: int | None,
+               directory: str | os.PathLike[str] | None) -> CheckSettings:
     chosen: Path | None = None
     if config is not None:
         chosen = Path(config)
@@ -88,10 +102,13 @@ def load_check_settings(config: str | os.PathLike[str] | None = None, *, max_sta
         if key not in _KEYS:
             raise ConfigError(f"config file {chosen}: unknown key [check].{key} (known keys: {', '.join(sorted(_KEYS))})")
     import_path = _import_path(table.get("import_path", []), chosen)
+    steps = DEFAULT_FAMILY_STEPS
+    if "family_steps" in table:
+        steps = _valid(table["family_steps"], f"config file {chosen}: [check].family_steps", MAX_FAMILY_STEPS)
     if "max_states" not in table:
-        return _override(CheckSettings(import_path=import_path), max_states)
+        return _override(CheckSettings(import_path=import_path, family_steps=steps), max_states)
     return _override(CheckSettings(_valid(table["max_states"], f"config file {chosen}: [check].max_states"),
-                                   str(chosen), import_path), max_states)
+                                   str(chosen), import_path, steps), max_states)
 
 
 def _override(settings: CheckSettings, max_states: int | None) -> CheckSettings:

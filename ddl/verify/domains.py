@@ -121,7 +121,7 @@ class Space:
                 if self.valid(theta):
                     yield theta
             return
-        yield from self._samples()
+        yield from self.samples()
 
     def candidates(self, name: str, rng: random.Random) -> list[Value]:
         """Values of one parameter to try: its whole small domain, or boundaries, known and random values."""
@@ -151,7 +151,8 @@ class Space:
                 seen.append(v)
         return seen
 
-    def _samples(self) -> Iterator[Theta]:
+    def samples(self) -> Iterator[Theta]:
+        """The sampled θ (also when Θ is small enough to enumerate but too costly: spec/checks.md)."""
         rng = random.Random(20240611)
         seen: set[Any] = set()
         bases = list(self.examples)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -26,6 +26,7 @@ import attrs
 from ddl.diagnostics import Note, Span
 from ddl.eval import arms
 from ddl.eval.interp import Evaluator
+from ddl.eval.ops import UNTIMED
 from ddl.eval.result import Err, Ok, Outcome
 from ddl.eval.theta import validate_theta
 from ddl.regular import DEFAULT_LIMITS, AutomatonTooLarge, Limits
@@ -36,6 +37,7 @@ from ddl.values import EnumV, Value, show_value, to_json
 from ddl.verify import intervals as iv
 from ddl.verify import smt
 from ddl.verify.domains import Space, Theta, finite_domain, theta_key
+from ddl.verify.limits import family_steps
 from ddl.verify.obligations import Obligation
 from ddl.verify.symbolic import Symbolic, prove_ensures
 from ddl.verify.walk import Site, branch_nodes, children, nodes, reachable_functions, sites
@@ -63,7 +65,7 @@ class CoverageEvaluator(Evaluator):
     """The interpreter, recording in ``hits`` which branch of every If and Match it takes."""
 
     def __init__(self, module: CheckedModule):
-        super().__init__(module)
+        super().__init__(module, budget=UNTIMED)
         self.hits: set[tuple[int, int]] = set()
         self.record_branches(lambda node, arm: self.hits.add((id(node), arm)))
 
@@ -83,6 +85,16 @@ SAMPLING_LIMIT_HINT = ("raise the limit with `ddl check --max-states N` (or `max
                        "ddl.toml), or simplify the pattern")
 
 
+BUDGET_CODES = ("DDL305", "DDL317")
+BUDGET_HINT = ("every run must stay within its budgets (semantics.md §12): build smaller values or do less work; "
+               "a host that needs more raises them with ddl.eval.Budget")
+
+
+PROBES = 8  # runs spread over Θ that estimate what enumerating it would cost
+CHECK_BUDGET_HINT = ("raise the budget with `ddl check --family-steps N` (or `family_steps = N` under [check] in "
+                     "ddl.toml), or make each run cheaper")
+
+
 class FamilyProver:
     def __init__(self, module: CheckedModule, family: CheckedFamily, evaluator: Any, *,
                  limits: Limits = DEFAULT_LIMITS):
@@ -99,17 +111,63 @@ class FamilyProver:
             teach_theta = self._validate({**base, **self.teach_values})
         self.space = Space(family, evaluator, self.examples, teach_theta, limits)
         self.runs: list[Run] = []
-        # No wall-clock cut-off: the size of Θ (capped by the Space) is the budget, so the same
-        # file gets the same verdicts on a busy machine as on an idle one.
-        for theta in self.space.thetas():
-            self._run(theta)
+        self.family_steps = family_steps(limits)
+        self.steps_spent = 0
+        self.over_budget: str | None = None  # why Θ was not enumerated, or sampling stopped, at the budget
+        # No wall-clock cut-off: the budget is in evaluation steps, so the same file gets the same
+        # verdicts on a busy machine as on an idle one.
+        self._run_all()
         self.setup_seconds = time.perf_counter() - start
         self.ivs = iv.Intervals(module, evaluator)
 
     def _run(self, theta: Theta) -> None:
         self.cov.hits = set()
         out = self.cov.run(self.family.name, theta)
+        self.steps_spent += self.cov.last_steps
         self.runs.append(Run(theta, out, frozenset(self.cov.hits)))
+
+    def _run_all(self) -> None:
+        """Evaluate Θ — all of it only when the estimate fits the budget per family — then stop at the budget.
+
+        The estimate runs :data:`PROBES` θ spread over Θ and multiplies their mean steps by |Θ|; over the
+        budget, Θ is sampled instead (the probes count among the samples) and what only enumeration
+        could prove is unknown with DDL610 (spec/checks.md, "The check's budget per family")."""
+        budget = self.family_steps
+        thetas: Iterator[Theta] = self.space.thetas()
+        done: set[Any] = set()
+        order: dict[Any, int] | None = None  # enumeration order, restored at the end (first counterexamples)
+        if self.space.exhaustive:
+            every = list(thetas)
+            probes = [every[i * len(every) // PROBES] for i in range(min(PROBES, len(every)))]
+            for theta in probes:
+                self._run(theta)
+                done.add(theta_key(theta))
+            estimate = self.steps_spent * len(every) // max(1, len(probes))
+            if estimate > budget:
+                self.space.exhaustive = False
+                self.over_budget = (f"enumerating all {len(every):,} θ in Θ would take about {estimate:,} evaluation "
+                                    f"steps (estimated from {len(probes)} runs), over the check's budget of "
+                                    f"{budget:,} steps per family, so Θ was sampled")
+                thetas = self.space.samples()
+            else:
+                thetas = iter(every)
+                order = {theta_key(t): i for i, t in enumerate(every)}
+        for theta in thetas:
+            if theta_key(theta) in done:
+                continue
+            if self.steps_spent > budget:
+                if self.space.exhaustive:  # the estimate was low: what was evaluated is a sample now
+                    self.space.exhaustive = False
+                    self.over_budget = (f"enumerating Θ passed the check's budget of {budget:,} evaluation steps per "
+                                        f"family after {len(self.runs):,} θ, so only those were evaluated")
+                else:
+                    self.over_budget = self.over_budget or (
+                        f"sampling stopped at the check's budget of {budget:,} evaluation steps per family after "
+                        f"{len(self.runs):,} θ")
+                break
+            self._run(theta)
+        if order is not None and self.space.exhaustive:
+            self.runs.sort(key=lambda run: order[theta_key(run.theta)])
 
     # ------------------------------------------------------------------ θ helpers
 
@@ -168,14 +226,21 @@ class FamilyProver:
 
     def all(self) -> list[Obligation]:
         out: list[Obligation] = []
-        for produce in (self.safe, self.depends, self.no_leak, self.reachable, self.ensures):
+        for produce in (self.budget, self.safe, self.depends, self.no_leak, self.reachable, self.ensures):
             try:
                 out.extend(produce())
             except Exception as err:  # noqa: BLE001 - a verifier bug must not take `ddl check` down
                 out.append(internal_error(produce.__name__.replace("_", "-"), self.family, err))
         if out:  # the shared enumeration is charged to the first obligation
             out[0] = attrs.evolve(out[0], seconds=out[0].seconds + self.setup_seconds)
-        return [self._sampling_limited(ob) for ob in out]
+        return [self._budget_limited(self._sampling_limited(ob)) for ob in out]
+
+    def _budget_limited(self, ob: Obligation) -> Obligation:
+        """An unknown verdict says so when the check's budget per family cut the runs short (DDL610)."""
+        if ob.verdict != "unknown" or ob.code not in ("DDL606", None) or self.over_budget is None:
+            return ob
+        evidence = ob.evidence.replace("Θ is too large to enumerate", "Θ was not enumerated")
+        return attrs.evolve(ob, code="DDL610", evidence=f"{evidence}; {self.over_budget}", hint=CHECK_BUDGET_HINT)
 
     def _sampling_limited(self, ob: Obligation) -> Obligation:
         """An unknown verdict says so when some parameter's values could not be sampled (DDL608): a
@@ -197,6 +262,27 @@ class FamilyProver:
         start = time.perf_counter()
         ob = fn()
         return attrs.evolve(ob, seconds=time.perf_counter() - start)
+
+    # ---- budget
+
+    def budget(self) -> list[Obligation]:
+        """Refuted when a θ the verifier ran (other than an example's, which its example reports) exceeds
+        the step budget (DDL305) or builds a value over the size budget (DDL317): one per failing site."""
+        out: list[Obligation] = []
+        seen: set[tuple[str, Span]] = set()
+        examples = [theta_key(t) for t in self.examples]
+        for run in self.runs:
+            o = run.outcome
+            if not (isinstance(o, Err) and o.failure.code in BUDGET_CODES) or theta_key(run.theta) in examples:
+                continue
+            f = o.failure
+            if (f.code, f.span) in seen:
+                continue
+            seen.add((f.code, f.span))
+            subject = "size" if f.code == "DDL317" else "steps"
+            out.append(Obligation("budget", subject, "refuted", f"with {show_theta(run.theta)}: {f.message}", f.span,
+                                  0.0, "DDL611", (Note(f"the run fails here ({f.code})", f.span),), hint=BUDGET_HINT))
+        return out
 
     # ---- safe
 
