@@ -20,7 +20,7 @@ from ddl.files import write_atomic
 from ddl.grammar.router import RoutedFamily
 from ddl.handler.records import HandlerError
 from ddl.handler.registry import Registry
-from ddl.widen.gate import GateResult, WidenError, has_learned_rule, widen_source
+from ddl.widen.gate import GateResult, WidenError, authored_grammar, has_learned_rule, widen_source
 from ddl.widen.learn import Candidate, Learned, learn
 from ddl.widen.propose import propose
 
@@ -87,7 +87,14 @@ def widen_family(registry: Registry, store: Any, family: str, *, method: str = "
             raise HandlerError("the llm learner needs a model (-m MODEL)", "DDL707")
         learned = propose(served.checked, grammar, candidates, model_id=model_id, timeout=timeout)
     else:
-        learned = learn(served.checked, grammar, candidates, answered_by(store, family, rejected))
+        # Only what the authored grammar answers teaches phrasing: an answer the learned rule gave may
+        # come from a phrasing whose candidate feedback has since removed.
+        try:
+            authored = authored_grammar(text, str(path), family)
+        except WidenError as err:
+            return WidenReport(family, str(path), method, len(candidates), Learned((), ()), None, message=str(err))
+        answered = [u for u in answered_by(store, family, rejected) if authored.match(u).ok]
+        learned = learn(served.checked, grammar, candidates, answered)
     report = WidenReport(family, str(path), method, len(candidates), learned, None)
     if not learned.alternatives and not has_learned_rule(served.checked):
         why = "no candidates" if not candidates else "no candidate could be aligned with θ"

@@ -255,6 +255,11 @@ def _without_subsumed(keep: list[str], general: set[str], by_alt: Mapping[str, A
     return (rest, smaller) if check_source(smaller, path).ok else (keep, text)
 
 
+def authored_grammar(text: str, path: str, family: str) -> CompiledGrammar:
+    """``family``'s grammar as its author wrote it (without the learned rule) in the module ``text``."""
+    return _family_grammar(_base_text(text, path, family), path, family)
+
+
 def _refuse_all(family: str, text: str, alternatives: Sequence[Alternative], refused: list[Refusal],
                 keep: Sequence[str], message: str, *, base: str | None = None, path: str = "") -> GateResult:
     """Nothing admitted.  When the file has a learned rule, the result removes it (``base``: the authored

@@ -33,7 +33,7 @@ from ddl.widen.spot import Spotter, word_counts
 
 MAX_UTTERANCE = 300  # longer candidates are not aligned (the search is quadratic in the length)
 _TRAILING = "?.!"
-MIN_SPOTTING = 2  # phrasings from traffic before the learner generalizes over them (the examples add to them)
+MIN_SPOTTING = 3  # aligned phrasings (a candidate at least; examples and answered requests count) to generalize from
 
 
 @attrs.frozen
@@ -239,7 +239,8 @@ def learn(family: CheckedFamily, grammar: CompiledGrammar, candidates: Sequence[
                       frozenset(aligner.defaults), aligner.accepts, family_words(family),
                       ignore_case=grammar.ignore_case, exclude=unsafe)
     general = _spotted(spotter, tuple(c.query_id for group in shapes.values() for c in group
-                                      if c.query_id is not None)) if len(shaped) >= MIN_SPOTTING else None
+                                      if c.query_id is not None)) \
+        if shaped and len(taught) >= MIN_SPOTTING else None
     if general is not None:
         alternatives.insert(0, general)
     return Learned(tuple(alternatives), tuple(unaligned))
