@@ -39,7 +39,7 @@ from ddl.types.model import EnumT, TextT
 from ddl.types.words import STOPWORDS
 from ddl.values import quote_text
 
-# Words that change what a request asks for; a phrasing with one of them is never generalized over.
+# Words that change what a request asks for: never filler, so a request that says one is not taken.
 NEGATIONS = frozenset({
     "no", "not", "without", "don't", "dont", "doesn't", "never", "except", "excluding", "minus",
     "neither", "nor", "instead", "cancel", "delete", "remove", "undo", "stop", "isn't", "aren't",
@@ -51,8 +51,8 @@ COURTESY = frozenset({"hey", "hi", "hello", "ok", "okay", "so", "there", "please
                       "thanks", "thank", "thx", "cheers", "just", "need", "want", "like", "i'd", "let's"})
 ARTICLES = frozenset({"a", "an"})
 MAX_WORD = 24  # a longer "word" is a value or noise, not filler
-MAX_WORDS = 400
-MAX_ANY_ORDER = 3  # any_order of k values writes k! orders; past 3, only the orders seen are kept  # filler vocabulary cap (the most frequent words are kept)
+MAX_WORDS = 400  # filler vocabulary cap (the most frequent words are kept)
+MAX_ANY_ORDER = 3  # any_order of k values writes k! orders; past 3, only the orders seen are kept
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 _SEPARATOR_CHARS = frozenset(" ,.;:!?-–—()\"'/")
 _CUE_SYMBOLS = frozenset("$#€£%\"'(:@/~")
