@@ -24,7 +24,7 @@ import math
 import os
 import stat
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -112,26 +112,24 @@ def normalize_origin(raw: str) -> str | None:
     return f"{scheme}://{shown}" if port in (None, default) else f"{scheme}://{shown}:{port}"
 
 
-def _hosts(values: Sequence[Any], where: str) -> tuple[str, ...]:
+def _normalized(values: Sequence[Any], where: str, normalize: Callable[[str], str | None], wanted: str) -> tuple[str, ...]:
+    """Each value normalized (duplicates dropped), or DDL705 naming the first that is not ``wanted``."""
     out = []
     for value in values:
-        host = normalize_host(value) if isinstance(value, str) else None
-        if host is None:
-            raise HandlerError(f"{where}: {value!r} is not a host name or address (e.g. \"ddl.example.org\", "
-                               "\"10.0.0.5\", or \"*\" for any)", "DDL705")
-        out.append(host)
+        norm = normalize(value) if isinstance(value, str) else None
+        if norm is None:
+            raise HandlerError(f"{where}: {value!r} is not {wanted}", "DDL705")
+        out.append(norm)
     return tuple(dict.fromkeys(out))
+
+
+def _hosts(values: Sequence[Any], where: str) -> tuple[str, ...]:
+    return _normalized(values, where, normalize_host,
+                       'a host name or address (e.g. "ddl.example.org", "10.0.0.5", or "*" for any)')
 
 
 def _origins(values: Sequence[Any], where: str) -> tuple[str, ...]:
-    out = []
-    for value in values:
-        origin = normalize_origin(value) if isinstance(value, str) else None
-        if origin is None:
-            raise HandlerError(f"{where}: {value!r} is not an origin (scheme://host[:port], e.g. "
-                               "\"https://app.example.org\")", "DDL705")
-        out.append(origin)
-    return tuple(dict.fromkeys(out))
+    return _normalized(values, where, normalize_origin, 'an origin (scheme://host[:port], e.g. "https://app.example.org")')
 
 
 def _timeout(value: Any, where: str) -> float:
