@@ -15,8 +15,6 @@ A portfolio per family (spec/checks.md):
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -32,33 +30,16 @@ from ddl.eval.theta import validate_theta
 from ddl.regular import DEFAULT_LIMITS, AutomatonTooLarge, Limits
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily, CheckedModule
-from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, TextT, is_subtype
-from ddl.values import EnumV, Value, show_value, to_json
+from ddl.types.model import DecimalT, IntT, ListT, is_subtype
+from ddl.values import Value, show_value
 from ddl.verify import intervals as iv
-from ddl.verify import smt
-from ddl.verify.domains import Space, Theta, finite_domain, theta_key
+from ddl.verify import leak, reach, smt
+from ddl.verify.domains import Space, Theta, theta_key
 from ddl.verify.limits import family_steps
 from ddl.verify.obligations import Obligation
 from ddl.verify.symbolic import Symbolic, prove_ensures
-from ddl.verify.walk import Site, branch_nodes, children, nodes, reachable_functions, sites
-
-SHOW_LIMIT = 70
-
-
-def shorten(text: str, limit: int = SHOW_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def show_theta(theta: Theta) -> str:
-    return "{ " + ", ".join(f"{k} = {shorten(show_value(v), 40)}" for k, v in theta.items()) + " }"
-
-
-def show_out(value: Value) -> str:
-    return shorten(show_value(value))
-
-
-def at(span: Span) -> str:
-    return f"{span.line}:{span.col}"
+from ddl.verify.view import Run, shorten, show_out, show_theta
+from ddl.verify.walk import Site, children, nodes, sites
 
 
 class CoverageEvaluator(Evaluator):
@@ -68,13 +49,6 @@ class CoverageEvaluator(Evaluator):
         super().__init__(module, budget=UNTIMED)
         self.hits: set[tuple[int, int]] = set()
         self.record_branches(lambda node, arm: self.hits.add((id(node), arm)))
-
-
-@attrs.define
-class Run:
-    theta: Theta
-    outcome: Outcome
-    hits: frozenset[tuple[int, int]]
 
 
 class ReplayError(Exception):
@@ -471,175 +445,13 @@ class FamilyProver:
                           f"no witness found: no two sampled θ that differ only in {x} give different outputs "
                           f"({len(self.runs)} tried)", span, 0.0, "DDL606")
 
-    # ---- no-leak
+    # ---- no-leak (ddl/verify/leak.py) and reachable (ddl/verify/reach.py)
 
     def no_leak(self) -> list[Obligation]:
-        out = []
-        for p in self.family.params:
-            if not isinstance(p.type, (TextT, EnumT)):
-                continue  # numerals and booleans occur in outputs by coincidence (spec/checks.md)
-            v0 = self.teaching_value(p.name)
-            if v0 is None:
-                continue
-            out.append(self._timed(lambda p=p, v0=v0: self._no_leak(p.name, v0, p.span)))  # type: ignore[misc]
-        return out
-
-    def _no_leak(self, x: str, v0: Value, span: Span) -> Obligation:
-        kind = "no-leak"
-        pats = [word_pattern(n) for n in needles(v0)]
-        shown = show_value(v0)
-        for run in self.runs:
-            if run.theta.get(x) == v0 or not isinstance(run.outcome, Ok):
-                continue
-            hit = leak(run.outcome.value, run.theta, pats)
-            if hit is None:
-                continue
-            replayed = self.replay(run.theta)
-            if not (isinstance(replayed, Ok) and leak(replayed.value, run.theta, pats) is not None):
-                return self.internal(kind, x, span, 0.0, "the leaking θ")
-            return Obligation(kind, x, "refuted",
-                              f"{x} = {shorten(show_value(run.theta[x]), 30)} still yields {shorten(hit)} "
-                              f"(the teaching value is {shown}); with {show_theta(run.theta)}",
-                              span, 0.0, "DDL602",
-                              hint=f"the output mentions {shown} whatever {x} is; interpolate {x} instead")
-        if self.space.exhaustive:
-            return Obligation(kind, x, "proved",
-                              f"no output for {x} ≠ {shown} mentions {shown} ({self.space.describe()} evaluated)",
-                              span, 0.0)
-        constants = self.text_constants(x, v0)
-        bad = [c for c in constants if any(p.search(c) for p in pats)]
-        if not bad:
-            return Obligation(kind, x, "proved",
-                              f"{shown} occurs in no text constant of the program, its functions or tables, so only "
-                              f"parameter values can put it in the output; no sampled θ leaks it ({len(self.runs)} tried)",
-                              span, 0.0)
-        return Obligation(kind, x, "unknown",
-                          f"the constant {shorten(quote(bad[0]), 40)} mentions {shown}, and Θ is too large to show it is "
-                          f"only used when {x} = {shown} (no sampled θ leaks it, {len(self.runs)} tried)",
-                          span, 0.0, "DDL606")
-
-    def text_constants(self, x: str, v0: Value) -> list[str]:
-        """Text constants that can reach the output when x ≠ v0.
-
-        Arms of a ``match`` on x for v0, the branch of ``if x == v0`` (or the else of ``x != v0``) and
-        the v0 entry of a table indexed by x are skipped: they only run when x = v0.  Table keys never
-        reach the output by themselves and are not collected.
-        """
-        out: list[str] = []
-        tables: list[tuple[str, bool]] = []
-
-        def is_x(n: ir.Node) -> bool:
-            return isinstance(n, ir.Param) and n.name == x
-
-        def is_v0(n: ir.Node) -> bool:
-            return isinstance(n, ir.Const) and n.value == v0
-
-        def visit(n: ir.Node, in_program: bool) -> None:
-            if isinstance(n.type, BoolT) and not any(t.lower() in ("true", "false") for t in value_texts(v0)):
-                return  # a condition's constants never reach the output as text
-            if isinstance(n, ir.Const):
-                out.extend(value_texts(n.value))
-                return
-            if isinstance(n, ir.Interp):
-                out.extend(p for p in n.parts if isinstance(p, str))
-            if isinstance(n, ir.TableGet):
-                tables.append((n.table, in_program and is_x(n.key)))
-            if isinstance(n, ir.Let) and isinstance(n.value, ir.MakeMap) and lookup_only(n.name, n.body):
-                for _, value in n.value.entries:  # the keys are only looked up, never output
-                    visit(value, in_program)
-                visit(n.body, in_program)
-                return
-            if in_program and isinstance(n, ir.Match) and is_x(n.scrutinee):
-                for arm in n.arms:
-                    if not (isinstance(arm.pattern, ir.PatConst) and arm.pattern.value == v0):
-                        visit(arm.body, in_program)
-                return
-            if in_program and isinstance(n, ir.If) and isinstance(n.cond, ir.Compare) and n.cond.op in ("==", "!="):
-                c = n.cond
-                if (is_x(c.left) and is_v0(c.right)) or (is_x(c.right) and is_v0(c.left)):
-                    visit(n.cond, in_program)
-                    visit(n.else_ if c.op == "==" else n.then, in_program)
-                    return
-            for child in children(n):
-                visit(child, in_program)
-
-        visit(self.family.program, True)
-        for k in reachable_functions(self.module, self.family.program):
-            visit(self.module.functions[k].body, False)
-        done: set[tuple[str, bool]] = set()
-        while tables:
-            table, by_x = tables.pop()
-            if (table, by_x) in done:
-                continue
-            done.add((table, by_x))
-            for entry_key, entry_value in self.module.tables[table].entries:
-                if by_x and is_v0(entry_key):
-                    continue
-                visit(entry_value, False)
-        return out
-
-    # ---- reachable
+        return [self._timed(decide) for decide in leak.no_leak(self)]
 
     def reachable(self) -> list[Obligation]:
-        return [self._timed(lambda b=b: self._reachable(b)) for b in branch_nodes(self.family.program)]  # type: ignore[misc]
-
-    def _reachable(self, node: ir.If | ir.Match) -> Obligation:
-        kind = "reachable"
-        word = "if" if isinstance(node, ir.If) else "match"
-        subject = f"{word} at {at(node.span)}"
-        names = ["then", "else"] if isinstance(node, ir.If) else [f"arm {i + 1}" for i in range(len(node.arms))]
-        spans = [node.then.span, node.else_.span] if isinstance(node, ir.If) else [a.span for a in node.arms]
-        taken: list[list[Theta]] = [[] for _ in names]
-        for run in self.runs:
-            for i in range(len(names)):
-                if (id(node), i) in run.hits:
-                    taken[i].append(run.theta)
-        covered = covered_before(node)
-        for i, thetas in enumerate(taken):
-            if not thetas and i in covered and isinstance(node, ir.Match):
-                return Obligation(kind, subject, "refuted",
-                                  f"arm {i + 1} is never taken: the arms before it cover every value of "
-                                  f"{node.scrutinee.type}", spans[i], 0.0, "DDL603",
-                                  hint="remove the dead arm")
-            if not thetas:
-                if self.space.exhaustive:
-                    return Obligation(kind, subject, "refuted",
-                                      f"the {names[i]} branch is never taken ({self.space.describe()} evaluated)",
-                                      spans[i], 0.0, "DDL603", hint="remove the dead branch or fix its condition")
-                return Obligation(kind, subject, "unknown",
-                                  f"no sampled θ takes the {names[i]} branch ({len(self.runs)} tried)",
-                                  spans[i], 0.0, "DDL606")
-        # A branch taken only at the teaching value of x while another lumps other values together.
-        cond = node.cond if isinstance(node, ir.If) else node.scrutinee
-        mentioned = {n.name for n in nodes(cond) if isinstance(n, ir.Param)}
-        for p in self.family.params:
-            v0 = self.teaching_value(p.name)
-            if v0 is None:
-                continue
-            if isinstance(p.type, (IntT, DecimalT)):
-                # Numbers: only an explicit test of x against its teaching value, and not 0, ±1 or a bound
-                # of the range (plurals and edge cases legitimately single those out).
-                rng = iv.type_range(p.type)
-                if not singles_out(node, p.name, v0) or iv.frac(v0) in (-1, 0, 1, rng[0], rng[1]):
-                    continue
-            elif not isinstance(p.type, (TextT, EnumT)) or (p.name not in mentioned and not self.space.exhaustive):
-                continue
-            values = [{th[p.name] for th in thetas} for thetas in taken]
-            for i, vals in enumerate(values):
-                others = [j for j in range(len(values)) if j != i and len(values[j] - {v0}) >= 2]
-                if vals == {v0} and others:
-                    witness = taken[i][0]
-                    replayed = self.cov_replay(witness, node, i)
-                    if not replayed:
-                        return self.internal(kind, subject, spans[i], 0.0, "the branch witness")
-                    return Obligation(
-                        kind, subject, "refuted",
-                        f"the {names[i]} branch is taken only when {p.name} = {show_value(v0)} (the teaching value); "
-                        f"the other values of {p.name} share the {names[others[0]]} branch — a likely specialization",
-                        spans[i], 0.0, "DDL604",
-                        hint=f"handle every {p.name} the same way, or split on a property rather than one value")
-        witnesses = "; ".join(f"{names[i]} at {show_theta(thetas[0])}" for i, thetas in enumerate(taken))
-        return Obligation(kind, subject, "proved", f"every branch is taken: {shorten(witnesses, 300)}", node.span, 0.0)
+        return [self._timed(decide) for decide in reach.reachable(self)]
 
     def cov_replay(self, theta: Theta, node: ir.Node, branch: int) -> bool:
         self.cov.hits = set()
@@ -678,105 +490,6 @@ class FamilyProver:
         return Obligation(kind, subject, "unknown",
                           f"holds on every sampled θ ({len(self.runs)} tried), but Θ is too large to enumerate",
                           en.span, 0.0, "DDL606")
-
-
-# ---------------------------------------------------------------------- no-leak matching
-
-
-def singles_out(node: ir.If | ir.Match, x: str, v0: Value) -> bool:
-    """Does the branch test ``x == v0`` (or match x against the pattern v0)?"""
-    def is_x(n: ir.Node) -> bool:
-        return isinstance(n, ir.Param) and n.name == x
-
-    def is_v0(n: ir.Node) -> bool:
-        return isinstance(n, ir.Const) and n.value == v0
-
-    if isinstance(node, ir.If):
-        c = node.cond
-        return (isinstance(c, ir.Compare) and c.op in ("==", "!=")
-                and ((is_x(c.left) and is_v0(c.right)) or (is_x(c.right) and is_v0(c.left))))
-    return is_x(node.scrutinee) and any(isinstance(a.pattern, ir.PatConst) and a.pattern.value == v0
-                                        for a in node.arms)
-
-
-def covered_before(node: ir.If | ir.Match) -> set[int]:
-    """Arms of a match on an enum or Bool that come after arms covering every value (so never run)."""
-    if not isinstance(node, ir.Match) or not isinstance(node.scrutinee.type, (EnumT, BoolT)):
-        return set()
-    return arms.covered_before(node, finite_domain(node.scrutinee.type) or ())
-
-
-def lookup_only(name: str, body: ir.Node) -> bool:
-    """Is the local ``name`` (a map) used only to look keys up: ``get(m, k)``, ``contains(m, k)``, ``m[k]``?"""
-    def is_it(n: ir.Node) -> bool:
-        return isinstance(n, ir.Local) and n.name == name
-
-    def ok(n: ir.Node) -> bool:
-        if is_it(n):
-            return False
-        if isinstance(n, ir.CallBuiltin) and n.name in ("get", "contains") and n.args and is_it(n.args[0]):
-            return all(ok(a) for a in n.args[1:])
-        if isinstance(n, ir.Index) and is_it(n.obj):
-            return ok(n.index)
-        if isinstance(n, ir.Let) and n.name == name:
-            return ok(n.value)  # shadowed below
-        return all(ok(c) for c in children(n))
-
-    return ok(body)
-
-
-def value_texts(v: Value) -> list[str]:
-    if isinstance(v, str):
-        return [v]
-    if isinstance(v, EnumV):
-        return [v.name, v.display]
-    return []
-
-
-def needles(v0: Value) -> list[str]:
-    """The texts that betray a teaching value: a text itself; an enum's name and display text."""
-    return [t for t in dict.fromkeys(value_texts(v0)) if t.strip()]
-
-
-def word_pattern(needle: str) -> re.Pattern[str]:
-    """``needle`` as a whole word, ignoring case: no letter, digit or underscore right before or after it."""
-    return re.compile(r"(?<!\w)" + re.escape(needle) + r"(?!\w)", re.IGNORECASE)
-
-
-def output_texts(value: Value) -> list[str]:
-    out: list[str] = []
-
-    def visit(j: Any) -> None:
-        if isinstance(j, str):
-            out.append(j)
-        elif isinstance(j, dict):
-            for k, v in j.items():
-                out.append(k)
-                visit(v)
-        elif isinstance(j, list):
-            for v in j:
-                visit(v)
-
-    visit(to_json(value))
-    return out
-
-
-def leak(value: Value, theta: Theta, pats: list[re.Pattern[str]]) -> str | None:
-    """The output text that mentions the teaching value, unless some parameter's own value mentions it."""
-    param_texts = [t for v in theta.values() for t in value_texts(v)]
-    for pat in pats:
-        if any(pat.search(t) for t in param_texts):
-            continue
-        for text in output_texts(value):
-            m = pat.search(text)
-            if m:
-                lo = max(0, m.start() - 30)
-                return quote(("…" if lo else "") + text[lo : m.end() + 30] + ("…" if m.end() + 30 < len(text) else ""))
-    return None
-
-
-def quote(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
 
 
 def internal_error(kind: str, family: CheckedFamily, err: BaseException) -> Obligation:
