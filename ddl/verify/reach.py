@@ -118,8 +118,9 @@ def specialization(prover: ProverView, shape: Shape, node: ir.If | ir.Match, sub
                 continue
         elif not isinstance(p.type, (TextT, EnumT)):
             continue
-        found = (one_arm_differs(prover, node, p, v0, number, subject)
-                 or singled_out(prover, shape, node, p, v0, number, subject))
+        found = one_arm_differs(prover, node, p, v0, number, subject)
+        if found is None:
+            found = singled_out(prover, shape, node, p, v0, number, subject)
         if found is not None:
             return found
     return None
