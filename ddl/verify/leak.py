@@ -80,7 +80,8 @@ def _no_leak(prover: ProverView, param: CheckedParam, v0: Value) -> Obligation:
             ob = prover.internal(kind, x, span, 0.0, "the leaking θ")
             return attrs.evolve(ob, allowed=allowances)
         snippet, clue = hit
-        what = f"the teaching value is {shown}" if not clue.why else f"{clue.needle.text} is {clue.why}"
+        what = f"{clue.needle.text} is {clue.why}" if clue.why else f"the teaching value is {shown}" + (
+            "" if clue.needle.text in (shown, v0) else f", written {quote(clue.needle.text)}")
         return obligation("refuted",
                           f"{x} = {shorten(show_value(run.theta[x]), 30)} still yields {shorten(snippet)} "
                           f"({what}); with {show_theta(run.theta)}", "DDL602",
@@ -198,8 +199,16 @@ def constant(prover: ProverView, node: ir.Node) -> Value | None:
 # ---------------------------------------------------------------------------- map literals looked up with x
 
 
+def unwrap(n: ir.Node) -> ir.Node:
+    """``n`` without the widenings and narrowings the checker put around it (a value of the same text)."""
+    while isinstance(n, (ir.Widen, ir.Narrow)):
+        n = n.inner
+    return n
+
+
 def is_param(n: ir.Node, x: str | None) -> bool:
     """Is ``n`` the parameter x (any parameter when x is None)?"""
+    n = unwrap(n)
     return isinstance(n, ir.Param) and (x is None or n.name == x)
 
 
@@ -287,6 +296,7 @@ def only_when_v0(cond: ir.Node, truth: bool, x: str, v0: Value) -> bool:
 
 
 def is_const(n: ir.Node, v: Value) -> bool:
+    n = unwrap(n)
     return isinstance(n, ir.Const) and n.value == v
 
 
