@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from functools import lru_cache
 
 import attrs
 
@@ -72,13 +73,35 @@ def has_whitespace(text: str) -> bool:
 
 
 @attrs.frozen
+class Prepared:
+    """A text as the matcher sees it, computed once per text (the runs' outputs repeat their texts)."""
+
+    tokens: tuple[Token, ...]
+    spaced: bool  # the text has whitespace: no glued matches, no function words
+    run: str  # its letters and digits, case-folded and run together
+    where: tuple[int, ...]  # the text position of each character of ``run``
+
+
+@lru_cache(maxsize=4096)
+def prepare(text: str) -> Prepared:
+    chars: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        if ch.isalnum():
+            for folded in ch.casefold():
+                chars.append(folded)
+                where.append(i)
+    return Prepared(tuple(tokens(text)), has_whitespace(text), "".join(chars), tuple(where))
+
+
+@attrs.frozen
 class Needle:
     """A text that betrays a teaching value: a text-needle (``tokens``), or a number (``numeral``)."""
 
     text: str  # as written (a number: its canonical text)
     numeral: bool = False
     words: tuple[str, ...] = ()  # the text-needle's tokens, case-folded
-    glued: str = ""  # its letters and digits run together, lowercased ("" when too short to match glued)
+    glued: str = ""  # its letters and digits run together, case-folded ("" when too short to match glued)
 
     @property
     def function_word(self) -> bool:
@@ -92,8 +115,8 @@ def text_needle(text: str) -> Needle | None:
     words = tuple(t.folded for t in tokens(text))
     if not words:
         return None
-    alnum = "".join(ch.lower() for ch in text if ch.isalnum())
-    return Needle(text, False, words, alnum if len(alnum) >= MIN_GLUED else "")
+    alnum = sum(1 for ch in text if ch.isalnum())
+    return Needle(text, False, words, "".join(words) if alnum >= MIN_GLUED else "")
 
 
 def significant_digits(numeral: str) -> int:
@@ -113,35 +136,24 @@ def occurrences(needle: Needle, text: str) -> list[Occurrence]:
     """Where ``needle`` matches in ``text`` (the one matching rule of no-leak)."""
     if needle.numeral:
         return _numeral_occurrences(needle.text, text)
-    glued_ok = not has_whitespace(text)
-    if needle.function_word and not glued_ok:
+    p = prepare(text)
+    if needle.function_word and p.spaced:
         return []  # in prose a function word is English, not the value
+    if "".join(needle.words) not in p.run:
+        return []  # consecutive tokens run together are a part of the run: a quick no
     out: list[Occurrence] = []
-    toks = tokens(text)
-    n = len(needle.words)
+    toks, n = p.tokens, len(needle.words)
     for i in range(len(toks) - n + 1):
         if all(toks[i + k].folded == needle.words[k] for k in range(n)):
             out.append((toks[i].start, toks[i + n - 1].end))
-    if glued_ok and needle.glued:
-        out.extend(o for o in _glued_occurrences(needle.glued, text) if o not in out)
+    if not p.spaced and needle.glued:
+        at = p.run.find(needle.glued)
+        while at >= 0:
+            o = (p.where[at], p.where[at + len(needle.glued) - 1] + 1)
+            if o not in out:
+                out.append(o)
+            at = p.run.find(needle.glued, at + 1)
     return sorted(out)
-
-
-def _glued_occurrences(glued: str, text: str) -> list[Occurrence]:
-    chars: list[str] = []
-    where: list[int] = []  # the text position of each character of ``chars``
-    for i, ch in enumerate(text):
-        if ch.isalnum():
-            for low in ch.lower():
-                chars.append(low)
-                where.append(i)
-    run = "".join(chars)
-    out = []
-    at = run.find(glued)
-    while at >= 0:
-        out.append((where[at], where[at + len(glued) - 1] + 1))
-        at = run.find(glued, at + 1)
-    return out
 
 
 def _numeral_occurrences(numeral: str, text: str) -> list[Occurrence]:
