@@ -364,3 +364,27 @@ def test_allowances_and_notes_survive_the_result_cache_form() -> None:
     assert leak.allowed and leak.allowed[0].reason == "the reply is always JSON"
     (note,) = again.findings
     assert note.suppression == "the reply is always JSON" and note.diagnostic.severity == "note"
+
+
+@pytest.mark.parametrize("lookup, source_of_it", [
+    # a map literal looked up with show(city): v0's entry is the one under "Berlin"
+    ('let lat = { "Berlin": "52.5200", "Paris": "48.8566", "Rome": "41.9028" }; '
+     '(get(lat, show(city)) ?? "?") ++ " / 52.5200"', "its entry of the map at 6:"),
+    # a table whose key type is City, looked up inside a function
+    ('"${lat_of(city)} / 52.5200"', "its entry of table lats"),
+])
+def test_knowledge_selected_by_the_teaching_value_is_a_needle(lookup: str, source_of_it: str) -> None:
+    source = f"""\
+family locate {{
+  enum City {{ berlin = "Berlin", paris = "Paris", rome = "Rome" }}
+  table lats : City -> Decimal(4) {{ berlin => 52.5200, paris => 48.8566, rome => 41.9028 }}
+  fn lat_of(c: City) -> Decimal(4) = lats[c]
+  param city : City
+  program -> Text = {lookup}
+  example {{ city = berlin }} => "52.5200 / 52.5200"
+}}
+"""
+    ob = no_leak(source, "city")
+    assert ob.verdict == "refuted" and ob.code == "DDL602", ob.evidence
+    assert "still yields" in ob.evidence and f"52.5200 is knowledge selected by berlin ({source_of_it}" in ob.evidence
+    assert ob.hint == "the output holds 52.5200 whatever city is; look it up with city instead"

@@ -82,10 +82,11 @@ def _no_leak(prover: ProverView, param: CheckedParam, v0: Value) -> Obligation:
         snippet, clue = hit
         what = f"{clue.needle.text} is {clue.why}" if clue.why else f"the teaching value is {shown}" + (
             "" if clue.needle.text in (shown, v0) else f", written {quote(clue.needle.text)}")
+        hint = (f"the output holds {clue.needle.text} whatever {x} is; look it up with {x} instead" if clue.why
+                else f"the output mentions {shown} whatever {x} is; interpolate {x} instead")
         return obligation("refuted",
                           f"{x} = {shorten(show_value(run.theta[x]), 30)} still yields {shorten(snippet)} "
-                          f"({what}); with {show_theta(run.theta)}", "DDL602",
-                          hint=f"the output mentions {shown} whatever {x} is; interpolate {x} instead")
+                          f"({what}); with {show_theta(run.theta)}", "DDL602", hint=hint)
     if prover.space.exhaustive:
         return obligation("proved",
                           f"no output for {x} ≠ {shown} mentions {shown} ({prover.space.describe()} evaluated)")
@@ -98,8 +99,10 @@ def _no_leak(prover: ProverView, param: CheckedParam, v0: Value) -> Obligation:
                                   f"to show it is only used when {x} = {shown} (no sampled θ leaks it, "
                                   f"{len(prover.runs)} tried)", "DDL606")
     outside = " outside the allowed texts" if allows else ""
+    selects = sum(1 for c in clues if c.why)
+    what = f"{shown} (nor the {selects} texts and numbers it selects)" if selects else shown
     return obligation("proved",
-                      f"{shown} occurs in no text constant of the program, its functions or tables that can reach the "
+                      f"{what} occurs in no text constant of the program, its functions or tables that can reach the "
                       f"output when {x} ≠ {shown}{outside}, so only parameter values can put it there; no sampled θ "
                       f"leaks it ({len(prover.runs)} tried)")
 
