@@ -505,10 +505,13 @@ def leak(value: Value, theta: Theta, params: tuple[CheckedParam, ...], clues: li
     mentions it (for knowledge: mentions v0), or the mention lies inside an allowed constant."""
     own = parameter_texts(theta, params)
     texts = output_texts(value)
+    def in_param(n: Needle) -> bool:  # a parameter's value is the needle, or mentions it
+        return any(t == n.text or matches(n, t) for t in own)
+
     # A parameter whose value mentions v0 (another parameter set to v0) selects v0's knowledge itself.
-    mentioned = any(matches(c.needle, t) for c in clues if not c.why for t in own)
+    mentioned = any(in_param(c.needle) for c in clues if not c.why)
     for clue in clues:
-        if any(matches(clue.needle, t) for t in own) or (clue.why and mentioned):
+        if in_param(clue.needle) or (clue.why and mentioned):
             continue  # the text came from a parameter, not from the program
         for text in texts:
             at = counted(clue.needle, text, allowed)
