@@ -147,8 +147,9 @@ def test_a_number_matches_itself_between_non_digits(value: Decimal, prefix: str,
     n = number_needle(value)
     assume(n is not None)
     assert n is not None
-    prefix = prefix.rstrip(".") if prefix[-1:] == "." else prefix
     assert matches(n, f"{prefix} {n.text} {suffix}")
+    assume(n.text not in prefix and n.text not in suffix)
+    assert not matches(n, f"{prefix} 1{n.text} {suffix}") and not matches(n, f"{prefix} {n.text}7 {suffix}")
 
 
 # ---------------------------------------------------------------------------- the verifier
