@@ -389,3 +389,15 @@ family locate {{
     assert ob.verdict == "refuted" and ob.code == "DDL602", ob.evidence
     assert "still yields" in ob.evidence and f"52.5200 is knowledge selected by berlin ({source_of_it}" in ob.evidence
     assert ob.hint == "the output holds 52.5200 whatever city is; look it up with city instead"
+
+
+def test_a_cached_check_reports_the_allowance_as_the_first_one_did(tmp_path: Path) -> None:
+    (tmp_path / "export.ddl").write_text(ALLOWED)
+    args = ("check", "--cache-dir", "cache", "--format", "json", "--no-timings", "export.ddl")
+    first, second = ddl(*args, cwd=tmp_path), ddl(*args, cwd=tmp_path)
+    assert first.returncode == second.returncode == 0
+    stored = "".join(p.read_text(errors="replace") for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    assert '"suppression": "the reply is always JSON"' in stored and '"allowed": [{' in stored  # the entry holds them
+    assert second.stdout == first.stdout and '"allowed": [' in second.stdout and '"DDL612"' in second.stdout
+    sarif = ddl("check", "--cache-dir", "cache", "--format", "sarif", "export.ddl", cwd=tmp_path)
+    assert json.loads(sarif.stdout)["runs"][0]["results"][0]["suppressions"][0]["kind"] == "inSource"
