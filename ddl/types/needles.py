@@ -146,7 +146,7 @@ def occurrences(needle: Needle, text: str) -> list[Occurrence]:
     for i in range(len(toks) - n + 1):
         if all(toks[i + k].folded == needle.words[k] for k in range(n)):
             out.append((toks[i].start, toks[i + n - 1].end))
-    if not p.spaced and needle.glued:
+    if not p.spaced and needle.glued and not needle.function_word:  # "after" is not in "afternoon"
         at = p.run.find(needle.glued)
         while at >= 0:
             o = (p.where[at], p.where[at + len(needle.glued) - 1] + 1)
