@@ -41,7 +41,7 @@ from ddl.types.check import Checker, LoadedModule, Scope
 from ddl.types.checked import CheckedFamily, CheckedModule
 from ddl.values import to_json
 from ddl.verify.cache import DEFAULT_DIR, ResultCache, digest_bytes
-from ddl.verify.family import check_family, example_obligation
+from ddl.verify.family import allowance_findings, check_family, example_obligation
 from ddl.verify.report import FamilyResult, FileResult, Finding
 from ddl.verify.sarif import sarif_log
 
@@ -527,6 +527,7 @@ def _discharge(compiled: _Compiled, limits: Limits | None) -> FileResult:
                 d = o.diagnostic(fam.name)
                 if d is not None:
                     findings.append(Finding(d, o.kind, o.subject, o.verdict, fam.name))
+            findings.extend(allowance_findings(fam))
     # Only decided results are cached: an unknown verdict may come from a time limit (a loaded machine)
     # and must be retried, not frozen; an internal error is never cached.
     cacheable = not any(f.diagnostic.code == "DDL999" or f.verdict == "unknown" for f in findings)

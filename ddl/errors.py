@@ -54,6 +54,7 @@ CATALOGUE: dict[str, str] = {
     "DDL225": "invalid enum",
     "DDL226": "import outside the module's directory tree",
     "DDL227": "file import in a module a model wrote",
+    "DDL228": "invalid `allow`",
     # ---- evaluation (runtime failures as error values)
     "DDL300": "division by zero",
     "DDL301": "index out of range",
@@ -99,6 +100,7 @@ CATALOGUE: dict[str, str] = {
     "DDL608": "verifier obligation unknown at a limit",
     "DDL610": "verifier obligation unknown at the check budget",
     "DDL611": "a run exceeds its budget",
+    "DDL612": "teaching value allowed in a constant (note)",
     # ---- I/O and internal
     # ---- the handler H_k
     "DDL700": "family not served",

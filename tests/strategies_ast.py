@@ -326,6 +326,7 @@ def family_items() -> dict[str, st.SearchStrategy[Any]]:
         ),
         "ensures": st.builds(A.EnsuresDecl, st.none() | texts, exprs(3)),
         "teach": st.builds(A.TeachDecl, st.lists(bindings, min_size=1, max_size=3).map(tuple)),
+        "allow": st.builds(A.AllowDecl, names, texts, texts),
     }
 
 

@@ -36,8 +36,9 @@ _ERROR_RE = re.compile(r"^error:\s*(DDL\d{3})\s+line\s+(\d+)(?:\s+col\s+(\d+))?\
 _RUN_ERROR_RE = re.compile(r"^error\s+(DDL\d{3})\s+line\s+(\d+)\s*$")
 _NAMED_RE = re.compile(r"^(shape|type|grammar)\s+([A-Za-z_][A-Za-z0-9_]*):\s?(.*)$")
 _REPEAT_RE = re.compile(r"^repeat\s+(\d+)\s+(\".*\")\s*$")
+_NOTE_RE = re.compile(r"^note:\s*(DDL\d{3})\s+line\s+(\d+)\s*$")
 _DIRECTIVE_WORDS = ("error", "shape", "type", "grammar", "run", "examples", "repeat", "utterance",
-                    "refuted", "unknown", "also-refuted")
+                    "refuted", "unknown", "also-refuted", "note")
 # check cases: `# refuted: depends(genre)`, `# unknown: ensures(no dashes)`, `# also-refuted: safe`
 _OBLIGATION_RE = re.compile(r"^(refuted|unknown|also-refuted):\s*(.*?)\s*$")
 _TARGET_RE = re.compile(r"^(?P<kind>[a-z-]+)(?:\((?P<subject>[^()]*(?:\[[^\]]*\])?)\))?$")
@@ -106,6 +107,7 @@ class Case:
     refuted: Target | None = None  # check/failure: the obligation the defect must refute
     unknown: Target | None = None  # check/failure: ... or the obligation that must stay unknown
     also_refuted: tuple[Target, ...] = ()  # check/failure: natural consequences of the defect
+    notes: tuple[Expected, ...] = ()  # check: the note diagnostics ddl check reports (DDL612), exactly
 
     @property
     def id(self) -> str:
@@ -124,6 +126,7 @@ class Case:
     def expected_codes(self) -> list[str]:
         found = [e.code for e in (self.error, self.examples_error) if e is not None]
         found.extend(r.error.code for r in self.runs if r.error is not None)
+        found.extend(n.code for n in self.notes)
         return found
 
 
@@ -164,6 +167,7 @@ def load_case(phase: str, outcome: str, path: Path) -> Case:
     utterances: list[tuple[str, Any]] = []
     verdicts: dict[str, Target] = {}
     also_refuted: list[Target] = []
+    notes: list[Expected] = []
     for line in _header_lines(path.read_bytes()):
         word = re.split(r"[\s:]", line, maxsplit=1)[0]
         if word not in _DIRECTIVE_WORDS:
@@ -176,6 +180,11 @@ def load_case(phase: str, outcome: str, path: Path) -> Case:
                 if error is not None:
                     raise ValueError("more than one error expectation")
                 error = Expected(m.group(1), int(m.group(2)), int(m.group(3)) if m.group(3) else None)
+            elif word == "note":
+                m = _NOTE_RE.match(line)
+                if not m:
+                    raise ValueError("expected 'note: DDLnnn line L'")
+                notes.append(Expected(m.group(1), int(m.group(2))))
             elif word == "run":
                 runs.append(_parse_run(line[len("run"):].strip()))
             elif word == "utterance":
@@ -219,7 +228,7 @@ def load_case(phase: str, outcome: str, path: Path) -> Case:
     return Case(
         phase, outcome, path, error, tuple(shapes), tuple(grammars), tuple(types), tuple(runs),
         examples_error, repeat, tuple(problems), tuple(utterances),
-        verdicts.get("refuted"), verdicts.get("unknown"), tuple(also_refuted),
+        verdicts.get("refuted"), verdicts.get("unknown"), tuple(also_refuted), tuple(notes),
     )
 
 
@@ -258,6 +267,8 @@ def test_case_is_well_formed(case: Case) -> None:
         assert not case.shapes and not case.grammars, "shape/grammar expectations belong to parse cases"
     if case.phase != "types":
         assert not case.types, "type expectations belong to types cases"
+    if case.phase != "check":
+        assert not case.notes, "note expectations belong to check cases"
     if case.phase != "eval":
         assert not case.runs and case.examples_error is None, "run expectations belong to eval cases"
     if case.phase != "grammar":
@@ -461,6 +472,8 @@ def test_check(case: Case) -> None:
     (family,) = result.families
     obligations = family.obligations
     errors = [f for f in result.findings if f.diagnostic.is_error]
+    notes = [(f.diagnostic.code, f.diagnostic.span.line) for f in result.findings if f.diagnostic.severity == "note"]
+    assert notes == [(n.code, n.line) for n in case.notes], f"notes: {notes}; the case expects {list(case.notes)}"
     if case.outcome == "success":
         not_proved = [o for o in obligations if o.verdict != "proved"]
         assert not not_proved, _describe(not_proved)

@@ -70,10 +70,11 @@ def test_the_prompt_documents_grammars_no_leak_provers_and_decimals() -> None:
     for construct in ("any_order(", "phrasing::polite(core)", "number(x)", "decade(x, 1900)", "date(x)",
                       "List[T, max n]", "x & r", "except R", "{m,n}", "DDL506", "200,000"):
         assert construct in guide, construct
-    # (b) no-leak: tokens of a value's name, display text and aliases, inside identifiers too, ignoring
-    # case; the explicit way to allow a legitimate constant; when a branch is a specialization
-    assert "name, display text and every alias" in guide and "ignoring case" in guide
-    assert "`report_fantasy.csv`" in guide and 'allow x in "application/json" because' in guide
+    # (b) no-leak: words of a value's name, display text and aliases, ignoring case; glued in hosts; knowledge
+    for rule in ("as consecutive words ignoring case", "name, display text and every alias", "matches glued",
+                 "the knowledge v0 selects", "count only in texts without spaces"):
+        assert rule in guide, rule
+    assert 'allow x in "application/json" because' in guide
     assert "### Branches are not specializations unless they single out v0 (DDL604)" in guide
     # (c) the provers: enumeration, z3, symbolic text, and what stays unknown
     for fact in ("20,000 θ", "z3", "starts_with", "stays unknown (DDL606)"):

@@ -53,6 +53,7 @@ MESSY = src(
     example{city=london,days=2}=>none
     teach city=paris,days=3
     priority -1
+    allow   city in "paris-weather.example.org"because"the provider's host, whatever the city"
     }
     """
 )
@@ -108,6 +109,8 @@ CANONICAL = src(
       teach city = paris, days = 3
 
       priority -1
+
+      allow city in "paris-weather.example.org" because "the provider's host, whatever the city"
     }
     """
 )
@@ -758,3 +761,22 @@ def test_example_without_output_prints_back() -> None:
     assert module is not None
     (example,) = module.items[0].of_kind(A.ExampleDecl)  # type: ignore[union-attr]
     assert example.expected is None and example.utterance == long
+
+
+def test_a_long_allow_breaks_before_because() -> None:
+    """`allow x in "text" because "reason"` stays on one line when it fits, else `because` goes below."""
+    reason = "the export API answers every format in a JSON envelope; the file itself is a link inside it"
+    out = fmt(f'family f {{\n  allow format   in "application/json" because "{reason}"\n}}\n')
+    assert out == src(
+        f"""
+        family f {{
+          allow format in "application/json"
+            because "{reason}"
+        }}
+        """
+    )
+    assert_canonical(out)
+    module = parse_source(out, "t.ddl")[0]
+    assert module is not None
+    (allow,) = module.items[0].of_kind(A.AllowDecl)  # type: ignore[union-attr]
+    assert (allow.name, allow.text, allow.reason) == ("format", "application/json", reason)

@@ -15,7 +15,7 @@ from ddl.eval.theta import enum_value
 from ddl.types import ir
 from ddl.types.model import BOOL, INT, TEXT, EnumT, ListT, MapT, OptionT
 from ddl.values import NONE, SomeV
-from ddl.verify import prove
+from ddl.verify import prove, reach
 from ddl.verify.intervals import Intervals, ListLengths
 from ddl.verify.smt import _Enc, _Path
 from ddl.verify.symbolic import Symbolic
@@ -189,8 +189,8 @@ def test_covered_before_uses_the_same_rule_over_a_finite_domain() -> None:
     assert covered_before(_match(red, red, ir.PatWild(), scrutinee_type=enum), domain) == set()  # not *every* value
     assert covered_before(_match(red, green, scrutinee_type=enum), domain) == set()  # blue matches no arm
     both = _match(ir.PatConst(True), ir.PatConst(False), ir.PatWild(), scrutinee_type=BOOL)
-    assert prove.covered_before(both) == {2}
-    assert prove.covered_before(_match(ir.PatConst(1), ir.PatWild(), ir.PatWild())) == set()  # Int: not finite here
+    assert reach.covered_before(both) == {2}
+    assert reach.covered_before(_match(ir.PatConst(1), ir.PatWild(), ir.PatWild())) == set()  # Int: not finite here
 
 
 SRC = """

@@ -612,9 +612,20 @@ class PriorityDecl:
     span: Span = _span()
 
 
+@attrs.frozen
+class AllowDecl:
+    """``allow x in "text" because "reason"``: the teaching value of x may appear inside ``text``."""
+
+    name: str
+    text: str
+    reason: str
+    span: Span = _span()
+    name_span: Span = _span()
+
+
 FamilyItem = Union[
     EnumDecl, RecordDecl, TypeAlias, TableDecl, FnDecl, ParamDecl, GrammarDecl,
-    ProgramDecl, ExampleDecl, EnsuresDecl, TeachDecl, PriorityDecl,
+    ProgramDecl, ExampleDecl, EnsuresDecl, TeachDecl, PriorityDecl, AllowDecl,
 ]
 
 

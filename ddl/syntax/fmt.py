@@ -17,7 +17,7 @@ Style (what ``ddl fmt`` produces):
 * One blank line between top-level items (consecutive imports stay together).
   Inside a family: the doc string first, then items one per line; a blank line
   separates items of different kinds ("sections": enums, types, tables, fns,
-  params, grammar, program, ensures, teach, priority, examples) and surrounds
+  params, grammar, program, ensures, teach, priority, allow, examples) and surrounds
   any item that spans several lines.
 * Record/map/list literals, argument and parameter lists, enum variants, record
   fields and binding sets are written on one line when they fit, otherwise one
@@ -551,6 +551,7 @@ _KIND: dict[type, str] = {
     A.EnsuresDecl: "ensures",
     A.TeachDecl: "teach",
     A.PriorityDecl: "priority",
+    A.AllowDecl: "allow",
     A.ExampleDecl: "example",
     A.FamilyDecl: "family",
 }
@@ -797,6 +798,9 @@ class _Formatter:
 
     def i_PriorityDecl(self, p: A.PriorityDecl) -> Doc:
         return f"priority {p.value}"
+
+    def i_AllowDecl(self, a: A.AllowDecl) -> Doc:
+        return group(f"allow {a.name} in ", _q(a.text), nest(LINE, "because ", _q(a.reason)))
 
     # ------------------------------------------------------------ types
     def type(self, t: A.TypeExpr) -> Doc:

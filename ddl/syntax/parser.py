@@ -27,11 +27,11 @@ MAX_INT_DIGITS = 1000  # longer integer literals are DDL111 (Python's int() refu
 
 RESERVED = frozenset(
     """import as family enum type table fn param grammar rule except program example ensures
-    teach priority let if then else match for in where and or not true false none
+    teach priority allow let if then else match for in where and or not true false none
     Int Decimal Text List Map Option""".split()
 )
 # Contextual keywords: special only inside Text(...), List[...] and Map[...]; usable as names.
-CONTEXTUAL_KEYWORDS = frozenset(["max", "pattern"])
+CONTEXTUAL_KEYWORDS = frozenset(["max", "pattern", "because"])
 
 # Human words for terminals, used in "expected ..." messages.
 _TERMINAL_WORDS: dict[str, str] = {
@@ -573,6 +573,11 @@ class _Builder:
 
     def d_teach_decl(self, t: Tree) -> A.TeachDecl:
         return A.TeachDecl(self.bindings(t.children), span=self.span(t))
+
+    def d_allow_decl(self, t: Tree) -> A.AllowDecl:
+        name_tok, text_tok, reason_tok = t.children
+        return A.AllowDecl(self.name(name_tok), self.string(text_tok), self.string(reason_tok), span=self.span(t),
+                           name_span=self.span(name_tok))
 
     def d_priority_decl(self, t: Tree) -> A.PriorityDecl:
         return A.PriorityDecl(self.signed_int(t.children[0]), span=self.span(t))

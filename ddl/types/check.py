@@ -22,6 +22,7 @@ from ddl.tree import nodes
 from ddl.types import ir
 from ddl.types.builtin_types import type_builtin
 from ddl.types.checked import (
+    CheckedAllow,
     CheckedEnsures,
     CheckedExample,
     CheckedFamily,
@@ -59,8 +60,9 @@ from ddl.types.model import (
     sub_range,
     type_contains,
 )
+from ddl.types.needles import matches, value_needles
 from ddl.types.regex import check_pattern
-from ddl.values import NONE, EnumV, show_value
+from ddl.values import NONE, EnumV, Value, quote_text, show_value
 
 MAX_SCALE = 18
 GRAMMAR_OPTIONS = ("ignore_case", "normalize_space")
@@ -589,13 +591,50 @@ class Checker:
             except _Abort:
                 pass
         prio = fam.of_kind(A.PriorityDecl)
+        allows = self.check_allows(fam, param_types, examples, teach)
         if len([d for d in self.diags if d.is_error]) > errors_before:
             return None
         return CheckedFamily(
             fam.name, fam.doc, tuple(params), ret, program, tuple(examples), tuple(ensures), teach,
             prio[0].value if prio else None, grammar, fam,
-            tuple(scope.enums.values()), tuple(scope.records.values()),
+            tuple(scope.enums.values()), tuple(scope.records.values()), allows,
         )
+
+    def check_allows(self, fam: A.FamilyDecl, param_types: Mapping[str, Type], examples: list[CheckedExample],
+                     teach: tuple[tuple[str, ir.Node], ...]) -> tuple[CheckedAllow, ...]:
+        """``allow x in "text" because "reason"`` (spec/types.md §18): x is a Text or enum parameter with a
+        teaching value, the text contains one of that value's needles, the reason is not blank (DDL228)."""
+        first = examples[0].bindings if examples and examples[0].index == 1 else ()
+        out: list[CheckedAllow] = []
+        for a in fam.of_kind(A.AllowDecl):
+            if a.name not in param_types:
+                self.error("DDL200", f"'{a.name}' is not a parameter of this family", a.name_span,
+                           hint=did_you_mean(a.name, param_types))
+                continue
+            typ = param_types[a.name]
+            stated = [node for name, node in (*first, *teach) if name == a.name]  # teach wins: it comes last
+            value = constant_value(stated[-1]) if stated else None
+            if not isinstance(typ, (TextT, EnumT)):
+                self.error("DDL228", f"allow: '{a.name}' is {typ}; no-leak applies only to Text and enum "
+                           "parameters, so there is nothing to allow", a.span, hint="remove the declaration")
+            elif not stated:
+                self.error("DDL228", f"allow: '{a.name}' has no teaching value (no `teach {a.name} = …` and the "
+                           "first example does not state it), so there is nothing to allow", a.span,
+                           hint=f"remove the declaration, or state the teaching value: `teach {a.name} = …`")
+            elif value is not None and not any(matches(n, a.text) for n in value_needles(value, typ)):
+                self.error("DDL228", f"allow: {quote_text(a.text)} does not contain {show_value(value)}, the "
+                           f"teaching value of '{a.name}', so it allows nothing", a.span,
+                           hint="remove the declaration: an allowance covers only a text in which the teaching "
+                           "value occurs (as words of letters and digits, ignoring case)")
+            elif not a.reason.strip():
+                self.error("DDL228", f"allow: the reason for allowing {quote_text(a.text)} is blank", a.span,
+                           hint="say why the teaching value may appear in this text: a reviewer reads it")
+            elif any(o.param == a.name and o.text == a.text for o in out):
+                self.error("DDL201", f"{quote_text(a.text)} is already allowed for '{a.name}'", a.span,
+                           hint="remove the second declaration")
+            else:
+                out.append(CheckedAllow(a.name, a.text, a.reason, a.span))
+        return tuple(out)
 
     def check_bindings(self, bindings: tuple[A.Binding, ...], param_types: Mapping[str, Type], scope: Scope,
                        span: Span, require_all: list[CheckedParam] | None) -> tuple[tuple[str, ir.Node], ...]:
@@ -1369,3 +1408,19 @@ def _mismatch_hint(src: Type, target: Type) -> str | None:
 
 
 __all__ = ["Checker", "LoadedModule", "Scope", "did_you_mean"]
+
+
+def constant_value(node: ir.Node) -> Value | None:
+    """The value of a constant text or enum expression the checker can fold (a literal, ``++`` and
+    interpolation of literals), else None: the checker does not evaluate calls."""
+    if isinstance(node, ir.Const):
+        return node.value
+    if isinstance(node, (ir.Widen, ir.Narrow)):
+        return constant_value(node.inner)
+    if isinstance(node, ir.Concat) and node.kind == "text":
+        left, right = constant_value(node.left), constant_value(node.right)
+        return left + right if isinstance(left, str) and isinstance(right, str) else None
+    if isinstance(node, ir.Interp):
+        parts = [p if isinstance(p, str) else constant_value(p) for p in node.parts]
+        return "".join(parts) if all(isinstance(p, str) for p in parts) else None  # type: ignore[arg-type]
+    return None

@@ -59,6 +59,17 @@ class CheckedGrammar:
 
 
 @attrs.frozen
+class CheckedAllow:
+    """``allow param in "text" because "reason"``: the teaching value of ``param`` may appear inside ``text``
+    in the output (spec/checks.md, "no-leak, precisely"); ``span`` is the declaration."""
+
+    param: str
+    text: str
+    reason: str
+    span: Span
+
+
+@attrs.frozen
 class CheckedFamily:
     name: str
     doc: str | None
@@ -73,6 +84,11 @@ class CheckedFamily:
     decl: A.FamilyDecl = attrs.field(eq=False, repr=False)
     enums: tuple[EnumT, ...] = ()
     records: tuple[RecordT, ...] = ()
+    allows: tuple[CheckedAllow, ...] = ()
+
+    def allowed(self, param: str) -> tuple[CheckedAllow, ...]:
+        """The ``allow`` declarations of one parameter, in source order."""
+        return tuple(a for a in self.allows if a.param == param)
 
     @property
     def span(self) -> Span:

@@ -3,6 +3,7 @@
 Public face::
 
     check_family(module, family, evaluator)   → [Obligation]: typed, examples, grammar, verifier
+    allowance_findings(family)                → the DDL612 notes of its `allow` declarations
     Obligation                                kind, subject, verdict (proved | refuted | unknown), evidence
     FileResult, FamilyResult, Finding         one file's typed result (the facade's ddl.check returns them)
     ResultCache, load_check_settings          the result cache and the [check] limits
@@ -14,11 +15,11 @@ from __future__ import annotations
 
 from ddl.verify.cache import ResultCache
 from ddl.verify.config import CheckSettings, ConfigError, load_check_settings
-from ddl.verify.family import check_family, example_obligation
+from ddl.verify.family import allowance_findings, check_family, example_obligation
 from ddl.verify.obligations import Obligation, Verdict
 from ddl.verify.report import FamilyResult, FileResult, Finding
 
 __all__ = [
     "CheckSettings", "ConfigError", "FamilyResult", "FileResult", "Finding", "Obligation", "ResultCache", "Verdict",
-    "check_family", "example_obligation", "load_check_settings",
+    "allowance_findings", "check_family", "example_obligation", "load_check_settings",
 ]

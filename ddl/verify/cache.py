@@ -26,7 +26,7 @@ from ddl.verify.config import CheckSettings
 from ddl.verify.report import FileResult
 from ddl.version import __version__
 
-VERIFIER_VERSION = "3"  # bump when a change to the verifier changes results
+VERIFIER_VERSION = "4"  # bump when a change to the verifier changes results
 ENTRY_FORMAT = 2  # 2: typed obligations with full spans, codes and notes
 DEFAULT_DIR = ".ddl-cache"
 

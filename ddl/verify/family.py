@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ddl.diagnostics import Note
+from ddl.diagnostics import Diagnostic, Note
 from ddl.eval import Err, validate_theta
 from ddl.regular import Limits
 from ddl.types.checked import CheckedExample, CheckedFamily, CheckedModule
-from ddl.values import show_value, to_json
+from ddl.values import quote_text, show_value, to_json
 from ddl.verify.config import CheckSettings
 from ddl.verify.grammar import check_grammar
 from ddl.verify.obligations import Obligation, timed
 from ddl.verify.prove import prove_family
+from ddl.verify.report import Finding
 
 CHECK_LIMITS = CheckSettings().limits()  # the default limits of ddl check (ddl/verify/config.py)
 
@@ -26,6 +27,15 @@ def check_family(module: CheckedModule, family: CheckedFamily, evaluator: Any,
 
     obligations.extend(prove_family(module, family, evaluator, limits=limits or CHECK_LIMITS))
     return obligations
+
+
+def allowance_findings(family: CheckedFamily) -> list[Finding]:
+    """Every `allow` of the family as a note (DDL612) at its declaration: an allowance is never silent
+    (spec/checks.md, "no-leak, precisely"); SARIF reports it as a result suppressed in source."""
+    return [Finding(Diagnostic("DDL612", f"{family.name}: no-leak({a.param}) allows {quote_text(a.text)} "
+                                         f"({a.reason})", a.span, "note"),
+                    family=family.name, suppression=a.reason)
+            for a in family.allows]
 
 
 def example_obligation(family: CheckedFamily, ex: CheckedExample, evaluator: Any) -> Obligation:

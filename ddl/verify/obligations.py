@@ -21,6 +21,18 @@ Verdict = Literal["proved", "refuted", "unknown"]
 
 
 @attrs.frozen
+class Allowance:
+    """An ``allow`` declaration in force for a no-leak obligation: its text, reason and span."""
+
+    text: str
+    reason: str
+    span: Span
+
+    def to_json(self) -> dict[str, object]:
+        return {"text": self.text, "reason": self.reason, "span": self.span.to_json()}
+
+
+@attrs.frozen
 class Obligation:
     kind: str  # e.g. "typed", "examples", "grammar-nonempty", "grammar-covers"
     subject: str  # what it is about: a parameter, an example, the grammar
@@ -31,13 +43,14 @@ class Obligation:
     code: str | None = None  # the diagnostic code when not proved
     notes: tuple[Note, ...] = ()
     hint: str | None = None
+    allowed: tuple[Allowance, ...] = ()  # no-leak: the parameter's `allow` declarations
 
     @property
     def passed(self) -> bool:
         return self.verdict == "proved"
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "kind": self.kind,
             "subject": self.subject,
             "verdict": self.verdict,
@@ -45,6 +58,9 @@ class Obligation:
             "span": self.span.to_json(),
             "seconds": round(self.seconds, 6),
         }
+        if self.allowed:  # present only when the parameter has an allowance (spec/checks.md)
+            out["allowed"] = [a.to_json() for a in self.allowed]
+        return out
 
     @property
     def title(self) -> str:

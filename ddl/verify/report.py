@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ddl.diagnostics import Diagnostic, Note, SourceMap, Span
-from ddl.verify.obligations import Obligation
+from ddl.verify.obligations import Allowance, Obligation
 
 if TYPE_CHECKING:
     from ddl.types.checked import CheckedModule
@@ -29,6 +29,8 @@ class Finding:
     subject: str | None = None
     verdict: str | None = None
     family: str | None = None
+    # the reason of an in-source suppression (an `allow` declaration, DDL612): SARIF's justification
+    suppression: str | None = None
 
     def effective(self, allow_unknown: bool = False) -> Diagnostic:
         """The diagnostic as reported: with ``--allow-unknown`` an unknown obligation is a warning."""
@@ -38,12 +40,12 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         return {"diagnostic": diagnostic_to_json(self.diagnostic), "kind": self.kind, "subject": self.subject,
-                "verdict": self.verdict, "family": self.family}
+                "verdict": self.verdict, "family": self.family, "suppression": self.suppression}
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> Finding:
         return Finding(diagnostic_from_json(data["diagnostic"]), _opt_str(data["kind"]), _opt_str(data["subject"]),
-                       _opt_str(data["verdict"]), _opt_str(data["family"]))
+                       _opt_str(data["verdict"]), _opt_str(data["family"]), _opt_str(data.get("suppression")))
 
 
 @attrs.frozen
@@ -122,7 +124,8 @@ class FileResult:
 def obligation_to_json(o: Obligation) -> dict[str, Any]:
     return {"kind": o.kind, "subject": o.subject, "verdict": o.verdict, "evidence": o.evidence,
             "span": span_to_json(o.span), "seconds": o.seconds, "code": o.code,
-            "notes": [_note_to_json(n) for n in o.notes], "hint": o.hint}
+            "notes": [_note_to_json(n) for n in o.notes], "hint": o.hint,
+            "allowed": [{"text": a.text, "reason": a.reason, "span": span_to_json(a.span)} for a in o.allowed]}
 
 
 def obligation_from_json(data: Any) -> Obligation:
@@ -133,7 +136,14 @@ def obligation_from_json(data: Any) -> Obligation:
         raise ValueError("malformed seconds")
     return Obligation(str(data["kind"]), str(data["subject"]), data["verdict"], str(data["evidence"]),
                       span_from_json(data["span"]), float(seconds), _opt_str(data["code"]),
-                      tuple(_note_from_json(n) for n in data["notes"]), _opt_str(data["hint"]))
+                      tuple(_note_from_json(n) for n in data["notes"]), _opt_str(data["hint"]),
+                      tuple(_allowance_from_json(a) for a in data.get("allowed", [])))
+
+
+def _allowance_from_json(data: Any) -> Allowance:
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str) or not isinstance(data.get("reason"), str):
+        raise ValueError("malformed allowance")
+    return Allowance(data["text"], data["reason"], span_from_json(data["span"]))
 
 
 def _note_to_json(n: Note) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """`ddl check --format sarif`: the findings as a SARIF 2.1.0 log, for code-scanning tools.
 
 One run; one rule per diagnostic code used (its short description from the catalogue, ddl/errors.py);
-one result per diagnostic: every refuted or unknown obligation and every parse, type or example
-error.  Results of obligations carry ``properties`` {kind, subject, verdict, family}.  Locations use
+one result per diagnostic: every refuted or unknown obligation, every parse, type or example
+error, and every note (an ``allow`` declaration, DDL612, is a ``note`` result whose ``suppressions``
+hold its reason).  Results of obligations carry ``properties`` {kind, subject, verdict, family}.  Locations use
 the path as given (relative to the working directory, which is ``%SRCROOT%``); lines and columns are
 1-based, columns count Unicode code points and ``endColumn`` is exclusive, as in ddl's spans.
 """
@@ -67,6 +68,8 @@ def _result(finding: Finding, diag: Diagnostic, index: int, root: Path) -> dict[
     related = [_location(n.span, root, i, n.message) for i, n in enumerate(diag.notes) if n.span is not None]
     if related:
         result["relatedLocations"] = related
+    if finding.suppression is not None:  # an `allow` declaration (DDL612): reported, and suppressed in source
+        result["suppressions"] = [{"kind": "inSource", "justification": finding.suppression}]
     if finding.kind is not None:
         result["properties"] = {"kind": finding.kind, "subject": finding.subject, "verdict": finding.verdict,
                                 "family": finding.family}
