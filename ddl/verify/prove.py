@@ -22,7 +22,6 @@ from typing import Any
 import attrs
 
 from ddl.diagnostics import Note, Span
-from ddl.eval import arms
 from ddl.eval.interp import Evaluator
 from ddl.eval.ops import UNTIMED
 from ddl.eval.result import Err, Ok, Outcome
@@ -306,9 +305,7 @@ class FamilyProver:
             if found is not None:
                 return found
             for arm in node.arms:
-                name = arms.binder(arm.pattern)
-                inner = env if name is None else {**env, name: iv.TOP}
-                found = self._env_to(arm.body, target, inner)
+                found = self._env_to(arm.body, target, self.ivs.arm_env(node, arm, env))
                 if found is not None:
                     return found
             return None
