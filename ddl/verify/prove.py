@@ -376,12 +376,45 @@ class FamilyProver:
                                   "DDL600", (Note(f"the run fails here ({f.code})", span),))
         if self.space.exhaustive:
             return Obligation(kind, subject, "proved", f"no θ fails here ({self.space.describe()} evaluated)", span, 0.0)
-        verdict = smt.prove_site(self.module, self.family, site)
+        verdict, cand = smt.decide_site(self.module, self.family, site)
         if verdict is not None:
             return Obligation(kind, subject, "proved", verdict, span, 0.0)
+        def fails_here(theta: Theta, o: Outcome) -> bool:
+            return isinstance(o, Err) and o.failure.span == span and o.failure.code not in BUDGET_CODES
+
+        theta = self._simplest(self._from_candidate(cand), fails_here)
+        if theta is not None:  # z3's model, replayed: only a failure at this very site is reported
+            replayed = self.replay(theta)
+            assert isinstance(replayed, Err)
+            f = replayed.failure
+            return Obligation(kind, subject, "refuted", f"with {show_theta(theta)}: {f.message} (found by z3)",
+                              span, 0.0, "DDL600", (Note(f"the run fails here ({f.code})", span),))
         return Obligation(kind, subject, "unknown",
                           f"not decided: Θ is too large to enumerate and no sampled θ fails here ({len(self.runs)} tried)",
                           span, 0.0, "DDL606")
+
+    def _from_candidate(self, cand: dict[str, Value] | None) -> Theta | None:
+        """A z3 model's parameter values completed from the first example's θ (else a θ that was run),
+        validated against Θ; None when there is none or it is not in Θ."""
+        if not cand:
+            return None
+        bases = [*self.examples, *(run.theta for run in self.runs[:1])]
+        if not bases:
+            return None
+        return self._validate({**bases[0], **cand})
+
+    def _simplest(self, theta: Theta | None, bad: Callable[[Theta, Outcome], bool]) -> Theta | None:
+        """A z3 counterexample with every parameter it does not need put back to the first example's value
+        (the model's values for the others are arbitrary); None when it does not replay at all."""
+        if theta is None or not bad(theta, self.replay(theta)):
+            return None
+        base = self.examples[0] if self.examples else {}
+        for name in list(theta):
+            if name in base and base[name] != theta[name]:
+                tried = self._validate({**theta, name: base[name]})
+                if tried is not None and bad(tried, self.replay(tried)):
+                    theta = tried
+        return theta
 
     # ---- depends
 
@@ -480,10 +513,21 @@ class FamilyProver:
         if self.space.exhaustive:
             return Obligation(kind, subject, "proved", f"holds for {self.space.describe()}", en.span, 0.0)
         why = prove_ensures(self.family, Symbolic(self.module, self.evaluator, self.ivs), self.space.domains, en.expr)
+        cand = None
         if why is None:
-            why = smt.prove_ensures(self.module, self.family, en.expr)
+            why, cand = smt.decide_ensures(self.module, self.family, en.expr)
         if why is not None:
             return Obligation(kind, subject, "proved", why, en.span, 0.0)
+        def violates(theta: Theta, o: Outcome) -> bool:
+            return isinstance(o, Ok) and not self._ensures_holds(en.expr, theta, o.value)
+
+        theta = self._simplest(self._from_candidate(cand), violates)
+        if theta is not None:  # z3's model, replayed: reported only when the clause really fails there
+            replayed = self.replay(theta)
+            assert isinstance(replayed, Ok)
+            return Obligation(kind, subject, "refuted",
+                              f"with {show_theta(theta)} the output is {show_out(replayed.value)} (found by z3)",
+                              en.span, 0.0, "DDL605")
         return Obligation(kind, subject, "unknown",
                           f"holds on every sampled θ ({len(self.runs)} tried), but Θ is too large to enumerate",
                           en.span, 0.0, "DDL606")
