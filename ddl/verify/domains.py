@@ -29,11 +29,13 @@ from ddl.types.checked import CheckedFamily
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, OptionT, TextT, Type
 from ddl.types.regex import convert_regex
 from ddl.values import NONE, SomeV, Value
+from ddl.verify.intervals import numeral_range
 from ddl.verify.walk import nodes
 
 EXHAUSTIVE_LIMIT = 20_000
 DOMAIN_LIMIT = 20_000
 SAMPLE_LIMIT = 600
+TEXT_SAMPLES = 16  # random texts drawn from a pattern (besides its longest text and extreme numerals)
 
 Theta = dict[str, Value]
 
@@ -245,17 +247,22 @@ def text_samples(t: TextT, rng: random.Random, limits: Limits = DEFAULT_LIMITS) 
 
     Drawing them needs the pattern's DFA: a :class:`~ddl.regular.RegularError` at ``limits`` is raised."""
     if t.pattern is None:
-        base = ["", "a", "x y", "Hello"]
+        base = ["", "a", "x y", "Hello", "42", "-7", "a-b", "Hello, World!", "x" * (t.max_len or 64)]
         return [s for s in base if t.max_len is None or len(s) <= t.max_len]
     lang = Lang.from_regex(convert_regex(t.pattern), limits=limits)
     try:
         lengths = lang.lengths(min(t.max_len or 16, 16))
         out = []
-        for _ in range(6):
+        for _ in range(TEXT_SAMPLES):
             if lengths:
                 s = lang.sample(rng, rng.choice(lengths))
                 if all(ord(c) < 0x250 for c in s):
                     out.append(s)
+        numerals = numeral_range(t.pattern)  # a numeral pattern: its greatest and least numerals too
+        if numerals is not None:
+            for bound in numerals:
+                if bound is not None and lang.contains(str(bound)):
+                    out.append(str(bound))
         longest = lang.lengths(min(t.max_len or 64, 256))
         if longest:
             for _ in range(3):  # the longest texts, drawn from plain characters when possible
