@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import pytest
+
 from ddl.api import check_source, compile_source
 from ddl.verify.intervals import numeral_range
+from ddl.verify.prove import FamilyProver
 
 
 def obligations(src: str) -> dict[tuple[str, str], tuple[str, str, str | None]]:
@@ -167,3 +170,34 @@ def test_numeral_range_is_the_patterns_least_and_greatest_numeral() -> None:
     assert range_of('("+" | "-")? [0-9]{1,2}') == (-99, 99)
     assert range_of('"0" [0-7]{2}') == (0, 77)
     assert range_of("[0-9]+ [a-z]") is None
+
+
+DIV_BY_PARAM = """
+family per_item {
+  "Per item."
+
+  param total : Int in 0..100
+  param n : Int in 0..10
+
+  program -> Int = total / n
+
+  ensures "small" result <= 100
+
+  example { total = 10, n = 2 } => 5
+}
+"""
+
+
+def test_a_proof_that_a_run_contradicts_is_an_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The runs refute whatever a prover says (spec/checks.md, "Structure first"): a prover that claims
+    # the division safe although a run divides by zero is a verifier bug, reported as DDL607.
+    monkeypatch.setattr(FamilyProver, "_safe_by_type", lambda self, site: "a bogus proof")
+    ((verdict, evidence, code),) = [v for k, v in obligations(DIV_BY_PARAM).items() if k[0] == "safe"]
+    assert (verdict, code) == ("unknown", "DDL607")
+    assert 'a prover claimed "a bogus proof" but the run with { total = 0, n = 0 } contradicts it' in evidence
+
+
+def test_without_a_contradicting_prover_the_same_division_is_refuted() -> None:
+    ((verdict, evidence, code),) = [v for k, v in obligations(DIV_BY_PARAM).items() if k[0] == "safe"]
+    assert (verdict, code) == ("refuted", "DDL600")
+    assert "n = 0" in evidence

@@ -195,6 +195,11 @@ class FamilyProver:
         return Obligation(kind, subject, "unknown", f"internal error: {what} did not replay through the evaluator",
                           span, seconds, "DDL607", hint="this is a bug in ddl's verifier; please report it")
 
+    def contradicted(self, kind: str, subject: str, span: Span, claim: str, theta: Theta) -> Obligation:
+        return Obligation(kind, subject, "unknown",
+                          f"internal error: a prover claimed \"{claim}\" but the run with {show_theta(theta)} "
+                          "contradicts it", span, 0.0, "DDL607", hint="this is a bug in ddl's verifier; please report it")
+
     # ------------------------------------------------------------------ obligations
 
     def all(self) -> list[Obligation]:
@@ -362,23 +367,28 @@ class FamilyProver:
 
     def _safe(self, site: Site) -> Obligation:
         kind, subject, span = "safe", site.subject, site.span
-        why = self._safe_by_type(site)
-        if why is not None:
-            return Obligation(kind, subject, "proved", why, span, 0.0)
+        # The runs refute whatever a prover says; a proof that a run contradicts is a verifier bug.
         for run in self.runs:
             o = run.outcome
             if isinstance(o, Err) and o.failure.span == span and o.failure.code not in ("DDL305", "DDL999"):
                 replayed = self.replay(run.theta)
                 if not (isinstance(replayed, Err) and replayed.failure.span == span):
                     return self.internal(kind, subject, span, 0.0, f"the failure at {show_theta(run.theta)}")
+                claim = self._safe_by_type(site) or smt.decide_site(self.module, self.family, site)[0]
+                if claim is not None:
+                    return self.contradicted(kind, subject, span, claim, run.theta)
                 f = replayed.failure
                 return Obligation(kind, subject, "refuted", f"with {show_theta(run.theta)}: {f.message}", span, 0.0,
                                   "DDL600", (Note(f"the run fails here ({f.code})", span),))
+        why = self._safe_by_type(site)
+        if why is not None:
+            return Obligation(kind, subject, "proved", why, span, 0.0)
         if self.space.exhaustive:
             return Obligation(kind, subject, "proved", f"no θ fails here ({self.space.describe()} evaluated)", span, 0.0)
         verdict, cand = smt.decide_site(self.module, self.family, site)
         if verdict is not None:
             return Obligation(kind, subject, "proved", verdict, span, 0.0)
+
         def fails_here(theta: Theta, o: Outcome) -> bool:
             return isinstance(o, Err) and o.failure.span == span and o.failure.code not in BUDGET_CODES
 
@@ -497,6 +507,13 @@ class FamilyProver:
         o = self.evaluator.eval_closed(expr, env={"result": value}, params=theta)
         return isinstance(o, Ok) and o.value is True
 
+    def _prove_ensures(self, expr: ir.Node) -> tuple[str | None, dict[str, Value] | None]:
+        """Structure first: symbolic evaluation, then z3 (a proof, or z3's candidate counterexample)."""
+        why = prove_ensures(self.family, Symbolic(self.module, self.evaluator, self.ivs), self.space.domains, expr)
+        if why is not None:
+            return why, None
+        return smt.decide_ensures(self.module, self.family, expr)
+
     def _ensures(self, i: int, en: Any) -> Obligation:
         kind = "ensures"
         subject = en.label if en.label else f"ensures[{i + 1}]"
@@ -507,15 +524,15 @@ class FamilyProver:
                 replayed = self.replay(run.theta)
                 if not (isinstance(replayed, Ok) and not self._ensures_holds(en.expr, run.theta, replayed.value)):
                     return self.internal(kind, subject, en.span, 0.0, "the counterexample")
+                claim = self._prove_ensures(en.expr)[0]
+                if claim is not None:
+                    return self.contradicted(kind, subject, en.span, claim, run.theta)
                 return Obligation(kind, subject, "refuted",
                                   f"with {show_theta(run.theta)} the output is {show_out(replayed.value)}",
                                   en.span, 0.0, "DDL605")
         if self.space.exhaustive:
             return Obligation(kind, subject, "proved", f"holds for {self.space.describe()}", en.span, 0.0)
-        why = prove_ensures(self.family, Symbolic(self.module, self.evaluator, self.ivs), self.space.domains, en.expr)
-        cand = None
-        if why is None:
-            why, cand = smt.decide_ensures(self.module, self.family, en.expr)
+        why, cand = self._prove_ensures(en.expr)
         if why is not None:
             return Obligation(kind, subject, "proved", why, en.span, 0.0)
         def violates(theta: Theta, o: Outcome) -> bool:

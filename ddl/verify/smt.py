@@ -159,7 +159,7 @@ class _Enc(ir.Visitor):
         a, b = self.enc(node.left, env), self.enc(node.right, env)
         if node.op == "*":
             exact = sa + sb  # the product counts 10^-(sa+sb) units
-            return a * b if exact <= s else self.rounded(a * b, 10 ** (exact - s))
+            return self.rescale(a * b, exact, s) if exact <= s else self.rounded(a * b, 10 ** (exact - s))
         if node.op == "/" and self.z3.is_int_value(b) and b.as_long() != 0:
             # (a/10^sa) / (b/10^sb) in units of 10^-s, rounded once
             d = b.as_long()
