@@ -277,6 +277,7 @@ class Symbolic(ir.Visitor):
         self.text_params: dict[Any, Any] = {}  # atom key of a Text parameter → its pattern
         self.var_iv: dict[Any, Any] = {}
         self.table_picks: dict[Any, int] = {}  # (table, key) → the entry chosen on the current path
+        self.lazy: dict[str, list[Any]] = {}  # opaque parameters with small domains, split where tested
 
     # ---- regular languages of texts (to show that a text can never contain a needle)
 
@@ -474,6 +475,10 @@ class Symbolic(ir.Visitor):
         return at.env[node.name]
 
     def visit_Let(self, node: ir.Let, at: _At) -> Any:
+        if node.name not in self.free(node.body)[1]:
+            # Never read (e.g. only by a record field the clause does not read): not evaluated. Should
+            # it fail, the program has no output there, and a clause checked on more outputs is still sound.
+            return self.ev(at, node.body)
         v = self.ev(at, node.value)
         value_iv = self.ivs.of(node.value, at.ivenv)
         known = _interval(v)
@@ -537,7 +542,7 @@ class Symbolic(ir.Visitor):
 
     def visit_Match(self, node: ir.Match, at: _At) -> Any:
         try:
-            s = self.ev(at, node.scrutinee)
+            s = self.bind(self.ev(at, node.scrutinee), at)
         except Undecided:
             self.fresh += 1  # unknown and unnamed: equal only to itself
             s = Atom(("scrutinee", self.fresh))
@@ -575,8 +580,22 @@ class Symbolic(ir.Visitor):
         return not _bool(self.ev(at, node.operand))
 
     def visit_Compare(self, node: ir.Compare, at: _At) -> Any:
-        a, b = self.ev(at, node.left), self.ev(at, node.right)
+        a, b = self.bind(self.ev(at, node.left), at), self.bind(self.ev(at, node.right), at)
         return self._compare(node.op, a, b)
+
+    def bind(self, v: Any, at: _At) -> Any:
+        """A parameter with a small domain left opaque (the enumeration's budget was spent elsewhere) is
+        split over its values where the program tests it: one value per path, bound for the rest of the
+        path (the ``ensures`` clause included), so a test on it and the clause agree."""
+        if not isinstance(v, Atom) or at.depth > 0 or not (isinstance(v.key, tuple) and v.key[:1] == ("param",)):
+            return v
+        name = v.key[1]
+        dom = self.lazy.get(name)
+        if dom is None or at.params.get(name) is not v:
+            return v
+        value = dom[self.choose(len(dom))]
+        at.params[name] = value
+        return value
 
     def concrete(self, node: ir.Node, field: str, vals: list[Any]) -> Any:
         """``node`` applied to concrete operands (its ``field`` children evaluated already)."""
@@ -715,12 +734,18 @@ class Symbolic(ir.Visitor):
         interval (the entries' join); any other value forks the program's path over the entries, the
         same key choosing the same entry on one path."""
         key = self.ev(at, node.key)
-        if not is_sym(key) or isinstance(node.type, (IntT, DecimalT)) or at.depth > 0:
+        if is_sym(key) and not isinstance(node.type, (IntT, DecimalT)):
+            key = self.bind(key, at)  # a parameter split here is bound for the rest of the path
+        if is_sym(key) and (isinstance(node.type, (IntT, DecimalT)) or at.depth > 0):
             return self.visit_Arith(node, at)
         try:
             entries = self.evaluator.table(node.table)
         except Exception:  # noqa: BLE001 - a failing table is another obligation
             raise Undecided from None
+        if not is_sym(key):
+            if key in entries:
+                return entries[key]
+            raise Undecided  # the lookup fails: no output on this path
         if not entries:
             raise Undecided
         memo = (node.table, key_of(key))
@@ -795,9 +820,50 @@ def _bool(v: Any) -> bool:
     raise Undecided
 
 
+def result_fields(expr: ir.Node) -> set[str] | None:
+    """The fields of ``result`` a clause reads, when it reads ``result`` only through fields."""
+    fields: set[str] = set()
+    through: set[int] = set()
+    for n in nodes(expr):
+        if isinstance(n, ir.GetField) and isinstance(n.obj, ir.Local) and n.obj.name == "result":
+            fields.add(n.name)
+            through.add(id(n.obj))
+    for n in nodes(expr):
+        if isinstance(n, ir.Local) and n.name == "result" and id(n) not in through:
+            return None
+    return fields
+
+
+class _Unread:
+    """The value of a record field the clause never reads (never compared, never shown)."""
+
+    def __repr__(self) -> str:
+        return "<unread>"
+
+
+UNREAD = _Unread()
+
+
+def project(node: ir.Node, fields: set[str]) -> ir.Node:
+    """The program with the record it returns reduced to the fields a clause reads: the others are not
+    evaluated, so their branches and lookups do not multiply the paths (records field by field)."""
+    if isinstance(node, ir.MakeRecord):
+        return attrs.evolve(node, fields=tuple((n, e if n in fields else ir.Const(UNREAD, e.type))  # type: ignore[arg-type]
+                                               for n, e in node.fields))
+    if isinstance(node, ir.Let):
+        return attrs.evolve(node, body=project(node.body, fields))
+    if isinstance(node, ir.If):
+        return attrs.evolve(node, then=project(node.then, fields), else_=project(node.else_, fields))
+    if isinstance(node, ir.Match):
+        return attrs.evolve(node, arms=tuple(attrs.evolve(a, body=project(a.body, fields)) for a in node.arms))
+    return node
+
+
 def prove_ensures(family: Any, symbolic: Symbolic, domains: dict[str, Any], expr: ir.Node) -> str | None:
     """A proof summary when the clause holds for every θ by symbolic evaluation; None when undecided."""
     mentioned = {n.name for n in nodes(expr) if isinstance(n, ir.Param)}
+    fields = result_fields(expr)
+    program = family.program if fields is None else project(family.program, fields)
     # Enumerate the smallest domains (enums and booleans first) while there are at most 512 combinations.
     small = sorted((p for p in family.params if domains.get(p.name) is not None and len(domains[p.name]) <= 64),
                    key=lambda p: (p.name not in mentioned, not isinstance(p.type, (EnumT, BoolT)), len(domains[p.name])))
@@ -808,6 +874,7 @@ def prove_ensures(family: Any, symbolic: Symbolic, domains: dict[str, Any], expr
             enum_names.append(p.name)
             combos *= len(domains[p.name])
     base: dict[str, Any] = {}
+    symbolic.lazy = {p.name: list(domains[p.name]) for p in small if p.name not in enum_names}
     for p in family.params:
         if p.name in enum_names:
             continue
@@ -824,16 +891,17 @@ def prove_ensures(family: Any, symbolic: Symbolic, domains: dict[str, Any], expr
     count = 0
     paths = 0
     for values in itertools.product(*(domains[n] for n in enum_names)):
-        params = {**base, **dict(zip(enum_names, values))}
+        combo = {**base, **dict(zip(enum_names, values))}
         symbolic.choices = []
         while True:  # every path through undecided branches
             symbolic.arities = []
             symbolic.table_picks = {}
+            params = dict(combo)  # parameters split on this path are bound in it
             paths += 1
             if paths > MAX_PATHS * max(1, combos):
                 return None
             try:
-                out = symbolic.run(family.program, {}, params, {})
+                out = symbolic.run(program, {}, params, {})
                 ok = symbolic.run(expr, {"result": out}, params, {})
             except (Undecided, RecursionError):
                 return None
