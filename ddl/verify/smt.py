@@ -33,6 +33,16 @@ def scale_of(t: Type) -> int:
     return t.scale if isinstance(t, DecimalT) else 0
 
 TIMEOUT_MS = 2000
+# z3's own work counter bounds each query first (about 1 s of work on an ordinary machine), so a verdict does not depend on
+# how busy the machine is; the 2 s wall-clock timeout is only a safety net.
+RLIMIT = 3_000_000
+
+
+def make_solver(z3: Any, timeout_ms: int = TIMEOUT_MS) -> Any:
+    s = z3.Solver()
+    s.set("timeout", timeout_ms)
+    s.set("rlimit", RLIMIT)
+    return s
 
 
 class _Enc(ir.Visitor):
@@ -465,8 +475,7 @@ def _decide_site(z3: Any, module: CheckedModule, family: CheckedFamily,
         if not parts:
             return None, None
         bad = z3.Or(*parts)
-    solver = z3.Solver()
-    solver.set("timeout", TIMEOUT_MS)
+    solver = make_solver(z3)
     solver.add(*enc.side, *[c for c in conds if c is not None], bad)
     verdict = solver.check()
     if verdict == z3.unsat:
@@ -512,8 +521,7 @@ def _decide_ensures(z3: Any, module: CheckedModule, family: CheckedFamily, expr:
     claim = enc.enc(expr, {**env, "L:result": result})
     if claim is None:
         return None, None
-    solver = z3.Solver()
-    solver.set("timeout", timeout_ms)
+    solver = make_solver(z3, timeout_ms)
     solver.add(*enc.side, z3.Not(claim))
     verdict = solver.check()
     if verdict == z3.unsat:
