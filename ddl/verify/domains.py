@@ -255,9 +255,9 @@ def text_samples(t: TextT, rng: random.Random, limits: Limits = DEFAULT_LIMITS, 
     Drawing them needs the pattern's DFA: a :class:`~ddl.regular.RegularError` at ``limits`` is raised."""
     if t.pattern is None:
         base = ["", "a", "x y", "Hello", "42", "-7", "a-b", "Hello, World!", "x" * (t.max_len or 64)]
-        longest = min(t.max_len or 24, 24)
+        widest = min(t.max_len or 24, 24)
         for _ in range(count // 4):  # random words of letters and digits, up to the longest allowed
-            n = rng.randint(1, longest)
+            n = rng.randint(1, widest)
             base.append("".join(rng.choice(WORD_CHARS) for _ in range(n)).strip() or "w")
         return [s for s in base if t.max_len is None or len(s) <= t.max_len]
     lang = Lang.from_regex(convert_regex(t.pattern), limits=limits)
