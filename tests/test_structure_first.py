@@ -201,3 +201,25 @@ def test_without_a_contradicting_prover_the_same_division_is_refuted() -> None:
     ((verdict, evidence, code),) = [v for k, v in obligations(DIV_BY_PARAM).items() if k[0] == "safe"]
     assert (verdict, code) == ("refuted", "DDL600")
     assert "n = 0" in evidence
+
+
+SINGLE_TEXT = """
+family shout {
+  "Shout."
+
+  param word : Text(max 12, pattern [a-z]{1,12})
+
+  program -> Text = upper(word) ++ "!"
+
+  ensures "short" len(result) <= 13
+
+  example { word = "hey" } => "HEY!"
+}
+"""
+
+
+def test_a_single_text_parameter_is_sampled_far_more_than_eight_times() -> None:
+    verdict, evidence, code = obligations(SINGLE_TEXT)[("ensures", "short")]
+    assert (verdict, code) == ("unknown", "DDL606")  # len of an upper-cased text is not decided symbolically
+    tried = int(evidence.split("(")[1].split(" tried")[0])
+    assert tried >= 60, evidence
