@@ -223,3 +223,25 @@ def test_a_single_text_parameter_is_sampled_far_more_than_eight_times() -> None:
     assert (verdict, code) == ("unknown", "DDL606")  # len of an upper-cased text is not decided symbolically
     tried = int(evidence.split("(")[1].split(" tried")[0])
     assert tried >= 60, evidence
+
+
+IN_A_FUNCTION = """
+fn per_kg(total: Decimal(2), weight: Decimal(2)) -> Decimal(8) = total / (weight - 12.50)
+
+family unit_price_fn {
+  "Unit price."
+
+  param total : Decimal(2) in 0.00..100000.00
+  param weight : Decimal(2) in 0.00..1000.00
+
+  program -> Decimal(8) = per_kg(total, weight)
+
+  example { total = 10.00, weight = 20.00 } => 1.33333333
+}
+"""
+
+
+def test_a_failing_division_inside_a_function_is_refuted_through_the_programs_call() -> None:
+    ((verdict, evidence, code),) = [v for k, v in obligations(IN_A_FUNCTION).items() if k[0] == "safe"]
+    assert (verdict, code) == ("refuted", "DDL600")
+    assert evidence == "with { total = 10.00, weight = 12.50 }: division by zero (found by z3)"

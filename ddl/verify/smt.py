@@ -23,7 +23,7 @@ from ddl.types import ir
 from ddl.types.checked import CheckedFamily, CheckedModule
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, RecordT, Type
 from ddl.values import EnumV, Value
-from ddl.verify.walk import Site, children
+from ddl.verify.walk import Site, children, nodes
 
 NUMBERS = (IntT, DecimalT)
 
@@ -310,9 +310,27 @@ class _Path(ir.Visitor):
     conditions of the enclosing ``if`` / ``match`` / ``and`` / ``or`` are added on the way down.
     """
 
-    def __init__(self, target: ir.Node, enc: _Enc):
+    def __init__(self, target: ir.Node, enc: _Enc, module: Any = None):
         self.target = target
         self.enc = enc
+        self.module = module  # given: the search goes on into the bodies of the functions called
+        self.depth = 0
+
+    def visit_CallFn(self, node: ir.CallFn, env: dict[str, Any], conds: list[Any]) -> Any:
+        found = self._through(node, env, conds)
+        if found is not None or self.module is None or self.depth >= 8:
+            return found
+        fn = self.module.functions[node.fn]
+        if not any(n is self.target for n in nodes(fn.body)):
+            return None
+        # The body with its parameters bound to this call's arguments (a parameter not encoded stays
+        # fresh, bounded by its declared type).
+        inner = {"L:" + name: self.enc.enc(a, env) for (name, _), a in zip(fn.params, node.args)}
+        self.depth += 1
+        try:
+            return self.find(fn.body, {k: v for k, v in inner.items() if v is not None}, conds)
+        finally:
+            self.depth -= 1
 
     def find(self, node: ir.Node, env: dict[str, Any], conds: list[Any]) -> tuple[dict[str, Any], list[Any]] | None:
         if node is self.target:
@@ -383,7 +401,7 @@ class _Path(ir.Visitor):
     # No condition and no binder: search the children in order.
     visit_Const = visit_Local = visit_Param = visit_Interp = visit_Arith = visit_Compare = _through
     visit_Not = visit_Neg = visit_Concat = visit_Coalesce = visit_GetField = visit_Index = _through
-    visit_TableGet = visit_CallFn = visit_CallBuiltin = visit_MakeList = visit_Range = visit_MakeMap = _through
+    visit_TableGet = visit_CallBuiltin = visit_MakeList = visit_Range = visit_MakeMap = _through
     visit_MakeRecord = visit_MakeSome = visit_Widen = visit_Narrow = _through
 
 
@@ -439,6 +457,24 @@ def decide_site(module: CheckedModule, family: CheckedFamily, site: Site) -> tup
         return None, None  # outside the encoded fragment
 
 
+def _fails(z3: Any, enc: _Enc, n: ir.Node, site_env: dict[str, Any]) -> Any:
+    """The condition under which the site fails (None when it is not encoded)."""
+    if isinstance(n, ir.Arith):
+        d = enc.enc(n.right, site_env)
+        return None if d is None else d == 0
+    assert isinstance(n, ir.Narrow) and isinstance(n.type, NUMBERS)
+    s = scale_of(n.type)
+    v = enc.num(n.inner, site_env, s)
+    if v is None:
+        return None
+    parts = []
+    if n.type.lo is not None:
+        parts.append(v < int(Fraction(n.type.lo) * 10**s))
+    if n.type.hi is not None:
+        parts.append(v > int(Fraction(n.type.hi) * 10**s))
+    return z3.Or(*parts) if parts else None
+
+
 def _decide_site(z3: Any, module: CheckedModule, family: CheckedFamily,
                  site: Site) -> tuple[str | None, Candidate | None]:
     n = site.node
@@ -456,25 +492,9 @@ def _decide_site(z3: Any, module: CheckedModule, family: CheckedFamily,
     if found is None:
         return None, None
     site_env, conds = found
-    if isinstance(n, ir.Arith):
-        d = enc.enc(n.right, site_env)
-        if d is None:
-            return None, None
-        bad = d == 0
-    else:
-        assert isinstance(n, ir.Narrow) and isinstance(n.type, NUMBERS)
-        s = scale_of(n.type)
-        v = enc.num(n.inner, site_env, s)
-        if v is None:
-            return None, None
-        parts = []
-        if n.type.lo is not None:
-            parts.append(v < int(Fraction(n.type.lo) * 10**s))
-        if n.type.hi is not None:
-            parts.append(v > int(Fraction(n.type.hi) * 10**s))
-        if not parts:
-            return None, None
-        bad = z3.Or(*parts)
+    bad = _fails(z3, enc, n, site_env)
+    if bad is None:
+        return None, None
     solver = make_solver(z3)
     solver.add(*enc.side, *[c for c in conds if c is not None], bad)
     verdict = solver.check()
@@ -483,7 +503,25 @@ def _decide_site(z3: Any, module: CheckedModule, family: CheckedFamily,
         return f"z3 shows no value allowed by {where} and the path to it fails here", None
     if verdict == z3.sat and site.owner is None:
         return None, candidate(z3, solver.model(), family, env)
+    if site.owner is not None:  # perhaps a call from the program fails there: from θ, through the arguments
+        return None, _through_calls(z3, module, family, n)
     return None, None
+
+
+def _through_calls(z3: Any, module: CheckedModule, family: CheckedFamily, n: ir.Node) -> Candidate | None:
+    enc = _Enc(z3)
+    env: dict[str, Any] = {}
+    param_terms(enc, family, env)
+    found = _Path(n, enc, module).find(family.program, env, [])
+    if found is None:
+        return None
+    site_env, conds = found
+    bad = _fails(z3, enc, n, site_env)
+    if bad is None:
+        return None
+    solver = make_solver(z3)
+    solver.add(*enc.side, *[c for c in conds if c is not None], bad)
+    return candidate(z3, solver.model(), family, env) if solver.check() == z3.sat else None
 
 
 def prove_site(module: CheckedModule, family: CheckedFamily, site: Site) -> str | None:
