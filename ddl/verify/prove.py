@@ -7,10 +7,13 @@ A portfolio per family (spec/checks.md):
 2. Otherwise samples (examples, teaching θ, defaults, boundaries, seeded random
    values) witness existential claims and refute universal ones.
 3. Universal ``safe`` claims are proved by types and intervals
-   (:mod:`ddl.verify.intervals`) and by z3 over Int arithmetic
-   (:mod:`ddl.verify.smt`), each per site.
-4. Every counterexample and witness is replayed through the evaluator before it
-   is reported; one that does not replay is an internal error (DDL607).
+   (:mod:`ddl.verify.intervals`) and by z3 over Int and Decimal arithmetic
+   (:mod:`ddl.verify.smt`), each per site; ``ensures`` by symbolic evaluation
+   (:mod:`ddl.verify.symbolic`) and z3, whatever Θ's size (structure first).
+4. The runs refute whatever a prover says (a proof a run contradicts is DDL607);
+   z3's models are candidate counterexamples. Every counterexample and witness
+   is replayed through the evaluator before it is reported; one that does not
+   replay is an internal error (DDL607).
 """
 
 from __future__ import annotations

@@ -1,13 +1,16 @@
-"""z3 for universal ``safe`` claims over Int arithmetic, one query per site.
+"""z3 for ``safe`` sites and ``ensures`` over Int and Decimal arithmetic.
 
-The site's function (or the program) is encoded from its root down to the
-site: let-bound Int/Bool expressions become z3 terms, the conditions of the
-enclosing ``if`` / ``match`` / ``and`` / ``or`` become assumptions, and every
-sub-expression outside the encoded fragment (text, calls, decimals, lists)
+A site's function (or the program) is encoded from its root down to the site:
+let-bound Int/Decimal/Bool/enum expressions become z3 terms, the conditions of
+the enclosing ``if`` / ``match`` / ``and`` / ``or`` become assumptions, and every
+sub-expression outside the encoded fragment (text, options, lists, most calls)
 becomes a fresh variable constrained only by its type's range — a sound
-over-approximation, so ``unsat`` is a proof.  Function parameters range over
-their declared types (each call's arguments are narrowed to them, itself a
-``safe`` obligation).  Text is never encoded: string-theory queries over
+over-approximation, so ``unsat`` is a proof.  A Decimal(s) is an integer count
+of 10^-s, each operation rounded half-even once as spec/semantics.md §4 says.
+Function parameters range over their declared types (each call's arguments
+are narrowed to them, itself a ``safe`` obligation).  A ``sat`` model is only a
+*candidate* counterexample: the prover replays it through the evaluator before
+reporting it.  Text is never encoded: string-theory queries over
 concatenations time out.
 """
 

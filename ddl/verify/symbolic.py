@@ -7,9 +7,13 @@ and its arguments, so the same call in the program and in the ``ensures``
 clause is the same atom.  ``starts_with``, ``ends_with``, ``contains`` and
 ``==`` on such sequences are decided only when the answer holds for every
 value of the atoms (a constant part matches, or whole atoms line up);
-numbers are compared by interval analysis.  Anything else — a branch on an
-atom, a built-in applied to one — stops the proof (:class:`Undecided`), so a
-verdict is always sound.
+numbers are compared by interval analysis.  Records, options, lists and map
+literals (constant keys) are compared field by field and entry by entry; a
+clause that reads ``result`` only through fields sees the program projected to
+those fields.  A table lookup with an opaque key forks over the entries, and an
+opaque parameter with a small domain is split over its values where it is
+tested.  Anything else — a branch on an atom inside a call, a built-in applied
+to one — stops the proof (:class:`Undecided`), so a verdict is always sound.
 """
 
 from __future__ import annotations
@@ -126,7 +130,7 @@ def struct_eq(a: Any, b: Any) -> bool | None:
     Records field by field, options and map literals (constant keys) entry by entry, lists item by
     item; a text with more constant characters than a constant text has can never equal it."""
     if not is_sym(a) and not is_sym(b):
-        return bool(a == b)
+        return bool(compare("==", a, b))
     if key_of(a) == key_of(b):
         return True
     if isinstance(a, SomeV) or isinstance(b, SomeV):
