@@ -205,17 +205,11 @@ class _Enc(ir.Visitor):
         return self.z3.Not(self.enc(node.operand, env))
 
     def visit_If(self, node: ir.If, env: dict[str, Any]) -> Any:
-        z3 = self.z3
         c = self.enc(node.cond, env)
         a, b = self.branch(node.then, node, env), self.branch(node.else_, node, env)
         if a is None or b is None:
             return None
-        if isinstance(a, dict) and isinstance(b, dict):  # records: field by field
-            return {k: (z3.If(c, a[k], b[k]) if a.get(k) is not None and b.get(k) is not None else None)
-                    for k in a}
-        if isinstance(a, dict) or isinstance(b, dict):
-            return None
-        return z3.If(c, a, b)
+        return self.ite(c, a, b)
 
     def branch(self, body: ir.Node, node: ir.Node, env: dict[str, Any]) -> Any:
         """A branch's value in the scale of the whole conditional's type."""
@@ -276,7 +270,7 @@ class _Enc(ir.Visitor):
             self.depth -= 1
 
     def visit_Match(self, node: ir.Match, env: dict[str, Any]) -> Any:
-        if not self.inline or not isinstance(node.type, (IntT, DecimalT, BoolT, EnumT)):
+        if not self.inline or not isinstance(node.type, (IntT, DecimalT, BoolT, EnumT, RecordT)):
             return None
         s = self.enc(node.scrutinee, env)
         if s is None:
@@ -293,10 +287,21 @@ class _Enc(ir.Visitor):
                 c = self.constant(pat.value, node.scrutinee.type)
                 if c is None or out is None:
                     return None
-                out = self.z3.If(s == c, val, out)
+                out = self.ite(s == c, val, out)
+                if out is None:
+                    return None
             else:
                 return None
         return out
+
+    def ite(self, c: Any, a: Any, b: Any) -> Any:
+        """``if c then a else b`` on terms, or on records field by field (None: a field not encoded)."""
+        if isinstance(a, dict) and isinstance(b, dict):
+            return {k: (self.z3.If(c, a[k], b[k]) if a.get(k) is not None and b.get(k) is not None else None)
+                    for k in a}
+        if isinstance(a, dict) or isinstance(b, dict):
+            return None
+        return self.z3.If(c, a, b)
 
     def _none(self, node: ir.Node, env: dict[str, Any]) -> Any:
         return None
