@@ -245,3 +245,10 @@ def test_a_failing_division_inside_a_function_is_refuted_through_the_programs_ca
     ((verdict, evidence, code),) = [v for k, v in obligations(IN_A_FUNCTION).items() if k[0] == "safe"]
     assert (verdict, code) == ("refuted", "DDL600")
     assert evidence == "with { total = 10.00, weight = 12.50 }: division by zero (found by z3)"
+
+
+def test_a_pattern_that_admits_non_digits_leaves_the_narrowing_refuted_by_samples() -> None:
+    src = port("[0-9a-f]{1,3}", 4095).replace("parse_int(code) ?? 1", "parse_int(code) ?? 0")
+    ((verdict, evidence, code),) = [v for k, v in obligations(src).items() if k[0] == "safe"]
+    assert (verdict, code) == ("refuted", "DDL600")
+    assert "value 0 is outside Int in 1..4095" in evidence  # a sampled code with a letter does not parse
