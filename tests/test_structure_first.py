@@ -252,3 +252,27 @@ def test_a_pattern_that_admits_non_digits_leaves_the_narrowing_refuted_by_sample
     ((verdict, evidence, code),) = [v for k, v in obligations(src).items() if k[0] == "safe"]
     assert (verdict, code) == ("refuted", "DDL600")
     assert "value 0 is outside Int in 1..4095" in evidence  # a sampled code with a letter does not parse
+
+
+STEPS = """
+family steps {
+  "Steps."
+
+  type Plan = { steps: List[Text], count: Int }
+
+  param n : Int in 1..100000
+  param start : Int in 0..100000
+  param label : Text(max 10)
+
+  program -> Plan = Plan { steps = ["${label} ${i}" for i in start..start + n - 1], count = n }
+
+  ensures "one step each" len(result.steps) == n and len(result.steps) == result.count
+
+  example { n = 2, start = 0, label = "s" } => Plan { steps = ["s 0", "s 1"], count = 2 }
+}
+"""
+
+
+def test_a_comprehension_over_an_opaque_range_has_a_known_length() -> None:
+    verdict, evidence, _ = obligations(STEPS)[("ensures", "one step each")]
+    assert verdict == "proved" and "symbolically" in evidence

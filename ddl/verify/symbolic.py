@@ -646,6 +646,8 @@ class Symbolic(ir.Visitor):
                 return args[0]  # nothing to replace, whatever the atoms are
         if node.name == "len" and not isinstance(args[0], (str, SText, Atom)) and hasattr(args[0], "__len__"):
             return len(args[0])
+        if node.name == "len" and isinstance(args[0], Atom) and args[0].key[:1] == ("list",):
+            return self._atom(node, ("len", args[0].key), at.ivenv, args[0].lin)  # a list of known length
         if node.name == "show" and isinstance(args[0], Atom):
             return SText((Atom(("show", args[0].key)),))
         if node.name == "show" and isinstance(args[0], SText):
@@ -683,7 +685,7 @@ class Symbolic(ir.Visitor):
         if isinstance(node.source, ir.Range):
             lo, hi = self.ev(at, node.source.lo), self.ev(at, node.source.hi)
             if is_sym(lo) or is_sym(hi):
-                raise Undecided
+                return self.opaque_list(node, lo, hi)
             source = range(lo, hi + 1)
         if is_sym(source):
             raise Undecided
@@ -695,6 +697,19 @@ class Symbolic(ir.Visitor):
                 continue
             items.append(self.ev(at, node.elem, inner, inner_iv))
         return pvector(items)
+
+    def opaque_list(self, node: ir.Comprehension, lo: Any, hi: Any) -> Any:
+        """``[e for i in lo..hi]`` with opaque bounds: a list known only by its length hi - lo + 1 (when
+        that is never negative; a condition may drop items, so then nothing is known)."""
+        la, lb = self.lin(lo), self.lin(hi)
+        if node.cond is not None or la is None or lb is None:
+            raise Undecided
+        length = lin_add(lin_add(lb, la, -1), lin_make({}, Fraction(1)))
+        r = (length[1], length[1]) if not length[0] else self.lin_interval(length)
+        if r is None or r[0] is None or r[0] < 0:
+            raise Undecided
+        self.fresh += 1
+        return Atom(("list", self.fresh), lin=length)
 
     def visit_Narrow(self, node: ir.Narrow | ir.Widen, at: _At) -> Any:
         if not isinstance(node.type, (IntT, DecimalT)):
