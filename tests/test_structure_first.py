@@ -260,7 +260,7 @@ family steps {
 
   type Plan = { steps: List[Text], count: Int }
 
-  param n : Int in 1..100000
+  param n : Int in 1..50
   param start : Int in 0..100000
   param label : Text(max 10)
 
