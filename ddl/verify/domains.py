@@ -29,11 +29,15 @@ from ddl.types.checked import CheckedFamily
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, OptionT, TextT, Type
 from ddl.types.regex import convert_regex
 from ddl.values import NONE, SomeV, Value
+from ddl.verify.intervals import numeral_range
 from ddl.verify.walk import nodes
 
 EXHAUSTIVE_LIMIT = 20_000
 DOMAIN_LIMIT = 20_000
 SAMPLE_LIMIT = 600
+TEXT_SAMPLES = 16  # random texts drawn from a pattern (besides its longest text and extreme numerals)
+TEXT_SAMPLES_MAX = 64
+WORD_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789     "
 
 Theta = dict[str, Value]
 
@@ -90,6 +94,10 @@ class Space:
             if dom is not None and p.where is not None and params_of(p.where) <= {p.name}:
                 dom = [v for v in dom if self._where_ok(p.where, {p.name: v})]
             self.domains[p.name] = dom
+        # Random texts per Text parameter: more when few parameters share the samples (a family with a
+        # single Text parameter gets TEXT_SAMPLES_MAX), never fewer than TEXT_SAMPLES.
+        infinite = sum(1 for d in self.domains.values() if d is None)
+        self.text_count = max(TEXT_SAMPLES, TEXT_SAMPLES_MAX // max(1, infinite))
         size = 1
         for dom in self.domains.values():
             size = size * len(dom) if dom is not None and size <= EXHAUSTIVE_LIMIT else EXHAUSTIVE_LIMIT + 1
@@ -142,7 +150,7 @@ class Space:
             out.extend(rng.sample(dom, min(6, len(dom))))
         else:
             try:
-                out.extend(type_samples(t, rng, self.limits))
+                out.extend(type_samples(t, rng, self.limits, self.text_count))
             except RegularError as err:  # only the examples' and teaching values are left to try
                 self.unsampled[name] = err
         seen: list[Value] = []
@@ -201,7 +209,8 @@ class Space:
                 yield theta
 
 
-def type_samples(t: Type, rng: random.Random, limits: Limits = DEFAULT_LIMITS) -> list[Value]:
+def type_samples(t: Type, rng: random.Random, limits: Limits = DEFAULT_LIMITS,
+                 texts: int = TEXT_SAMPLES) -> list[Value]:
     """A few values of a type whose domain is too large to enumerate: boundaries and random picks.
 
     Raises :class:`~ddl.regular.RegularError` when a Text pattern's automaton reaches ``limits``."""
@@ -220,7 +229,7 @@ def type_samples(t: Type, rng: random.Random, limits: Limits = DEFAULT_LIMITS) -
         picks += [dlo + step * rng.randint(0, units) for _ in range(6)]
         out.extend(d.quantize(step) for d in picks if dlo <= d <= dhi)
     elif isinstance(t, TextT):
-        out.extend(text_samples(t, rng, limits))
+        out.extend(text_samples(t, rng, limits, texts))
     elif isinstance(t, OptionT):
         inner = finite_domain(t.inner, 64)
         out.append(NONE)
@@ -240,22 +249,31 @@ def type_samples(t: Type, rng: random.Random, limits: Limits = DEFAULT_LIMITS) -
     return out
 
 
-def text_samples(t: TextT, rng: random.Random, limits: Limits = DEFAULT_LIMITS) -> list[str]:
+def text_samples(t: TextT, rng: random.Random, limits: Limits = DEFAULT_LIMITS, count: int = TEXT_SAMPLES) -> list[str]:
     """A few texts of type ``t``: samples of its pattern's language (when it has one) within its length.
 
     Drawing them needs the pattern's DFA: a :class:`~ddl.regular.RegularError` at ``limits`` is raised."""
     if t.pattern is None:
-        base = ["", "a", "x y", "Hello"]
+        base = ["", "a", "x y", "Hello", "42", "-7", "a-b", "Hello, World!", "x" * (t.max_len or 64)]
+        widest = min(t.max_len or 24, 24)
+        for _ in range(count // 4):  # random words of letters and digits, up to the longest allowed
+            n = rng.randint(1, widest)
+            base.append("".join(rng.choice(WORD_CHARS) for _ in range(n)).strip() or "w")
         return [s for s in base if t.max_len is None or len(s) <= t.max_len]
     lang = Lang.from_regex(convert_regex(t.pattern), limits=limits)
     try:
         lengths = lang.lengths(min(t.max_len or 16, 16))
         out = []
-        for _ in range(6):
+        for _ in range(count):
             if lengths:
                 s = lang.sample(rng, rng.choice(lengths))
                 if all(ord(c) < 0x250 for c in s):
                     out.append(s)
+        numerals = numeral_range(t.pattern)  # a numeral pattern: its greatest and least numerals too
+        if numerals is not None:
+            for bound in numerals:
+                if bound is not None and lang.contains(str(bound)):
+                    out.append(str(bound))
         longest = lang.lengths(min(t.max_len or 64, 256))
         if longest:
             for _ in range(3):  # the longest texts, drawn from plain characters when possible

@@ -11,13 +11,18 @@ interval lies inside the target range, is safe for every θ.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from ddl.eval.arms import binder
+from ddl.regular import Lang, RegularError
+from ddl.regular.charset import CharSet
 from ddl.types import ir
 from ddl.types.checked import CheckedModule
-from ddl.types.model import DecimalT, IntT, ListT, MapT, TextT, Type
+from ddl.types.model import DecimalT, IntT, ListT, MapT, OptionT, TextT, Type
+from ddl.types.regex import convert_regex
 
 Bound = Fraction | None
 Interval = tuple[Bound, Bound]
@@ -91,6 +96,61 @@ def within(iv: Interval, target: Interval) -> bool:
     return lo_ok and hi_ok
 
 
+MAX_NUMERAL_DIGITS = 18  # parse_int reads at most 18 digits (stdlib/README.md)
+NUMERAL_STATES = 5_000  # larger pattern automata are not searched for their extreme numerals
+
+
+@functools.lru_cache(maxsize=256)
+def numeral_range(pattern: Any) -> Interval | None:
+    """The values parse_int takes on the texts of a pattern that admits only optionally signed numerals
+    of at most 18 digits (so parse_int never fails on them); None when some text is no such numeral.
+
+    The bounds are the pattern's greatest and least numerals (searched digit by digit in its automaton)."""
+    try:
+        lang = Lang.from_regex(convert_regex(pattern))
+        digits = Lang.chars(CharSet.from_ranges([("0", "9")]))
+        numeral = Lang.chars(CharSet.from_ranges([("+", "+"), ("-", "-")])).optional().concat(
+            digits.repeat(1, MAX_NUMERAL_DIGITS))
+        if lang.is_empty() or not lang.subset_of(numeral)[0]:
+            return None
+        dfa = lang.dfa
+    except (RegularError, ValueError):
+        return None
+    if dfa.n > NUMERAL_STATES:
+        return None
+    step = [[dfa.run_from(s, str(d)) for d in range(10)] for s in range(dfa.n)]
+    # ok[k][s]: exactly k more digits lead from s to acceptance
+    ok = [[bool(a) for a in dfa.accept]]
+    for _ in range(MAX_NUMERAL_DIGITS):
+        prev = ok[-1]
+        ok.append([any(prev[t] for t in step[s]) for s in range(dfa.n)])
+
+    def extreme(state: int, biggest: bool) -> int | None:
+        """The greatest (or least) value of the digit strings accepted from ``state``."""
+        best: int | None = None
+        for k in range(1, MAX_NUMERAL_DIGITS + 1):
+            if not ok[k][state]:
+                continue
+            s, value = state, 0
+            for rem in range(k, 0, -1):
+                order = range(9, -1, -1) if biggest else range(10)
+                d = next(d for d in order if ok[rem - 1][step[s][d]])
+                s, value = step[s][d], value * 10 + d
+            if best is None or (value > best if biggest else value < best):
+                best = value
+        return best
+
+    plus = [dfa.start, dfa.run_from(dfa.start, "+")]
+    minus = dfa.run_from(dfa.start, "-")
+    his = [v for v in (extreme(s, True) for s in plus) if v is not None]
+    los = [v for v in (extreme(s, False) for s in plus) if v is not None]
+    neg_big, neg_small = extreme(minus, True), extreme(minus, False)
+    if neg_big is not None and neg_small is not None:
+        los.append(-neg_big)
+        his.append(-neg_small)
+    return (Fraction(min(los)), Fraction(max(his)))
+
+
 def show_interval(iv: Interval) -> str:
     def b(x: Bound, inf: str) -> str:
         if x is None:
@@ -100,6 +160,13 @@ def show_interval(iv: Interval) -> str:
         return format(Decimal(x.numerator) / Decimal(x.denominator), "f")
 
     return f"{b(iv[0], '-inf')}..{b(iv[1], '+inf')}"
+
+
+def _pattern_of(node: ir.Node) -> Any:
+    """The pattern of a Text parameter (None for any other text)."""
+    if isinstance(node, ir.Param) and isinstance(node.type, TextT):
+        return node.type.pattern
+    return None
 
 
 class Intervals(ir.Visitor):
@@ -171,9 +238,29 @@ class Intervals(ir.Visitor):
     def visit_Match(self, node: ir.Match, env: dict[str, Interval], depth: int) -> Interval:
         out: Interval | None = None
         for arm in node.arms:
-            iv = self.of(arm.body, env, depth)
+            iv = self.of(arm.body, self.arm_env(node, arm, env, depth), depth)
             out = iv if out is None else join(out, iv)
         return out or TOP
+
+    def arm_env(self, node: ir.Match, arm: ir.Arm, env: dict[str, Interval], depth: int = 0) -> dict[str, Interval]:
+        """The intervals inside an arm: a ``some(n)`` binder holds the option's value (an Option's
+        interval is its value's), and shadows any outer name."""
+        name = binder(arm.pattern)
+        if name is None:
+            return env
+        inner = self.of(node.scrutinee, env, depth) if isinstance(node.scrutinee.type, OptionT) else TOP
+        return {**env, name: inner}
+
+    def visit_MakeSome(self, node: ir.MakeSome, env: dict[str, Interval], depth: int) -> Interval:
+        return self.of(node.value, env, depth)
+
+    def visit_Coalesce(self, node: ir.Coalesce, env: dict[str, Interval], depth: int) -> Interval:
+        return join(self.of(node.option, env, depth), self.of(node.default, env, depth))
+
+    def visit_Param(self, node: ir.Param, env: dict[str, Interval], depth: int) -> Interval:
+        if isinstance(node.type, OptionT):  # an Option's interval is its value's
+            return type_range(node.type.inner)
+        return TOP  # a number's range is its type's (see of)
 
     def visit_CallFn(self, node: ir.CallFn, env: dict[str, Interval], depth: int) -> Interval:
         if depth >= MAX_DEPTH:
@@ -198,9 +285,9 @@ class Intervals(ir.Visitor):
         return TOP
 
     # Not numbers, or numbers this analysis does not follow (the checker's range still applies).
-    visit_Param = visit_Interp = visit_Compare = visit_Logic = visit_Not = visit_Concat = _top
-    visit_Coalesce = visit_Index = visit_Lambda = visit_MakeList = visit_Range = visit_Comprehension = _top
-    visit_MakeMap = visit_MakeRecord = visit_MakeSome = _top
+    visit_Interp = visit_Compare = visit_Logic = visit_Not = visit_Concat = _top
+    visit_Index = visit_Lambda = visit_MakeList = visit_Range = visit_Comprehension = _top
+    visit_MakeMap = visit_MakeRecord = _top
 
     def _table(self, key: str, field: str | None) -> Interval:
         try:
@@ -223,6 +310,11 @@ class Intervals(ir.Visitor):
     def visit_CallBuiltin(self, node: ir.CallBuiltin, env: dict[str, Interval], depth: int) -> Interval:
         args = node.args
         name = node.name
+        if name == "parse_int":  # an Option's interval is its value's
+            pattern = _pattern_of(args[0])
+            got = numeral_range(pattern) if pattern is not None else None
+            return got if got is not None else (Fraction(-(10**MAX_NUMERAL_DIGITS - 1)),
+                                                Fraction(10**MAX_NUMERAL_DIGITS - 1))
         if name in ("abs", "min", "max", "clamp", "floor", "ceil", "to_decimal", "round"):
             ivs = [self.of(a, env, depth) for a in args]
         else:

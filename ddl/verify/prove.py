@@ -7,10 +7,13 @@ A portfolio per family (spec/checks.md):
 2. Otherwise samples (examples, teaching θ, defaults, boundaries, seeded random
    values) witness existential claims and refute universal ones.
 3. Universal ``safe`` claims are proved by types and intervals
-   (:mod:`ddl.verify.intervals`) and by z3 over Int arithmetic
-   (:mod:`ddl.verify.smt`), each per site.
-4. Every counterexample and witness is replayed through the evaluator before it
-   is reported; one that does not replay is an internal error (DDL607).
+   (:mod:`ddl.verify.intervals`) and by z3 over Int and Decimal arithmetic
+   (:mod:`ddl.verify.smt`), each per site; ``ensures`` by symbolic evaluation
+   (:mod:`ddl.verify.symbolic`) and z3, whatever Θ's size (structure first).
+4. The runs refute whatever a prover says (a proof a run contradicts is DDL607);
+   z3's models are candidate counterexamples. Every counterexample and witness
+   is replayed through the evaluator before it is reported; one that does not
+   replay is an internal error (DDL607).
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from typing import Any
 import attrs
 
 from ddl.diagnostics import Note, Span
-from ddl.eval import arms
 from ddl.eval.interp import Evaluator
 from ddl.eval.ops import UNTIMED
 from ddl.eval.result import Err, Ok, Outcome
@@ -196,6 +198,11 @@ class FamilyProver:
         return Obligation(kind, subject, "unknown", f"internal error: {what} did not replay through the evaluator",
                           span, seconds, "DDL607", hint="this is a bug in ddl's verifier; please report it")
 
+    def contradicted(self, kind: str, subject: str, span: Span, claim: str, theta: Theta) -> Obligation:
+        return Obligation(kind, subject, "unknown",
+                          f"internal error: a prover claimed \"{claim}\" but the run with {show_theta(theta)} "
+                          "contradicts it", span, 0.0, "DDL607", hint="this is a bug in ddl's verifier; please report it")
+
     # ------------------------------------------------------------------ obligations
 
     def all(self) -> list[Obligation]:
@@ -306,9 +313,7 @@ class FamilyProver:
             if found is not None:
                 return found
             for arm in node.arms:
-                name = arms.binder(arm.pattern)
-                inner = env if name is None else {**env, name: iv.TOP}
-                found = self._env_to(arm.body, target, inner)
+                found = self._env_to(arm.body, target, self.ivs.arm_env(node, arm, env))
                 if found is not None:
                     return found
             return None
@@ -365,26 +370,64 @@ class FamilyProver:
 
     def _safe(self, site: Site) -> Obligation:
         kind, subject, span = "safe", site.subject, site.span
-        why = self._safe_by_type(site)
-        if why is not None:
-            return Obligation(kind, subject, "proved", why, span, 0.0)
+        # The runs refute whatever a prover says; a proof that a run contradicts is a verifier bug.
         for run in self.runs:
             o = run.outcome
             if isinstance(o, Err) and o.failure.span == span and o.failure.code not in ("DDL305", "DDL999"):
                 replayed = self.replay(run.theta)
                 if not (isinstance(replayed, Err) and replayed.failure.span == span):
                     return self.internal(kind, subject, span, 0.0, f"the failure at {show_theta(run.theta)}")
+                claim = self._safe_by_type(site) or smt.decide_site(self.module, self.family, site)[0]
+                if claim is not None:
+                    return self.contradicted(kind, subject, span, claim, run.theta)
                 f = replayed.failure
                 return Obligation(kind, subject, "refuted", f"with {show_theta(run.theta)}: {f.message}", span, 0.0,
                                   "DDL600", (Note(f"the run fails here ({f.code})", span),))
+        why = self._safe_by_type(site)
+        if why is not None:
+            return Obligation(kind, subject, "proved", why, span, 0.0)
         if self.space.exhaustive:
             return Obligation(kind, subject, "proved", f"no θ fails here ({self.space.describe()} evaluated)", span, 0.0)
-        verdict = smt.prove_site(self.module, self.family, site)
+        verdict, cand = smt.decide_site(self.module, self.family, site)
         if verdict is not None:
             return Obligation(kind, subject, "proved", verdict, span, 0.0)
+
+        def fails_here(theta: Theta, o: Outcome) -> bool:
+            return isinstance(o, Err) and o.failure.span == span and o.failure.code not in BUDGET_CODES
+
+        theta = self._simplest(self._from_candidate(cand), fails_here)
+        if theta is not None:  # z3's model, replayed: only a failure at this very site is reported
+            replayed = self.replay(theta)
+            assert isinstance(replayed, Err)
+            f = replayed.failure
+            return Obligation(kind, subject, "refuted", f"with {show_theta(theta)}: {f.message} (found by z3)",
+                              span, 0.0, "DDL600", (Note(f"the run fails here ({f.code})", span),))
         return Obligation(kind, subject, "unknown",
                           f"not decided: Θ is too large to enumerate and no sampled θ fails here ({len(self.runs)} tried)",
                           span, 0.0, "DDL606")
+
+    def _from_candidate(self, cand: dict[str, Value] | None) -> Theta | None:
+        """A z3 model's parameter values completed from the first example's θ (else a θ that was run),
+        validated against Θ; None when there is none or it is not in Θ."""
+        if not cand:
+            return None
+        bases = [*self.examples, *(run.theta for run in self.runs[:1])]
+        if not bases:
+            return None
+        return self._validate({**bases[0], **cand})
+
+    def _simplest(self, theta: Theta | None, bad: Callable[[Theta, Outcome], bool]) -> Theta | None:
+        """A z3 counterexample with every parameter it does not need put back to the first example's value
+        (the model's values for the others are arbitrary); None when it does not replay at all."""
+        if theta is None or not bad(theta, self.replay(theta)):
+            return None
+        base = self.examples[0] if self.examples else {}
+        for name in list(theta):
+            if name in base and base[name] != theta[name]:
+                tried = self._validate({**theta, name: base[name]})
+                if tried is not None and bad(tried, self.replay(tried)):
+                    theta = tried
+        return theta
 
     # ---- depends
 
@@ -467,6 +510,13 @@ class FamilyProver:
         o = self.evaluator.eval_closed(expr, env={"result": value}, params=theta)
         return isinstance(o, Ok) and o.value is True
 
+    def _prove_ensures(self, expr: ir.Node) -> tuple[str | None, dict[str, Value] | None]:
+        """Structure first: symbolic evaluation, then z3 (a proof, or z3's candidate counterexample)."""
+        why = prove_ensures(self.family, Symbolic(self.module, self.evaluator, self.ivs), self.space.domains, expr)
+        if why is not None:
+            return why, None
+        return smt.decide_ensures(self.module, self.family, expr)
+
     def _ensures(self, i: int, en: Any) -> Obligation:
         kind = "ensures"
         subject = en.label if en.label else f"ensures[{i + 1}]"
@@ -477,16 +527,27 @@ class FamilyProver:
                 replayed = self.replay(run.theta)
                 if not (isinstance(replayed, Ok) and not self._ensures_holds(en.expr, run.theta, replayed.value)):
                     return self.internal(kind, subject, en.span, 0.0, "the counterexample")
+                claim = self._prove_ensures(en.expr)[0]
+                if claim is not None:
+                    return self.contradicted(kind, subject, en.span, claim, run.theta)
                 return Obligation(kind, subject, "refuted",
                                   f"with {show_theta(run.theta)} the output is {show_out(replayed.value)}",
                                   en.span, 0.0, "DDL605")
         if self.space.exhaustive:
             return Obligation(kind, subject, "proved", f"holds for {self.space.describe()}", en.span, 0.0)
-        why = prove_ensures(self.family, Symbolic(self.module, self.evaluator, self.ivs), self.space.domains, en.expr)
-        if why is None:
-            why = smt.prove_ensures(self.module, self.family, en.expr)
+        why, cand = self._prove_ensures(en.expr)
         if why is not None:
             return Obligation(kind, subject, "proved", why, en.span, 0.0)
+        def violates(theta: Theta, o: Outcome) -> bool:
+            return isinstance(o, Ok) and not self._ensures_holds(en.expr, theta, o.value)
+
+        theta = self._simplest(self._from_candidate(cand), violates)
+        if theta is not None:  # z3's model, replayed: reported only when the clause really fails there
+            replayed = self.replay(theta)
+            assert isinstance(replayed, Ok)
+            return Obligation(kind, subject, "refuted",
+                              f"with {show_theta(theta)} the output is {show_out(replayed.value)} (found by z3)",
+                              en.span, 0.0, "DDL605")
         return Obligation(kind, subject, "unknown",
                           f"holds on every sampled θ ({len(self.runs)} tried), but Θ is too large to enumerate",
                           en.span, 0.0, "DDL606")

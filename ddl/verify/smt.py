@@ -1,28 +1,51 @@
-"""z3 for universal ``safe`` claims over Int arithmetic, one query per site.
+"""z3 for ``safe`` sites and ``ensures`` over Int and Decimal arithmetic.
 
-The site's function (or the program) is encoded from its root down to the
-site: let-bound Int/Bool expressions become z3 terms, the conditions of the
-enclosing ``if`` / ``match`` / ``and`` / ``or`` become assumptions, and every
-sub-expression outside the encoded fragment (text, calls, decimals, lists)
+A site's function (or the program) is encoded from its root down to the site:
+let-bound Int/Decimal/Bool/enum expressions become z3 terms, the conditions of
+the enclosing ``if`` / ``match`` / ``and`` / ``or`` become assumptions, and every
+sub-expression outside the encoded fragment (text, options, lists, most calls)
 becomes a fresh variable constrained only by its type's range — a sound
-over-approximation, so ``unsat`` is a proof.  Function parameters range over
-their declared types (each call's arguments are narrowed to them, itself a
-``safe`` obligation).  Text is never encoded: string-theory queries over
+over-approximation, so ``unsat`` is a proof.  A Decimal(s) is an integer count
+of 10^-s, each operation rounded half-even once as spec/semantics.md §4 says.
+Function parameters range over their declared types (each call's arguments
+are narrowed to them, itself a ``safe`` obligation).  A ``sat`` model is only a
+*candidate* counterexample: the prover replays it through the evaluator before
+reporting it.  Text is never encoded: string-theory queries over
 concatenations time out.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from ddl.eval.arms import binder
+from ddl.eval.theta import enum_value
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily, CheckedModule
-from ddl.types.model import BoolT, EnumT, IntT, RecordT
-from ddl.values import EnumV
-from ddl.verify.walk import Site, children
+from ddl.types.model import BoolT, DecimalT, EnumT, IntT, RecordT, Type
+from ddl.values import EnumV, Value
+from ddl.verify.walk import Site, children, nodes
+
+NUMBERS = (IntT, DecimalT)
+
+
+def scale_of(t: Type) -> int:
+    """The scale a number's term counts in: a Decimal(s) is an integer count of 10^-s, an Int of units."""
+    return t.scale if isinstance(t, DecimalT) else 0
 
 TIMEOUT_MS = 2000
+# z3's own work counter bounds each query first (about 1 s of work on an ordinary machine), so a verdict does not depend on
+# how busy the machine is; the 2 s wall-clock timeout is only a safety net.
+RLIMIT = 3_000_000
+
+
+def make_solver(z3: Any, timeout_ms: int = TIMEOUT_MS) -> Any:
+    s = z3.Solver()
+    s.set("timeout", timeout_ms)
+    s.set("rlimit", RLIMIT)
+    return s
 
 
 class _Enc(ir.Visitor):
@@ -46,11 +69,12 @@ class _Enc(ir.Visitor):
         if isinstance(t, BoolT):
             return z3.Bool(f"b{self.fresh_n}")
         v = z3.Int(f"v{self.fresh_n}")
-        if isinstance(t, IntT):
+        if isinstance(t, NUMBERS):
+            unit = 10 ** scale_of(t)
             if t.lo is not None:
-                self.side.append(v >= t.lo)
+                self.side.append(v >= int(Fraction(t.lo) * unit))
             if t.hi is not None:
-                self.side.append(v <= t.hi)
+                self.side.append(v <= int(Fraction(t.hi) * unit))
         if isinstance(t, EnumT):
             self.side.append(v >= 0)
             self.side.append(v < len(t.variants))
@@ -61,10 +85,29 @@ class _Enc(ir.Visitor):
         if isinstance(t, RecordT) and self.inline:
             r = self.visit(node, env)
             return r if isinstance(r, dict) else None
-        if not isinstance(t, (IntT, BoolT, EnumT)):
+        if not isinstance(t, (IntT, DecimalT, BoolT, EnumT)):
             return None
         r = self.visit(node, env)
         return r if r is not None and not isinstance(r, dict) else self.fresh(t)
+
+    def num(self, node: ir.Node, env: dict[str, Any], scale: int) -> Any:
+        """A number's term counted in units of 10^-scale (None when that would need rounding)."""
+        return self.rescale(self.enc(node, env), scale_of(node.type), scale)
+
+    def rescale(self, term: Any, have: int, want: int) -> Any:
+        if term is None or want < have:
+            return None
+        return term * (10 ** (want - have)) if want > have else term
+
+    def rounded(self, n: Any, d: int) -> Any:
+        """n / d rounded half to even (d a positive constant), as a term defined by side constraints."""
+        if d == 1:
+            return n
+        self.fresh_n += 1
+        q = self.z3.Int(f"q{self.fresh_n}")
+        r = n - q * d
+        self.side += [2 * r <= d, 2 * r >= -d, self.z3.Implies(self.z3.Or(2 * r == d, 2 * r == -d), q % 2 == 0)]
+        return q
 
     def constant(self, value: Any, t: Any) -> Any:
         """A pattern's constant as a term of the scrutinee's type (None when not encoded)."""
@@ -76,7 +119,10 @@ class _Enc(ir.Visitor):
         if isinstance(v, bool):
             return z3.BoolVal(v)
         if isinstance(v, int):
-            return z3.IntVal(v)
+            return z3.IntVal(v * 10 ** scale_of(node.type))
+        if isinstance(v, Decimal) and v.is_finite():
+            units = Fraction(v) * 10 ** scale_of(node.type)
+            return z3.IntVal(int(units)) if units.denominator == 1 else None
         if isinstance(v, EnumV) and isinstance(node.type, EnumT):
             return z3.IntVal(node.type.variants.index(v.name))
         return None
@@ -100,7 +146,7 @@ class _Enc(ir.Visitor):
 
     def visit_Arith(self, node: ir.Arith, env: dict[str, Any]) -> Any:
         if node.kind != "int":
-            return None
+            return self.decimal_arith(node, env)
         a, b = self.enc(node.left, env), self.enc(node.right, env)
         if node.op == "+":
             return a + b
@@ -114,13 +160,38 @@ class _Enc(ir.Visitor):
             return a / b if node.op == "/" else a % b
         return None
 
+    def decimal_arith(self, node: ir.Arith, env: dict[str, Any]) -> Any:
+        """Decimal arithmetic exactly (spec/semantics.md §4): terms count 10^-scale units, each result
+        rounded half-even to its scale once; None where that is not encoded (%, a non-constant divisor)."""
+        sa, sb, s = scale_of(node.left.type), scale_of(node.right.type), scale_of(node.type)
+        if node.op in ("+", "-"):
+            a, b = self.num(node.left, env, s), self.num(node.right, env, s)
+            if a is None or b is None:
+                return None
+            return a + b if node.op == "+" else a - b
+        a, b = self.enc(node.left, env), self.enc(node.right, env)
+        if node.op == "*":
+            exact = sa + sb  # the product counts 10^-(sa+sb) units
+            return self.rescale(a * b, exact, s) if exact <= s else self.rounded(a * b, 10 ** (exact - s))
+        if node.op == "/" and self.z3.is_int_value(b) and b.as_long() != 0:
+            # (a/10^sa) / (b/10^sb) in units of 10^-s, rounded once
+            d = b.as_long()
+            n = a * (10 ** (s + sb - sa)) * (1 if d > 0 else -1)
+            return self.rounded(n, abs(d))
+        return None
+
     def visit_Neg(self, node: ir.Neg, env: dict[str, Any]) -> Any:
-        if not isinstance(node.type, IntT):
+        if not isinstance(node.type, NUMBERS):
             return None
-        return -self.enc(node.operand, env)
+        return -self.num(node.operand, env, scale_of(node.type))
 
     def visit_Compare(self, node: ir.Compare, env: dict[str, Any]) -> Any:
-        a, b = self.enc(node.left, env), self.enc(node.right, env)
+        lt, rt = node.left.type, node.right.type
+        if isinstance(lt, NUMBERS) and isinstance(rt, NUMBERS):
+            s = max(scale_of(lt), scale_of(rt))
+            a, b = self.num(node.left, env, s), self.num(node.right, env, s)
+        else:
+            a, b = self.enc(node.left, env), self.enc(node.right, env)
         if a is None or b is None:
             return None
         return {"==": lambda: a == b, "!=": lambda: a != b, "<": lambda: a < b, "<=": lambda: a <= b,
@@ -134,30 +205,39 @@ class _Enc(ir.Visitor):
         return self.z3.Not(self.enc(node.operand, env))
 
     def visit_If(self, node: ir.If, env: dict[str, Any]) -> Any:
-        z3 = self.z3
         c = self.enc(node.cond, env)
-        a, b = self.enc(node.then, env), self.enc(node.else_, env)
+        a, b = self.branch(node.then, node, env), self.branch(node.else_, node, env)
         if a is None or b is None:
             return None
-        if isinstance(a, dict) and isinstance(b, dict):  # records: field by field
-            return {k: (z3.If(c, a[k], b[k]) if a.get(k) is not None and b.get(k) is not None else None)
-                    for k in a}
-        if isinstance(a, dict) or isinstance(b, dict):
-            return None
-        return z3.If(c, a, b)
+        return self.ite(c, a, b)
+
+    def branch(self, body: ir.Node, node: ir.Node, env: dict[str, Any]) -> Any:
+        """A branch's value in the scale of the whole conditional's type."""
+        if isinstance(node.type, NUMBERS) and isinstance(body.type, NUMBERS):
+            return self.num(body, env, scale_of(node.type))
+        return self.enc(body, env)
 
     def visit_Widen(self, node: ir.Widen | ir.Narrow, env: dict[str, Any]) -> Any:
-        if not isinstance(node.type, IntT):
+        if not isinstance(node.type, NUMBERS) or not isinstance(node.inner.type, NUMBERS):
             return None
-        return self.enc(node.inner, env)
+        return self.num(node.inner, env, scale_of(node.type))
 
     visit_Narrow = visit_Widen
 
     def visit_CallBuiltin(self, node: ir.CallBuiltin, env: dict[str, Any]) -> Any:
-        if node.name not in ("min", "max", "abs") or not isinstance(node.type, IntT):
+        if node.name in ("round", "to_decimal") and isinstance(node.type, DecimalT) and node.args:
+            x = node.args[0]
+            if not isinstance(x.type, NUMBERS):
+                return None
+            have, want = scale_of(x.type), scale_of(node.type)
+            term = self.enc(x, env)
+            return self.rescale(term, have, want) if want >= have else self.rounded(term, 10 ** (have - want))
+        if node.name not in ("min", "max", "abs") or not isinstance(node.type, NUMBERS):
             return None
         z3 = self.z3
-        xs = [self.enc(a, env) for a in node.args]
+        xs = [self.num(a, env, scale_of(node.type)) for a in node.args]
+        if any(x is None for x in xs):
+            return None
         if node.name == "abs":
             return z3.If(xs[0] >= 0, xs[0], -xs[0])
         if node.name == "min":
@@ -190,14 +270,14 @@ class _Enc(ir.Visitor):
             self.depth -= 1
 
     def visit_Match(self, node: ir.Match, env: dict[str, Any]) -> Any:
-        if not self.inline or not isinstance(node.type, (IntT, BoolT, EnumT)):
+        if not self.inline or not isinstance(node.type, (IntT, DecimalT, BoolT, EnumT, RecordT)):
             return None
         s = self.enc(node.scrutinee, env)
         if s is None:
             return None
         out: Any = None
         for i, arm in enumerate(reversed(node.arms)):
-            val = self.enc(arm.body, env)
+            val = self.branch(arm.body, node, env)
             if val is None:
                 return None
             pat = arm.pattern
@@ -207,10 +287,21 @@ class _Enc(ir.Visitor):
                 c = self.constant(pat.value, node.scrutinee.type)
                 if c is None or out is None:
                     return None
-                out = self.z3.If(s == c, val, out)
+                out = self.ite(s == c, val, out)
+                if out is None:
+                    return None
             else:
                 return None
         return out
+
+    def ite(self, c: Any, a: Any, b: Any) -> Any:
+        """``if c then a else b`` on terms, or on records field by field (None: a field not encoded)."""
+        if isinstance(a, dict) and isinstance(b, dict):
+            return {k: (self.z3.If(c, a[k], b[k]) if a.get(k) is not None and b.get(k) is not None else None)
+                    for k in a}
+        if isinstance(a, dict) or isinstance(b, dict):
+            return None
+        return self.z3.If(c, a, b)
 
     def _none(self, node: ir.Node, env: dict[str, Any]) -> Any:
         return None
@@ -227,9 +318,27 @@ class _Path(ir.Visitor):
     conditions of the enclosing ``if`` / ``match`` / ``and`` / ``or`` are added on the way down.
     """
 
-    def __init__(self, target: ir.Node, enc: _Enc):
+    def __init__(self, target: ir.Node, enc: _Enc, module: Any = None):
         self.target = target
         self.enc = enc
+        self.module = module  # given: the search goes on into the bodies of the functions called
+        self.depth = 0
+
+    def visit_CallFn(self, node: ir.CallFn, env: dict[str, Any], conds: list[Any]) -> Any:
+        found = self._through(node, env, conds)
+        if found is not None or self.module is None or self.depth >= 8:
+            return found
+        fn = self.module.functions[node.fn]
+        if not any(n is self.target for n in nodes(fn.body)):
+            return None
+        # The body with its parameters bound to this call's arguments (a parameter not encoded stays
+        # fresh, bounded by its declared type).
+        inner = {"L:" + name: self.enc.enc(a, env) for (name, _), a in zip(fn.params, node.args)}
+        self.depth += 1
+        try:
+            return self.find(fn.body, {k: v for k, v in inner.items() if v is not None}, conds)
+        finally:
+            self.depth -= 1
 
     def find(self, node: ir.Node, env: dict[str, Any], conds: list[Any]) -> tuple[dict[str, Any], list[Any]] | None:
         if node is self.target:
@@ -300,23 +409,88 @@ class _Path(ir.Visitor):
     # No condition and no binder: search the children in order.
     visit_Const = visit_Local = visit_Param = visit_Interp = visit_Arith = visit_Compare = _through
     visit_Not = visit_Neg = visit_Concat = visit_Coalesce = visit_GetField = visit_Index = _through
-    visit_TableGet = visit_CallFn = visit_CallBuiltin = visit_MakeList = visit_Range = visit_MakeMap = _through
+    visit_TableGet = visit_CallBuiltin = visit_MakeList = visit_Range = visit_MakeMap = _through
     visit_MakeRecord = visit_MakeSome = visit_Widen = visit_Narrow = _through
 
 
-def prove_site(module: CheckedModule, family: CheckedFamily, site: Site) -> str | None:
-    """A proof summary when z3 shows the site cannot fail; None when it cannot (or times out)."""
+Candidate = dict[str, Value]  # parameter values from a z3 model: a counterexample still to be replayed
+
+
+def param_terms(enc: _Enc, family: CheckedFamily, env: dict[str, Any]) -> None:
+    """Every Int, Decimal, Bool and enum parameter as a variable bounded by its type, and each parameter's
+    ``where`` as a constraint (θ ranges over Θ only)."""
+    for p in family.params:
+        if isinstance(p.type, (IntT, DecimalT, BoolT, EnumT)):
+            env["P:" + p.name] = enc.fresh(p.type)
+    for p in family.params:
+        if p.where is not None:
+            w = enc.enc(p.where, env)
+            if w is not None:
+                enc.side.append(w)
+
+
+def candidate(z3: Any, model: Any, family: CheckedFamily, env: dict[str, Any]) -> Candidate:
+    """The encoded parameters' values in a model, in source terms (the others are left to the caller)."""
+    out: Candidate = {}
+    for p in family.params:
+        term = env.get("P:" + p.name)
+        if term is None:
+            continue
+        got = model.eval(term, model_completion=True)
+        t = p.type
+        if isinstance(t, BoolT):
+            out[p.name] = z3.is_true(got)
+        elif isinstance(t, EnumT):
+            out[p.name] = enum_value(t, t.variants[got.as_long()])
+        elif isinstance(t, DecimalT):
+            out[p.name] = Decimal(got.as_long()).scaleb(-t.scale)
+        else:
+            out[p.name] = got.as_long()
+    return out
+
+
+def decide_site(module: CheckedModule, family: CheckedFamily, site: Site) -> tuple[str | None, Candidate | None]:
+    """z3 on a partial operation: a proof summary when it cannot fail, else perhaps a candidate θ (of the
+    program's own sites) that makes it fail, still to be replayed; (None, None) when undecided."""
     n = site.node
-    if not ((isinstance(n, ir.Arith) and n.kind == "int") or (isinstance(n, ir.Narrow) and isinstance(n.type, IntT))):
-        return None
+    if not (isinstance(n, ir.Arith) or (isinstance(n, ir.Narrow) and isinstance(n.type, NUMBERS))):
+        return None, None
     try:
         import z3  # deferred: z3 is heavy and only some proofs reach it
     except ImportError:  # pragma: no cover
+        return None, None
+    try:
+        return _decide_site(z3, module, family, site)
+    except (z3.Z3Exception, RecursionError, TypeError, AttributeError):
+        return None, None  # outside the encoded fragment
+
+
+def _fails(z3: Any, enc: _Enc, n: ir.Node, site_env: dict[str, Any]) -> Any:
+    """The condition under which the site fails (None when it is not encoded)."""
+    if isinstance(n, ir.Arith):
+        d = enc.enc(n.right, site_env)
+        return None if d is None else d == 0
+    assert isinstance(n, ir.Narrow) and isinstance(n.type, NUMBERS)
+    s = scale_of(n.type)
+    v = enc.num(n.inner, site_env, s)
+    if v is None:
         return None
+    parts = []
+    if n.type.lo is not None:
+        parts.append(v < int(Fraction(n.type.lo) * 10**s))
+    if n.type.hi is not None:
+        parts.append(v > int(Fraction(n.type.hi) * 10**s))
+    return z3.Or(*parts) if parts else None
+
+
+def _decide_site(z3: Any, module: CheckedModule, family: CheckedFamily,
+                 site: Site) -> tuple[str | None, Candidate | None]:
+    n = site.node
     enc = _Enc(z3)
     env: dict[str, Any] = {}
     if site.owner is None:
         root = family.program
+        param_terms(enc, family, env)
     else:
         fn = module.functions[site.owner]
         root = fn.body
@@ -324,67 +498,80 @@ def prove_site(module: CheckedModule, family: CheckedFamily, site: Site) -> str 
             env["L:" + name] = enc.fresh(t)
     found = _Path(n, enc).find(root, env, [])
     if found is None:
+        return None, None
+    site_env, conds = found
+    bad = _fails(z3, enc, n, site_env)
+    if bad is None:
+        return None, None
+    solver = make_solver(z3)
+    solver.add(*enc.side, *[c for c in conds if c is not None], bad)
+    verdict = solver.check()
+    if verdict == z3.unsat:
+        where = "its function's parameter types" if site.owner is not None else "the parameters' types"
+        return f"z3 shows no value allowed by {where} and the path to it fails here", None
+    if verdict == z3.sat and site.owner is None:
+        return None, candidate(z3, solver.model(), family, env)
+    if site.owner is not None:  # perhaps a call from the program fails there: from θ, through the arguments
+        return None, _through_calls(z3, module, family, n)
+    return None, None
+
+
+def _through_calls(z3: Any, module: CheckedModule, family: CheckedFamily, n: ir.Node) -> Candidate | None:
+    enc = _Enc(z3)
+    env: dict[str, Any] = {}
+    param_terms(enc, family, env)
+    found = _Path(n, enc, module).find(family.program, env, [])
+    if found is None:
         return None
     site_env, conds = found
-    if isinstance(n, ir.Arith):
-        d = enc.enc(n.right, site_env)
-        if d is None:
-            return None
-        bad = d == 0
-    else:
-        assert isinstance(n.type, IntT)
-        v = enc.enc(n.inner, site_env)
-        if v is None:
-            return None
-        parts = []
-        if n.type.lo is not None:
-            parts.append(v < n.type.lo)
-        if n.type.hi is not None:
-            parts.append(v > n.type.hi)
-        if not parts:
-            return None
-        bad = z3.Or(*parts)
-    solver = z3.Solver()
-    solver.set("timeout", TIMEOUT_MS)
+    bad = _fails(z3, enc, n, site_env)
+    if bad is None:
+        return None
+    solver = make_solver(z3)
     solver.add(*enc.side, *[c for c in conds if c is not None], bad)
-    if solver.check() == z3.unsat:
-        where = "its function's parameter types" if site.owner is not None else "the parameters' types"
-        return f"z3 shows no value allowed by {where} and the path to it fails here"
-    return None
+    return candidate(z3, solver.model(), family, env) if solver.check() == z3.sat else None
 
 
-def prove_ensures(module: CheckedModule, family: CheckedFamily, expr: ir.Node, timeout_ms: int = TIMEOUT_MS) -> str | None:
-    """z3 over the whole program (Int, Bool, enum; records and calls inlined): a proof summary or None."""
+def prove_site(module: CheckedModule, family: CheckedFamily, site: Site) -> str | None:
+    """A proof summary when z3 shows the site cannot fail; None when it cannot (or times out)."""
+    return decide_site(module, family, site)[0]
+
+
+def decide_ensures(module: CheckedModule, family: CheckedFamily, expr: ir.Node,
+                   timeout_ms: int = TIMEOUT_MS) -> tuple[str | None, Candidate | None]:
+    """z3 over the whole program (Int, Decimal, Bool, enum; records and calls inlined): a proof summary,
+    or a candidate θ that may violate the clause (still to be replayed); (None, None) when undecided."""
     try:
         import z3  # deferred: z3 is heavy and only some proofs reach it
     except ImportError:  # pragma: no cover
-        return None
+        return None, None
     try:
-        return _prove_ensures(z3, module, family, expr, timeout_ms)
+        return _decide_ensures(z3, module, family, expr, timeout_ms)
     except (z3.Z3Exception, RecursionError, TypeError, AttributeError):
-        return None  # outside the encoded fragment
+        return None, None  # outside the encoded fragment
 
 
-def _prove_ensures(z3: Any, module: CheckedModule, family: CheckedFamily, expr: ir.Node, timeout_ms: int) -> str | None:
+def prove_ensures(module: CheckedModule, family: CheckedFamily, expr: ir.Node, timeout_ms: int = TIMEOUT_MS) -> str | None:
+    """z3 over the whole program: a proof summary or None."""
+    return decide_ensures(module, family, expr, timeout_ms)[0]
+
+
+def _decide_ensures(z3: Any, module: CheckedModule, family: CheckedFamily, expr: ir.Node,
+                    timeout_ms: int) -> tuple[str | None, Candidate | None]:
     enc = _Enc(z3, module, inline=True)
     env: dict[str, Any] = {}
-    for p in family.params:
-        if isinstance(p.type, (IntT, BoolT, EnumT)):
-            env["P:" + p.name] = enc.fresh(p.type)
-    for p in family.params:
-        if p.where is not None:
-            w = enc.enc(p.where, env)
-            if w is not None:
-                enc.side.append(w)
+    param_terms(enc, family, env)
     result = enc.enc(family.program, env)
     if result is None:
-        return None
+        return None, None
     claim = enc.enc(expr, {**env, "L:result": result})
     if claim is None:
-        return None
-    solver = z3.Solver()
-    solver.set("timeout", timeout_ms)
+        return None, None
+    solver = make_solver(z3, timeout_ms)
     solver.add(*enc.side, z3.Not(claim))
-    if solver.check() == z3.unsat:
-        return "z3 shows it holds for every θ (the program's integer arithmetic encoded exactly)"
-    return None
+    verdict = solver.check()
+    if verdict == z3.unsat:
+        return "z3 shows it holds for every θ (the program's Int and Decimal arithmetic encoded exactly)", None
+    if verdict == z3.sat:
+        return None, candidate(z3, solver.model(), family, env)
+    return None, None

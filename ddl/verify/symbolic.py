@@ -7,9 +7,13 @@ and its arguments, so the same call in the program and in the ``ensures``
 clause is the same atom.  ``starts_with``, ``ends_with``, ``contains`` and
 ``==`` on such sequences are decided only when the answer holds for every
 value of the atoms (a constant part matches, or whole atoms line up);
-numbers are compared by interval analysis.  Anything else — a branch on an
-atom, a built-in applied to one — stops the proof (:class:`Undecided`), so a
-verdict is always sound.
+numbers are compared by interval analysis.  Records, options, lists and map
+literals (constant keys) are compared field by field and entry by entry; a
+clause that reads ``result`` only through fields sees the program projected to
+those fields.  A table lookup with an opaque key forks over the entries, and an
+opaque parameter with a small domain is split over its values where it is
+tested.  Anything else — a branch on an atom inside a call, a built-in applied
+to one — stops the proof (:class:`Undecided`), so a verdict is always sound.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 import attrs
-from pyrsistent import pmap, pvector
+from pyrsistent import PMap, PVector, pmap, pvector
 
 from ddl.eval.arms import arm_index, binder
 from ddl.eval.ops import compare, show
@@ -30,7 +34,7 @@ from ddl.regular.dfa import DFA, minimize
 from ddl.types import ir
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, OptionT, TextT
 from ddl.types.regex import convert_regex
-from ddl.values import RecordV, SomeV
+from ddl.values import NONE, RecordV, SomeV
 from ddl.verify import intervals as iv
 from ddl.verify.walk import children, nodes
 
@@ -109,9 +113,56 @@ def key_of(v: Any) -> Any:
         return ("text", tuple(key_of(p) if not isinstance(p, str) else p for p in v.parts))
     if isinstance(v, RecordV):
         return ("rec", v.type_name, tuple((n, key_of(x)) for n, x in v.fields))
-    if is_sym(v):
-        raise Undecided
-    return ("val", v)
+    if not is_sym(v):
+        return ("val", v)
+    if isinstance(v, SomeV):
+        return ("some", key_of(v.value))
+    if isinstance(v, PMap):
+        return ("map", frozenset((k, key_of(x)) for k, x in v.items()))
+    if isinstance(v, PVector):
+        return ("list", tuple(key_of(x) for x in v))
+    raise Undecided
+
+
+def struct_eq(a: Any, b: Any) -> bool | None:
+    """Whether two values are equal for every value of their atoms (None: not decided structurally).
+
+    Records field by field, options and map literals (constant keys) entry by entry, lists item by
+    item; a text with more constant characters than a constant text has can never equal it."""
+    if not is_sym(a) and not is_sym(b):
+        return bool(compare("==", a, b))
+    if key_of(a) == key_of(b):
+        return True
+    if isinstance(a, SomeV) or isinstance(b, SomeV):
+        if isinstance(a, SomeV) and isinstance(b, SomeV):
+            return struct_eq(a.value, b.value)
+        return False if (a is NONE or b is NONE) else None
+    if isinstance(a, RecordV) and isinstance(b, RecordV):
+        return _all_eq([(x, dict(b.fields)[n]) for n, x in a.fields]) if a.type_name == b.type_name else False
+    if isinstance(a, PMap) and isinstance(b, PMap):
+        return _all_eq([(x, b[k]) for k, x in a.items()]) if set(a.keys()) == set(b.keys()) else False
+    if isinstance(a, PVector) and isinstance(b, PVector):
+        return _all_eq(list(zip(a, b))) if len(a) == len(b) else False
+    for t, c in ((a, b), (b, a)):
+        if isinstance(t, SText) and isinstance(c, str):
+            fixed = "".join(p for p in t.parts if isinstance(p, str))
+            if len(fixed) > len(c) or not _fits_around(t.parts, c):
+                return False
+    return None
+
+
+def _fits_around(parts: tuple[Any, ...], c: str) -> bool:
+    """Can a text of these parts equal ``c`` (its constant head and tail must match c's)?"""
+    head = parts[0] if isinstance(parts[0], str) else ""
+    tail = parts[-1] if isinstance(parts[-1], str) and len(parts) > 1 else ""
+    return c.startswith(head) and c.endswith(tail)
+
+
+def _all_eq(pairs: list[tuple[Any, Any]]) -> bool | None:
+    verdicts = [struct_eq(x, y) for x, y in pairs]
+    if any(v is False for v in verdicts):
+        return False
+    return True if all(v is True for v in verdicts) else None
 
 
 # ---------------------------------------------------------------------- deciders on texts
@@ -229,6 +280,8 @@ class Symbolic(ir.Visitor):
         self.var_scale: dict[Any, int] = {}
         self.text_params: dict[Any, Any] = {}  # atom key of a Text parameter → its pattern
         self.var_iv: dict[Any, Any] = {}
+        self.table_picks: dict[Any, int] = {}  # (table, key) → the entry chosen on the current path
+        self.lazy: dict[str, list[Any]] = {}  # opaque parameters with small domains, split where tested
 
     # ---- regular languages of texts (to show that a text can never contain a needle)
 
@@ -383,11 +436,21 @@ class Symbolic(ir.Visitor):
             raise Undecided
         return self.visit(node, _At(env, params, ivenv, depth))
 
-    def _atom(self, node: ir.Node, key: Any, ivenv: dict[str, Any], lin: Lin | None = None) -> Any:
+    def numerals(self, t: SText) -> Any:
+        """The interval of parse_int(t) when it never fails (t a parameter whose pattern admits only numerals)."""
+        if len(t.parts) != 1 or not isinstance(t.parts[0], Atom) or t.parts[0].key not in self.text_params:
+            return None
+        return iv.numeral_range(self.text_params[t.parts[0].key])
+
+    def _atom(self, node: ir.Node, key: Any, ivenv: dict[str, Any], lin: Lin | None = None,
+              interval: Any = None) -> Any:
         """An opaque value; ``lin`` is its value as a linear form before rounding to the node's scale."""
         if isinstance(node.type, TextT):
             return SText((Atom(key),))
-        interval = None
+        if interval is not None:  # an Int known by other means (parse_int of a patterned text)
+            self.var_scale[key] = 0
+            self.var_iv[key] = interval
+            return Atom(key, interval)
         if isinstance(node.type, (IntT, DecimalT)):
             interval = self.ivs.of(node, ivenv)
             if lin is not None:
@@ -416,6 +479,10 @@ class Symbolic(ir.Visitor):
         return at.env[node.name]
 
     def visit_Let(self, node: ir.Let, at: _At) -> Any:
+        if node.name not in self.free(node.body)[1]:
+            # Never read (e.g. only by a record field the clause does not read): not evaluated. Should
+            # it fail, the program has no output there, and a clause checked on more outputs is still sound.
+            return self.ev(at, node.body)
         v = self.ev(at, node.value)
         value_iv = self.ivs.of(node.value, at.ivenv)
         known = _interval(v)
@@ -479,7 +546,7 @@ class Symbolic(ir.Visitor):
 
     def visit_Match(self, node: ir.Match, at: _At) -> Any:
         try:
-            s = self.ev(at, node.scrutinee)
+            s = self.bind(self.ev(at, node.scrutinee), at)
         except Undecided:
             self.fresh += 1  # unknown and unnamed: equal only to itself
             s = Atom(("scrutinee", self.fresh))
@@ -487,6 +554,9 @@ class Symbolic(ir.Visitor):
             if at.depth > 0:
                 raise Undecided
             arm = node.arms[self.choose(len(node.arms))]  # every arm is explored
+            if isinstance(arm.pattern, ir.PatConst) and isinstance(node.scrutinee, ir.Param):
+                # The parameter is bound to the arm's value inside the arm.
+                at = at._replace(params={**at.params, node.scrutinee.name: arm.pattern.value})
             name = binder(arm.pattern)
             if name is not None:
                 inner_t = node.scrutinee.type.inner if isinstance(node.scrutinee.type, OptionT) else None
@@ -514,11 +584,47 @@ class Symbolic(ir.Visitor):
         return not _bool(self.ev(at, node.operand))
 
     def visit_Compare(self, node: ir.Compare, at: _At) -> Any:
-        a, b = self.ev(at, node.left), self.ev(at, node.right)
+        a, b = self.bind(self.ev(at, node.left), at), self.bind(self.ev(at, node.right), at)
         return self._compare(node.op, a, b)
+
+    def bind(self, v: Any, at: _At) -> Any:
+        """A parameter with a small domain left opaque (the enumeration's budget was spent elsewhere) is
+        split over its values where the program tests it: one value per path, bound for the rest of the
+        path (the ``ensures`` clause included), so a test on it and the clause agree."""
+        if not isinstance(v, Atom) or at.depth > 0 or not (isinstance(v.key, tuple) and v.key[:1] == ("param",)):
+            return v
+        name = v.key[1]
+        dom = self.lazy.get(name)
+        if dom is None or at.params.get(name) is not v:
+            return v
+        value = dom[self.choose(len(dom))]
+        at.params[name] = value
+        return value
+
+    def concrete(self, node: ir.Node, field: str, vals: list[Any]) -> Any:
+        """``node`` applied to concrete operands (its ``field`` children evaluated already)."""
+        names = [f"#arg{i}" for i in range(len(vals))]
+        kids = getattr(node, field)
+        if isinstance(kids, tuple):
+            replaced: Any = tuple(ir.Local(n, k.type) for n, k in zip(names, kids))
+        else:
+            replaced = ir.Local(names[0], kids.type)
+        out = self.evaluator.eval_closed(attrs.evolve(node, **{field: replaced}), env=dict(zip(names, vals)))
+        if isinstance(out, Ok):
+            return out.value
+        raise Undecided  # the operation fails here: no output on this path to check
 
     def visit_CallBuiltin(self, node: ir.CallBuiltin, at: _At) -> Any:
         args = [self.ev(at, a) for a in node.args]
+        if not any(is_sym(a) for a in args):
+            return self.concrete(node, "args", args)
+        if node.name == "get" and len(args) == 2 and isinstance(args[0], PMap) and not is_sym(args[1]):
+            return SomeV(args[0][args[1]]) if args[1] in args[0] else NONE  # a map literal's entry, or none
+        if node.name == "parse_int" and isinstance(args[0], SText):
+            got = self.numerals(args[0])
+            if got is not None:
+                return SomeV(self._atom(node, ("builtin", "parse_int", (key_of(args[0]),)), at.ivenv,
+                                        interval=got))
         if node.name in ("contains", "starts_with", "ends_with") and any(isinstance(a, (SText, Atom)) for a in args):
             if isinstance(args[0], (str, SText)):
                 try:
@@ -540,6 +646,8 @@ class Symbolic(ir.Visitor):
                 return args[0]  # nothing to replace, whatever the atoms are
         if node.name == "len" and not isinstance(args[0], (str, SText, Atom)) and hasattr(args[0], "__len__"):
             return len(args[0])
+        if node.name == "len" and isinstance(args[0], Atom) and args[0].key[:1] == ("list",):
+            return self._atom(node, ("len", args[0].key), at.ivenv, args[0].lin)  # a list of known length
         if node.name == "show" and isinstance(args[0], Atom):
             return SText((Atom(("show", args[0].key)),))
         if node.name == "show" and isinstance(args[0], SText):
@@ -577,7 +685,7 @@ class Symbolic(ir.Visitor):
         if isinstance(node.source, ir.Range):
             lo, hi = self.ev(at, node.source.lo), self.ev(at, node.source.hi)
             if is_sym(lo) or is_sym(hi):
-                raise Undecided
+                return self.opaque_list(node, lo, hi)
             source = range(lo, hi + 1)
         if is_sym(source):
             raise Undecided
@@ -589,6 +697,19 @@ class Symbolic(ir.Visitor):
                 continue
             items.append(self.ev(at, node.elem, inner, inner_iv))
         return pvector(items)
+
+    def opaque_list(self, node: ir.Comprehension, lo: Any, hi: Any) -> Any:
+        """``[e for i in lo..hi]`` with opaque bounds: a list known only by its length hi - lo + 1 (when
+        that is never negative; a condition may drop items, so then nothing is known)."""
+        la, lb = self.lin(lo), self.lin(hi)
+        if node.cond is not None or la is None or lb is None:
+            raise Undecided
+        length = lin_add(lin_add(lb, la, -1), lin_make({}, Fraction(1)))
+        r = (length[1], length[1]) if not length[0] else self.lin_interval(length)
+        if r is None or r[0] is None or r[0] < 0:
+            raise Undecided
+        self.fresh += 1
+        return Atom(("list", self.fresh), lin=length)
 
     def visit_Narrow(self, node: ir.Narrow | ir.Widen, at: _At) -> Any:
         if not isinstance(node.type, (IntT, DecimalT)):
@@ -611,7 +732,46 @@ class Symbolic(ir.Visitor):
                           at.ivenv, form)
         return attrs.evolve(atom, args=vals) if isinstance(atom, Atom) else atom
 
-    visit_Neg = visit_Coalesce = visit_TableGet = visit_Index = visit_Arith
+    visit_Neg = visit_Coalesce = visit_Arith
+
+    def visit_Index(self, node: ir.Index, at: _At) -> Any:
+        """An entry of a map or list literal whose key is known, by construction; else an opaque value."""
+        obj = self.ev(at, node.obj)
+        key = self.ev(at, node.index)
+        if not is_sym(key) and isinstance(obj, (PMap, PVector)):
+            if isinstance(obj, PMap):
+                if key in obj:
+                    return obj[key]
+                raise Undecided  # no key can equal it: the lookup fails, no output on this path
+            if isinstance(key, int) and 0 <= key < len(obj):
+                return obj[key]
+            raise Undecided
+        return self.visit_Arith(node, at)
+
+    def visit_TableGet(self, node: ir.TableGet, at: _At) -> Any:
+        """A lookup with an opaque key is the join of the entries it can reach: a number keeps its
+        interval (the entries' join); any other value forks the program's path over the entries, the
+        same key choosing the same entry on one path."""
+        key = self.ev(at, node.key)
+        if is_sym(key) and not isinstance(node.type, (IntT, DecimalT)):
+            key = self.bind(key, at)  # a parameter split here is bound for the rest of the path
+        if is_sym(key) and (isinstance(node.type, (IntT, DecimalT)) or at.depth > 0):
+            return self.visit_Arith(node, at)
+        try:
+            entries = self.evaluator.table(node.table)
+        except Exception:  # noqa: BLE001 - a failing table is another obligation
+            raise Undecided from None
+        if not is_sym(key):
+            if key in entries:
+                return entries[key]
+            raise Undecided  # the lookup fails: no output on this path
+        if not entries:
+            raise Undecided
+        memo = (node.table, key_of(key))
+        if memo not in self.table_picks:
+            self.table_picks[memo] = self.choose(len(entries))
+        values = [entries[k] for k in sorted(entries.keys(), key=repr)]
+        return values[self.table_picks[memo]]
 
     def _undecided(self, node: ir.Node, at: _At) -> Any:
         raise Undecided
@@ -623,8 +783,10 @@ class Symbolic(ir.Visitor):
     def _compare(self, op: str, a: Any, b: Any) -> bool:
         if not is_sym(a) and not is_sym(b):
             return bool(compare(op, a, b))
-        if op in ("==", "!=") and key_of(a) == key_of(b):
-            return op == "=="
+        if op in ("==", "!="):
+            same = struct_eq(a, b)
+            if same is not None:
+                return same == (op == "==")
         la, lb = self.lin(a), self.lin(b)
         if la is not None and lb is not None:
             diff = lin_add(la, lb, -1)
@@ -677,9 +839,50 @@ def _bool(v: Any) -> bool:
     raise Undecided
 
 
+def result_fields(expr: ir.Node) -> set[str] | None:
+    """The fields of ``result`` a clause reads, when it reads ``result`` only through fields."""
+    fields: set[str] = set()
+    through: set[int] = set()
+    for n in nodes(expr):
+        if isinstance(n, ir.GetField) and isinstance(n.obj, ir.Local) and n.obj.name == "result":
+            fields.add(n.name)
+            through.add(id(n.obj))
+    for n in nodes(expr):
+        if isinstance(n, ir.Local) and n.name == "result" and id(n) not in through:
+            return None
+    return fields
+
+
+class _Unread:
+    """The value of a record field the clause never reads (never compared, never shown)."""
+
+    def __repr__(self) -> str:
+        return "<unread>"
+
+
+UNREAD = _Unread()
+
+
+def project(node: ir.Node, fields: set[str]) -> ir.Node:
+    """The program with the record it returns reduced to the fields a clause reads: the others are not
+    evaluated, so their branches and lookups do not multiply the paths (records field by field)."""
+    if isinstance(node, ir.MakeRecord):
+        return attrs.evolve(node, fields=tuple((n, e if n in fields else ir.Const(UNREAD, e.type))  # type: ignore[arg-type]
+                                               for n, e in node.fields))
+    if isinstance(node, ir.Let):
+        return attrs.evolve(node, body=project(node.body, fields))
+    if isinstance(node, ir.If):
+        return attrs.evolve(node, then=project(node.then, fields), else_=project(node.else_, fields))
+    if isinstance(node, ir.Match):
+        return attrs.evolve(node, arms=tuple(attrs.evolve(a, body=project(a.body, fields)) for a in node.arms))
+    return node
+
+
 def prove_ensures(family: Any, symbolic: Symbolic, domains: dict[str, Any], expr: ir.Node) -> str | None:
     """A proof summary when the clause holds for every θ by symbolic evaluation; None when undecided."""
     mentioned = {n.name for n in nodes(expr) if isinstance(n, ir.Param)}
+    fields = result_fields(expr)
+    program = family.program if fields is None else project(family.program, fields)
     # Enumerate the smallest domains (enums and booleans first) while there are at most 512 combinations.
     small = sorted((p for p in family.params if domains.get(p.name) is not None and len(domains[p.name]) <= 64),
                    key=lambda p: (p.name not in mentioned, not isinstance(p.type, (EnumT, BoolT)), len(domains[p.name])))
@@ -690,6 +893,7 @@ def prove_ensures(family: Any, symbolic: Symbolic, domains: dict[str, Any], expr
             enum_names.append(p.name)
             combos *= len(domains[p.name])
     base: dict[str, Any] = {}
+    symbolic.lazy = {p.name: list(domains[p.name]) for p in small if p.name not in enum_names}
     for p in family.params:
         if p.name in enum_names:
             continue
@@ -706,15 +910,17 @@ def prove_ensures(family: Any, symbolic: Symbolic, domains: dict[str, Any], expr
     count = 0
     paths = 0
     for values in itertools.product(*(domains[n] for n in enum_names)):
-        params = {**base, **dict(zip(enum_names, values))}
+        combo = {**base, **dict(zip(enum_names, values))}
         symbolic.choices = []
         while True:  # every path through undecided branches
             symbolic.arities = []
+            symbolic.table_picks = {}
+            params = dict(combo)  # parameters split on this path are bound in it
             paths += 1
             if paths > MAX_PATHS * max(1, combos):
                 return None
             try:
-                out = symbolic.run(family.program, {}, params, {})
+                out = symbolic.run(program, {}, params, {})
                 ok = symbolic.run(expr, {"result": out}, params, {})
             except (Undecided, RecursionError):
                 return None
