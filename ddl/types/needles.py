@@ -124,12 +124,16 @@ def significant_digits(numeral: str) -> int:
     return len("".join(ch for ch in numeral if ch.isdigit()).strip("0"))
 
 
-def number_needle(value: int | Decimal) -> Needle | None:
-    """A number as a needle: its canonical text (``show``), matched as a numeral — only with at least
-    :data:`MIN_SIGNIFICANT` significant digits (a Decision, spec/checks.md): smaller numbers recur in
-    outputs by arithmetic (10 g of salt for 3 batches is the 30 g of sugar of another recipe)."""
+def number_needle(value: int | Decimal, min_significant: int = MIN_SIGNIFICANT) -> Needle | None:
+    """A number as a needle: its canonical text (``show``), matched as a numeral — by default only with
+    at least :data:`MIN_SIGNIFICANT` significant digits (a Decision, spec/checks.md): smaller numbers recur
+    in outputs by arithmetic (10 g of salt for 3 batches is the 30 g of sugar of another recipe), so the
+    verifier counts them only where the program writes them down (``min_significant=1``, see
+    :mod:`ddl.verify.leak`)."""
     text = show_value(value)
-    return Needle(text, True) if significant_digits(text) >= MIN_SIGNIFICANT else None
+    if len(text) < MIN_NEEDLE:
+        return None
+    return Needle(text, True) if significant_digits(text) >= min_significant else None
 
 
 def occurrences(needle: Needle, text: str) -> list[Occurrence]:
@@ -211,6 +215,8 @@ def value_needles(value: Value, typ: Type | None = None) -> list[Needle]:
     """The needles of a teaching value itself (not the knowledge it selects)."""
     out: list[Needle] = []
     for t in value_texts(value, typ):
+        if isinstance(value, str) and not any(_is_letter(ch) for ch in t):
+            continue  # a numeral written as text ("+2", "0042") occurs in outputs by coincidence, like an Int
         n = text_needle(t)
         if n is not None and n not in out:
             out.append(n)

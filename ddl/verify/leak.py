@@ -20,7 +20,17 @@ from ddl.eval.result import Ok
 from ddl.types import ir
 from ddl.types.checked import CheckedAllow, CheckedParam
 from ddl.types.model import BoolT, EnumT, ListT, MapT, OptionT, RecordT, TextT, Type
-from ddl.types.needles import Needle, counted, matches, number_needle, text_needle, value_needles, value_texts
+from ddl.types.needles import (
+    MIN_SIGNIFICANT,
+    Needle,
+    counted,
+    matches,
+    number_needle,
+    significant_digits,
+    text_needle,
+    value_needles,
+    value_texts,
+)
 from ddl.values import EnumV, NoneV, RecordV, SomeV, Value, show_value, to_json
 from ddl.verify.domains import Theta
 from ddl.verify.obligations import Allowance, Obligation
@@ -60,6 +70,7 @@ def _no_leak(prover: ProverView, param: CheckedParam, v0: Value) -> Obligation:
     x, span, kind = param.name, param.span, "no-leak"
     allows = prover.family.allowed(x)
     allowed = [a.text for a in allows]
+    constants = None if prover.space.exhaustive else text_constants(prover, x, v0)
     clues = needles(prover, param, v0)
     shown = show_value(v0)
     suffix = allowed_suffix(allows)
@@ -90,7 +101,7 @@ def _no_leak(prover: ProverView, param: CheckedParam, v0: Value) -> Obligation:
     if prover.space.exhaustive:
         return obligation("proved",
                           f"no output for {x} ≠ {shown} mentions {shown} ({prover.space.describe()} evaluated)")
-    for text in text_constants(prover, x, v0):
+    for text in constants if constants is not None else text_constants(prover, x, v0):
         for clue in clues:
             if counted(clue.needle, text, allowed) is not None:
                 what = "" if not clue.why else f" ({clue.needle.text} is {clue.why})"
@@ -111,10 +122,21 @@ def _no_leak(prover: ProverView, param: CheckedParam, v0: Value) -> Obligation:
 
 
 def needles(prover: ProverView, param: CheckedParam, v0: Value) -> list[Clue]:
-    """v0's own needles, then the knowledge it selects (spec/checks.md, "Needles")."""
+    """v0's own needles, then the knowledge it selects (spec/checks.md, "Needles").
+
+    A number of the knowledge with fewer than :data:`MIN_SIGNIFICANT` significant digits is a needle
+    only when the program writes it down in a constant that can run when x ≠ v0 (the oven preheated to
+    sourdough's 250 °C for every bread): computed, it may equal v0's by arithmetic; written, it was
+    copied (a Decision, spec/checks.md)."""
     out = [Clue(n) for n in value_needles(v0, param.type)]
     seen = {c.needle for c in out}
+    written: list[str] | None = None
     for clue in knowledge(prover, param, v0):
+        if clue.needle.numeral and significant_digits(clue.needle.text) < MIN_SIGNIFICANT:
+            if written is None:
+                written = text_constants(prover, param.name, v0)
+            if not any(matches(clue.needle, text) for text in written):
+                continue
         if clue.needle not in seen:
             seen.add(clue.needle)
             out.append(clue)
@@ -127,7 +149,7 @@ def atoms(value: Value) -> Iterator[tuple[str, Needle | None]]:
     if isinstance(value, bool) or isinstance(value, NoneV):
         return
     if isinstance(value, (int, Decimal)):
-        yield show_value(value), number_needle(value)
+        yield show_value(value), number_needle(value, min_significant=1)
     elif isinstance(value, str):
         yield value, text_needle(value)
     elif isinstance(value, EnumV):
