@@ -114,6 +114,7 @@ CATALOGUE: dict[str, str] = {
     "DDL708": "teaching value disagrees with the teaching utterance",
     "DDL709": "priority above the cap for a family a model wrote",
     "DDL710": "grammar accepts almost anything",
+    "DDL711": "model-written family declares allow",
     # ddl serve's protections (spec/handler.md, "Running it safely")
     "DDL715": "missing or wrong token",
     "DDL716": "cross-site request refused",

@@ -216,6 +216,23 @@ def test_a_baked_teaching_value_is_refuted_and_repaired(tmp_path: Path) -> None:
     assert len(transcript(result)["rounds"]) == 2
 
 
+def test_a_model_written_family_may_not_declare_allow(tmp_path: Path) -> None:
+    # A family that passes `ddl check` with an allow (a DDL612 note): what a person may write, but a model
+    # cannot be its own reviewer, so the gate sends it back (DDL711).
+    excused = GOOD.replace(
+        "  teach genre", '  allow genre in "subjects/fantasy.json" because "the subjects page we always show"\n\n'
+        "  teach genre", 1)
+    assert check_source(excused, "excused.ddl").ok  # what a person may write, the checker passes
+    result = run(tmp_path, [fenced(excused), fenced(GOOD)])
+    assert result.ok and len(result.rounds) == 2
+    first = result.rounds[0]
+    assert not first.passed and any("DDL711" in d for d in first.diagnostics)
+    repair = fake.RECEIVED[1]["prompt"]
+    assert 'DDL711: decade_books: a family written by a model may not declare `allow genre in "subjects/fantasy.json"`' \
+        in repair
+    assert result.path is not None and result.path.read_text(encoding="utf-8") == GOOD
+
+
 def test_a_hardcoded_limit_is_refuted_and_repaired(tmp_path: Path) -> None:
     result = run(tmp_path, [fenced(HARDCODED_LIMIT), fenced(GOOD)])
     assert result.ok and len(result.rounds) == 2

@@ -16,8 +16,12 @@ again to every family under ``DIR/distilled/``):
   example utterances of two or more served families (a grammar that reaches into several other
   families' requests is a catch-all, whatever the share).
 
-Each broken rule is a diagnostic (DDL709 priority, DDL710 breadth) on the family, so the distill
-gate sends it back to the model as a repair round.
+* **It excuses nothing** (:func:`allow_problems`): an ``allow`` declaration says a reviewer accepted
+  the teaching value in a constant (spec/checks.md, "no-leak, precisely"); a model cannot be its own
+  reviewer, so a family it wrote may declare none.
+
+Each broken rule is a diagnostic (DDL709 priority, DDL710 breadth, DDL711 allow) on the family, so the
+distill gate sends it back to the model as a repair round.
 """
 
 from __future__ import annotations
@@ -117,6 +121,16 @@ def breadth_problems(family: CheckedFamily, grammar: CompiledGrammar,
     return problems
 
 
+def allow_problems(family: CheckedFamily) -> list[Diagnostic]:
+    """DDL711 for every ``allow`` of a family a model wrote: only a person may excuse a leak."""
+    return [Diagnostic("DDL711", f"{family.name}: a family written by a model may not declare `allow {a.param} in "
+                       f"\"{a.text}\"`: an allowance is a reviewer's decision that the teaching value belongs in "
+                       "that constant for every value, and a model cannot review itself", a.span,
+                       hint=f"derive the text from {a.param} instead of writing its teaching value; if it truly "
+                       "belongs there, a person can copy the family out of distilled/ and declare the allow")
+            for a in family.allows]
+
+
 def admission_problems(family: CheckedFamily, evaluator: Any, served: Sequence[tuple[str, CheckedFamily]], cap: int,
                        *, grammar: CompiledGrammar | None = None) -> list[Diagnostic]:
     """Every admission rule ``family`` (written by a model) breaks, as diagnostics; [] when it may be
@@ -125,6 +139,7 @@ def admission_problems(family: CheckedFamily, evaluator: Any, served: Sequence[t
     too_high = priority_problem(family, cap)
     if too_high is not None:
         problems.append(too_high)
+    problems += allow_problems(family)
     if family.grammar is not None:
         problems += breadth_problems(family, grammar or CompiledGrammar(family, evaluator), served)
     return problems
