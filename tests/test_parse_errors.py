@@ -218,8 +218,8 @@ def test_ddl104_trailing_dot() -> None:
 
 def test_ddl104_unclosed_family_counts_braces() -> None:
     assert rendered("family f {\n  enum E { a }\n  param x : E") == lines(
-        "t.ddl:3:14: DDL104: unexpected end of input; expected '=', 'ensures', 'enum', 'example', 'fn', "
-        "'grammar', 'param', 'priority', 'program', 'table', 'teach', 'type' or …",
+        "t.ddl:3:14: DDL104: unexpected end of input; expected '=', 'allow', 'ensures', 'enum', 'example', 'fn', "
+        "'grammar', 'param', 'priority', 'program', 'table', 'teach' or …",
         "   3 |   param x : E",
         "                    ^",
         "  hint: 1 '{' not closed",
