@@ -276,3 +276,75 @@ family steps {
 def test_a_comprehension_over_an_opaque_range_has_a_known_length() -> None:
     verdict, evidence, _ = obligations(STEPS)[("ensures", "one step each")]
     assert verdict == "proved" and "symbolically" in evidence
+
+
+SPLIT = """
+family split {
+  "Split."
+
+  param amount : Decimal(2) in 1.00..100000.00
+  param people : Int in 2..50
+
+  program -> Decimal(2) = round(amount / people, 2)
+
+  ensures "within a cent each" result * people - amount <= 0.01 * people
+  ensures "never 1234.57" result != 1234.57
+
+  example { amount = 120.00, people = 4 } => 30.00
+}
+"""
+
+
+def test_a_division_by_a_parameter_with_few_values_is_decided_by_one_linear_query_per_value() -> None:
+    got = obligations(SPLIT)
+    verdict, evidence, _ = got[("ensures", "within a cent each")]
+    assert verdict == "proved", evidence
+    assert evidence.endswith("one linear query for each of people's 49 values)")
+    verdict, evidence, code = got[("ensures", "never 1234.57")]
+    # z3's model of the part people = 2, replayed: 2469.14 / 2 is 1234.57
+    assert (verdict, code) == ("refuted", "DDL605"), evidence
+    assert evidence.endswith("the output is 1234.57 (found by z3)")
+
+
+NET = """
+family net {
+  "Net."
+
+  param gross : Decimal(2) in 0.01..100000.00
+  param vat : Decimal(2) in 0.00..30.00
+
+  program -> Decimal(2) = round(gross / (1 + vat / 100), 2)
+
+  ensures "at most the gross" result <= gross
+  ensures "below the gross" result < gross
+
+  example { gross = 119.00, vat = 19.00 } => 100.00
+}
+"""
+
+GUARDED = """
+family ratio {
+  "Ratio."
+
+  param a : Decimal(2) in 1.00..1000.00
+  param b : Decimal(2) in -5.00..5.00
+
+  program -> Decimal(2) = if b == 0.00 then 0.00 else round(a / b, 2)
+
+  ensures "never zero" result != 0.00
+
+  example { a = 1.00, b = 1.00 } => 1.00
+}
+"""
+
+
+def test_a_division_by_a_decimal_expression_is_decided_by_z3s_nonlinear_arithmetic() -> None:
+    got = obligations(NET)
+    verdict, evidence, _ = got[("ensures", "at most the gross")]
+    assert verdict == "proved", evidence
+    assert "a division by a variable in z3's nonlinear arithmetic" in evidence
+    assert got[("ensures", "below the gross")][0] == "refuted"  # vat = 0.00: the net is the gross
+    # Where the divisor is 0 the quotient is left free, never assumed away: b = 0.00 gives 0.00.
+    verdict, evidence, code = obligations(GUARDED)[("ensures", "never zero")]
+    assert (verdict, code) == ("refuted", "DDL605"), evidence
+    assert "b = 0.00" in evidence
