@@ -5,13 +5,17 @@ language."""
 
 from __future__ import annotations
 
+import random
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import pytest
 
 from ddl.api import check_source, compile_source
+from ddl.eval import Evaluator, Ok
 from ddl.verify.intervals import numeral_range
 from ddl.verify.prove import FamilyProver
+from ddl.verify.smt import _Enc, param_terms
 
 
 def obligations(src: str) -> dict[tuple[str, str], tuple[str, str, str | None]]:
@@ -276,3 +280,123 @@ family steps {
 def test_a_comprehension_over_an_opaque_range_has_a_known_length() -> None:
     verdict, evidence, _ = obligations(STEPS)[("ensures", "one step each")]
     assert verdict == "proved" and "symbolically" in evidence
+
+
+SPLIT = """
+family split {
+  "Split."
+
+  param amount : Decimal(2) in 1.00..100000.00
+  param people : Int in 2..50
+
+  program -> Decimal(2) = round(amount / people, 2)
+
+  ensures "within a cent each" result * people - amount <= 0.01 * people
+  ensures "never 1234.57" result != 1234.57
+
+  example { amount = 120.00, people = 4 } => 30.00
+}
+"""
+
+
+def test_a_division_by_a_parameter_with_few_values_is_decided_by_one_linear_query_per_value() -> None:
+    got = obligations(SPLIT)
+    verdict, evidence, _ = got[("ensures", "within a cent each")]
+    assert verdict == "proved", evidence
+    assert evidence.endswith("one linear query for each of people's 49 values)")
+    verdict, evidence, code = got[("ensures", "never 1234.57")]
+    # z3's model of the part people = 2, replayed: 2469.14 / 2 is 1234.57
+    assert (verdict, code) == ("refuted", "DDL605"), evidence
+    assert evidence.endswith("the output is 1234.57 (found by z3)")
+
+
+NET = """
+family net {
+  "Net."
+
+  param gross : Decimal(2) in 0.01..100000.00
+  param vat : Decimal(2) in 0.00..30.00
+
+  program -> Decimal(2) = round(gross / (1 + vat / 100), 2)
+
+  ensures "at most the gross" result <= gross
+  ensures "below the gross" result < gross
+
+  example { gross = 119.00, vat = 19.00 } => 100.00
+}
+"""
+
+GUARDED = """
+family ratio {
+  "Ratio."
+
+  param a : Decimal(2) in 1.00..1000.00
+  param b : Decimal(2) in -5.00..5.00
+
+  program -> Decimal(2) = if b == 0.00 then 0.00 else round(a / b, 2)
+
+  ensures "never zero" result != 0.00
+
+  example { a = 1.00, b = 1.00 } => 1.00
+}
+"""
+
+
+def test_a_division_by_a_decimal_expression_is_decided_by_z3s_nonlinear_arithmetic() -> None:
+    got = obligations(NET)
+    verdict, evidence, _ = got[("ensures", "at most the gross")]
+    assert verdict == "proved", evidence
+    assert "a division by a variable in z3's nonlinear arithmetic" in evidence
+    assert got[("ensures", "below the gross")][0] == "refuted"  # vat = 0.00: the net is the gross
+    # Where the divisor is 0 the quotient is left free, never assumed away: b = 0.00 gives 0.00.
+    verdict, evidence, code = obligations(GUARDED)[("ensures", "never zero")]
+    assert (verdict, code) == ("refuted", "DDL605"), evidence
+    assert "b = 0.00" in evidence
+
+
+@pytest.mark.parametrize(("left", "sa", "right", "sb", "rounding"), [
+    ("Int in -100000..100000", 0, "Decimal(2) in -60.00..60.00", 2, None),
+    ("Decimal(2) in -1000.00..1000.00", 2, "Int in -60..60", 0, 2),
+    ("Decimal(3) in -1000.000..1000.000", 3, "Decimal(12) in -60.000000000000..60.000000000000", 12, None),
+    ("Decimal(8) in -1000.00000000..1000.00000000", 8, "Decimal(1) in -60.0..60.0", 1, 0),
+])
+def test_z3s_quotient_of_a_division_by_a_variable_is_the_evaluators(left: str, sa: int, right: str, sb: int,
+                                                                      rounding: int | None) -> None:
+    """Differential: for random a and b (every third a tie), the one quotient z3's encoding admits is the
+    evaluator's, digit for digit (scale min(18, max(sa, sb) + 6), rounded half-even once; then round)."""
+    z3 = pytest.importorskip("z3")
+    scale = min(18, max(sa, sb) + 6) if rounding is None else rounding
+    body = "a / b" if rounding is None else f"round(a / b, {rounding})"
+    src = f'family f {{\n  "F."\n  param a : {left}\n  param b : {right}\n  program -> Decimal({scale}) = {body}\n}}\n'
+    module, diags = compile_source(src, "f.ddl")
+    assert module is not None, diags
+    family = module.families["f"]
+    evaluator = Evaluator(module)
+    exact = min(18, max(sa, sb) + 6)
+    rng = random.Random(16)
+    for i in range(12):
+        if i % 3 == 0:  # a tie: a odd, b = 2^(e+1) makes the quotient end in a 5 just past its last digit
+            e = exact + sb - sa
+            ub = rng.choice([1, -1]) * (2 ** (e + 1) if 2 ** (e + 1) <= 60 * 10**sb else 2)
+            ua = rng.randrange(-999, 1000, 2)
+        else:
+            ub = rng.choice([-1, 1]) * rng.randint(1, 60 * 10**sb)
+            ua = rng.randint(-1000 * 10**sa, 1000 * 10**sa)
+        a = ua if "Int" in left else Decimal(ua).scaleb(-sa)
+        b = ub if "Int" in right else Decimal(ub).scaleb(-sb)
+        out = evaluator.run("f", {"a": a, "b": b})
+        assert isinstance(out, Ok)
+        with localcontext() as ctx:
+            ctx.prec = 60
+            want = int(Decimal(out.value).scaleb(scale))
+        enc = _Enc(z3, module, inline=True)
+        env: dict[str, object] = {}
+        param_terms(enc, family, env)
+        quotient = enc.enc(family.program, env)
+        assert enc.divisions  # the divisor is a variable: the nonlinear encoding
+        solver = z3.Solver()
+        solver.add(*enc.side, env["P:a"] == ua, env["P:b"] == ub)
+        assert solver.check() == z3.sat
+        assert solver.model().eval(quotient).as_long() == want, (a, b, out.value)
+        solver.add(quotient != want)
+        assert solver.check() == z3.unsat, (a, b)  # and no other quotient

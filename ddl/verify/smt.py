@@ -6,7 +6,9 @@ the enclosing ``if`` / ``match`` / ``and`` / ``or`` become assumptions, and ever
 sub-expression outside the encoded fragment (text, options, lists, most calls)
 becomes a fresh variable constrained only by its type's range — a sound
 over-approximation, so ``unsat`` is a proof.  A Decimal(s) is an integer count
-of 10^-s, each operation rounded half-even once as spec/semantics.md §4 says.
+of 10^-s, each operation rounded half-even once as spec/semantics.md §4 says;
+a division by a variable is nonlinear, split over a parameter's few values
+where that makes it linear (:func:`solve`).
 Function parameters range over their declared types (each call's arguments
 are narrowed to them, itself a ``safe`` obligation).  A ``sat`` model is only a
 *candidate* counterexample: the prover replays it through the evaluator before
@@ -16,6 +18,7 @@ concatenations time out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -41,6 +44,14 @@ TIMEOUT_MS = 2000
 RLIMIT = 3_000_000
 
 
+def half_even(n: int, d: int) -> int:
+    """n / d rounded half to even, d > 0 (spec/semantics.md §4)."""
+    q, r = divmod(n, d)
+    if 2 * r > d or (2 * r == d and q % 2 == 1):
+        q += 1
+    return q
+
+
 def make_solver(z3: Any, timeout_ms: int = TIMEOUT_MS) -> Any:
     s = z3.Solver()
     s.set("timeout", timeout_ms)
@@ -62,6 +73,7 @@ class _Enc(ir.Visitor):
         self.depth = 0
         self.fresh_n = 0
         self.side: list[Any] = []
+        self.divisions: list[Any] = []  # divisors that are not constants: each makes the query nonlinear
 
     def fresh(self, t: Any) -> Any:
         z3 = self.z3
@@ -103,11 +115,35 @@ class _Enc(ir.Visitor):
         """n / d rounded half to even (d a positive constant), as a term defined by side constraints."""
         if d == 1:
             return n
+        value = self.value(n)
+        if value is not None:  # folded here, so a divisor built from constants stays a constant
+            return self.z3.IntVal(half_even(value, d))
         self.fresh_n += 1
         q = self.z3.Int(f"q{self.fresh_n}")
         r = n - q * d
         self.side += [2 * r <= d, 2 * r >= -d, self.z3.Implies(self.z3.Or(2 * r == d, 2 * r == -d), q % 2 == 0)]
         return q
+
+    def divided(self, n: Any, d: Any) -> Any:
+        """n / d rounded half to even, d a term that is not a constant: q with |2(n - q·d)| <= |d| (ties to
+        the even q) — nonlinear in q·d.  Where d = 0 the division fails and q is left free, so the
+        constraint never excludes a θ (an ``if`` encodes both branches, the one not taken included)."""
+        z3 = self.z3
+        self.fresh_n += 1
+        q = z3.Int(f"q{self.fresh_n}")
+        r2 = 2 * (n - q * d)
+        size = z3.If(d >= 0, d, -d)
+        self.side.append(z3.Implies(d != 0, z3.And(r2 <= size, r2 >= -size,
+                                                   z3.Implies(z3.Or(r2 == size, r2 == -size), q % 2 == 0))))
+        self.divisions.append(d)
+        return q
+
+    def value(self, term: Any) -> int | None:
+        """The term's value when it is a constant (after z3's simplification), else None."""
+        if term is None:
+            return None
+        t = term if self.z3.is_int_value(term) else self.z3.simplify(term)
+        return t.as_long() if self.z3.is_int_value(t) else None
 
     def constant(self, value: Any, t: Any) -> Any:
         """A pattern's constant as a term of the scrutinee's type (None when not encoded)."""
@@ -173,12 +209,18 @@ class _Enc(ir.Visitor):
         if node.op == "*":
             exact = sa + sb  # the product counts 10^-(sa+sb) units
             return self.rescale(a * b, exact, s) if exact <= s else self.rounded(a * b, 10 ** (exact - s))
-        if node.op == "/" and self.z3.is_int_value(b) and b.as_long() != 0:
-            # (a/10^sa) / (b/10^sb) in units of 10^-s, rounded once
-            d = b.as_long()
-            n = a * (10 ** (s + sb - sa)) * (1 if d > 0 else -1)
-            return self.rounded(n, abs(d))
-        return None
+        if node.op != "/" or a is None or b is None:
+            return None
+        # (a/10^sa) / (b/10^sb) in units of 10^-s, rounded once
+        scale_up = 10 ** (s + sb - sa)
+        d = self.value(b)
+        if d is None:
+            return self.divided(a * scale_up, b)
+        if d == 0:
+            return None
+        if scale_up % d == 0:  # exact: no rounding, no fresh term (vat / 100)
+            return a * (scale_up // abs(d)) * (1 if d > 0 else -1)
+        return self.rounded(a * scale_up * (1 if d > 0 else -1), abs(d))
 
     def visit_Neg(self, node: ir.Neg, env: dict[str, Any]) -> Any:
         if not isinstance(node.type, NUMBERS):
@@ -414,13 +456,80 @@ class _Path(ir.Visitor):
 
 
 Candidate = dict[str, Value]  # parameter values from a z3 model: a counterexample still to be replayed
+Fixed = dict[str, Any]  # parameters held at one value (z3 constants) in one query of a split
+SPLIT_MAX = 64  # a divisor's parameter with at most this many values is split over, one linear query each
 
 
-def param_terms(enc: _Enc, family: CheckedFamily, env: dict[str, Any]) -> None:
-    """Every Int, Decimal, Bool and enum parameter as a variable bounded by its type, and each parameter's
-    ``where`` as a constraint (θ ranges over Θ only)."""
+def small_domain(z3: Any, t: Type) -> list[Any] | None:
+    """A parameter type's values as z3 constants when there are at most :data:`SPLIT_MAX` of them."""
+    if isinstance(t, BoolT):
+        return [z3.BoolVal(False), z3.BoolVal(True)]
+    if isinstance(t, EnumT):
+        return [z3.IntVal(i) for i in range(len(t.variants))] if len(t.variants) <= SPLIT_MAX else None
+    if isinstance(t, NUMBERS) and t.lo is not None and t.hi is not None:
+        unit = 10 ** scale_of(t)
+        lo, hi = int(Fraction(t.lo) * unit), int(Fraction(t.hi) * unit)
+        return [z3.IntVal(v) for v in range(lo, hi + 1)] if hi - lo < SPLIT_MAX else None
+    return None
+
+
+Build = Callable[[Fixed], "tuple[_Enc, dict[str, Any], list[Any]] | None"]
+
+
+def solve(z3: Any, family: CheckedFamily, build: Build,
+          timeout_ms: int = TIMEOUT_MS) -> tuple[str, Candidate | None, str]:
+    """Whether the constraints ``build`` encodes have a θ: ("unsat" | "sat" | "unknown", a candidate, how).
+
+    ``build(fixed)`` encodes the query with the parameters in ``fixed`` held at those values.  When the
+    query divides by a term that is not a constant (nonlinear), and holding one parameter with few values
+    makes every divisor a constant, the query is split over that parameter's values: each part is linear,
+    so z3 decides it within its bound — a complete route; otherwise z3's nonlinear arithmetic decides
+    the whole query, or does not.  Every query is bounded by :data:`RLIMIT` first."""
+    built = build({})
+    if built is None:
+        return "unknown", None, ""
+    enc, env, query = built
+    if enc.divisions:
+        for p in family.params:
+            values = small_domain(z3, p.type)
+            if values is None:
+                continue
+            first = build({p.name: values[0]})
+            if first is None or first[0].divisions:
+                continue
+            how = f", one linear query for each of {p.name}'s {len(values)} values"
+            for value in values:
+                part = build({p.name: value})
+                if part is None or part[0].divisions:
+                    return "unknown", None, how
+                verdict, cand = _check(z3, family, part, timeout_ms)
+                if verdict != "unsat":
+                    return verdict, cand, how
+            return "unsat", None, how
+    verdict, cand = _check(z3, family, built, timeout_ms)
+    return verdict, cand, ", a division by a variable in z3's nonlinear arithmetic" if enc.divisions else ""
+
+
+def _check(z3: Any, family: CheckedFamily, built: tuple[_Enc, dict[str, Any], list[Any]],
+           timeout_ms: int) -> tuple[str, Candidate | None]:
+    enc, env, query = built
+    solver = make_solver(z3, timeout_ms)
+    solver.add(*enc.side, *query)
+    verdict = solver.check()
+    if verdict == z3.unsat:
+        return "unsat", None
+    if verdict == z3.sat:
+        return "sat", candidate(z3, solver.model(), family, env)
+    return "unknown", None
+
+
+def param_terms(enc: _Enc, family: CheckedFamily, env: dict[str, Any], fixed: Fixed | None = None) -> None:
+    """Every Int, Decimal, Bool and enum parameter as a variable bounded by its type (or the constant
+    ``fixed`` gives it), and each parameter's ``where`` as a constraint (θ ranges over Θ only)."""
     for p in family.params:
-        if isinstance(p.type, (IntT, DecimalT, BoolT, EnumT)):
+        if fixed and p.name in fixed:
+            env["P:" + p.name] = fixed[p.name]
+        elif isinstance(p.type, (IntT, DecimalT, BoolT, EnumT)):
             env["P:" + p.name] = enc.fresh(p.type)
     for p in family.params:
         if p.where is not None:
@@ -486,17 +595,35 @@ def _fails(z3: Any, enc: _Enc, n: ir.Node, site_env: dict[str, Any]) -> Any:
 def _decide_site(z3: Any, module: CheckedModule, family: CheckedFamily,
                  site: Site) -> tuple[str | None, Candidate | None]:
     n = site.node
+    if site.owner is not None:
+        return _decide_function_site(z3, module, family, site)
+
+    def build(fixed: Fixed) -> tuple[_Enc, dict[str, Any], list[Any]] | None:
+        enc = _Enc(z3)
+        env: dict[str, Any] = {}
+        param_terms(enc, family, env, fixed)
+        found = _Path(n, enc).find(family.program, env, [])
+        if found is None:
+            return None
+        site_env, conds = found
+        bad = _fails(z3, enc, n, site_env)
+        return None if bad is None else (enc, env, [*[c for c in conds if c is not None], bad])
+
+    verdict, cand, how = solve(z3, family, build)
+    if verdict == "unsat":
+        return f"z3 shows no value allowed by the parameters' types and the path to it fails here{how}", None
+    return None, cand
+
+
+def _decide_function_site(z3: Any, module: CheckedModule, family: CheckedFamily,
+                          site: Site) -> tuple[str | None, Candidate | None]:
+    """A site in a user function: over its parameters' types, else from θ through the program's calls."""
+    n = site.node
+    assert site.owner is not None
+    fn = module.functions[site.owner]
     enc = _Enc(z3)
-    env: dict[str, Any] = {}
-    if site.owner is None:
-        root = family.program
-        param_terms(enc, family, env)
-    else:
-        fn = module.functions[site.owner]
-        root = fn.body
-        for name, t in fn.params:
-            env["L:" + name] = enc.fresh(t)
-    found = _Path(n, enc).find(root, env, [])
+    env: dict[str, Any] = {"L:" + name: enc.fresh(t) for name, t in fn.params}
+    found = _Path(n, enc).find(fn.body, env, [])
     if found is None:
         return None, None
     site_env, conds = found
@@ -505,31 +632,25 @@ def _decide_site(z3: Any, module: CheckedModule, family: CheckedFamily,
         return None, None
     solver = make_solver(z3)
     solver.add(*enc.side, *[c for c in conds if c is not None], bad)
-    verdict = solver.check()
-    if verdict == z3.unsat:
-        where = "its function's parameter types" if site.owner is not None else "the parameters' types"
-        return f"z3 shows no value allowed by {where} and the path to it fails here", None
-    if verdict == z3.sat and site.owner is None:
-        return None, candidate(z3, solver.model(), family, env)
-    if site.owner is not None:  # perhaps a call from the program fails there: from θ, through the arguments
-        return None, _through_calls(z3, module, family, n)
-    return None, None
+    if solver.check() == z3.unsat:
+        return "z3 shows no value allowed by its function's parameter types and the path to it fails here", None
+    return None, _through_calls(z3, module, family, n)  # perhaps a call from the program fails there
 
 
 def _through_calls(z3: Any, module: CheckedModule, family: CheckedFamily, n: ir.Node) -> Candidate | None:
-    enc = _Enc(z3)
-    env: dict[str, Any] = {}
-    param_terms(enc, family, env)
-    found = _Path(n, enc, module).find(family.program, env, [])
-    if found is None:
-        return None
-    site_env, conds = found
-    bad = _fails(z3, enc, n, site_env)
-    if bad is None:
-        return None
-    solver = make_solver(z3)
-    solver.add(*enc.side, *[c for c in conds if c is not None], bad)
-    return candidate(z3, solver.model(), family, env) if solver.check() == z3.sat else None
+    def build(fixed: Fixed) -> tuple[_Enc, dict[str, Any], list[Any]] | None:
+        enc = _Enc(z3)
+        env: dict[str, Any] = {}
+        param_terms(enc, family, env, fixed)
+        found = _Path(n, enc, module).find(family.program, env, [])
+        if found is None:
+            return None
+        site_env, conds = found
+        bad = _fails(z3, enc, n, site_env)
+        return None if bad is None else (enc, env, [*[c for c in conds if c is not None], bad])
+
+    verdict, cand, _ = solve(z3, family, build)
+    return cand if verdict == "sat" else None
 
 
 def prove_site(module: CheckedModule, family: CheckedFamily, site: Site) -> str | None:
@@ -558,20 +679,17 @@ def prove_ensures(module: CheckedModule, family: CheckedFamily, expr: ir.Node, t
 
 def _decide_ensures(z3: Any, module: CheckedModule, family: CheckedFamily, expr: ir.Node,
                     timeout_ms: int) -> tuple[str | None, Candidate | None]:
-    enc = _Enc(z3, module, inline=True)
-    env: dict[str, Any] = {}
-    param_terms(enc, family, env)
-    result = enc.enc(family.program, env)
-    if result is None:
-        return None, None
-    claim = enc.enc(expr, {**env, "L:result": result})
-    if claim is None:
-        return None, None
-    solver = make_solver(z3, timeout_ms)
-    solver.add(*enc.side, z3.Not(claim))
-    verdict = solver.check()
-    if verdict == z3.unsat:
-        return "z3 shows it holds for every θ (the program's Int and Decimal arithmetic encoded exactly)", None
-    if verdict == z3.sat:
-        return None, candidate(z3, solver.model(), family, env)
-    return None, None
+    def build(fixed: Fixed) -> tuple[_Enc, dict[str, Any], list[Any]] | None:
+        enc = _Enc(z3, module, inline=True)
+        env: dict[str, Any] = {}
+        param_terms(enc, family, env, fixed)
+        result = enc.enc(family.program, env)
+        if result is None:
+            return None
+        claim = enc.enc(expr, {**env, "L:result": result})
+        return None if claim is None else (enc, env, [z3.Not(claim)])
+
+    verdict, cand, how = solve(z3, family, build, timeout_ms)
+    if verdict == "unsat":
+        return f"z3 shows it holds for every θ (the program's Int and Decimal arithmetic encoded exactly{how})", None
+    return None, cand
