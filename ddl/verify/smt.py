@@ -597,19 +597,7 @@ def _decide_site(z3: Any, module: CheckedModule, family: CheckedFamily,
     n = site.node
     if site.owner is not None:
         return _decide_function_site(z3, module, family, site)
-
-    def build(fixed: Fixed) -> tuple[_Enc, dict[str, Any], list[Any]] | None:
-        enc = _Enc(z3)
-        env: dict[str, Any] = {}
-        param_terms(enc, family, env, fixed)
-        found = _Path(n, enc).find(family.program, env, [])
-        if found is None:
-            return None
-        site_env, conds = found
-        bad = _fails(z3, enc, n, site_env)
-        return None if bad is None else (enc, env, [*[c for c in conds if c is not None], bad])
-
-    verdict, cand, how = solve(z3, family, build)
+    verdict, cand, how = solve(z3, family, _failing_path(z3, family, n))
     if verdict == "unsat":
         return f"z3 shows no value allowed by the parameters' types and the path to it fails here{how}", None
     return None, cand
@@ -637,19 +625,27 @@ def _decide_function_site(z3: Any, module: CheckedModule, family: CheckedFamily,
     return None, _through_calls(z3, module, family, n)  # perhaps a call from the program fails there
 
 
-def _through_calls(z3: Any, module: CheckedModule, family: CheckedFamily, n: ir.Node) -> Candidate | None:
+def _failing_path(z3: Any, family: CheckedFamily, n: ir.Node,
+                  module: CheckedModule | None = None) -> Callable[[Fixed], tuple[_Enc, dict[str, Any], list[Any]] | None]:
+    """The query :func:`solve` asks for site n: θ's terms, the path from the program to n (through the
+    calls of user functions when ``module`` is given) and n's failure; None when n is unreachable or
+    cannot fail."""
     def build(fixed: Fixed) -> tuple[_Enc, dict[str, Any], list[Any]] | None:
         enc = _Enc(z3)
         env: dict[str, Any] = {}
         param_terms(enc, family, env, fixed)
-        found = _Path(n, enc, module).find(family.program, env, [])
+        found = (_Path(n, enc) if module is None else _Path(n, enc, module)).find(family.program, env, [])
         if found is None:
             return None
         site_env, conds = found
         bad = _fails(z3, enc, n, site_env)
         return None if bad is None else (enc, env, [*[c for c in conds if c is not None], bad])
 
-    verdict, cand, _ = solve(z3, family, build)
+    return build
+
+
+def _through_calls(z3: Any, module: CheckedModule, family: CheckedFamily, n: ir.Node) -> Candidate | None:
+    verdict, cand, _ = solve(z3, family, _failing_path(z3, family, n, module))
     return cand if verdict == "sat" else None
 
 
