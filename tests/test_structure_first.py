@@ -400,3 +400,29 @@ def test_z3s_quotient_of_a_division_by_a_variable_is_the_evaluators(left: str, s
         assert solver.model().eval(quotient).as_long() == want, (a, b, out.value)
         solver.add(quotient != want)
         assert solver.check() == z3.unsat, (a, b)  # and no other quotient
+
+
+MINUTE = """
+family cron {
+  "A cron line."
+
+  param minute : Text(max 3, pattern [0-9]{1,3})
+  param script : Text(max 40)
+
+  program -> Text =
+    let m: Int in 0..59 = parse_int(minute) ?? 0;
+    "${m} * * * * ${script}"
+
+  ensures "a cron line" ends_with(result, script)
+
+  example { minute = "5", script = "/opt/backup.sh" } => "5 * * * * /opt/backup.sh"
+}
+"""
+
+
+def test_a_sampled_counterexample_keeps_the_example_values_of_what_the_failure_does_not_need() -> None:
+    # Samples of a free Text are long random words; the refutation shows the script of the example, so the
+    # θ a reader sees is short, exact and replays (`ddl run --param ...`).
+    verdict, evidence, code = next(v for (kind, _), v in obligations(MINUTE).items() if kind == "safe")
+    assert (verdict, code) == ("refuted", "DDL600"), evidence
+    assert 'script = "/opt/backup.sh" }' in evidence and "…" not in evidence, evidence

@@ -370,6 +370,10 @@ class FamilyProver:
 
     def _safe(self, site: Site) -> Obligation:
         kind, subject, span = "safe", site.subject, site.span
+
+        def fails_here(theta: Theta, o: Outcome) -> bool:
+            return isinstance(o, Err) and o.failure.span == span and o.failure.code not in BUDGET_CODES
+
         # The runs refute whatever a prover says; a proof that a run contradicts is a verifier bug.
         for run in self.runs:
             o = run.outcome
@@ -380,8 +384,12 @@ class FamilyProver:
                 claim = self._safe_by_type(site) or smt.decide_site(self.module, self.family, site)[0]
                 if claim is not None:
                     return self.contradicted(kind, subject, span, claim, run.theta)
-                f = replayed.failure
-                return Obligation(kind, subject, "refuted", f"with {show_theta(run.theta)}: {f.message}", span, 0.0,
+                # Shown with the parameters the failure does not need at the first example's values: a
+                # sampled θ may hold long random texts that the reader (and `ddl run`) cannot use.
+                theta = self._simplest(run.theta, fails_here) or run.theta
+                failed = self.replay(theta)
+                f = failed.failure if isinstance(failed, Err) else replayed.failure
+                return Obligation(kind, subject, "refuted", f"with {show_theta(theta)}: {f.message}", span, 0.0,
                                   "DDL600", (Note(f"the run fails here ({f.code})", span),))
         why = self._safe_by_type(site)
         if why is not None:
@@ -391,16 +399,12 @@ class FamilyProver:
         verdict, cand = smt.decide_site(self.module, self.family, site)
         if verdict is not None:
             return Obligation(kind, subject, "proved", verdict, span, 0.0)
-
-        def fails_here(theta: Theta, o: Outcome) -> bool:
-            return isinstance(o, Err) and o.failure.span == span and o.failure.code not in BUDGET_CODES
-
-        theta = self._simplest(self._from_candidate(cand), fails_here)
-        if theta is not None:  # z3's model, replayed: only a failure at this very site is reported
-            replayed = self.replay(theta)
+        found = self._simplest(self._from_candidate(cand), fails_here)
+        if found is not None:  # z3's model, replayed: only a failure at this very site is reported
+            replayed = self.replay(found)
             assert isinstance(replayed, Err)
             f = replayed.failure
-            return Obligation(kind, subject, "refuted", f"with {show_theta(theta)}: {f.message} (found by z3)",
+            return Obligation(kind, subject, "refuted", f"with {show_theta(found)}: {f.message} (found by z3)",
                               span, 0.0, "DDL600", (Note(f"the run fails here ({f.code})", span),))
         return Obligation(kind, subject, "unknown",
                           f"not decided: Θ is too large to enumerate and no sampled θ fails here ({len(self.runs)} tried)",
@@ -417,8 +421,8 @@ class FamilyProver:
         return self._validate({**bases[0], **cand})
 
     def _simplest(self, theta: Theta | None, bad: Callable[[Theta, Outcome], bool]) -> Theta | None:
-        """A z3 counterexample with every parameter it does not need put back to the first example's value
-        (the model's values for the others are arbitrary); None when it does not replay at all."""
+        """A counterexample (z3's model or a sampled θ) with every parameter it does not need put back to the
+        first example's value (the others' values are arbitrary); None when it does not replay at all."""
         if theta is None or not bad(theta, self.replay(theta)):
             return None
         base = self.examples[0] if self.examples else {}
