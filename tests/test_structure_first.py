@@ -426,3 +426,42 @@ def test_a_sampled_counterexample_keeps_the_example_values_of_what_the_failure_d
     verdict, evidence, code = next(v for (kind, _), v in obligations(MINUTE).items() if kind == "safe")
     assert (verdict, code) == ("refuted", "DDL600"), evidence
     assert 'script = "/opt/backup.sh" }' in evidence and "…" not in evidence, evidence
+
+
+KUBECTL = r"""
+family k {
+  "Kubectl."
+
+  type Cmd = { argv: List[Text, max 8], line: Text }
+
+  param deployment : Text(max 30, pattern [a-z] [a-z0-9\-]*)
+  param namespace : Text(max 30, pattern [a-z] [a-z0-9\-]*)
+  param replicas : Int in 0..50
+
+  program -> Cmd =
+    let argv = ["kubectl", "scale", "deployment/${deployment}", "--replicas=${replicas}", "-n", namespace];
+    Cmd { argv = argv, line = join(argv, " ") }
+
+  ensures "line starts with kubectl" starts_with(result.line, "kubectl scale ")
+  ensures "joined" result.line == join(result.argv, " ")
+  ensures "first is kubectl" get(result.argv, 0) == some("kubectl")
+  ensures "names the namespace" contains(result.line, " -n " ++ namespace)
+  ensures "six words" len(result.argv) == 6
+  ensures "namespace last" result.argv[5] == namespace
+
+  example { deployment = "web", namespace = "payments", replicas = 3 }
+    => Cmd { argv = ["kubectl", "scale", "deployment/web", "--replicas=3", "-n", "payments"], line = "kubectl scale deployment/web --replicas=3 -n payments" }
+}
+"""
+
+
+def test_a_list_literal_is_read_item_by_item_joined_and_indexed() -> None:
+    # `join` of a list literal of texts is its items with the separator between; `get` of a constant index
+    # is the item or none — so these hold by construction over a Θ of free names.
+    got = obligations(KUBECTL)
+    for label in ("line starts with kubectl", "joined", "first is kubectl", "names the namespace", "six words",
+                  "namespace last"):
+        verdict, evidence, _ = got[("ensures", label)]
+        assert verdict == "proved", (label, evidence)
+    wrong = KUBECTL.replace('get(result.argv, 0) == some("kubectl")', 'get(result.argv, 6) == some("kubectl")')
+    assert obligations(wrong)[("ensures", "first is kubectl")][0] == "refuted"

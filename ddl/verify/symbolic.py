@@ -620,6 +620,15 @@ class Symbolic(ir.Visitor):
             return self.concrete(node, "args", args)
         if node.name == "get" and len(args) == 2 and isinstance(args[0], PMap) and not is_sym(args[1]):
             return SomeV(args[0][args[1]]) if args[1] in args[0] else NONE  # a map literal's entry, or none
+        if node.name == "get" and len(args) == 2 and isinstance(args[0], PVector) and type(args[1]) is int:
+            i = args[1]  # a list literal's item, or none (as ddl.eval.builtins.b_get)
+            return SomeV(args[0][i]) if 0 <= i < len(args[0]) else NONE
+        if (node.name == "join" and isinstance(args[0], PVector) and isinstance(args[1], str)
+                and all(isinstance(x, (str, SText)) for x in args[0])):
+            joined: list[Any] = []  # a list literal of texts joined: the items with the separator between
+            for k, item in enumerate(args[0]):
+                joined.extend(([args[1]] if k else []) + parts_of(item))
+            return text(joined)
         if node.name == "parse_int" and isinstance(args[0], SText):
             got = self.numerals(args[0])
             if got is not None:
