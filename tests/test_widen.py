@@ -12,6 +12,7 @@ import pytest
 
 from ddl.api import check_source
 from ddl.eval import Evaluator
+from ddl.grammar import router
 from ddl.grammar.compile import CompiledGrammar
 from ddl.grammar.router import RoutedFamily
 from ddl.handler.registry import Registry
@@ -239,3 +240,46 @@ def test_a_refused_generalization_is_narrowed_by_its_witness_not_abandoned(serve
     grammar = _widened_grammar(result.source, fam.path, "trip_weather")
     assert not grammar.match("tokyo weather for a fortnight").ok  # still the model's: nothing learned a wrong θ
     assert grammar.match("weather for 5 days in paris").ok
+
+
+CAB_AT = '''family cab_at {
+  "Book a cab to a city at an hour."
+  enum City { paris, tokyo }
+  param city : City
+  param hour : Int in 0..23
+  grammar ignore_case normalize_space { ("cab" | "taxi") " to " city " at " number(hour) }
+  program -> Text = "cab to ${city} at ${hour}"
+  example "cab to paris at 5" => { city = paris, hour = 5 } => "cab to paris at 5"
+}
+'''
+
+
+def test_a_widening_never_takes_a_family_out_of_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registry proves every served family disjoint from the others in one overlap search with one
+    state budget.  A general alternative that stays within the budget when only its own family is
+    followed can push that search past it; the registry would then take families out of service (and
+    send their requests to the model).  The gate runs the registry's search, so it refuses that
+    alternative instead, and what it writes loads with every family served."""
+    for name, source in (("trip.ddl", TRIP), ("cab.ddl", CAB), ("cab_at.ddl", CAB_AT)):
+        (tmp_path / name).write_text(source, encoding="utf-8")
+    # The three families as authored need 19 states of the search (cab and cab_at share "cab to <city>");
+    # trip_weather with the spotting alternative below needs 6 when followed alone, 25 with the others.
+    monkeypatch.setattr(router, "_OVERLAP_STATE_LIMIT", 21)
+    registry = Registry.load(tmp_path, use_cache=False)
+    assert sorted(f.name for f in registry.served) == ["cab", "cab_at", "trip_weather"] and not registry.rejected
+    fam = registry.by_name["trip_weather"]
+    candidates = [Candidate("tokyo weather 4 days", {"city": "tokyo", "days": 4}, 1),
+                  Candidate("forecast for paris", {"city": "paris"}, 2),
+                  Candidate("weather for tokyo please", {"city": "tokyo"}, 3)]
+    learned = learn(fam.checked, _grammar(registry, "trip_weather"), candidates)
+    assert learned.alternatives[0].narrow is not None  # the spotting alternative comes first
+    result = widen_source(Path(fam.path).read_text(encoding="utf-8"), fam.path, "trip_weather",
+                          learned.alternatives, candidates, others=_others(registry, "trip_weather"))
+    assert any(r.alternative == learned.alternatives[0].source and "overlap search" in r.reason
+               for r in result.refused), result.refused
+    assert result.ok and all("any_order(" not in a.source for a in result.admitted)
+    Path(fam.path).write_text(result.source, encoding="utf-8")
+    again = registry.reload()
+    assert sorted(f.name for f in again.served) == ["cab", "cab_at", "trip_weather"], again.rejected
+    route = again.route("forecast for paris")
+    assert route is not None and route.family == "trip_weather"

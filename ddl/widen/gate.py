@@ -14,7 +14,8 @@ It is written into the family only when all of these hold (spec/widen.md):
 2. every candidate an alternative came from parses under G' to exactly its recorded θ (defaults
    filled);
 3. G' accepts no utterance that feedback rejected and the current grammar did not accept;
-4. G' shares no utterance with another served family of the same priority;
+4. G' shares no utterance with another served family of the same priority (in the registry's own
+   search over every served family, so that loading the widened file takes no family out of service);
 5. the whole module passes ``ddl check`` — examples, grammar obligations (G' unambiguous, sound,
    covering Θ) and the verifier.
 
@@ -194,8 +195,10 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
         try:
             clash = _overlap(fam, evaluator, grammar, others)
         except OverlapSearchTooLarge:
-            drop(list(keep), "the overlap search with the served families exceeded its budget; cannot show the "
-                             "widened grammar is disjoint from them")
+            # No witness: the general alternatives (what grows the search) go first, then the literal ones.
+            drop(blame(list(keep)), "the overlap search over the served families exceeded its budget with it (the "
+                                    "registry would take the family out of service); cannot show the widened "
+                                    "grammar is disjoint from them")
             continue
         if clash is not None:
             other, witness = clash
@@ -298,13 +301,19 @@ def _parses_to(grammar: CompiledGrammar, family: CheckedFamily, evaluator: Any, 
 def _overlap(family: CheckedFamily, evaluator: Any, grammar: CompiledGrammar,
              others: Sequence[RoutedFamily]) -> tuple[str, str] | None:
     """The first served family (of the same priority: only those can conflict) sharing an utterance with
-    ``family``, and the witness; raises OverlapSearchTooLarge past the search's budget."""
-    same = [o for o in others if o.name != family.name and o.priority == (family.priority or 0)]
-    if not same:
+    ``family``, and the witness; raises OverlapSearchTooLarge past the search's budget.
+
+    The search is the one the registry runs when it loads the widened file: every served family at
+    once, within one state budget.  A search that only follows ``family`` can stay within the budget
+    while the registry's exceeds it, and the registry then takes families out of service; so the
+    gate proves what the registry will ask for."""
+    if not any(o.name != family.name and o.priority == (family.priority or 0) for o in others):
         return None
-    specs = [*same, RoutedFamily(family.name, family, evaluator, family.priority or 0, grammar)]
-    for o in Router.build(specs).conflicts(involving={family.name}):
-        return (o.second if o.first == family.name else o.first), o.witness
+    specs = [*(o for o in others if o.name != family.name),
+             RoutedFamily(family.name, family, evaluator, family.priority or 0, grammar)]
+    for o in Router.build(specs).conflicts():
+        if family.name in (o.first, o.second):
+            return (o.second if o.first == family.name else o.first), o.witness
     return None
 
 
