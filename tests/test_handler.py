@@ -98,7 +98,8 @@ def test_invalid_input_is_refused(registry: Registry, tmp_path: Path) -> None:
 
 
 def test_a_lone_surrogate_is_refused_before_the_model_is_asked(registry: Registry, tmp_path: Path) -> None:
-    with _handler(registry, tmp_path, model="fake-echo", extract=False) as h:
+    ddl_fake_llm.reset_script([])  # a scripted model records every call it gets (and has no reply to give)
+    with _handler(registry, tmp_path, model="fake-script", extract=False) as h:
         with pytest.raises(HandlerError) as err:
             h.handle("write me a haiku \udcff about rain")
         assert err.value.code == "DDL705" and "lone surrogate U+DCFF at character 18" in err.value.message
