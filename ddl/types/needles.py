@@ -151,12 +151,10 @@ def occurrences(needle: Needle, text: str) -> list[Occurrence]:
         if all(toks[i + k].folded == needle.words[k] for k in range(n)):
             out.append((toks[i].start, toks[i + n - 1].end))
     if not p.spaced and needle.glued and not needle.function_word:  # "after" is not in "afternoon"
-        at = p.run.find(needle.glued)
-        while at >= 0:
+        for at in _find_all(needle.glued, p.run):
             o = (p.where[at], p.where[at + len(needle.glued) - 1] + 1)
             if o not in out:
                 out.append(o)
-            at = p.run.find(needle.glued, at + 1)
     return sorted(out)
 
 
@@ -164,8 +162,7 @@ def _numeral_occurrences(numeral: str, text: str) -> list[Occurrence]:
     """``numeral`` not inside a longer number: no digit right before or after it, no ``.`` and a digit
     after it, and (a Decision, spec/checks.md) no digit and ``.`` right before it."""
     out = []
-    at = text.find(numeral)
-    while at >= 0:
+    for at in _find_all(numeral, text):
         end = at + len(numeral)
         before = text[at - 1] if at > 0 else ""
         after = text[end] if end < len(text) else ""
@@ -173,7 +170,6 @@ def _numeral_occurrences(numeral: str, text: str) -> list[Occurrence]:
         fraction_after = after == "." and end + 1 < len(text) and text[end + 1].isdigit()
         if not (before.isdigit() or after.isdigit() or fraction_before or fraction_after):
             out.append((at, end))
-        at = text.find(numeral, at + 1)
     return out
 
 

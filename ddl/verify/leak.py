@@ -70,8 +70,8 @@ def _no_leak(prover: ProverView, param: CheckedParam, v0: Value) -> Obligation:
     x, span, kind = param.name, param.span, "no-leak"
     allows = prover.family.allowed(x)
     allowed = [a.text for a in allows]
-    constants = None if prover.space.exhaustive else text_constants(prover, x, v0)
-    clues = needles(prover, param, v0)
+    constants = functools.cache(lambda: text_constants(prover, x, v0))  # scanned at most once, when needed
+    clues = needles(prover, param, v0, constants)
     shown = show_value(v0)
     suffix = allowed_suffix(allows)
     allowances = tuple(Allowance(a.text, a.reason, a.span) for a in allows)
@@ -101,7 +101,7 @@ def _no_leak(prover: ProverView, param: CheckedParam, v0: Value) -> Obligation:
     if prover.space.exhaustive:
         return obligation("proved",
                           f"no output for {x} ≠ {shown} mentions {shown} ({prover.space.describe()} evaluated)")
-    for text in constants if constants is not None else text_constants(prover, x, v0):
+    for text in constants():
         for clue in clues:
             if counted(clue.needle, text, allowed) is not None:
                 what = "" if not clue.why else f" ({clue.needle.text} is {clue.why})"
@@ -121,21 +121,19 @@ def _no_leak(prover: ProverView, param: CheckedParam, v0: Value) -> Obligation:
 # ---------------------------------------------------------------------------- needles
 
 
-def needles(prover: ProverView, param: CheckedParam, v0: Value) -> list[Clue]:
+def needles(prover: ProverView, param: CheckedParam, v0: Value,
+            constants: Callable[[], list[str]]) -> list[Clue]:
     """v0's own needles, then the knowledge it selects (spec/checks.md, "Needles").
 
     A number of the knowledge with fewer than :data:`MIN_SIGNIFICANT` significant digits is a needle
     only when the program writes it down in a constant that can run when x ≠ v0 (the oven preheated to
     sourdough's 250 °C for every bread): computed, it may equal v0's by arithmetic; written, it was
-    copied (a Decision, spec/checks.md)."""
+    copied (a Decision, spec/checks.md).  ``constants`` gives :func:`text_constants` for x and v0."""
     out = [Clue(n) for n in value_needles(v0, param.type)]
     seen = {c.needle for c in out}
-    written: list[str] | None = None
     for clue in knowledge(prover, param, v0):
         if clue.needle.numeral and significant_digits(clue.needle.text) < MIN_SIGNIFICANT:
-            if written is None:
-                written = text_constants(prover, param.name, v0)
-            if not any(matches(clue.needle, text) for text in written):
+            if not any(matches(clue.needle, text) for text in constants()):
                 continue
         if clue.needle not in seen:
             seen.add(clue.needle)
