@@ -542,6 +542,7 @@ class FamilyProver:
         why, cand = self._prove_ensures(en.expr)
         if why is not None:
             return Obligation(kind, subject, "proved", why, en.span, 0.0)
+
         def violates(theta: Theta, o: Outcome) -> bool:
             return isinstance(o, Ok) and not self._ensures_holds(en.expr, theta, o.value)
 

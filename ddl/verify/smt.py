@@ -38,6 +38,7 @@ def scale_of(t: Type) -> int:
     """The scale a number's term counts in: a Decimal(s) is an integer count of 10^-s, an Int of units."""
     return t.scale if isinstance(t, DecimalT) else 0
 
+
 TIMEOUT_MS = 2000
 # z3's own work counter bounds each query first (about 1 s of work on an ordinary machine), so a verdict does not depend on
 # how busy the machine is; the 2 s wall-clock timeout is only a safety net.
@@ -625,8 +626,7 @@ def _decide_function_site(z3: Any, module: CheckedModule, family: CheckedFamily,
     return None, _through_calls(z3, module, family, n)  # perhaps a call from the program fails there
 
 
-def _failing_path(z3: Any, family: CheckedFamily, n: ir.Node,
-                  module: CheckedModule | None = None) -> Callable[[Fixed], tuple[_Enc, dict[str, Any], list[Any]] | None]:
+def _failing_path(z3: Any, family: CheckedFamily, n: ir.Node, module: CheckedModule | None = None) -> Build:
     """The query :func:`solve` asks for site n: θ's terms, the path from the program to n (through the
     calls of user functions when ``module`` is given) and n's failure; None when n is unreachable or
     cannot fail."""
@@ -634,7 +634,7 @@ def _failing_path(z3: Any, family: CheckedFamily, n: ir.Node,
         enc = _Enc(z3)
         env: dict[str, Any] = {}
         param_terms(enc, family, env, fixed)
-        found = (_Path(n, enc) if module is None else _Path(n, enc, module)).find(family.program, env, [])
+        found = _Path(n, enc, module).find(family.program, env, [])
         if found is None:
             return None
         site_env, conds = found
@@ -649,11 +649,6 @@ def _through_calls(z3: Any, module: CheckedModule, family: CheckedFamily, n: ir.
     return cand if verdict == "sat" else None
 
 
-def prove_site(module: CheckedModule, family: CheckedFamily, site: Site) -> str | None:
-    """A proof summary when z3 shows the site cannot fail; None when it cannot (or times out)."""
-    return decide_site(module, family, site)[0]
-
-
 def decide_ensures(module: CheckedModule, family: CheckedFamily, expr: ir.Node,
                    timeout_ms: int = TIMEOUT_MS) -> tuple[str | None, Candidate | None]:
     """z3 over the whole program (Int, Decimal, Bool, enum; records and calls inlined): a proof summary,
@@ -666,11 +661,6 @@ def decide_ensures(module: CheckedModule, family: CheckedFamily, expr: ir.Node,
         return _decide_ensures(z3, module, family, expr, timeout_ms)
     except (z3.Z3Exception, RecursionError, TypeError, AttributeError):
         return None, None  # outside the encoded fragment
-
-
-def prove_ensures(module: CheckedModule, family: CheckedFamily, expr: ir.Node, timeout_ms: int = TIMEOUT_MS) -> str | None:
-    """z3 over the whole program: a proof summary or None."""
-    return decide_ensures(module, family, expr, timeout_ms)[0]
 
 
 def _decide_ensures(z3: Any, module: CheckedModule, family: CheckedFamily, expr: ir.Node,
