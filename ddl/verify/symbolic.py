@@ -26,6 +26,7 @@ import attrs
 from pyrsistent import PMap, PVector, pmap, pvector
 
 from ddl.eval.arms import arm_index, binder
+from ddl.eval.builtins import b_get
 from ddl.eval.ops import compare, show
 from ddl.eval.result import Ok
 from ddl.regular import Lang, RegularError
@@ -618,11 +619,8 @@ class Symbolic(ir.Visitor):
         args = [self.ev(at, a) for a in node.args]
         if not any(is_sym(a) for a in args):
             return self.concrete(node, "args", args)
-        if node.name == "get" and len(args) == 2 and isinstance(args[0], PMap) and not is_sym(args[1]):
-            return SomeV(args[0][args[1]]) if args[1] in args[0] else NONE  # a map literal's entry, or none
-        if node.name == "get" and len(args) == 2 and isinstance(args[0], PVector) and type(args[1]) is int:
-            i = args[1]  # a list literal's item, or none (as ddl.eval.builtins.b_get)
-            return SomeV(args[0][i]) if 0 <= i < len(args[0]) else NONE
+        if node.name == "get" and len(args) == 2 and isinstance(args[0], (PMap, PVector)) and not is_sym(args[1]):
+            return b_get(args[0], args[1])  # a map literal's entry or a list literal's item, or none
         if (node.name == "join" and isinstance(args[0], PVector) and isinstance(args[1], str)
                 and all(isinstance(x, (str, SText)) for x in args[0])):
             joined: list[Any] = []  # a list literal of texts joined: the items with the separator between
@@ -643,13 +641,6 @@ class Symbolic(ir.Visitor):
                         return False
                     raise
             raise Undecided
-        if node.name == "get" and len(args) == 2 and not is_sym(args[1]) and hasattr(args[0], "get"):
-            try:
-                inner = args[0].get(args[1])
-            except TypeError:
-                raise Undecided from None
-            if inner is not None and not isinstance(args[0], RecordV):
-                return SomeV(inner)
         if node.name == "replace" and isinstance(args[0], SText) and all(isinstance(a, str) for a in args[1:]):
             if self.never_contains(args[0], args[1]):
                 return args[0]  # nothing to replace, whatever the atoms are
