@@ -121,7 +121,9 @@ def mistakes(rows: list[dict[str, Any]], registry: Registry, rate: float, seed: 
     return out
 
 
-def route_all(registry: Registry, rows: list[dict[str, Any]]) -> dict[str, int]:
+def route_all(registry: Registry, rows: list[dict[str, Any]], misses: list[str] | None = None) -> dict[str, int]:
+    """Counts of the rows answered right, wrongly, missed, and near misses answered; ``misses`` collects
+    the in-family requests that were not answered right."""
     counts = {"right": 0, "wrong": 0, "missed": 0, "total": 0, "near": 0, "near wrong": 0}
     for row in rows:
         route = registry.route(row["utterance"])
@@ -137,8 +139,11 @@ def route_all(registry: Registry, rows: list[dict[str, Any]]) -> dict[str, int]:
             counts["missed"] += 1
         elif family == row["family"] and theta == row["theta"]:
             counts["right"] += 1
+            continue
         else:
             counts["wrong"] += 1
+        if misses is not None:
+            misses.append(f"{row['family']:18} {'missed' if family is None else 'WRONG '}  {row['utterance']}")
     return counts
 
 
@@ -181,7 +186,8 @@ def _run(labeler: str, stream: list[dict[str, Any]], test: list[dict[str, Any]],
     reports = []
     for fam in sorted({f.name for f in handler.registry.served}):
         reports.append(handler.widen(fam, write=True))
-    after = route_all(handler.registry, test)
+    test_misses: list[str] = []
+    after = route_all(handler.registry, test, test_misses)
     stream_after = route_all(handler.registry, stream)
     learned_wrong = 0
     for report in reports:
@@ -194,10 +200,11 @@ def _run(labeler: str, stream: list[dict[str, Any]], test: list[dict[str, Any]],
             "extracted": extracted, "rejected": rejected, "mislabelled": len(wrong), "learned_wrong": learned_wrong,
             "widened": [(r.family, len(r.gate.admitted) if r.gate else 0, len(r.gate.refused) if r.gate else 0,
                          len(r.learned.unaligned)) for r in reports],
-            "served_after": len(handler.registry.served), "rejected_families": len(handler.registry.rejected)}
+            "served_after": len(handler.registry.served), "rejected_families": len(handler.registry.rejected),
+            "test_misses": test_misses}
 
 
-def report(result: dict[str, Any]) -> str:
+def report(result: dict[str, Any], show_misses: bool = False) -> str:
     def line(name: str, c: dict[str, int]) -> str:
         pct = 100 * c["right"] / c["total"] if c["total"] else 0.0
         return (f"  {name:16} {c['right']:>3}/{c['total']:<3} {pct:4.0f}%  wrong {c['wrong']:>2}  missed "
@@ -215,6 +222,9 @@ def report(result: dict[str, Any]) -> str:
            f"{result['served_after']} (rejected: {result['rejected_families']})"]
     for family, admitted, refused, unaligned in result["widened"]:
         out.append(f"    {family:18} admitted {admitted:>2}  refused {refused:>2}  not aligned {unaligned:>2}")
+    if show_misses:
+        out.append("  test-half requests not answered right after widening:")
+        out.extend("    " + m for m in result["test_misses"])
     return "\n".join(out)
 
 
@@ -224,10 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dir", default=str(ROOT / "examples"))
     ap.add_argument("--corpus", default=str(ROOT / "bench" / "corpus"))
+    ap.add_argument("--labeler", choices=("both", "perfect", "noisy"), default="both")
+    ap.add_argument("--show-misses", action="store_true", help="list the test-half requests not answered right")
     args = ap.parse_args(argv)
     rows = load_corpus(Path(args.corpus))
-    for labeler in (PERFECT, NOISY):
-        print(report(run(labeler, rows, Path(args.dir))))
+    labelers = {"both": (PERFECT, NOISY), "perfect": (PERFECT,), "noisy": (NOISY,)}[args.labeler]
+    for labeler in labelers:
+        print(report(run(labeler, rows, Path(args.dir)), args.show_misses), flush=True)
         print()
     return 0
 

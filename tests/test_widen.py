@@ -10,14 +10,16 @@ from pathlib import Path
 import llm
 import pytest
 
-from ddl.api import check_source
+from ddl.api import check_source, compile_file
 from ddl.eval import Evaluator
 from ddl.grammar import router
 from ddl.grammar.compile import CompiledGrammar
 from ddl.grammar.router import RoutedFamily
 from ddl.handler.registry import Registry
+from ddl.types.words import setting_words
 from ddl.values import to_json
 from ddl.widen import Alternative, Candidate, learn, propose, widen_source
+from ddl.widen.spot import inflections
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fakellm"))
@@ -223,6 +225,34 @@ def test_spotting_learns_the_words_and_value_marks_not_the_phrasings(served: Reg
         assert not grammar.match(stranger).ok, stranger
 
 
+def test_spotting_takes_frame_words_and_inflections_but_no_unseen_content_word(served: Registry) -> None:
+    """Words that only frame a request ("which", "they", "quickly", "fetch") and the other number of a
+    word the family's users said ("forecasts" after "forecast") need not have been seen; a word that
+    names another task or bounds a value still has to be."""
+    fam = served.by_name["trip_weather"]
+    text = Path(fam.path).read_text(encoding="utf-8")
+    candidates = [Candidate("tokyo forecast 4 days", {"city": "tokyo", "days": 4}, 1),
+                  Candidate("paris weather 2 days", {"city": "paris", "days": 2}, 2)]
+    learned = learn(fam.checked, _grammar(served, "trip_weather"), candidates)
+    result = widen_source(text, fam.path, "trip_weather", learned.alternatives, candidates,
+                          others=_others(served, "trip_weather"))
+    assert result.ok, result.refused
+    grammar = _widened_grammar(result.source, fam.path, "trip_weather")
+    for utterance, theta in [("quickly fetch the tokyo forecasts, 3 days", {"city": "tokyo", "days": 3}),
+                             ("which weather will they have in paris", {"city": "paris"})]:
+        match = grammar.match(utterance)
+        assert match.ok, (utterance, match.error)
+        assert {k: to_json(v) for k, v in (match.values or {}).items()} == theta
+    for stranger in ("paris hotel forecast 3 days", "send the tokyo forecast 4 days", "tokyo weather over 4 days",
+                     "paris forecast before 2 days", "weather in tokyo not 3 days"):
+        assert not grammar.match(stranger).ok, stranger
+
+
+def test_the_other_number_of_a_word_is_filler_only_when_it_is_no_value() -> None:
+    assert inflections("novel") == {"novels"} and inflections("stories") == {"story"}
+    assert inflections("boxes") == {"box"} and inflections("city") == {"cities"} and inflections("is") == set()
+
+
 def test_a_refused_generalization_is_narrowed_by_its_witness_not_abandoned(served: Registry) -> None:
     """A labeler gave "tokyo weather for a week" days = 1 (its default): the spotting alternative that
     reads "a" as filler and "week" as filler would learn that "for a week" means 1 day.  Words only an
@@ -283,3 +313,13 @@ def test_a_widening_never_takes_a_family_out_of_service(tmp_path: Path, monkeypa
     assert sorted(f.name for f in again.served) == ["cab", "cab_at", "trip_weather"], again.rejected
     route = again.route("forecast for paris")
     assert route is not None and route.family == "trip_weather"
+
+
+def test_words_the_grammar_writes_only_where_it_sets_a_value_are_never_filler() -> None:
+    """examples/dates.ddl reads "subtract 3 days from …" and "… minus 3 days" as direction = before (a
+    constant set on those paths, through its own rule `earlier` too): those words say a value, so the
+    spotting learner never takes them as filler, while "add", "plus" and "from" (said on other paths) may be."""
+    module = compile_file(ROOT / "examples" / "dates.ddl")[0]
+    found = setting_words(module.families["shift_date"])
+    assert {"subtract", "minus", "earlier", "back"} <= found
+    assert not found & {"add", "plus", "from", "forward", "date"}

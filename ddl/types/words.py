@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from ddl.tree import nodes
+from ddl.syntax.ast import RLit, RRef, RSeq, RSet
+from ddl.tree import children, nodes
 from ddl.types.checked import CheckedFamily
 from ddl.types.model import EnumT, ListT, OptionT
 
@@ -43,3 +44,29 @@ def family_words(family: CheckedFamily) -> frozenset[str]:
             if type(node).__name__ == "RLit":
                 found.update(words(node.text))
     return frozenset(found)
+
+
+def setting_words(family: CheckedFamily) -> frozenset[str]:
+    """The words the family's grammar writes only on paths that set a parameter to a constant
+    (``("subtract " | "minus ") span " from " when {direction = before}``: "subtract", "minus"), its
+    own rules followed; case-folded.  Such a word says a value: a learned grammar must not take it
+    as filler, or "subtract 3 days from …" would also read as the default direction."""
+    if family.grammar is None:
+        return frozenset()
+    decl = family.grammar.decl
+    rules = {rule.name: rule.body for rule in decl.rules}
+    setting: set[str] = set()
+    other: set[str] = set()
+
+    def walk(node: object, sets: bool, seen: frozenset[str]) -> None:
+        if isinstance(node, RSeq) and any(isinstance(item, RSet) for item in node.items):
+            sets = True
+        if isinstance(node, RLit):
+            (setting if sets else other).update(words(node.text))
+        elif isinstance(node, RRef) and node.module is None and node.name in rules and node.name not in seen:
+            walk(rules[node.name], sets, seen | {node.name})
+        for child in children(node):
+            walk(child, sets, seen)
+
+    walk(decl.body, False, frozenset())
+    return frozenset(setting - other)

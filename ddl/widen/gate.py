@@ -161,11 +161,12 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
         if not keep:
             break
         new_text = _with_learned(base, path, family, keep, note=_note([by_alt[s] for s in keep]))
-        result = check_source(new_text, path)
-        module = result.module
+        # Compiled first, proved last: the checks 2-4 below are cheap next to `ddl check`'s obligations
+        # and refuse most rounds, so a round they refuse costs no proof.
+        module, diagnostics = compile_source(new_text, path)
         fam = module.families.get(family) if module is not None else None
         if module is None or fam is None:
-            errors = [f.diagnostic.headline() for f in result.findings if f.diagnostic.is_error][:3]
+            errors = [d.headline() for d in diagnostics if d.is_error][:3]
             return _refuse_all(family, text, alternatives, refused, keep, "the widened module does not compile: "
                                + "; ".join(errors), base=base, path=path)
         evaluator = Evaluator(module)
@@ -206,6 +207,7 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
             drop(culprits, f"shares {witness!r} with the served family {other}", witness)
             continue
         # 5. ddl check: every obligation of the module proved
+        result = check_source(new_text, path)
         failing = [f for f in result.findings if f.diagnostic.is_error]
         if failing:
             witnesses = [w for f in failing for w in _quoted(f.diagnostic.message)]

@@ -27,7 +27,7 @@ from ddl.grammar.compile import CaptureSpec, CompiledGrammar, default_value
 from ddl.regular import Lang
 from ddl.types.checked import CheckedFamily
 from ddl.types.model import ListT, OptionT, TextT
-from ddl.types.words import STOPWORDS, family_words
+from ddl.types.words import STOPWORDS, family_words, setting_words
 from ddl.values import quote_text, to_json
 from ddl.widen.spot import Spotter, word_counts
 
@@ -235,9 +235,12 @@ def learn(family: CheckedFamily, grammar: CompiledGrammar, candidates: Sequence[
     aligned_words = {w for shape in taught for k, v in shape if k == "text" for w in word_counts([v.lower()])}
     unsafe = frozenset(w for u in unaligned for w in word_counts([aligner.grammar.normalize(u.utterance).lower()])
                        if w not in aligned_words and w not in STOPWORDS)
+    # Words the grammar writes only where it sets a parameter ("subtract … {direction = before}") say a
+    # value: as filler they would read "subtract 3 days" with the default too (an ambiguity the gate
+    # would refuse one word per round).
     spotter = Spotter(taught, aligner.param_of, aligner.type_of,
                       frozenset(aligner.defaults), aligner.accepts, family_words(family),
-                      ignore_case=grammar.ignore_case, exclude=unsafe)
+                      ignore_case=grammar.ignore_case, exclude=unsafe | setting_words(family))
     general = _spotted(spotter, tuple(c.query_id for group in shapes.values() for c in group
                                       if c.query_id is not None)) \
         if shaped and len(taught) >= MIN_SPOTTING else None

@@ -46,9 +46,25 @@ NEGATIONS = frozenset({
     "didn't", "won't", "can't", "cannot", "shouldn't", "wouldn't", "less", "fewer", "smaller",
     "under", "below",
 })
-# What people wrap any request in (stdlib/phrasing.ddl's words): filler for every family.
-COURTESY = frozenset({"hey", "hi", "hello", "ok", "okay", "so", "there", "please", "pls", "plz", "kindly",
-                      "thanks", "thank", "thx", "cheers", "just", "need", "want", "like", "i'd", "let's"})
+# The words that frame a request without saying what it asks for: filler for every family, whether or
+# not its users were seen saying them.  Courtesy (stdlib/phrasing.ddl's words), English closed-class
+# words (pronouns, determiners, auxiliaries, the prepositions that never mark a bound or a direction,
+# question words) and the verbs that only ask ("show me", "give me", "tell me", "find me").  Written
+# from the language, not from any corpus; deliberately absent: words that bound or direct a value
+# (over, under, above, below, before, after, between, more, less, …) and verbs that name a task
+# (make, create, write, send, delete, …) — an unseen one of those is what makes a near miss.
+FRAME = frozenset("""
+    hey hi hello ok okay so there please pls plz kindly thanks thank thx cheers just need want like i'd let's
+    sure quick quickly now also too then here
+    i me my mine myself we us our ours you your yours it its they them their this that these those
+    i'm i've i'll we're we'd we'll you're you'd it's that's there's what's whats
+    a an the some any each every both several another other such
+    am is are was were be been being do does did have has had can could will would shall should may might must
+    of for from in into on onto to with at by about via
+    and or but as if
+    what which who how where when why
+    show tell give get find list provide fetch let help know see look
+""".split())
 ARTICLES = frozenset({"a", "an"})
 MAX_WORD = 24  # a longer "word" is a value or noise, not filler
 MAX_WORDS = 400  # filler vocabulary cap (the most frequent words are kept)
@@ -112,6 +128,27 @@ def word_counts(texts: Iterable[str]) -> dict[str, int]:
     return counts
 
 
+def inflections(word: str) -> set[str]:
+    """The other number of a noun (or person of a verb) people write for ``word``: books ↔ book,
+    stories ↔ story, boxes ↔ box.  Only for plain words of four letters or more (a short word's
+    "s" is rarely an inflection: "is", "us", "gas")."""
+    if len(word) < 4 or not word.isalpha():
+        return set()
+    if word.endswith("ies"):
+        return {word[:-3] + "y"}
+    if word.endswith(("ses", "xes", "ches", "shes", "zes")):
+        return {word[:-2]}
+    if word.endswith("ss"):
+        return {word + "es"}
+    if word.endswith("s"):
+        return {word[:-1]}
+    if word.endswith("y") and word[-2] not in "aeiou":
+        return {word[:-1] + "ies"}
+    if word.endswith(("s", "x", "ch", "sh", "z")):
+        return {word + "es"}
+    return {word + "s"}
+
+
 def restricted(capture: str, filler: str, sep: str) -> str:
     """A free-text capture that neither is, starts with nor ends with a filler word (so the filler and
     the value cannot trade words)."""
@@ -149,7 +186,7 @@ class Spotter:
         suspects = {self._fold(w) for w in _WORD.findall(witness)} & vocabulary
         if not suspects:
             return None
-        unseen = suspects - said - STOPWORDS - COURTESY
+        unseen = suspects - said - STOPWORDS - FRAME
         if unseen:
             return attrs.evolve(self, exclude=self.exclude | unseen)
         # Every suspect was used by someone: drop one at a time, the rarest first (the others are likely fine).
@@ -164,13 +201,22 @@ class Spotter:
         """The filler words, most frequent first."""
         texts = [self._fold(v) for shape in self.shapes for k, v in shape if k == "text"]
         counts = word_counts(texts)
-        for w in (*self.extra, *STOPWORDS, *COURTESY):
+        valued = [src for src in self._sources() if not isinstance(self.type_of[self.param_of[src]], TextT)]
+
+        def is_value(w: str) -> bool:
+            return any(self.accepts(src, w) for src in valued)
+
+        # A word said, or written in the family's grammar, may come back in its other number — unless
+        # it is a value ("mystery" is a genre: "mysteries" must not become filler beside it).
+        plain = [w for w in (*counts, *self.extra)
+                 if w not in FRAME and w not in STOPWORDS and w not in self.exclude and not is_value(w)]
+        inflected = {i for p in plain for i in inflections(self._fold(p))}
+        for w in (*self.extra, *STOPWORDS, *FRAME, *inflected):
             if _WORD.fullmatch(w) and len(w) <= MAX_WORD:
                 counts.setdefault(self._fold(w), 0)
-        valued = [src for src in self._sources() if not isinstance(self.type_of[self.param_of[src]], TextT)]
         return sorted(
             (w for w in counts if w.lower() not in NEGATIONS and w not in self.exclude
-             and (w in ARTICLES or not any(self.accepts(src, w) for src in valued))),
+             and (w in ARTICLES or not is_value(w))),
             key=lambda w: (-counts[w], w))[:MAX_WORDS]
 
     def _sources(self) -> list[str]:
