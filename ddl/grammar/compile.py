@@ -199,6 +199,10 @@ class CompiledGrammar:
         self._item_matchers: dict[str, Matcher] = {}
         self._capture_langs: dict[str, Lang] = {}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its family (value forms hold functions, which do not pickle).
+        return (_rebuild_grammar, (self.family, self.evaluator, self.limits))
+
     # ------------------------------------------------------------------ captures
 
     def fold(self, regex: Regex) -> Regex:
@@ -637,6 +641,10 @@ class CompiledGrammar:
 
     def _captured(self, param: str) -> bool:
         return any(s.param == param for s in self.captures.values())
+
+
+def _rebuild_grammar(family: CheckedFamily, evaluator: Any, limits: Limits) -> CompiledGrammar:
+    return CompiledGrammar(family, evaluator, limits=limits)
 
 
 def list_items_regex(item: Regex, max_items: int) -> Regex:

@@ -24,6 +24,7 @@ fast path for the family.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -61,7 +62,7 @@ class _NoFastPath(Exception):
 class FastExtractor:
     """``fullmatch(text)`` → captured texts (None if a capture did not participate), or None."""
 
-    __slots__ = ("pattern", "names", "exact", "_regex", "_exact", "_exact_langs", "_groups")
+    __slots__ = ("pattern", "names", "exact", "_regex", "_checks", "_checked", "_groups")
 
     def __init__(self, pattern: str, groups: list[tuple[str, str]], checked: dict[str, Regex],
                  exact: bool) -> None:
@@ -70,8 +71,19 @@ class FastExtractor:
         self._groups = groups  # (re group, parameter): a parameter may be captured in several places
         self.names = tuple(dict.fromkeys(param for _, param in groups))
         self._regex = re.compile(pattern, re.DOTALL)
-        self._exact = checked  # per re group: the exact language its text must be in
-        self._exact_langs: dict[str, Any] = {}
+        # Per over-approximated re group: a test of the exact language its text must be in, built now
+        # (no first-hit penalty) from parts shared by every family (see membership_test).
+        self._checked = checked
+        self._checks = [(group, membership_test(inner)) for group, inner in checked.items()]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The compiled re and the membership tests are rebuilt from what made them.
+        return (FastExtractor, (self.pattern, self._groups, self._checked, self.exact))
+
+    @property
+    def checks(self) -> bool:
+        """Whether some capture's text is checked against its exact language after the match."""
+        return bool(self._checks)
 
     def fullmatch(self, text: str) -> dict[str, str | None] | None:
         return self.decide(text)[0]
@@ -85,9 +97,9 @@ class FastExtractor:
             # Over-approximated captures only widen the pattern, so no match is still conclusive
             # when every commitment was exact.
             return None, self.exact
-        for group, inner in self._exact.items():
+        for group, test in self._checks:
             captured = m.group(group)
-            if captured is not None and not self._exact_lang(group, inner).contains(captured):
+            if captured is not None and not test(captured):
                 return None, False  # the over-approximation chose a split the grammar rejects; others may exist
         out: dict[str, str | None] = dict.fromkeys(self.names)
         ends: dict[str, int] = {}
@@ -99,12 +111,32 @@ class FastExtractor:
                 ends[param] = m.end(group)
         return out, True
 
-    def _exact_lang(self, name: str, inner: Regex) -> Any:
-        lang = self._exact_langs.get(name)
-        if lang is None:
 
-            lang = self._exact_langs[name] = Lang.from_regex(inner)
-        return lang
+@lru_cache(maxsize=16384)
+def membership_test(node: Regex) -> Callable[[str], bool]:
+    """A test of membership in ``node``'s language, built from shared parts.
+
+    A Text capture is ``pattern & .{0,n}`` (and maybe ``& R``): one DFA of the whole
+    intersection is the product of the parts' DFAs (n times the pattern's: slow to build, and
+    built once per family).  Testing each part on its own is the same answer: a length bound is
+    a ``len`` check, and every other part's DFA is cached by its (hashable) tree, so families
+    with the same Text types share it.
+    """
+    if isinstance(node, (Capture, Named)):
+        return membership_test(node.inner)
+    if isinstance(node, Intersect):
+        tests = [membership_test(x) for x in node.items]
+        return lambda text: all(t(text) for t in tests)
+    if isinstance(node, Difference):
+        keep, drop = membership_test(node.left), membership_test(node.right)
+        return lambda text: keep(text) and not drop(text)
+    if isinstance(node, Complement):
+        inner = membership_test(node.inner)
+        return lambda text: not inner(text)
+    if isinstance(node, Repeat) and isinstance(node.inner, Chars) and node.inner.cs == CharSet.any():
+        lo, hi = node.lo, node.hi
+        return lambda text: lo <= len(text) and (hi is None or len(text) <= hi)
+    return Lang.from_regex(node).contains
 
 
 def fast_extractor(regex: Regex) -> FastExtractor | None:
