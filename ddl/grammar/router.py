@@ -130,6 +130,8 @@ class _Entry:
             grammar.excluded_lang  # noqa: B018 - builds and keeps the DFA
         if not self._extractor or not self._extractor.exact or self._extractor.checks:
             grammar.matcher  # noqa: B018 - builds and keeps the Matcher
+        for name in grammar.captures:
+            grammar.converter(name)
 
     def __getstate__(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}

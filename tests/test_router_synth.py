@@ -1,0 +1,95 @@
+"""The router on a synthetic registry (bench/synth_families.py: the routing benchmark's families)
+agrees with matching each family on its own, and a router saved with ``Router.to_bytes`` routes
+exactly as the one it was saved from."""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ddl.api import compile_source
+from ddl.eval import Evaluator, validate_theta
+from ddl.grammar.compile import CompiledGrammar
+from ddl.grammar.router import Route, RoutedFamily, Router
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from synth_families import make_families, miss, module_sources  # noqa: E402
+
+K = 60  # every template of the generator at least twice
+
+
+def _specs() -> list[RoutedFamily]:
+    specs = []
+    for i, text in enumerate(module_sources(make_families(K, seed=3))):
+        module, diags = compile_source(text, f"synth{i}.ddl")
+        assert module is not None and not [d for d in diags if d.is_error]
+        evaluator = Evaluator(module)
+        specs += [RoutedFamily(name, fam, evaluator) for name, fam in module.families.items()]
+    return specs
+
+
+SPECS = _specs()
+ROUTER = Router.build(SPECS)
+
+
+def _utterances() -> list[str]:
+    rng = random.Random(7)
+    out = []
+    for fam in make_families(K, seed=3):
+        out += [fam.sample(rng)[0] for _ in range(3)] + [fam.near_miss(rng) for _ in range(2)]
+    return out + [miss(rng) for _ in range(30)]
+
+
+UTTERANCES = _utterances()
+
+
+def one_by_one(utterance: str, grammars: dict[str, tuple[CompiledGrammar, RoutedFamily]]) -> Route | None:
+    """The reference: every family's own tagged matcher, in order; θ validated against Θ."""
+    hits = []
+    for name, (grammar, spec) in grammars.items():
+        result = grammar.match(utterance)
+        if result.ok:
+            theta, problems = validate_theta(spec.family, spec.evaluator, result.values or {}, values=True)
+            hits.append(Route(name, theta, tuple(problems)))
+    if not hits:
+        return None
+    return Route(hits[0].family, hits[0].theta, hits[0].problems, tuple(h.family for h in hits))
+
+
+def test_every_route_equals_matching_each_family_on_its_own() -> None:
+    grammars = {s.name: (CompiledGrammar(s.family, s.evaluator), s) for s in SPECS}
+    routed = 0
+    for u in UTTERANCES:
+        want, got = one_by_one(u, grammars), ROUTER.route(u)
+        assert (got is None) == (want is None), u
+        if got is not None and want is not None:
+            assert (got.family, got.theta, got.candidates) == (want.family, want.theta, want.candidates), u
+            assert bool(got.problems) == bool(want.problems), u
+            routed += 1
+    assert routed >= 3 * K  # every sample is a member (the near misses and misses need not miss)
+
+
+def test_a_saved_router_routes_exactly_as_the_one_it_was_saved_from() -> None:
+    loaded = Router.from_bytes(ROUTER.to_bytes(), SPECS)
+    assert len(loaded) == len(ROUTER)
+    routes: list[Any] = [ROUTER.route(u) for u in UTTERANCES]
+    assert sum(r is not None for r in routes) >= 3 * K
+    assert [loaded.route(u) for u in UTTERANCES] == routes
+    # and it saves again: a cache may rewrite what it loaded
+    assert [Router.from_bytes(loaded.to_bytes(), SPECS).route(u) for u in UTTERANCES[:20]] == routes[:20]
+
+
+def test_a_saved_router_needs_the_families_it_was_built_from() -> None:
+    data = ROUTER.to_bytes()
+    with pytest.raises(ValueError, match="was not given"):
+        Router.from_bytes(data, SPECS[1:])
+    with pytest.raises(ValueError, match="other families"):
+        Router.from_bytes(data, [*SPECS[:-1], RoutedFamily(SPECS[-1].name, SPECS[-1].family, SPECS[-1].evaluator,
+                                                            priority=5)])
+    for bad in (b"", b"not a router", data[: len(data) // 2]):
+        with pytest.raises(ValueError, match="not a saved router"):
+            Router.from_bytes(bad, SPECS)
