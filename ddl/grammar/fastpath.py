@@ -62,7 +62,7 @@ class _NoFastPath(Exception):
 class FastExtractor:
     """``fullmatch(text)`` → captured texts (None if a capture did not participate), or None."""
 
-    __slots__ = ("pattern", "names", "exact", "_regex", "_checks", "_checked", "_groups")
+    __slots__ = ("pattern", "names", "exact", "_regex", "_checks", "_checked", "_groups", "_plan", "_once", "_none")
 
     def __init__(self, pattern: str, groups: list[tuple[str, str]], checked: dict[str, Regex],
                  exact: bool) -> None:
@@ -74,11 +74,21 @@ class FastExtractor:
         # Per over-approximated re group: a test of the exact language its text must be in, built now
         # (no first-hit penalty) from parts shared by every family (see membership_test).
         self._checked = checked
-        self._checks = [(group, membership_test(inner)) for group, inner in checked.items()]
+        index = self._regex.groupindex
+        self._checks = [(index[group], membership_test(inner)) for group, inner in checked.items()]
+        # Captures by group number (m.groups() is 0-based), and whether each name has one group only
+        # (then no end positions need comparing).
+        self._plan = [(index[group] - 1, name) for group, name in groups]
+        self._once = len(self.names) == len(groups)
+        self._none: dict[str, str | None] = dict.fromkeys(self.names)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The compiled re and the membership tests are rebuilt from what made them.
         return (FastExtractor, (self.pattern, self._groups, self._checked, self.exact))
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return self._regex
 
     @property
     def checks(self) -> bool:
@@ -97,18 +107,26 @@ class FastExtractor:
             # Over-approximated captures only widen the pattern, so no match is still conclusive
             # when every commitment was exact.
             return None, self.exact
-        for group, test in self._checks:
-            captured = m.group(group)
+        for index, test in self._checks:
+            captured = m.group(index)
             if captured is not None and not test(captured):
                 return None, False  # the over-approximation chose a split the grammar rejects; others may exist
-        out: dict[str, str | None] = dict.fromkeys(self.names)
+        groups = m.groups()  # one C call; the loops below index it
+        out = dict(self._none)
+        if self._once:
+            for index, name in self._plan:
+                captured = groups[index]
+                if captured is not None:
+                    out[name] = captured
+            return out, True
+        regs = m.regs
         ends: dict[str, int] = {}
-        for group, param in self._groups:
-            captured = m.group(group)
+        for index, name in self._plan:
+            captured = groups[index]
             # A parameter captured more than once takes the last capture (spec/grammar.md).
-            if captured is not None and m.end(group) >= ends.get(param, -1):
-                out[param] = captured
-                ends[param] = m.end(group)
+            if captured is not None and regs[index + 1][1] >= ends.get(name, -1):
+                out[name] = captured
+                ends[name] = regs[index + 1][1]
         return out, True
 
 
@@ -136,7 +154,23 @@ def membership_test(node: Regex) -> Callable[[str], bool]:
     if isinstance(node, Repeat) and isinstance(node.inner, Chars) and node.inner.cs == CharSet.any():
         lo, hi = node.lo, node.hi
         return lambda text: lo <= len(text) and (hi is None or len(text) <= hi)
-    return Lang.from_regex(node).contains
+    return _exact_test(node) or Lang.from_regex(node).contains
+
+
+def _exact_test(node: Regex) -> Callable[[str], bool] | None:
+    """``node``'s membership as one C-speed ``re.fullmatch``, when its translation loses nothing
+    (exact, nothing checked afterwards); texts past MAX_FAST_LENGTH go to the DFA."""
+    extractor = fast_extractor(node)
+    if extractor is None or not extractor.exact or extractor.checks:
+        return None
+    fullmatch = extractor.regex.fullmatch
+
+    def test(text: str) -> bool:
+        if len(text) <= MAX_FAST_LENGTH:
+            return fullmatch(text) is not None
+        return Lang.from_regex(node).contains(text)  # rare (a capture that long): built when met
+
+    return test
 
 
 def fast_extractor(regex: Regex) -> FastExtractor | None:

@@ -122,14 +122,13 @@ class _Entry:
     def _prepare(self) -> None:
         grammar = self.grammar
         # Built now, not on the first hit (spec/handler.md: no first-hit penalty): the extractor
-        # (FastExtractor, or False for "none"), the `except` language, and the Matcher the
-        # extractor falls back on.
+        # (FastExtractor, or False for "none"), the `except` language and the θ converters.  Not the
+        # tagged Matcher, which only an utterance the extractor cannot decide needs (rare; it holds
+        # a quarter of the memory when built for every family that might need it).
         if self._extractor is False and self.unambiguous:
             self._extractor = fast_extractor(grammar.regex) or False
         if grammar.excluded is not None:
             grammar.excluded_lang  # noqa: B018 - builds and keeps the DFA
-        if not self._extractor or not self._extractor.exact or self._extractor.checks:
-            grammar.matcher  # noqa: B018 - builds and keeps the Matcher
         for name in grammar.captures:
             grammar.converter(name)
 
