@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import ddl
 from ddl.api import compile_source
 from ddl.eval import Evaluator, validate_theta
 from ddl.grammar.compile import CompiledGrammar
@@ -93,3 +94,27 @@ def test_a_saved_router_needs_the_families_it_was_built_from() -> None:
     for bad in (b"", b"not a router", data[: len(data) // 2]):
         with pytest.raises(ValueError, match="not a saved router"):
             Router.from_bytes(bad, SPECS)
+
+
+def test_priority_then_mode_orders_overlapping_families_before_and_after_saving() -> None:
+    prog = ddl.loads('''
+family low { param n : Int in 0..99
+  grammar normalize_space { "add " n } program -> Int = n }
+family high { param n : Int in 0..9
+  grammar normalize_space { "add " n } program -> Int = n + 100 }
+family raw { param n : Int in 0..99
+  grammar { "add " n } program -> Int = n + 200 }
+''')
+    specs = [RoutedFamily("low", prog.checked.families["low"], prog.evaluator, priority=0),
+             RoutedFamily("high", prog.checked.families["high"], prog.evaluator, priority=2),
+             RoutedFamily("raw", prog.checked.families["raw"], prog.evaluator, priority=0)]
+    normalized_only = Router.build(s for s in specs if s.name != "raw")
+    both = Router.build(specs)
+    for router in (normalized_only, both, Router.from_bytes(both.to_bytes(), specs)):
+        seven, fifty = router.route("add 7"), router.route("add  50")
+        assert seven is not None and (seven.family, seven.theta) == ("high", {"n": 7})
+        assert fifty is not None and (fifty.family, fifty.theta) == ("low", {"n": 50})
+    got = both.route("add 7")
+    assert got is not None and got.candidates == ("high", "raw", "low")  # priority, then as written
+    got = normalized_only.route("add 7")
+    assert got is not None and got.candidates == ("high", "low")

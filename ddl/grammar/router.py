@@ -11,14 +11,16 @@ shortest witness).  What is DDL's stays here:
   normalization changes), the higher ``priority`` wins, then the family that accepted the
   utterance as written;
 * ``except`` clauses — a family's language is its grammar's body minus the clause's language
-  (``CompiledGrammar.excluded_lang``, built when first needed);
+  (``CompiledGrammar.excluded_lang``, built with the router);
 * the shortcut — once at most ``_FEW`` families are still alive, their backtracking-free ``re``
-  extractors (:mod:`ddl.handler.fastpath`) decide the rest of the utterance and its captures;
+  extractors (:mod:`ddl.grammar.fastpath`, built with the router: no first-hit penalty) decide
+  the rest of the utterance and its captures;
 * θ — the accepting family's own tagged matcher (``ddl.regular.Matcher``) extracts the
   captures when the extractor could not, and θ is completed with precomputed constant
   defaults.  A family whose defaults depend on other parameters, or whose ``where`` could not
   be folded into its grammar, completes θ through ``validate_theta`` (slower, same result);
-* family names, and the overlap budget (:class:`OverlapSearchTooLarge` names the families).
+* family names, and the overlap budget (:class:`OverlapSearchTooLarge` names the families);
+* saving: :meth:`Router.to_bytes` / :meth:`Router.from_bytes` (a cache of compiled routers).
 """
 
 from __future__ import annotations
@@ -316,7 +318,20 @@ class Router:
 
     def route(self, utterance: str) -> Route | None:
         """The best family accepting ``utterance`` and its θ, or None on a miss."""
-        found = self._found(utterance)
+        if not self._has_raw:  # the usual registry: every grammar normalizes spaces, one automaton
+            text = normalize_space(utterance)
+            families, groups = self._normalized.scan(text, _settle)
+            if not families:
+                return None
+            if len(families) == 1:  # what _found would say, without sorting one family
+                entry = families[0]
+                theta, problems = entry.theta(entry.grammar.values(groups if groups is not None
+                                                                   else entry.captures(text)))
+                return Route(entry.name, theta, problems, (entry.name,))
+            ordered = sorted(families, key=lambda e: (-e.priority, e.index))  # as _found orders them
+            found = [(e, text, groups) for e in ordered]
+        else:
+            found = self._found(utterance)
         if not found:
             return None
         entry, text, groups = found[0]
