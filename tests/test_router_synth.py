@@ -118,3 +118,17 @@ family raw { param n : Int in 0..99
     assert got is not None and got.candidates == ("high", "raw", "low")  # priority, then as written
     got = normalized_only.route("add 7")
     assert got is not None and got.candidates == ("high", "low")
+
+
+def test_a_saved_router_keeps_except_clauses() -> None:
+    prog = ddl.loads('''
+family small { param n : Int in 0..99
+  grammar { "add " n except "add " [5-9] [0-9] } program -> Int = n }
+family big { param n : Int in 50..99
+  grammar { "add " n } program -> Int = n + 1000 }
+''')
+    specs = [RoutedFamily(n, prog.checked.families[n], prog.evaluator) for n in prog.families]
+    loaded = Router.from_bytes(Router.build(specs).to_bytes(), specs)
+    small, big = loaded.route("add 7"), loaded.route("add 55")
+    assert small is not None and (small.family, small.theta) == ("small", {"n": 7})
+    assert big is not None and (big.family, big.theta, big.candidates) == ("big", {"n": 55}, ("big",))
