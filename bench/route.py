@@ -504,7 +504,7 @@ def report(results: Sequence[Result], args: argparse.Namespace) -> str:
     add("")
     add("Build times (seconds). parse+check is compile_source of the DDL sources + an Evaluator per module;")
     add("router build is Router.build from the checked families; first hits: the warm-up pass routing one hit")
-    add("of every family (ours; lazily built parts); RE2 Set: Add + Compile, anchored both ends.")
+    add("of every family (ours); RE2 Set: Add + Compile, anchored both ends.")
     add(f"{'k':>7}  {'parse+check':>11}  {'router build':>12}  {'first hits':>10}  {'re compile':>10}  "
         f"{'RE2 Set compile':>15}")
     for r in results:

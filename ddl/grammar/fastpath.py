@@ -45,6 +45,7 @@ from ddl.regular.ast import (
     Shuffle,
     Star,
     Tag,
+    case_closure,
     expand_shuffle,
     walk,
 )
@@ -181,7 +182,7 @@ def fast_extractor(regex: Regex) -> FastExtractor | None:
     except _NoFastPath:
         return None
     try:
-        return FastExtractor(pattern, translator.groups, translator.checked, translator.exact)
+        return FastExtractor(_merge_folded(pattern), translator.groups, translator.checked, translator.exact)
     except (re.error, RecursionError, OverflowError):
         return None
 
@@ -436,8 +437,31 @@ def _escape(cp: int) -> str:
     return f"\\U{cp:08x}"
 
 
+# A folded ASCII letter — ``ignore_case`` makes "t" the class [Tt] (and "k" [Kk\u212a], "s"
+# [Ss\u017f]) — is exactly what ``re.IGNORECASE`` matches for that letter, for every letter but
+# "i" (re also takes U+0130 for it; tests/test_fastpath.py checks the table against re).  Such a
+# letter is spelt ``(?i:t)`` and runs of them merged (``(?i:turn)``): sre compiles a literal in a
+# case-insensitive group several times faster than a class of two or three characters, and the
+# extractors of a big registry are compiled when the router is built.
+_FOLDED_LETTERS = {case_closure(CharSet.char(c)): c for c in "abcdefghjklmnopqrstuvwxyz"}
+_ADJACENT_FOLDED = re.compile(r"\(\?i:([a-z]+)\)\(\?i:([a-z]+)\)")
+
+
+def _merge_folded(pattern: str) -> str:
+    """``(?i:t)(?i:u)`` → ``(?i:tu)``.  (The translation escapes ``(`` in text, so every ``(?i:``
+    is one of ours and holds letters only.)"""
+    while True:
+        merged = _ADJACENT_FOLDED.sub(r"(?i:\1\2)", pattern)
+        if merged == pattern:
+            return pattern
+        pattern = merged
+
+
 @lru_cache(maxsize=8192)
 def _char_class(cs: CharSet) -> str:
+    folded = _FOLDED_LETTERS.get(cs)
+    if folded is not None:
+        return f"(?i:{folded})"
     ranges = cs.ranges()
     if not ranges:
         return "(?!)"
