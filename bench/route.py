@@ -1,6 +1,7 @@
-"""Benchmark of H_k's router (ddl.grammar.router) at k = 10, 1,000 and 10,000 families.
+"""Benchmark of H_k's router (ddl.grammar.router) at k = 100, 1,000 and 10,000 families.
 
-Run:  .venv/bin/python bench/route.py [--ks 10,1000,10000] [--queries 300] [--seed 0]
+Run:  .venv/bin/python bench/route.py [--ks 100,1000] [--queries 300] [--seed 0]
+      .venv/bin/python bench/route.py --ks 100,1000,10000     # the issue's full-size run (~15 min)
 
 For each k, bench/synth_families.py makes k synthetic intent families (DDL sources; typed
 captures: ranged Ints, enums with aliases, patterned Texts, optional parts with defaults).
@@ -27,7 +28,17 @@ the time of
 * re loop — normalize, then ``re.fullmatch`` over the k compiled patterns in order (named
   groups; θ = ``groupdict()``), the first match wins;
 * RE2 Set — normalize, then one ``re2.Set`` (anchored at both ends) membership query: which
-  families match, no θ.  The speed anchor.
+  families match, no θ.  The speed anchor;
+* RE2+re — the RE2 Set query, then ``re.fullmatch`` of the one matching family's Python
+  pattern (named groups; θ = ``groupdict()``, texts).  The baseline the router must not be
+  slower than (issue 17).
+
+Also measured: the first hit of every family (the warm-up pass, each timed: a lazily built
+part shows here) against a warm hit; memory — the growth of the process's resident set
+(RSS, from /proc/self/statm) across building and querying the RE2 Set (after it has answered
+every utterance of the run, so its DFA cache has grown), and across building the router and
+routing everything; and ``Router.to_bytes`` / ``Router.from_bytes`` (time, size, and that the
+loaded router routes the measured utterances the same).
 
 Every utterance's label is verified before timing (hits: exactly their family in the RE2
 Set; near misses and misses: no family), and each timed answer is checked (family and θ for
@@ -70,9 +81,15 @@ from synth_families import (  # noqa: E402
 
 KINDS = ("hit", "near-miss", "miss")
 
-GOAL_FAST_K, GOAL_FAST_US = 10_000, 20.0
-GOAL_RATIO_K, GOAL_RATIO = 1_000, 50.0
-GOAL_BUILD_K, GOAL_BUILD_S = 10_000, 10.0
+GOAL_FAST_K, GOAL_FAST_US = 10_000, 10.0  # a hit, median, and no slower than RE2+re
+GOAL_FLAT_FROM, GOAL_FLAT = 100, 1.3  # hit time growth from k=100 to the largest k
+GOAL_FIRST = 2.0  # first hit of a family / warm hit (medians)
+
+
+def rss_mb() -> float:
+    """The process's resident set (MB): counts C++ allocations (RE2) that tracemalloc cannot see."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 @dataclass
@@ -96,6 +113,14 @@ class Result:
     ours_again: dict[str, list[int]] = field(default_factory=dict)  # the same utterances a second time
     reloop: dict[str, list[int]] = field(default_factory=dict)
     re2: dict[str, list[int]] = field(default_factory=dict)
+    re2re: dict[str, list[int]] = field(default_factory=dict)
+    first_hits: list[int] = field(default_factory=list)  # ns: ours, the first hit of each family
+    mem_re2_mb: float | None = None  # RSS growth: the RE2 Set built and queried
+    mem_ours_mb: float | None = None  # RSS growth: the router built, warmed and timed
+    save_s: float | None = None
+    load_s: float | None = None
+    saved_mb: float | None = None
+    roundtrip_diffs: int | None = None
     wrong: dict[str, list[str]] = field(default_factory=dict)  # engine -> descriptions of wrong answers
     counts: dict[str, int] = field(default_factory=dict)  # kind -> measured utterances
     re_counts: dict[str, int] = field(default_factory=dict)
@@ -322,6 +347,8 @@ def run_k(k: int, args: argparse.Namespace, log: Callable[[str], None]) -> Resul
     res.re_compile_s = time.perf_counter() - t0
     res.re2_max_mem = args.re2_max_mem
     re2_set: Any = None
+    gc.collect()
+    rss0 = rss_mb()
     try:
         re2_set, res.re2_compile_s = build_re2(families, args.re2_max_mem)
     except ImportError:
@@ -343,10 +370,17 @@ def run_k(k: int, args: argparse.Namespace, log: Callable[[str], None]) -> Resul
     warm = make_queries(families, args.warmup, rng, used, re_member, res, pick)
     measured = make_queries(families, args.queries, rng, used, re_member, res, pick)
 
+    if re2_set is not None:  # every utterance of the run once: RE2's DFA cache at its size for this run
+        for q in [*warm_families, *warm, *measured]:
+            re2_set.Match(normalize(q.text))
+        gc.collect()
+        res.mem_re2_mb = rss_mb() - rss0
+
     log(f"k={k}: building the router…")
     specs = [RoutedFamily(name=f.name, family=checked[f.name][0], evaluator=checked[f.name][1], priority=0)
              for f in families]
     gc.collect()
+    rss_router = rss_mb()
     t0 = time.perf_counter()
     router = Router.build(specs)
     res.build_s = time.perf_counter() - t0
@@ -362,12 +396,20 @@ def run_k(k: int, args: argparse.Namespace, log: Callable[[str], None]) -> Resul
     def re2_query(u: str) -> Any:
         return re2_set.Match(normalize(u))
 
+    def re2_re(u: str) -> tuple[str, dict[str, str | Any]] | None:
+        t = normalize(u)
+        found = re2_set.Match(t)
+        if not found:
+            return None
+        name, rx = compiled[found[0]]
+        m = rx.fullmatch(t)
+        return None if m is None else (name, m.groupdict())
+
     re_n = args.re_large_queries if k >= args.re_large_k else args.queries
     log(f"k={k}: warming up…")
     if warm_families:
         t0 = time.perf_counter()
-        for q in warm_families:
-            router.route(q.text)
+        res.first_hits, _ = time_engine(router.route, warm_families)
         res.warm_families_s = time.perf_counter() - t0
         if re2_set is not None:
             for q in warm_families:
@@ -380,7 +422,7 @@ def run_k(k: int, args: argparse.Namespace, log: Callable[[str], None]) -> Resul
         reloop(q.text)
 
     log(f"k={k}: timing…")
-    res.wrong = {"ours": [], "re loop": [], "RE2 Set": []}
+    res.wrong = {"ours": [], "re loop": [], "RE2 Set": [], "RE2+re": []}
     for kind in KINDS:
         qs = [q for q in measured if q.kind == kind]
         res.counts[kind] = len(qs)
@@ -404,6 +446,22 @@ def run_k(k: int, args: argparse.Namespace, log: Callable[[str], None]) -> Resul
                 if a != want:
                     res.wrong["RE2 Set"].append(f"{q.kind} {q.text!r}: {a} (expected {want})"
                                                 + (" — out of memory?" if q.kind == "hit" and a is None else ""))
+            gc.collect()
+            times, answers = time_engine(re2_re, qs)
+            res.re2re[kind] = times
+            res.wrong["RE2+re"] += [w for q, a in zip(qs, answers) if (w := reloop_wrong(q, a, families))]
+    gc.collect()
+    res.mem_ours_mb = rss_mb() - rss_router
+    if args.save_load:
+        log(f"k={k}: Router.to_bytes / from_bytes…")
+        t0 = time.perf_counter()
+        data = router.to_bytes()
+        res.save_s = time.perf_counter() - t0
+        res.saved_mb = len(data) / 2**20
+        t0 = time.perf_counter()
+        loaded = Router.from_bytes(data, specs)
+        res.load_s = time.perf_counter() - t0
+        res.roundtrip_diffs = sum(router.route(q.text) != loaded.route(q.text) for q in measured)
     if res.re_counts and min(res.re_counts.values()) < args.queries:
         res.notes.append(f"the re loop at k={k} was timed on {re_n} utterances of each kind "
                          f"(the others on {args.queries})")
@@ -446,7 +504,7 @@ def report(results: Sequence[Result], args: argparse.Namespace) -> str:
     add("")
     add("Build times (seconds). parse+check is compile_source of the DDL sources + an Evaluator per module;")
     add("router build is Router.build from the checked families; first hits: the warm-up pass routing one hit")
-    add("of every family (ours; lazily built parts); RE2 Set: Add + Compile, anchored both ends.")
+    add("of every family (ours); RE2 Set: Add + Compile, anchored both ends.")
     add(f"{'k':>7}  {'parse+check':>11}  {'router build':>12}  {'first hits':>10}  {'re compile':>10}  "
         f"{'RE2 Set compile':>15}")
     for r in results:
@@ -457,15 +515,17 @@ def report(results: Sequence[Result], args: argparse.Namespace) -> str:
     add("i.e. with every lazily built transition cached). Every engine normalizes whitespace first; ours and the")
     add("re loop include θ (ours: typed values, defaults filled; re: groupdict); RE2 is membership only.")
     add(f"{'k':>7}  {'kind':<9}  {'ours':>8}  {'p90':>8}  {'again':>7}  {'re loop':>9}  {'RE2 Set':>8}  "
-        f"{'re/ours':>8}  {'ours/RE2':>8}  {'n':>4}  {'n re':>4}")
+        f"{'RE2+re':>7}  {'re/ours':>8}  {'ours/RE2':>8}  {'ours/RE2+re':>11}  {'n':>4}  {'n re':>4}")
     for r in results:
         for kind in KINDS:
             ours, loop, rre2 = med_us(r.ours.get(kind)), med_us(r.reloop.get(kind)), med_us(r.re2.get(kind))
             ratio_re = loop / ours if ours and loop else None
             ratio_2 = ours / rre2 if ours and rre2 else None
+            both = med_us(r.re2re.get(kind))
             add(f"{r.k:>7,}  {kind:<9}  {fmt(ours, 8)}  {fmt(pct_us(r.ours.get(kind), 0.9), 8)}  "
                 f"{fmt(med_us(r.ours_again.get(kind)), 7)}  {fmt(loop, 9)}  "
-                f"{fmt(rre2, 8, 2)}  {fmt(ratio_re, 7, 1, '×')}   {fmt(ratio_2, 7, 1, '×')}  "
+                f"{fmt(rre2, 8, 2)}  {fmt(both, 7, 2)}  {fmt(ratio_re, 7, 1, '×')}   {fmt(ratio_2, 7, 1, '×')}  "
+                f"{fmt(ours / both if ours and both else None, 10, 2, '×')}  "
                 f"{r.counts.get(kind, 0):>4}  {r.re_counts.get(kind, 0):>4}")
     add("")
     notes = [f"k={r.k}: {n}" for r in results for n in r.notes]
@@ -487,6 +547,20 @@ def report(results: Sequence[Result], args: argparse.Namespace) -> str:
         notes.append("generator sanity check: the Python regexes and θ agree with the DDL grammars on every sample")
     if all(not any(r.wrong.values()) for r in results):
         notes.append("every timed answer was right (ours and the re loop: family and θ; RE2: membership)")
+    add("First hits: ours, the first utterance routed to each family (the warm-up pass), against a warm hit")
+    add("(the 'ours' hit median above). Memory: RSS growth (MB) across building the RE2 Set and answering every")
+    add("utterance of the run, and across building the router and routing everything. Save/load:")
+    add("Router.to_bytes / Router.from_bytes (grammars are recompiled on load).")
+    add(f"{'k':>7}  {'first med':>9}  {'first p99':>9}  {'first/warm':>10}  {'RSS ours':>8}  {'RSS RE2':>8}  "
+        f"{'save s':>6}  {'load s':>6}  {'MB':>6}  {'reload diffs':>12}")
+    for r in results:
+        warm_hit = med_us(r.ours.get("hit"))
+        first = med_us(r.first_hits)
+        add(f"{r.k:>7,}  {fmt(first, 9)}  {fmt(pct_us(r.first_hits, 0.99), 9)}  "
+            f"{fmt(first / warm_hit if first and warm_hit else None, 9, 2, '×')}  {fmt(r.mem_ours_mb, 8)}  "
+            f"{fmt(r.mem_re2_mb, 8)}  {fmt(r.save_s, 6, 2)}  {fmt(r.load_s, 6, 2)}  {fmt(r.saved_mb, 6)}  "
+            f"{'n/a' if r.roundtrip_diffs is None else r.roundtrip_diffs:>12}")
+    add("")
     add("notes")
     lines.extend(f"  {n}" for n in notes)
     add("")
@@ -494,34 +568,35 @@ def report(results: Sequence[Result], args: argparse.Namespace) -> str:
     by_k = {r.k: r for r in results}
     fast = by_k.get(GOAL_FAST_K)
     if fast is not None and fast.ours:
-        worst_kind = max(KINDS, key=lambda kd: med_us(fast.ours.get(kd)) or 0.0)
-        worst = med_us(fast.ours[worst_kind]) or 0.0
-        per = ", ".join(f"{kd} {med_us(fast.ours[kd]):.1f}" for kd in KINDS)
-        add(f"  {'PASS' if worst < GOAL_FAST_US else 'MISS'}  k={GOAL_FAST_K:,}: under {GOAL_FAST_US:.0f} µs per "
-            f"utterance incl. θ — slowest median {worst:.1f} µs ({per})")
+        hit = med_us(fast.ours["hit"]) or 0.0
+        base = med_us(fast.re2re.get("hit"))
+        ok = hit <= GOAL_FAST_US and (base is None or hit <= base)
+        add(f"  {'PASS' if ok else 'MISS'}  k={GOAL_FAST_K:,}: a hit in ≤ {GOAL_FAST_US:.0f} µs and ≤ RE2+re — "
+            f"{hit:.1f} µs vs RE2+re {fmt(base, 0, 1)} µs")
     else:
-        add(f"  n/a   k={GOAL_FAST_K:,}: under {GOAL_FAST_US:.0f} µs per utterance (k={GOAL_FAST_K:,} not run)")
-    ratio = by_k.get(GOAL_RATIO_K)
-    if ratio is not None and ratio.ours and ratio.reloop:
-        ratios = {kd: (med_us(ratio.reloop[kd]) or 0.0) / (med_us(ratio.ours[kd]) or 1.0) for kd in KINDS}
-        low = min(ratios.values())
-        per = ", ".join(f"{kd} {v:.1f}×" for kd, v in ratios.items())
-        add(f"  {'PASS' if low >= GOAL_RATIO else 'MISS'}  k={GOAL_RATIO_K:,}: at least {GOAL_RATIO:.0f}× faster than "
-            f"the re loop — smallest ratio {low:.1f}× ({per})")
-    else:
-        add(f"  n/a   k={GOAL_RATIO_K:,}: at least {GOAL_RATIO:.0f}× faster than the re loop (k={GOAL_RATIO_K:,} not run)")
-    build = by_k.get(GOAL_BUILD_K)
-    if build is not None:
-        add(f"  {'PASS' if build.build_s < GOAL_BUILD_S else 'MISS'}  k={GOAL_BUILD_K:,}: router build under "
-            f"{GOAL_BUILD_S:.0f} s — {build.build_s:.2f} s")
-    else:
-        add(f"  n/a   k={GOAL_BUILD_K:,}: router build under {GOAL_BUILD_S:.0f} s (k={GOAL_BUILD_K:,} not run)")
+        add(f"  n/a   k={GOAL_FAST_K:,}: a hit in ≤ {GOAL_FAST_US:.0f} µs (k={GOAL_FAST_K:,} not run)")
+    small, large = by_k.get(GOAL_FLAT_FROM), max(results, key=lambda r: r.k)
+    if small is not None and large.k > small.k and small.ours and large.ours:
+        growth = (med_us(large.ours["hit"]) or 0.0) / (med_us(small.ours["hit"]) or 1.0)
+        add(f"  {'PASS' if growth <= GOAL_FLAT else 'MISS'}  hits flat: k={large.k:,} / k={small.k:,} ≤ "
+            f"{GOAL_FLAT}× — {growth:.2f}×")
+    for r in results:
+        first, warm_hit = med_us(r.first_hits), med_us(r.ours.get("hit"))
+        if first and warm_hit:
+            add(f"  {'PASS' if first <= GOAL_FIRST * warm_hit else 'MISS'}  k={r.k:,}: first hit ≤ {GOAL_FIRST:.0f}× "
+                f"a warm hit — {first / warm_hit:.2f}× (p99 {fmt(pct_us(r.first_hits, 0.99), 0)} µs)")
+        if r.mem_ours_mb is not None and r.mem_re2_mb is not None:
+            add(f"  {'PASS' if r.mem_ours_mb <= r.mem_re2_mb else 'MISS'}  k={r.k:,}: memory ≤ RE2's — "
+                f"{r.mem_ours_mb:,.0f} MB vs {r.mem_re2_mb:,.0f} MB (RSS growth)")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    ap.add_argument("--ks", default="10,1000,10000", help="family counts, comma-separated (default 10,1000,10000)")
+    ap.add_argument("--ks", default="100,1000", help="family counts, comma-separated (default 100,1000; "
+                    "the issue's full run: 100,1000,10000)")
+    ap.add_argument("--save-load", action=argparse.BooleanOptionalAction, default=True,
+                    help="time Router.to_bytes / from_bytes and check the loaded router (default: yes)")
     ap.add_argument("--queries", type=int, default=300, help="measured utterances per kind (default 300)")
     ap.add_argument("--warmup", type=int, default=None, help="warm-up utterances per kind (default: --queries)")
     ap.add_argument("--seed", type=int, default=0)

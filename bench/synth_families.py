@@ -325,8 +325,11 @@ class SynthFamily:
 
     # -- members
     def sample(self, rng: random.Random) -> tuple[str, dict[str, object]]:
-        segs, theta = self._walk(rng, {}, set())
-        segs = _case(rng, segs)
+        written, theta = self._walk(rng, {}, set())
+        # People capitalize the words they type, but a Text capture's pattern decides its letters
+        # (DDL keeps a Text capture's case under ignore_case): its text keeps the case it was drawn in.
+        segs = [(text if tag.startswith("cap:") and isinstance(self._param(tag[4:]), TextParam) else styled, tag)
+                for (text, tag), (styled, _) in zip(written, _case(rng, written))]
         for text, tag in segs:  # a Text capture keeps the utterance's spelling
             if tag.startswith("cap:") and isinstance(self._param(tag[4:]), TextParam):
                 theta[tag[4:]] = text

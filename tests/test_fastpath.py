@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 import ddl
 from ddl.grammar.compile import CompiledGrammar
 from ddl.grammar.fastpath import MAX_FAST_LENGTH, fast_extractor
-from ddl.regular import Lang, Matcher, find_ambiguity, parse
+from ddl.regular import Lang, Matcher, find_ambiguity, ignore_case, parse
+from ddl.regular.ast import Chars
 from ddl.regular.strategies import members, regexes
 from ddl.testing import near_misses, utterances
 
@@ -122,3 +123,19 @@ def test_commitments_never_reject_a_member(pattern: str, text: str) -> None:
     assert Matcher(parse(pattern)).fullmatch(text) is not None
     groups, decided = extractor.decide(text)
     assert groups is not None or not decided, extractor.pattern
+
+
+def test_a_folded_letter_spelt_case_insensitively_matches_exactly_its_class() -> None:
+    every_char = "".join(chr(cp) for cp in range(0x1F000) if not 0xD800 <= cp <= 0xDFFF)
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        node = ignore_case(parse(letter))
+        extractor = fast_extractor(node)
+        assert extractor is not None
+        assert isinstance(node, Chars)  # the letter's case class, e.g. [Kk\u212a]
+        assert set(extractor.regex.findall(every_char)) == {chr(cp) for lo, hi in node.cs.ranges()
+                                                            for cp in range(lo, hi + 1)}, letter
+        # every letter but "i" is spelt case-insensitively (re's (?i:i) would also take U+0130)
+        assert (f"(?i:{letter})" in extractor.pattern) == (letter != "i"), extractor.pattern
+    words = fast_extractor(ignore_case(parse("turn on")))
+    assert words is not None and "(?i:turn)" in words.pattern and "(?i:on)" in words.pattern
+    assert words.fullmatch("TURN On") is not None and words.fullmatch("turn \u0130on") is None

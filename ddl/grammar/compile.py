@@ -39,7 +39,7 @@ one space before matching).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -198,6 +198,11 @@ class CompiledGrammar:
         self._filter: Filter | None = None
         self._item_matchers: dict[str, Matcher] = {}
         self._capture_langs: dict[str, Lang] = {}
+        self._converters: dict[str, tuple[str, Callable[[str], Value]]] = {}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its family (value forms hold functions, which do not pickle).
+        return (_rebuild_grammar, (self.family, self.evaluator, self.limits))
 
     # ------------------------------------------------------------------ captures
 
@@ -552,16 +557,55 @@ class CompiledGrammar:
         """θ's captured part from the engine's captures: each parameter from its last capture."""
         out: dict[str, Value] = {}
         ends: dict[str, int] = {}
+        converters = self._converters
         for name, text in groups.items():
             if text is None:
                 continue
-            param = self.param_of(name)
+            plan = converters.get(name)
+            if plan is None:
+                plan = self.converter(name)
+            param, convert = plan
             end = spans[name][1] if spans is not None and spans.get(name) is not None else 0  # type: ignore[index]
             if param in out and end < ends[param]:
                 continue
-            out[param] = self.convert(name, text)
+            out[param] = convert(text)
             ends[param] = end
         return out
+
+    def converter(self, name: str) -> tuple[str, Callable[[str], Value]]:
+        """(the parameter, text → value) of one engine capture: :meth:`convert` with its decisions
+        taken once (the router builds every capture's when it is built: a hit only converts)."""
+        plan = self._converters.get(name)
+        if plan is not None:
+            return plan
+        spec = self.captures[name]  # KeyError for a name that is no capture, as param_of
+        convert: Callable[[str], Value]
+        if spec.const is not None or isinstance(spec.type, ListT):
+            def convert(text: str) -> Value:
+                return self.convert(name, text)
+        else:
+            base = scalar(spec.type)
+            option = isinstance(spec.type, OptionT)
+            lookup = spec.lookup
+            forms = spec.forms
+            if lookup is not None and not option:
+                if self.ignore_case or isinstance(base, BoolT):
+                    def convert(text: str) -> Value:
+                        return lookup[case_key(text)]
+                else:
+                    convert = lookup.__getitem__
+            elif lookup is None and not option and len(forms) <= 1 and isinstance(base, IntT):
+                first = forms[0].convert if forms else None
+                if first is None:
+                    convert = int
+                else:
+                    def convert(text: str) -> Value:
+                        return int(first(text))
+            else:
+                def convert(text: str) -> Value:
+                    return self.convert(name, text)
+        plan = self._converters[name] = (spec.param, convert)
+        return plan
 
     def convert(self, name: str, text: str) -> Value:
         """The value a capture's text denotes."""
@@ -637,6 +681,10 @@ class CompiledGrammar:
 
     def _captured(self, param: str) -> bool:
         return any(s.param == param for s in self.captures.values())
+
+
+def _rebuild_grammar(family: CheckedFamily, evaluator: Any, limits: Limits) -> CompiledGrammar:
+    return CompiledGrammar(family, evaluator, limits=limits)
 
 
 def list_items_regex(item: Regex, max_items: int) -> Regex:

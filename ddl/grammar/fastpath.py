@@ -24,6 +24,7 @@ fast path for the family.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -44,6 +45,7 @@ from ddl.regular.ast import (
     Shuffle,
     Star,
     Tag,
+    case_closure,
     expand_shuffle,
     walk,
 )
@@ -61,7 +63,7 @@ class _NoFastPath(Exception):
 class FastExtractor:
     """``fullmatch(text)`` → captured texts (None if a capture did not participate), or None."""
 
-    __slots__ = ("pattern", "names", "exact", "_regex", "_exact", "_exact_langs", "_groups")
+    __slots__ = ("pattern", "names", "exact", "_regex", "_checks", "_checked", "_groups", "_plan", "_once", "_none")
 
     def __init__(self, pattern: str, groups: list[tuple[str, str]], checked: dict[str, Regex],
                  exact: bool) -> None:
@@ -70,8 +72,29 @@ class FastExtractor:
         self._groups = groups  # (re group, parameter): a parameter may be captured in several places
         self.names = tuple(dict.fromkeys(param for _, param in groups))
         self._regex = re.compile(pattern, re.DOTALL)
-        self._exact = checked  # per re group: the exact language its text must be in
-        self._exact_langs: dict[str, Any] = {}
+        # Per over-approximated re group: a test of the exact language its text must be in, built now
+        # (no first-hit penalty) from parts shared by every family (see membership_test).
+        self._checked = checked
+        index = self._regex.groupindex
+        self._checks = [(index[group], membership_test(inner)) for group, inner in checked.items()]
+        # Captures by group number (m.groups() is 0-based), and whether each name has one group only
+        # (then no end positions need comparing).
+        self._plan = [(index[group] - 1, name) for group, name in groups]
+        self._once = len(self.names) == len(groups)
+        self._none: dict[str, str | None] = dict.fromkeys(self.names)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The compiled re and the membership tests are rebuilt from what made them.
+        return (FastExtractor, (self.pattern, self._groups, self._checked, self.exact))
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return self._regex
+
+    @property
+    def checks(self) -> bool:
+        """Whether some capture's text is checked against its exact language after the match."""
+        return bool(self._checks)
 
     def fullmatch(self, text: str) -> dict[str, str | None] | None:
         return self.decide(text)[0]
@@ -85,26 +108,70 @@ class FastExtractor:
             # Over-approximated captures only widen the pattern, so no match is still conclusive
             # when every commitment was exact.
             return None, self.exact
-        for group, inner in self._exact.items():
-            captured = m.group(group)
-            if captured is not None and not self._exact_lang(group, inner).contains(captured):
+        for index, test in self._checks:
+            captured = m.group(index)
+            if captured is not None and not test(captured):
                 return None, False  # the over-approximation chose a split the grammar rejects; others may exist
-        out: dict[str, str | None] = dict.fromkeys(self.names)
+        groups = m.groups()  # one C call; the loops below index it
+        out = dict(self._none)
+        if self._once:
+            for index, name in self._plan:
+                captured = groups[index]
+                if captured is not None:
+                    out[name] = captured
+            return out, True
+        regs = m.regs
         ends: dict[str, int] = {}
-        for group, param in self._groups:
-            captured = m.group(group)
+        for index, name in self._plan:
+            captured = groups[index]
             # A parameter captured more than once takes the last capture (spec/grammar.md).
-            if captured is not None and m.end(group) >= ends.get(param, -1):
-                out[param] = captured
-                ends[param] = m.end(group)
+            if captured is not None and regs[index + 1][1] >= ends.get(name, -1):
+                out[name] = captured
+                ends[name] = regs[index + 1][1]
         return out, True
 
-    def _exact_lang(self, name: str, inner: Regex) -> Any:
-        lang = self._exact_langs.get(name)
-        if lang is None:
 
-            lang = self._exact_langs[name] = Lang.from_regex(inner)
-        return lang
+@lru_cache(maxsize=16384)
+def membership_test(node: Regex) -> Callable[[str], bool]:
+    """A test of membership in ``node``'s language, built from shared parts.
+
+    A Text capture is ``pattern & .{0,n}`` (and maybe ``& R``): one DFA of the whole
+    intersection is the product of the parts' DFAs (n times the pattern's: slow to build, and
+    built once per family).  Testing each part on its own is the same answer: a length bound is
+    a ``len`` check, and every other part's DFA is cached by its (hashable) tree, so families
+    with the same Text types share it.
+    """
+    if isinstance(node, (Capture, Named)):
+        return membership_test(node.inner)
+    if isinstance(node, Intersect):
+        tests = [membership_test(x) for x in node.items]
+        return lambda text: all(t(text) for t in tests)
+    if isinstance(node, Difference):
+        keep, drop = membership_test(node.left), membership_test(node.right)
+        return lambda text: keep(text) and not drop(text)
+    if isinstance(node, Complement):
+        inner = membership_test(node.inner)
+        return lambda text: not inner(text)
+    if isinstance(node, Repeat) and isinstance(node.inner, Chars) and node.inner.cs == CharSet.any():
+        lo, hi = node.lo, node.hi
+        return lambda text: lo <= len(text) and (hi is None or len(text) <= hi)
+    return _exact_test(node) or Lang.from_regex(node).contains
+
+
+def _exact_test(node: Regex) -> Callable[[str], bool] | None:
+    """``node``'s membership as one C-speed ``re.fullmatch``, when its translation loses nothing
+    (exact, nothing checked afterwards); texts past MAX_FAST_LENGTH go to the DFA."""
+    extractor = fast_extractor(node)
+    if extractor is None or not extractor.exact or extractor.checks:
+        return None
+    fullmatch = extractor.regex.fullmatch
+
+    def test(text: str) -> bool:
+        if len(text) <= MAX_FAST_LENGTH:
+            return fullmatch(text) is not None
+        return Lang.from_regex(node).contains(text)  # rare (a capture that long): built when met
+
+    return test
 
 
 def fast_extractor(regex: Regex) -> FastExtractor | None:
@@ -115,7 +182,7 @@ def fast_extractor(regex: Regex) -> FastExtractor | None:
     except _NoFastPath:
         return None
     try:
-        return FastExtractor(pattern, translator.groups, translator.checked, translator.exact)
+        return FastExtractor(_merge_folded(pattern), translator.groups, translator.checked, translator.exact)
     except (re.error, RecursionError, OverflowError):
         return None
 
@@ -370,8 +437,31 @@ def _escape(cp: int) -> str:
     return f"\\U{cp:08x}"
 
 
+# A folded ASCII letter — ``ignore_case`` makes "t" the class [Tt] (and "k" [Kk\u212a], "s"
+# [Ss\u017f]) — is exactly what ``re.IGNORECASE`` matches for that letter, for every letter but
+# "i" (re also takes U+0130 for it; tests/test_fastpath.py checks the table against re).  Such a
+# letter is spelt ``(?i:t)`` and runs of them merged (``(?i:turn)``): sre compiles a literal in a
+# case-insensitive group several times faster than a class of two or three characters, and the
+# extractors of a big registry are compiled when the router is built.
+_FOLDED_LETTERS = {case_closure(CharSet.char(c)): c for c in "abcdefghjklmnopqrstuvwxyz"}
+_ADJACENT_FOLDED = re.compile(r"\(\?i:([a-z]+)\)\(\?i:([a-z]+)\)")
+
+
+def _merge_folded(pattern: str) -> str:
+    """``(?i:t)(?i:u)`` → ``(?i:tu)``.  (The translation escapes ``(`` in text, so every ``(?i:``
+    is one of ours and holds letters only.)"""
+    while True:
+        merged = _ADJACENT_FOLDED.sub(r"(?i:\1\2)", pattern)
+        if merged == pattern:
+            return pattern
+        pattern = merged
+
+
 @lru_cache(maxsize=8192)
 def _char_class(cs: CharSet) -> str:
+    folded = _FOLDED_LETTERS.get(cs)
+    if folded is not None:
+        return f"(?i:{folded})"
     ranges = cs.ranges()
     if not ranges:
         return "(?!)"

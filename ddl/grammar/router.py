@@ -11,18 +11,22 @@ shortest witness).  What is DDL's stays here:
   normalization changes), the higher ``priority`` wins, then the family that accepted the
   utterance as written;
 * ``except`` clauses — a family's language is its grammar's body minus the clause's language
-  (``CompiledGrammar.excluded_lang``, built when first needed);
+  (``CompiledGrammar.excluded_lang``, built with the router);
 * the shortcut — once at most ``_FEW`` families are still alive, their backtracking-free ``re``
-  extractors (:mod:`ddl.handler.fastpath`) decide the rest of the utterance and its captures;
+  extractors (:mod:`ddl.grammar.fastpath`, built with the router: no first-hit penalty) decide
+  the rest of the utterance and its captures;
 * θ — the accepting family's own tagged matcher (``ddl.regular.Matcher``) extracts the
   captures when the extractor could not, and θ is completed with precomputed constant
   defaults.  A family whose defaults depend on other parameters, or whose ``where`` could not
   be folded into its grammar, completes θ through ``validate_theta`` (slower, same result);
-* family names, and the overlap budget (:class:`OverlapSearchTooLarge` names the families).
+* family names, and the overlap budget (:class:`OverlapSearchTooLarge` names the families);
+* saving: :meth:`Router.to_bytes` / :meth:`Router.from_bytes` (a cache of compiled routers).
 """
 
 from __future__ import annotations
 
+import io
+import pickle
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
@@ -37,6 +41,7 @@ from ddl.values import Value
 
 _CACHE_LIMIT = 200_000  # cached transitions per mode before the lazy DFA is flushed
 _OVERLAP_STATE_LIMIT = 1_000_000  # combined states the overlap search may visit
+_FORMAT = "ddl-router-1"  # Router.to_bytes format; change it when the pickled classes change
 _FEW = 3  # when at most this many families are alive, their extractors decide the rest
 
 
@@ -113,17 +118,36 @@ class _Entry:
         self.constant_defaults = defaults
         self.fast = fast
         self.unambiguous = spec.unambiguous
-        self._extractor: Any = None  # built on the first hit: FastExtractor, or False for "none"
+        self._extractor: Any = False
+        self._prepare()
+
+    def _prepare(self) -> None:
+        grammar = self.grammar
+        # Built now, not on the first hit (spec/handler.md: no first-hit penalty): the extractor
+        # (FastExtractor, or False for "none"), the `except` language and the θ converters.  Not the
+        # tagged Matcher, which only an utterance the extractor cannot decide needs (rare; it holds
+        # a quarter of the memory when built for every family that might need it).
+        if self._extractor is False and self.unambiguous:
+            self._extractor = fast_extractor(grammar.regex) or False
+        if grammar.excluded is not None:
+            grammar.excluded_lang  # noqa: B018 - builds and keeps the DFA
+        for name in grammar.captures:
+            grammar.converter(name)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._prepare()  # the grammar was rebuilt from its family: build its parts again
 
     def extractor(self) -> Any:
-        """The family's FastExtractor (built on first use), or False when it has none."""
-        extractor = self._extractor
-        if extractor is None:
-            extractor = self._extractor = (fast_extractor(self.grammar.regex) if self.unambiguous else None) or False
-        return extractor
+        """The family's FastExtractor, or False when it has none."""
+        return self._extractor
 
     def excluded_lang(self) -> Lang:
-        """The language of the family's ``except`` clause (built on first use)."""
+        """The language of the family's ``except`` clause."""
         return self.grammar.excluded_lang
 
     def captures(self, text: str) -> dict[str, str | None]:
@@ -219,6 +243,60 @@ class Router:
     def __len__(self) -> int:
         return len(self.entries)
 
+    # ------------------------------------------------------------------ serialization
+
+    def to_bytes(self) -> bytes:
+        """The built router as bytes, for :meth:`from_bytes` (a cache of compiled routers).
+
+        Kept: the combined automata (NFA tables and every lazily built state and transition, so a
+        loaded router is as warm as this one), the extractors' patterns and θ plans.  Not kept:
+        the checked families and their evaluators (``from_bytes`` takes them again, by name) and
+        each family's compiled grammar, which is rebuilt from its family on load (its value forms
+        hold functions).  The bytes are a pickle: load only bytes this process's cache wrote.
+        """
+        refs: dict[int, tuple[str, str]] = {}
+        for e in self.entries:
+            refs[id(e.family)] = ("family", e.name)
+            refs.setdefault(id(e.evaluator), ("evaluator", e.name))
+
+        class _Pickler(pickle.Pickler):
+            def persistent_id(self, obj: Any) -> tuple[str, str] | None:  # noqa: N805 - pickle's hook
+                return refs.get(id(obj))
+
+        out = io.BytesIO()
+        _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(
+            (_FORMAT, [(e.name, e.priority, e.unambiguous) for e in self.entries], self))
+        return out.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, families: Iterable[RoutedFamily]) -> Router:
+        """The router :meth:`to_bytes` saved, with its families' checked forms and evaluators
+        given again.  ``families`` must be the families the router was built from (same names,
+        priorities and ``unambiguous``; a family without a grammar is ignored as in :meth:`build`);
+        raises ValueError otherwise, or when ``data`` is not a router of this version."""
+        specs = {f.name: f for f in families if f.family.grammar is not None}
+
+        class _Unpickler(pickle.Unpickler):
+            def persistent_load(self, pid: Any) -> Any:  # noqa: N805 - pickle's hook
+                kind, name = pid
+                spec = specs.get(name)
+                if spec is None:
+                    raise ValueError(f"the saved router routes to {name!r}, which was not given")
+                return spec.family if kind == "family" else spec.evaluator
+
+        try:
+            version, names, router = _Unpickler(io.BytesIO(data)).load()
+        except ValueError:
+            raise
+        except Exception as err:  # a truncated or foreign file: the caller rebuilds
+            raise ValueError(f"not a saved router: {err}") from None
+        if version != _FORMAT or not isinstance(router, Router):
+            raise ValueError("a saved router of another version")
+        given = sorted((f.name, f.priority, f.unambiguous) for f in specs.values())
+        if sorted(names) != given:
+            raise ValueError("the saved router was built from other families")
+        return router
+
     def candidates(self, utterance: str) -> list[tuple[_Entry, str]]:
         """Every family accepting the utterance (with the text it matched), best first."""
         return [(e, text) for e, text, _ in self._found(utterance)]
@@ -240,7 +318,20 @@ class Router:
 
     def route(self, utterance: str) -> Route | None:
         """The best family accepting ``utterance`` and its θ, or None on a miss."""
-        found = self._found(utterance)
+        if not self._has_raw:  # the usual registry: every grammar normalizes spaces, one automaton
+            text = normalize_space(utterance)
+            families, groups = self._normalized.scan(text, _settle)
+            if not families:
+                return None
+            if len(families) == 1:  # what _found would say, without sorting one family
+                entry = families[0]
+                theta, problems = entry.theta(entry.grammar.values(groups if groups is not None
+                                                                   else entry.captures(text)))
+                return Route(entry.name, theta, problems, (entry.name,))
+            ordered = sorted(families, key=lambda e: (-e.priority, e.index))  # as _found orders them
+            found = [(e, text, groups) for e in ordered]
+        else:
+            found = self._found(utterance)
         if not found:
             return None
         entry, text, groups = found[0]

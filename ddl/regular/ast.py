@@ -627,6 +627,11 @@ def case_key(text: str) -> str:
     (the same equivalence as :func:`case_closure`), so a table keyed by it finds "PARIS", "Paris"
     and "parıs" (dotless i) alike — ``str.casefold`` would miss the last.
     """
+    if text.isascii():
+        # An ASCII letter's smallest case variant is its ASCII capital (the others — its small
+        # letter, the Kelvin sign, the long s, the dotless i — all come after it), and ASCII has
+        # no other cased characters: the key is the upper case, at C speed.
+        return text.upper()
     return "".join(chr(_case_representative(ord(c))) for c in text)
 
 

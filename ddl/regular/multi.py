@@ -42,6 +42,7 @@ past the budget rather than answer from a partial search.
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from itertools import repeat
@@ -113,11 +114,15 @@ class LangSet(Generic[K]):
         self._minus: dict[int, Minus] = {position[k]: m for k, m in (minus or {}).items() if k in position}
         self._minus_langs: dict[int, Lang] = {}
         self._minus_by_key = {self.keys[i]: i for i in self._minus}
-        kind: list[int] = []
+        # The NFA tables are arrays of machine integers, not lists of Python ints and tuples: at
+        # 10,000 intent grammars (~2 million NFA states) that is a fifth of the memory.
+        kind = array("b")
         cs: list[Any] = []
-        owner: list[int] = []
-        # after[q]: for a CHAR state, the CHAR/MATCH states reached by ε-moves after it consumes.
-        after: list[tuple[int, ...]] = []
+        owner = array("l")
+        # after[q]: for a CHAR state, the CHAR/MATCH states reached by ε-moves after it consumes —
+        # after_flat[after_start[q]:after_start[q + 1]].
+        after_start = array("q", [0])
+        after_flat = array("q")
         starts: list[int] = []
         embed = embedder(limits)
         for index, lang in enumerate(langs.values()):
@@ -133,24 +138,26 @@ class LangSet(Generic[K]):
             cs.extend(prog.cs)
             owner.extend(repeat(index, n))
             for q in range(n):
-                if pk[q] != CHAR or not (all_live or q in live):
-                    after.append(())
-                    continue
-                o = pout[q]
-                ko = pk[o]
-                if ko == CHAR or ko == MATCH:  # a literal chain: no ε-moves to follow
-                    after.append((o + base,) if all_live or o in live else ())
-                else:
-                    after.append(tuple(x + base for x in close(o) if all_live or x in live))
+                if pk[q] == CHAR and (all_live or q in live):
+                    o = pout[q]
+                    ko = pk[o]
+                    if ko == CHAR or ko == MATCH:  # a literal chain: no ε-moves to follow
+                        if all_live or o in live:
+                            after_flat.append(o + base)
+                    else:
+                        after_flat.extend(x + base for x in close(o) if all_live or x in live)
+                after_start.append(len(after_flat))
             if all_live or prog.start in live:
                 starts.extend(x + base for x in close(prog.start) if all_live or x in live)
-        self._kind, self._cs, self._owner, self._after = kind, cs, owner, after
+        self._kind, self._cs, self._owner = kind, cs, owner
+        self._after_start, self._after_flat = after_start, after_flat
+        self._after = _Successors(after_start, after_flat)
         self._start_set = frozenset(starts)
         # One alphabet partition for all languages: transitions are computed once per (state, atom)
         # and shared by every character of the atom — fresh strings ("add milk", "add eggs") then
         # mostly meet transitions that earlier strings already built.
         distinct: dict[Any, int] = {}
-        sid = [distinct.setdefault(c, len(distinct)) if k == CHAR else -1 for k, c in zip(kind, cs)]
+        sid = array("l", [distinct.setdefault(c, len(distinct)) if k == CHAR else -1 for k, c in zip(kind, cs)])
         part, covers = Partition.from_sets(list(distinct))
         self._part = part
         self._ascii_atoms = [part.atom_of(cp) for cp in range(256)]
@@ -212,8 +219,10 @@ class LangSet(Generic[K]):
         return lang
 
     def _reset(self) -> None:
-        self._sets: list[frozenset[int]] = []
-        self._ids: dict[frozenset[int], int] = {}
+        # A lazy state is its NFA states, sorted, as the bytes of an int64 array: hashable for
+        # interning and 8 bytes a member (a frozenset of ints takes about five times that).
+        self._sets: list[bytes] = []
+        self._ids: dict[bytes, int] = {}
         self._rows: list[dict[str, int]] = []
         self._atom_rows: list[dict[int, int]] = []
         self._accepting: list[tuple[K, ...]] = []
@@ -222,11 +231,12 @@ class LangSet(Generic[K]):
         self._dead = self._intern(frozenset())
         self._start = self._intern(self._start_set)
 
-    def _intern(self, s: frozenset[int]) -> int:
-        i = self._ids.get(s)
+    def _intern(self, s: Collection[int]) -> int:
+        key = array("q", sorted(s)).tobytes()
+        i = self._ids.get(key)
         if i is None:
-            i = self._ids[s] = len(self._sets)
-            self._sets.append(s)
+            i = self._ids[key] = len(self._sets)
+            self._sets.append(key)
             self._rows.append({})
             self._atom_rows.append({})
             kind, owner, keys = self._kind, self._owner, self.keys
@@ -238,20 +248,20 @@ class LangSet(Generic[K]):
     def _step(self, state: int, ch: str) -> int:
         if self._cached > self.cache_limit:
             # Flush (RE2's policy): hostile strings cost time, never unbounded memory.
-            current = self._sets[state]
+            current = memoryview(self._sets[state]).cast("q").tolist()
             self._reset()
             state = self._intern(current)
         cp = ord(ch)
         atom = self._ascii_atoms[cp] if cp < 256 else self._part.atom_of(cp)
         target = self._atom_rows[state].get(atom)
         if target is None:
-            sid, set_atoms, after = self._sid, self._set_atoms, self._after
+            sid, set_atoms, start, flat = self._sid, self._set_atoms, self._after_start, self._after_flat
             nxt: set[int] = set()
-            for q in self._sets[state]:
+            for q in memoryview(self._sets[state]).cast("q").tolist():
                 k = sid[q]
                 if k >= 0 and atom in set_atoms[k]:
-                    nxt.update(after[q])
-            target = self._atom_rows[state][atom] = self._intern(frozenset(nxt))
+                    nxt.update(flat[start[q]:start[q + 1]])
+            target = self._atom_rows[state][atom] = self._intern(nxt)
         self._rows[state][ch] = target
         self._cached += 1
         return target
@@ -274,6 +284,18 @@ def overlaps(langs: Mapping[K, Regex | Lang], involving: Collection[K] | None = 
              max_states: int | None = None) -> list[Overlap[K]]:
     """Every pair of ids whose languages intersect, each with a shortest witness (see :class:`LangSet`)."""
     return LangSet(langs, minus=minus, limits=limits).overlaps(involving, max_states=max_states)
+
+
+class _Successors:
+    """``after[q]``: the slice of the flat successor array that belongs to NFA state ``q``."""
+
+    __slots__ = ("start", "flat")
+
+    def __init__(self, start: array[int], flat: array[int]) -> None:
+        self.start, self.flat = start, flat
+
+    def __getitem__(self, q: int) -> array[int]:
+        return self.flat[self.start[q]:self.start[q + 1]]
 
 
 class _OverlapSearch(Generic[K]):
