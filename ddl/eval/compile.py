@@ -1,618 +1,619 @@
-"""The second backend: IR compiled once to nested Python closures.
+"""The compiled backend: a family's IR translated once to Python source, run by CPython.
 
-Each IR node becomes a closure ``f(regs, ctx)``.  Names are resolved at
-compile time to slots of a register list (one list per function call), so a
-run does no tree dispatch and no dictionary look-ups for locals.  The closures
-call the same operations as the interpreter (:mod:`ddl.eval.ops`,
-:mod:`ddl.eval.builtins`) in the same order and count steps at the same points,
-so both backends agree exactly, step-budget failures included.
+:func:`compile_family` turns the program (and every function it calls) into one Python function
+per DDL function, with locals as Python locals and operators, field reads, record and map
+building, and the constant-work built-ins written inline; ``exec`` compiles that text once.
+
+The fast path is exact on every run that succeeds, and hands every other run to the interpreter:
+
+* **Values.** The generated code computes the same values with the same operations
+  (:mod:`ddl.eval.ops`, :mod:`ddl.eval.builtins`); where it writes an operator inline, the IR
+  types make it the same operation (``a < b`` on two Ints is :func:`ops.compare` on two Ints).
+* **Steps.** Each straight-line block adds the number of IR nodes it evaluates in one
+  ``c.steps += k``, and size costs are charged as the interpreter charges them, so a run that
+  succeeds counts exactly the interpreter's steps.  The budget is looked at on entry to every
+  loop iteration and lambda call (what can repeat), before a built-in whose cost grows with its
+  arguments, and at the end.
+* **Failures.** A run that fails in any way on the fast path (a DDL3xx abort, a division by zero,
+  a missing key, the step budget, Python's recursion limit) is run again by the interpreter
+  (:class:`~ddl.eval.interp.Evaluator`), whose result is returned: its failure, span and θ are
+  the specified ones (the language is pure and total, so running again changes nothing but time).
+  The wall-clock budget (DDL318) is the one failure returned as found: rerunning cannot make the
+  clock agree.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from pyrsistent import pmap, pvector
 
+from ddl.eval import builtins as B
 from ddl.eval import ops
 from ddl.eval.arms import arm_index, binder
-from ddl.eval.builtins import IMPLS, KEYED, cost
-from ddl.eval.interp import Evaluator, index_abort, key_type, map_key_abort, no_match, table_key_abort
-from ddl.eval.ops import DEC_OPS, INT_OPS, Budget, Ctx, InternalError
+from ddl.eval.interp import Evaluator, key_type
+from ddl.eval.ops import DEC_OPS, Budget, Ctx
 from ddl.eval.result import Abort, Err, Ok, Outcome
 from ddl.types import ir
 from ddl.types.checked import CheckedModule
-from ddl.types.model import DecimalT, ListT, MapT, TextT
-from ddl.values import RecordV, SomeV, Value
+from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, MapT, TextT, Type
+from ddl.values import EnumV, RecordV, SomeV, Value, int_text
 
-Code = Callable[[list[Any], Ctx], Any]
 SIZED = (TextT, ListT, MapT)  # built-ins whose result's size is checked against the budget
-Scope = Mapping[str, int]
+Scope = Mapping[str, str]  # DDL local → Python local
+_SCALAR_TYPES = (IntT, DecimalT, BoolT, EnumT)  # operands whose size costs nothing (ops._SCALARS)
 
 
-class _Frame:
-    """Slot allocation for one function body (or the program)."""
+class _Fallback(Exception):
+    """Raised by generated code where the run needs the interpreter (a failure is coming)."""
 
-    def __init__(self, first: int = 0):
-        self.size = first
 
-    def alloc(self) -> int:
-        slot = self.size
-        self.size += 1
-        return slot
+# ------------------------------------------------------------------ helpers the generated code calls
+
+
+def _budget(c: Ctx) -> None:
+    """Past a checkpoint: the clock (DDL318) is answered here, anything else by the interpreter."""
+    try:
+        c.over(None)  # type: ignore[arg-type]
+    except Abort as abort:
+        if abort.code == "DDL318":
+            raise
+        raise _Fallback from None
+
+
+def _charge(c: Ctx, n: int) -> None:
+    """Charge ``n`` size steps before work proportional to them (so a huge call never starts)."""
+    c.steps += n
+    if c.steps > c.budget:
+        _budget(c)
+
+
+def _fits(c: Ctx, value: Any) -> Any:
+    n = len(value)
+    if n > (c.limits.max_text if type(value) is str else c.limits.max_items):
+        raise _Fallback
+    return value
+
+
+def _text_out(c: Ctx, text: str) -> str:
+    """An interpolation's size cost and limit (the interpreter's ``_interp`` tail)."""
+    n = len(text)
+    if n >= 1 << ops.SIZE_SHIFT:
+        c.steps += n >> ops.SIZE_SHIFT
+        if n > c.limits.max_text:
+            raise _Fallback
+    return text
+
+
+def _concat(c: Ctx, a: Any, b: Any) -> Any:
+    extra = ops.pair_cost(a, b)
+    if extra:
+        _charge(c, extra)
+    return _fits(c, a + b)
+
+
+def _pair(c: Ctx, a: Any, b: Any) -> None:
+    extra = ops.pair_cost(a, b)
+    if extra:
+        c.steps += extra
+
+
+def _int_big(c: Ctx, op: str, a: int, b: int) -> int:
+    extra = ops.int_arith_cost(op, a, b)
+    if extra:
+        _charge(c, extra)
+    return ops.INT_OPS[op](a, b, None)  # type: ignore[arg-type]
+
+
+def _dec_arith(c: Ctx, op: str, a: Any, b: Any, scale: int) -> Decimal:
+    extra = ops.dec_arith_cost(op, a, b)
+    if extra:
+        _charge(c, extra)
+    return DEC_OPS[op](a, b, scale, None)  # type: ignore[arg-type]
+
+
+def _narrow(c: Ctx, v: Any, t: Type) -> Any:
+    extra = ops.narrow_cost(v, t)
+    if extra:
+        _charge(c, extra)
+    return ops.narrow(v, t, None)  # type: ignore[arg-type]
+
+
+def _range(c: Ctx, lo: int, hi: int) -> range:
+    return _fits(c, range(lo, hi + 1))  # type: ignore[no-any-return]
+
+
+def _index(xs: Any, i: int) -> Any:
+    if 0 <= i < len(xs):
+        return xs[i]
+    raise _Fallback
+
+
+def _call_cost(c: Ctx, name: str, args: tuple[Any, ...]) -> None:
+    extra = B.cost(name, args)
+    if extra:
+        _charge(c, extra)
+
+
+def _show_enum(v: Any) -> str:
+    return v.display  # type: ignore[no-any-return]
+
+
+def _show_bool(v: bool) -> str:
+    return "true" if v else "false"
+
+
+def _show_decimal(v: Decimal) -> str:
+    return format(v, "f")
+
+
+_SHOW_OF: list[tuple[type, Callable[[Any], str]]] = [
+    (IntT, int_text), (DecimalT, _show_decimal), (BoolT, _show_bool), (EnumT, _show_enum),
+]
+
+
+# ------------------------------------------------------------------ the code generator
+
+
+class _Block:
+    """Lines of Python under construction, with the steps of the current straight-line block."""
+
+    def __init__(self, indent: int):
+        self.lines: list[str] = []
+        self.indent = indent
+        self.pending = 0
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.indent + line)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.emit(f"c.steps += {self.pending}")
+            self.pending = 0
+
+    def checkpoint(self) -> None:
+        self.flush()
+        self.emit("if c.steps > c.budget: _budget(c)")
 
 
 class _Compiler(ir.Visitor):
-    """``compile(node, scope, frame)``: one ``visit_<Node>`` per IR node class returns the node's closure."""
+    """``visit_<Node>(node, scope)`` emits the statements a node needs and returns its value's expression.
+
+    An expression returned is evaluated at most once and has no effect but its value (effects,
+    steps included, are emitted as statements), so it may be used inside a larger expression.
+    """
 
     def __init__(self, module: CheckedModule, tables: Evaluator):
         self.module = module
         self.tables = tables
-        self._functions: dict[str, tuple[Code, int]] = {}
+        self.globals: dict[str, Any] = {
+            "_budget": _budget, "_charge": _charge, "_fits": _fits, "_text_out": _text_out, "_concat": _concat,
+            "_pair": _pair, "_int_big": _int_big, "_dec_arith": _dec_arith, "_narrow": _narrow, "_range": _range,
+            "_index": _index, "_call_cost": _call_cost, "_Fallback": _Fallback, "RecordV": RecordV, "SomeV": SomeV,
+            "pmap": pmap, "pvector": pvector, "arm_index": arm_index, "show": ops.show, "coerce": ops.coerce,
+            "to_decimal": ops.to_decimal, "negate": ops.negate, "compare": ops.compare,
+            "values_equal": ops.values_equal,
+        }
+        self.defs: list[str] = []  # generated function definitions, callees first
+        self.functions: dict[str, str] = {}  # DDL function key → Python name
+        self._names = itertools.count()
+        self.block = _Block(1)
 
-    def function(self, key: str) -> tuple[Code, int]:
-        compiled = self._functions.get(key)
-        if compiled is None:
+    # -- naming
+
+    def fresh(self, stem: str) -> str:
+        return f"{stem}{next(self._names)}"
+
+    def const(self, value: Any, stem: str = "k") -> str:
+        """A Python expression for a constant: a literal for small ints and texts, else a global."""
+        if type(value) is int and -(1 << 60) < value < (1 << 60):
+            return repr(value)
+        if type(value) is bool or value is None:
+            return repr(value)
+        if type(value) is str and len(value) < 200:
+            return repr(value)
+        name = self.fresh(stem)
+        self.globals[name] = value
+        return name
+
+    def temp(self, expr: str) -> str:
+        """Evaluate ``expr`` into a fresh local now (so it can be used twice)."""
+        if expr.isidentifier() or _is_literal(expr):
+            return expr
+        name = self.fresh("t")
+        self.block.emit(f"{name} = {expr}")
+        return name
+
+    # -- structure
+
+    def expr(self, node: ir.Node, scope: Scope) -> str:
+        self.block.pending += 1  # one step per node, as in Evaluator._eval
+        return self.visit(node, scope)  # type: ignore[no-any-return]
+
+    def branch(self, node: ir.Node, scope: Scope, target: str) -> None:
+        """Emit, one level deeper, the code that evaluates ``node`` into ``target`` (a branch's own block)."""
+        outer = self.block.pending
+        self.block.pending = 0
+        self.block.indent += 1
+        value = self.expr(node, scope)
+        self.block.flush()
+        self.block.emit(f"{target} = {value}")
+        self.block.indent -= 1
+        self.block.pending = outer
+
+    def function(self, key: str) -> str:
+        name = self.functions.get(key)
+        if name is None:
             fn = self.module.functions[key]
-            frame = _Frame(len(fn.params))
-            scope = {name: i for i, (name, _) in enumerate(fn.params)}
-            body = self.compile(fn.body, scope, frame)
-            compiled = (body, frame.size)
-            self._functions[key] = compiled
-        return compiled
+            name = self.fresh("fn_")
+            params = [self.fresh("a") for _ in fn.params]
+            scope = {p: py for (p, _), py in zip(fn.params, params)}
+            self.functions[key] = name
+            self.defs.append(self.body(name, ["c", *params], fn.body, scope))
+        return name
 
-    def compile(self, node: ir.Node, scope: Scope, frame: _Frame) -> Code:
-        return self.visit(node, scope, frame)  # type: ignore[no-any-return]
+    def body(self, name: str, params: list[str], node: ir.Node, scope: Scope, *, check_end: bool = False) -> str:
+        saved = self.block
+        self.block = _Block(1)
+        value = self.expr(node, scope)
+        if check_end:
+            self.block.checkpoint()
+        else:
+            self.block.flush()
+        self.block.emit(f"return {value}")
+        text = f"def {name}({', '.join(params)}):\n" + "\n".join(self.block.lines) + "\n"
+        self.block = saved
+        return text
 
-    # Every closure starts with the same two lines as Evaluator._eval: one step per node.
+    # -- nodes
 
-    def visit_Const(self, node: ir.Const, scope: Scope, frame: _Frame) -> Code:
-        value, span = node.value, node.span
+    def visit_Const(self, node: ir.Const, scope: Scope) -> str:
+        return self.const(node.value)
 
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return value
-
-        return f
-
-    def visit_Local(self, node: ir.Local, scope: Scope, frame: _Frame) -> Code:
+    def visit_Local(self, node: ir.Local, scope: Scope) -> str:
         if node.name not in scope:
-            raise InternalError(f"unbound local {node.name}")
-        slot, span = scope[node.name], node.span
+            raise ops.InternalError(f"unbound local {node.name}")
+        return scope[node.name]
 
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return r[slot]
+    def visit_Param(self, node: ir.Param, scope: Scope) -> str:
+        param = scope.get("$" + node.name)
+        if param is not None:
+            return param
+        return f"c.params[{node.name!r}]"  # a parameter outside its family's program: KeyError, so the interpreter
 
-        return f
+    def visit_Interp(self, node: ir.Interp, scope: Scope) -> str:
+        pieces = []
+        for part in node.parts:
+            if type(part) is str:
+                if part:
+                    pieces.append(repr(part))
+                continue
+            value = self.temp(self.expr(part, scope))  # type: ignore[arg-type]
+            pieces.append(self.show(value, part.type))  # type: ignore[union-attr]
+        text = " + ".join(pieces) if pieces else "''"
+        return self.temp(f"_text_out(c, {text})")
 
-    def visit_Param(self, node: ir.Param, scope: Scope, frame: _Frame) -> Code:
-        name, span = node.name, node.span
+    def show(self, value: str, t: Type) -> str:
+        if isinstance(t, TextT):
+            return value
+        for kind, fn in _SHOW_OF:
+            if isinstance(t, kind):
+                return f"{self.const(fn, 'show')}({value})"
+        return f"show({value})"
 
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return c.params[name]
+    def visit_Let(self, node: ir.Let, scope: Scope) -> str:
+        value = self.expr(node.value, scope)
+        local = self.fresh("v")
+        self.block.emit(f"{local} = {value}")
+        return self.expr(node.body, {**scope, node.name: local})
 
-        return f
+    def visit_If(self, node: ir.If, scope: Scope) -> str:
+        cond = self.expr(node.cond, scope)
+        target = self.fresh("t")
+        self.block.flush()
+        self.block.emit(f"if {cond}:")
+        self.branch(node.then, scope, target)
+        self.block.emit("else:")
+        self.branch(node.else_, scope, target)
+        return target
 
-    def visit_Interp(self, node: ir.Interp, scope: Scope, frame: _Frame) -> Code:
-        span, show, shift = node.span, ops.show, ops.SIZE_SHIFT
-        parts: list[str | Code] = [p if isinstance(p, str) else self.compile(p, scope, frame) for p in node.parts]
+    def visit_Arith(self, node: ir.Arith, scope: Scope) -> str:
+        left = self.temp(self.expr(node.left, scope))
+        right = self.temp(self.expr(node.right, scope))
+        op = node.op
+        if node.kind != "int":
+            return self.temp(f"_dec_arith(c, {op!r}, {left}, {right}, {ops.dec_scale(node.type)})")
+        small = _small_int(node.left.type) and _small_int(node.right.type)
+        if op in ("+", "-", "*") and small:
+            return f"({left} {op} {right})"
+        if op in ("/", "%") and small:
+            # b == 0 raises ZeroDivisionError: the interpreter then reports DDL300 with its span.
+            return f"({left} {'//' if op == '/' else '%'} {right})"
+        return self.temp(f"_int_big(c, {op!r}, {left}, {right})")
 
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            text = "".join([p if type(p) is str else show(p(r, c)) for p in parts])  # type: ignore[operator]
-            extra = len(text) >> shift
-            if extra:
-                c.charge(extra, span)
-            return c.fits(text, "an interpolation", span)
+    def visit_Compare(self, node: ir.Compare, scope: Scope) -> str:
+        left = self.temp(self.expr(node.left, scope))
+        right = self.temp(self.expr(node.right, scope))
+        t, op = node.left.type, node.op
+        if not isinstance(t, _SCALAR_TYPES):
+            self.block.emit(f"_pair(c, {left}, {right})")
+        same = type(t) is type(node.right.type)
+        if same and isinstance(t, (IntT, DecimalT, TextT, BoolT, EnumT)) and (op in ("==", "!=") or not isinstance(t, EnumT)):
+            if isinstance(t, BoolT) and op not in ("==", "!="):
+                return self.temp(f"compare({op!r}, {left}, {right})")
+            return f"({left} {op} {right})"
+        if op == "==":
+            return f"values_equal({left}, {right})"
+        if op == "!=":
+            return f"(not values_equal({left}, {right}))"
+        return self.temp(f"compare({op!r}, {left}, {right})")
 
-        return f
-
-    def visit_Let(self, node: ir.Let, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        value = self.compile(node.value, scope, frame)
-        slot = frame.alloc()
-        body = self.compile(node.body, {**scope, node.name: slot}, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            r[slot] = value(r, c)
-            return body(r, c)
-
-        return f
-
-    def visit_If(self, node: ir.If, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        cond = self.compile(node.cond, scope, frame)
-        then = self.compile(node.then, scope, frame)
-        else_ = self.compile(node.else_, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return then(r, c) if cond(r, c) else else_(r, c)
-
-        return f
-
-    def visit_Arith(self, node: ir.Arith, scope: Scope, frame: _Frame) -> Code:
-        span, op = node.span, node.op
-        left = self.compile(node.left, scope, frame)
-        right = self.compile(node.right, scope, frame)
-        if node.kind == "int":
-            return _int_arith(op, left, right, span)
-        dec_op, scale, dec_arith_cost = DEC_OPS[op], ops.dec_scale(node.type), ops.dec_arith_cost
-
-        def g(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            a = left(r, c)
-            b = right(r, c)
-            extra = dec_arith_cost(op, a, b)
-            if extra:
-                c.charge(extra, span)
-            return dec_op(a, b, scale, span)
-
-        return g
-
-    def visit_Compare(self, node: ir.Compare, scope: Scope, frame: _Frame) -> Code:
-        span, op, pair_cost, compare = node.span, node.op, ops.pair_cost, ops.compare
-        left = self.compile(node.left, scope, frame)
-        right = self.compile(node.right, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            a = left(r, c)
-            b = right(r, c)
-            extra = pair_cost(a, b)
-            if extra:
-                c.charge(extra, span)
-            return compare(op, a, b)
-
-        return f
-
-    def visit_Logic(self, node: ir.Logic, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        left = self.compile(node.left, scope, frame)
-        right = self.compile(node.right, scope, frame)
+    def visit_Logic(self, node: ir.Logic, scope: Scope) -> str:
+        left = self.expr(node.left, scope)
+        target = self.fresh("t")
+        self.block.emit(f"{target} = bool({left})" if not isinstance(node.left.type, BoolT) else f"{target} = {left}")
+        self.block.flush()
+        self.block.emit(f"if {target}:" if node.op == "and" else f"if not {target}:")
+        self.branch(node.right, scope, target)
         if node.op == "and":
+            self.block.emit("else:")
+            self.block.emit(f"    {target} = False")
+        else:
+            self.block.emit("else:")
+            self.block.emit(f"    {target} = True")
+        return target
 
-            def f(r: list[Any], c: Ctx) -> Any:
-                c.steps += 1
-                if c.steps > c.budget:
-                    c.over(span)
-                return right(r, c) if left(r, c) else False
+    def visit_Not(self, node: ir.Not, scope: Scope) -> str:
+        return f"(not {self.expr(node.operand, scope)})"
 
-            return f
+    def visit_Neg(self, node: ir.Neg, scope: Scope) -> str:
+        operand = self.expr(node.operand, scope)
+        if isinstance(node.operand.type, IntT):
+            return f"(-{operand})"
+        return f"negate({operand})"
 
-        def g(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return True if left(r, c) else right(r, c)
+    def visit_Concat(self, node: ir.Concat, scope: Scope) -> str:
+        left = self.temp(self.expr(node.left, scope))
+        right = self.temp(self.expr(node.right, scope))
+        return self.temp(f"_concat(c, {left}, {right})")
 
-        return g
+    def visit_Coalesce(self, node: ir.Coalesce, scope: Scope) -> str:
+        option = self.expr(node.option, scope)
+        target = self.fresh("t")
+        self.block.emit(f"{target} = {option}")
+        self.block.flush()
+        self.block.emit(f"if type({target}) is SomeV:")
+        self.block.emit(f"    {target} = {target}.value")
+        self.block.emit("else:")
+        self.branch(node.default, scope, target)
+        return target
 
-    def visit_Not(self, node: ir.Not, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        operand = self.compile(node.operand, scope, frame)
+    def visit_GetField(self, node: ir.GetField, scope: Scope) -> str:
+        obj = self.expr(node.obj, scope)
+        return f"{obj}.get({node.name!r})"
 
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return not operand(r, c)
-
-        return f
-
-    def visit_Neg(self, node: ir.Neg, scope: Scope, frame: _Frame) -> Code:
-        span, negate = node.span, ops.negate
-        operand = self.compile(node.operand, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return negate(operand(r, c))
-
-        return f
-
-    def visit_Concat(self, node: ir.Concat, scope: Scope, frame: _Frame) -> Code:
-        span, pair_cost = node.span, ops.pair_cost
-        left = self.compile(node.left, scope, frame)
-        right = self.compile(node.right, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            a = left(r, c)
-            b = right(r, c)
-            extra = pair_cost(a, b)
-            if extra:
-                c.charge(extra, span)
-            return c.fits(a + b, "`++`", span)
-
-        return f
-
-    def visit_Coalesce(self, node: ir.Coalesce, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        option = self.compile(node.option, scope, frame)
-        default = self.compile(node.default, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            o = option(r, c)
-            return o.value if type(o) is SomeV else default(r, c)
-
-        return f
-
-    def visit_GetField(self, node: ir.GetField, scope: Scope, frame: _Frame) -> Code:
-        span, name = node.span, node.name
-        obj = self.compile(node.obj, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return obj(r, c).get(name)
-
-        return f
-
-    def visit_Index(self, node: ir.Index, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        obj = self.compile(node.obj, scope, frame)
-        index = self.compile(node.index, scope, frame)
+    def visit_Index(self, node: ir.Index, scope: Scope) -> str:
+        obj = self.temp(self.expr(node.obj, scope))
+        index = self.temp(self.expr(node.index, scope))
         if node.kind == "list":
+            return self.temp(f"_index({obj}, {index})")
+        return self.temp(f"{obj}[{index}]")  # KeyError: the interpreter reports DDL303
 
-            def f(r: list[Any], c: Ctx) -> Any:
-                c.steps += 1
-                if c.steps > c.budget:
-                    c.over(span)
-                xs = obj(r, c)
-                i = index(r, c)
-                if 0 <= i < len(xs):
-                    return xs[i]
-                raise index_abort(i, len(xs), span)
+    def visit_TableGet(self, node: ir.TableGet, scope: Scope) -> str:
+        key = self.temp(self.expr(node.key, scope))
+        try:
+            entries: Any = self.tables.table(node.table)
+        except Abort:
+            return self.temp("_index((), -1)")  # the table fails to evaluate: the interpreter says how
+        return self.temp(f"{self.const(entries, 'table')}[{key}]")
 
-            return f
+    def visit_CallFn(self, node: ir.CallFn, scope: Scope) -> str:
+        args = [self.temp(self.expr(a, scope)) for a in node.args]
+        fn = self.function(node.fn)
+        return self.temp(f"{fn}(c{''.join(', ' + a for a in args)})")
 
-        def g(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            m = obj(r, c)
-            k = index(r, c)
-            if k in m:
-                return m[k]
-            raise map_key_abort(k, span)
+    def visit_Lambda(self, node: ir.Lambda, scope: Scope) -> str:
+        params = [self.fresh("l") for _ in node.params]
+        name = self.fresh("lam")
+        inner = {**scope, **dict(zip(node.params, params))}
+        outer = self.block
+        self.block = _Block(outer.indent + 1)
+        self.block.emit("if c.steps > c.budget: _budget(c)")
+        value = self.expr(node.body, inner)
+        self.block.flush()
+        self.block.emit(f"return {value}")
+        body = self.block.lines
+        self.block = outer
+        self.block.emit(f"def {name}({', '.join(params)}):")
+        self.block.lines.extend(body)
+        return name
 
-        return g
+    def visit_CallBuiltin(self, node: ir.CallBuiltin, scope: Scope) -> str:
+        name = node.name
+        if name not in B.IMPLS:
+            raise ops.InternalError(f"unknown built-in {name}")
+        args = [self.temp(self.expr(a, scope)) for a in node.args]
+        if name not in B._CONSTANT_WORK:
+            self.block.flush()
+            self.block.emit(f"_call_cost(c, {name!r}, ({''.join(a + ', ' for a in args)}))")
+        impl = self.const(B.IMPLS[name], "b_" + name)
+        call = f"{impl}({', '.join(args)}"
+        if name in B.KEYED:
+            call += f", key={self.const(ops.order_key(key_type(name, node.args)), 'key')}"
+        call += ")"
+        if isinstance(node.type, SIZED):
+            return self.temp(f"_fits(c, {call})")
+        if isinstance(node.type, DecimalT):
+            return self.temp(f"to_decimal({call}, {node.type.scale})")
+        return self.temp(call)
 
-    def visit_TableGet(self, node: ir.TableGet, scope: Scope, frame: _Frame) -> Code:
-        span, table_key, tables = node.span, node.table, self.tables
-        table_name = self.module.tables[table_key].name
-        key = self.compile(node.key, scope, frame)
+    def visit_MakeList(self, node: ir.MakeList, scope: Scope) -> str:
+        items = [self.temp(self.expr(i, scope)) for i in node.items]
+        return self.temp(f"_fits(c, pvector([{', '.join(items)}]))")
 
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            k = key(r, c)
-            entries = tables.table(table_key)
-            if k in entries:
-                return entries[k]
-            raise table_key_abort(k, table_name, span)
+    def visit_Range(self, node: ir.Range, scope: Scope) -> str:
+        lo = self.temp(self.expr(node.lo, scope))
+        hi = self.temp(self.expr(node.hi, scope))
+        return self.temp(f"_range(c, {lo}, {hi})")
 
-        return f
+    def visit_Comprehension(self, node: ir.Comprehension, scope: Scope) -> str:
+        source = self.expr(node.source, scope)
+        var, out = self.fresh("x"), self.fresh("t")
+        inner = {**scope, node.var: var}
+        self.block.flush()
+        self.block.emit(f"{out} = []")
+        self.block.emit(f"for {var} in {source}:")
+        self.block.indent += 1
+        self.block.emit("if c.steps > c.budget: _budget(c)")
+        if node.cond is not None:
+            cond = self.expr(node.cond, inner)
+            self.block.flush()
+            self.block.emit(f"if not {cond}: continue")
+        elem = self.expr(node.elem, inner)
+        self.block.flush()
+        self.block.emit(f"{out}.append({elem})")
+        self.block.indent -= 1
+        return self.temp(f"_fits(c, pvector({out}))")
 
-    def visit_CallFn(self, node: ir.CallFn, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        args = [self.compile(a, scope, frame) for a in node.args]
-        body, size = self.function(node.fn)
-        n = len(args)
+    def visit_MakeMap(self, node: ir.MakeMap, scope: Scope) -> str:
+        pairs = []
+        for k, v in node.entries:
+            key = self.temp(self.expr(k, scope))
+            value = self.temp(self.expr(v, scope))
+            pairs.append(f"{key}: {value}")
+        return self.temp(f"_fits(c, pmap({{{', '.join(pairs)}}}))")
 
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            regs: list[Any] = [a(r, c) for a in args]
-            regs.extend([None] * (size - n))
-            return body(regs, c)
+    def visit_MakeRecord(self, node: ir.MakeRecord, scope: Scope) -> str:
+        fields = [f"({name!r}, {self.temp(self.expr(e, scope))})" for name, e in node.fields]
+        return self.temp(f"RecordV({node.type_name!r}, ({''.join(f + ', ' for f in fields)}))")
 
-        return f
+    def visit_MakeSome(self, node: ir.MakeSome, scope: Scope) -> str:
+        return f"SomeV({self.expr(node.value, scope)})"
 
-    def visit_Lambda(self, node: ir.Lambda, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        slots = [frame.alloc() for _ in node.params]
-        body = self.compile(node.body, {**scope, **dict(zip(node.params, slots))}, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-
-            def call(*args: Any) -> Any:
-                for slot, a in zip(slots, args):
-                    r[slot] = a
-                return body(r, c)
-
-            return call
-
-        return f
-
-    def visit_CallBuiltin(self, node: ir.CallBuiltin, scope: Scope, frame: _Frame) -> Code:
-        span, name = node.span, node.name
-        if name not in IMPLS:
-            raise InternalError(f"unknown built-in {name}")
-        impl = IMPLS[name]
-        args = [self.compile(a, scope, frame) for a in node.args]
-        kwargs = {"key": ops.order_key(key_type(name, node.args))} if name in KEYED else {}
-        scale = node.type.scale if isinstance(node.type, DecimalT) else None
-        to_decimal = ops.to_decimal
-        sized = isinstance(node.type, SIZED)
-        what = f"{name}(…)"
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            values = [a(r, c) for a in args]
-            extra = cost(name, values)
-            if extra:
-                c.charge(extra, span)
-            result = impl(*values, **kwargs)
-            if sized:
-                return c.fits(result, what, span)
-            return result if scale is None else to_decimal(result, scale)
-
-        return f
-
-    def visit_MakeList(self, node: ir.MakeList, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        items = [self.compile(i, scope, frame) for i in node.items]
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return c.fits(pvector([i(r, c) for i in items]), "a list literal", span)
-
-        return f
-
-    def visit_Range(self, node: ir.Range, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        lo = self.compile(node.lo, scope, frame)
-        hi = self.compile(node.hi, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            low = lo(r, c)
-            return c.fits(range(low, hi(r, c) + 1), "a range", span)
-
-        return f
-
-    def visit_Comprehension(self, node: ir.Comprehension, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        source = self.compile(node.source, scope, frame)
-        slot = frame.alloc()
-        inner = {**scope, node.var: slot}
-        elem = self.compile(node.elem, inner, frame)
-        cond = None if node.cond is None else self.compile(node.cond, inner, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            out = []
-            for x in source(r, c):
-                r[slot] = x
-                if cond is not None and not cond(r, c):
-                    continue
-                out.append(elem(r, c))
-            return c.fits(pvector(out), "a comprehension", span)
-
-        return f
-
-    def visit_MakeMap(self, node: ir.MakeMap, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        entries = [(self.compile(k, scope, frame), self.compile(v, scope, frame)) for k, v in node.entries]
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            out: dict[Any, Any] = {}
-            for k, v in entries:
-                key = k(r, c)
-                out[key] = v(r, c)
-            return c.fits(pmap(out), "a map literal", span)
-
-        return f
-
-    def visit_MakeRecord(self, node: ir.MakeRecord, scope: Scope, frame: _Frame) -> Code:
-        span, type_name = node.span, node.type_name
-        fields = [(name, self.compile(e, scope, frame)) for name, e in node.fields]
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return RecordV(type_name, tuple([(name, e(r, c)) for name, e in fields]))
-
-        return f
-
-    def visit_MakeSome(self, node: ir.MakeSome, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        value = self.compile(node.value, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return SomeV(value(r, c))
-
-        return f
-
-    def visit_Match(self, node: ir.Match, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        scrutinee = self.compile(node.scrutinee, scope, frame)
-        # Per arm: (binder slot or -1, body).  Which arm runs is arms.arm_index's decision.
-        arms: list[tuple[int, Code]] = []
-        for arm in node.arms:
+    def visit_Match(self, node: ir.Match, scope: Scope) -> str:
+        value = self.temp(self.expr(node.scrutinee, scope))
+        target = self.fresh("t")
+        self.block.flush()
+        by_name = _enum_arms(node)
+        if by_name is not None:
+            # Enum variants: a dict from the variant's name to its arm (arm_index's rule on enum values).
+            arms, wild = by_name
+            lookup = f"{self.const(arms, 'arms')}.get({value}.name, {wild})"
+            index = self.temp(lookup)
+        else:
+            index = self.temp(f"arm_index({self.const(node, 'match')}, {value})")
+        self.block.emit(f"if {index} is None: raise _Fallback")
+        for i, arm in enumerate(node.arms):
+            self.block.emit(f"{'if' if i == 0 else 'elif'} {index} == {i}:")
             name = binder(arm.pattern)
+            arm_scope = scope
             if name is not None:
-                slot = frame.alloc()
-                arms.append((slot, self.compile(arm.body, {**scope, name: slot}, frame)))
-            else:
-                arms.append((-1, self.compile(arm.body, scope, frame)))
+                local = self.fresh("v")
+                self.block.emit(f"    {local} = {value}.value")
+                arm_scope = {**scope, name: local}
+            self.branch(arm.body, arm_scope, target)
+        return target
 
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            value = scrutinee(r, c)
-            index = arm_index(node, value)
-            if index is None:
-                raise no_match(value, span)
-            slot, body = arms[index]
-            if slot >= 0:
-                r[slot] = value.value
-            return body(r, c)
+    def visit_Widen(self, node: ir.Widen, scope: Scope) -> str:
+        inner = self.expr(node.inner, scope)
+        target = node.type
+        if isinstance(target, DecimalT):
+            return self.temp(f"to_decimal({inner}, {target.scale})")
+        if not ops.has_decimal(target):
+            return inner
+        return self.temp(f"coerce({inner}, {self.const(target, 'type')})")
 
-        return f
-
-    def visit_Widen(self, node: ir.Widen, scope: Scope, frame: _Frame) -> Code:
-        span, target, coerce = node.span, node.type, ops.coerce
-        inner = self.compile(node.inner, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return coerce(inner(r, c), target)
-
-        return f
-
-    def visit_Narrow(self, node: ir.Narrow, scope: Scope, frame: _Frame) -> Code:
-        span, target, narrow, narrow_cost = node.span, node.type, ops.narrow, ops.narrow_cost
-        inner = self.compile(node.inner, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            value = inner(r, c)
-            extra = narrow_cost(value, target)
-            if extra:
-                c.charge(extra, span)
-            return narrow(value, target, span)
-
-        return f
+    def visit_Narrow(self, node: ir.Narrow, scope: Scope) -> str:
+        inner = self.temp(self.expr(node.inner, scope))
+        return self.temp(f"_narrow(c, {inner}, {self.const(node.type, 'type')})")
 
 
-def _int_arith(op: str, left: Code, right: Code, span: Any) -> Code:
-    """Int arithmetic with the operator inlined for small operands (same costs as ops.int_arith_cost)."""
-    lim, int_arith_cost = ops.SMALL_INT, ops.int_arith_cost
-    int_op = INT_OPS[op]
+def _is_literal(expr: str) -> bool:
+    return expr.lstrip("-").isdigit() or (len(expr) >= 2 and expr[0] in "'\"" and expr[-1] == expr[0]) or expr in (
+        "True", "False", "None")
 
-    def operands(r: list[Any], c: Ctx) -> tuple[int, int]:
-        c.steps += 1
-        if c.steps > c.budget:
-            c.over(span)
-        a = left(r, c)
-        b = right(r, c)
-        if not (-lim < a < lim and -lim < b < lim):
-            extra = int_arith_cost(op, a, b)
-            if extra:
-                c.charge(extra, span)
-        return a, b
 
-    if op == "+":
-        def add(r: list[Any], c: Ctx) -> Any:
-            a, b = operands(r, c)
-            return a + b
+def _small_int(t: Type) -> bool:
+    """An Int type whose values cost nothing extra in arithmetic (inside ±ops.SMALL_INT)."""
+    lim = ops.SMALL_INT
+    return isinstance(t, IntT) and t.lo is not None and t.hi is not None and -lim < t.lo and t.hi < lim
 
-        return add
-    if op == "-":
-        def sub(r: list[Any], c: Ctx) -> Any:
-            a, b = operands(r, c)
-            return a - b
 
-        return sub
-    if op == "*":
-        def mul(r: list[Any], c: Ctx) -> Any:
-            a, b = operands(r, c)
-            return a * b
+def _enum_arms(node: ir.Match) -> tuple[dict[str, int], int | None] | None:
+    """For a match on enum constants (and perhaps ``_``): variant name → first arm, and the wildcard's arm."""
+    if not isinstance(node.scrutinee.type, EnumT):
+        return None
+    arms: dict[str, int] = {}
+    for i, arm in enumerate(node.arms):
+        pat = arm.pattern
+        if type(pat) is ir.PatWild:
+            return arms, i
+        if type(pat) is not ir.PatConst or type(pat.value) is not EnumV:  # type: ignore[union-attr]
+            return None
+        arms.setdefault(pat.value.name, i)  # type: ignore[union-attr]
+    return arms, None
 
-        return mul
 
-    def other(r: list[Any], c: Ctx) -> Any:
-        a, b = operands(r, c)
-        return int_op(a, b, span)
-
-    return other
+def compile_source(module: CheckedModule, family: str, tables: Evaluator) -> tuple[str, Callable[..., Any]]:
+    """The Python text of a family's program and the function it defines: ``program(c, *θ values)``."""
+    fam = module.families[family]
+    compiler = _Compiler(module, tables)
+    params = [compiler.fresh("p") for _ in fam.params]
+    scope = {"$" + p.name: py for p, py in zip(fam.params, params)}
+    main = compiler.body("program", ["c", *params], fam.program, scope, check_end=True)
+    text = "\n".join([*compiler.defs, main])
+    namespace = dict(compiler.globals)
+    exec(compile(text, f"<ddl family {family}>", "exec"), namespace)  # noqa: S102 - our own generated code
+    return text, namespace["program"]
 
 
 def compile_family(
-    module: CheckedModule, family: str, step_budget: int | None = None, *, budget: Budget = ops.DEFAULT_LIMITS
+    module: CheckedModule, family: str, step_budget: int | None = None, *, budget: Budget = ops.DEFAULT_LIMITS,
+    on_fallback: Callable[[BaseException], None] | None = None,
 ) -> Callable[[Mapping[str, Value]], Outcome]:
     """Compile a family's program once; the result maps a validated θ to an Outcome.
 
     Agrees exactly with ``Evaluator(module, step_budget, budget=budget).run(family, θ)`` (the
-    wall clock aside, which neither backend can make deterministic).
+    wall clock aside, which neither backend can make deterministic): a run that fails on the fast
+    path is the interpreter's run.  ``on_fallback`` (for tests and benchmarks) is told why each
+    run that the interpreter finished left the fast path.
     """
     fam = module.families[family]
-    tables = Evaluator(module, step_budget, budget=budget)
-    limits = tables.budget
-    frame = _Frame()
-    root_span = fam.program.span
-    try:
-        body = _Compiler(module, tables).compile(fam.program, {}, frame)
-    except RecursionError:
-        # Too deep to compile means too deep to run: fail like the interpreter does.
-        def body(r: list[Any], c: Ctx) -> Any:
-            raise RecursionError
-
+    interpreter = Evaluator(module, step_budget, budget=budget)
+    limits = interpreter.budget
     names = [p.name for p in fam.params]
-    size = frame.size
+    try:
+        _, program = compile_source(module, family, interpreter)
+    except RecursionError:
+        # Too deep to compile: every run is the interpreter's (which fails or succeeds as specified).
+        def program(c: Ctx, *values: Any) -> Any:
+            raise _Fallback
 
     def run(theta: Mapping[str, Value]) -> Outcome:
-        missing = [n for n in names if n not in theta]
-        if missing:
-            raise ValueError(f"θ is missing parameter(s) {', '.join(missing)}; use validate_theta first")
-        params = dict(theta)
-        theta_t = tuple((n, params[n]) for n in names)
-        ctx = Ctx(limits, params)
         try:
-            return Ok(body([None] * size, ctx))
+            values = [theta[n] for n in names]
+        except KeyError:
+            missing = [n for n in names if n not in theta]
+            raise ValueError(f"θ is missing parameter(s) {', '.join(missing)}; use validate_theta first") from None
+        ctx = Ctx(limits, theta if type(theta) is dict else dict(theta))
+        try:
+            return Ok(program(ctx, *values))
         except Abort as abort:
-            return Err(abort.failure(theta_t))
-        except RecursionError:
-            return Err(ops.depth_abort(root_span).failure(theta_t))
+            if abort.code == "DDL318":
+                return Err(abort.failure(tuple(zip(names, values))))
+            if on_fallback is not None:
+                on_fallback(abort)
+        except Exception as why:  # noqa: BLE001 - any failure on the fast path: the interpreter's run says what it is
+            if on_fallback is not None:
+                on_fallback(why)
+        return interpreter.run(family, theta)
 
     run.__name__ = f"run_{family}"
-    run.__doc__ = f"Evaluate family {family!r} at a validated θ (compiled closures)."
+    run.__doc__ = f"Evaluate family {family!r} at a validated θ (compiled to Python)."
     return run
 
 
-__all__ = ["compile_family"]
+__all__ = ["compile_family", "compile_source"]

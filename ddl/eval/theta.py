@@ -323,18 +323,20 @@ def validate_theta(
             errors.append(bad.message)
     if errors:
         return None, errors
-    sources = sources or SourceMap()
     for param in family.params:
         if param.where is None:
             continue
         outcome = evaluator.eval_closed(param.where, params=theta)
-        value = show_value(theta[param.name])
-        text = _span_text(param.where.span, sources)
-        refinement = f"where {text}" if text else "its where-refinement"
-        if isinstance(outcome, Err):
-            errors.append(f"{param.name} = {value}: checking {refinement} failed: {outcome.failure.message}")
-        elif outcome.value is not True:
-            errors.append(f"{param.name} = {value} violates {refinement}")
+        if isinstance(outcome, Err) or outcome.value is not True:
+            # Only a violation quotes the source (which may mean reading the file): none on success.
+            sources = sources or SourceMap()
+            value = show_value(theta[param.name])
+            text = _span_text(param.where.span, sources)
+            refinement = f"where {text}" if text else "its where-refinement"
+            if isinstance(outcome, Err):
+                errors.append(f"{param.name} = {value}: checking {refinement} failed: {outcome.failure.message}")
+            else:
+                errors.append(f"{param.name} = {value} violates {refinement}")
     if errors:
         return None, errors
     return theta, []
