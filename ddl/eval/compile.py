@@ -40,7 +40,7 @@ from ddl.eval.result import Abort, Err, Ok, Outcome
 from ddl.types import ir
 from ddl.types.checked import CheckedModule
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, MapT, TextT, Type
-from ddl.values import EnumV, RecordV, SomeV, Value, int_text
+from ddl.values import EnumV, RecordV, SomeV, Value, int_text, to_json
 
 SIZED = (TextT, ListT, MapT)  # built-ins whose result's size is checked against the budget
 Scope = Mapping[str, str]  # DDL local → Python local
@@ -189,13 +189,14 @@ class _Compiler(ir.Visitor):
     def __init__(self, module: CheckedModule, tables: Evaluator):
         self.module = module
         self.tables = tables
+        self.limits = tables.budget
         self.globals: dict[str, Any] = {
             "_budget": _budget, "_charge": _charge, "_fits": _fits, "_text_out": _text_out, "_concat": _concat,
             "_pair": _pair, "_int_big": _int_big, "_dec_arith": _dec_arith, "_narrow": _narrow, "_range": _range,
             "_index": _index, "_call_cost": _call_cost, "_Fallback": _Fallback, "RecordV": RecordV, "SomeV": SomeV,
             "pmap": pmap, "pvector": pvector, "arm_index": arm_index, "show": ops.show, "coerce": ops.coerce,
             "to_decimal": ops.to_decimal, "negate": ops.negate, "compare": ops.compare,
-            "values_equal": ops.values_equal,
+            "values_equal": ops.values_equal, "to_json": to_json,
         }
         self.defs: list[str] = []  # generated function definitions, callees first
         self.functions: dict[str, str] = {}  # DDL function key → Python name
@@ -233,6 +234,43 @@ class _Compiler(ir.Visitor):
         self.block.pending += 1  # one step per node, as in Evaluator._eval
         return self.visit(node, scope)  # type: ignore[no-any-return]
 
+    def json(self, node: ir.Node, scope: Scope) -> str:
+        """``to_json`` of the node's value, with the records, lists and maps it builds built as JSON directly."""
+        max_items = self.limits.max_items
+        if isinstance(node, ir.MakeRecord):
+            self.block.pending += 1
+            fields = [f"{name!r}: {self.temp(self.json(e, scope))}" for name, e in node.fields]
+            return self.temp(f"{{{', '.join(fields)}}}")
+        if isinstance(node, ir.MakeList) and len(node.items) <= max_items:
+            self.block.pending += 1
+            items = [self.temp(self.json(i, scope)) for i in node.items]
+            return self.temp(f"[{', '.join(items)}]")
+        if isinstance(node, ir.MakeMap) and _constant_text_keys(node) and len(node.entries) <= max_items:
+            # Keys are distinct constant texts: to_json's sorted order is known now.
+            self.block.pending += 1
+            pairs = []
+            for k, v in node.entries:
+                key = self.expr(k, scope)
+                pairs.append((key, f"{key}: {self.temp(self.json(v, scope))}"))
+            texts = [str(getattr(k, "value", "")) for k, _ in node.entries]
+            order = sorted(range(len(pairs)), key=texts.__getitem__)
+            return self.temp(f"{{{', '.join(pairs[i][1] for i in order)}}}")
+        if isinstance(node, ir.Let):
+            self.block.pending += 1
+            value = self.expr(node.value, scope)
+            local = self.fresh("v")
+            self.block.emit(f"{local} = {value}")
+            return self.json(node.body, {**scope, node.name: local})
+        value = self.expr(node, scope)
+        vt = node.type
+        if isinstance(vt, (TextT, IntT, BoolT)):
+            return value
+        if isinstance(vt, DecimalT):
+            return f"format({value}, 'f')"
+        if isinstance(vt, EnumT):
+            return f"{value}.name"
+        return self.temp(f"to_json({value})")
+
     def branch(self, node: ir.Node, scope: Scope, target: str) -> None:
         """Emit, one level deeper, the code that evaluates ``node`` into ``target`` (a branch's own block)."""
         outer = self.block.pending
@@ -255,10 +293,11 @@ class _Compiler(ir.Visitor):
             self.defs.append(self.body(name, ["c", *params], fn.body, scope))
         return name
 
-    def body(self, name: str, params: list[str], node: ir.Node, scope: Scope, *, check_end: bool = False) -> str:
+    def body(self, name: str, params: list[str], node: ir.Node, scope: Scope, *, check_end: bool = False,
+             json: bool = False) -> str:
         saved = self.block
         self.block = _Block(1)
-        value = self.expr(node, scope)
+        value = self.json(node, scope) if json else self.expr(node, scope)
         if check_end:
             self.block.checkpoint()
         else:
@@ -542,6 +581,11 @@ def _small_int(t: Type) -> bool:
     return isinstance(t, IntT) and t.lo is not None and t.hi is not None and -lim < t.lo and t.hi < lim
 
 
+def _constant_text_keys(node: ir.MakeMap) -> bool:
+    keys = [k.value for k, _ in node.entries if type(k) is ir.Const and type(k.value) is str]
+    return len(keys) == len(node.entries) and len(set(keys)) == len(keys)
+
+
 def _enum_arms(node: ir.Match) -> tuple[dict[str, int], int | None] | None:
     """For a match on enum constants (and perhaps ``_``): variant name → first arm, and the wildcard's arm."""
     if not isinstance(node.scrutinee.type, EnumT):
@@ -557,13 +601,20 @@ def _enum_arms(node: ir.Match) -> tuple[dict[str, int], int | None] | None:
     return arms, None
 
 
-def compile_source(module: CheckedModule, family: str, tables: Evaluator) -> tuple[str, Callable[..., Any]]:
-    """The Python text of a family's program and the function it defines: ``program(c, *θ values)``."""
+def compile_source(
+    module: CheckedModule, family: str, tables: Evaluator, *, node: ir.Node | None = None, json: bool = False
+) -> tuple[str, Callable[..., Any]]:
+    """The Python text of a family's program (or of ``node`` over its θ) and the function it defines.
+
+    The function is ``program(c, *θ values in declaration order)``; with ``json`` it returns
+    ``to_json`` of the value (records, lists and maps built as JSON directly).
+    """
     fam = module.families[family]
     compiler = _Compiler(module, tables)
     params = [compiler.fresh("p") for _ in fam.params]
     scope = {"$" + p.name: py for p, py in zip(fam.params, params)}
-    main = compiler.body("program", ["c", *params], fam.program, scope, check_end=True)
+    main = compiler.body("program", ["c", *params], fam.program if node is None else node, scope, check_end=True,
+                         json=json)
     text = "\n".join([*compiler.defs, main])
     namespace = dict(compiler.globals)
     exec(compile(text, f"<ddl family {family}>", "exec"), namespace)  # noqa: S102 - our own generated code
@@ -616,4 +667,60 @@ def compile_family(
     return run
 
 
-__all__ = ["compile_family", "compile_source"]
+def compile_call(
+    module: CheckedModule, family: str, *, budget: Budget = ops.DEFAULT_LIMITS
+) -> Callable[[Mapping[str, Value]], Any]:
+    """What calling a family from Python runs: θ (validated, complete) → ``to_json`` of its value, or an Err.
+
+    The same fast path and fallback as :func:`compile_family`, without the Ok wrapper and with the
+    JSON built by the generated code.
+    """
+    fam = module.families[family]
+    interpreter = Evaluator(module, budget=budget)
+    limits = interpreter.budget
+    names = [p.name for p in fam.params]
+    try:
+        _, program = compile_source(module, family, interpreter, json=True)
+    except RecursionError:
+        def program(c: Ctx, *values: Any) -> Any:
+            raise _Fallback
+
+    def call(theta: Mapping[str, Value]) -> Any:
+        values = [theta[n] for n in names]
+        try:
+            return program(Ctx(limits, theta), *values)  # type: ignore[arg-type]
+        except Abort as abort:
+            if abort.code == "DDL318":
+                return Err(abort.failure(tuple(zip(names, values))))
+        except Exception:  # noqa: BLE001 - the interpreter's run says what the failure is
+            pass
+        outcome = interpreter.run(family, theta)
+        return to_json(outcome.value) if isinstance(outcome, Ok) else outcome
+
+    return call
+
+
+def compile_check(
+    module: CheckedModule, family: str, node: ir.Node, tables: Evaluator
+) -> Callable[[Mapping[str, Value]], bool]:
+    """A Bool expression over a family's θ (a ``where``) as a test: True only when it evaluates to true.
+
+    False covers both false and any failure: the caller asks the interpreter which (for its message).
+    """
+    names = [p.name for p in module.families[family].params]
+    limits = tables.budget
+    try:
+        _, program = compile_source(module, family, tables, node=node)
+    except RecursionError:
+        return lambda theta: False
+
+    def check(theta: Mapping[str, Value]) -> bool:
+        try:
+            return program(Ctx(limits, theta), *[theta[n] for n in names]) is True  # type: ignore[arg-type, no-any-return]
+        except Exception:  # noqa: BLE001 - a failing where: the slow path reports it
+            return False
+
+    return check
+
+
+__all__ = ["compile_call", "compile_check", "compile_family", "compile_source"]
