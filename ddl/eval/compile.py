@@ -37,6 +37,7 @@ from ddl.eval.arms import arm_index, binder
 from ddl.eval.interp import Evaluator, key_type
 from ddl.eval.ops import DEC_OPS, Budget, Ctx
 from ddl.eval.result import Abort, Err, Ok, Outcome
+from ddl.tree import nodes
 from ddl.types import ir
 from ddl.types.checked import CheckedModule
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, MapT, TextT, Type
@@ -44,7 +45,8 @@ from ddl.values import EnumV, RecordV, SomeV, Value, int_text, to_json
 
 SIZED = (TextT, ListT, MapT)  # built-ins whose result's size is checked against the budget
 Scope = Mapping[str, str]  # DDL local → Python local
-_SCALAR_TYPES = (IntT, DecimalT, BoolT, EnumT)  # operands whose size costs nothing (ops._SCALARS)
+_SCALAR_TYPES = (IntT, DecimalT, BoolT, EnumT)
+_SIZE_EXTRA = frozenset({"repeat", "pad_left", "pad_right", "replace", "join"})  # builtins.cost adds to the size cost  # operands whose size costs nothing (ops._SCALARS)
 
 
 class _Fallback(Exception):
@@ -66,6 +68,8 @@ def _budget(c: Ctx) -> None:
 
 def _charge(c: Ctx, n: int) -> None:
     """Charge ``n`` size steps before work proportional to them (so a huge call never starts)."""
+    if not n:
+        return
     c.steps += n
     if c.steps > c.budget:
         _budget(c)
@@ -475,9 +479,19 @@ class _Compiler(ir.Visitor):
         if name not in B.IMPLS:
             raise ops.InternalError(f"unknown built-in {name}")
         args = [self.temp(self.expr(a, scope)) for a in node.args]
-        if name not in B._CONSTANT_WORK:
+        if name == "show" and (_small_int(node.args[0].type) or isinstance(node.args[0].type, (BoolT, EnumT))):
+            return self.temp(self.show(args[0], node.args[0].type))  # a short text: no size cost, within max_text
+        if name == "text" and isinstance(node.args[0].type, EnumT):
+            return f"{args[0]}.display"
+        if name in _SIZE_EXTRA or (name == "show" and isinstance(node.args[0].type, IntT)):
             self.block.flush()
             self.block.emit(f"_call_cost(c, {name!r}, ({''.join(a + ', ' for a in args)}))")
+        elif name not in B._CONSTANT_WORK:
+            # builtins.cost is the arguments' size cost here: texts, lists and maps cost len >> SIZE_SHIFT.
+            sized = [f"len({a})" for a, arg in zip(args, node.args) if isinstance(arg.type, (TextT, ListT, MapT))]
+            if sized:
+                self.block.flush()
+                self.block.emit(f"_charge(c, ({' + '.join(sized)}) >> {ops.SIZE_SHIFT})")
         impl = self.const(B.IMPLS[name], "b_" + name)
         call = f"{impl}({', '.join(args)}"
         if name in B.KEYED:
@@ -579,6 +593,30 @@ def _small_int(t: Type) -> bool:
     """An Int type whose values cost nothing extra in arithmetic (inside ±ops.SMALL_INT)."""
     lim = ops.SMALL_INT
     return isinstance(t, IntT) and t.lo is not None and t.hi is not None and -lim < t.lo and t.hi < lim
+
+
+_CHEAP_NODES = (ir.Const, ir.Local, ir.Param, ir.Let, ir.If, ir.Logic, ir.Not, ir.Coalesce, ir.GetField,
+                ir.MakeSome, ir.Match, ir.Widen)
+_UNCOUNTED = Ctx(Budget(steps=1 << 62, seconds=None), {})
+
+
+def _cheap(node: ir.Node, steps: int) -> bool:
+    """Whether evaluating ``node`` takes fewer than ``steps`` steps for every θ: small, no size costs, no loops."""
+    count = 0
+    for n in nodes(node):
+        if type(n) not in ir.NODE_CLASSES:
+            continue  # types, spans and patterns
+        count += 1
+        if isinstance(n, (ir.Arith, ir.Neg)):
+            operands = [n.left, n.right] if isinstance(n, ir.Arith) else [n.operand]
+            if not all(_small_int(o.type) for o in operands):
+                return False
+        elif isinstance(n, ir.Compare):
+            if not isinstance(n.left.type, _SCALAR_TYPES) or isinstance(n.left.type, DecimalT):
+                return False
+        elif not isinstance(n, _CHEAP_NODES):
+            return False
+    return count < steps
 
 
 def _constant_text_keys(node: ir.MakeMap) -> bool:
@@ -713,6 +751,16 @@ def compile_check(
         _, program = compile_source(module, family, tables, node=node)
     except RecursionError:
         return lambda theta: False
+    if _cheap(node, tables.budget.steps):
+        # Within the step budget whatever θ is (few nodes, no size costs, no loops, no clock to look
+        # at): no per-call context, one shared counter nobody reads.
+        def cheap_check(theta: Mapping[str, Value]) -> bool:
+            try:
+                return program(_UNCOUNTED, *[theta[n] for n in names]) is True  # type: ignore[no-any-return]
+            except Exception:  # noqa: BLE001 - a failing where: the slow path reports it
+                return False
+
+        return cheap_check
 
     def check(theta: Mapping[str, Value]) -> bool:
         try:
