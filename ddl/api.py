@@ -31,7 +31,7 @@ from typing import Any
 import attrs
 
 from ddl.diagnostics import DDLError, Diagnostic, InputError, Note, SourceMap, Span, did_you_mean
-from ddl.eval import Err, Evaluator, ThetaChecker, compile_call, compile_family, parse_param_value, validate_theta
+from ddl.eval import SLOW, Err, Evaluator, ThetaChecker, compile_call, compile_family, parse_param_value, validate_theta
 from ddl.eval.ops import UNTIMED
 from ddl.files import OutsideTree, is_under, read_regular
 from ddl.regular import Limits
@@ -294,6 +294,7 @@ class Family:
 
     program: Program
     checked: CheckedFamily
+    _entry: Any = attrs.field(default=None, init=False, eq=False, repr=False)  # the generated call, once
 
     @property
     def name(self) -> str:
@@ -314,11 +315,16 @@ class Family:
         return self.program.compiled(self.name)(self.theta(**kwargs))
 
     def __call__(self, **kwargs: Any) -> Any:
-        checker, call = self.program.caller(self.name)
-        theta, problems = checker(kwargs)
-        if theta is None:
-            raise ArgumentError(f"{self.name}: " + "; ".join(problems))
-        out = call(theta)  # to_json of the value, built by the compiled program
+        entry = self._entry
+        if entry is None:
+            entry = self._entry = self.program.caller(self.name)[2]
+        out = entry(kwargs)  # valid plain arguments, a run that succeeds: the JSON, in one generated function
+        if out is SLOW:
+            checker, call, _ = self.program.caller(self.name)
+            theta, problems = checker(kwargs)
+            if theta is None:
+                raise ArgumentError(f"{self.name}: " + "; ".join(problems))
+            out = call(theta)  # to_json of the value, or the interpreter's Err
         if type(out) is Err:
             raise RunError(out.failure)
         return out
@@ -343,12 +349,13 @@ class Program:
             self._compiled[family] = compile_family(self.checked, family)
         return self._compiled[family]
 
-    def caller(self, family: str) -> tuple[ThetaChecker, Any]:
-        """What ``Family.__call__`` runs, prepared once per family: θ's checker and the compiled call."""
+    def caller(self, family: str) -> tuple[ThetaChecker, Any, Any]:
+        """What ``Family.__call__`` runs, prepared once per family: θ's checker, the compiled call, the fused entry."""
         prepared = self._callers.get(family)
         if prepared is None:
             checked = self.checked.families[family]
-            prepared = (ThetaChecker(checked, self.evaluator, self.checked), compile_call(self.checked, family))
+            checker = ThetaChecker(checked, self.evaluator, self.checked)
+            prepared = (checker, compile_call(self.checked, family), checker.entry())
             self._callers[family] = prepared
         return prepared  # type: ignore[no-any-return]
 

@@ -66,6 +66,9 @@ def test_calling_a_family_from_python_gives_the_interpreters_json(
     outcome = Evaluator(program.checked).run(family, theta)
     if isinstance(outcome, Ok):
         assert fam(**kwargs) == to_json(outcome.value)
+        if ThetaChecker(fam.checked, program.evaluator, program.checked).fast:
+            entry = program.caller(family)[2]
+            assert entry(kwargs) == to_json(outcome.value)  # the generated call itself, not the general path
 
 
 BAD_BOOKS = [

@@ -24,11 +24,15 @@ The fast path is exact on every run that succeeds, and hands every other run to 
 
 from __future__ import annotations
 
+import ast
 import itertools
+import re
+import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+import attrs
 from pyrsistent import pmap, pvector
 
 from ddl.eval import builtins as B
@@ -47,6 +51,9 @@ SIZED = (TextT, ListT, MapT)  # built-ins whose result's size is checked against
 Scope = Mapping[str, str]  # DDL local → Python local
 _SCALAR_TYPES = (IntT, DecimalT, BoolT, EnumT)
 _SIZE_EXTRA = frozenset({"repeat", "pad_left", "pad_right", "replace", "join"})  # builtins.cost adds to the size cost  # operands whose size costs nothing (ops._SCALARS)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _Fallback(Exception):
@@ -200,7 +207,7 @@ class _Compiler(ir.Visitor):
             "_index": _index, "_call_cost": _call_cost, "_Fallback": _Fallback, "RecordV": RecordV, "SomeV": SomeV,
             "pmap": pmap, "pvector": pvector, "arm_index": arm_index, "show": ops.show, "coerce": ops.coerce,
             "to_decimal": ops.to_decimal, "negate": ops.negate, "compare": ops.compare,
-            "values_equal": ops.values_equal, "to_json": to_json,
+            "values_equal": ops.values_equal, "to_json": to_json, "SMALL_INT": ops.SMALL_INT,
         }
         self.defs: list[str] = []  # generated function definitions, callees first
         self.functions: dict[str, str] = {}  # DDL function key → Python name
@@ -231,6 +238,31 @@ class _Compiler(ir.Visitor):
         name = self.fresh("t")
         self.block.emit(f"{name} = {expr}")
         return name
+
+    def fits(self, expr: str, t: Type | None = None) -> str:
+        """``expr`` (a Text, List or Map) into a temp, checked against the size budget inline."""
+        value = self.temp(expr)
+        limit = self.limits.max_text if isinstance(t, TextT) else self.limits.max_items
+        if t is None or isinstance(t, (TextT, ListT, MapT)):
+            if t is None:
+                self.block.emit(f"if len({value}) > (c.limits.max_text if type({value}) is str else c.limits.max_items): "
+                                "raise _Fallback")
+            else:
+                self.block.emit(f"if len({value}) > {limit}: raise _Fallback")
+        return value
+
+    def charge_sizes(self, values: list[str]) -> None:
+        """Charge the size cost of texts, lists and maps (len >> SIZE_SHIFT) before work on them."""
+        if not values:
+            return
+        self.block.flush()
+        total = " + ".join(f"len({v})" for v in values)
+        if len(values) == 1:
+            self.block.emit(f"if {total} >= {1 << ops.SIZE_SHIFT}: _charge(c, {total} >> {ops.SIZE_SHIFT})")
+        else:
+            n = self.fresh("n")
+            self.block.emit(f"{n} = ({total}) >> {ops.SIZE_SHIFT}")
+            self.block.emit(f"if {n}: _charge(c, {n})")
 
     # -- structure
 
@@ -336,12 +368,15 @@ class _Compiler(ir.Visitor):
                 continue
             value = self.temp(self.expr(part, scope))  # type: ignore[arg-type]
             pieces.append(self.show(value, part.type))  # type: ignore[union-attr]
-        text = " + ".join(pieces) if pieces else "''"
-        return self.temp(f"_text_out(c, {text})")
+        text = self.temp(" + ".join(pieces) if pieces else "''")
+        self.block.emit(f"if len({text}) >= {1 << ops.SIZE_SHIFT}: _text_out(c, {text})")
+        return text
 
     def show(self, value: str, t: Type) -> str:
         if isinstance(t, TextT):
             return value
+        if _small_int(t):
+            return f"str({value})"  # int_text is str below 10**4000; SMALL_INT is far below
         for kind, fn in _SHOW_OF:
             if isinstance(t, kind):
                 return f"{self.const(fn, 'show')}({value})"
@@ -369,19 +404,24 @@ class _Compiler(ir.Visitor):
         op = node.op
         if node.kind != "int":
             return self.temp(f"_dec_arith(c, {op!r}, {left}, {right}, {ops.dec_scale(node.type)})")
-        small = _small_int(node.left.type) and _small_int(node.right.type)
-        if op in ("+", "-", "*") and small:
-            return f"({left} {op} {right})"
-        if op in ("/", "%") and small:
-            # b == 0 raises ZeroDivisionError: the interpreter then reports DDL300 with its span.
-            return f"({left} {'//' if op == '/' else '%'} {right})"
-        return self.temp(f"_int_big(c, {op!r}, {left}, {right})")
+        py = {"+": "+", "-": "-", "*": "*", "/": "//", "%": "%"}[op]
+        # b == 0 raises ZeroDivisionError: the interpreter then reports DDL300 with its span.
+        inline = f"({left} {py} {right})"
+        unknown = [v for v, o in ((left, node.left), (right, node.right)) if not _small_int(o.type)]
+        if not unknown:
+            return inline
+        # Operands inside ±SMALL_INT cost nothing extra: checked here, the big-number cost otherwise.
+        test = " and ".join(f"-SMALL_INT < {v} < SMALL_INT" for v in unknown)
+        return self.temp(f"{inline} if {test} else _int_big(c, {op!r}, {left}, {right})")
 
     def visit_Compare(self, node: ir.Compare, scope: Scope) -> str:
         left = self.temp(self.expr(node.left, scope))
         right = self.temp(self.expr(node.right, scope))
         t, op = node.left.type, node.op
-        if not isinstance(t, _SCALAR_TYPES):
+        if isinstance(t, (TextT, ListT, MapT)):
+            self.block.emit(f"if len({left}) + len({right}) >= {1 << ops.SIZE_SHIFT}: "
+                            f"c.steps += (len({left}) + len({right})) >> {ops.SIZE_SHIFT}")
+        elif not isinstance(t, _SCALAR_TYPES):
             self.block.emit(f"_pair(c, {left}, {right})")
         same = type(t) is type(node.right.type)
         if same and isinstance(t, (IntT, DecimalT, TextT, BoolT, EnumT)) and (op in ("==", "!=") or not isinstance(t, EnumT)):
@@ -483,29 +523,29 @@ class _Compiler(ir.Visitor):
             return self.temp(self.show(args[0], node.args[0].type))  # a short text: no size cost, within max_text
         if name == "text" and isinstance(node.args[0].type, EnumT):
             return f"{args[0]}.display"
-        if name in _SIZE_EXTRA or (name == "show" and isinstance(node.args[0].type, IntT)):
+        if name in _SIZE_EXTRA and not _no_extra_cost(name, node.args, 1 << ops.SIZE_SHIFT) or (
+                name == "show" and isinstance(node.args[0].type, IntT)):
             self.block.flush()
             self.block.emit(f"_call_cost(c, {name!r}, ({''.join(a + ', ' for a in args)}))")
         elif name not in B._CONSTANT_WORK:
             # builtins.cost is the arguments' size cost here: texts, lists and maps cost len >> SIZE_SHIFT.
-            sized = [f"len({a})" for a, arg in zip(args, node.args) if isinstance(arg.type, (TextT, ListT, MapT))]
-            if sized:
-                self.block.flush()
-                self.block.emit(f"_charge(c, ({' + '.join(sized)}) >> {ops.SIZE_SHIFT})")
+            self.charge_sizes([a for a, arg in zip(args, node.args) if isinstance(arg.type, (TextT, ListT, MapT))])
         impl = self.const(B.IMPLS[name], "b_" + name)
         call = f"{impl}({', '.join(args)}"
         if name in B.KEYED:
             call += f", key={self.const(ops.order_key(key_type(name, node.args)), 'key')}"
         call += ")"
         if isinstance(node.type, SIZED):
-            return self.temp(f"_fits(c, {call})")
+            return self.fits(call, node.type)
         if isinstance(node.type, DecimalT):
             return self.temp(f"to_decimal({call}, {node.type.scale})")
         return self.temp(call)
 
     def visit_MakeList(self, node: ir.MakeList, scope: Scope) -> str:
         items = [self.temp(self.expr(i, scope)) for i in node.items]
-        return self.temp(f"_fits(c, pvector([{', '.join(items)}]))")
+        if len(items) <= self.limits.max_items:
+            return self.temp(f"pvector([{', '.join(items)}])")
+        return self.fits(f"pvector([{', '.join(items)}])", node.type)
 
     def visit_Range(self, node: ir.Range, scope: Scope) -> str:
         lo = self.temp(self.expr(node.lo, scope))
@@ -529,7 +569,7 @@ class _Compiler(ir.Visitor):
         self.block.flush()
         self.block.emit(f"{out}.append({elem})")
         self.block.indent -= 1
-        return self.temp(f"_fits(c, pvector({out}))")
+        return self.fits(f"pvector({out})", node.type)
 
     def visit_MakeMap(self, node: ir.MakeMap, scope: Scope) -> str:
         pairs = []
@@ -537,7 +577,9 @@ class _Compiler(ir.Visitor):
             key = self.temp(self.expr(k, scope))
             value = self.temp(self.expr(v, scope))
             pairs.append(f"{key}: {value}")
-        return self.temp(f"_fits(c, pmap({{{', '.join(pairs)}}}))")
+        if len(pairs) <= self.limits.max_items:
+            return self.temp(f"pmap({{{', '.join(pairs)}}})")
+        return self.fits(f"pmap({{{', '.join(pairs)}}})", node.type)
 
     def visit_MakeRecord(self, node: ir.MakeRecord, scope: Scope) -> str:
         fields = [f"({name!r}, {self.temp(self.expr(e, scope))})" for name, e in node.fields]
@@ -557,18 +599,38 @@ class _Compiler(ir.Visitor):
             lookup = f"{self.const(arms, 'arms')}.get({value}.name, {wild})"
             index = self.temp(lookup)
         else:
-            index = self.temp(f"arm_index({self.const(node, 'match')}, {value})")
+            tests = [self.pattern_test(arm.pattern, value, node.scrutinee.type) for arm in node.arms]
+            for i, arm in enumerate(node.arms):
+                self.block.emit(f"{'if' if i == 0 else 'elif'} {tests[i]}:")
+                self.arm(arm, value, scope, target)
+            self.block.emit("else: raise _Fallback")  # no arm applies: DDL999 from the interpreter
+            return target
         self.block.emit(f"if {index} is None: raise _Fallback")
         for i, arm in enumerate(node.arms):
             self.block.emit(f"{'if' if i == 0 else 'elif'} {index} == {i}:")
-            name = binder(arm.pattern)
-            arm_scope = scope
-            if name is not None:
-                local = self.fresh("v")
-                self.block.emit(f"    {local} = {value}.value")
-                arm_scope = {**scope, name: local}
-            self.branch(arm.body, arm_scope, target)
+            self.arm(arm, value, scope, target)
         return target
+
+    def arm(self, arm: ir.Arm, value: str, scope: Scope, target: str) -> None:
+        name = binder(arm.pattern)
+        if name is not None:
+            local = self.fresh("v")
+            self.block.emit(f"    {local} = {value}.value")
+            scope = {**scope, name: local}
+        self.branch(arm.body, scope, target)
+
+    def pattern_test(self, pattern: ir.IRPattern, value: str, t: Type) -> str:
+        """The Python test of arms.arm_index's rule for one pattern."""
+        if type(pattern) is ir.PatWild:
+            return "True"
+        if type(pattern) is ir.PatSome:
+            return f"type({value}) is SomeV"
+        if type(pattern) is ir.PatConst:
+            const = pattern.value
+            if isinstance(t, (IntT, TextT)) and type(const) in (int, str):
+                return f"{value} == {self.const(const)}"
+            return f"values_equal({self.const(const)}, {value})"
+        return f"type({value}) is not SomeV"  # none
 
     def visit_Widen(self, node: ir.Widen, scope: Scope) -> str:
         inner = self.expr(node.inner, scope)
@@ -585,8 +647,12 @@ class _Compiler(ir.Visitor):
 
 
 def _is_literal(expr: str) -> bool:
-    return expr.lstrip("-").isdigit() or (len(expr) >= 2 and expr[0] in "'\"" and expr[-1] == expr[0]) or expr in (
-        "True", "False", "None")
+    """Whether ``expr`` is one Python literal (safe to use twice)."""
+    try:
+        ast.literal_eval(expr)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    return not expr.lstrip().startswith(("(", "[", "{"))
 
 
 def _small_int(t: Type) -> bool:
@@ -617,6 +683,18 @@ def _cheap(node: ir.Node, steps: int) -> bool:
         elif not isinstance(n, _CHEAP_NODES):
             return False
     return count < steps
+
+
+def _no_extra_cost(name: str, args: tuple[ir.Node, ...], unit: int) -> bool:
+    """Whether builtins.cost adds nothing to the size cost for these arguments, whatever their values."""
+    consts = [a.value if isinstance(a, ir.Const) else None for a in args]
+    if name == "replace":
+        old, new = consts[1], consts[2]
+        return type(old) is str and type(new) is str and (not old or not new or len(new) <= len(old))
+    if name in ("pad_left", "pad_right"):
+        width = consts[1]
+        return type(width) is int and width < unit  # max(0, width - len(t)) >> SIZE_SHIFT is 0
+    return False
 
 
 def _constant_text_keys(node: ir.MakeMap) -> bool:
@@ -771,4 +849,100 @@ def compile_check(
     return check
 
 
-__all__ = ["compile_call", "compile_check", "compile_family", "compile_source"]
+SLOW = _Fallback()  # compile_entry's "take the general path" (validation to report, or the interpreter to run)
+
+
+@attrs.frozen
+class ParamEntry:
+    """How compile_entry reads one parameter from a Python call's keyword arguments.
+
+    ``kind`` is ``int`` (``data`` = (lo, hi), None for open), ``bool``, ``text`` (any str without
+    lone surrogates), ``enum`` (``data`` = spelling → value) or ``call`` (``data`` = a converter
+    returning ``NO`` for what it does not accept).  ``default`` is the converted default, or ``NO``
+    when the parameter is required.
+    """
+
+    name: str
+    kind: str
+    data: Any
+    default: Any
+
+
+def compile_entry(
+    module: CheckedModule, family: str, entries: list[ParamEntry], no: object, tables: Evaluator,
+    *, budget: Budget = ops.DEFAULT_LIMITS,
+) -> Callable[[Mapping[str, Any]], Any]:
+    """A Python call of a family in one generated function: keyword arguments → JSON output.
+
+    Reads and checks each argument as ``entries`` say, checks the ``where`` clauses, runs the
+    program and builds its JSON.  Returns :data:`SLOW` for anything off the fast path (an argument
+    to convert or report, a where that does not hold, a run that fails), for the caller's general
+    path (ThetaChecker, compile_call) to answer; or an Err for a run past its time budget.
+    """
+    fam = module.families[family]
+    compiler = _Compiler(module, tables)
+    limits = tables.budget if budget is ops.DEFAULT_LIMITS else budget
+    compiler.limits = limits
+    g = compiler.globals
+    g.update({"NAMES": frozenset(e.name for e in entries), "SLOW": SLOW, "NO": no, "Ctx": Ctx, "LIMITS": limits,
+              "EMPTY": {}, "UNCOUNTED": _UNCOUNTED, "NEW": object.__new__, "monotonic": time.monotonic, "Abort": Abort, "Err": Err, "SURROGATE": _SURROGATE})
+    if [e.name for e in entries] != [p.name for p in fam.params]:
+        raise ops.InternalError("compile_entry needs one entry per parameter, in order")
+    py = [compiler.fresh("p") for _ in entries]
+    scope = {"$" + e.name: v for e, v in zip(entries, py)}
+    lines = ["def entry(raw):", "    if not NAMES.issuperset(raw): return SLOW"]
+    for e, v in zip(entries, py):
+        lines.append(f"    if {e.name!r} in raw:")
+        lines.append(f"        {v} = raw[{e.name!r}]")
+        if e.kind == "int":
+            lo, hi = e.data
+            bounds = "".join([f" or {v} < {lo}" if lo is not None else "", f" or {v} > {hi}" if hi is not None else ""])
+            lines.append(f"        if type({v}) is not int{bounds}: return SLOW")
+        elif e.kind == "bool":
+            lines.append(f"        if type({v}) is not bool: return SLOW")
+        elif e.kind == "text":
+            lines.append(f"        if type({v}) is not str or SURROGATE.search({v}): return SLOW")
+        elif e.kind == "enum":
+            table = compiler.const(e.data, "spell")
+            lines.append(f"        {v} = {table}.get({v}) if type({v}) is str else None")
+            lines.append(f"        if {v} is None: return SLOW")
+        else:
+            conv = compiler.const(e.data, "conv")
+            lines.append(f"        {v} = {conv}({v})")
+            lines.append(f"        if {v} is NO: return SLOW")
+        if e.default is no:
+            lines.append("    else: return SLOW")
+        else:
+            lines.append(f"    else: {v} = {compiler.const(e.default, 'default')}")
+    theta = "{" + ", ".join(f"{e.name!r}: {v}" for e, v in zip(entries, py)) + "}"
+    for p in fam.params:
+        if p.where is None:
+            continue
+        if _cheap(p.where, limits.steps):
+            compiler.block = _Block(2)
+            value = compiler.expr(p.where, scope)
+            compiler.block.flush()
+            lines += ["    try:", "        c = UNCOUNTED", *compiler.block.lines,
+                      f"        if {value} is not True: return SLOW", "    except Exception: return SLOW"]
+        else:
+            check = compiler.const(compile_check(module, family, p.where, tables), "where")
+            lines.append(f"    if not {check}({theta}): return SLOW")
+    compiler.block = _Block(2)
+    value = compiler.json(fam.program, scope)
+    compiler.block.checkpoint()
+    pairs = "(" + "".join(f"({e.name!r}, {v}), " for e, v in zip(entries, py)) + ")"
+    start = ["    c = NEW(Ctx)", "    c.steps = 0", "    c.limits = LIMITS", "    c.params = EMPTY"]
+    if limits.seconds is None:
+        start += ["    c.deadline = None", f"    c.budget = {limits.steps}"]
+    else:  # Ctx.__init__'s fields, written out (the clock starts now; looked at every CLOCK_EVERY steps)
+        start += [f"    c.deadline = monotonic() + {limits.seconds!r}", f"    c.budget = {min(limits.steps, ops.CLOCK_EVERY)}"]
+    lines += [*start, "    try:", *compiler.block.lines, f"        return {value}",
+              "    except Abort as abort:", f"        if abort.code == 'DDL318': return Err(abort.failure({pairs}))",
+              "    except Exception: pass", "    return SLOW"]
+    text = "\n".join([*compiler.defs, "\n".join(lines)]) + "\n"
+    namespace = dict(g)
+    exec(compile(text, f"<ddl family {family} call>", "exec"), namespace)  # noqa: S102 - our own generated code
+    return namespace["entry"]  # type: ignore[no-any-return]
+
+
+__all__ = ["SLOW", "ParamEntry", "compile_call", "compile_check", "compile_entry", "compile_family", "compile_source"]

@@ -21,7 +21,7 @@ from pyrsistent import PMap, PVector, pmap, pvector
 
 from ddl.diagnostics import SourceMap, Span, did_you_mean
 from ddl.eval import ops
-from ddl.eval.compile import compile_check
+from ddl.eval.compile import SLOW, ParamEntry, compile_check, compile_entry
 from ddl.eval.result import Err, Ok
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily, CheckedModule
@@ -348,6 +348,30 @@ _NO = object()  # a fast converter's "not on the fast path"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def _entry(t: Type, name: str, default: Any) -> ParamEntry:
+    """How the generated call reads a parameter of type ``t`` (compile.compile_entry)."""
+    if isinstance(t, IntT):
+        return ParamEntry(name, "int", (t.lo, t.hi), default)
+    if isinstance(t, BoolT):
+        return ParamEntry(name, "bool", None, default)
+    if isinstance(t, TextT) and t.pattern is None and t.max_len is None:
+        return ParamEntry(name, "text", None, default)
+    if isinstance(t, EnumT):
+        return ParamEntry(name, "enum", _spellings(t), default)
+    return ParamEntry(name, "call", _fast_converter(t, name), default)
+
+
+def _spellings(t: EnumT) -> dict[str, EnumV]:
+    """Every exact spelling convert accepts (names first, then displays and aliases in variant order)."""
+    spellings: dict[str, EnumV] = {}
+    aliases = t.aliases if len(t.aliases) == len(t.variants) else tuple(() for _ in t.variants)
+    for i, variant in enumerate(t.variants):
+        for spelling in (t.displays[i], *aliases[i]):
+            spellings.setdefault(spelling, enum_value(t, variant))
+    spellings.update({variant: enum_value(t, variant) for variant in t.variants})
+    return spellings
+
+
 def _fast_converter(t: Type, name: str) -> Callable[[Any], Any]:
     """``raw → value`` for the common, valid arguments of type ``t``; ``_NO`` for anything else."""
     if isinstance(t, IntT):
@@ -364,13 +388,7 @@ def _fast_converter(t: Type, name: str) -> Callable[[Any], Any]:
     if isinstance(t, TextT) and t.pattern is None and t.max_len is None:
         return lambda raw: raw if type(raw) is str and not _SURROGATE.search(raw) else _NO
     if isinstance(t, EnumT):
-        # Every exact spelling convert accepts (names first, then displays and aliases in variant order).
-        spellings: dict[str, EnumV] = {}
-        aliases = t.aliases if len(t.aliases) == len(t.variants) else tuple(() for _ in t.variants)
-        for i, variant in enumerate(t.variants):
-            for spelling in (t.displays[i], *aliases[i]):
-                spellings.setdefault(spelling, enum_value(t, variant))
-        spellings.update({variant: enum_value(t, variant) for variant in t.variants})
+        spellings = _spellings(t)
         return lambda raw: spellings.get(raw, _NO) if type(raw) is str else _NO
 
     def any_value(raw: Any) -> Any:
@@ -409,6 +427,14 @@ class ThetaChecker:
                     self.fast = False  # a default that depends on θ, or fails: validate_theta evaluates it
             self.params.append((p.name, _fast_converter(p.type, p.name), default))
         self.wheres = [compile_check(module, family.name, p.where, evaluator) for p in family.params if p.where]
+        self.module = module
+
+    def entry(self) -> Callable[[Mapping[str, Any]], Any]:
+        """The whole Python call generated as one function (compile.compile_entry): kwargs → JSON, or SLOW."""
+        if not self.fast:
+            return lambda raw: SLOW
+        entries = [_entry(p.type, name, default) for p, (name, _, default) in zip(self.family.params, self.params)]
+        return compile_entry(self.module, self.family.name, entries, _NO, self.evaluator)
 
     def __call__(self, raw: Mapping[str, object]) -> tuple[dict[str, Value] | None, list[str]]:
         theta = self.quick(raw)
