@@ -208,6 +208,7 @@ class _Compiler(ir.Visitor):
             "pmap": pmap, "pvector": pvector, "arm_index": arm_index, "show": ops.show, "coerce": ops.coerce,
             "to_decimal": ops.to_decimal, "negate": ops.negate, "compare": ops.compare,
             "values_equal": ops.values_equal, "to_json": to_json, "SMALL_INT": ops.SMALL_INT,
+            "BIGDEC": Decimal(10) ** _DEC_SCALE_MAX, "quantize": ops.quantize, "Decimal": Decimal, "BIG": ops.BIG,
         }
         self.defs: list[str] = []  # generated function definitions, callees first
         self.functions: dict[str, str] = {}  # DDL function key → Python name
@@ -257,12 +258,11 @@ class _Compiler(ir.Visitor):
             return
         self.block.flush()
         total = " + ".join(f"len({v})" for v in values)
+        # Work linear in operands that already exist: counted now, looked at by the next checkpoint.
         if len(values) == 1:
-            self.block.emit(f"if {total} >= {1 << ops.SIZE_SHIFT}: _charge(c, {total} >> {ops.SIZE_SHIFT})")
+            self.block.emit(f"if {total} >= {1 << ops.SIZE_SHIFT}: c.steps += {total} >> {ops.SIZE_SHIFT}")
         else:
-            n = self.fresh("n")
-            self.block.emit(f"{n} = ({total}) >> {ops.SIZE_SHIFT}")
-            self.block.emit(f"if {n}: _charge(c, {n})")
+            self.block.emit(f"c.steps += ({total}) >> {ops.SIZE_SHIFT}")
 
     # -- structure
 
@@ -303,9 +303,20 @@ class _Compiler(ir.Visitor):
             return value
         if isinstance(vt, DecimalT):
             return f"format({value}, 'f')"
-        if isinstance(vt, EnumT):
+        return self.temp(self.to_json(value, vt))
+
+    def to_json(self, value: str, t: Type) -> str:
+        """An expression for ``to_json(value)`` specialized to the type (lists and options of scalars)."""
+        if isinstance(t, (TextT, IntT, BoolT)):
+            return value
+        if isinstance(t, DecimalT):
+            return f"format({value}, 'f')"
+        if isinstance(t, EnumT):
             return f"{value}.name"
-        return self.temp(f"to_json({value})")
+        if isinstance(t, ListT) and isinstance(t.elem, (TextT, IntT, BoolT, DecimalT, EnumT)):
+            x = self.fresh("j")
+            return f"[{self.to_json(x, t.elem)} for {x} in {value}]"
+        return f"to_json({value})"
 
     def branch(self, node: ir.Node, scope: Scope, target: str) -> None:
         """Emit, one level deeper, the code that evaluates ``node`` into ``target`` (a branch's own block)."""
@@ -403,7 +414,7 @@ class _Compiler(ir.Visitor):
         right = self.temp(self.expr(node.right, scope))
         op = node.op
         if node.kind != "int":
-            return self.temp(f"_dec_arith(c, {op!r}, {left}, {right}, {ops.dec_scale(node.type)})")
+            return self.decimal_arith(node, left, right)
         py = {"+": "+", "-": "-", "*": "*", "/": "//", "%": "%"}[op]
         # b == 0 raises ZeroDivisionError: the interpreter then reports DDL300 with its span.
         inline = f"({left} {py} {right})"
@@ -413,6 +424,21 @@ class _Compiler(ir.Visitor):
         # Operands inside ±SMALL_INT cost nothing extra: checked here, the big-number cost otherwise.
         test = " and ".join(f"-SMALL_INT < {v} < SMALL_INT" for v in unknown)
         return self.temp(f"{inline} if {test} else _int_big(c, {op!r}, {left}, {right})")
+
+    def decimal_arith(self, node: ir.Arith, left: str, right: str) -> str:
+        op, scale = node.op, ops.dec_scale(node.type)
+        general = f"_dec_arith(c, {op!r}, {left}, {right}, {scale})"
+        if not (_scale_of(node.left.type) <= _DEC_SCALE_MAX and _scale_of(node.right.type) <= _DEC_SCALE_MAX):
+            return self.temp(general)
+        # Values of scale ≤ 300 inside ±10**300 are far below the size cost's threshold (ops.dec_arith_cost).
+        small = f"-BIGDEC < {left} < BIGDEC and -BIGDEC < {right} < BIGDEC"
+        power = _power_of_ten(node.right)
+        if op == "/" and power is not None:
+            # Exact: shifting the point loses nothing, then one half-even rounding, as ops._dec_div does.
+            fast = f"quantize(({left} if type({left}) is Decimal else Decimal({left})).scaleb({-power}, BIG), {scale})"
+        else:
+            fast = f"{self.const(DEC_OPS[op], 'dec')}({left}, {right}, {scale}, None)"
+        return self.temp(f"{fast} if {small} else {general}")
 
     def visit_Compare(self, node: ir.Compare, scope: Scope) -> str:
         left = self.temp(self.expr(node.left, scope))
@@ -538,6 +564,8 @@ class _Compiler(ir.Visitor):
         if isinstance(node.type, SIZED):
             return self.fits(call, node.type)
         if isinstance(node.type, DecimalT):
+            if _already_at_scale(name, node.args, node.type.scale):
+                return self.temp(call)
             return self.temp(f"to_decimal({call}, {node.type.scale})")
         return self.temp(call)
 
@@ -635,6 +663,8 @@ class _Compiler(ir.Visitor):
     def visit_Widen(self, node: ir.Widen, scope: Scope) -> str:
         inner = self.expr(node.inner, scope)
         target = node.type
+        if isinstance(node.inner, ir.Const):
+            return self.const(ops.coerce(node.inner.value, target))  # folded once: coerce is total
         if isinstance(target, DecimalT):
             return self.temp(f"to_decimal({inner}, {target.scale})")
         if not ops.has_decimal(target):
@@ -643,6 +673,20 @@ class _Compiler(ir.Visitor):
 
     def visit_Narrow(self, node: ir.Narrow, scope: Scope) -> str:
         inner = self.temp(self.expr(node.inner, scope))
+        t = node.type
+        if isinstance(t, IntT):  # ops.narrow's Int rule; no size cost
+            tests = ([f"{inner} < {t.lo}"] if t.lo is not None else []) + ([f"{inner} > {t.hi}"] if t.hi is not None else [])
+            if tests:
+                self.block.emit(f"if {' or '.join(tests)}: raise _Fallback")
+            return inner
+        if isinstance(t, TextT):  # ops.narrow's Text rule, with the pattern's matcher looked up once
+            tests = [f"len({inner}) > {t.max_len}"] if t.max_len is not None else []
+            if t.pattern is not None:
+                self.charge_sizes([inner])
+                tests.append(f"not {self.const(ops.pattern_matcher(t.pattern), 'matcher')}({inner})")
+            if tests:
+                self.block.emit(f"if {' or '.join(tests)}: raise _Fallback")
+            return inner
         return self.temp(f"_narrow(c, {inner}, {self.const(node.type, 'type')})")
 
 
@@ -683,6 +727,40 @@ def _cheap(node: ir.Node, steps: int) -> bool:
         elif not isinstance(n, _CHEAP_NODES):
             return False
     return count < steps
+
+
+_DEC_SCALE_MAX = 300
+
+
+def _scale_of(t: Type) -> int:
+    """The scale of a Decimal operand (an Int is scale 0); huge for anything else."""
+    if isinstance(t, DecimalT):
+        return t.scale
+    return 0 if isinstance(t, IntT) else 1 << 30
+
+
+def _power_of_ten(node: ir.Node) -> int | None:
+    """k when ``node`` is the constant 10**k (perhaps widened to a Decimal), else None."""
+    if isinstance(node, ir.Widen):
+        node = node.inner
+    if not isinstance(node, ir.Const):
+        return None
+    raw = node.value
+    if type(raw) is not int and type(raw) is not Decimal:
+        return None
+    value = Decimal(raw)  # type: ignore[arg-type]
+    for k in range(0, 19):
+        if value == Decimal(10) ** k:
+            return k
+    return None
+
+
+def _already_at_scale(name: str, args: tuple[ir.Node, ...], scale: int) -> bool:
+    """Whether the built-in's Decimal result is already quantized to ``scale`` (to_decimal would change nothing)."""
+    if name in ("round", "to_decimal") and len(args) == 2:
+        places = args[1].value if isinstance(args[1], ir.Const) else None
+        return type(places) is int and places == scale and 0 <= scale <= 18
+    return False
 
 
 def _no_extra_cost(name: str, args: tuple[ir.Node, ...], unit: int) -> bool:

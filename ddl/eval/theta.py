@@ -387,6 +387,17 @@ def _fast_converter(t: Type, name: str) -> Callable[[Any], Any]:
         return lambda raw: raw if type(raw) is bool else _NO
     if isinstance(t, TextT) and t.pattern is None and t.max_len is None:
         return lambda raw: raw if type(raw) is str and not _SURROGATE.search(raw) else _NO
+    if isinstance(t, TextT):
+        # The pattern's matcher looked up once (ops.pattern_matcher hashes the whole pattern per lookup).
+        matcher = ops.pattern_matcher(t.pattern) if t.pattern is not None else None
+        max_len = t.max_len
+
+        def text_value(raw: Any) -> Any:
+            if type(raw) is not str or (max_len is not None and len(raw) > max_len) or _SURROGATE.search(raw):
+                return _NO
+            return raw if matcher is None or matcher(raw) else _NO
+
+        return text_value
     if isinstance(t, EnumT):
         spellings = _spellings(t)
         return lambda raw: spellings.get(raw, _NO) if type(raw) is str else _NO
