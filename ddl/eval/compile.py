@@ -44,7 +44,7 @@ from ddl.eval.result import Abort, Err, Ok, Outcome
 from ddl.tree import nodes
 from ddl.types import ir
 from ddl.types.checked import CheckedModule
-from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, MapT, TextT, Type
+from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, MapT, RecordT, TextT, Type
 from ddl.values import EnumV, RecordV, SomeV, Value, int_text, to_json
 
 SIZED = (TextT, ListT, MapT)  # built-ins whose result's size is checked against the budget
@@ -501,7 +501,15 @@ class _Compiler(ir.Visitor):
         return target
 
     def visit_GetField(self, node: ir.GetField, scope: Scope) -> str:
-        obj = self.expr(node.obj, scope)
+        obj = self.temp(self.expr(node.obj, scope))
+        t = node.obj.type
+        names = [n for n, _ in t.fields] if isinstance(t, RecordT) else []
+        if node.name in names:
+            # Records are built in declaration order (the checker's MakeRecord, convert): read by position,
+            # by name should a record ever come in another order.
+            fields = self.temp(f"{obj}.fields")
+            i = names.index(node.name)
+            return self.temp(f"{fields}[{i}][1] if {fields}[{i}][0] == {node.name!r} else {obj}.get({node.name!r})")
         return f"{obj}.get({node.name!r})"
 
     def visit_Index(self, node: ir.Index, scope: Scope) -> str:
@@ -517,6 +525,13 @@ class _Compiler(ir.Visitor):
             entries: Any = self.tables.table(node.table)
         except Abort:
             return self.temp("_index((), -1)")  # the table fails to evaluate: the interpreter says how
+        keys = list(entries.keys())
+        if keys and all(type(k) is EnumV for k in keys) and isinstance(node.key.type, EnumT):
+            # Keyed by the variant's name: a dict lookup without hashing the enum value.
+            by_name = {k.name: v for k, v in entries.items()}
+            return self.temp(f"{self.const(by_name, 'table')}[{key}.name]")
+        if all(type(k) in (int, str) for k in keys) and isinstance(node.key.type, (IntT, TextT)):
+            return self.temp(f"{self.const(dict(entries), 'table')}[{key}]")
         return self.temp(f"{self.const(entries, 'table')}[{key}]")
 
     def visit_CallFn(self, node: ir.CallFn, scope: Scope) -> str:
@@ -547,6 +562,8 @@ class _Compiler(ir.Visitor):
         args = [self.temp(self.expr(a, scope)) for a in node.args]
         if name == "show" and (_small_int(node.args[0].type) or isinstance(node.args[0].type, (BoolT, EnumT))):
             return self.temp(self.show(args[0], node.args[0].type))  # a short text: no size cost, within max_text
+        if name == "show" and isinstance(node.args[0].type, DecimalT):
+            return self.fits(f"format({args[0]}, 'f')", node.type)  # ops.show of a Decimal; no size cost
         if name == "text" and isinstance(node.args[0].type, EnumT):
             return f"{args[0]}.display"
         if name in _SIZE_EXTRA and not _no_extra_cost(name, node.args, 1 << ops.SIZE_SHIFT) or (
