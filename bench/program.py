@@ -21,8 +21,9 @@ call:
 * prog/int  — the compiled program alone (``compile_family``) against ``Evaluator.run`` alone, on
               validated θ: the two backends, no validation, no JSON,
 
-and prints compiled/hand (the goal: ≤ 3) and interp/compiled.  Absolute times depend on the
-machine's load; the ratios are measured in the same run.
+and prints compiled/hand (the goal: ≤ 3), interp/compiled and int/prog.  The rounds interleave
+the five timings and each ratio is the median of its per-round ratios: absolute times depend on
+the machine's load, the ratios are measured side by side in the same run.
 """
 
 from __future__ import annotations
@@ -330,15 +331,23 @@ def main() -> int:
             for theta in validated:
                 evaluator.run(name, theta)
 
-        for warm in (run_hand, run_compiled, run_interp, run_prog, run_int):
+        runs = {"hand": run_hand, "compiled": run_compiled, "interp": run_interp, "prog": run_prog, "int": run_int}
+        for warm in runs.values():
             warm()
-        hand_us = _per_call(run_hand, n, args.rounds)
-        comp_us = _per_call(run_compiled, n, args.rounds)
-        int_us = _per_call(run_interp, n, args.rounds)
-        prog_us = _per_call(run_prog, n, args.rounds)
-        ev_us = _per_call(run_int, n, args.rounds)
-        print(f"{key:8} {hand_us:8.2f} {comp_us:11.2f} {int_us:9.2f} {comp_us / hand_us:13.2f} "
-              f"{int_us / comp_us:15.2f} {prog_us:8.2f} {ev_us:8.2f} {ev_us / prog_us:8.2f}")
+        # Rounds interleave the five (each timed right after the others), so a burst of load from
+        # other work hits them alike; ratios are taken per round, then the median.
+        us: dict[str, list[float]] = {k: [] for k in runs}
+        for _ in range(args.rounds):
+            for label, fn in runs.items():
+                us[label].append(_per_call(fn, n, 1))
+        med = {k: statistics.median(v) for k, v in us.items()}
+
+        def ratio(a: str, b: str, us: dict[str, list[float]] = us) -> float:
+            return statistics.median(x / y for x, y in zip(us[a], us[b]))
+
+        print(f"{key:8} {med['hand']:8.2f} {med['compiled']:11.2f} {med['interp']:9.2f} "
+              f"{ratio('compiled', 'hand'):13.2f} {ratio('interp', 'compiled'):15.2f} {med['prog']:8.2f} "
+              f"{med['int']:8.2f} {ratio('int', 'prog'):8.2f}")
     load = os.getloadavg()
     print(f"(load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores; "
           f"{args.thetas} θ verified per family, {args.timed} timed, median of {args.rounds} rounds)")

@@ -50,6 +50,13 @@ from ddl.values import EnumV, RecordV, SomeV, Value, int_text, to_json
 SIZED = (TextT, ListT, MapT)  # built-ins whose result's size is checked against the budget
 Scope = Mapping[str, str]  # DDL local → Python local
 _SCALAR_TYPES = (IntT, DecimalT, BoolT, EnumT)
+# Built-ins whose body (ddl.eval.builtins) is one Python expression: written inline.
+_INLINE = {
+    "len": "len({0})", "upper": "{0}.upper()", "lower": "{0}.lower()", "trim": "{0}.strip()",
+    "starts_with": "{0}.startswith({1})", "ends_with": "{0}.endswith({1})", "min": "({1} if {1} < {0} else {0})",
+    "max": "({1} if {1} > {0} else {0})", "is_some": "(type({0}) is SomeV)", "is_none": "(type({0}) is not SomeV)",
+    "some": "SomeV({0})", "unwrap_or": "({0}.value if type({0}) is SomeV else {1})", "abs": "abs({0})",
+}
 _SIZE_EXTRA = frozenset({"repeat", "pad_left", "pad_right", "replace", "join"})  # builtins.cost adds to the size cost  # operands whose size costs nothing (ops._SCALARS)
 
 
@@ -573,11 +580,15 @@ class _Compiler(ir.Visitor):
         elif name not in B._CONSTANT_WORK:
             # builtins.cost is the arguments' size cost here: texts, lists and maps cost len >> SIZE_SHIFT.
             self.charge_sizes([a for a, arg in zip(args, node.args) if isinstance(arg.type, (TextT, ListT, MapT))])
-        impl = self.const(B.IMPLS[name], "b_" + name)
-        call = f"{impl}({', '.join(args)}"
-        if name in B.KEYED:
-            call += f", key={self.const(ops.order_key(key_type(name, node.args)), 'key')}"
-        call += ")"
+        inline = _INLINE.get(name)
+        if inline is not None and (name != "abs" or _small_int(node.args[0].type)):
+            call = inline.format(*args)  # the built-in's own body, on arguments that are names or literals
+        else:
+            impl = self.const(B.IMPLS[name], "b_" + name)
+            call = f"{impl}({', '.join(args)}"
+            if name in B.KEYED:
+                call += f", key={self.const(ops.order_key(key_type(name, node.args)), 'key')}"
+            call += ")"
         if isinstance(node.type, SIZED):
             return self.fits(call, node.type)
         if isinstance(node.type, DecimalT):
