@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import math
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -56,6 +57,7 @@ _INLINE = {
     "starts_with": "{0}.startswith({1})", "ends_with": "{0}.endswith({1})", "min": "({1} if {1} < {0} else {0})",
     "max": "({1} if {1} > {0} else {0})", "is_some": "(type({0}) is SomeV)", "is_none": "(type({0}) is not SomeV)",
     "some": "SomeV({0})", "unwrap_or": "({0}.value if type({0}) is SomeV else {1})", "abs": "abs({0})",
+    "floor": "floor({0})", "ceil": "ceil({0})",
 }
 _SIZE_EXTRA = frozenset({"repeat", "pad_left", "pad_right", "replace", "join"})  # builtins.cost adds to the size cost  # operands whose size costs nothing (ops._SCALARS)
 
@@ -216,6 +218,7 @@ class _Compiler(ir.Visitor):
             "to_decimal": ops.to_decimal, "negate": ops.negate, "compare": ops.compare,
             "values_equal": ops.values_equal, "to_json": to_json, "SMALL_INT": ops.SMALL_INT,
             "BIGDEC": Decimal(10) ** _DEC_SCALE_MAX, "quantize": ops.quantize, "Decimal": Decimal, "BIG": ops.BIG,
+            "floor": math.floor, "ceil": math.ceil,
         }
         self.defs: list[str] = []  # generated function definitions, callees first
         self.functions: dict[str, str] = {}  # DDL function key → Python name
@@ -581,7 +584,12 @@ class _Compiler(ir.Visitor):
             # builtins.cost is the arguments' size cost here: texts, lists and maps cost len >> SIZE_SHIFT.
             self.charge_sizes([a for a, arg in zip(args, node.args) if isinstance(arg.type, (TextT, ListT, MapT))])
         inline = _INLINE.get(name)
-        if inline is not None and (name != "abs" or _small_int(node.args[0].type)):
+        places = node.args[1].value if len(node.args) == 2 and isinstance(node.args[1], ir.Const) else None
+        if name in ("round", "to_decimal") and type(places) is int and 0 <= places <= 18:
+            # b_round / b_to_decimal with the places known: ops.to_decimal's quantize, called directly.
+            arg0 = args[0] if isinstance(node.args[0].type, DecimalT) else f"Decimal({args[0]})"
+            call = f"quantize({arg0}, {places})"
+        elif inline is not None and (name != "abs" or _small_int(node.args[0].type)):
             call = inline.format(*args)  # the built-in's own body, on arguments that are names or literals
         else:
             impl = self.const(B.IMPLS[name], "b_" + name)
