@@ -19,6 +19,8 @@ import ddl
 from ddl.api import ArgumentError
 from ddl.diagnostics import SourceMap
 from ddl.eval import Evaluator, Ok, compile_call, compile_family, validate_theta
+from ddl.eval.compile import compile_source
+from ddl.eval.ops import UNTIMED, Ctx
 from ddl.eval.theta import ThetaChecker
 from ddl.testing.strategies import param_values, params
 from ddl.values import to_json
@@ -50,6 +52,10 @@ def test_compiled_program_matches_the_interpreter_without_leaving_the_fast_path(
     if isinstance(interpreted, Ok):
         assert left == []  # the generated code computed it, not the fallback
         assert compile_call(program.checked, family)(theta) == to_json(interpreted.value)
+        _, generated = compile_source(program.checked, family, evaluator)
+        ctx = Ctx(UNTIMED, theta)
+        assert generated(ctx, *theta.values()) == interpreted.value
+        assert ctx.steps == evaluator.last_steps  # the count that decides DDL305, exactly
 
 
 @pytest.mark.parametrize(("file", "family"), FAMILIES)

@@ -189,6 +189,11 @@ class _Block:
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.indent + line)
 
+    def take(self) -> int:
+        """The steps pending, handed to the branches that follow (each adds them once on its path)."""
+        pending, self.pending = self.pending, 0
+        return pending
+
     def flush(self) -> None:
         if self.pending:
             self.emit(f"c.steps += {self.pending}")
@@ -328,10 +333,13 @@ class _Compiler(ir.Visitor):
             return f"[{self.to_json(x, t.elem)} for {x} in {value}]"
         return f"to_json({value})"
 
-    def branch(self, node: ir.Node, scope: Scope, target: str) -> None:
-        """Emit, one level deeper, the code that evaluates ``node`` into ``target`` (a branch's own block)."""
+    def branch(self, node: ir.Node, scope: Scope, target: str, extra: int = 0) -> None:
+        """Emit, one level deeper, the code that evaluates ``node`` into ``target`` (a branch's own block).
+
+        ``extra``: steps taken before the branch point, added on this path with the branch's own.
+        """
         outer = self.block.pending
-        self.block.pending = 0
+        self.block.pending = extra
         self.block.indent += 1
         value = self.expr(node, scope)
         self.block.flush()
@@ -412,11 +420,11 @@ class _Compiler(ir.Visitor):
     def visit_If(self, node: ir.If, scope: Scope) -> str:
         cond = self.expr(node.cond, scope)
         target = self.fresh("t")
-        self.block.flush()
+        before = self.block.take()
         self.block.emit(f"if {cond}:")
-        self.branch(node.then, scope, target)
+        self.branch(node.then, scope, target, before)
         self.block.emit("else:")
-        self.branch(node.else_, scope, target)
+        self.branch(node.else_, scope, target, before)
         return target
 
     def visit_Arith(self, node: ir.Arith, scope: Scope) -> str:
@@ -474,15 +482,13 @@ class _Compiler(ir.Visitor):
         left = self.expr(node.left, scope)
         target = self.fresh("t")
         self.block.emit(f"{target} = bool({left})" if not isinstance(node.left.type, BoolT) else f"{target} = {left}")
-        self.block.flush()
+        before = self.block.take()
         self.block.emit(f"if {target}:" if node.op == "and" else f"if not {target}:")
-        self.branch(node.right, scope, target)
-        if node.op == "and":
-            self.block.emit("else:")
-            self.block.emit(f"    {target} = False")
-        else:
-            self.block.emit("else:")
-            self.block.emit(f"    {target} = True")
+        self.branch(node.right, scope, target, before)
+        self.block.emit("else:")
+        if before:
+            self.block.emit(f"    c.steps += {before}")
+        self.block.emit(f"    {target} = {node.op == 'or'}")
         return target
 
     def visit_Not(self, node: ir.Not, scope: Scope) -> str:
@@ -503,11 +509,13 @@ class _Compiler(ir.Visitor):
         option = self.expr(node.option, scope)
         target = self.fresh("t")
         self.block.emit(f"{target} = {option}")
-        self.block.flush()
+        before = self.block.take()
         self.block.emit(f"if type({target}) is SomeV:")
+        if before:
+            self.block.emit(f"    c.steps += {before}")
         self.block.emit(f"    {target} = {target}.value")
         self.block.emit("else:")
-        self.branch(node.default, scope, target)
+        self.branch(node.default, scope, target, before)
         return target
 
     def visit_GetField(self, node: ir.GetField, scope: Scope) -> str:
@@ -655,7 +663,7 @@ class _Compiler(ir.Visitor):
     def visit_Match(self, node: ir.Match, scope: Scope) -> str:
         value = self.temp(self.expr(node.scrutinee, scope))
         target = self.fresh("t")
-        self.block.flush()
+        before = self.block.take()
         by_name = _enum_arms(node)
         if by_name is not None:
             # Enum variants: a dict from the variant's name to its arm (arm_index's rule on enum values).
@@ -666,22 +674,22 @@ class _Compiler(ir.Visitor):
             tests = [self.pattern_test(arm.pattern, value, node.scrutinee.type) for arm in node.arms]
             for i, arm in enumerate(node.arms):
                 self.block.emit(f"{'if' if i == 0 else 'elif'} {tests[i]}:")
-                self.arm(arm, value, scope, target)
+                self.arm(arm, value, scope, target, before)
             self.block.emit("else: raise _Fallback")  # no arm applies: DDL999 from the interpreter
             return target
         self.block.emit(f"if {index} is None: raise _Fallback")
         for i, arm in enumerate(node.arms):
             self.block.emit(f"{'if' if i == 0 else 'elif'} {index} == {i}:")
-            self.arm(arm, value, scope, target)
+            self.arm(arm, value, scope, target, before)
         return target
 
-    def arm(self, arm: ir.Arm, value: str, scope: Scope, target: str) -> None:
+    def arm(self, arm: ir.Arm, value: str, scope: Scope, target: str, before: int) -> None:
         name = binder(arm.pattern)
         if name is not None:
             local = self.fresh("v")
             self.block.emit(f"    {local} = {value}.value")
             scope = {**scope, name: local}
-        self.branch(arm.body, scope, target)
+        self.branch(arm.body, scope, target, before)
 
     def pattern_test(self, pattern: ir.IRPattern, value: str, t: Type) -> str:
         """The Python test of arms.arm_index's rule for one pattern."""
