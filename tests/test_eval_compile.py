@@ -321,3 +321,16 @@ def test_both_backends_agree_on_every_shipped_example() -> None:
                 assert run(theta) == evaluator.run(fam.name, theta)
                 compared += 1
     assert compared >= 10
+
+
+def test_a_program_too_deeply_nested_for_pythons_compiler_runs_on_the_interpreter() -> None:
+    """300 nested `not`s are one Python expression past the parser's nesting limit: the interpreter runs it."""
+    program: ir.Node = ir.Compare("==", ir.Param("x", INT, span=_span()), ir.Const(0, INT, span=_span()), BOOL,
+                                  span=_span())
+    for _ in range(300):
+        program = ir.Not(program, BOOL, span=_span())
+    module = _module(program)
+    left: list[BaseException] = []
+    run = compile_family(module, "g", on_fallback=left.append)
+    assert run({"x": 0, "y": 0}) == Evaluator(module).run("g", {"x": 0, "y": 0}) == Ok(True)
+    assert run({"x": 1, "y": 0}) == Ok(False)

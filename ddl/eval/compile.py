@@ -774,6 +774,13 @@ def _cheap(node: ir.Node, steps: int) -> bool:
 
 
 _DEC_SCALE_MAX = 300
+# A program too deep for Python's compiler (nesting past the parser's limits, the recursion limit):
+# then every run is the interpreter's, which evaluates it or fails as specified.
+_TOO_DEEP = (RecursionError, SyntaxError, MemoryError)
+
+
+def _run_source(text: str, name: str, namespace: dict[str, Any]) -> None:
+    exec(compile(text, name, "exec"), namespace)  # noqa: S102 - our own generated code
 
 
 def _scale_of(t: Type) -> int:
@@ -855,7 +862,7 @@ def compile_source(
                          json=json)
     text = "\n".join([*compiler.defs, main])
     namespace = dict(compiler.globals)
-    exec(compile(text, f"<ddl family {family}>", "exec"), namespace)  # noqa: S102 - our own generated code
+    _run_source(text, f"<ddl family {family}>", namespace)
     return text, namespace["program"]
 
 
@@ -876,7 +883,7 @@ def compile_family(
     names = [p.name for p in fam.params]
     try:
         _, program = compile_source(module, family, interpreter)
-    except RecursionError:
+    except _TOO_DEEP:
         # Too deep to compile: every run is the interpreter's (which fails or succeeds as specified).
         def program(c: Ctx, *values: Any) -> Any:
             raise _Fallback
@@ -919,7 +926,7 @@ def compile_call(
     names = [p.name for p in fam.params]
     try:
         _, program = compile_source(module, family, interpreter, json=True)
-    except RecursionError:
+    except _TOO_DEEP:
         def program(c: Ctx, *values: Any) -> Any:
             raise _Fallback
 
@@ -949,7 +956,7 @@ def compile_check(
     limits = tables.budget
     try:
         _, program = compile_source(module, family, tables, node=node)
-    except RecursionError:
+    except _TOO_DEEP:
         return lambda theta: False
     if _cheap(node, tables.budget.steps):
         # Within the step budget whatever θ is (few nodes, no size costs, no loops, no clock to look
@@ -1063,7 +1070,7 @@ def compile_entry(
               "    except Exception: pass", "    return SLOW"]
     text = "\n".join([*compiler.defs, "\n".join(lines)]) + "\n"
     namespace = dict(g)
-    exec(compile(text, f"<ddl family {family} call>", "exec"), namespace)  # noqa: S102 - our own generated code
+    _run_source(text, f"<ddl family {family} call>", namespace)
     return namespace["entry"]  # type: ignore[no-any-return]
 
 

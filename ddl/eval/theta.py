@@ -445,7 +445,10 @@ class ThetaChecker:
         if not self.fast:
             return lambda raw: SLOW
         entries = [_entry(p.type, name, default) for p, (name, _, default) in zip(self.family.params, self.params)]
-        return compile_entry(self.module, self.family.name, entries, _NO, self.evaluator)
+        try:
+            return compile_entry(self.module, self.family.name, entries, _NO, self.evaluator)
+        except (RecursionError, SyntaxError, MemoryError):  # too deep for Python's compiler: the general path
+            return lambda raw: SLOW
 
     def __call__(self, raw: Mapping[str, object]) -> tuple[dict[str, Value] | None, list[str]]:
         theta = self.quick(raw)
