@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,7 +24,7 @@ from ddl.eval.compile import compile_source
 from ddl.eval.ops import UNTIMED, Ctx
 from ddl.eval.theta import ThetaChecker
 from ddl.testing.strategies import param_values, params
-from ddl.values import to_json
+from ddl.values import RecordV, SomeV, to_json
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FAMILIES = [(path.name, name) for path in sorted(EXAMPLES.glob("*.ddl"))
@@ -124,3 +125,11 @@ def test_validation_reads_no_source_on_success(programs: dict[str, Any], monkeyp
     assert read == []
     _, problems = validate_theta(books.checked, books.program.evaluator, {"genre": "fantasy", "decade": 1995})
     assert problems == ["decade = 1995 violates where decade % 10 == 0"] and len(read) == 1
+
+
+def test_generated_code_may_build_options_and_records_by_their_slots() -> None:
+    """compile.py sets SomeV's and RecordV's slots directly: right only while their __init__ does nothing else."""
+    for cls in (SomeV, RecordV):
+        for field in attrs.fields(cls):
+            assert field.validator is None and field.converter is None and field.default is attrs.NOTHING
+        assert not hasattr(cls, "__attrs_post_init__") and not hasattr(cls, "__attrs_pre_init__")

@@ -65,6 +65,11 @@ _SIZE_EXTRA = frozenset({"repeat", "pad_left", "pad_right", "replace", "join"}) 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The setter of a slotted (frozen attrs) class's field, bypassing the frozen __setattr__."""
+    return cls.__dict__[name].__set__  # type: ignore[no-any-return]
+
+
 class _Fallback(Exception):
     """Raised by generated code where the run needs the interpreter (a failure is coming)."""
 
@@ -223,7 +228,9 @@ class _Compiler(ir.Visitor):
             "to_decimal": ops.to_decimal, "negate": ops.negate, "compare": ops.compare,
             "values_equal": ops.values_equal, "to_json": to_json, "SMALL_INT": ops.SMALL_INT,
             "BIGDEC": Decimal(10) ** _DEC_SCALE_MAX, "quantize": ops.quantize, "Decimal": Decimal, "BIG": ops.BIG,
-            "floor": math.floor, "ceil": math.ceil,
+            "floor": math.floor, "ceil": math.ceil, "NEW": object.__new__,
+            "SET_SOME": _slot_setter(SomeV, "value"), "SET_TYPE": _slot_setter(RecordV, "type_name"),
+            "SET_FIELDS": _slot_setter(RecordV, "fields"),
         }
         self.defs: list[str] = []  # generated function definitions, callees first
         self.functions: dict[str, str] = {}  # DDL function key → Python name
@@ -655,10 +662,18 @@ class _Compiler(ir.Visitor):
 
     def visit_MakeRecord(self, node: ir.MakeRecord, scope: Scope) -> str:
         fields = [f"({name!r}, {self.temp(self.expr(e, scope))})" for name, e in node.fields]
-        return self.temp(f"RecordV({node.type_name!r}, ({''.join(f + ', ' for f in fields)}))")
+        record = self.fresh("t")
+        # RecordV's attrs __init__ only sets the two slots (no validators): set directly.
+        self.block.emit(f"{record} = NEW(RecordV); SET_TYPE({record}, {node.type_name!r}); "
+                        f"SET_FIELDS({record}, ({''.join(f + ', ' for f in fields)}))")
+        return record
 
     def visit_MakeSome(self, node: ir.MakeSome, scope: Scope) -> str:
-        return f"SomeV({self.expr(node.value, scope)})"
+        value = self.expr(node.value, scope)
+        some = self.fresh("t")
+        # SomeV's attrs __init__ only sets the slot (no validators): the slot set directly, at half the cost.
+        self.block.emit(f"{some} = NEW(SomeV); SET_SOME({some}, {value})")
+        return some
 
     def visit_Match(self, node: ir.Match, scope: Scope) -> str:
         value = self.temp(self.expr(node.scrutinee, scope))
@@ -1014,7 +1029,7 @@ def compile_entry(
     compiler.limits = limits
     g = compiler.globals
     g.update({"NAMES": frozenset(e.name for e in entries), "SLOW": SLOW, "NO": no, "Ctx": Ctx, "LIMITS": limits,
-              "EMPTY": {}, "UNCOUNTED": _UNCOUNTED, "NEW": object.__new__, "monotonic": time.monotonic, "Abort": Abort, "Err": Err, "SURROGATE": _SURROGATE})
+              "EMPTY": {}, "UNCOUNTED": _UNCOUNTED, "monotonic": time.monotonic, "Abort": Abort, "Err": Err, "SURROGATE": _SURROGATE})
     if [e.name for e in entries] != [p.name for p in fam.params]:
         raise ops.InternalError("compile_entry needs one entry per parameter, in order")
     py = [compiler.fresh("p") for _ in entries]
