@@ -30,7 +30,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import attrs
@@ -227,7 +227,7 @@ class _Compiler(ir.Visitor):
             "pmap": pmap, "pvector": pvector, "arm_index": arm_index, "show": ops.show, "coerce": ops.coerce,
             "to_decimal": ops.to_decimal, "negate": ops.negate, "compare": ops.compare,
             "values_equal": ops.values_equal, "to_json": to_json, "SMALL_INT": ops.SMALL_INT,
-            "BIGDEC": Decimal(10) ** _DEC_SCALE_MAX, "quantize": ops.quantize, "Decimal": Decimal, "BIG": ops.BIG,
+            "BIGDEC": Decimal(10) ** _DEC_SCALE_MAX, "quantize": ops.quantize, "Decimal": Decimal, "BIG": ops.BIG, "ROUND_HALF_EVEN": ROUND_HALF_EVEN,
             "floor": math.floor, "ceil": math.ceil, "NEW": object.__new__,
             "SET_SOME": _slot_setter(SomeV, "value"), "SET_TYPE": _slot_setter(RecordV, "type_name"),
             "SET_FIELDS": _slot_setter(RecordV, "fields"),
@@ -456,14 +456,37 @@ class _Compiler(ir.Visitor):
         if not (_scale_of(node.left.type) <= _DEC_SCALE_MAX and _scale_of(node.right.type) <= _DEC_SCALE_MAX):
             return self.temp(general)
         # Values of scale ≤ 300 inside ±10**300 are far below the size cost's threshold (ops.dec_arith_cost).
-        small = f"-BIGDEC < {left} < BIGDEC and -BIGDEC < {right} < BIGDEC"
+        small = " and ".join(f"-BIGDEC < {v} < BIGDEC" for v, n in ((left, node.left), (right, node.right))
+                             if not isinstance(n, ir.Const) and not _small_decimal(n.type))
         power = _power_of_ten(node.right)
+        target = self.fresh("t")
+        if small:
+            self.block.emit(f"if {small}:")
+        self.block.indent += 1 if small else 0
         if op == "/" and power is not None:
             # Exact: shifting the point loses nothing, then one half-even rounding, as ops._dec_div does.
-            fast = f"quantize(({left} if type({left}) is Decimal else Decimal({left})).scaleb({-power}, BIG), {scale})"
+            operand = left if isinstance(node.left.type, DecimalT) else f"Decimal({left})"
+            self.quantize(f"{operand}.scaleb({-power}, BIG)", scale, target)
+        elif op in _BIG_METHOD:
+            # ops._dec_add/_sub/_mul: exact in the BIG context (ints convert exactly), then quantize.
+            self.quantize(f"BIG.{_BIG_METHOD[op]}({left}, {right})", scale, target)
         else:
-            fast = f"{self.const(DEC_OPS[op], 'dec')}({left}, {right}, {scale}, None)"
-        return self.temp(f"{fast} if {small} else {general}")
+            self.block.emit(f"{target} = {self.const(DEC_OPS[op], 'dec')}({left}, {right}, {scale}, None)")
+        if small:
+            self.block.indent -= 1
+            self.block.emit("else:")
+            self.block.emit(f"    {target} = {general}")
+        return target
+
+    def quantize(self, expr: str, scale: int, target: str) -> None:
+        """``target = ops.quantize(expr, scale)`` written out: half-even to the scale, zero never negative."""
+        if not 0 <= scale <= 18:
+            self.block.emit(f"{target} = quantize({expr}, {scale})")
+            return
+        exp = self.const(Decimal(1).scaleb(-scale), "exp")
+        zero = self.const(Decimal(0).quantize(Decimal(1).scaleb(-scale)), "zero")
+        self.block.emit(f"{target} = {expr}.quantize({exp}, ROUND_HALF_EVEN, BIG)")
+        self.block.emit(f"if not {target}: {target} = {zero}")  # -0.00 (or 0.00) → 0.00, as copy_abs gives
 
     def visit_Compare(self, node: ir.Compare, scope: Scope) -> str:
         left = self.temp(self.expr(node.left, scope))
@@ -600,10 +623,15 @@ class _Compiler(ir.Visitor):
             self.charge_sizes([a for a, arg in zip(args, node.args) if isinstance(arg.type, (TextT, ListT, MapT))])
         inline = _INLINE.get(name)
         places = node.args[1].value if len(node.args) == 2 and isinstance(node.args[1], ir.Const) else None
-        if name in ("round", "to_decimal") and type(places) is int and 0 <= places <= 18:
+        if name in ("round", "to_decimal") and type(places) is int and 0 <= places <= 18 and isinstance(
+                node.type, DecimalT):
             # b_round / b_to_decimal with the places known: ops.to_decimal's quantize, called directly.
             arg0 = args[0] if isinstance(node.args[0].type, DecimalT) else f"Decimal({args[0]})"
-            call = f"quantize({arg0}, {places})"
+            target = self.fresh("t")
+            self.quantize(arg0, places, target)
+            if _already_at_scale(name, node.args, node.type.scale):
+                return target
+            return self.temp(f"to_decimal({target}, {node.type.scale})")
         elif inline is not None and (name != "abs" or _small_int(node.args[0].type)):
             call = inline.format(*args)  # the built-in's own body, on arguments that are names or literals
         else:
@@ -789,6 +817,17 @@ def _cheap(node: ir.Node, steps: int) -> bool:
 
 
 _DEC_SCALE_MAX = 300
+_BIG_METHOD = {"+": "add", "-": "subtract", "*": "multiply"}
+
+
+def _small_decimal(t: Type) -> bool:
+    """A Decimal or Int type whose values are known to lie inside ±10**300 (no size cost in arithmetic)."""
+    if isinstance(t, IntT):
+        return t.lo is not None and t.hi is not None and abs(t.lo) < 10**_DEC_SCALE_MAX and abs(t.hi) < 10**_DEC_SCALE_MAX
+    if isinstance(t, DecimalT):
+        return (t.scale <= _DEC_SCALE_MAX and t.lo is not None and t.hi is not None
+                and abs(t.lo) < Decimal(10) ** _DEC_SCALE_MAX and abs(t.hi) < Decimal(10) ** _DEC_SCALE_MAX)
+    return False
 # A program too deep for Python's compiler (nesting past the parser's limits, the recursion limit):
 # then every run is the interpreter's, which evaluates it or fails as specified.
 _TOO_DEEP = (RecursionError, SyntaxError, MemoryError)
