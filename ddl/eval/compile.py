@@ -766,6 +766,14 @@ class _Compiler(ir.Visitor):
             if tests:
                 self.block.emit(f"if {' or '.join(tests)}: raise _Fallback")
             return inner
+        if isinstance(t, DecimalT):  # ops.narrow's Decimal rule: no more places than the scale, in range; no size cost
+            operand = inner if isinstance(node.inner.type, DecimalT) else f"Decimal({inner})"
+            target = self.fresh("t")
+            self.quantize(operand, t.scale, target)
+            tests = [f"{target} != {inner}"] + ([f"{target} < {self.const(t.lo, 'lo')}"] if t.lo is not None else []) + (
+                [f"{target} > {self.const(t.hi, 'hi')}"] if t.hi is not None else [])
+            self.block.emit(f"if {' or '.join(tests)}: raise _Fallback")
+            return target
         if isinstance(t, TextT):  # ops.narrow's Text rule, with the pattern's matcher looked up once
             tests = [f"len({inner}) > {t.max_len}"] if t.max_len is not None else []
             if t.pattern is not None:
