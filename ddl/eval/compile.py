@@ -46,7 +46,7 @@ from ddl.tree import nodes
 from ddl.types import ir
 from ddl.types.checked import CheckedModule
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, MapT, RecordT, TextT, Type
-from ddl.values import EnumV, RecordV, SomeV, Value, int_text, to_json
+from ddl.values import NONE, EnumV, RecordV, SomeV, Value, int_text, to_json
 
 SIZED = (TextT, ListT, MapT)  # built-ins whose result's size is checked against the budget
 Scope = Mapping[str, str]  # DDL local → Python local
@@ -230,7 +230,7 @@ class _Compiler(ir.Visitor):
             "BIGDEC": Decimal(10) ** _DEC_SCALE_MAX, "quantize": ops.quantize, "Decimal": Decimal, "BIG": ops.BIG, "ROUND_HALF_EVEN": ROUND_HALF_EVEN,
             "floor": math.floor, "ceil": math.ceil, "NEW": object.__new__,
             "SET_SOME": _slot_setter(SomeV, "value"), "SET_TYPE": _slot_setter(RecordV, "type_name"),
-            "SET_FIELDS": _slot_setter(RecordV, "fields"),
+            "SET_FIELDS": _slot_setter(RecordV, "fields"), "NONE": NONE,
         }
         self.defs: list[str] = []  # generated function definitions, callees first
         self.functions: dict[str, str] = {}  # DDL function key → Python name
@@ -632,6 +632,20 @@ class _Compiler(ir.Visitor):
             if _already_at_scale(name, node.args, node.type.scale):
                 return target
             return self.temp(f"to_decimal({target}, {node.type.scale})")
+        elif name in ("pad_left", "pad_right") and isinstance(node.args[2], ir.Const) and type(
+                node.args[2].value) is str:
+            # b_pad_left / b_pad_right with the fill known (its first character, a space for "").
+            t, width = args[0], args[1]
+            fill = repr(node.args[2].value[:1] or " ")
+            padded = f"{fill} * ({width} - len({t})) + {t}" if name == "pad_left" else f"{t} + {fill} * ({width} - len({t}))"
+            call = f"({padded} if {width} > len({t}) else {t})"
+        elif name == "get" and isinstance(node.args[0].type, ListT):
+            # b_get on a list: some(xs[i]) when 0 <= i < len(xs), else none.
+            xs, i = args
+            target = self.fresh("t")
+            self.block.emit(f"if 0 <= {i} < len({xs}): {target} = NEW(SomeV); SET_SOME({target}, {xs}[{i}])")
+            self.block.emit(f"else: {target} = NONE")
+            return target
         elif inline is not None and (name != "abs" or _small_int(node.args[0].type)):
             call = inline.format(*args)  # the built-in's own body, on arguments that are names or literals
         else:
