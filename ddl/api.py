@@ -31,7 +31,7 @@ from typing import Any
 import attrs
 
 from ddl.diagnostics import DDLError, Diagnostic, InputError, Note, SourceMap, Span, did_you_mean
-from ddl.eval import Err, Evaluator, compile_family, parse_param_value, validate_theta
+from ddl.eval import SLOW, Err, Evaluator, ThetaChecker, compile_call, compile_family, parse_param_value, validate_theta
 from ddl.eval.ops import UNTIMED
 from ddl.files import OutsideTree, is_under, read_regular
 from ddl.regular import Limits
@@ -39,7 +39,6 @@ from ddl.syntax import ast as A
 from ddl.syntax import parse_source
 from ddl.types.check import Checker, LoadedModule, Scope
 from ddl.types.checked import CheckedFamily, CheckedModule
-from ddl.values import to_json
 from ddl.verify.cache import DEFAULT_DIR, ResultCache, digest_bytes
 from ddl.verify.family import allowance_findings, check_family, example_obligation
 from ddl.verify.report import FamilyResult, FileResult, Finding
@@ -295,6 +294,7 @@ class Family:
 
     program: Program
     checked: CheckedFamily
+    _entry: Any = attrs.field(default=None, init=False, eq=False, repr=False)  # the generated call, once
 
     @property
     def name(self) -> str:
@@ -315,10 +315,19 @@ class Family:
         return self.program.compiled(self.name)(self.theta(**kwargs))
 
     def __call__(self, **kwargs: Any) -> Any:
-        outcome = self.run(**kwargs)
-        if isinstance(outcome, Err):
-            raise RunError(outcome.failure)
-        return to_json(outcome.value)
+        entry = self._entry
+        if entry is None:
+            entry = self._entry = self.program.caller(self.name)[2]
+        out = entry(kwargs)  # valid plain arguments, a run that succeeds: the JSON, in one generated function
+        if out is SLOW:
+            checker, call, _ = self.program.caller(self.name)
+            theta, problems = checker(kwargs)
+            if theta is None:
+                raise ArgumentError(f"{self.name}: " + "; ".join(problems))
+            out = call(theta)  # to_json of the value, or the interpreter's Err
+        if type(out) is Err:
+            raise RunError(out.failure)
+        return out
 
 
 @attrs.define
@@ -327,6 +336,7 @@ class Program:
     sources: SourceMap
     _evaluator: Any = None
     _compiled: dict[str, Any] = attrs.Factory(dict)
+    _callers: dict[str, Any] = attrs.Factory(dict)
 
     @property
     def evaluator(self) -> Any:
@@ -338,6 +348,16 @@ class Program:
         if family not in self._compiled:
             self._compiled[family] = compile_family(self.checked, family)
         return self._compiled[family]
+
+    def caller(self, family: str) -> tuple[ThetaChecker, Any, Any]:
+        """What ``Family.__call__`` runs, prepared once per family: θ's checker, the compiled call, the fused entry."""
+        prepared = self._callers.get(family)
+        if prepared is None:
+            checked = self.checked.families[family]
+            checker = ThetaChecker(checked, self.evaluator, self.checked)
+            prepared = (checker, compile_call(self.checked, family), checker.entry())
+            self._callers[family] = prepared
+        return prepared  # type: ignore[no-any-return]
 
     @property
     def families(self) -> list[str]:

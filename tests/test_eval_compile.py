@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from ddl.diagnostics import Span
 from ddl.eval import Err, Evaluator, Ok, compile_family, validate_theta
+from ddl.eval.compile import compile_source
+from ddl.eval.ops import UNTIMED, Ctx
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily, CheckedModule, CheckedParam
 from ddl.types.model import BOOL, INT, TEXT, IntT, ListT, OptionT
@@ -130,12 +132,33 @@ def bool_expr(draw: st.DrawFn, scope: tuple[str, ...] = (), depth: int = 2) -> i
     y=st.integers(-3, 3),
     budget=st.sampled_from([1, 7, 25, 60, 1_000_000]),
 )
-def test_compiled_closures_agree_with_the_interpreter(program: ir.Node, x: int, y: int, budget: int) -> None:
+def test_compiled_code_agrees_with_the_interpreter(program: ir.Node, x: int, y: int, budget: int) -> None:
     module = _module(program)
     theta = {"x": x, "y": y}
     expected = Evaluator(module, step_budget=budget).run("g", theta)
     actual = compile_family(module, "g", step_budget=budget)(theta)
     assert actual == expected
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(program=int_expr(), x=st.integers(-3, 3), y=st.integers(-3, 3))
+def test_generated_code_counts_the_interpreters_steps_on_every_run_that_succeeds(
+    program: ir.Node, x: int, y: int
+) -> None:
+    """The step count is what decides DDL305, so the fast path must count exactly (not just agree on outcomes)."""
+    module = _module(program)
+    theta = {"x": x, "y": y}
+    evaluator = Evaluator(module, budget=UNTIMED)
+    expected = evaluator.run("g", theta)
+    _, generated = compile_source(module, "g", evaluator)
+    ctx = Ctx(UNTIMED, theta)
+    try:
+        value = generated(ctx, x, y)
+    except Exception:  # noqa: BLE001 - a failing run is the interpreter's: nothing to count here
+        assert not isinstance(expected, Ok)
+        return
+    assert expected == Ok(value)
+    assert ctx.steps == evaluator.last_steps
 
 
 def test_the_generator_reaches_every_outcome() -> None:
@@ -298,3 +321,16 @@ def test_both_backends_agree_on_every_shipped_example() -> None:
                 assert run(theta) == evaluator.run(fam.name, theta)
                 compared += 1
     assert compared >= 10
+
+
+def test_a_program_too_deeply_nested_for_pythons_compiler_runs_on_the_interpreter() -> None:
+    """300 nested `not`s are one Python expression past the parser's nesting limit: the interpreter runs it."""
+    program: ir.Node = ir.Compare("==", ir.Param("x", INT, span=_span()), ir.Const(0, INT, span=_span()), BOOL,
+                                  span=_span())
+    for _ in range(300):
+        program = ir.Not(program, BOOL, span=_span())
+    module = _module(program)
+    left: list[BaseException] = []
+    run = compile_family(module, "g", on_fallback=left.append)
+    assert run({"x": 0, "y": 0}) == Evaluator(module).run("g", {"x": 0, "y": 0}) == Ok(True)
+    assert run({"x": 1, "y": 0}) == Ok(False)

@@ -1,618 +1,1153 @@
-"""The second backend: IR compiled once to nested Python closures.
+"""The compiled backend: a family's IR translated once to Python source, run by CPython.
 
-Each IR node becomes a closure ``f(regs, ctx)``.  Names are resolved at
-compile time to slots of a register list (one list per function call), so a
-run does no tree dispatch and no dictionary look-ups for locals.  The closures
-call the same operations as the interpreter (:mod:`ddl.eval.ops`,
-:mod:`ddl.eval.builtins`) in the same order and count steps at the same points,
-so both backends agree exactly, step-budget failures included.
+:func:`compile_family` turns the program (and every function it calls) into one Python function
+per DDL function, with locals as Python locals and operators, field reads, record and map
+building, and the constant-work built-ins written inline; ``exec`` compiles that text once.
+
+The fast path is exact on every run that succeeds, and hands every other run to the interpreter:
+
+* **Values.** The generated code computes the same values with the same operations
+  (:mod:`ddl.eval.ops`, :mod:`ddl.eval.builtins`); where it writes an operator inline, the IR
+  types make it the same operation (``a < b`` on two Ints is :func:`ops.compare` on two Ints).
+* **Steps.** Each straight-line block adds the number of IR nodes it evaluates in one
+  ``c.steps += k``, and size costs are charged as the interpreter charges them, so a run that
+  succeeds counts exactly the interpreter's steps.  The budget is looked at on entry to every
+  loop iteration and lambda call (what can repeat), before a built-in whose cost grows with its
+  arguments, and at the end.
+* **Failures.** A run that fails in any way on the fast path (a DDL3xx abort, a division by zero,
+  a missing key, the step budget, Python's recursion limit) is run again by the interpreter
+  (:class:`~ddl.eval.interp.Evaluator`), whose result is returned: its failure, span and θ are
+  the specified ones (the language is pure and total, so running again changes nothing but time).
+  The wall-clock budget (DDL318) is the one failure returned as found: rerunning cannot make the
+  clock agree.
 """
 
 from __future__ import annotations
 
+import ast
+import itertools
+import math
+import re
+import time
 from collections.abc import Callable, Mapping
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+import attrs
 from pyrsistent import pmap, pvector
 
+from ddl.eval import builtins as B
 from ddl.eval import ops
 from ddl.eval.arms import arm_index, binder
-from ddl.eval.builtins import IMPLS, KEYED, cost
-from ddl.eval.interp import Evaluator, index_abort, key_type, map_key_abort, no_match, table_key_abort
-from ddl.eval.ops import DEC_OPS, INT_OPS, Budget, Ctx, InternalError
+from ddl.eval.interp import Evaluator, key_type
+from ddl.eval.ops import DEC_OPS, Budget, Ctx
 from ddl.eval.result import Abort, Err, Ok, Outcome
+from ddl.tree import nodes
 from ddl.types import ir
 from ddl.types.checked import CheckedModule
-from ddl.types.model import DecimalT, ListT, MapT, TextT
-from ddl.values import RecordV, SomeV, Value
+from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, MapT, RecordT, TextT, Type
+from ddl.values import NONE, EnumV, RecordV, SomeV, Value, int_text, to_json
 
-Code = Callable[[list[Any], Ctx], Any]
 SIZED = (TextT, ListT, MapT)  # built-ins whose result's size is checked against the budget
-Scope = Mapping[str, int]
+Scope = Mapping[str, str]  # DDL local → Python local
+_SCALAR_TYPES = (IntT, DecimalT, BoolT, EnumT)
+# Built-ins whose body (ddl.eval.builtins) is one Python expression: written inline.
+_INLINE = {
+    "len": "len({0})", "upper": "{0}.upper()", "lower": "{0}.lower()", "trim": "{0}.strip()",
+    "starts_with": "{0}.startswith({1})", "ends_with": "{0}.endswith({1})", "min": "({1} if {1} < {0} else {0})",
+    "max": "({1} if {1} > {0} else {0})", "is_some": "(type({0}) is SomeV)", "is_none": "(type({0}) is not SomeV)",
+    "some": "SomeV({0})", "unwrap_or": "({0}.value if type({0}) is SomeV else {1})", "abs": "abs({0})",
+    "floor": "floor({0})", "ceil": "ceil({0})",
+}
+_SIZE_EXTRA = frozenset({"repeat", "pad_left", "pad_right", "replace", "join"})  # builtins.cost adds to the size cost  # operands whose size costs nothing (ops._SCALARS)
 
 
-class _Frame:
-    """Slot allocation for one function body (or the program)."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
-    def __init__(self, first: int = 0):
-        self.size = first
 
-    def alloc(self) -> int:
-        slot = self.size
-        self.size += 1
-        return slot
+def _slot_setter(cls: type, name: str) -> Callable[[Any, Any], None]:
+    """The setter of a slotted (frozen attrs) class's field, bypassing the frozen __setattr__."""
+    return cls.__dict__[name].__set__  # type: ignore[no-any-return]
+
+
+class _Fallback(Exception):
+    """Raised by generated code where the run needs the interpreter (a failure is coming)."""
+
+
+# ------------------------------------------------------------------ helpers the generated code calls
+
+
+def _budget(c: Ctx) -> None:
+    """Past a checkpoint: the clock (DDL318) is answered here, anything else by the interpreter."""
+    try:
+        c.over(None)  # type: ignore[arg-type]
+    except Abort as abort:
+        if abort.code == "DDL318":
+            raise
+        raise _Fallback from None
+
+
+def _charge(c: Ctx, n: int) -> None:
+    """Charge ``n`` size steps before work proportional to them (so a huge call never starts)."""
+    if not n:
+        return
+    c.steps += n
+    if c.steps > c.budget:
+        _budget(c)
+
+
+def _fits(c: Ctx, value: Any) -> Any:
+    n = len(value)
+    if n > (c.limits.max_text if type(value) is str else c.limits.max_items):
+        raise _Fallback
+    return value
+
+
+def _text_out(c: Ctx, text: str) -> str:
+    """An interpolation's size cost and limit (the interpreter's ``_interp`` tail)."""
+    n = len(text)
+    if n >= 1 << ops.SIZE_SHIFT:
+        c.steps += n >> ops.SIZE_SHIFT
+        if n > c.limits.max_text:
+            raise _Fallback
+    return text
+
+
+def _concat(c: Ctx, a: Any, b: Any) -> Any:
+    extra = ops.pair_cost(a, b)
+    if extra:
+        _charge(c, extra)
+    return _fits(c, a + b)
+
+
+def _pair(c: Ctx, a: Any, b: Any) -> None:
+    extra = ops.pair_cost(a, b)
+    if extra:
+        c.steps += extra
+
+
+def _int_big(c: Ctx, op: str, a: int, b: int) -> int:
+    extra = ops.int_arith_cost(op, a, b)
+    if extra:
+        _charge(c, extra)
+    return ops.INT_OPS[op](a, b, None)  # type: ignore[arg-type]
+
+
+def _dec_arith(c: Ctx, op: str, a: Any, b: Any, scale: int) -> Decimal:
+    extra = ops.dec_arith_cost(op, a, b)
+    if extra:
+        _charge(c, extra)
+    return DEC_OPS[op](a, b, scale, None)  # type: ignore[arg-type]
+
+
+def _narrow(c: Ctx, v: Any, t: Type) -> Any:
+    extra = ops.narrow_cost(v, t)
+    if extra:
+        _charge(c, extra)
+    return ops.narrow(v, t, None)  # type: ignore[arg-type]
+
+
+def _range(c: Ctx, lo: int, hi: int) -> range:
+    return _fits(c, range(lo, hi + 1))  # type: ignore[no-any-return]
+
+
+def _index(xs: Any, i: int) -> Any:
+    if 0 <= i < len(xs):
+        return xs[i]
+    raise _Fallback
+
+
+def _call_cost(c: Ctx, name: str, args: tuple[Any, ...]) -> None:
+    extra = B.cost(name, args)
+    if extra:
+        _charge(c, extra)
+
+
+def _show_enum(v: Any) -> str:
+    return v.display  # type: ignore[no-any-return]
+
+
+def _show_bool(v: bool) -> str:
+    return "true" if v else "false"
+
+
+def _show_decimal(v: Decimal) -> str:
+    return format(v, "f")
+
+
+_SHOW_OF: list[tuple[type, Callable[[Any], str]]] = [
+    (IntT, int_text), (DecimalT, _show_decimal), (BoolT, _show_bool), (EnumT, _show_enum),
+]
+
+
+# ------------------------------------------------------------------ the code generator
+
+
+class _Block:
+    """Lines of Python under construction, with the steps of the current straight-line block."""
+
+    def __init__(self, indent: int):
+        self.lines: list[str] = []
+        self.indent = indent
+        self.pending = 0
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.indent + line)
+
+    def take(self) -> int:
+        """The steps pending, handed to the branches that follow (each adds them once on its path)."""
+        pending, self.pending = self.pending, 0
+        return pending
+
+    def flush(self) -> None:
+        if self.pending:
+            self.emit(f"c.steps += {self.pending}")
+            self.pending = 0
+
+    def checkpoint(self) -> None:
+        self.flush()
+        self.emit("if c.steps > c.budget: _budget(c)")
 
 
 class _Compiler(ir.Visitor):
-    """``compile(node, scope, frame)``: one ``visit_<Node>`` per IR node class returns the node's closure."""
+    """``visit_<Node>(node, scope)`` emits the statements a node needs and returns its value's expression.
+
+    An expression returned is evaluated at most once and has no effect but its value (effects,
+    steps included, are emitted as statements), so it may be used inside a larger expression.
+    """
 
     def __init__(self, module: CheckedModule, tables: Evaluator):
         self.module = module
         self.tables = tables
-        self._functions: dict[str, tuple[Code, int]] = {}
-
-    def function(self, key: str) -> tuple[Code, int]:
-        compiled = self._functions.get(key)
-        if compiled is None:
-            fn = self.module.functions[key]
-            frame = _Frame(len(fn.params))
-            scope = {name: i for i, (name, _) in enumerate(fn.params)}
-            body = self.compile(fn.body, scope, frame)
-            compiled = (body, frame.size)
-            self._functions[key] = compiled
-        return compiled
-
-    def compile(self, node: ir.Node, scope: Scope, frame: _Frame) -> Code:
-        return self.visit(node, scope, frame)  # type: ignore[no-any-return]
-
-    # Every closure starts with the same two lines as Evaluator._eval: one step per node.
-
-    def visit_Const(self, node: ir.Const, scope: Scope, frame: _Frame) -> Code:
-        value, span = node.value, node.span
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return value
-
-        return f
-
-    def visit_Local(self, node: ir.Local, scope: Scope, frame: _Frame) -> Code:
-        if node.name not in scope:
-            raise InternalError(f"unbound local {node.name}")
-        slot, span = scope[node.name], node.span
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return r[slot]
-
-        return f
-
-    def visit_Param(self, node: ir.Param, scope: Scope, frame: _Frame) -> Code:
-        name, span = node.name, node.span
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return c.params[name]
-
-        return f
-
-    def visit_Interp(self, node: ir.Interp, scope: Scope, frame: _Frame) -> Code:
-        span, show, shift = node.span, ops.show, ops.SIZE_SHIFT
-        parts: list[str | Code] = [p if isinstance(p, str) else self.compile(p, scope, frame) for p in node.parts]
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            text = "".join([p if type(p) is str else show(p(r, c)) for p in parts])  # type: ignore[operator]
-            extra = len(text) >> shift
-            if extra:
-                c.charge(extra, span)
-            return c.fits(text, "an interpolation", span)
-
-        return f
-
-    def visit_Let(self, node: ir.Let, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        value = self.compile(node.value, scope, frame)
-        slot = frame.alloc()
-        body = self.compile(node.body, {**scope, node.name: slot}, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            r[slot] = value(r, c)
-            return body(r, c)
-
-        return f
-
-    def visit_If(self, node: ir.If, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        cond = self.compile(node.cond, scope, frame)
-        then = self.compile(node.then, scope, frame)
-        else_ = self.compile(node.else_, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return then(r, c) if cond(r, c) else else_(r, c)
-
-        return f
-
-    def visit_Arith(self, node: ir.Arith, scope: Scope, frame: _Frame) -> Code:
-        span, op = node.span, node.op
-        left = self.compile(node.left, scope, frame)
-        right = self.compile(node.right, scope, frame)
-        if node.kind == "int":
-            return _int_arith(op, left, right, span)
-        dec_op, scale, dec_arith_cost = DEC_OPS[op], ops.dec_scale(node.type), ops.dec_arith_cost
-
-        def g(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            a = left(r, c)
-            b = right(r, c)
-            extra = dec_arith_cost(op, a, b)
-            if extra:
-                c.charge(extra, span)
-            return dec_op(a, b, scale, span)
-
-        return g
-
-    def visit_Compare(self, node: ir.Compare, scope: Scope, frame: _Frame) -> Code:
-        span, op, pair_cost, compare = node.span, node.op, ops.pair_cost, ops.compare
-        left = self.compile(node.left, scope, frame)
-        right = self.compile(node.right, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            a = left(r, c)
-            b = right(r, c)
-            extra = pair_cost(a, b)
-            if extra:
-                c.charge(extra, span)
-            return compare(op, a, b)
-
-        return f
-
-    def visit_Logic(self, node: ir.Logic, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        left = self.compile(node.left, scope, frame)
-        right = self.compile(node.right, scope, frame)
-        if node.op == "and":
-
-            def f(r: list[Any], c: Ctx) -> Any:
-                c.steps += 1
-                if c.steps > c.budget:
-                    c.over(span)
-                return right(r, c) if left(r, c) else False
-
-            return f
-
-        def g(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return True if left(r, c) else right(r, c)
-
-        return g
-
-    def visit_Not(self, node: ir.Not, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        operand = self.compile(node.operand, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return not operand(r, c)
-
-        return f
-
-    def visit_Neg(self, node: ir.Neg, scope: Scope, frame: _Frame) -> Code:
-        span, negate = node.span, ops.negate
-        operand = self.compile(node.operand, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return negate(operand(r, c))
-
-        return f
-
-    def visit_Concat(self, node: ir.Concat, scope: Scope, frame: _Frame) -> Code:
-        span, pair_cost = node.span, ops.pair_cost
-        left = self.compile(node.left, scope, frame)
-        right = self.compile(node.right, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            a = left(r, c)
-            b = right(r, c)
-            extra = pair_cost(a, b)
-            if extra:
-                c.charge(extra, span)
-            return c.fits(a + b, "`++`", span)
-
-        return f
-
-    def visit_Coalesce(self, node: ir.Coalesce, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        option = self.compile(node.option, scope, frame)
-        default = self.compile(node.default, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            o = option(r, c)
-            return o.value if type(o) is SomeV else default(r, c)
-
-        return f
-
-    def visit_GetField(self, node: ir.GetField, scope: Scope, frame: _Frame) -> Code:
-        span, name = node.span, node.name
-        obj = self.compile(node.obj, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return obj(r, c).get(name)
-
-        return f
-
-    def visit_Index(self, node: ir.Index, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        obj = self.compile(node.obj, scope, frame)
-        index = self.compile(node.index, scope, frame)
-        if node.kind == "list":
-
-            def f(r: list[Any], c: Ctx) -> Any:
-                c.steps += 1
-                if c.steps > c.budget:
-                    c.over(span)
-                xs = obj(r, c)
-                i = index(r, c)
-                if 0 <= i < len(xs):
-                    return xs[i]
-                raise index_abort(i, len(xs), span)
-
-            return f
-
-        def g(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            m = obj(r, c)
-            k = index(r, c)
-            if k in m:
-                return m[k]
-            raise map_key_abort(k, span)
-
-        return g
-
-    def visit_TableGet(self, node: ir.TableGet, scope: Scope, frame: _Frame) -> Code:
-        span, table_key, tables = node.span, node.table, self.tables
-        table_name = self.module.tables[table_key].name
-        key = self.compile(node.key, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            k = key(r, c)
-            entries = tables.table(table_key)
-            if k in entries:
-                return entries[k]
-            raise table_key_abort(k, table_name, span)
-
-        return f
-
-    def visit_CallFn(self, node: ir.CallFn, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        args = [self.compile(a, scope, frame) for a in node.args]
-        body, size = self.function(node.fn)
-        n = len(args)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            regs: list[Any] = [a(r, c) for a in args]
-            regs.extend([None] * (size - n))
-            return body(regs, c)
-
-        return f
-
-    def visit_Lambda(self, node: ir.Lambda, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        slots = [frame.alloc() for _ in node.params]
-        body = self.compile(node.body, {**scope, **dict(zip(node.params, slots))}, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-
-            def call(*args: Any) -> Any:
-                for slot, a in zip(slots, args):
-                    r[slot] = a
-                return body(r, c)
-
-            return call
-
-        return f
-
-    def visit_CallBuiltin(self, node: ir.CallBuiltin, scope: Scope, frame: _Frame) -> Code:
-        span, name = node.span, node.name
-        if name not in IMPLS:
-            raise InternalError(f"unknown built-in {name}")
-        impl = IMPLS[name]
-        args = [self.compile(a, scope, frame) for a in node.args]
-        kwargs = {"key": ops.order_key(key_type(name, node.args))} if name in KEYED else {}
-        scale = node.type.scale if isinstance(node.type, DecimalT) else None
-        to_decimal = ops.to_decimal
-        sized = isinstance(node.type, SIZED)
-        what = f"{name}(…)"
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            values = [a(r, c) for a in args]
-            extra = cost(name, values)
-            if extra:
-                c.charge(extra, span)
-            result = impl(*values, **kwargs)
-            if sized:
-                return c.fits(result, what, span)
-            return result if scale is None else to_decimal(result, scale)
-
-        return f
-
-    def visit_MakeList(self, node: ir.MakeList, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        items = [self.compile(i, scope, frame) for i in node.items]
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return c.fits(pvector([i(r, c) for i in items]), "a list literal", span)
-
-        return f
-
-    def visit_Range(self, node: ir.Range, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        lo = self.compile(node.lo, scope, frame)
-        hi = self.compile(node.hi, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            low = lo(r, c)
-            return c.fits(range(low, hi(r, c) + 1), "a range", span)
-
-        return f
-
-    def visit_Comprehension(self, node: ir.Comprehension, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        source = self.compile(node.source, scope, frame)
-        slot = frame.alloc()
-        inner = {**scope, node.var: slot}
-        elem = self.compile(node.elem, inner, frame)
-        cond = None if node.cond is None else self.compile(node.cond, inner, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            out = []
-            for x in source(r, c):
-                r[slot] = x
-                if cond is not None and not cond(r, c):
-                    continue
-                out.append(elem(r, c))
-            return c.fits(pvector(out), "a comprehension", span)
-
-        return f
-
-    def visit_MakeMap(self, node: ir.MakeMap, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        entries = [(self.compile(k, scope, frame), self.compile(v, scope, frame)) for k, v in node.entries]
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            out: dict[Any, Any] = {}
-            for k, v in entries:
-                key = k(r, c)
-                out[key] = v(r, c)
-            return c.fits(pmap(out), "a map literal", span)
-
-        return f
-
-    def visit_MakeRecord(self, node: ir.MakeRecord, scope: Scope, frame: _Frame) -> Code:
-        span, type_name = node.span, node.type_name
-        fields = [(name, self.compile(e, scope, frame)) for name, e in node.fields]
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return RecordV(type_name, tuple([(name, e(r, c)) for name, e in fields]))
-
-        return f
-
-    def visit_MakeSome(self, node: ir.MakeSome, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        value = self.compile(node.value, scope, frame)
-
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return SomeV(value(r, c))
-
-        return f
-
-    def visit_Match(self, node: ir.Match, scope: Scope, frame: _Frame) -> Code:
-        span = node.span
-        scrutinee = self.compile(node.scrutinee, scope, frame)
-        # Per arm: (binder slot or -1, body).  Which arm runs is arms.arm_index's decision.
-        arms: list[tuple[int, Code]] = []
-        for arm in node.arms:
-            name = binder(arm.pattern)
-            if name is not None:
-                slot = frame.alloc()
-                arms.append((slot, self.compile(arm.body, {**scope, name: slot}, frame)))
+        self.limits = tables.budget
+        self.globals: dict[str, Any] = {
+            "_budget": _budget, "_charge": _charge, "_fits": _fits, "_text_out": _text_out, "_concat": _concat,
+            "_pair": _pair, "_int_big": _int_big, "_dec_arith": _dec_arith, "_narrow": _narrow, "_range": _range,
+            "_index": _index, "_call_cost": _call_cost, "_Fallback": _Fallback, "RecordV": RecordV, "SomeV": SomeV,
+            "pmap": pmap, "pvector": pvector, "arm_index": arm_index, "show": ops.show, "coerce": ops.coerce,
+            "to_decimal": ops.to_decimal, "negate": ops.negate, "compare": ops.compare,
+            "values_equal": ops.values_equal, "to_json": to_json, "SMALL_INT": ops.SMALL_INT,
+            "BIGDEC": Decimal(10) ** _DEC_SCALE_MAX, "quantize": ops.quantize, "Decimal": Decimal, "BIG": ops.BIG, "ROUND_HALF_EVEN": ROUND_HALF_EVEN,
+            "floor": math.floor, "ceil": math.ceil, "NEW": object.__new__,
+            "SET_SOME": _slot_setter(SomeV, "value"), "SET_TYPE": _slot_setter(RecordV, "type_name"),
+            "SET_FIELDS": _slot_setter(RecordV, "fields"), "NONE": NONE,
+        }
+        self.defs: list[str] = []  # generated function definitions, callees first
+        self.functions: dict[str, str] = {}  # DDL function key → Python name
+        self._names = itertools.count()
+        self.block = _Block(1)
+
+    # -- naming
+
+    def fresh(self, stem: str) -> str:
+        return f"{stem}{next(self._names)}"
+
+    def const(self, value: Any, stem: str = "k") -> str:
+        """A Python expression for a constant: a literal for small ints and texts, else a global."""
+        if type(value) is int and -(1 << 60) < value < (1 << 60):
+            return repr(value)
+        if type(value) is bool or value is None:
+            return repr(value)
+        if type(value) is str and len(value) < 200:
+            return repr(value)
+        name = self.fresh(stem)
+        self.globals[name] = value
+        return name
+
+    def temp(self, expr: str) -> str:
+        """Evaluate ``expr`` into a fresh local now (so it can be used twice)."""
+        if expr.isidentifier() or _is_literal(expr):
+            return expr
+        name = self.fresh("t")
+        self.block.emit(f"{name} = {expr}")
+        return name
+
+    def fits(self, expr: str, t: Type | None = None) -> str:
+        """``expr`` (a Text, List or Map) into a temp, checked against the size budget inline."""
+        value = self.temp(expr)
+        limit = self.limits.max_text if isinstance(t, TextT) else self.limits.max_items
+        if t is None or isinstance(t, (TextT, ListT, MapT)):
+            if t is None:
+                self.block.emit(f"if len({value}) > (c.limits.max_text if type({value}) is str else c.limits.max_items): "
+                                "raise _Fallback")
             else:
-                arms.append((-1, self.compile(arm.body, scope, frame)))
+                self.block.emit(f"if len({value}) > {limit}: raise _Fallback")
+        return value
 
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            value = scrutinee(r, c)
-            index = arm_index(node, value)
-            if index is None:
-                raise no_match(value, span)
-            slot, body = arms[index]
-            if slot >= 0:
-                r[slot] = value.value
-            return body(r, c)
+    def charge_sizes(self, values: list[str]) -> None:
+        """Charge the size cost of texts, lists and maps (len >> SIZE_SHIFT) before work on them."""
+        if not values:
+            return
+        self.block.flush()
+        total = " + ".join(f"len({v})" for v in values)
+        # Work linear in operands that already exist: counted now, looked at by the next checkpoint.
+        if len(values) == 1:
+            self.block.emit(f"if {total} >= {1 << ops.SIZE_SHIFT}: c.steps += {total} >> {ops.SIZE_SHIFT}")
+        else:
+            self.block.emit(f"c.steps += ({total}) >> {ops.SIZE_SHIFT}")
 
-        return f
+    # -- structure
 
-    def visit_Widen(self, node: ir.Widen, scope: Scope, frame: _Frame) -> Code:
-        span, target, coerce = node.span, node.type, ops.coerce
-        inner = self.compile(node.inner, scope, frame)
+    def expr(self, node: ir.Node, scope: Scope) -> str:
+        self.block.pending += 1  # one step per node, as in Evaluator._eval
+        return self.visit(node, scope)  # type: ignore[no-any-return]
 
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            return coerce(inner(r, c), target)
+    def json(self, node: ir.Node, scope: Scope) -> str:
+        """``to_json`` of the node's value, with the records, lists and maps it builds built as JSON directly."""
+        max_items = self.limits.max_items
+        if isinstance(node, ir.MakeRecord):
+            self.block.pending += 1
+            fields = [f"{name!r}: {self.temp(self.json(e, scope))}" for name, e in node.fields]
+            return self.temp(f"{{{', '.join(fields)}}}")
+        if isinstance(node, ir.MakeList) and len(node.items) <= max_items:
+            self.block.pending += 1
+            items = [self.temp(self.json(i, scope)) for i in node.items]
+            return self.temp(f"[{', '.join(items)}]")
+        if isinstance(node, ir.MakeMap) and _constant_text_keys(node) and len(node.entries) <= max_items:
+            # Keys are distinct constant texts: to_json's sorted order is known now.
+            self.block.pending += 1
+            pairs = []
+            for k, v in node.entries:
+                key = self.expr(k, scope)
+                pairs.append((key, f"{key}: {self.temp(self.json(v, scope))}"))
+            texts = [str(getattr(k, "value", "")) for k, _ in node.entries]
+            order = sorted(range(len(pairs)), key=texts.__getitem__)
+            return self.temp(f"{{{', '.join(pairs[i][1] for i in order)}}}")
+        if isinstance(node, ir.Let):
+            self.block.pending += 1
+            value = self.expr(node.value, scope)
+            local = self.fresh("v")
+            self.block.emit(f"{local} = {value}")
+            return self.json(node.body, {**scope, node.name: local})
+        value = self.expr(node, scope)
+        vt = node.type
+        if isinstance(vt, (TextT, IntT, BoolT)):
+            return value
+        if isinstance(vt, DecimalT):
+            return f"format({value}, 'f')"
+        return self.temp(self.to_json(value, vt))
 
-        return f
+    def to_json(self, value: str, t: Type) -> str:
+        """An expression for ``to_json(value)`` specialized to the type (lists and options of scalars)."""
+        if isinstance(t, (TextT, IntT, BoolT)):
+            return value
+        if isinstance(t, DecimalT):
+            return f"format({value}, 'f')"
+        if isinstance(t, EnumT):
+            return f"{value}.name"
+        if isinstance(t, ListT) and isinstance(t.elem, (TextT, IntT, BoolT, DecimalT, EnumT)):
+            x = self.fresh("j")
+            return f"[{self.to_json(x, t.elem)} for {x} in {value}]"
+        return f"to_json({value})"
 
-    def visit_Narrow(self, node: ir.Narrow, scope: Scope, frame: _Frame) -> Code:
-        span, target, narrow, narrow_cost = node.span, node.type, ops.narrow, ops.narrow_cost
-        inner = self.compile(node.inner, scope, frame)
+    def branch(self, node: ir.Node, scope: Scope, target: str, extra: int = 0) -> None:
+        """Emit, one level deeper, the code that evaluates ``node`` into ``target`` (a branch's own block).
 
-        def f(r: list[Any], c: Ctx) -> Any:
-            c.steps += 1
-            if c.steps > c.budget:
-                c.over(span)
-            value = inner(r, c)
-            extra = narrow_cost(value, target)
-            if extra:
-                c.charge(extra, span)
-            return narrow(value, target, span)
+        ``extra``: steps taken before the branch point, added on this path with the branch's own.
+        """
+        outer = self.block.pending
+        self.block.pending = extra
+        self.block.indent += 1
+        value = self.expr(node, scope)
+        self.block.flush()
+        self.block.emit(f"{target} = {value}")
+        self.block.indent -= 1
+        self.block.pending = outer
 
-        return f
+    def function(self, key: str) -> str:
+        name = self.functions.get(key)
+        if name is None:
+            fn = self.module.functions[key]
+            name = self.fresh("fn_")
+            params = [self.fresh("a") for _ in fn.params]
+            scope = {p: py for (p, _), py in zip(fn.params, params)}
+            self.functions[key] = name
+            self.defs.append(self.body(name, ["c", *params], fn.body, scope))
+        return name
+
+    def body(self, name: str, params: list[str], node: ir.Node, scope: Scope, *, check_end: bool = False,
+             json: bool = False) -> str:
+        saved = self.block
+        self.block = _Block(1)
+        value = self.json(node, scope) if json else self.expr(node, scope)
+        if check_end:
+            self.block.checkpoint()
+        else:
+            self.block.flush()
+        self.block.emit(f"return {value}")
+        text = f"def {name}({', '.join(params)}):\n" + "\n".join(self.block.lines) + "\n"
+        self.block = saved
+        return text
+
+    # -- nodes
+
+    def visit_Const(self, node: ir.Const, scope: Scope) -> str:
+        return self.const(node.value)
+
+    def visit_Local(self, node: ir.Local, scope: Scope) -> str:
+        if node.name not in scope:
+            raise ops.InternalError(f"unbound local {node.name}")
+        return scope[node.name]
+
+    def visit_Param(self, node: ir.Param, scope: Scope) -> str:
+        param = scope.get("$" + node.name)
+        if param is not None:
+            return param
+        return f"c.params[{node.name!r}]"  # a parameter outside its family's program: KeyError, so the interpreter
+
+    def visit_Interp(self, node: ir.Interp, scope: Scope) -> str:
+        pieces = []
+        for part in node.parts:
+            if type(part) is str:
+                if part:
+                    pieces.append(repr(part))
+                continue
+            value = self.temp(self.expr(part, scope))  # type: ignore[arg-type]
+            pieces.append(self.show(value, part.type))  # type: ignore[union-attr]
+        text = self.temp(" + ".join(pieces) if pieces else "''")
+        self.block.emit(f"if len({text}) >= {1 << ops.SIZE_SHIFT}: _text_out(c, {text})")
+        return text
+
+    def show(self, value: str, t: Type) -> str:
+        if isinstance(t, TextT):
+            return value
+        if _small_int(t):
+            return f"str({value})"  # int_text is str below 10**4000; SMALL_INT is far below
+        for kind, fn in _SHOW_OF:
+            if isinstance(t, kind):
+                return f"{self.const(fn, 'show')}({value})"
+        return f"show({value})"
+
+    def visit_Let(self, node: ir.Let, scope: Scope) -> str:
+        value = self.expr(node.value, scope)
+        local = self.fresh("v")
+        self.block.emit(f"{local} = {value}")
+        return self.expr(node.body, {**scope, node.name: local})
+
+    def visit_If(self, node: ir.If, scope: Scope) -> str:
+        cond = self.expr(node.cond, scope)
+        target = self.fresh("t")
+        before = self.block.take()
+        self.block.emit(f"if {cond}:")
+        self.branch(node.then, scope, target, before)
+        self.block.emit("else:")
+        self.branch(node.else_, scope, target, before)
+        return target
+
+    def visit_Arith(self, node: ir.Arith, scope: Scope) -> str:
+        left = self.temp(self.expr(node.left, scope))
+        right = self.temp(self.expr(node.right, scope))
+        op = node.op
+        if node.kind != "int":
+            return self.decimal_arith(node, left, right)
+        py = {"+": "+", "-": "-", "*": "*", "/": "//", "%": "%"}[op]
+        # b == 0 raises ZeroDivisionError: the interpreter then reports DDL300 with its span.
+        inline = f"({left} {py} {right})"
+        unknown = [v for v, o in ((left, node.left), (right, node.right)) if not _small_int(o.type)]
+        if not unknown:
+            return inline
+        # Operands inside ±SMALL_INT cost nothing extra: checked here, the big-number cost otherwise.
+        test = " and ".join(f"-SMALL_INT < {v} < SMALL_INT" for v in unknown)
+        return self.temp(f"{inline} if {test} else _int_big(c, {op!r}, {left}, {right})")
+
+    def decimal_arith(self, node: ir.Arith, left: str, right: str) -> str:
+        op, scale = node.op, ops.dec_scale(node.type)
+        general = f"_dec_arith(c, {op!r}, {left}, {right}, {scale})"
+        if not (_scale_of(node.left.type) <= _DEC_SCALE_MAX and _scale_of(node.right.type) <= _DEC_SCALE_MAX):
+            return self.temp(general)
+        # Values of scale ≤ 300 inside ±10**300 are far below the size cost's threshold (ops.dec_arith_cost).
+        small = " and ".join(f"-BIGDEC < {v} < BIGDEC" for v, n in ((left, node.left), (right, node.right))
+                             if not isinstance(n, ir.Const) and not _small_decimal(n.type))
+        power = _power_of_ten(node.right)
+        target = self.fresh("t")
+        if small:
+            self.block.emit(f"if {small}:")
+        self.block.indent += 1 if small else 0
+        if op == "/" and power is not None:
+            # Exact: shifting the point loses nothing, then one half-even rounding, as ops._dec_div does.
+            operand = left if isinstance(node.left.type, DecimalT) else f"Decimal({left})"
+            self.quantize(f"{operand}.scaleb({-power}, BIG)", scale, target)
+        elif op in _BIG_METHOD:
+            # ops._dec_add/_sub/_mul: exact in the BIG context (ints convert exactly), then quantize.
+            self.quantize(f"BIG.{_BIG_METHOD[op]}({left}, {right})", scale, target)
+        else:
+            self.block.emit(f"{target} = {self.const(DEC_OPS[op], 'dec')}({left}, {right}, {scale}, None)")
+        if small:
+            self.block.indent -= 1
+            self.block.emit("else:")
+            self.block.emit(f"    {target} = {general}")
+        return target
+
+    def quantize(self, expr: str, scale: int, target: str) -> None:
+        """``target = ops.quantize(expr, scale)`` written out: half-even to the scale, zero never negative."""
+        if not 0 <= scale <= 18:
+            self.block.emit(f"{target} = quantize({expr}, {scale})")
+            return
+        exp = self.const(Decimal(1).scaleb(-scale), "exp")
+        zero = self.const(Decimal(0).quantize(Decimal(1).scaleb(-scale)), "zero")
+        self.block.emit(f"{target} = {expr}.quantize({exp}, ROUND_HALF_EVEN, BIG)")
+        self.block.emit(f"if not {target}: {target} = {zero}")  # -0.00 (or 0.00) → 0.00, as copy_abs gives
+
+    def visit_Compare(self, node: ir.Compare, scope: Scope) -> str:
+        left = self.temp(self.expr(node.left, scope))
+        right = self.temp(self.expr(node.right, scope))
+        t, op = node.left.type, node.op
+        if isinstance(t, (TextT, ListT, MapT)):
+            self.block.emit(f"if len({left}) + len({right}) >= {1 << ops.SIZE_SHIFT}: "
+                            f"c.steps += (len({left}) + len({right})) >> {ops.SIZE_SHIFT}")
+        elif not isinstance(t, _SCALAR_TYPES):
+            self.block.emit(f"_pair(c, {left}, {right})")
+        same = type(t) is type(node.right.type)
+        if same and isinstance(t, (IntT, DecimalT, TextT, BoolT, EnumT)) and (op in ("==", "!=") or not isinstance(t, EnumT)):
+            if isinstance(t, BoolT) and op not in ("==", "!="):
+                return self.temp(f"compare({op!r}, {left}, {right})")
+            return f"({left} {op} {right})"
+        if op == "==":
+            return f"values_equal({left}, {right})"
+        if op == "!=":
+            return f"(not values_equal({left}, {right}))"
+        return self.temp(f"compare({op!r}, {left}, {right})")
+
+    def visit_Logic(self, node: ir.Logic, scope: Scope) -> str:
+        left = self.expr(node.left, scope)
+        target = self.fresh("t")
+        self.block.emit(f"{target} = bool({left})" if not isinstance(node.left.type, BoolT) else f"{target} = {left}")
+        before = self.block.take()
+        self.block.emit(f"if {target}:" if node.op == "and" else f"if not {target}:")
+        self.branch(node.right, scope, target, before)
+        self.block.emit("else:")
+        if before:
+            self.block.emit(f"    c.steps += {before}")
+        self.block.emit(f"    {target} = {node.op == 'or'}")
+        return target
+
+    def visit_Not(self, node: ir.Not, scope: Scope) -> str:
+        return f"(not {self.expr(node.operand, scope)})"
+
+    def visit_Neg(self, node: ir.Neg, scope: Scope) -> str:
+        operand = self.expr(node.operand, scope)
+        if isinstance(node.operand.type, IntT):
+            return f"(-{operand})"
+        return f"negate({operand})"
+
+    def visit_Concat(self, node: ir.Concat, scope: Scope) -> str:
+        left = self.temp(self.expr(node.left, scope))
+        right = self.temp(self.expr(node.right, scope))
+        return self.temp(f"_concat(c, {left}, {right})")
+
+    def visit_Coalesce(self, node: ir.Coalesce, scope: Scope) -> str:
+        option = self.expr(node.option, scope)
+        target = self.fresh("t")
+        self.block.emit(f"{target} = {option}")
+        before = self.block.take()
+        self.block.emit(f"if type({target}) is SomeV:")
+        if before:
+            self.block.emit(f"    c.steps += {before}")
+        self.block.emit(f"    {target} = {target}.value")
+        self.block.emit("else:")
+        self.branch(node.default, scope, target, before)
+        return target
+
+    def visit_GetField(self, node: ir.GetField, scope: Scope) -> str:
+        obj = self.temp(self.expr(node.obj, scope))
+        t = node.obj.type
+        names = [n for n, _ in t.fields] if isinstance(t, RecordT) else []
+        if node.name in names:
+            # Records are built in declaration order (the checker's MakeRecord, convert): read by position,
+            # by name should a record ever come in another order.
+            fields = self.temp(f"{obj}.fields")
+            i = names.index(node.name)
+            return self.temp(f"{fields}[{i}][1] if {fields}[{i}][0] == {node.name!r} else {obj}.get({node.name!r})")
+        return f"{obj}.get({node.name!r})"
+
+    def visit_Index(self, node: ir.Index, scope: Scope) -> str:
+        obj = self.temp(self.expr(node.obj, scope))
+        index = self.temp(self.expr(node.index, scope))
+        if node.kind == "list":
+            return self.temp(f"_index({obj}, {index})")
+        return self.temp(f"{obj}[{index}]")  # KeyError: the interpreter reports DDL303
+
+    def visit_TableGet(self, node: ir.TableGet, scope: Scope) -> str:
+        key = self.temp(self.expr(node.key, scope))
+        try:
+            entries: Any = self.tables.table(node.table)
+        except Abort:
+            return self.temp("_index((), -1)")  # the table fails to evaluate: the interpreter says how
+        keys = list(entries.keys())
+        if keys and all(type(k) is EnumV for k in keys) and isinstance(node.key.type, EnumT):
+            # Keyed by the variant's name: a dict lookup without hashing the enum value.
+            by_name = {k.name: v for k, v in entries.items()}
+            return self.temp(f"{self.const(by_name, 'table')}[{key}.name]")
+        if all(type(k) in (int, str) for k in keys) and isinstance(node.key.type, (IntT, TextT)):
+            return self.temp(f"{self.const(dict(entries), 'table')}[{key}]")
+        return self.temp(f"{self.const(entries, 'table')}[{key}]")
+
+    def visit_CallFn(self, node: ir.CallFn, scope: Scope) -> str:
+        args = [self.temp(self.expr(a, scope)) for a in node.args]
+        fn = self.function(node.fn)
+        return self.temp(f"{fn}(c{''.join(', ' + a for a in args)})")
+
+    def visit_Lambda(self, node: ir.Lambda, scope: Scope) -> str:
+        params = [self.fresh("l") for _ in node.params]
+        name = self.fresh("lam")
+        inner = {**scope, **dict(zip(node.params, params))}
+        outer = self.block
+        self.block = _Block(outer.indent + 1)
+        self.block.emit("if c.steps > c.budget: _budget(c)")
+        value = self.expr(node.body, inner)
+        self.block.flush()
+        self.block.emit(f"return {value}")
+        body = self.block.lines
+        self.block = outer
+        self.block.emit(f"def {name}({', '.join(params)}):")
+        self.block.lines.extend(body)
+        return name
+
+    def visit_CallBuiltin(self, node: ir.CallBuiltin, scope: Scope) -> str:
+        name = node.name
+        if name not in B.IMPLS:
+            raise ops.InternalError(f"unknown built-in {name}")
+        args = [self.temp(self.expr(a, scope)) for a in node.args]
+        if name == "show" and (_small_int(node.args[0].type) or isinstance(node.args[0].type, (BoolT, EnumT))):
+            return self.temp(self.show(args[0], node.args[0].type))  # a short text: no size cost, within max_text
+        if name == "show" and isinstance(node.args[0].type, DecimalT):
+            return self.fits(f"format({args[0]}, 'f')", node.type)  # ops.show of a Decimal; no size cost
+        if name == "text" and isinstance(node.args[0].type, EnumT):
+            return f"{args[0]}.display"
+        if name in _SIZE_EXTRA and not _no_extra_cost(name, node.args, 1 << ops.SIZE_SHIFT) or (
+                name == "show" and isinstance(node.args[0].type, IntT)):
+            self.block.flush()
+            self.block.emit(f"_call_cost(c, {name!r}, ({''.join(a + ', ' for a in args)}))")
+        elif name not in B._CONSTANT_WORK:
+            # builtins.cost is the arguments' size cost here: texts, lists and maps cost len >> SIZE_SHIFT.
+            self.charge_sizes([a for a, arg in zip(args, node.args) if isinstance(arg.type, (TextT, ListT, MapT))])
+        inline = _INLINE.get(name)
+        places = node.args[1].value if len(node.args) == 2 and isinstance(node.args[1], ir.Const) else None
+        if name in ("round", "to_decimal") and type(places) is int and 0 <= places <= 18 and isinstance(
+                node.type, DecimalT):
+            # b_round / b_to_decimal with the places known: ops.to_decimal's quantize, called directly.
+            arg0 = args[0] if isinstance(node.args[0].type, DecimalT) else f"Decimal({args[0]})"
+            target = self.fresh("t")
+            self.quantize(arg0, places, target)
+            if _already_at_scale(name, node.args, node.type.scale):
+                return target
+            return self.temp(f"to_decimal({target}, {node.type.scale})")
+        elif name in ("pad_left", "pad_right") and isinstance(node.args[2], ir.Const) and type(
+                node.args[2].value) is str:
+            # b_pad_left / b_pad_right with the fill known (its first character, a space for "").
+            t, width = args[0], args[1]
+            fill = repr(node.args[2].value[:1] or " ")
+            padded = f"{fill} * ({width} - len({t})) + {t}" if name == "pad_left" else f"{t} + {fill} * ({width} - len({t}))"
+            call = f"({padded} if {width} > len({t}) else {t})"
+        elif name == "get" and isinstance(node.args[0].type, ListT):
+            # b_get on a list: some(xs[i]) when 0 <= i < len(xs), else none.
+            xs, i = args
+            target = self.fresh("t")
+            self.block.emit(f"if 0 <= {i} < len({xs}): {target} = NEW(SomeV); SET_SOME({target}, {xs}[{i}])")
+            self.block.emit(f"else: {target} = NONE")
+            return target
+        elif inline is not None and (name != "abs" or _small_int(node.args[0].type)):
+            call = inline.format(*args)  # the built-in's own body, on arguments that are names or literals
+        else:
+            impl = self.const(B.IMPLS[name], "b_" + name)
+            call = f"{impl}({', '.join(args)}"
+            if name in B.KEYED:
+                call += f", key={self.const(ops.order_key(key_type(name, node.args)), 'key')}"
+            call += ")"
+        if isinstance(node.type, SIZED):
+            return self.fits(call, node.type)
+        if isinstance(node.type, DecimalT):
+            if _already_at_scale(name, node.args, node.type.scale):
+                return self.temp(call)
+            return self.temp(f"to_decimal({call}, {node.type.scale})")
+        return self.temp(call)
+
+    def visit_MakeList(self, node: ir.MakeList, scope: Scope) -> str:
+        items = [self.temp(self.expr(i, scope)) for i in node.items]
+        if len(items) <= self.limits.max_items:
+            return self.temp(f"pvector([{', '.join(items)}])")
+        return self.fits(f"pvector([{', '.join(items)}])", node.type)
+
+    def visit_Range(self, node: ir.Range, scope: Scope) -> str:
+        lo = self.temp(self.expr(node.lo, scope))
+        hi = self.temp(self.expr(node.hi, scope))
+        return self.temp(f"_range(c, {lo}, {hi})")
+
+    def visit_Comprehension(self, node: ir.Comprehension, scope: Scope) -> str:
+        source = self.expr(node.source, scope)
+        var, out = self.fresh("x"), self.fresh("t")
+        inner = {**scope, node.var: var}
+        self.block.flush()
+        self.block.emit(f"{out} = []")
+        self.block.emit(f"for {var} in {source}:")
+        self.block.indent += 1
+        self.block.emit("if c.steps > c.budget: _budget(c)")
+        if node.cond is not None:
+            cond = self.expr(node.cond, inner)
+            self.block.flush()
+            self.block.emit(f"if not {cond}: continue")
+        elem = self.expr(node.elem, inner)
+        self.block.flush()
+        self.block.emit(f"{out}.append({elem})")
+        self.block.indent -= 1
+        return self.fits(f"pvector({out})", node.type)
+
+    def visit_MakeMap(self, node: ir.MakeMap, scope: Scope) -> str:
+        pairs = []
+        for k, v in node.entries:
+            key = self.temp(self.expr(k, scope))
+            value = self.temp(self.expr(v, scope))
+            pairs.append(f"{key}: {value}")
+        if len(pairs) <= self.limits.max_items:
+            return self.temp(f"pmap({{{', '.join(pairs)}}})")
+        return self.fits(f"pmap({{{', '.join(pairs)}}})", node.type)
+
+    def visit_MakeRecord(self, node: ir.MakeRecord, scope: Scope) -> str:
+        fields = [f"({name!r}, {self.temp(self.expr(e, scope))})" for name, e in node.fields]
+        record = self.fresh("t")
+        # RecordV's attrs __init__ only sets the two slots (no validators): set directly.
+        self.block.emit(f"{record} = NEW(RecordV); SET_TYPE({record}, {node.type_name!r}); "
+                        f"SET_FIELDS({record}, ({''.join(f + ', ' for f in fields)}))")
+        return record
+
+    def visit_MakeSome(self, node: ir.MakeSome, scope: Scope) -> str:
+        value = self.expr(node.value, scope)
+        some = self.fresh("t")
+        # SomeV's attrs __init__ only sets the slot (no validators): the slot set directly, at half the cost.
+        self.block.emit(f"{some} = NEW(SomeV); SET_SOME({some}, {value})")
+        return some
+
+    def visit_Match(self, node: ir.Match, scope: Scope) -> str:
+        value = self.temp(self.expr(node.scrutinee, scope))
+        target = self.fresh("t")
+        before = self.block.take()
+        by_name = _enum_arms(node)
+        if by_name is not None:
+            # Enum variants: a dict from the variant's name to its arm (arm_index's rule on enum values).
+            arms, wild = by_name
+            lookup = f"{self.const(arms, 'arms')}.get({value}.name, {wild})"
+            index = self.temp(lookup)
+        else:
+            tests = [self.pattern_test(arm.pattern, value, node.scrutinee.type) for arm in node.arms]
+            for i, arm in enumerate(node.arms):
+                self.block.emit(f"{'if' if i == 0 else 'elif'} {tests[i]}:")
+                self.arm(arm, value, scope, target, before)
+            self.block.emit("else: raise _Fallback")  # no arm applies: DDL999 from the interpreter
+            return target
+        self.block.emit(f"if {index} is None: raise _Fallback")
+        for i, arm in enumerate(node.arms):
+            self.block.emit(f"{'if' if i == 0 else 'elif'} {index} == {i}:")
+            self.arm(arm, value, scope, target, before)
+        return target
+
+    def arm(self, arm: ir.Arm, value: str, scope: Scope, target: str, before: int) -> None:
+        name = binder(arm.pattern)
+        if name is not None:
+            local = self.fresh("v")
+            self.block.emit(f"    {local} = {value}.value")
+            scope = {**scope, name: local}
+        self.branch(arm.body, scope, target, before)
+
+    def pattern_test(self, pattern: ir.IRPattern, value: str, t: Type) -> str:
+        """The Python test of arms.arm_index's rule for one pattern."""
+        if type(pattern) is ir.PatWild:
+            return "True"
+        if type(pattern) is ir.PatSome:
+            return f"type({value}) is SomeV"
+        if type(pattern) is ir.PatConst:
+            const = pattern.value
+            if isinstance(t, (IntT, TextT)) and type(const) in (int, str):
+                return f"{value} == {self.const(const)}"
+            return f"values_equal({self.const(const)}, {value})"
+        return f"type({value}) is not SomeV"  # none
+
+    def visit_Widen(self, node: ir.Widen, scope: Scope) -> str:
+        inner = self.expr(node.inner, scope)
+        target = node.type
+        if isinstance(node.inner, ir.Const):
+            return self.const(ops.coerce(node.inner.value, target))  # folded once: coerce is total
+        if isinstance(target, DecimalT):
+            return self.temp(f"to_decimal({inner}, {target.scale})")
+        if not ops.has_decimal(target):
+            return inner
+        return self.temp(f"coerce({inner}, {self.const(target, 'type')})")
+
+    def visit_Narrow(self, node: ir.Narrow, scope: Scope) -> str:
+        inner = self.temp(self.expr(node.inner, scope))
+        t = node.type
+        if isinstance(t, IntT):  # ops.narrow's Int rule; no size cost
+            tests = ([f"{inner} < {t.lo}"] if t.lo is not None else []) + ([f"{inner} > {t.hi}"] if t.hi is not None else [])
+            if tests:
+                self.block.emit(f"if {' or '.join(tests)}: raise _Fallback")
+            return inner
+        if isinstance(t, DecimalT):  # ops.narrow's Decimal rule: no more places than the scale, in range; no size cost
+            operand = inner if isinstance(node.inner.type, DecimalT) else f"Decimal({inner})"
+            target = self.fresh("t")
+            self.quantize(operand, t.scale, target)
+            tests = [f"{target} != {inner}"] + ([f"{target} < {self.const(t.lo, 'lo')}"] if t.lo is not None else []) + (
+                [f"{target} > {self.const(t.hi, 'hi')}"] if t.hi is not None else [])
+            self.block.emit(f"if {' or '.join(tests)}: raise _Fallback")
+            return target
+        if isinstance(t, TextT):  # ops.narrow's Text rule, with the pattern's matcher looked up once
+            tests = [f"len({inner}) > {t.max_len}"] if t.max_len is not None else []
+            if t.pattern is not None:
+                self.charge_sizes([inner])
+                tests.append(f"not {self.const(ops.pattern_matcher(t.pattern), 'matcher')}({inner})")
+            if tests:
+                self.block.emit(f"if {' or '.join(tests)}: raise _Fallback")
+            return inner
+        return self.temp(f"_narrow(c, {inner}, {self.const(node.type, 'type')})")
 
 
-def _int_arith(op: str, left: Code, right: Code, span: Any) -> Code:
-    """Int arithmetic with the operator inlined for small operands (same costs as ops.int_arith_cost)."""
-    lim, int_arith_cost = ops.SMALL_INT, ops.int_arith_cost
-    int_op = INT_OPS[op]
+def _is_literal(expr: str) -> bool:
+    """Whether ``expr`` is one Python literal (safe to use twice)."""
+    try:
+        ast.literal_eval(expr)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+    return not expr.lstrip().startswith(("(", "[", "{"))
 
-    def operands(r: list[Any], c: Ctx) -> tuple[int, int]:
-        c.steps += 1
-        if c.steps > c.budget:
-            c.over(span)
-        a = left(r, c)
-        b = right(r, c)
-        if not (-lim < a < lim and -lim < b < lim):
-            extra = int_arith_cost(op, a, b)
-            if extra:
-                c.charge(extra, span)
-        return a, b
 
-    if op == "+":
-        def add(r: list[Any], c: Ctx) -> Any:
-            a, b = operands(r, c)
-            return a + b
+def _small_int(t: Type) -> bool:
+    """An Int type whose values cost nothing extra in arithmetic (inside ±ops.SMALL_INT)."""
+    lim = ops.SMALL_INT
+    return isinstance(t, IntT) and t.lo is not None and t.hi is not None and -lim < t.lo and t.hi < lim
 
-        return add
-    if op == "-":
-        def sub(r: list[Any], c: Ctx) -> Any:
-            a, b = operands(r, c)
-            return a - b
 
-        return sub
-    if op == "*":
-        def mul(r: list[Any], c: Ctx) -> Any:
-            a, b = operands(r, c)
-            return a * b
+_CHEAP_NODES = (ir.Const, ir.Local, ir.Param, ir.Let, ir.If, ir.Logic, ir.Not, ir.Coalesce, ir.GetField,
+                ir.MakeSome, ir.Match, ir.Widen)
+_UNCOUNTED = Ctx(Budget(steps=1 << 62, seconds=None), {})
 
-        return mul
 
-    def other(r: list[Any], c: Ctx) -> Any:
-        a, b = operands(r, c)
-        return int_op(a, b, span)
+def _cheap(node: ir.Node, steps: int) -> bool:
+    """Whether evaluating ``node`` takes fewer than ``steps`` steps for every θ: small, no size costs, no loops."""
+    count = 0
+    for n in nodes(node):
+        if type(n) not in ir.NODE_CLASSES:
+            continue  # types, spans and patterns
+        count += 1
+        if isinstance(n, (ir.Arith, ir.Neg)):
+            operands = [n.left, n.right] if isinstance(n, ir.Arith) else [n.operand]
+            if not all(_small_int(o.type) for o in operands):
+                return False
+        elif isinstance(n, ir.Compare):
+            if not isinstance(n.left.type, _SCALAR_TYPES) or isinstance(n.left.type, DecimalT):
+                return False
+        elif not isinstance(n, _CHEAP_NODES):
+            return False
+    return count < steps
 
-    return other
+
+_DEC_SCALE_MAX = 300
+_BIG_METHOD = {"+": "add", "-": "subtract", "*": "multiply"}
+
+
+def _small_decimal(t: Type) -> bool:
+    """A Decimal or Int type whose values are known to lie inside ±10**300 (no size cost in arithmetic)."""
+    if isinstance(t, IntT):
+        return t.lo is not None and t.hi is not None and abs(t.lo) < 10**_DEC_SCALE_MAX and abs(t.hi) < 10**_DEC_SCALE_MAX
+    if isinstance(t, DecimalT):
+        return (t.scale <= _DEC_SCALE_MAX and t.lo is not None and t.hi is not None
+                and abs(t.lo) < Decimal(10) ** _DEC_SCALE_MAX and abs(t.hi) < Decimal(10) ** _DEC_SCALE_MAX)
+    return False
+# A program too deep for Python's compiler (nesting past the parser's limits, the recursion limit):
+# then every run is the interpreter's, which evaluates it or fails as specified.
+_TOO_DEEP = (RecursionError, SyntaxError, MemoryError)
+
+
+def _run_source(text: str, name: str, namespace: dict[str, Any]) -> None:
+    exec(compile(text, name, "exec"), namespace)  # noqa: S102 - our own generated code
+
+
+def _scale_of(t: Type) -> int:
+    """The scale of a Decimal operand (an Int is scale 0); huge for anything else."""
+    if isinstance(t, DecimalT):
+        return t.scale
+    return 0 if isinstance(t, IntT) else 1 << 30
+
+
+def _power_of_ten(node: ir.Node) -> int | None:
+    """k when ``node`` is the constant 10**k (perhaps widened to a Decimal), else None."""
+    if isinstance(node, ir.Widen):
+        node = node.inner
+    if not isinstance(node, ir.Const):
+        return None
+    raw = node.value
+    if type(raw) is not int and type(raw) is not Decimal:
+        return None
+    value = Decimal(raw)  # type: ignore[arg-type]
+    for k in range(0, 19):
+        if value == Decimal(10) ** k:
+            return k
+    return None
+
+
+def _already_at_scale(name: str, args: tuple[ir.Node, ...], scale: int) -> bool:
+    """Whether the built-in's Decimal result is already quantized to ``scale`` (to_decimal would change nothing)."""
+    if name in ("round", "to_decimal") and len(args) == 2:
+        places = args[1].value if isinstance(args[1], ir.Const) else None
+        return type(places) is int and places == scale and 0 <= scale <= 18
+    return False
+
+
+def _no_extra_cost(name: str, args: tuple[ir.Node, ...], unit: int) -> bool:
+    """Whether builtins.cost adds nothing to the size cost for these arguments, whatever their values."""
+    consts = [a.value if isinstance(a, ir.Const) else None for a in args]
+    if name == "replace":
+        old, new = consts[1], consts[2]
+        return type(old) is str and type(new) is str and (not old or not new or len(new) <= len(old))
+    if name in ("pad_left", "pad_right"):
+        width = consts[1]
+        return type(width) is int and width < unit  # max(0, width - len(t)) >> SIZE_SHIFT is 0
+    return False
+
+
+def _constant_text_keys(node: ir.MakeMap) -> bool:
+    keys = [k.value for k, _ in node.entries if type(k) is ir.Const and type(k.value) is str]
+    return len(keys) == len(node.entries) and len(set(keys)) == len(keys)
+
+
+def _enum_arms(node: ir.Match) -> tuple[dict[str, int], int | None] | None:
+    """For a match on enum constants (and perhaps ``_``): variant name → first arm, and the wildcard's arm."""
+    if not isinstance(node.scrutinee.type, EnumT):
+        return None
+    arms: dict[str, int] = {}
+    for i, arm in enumerate(node.arms):
+        pat = arm.pattern
+        if type(pat) is ir.PatWild:
+            return arms, i
+        if type(pat) is not ir.PatConst or type(pat.value) is not EnumV:  # type: ignore[union-attr]
+            return None
+        arms.setdefault(pat.value.name, i)  # type: ignore[union-attr]
+    return arms, None
+
+
+def compile_source(
+    module: CheckedModule, family: str, tables: Evaluator, *, node: ir.Node | None = None, json: bool = False
+) -> tuple[str, Callable[..., Any]]:
+    """The Python text of a family's program (or of ``node`` over its θ) and the function it defines.
+
+    The function is ``program(c, *θ values in declaration order)``; with ``json`` it returns
+    ``to_json`` of the value (records, lists and maps built as JSON directly).
+    """
+    fam = module.families[family]
+    compiler = _Compiler(module, tables)
+    params = [compiler.fresh("p") for _ in fam.params]
+    scope = {"$" + p.name: py for p, py in zip(fam.params, params)}
+    main = compiler.body("program", ["c", *params], fam.program if node is None else node, scope, check_end=True,
+                         json=json)
+    text = "\n".join([*compiler.defs, main])
+    namespace = dict(compiler.globals)
+    _run_source(text, f"<ddl family {family}>", namespace)
+    return text, namespace["program"]
 
 
 def compile_family(
-    module: CheckedModule, family: str, step_budget: int | None = None, *, budget: Budget = ops.DEFAULT_LIMITS
+    module: CheckedModule, family: str, step_budget: int | None = None, *, budget: Budget = ops.DEFAULT_LIMITS,
+    on_fallback: Callable[[BaseException], None] | None = None,
 ) -> Callable[[Mapping[str, Value]], Outcome]:
     """Compile a family's program once; the result maps a validated θ to an Outcome.
 
     Agrees exactly with ``Evaluator(module, step_budget, budget=budget).run(family, θ)`` (the
-    wall clock aside, which neither backend can make deterministic).
+    wall clock aside, which neither backend can make deterministic): a run that fails on the fast
+    path is the interpreter's run.  ``on_fallback`` (for tests and benchmarks) is told why each
+    run that the interpreter finished left the fast path.
     """
     fam = module.families[family]
-    tables = Evaluator(module, step_budget, budget=budget)
-    limits = tables.budget
-    frame = _Frame()
-    root_span = fam.program.span
-    try:
-        body = _Compiler(module, tables).compile(fam.program, {}, frame)
-    except RecursionError:
-        # Too deep to compile means too deep to run: fail like the interpreter does.
-        def body(r: list[Any], c: Ctx) -> Any:
-            raise RecursionError
-
+    interpreter = Evaluator(module, step_budget, budget=budget)
+    limits = interpreter.budget
     names = [p.name for p in fam.params]
-    size = frame.size
+    try:
+        _, program = compile_source(module, family, interpreter)
+    except _TOO_DEEP:
+        # Too deep to compile: every run is the interpreter's (which fails or succeeds as specified).
+        def program(c: Ctx, *values: Any) -> Any:
+            raise _Fallback
 
     def run(theta: Mapping[str, Value]) -> Outcome:
-        missing = [n for n in names if n not in theta]
-        if missing:
-            raise ValueError(f"θ is missing parameter(s) {', '.join(missing)}; use validate_theta first")
-        params = dict(theta)
-        theta_t = tuple((n, params[n]) for n in names)
-        ctx = Ctx(limits, params)
         try:
-            return Ok(body([None] * size, ctx))
+            values = [theta[n] for n in names]
+        except KeyError:
+            missing = [n for n in names if n not in theta]
+            raise ValueError(f"θ is missing parameter(s) {', '.join(missing)}; use validate_theta first") from None
+        ctx = Ctx(limits, theta if type(theta) is dict else dict(theta))
+        try:
+            return Ok(program(ctx, *values))
         except Abort as abort:
-            return Err(abort.failure(theta_t))
-        except RecursionError:
-            return Err(ops.depth_abort(root_span).failure(theta_t))
+            if abort.code == "DDL318":
+                return Err(abort.failure(tuple(zip(names, values))))
+            if on_fallback is not None:
+                on_fallback(abort)
+        except Exception as why:  # noqa: BLE001 - any failure on the fast path: the interpreter's run says what it is
+            if on_fallback is not None:
+                on_fallback(why)
+        return interpreter.run(family, theta)
 
     run.__name__ = f"run_{family}"
-    run.__doc__ = f"Evaluate family {family!r} at a validated θ (compiled closures)."
+    run.__doc__ = f"Evaluate family {family!r} at a validated θ (compiled to Python)."
     return run
 
 
-__all__ = ["compile_family"]
+def compile_call(
+    module: CheckedModule, family: str, *, budget: Budget = ops.DEFAULT_LIMITS
+) -> Callable[[Mapping[str, Value]], Any]:
+    """What calling a family from Python runs: θ (validated, complete) → ``to_json`` of its value, or an Err.
+
+    The same fast path and fallback as :func:`compile_family`, without the Ok wrapper and with the
+    JSON built by the generated code.
+    """
+    fam = module.families[family]
+    interpreter = Evaluator(module, budget=budget)
+    limits = interpreter.budget
+    names = [p.name for p in fam.params]
+    try:
+        _, program = compile_source(module, family, interpreter, json=True)
+    except _TOO_DEEP:
+        def program(c: Ctx, *values: Any) -> Any:
+            raise _Fallback
+
+    def call(theta: Mapping[str, Value]) -> Any:
+        values = [theta[n] for n in names]
+        try:
+            return program(Ctx(limits, theta), *values)  # type: ignore[arg-type]
+        except Abort as abort:
+            if abort.code == "DDL318":
+                return Err(abort.failure(tuple(zip(names, values))))
+        except Exception:  # noqa: BLE001 - the interpreter's run says what the failure is
+            pass
+        outcome = interpreter.run(family, theta)
+        return to_json(outcome.value) if isinstance(outcome, Ok) else outcome
+
+    return call
+
+
+def compile_check(
+    module: CheckedModule, family: str, node: ir.Node, tables: Evaluator
+) -> Callable[[Mapping[str, Value]], bool]:
+    """A Bool expression over a family's θ (a ``where``) as a test: True only when it evaluates to true.
+
+    False covers both false and any failure: the caller asks the interpreter which (for its message).
+    """
+    names = [p.name for p in module.families[family].params]
+    limits = tables.budget
+    try:
+        _, program = compile_source(module, family, tables, node=node)
+    except _TOO_DEEP:
+        return lambda theta: False
+    if _cheap(node, tables.budget.steps):
+        # Within the step budget whatever θ is (few nodes, no size costs, no loops, no clock to look
+        # at): no per-call context, one shared counter nobody reads.
+        def cheap_check(theta: Mapping[str, Value]) -> bool:
+            try:
+                return program(_UNCOUNTED, *[theta[n] for n in names]) is True  # type: ignore[no-any-return]
+            except Exception:  # noqa: BLE001 - a failing where: the slow path reports it
+                return False
+
+        return cheap_check
+
+    def check(theta: Mapping[str, Value]) -> bool:
+        try:
+            return program(Ctx(limits, theta), *[theta[n] for n in names]) is True  # type: ignore[arg-type, no-any-return]
+        except Exception:  # noqa: BLE001 - a failing where: the slow path reports it
+            return False
+
+    return check
+
+
+SLOW = _Fallback()  # compile_entry's "take the general path" (validation to report, or the interpreter to run)
+
+
+@attrs.frozen
+class ParamEntry:
+    """How compile_entry reads one parameter from a Python call's keyword arguments.
+
+    ``kind`` is ``int`` (``data`` = (lo, hi), None for open), ``bool``, ``text`` (any str without
+    lone surrogates), ``enum`` (``data`` = spelling → value) or ``call`` (``data`` = a converter
+    returning ``NO`` for what it does not accept).  ``default`` is the converted default, or ``NO``
+    when the parameter is required.
+    """
+
+    name: str
+    kind: str
+    data: Any
+    default: Any
+
+
+def compile_entry(
+    module: CheckedModule, family: str, entries: list[ParamEntry], no: object, tables: Evaluator,
+    *, budget: Budget = ops.DEFAULT_LIMITS,
+) -> Callable[[Mapping[str, Any]], Any]:
+    """A Python call of a family in one generated function: keyword arguments → JSON output.
+
+    Reads and checks each argument as ``entries`` say, checks the ``where`` clauses, runs the
+    program and builds its JSON.  Returns :data:`SLOW` for anything off the fast path (an argument
+    to convert or report, a where that does not hold, a run that fails), for the caller's general
+    path (ThetaChecker, compile_call) to answer; or an Err for a run past its time budget.
+    """
+    fam = module.families[family]
+    compiler = _Compiler(module, tables)
+    limits = tables.budget if budget is ops.DEFAULT_LIMITS else budget
+    compiler.limits = limits
+    g = compiler.globals
+    g.update({"NAMES": frozenset(e.name for e in entries), "SLOW": SLOW, "NO": no, "Ctx": Ctx, "LIMITS": limits,
+              "EMPTY": {}, "UNCOUNTED": _UNCOUNTED, "monotonic": time.monotonic, "Abort": Abort, "Err": Err, "SURROGATE": _SURROGATE})
+    if [e.name for e in entries] != [p.name for p in fam.params]:
+        raise ops.InternalError("compile_entry needs one entry per parameter, in order")
+    py = [compiler.fresh("p") for _ in entries]
+    scope = {"$" + e.name: v for e, v in zip(entries, py)}
+    lines = ["def entry(raw):", "    if not NAMES.issuperset(raw): return SLOW"]
+    for e, v in zip(entries, py):
+        lines.append(f"    if {e.name!r} in raw:")
+        lines.append(f"        {v} = raw[{e.name!r}]")
+        if e.kind == "int":
+            lo, hi = e.data
+            bounds = "".join([f" or {v} < {lo}" if lo is not None else "", f" or {v} > {hi}" if hi is not None else ""])
+            lines.append(f"        if type({v}) is not int{bounds}: return SLOW")
+        elif e.kind == "bool":
+            lines.append(f"        if type({v}) is not bool: return SLOW")
+        elif e.kind == "text":
+            lines.append(f"        if type({v}) is not str or SURROGATE.search({v}): return SLOW")
+        elif e.kind == "enum":
+            table = compiler.const(e.data, "spell")
+            lines.append(f"        {v} = {table}.get({v}) if type({v}) is str else None")
+            lines.append(f"        if {v} is None: return SLOW")
+        else:
+            conv = compiler.const(e.data, "conv")
+            lines.append(f"        {v} = {conv}({v})")
+            lines.append(f"        if {v} is NO: return SLOW")
+        if e.default is no:
+            lines.append("    else: return SLOW")
+        else:
+            lines.append(f"    else: {v} = {compiler.const(e.default, 'default')}")
+    theta = "{" + ", ".join(f"{e.name!r}: {v}" for e, v in zip(entries, py)) + "}"
+    for p in fam.params:
+        if p.where is None:
+            continue
+        if _cheap(p.where, limits.steps):
+            compiler.block = _Block(2)
+            value = compiler.expr(p.where, scope)
+            compiler.block.flush()
+            lines += ["    try:", "        c = UNCOUNTED", *compiler.block.lines,
+                      f"        if {value} is not True: return SLOW", "    except Exception: return SLOW"]
+        else:
+            check = compiler.const(compile_check(module, family, p.where, tables), "where")
+            lines.append(f"    if not {check}({theta}): return SLOW")
+    compiler.block = _Block(2)
+    value = compiler.json(fam.program, scope)
+    compiler.block.checkpoint()
+    pairs = "(" + "".join(f"({e.name!r}, {v}), " for e, v in zip(entries, py)) + ")"
+    start = ["    c = NEW(Ctx)", "    c.steps = 0", "    c.limits = LIMITS", "    c.params = EMPTY"]
+    if limits.seconds is None:
+        start += ["    c.deadline = None", f"    c.budget = {limits.steps}"]
+    else:  # Ctx.__init__'s fields, written out (the clock starts now; looked at every CLOCK_EVERY steps)
+        start += [f"    c.deadline = monotonic() + {limits.seconds!r}", f"    c.budget = {min(limits.steps, ops.CLOCK_EVERY)}"]
+    lines += [*start, "    try:", *compiler.block.lines, f"        return {value}",
+              "    except Abort as abort:", f"        if abort.code == 'DDL318': return Err(abort.failure({pairs}))",
+              "    except Exception: pass", "    return SLOW"]
+    text = "\n".join([*compiler.defs, "\n".join(lines)]) + "\n"
+    namespace = dict(g)
+    _run_source(text, f"<ddl family {family} call>", namespace)
+    return namespace["entry"]  # type: ignore[no-any-return]
+
+
+__all__ = ["SLOW", "ParamEntry", "compile_call", "compile_check", "compile_entry", "compile_family", "compile_source"]

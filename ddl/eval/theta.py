@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +21,10 @@ from pyrsistent import PMap, PVector, pmap, pvector
 
 from ddl.diagnostics import SourceMap, Span, did_you_mean
 from ddl.eval import ops
-from ddl.eval.result import Err
-from ddl.types.checked import CheckedFamily
+from ddl.eval.compile import SLOW, ParamEntry, compile_check, compile_entry
+from ddl.eval.result import Err, Ok
+from ddl.types import ir
+from ddl.types.checked import CheckedFamily, CheckedModule
 from ddl.types.model import BoolT, BottomT, DecimalT, EnumT, IntT, ListT, MapT, OptionT, RecordT, TextT, Type
 from ddl.values import NONE, EnumV, NoneV, RecordV, SomeV, Value, int_text, quote_text, show_value
 
@@ -323,21 +325,160 @@ def validate_theta(
             errors.append(bad.message)
     if errors:
         return None, errors
-    sources = sources or SourceMap()
     for param in family.params:
         if param.where is None:
             continue
         outcome = evaluator.eval_closed(param.where, params=theta)
-        value = show_value(theta[param.name])
-        text = _span_text(param.where.span, sources)
-        refinement = f"where {text}" if text else "its where-refinement"
-        if isinstance(outcome, Err):
-            errors.append(f"{param.name} = {value}: checking {refinement} failed: {outcome.failure.message}")
-        elif outcome.value is not True:
-            errors.append(f"{param.name} = {value} violates {refinement}")
+        if isinstance(outcome, Err) or outcome.value is not True:
+            # Only a violation quotes the source (which may mean reading the file): none on success.
+            sources = sources or SourceMap()
+            value = show_value(theta[param.name])
+            text = _span_text(param.where.span, sources)
+            refinement = f"where {text}" if text else "its where-refinement"
+            if isinstance(outcome, Err):
+                errors.append(f"{param.name} = {value}: checking {refinement} failed: {outcome.failure.message}")
+            else:
+                errors.append(f"{param.name} = {value} violates {refinement}")
     if errors:
         return None, errors
     return theta, []
+
+
+_NO = object()  # a fast converter's "not on the fast path"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _entry(t: Type, name: str, default: Any) -> ParamEntry:
+    """How the generated call reads a parameter of type ``t`` (compile.compile_entry)."""
+    if isinstance(t, IntT):
+        return ParamEntry(name, "int", (t.lo, t.hi), default)
+    if isinstance(t, BoolT):
+        return ParamEntry(name, "bool", None, default)
+    if isinstance(t, TextT) and t.pattern is None and t.max_len is None:
+        return ParamEntry(name, "text", None, default)
+    if isinstance(t, EnumT):
+        return ParamEntry(name, "enum", _spellings(t), default)
+    return ParamEntry(name, "call", _fast_converter(t, name), default)
+
+
+def _spellings(t: EnumT) -> dict[str, EnumV]:
+    """Every exact spelling convert accepts (names first, then displays and aliases in variant order)."""
+    spellings: dict[str, EnumV] = {}
+    aliases = t.aliases if len(t.aliases) == len(t.variants) else tuple(() for _ in t.variants)
+    for i, variant in enumerate(t.variants):
+        for spelling in (t.displays[i], *aliases[i]):
+            spellings.setdefault(spelling, enum_value(t, variant))
+    spellings.update({variant: enum_value(t, variant) for variant in t.variants})
+    return spellings
+
+
+def _fast_converter(t: Type, name: str) -> Callable[[Any], Any]:
+    """``raw → value`` for the common, valid arguments of type ``t``; ``_NO`` for anything else."""
+    if isinstance(t, IntT):
+        lo, hi = t.lo, t.hi
+
+        def int_value(raw: Any) -> Any:
+            if type(raw) is int and (lo is None or raw >= lo) and (hi is None or raw <= hi):
+                return raw
+            return _NO
+
+        return int_value
+    if isinstance(t, BoolT):
+        return lambda raw: raw if type(raw) is bool else _NO
+    if isinstance(t, TextT) and t.pattern is None and t.max_len is None:
+        return lambda raw: raw if type(raw) is str and not _SURROGATE.search(raw) else _NO
+    if isinstance(t, TextT):
+        # The pattern's matcher looked up once (ops.pattern_matcher hashes the whole pattern per lookup).
+        matcher = ops.pattern_matcher(t.pattern) if t.pattern is not None else None
+        max_len = t.max_len
+
+        def text_value(raw: Any) -> Any:
+            if type(raw) is not str or (max_len is not None and len(raw) > max_len) or _SURROGATE.search(raw):
+                return _NO
+            return raw if matcher is None or matcher(raw) else _NO
+
+        return text_value
+    if isinstance(t, EnumT):
+        spellings = _spellings(t)
+        return lambda raw: spellings.get(raw, _NO) if type(raw) is str else _NO
+
+    def any_value(raw: Any) -> Any:
+        try:
+            return convert(raw, t, name)
+        except _Invalid:
+            return _NO
+
+    return any_value
+
+
+class ThetaChecker:
+    """:func:`validate_theta` for one family with everything it needs prepared once.
+
+    ``checker(raw)`` gives validate_theta's answer.  Valid plain arguments (what a Python caller
+    passes) take the prepared path: a converter per parameter, constant defaults converted once,
+    ``where`` clauses compiled; anything else, and every error, goes through validate_theta itself,
+    so its messages are the specified ones.
+    """
+
+    def __init__(self, family: CheckedFamily, evaluator: Evaluator, module: CheckedModule):
+        self.family = family
+        self.evaluator = evaluator
+        self.names = frozenset(p.name for p in family.params)
+        self.params: list[tuple[str, Callable[[Any], Any], Any]] = []
+        self.fast = True
+        for p in family.params:
+            default: Any = _NO
+            if p.default is not None:
+                outcome = evaluator.eval_closed(p.default, params={}) if isinstance(p.default, ir.Const) else None
+                try:
+                    default = convert(outcome.value, p.type, p.name) if isinstance(outcome, Ok) else None
+                except _Invalid:
+                    default = None
+                if default is None:
+                    self.fast = False  # a default that depends on θ, or fails: validate_theta evaluates it
+            self.params.append((p.name, _fast_converter(p.type, p.name), default))
+        self.wheres = [compile_check(module, family.name, p.where, evaluator) for p in family.params if p.where]
+        self.module = module
+
+    def entry(self) -> Callable[[Mapping[str, Any]], Any]:
+        """The whole Python call generated as one function (compile.compile_entry): kwargs → JSON, or SLOW."""
+        if not self.fast:
+            return lambda raw: SLOW
+        entries = [_entry(p.type, name, default) for p, (name, _, default) in zip(self.family.params, self.params)]
+        try:
+            return compile_entry(self.module, self.family.name, entries, _NO, self.evaluator)
+        except (RecursionError, SyntaxError, MemoryError):  # too deep for Python's compiler: the general path
+            return lambda raw: SLOW
+
+    def __call__(self, raw: Mapping[str, object]) -> tuple[dict[str, Value] | None, list[str]]:
+        theta = self.quick(raw)
+        if theta is not None:
+            return theta, []
+        return validate_theta(self.family, self.evaluator, raw)
+
+    def quick(self, raw: Mapping[str, object]) -> dict[str, Value] | None:
+        """θ for valid plain arguments, or None (then validate_theta decides, and says why)."""
+        if not self.fast:
+            return None
+        names = self.names
+        for key in raw:
+            if key not in names:
+                return None
+        theta: dict[str, Value] = {}
+        for name, conv, default in self.params:
+            if name in raw:
+                value = conv(raw[name])
+                if value is _NO:
+                    return None
+            elif default is _NO:
+                return None
+            else:
+                value = default
+            theta[name] = value
+        for where in self.wheres:
+            if not where(theta):
+                return None
+        return theta
 
 
 def parse_param_value(text: str, t: Type) -> tuple[Value | None, str | None]:
@@ -387,7 +528,7 @@ def _parse_text(text: str, t: Type) -> Value:
     return convert(data, t, "", refine=False)
 
 
-__all__ = ["convert", "describe_type", "enum_value", "parse_param_value", "validate_theta"]
+__all__ = ["ThetaChecker", "convert", "describe_type", "enum_value", "parse_param_value", "validate_theta"]
 
 
 def _hint(name: str, candidates: list[str]) -> str:
