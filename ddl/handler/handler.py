@@ -136,9 +136,12 @@ class Handler:
                 future.set_result(new_id if new_id is not None else 0)
 
         try:
-            self.store.submit_query(record, lambda new_id, error: loop.call_soon_threadsafe(
-                settle, committed, new_id, error))
-            answer["id"] = await committed
+            submit = getattr(self.store, "submit_query", None)
+            if submit is None:  # a store without a writer thread: its blocking write, off the loop
+                answer["id"] = await asyncio.to_thread(self.store.record_query, record)
+            else:
+                submit(record, lambda new_id, error: loop.call_soon_threadsafe(settle, committed, new_id, error))
+                answer["id"] = await committed
             answer["recorded"] = True
         except HandlerError as err:
             answer["store_error"] = err.to_json()
