@@ -1,7 +1,10 @@
 """``ddl serve`` under load, against a bare Starlette app doing the same one-row durable write.
 
-Run:  .venv/bin/python bench/serve.py [--requests 2000] [--seconds 20] [--rounds 3]
+Run:  .venv/bin/python bench/serve.py [--requests 1500] [--seconds 15] [--rounds 3] [--warmup 800]
                                       [--concurrency 1,8,32] [--in-process 2000]
+
+The default run is bounded (each round stops after --requests or --seconds, whichever comes
+first: a few minutes in all); a longer run: --requests 10000 --seconds 60 --rounds 5.
 
 Both servers run the same way, on loopback only: one uvicorn process each (one worker, the h11
 protocol, no access log from uvicorn, keep-alive), started by this script as subprocesses; the
