@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,3 +161,36 @@ def test_reload_swaps_in_a_changed_directory(tmp_path: Path) -> None:
     families = h.reload()
     assert sorted(f["name"] for f in families["served"]) == ["recommend_books", "weather_request"]
     assert h.handle("suggest 3 mystery books")["family"] == "recommend_books"
+
+
+class _RefusingStore:
+    """A store whose writer thread reports that the row could not be committed."""
+
+    def submit_query(self, rec: QueryRecord, settled: Any) -> None:
+        threading.Thread(target=settled, args=(None, StoreError("cannot write to store 'x': disk I/O error"))).start()
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("store", [_BrokenStore(), _RefusingStore()], ids=["record_query", "submit_query"])
+def test_a_hit_answered_on_the_event_loop_says_when_it_was_not_recorded(registry: Registry, store: Any) -> None:
+    """The service's path for covered queries (answer_hit, then record_hit awaiting the commit):
+    a write that fails still answers, with "recorded": false and the store's error, as handle does."""
+    h = Handler(registry, store, HandlerConfig())
+    hit = h.answer_hit("weather in paris")
+    assert hit is not None and hit.source == "deterministic"
+    answer = asyncio.run(h.record_hit(hit))
+    assert answer["source"] == "deterministic" and answer["recorded"] is False and answer.get("id") is None
+    assert answer["store_error"]["code"] == "DDL702" and "disk I/O" in answer["store_error"]["message"]
+    assert h.answer_hit("tell me a joke") is None  # a miss needs the model: handle answers it
+
+
+def test_a_hit_answered_on_the_event_loop_is_in_the_ledger_when_it_returns(registry: Registry, tmp_path: Path) -> None:
+    with Handler(registry, open_store(tmp_path / "ledger.sqlite3"), HandlerConfig()) as h:
+        hit = h.answer_hit("weather in paris")
+        assert hit is not None
+        answer = asyncio.run(h.record_hit(hit))
+        assert answer["recorded"] is True
+        stored = h.store.get_query(answer["id"])
+        assert stored is not None and stored.utterance == "weather in paris" and stored.output == answer["output"]

@@ -13,12 +13,16 @@ module.  bench/soak.py runs the long versions of the concurrent and kill loops.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import random
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -338,3 +342,98 @@ def test_damage_reported_by_postgresql_stops_every_later_write(fresh_postgres_ur
     with psycopg.connect(fresh_postgres_url) as conn:
         assert conn.execute("SELECT COUNT(*) FROM ddl_queries").fetchone() == (1,)
         assert conn.execute("SELECT COUNT(*) FROM ddl_feedback").fetchone() == (0,)
+
+
+# ----------------------------------------------------------------------------------------
+# kill -9 of `ddl serve` under concurrent load
+# ----------------------------------------------------------------------------------------
+
+SERVE_CLIENTS = 8
+SERVE_ROUNDS = 3
+SERVE_SEED = int(os.environ.get("DDL_TEST_SEED", "20261207"))
+
+
+class _Serve:
+    """`ddl serve DIR` on loopback (port 0) over ``store``; ``port`` once it listens."""
+
+    def __init__(self, directory: Path, store: Path, log: Path) -> None:
+        cmd = [str(DDL), "serve", str(directory), "--port", "0", "--store", str(store), "--no-extract",
+               "--log-file", str(log)]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
+        assert self.proc.stderr is not None
+        seen = []
+        for line in self.proc.stderr:  # a warning or two, then the line naming the address (the log is a file)
+            seen.append(line)
+            found = re.search(r"on http://127\.0\.0\.1:(\d+)", line)
+            if found:
+                self.port = int(found.group(1))
+                break
+        else:
+            raise AssertionError("ddl serve did not start:\n" + "".join(seen))
+        stderr = self.proc.stderr
+        threading.Thread(target=stderr.read, daemon=True).start()  # never let a full pipe block the server
+
+
+def _client(port: int, tag: str, acknowledged: list[dict[str, Any]], progress: threading.Condition) -> None:
+    """Send queries over one keep-alive connection until the server goes away; append every
+    answer that came back 200 (and says it is recorded) with its id and utterance."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    i = 0
+    try:
+        while True:
+            # mostly covered queries (answered on the event loop), some misses (the thread pool)
+            utterance = f"{tag} says hello {i}" if i % 5 == 0 else f"count to {i % 999 + 1}"
+            body = json.dumps({"utterance": utterance})
+            conn.request("POST", "/query", body, {"Content-Type": "application/json"})
+            response = conn.getresponse()
+            answer = json.loads(response.read())
+            if response.status != 200 or not answer.get("recorded"):
+                raise AssertionError(f"{response.status} {answer}")
+            with progress:
+                acknowledged.append({"id": answer["id"], "utterance": utterance})
+                progress.notify_all()
+            i += 1
+    except (OSError, http.client.HTTPException):
+        return  # the server was killed: this request was never acknowledged
+    finally:
+        conn.close()
+
+
+def test_ddl_serve_killed_with_sigkill_loses_no_acknowledged_query(registry: Path, tmp_path: Path) -> None:
+    """`ddl serve` answers 8 concurrent clients (group commit at work) and is killed with SIGKILL
+    after a random number of answers (seeded: DDL_TEST_SEED replays a run), three times over one
+    ledger: every query that got a 200 is in the ledger under its id with its utterance, the file
+    passes integrity_check, and the next server opens it and goes on with higher ids."""
+    rng = random.Random(SERVE_SEED)
+    store = tmp_path / "ledger.sqlite3"
+    acknowledged: list[dict[str, Any]] = []
+    for round_ in range(SERVE_ROUNDS):
+        kill_after = rng.randint(20, 200)
+        server = _Serve(registry, store, tmp_path / f"serve{round_}.log")
+        progress = threading.Condition()
+        answered: list[dict[str, Any]] = []
+        clients = [threading.Thread(target=_client, args=(server.port, f"r{round_}c{c}", answered, progress))
+                   for c in range(SERVE_CLIENTS)]
+        for thread in clients:
+            thread.start()
+        with progress:
+            # bounded: a server that stops answering fails the test instead of hanging it
+            progress.wait_for(lambda answered=answered, kill_after=kill_after, server=server:
+                              len(answered) >= kill_after or server.proc.poll() is not None, timeout=300)
+        assert server.proc.poll() is None, f"seed {SERVE_SEED}: ddl serve exited early"
+        assert len(answered) >= kill_after, f"seed {SERVE_SEED}: only {len(answered)} answers"
+        os.kill(server.proc.pid, signal.SIGKILL)
+        server.proc.wait(60)
+        for thread in clients:
+            thread.join(120)
+        assert not any(thread.is_alive() for thread in clients)
+        acknowledged += answered
+        ledger = _ledger_rows(store)  # integrity_check first
+        missing = {row["id"]: row["utterance"] for row in acknowledged if ledger.get(row["id"]) != row["utterance"]}
+        assert not missing, f"seed {SERVE_SEED}, round {round_}: acknowledged but not in the ledger: {missing}"
+    assert len({row["id"] for row in acknowledged}) == len(acknowledged)  # no id acknowledged twice
+    proc = _ddl("handle", str(registry), "count to 8", "--store", str(store), "--no-extract")  # still usable
+    assert proc.returncode == 0, proc.stderr
+    ledger = _ledger_rows(store)
+    assert max(ledger) > max(row["id"] for row in acknowledged) and ledger[max(ledger)] == "count to 8"

@@ -17,6 +17,7 @@ mistakes an unrecorded query for a recorded one.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -75,15 +76,7 @@ class Handler:
     def handle(self, utterance: str) -> dict[str, Any]:
         """The answer to one query as JSON; raises HandlerError (DDL705) only for invalid input."""
         started = time.perf_counter()
-        if not isinstance(utterance, str):
-            raise HandlerError("the utterance must be text", code="DDL705")
-        limit = getattr(self.config, "max_utterance", 4096)
-        if len(utterance) > limit:
-            raise HandlerError(f"the utterance has {len(utterance)} characters; the limit is {limit}", code="DDL705")
-        bad = next((i for i, c in enumerate(utterance) if "\ud800" <= c <= "\udfff"), None)
-        if bad is not None:  # refused before a model is asked: the ledger could not record it
-            raise HandlerError(f"the utterance is not valid Unicode: a lone surrogate U+{ord(utterance[bad]):04X} "
-                               f"at character {bad + 1}", code="DDL705")
+        self._check_utterance(utterance)
         record = self._answer(utterance, started)
         answer = record.to_json()
         answer["recorded"] = False
@@ -103,6 +96,67 @@ class Handler:
         if record.source == "llm" and getattr(self.config, "compile_on_miss", False):
             answer["learning"] = self._learn(utterance, record.text)
         return answer
+
+    def answer_hit(self, utterance: str) -> QueryRecord | None:
+        """The record of a query a served family's grammar accepts, computed on the caller's
+        thread without waiting for anything; None when answering needs more than that (a miss
+        goes to a model; the registry is being swapped by another thread): call :meth:`handle`.
+
+        For the service's event loop, with :meth:`record_hit`: a covered query costs no thread
+        hand-off, and the loop never blocks (invalid input raises HandlerError, as in handle)."""
+        started = time.perf_counter()
+        self._check_utterance(utterance)
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            registry = self.registry
+            route = registry.route(utterance)
+        finally:
+            self._lock.release()
+        if route is None or route.theta is None:
+            return None
+        return self._run_route(registry, route, utterance, started)
+
+    async def record_hit(self, record: QueryRecord) -> dict[str, Any]:
+        """:meth:`answer_hit`'s record as :meth:`handle` answers it: recorded in the ledger by the
+        store's writer thread (group commit), returned once its row is committed."""
+        answer = record.to_json()
+        answer["recorded"] = False
+        if self.store is None:
+            return answer
+        loop = asyncio.get_running_loop()
+        committed: asyncio.Future[int] = loop.create_future()
+
+        def settle(future: asyncio.Future[int], new_id: int | None, error: BaseException | None) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(new_id if new_id is not None else 0)
+
+        try:
+            submit = getattr(self.store, "submit_query", None)
+            if submit is None:  # a store without a writer thread: its blocking write, off the loop
+                answer["id"] = await asyncio.to_thread(self.store.record_query, record)
+            else:
+                submit(record, lambda new_id, error: loop.call_soon_threadsafe(settle, committed, new_id, error))
+                answer["id"] = await committed
+            answer["recorded"] = True
+        except HandlerError as err:
+            answer["store_error"] = err.to_json()
+        return answer
+
+    def _check_utterance(self, utterance: str) -> None:
+        if not isinstance(utterance, str):
+            raise HandlerError("the utterance must be text", code="DDL705")
+        limit = getattr(self.config, "max_utterance", 4096)
+        if len(utterance) > limit:
+            raise HandlerError(f"the utterance has {len(utterance)} characters; the limit is {limit}", code="DDL705")
+        bad = next((i for i, c in enumerate(utterance) if "\ud800" <= c <= "\udfff"), None)
+        if bad is not None:  # refused before a model is asked: the ledger could not record it
+            raise HandlerError(f"the utterance is not valid Unicode: a lone surrogate U+{ord(utterance[bad]):04X} "
+                               f"at character {bad + 1}", code="DDL705")
 
     # ------------------------------------------------------------------ widening
 
@@ -172,24 +226,30 @@ class Handler:
 
     def _answer(self, utterance: str, started: float) -> QueryRecord:
         with self._lock:
-            route = self.registry.route(utterance)
+            registry = self.registry
+            route = registry.route(utterance)
         if route is not None and route.theta is not None:
-            served = self.registry.by_name[route.family]
-            outcome = served.run(route.theta)
-            theta = {k: to_json(v) for k, v in route.theta.items()}
-            if not isinstance(outcome, Err):
-                return QueryRecord(
-                    ts=time.time(), utterance=utterance, source="deterministic",
-                    latency_ms=_ms(started), family=served.name, family_version=served.version,
-                    theta=theta, output=to_json(outcome.value))
-            # A checked family cannot fail at run time (`safe` is proved); if it does, say so plainly.
-            failure = outcome.failure
-            return QueryRecord(
-                ts=time.time(), utterance=utterance, source="error", latency_ms=_ms(started),
-                family=served.name, family_version=served.version, theta=theta,
-                error={"code": "DDL999", "message": f"internal error: {served.name} failed at run time: "
-                                                    f"{getattr(failure, 'message', failure)}"})
+            return self._run_route(registry, route, utterance, started)
         return self._ask_model(utterance, started)
+
+    @staticmethod
+    def _run_route(registry: Registry, route: Any, utterance: str, started: float) -> QueryRecord:
+        """The record of a grammar hit: the family's program run on the route's θ."""
+        served = registry.by_name[route.family]
+        outcome = served.run(route.theta)
+        theta = {k: to_json(v) for k, v in route.theta.items()}
+        if not isinstance(outcome, Err):
+            return QueryRecord(
+                ts=time.time(), utterance=utterance, source="deterministic",
+                latency_ms=_ms(started), family=served.name, family_version=served.version,
+                theta=theta, output=to_json(outcome.value))
+        # A checked family cannot fail at run time (`safe` is proved); if it does, say so plainly.
+        failure = outcome.failure
+        return QueryRecord(
+            ts=time.time(), utterance=utterance, source="error", latency_ms=_ms(started),
+            family=served.name, family_version=served.version, theta=theta,
+            error={"code": "DDL999", "message": f"internal error: {served.name} failed at run time: "
+                                                f"{getattr(failure, 'message', failure)}"})
 
     def _ask_model(self, utterance: str, started: float) -> QueryRecord:
         model = self.config.model

@@ -25,7 +25,10 @@ seconds for the body; idle keep-alive connections close after :data:`KEEP_ALIVE_
 request is one JSON line in the log (:mod:`ddl.handler.access_log`).
 
 The handler is synchronous: each call runs in the thread pool, so the event loop keeps accepting
-requests.  A handler that declares ``thread_safe = True`` (ours does: it locks its router and its
+requests.  Except a covered query, when the handler offers ``answer_hit``/``record_hit`` (ours
+does): the grammar and the program answer it on the event loop, and the loop awaits the commit of
+its ledger row, which the store's writer thread makes together with the rows of the other
+requests waiting (group commit) -- the 200 is sent only after that commit.  A handler that declares ``thread_safe = True`` (ours does: it locks its router and its
 store is shared safely) is called concurrently, so a slow model call for one miss never delays
 the deterministic answers of other requests; any other handler is called under one lock.
 """
@@ -327,6 +330,7 @@ def make_app(handler: ServedHandler, *, max_body: int = DEFAULT_MAX_BODY, max_ut
     limit_utterance = max_utterance
     lock = threading.Lock()
     serialize = not getattr(handler, "thread_safe", False)
+    fast_hits = not serialize and hasattr(handler, "answer_hit") and hasattr(handler, "record_hit")
     served_count: list[int | None] = [None]  # the last known number of served families, for /health
 
     def locked(fn: Callable[..., T], *args: Any) -> T:
@@ -359,7 +363,19 @@ def make_app(handler: ServedHandler, *, max_body: int = DEFAULT_MAX_BODY, max_ut
     async def query(request: Request) -> Response:
         utterance = parse_query(await json_body(request), limit_utterance)
         request.state.utterance = utterance
-        answer = await call(handler.handle, utterance)
+        answer = None
+        if fast_hits:
+            # A grammar hit is answered here, on the event loop (routing and the program are
+            # quick and never wait), and its row is committed by the store's writer thread
+            # while the loop serves other requests: no thread of the pool is held for it.
+            try:
+                hit = handler.answer_hit(utterance)  # type: ignore[attr-defined]
+                if hit is not None:
+                    answer = await handler.record_hit(hit)  # type: ignore[attr-defined]
+            except HandlerError as err:
+                raise ApiError(_status_for(err), err.message, err.code) from None
+        if answer is None:
+            answer = await call(handler.handle, utterance)
         request.state.query_id = answer.get("id") if isinstance(answer, dict) else None
         return JSONResponse(answer)
 

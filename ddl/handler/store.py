@@ -7,6 +7,10 @@ and θ is also a row of ``ddl_candidates``, a *candidate phrasing* from which th
 grammar can be widened.  Both backends share one contract:
 
 * every write is committed before the call returns (a crash afterwards loses nothing);
+* queries recorded by several threads at once are committed together (*group commit*): while
+  one transaction is committing, the records that arrive wait in a queue, and the next thread
+  to commit takes all of them in one transaction, so N concurrent requests cost one commit (one
+  fsync) instead of N, and each call still returns only after its own row is committed;
 * several processes may write at once (SQLite: WAL + busy timeout; PostgreSQL: a
   server-side sequence), and nothing is lost;
 * failures are :class:`StoreError` (DDL702) with a one-line message naming the store, never
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import abc
 import json
+import logging
 import os
 import re
 import shlex
@@ -58,6 +63,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "PostgresStore",
     "SQLiteStore",
+    "Settled",
     "Store",
     "mask_url",
     "open_store",
@@ -112,6 +118,43 @@ _FEEDBACK_JSON = frozenset({"theta"})
 _CANDIDATE_COLUMNS = ("query_id", "ts", "family", "utterance", "theta")
 
 _T = TypeVar("_T")
+LOG = logging.getLogger(__name__)
+
+
+#: The most records one group commit writes (the rest wait for the next one): bounds how long
+#: the first record of a burst waits behind the others.
+MAX_GROUP = 256
+
+
+#: Called, on the thread that committed (or failed to commit) a submitted record, with its new
+#: id or the error (a HandlerError; anything else is a bug the callback is told of as well).
+Settled = Callable[[int | None, BaseException | None], None]
+
+
+class _Pending:
+    """A query waiting for a group commit: its column values, then its new id or why it failed."""
+
+    __slots__ = ("values", "done", "new_id", "error", "settled")
+
+    def __init__(self, values: list[Any], settled: Settled | None = None) -> None:
+        self.values, self.settled = values, settled
+        self.done = False
+        self.new_id: int | None = None
+        self.error: BaseException | None = None
+
+    def finish(self, new_id: int | None, error: BaseException | None) -> None:
+        self.new_id, self.error, self.done = new_id, error, True
+        if self.settled is not None:
+            try:
+                self.settled(new_id, error)
+            except Exception:  # a callback's failure must not stop the commits of the others
+                LOG.exception("a ledger write's callback failed")
+
+    def outcome(self) -> int:
+        if self.error is not None:
+            raise self.error
+        assert self.new_id is not None
+        return self.new_id
 
 
 class _Done(NamedTuple):
@@ -283,6 +326,12 @@ class Store(abc.ABC):
         # before it reaches the driver (a damaged file must not be changed any further).
 
         self._damaged: str | None = None
+        # Group commit (record_query): the records waiting, and whether a thread is committing.
+        self._group = threading.Condition(threading.Lock())
+        self._waiting: list[_Pending] = []
+        self._committing = False
+        self._writer: threading.Thread | None = None  # commits what submit_query queues
+        self._stopping = False
 
     def _refuse_if_damaged(self) -> None:
         """Called (under the lock) before every write."""
@@ -292,12 +341,133 @@ class Store(abc.ABC):
     # -- writes (validation and SQL shared; the backends run the statements) ---------------
     def record_query(self, rec: QueryRecord) -> int:
         """Append ``rec`` (its ``id`` is ignored) and return the new id; committed on return."""
+        return self._group_commit(self._query_insert(rec))
+
+    def submit_query(self, rec: QueryRecord, settled: Settled) -> None:
+        """Queue ``rec`` for the store's writer thread and return at once; ``settled(id, None)`` is
+        called (on the writer's thread) once its row is committed, ``settled(None, error)`` if it
+        cannot be.  For callers that must not block, such as the service's event loop: it waits
+        for the commit without holding a thread.  Invalid records raise here, as in record_query."""
+        item = self._query_insert(rec, settled)
+        with self._group:
+            if self._stopping:
+                raise StoreError(f"store '{self.url}' is closed")
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_queued, name="ddl-ledger-writer", daemon=True)
+                self._writer.start()
+            self._waiting.append(item)
+            self._group.notify_all()
+
+    def _query_insert(self, rec: QueryRecord, settled: Settled | None = None) -> _Pending:
         _check_record(rec)
         values = [self._json_param(getattr(rec, col), col) if col in _QUERY_JSON else getattr(rec, col)
                   for col in _QUERY_COLUMNS]
-        sql = (f"INSERT INTO ddl_queries ({', '.join(_QUERY_COLUMNS)}) "
-               f"VALUES ({', '.join(self._PARAM for _ in _QUERY_COLUMNS)})")
-        return self._insert(sql, values)
+        return _Pending(values, settled)
+
+    def _write_queued(self) -> None:
+        """The writer thread: leads a group commit whenever records wait and nobody else commits;
+        after close() it commits what is still queued, then ends."""
+        group = self._group
+        while True:
+            with group:
+                while not self._stopping and (self._committing or not self._waiting):
+                    group.wait()
+                if self._committing:  # stopping: the committing thread takes the rest
+                    group.wait()
+                    continue
+                if not self._waiting:
+                    return
+                self._committing = True
+                batch, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
+            try:
+                self._commit_group(batch)
+            except BaseException:  # every record of the batch got the error; keep serving the others
+                pass
+            finally:
+                with group:
+                    self._committing = False
+                    group.notify_all()
+
+    def _stop_writer(self) -> None:
+        """Let the writer thread commit what is queued and end (close() calls it first)."""
+        with self._group:
+            self._stopping = True
+            writer = self._writer
+            self._group.notify_all()
+        if writer is not None and writer is not threading.current_thread():
+            writer.join()
+
+    def _group_commit(self, item: _Pending) -> int:
+        """Queue ``item``; return its id once the transaction holding it has committed.
+
+        Leader and followers, no extra thread: a caller that finds no commit under way takes
+        every waiting record (its own included) and commits them in one transaction; callers
+        arriving meanwhile wait, and when it finishes one of them leads the next group.  A lone
+        caller commits its own record at once, as before."""
+        group = self._group
+        with group:
+            self._waiting.append(item)
+            while self._committing and not item.done:
+                group.wait()
+            if item.done:
+                return item.outcome()
+            self._committing = True
+            batch, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
+        try:
+            self._commit_group(batch)
+        finally:
+            with group:
+                self._committing = False
+                group.notify_all()
+        return item.outcome()
+
+    def _commit_group(self, batch: list[_Pending]) -> None:
+        """Commit ``batch`` with one multi-row INSERT (one statement, one commit: the thread
+        hands the interpreter lock over once per group, not once per row) and mark every record
+        done, with its id or the error.
+
+        When the statement fails and nothing of it can have been stored (the backend says so:
+        SQLite always, PostgreSQL when the server answered), each record is tried again alone, so
+        that one bad record (a NUL PostgreSQL refuses) fails only itself.  Otherwise (a connection
+        lost in flight, a damaged store) every record of the batch fails: none is acknowledged,
+        though a write lost in flight may still have been stored, as for a single write."""
+        pending = list(batch)
+        try:
+            try:
+                ids = self._insert_rows(len(pending), [value for item in pending for value in item.values])
+            except HandlerError:
+                if len(pending) == 1 or self._damaged is not None or not self._nothing_stored():
+                    raise
+                for item in pending:  # one at a time, to find the bad one
+                    try:
+                        item.finish(self._insert_rows(1, item.values)[0], None)
+                    except HandlerError as err:
+                        item.finish(None, err)
+                pending = []
+                return
+            done, pending = pending, []
+            for item, new_id in zip(done, ids):
+                item.finish(new_id, None)
+        except BaseException as err:
+            for item in pending:
+                item.finish(None, err)
+            raise
+
+    def _queries_insert(self, rows: int) -> str:
+        """An INSERT of ``rows`` queries returning their ids."""
+        row = f"({', '.join(self._PARAM for _ in _QUERY_COLUMNS)})"
+        return (f"INSERT INTO ddl_queries ({', '.join(_QUERY_COLUMNS)}) VALUES {', '.join([row] * rows)} "
+                "RETURNING id")
+
+    @abc.abstractmethod
+    def _insert_rows(self, rows: int, values: list[Any]) -> list[int]:
+        """Insert ``rows`` queries (their column values, row after row) in one statement that is
+        its own transaction, committed on return; their ids, in row order.  Refuses a damaged
+        store; a driver failure is a StoreError, a lone surrogate DDL705."""
+
+    @abc.abstractmethod
+    def _nothing_stored(self) -> bool:
+        """Whether the multi-row INSERT that just failed certainly stored nothing."""
 
     def add_feedback(
         self, query_id: int, verdict: str, correction: str | None = None, ts: float | None = None
@@ -395,10 +565,6 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def _json_param(self, value: Any, column: str) -> Any:
         """A JSON column's value as the driver takes it (validated: no NaN, no foreign objects)."""
-
-    @abc.abstractmethod
-    def _insert(self, sql: str, values: list[Any]) -> int:
-        """Run one INSERT and return the new row's id."""
 
     @abc.abstractmethod
     def _transaction(self, work: Callable[[_Run], _T]) -> _T:
@@ -850,17 +1016,25 @@ class SQLiteStore(Store):
     def _json_param(self, value: Any, column: str) -> Any:
         return None if value is None else _dumps(value, column, self.url)
 
-    def _insert(self, sql: str, values: list[Any]) -> int:
+    def _insert_rows(self, rows: int, values: list[Any]) -> list[int]:
         with self._lock:
             self._refuse_if_damaged()
             try:
-                cur = self._db().execute(sql, values)  # autocommit: committed when execute returns
+                # Autocommit: the statement is its own transaction, committed (WAL and, with
+                # synchronous = FULL, fsync) when its last row has been fetched.
+                found = self._db().execute(self._queries_insert(rows), values).fetchall()
             except sqlite3.Error as exc:
                 raise self._failure("write to", exc) from None
             except UnicodeEncodeError as exc:
                 raise _unencodable(exc) from None
-        assert cur.lastrowid is not None
-        return int(cur.lastrowid)
+        # RETURNING gives the rows in no set order; under the write lock an AUTOINCREMENT table
+        # hands out increasing ids in the order the rows are inserted.
+        ids = sorted(int(row[0]) for row in found)
+        assert len(ids) == rows
+        return ids
+
+    def _nothing_stored(self) -> bool:
+        return True  # a statement that fails is rolled back whole (and a WAL commit cannot be busy)
 
     def _transaction(self, work: Callable[[_Run], _T]) -> _T:
         with self._lock:
@@ -899,6 +1073,7 @@ class SQLiteStore(Store):
                 raise _unencodable(exc) from None
 
     def close(self) -> None:
+        self._stop_writer()
         with self._lock:
             if self._conn is not None:
                 try:
@@ -1112,6 +1287,20 @@ class PostgresStore(Store):
             except UnicodeEncodeError as exc:
                 raise _unencodable(exc) from None
 
+    def _insert_rows(self, rows: int, values: list[Any]) -> list[int]:
+        with self._lock:
+            self._refuse_if_damaged()
+            found = self._run("write to", self._queries_insert(rows), values)  # autocommit: one transaction
+        # Ids come from the table's sequence, which only increases, row after row.
+        ids = sorted(int(row[0]) for row in found)
+        assert len(ids) == rows
+        return ids
+
+    def _nothing_stored(self) -> bool:
+        # The server answered with an error (the statement's transaction was rolled back), or the
+        # driver refused the values before sending them; a broken connection may have committed.
+        return self._conn is not None and not self._conn.broken
+
     def _transaction(self, work: Callable[[_Run], _T]) -> _T:
         with self._lock:
             self._refuse_if_damaged()
@@ -1139,15 +1328,11 @@ class PostgresStore(Store):
         text = _dumps(value, column, self.url)  # validates (no NaN, no foreign objects) with the SQLite rules
         return Jsonb(value, dumps=lambda _obj: text)
 
-    def _insert(self, sql: str, values: list[Any]) -> int:
-        with self._lock:
-            self._refuse_if_damaged()
-            return int(self._run("write to", sql + " RETURNING id", values)[0][0])
-
     def _select(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         return self._run("read", sql, args)
 
     def close(self) -> None:
+        self._stop_writer()
         with self._lock:
             self._closed = True
             if self._conn is not None:

@@ -1,0 +1,336 @@
+"""``ddl serve`` under load, against a bare Starlette app doing the same one-row durable write.
+
+Run:  .venv/bin/python bench/serve.py [--requests 1500] [--seconds 15] [--rounds 3] [--warmup 800]
+                                      [--concurrency 1,8,32] [--in-process 2000]
+
+The default run is bounded (each round stops after --requests or --seconds, whichever comes
+first: a few minutes in all); a longer run: --requests 10000 --seconds 60 --rounds 5.
+
+Both servers run the same way, on loopback only: one uvicorn process each (one worker, the h11
+protocol, no access log from uvicorn, keep-alive), started by this script as subprocesses; the
+load comes from this process over asyncio sockets (HTTP/1.1 keep-alive, one connection per
+concurrent client), so client and server never share an interpreter.
+
+* ``ddl serve examples/ --no-extract`` with an SQLite ledger in a temporary directory and its JSON
+  access log in a file (``--log-file``): every request is a covered query (the examples' own
+  phrasings), answered by a family and recorded in the ledger before the 200 is sent.
+* the **bare app**: Starlette on uvicorn with one route, ``POST /query``, which parses the JSON body
+  and INSERTs one row of the ledger's ``ddl_queries`` table, committed before the 200, with the
+  SQLite settings the ledger uses (WAL, ``synchronous = FULL``, a busy timeout), through one
+  connection shared under a lock (Starlette runs the sync endpoint in its thread pool, as
+  ``ddl serve`` runs the handler).  It is what one would write to make that write durable, one
+  commit per request; it does not answer the query, route, guard or log.
+
+For each concurrency the two servers alternate ``--rounds`` times (each round sends ``--requests``
+requests, or stops after ``--seconds``); the table shows the medians of rps, p50 and p99 latency
+and the server's CPU time per request (its process's user + system time, from /proc), and the
+ratio ddl/bare of the median rps.  ``--bare-synchronous normal`` measures a bare app that
+does not wait for the disk (not durable on power loss) instead.
+
+``--in-process N`` first measures the handler alone (``Handler.handle`` on the same queries, no
+HTTP) with no store, with the SQLite ledger from one thread, and from 8 threads at once.
+
+Other work on the machine changes the absolute numbers; the ratios are measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+START_TIMEOUT = 300.0  # a clean checkout verifies the examples on first load
+
+# Covered queries: the examples' own phrasings (each is answered deterministically; checked below).
+QUERIES = [
+    "split $84.60 between 3 people with a 15% tip",
+    "recommend 3 mystery books from the 1950s",
+    "Suggest 12 sci-fi novels from the 1980s",
+    "what date is 30 days after 2024-03-15?",
+    "3 months after 2024-01-31",
+    "convert 5 miles to kilometers",
+    "How many feet in 2.5 meters?",
+    "scale the pancakes recipe for 6 people",
+    "list customers in Berlin",
+    "list log files in /var/log",
+]
+
+# ---------------------------------------------------------------------------------------- bare app
+
+BARE_SCHEMA = """CREATE TABLE IF NOT EXISTS ddl_queries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, utterance TEXT NOT NULL,
+    source TEXT NOT NULL, latency_ms REAL NOT NULL, family TEXT, family_version TEXT, theta TEXT,
+    output TEXT, text TEXT, model TEXT, tokens_in INTEGER, tokens_out INTEGER, error TEXT)"""
+
+
+def run_bare(store: str, synchronous: str) -> None:
+    """The bare app (a subprocess of the bench): prints its port on stderr, serves until killed."""
+    import sqlite3  # deferred: only the bare app's process needs these
+
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    conn = sqlite3.connect(store, timeout=10.0, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute(BARE_SCHEMA)
+    lock = threading.Lock()
+
+    def write(utterance: str, started: float) -> int:
+        with lock:  # autocommit: committed (and, with FULL, on disk) when execute returns
+            cur = conn.execute(
+                "INSERT INTO ddl_queries (ts, utterance, source, latency_ms, family, theta, output) "
+                "VALUES (?, ?, 'deterministic', ?, 'bare', ?, ?)",
+                (time.time(), utterance, (time.perf_counter() - started) * 1000, "{}", '"ok"'))
+            return int(cur.lastrowid or 0)
+
+    async def query(request: Request) -> JSONResponse:
+        started = time.perf_counter()
+        body = json.loads(await request.body())
+        from starlette.concurrency import run_in_threadpool  # deferred: as above
+
+        new_id = await run_in_threadpool(write, body["utterance"], started)
+        return JSONResponse({"id": new_id, "recorded": True})
+
+    app = Starlette(routes=[Route("/query", query, methods=["POST"])])
+    # IPPROTO_TCP, as ddl serve's socket has (getaddrinfo): asyncio disables Nagle only on sockets
+    # that say so, and with Nagle on, every response waits 40 ms for the client's delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", server_header=False,
+                            http="h11", timeout_keep_alive=5)
+    print(f"bare app on http://127.0.0.1:{sock.getsockname()[1]}", file=sys.stderr, flush=True)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+# ---------------------------------------------------------------------------------------- servers
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    return env
+
+
+@contextmanager
+def server(cmd: list[str], name: str) -> Iterator[tuple[int, int]]:
+    """Start ``cmd`` (it announces ``http://127.0.0.1:PORT`` on stderr); (its port, its pid); stop it
+    after."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    port: list[int] = []
+    found = threading.Event()
+    lines: list[str] = []
+
+    def drain() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.append(line)
+            match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
+            if match and not port:
+                port.append(int(match.group(1)))
+                found.set()
+        found.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        if not found.wait(START_TIMEOUT) or not port:
+            raise SystemExit(f"{name} did not start:\n{''.join(lines)}")
+        yield port[0], proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# ---------------------------------------------------------------------------------------- client
+
+
+def _request(port: int, utterance: str) -> bytes:
+    body = json.dumps({"utterance": utterance}).encode()
+    return (f"POST /query HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    body = await reader.readexactly(int(headers.get("content-length", "0")))
+    return status, body, headers.get("connection", "").lower() == "close"
+
+
+async def _load(port: int, concurrency: int, requests: int, seconds: float) -> dict[str, Any]:
+    """Send ``requests`` requests (or stop after ``seconds``) over ``concurrency`` connections."""
+    payloads = [_request(port, q) for q in QUERIES]
+    latencies: list[float] = []
+    failures: list[str] = []
+    remaining = [requests]
+    deadline = time.perf_counter() + seconds
+
+    async def client(k: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        i = k
+        try:
+            while remaining[0] > 0 and time.perf_counter() < deadline:
+                remaining[0] -= 1
+                started = time.perf_counter()
+                writer.write(payloads[i % len(payloads)])
+                status, body, close = await _read_response(reader)
+                latencies.append(time.perf_counter() - started)
+                if status != 200 or b'"recorded":true' not in body:
+                    failures.append(f"{status} {body[:200]!r}")
+                if close:
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                i += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(k) for k in range(concurrency)))
+    wall = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "rps": len(latencies) / wall,
+        "p50": latencies[len(latencies) // 2] * 1000 if latencies else float("nan"),
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000 if latencies else float("nan"),
+        "failures": failures,
+        "count": len(latencies),
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) process ``pid`` has used so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load(server: tuple[int, int], concurrency: int, requests: int, seconds: float) -> dict[str, Any]:
+    """The load of :func:`_load` on ``server`` (port, pid), with the server's CPU ms per request."""
+    port, pid = server
+    before = cpu_seconds(pid)
+    result = asyncio.run(_load(port, concurrency, requests, seconds))
+    done = result.pop("count")
+    result["cpu"] = (cpu_seconds(pid) - before) * 1000 / max(done, 1)
+    return result
+
+
+# ---------------------------------------------------------------------------------------- in process
+
+
+def in_process(count: int, workdir: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor  # deferred: only this part needs ddl itself
+
+    from ddl.handler import Handler, HandlerConfig
+
+    def rate(store: str | None, threads: int) -> float:
+        handler = Handler.open(EXAMPLES, HandlerConfig(store=store, extract=False), learn_in_background=False)
+        try:
+            for q in QUERIES:
+                assert handler.handle(q)["source"] == "deterministic", q
+            started = time.perf_counter()
+            with ThreadPoolExecutor(threads) as pool:
+                answers = list(pool.map(handler.handle, (QUERIES[i % len(QUERIES)] for i in range(count))))
+            elapsed = time.perf_counter() - started
+            assert all(a["recorded"] == (store is not None) for a in answers)
+            return count / elapsed
+        finally:
+            handler.close()
+
+    rows = [("no store, 1 thread", None, 1), ("SQLite ledger, 1 thread", "1", 1),
+            ("no store, 8 threads", None, 8), ("SQLite ledger, 8 threads", "8", 8)]
+    print(f"in-process Handler.handle, {count} covered queries (queries/s):")
+    for label, tag, threads in rows:
+        store = str(workdir / f"inproc-{tag}.sqlite3") if tag else None
+        print(f"  {label:28} {rate(store, threads):9,.0f}", flush=True)
+    print()
+
+
+# ---------------------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=1500, help="requests per round and concurrency")
+    parser.add_argument("--seconds", type=float, default=15.0, help="longest round (seconds)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per concurrency (medians are shown)")
+    parser.add_argument("--concurrency", default="1,8,32", help="comma-separated concurrent connections")
+    parser.add_argument("--warmup", type=int, default=800, help="requests sent to each server before measuring")
+    parser.add_argument("--in-process", type=int, default=0, metavar="N",
+                        help="first measure Handler.handle in-process on N queries (0: skip)")
+    parser.add_argument("--bare-synchronous", choices=("full", "normal"), default="full",
+                        help="the bare app's PRAGMA synchronous (full: same durability as the ledger)")
+    parser.add_argument("--run-bare", metavar="STORE", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.run_bare:
+        run_bare(args.run_bare, args.bare_synchronous.upper())
+        return 0
+    levels = [int(c) for c in args.concurrency.split(",")]
+    workdir = Path(tempfile.mkdtemp(prefix="ddl-bench-serve-"))
+    try:
+        print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+        if args.in_process:
+            in_process(args.in_process, workdir)
+        ddl = [str(Path(sys.executable).parent / "ddl"), "serve", str(EXAMPLES), "--port", "0", "--no-extract",
+               "--store", str(workdir / "ddl.sqlite3"), "--log-file", str(workdir / "serve.log")]
+        bare = [sys.executable, str(Path(__file__).resolve()), "--run-bare", str(workdir / "bare.sqlite3"),
+                "--bare-synchronous", args.bare_synchronous]
+        with server(ddl, "ddl serve") as ddl_server, server(bare, "the bare app") as bare_server:
+            for target in (ddl_server, bare_server):
+                # Every query covered and recorded; enough rows that both WAL files have been
+                # checkpointed and restarted (a growing WAL makes each commit's fsync slower).
+                result = load(target, 8, args.warmup, 120)
+                if result["failures"]:
+                    raise SystemExit(f"warm-up failed: {result['failures'][:3]}")
+            print(f"{'conc':>4} | {'ddl rps':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms':>6} | {'bare rps':>8} "
+                  f"{'p50 ms':>7} {'p99 ms':>7} {'cpu ms':>6} | ratio")
+            for level in levels:
+                runs: dict[str, list[dict[str, Any]]] = {"ddl": [], "bare": []}
+                for round_ in range(args.rounds):
+                    order = [("ddl", ddl_server), ("bare", bare_server)]
+                    for name, target in order if round_ % 2 == 0 else order[::-1]:
+                        result = load(target, level, args.requests, args.seconds)
+                        if result["failures"]:
+                            raise SystemExit(f"{name}: {len(result['failures'])} failed: {result['failures'][:3]}")
+                        runs[name].append(result)
+                med = {name: {key: statistics.median(r[key] for r in rs) for key in ("rps", "p50", "p99", "cpu")}
+                       for name, rs in runs.items()}
+                row = " | ".join(f"{m['rps']:>8,.0f} {m['p50']:>7.2f} {m['p99']:>7.2f} {m['cpu']:>6.2f}"
+                                 for m in (med["ddl"], med["bare"]))
+                print(f"{level:>4} | {row} | {med['ddl']['rps'] / med['bare']['rps']:.2f}x", flush=True)
+        print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
