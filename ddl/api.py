@@ -556,21 +556,67 @@ def check_file(path: str | os.PathLike[str], limits: Limits | None = None, cache
         diag = Diagnostic("DDL900", f"cannot read file: {err.strerror or err}", Span.point(p))
         return FileResult(p, (), (Finding(diag),), cacheable=False)
     scope = imports or ImportScope.of(p)
-    if cache is not None and not keep_module:
-        hit = cache.get(p, digest_bytes(data), limits, imports=scope.key())
+    if cache is not None:
+        hit = _cache_hit(p, data, cache, limits, keep_module, scope, files)
         if hit is not None:
-            return attrs.evolve(hit, from_cache=True)
+            return hit
+        if not keep_module:
+            cache.count(False)
     compiled = _Compiled.of(data, p, ModuleLoader(scope=scope, files=files))
     if cache is not None and keep_module:
         loader = compiled.loader
         hit = cache.get(p, digest_bytes(data), limits, imports=scope.key(), deps=loader.digests())
         if hit is not None:
-            return attrs.evolve(hit, module=compiled.module, sources=loader.sources, from_cache=True,
-                                dep_digests=tuple(sorted(loader.digests().items())), imports=scope.key())
+            hit = attrs.evolve(hit, module=compiled.module, sources=loader.sources, from_cache=True,
+                               dep_digests=tuple(sorted(loader.digests().items())), imports=scope.key())
+            cache.put_module(hit, limits)  # the module entry was missing, stale or damaged: store it again
+            return hit
     result = _discharge(compiled, limits)
     if cache is not None:
         cache.put(result, limits)
+        if keep_module:
+            cache.put_module(result, limits)
     return result if keep_module else result.without_module()
+
+
+def cached_result(path: str | os.PathLike[str], cache: ResultCache, limits: Limits | None = None, *,
+                  keep_module: bool = True, imports: ImportScope | None = None,
+                  files: SourceFiles | None = None) -> FileResult | None:
+    """What :func:`check_file` returns when the cache holds the file's result (with ``keep_module``, its
+    module too), without compiling or checking anything; None on a miss (counted, as a hit is)."""
+    p = str(path)
+    files = files or SourceFiles()
+    try:
+        data = files.read(Path(p).resolve())
+    except OSError:
+        return None  # check_file reports it
+    return _cache_hit(p, data, cache, limits, keep_module, imports or ImportScope.of(p), files)
+
+
+def _cache_hit(path: str, data: bytes, cache: ResultCache, limits: Limits | None, keep_module: bool,
+               scope: ImportScope, files: SourceFiles) -> FileResult | None:
+    """A cached result (counted as a hit), or None (not counted: the caller counts the miss)."""
+    if not keep_module:
+        hit = cache.get(path, digest_bytes(data), limits, imports=scope.key(), count=False)
+    else:
+        # The module pickled with the result: the imports are read (once, through ``files``) and hashed,
+        # nothing is parsed or type-checked.
+        hit = cache.get_compiled(path, digest_bytes(data), limits, imports=scope.key(),
+                                 read=lambda dep: _read_dep(files, dep, scope))
+    if hit is None:
+        return None
+    cache.count(True)
+    return attrs.evolve(hit, from_cache=True)
+
+
+def _read_dep(files: SourceFiles, dep: str, scope: ImportScope) -> bytes | None:
+    """The bytes of a module a cached result loaded (a resolved path), read as :class:`ModuleLoader` reads
+    it (a file import within the scope's roots); None when it is missing or cannot be read."""
+    path = Path(dep)
+    try:
+        return files.read(path, scope.roots if scope.allows(path) else None)
+    except OSError:
+        return None
 
 
 def check_files(paths: Sequence[str | os.PathLike[str]], jobs: int = 1, cache: ResultCache | None = None,
@@ -599,17 +645,30 @@ def check_files(paths: Sequence[str | os.PathLike[str]], jobs: int = 1, cache: R
         except OSError:
             return 0
 
-    # Largest files first (a rough guess at the slowest), so one big file does not start last.  The cache
-    # is a directory of atomically replaced files, so workers share it safely.
+    # Cache hits are taken here first (no worker, and no module pickled twice to cross a process boundary);
+    # only the misses go to the workers.
     results: dict[str, FileResult] = {}
-    with ProcessPoolExecutor(max_workers=min(jobs, len(names))) as pool:
-        futures = {name: pool.submit(check_file, name, limits, cache, keep_module=keep_modules, imports=scope(name))
-                   for name in sorted(set(names), key=lambda n: -size(n))}
-        for name, future in futures.items():
-            results[name] = future.result()
-    if cache is not None:  # the workers counted their own hits and misses
-        for r in results.values():
-            cache.count(r.from_cache)
+    todo = sorted(set(names), key=lambda n: -size(n))
+    if cache is not None:
+        files = SourceFiles()
+        for name in todo:
+            hit = cached_result(name, cache, limits, keep_module=keep_modules, imports=scope(name), files=files)
+            if hit is not None:
+                results[name] = hit
+        todo = [name for name in todo if name not in results]
+    if len(todo) == 1:
+        results[todo[0]] = check_file(todo[0], limits, cache, keep_module=keep_modules, imports=scope(todo[0]))
+        todo = []
+    if todo:
+        # Largest files first (a rough guess at the slowest), so one big file does not start last.  The cache
+        # is a directory of atomically replaced files, so workers share it safely.
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
+            futures = {name: pool.submit(check_file, name, limits, cache, keep_module=keep_modules,
+                                         imports=scope(name)) for name in todo}
+            for name, future in futures.items():
+                results[name] = future.result()
+                if cache is not None:  # the workers counted their own hits and misses
+                    cache.count(results[name].from_cache)
     return [results[name] for name in names]
 
 

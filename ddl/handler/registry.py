@@ -20,16 +20,19 @@ stdlib modules only, and their families pass the admission rules of
 anything); such a family overlapping one of the other served families at the same priority is
 rejected alone, so a model-written file never takes a family out of service.
 
-Loading a directory again is cheap: unchanged files hit the check cache, so a reload
-costs parsing, type checking and the router's NFAs.
+Loading a directory again is cheap: an unchanged file hits the check cache, which also holds its
+checked module (no parsing or type checking), and the overlap search's outcome is cached under the
+served families' versions and priorities, so a reload costs reading and hashing the files, unpickling
+the modules, compiling the programs and building the router.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +42,7 @@ from ddl.api import ImportScope, check_files
 from ddl.distill.admission import admission_problems, priority_cap
 from ddl.eval import Evaluator, compile_family
 from ddl.eval.ops import QUERY_LIMITS
-from ddl.grammar.router import OverlapSearchTooLarge, Route, RoutedFamily, Router
+from ddl.grammar.router import Overlap, OverlapSearchTooLarge, Route, RoutedFamily, Router
 from ddl.handler.records import HandlerError
 from ddl.verify.cache import DEFAULT_DIR, ResultCache
 from ddl.verify.config import ConfigError, load_check_settings
@@ -126,7 +129,8 @@ class Registry:
         taken = {f.name for f in theirs} | {r.name for r in rejected if not _model_written(r.path, root)}
         models, more = _unique_names([f for f in served if _model_written(f.path, root)], taken)
         rejected.extend(more)
-        router, more = _route(theirs)
+        overlap_cache = _OverlapCache(cache, str(root.resolve()), {f.name: f.version for f in served})
+        router, more = _route(theirs, overlap_cache)
         rejected.extend(more)
         if more:
             dropped = {r.name for r in more}
@@ -136,7 +140,7 @@ class Registry:
         rejected.extend(more)
         served = theirs
         if models:
-            router, more = _route_models(router, theirs, models)
+            router, more = _route_models(router, theirs, models, overlap_cache)
             rejected.extend(more)
             dropped = {r.name for r in more}
             served = theirs + [f for f in models if f.name not in dropped]
@@ -242,14 +246,67 @@ def _unique_names(served: list[ServedFamily],
     return keep, rejected
 
 
-def _route(served: Sequence[ServedFamily]) -> tuple[Router, list[RejectedFamily]]:
+class _OverlapCache:
+    """:meth:`Router.conflicts` remembered in the check cache (one entry per registry directory), under the
+    versions and priorities of the families routed: the overlap search is the slowest part of a load, and
+    its outcome depends on nothing else (the grammars are in the versioned bytes).  A missing, stale or
+    damaged entry is a miss: the search runs and its outcome is stored.
+
+    A compiled router would be cached the same way (``ResultCache.get_derived``/``put_derived``, kind
+    ``router``) once :class:`Router` can be serialized; today it holds closures, so it is built each load."""
+
+    def __init__(self, cache: ResultCache | None, where: str, versions: Mapping[str, str]) -> None:
+        self.cache = cache
+        self.where = where
+        self.versions = versions
+
+    def conflicts(self, router: Router, involving: Collection[str] | None = None) -> list[Overlap]:
+        if self.cache is None:
+            return router.conflicts(involving)
+        parts = sorted(f"{e.name}\x01{self.versions.get(e.name, '?')}\x01{e.priority}" for e in router.entries)
+        scope = "all" if involving is None else "involving\x01" + "\x01".join(sorted(involving))
+        key = self.cache.derived_key(scope, *parts)
+        kind = "overlaps" if involving is None else "model-overlaps"
+        cached = self._read(self.cache.get_derived(kind, self.where, key), {e.name for e in router.entries})
+        if isinstance(cached, OverlapSearchTooLarge):
+            raise cached
+        if cached is not None:
+            return cached
+        try:
+            found = router.conflicts(involving)
+        except OverlapSearchTooLarge as err:
+            self.cache.put_derived(kind, self.where, key, json.dumps({"too_large": list(err.families)}).encode())
+            raise
+        data = {"overlaps": [[o.first, o.second, o.witness] for o in found]}
+        self.cache.put_derived(kind, self.where, key, json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        return found
+
+    @staticmethod
+    def _read(blob: bytes | None, names: Collection[str]) -> list[Overlap] | OverlapSearchTooLarge | None:
+        """The stored outcome, or None when there is none or it is malformed (then the search runs again)."""
+        if blob is None:
+            return None
+        try:
+            data = json.loads(blob.decode("utf-8", "surrogatepass"))
+            if isinstance(data.get("too_large"), list) and all(n in names for n in data["too_large"]):
+                return OverlapSearchTooLarge(data["too_large"])
+            found = [Overlap(a, b, w) for a, b, w in data["overlaps"]]
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+        if all(isinstance(o.witness, str) and o.first in names and o.second in names for o in found):
+            return found
+        return None
+
+
+def _route(served: Sequence[ServedFamily], overlaps_cache: _OverlapCache) -> tuple[Router, list[RejectedFamily]]:
     """The router over the served families, after rejecting unordered overlaps."""
     specs = [RoutedFamily(f.name, f.checked, f.evaluator, f.priority) for f in served]
     router = Router.build(specs)
     by_name = {f.name: f for f in served}
     reasons: dict[str, list[str]] = {}
     try:
-        overlaps = router.conflicts()  # an overlap ordered by priority is declared: the higher one answers
+        # an overlap ordered by priority is declared: the higher one answers
+        overlaps = overlaps_cache.conflicts(router)
     except OverlapSearchTooLarge as err:
         for name in err.families:
             reasons.setdefault(name, []).append(
@@ -285,8 +342,8 @@ def _admit_models(models: list[ServedFamily], theirs: list[ServedFamily],
     return kept, rejected
 
 
-def _route_models(router: Router, theirs: Sequence[ServedFamily],
-                  models: Sequence[ServedFamily]) -> tuple[Router, list[RejectedFamily]]:
+def _route_models(router: Router, theirs: Sequence[ServedFamily], models: Sequence[ServedFamily],
+                  overlaps_cache: _OverlapCache) -> tuple[Router, list[RejectedFamily]]:
     """The router over the people's served families and the admitted model-written ones.  A model-written
     family in an unordered overlap is rejected alone: it never takes one of the others out of service."""
     grammars = {e.name: e.grammar for e in router.entries}
@@ -297,7 +354,7 @@ def _route_models(router: Router, theirs: Sequence[ServedFamily],
     by_name = {f.name: f for f in [*theirs, *models]}
     reasons: dict[str, list[str]] = {}
     try:
-        overlaps = grown.conflicts(involving=names)
+        overlaps = overlaps_cache.conflicts(grown, names)
     except OverlapSearchTooLarge as err:
         for name in [n for n in err.families if n in names] or sorted(names):
             reasons.setdefault(name, []).append(
