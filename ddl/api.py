@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -36,14 +36,13 @@ from ddl.eval.ops import UNTIMED
 from ddl.files import OutsideTree, is_under, read_regular
 from ddl.regular import Limits
 from ddl.syntax import ast as A
-from ddl.syntax import parse_source
-from ddl.types.check import Checker, LoadedModule, Scope
 from ddl.types.checked import CheckedFamily, CheckedModule
 from ddl.values import to_json
 from ddl.verify.cache import DEFAULT_DIR, ResultCache, digest_bytes
-from ddl.verify.family import allowance_findings, check_family, example_obligation
 from ddl.verify.report import FamilyResult, FileResult, Finding
-from ddl.verify.sarif import sarif_log
+
+if TYPE_CHECKING:
+    from ddl.types.check import LoadedModule, Scope
 
 # Deep-but-legal programs recurse in the checker and evaluator; the parser bounds depth.
 if sys.getrecursionlimit() < 10_000:
@@ -184,6 +183,8 @@ class ModuleLoader:
             return None, [Diagnostic("DDL217", f"cannot find {what} (looked for {path})", imp.span, hint=hint)]
         except OSError as err:
             return None, [Diagnostic("DDL217", f"cannot read '{path}': {err.strerror or err}", imp.span)]
+        from ddl.types.check import LoadedModule  # deferred: the checker loads only when something is compiled
+
         self._digests[key] = digest_bytes(data)
         self._loading.append(key)
         try:
@@ -212,6 +213,10 @@ def _compile(data: str | bytes, path: str, loader: ModuleLoader) -> tuple[Checke
         loader.sources.add(path, data.decode("utf-8", errors="replace"))
     else:
         loader.sources.add(path, data)
+    # The parser (lark) and the checker load only when something is compiled, not for a cached module.
+    from ddl.syntax.parser import parse_source  # deferred: lark loads only when something is parsed
+    from ddl.types.check import Checker  # deferred: the checker loads only when something is compiled
+
     module, diags = parse_source(data, path)
     if module is None:
         return None, diags, None
@@ -264,6 +269,8 @@ def _internal(err: BaseException, path: str) -> Diagnostic:
 
 def check_examples(module: CheckedModule) -> list[Diagnostic]:
     """Evaluate every example of every family; a diagnostic for each that fails (output, θ, ensures)."""
+    from ddl.verify.family import example_obligation  # deferred: the verifier loads only to check
+
     evaluator = Evaluator(module, budget=UNTIMED)
     diags: list[Diagnostic] = []
     for fam in module.families.values():
@@ -508,6 +515,8 @@ class _Compiled:
 
 def _discharge(compiled: _Compiled, limits: Limits | None) -> FileResult:
     """Every family's obligations over the compiled module (``ddl check`` after compiling)."""
+    from ddl.verify.family import allowance_findings, check_family  # deferred: not loaded to run cached modules
+
     checked, diags, path = compiled.checked, compiled.diags, compiled.path
     findings = [Finding(d) for d in diags]
     families: list[FamilyResult] = []
@@ -574,8 +583,7 @@ def check_file(path: str | os.PathLike[str], limits: Limits | None = None, cache
     result = _discharge(compiled, limits)
     if cache is not None:
         cache.put(result, limits)
-        if keep_module:
-            cache.put_module(result, limits)
+        cache.put_module(result, limits)  # so that a registry loaded after `ddl check` compiles nothing
     return result if keep_module else result.without_module()
 
 
@@ -717,6 +725,8 @@ class CheckReport:
                 "diagnostics": [d.to_json() for d in self.diagnostics()]}
 
     def to_sarif(self, cwd: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        from ddl.verify.sarif import sarif_log  # deferred: only --format sarif needs it
+
         return sarif_log(self.findings, self.allow_unknown, cwd)
 
     def sources(self) -> SourceMap:
