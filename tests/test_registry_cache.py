@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ddl.handler.registry import Registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,3 +158,38 @@ def test_a_covered_ddl_handle_with_a_warm_cache_loads_no_checker_parser_or_servi
         a.pop("latency_ms", None)
         a.pop("ts", None)
     assert answers[0] == answers[1] and answers[0]["source"] == "deterministic"
+
+
+def test_a_saved_router_is_loaded_and_a_damaged_one_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The registry saves and loads routers through Router.to_bytes/from_bytes when the router has them.
+    from ddl.grammar.router import Router
+
+    calls: list[str] = []
+    built = Router.build
+
+    def to_bytes(self: Router) -> bytes:
+        calls.append("save")
+        return b"saved " + ",".join(e.name for e in self.entries).encode()
+
+    def from_bytes(cls: type[Router], data: bytes, families: list[object]) -> Router:
+        calls.append("load")
+        if not data.startswith(b"saved "):
+            raise ValueError("not a saved router")
+        return built(families)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Router, "to_bytes", to_bytes, raising=False)
+    monkeypatch.setattr(Router, "from_bytes", classmethod(from_bytes), raising=False)
+    d = tmp_path / "families"
+    d.mkdir()
+    (d / "add.ddl").write_text(ADD, encoding="utf-8")
+    (d / "city.ddl").write_text(CITY_WEATHER, encoding="utf-8")
+    cold = Registry.load(d, cache_dir=tmp_path / "cache")
+    assert calls == ["save"]
+    warm = Registry.load(d, cache_dir=tmp_path / "cache")
+    assert calls == ["save", "load"]
+    assert _answers(warm, UTTERANCES) == _answers(cold, UTTERANCES)
+    [saved] = (tmp_path / "cache").glob("*.router")
+    saved.write_bytes(saved.read_bytes().split(b"\n", 1)[0] + b"\ngarbage")
+    again = Registry.load(d, cache_dir=tmp_path / "cache")
+    assert calls == ["save", "load", "load", "save"]  # refused, rebuilt, saved again
+    assert _answers(again, UTTERANCES) == _answers(cold, UTTERANCES)
