@@ -513,16 +513,21 @@ class _Compiled:
         return self.loader.scope.key()
 
 
-def _discharge(compiled: _Compiled, limits: Limits | None) -> FileResult:
-    """Every family's obligations over the compiled module (``ddl check`` after compiling)."""
+def _discharge(compiled: _Compiled, limits: Limits | None, part: tuple[int, int] = (0, 1)) -> FileResult:
+    """Every family's obligations over the compiled module (``ddl check`` after compiling).
+
+    ``part`` (i, n): only the i-th of n consecutive slices of the families, and the module's own
+    diagnostics only in the first (:func:`check_files` splits a big file between processes)."""
     from ddl.verify.family import allowance_findings, check_family  # deferred: not loaded to run cached modules
 
     checked, diags, path = compiled.checked, compiled.diags, compiled.path
-    findings = [Finding(d) for d in diags]
+    index, parts = part
+    findings = [Finding(d) for d in diags] if index == 0 else []
     families: list[FamilyResult] = []
     if checked is not None:
         evaluator = Evaluator(checked, budget=UNTIMED)  # the verdicts must not depend on the machine's load
-        for fam in checked.families.values():
+        every = list(checked.families.values())
+        for fam in every[index * len(every) // parts:(index + 1) * len(every) // parts]:
             try:
                 obligations = check_family(checked, fam, evaluator, compiled.seconds, limits=limits)
             except Exception as err:  # an internal error must reach the user as a diagnostic, not a traceback
@@ -585,6 +590,30 @@ def check_file(path: str | os.PathLike[str], limits: Limits | None = None, cache
         cache.put(result, limits)
         cache.put_module(result, limits)  # so that a registry loaded after `ddl check` compiles nothing
     return result if keep_module else result.without_module()
+
+
+def check_file_part(path: str, part: tuple[int, int], limits: Limits | None = None,
+                    imports: ImportScope | None = None) -> FileResult:
+    """:func:`check_file` of one slice of a file's families (``part``: i of n), no cache, no module: a
+    worker's share of a big file.  :func:`merge_parts` puts the n results back together."""
+    scope = imports or ImportScope.of(path)
+    try:
+        data = SourceFiles().read(Path(path).resolve())
+    except OSError as err:
+        diag = Diagnostic("DDL900", f"cannot read file: {err.strerror or err}", Span.point(path))
+        return FileResult(path, (), (Finding(diag),) if part[0] == 0 else (), cacheable=False)
+    return _discharge(_Compiled.of(data, path, ModuleLoader(scope=scope)), limits, part).without_module()
+
+
+def merge_parts(parts: Sequence[FileResult]) -> FileResult:
+    """The result of a whole file from its parts, in order (the families and findings of the slices
+    follow each other as one process would have produced them); cacheable only when every part read the
+    same bytes and is cacheable."""
+    first = parts[0]
+    same = all(p.digest == first.digest and p.dep_digests == first.dep_digests for p in parts)
+    return attrs.evolve(first, families=tuple(f for p in parts for f in p.families),
+                        findings=tuple(f for p in parts for f in p.findings),
+                        cacheable=same and all(p.cacheable for p in parts))
 
 
 def cached_result(path: str | os.PathLike[str], cache: ResultCache, limits: Limits | None = None, *,
@@ -664,19 +693,32 @@ def check_files(paths: Sequence[str | os.PathLike[str]], jobs: int = 1, cache: R
             if hit is not None:
                 results[name] = hit
         todo = [name for name in todo if name not in results]
-    if len(todo) == 1:
+    # Fewer files than twice the workers (one big file, a few): each file's families are split into parts,
+    # one process each (every part compiles the file; the checks are most of the work).  A registry's load
+    # (keep_modules) keeps one process per file: its module is compiled once, where it is checked.
+    parts = 1 if keep_modules or not todo else min(-(-2 * jobs // len(todo)), 2 * jobs)
+    if len(todo) == 1 and parts == 1:
         results[todo[0]] = check_file(todo[0], limits, cache, keep_module=keep_modules, imports=scope(todo[0]))
         todo = []
     if todo:
         # Largest files first (a rough guess at the slowest), so one big file does not start last.  The cache
         # is a directory of atomically replaced files, so workers share it safely.
-        with ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
-            futures = {name: pool.submit(check_file, name, limits, cache, keep_module=keep_modules,
-                                         imports=scope(name)) for name in todo}
-            for name, future in futures.items():
-                results[name] = future.result()
-                if cache is not None:  # the workers counted their own hits and misses
-                    cache.count(results[name].from_cache)
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo) * parts)) as pool:
+            if parts == 1:
+                futures = {name: pool.submit(check_file, name, limits, cache, keep_module=keep_modules,
+                                             imports=scope(name)) for name in todo}
+                for name, future in futures.items():
+                    results[name] = future.result()
+                    if cache is not None:  # the workers counted their own hits and misses
+                        cache.count(results[name].from_cache)
+            else:
+                split = {name: [pool.submit(check_file_part, name, (i, parts), limits, scope(name))
+                                for i in range(parts)] for name in todo}
+                for name, pieces in split.items():
+                    results[name] = merge_parts([piece.result() for piece in pieces])
+                    if cache is not None:
+                        cache.count(False)
+                        cache.put(results[name], limits)
     return [results[name] for name in names]
 
 

@@ -391,3 +391,16 @@ def test_jobs_2_equals_jobs_1(tmp_path: Path) -> None:
     ddl("check", "--jobs", "2", "books.ddl", "a_double.ddl", cwd=tmp_path)
     mixed = ddl("check", "--jobs", "0", ".", cwd=tmp_path)
     assert (mixed.returncode, mixed.stdout, mixed.stderr) == (one.returncode, one.stdout, one.stderr)
+
+
+def test_jobs_2_splits_one_big_file_and_reports_as_jobs_1(tmp_path: Path) -> None:
+    # One file with several families: --jobs 2 checks its families in parts, in two processes; the report
+    # (families, findings and their order) and the cache entry are those of one process.
+    write(tmp_path, "all.ddl", "\n".join([WRONG_EXAMPLE, GOOD, FAILS_AT_RUN_TIME, GOOD.replace("triple", "triple2")]))
+    one = ddl("check", "--no-cache", "--jobs", "1", "--format", "json", "--no-timings", "all.ddl", cwd=tmp_path)
+    two = ddl("check", "--jobs", "2", "--format", "json", "--no-timings", "all.ddl", cwd=tmp_path)
+    assert (two.returncode, two.stdout) == (one.returncode, one.stdout)
+    names = [f["name"] for f in json.loads(one.stdout)["files"][0]["families"]]
+    assert names == ["double", "triple", "per_person", "triple2"] and one.returncode == 1
+    cached = ddl("check", "--jobs", "1", "--format", "json", "--no-timings", "all.ddl", cwd=tmp_path)
+    assert (cached.returncode, cached.stdout) == (one.returncode, one.stdout)
