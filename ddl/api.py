@@ -671,7 +671,7 @@ def check_files(paths: Sequence[str | os.PathLike[str]], jobs: int = 1, cache: R
 
     def scope(name: str) -> ImportScope | None:
         return imports(name) if imports is not None else None
-    if jobs <= 1 or len(names) <= 1:
+    if jobs <= 1 or not names or (len(names) == 1 and keep_modules):  # one file of `ddl check` is split below
         files = SourceFiles()
         return [check_file(p, limits, cache, keep_module=keep_modules, imports=scope(p), files=files)
                 for p in names]
@@ -693,10 +693,10 @@ def check_files(paths: Sequence[str | os.PathLike[str]], jobs: int = 1, cache: R
             if hit is not None:
                 results[name] = hit
         todo = [name for name in todo if name not in results]
-    # Fewer files than twice the workers (one big file, a few): each file's families are split into parts,
-    # one process each (every part compiles the file; the checks are most of the work).  A registry's load
-    # (keep_modules) keeps one process per file: its module is compiled once, where it is checked.
-    parts = 1 if keep_modules or not todo else min(-(-2 * jobs // len(todo)), 2 * jobs)
+    # Fewer files than workers (one big file, a few): each file's families are split into parts, one process
+    # each (every part compiles the file; the checks are most of the work).  A registry's load (keep_modules)
+    # keeps one process per file: its module is compiled once, where it is checked.
+    parts = 1 if keep_modules or not todo else -(-jobs // len(todo))
     if len(todo) == 1 and parts == 1:
         results[todo[0]] = check_file(todo[0], limits, cache, keep_module=keep_modules, imports=scope(todo[0]))
         todo = []
