@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -36,13 +36,12 @@ from ddl.eval.ops import UNTIMED
 from ddl.files import OutsideTree, is_under, read_regular
 from ddl.regular import Limits
 from ddl.syntax import ast as A
-from ddl.syntax import parse_source
-from ddl.types.check import Checker, LoadedModule, Scope
 from ddl.types.checked import CheckedFamily, CheckedModule
 from ddl.verify.cache import DEFAULT_DIR, ResultCache, digest_bytes
-from ddl.verify.family import allowance_findings, check_family, example_obligation
 from ddl.verify.report import FamilyResult, FileResult, Finding
-from ddl.verify.sarif import sarif_log
+
+if TYPE_CHECKING:
+    from ddl.types.check import LoadedModule, Scope
 
 # Deep-but-legal programs recurse in the checker and evaluator; the parser bounds depth.
 if sys.getrecursionlimit() < 10_000:
@@ -183,6 +182,8 @@ class ModuleLoader:
             return None, [Diagnostic("DDL217", f"cannot find {what} (looked for {path})", imp.span, hint=hint)]
         except OSError as err:
             return None, [Diagnostic("DDL217", f"cannot read '{path}': {err.strerror or err}", imp.span)]
+        from ddl.types.check import LoadedModule  # deferred: the checker loads only when something is compiled
+
         self._digests[key] = digest_bytes(data)
         self._loading.append(key)
         try:
@@ -211,6 +212,10 @@ def _compile(data: str | bytes, path: str, loader: ModuleLoader) -> tuple[Checke
         loader.sources.add(path, data.decode("utf-8", errors="replace"))
     else:
         loader.sources.add(path, data)
+    # The parser (lark) and the checker load only when something is compiled, not for a cached module.
+    from ddl.syntax.parser import parse_source  # deferred: lark loads only when something is parsed
+    from ddl.types.check import Checker  # deferred: the checker loads only when something is compiled
+
     module, diags = parse_source(data, path)
     if module is None:
         return None, diags, None
@@ -263,6 +268,8 @@ def _internal(err: BaseException, path: str) -> Diagnostic:
 
 def check_examples(module: CheckedModule) -> list[Diagnostic]:
     """Evaluate every example of every family; a diagnostic for each that fails (output, θ, ensures)."""
+    from ddl.verify.family import example_obligation  # deferred: the verifier loads only to check
+
     evaluator = Evaluator(module, budget=UNTIMED)
     diags: list[Diagnostic] = []
     for fam in module.families.values():
@@ -526,14 +533,21 @@ class _Compiled:
         return self.loader.scope.key()
 
 
-def _discharge(compiled: _Compiled, limits: Limits | None) -> FileResult:
-    """Every family's obligations over the compiled module (``ddl check`` after compiling)."""
+def _discharge(compiled: _Compiled, limits: Limits | None, part: tuple[int, int] = (0, 1)) -> FileResult:
+    """Every family's obligations over the compiled module (``ddl check`` after compiling).
+
+    ``part`` (i, n): only the i-th of n consecutive slices of the families, and the module's own
+    diagnostics only in the first (:func:`check_files` splits a big file between processes)."""
+    from ddl.verify.family import allowance_findings, check_family  # deferred: not loaded to run cached modules
+
     checked, diags, path = compiled.checked, compiled.diags, compiled.path
-    findings = [Finding(d) for d in diags]
+    index, parts = part
+    findings = [Finding(d) for d in diags] if index == 0 else []
     families: list[FamilyResult] = []
     if checked is not None:
         evaluator = Evaluator(checked, budget=UNTIMED)  # the verdicts must not depend on the machine's load
-        for fam in checked.families.values():
+        every = list(checked.families.values())
+        for fam in every[index * len(every) // parts:(index + 1) * len(every) // parts]:
             try:
                 obligations = check_family(checked, fam, evaluator, compiled.seconds, limits=limits)
             except Exception as err:  # an internal error must reach the user as a diagnostic, not a traceback
@@ -576,21 +590,90 @@ def check_file(path: str | os.PathLike[str], limits: Limits | None = None, cache
         diag = Diagnostic("DDL900", f"cannot read file: {err.strerror or err}", Span.point(p))
         return FileResult(p, (), (Finding(diag),), cacheable=False)
     scope = imports or ImportScope.of(p)
-    if cache is not None and not keep_module:
-        hit = cache.get(p, digest_bytes(data), limits, imports=scope.key())
+    if cache is not None:
+        hit = _cache_hit(p, data, cache, limits, keep_module, scope, files)
         if hit is not None:
-            return attrs.evolve(hit, from_cache=True)
+            return hit
+        if not keep_module:
+            cache.count(False)
     compiled = _Compiled.of(data, p, ModuleLoader(scope=scope, files=files))
     if cache is not None and keep_module:
         loader = compiled.loader
         hit = cache.get(p, digest_bytes(data), limits, imports=scope.key(), deps=loader.digests())
         if hit is not None:
-            return attrs.evolve(hit, module=compiled.module, sources=loader.sources, from_cache=True,
-                                dep_digests=tuple(sorted(loader.digests().items())), imports=scope.key())
+            hit = attrs.evolve(hit, module=compiled.module, sources=loader.sources, from_cache=True,
+                               dep_digests=tuple(sorted(loader.digests().items())), imports=scope.key())
+            cache.put_module(hit, limits)  # the module entry was missing, stale or damaged: store it again
+            return hit
     result = _discharge(compiled, limits)
     if cache is not None:
         cache.put(result, limits)
+        cache.put_module(result, limits)  # so that a registry loaded after `ddl check` compiles nothing
     return result if keep_module else result.without_module()
+
+
+def check_file_part(path: str, part: tuple[int, int], limits: Limits | None = None,
+                    imports: ImportScope | None = None) -> FileResult:
+    """:func:`check_file` of one slice of a file's families (``part``: i of n), no cache, no module: a
+    worker's share of a big file.  :func:`merge_parts` puts the n results back together."""
+    scope = imports or ImportScope.of(path)
+    try:
+        data = SourceFiles().read(Path(path).resolve())
+    except OSError as err:
+        diag = Diagnostic("DDL900", f"cannot read file: {err.strerror or err}", Span.point(path))
+        return FileResult(path, (), (Finding(diag),) if part[0] == 0 else (), cacheable=False)
+    return _discharge(_Compiled.of(data, path, ModuleLoader(scope=scope)), limits, part).without_module()
+
+
+def merge_parts(parts: Sequence[FileResult]) -> FileResult:
+    """The result of a whole file from its parts, in order (the families and findings of the slices
+    follow each other as one process would have produced them); cacheable only when every part read the
+    same bytes and is cacheable."""
+    first = parts[0]
+    same = all(p.digest == first.digest and p.dep_digests == first.dep_digests for p in parts)
+    return attrs.evolve(first, families=tuple(f for p in parts for f in p.families),
+                        findings=tuple(f for p in parts for f in p.findings),
+                        cacheable=same and all(p.cacheable for p in parts))
+
+
+def cached_result(path: str | os.PathLike[str], cache: ResultCache, limits: Limits | None = None, *,
+                  keep_module: bool = True, imports: ImportScope | None = None,
+                  files: SourceFiles | None = None) -> FileResult | None:
+    """What :func:`check_file` returns when the cache holds the file's result (with ``keep_module``, its
+    module too), without compiling or checking anything; None on a miss (counted, as a hit is)."""
+    p = str(path)
+    files = files or SourceFiles()
+    try:
+        data = files.read(Path(p).resolve())
+    except OSError:
+        return None  # check_file reports it
+    return _cache_hit(p, data, cache, limits, keep_module, imports or ImportScope.of(p), files)
+
+
+def _cache_hit(path: str, data: bytes, cache: ResultCache, limits: Limits | None, keep_module: bool,
+               scope: ImportScope, files: SourceFiles) -> FileResult | None:
+    """A cached result (counted as a hit), or None (not counted: the caller counts the miss)."""
+    if not keep_module:
+        hit = cache.get(path, digest_bytes(data), limits, imports=scope.key(), count=False)
+    else:
+        # The module pickled with the result: the imports are read (once, through ``files``) and hashed,
+        # nothing is parsed or type-checked.
+        hit = cache.get_compiled(path, digest_bytes(data), limits, imports=scope.key(),
+                                 read=lambda dep: _read_dep(files, dep, scope))
+    if hit is None:
+        return None
+    cache.count(True)
+    return attrs.evolve(hit, from_cache=True)
+
+
+def _read_dep(files: SourceFiles, dep: str, scope: ImportScope) -> bytes | None:
+    """The bytes of a module a cached result loaded (a resolved path), read as :class:`ModuleLoader` reads
+    it (a file import within the scope's roots); None when it is missing or cannot be read."""
+    path = Path(dep)
+    try:
+        return files.read(path, scope.roots if scope.allows(path) else None)
+    except OSError:
+        return None
 
 
 def check_files(paths: Sequence[str | os.PathLike[str]], jobs: int = 1, cache: ResultCache | None = None,
@@ -608,7 +691,7 @@ def check_files(paths: Sequence[str | os.PathLike[str]], jobs: int = 1, cache: R
 
     def scope(name: str) -> ImportScope | None:
         return imports(name) if imports is not None else None
-    if jobs <= 1 or len(names) <= 1:
+    if jobs <= 1 or not names or (len(names) == 1 and keep_modules):  # one file of `ddl check` is split below
         files = SourceFiles()
         return [check_file(p, limits, cache, keep_module=keep_modules, imports=scope(p), files=files)
                 for p in names]
@@ -619,17 +702,43 @@ def check_files(paths: Sequence[str | os.PathLike[str]], jobs: int = 1, cache: R
         except OSError:
             return 0
 
-    # Largest files first (a rough guess at the slowest), so one big file does not start last.  The cache
-    # is a directory of atomically replaced files, so workers share it safely.
+    # Cache hits are taken here first (no worker, and no module pickled twice to cross a process boundary);
+    # only the misses go to the workers.
     results: dict[str, FileResult] = {}
-    with ProcessPoolExecutor(max_workers=min(jobs, len(names))) as pool:
-        futures = {name: pool.submit(check_file, name, limits, cache, keep_module=keep_modules, imports=scope(name))
-                   for name in sorted(set(names), key=lambda n: -size(n))}
-        for name, future in futures.items():
-            results[name] = future.result()
-    if cache is not None:  # the workers counted their own hits and misses
-        for r in results.values():
-            cache.count(r.from_cache)
+    todo = sorted(set(names), key=lambda n: -size(n))
+    if cache is not None:
+        files = SourceFiles()
+        for name in todo:
+            hit = cached_result(name, cache, limits, keep_module=keep_modules, imports=scope(name), files=files)
+            if hit is not None:
+                results[name] = hit
+        todo = [name for name in todo if name not in results]
+    # Fewer files than workers (one big file, a few): each file's families are split into parts, one process
+    # each (every part compiles the file; the checks are most of the work).  A registry's load (keep_modules)
+    # keeps one process per file: its module is compiled once, where it is checked.
+    parts = 1 if keep_modules or not todo else -(-jobs // len(todo))
+    if len(todo) == 1 and parts == 1:
+        results[todo[0]] = check_file(todo[0], limits, cache, keep_module=keep_modules, imports=scope(todo[0]))
+        todo = []
+    if todo:
+        # Largest files first (a rough guess at the slowest), so one big file does not start last.  The cache
+        # is a directory of atomically replaced files, so workers share it safely.
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo) * parts)) as pool:
+            if parts == 1:
+                futures = {name: pool.submit(check_file, name, limits, cache, keep_module=keep_modules,
+                                             imports=scope(name)) for name in todo}
+                for name, future in futures.items():
+                    results[name] = future.result()
+                    if cache is not None:  # the workers counted their own hits and misses
+                        cache.count(results[name].from_cache)
+            else:
+                split = {name: [pool.submit(check_file_part, name, (i, parts), limits, scope(name))
+                                for i in range(parts)] for name in todo}
+                for name, pieces in split.items():
+                    results[name] = merge_parts([piece.result() for piece in pieces])
+                    if cache is not None:
+                        cache.count(False)
+                        cache.put(results[name], limits)
     return [results[name] for name in names]
 
 
@@ -678,6 +787,8 @@ class CheckReport:
                 "diagnostics": [d.to_json() for d in self.diagnostics()]}
 
     def to_sarif(self, cwd: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        from ddl.verify.sarif import sarif_log  # deferred: only --format sarif needs it
+
         return sarif_log(self.findings, self.allow_unknown, cwd)
 
     def sources(self) -> SourceMap:

@@ -222,17 +222,18 @@ def test_allow_unknown_does_not_excuse_a_refuted_obligation(tmp_path: Path) -> N
 def test_unknown_verdict_in_process_with_a_patched_verifier(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     """Independent of how strong the verifier is: an obligation it reports as unknown fails the check."""
-    import ddl.api
     import ddl.cli
+    import ddl.verify.family
     from ddl.verify.obligations import Obligation
 
-    real = ddl.api.check_family
+    real = ddl.verify.family.check_family
 
     def patched(module: Any, family: Any, evaluator: Any, typed_seconds: float = 0.0, **kw: Any) -> list[Obligation]:
         return [*real(module, family, evaluator, typed_seconds, **kw),
                 Obligation("safe", "", "unknown", "the solver timed out", family.span, 0.5, "DDL508")]
 
-    monkeypatch.setattr(ddl.api, "check_family", patched)
+    # ddl.api imports it when it checks (deferred), so the verifier's module is where it is patched
+    monkeypatch.setattr(ddl.verify.family, "check_family", patched)
     monkeypatch.chdir(tmp_path)
     write(tmp_path, "good.ddl", GOOD)
     assert ddl.cli.main(["check", "--no-cache", "good.ddl"]) == 1
@@ -390,3 +391,16 @@ def test_jobs_2_equals_jobs_1(tmp_path: Path) -> None:
     ddl("check", "--jobs", "2", "books.ddl", "a_double.ddl", cwd=tmp_path)
     mixed = ddl("check", "--jobs", "0", ".", cwd=tmp_path)
     assert (mixed.returncode, mixed.stdout, mixed.stderr) == (one.returncode, one.stdout, one.stderr)
+
+
+def test_jobs_2_splits_one_big_file_and_reports_as_jobs_1(tmp_path: Path) -> None:
+    # One file with several families: --jobs 2 checks its families in parts, in two processes; the report
+    # (families, findings and their order) and the cache entry are those of one process.
+    write(tmp_path, "all.ddl", "\n".join([WRONG_EXAMPLE, GOOD, FAILS_AT_RUN_TIME, GOOD.replace("triple", "triple2")]))
+    one = ddl("check", "--no-cache", "--jobs", "1", "--format", "json", "--no-timings", "all.ddl", cwd=tmp_path)
+    two = ddl("check", "--jobs", "2", "--format", "json", "--no-timings", "all.ddl", cwd=tmp_path)
+    assert (two.returncode, two.stdout) == (one.returncode, one.stdout)
+    names = [f["name"] for f in json.loads(one.stdout)["files"][0]["families"]]
+    assert names == ["double", "triple", "per_person", "triple2"] and one.returncode == 1
+    cached = ddl("check", "--jobs", "1", "--format", "json", "--no-timings", "all.ddl", cwd=tmp_path)
+    assert (cached.returncode, cached.stdout) == (one.returncode, one.stdout)

@@ -12,7 +12,22 @@ rounds.  The file is written only when everything passes.  ``ddl distill`` is th
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ddl.distill.extract import extract_ddl
-from ddl.distill.loop import DistillResult, Round, distill, evaluate
+
+if TYPE_CHECKING:
+    from ddl.distill.loop import DistillResult, Round, distill, evaluate
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("DistillResult", "Round", "distill", "evaluate"):
+        # The loop (the checker, the prompt's digest) loads only to distill, not when the registry reads
+        # the admission rules of ddl.distill.admission.
+        from ddl.distill import loop  # deferred: see above
+
+        return getattr(loop, name)
+    raise AttributeError(f"module 'ddl.distill' has no attribute {name!r}")
+
 
 __all__ = ["DistillResult", "Round", "distill", "evaluate", "extract_ddl"]

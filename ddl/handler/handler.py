@@ -23,19 +23,19 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ddl.eval import Err
 from ddl.handler import extract
-from ddl.handler.learn import LearnOutcome, learn_from_miss
 from ddl.handler.records import VERDICTS, HandlerError, QueryRecord
 from ddl.handler.registry import Registry
 from ddl.handler.stats import compute_stats
 from ddl.handler.store import open_store
-from ddl.handler.widening import WidenReport, widen_family
 from ddl.model import ask_model
 from ddl.values import to_json
-from ddl.widen.gate import has_learned_rule
+
+if TYPE_CHECKING:
+    from ddl.handler.widening import WidenReport
 
 LOG = logging.getLogger("ddl.handler")
 
@@ -175,6 +175,9 @@ class Handler:
 
     def widen(self, family: str, *, method: str = "align", write: bool = False) -> WidenReport:
         """Widen ``family`` from its candidates (``ddl widen``); after a write the registry is reloaded."""
+        # deferred: widening (the learners, the parser) loads only when a family is widened, not for a hit
+        from ddl.handler.widening import widen_family
+
         if self.store is None:
             raise HandlerError("no store is configured, so there are no candidate phrasings", code="DDL702")
         with self._lock:
@@ -198,6 +201,9 @@ class Handler:
             if utterance in self._learning:
                 return {"status": "already queued"}
             self._learning.add(utterance)
+
+        # deferred: compile on miss (distill, the checker, the parser) loads only when a miss is learned
+        from ddl.handler.learn import LearnOutcome, learn_from_miss
 
         def attempt() -> Any:
             try:
@@ -317,6 +323,8 @@ class Handler:
         return answer
 
     def _has_learned_rule(self, family: str) -> bool:
+        from ddl.widen.gate import has_learned_rule  # deferred: the widening gate loads the parser
+
         with self._lock:
             served = self.registry.by_name.get(family)
         return served is not None and has_learned_rule(served.checked)
@@ -330,6 +338,7 @@ class Handler:
 
     def _run_widening(self, family: str) -> dict[str, Any] | None:
         """Widen ``family`` (marked as widening by the caller) now or in the background; unmark it after."""
+        from ddl.handler.widening import WidenReport  # deferred: widening loads only when a family is widened
 
         def attempt() -> Any:
             try:
@@ -377,7 +386,7 @@ class Handler:
 
 def _log_widening(report: WidenReport | dict[str, Any]) -> None:
     """What automatic widening learned, and why each refused alternative was refused."""
-    if not isinstance(report, WidenReport):
+    if isinstance(report, dict):
         LOG.warning("widening %s failed: %s", report.get("family"), report.get("message"))
         return
     gate = report.gate

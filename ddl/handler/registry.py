@@ -20,16 +20,20 @@ stdlib modules only, and their families pass the admission rules of
 anything); such a family overlapping one of the other served families at the same priority is
 rejected alone, so a model-written file never takes a family out of service.
 
-Loading a directory again is cheap: unchanged files hit the check cache, so a reload
-costs parsing, type checking and the router's NFAs.
+Loading a directory again is cheap: an unchanged file hits the check cache, which also holds its
+checked module (no parsing or type checking), and the overlap search's outcome (and the built router,
+when the router can be saved: ``Router.to_bytes``/``from_bytes``) is cached under the served families'
+names, versions and priorities (:class:`_RoutingCache`), so a reload costs reading and hashing the
+files, unpickling the modules, compiling the programs and building (or loading) the router.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +43,7 @@ from ddl.api import ImportScope, check_files
 from ddl.distill.admission import admission_problems, priority_cap
 from ddl.eval import Evaluator, compile_family
 from ddl.eval.ops import QUERY_LIMITS
-from ddl.grammar.router import OverlapSearchTooLarge, Route, RoutedFamily, Router
+from ddl.grammar.router import Overlap, OverlapSearchTooLarge, Route, RoutedFamily, Router
 from ddl.handler.records import HandlerError
 from ddl.verify.cache import DEFAULT_DIR, ResultCache
 from ddl.verify.config import ConfigError, load_check_settings
@@ -126,7 +130,8 @@ class Registry:
         taken = {f.name for f in theirs} | {r.name for r in rejected if not _model_written(r.path, root)}
         models, more = _unique_names([f for f in served if _model_written(f.path, root)], taken)
         rejected.extend(more)
-        router, more = _route(theirs)
+        routing = _RoutingCache(cache, str(root.resolve()), {f.name: f.version for f in served})
+        router, more = _route(theirs, routing)
         rejected.extend(more)
         if more:
             dropped = {r.name for r in more}
@@ -136,7 +141,7 @@ class Registry:
         rejected.extend(more)
         served = theirs
         if models:
-            router, more = _route_models(router, theirs, models)
+            router, more = _route_models(router, theirs, models, routing)
             rejected.extend(more)
             dropped = {r.name for r in more}
             served = theirs + [f for f in models if f.name not in dropped]
@@ -242,14 +247,115 @@ def _unique_names(served: list[ServedFamily],
     return keep, rejected
 
 
-def _route(served: Sequence[ServedFamily]) -> tuple[Router, list[RejectedFamily]]:
+class _RoutingCache:
+    """What routing a registry costs, remembered in the check cache (one entry of each kind per registry
+    directory) under the names, versions and priorities of the families routed -- the grammars are in the
+    versioned bytes, so nothing else decides it:
+
+    * the outcome of the overlap search (:meth:`Router.conflicts`), the slowest part of a load;
+    * the built router, when :class:`Router` can be saved (``Router.to_bytes``/``Router.from_bytes``, the
+      router's own format; without them every load builds it).
+
+    A missing, stale or damaged entry is a miss: the work is done again and its outcome stored."""
+
+    def __init__(self, cache: ResultCache | None, where: str, versions: Mapping[str, str]) -> None:
+        self.cache = cache
+        self.where = where
+        self.versions = versions
+
+    def _key(self, specs: Sequence[RoutedFamily], scope: str) -> str:
+        assert self.cache is not None
+        parts = sorted(f"{s.name}\x01{self.versions.get(s.name, '?')}\x01{s.priority}\x01{s.unambiguous}"
+                       for s in specs if s.family.grammar is not None)
+        return self.cache.derived_key(scope, *parts)
+
+    def router(self, specs: Sequence[RoutedFamily], kind: str) -> Router:
+        """``Router.build(specs)``, or the router saved for these families."""
+        load, save = getattr(Router, "from_bytes", None), getattr(Router, "to_bytes", None)
+        if self.cache is None or load is None or save is None:
+            return Router.build(specs)
+        key = self._key(specs, "router")
+        blob = self.cache.get_derived(kind, self.where, key)
+        if blob is not None:
+            try:
+                return load(blob, specs)  # type: ignore[no-any-return]
+            except Exception:  # damaged, or saved by another version: rebuilt below
+                pass
+        router = Router.build(specs)
+        try:
+            data = save(router)
+        except Exception:  # a router that cannot be saved is still served
+            return router
+        self.cache.put_derived(kind, self.where, key, data)
+        return router
+
+    def conflicts(self, specs: Sequence[RoutedFamily], router: Callable[[], Router],
+                  involving: Collection[str] | None = None) -> list[Overlap]:
+        """``router().conflicts(involving)``; the router is not even built when the outcome is cached."""
+        if self.cache is None:
+            return router().conflicts(involving)
+        scope = "all" if involving is None else "involving\x01" + "\x01".join(sorted(involving))
+        key = self._key(specs, scope)
+        kind = "overlaps" if involving is None else "model-overlaps"
+        names = {s.name for s in specs}
+        cached = self._read(self.cache.get_derived(kind, self.where, key), names)
+        if isinstance(cached, OverlapSearchTooLarge):
+            raise cached
+        if cached is not None:
+            return cached
+        try:
+            found = router().conflicts(involving)
+        except OverlapSearchTooLarge as err:
+            self.cache.put_derived(kind, self.where, key, json.dumps({"too_large": list(err.families)}).encode())
+            raise
+        data = {"overlaps": [[o.first, o.second, o.witness] for o in found]}
+        self.cache.put_derived(kind, self.where, key, json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        return found
+
+    @staticmethod
+    def _read(blob: bytes | None, names: Collection[str]) -> list[Overlap] | OverlapSearchTooLarge | None:
+        """The stored outcome, or None when there is none or it is malformed (then the search runs again)."""
+        if blob is None:
+            return None
+        try:
+            data = json.loads(blob.decode("utf-8", "surrogatepass"))
+            if isinstance(data.get("too_large"), list) and all(n in names for n in data["too_large"]):
+                return OverlapSearchTooLarge(data["too_large"])
+            found = [Overlap(a, b, w) for a, b, w in data["overlaps"]]
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+        if all(isinstance(o.witness, str) and o.first in names and o.second in names for o in found):
+            return found
+        return None
+
+
+class _Once:
+    """A router built (or loaded) on first use only: with the overlap outcome cached, a load whose families
+    overlap never builds the router over all of them."""
+
+    def __init__(self, build: Callable[[], Router]) -> None:
+        self._build = build
+        self._router: Router | None = None
+
+    def __call__(self) -> Router:
+        if self._router is None:
+            self._router = self._build()
+        return self._router
+
+    def grammars(self) -> dict[str, Any]:
+        """The compiled grammars of the router, if it was built (reused by the next one: only NFAs rebuilt)."""
+        return {e.name: e.grammar for e in self._router.entries} if self._router is not None else {}
+
+
+def _route(served: Sequence[ServedFamily], routing: _RoutingCache) -> tuple[Router, list[RejectedFamily]]:
     """The router over the served families, after rejecting unordered overlaps."""
     specs = [RoutedFamily(f.name, f.checked, f.evaluator, f.priority) for f in served]
-    router = Router.build(specs)
+    router = _Once(lambda: routing.router(specs, "router"))
     by_name = {f.name: f for f in served}
     reasons: dict[str, list[str]] = {}
     try:
-        overlaps = router.conflicts()  # an overlap ordered by priority is declared: the higher one answers
+        # an overlap ordered by priority is declared: the higher one answers
+        overlaps = routing.conflicts(specs, router)
     except OverlapSearchTooLarge as err:
         for name in err.families:
             reasons.setdefault(name, []).append(
@@ -262,12 +368,12 @@ def _route(served: Sequence[ServedFamily]) -> tuple[Router, list[RejectedFamily]
         reasons.setdefault(b.name, []).append(
             f"overlaps {a.name} ({a.path}): both accept {o.witness!r}; declare a different `priority` in one of them")
     if not reasons:
-        return router, []
+        return router(), []
     rejected = [RejectedFamily(name, by_name[name].path, "DDL701", tuple(why)) for name, why in reasons.items()]
-    kept = [s for s in specs if s.name not in reasons]
-    # Reuse the compiled grammars: rebuilding costs only the NFAs.
-    grammars = {e.name: e.grammar for e in router.entries}
-    return Router.build([attrs.evolve(s, grammar=grammars.get(s.name)) for s in kept]), rejected
+    # Reuse the compiled grammars (if the router over all was built): rebuilding costs only the NFAs.
+    grammars = router.grammars()
+    kept = [attrs.evolve(s, grammar=grammars.get(s.name)) for s in specs if s.name not in reasons]
+    return routing.router(kept, "router-kept"), rejected
 
 
 def _admit_models(models: list[ServedFamily], theirs: list[ServedFamily],
@@ -285,19 +391,19 @@ def _admit_models(models: list[ServedFamily], theirs: list[ServedFamily],
     return kept, rejected
 
 
-def _route_models(router: Router, theirs: Sequence[ServedFamily],
-                  models: Sequence[ServedFamily]) -> tuple[Router, list[RejectedFamily]]:
+def _route_models(router: Router, theirs: Sequence[ServedFamily], models: Sequence[ServedFamily],
+                  routing: _RoutingCache) -> tuple[Router, list[RejectedFamily]]:
     """The router over the people's served families and the admitted model-written ones.  A model-written
     family in an unordered overlap is rejected alone: it never takes one of the others out of service."""
     grammars = {e.name: e.grammar for e in router.entries}
     specs = [RoutedFamily(f.name, f.checked, f.evaluator, f.priority, grammars.get(f.name)) for f in theirs]
     mine = [RoutedFamily(f.name, f.checked, f.evaluator, f.priority) for f in models]
-    grown = Router.build([*specs, *mine])
+    grown = _Once(lambda: routing.router([*specs, *mine], "router-models"))
     names = {f.name for f in models}
     by_name = {f.name: f for f in [*theirs, *models]}
     reasons: dict[str, list[str]] = {}
     try:
-        overlaps = grown.conflicts(involving=names)
+        overlaps = routing.conflicts([*specs, *mine], grown, names)
     except OverlapSearchTooLarge as err:
         for name in [n for n in err.families if n in names] or sorted(names):
             reasons.setdefault(name, []).append(
@@ -310,8 +416,8 @@ def _route_models(router: Router, theirs: Sequence[ServedFamily],
                     f"overlaps {other} ({by_name[other].path}): both accept {o.witness!r}; a family written by a "
                     "model must yield to the others: declare a lower `priority`")
     if not reasons:
-        return grown, []
+        return grown(), []
     rejected = [RejectedFamily(name, by_name[name].path, "DDL701", tuple(why)) for name, why in reasons.items()]
-    grammars.update({e.name: e.grammar for e in grown.entries})
+    grammars.update(grown.grammars())
     kept = [attrs.evolve(s, grammar=grammars.get(s.name)) for s in [*specs, *mine] if s.name not in reasons]
-    return Router.build(kept), rejected
+    return routing.router(kept, "router-models-kept"), rejected

@@ -11,9 +11,22 @@ Public face::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ddl.types import ir, model
-from ddl.types.check import Checker
 from ddl.types.checked import CheckedFamily, CheckedModule
 from ddl.types.regex import convert_regex
+
+if TYPE_CHECKING:
+    from ddl.types.check import Checker
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Checker":
+        from ddl.types.check import Checker  # deferred: running a cached module never type-checks
+
+        return Checker
+    raise AttributeError(f"module 'ddl.types' has no attribute {name!r}")
+
 
 __all__ = ["CheckedFamily", "CheckedModule", "Checker", "convert_regex", "ir", "model"]

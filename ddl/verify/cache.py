@@ -8,6 +8,11 @@ installed ``ddl`` package's source files.  An entry whose key no longer matches,
 be read or parsed, is ignored and recomputed.  Writes go to a temporary file in the cache
 directory and are moved into place with :func:`os.replace`, so concurrent runs never see a
 partial entry.
+
+Beside an entry, a caller that runs the module (the registry) finds the checked module itself, pickled
+under the same key (``*.module``): a hit then costs reading the file and its imports (to hash them) and
+unpickling, no parsing or type checking.  The key is compared before anything is unpickled, and a
+module entry that cannot be read or unpickled is a miss (the module is compiled and stored again).
 """
 
 from __future__ import annotations
@@ -16,12 +21,17 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+import pickle
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
+
+from ddl.diagnostics import SourceMap
 from ddl.files import read_regular, write_atomic
 from ddl.regular import Limits
+from ddl.types.checked import CheckedModule
 from ddl.verify.config import CheckSettings
 from ddl.verify.report import FileResult
 from ddl.version import __version__
@@ -29,6 +39,7 @@ from ddl.version import __version__
 VERIFIER_VERSION = "4"  # bump when a change to the verifier changes results
 ENTRY_FORMAT = 2  # 2: typed obligations with full spans, codes and notes
 DEFAULT_DIR = ".ddl-cache"
+MODULE_MAGIC = b"ddl-module 1 "  # then the entry's key, a newline and the pickled (module, sources)
 
 
 @functools.cache
@@ -77,6 +88,9 @@ class ResultCache:
         where = f"{path}\0{os.path.abspath(path)}\0{VERIFIER_VERSION}\0{__version__}"
         return self.directory / f"{hashlib.sha256(where.encode('utf-8', 'surrogatepass')).hexdigest()[:40]}.json"
 
+    def module_path(self, path: str) -> Path:
+        return self.entry_path(path).with_suffix(".module")
+
     @staticmethod
     def key(path: str, digest: str, deps: Mapping[str, str | None], limits: Limits | None = None,
             imports: str = "") -> str:
@@ -96,7 +110,7 @@ class ResultCache:
 
     # -- lookup
     def get(self, path: str, digest: str, limits: Limits | None = None, *, imports: str = "",
-            deps: Mapping[str, str | None] | None = None) -> FileResult | None:
+            deps: Mapping[str, str | None] | None = None, count: bool = True) -> FileResult | None:
         """The cached result for ``path`` whose bytes hash to ``digest`` (the caller read them once, so the
         result and whatever the caller compiles describe the same bytes), if its key still matches; None
         (a miss) otherwise.
@@ -105,7 +119,8 @@ class ResultCache:
         describes exactly what the caller runs); without them, the modules the cached result loaded
         are read now (a report that runs nothing)."""
         result = self._load(path, digest, limits, imports, deps)
-        self.count(result is not None)
+        if count:
+            self.count(result is not None)
         return result
 
     def count(self, hit: bool) -> None:
@@ -133,7 +148,96 @@ class ResultCache:
         except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None  # a missing, unreadable or corrupt entry is recomputed
 
+    def get_compiled(self, path: str, digest: str, limits: Limits | None = None, *, imports: str = "",
+                     read: Callable[[str], bytes | None]) -> FileResult | None:
+        """The cached result for ``path`` (bytes hashing to ``digest``) *with* its checked module and sources,
+        when both entries match the key of the bytes as they are now; None (a miss) otherwise.
+
+        ``read(dep)`` gives the bytes of each module the cached result loaded (None: missing), read once by
+        the caller for the whole load, so the key describes exactly the bytes the module was compiled from.
+        Nothing is unpickled unless the module entry carries that key.  Not counted: the caller counts a
+        hit, and a miss when it does not look the result up again."""
+        return self._load_compiled(path, digest, limits, imports, read)
+
+    def _load_compiled(self, path: str, digest: str, limits: Limits | None, imports: str,
+                       read: Callable[[str], bytes | None]) -> FileResult | None:
+        try:
+            with open(self.entry_path(path), "rb") as handle:
+                entry = json.loads(handle.read())
+            if not isinstance(entry, dict) or entry.get("format") != ENTRY_FORMAT:
+                return None
+            result = FileResult.from_json(entry["result"])
+            if result.path != path or digest != result.digest:
+                return None
+            deps: dict[str, str | None] = {}
+            for dep in result.deps:
+                data = read(dep)
+                deps[dep] = None if data is None else digest_bytes(data)
+            key = self.key(path, digest, deps, limits, imports)
+            if entry.get("key") != key:
+                return None
+            with open(self.module_path(path), "rb") as handle:
+                blob = handle.read()
+            head = MODULE_MAGIC + key.encode() + b"\n"
+            if not blob.startswith(head):
+                return None  # stale or foreign: never unpickled
+            module, sources = pickle.loads(blob[len(head):])
+            if not isinstance(module, CheckedModule) or not isinstance(sources, SourceMap):
+                return None
+            return attrs.evolve(result, module=module, sources=sources, from_cache=True,
+                                dep_digests=tuple(sorted(deps.items())), imports=imports)
+        except Exception:  # noqa: BLE001 - a damaged entry can fail to unpickle in any way: a miss, rebuilt
+            return None
+
+    # -- derived data (the registry's overlap decisions; a compiled router)
+    def derived_path(self, kind: str, where: str) -> Path:
+        name = f"{kind}\0{where}\0{VERIFIER_VERSION}\0{__version__}"
+        return self.directory / f"{hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()[:40]}.{kind}"
+
+    @staticmethod
+    def derived_key(*parts: str) -> str:
+        """A key over ``parts`` and everything a cached result's key holds of the code (version, fingerprint)."""
+        h = hashlib.sha256(f"ddl {__version__}\0verifier {VERIFIER_VERSION}\0{code_fingerprint()}\0".encode())
+        for part in parts:
+            h.update(part.encode("utf-8", "surrogatepass") + b"\0")
+        return h.hexdigest()
+
+    def get_derived(self, kind: str, where: str, key: str) -> bytes | None:
+        """The bytes stored for (``kind``, ``where``) when they were stored under ``key``; None otherwise
+        (missing, unreadable, or stored for another key: one entry per place, replaced when it changes)."""
+        try:
+            with open(self.derived_path(kind, where), "rb") as handle:
+                blob = handle.read()
+        except OSError:
+            return None
+        head = f"ddl-{kind} {key}\n".encode()
+        return blob[len(head):] if blob.startswith(head) else None
+
+    def put_derived(self, kind: str, where: str, key: str, data: bytes) -> bool:
+        try:
+            self._ensure_dir()
+            write_atomic(self.derived_path(kind, where), f"ddl-{kind} {key}\n".encode() + data)
+        except OSError:
+            return False
+        return True
+
     # -- store
+    def put_module(self, result: FileResult, limits: Limits | None = None) -> bool:
+        """Store ``result``'s checked module and sources under the key of ``result`` (as :meth:`put`); False
+        when there is none, it cannot be pickled or the cache cannot be written."""
+        deps = dict(result.dep_digests)
+        if (result.module is None or result.sources is None or not result.cacheable or result.digest is None
+                or set(deps) != set(result.deps)):
+            return False
+        key = self.key(result.path, result.digest, deps, limits, result.imports)
+        try:
+            data = pickle.dumps((result.module, result.sources), protocol=pickle.HIGHEST_PROTOCOL)
+            self._ensure_dir()
+            write_atomic(self.module_path(result.path), MODULE_MAGIC + key.encode() + b"\n" + data)
+        except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
+            return False  # an unpicklable module or a full disk only loses the caching
+        return True
+
     def put(self, result: FileResult, limits: Limits | None = None) -> bool:
         """Store ``result`` atomically under the key of the bytes it was checked from (``result.digest``
         and ``result.dep_digests``, as read for the check: never read again, so a file changed since

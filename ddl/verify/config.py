@@ -33,8 +33,7 @@ from typing import Any
 import attrs
 
 from ddl.regular import Limits
-from ddl.verify.grammar import DEFAULT_MAX_STATES, check_limits
-from ddl.verify.limits import DEFAULT_FAMILY_STEPS, MAX_FAMILY_STEPS
+from ddl.verify.limits import DEFAULT_FAMILY_STEPS, DEFAULT_MAX_STATES, MAX_FAMILY_STEPS, check_limits
 
 CONFIG_ENV = "DDL_CONFIG"
 CONFIG_FILE_NAME = "ddl.toml"

@@ -89,11 +89,16 @@ class Space:
         self.examples = examples
         self.teach = teach
         self.domains: dict[str, list[Value] | None] = {}
+        # The `where` clauses a domain was filtered by (they read their own parameter only): every θ of the
+        # enumeration passes them, so only the others are evaluated per θ.
+        filtered: set[str] = set()
         for p in family.params:
             dom = finite_domain(p.type)
             if dom is not None and p.where is not None and params_of(p.where) <= {p.name}:
                 dom = [v for v in dom if self._where_ok(p.where, {p.name: v})]
+                filtered.add(p.name)
             self.domains[p.name] = dom
+        self._cross_wheres = [p.where for p in family.params if p.where is not None and p.name not in filtered]
         # Random texts per Text parameter: more when few parameters share the samples (a family with a
         # single Text parameter gets TEXT_SAMPLES_MAX), never fewer than TEXT_SAMPLES.
         infinite = sum(1 for d in self.domains.values() if d is None)
@@ -124,9 +129,10 @@ class Space:
         if self.exhaustive:
             names = [p.name for p in self.family.params]
             doms = [self.domains[n] or [] for n in names]
+            cross = self._cross_wheres
             for combo in itertools.product(*doms):
                 theta = dict(zip(names, combo))
-                if self.valid(theta):
+                if all(self._where_ok(where, theta) for where in cross):
                     yield theta
             return
         yield from self.samples()

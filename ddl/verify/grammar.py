@@ -45,25 +45,10 @@ from ddl.types.checked import CheckedFamily, CheckedParam
 from ddl.types.model import BoolT, EnumT, IntT, OptionT
 from ddl.types.model import OptionT as _OptionT
 from ddl.values import NONE, EnumV, SomeV, Value, show_value
-from ddl.verify.limits import DEFAULT_FAMILY_STEPS, CheckLimits
+from ddl.verify.limits import check_limits
 from ddl.verify.obligations import Obligation, timed
 
 SOUND_SAMPLES = 300
-DEFAULT_MAX_STATES = 200_000  # ddl check's default bound on each automaton of a grammar obligation
-
-
-def check_limits(max_states: int = DEFAULT_MAX_STATES, family_steps: int = DEFAULT_FAMILY_STEPS) -> CheckLimits:
-    """The limits of the grammar obligations for a ``max_states`` bound (spec/checks.md, "Resource limits").
-
-    NFAs and regex trees grow linearly with the grammar (an enum of 5,000 city names is 50,000
-    characters twice), so their bounds follow the state bound.
-    """
-    base = Limits()
-    return CheckLimits(max_dfa_states=max_states, max_nfa_states=max(base.max_nfa_states, 4 * max_states),
-                       max_regex_size=max(base.max_regex_size, 5 * max_states), max_depth=base.max_depth,
-                       family_steps=family_steps)
-
-
 CHECK_LIMITS = check_limits()
 LIMIT_HINT = ("raise the limit with `ddl check --max-states N` (or `max_states = N` under [check] in ddl.toml), "
               "or simplify the part of the grammar named")

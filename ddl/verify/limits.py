@@ -30,3 +30,19 @@ def family_steps(limits: Limits) -> int:
 
 
 __all__ = ["DEFAULT_FAMILY_STEPS", "MAX_FAMILY_STEPS", "CheckLimits", "family_steps"]
+
+
+DEFAULT_MAX_STATES = 200_000  # ddl check's default bound on each automaton of a grammar obligation
+
+
+def check_limits(max_states: int = DEFAULT_MAX_STATES, family_steps: int = DEFAULT_FAMILY_STEPS) -> CheckLimits:
+    """The limits of the grammar obligations for a ``max_states`` bound (spec/checks.md, "Resource limits").
+
+    NFAs and regex trees grow linearly with the grammar (an enum of 5,000 city names is 50,000
+    characters twice), so their bounds follow the state bound.  (Here, not in ``verify.grammar``, so that
+    reading the ``[check]`` settings loads no grammar analysis.)
+    """
+    base = Limits()
+    return CheckLimits(max_dfa_states=max_states, max_nfa_states=max(base.max_nfa_states, 4 * max_states),
+                       max_regex_size=max(base.max_regex_size, 5 * max_states), max_depth=base.max_depth,
+                       family_steps=family_steps)

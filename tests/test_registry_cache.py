@@ -1,0 +1,195 @@
+"""A registry loaded from the check cache (checked modules and the overlap outcome cached, issue 17) serves
+what a cold load serves; damaged entries are rebuilt; a covered `ddl handle` loads no checker, parser or
+service."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ddl.handler.registry import Registry
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CITY_WEATHER = '''
+family city_weather {
+  "Weather in a city."
+  enum City { paris, london, rome }
+  param city : City
+  grammar { "weather in " city }
+  program -> Text = "https://weather.example/${city}"
+  example "weather in rome" => { city = rome } => "https://weather.example/rome"
+}
+'''
+
+ADD = '''
+family add_numbers {
+  "Adds two small numbers."
+  param a : Int in 0..20
+  param b : Int in 0..20 = 1
+  grammar ignore_case normalize_space { "add " a (" and " b)? }
+  program -> Int = a + b
+  example "add 2 and 3" => { a = 2, b = 3 } => 5
+}
+'''
+
+PARIS_WEATHER = '''
+family paris_weather {
+  "Weather in Paris, from a special source."
+  grammar { "weather in paris" | "paris weather" }
+  program -> Text = "https://meteo.example/paris"
+  example "paris weather" => {} => "https://meteo.example/paris"
+}
+'''
+
+
+def _families(tmp_path: Path) -> Path:
+    d = tmp_path / "families"
+    d.mkdir()
+    (d / "add.ddl").write_text(ADD, encoding="utf-8")
+    (d / "city.ddl").write_text(CITY_WEATHER, encoding="utf-8")
+    (d / "paris.ddl").write_text(PARIS_WEATHER, encoding="utf-8")  # overlaps city_weather: both rejected
+    return d
+
+
+def _answers(registry: Registry, utterances: list[str]) -> list[object]:
+    out: list[object] = []
+    for u in utterances:
+        route = registry.route(u)
+        if route is None or route.theta is None:
+            out.append(None)
+            continue
+        outcome = registry.by_name[route.family].run(route.theta)
+        out.append((route.family, route.theta, repr(outcome)))
+    return out
+
+
+UTTERANCES = ["add 4 and 7", "weather in rome", "paris weather", "add 3", "add 30"]
+
+
+def _served(registry: Registry) -> tuple[object, object]:
+    return [f.to_json() for f in registry.served], [r.to_json() for r in registry.rejected]
+
+
+def test_a_warm_load_serves_and_answers_what_a_cold_load_does(tmp_path: Path) -> None:
+    d = _families(tmp_path)
+    cold = Registry.load(d, cache_dir=tmp_path / "cache")
+    assert cold.files_cached == 0
+    assert {r.name for r in cold.rejected} == {"city_weather", "paris_weather"}  # the overlap, DDL701
+    warm = Registry.load(d, cache_dir=tmp_path / "cache")
+    assert warm.files_cached == 3 and warm.files_checked == 0
+    assert _served(warm) == _served(cold)
+    assert _answers(warm, UTTERANCES) == _answers(cold, UTTERANCES)
+    assert _answers(warm, UTTERANCES)[0] is not None  # a covered query is answered
+    assert list((tmp_path / "cache").glob("*.module")) and list((tmp_path / "cache").glob("*.overlaps"))
+
+
+def test_damaged_cache_entries_are_rebuilt_not_trusted(tmp_path: Path) -> None:
+    d = _families(tmp_path)
+    cache = tmp_path / "cache"
+    cold = Registry.load(d, cache_dir=cache)
+    modules = sorted(cache.glob("*.module"))
+    assert len(modules) == 3
+    # garbage; the right header with a broken pickle; a truncated entry
+    good = modules[2].read_bytes()
+    modules[0].write_bytes(b"\x80\x05not a pickle at all")
+    header = modules[1].read_bytes().split(b"\n", 1)[0]
+    modules[1].write_bytes(header + b"\n\x80\x05\x95garbage")
+    modules[2].write_bytes(good[: len(good) // 2])
+    for overlaps in cache.glob("*.overlaps"):
+        overlaps.write_bytes(overlaps.read_bytes().split(b"\n", 1)[0] + b'\n{"overlaps": [["nobody", 3]]}')
+    damaged = [m.read_bytes() for m in modules]
+    again = Registry.load(d, cache_dir=cache)
+    assert _served(again) == _served(cold)
+    assert _answers(again, UTTERANCES) == _answers(cold, UTTERANCES)
+    # rebuilt: every damaged entry was written again
+    assert all(m.read_bytes() != bad and m.read_bytes().startswith(b"ddl-module ") for m, bad in zip(modules, damaged))
+    third = Registry.load(d, cache_dir=cache)
+    assert _served(third) == _served(cold)
+
+
+def test_an_edited_file_is_served_as_edited_not_from_its_cached_module(tmp_path: Path) -> None:
+    d = _families(tmp_path)
+    cache = tmp_path / "cache"
+    Registry.load(d, cache_dir=cache)
+    (d / "paris.ddl").unlink()
+    (d / "city.ddl").write_text(CITY_WEATHER.replace("https://weather.example/", "https://w2.example/")
+                                .replace("=> \"https://w2.example/rome\"", "=> \"https://w2.example/rome\""),
+                                encoding="utf-8")
+    registry = Registry.load(d, cache_dir=cache)
+    assert registry.files_checked == 1
+    [answer] = _answers(registry, ["weather in rome"])
+    assert answer is not None and "w2.example" in str(answer)
+
+
+def _handle(directory: Path, code: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run([sys.executable, "-c", code], cwd=directory, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+HANDLE = """
+import sys
+from ddl.commands import main
+code = main(["handle", ".", "add 4 and 7", "--format", "json"])
+heavy = sorted(m for m in ("z3", "lark", "llm", "starlette", "uvicorn", "hypothesis", "ddl.types.check",
+                           "ddl.syntax.parser", "ddl.verify.prove") if m in sys.modules)
+print("HEAVY", heavy, "EXIT", code, file=sys.stderr)
+"""
+
+
+def test_a_covered_ddl_handle_with_a_warm_cache_loads_no_checker_parser_or_service(tmp_path: Path) -> None:
+    d = tmp_path / "families"
+    d.mkdir()
+    (d / "add.ddl").write_text(ADD, encoding="utf-8")
+    cold = _handle(d, HANDLE)  # checks and fills the cache
+    warm = _handle(d, HANDLE)
+    assert "EXIT 0" in cold.stderr and "EXIT 0" in warm.stderr, cold.stderr + warm.stderr
+    assert "HEAVY [] EXIT 0" in warm.stderr, warm.stderr
+    answers = [json.loads(proc.stdout) for proc in (cold, warm)]
+    for a in answers:  # the ids and timings differ; the answer does not
+        a.pop("id", None)
+        a.pop("latency_ms", None)
+        a.pop("ts", None)
+    assert answers[0] == answers[1] and answers[0]["source"] == "deterministic"
+
+
+def test_a_saved_router_is_loaded_and_a_damaged_one_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The registry saves and loads routers through Router.to_bytes/from_bytes when the router has them.
+    from ddl.grammar.router import Router
+
+    calls: list[str] = []
+    built = Router.build
+
+    def to_bytes(self: Router) -> bytes:
+        calls.append("save")
+        return b"saved " + ",".join(e.name for e in self.entries).encode()
+
+    def from_bytes(cls: type[Router], data: bytes, families: list[object]) -> Router:
+        calls.append("load")
+        if not data.startswith(b"saved "):
+            raise ValueError("not a saved router")
+        return built(families)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Router, "to_bytes", to_bytes, raising=False)
+    monkeypatch.setattr(Router, "from_bytes", classmethod(from_bytes), raising=False)
+    d = tmp_path / "families"
+    d.mkdir()
+    (d / "add.ddl").write_text(ADD, encoding="utf-8")
+    (d / "city.ddl").write_text(CITY_WEATHER, encoding="utf-8")
+    cold = Registry.load(d, cache_dir=tmp_path / "cache")
+    assert calls == ["save"]
+    warm = Registry.load(d, cache_dir=tmp_path / "cache")
+    assert calls == ["save", "load"]
+    assert _answers(warm, UTTERANCES) == _answers(cold, UTTERANCES)
+    [saved] = (tmp_path / "cache").glob("*.router")
+    saved.write_bytes(saved.read_bytes().split(b"\n", 1)[0] + b"\ngarbage")
+    again = Registry.load(d, cache_dir=tmp_path / "cache")
+    assert calls == ["save", "load", "load", "save"]  # refused, rebuilt, saved again
+    assert _answers(again, UTTERANCES) == _answers(cold, UTTERANCES)
