@@ -84,6 +84,20 @@ def test_a_saved_router_routes_exactly_as_the_one_it_was_saved_from() -> None:
     assert [Router.from_bytes(loaded.to_bytes(), SPECS).route(u) for u in UTTERANCES[:20]] == routes[:20]
 
 
+def test_a_loaded_router_builds_a_family_on_its_first_hit_and_prepare_builds_them_all() -> None:
+    """A one-shot query loads the saved router and builds only the family it routes to; a server calls
+    prepare and has every family built (no first-hit penalty), routing exactly the same."""
+    loaded = Router.from_bytes(ROUTER.to_bytes(), SPECS)
+    assert all(e.built is None for e in loaded.entries)
+    hit = next(u for u in UTTERANCES if ROUTER.route(u) is not None)
+    route = loaded.route(hit)
+    assert route == ROUTER.route(hit) and route is not None
+    assert [e.name for e in loaded.entries if e.built is not None] == [route.family]
+    loaded.prepare()
+    assert all(e.built is not None for e in loaded.entries)
+    assert [loaded.route(u) for u in UTTERANCES] == [ROUTER.route(u) for u in UTTERANCES]
+
+
 def test_a_saved_router_needs_the_families_it_was_built_from() -> None:
     data = ROUTER.to_bytes()
     with pytest.raises(ValueError, match="was not given"):

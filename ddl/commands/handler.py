@@ -151,7 +151,7 @@ def cmd_handle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"utterance of {len(args.utterance)} characters is over the limit of {config.max_utterance} "
             "(max_utterance in the config file)", "DDL705"))
     # One query: a miss is compiled right away (there is no later for a background worker).
-    handler = Handler.open(directory, config, learn_in_background=False)
+    handler = Handler.open(directory, config, learn_in_background=False, eager=False)
     try:
         answer = handler.handle(args.utterance)
     finally:

@@ -87,14 +87,16 @@ class OverlapSearchTooLarge(Exception):
 class _Entry:
     """Per-family routing data: grammar, θ completion plan."""
 
-    __slots__ = ("name", "index", "priority", "grammar", "family", "evaluator", "constant_defaults", "fast",
-                 "unambiguous", "_extractor")
+    __slots__ = ("name", "index", "priority", "_grammar", "_limits", "_prepared", "family", "evaluator",
+                 "constant_defaults", "fast", "unambiguous", "_extractor")
 
     def __init__(self, index: int, spec: RoutedFamily, grammar: CompiledGrammar) -> None:
         self.name = spec.name
         self.index = index
         self.priority = spec.priority
-        self.grammar = grammar
+        self._grammar: CompiledGrammar | None = grammar
+        self._limits = grammar.limits
+        self._prepared = False
         self.family = spec.family
         self.evaluator = spec.evaluator
         # θ can be completed without validate_theta when every captured value is exact
@@ -121,7 +123,23 @@ class _Entry:
         self._extractor: Any = False
         self._prepare()
 
+    @property
+    def grammar(self) -> CompiledGrammar:
+        """The family's compiled grammar and the parts a hit needs (rebuilt on first use after
+        :meth:`Router.from_bytes`: a one-shot ``ddl handle`` builds only the family it routes to)."""
+        if self._grammar is None:
+            self._grammar = CompiledGrammar(self.family, self.evaluator, limits=self._limits)
+        if not self._prepared:
+            self._prepare()
+        return self._grammar
+
+    @property
+    def built(self) -> CompiledGrammar | None:
+        """The compiled grammar if it is built (without building it)."""
+        return self._grammar
+
     def _prepare(self) -> None:
+        self._prepared = True
         grammar = self.grammar
         # Built now, not on the first hit (spec/handler.md: no first-hit penalty): the extractor
         # (FastExtractor, or False for "none"), the `except` language and the θ converters.  Not the
@@ -135,15 +153,19 @@ class _Entry:
             grammar.converter(name)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
+        # Not the grammar and its parts: rebuilt from the family on first use (value forms hold
+        # functions, which do not pickle), or all at once by Router.prepare.
+        state = {name: getattr(self, name) for name in self.__slots__}
+        state.update(_grammar=None, _prepared=False, _extractor=False)
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
             setattr(self, name, value)
-        self._prepare()  # the grammar was rebuilt from its family: build its parts again
 
     def extractor(self) -> Any:
         """The family's FastExtractor, or False when it has none."""
+        self.grammar  # noqa: B018 - builds the grammar and its parts on first use
         return self._extractor
 
     def excluded_lang(self) -> Lang:
@@ -296,6 +318,13 @@ class Router:
         if sorted(names) != given:
             raise ValueError("the saved router was built from other families")
         return router
+
+    def prepare(self) -> None:
+        """Build every family's grammar and the parts a hit needs now.  :meth:`build` does; a router
+        from :meth:`from_bytes` builds each family's on its first hit instead (cheap to load for one
+        query), so a long-running server calls this to have no first-hit penalty."""
+        for entry in self.entries:
+            entry.grammar  # noqa: B018 - builds it
 
     def candidates(self, utterance: str) -> list[tuple[_Entry, str]]:
         """Every family accepting the utterance (with the text it matched), best first."""

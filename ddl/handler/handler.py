@@ -66,8 +66,12 @@ class Handler:
         self._vocabularies: dict[int, frozenset[str]] = {}  # checked family (by identity) → its words
 
     @classmethod
-    def open(cls, directory: str | Path, config: Any, *, learn_in_background: bool = True) -> Handler:
-        registry = Registry.load(directory, max_model_priority=getattr(config, "max_model_priority", None))
+    def open(cls, directory: str | Path, config: Any, *, learn_in_background: bool = True,
+             eager: bool = True) -> Handler:
+        """A handler over ``directory``; ``eager=False`` for a few queries (``ddl handle``): families'
+        grammars are built on their first hit, not all at load."""
+        registry = Registry.load(directory, max_model_priority=getattr(config, "max_model_priority", None),
+                                 eager=eager)
         store = open_store(config.store) if config.store else None
         return cls(registry, store, config, learn_in_background=learn_in_background)
 

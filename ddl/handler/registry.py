@@ -99,9 +99,12 @@ class Registry:
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
-             use_cache: bool = True, jobs: int = 1, max_model_priority: int | None = None) -> Registry:
+             use_cache: bool = True, jobs: int = 1, max_model_priority: int | None = None,
+             eager: bool = True) -> Registry:
         """The families of ``directory``; ``max_model_priority`` (the operator's ``[handler]`` key) raises
-        the priority cap of the families under ``DIR/distilled/`` (spec/handler.md)."""
+        the priority cap of the families under ``DIR/distilled/`` (spec/handler.md).  ``eager``: every
+        family's grammar is built now (a service: no first-hit penalty); without it, a router loaded
+        from the cache builds a family's grammar on its first hit (one ``ddl handle`` query)."""
         root = Path(directory)
         if not root.is_dir():
             raise HandlerError(f"no such directory: '{directory}'", code="DDL900")
@@ -147,6 +150,8 @@ class Registry:
             served = theirs + [f for f in models if f.name not in dropped]
         rejected.sort(key=lambda r: (r.path, r.name or ""))
         cached = cache.hits if cache is not None else 0
+        if eager:
+            router.prepare()
         registry = cls(root, served, rejected, router, check_seconds, len(files) - cached, cached, cap)
         registry._cache_dir, registry._use_cache = cache_dir, use_cache
         registry._max_model_priority = max_model_priority
@@ -344,7 +349,9 @@ class _Once:
 
     def grammars(self) -> dict[str, Any]:
         """The compiled grammars of the router, if it was built (reused by the next one: only NFAs rebuilt)."""
-        return {e.name: e.grammar for e in self._router.entries} if self._router is not None else {}
+        if self._router is None:
+            return {}
+        return {e.name: e.built for e in self._router.entries if e.built is not None}
 
 
 def _route(served: Sequence[ServedFamily], routing: _RoutingCache) -> tuple[Router, list[RejectedFamily]]:
