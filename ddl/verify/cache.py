@@ -130,16 +130,25 @@ class ResultCache:
         else:
             self.misses += 1
 
+    def _read_entry(self, path: str, digest: str) -> tuple[dict[str, Any], FileResult] | None:
+        """The entry of ``path`` and its result, when the entry is of this format and for these bytes;
+        raises what a damaged entry raises (the callers count it a miss)."""
+        with open(self.entry_path(path), "rb") as handle:
+            entry = json.loads(handle.read())
+        if not isinstance(entry, dict) or entry.get("format") != ENTRY_FORMAT:
+            return None
+        result = FileResult.from_json(entry["result"])
+        if result.path != path or digest != result.digest:
+            return None
+        return entry, result
+
     def _load(self, path: str, digest: str, limits: Limits | None, imports: str,
               deps: Mapping[str, str | None] | None) -> FileResult | None:
         try:
-            with open(self.entry_path(path), "rb") as handle:
-                entry = json.loads(handle.read())
-            if not isinstance(entry, dict) or entry.get("format") != ENTRY_FORMAT:
+            found = self._read_entry(path, digest)
+            if found is None:
                 return None
-            result = FileResult.from_json(entry["result"])
-            if result.path != path or digest != result.digest:
-                return None
+            entry, result = found
             if deps is None:
                 deps = {dep: digest_file(dep) for dep in result.deps}
             if entry.get("key") != self.key(path, digest, deps, limits, imports):
@@ -162,13 +171,10 @@ class ResultCache:
     def _load_compiled(self, path: str, digest: str, limits: Limits | None, imports: str,
                        read: Callable[[str], bytes | None]) -> FileResult | None:
         try:
-            with open(self.entry_path(path), "rb") as handle:
-                entry = json.loads(handle.read())
-            if not isinstance(entry, dict) or entry.get("format") != ENTRY_FORMAT:
+            found = self._read_entry(path, digest)
+            if found is None:
                 return None
-            result = FileResult.from_json(entry["result"])
-            if result.path != path or digest != result.digest:
-                return None
+            entry, result = found
             deps: dict[str, str | None] = {}
             for dep in result.deps:
                 data = read(dep)
