@@ -186,6 +186,19 @@ def test_a_hit_answered_on_the_event_loop_says_when_it_was_not_recorded(registry
     assert h.answer_hit("tell me a joke") is None  # a miss needs the model: handle answers it
 
 
+def test_a_family_slow_on_the_event_loop_is_answered_by_handle_from_then_on(
+        registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A program that once held the service's event loop longer than LOOP_SECONDS is not run there
+    again (answer_hit says None, and the service calls handle in its thread pool); other families are."""
+    monkeypatch.setattr(Handler, "LOOP_SECONDS", -1.0)  # every run counts as slow
+    with Handler(registry, open_store(tmp_path / "ledger.sqlite3"), HandlerConfig()) as h:
+        first = h.answer_hit("weather in paris")
+        assert first is not None and first.family == "weather_request"
+        assert h.answer_hit("weather in tokyo") is None
+        answer = h.handle("weather in tokyo")
+        assert answer["source"] == "deterministic" and answer["family"] == "weather_request"
+
+
 def test_a_hit_answered_on_the_event_loop_is_in_the_ledger_when_it_returns(registry: Registry, tmp_path: Path) -> None:
     with Handler(registry, open_store(tmp_path / "ledger.sqlite3"), HandlerConfig()) as h:
         hit = h.answer_hit("weather in paris")

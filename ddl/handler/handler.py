@@ -48,6 +48,10 @@ class Handler:
     """
 
     thread_safe = True
+    # A program that ran longer than this on the service's event loop is run in the thread pool from
+    # then on (answer_hit); checked programs are total and usually take microseconds, but their time
+    # budget (QUERY_LIMITS) is a second, which would stall every other connection.
+    LOOP_SECONDS = 0.02
 
     def __init__(self, registry: Registry, store: Any, config: Any, *, learn_in_background: bool = True) -> None:
         self.registry = registry
@@ -58,6 +62,7 @@ class Handler:
         self.learn_in_background = learn_in_background
         self.learned: list[Any] = []  # LearnOutcome of every finished attempt, oldest first
         self._learning: set[str] = set()
+        self._slow_on_loop: set[str] = set()  # families answer_hit leaves to handle (see LOOP_SECONDS)
         self._learner: Any = None
         # Automatic widening: one family at a time, in the background; what each attempt concluded.
         self.widenings: list[WidenReport | dict[str, Any]] = []
@@ -107,7 +112,9 @@ class Handler:
         goes to a model; the registry is being swapped by another thread): call :meth:`handle`.
 
         For the service's event loop, with :meth:`record_hit`: a covered query costs no thread
-        hand-off, and the loop never blocks (invalid input raises HandlerError, as in handle)."""
+        hand-off, and the loop never blocks (invalid input raises HandlerError, as in handle).
+        A family whose program once took longer than :attr:`LOOP_SECONDS` is answered by
+        :meth:`handle` from then on (None here): a slow program holds the loop at most once."""
         started = time.perf_counter()
         self._check_utterance(utterance)
         if not self._lock.acquire(blocking=False):
@@ -117,9 +124,13 @@ class Handler:
             route = registry.route(utterance)
         finally:
             self._lock.release()
-        if route is None or route.theta is None:
+        if route is None or route.theta is None or route.family in self._slow_on_loop:
             return None
-        return self._run_route(registry, route, utterance, started)
+        ran = time.perf_counter()
+        record = self._run_route(registry, route, utterance, started)
+        if time.perf_counter() - ran > self.LOOP_SECONDS:
+            self._slow_on_loop.add(route.family)
+        return record
 
     async def record_hit(self, record: QueryRecord) -> dict[str, Any]:
         """:meth:`answer_hit`'s record as :meth:`handle` answers it: recorded in the ledger by the

@@ -28,7 +28,8 @@ The handler is synchronous: each call runs in the thread pool, so the event loop
 requests.  Except a covered query, when the handler offers ``answer_hit``/``record_hit`` (ours
 does): the grammar and the program answer it on the event loop, and the loop awaits the commit of
 its ledger row, which the store's writer thread makes together with the rows of the other
-requests waiting (group commit) -- the 200 is sent only after that commit.  A handler that declares ``thread_safe = True`` (ours does: it locks its router and its
+requests waiting (group commit) -- the 200 is sent only after that commit.  (A family whose
+program once held the loop past ``Handler.LOOP_SECONDS`` runs in the thread pool from then on.)  A handler that declares ``thread_safe = True`` (ours does: it locks its router and its
 store is shared safely) is called concurrently, so a slow model call for one miss never delays
 the deterministic answers of other requests; any other handler is called under one lock.
 """
