@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ddl.handler.registry import Registry
+from ddl.verify.cache import seal
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,6 +115,32 @@ def test_damaged_cache_entries_are_rebuilt_not_trusted(tmp_path: Path) -> None:
     assert _served(third) == _served(cold)
 
 
+class _Planted:
+    """What a hostile archive could put in a cache: a pickle that runs code when it is loaded."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.mkdir, (str(self.marker),))
+
+
+def test_a_planted_pickle_with_a_matching_key_is_never_unpickled(tmp_path: Path) -> None:
+    """The entry keys are hashes anyone can compute from the files; the pickles are sealed with the
+    user's own secret (outside the cache), so a cache that arrives with a checkout loads nothing."""
+    d = _families(tmp_path)
+    cache = tmp_path / "cache"
+    cold = Registry.load(d, cache_dir=cache)
+    marker = tmp_path / "planted-code-ran"
+    planted = pickle.dumps(_Planted(marker))
+    for entry in [*cache.glob("*.module"), *cache.glob("*.router")]:
+        header = entry.read_bytes().split(b"\n", 1)[0]
+        entry.write_bytes(header + b"\n" + planted)  # what an unsealed cache would unpickle
+    again = Registry.load(d, cache_dir=cache)
+    assert not marker.exists()
+    assert _served(again) == _served(cold) and _answers(again, UTTERANCES) == _answers(cold, UTTERANCES)
+
+
 def test_an_edited_file_is_served_as_edited_not_from_its_cached_module(tmp_path: Path) -> None:
     d = _families(tmp_path)
     cache = tmp_path / "cache"
@@ -189,7 +217,13 @@ def test_a_saved_router_is_loaded_and_a_damaged_one_rebuilt(tmp_path: Path, monk
     assert calls == ["save", "load"]
     assert _answers(warm, UTTERANCES) == _answers(cold, UTTERANCES)
     [saved] = (tmp_path / "cache").glob("*.router")
-    saved.write_bytes(saved.read_bytes().split(b"\n", 1)[0] + b"\ngarbage")
+    header = saved.read_bytes().split(b"\n", 1)[0]
+    saved.write_bytes(header + b"\ngarbage")
     again = Registry.load(d, cache_dir=tmp_path / "cache")
-    assert calls == ["save", "load", "load", "save"]  # refused, rebuilt, saved again
+    assert calls == ["save", "load", "save"]  # not sealed with the user's secret: not even offered to the router
     assert _answers(again, UTTERANCES) == _answers(cold, UTTERANCES)
+    sealed = seal(b"garbage")
+    assert sealed is not None
+    saved.write_bytes(header + b"\n" + sealed)
+    Registry.load(d, cache_dir=tmp_path / "cache")
+    assert calls == ["save", "load", "save", "load", "save"]  # sealed but not a router: refused, rebuilt, saved

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import json
 import os
 import pickle
@@ -40,6 +41,56 @@ VERIFIER_VERSION = "4"  # bump when a change to the verifier changes results
 ENTRY_FORMAT = 2  # 2: typed obligations with full spans, codes and notes
 DEFAULT_DIR = ".ddl-cache"
 MODULE_MAGIC = b"ddl-module 1 "  # then the entry's key, a newline and the pickled (module, sources)
+
+
+@functools.cache
+def _signing_key() -> bytes | None:
+    """The user's secret that seals the cache's pickles (created on first use, readable by the user
+    only); None when it cannot be kept (then nothing is pickled into the cache, and none is loaded).
+
+    Outside every cache directory on purpose: a cache that arrives with a checkout or an archive can
+    carry entries whose keys match its files (the keys are hashes anyone can compute), but not this
+    secret, so its pickles are misses, never unpickled."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "ddl", "cache-signing-key")
+    for _ in range(2):
+        try:
+            with open(path, "rb") as handle:
+                secret = handle.read()
+            return secret if len(secret) >= 32 else None
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return None
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue  # another process made it first: read that one
+        except OSError:
+            return None
+        secret = os.urandom(32)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secret)
+        return secret
+    return None
+
+
+def seal(data: bytes) -> bytes | None:
+    """``data`` behind its HMAC under the user's secret; None when there is no secret."""
+    key = _signing_key()
+    if key is None:
+        return None
+    return hmac.new(key, data, hashlib.sha256).hexdigest().encode() + b"\n" + data
+
+
+def unseal(blob: bytes) -> bytes | None:
+    """The data :func:`seal` sealed, or None when the blob was not sealed with the user's secret."""
+    key = _signing_key()
+    tag, sep, data = blob.partition(b"\n")
+    if key is None or not sep or not hmac.compare_digest(tag, hmac.new(key, data, hashlib.sha256).hexdigest().encode()):
+        return None
+    return data
 
 
 @functools.cache
@@ -187,7 +238,10 @@ class ResultCache:
             head = MODULE_MAGIC + key.encode() + b"\n"
             if not blob.startswith(head):
                 return None  # stale or foreign: never unpickled
-            module, sources = pickle.loads(blob[len(head):])
+            payload = unseal(blob[len(head):])
+            if payload is None:
+                return None  # not written by this user's ddl: never unpickled
+            module, sources = pickle.loads(payload)
             if not isinstance(module, CheckedModule) or not isinstance(sources, SourceMap):
                 return None
             return attrs.evolve(result, module=module, sources=sources, from_cache=True,
@@ -217,12 +271,15 @@ class ResultCache:
         except OSError:
             return None
         head = f"ddl-{kind} {key}\n".encode()
-        return blob[len(head):] if blob.startswith(head) else None
+        return unseal(blob[len(head):]) if blob.startswith(head) else None
 
     def put_derived(self, kind: str, where: str, key: str, data: bytes) -> bool:
+        sealed = seal(data)
+        if sealed is None:
+            return False
         try:
             self._ensure_dir()
-            write_atomic(self.derived_path(kind, where), f"ddl-{kind} {key}\n".encode() + data)
+            write_atomic(self.derived_path(kind, where), f"ddl-{kind} {key}\n".encode() + sealed)
         except OSError:
             return False
         return True
@@ -237,7 +294,9 @@ class ResultCache:
             return False
         key = self.key(result.path, result.digest, deps, limits, result.imports)
         try:
-            data = pickle.dumps((result.module, result.sources), protocol=pickle.HIGHEST_PROTOCOL)
+            data = seal(pickle.dumps((result.module, result.sources), protocol=pickle.HIGHEST_PROTOCOL))
+            if data is None:
+                return False
             self._ensure_dir()
             write_atomic(self.module_path(result.path), MODULE_MAGIC + key.encode() + b"\n" + data)
         except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
