@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from registry_families import CITY_WEATHER, PARIS_WEATHER
 
 from ddl.handler.records import HandlerError
 from ddl.handler.registry import Registry
@@ -13,26 +14,6 @@ from ddl.handler.registry import Registry
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
-CITY_WEATHER = '''
-family city_weather {
-  "Weather in a city."
-  enum City { paris, london, rome }
-  param city : City
-  grammar { "weather in " city }
-  program -> Text = "https://weather.example/${city}"
-  example "weather in rome" => { city = rome } => "https://weather.example/rome"
-}
-'''
-
-PARIS_WEATHER = '''
-family paris_weather {
-  "Weather in Paris, from a special source."
-  PRIORITY
-  grammar { "weather in paris" | "paris weather" }
-  program -> Text = "https://meteo.example/paris"
-  example "paris weather" => {} => "https://meteo.example/paris"
-}
-'''
 
 
 def _dir(tmp_path: Path, files: dict[str, str]) -> Path:

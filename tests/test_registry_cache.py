@@ -12,22 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from registry_families import CITY_WEATHER, PARIS_WEATHER
 
 from ddl.handler.registry import Registry
 from ddl.verify.cache import seal
 
 ROOT = Path(__file__).resolve().parent.parent
-
-CITY_WEATHER = '''
-family city_weather {
-  "Weather in a city."
-  enum City { paris, london, rome }
-  param city : City
-  grammar { "weather in " city }
-  program -> Text = "https://weather.example/${city}"
-  example "weather in rome" => { city = rome } => "https://weather.example/rome"
-}
-'''
 
 ADD = '''
 family add_numbers {
@@ -40,14 +30,6 @@ family add_numbers {
 }
 '''
 
-PARIS_WEATHER = '''
-family paris_weather {
-  "Weather in Paris, from a special source."
-  grammar { "weather in paris" | "paris weather" }
-  program -> Text = "https://meteo.example/paris"
-  example "paris weather" => {} => "https://meteo.example/paris"
-}
-'''
 
 
 def _families(tmp_path: Path) -> Path:
@@ -55,7 +37,7 @@ def _families(tmp_path: Path) -> Path:
     d.mkdir()
     (d / "add.ddl").write_text(ADD, encoding="utf-8")
     (d / "city.ddl").write_text(CITY_WEATHER, encoding="utf-8")
-    (d / "paris.ddl").write_text(PARIS_WEATHER, encoding="utf-8")  # overlaps city_weather: both rejected
+    (d / "paris.ddl").write_text(PARIS_WEATHER.replace("PRIORITY", ""), encoding="utf-8")  # overlaps city_weather: both rejected
     return d
 
 

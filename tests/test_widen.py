@@ -18,7 +18,7 @@ from ddl.grammar.router import RoutedFamily
 from ddl.handler.registry import Registry
 from ddl.types.words import setting_words
 from ddl.values import to_json
-from ddl.widen import Alternative, Candidate, learn, propose, widen_source
+from ddl.widen import Alternative, Candidate, GateResult, learn, propose, widen_source
 from ddl.widen.spot import inflections
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -200,27 +200,35 @@ def _widened_grammar(result_source: str, path: str, family: str) -> CompiledGram
     return CompiledGrammar(checked.module.families[family], Evaluator(checked.module))
 
 
+def _widen_trip(served: Registry, candidates: list[Candidate]) -> tuple[GateResult, CompiledGrammar]:
+    """trip_weather widened from ``candidates`` by the offline learner and the gate (which must admit),
+    and the widened grammar."""
+    fam = served.by_name["trip_weather"]
+    learned = learn(fam.checked, _grammar(served, "trip_weather"), candidates)
+    result = widen_source(Path(fam.path).read_text(encoding="utf-8"), fam.path, "trip_weather",
+                          learned.alternatives, candidates, others=_others(served, "trip_weather"))
+    assert result.ok, result.refused
+    return result, _widened_grammar(result.source, fam.path, "trip_weather")
+
+
+def _assert_parses(grammar: CompiledGrammar, cases: list[tuple[str, dict[str, object]]]) -> None:
+    for utterance, theta in cases:
+        match = grammar.match(utterance)
+        assert match.ok, (utterance, match.error)
+        assert {k: to_json(v) for k, v in (match.values or {}).items()} == theta
+
+
 def test_spotting_learns_the_words_and_value_marks_not_the_phrasings(served: Registry) -> None:
     """Two phrasings teach more than themselves: their values in any order, marked the way they were
     ("4 days"), among words this family's users and author used; an unseen word or a negation is not
     filler, so those requests still go to the model."""
-    fam = served.by_name["trip_weather"]
-    text = Path(fam.path).read_text(encoding="utf-8")
-    candidates = [Candidate("tokyo weather 4 days", {"city": "tokyo", "days": 4}, 1),
-                  Candidate("paris weather 2 days", {"city": "paris", "days": 2}, 2)]
-    learned = learn(fam.checked, _grammar(served, "trip_weather"), candidates)
-    result = widen_source(text, fam.path, "trip_weather", learned.alternatives, candidates,
-                          others=_others(served, "trip_weather"))
-    assert result.ok, result.refused
+    result, grammar = _widen_trip(served, [Candidate("tokyo weather 4 days", {"city": "tokyo", "days": 4}, 1),
+                                           Candidate("paris weather 2 days", {"city": "paris", "days": 2}, 2)])
     [spotting] = result.admitted  # the literal phrasings it covers are not written twice
     assert "any_order(" in spotting.source and spotting.query_ids == (1, 2)
-    grammar = _widened_grammar(result.source, fam.path, "trip_weather")
-    for utterance, theta in [("hi, weather for 3 days in tokyo please", {"city": "tokyo", "days": 3}),
+    _assert_parses(grammar, [("hi, weather for 3 days in tokyo please", {"city": "tokyo", "days": 3}),
                              ("new york weather 9 days", {"city": "new_york", "days": 9}),
-                             ("weather in paris", {"city": "paris"})]:
-        match = grammar.match(utterance)
-        assert match.ok, (utterance, match.error)
-        assert {k: to_json(v) for k, v in (match.values or {}).items()} == theta
+                             ("weather in paris", {"city": "paris"})])
     for stranger in ("tokyo hotels 3 days", "weather in tokyo not 3 days", "cab to paris"):
         assert not grammar.match(stranger).ok, stranger
 
@@ -229,20 +237,10 @@ def test_spotting_takes_frame_words_and_inflections_but_no_unseen_content_word(s
     """Words that only frame a request ("which", "they", "quickly", "fetch") and the other number of a
     word the family's users said ("forecasts" after "forecast") need not have been seen; a word that
     names another task or bounds a value still has to be."""
-    fam = served.by_name["trip_weather"]
-    text = Path(fam.path).read_text(encoding="utf-8")
-    candidates = [Candidate("tokyo forecast 4 days", {"city": "tokyo", "days": 4}, 1),
-                  Candidate("paris weather 2 days", {"city": "paris", "days": 2}, 2)]
-    learned = learn(fam.checked, _grammar(served, "trip_weather"), candidates)
-    result = widen_source(text, fam.path, "trip_weather", learned.alternatives, candidates,
-                          others=_others(served, "trip_weather"))
-    assert result.ok, result.refused
-    grammar = _widened_grammar(result.source, fam.path, "trip_weather")
-    for utterance, theta in [("quickly fetch the tokyo forecasts, 3 days", {"city": "tokyo", "days": 3}),
-                             ("which weather will they have in paris", {"city": "paris"})]:
-        match = grammar.match(utterance)
-        assert match.ok, (utterance, match.error)
-        assert {k: to_json(v) for k, v in (match.values or {}).items()} == theta
+    _, grammar = _widen_trip(served, [Candidate("tokyo forecast 4 days", {"city": "tokyo", "days": 4}, 1),
+                                      Candidate("paris weather 2 days", {"city": "paris", "days": 2}, 2)])
+    _assert_parses(grammar, [("quickly fetch the tokyo forecasts, 3 days", {"city": "tokyo", "days": 3}),
+                             ("which weather will they have in paris", {"city": "paris"})])
     for stranger in ("paris hotel forecast 3 days", "send the tokyo forecast 4 days", "tokyo weather over 4 days",
                      "paris forecast before 2 days", "weather in tokyo not 3 days"):
         assert not grammar.match(stranger).ok, stranger
