@@ -294,3 +294,19 @@ def test_bounded_repetition_is_cheap() -> None:
     assert words.num_states < 400  # one state per (word, letter) position, not a blow-up
     big = Lang.parse("[a-z]{1,200}( [a-z]{1,200}){0,20}")
     assert big.num_states < 5000
+
+
+words = st.lists(st.text(alphabet=st.sampled_from("abAB\u212aké"), max_size=5), max_size=8)
+
+
+@given(words, st.booleans())
+def test_literals_is_the_language_of_its_words(ws: list[str], fold_case: bool) -> None:
+    # Lang.literals minimizes its word trie bottom up; the regex route (alternation of literals,
+    # through the NFA and Hopcroft) must give the same canonical DFA, hence equal languages.
+    from ddl.regular.ast import alt, ignore_case, lit
+
+    expected = alt(*(lit(w) for w in ws))
+    by_regex = Lang.from_regex(ignore_case(expected) if fold_case else expected)
+    by_trie = Lang.literals(ws, fold_case=fold_case)
+    assert by_trie == by_regex
+    assert (by_trie.dfa.delta, by_trie.dfa.accept) == (by_regex.dfa.delta, by_regex.dfa.accept)

@@ -152,8 +152,8 @@ class Lang:
     def literals(cls, texts: Iterable[str], *, limits: Limits = DEFAULT_LIMITS, fold_case: bool = False) -> Lang:
         """The finite language of the given strings (with ``fold_case``: and of all their case variants).
 
-        Built as a trie DFA and minimized, never through a regex and an NFA: a table of 10,000
-        number words costs milliseconds, not a 200,000-node regex.
+        Built as a trie and minimized bottom up, never through a regex, an NFA and Hopcroft: a table
+        of 10,000 number words costs ~20 ms, not a 200,000-node regex (nor Hopcroft's ~0.1 s on the trie).
         """
         words = sorted(set(texts))
         sets: dict[str, CharSet] = {}
@@ -162,26 +162,43 @@ class Lang:
                 if c not in sets:
                     sets[c] = case_closure(CharSet.char(c)) if fold_case else CharSet.char(c)
         part, covers = Partition.from_sets(list(sets.values()))
-        atom_of = {c: covers[i] for i, c in enumerate(sets)}
-        k = part.n_atoms
-        delta: list[list[int]] = [[1] * k, [1] * k]  # 0: the root, 1: dead
-        accept = [False, False]
+        atom_of = {c: tuple(covers[i]) for i, c in enumerate(sets)}
+        # The trie, sparse: children[s] maps a character's atoms to its child (so with fold_case "a" and "A"
+        # share one), and a child is numbered after its parent.
+        children: list[dict[tuple[int, ...], int]] = [{}]
+        final = [False]
         for w in words:
             s = 0
             for c in w:
                 atoms = atom_of[c]
-                t = delta[s][atoms[0]]
-                if t == 1:
-                    if len(delta) >= limits.max_dfa_states:
+                t = children[s].get(atoms)
+                if t is None:
+                    if len(children) >= limits.max_dfa_states:
                         raise AutomatonTooLarge("word trie", limits.max_dfa_states, "DFA states")
-                    t = len(delta)
-                    delta.append([1] * k)
-                    accept.append(False)
-                    for a in atoms:
-                        delta[s][a] = t
+                    t = len(children)
+                    children.append({})
+                    final.append(False)
+                    children[s][atoms] = t
                 s = t
-            accept[s] = True
-        return cls(minimize(DFA(part, delta, accept, 0)), limits)
+            final[s] = True
+        # An acyclic DFA minimizes bottom up (Revuz): two states are equivalent exactly when they agree
+        # on acceptance and their children are equivalent, so children (numbered later) are settled first.
+        # Characters with the same atoms are one transition, so the signature is over atoms.
+        register: dict[tuple[bool, tuple[tuple[int, int], ...]], int] = {}
+        rep = [0] * len(children)
+        for s in range(len(children) - 1, -1, -1):
+            edges = sorted((a, rep[t]) for atoms, t in children[s].items() for a in atoms)
+            rep[s] = register.setdefault((final[s], tuple(edges)), len(register))
+        k = part.n_atoms
+        dead = len(register)
+        delta: list[list[int]] = [[dead] * k for _ in range(dead + 1)]
+        accept = [False] * (dead + 1)
+        for (is_final, out), q in register.items():
+            accept[q] = is_final
+            for a, t in out:
+                delta[q][a] = t
+        # The quotient is already minimal; minimize() only puts it in the canonical numbering.
+        return cls(minimize(DFA(part, delta, accept, rep[0])), limits)
 
     def ref(self) -> LangRef:
         """This language as a regex node, to splice into larger regexes."""
