@@ -40,6 +40,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("ddl.widen",),
     ("ddl.handler",),
     ("ddl.refine",),
+    ("ddl.lsp",),  # the language server (ddl lsp): over the facade, below the commands
     ("ddl.commands",),
     ("ddl.cli",),  # the console script
     ("ddl.__main__", "ddl.llm_plugin"),  # the other entry points
