@@ -1,0 +1,163 @@
+"""Editor files that no test can run an editor for: the Pygments lexer (used directly), the TextMate
+grammar and the VS Code extension folder (checked as data: valid JSON, regexes that compile, files
+that exist, words equal to the parser's), and the position arithmetic of the language server."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pygments.token import Comment, Error, Keyword, Name, String
+
+from ddl.commands.parser import build_parser
+from ddl.lsp.analysis import KEYWORDS, TYPE_KEYWORDS
+from ddl.lsp.positions import Lines
+from ddl.pygments_lexer import CONSTANTS, TYPES, DDLLexer
+from ddl.pygments_lexer import KEYWORDS as LEXER_KEYWORDS
+from ddl.syntax.parser import RESERVED
+
+ROOT = Path(__file__).resolve().parent.parent
+VSCODE = ROOT / "editors" / "vscode"
+SOURCES = sorted([*ROOT.glob("examples/*.ddl"), *ROOT.glob("stdlib/*.ddl")])
+
+
+def tokens(text: str) -> list[tuple[Any, str]]:
+    return [(t, v) for t, v in DDLLexer().get_tokens(text) if v.strip()]
+
+
+# ---------------------------------------------------------------------------- Pygments
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_the_lexer_reads_every_example_and_stdlib_module_without_an_error_token(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    lexed = list(DDLLexer().get_tokens(text))
+    assert [v for t, v in lexed if t in Error] == []
+    assert "".join(v for _, v in lexed) == text + ("" if text.endswith("\n") else "\n")
+
+
+def test_the_lexer_gives_keywords_strings_interpolations_comments_and_regexes_their_tokens() -> None:
+    src = ('family f {  # a comment\n  param n : Int in 0..9\n  grammar ignore_case { "n=" number(n) [a-z]{2} }\n'
+           '  program -> Text = "n is ${n + 1}\\n"\n}\n')
+    seen = tokens(src)
+    assert (Keyword, "family") in seen and (Keyword, "param") in seen and (Keyword.Type, "Int") in seen
+    assert (Comment.Single, "# a comment") in seen
+    assert (String.Interpol, "${") in seen and (String.Escape, "\\n") in seen
+    assert (Name, "n") in seen  # inside the interpolation: an expression again
+    assert (String.Regex, "[a-z]") in seen and (Name.Function, "number") in seen
+    assert (Name.Attribute, "ignore_case") in seen
+    assert not [v for t, v in seen if t in Error]
+
+
+def test_the_lexer_marks_a_character_that_cannot_start_a_token() -> None:
+    assert [v for t, v in tokens("fn f() -> Int = 1 @ 2\n") if t in Error] == ["@"]
+
+
+def test_the_lexer_and_the_language_server_know_exactly_the_reserved_words() -> None:
+    assert set(LEXER_KEYWORDS) | set(CONSTANTS) | set(TYPES) - {"Bool"} == RESERVED
+    assert set(KEYWORDS) | set(TYPE_KEYWORDS) - {"Bool"} == RESERVED
+
+
+def test_the_lexer_is_registered_for_pygments_and_pygmentize_highlights_with_it(tmp_path: Path) -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["entry-points"]["pygments.lexers"] == {"ddl": "ddl.pygments_lexer:DDLLexer"}
+    assert "pygments" in " ".join(project["optional-dependencies"]["test"])
+    # Installed packages find it through the entry point; here pygmentize loads the class by file.
+    out = subprocess.run([sys.executable, "-m", "pygments", "-x", "-l", "ddl/pygments_lexer.py:DDLLexer",
+                          "-f", "html", "examples/books.ddl"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert '<span class="k">family</span>' in out.stdout
+
+
+# ---------------------------------------------------------------------------- TextMate grammar and VS Code
+
+
+def grammar() -> dict[str, Any]:
+    return json.loads((VSCODE / "syntaxes" / "ddl.tmLanguage.json").read_text(encoding="utf-8"))
+
+
+def rules(node: Any) -> list[dict[str, Any]]:
+    """Every rule object of the grammar, nested ones included."""
+    out: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        if any(k in node for k in ("match", "begin", "include", "patterns")):
+            out.append(node)
+        for value in node.values():
+            out.extend(rules(value))
+    elif isinstance(node, list):
+        for value in node:
+            out.extend(rules(value))
+    return out
+
+
+def test_the_textmate_grammar_is_consistent_its_regexes_compile_and_its_scopes_are_ddls() -> None:
+    g = grammar()
+    assert g["scopeName"] == "source.ddl"
+    repository = g["repository"]
+    for rule in rules(g):
+        for key in ("match", "begin", "end"):
+            if key in rule:
+                re.compile(rule[key])  # the grammar keeps to what Oniguruma and Python's re share
+        include = rule.get("include")
+        if include is not None:
+            assert include.startswith("#") and include[1:] in repository, include
+    names = [v for v in re.findall(r'"name": "([^"]+)"', json.dumps(g, indent=1)) if v != "DDL"]
+    assert names and all(n.endswith(".ddl") for n in names)
+
+
+def test_the_textmate_grammar_highlights_every_reserved_word() -> None:
+    expression = grammar()["repository"]["expression"]["patterns"]
+    words = [r for r in expression if "name" in r and "match" in r and r["match"].startswith("\\b(")]
+    for word in RESERVED:
+        assert any(re.fullmatch(r["match"], word) for r in words), word
+    assert not any(re.fullmatch(r["match"], "maxx") or re.fullmatch(r["match"], "format") for r in words)
+
+
+def test_the_textmate_grammar_tells_strings_character_classes_and_comments_apart() -> None:
+    repo = grammar()["repository"]
+    assert re.match(repo["comment"]["match"], '# a "comment"').group() == '# a "comment"'
+    character_class = next(r for r in repo["regex"]["patterns"] if r.get("name", "").startswith("string.regexp"))
+    assert re.match(character_class["match"], r"[A-Za-z0-9,.'/\-]* rest").group() == r"[A-Za-z0-9,.'/\-]"
+    escape = repo["escape"]["match"]
+    assert re.fullmatch(escape, r"\u{1F600}") and re.fullmatch(escape, r"\$") and not re.fullmatch(escape, r"\d")
+
+
+def test_the_vscode_extension_contributes_the_language_grammar_and_starts_ddl_lsp() -> None:
+    package = json.loads((VSCODE / "package.json").read_text(encoding="utf-8"))
+    contributes = package["contributes"]
+    (language,) = contributes["languages"]
+    assert language["id"] == "ddl" and language["extensions"] == [".ddl"]
+    assert (VSCODE / language["configuration"]).is_file()
+    (g,) = contributes["grammars"]
+    assert g["language"] == "ddl" and g["scopeName"] == grammar()["scopeName"] and (VSCODE / g["path"]).is_file()
+    assert package["activationEvents"] == ["onLanguage:ddl"] and (VSCODE / package["main"]).is_file()
+    assert contributes["configuration"]["properties"]["ddl.server.command"]["default"] == ["ddl", "lsp"]
+    config = json.loads((VSCODE / "language-configuration.json").read_text(encoding="utf-8"))
+    assert config["comments"] == {"lineComment": "#"}
+    extension = (VSCODE / "extension.js").read_text(encoding="utf-8")
+    assert 'get("server.command", ["ddl", "lsp"])' in extension and "TransportKind.stdio" in extension
+    # vscode-languageclient adds --stdio to a stdio server's arguments: `ddl lsp` accepts it.
+    args = build_parser().parse_args(["lsp", "--stdio"])
+    assert args.module == "lsp"
+
+
+# ---------------------------------------------------------------------------- positions
+
+
+def test_positions_convert_between_code_points_and_utf16_units_both_ways() -> None:
+    text = 'a = "é😀" x\nsecond\n'
+    lines = Lines(text)
+    x = text.index("x")  # code point 9 of line 0; UTF-16 unit 10 (😀 takes two)
+    assert lines.offset_to_client(x) == (0, 10)
+    assert lines.offset(0, 10) == x
+    assert lines.to_client(1, x + 1) == (0, 10)  # DDL's 1-based line/column
+    assert lines.offset_to_client(text.index("second")) == (1, 0)
+    assert lines.offset(7, 0) == len(text) and lines.offset(1, 99) == text.index("second") + len("second")
+    utf32 = Lines(text, units=len)
+    assert utf32.offset_to_client(x) == (0, 9) and utf32.offset(0, 9) == x
