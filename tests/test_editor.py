@@ -16,7 +16,7 @@ import pytest
 from pygments.token import Comment, Error, Keyword, Name, String
 
 from ddl.commands.parser import build_parser
-from ddl.lsp.analysis import KEYWORDS, TYPE_KEYWORDS
+from ddl.lsp.analysis import KEYWORDS, TYPE_KEYWORDS, Analysis
 from ddl.lsp.positions import Lines
 from ddl.pygments_lexer import CONSTANTS, TYPES, DDLLexer
 from ddl.pygments_lexer import KEYWORDS as LEXER_KEYWORDS
@@ -161,3 +161,75 @@ def test_positions_convert_between_code_points_and_utf16_units_both_ways() -> No
     assert lines.offset(7, 0) == len(text) and lines.offset(1, 99) == text.index("second") + len("second")
     utf32 = Lines(text, units=len)
     assert utf32.offset_to_client(x) == (0, 9) and utf32.offset(0, 9) == x
+
+
+# ---------------------------------------------------------------------------- the server's analysis
+
+BINDERS = """import date
+
+enum Color { red, green = "Green" | "verdant" }
+
+type Point = { x: Int, label: Text }
+
+fn total(xs: List[Int, max 5]) -> Int = fold(xs, 0, |acc, x| acc + x)
+
+family f {
+  param n : Int in 1..5
+  param c : Color = red
+  program -> Int =
+    let sq = [i * i for i in 1..n];
+    let first = match get(sq, 0) { some(v) => v, none => 0 };
+    total(sq) + first + (match c { Color::red => 1, green => 2 }) + date::year(0)
+  example { n = 2 } => 6
+}
+"""
+
+
+def analysis(text: str = BINDERS) -> Analysis:
+    return Analysis(text, "/nowhere/binders.ddl")
+
+
+def declared_at(text: str, needle: str, delta: int = 0) -> tuple[str, str, int, int] | None:
+    """What definition finds for the name at ``needle`` + ``delta``: (kind, name, line, column)."""
+    decl = analysis(text).definition(text.index(needle) + delta)
+    return None if decl is None else (decl.kind, decl.name, decl.name_span.line, decl.name_span.col)
+
+
+def test_definition_follows_the_scopes_of_every_binder() -> None:
+    assert declared_at(BINDERS, "acc + x") == ("lambda", "acc", 7, 54)
+    assert declared_at(BINDERS, "acc + x", 6) == ("lambda", "x", 7, 59)
+    assert declared_at(BINDERS, "i * i") == ("for", "i", 13, 25)
+    assert declared_at(BINDERS, "1..n", 3) == ("param", "n", 10, 9)  # after `..`: a name, not a field
+    assert declared_at(BINDERS, "=> v,", 3) == ("some", "v", 14, 41)
+    assert declared_at(BINDERS, "total(sq)", 7) == ("let", "sq", 13, 9)
+    assert declared_at(BINDERS, "Color::red", 8) == ("variant", "red", 3, 14)
+    assert declared_at(BINDERS, "green =>") == ("variant", "green", 3, 19)
+    assert declared_at(BINDERS, "fold(xs", 5) == ("param", "xs", 7, 10)
+    year = analysis().definition(BINDERS.index("date::year") + 7)
+    assert year is not None and year.kind == "fn" and year.name_span.path.endswith("stdlib/date.ddl")
+
+
+def test_hover_gives_binders_their_types_and_nothing_between_tokens() -> None:
+    a = analysis()
+    hover = a.hover(BINDERS.index("=> v,") + 3)
+    assert hover is not None and "v: Int in 1..25" in hover.markdown
+    hover = a.hover(BINDERS.index("let sq") + 4)
+    assert hover is not None and "let sq: List[Int in 1..25, max 5]" in hover.markdown
+    assert a.hover(BINDERS.index("  program") + 1) is None
+    hover = a.hover(BINDERS.index("date::year") + 7)
+    assert hover is not None and "fn year(d: Int) -> Int" in hover.markdown and "The year of day number d" in hover.markdown
+
+
+def test_completion_after_a_dot_a_module_and_while_the_text_does_not_parse() -> None:
+    good = analysis()
+    typing = BINDERS.replace("date::year(0)", "date::")
+    a = Analysis(typing, "/nowhere/binders.ddl", previous=good)
+    assert a.diagnostics and a.decls is None  # half-typed: names come from the last version that parsed
+    labels = [c.label for c in a.completions(typing.index("date::") + 6)]
+    assert "add_days" in labels and "Weekday" in labels and "len" not in labels
+    typing = BINDERS.replace("date::year(0)", "p.")
+    a = Analysis(typing, "/nowhere/binders.ddl", previous=good)
+    assert [c.label for c in a.completions(typing.index("p.") + 2)] == ["x", "label"]
+    typing = BINDERS.replace("date::year(0)", "0.")
+    a = Analysis(typing, "/nowhere/binders.ddl", previous=good)
+    assert "x" not in [c.label for c in a.completions(typing.index(" 0.") + 3)]

@@ -271,7 +271,8 @@ def word_at(text: str, offset: int) -> Word | None:
             index = max(i for i, s in enumerate(starts) if s <= offset)
             before = text[line_start:m.start()].rstrip()
             after = text[m.end():line_end].lstrip()
-            return Word(segments, index, tuple(starts), before.endswith("."), after.startswith("("))
+            field = before.endswith(".") and not before.endswith("..")  # `..` is a range, not a field
+            return Word(segments, index, tuple(starts), field, after.startswith("("))
     return None
 
 
@@ -388,6 +389,8 @@ class Analysis:
     # -- hover
     def hover(self, offset: int) -> Hover | None:
         word = word_at(self.text, offset)
+        if word is None and (offset >= len(self.text) or self.text[offset].isspace()):
+            return None  # between tokens: nothing is under the cursor
         decl = self.definition(offset)
         parts: list[str] = []
         span: Span | None = None
@@ -437,11 +440,12 @@ class Analysis:
         before = self.text[line_start:offset]
         if re.search(r"^\s*import\s+\w*$", before):
             return [Completion(m, "module", f"import {m}") for m in stdlib_modules()]
-        qualified = re.search(rf"({_IDENT}(?:::{_IDENT})*)::{_IDENT}?$|({_IDENT}(?:::{_IDENT})*)::$", before)
+        qualified = re.search(rf"({_IDENT}(?:::{_IDENT})*)::(?:{_IDENT})?$|({_IDENT}(?:::{_IDENT})*)::$", before)
         if qualified:
             head = (qualified.group(1) or qualified.group(2)).split("::")
             return self._qualified(head, offset, decls)
-        if re.search(rf"\.{_IDENT}?$", before) and not re.search(r"\d\.\d*$", before):
+        # A field after `.`; not `..` (a range) nor a decimal being typed (`0.`).
+        if re.search(rf"(?<!\.)\.(?:{_IDENT})?$", before) and not re.search(r"(?<![\w.])[0-9]+\.[0-9]*$", before):
             return [Completion(d.name, "field", d.detail) for d in (decls.all() if decls is not None else ())
                     if d.kind == "field"]
         out: list[Completion] = []
