@@ -63,8 +63,11 @@ class DDLServer(LanguageServer):
         self.analyses: dict[str, Analysis] = {}
         self.imported = ImportedModules()
         threading.stack_size(WORKER_STACK_BYTES)
-        self.checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddl-check")
-        threading.stack_size(0)
+        try:
+            self.checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddl-check")
+            self.checker.submit(int).result()  # its one thread starts now, with the stack size above
+        finally:
+            threading.stack_size(0)
 
     # -- documents
     def path_of(self, uri: str) -> str:
@@ -185,6 +188,12 @@ def _offset(ls: DDLServer, uri: str, position: T.Position) -> tuple[Analysis, Li
     analysis = ls.analyse(uri)
     lines = ls.lines(analysis.text)
     return analysis, lines, lines.offset(position.line, position.character)
+
+
+@server.feature(T.SHUTDOWN)
+def shutdown(ls: DDLServer, params: None) -> None:
+    # A check still queued is dropped; one running finishes (z3 cannot be interrupted) before exit.
+    ls.checker.shutdown(wait=False, cancel_futures=True)
 
 
 @server.feature(T.TEXT_DOCUMENT_HOVER)
