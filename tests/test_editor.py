@@ -16,7 +16,7 @@ import pytest
 from pygments.token import Comment, Error, Keyword, Name, String
 
 from ddl.commands.parser import build_parser
-from ddl.lsp.analysis import KEYWORDS, TYPE_KEYWORDS, Analysis
+from ddl.lsp.analysis import KEYWORDS, TYPE_KEYWORDS, Analysis, counterexample_bindings
 from ddl.lsp.positions import Lines
 from ddl.pygments_lexer import CONSTANTS, TYPES, DDLLexer
 from ddl.pygments_lexer import KEYWORDS as LEXER_KEYWORDS
@@ -233,3 +233,10 @@ def test_completion_after_a_dot_a_module_and_while_the_text_does_not_parse() -> 
     typing = BINDERS.replace("date::year(0)", "0.")
     a = Analysis(typing, "/nowhere/binders.ddl", previous=good)
     assert "x" not in [c.label for c in a.completions(typing.index(" 0.") + 3)]
+
+
+def test_a_counterexample_is_split_into_the_values_of_its_parameters() -> None:
+    assert counterexample_bindings("with { room = double, nights = 1 }: division by zero",
+                                   ["room", "nights"]) == [("room", "double"), ("nights", "1")]
+    assert counterexample_bindings('with { t = "a, b = c", n = 2 }: x', ["t", "n"]) == [("t", '"a, b = c"'), ("n", "2")]
+    assert counterexample_bindings("the grammar accepts no utterance", ["t"]) == []

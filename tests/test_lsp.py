@@ -110,9 +110,12 @@ async def test_save_discharges_obligations_with_the_counterexample_as_related_in
     d = diagnostics[0]
     assert d.range.start == at(REFUTED, "10 / (n - 3)")
     assert d.related_information is not None
-    counterexample = d.related_information[0]
+    counterexample, value = d.related_information[:2]
     assert counterexample.message == "counterexample: with { n = 3 }: division by zero"
     assert counterexample.location.uri == uri and counterexample.location.range == d.range
+    # ... and its value at the parameter's declaration.
+    assert value.message == "counterexample: n = 3"
+    assert value.location.uri == uri and value.location.range == T.Range(at(REFUTED, "n :"), at(REFUTED, "n :", 1))
 
 
 async def test_hover_shows_types_of_expressions_and_docs_of_builtins(client: LanguageClient) -> None:

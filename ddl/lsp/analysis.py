@@ -217,6 +217,9 @@ class Declarations:
             node = next((c for c in children(node) if isinstance(getattr(c, "span", None), Span)
                          and c.span.path == root.span.path and _contains(c.span, offset)), None)
 
+    def params_of(self, family: str) -> list[Decl]:
+        return [d for d in self.families.get(family, (None, []))[1] if d.kind == "param"]
+
     def enums_visible(self, offset: int) -> dict[str, Decl]:
         return {n: d for n, d in self.visible(offset).items() if d.kind == "enum"}
 
@@ -274,6 +277,30 @@ def word_at(text: str, offset: int) -> Word | None:
             field = before.endswith(".") and not before.endswith("..")  # `..` is a range, not a field
             return Word(segments, index, tuple(starts), field, after.startswith("("))
     return None
+
+
+def counterexample_bindings(evidence: str, params: Iterable[str]) -> list[tuple[str, str]]:
+    """The parameter values of the θ in a refuted obligation's evidence (``with { room = double,
+    nights = 1 }: division by zero``), as written, for the parameters named ``params``; [] when the
+    evidence names no θ.  The values are cut at the next ``, p = `` of a known parameter, so a text
+    value with commas in it stays whole."""
+    start = evidence.find("with { ")
+    if start < 0:
+        return []
+    body = evidence[start + len("with { "):]
+    names = "|".join(re.escape(p) for p in params)
+    if not names:
+        return []
+    marks = list(re.finditer(rf"(?:^|, )({names}) = ", body))
+    out: list[tuple[str, str]] = []
+    for i, m in enumerate(marks):
+        if i == 0 and m.start() != 0:
+            return []
+        end = marks[i + 1].start() if i + 1 < len(marks) else body.find(" }")
+        if end < 0:
+            return []
+        out.append((m.group(1), body[m.end():end]))
+    return out
 
 
 @attrs.frozen

@@ -14,6 +14,7 @@ import asyncio
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from ddl.api import check_source
 from ddl.diagnostics import Diagnostic, Span
-from ddl.lsp.analysis import Analysis, Decl, ImportedModules
+from ddl.lsp.analysis import Analysis, Decl, Declarations, ImportedModules, counterexample_bindings
 from ddl.lsp.positions import Lines
 from ddl.syntax.fmt import format_source
 from ddl.verify.report import FileResult, Finding
@@ -104,12 +105,18 @@ class DDLServer(LanguageServer):
             return T.Location(from_fs_path(span.path) or span.path, T.Range(T.Position(0, 0), T.Position(0, 0)))
         return T.Location(from_fs_path(span.path) or span.path, self.range_of(span, other))
 
-    def diagnostic(self, d: Diagnostic, uri: str, lines: Lines, counterexample: str | None = None) -> T.Diagnostic:
+    def diagnostic(self, d: Diagnostic, uri: str, lines: Lines, counterexample: str | None = None,
+                   params: Sequence[Decl] = ()) -> T.Diagnostic:
         related = [T.DiagnosticRelatedInformation(self.location_of(n.span, uri, lines), n.message)
                    for n in d.notes if n.span is not None]
         if counterexample is not None:
-            related.insert(0, T.DiagnosticRelatedInformation(self.location_of(d.span, uri, lines),
-                                                              f"counterexample: {counterexample}"))
+            # The counterexample at the obligation, then each of its values at its parameter.
+            declared = {p.name: p for p in params}
+            at_params = [T.DiagnosticRelatedInformation(self.location_of(declared[name].name_span, uri, lines),
+                                                        f"counterexample: {name} = {value}")
+                         for name, value in counterexample_bindings(counterexample, declared)]
+            related[:0] = [T.DiagnosticRelatedInformation(self.location_of(d.span, uri, lines),
+                                                          f"counterexample: {counterexample}"), *at_params]
         message = d.message
         unplaced = [n.message for n in d.notes if n.span is None]
         if unplaced:
@@ -139,16 +146,19 @@ class DDLServer(LanguageServer):
         if current.version != version or current.source != text:
             return  # edited meanwhile: its spans no longer fit; the next save checks again
         lines = self.lines(text)
-        self.publish(uri, [self.finding(f, uri, lines) for f in result.findings if f.diagnostic.span.path == path],
-                     version)
+        analysis = self.analyses.get(uri)
+        decls = analysis.decls if analysis is not None and analysis.text == text else None
+        self.publish(uri, [self.finding(f, uri, lines, decls) for f in result.findings
+                           if f.diagnostic.span.path == path], version)
 
-    def finding(self, f: Finding, uri: str, lines: Lines) -> T.Diagnostic:
+    def finding(self, f: Finding, uri: str, lines: Lines, decls: Declarations | None) -> T.Diagnostic:
         d = f.effective()
-        counterexample = None
-        if f.verdict == "refuted":
-            # "family: kind(subject) refuted: <evidence>": the evidence is the counterexample.
-            counterexample = d.message.split(" refuted: ", 1)[-1]
-        return self.diagnostic(d, uri, lines, counterexample)
+        if f.verdict != "refuted":
+            return self.diagnostic(d, uri, lines)
+        # "family: kind(subject) refuted: <evidence>": the evidence is the counterexample.
+        counterexample = d.message.split(" refuted: ", 1)[-1]
+        params = decls.params_of(f.family) if decls is not None and f.family is not None else []
+        return self.diagnostic(d, uri, lines, counterexample, params)
 
     # -- answers
     def symbol(self, decl: Decl, members: list[Decl], lines: Lines, analysis: Analysis) -> T.DocumentSymbol:
