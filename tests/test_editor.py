@@ -20,7 +20,8 @@ from ddl.lsp.analysis import KEYWORDS, TYPE_KEYWORDS, Analysis, counterexample_b
 from ddl.lsp.positions import Lines
 from ddl.pygments_lexer import CONSTANTS, TYPES, DDLLexer
 from ddl.pygments_lexer import KEYWORDS as LEXER_KEYWORDS
-from ddl.syntax.parser import RESERVED
+from ddl.syntax import ast as A
+from ddl.syntax.parser import RESERVED, parse_source
 
 ROOT = Path(__file__).resolve().parent.parent
 VSCODE = ROOT / "editors" / "vscode"
@@ -240,3 +241,113 @@ def test_a_counterexample_is_split_into_the_values_of_its_parameters() -> None:
                                    ["room", "nights"]) == [("room", "double"), ("nights", "1")]
     assert counterexample_bindings('with { t = "a, b = c", n = 2 }: x', ["t", "n"]) == [("t", '"a, b = c"'), ("n", "2")]
     assert counterexample_bindings("the grammar accepts no utterance", ["t"]) == []
+
+
+# A minimal TextMate interpreter (match, begin/end, captures, include; per line, the earliest match wins,
+# the open rule's `end` first on a tie), enough to run the grammar over real files.
+
+Frame = tuple[dict[str, Any], "re.Pattern[str] | None", str | None]
+
+
+def _patterns(rule: dict[str, Any], repository: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for p in rule.get("patterns", []):
+        if "include" in p:
+            target = repository[p["include"][1:]]
+            out.extend(_patterns(target, repository) if "match" not in target and "begin" not in target else [target])
+        else:
+            out.append(p)
+    return out
+
+
+def _captured(m: re.Match[str], scopes: tuple[str, ...],
+              captures: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    """A match's text in pieces: each captured group (non-nested) with its capture's scope."""
+    if "0" in captures:
+        return [(scopes + (captures["0"]["name"],), m.group())]
+    pieces: list[tuple[tuple[str, ...], str]] = []
+    pos = m.start()
+    for key in sorted(captures, key=int):
+        start, end = m.span(int(key))
+        if start < pos:
+            continue
+        pieces += [(scopes, m.string[pos:start]), (scopes + (captures[key]["name"],), m.string[start:end])]
+        pos = end
+    return [*pieces, (scopes, m.string[pos:m.end()])]
+
+
+def textmate_tokens(text: str) -> tuple[list[tuple[tuple[str, ...], str]], int]:
+    """(scopes, text) of every token, and how many rules are still open at the end of the text."""
+    g = grammar()
+    repository = g["repository"]
+    stack: list[Frame] = [(g, None, None)]
+    out: list[tuple[tuple[str, ...], str]] = []
+
+    def scopes() -> tuple[str, ...]:
+        return tuple(name for _, _, name in stack if name)
+
+    for line in text.split("\n"):
+        pos = 0
+        for _ in range(10_000):
+            rule, end, _ = stack[-1]
+            best: tuple[int, int, re.Match[str], dict[str, Any] | None] | None = None
+            if end is not None and (m := end.search(line, pos)) is not None:
+                best = (m.start(), 0, m, None)
+            for i, p in enumerate(_patterns(rule, repository)):
+                m = re.compile(p.get("match") or p["begin"]).search(line, pos)
+                if m is not None and (best is None or (m.start(), i + 1) < best[:2]):
+                    best = (m.start(), i + 1, m, p)
+            if best is None:
+                out.append((scopes(), line[pos:]))
+                break
+            _, _, m, p = best
+            out.append((scopes(), line[pos:m.start()]))
+            if p is None:
+                out.extend(_captured(m, scopes(), rule.get("endCaptures", {})))
+                stack.pop()
+            elif "match" in p:
+                out.extend(_captured(m, scopes() + ((p["name"],) if "name" in p else ()), p.get("captures", {})))
+            else:
+                stack.append((p, re.compile(p["end"]), p.get("name")))
+                out.extend(_captured(m, scopes(), p.get("beginCaptures", {})))
+            if m.end() == pos and p is not None and "match" in p:
+                out.append((scopes(), line[pos:pos + 1]))  # an empty match: step over one character
+                pos += 1
+            else:
+                pos = m.end()
+            if pos > len(line):
+                break
+    return [(s, t) for s, t in out if t], len(stack) - 1
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_the_textmate_grammar_closes_every_block_it_opens_in_every_example(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    toks, still_open = textmate_tokens(text)
+    assert still_open == 0
+    assert "".join(t for _, t in toks) == text.replace("\n", "")
+    # Every rule of a grammar block is read inside the block (a `{...}` inside it does not end it).
+    module, _ = parse_source(text, str(path))
+    assert module is not None
+    block_rules = sum(len(item.rules) for fam in module.families for item in fam.items
+                      if isinstance(item, A.GrammarDecl))
+    assert sum(1 for scopes, t in toks if t == "rule" and "meta.grammar.ddl" in scopes) == block_rules
+    # Items after a grammar block are read as declarations again, not as regular expressions.
+    for scopes, t in toks:
+        if t in ("program", "example", "ensures", "teach", "param"):
+            assert scopes[-1].startswith("keyword.other.") and "meta.grammar.ddl" not in scopes, (t, scopes)
+
+
+def test_the_textmate_grammar_scopes_strings_interpolations_classes_and_comments() -> None:
+    src = ('family f {  # a comment\n  param n : Int in 0..9\n  grammar ignore_case { "n=" number(n) [a-z]{2} }\n'
+           '  program -> Text = "n is ${n + 1}\\n"\n}\n')
+    toks, still_open = textmate_tokens(src)
+    assert still_open == 0
+    found = {t: s[-1] for s, t in toks if s}
+    assert found["# a comment"] == "comment.line.number-sign.ddl"
+    assert found["[a-z]"] == "string.regexp.character-class.ddl" and found["{2}"] == "keyword.operator.quantifier.ddl"
+    assert found[" ignore_case"] == "entity.other.attribute-name.ddl"  # the options, as one capture
+    assert found["family"] == "keyword.other.declaration.ddl" and found["Int"] == "support.type.primitive.ddl"
+    assert found["\\n"] == "constant.character.escape.ddl"
+    interpolated = [s for s, t in toks if t == "+"]
+    assert interpolated and "meta.interpolation.ddl" in interpolated[0]
