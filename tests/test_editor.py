@@ -206,6 +206,9 @@ def test_definition_follows_the_scopes_of_every_binder() -> None:
     assert declared_at(BINDERS, "Color::red", 8) == ("variant", "red", 3, 14)
     assert declared_at(BINDERS, "green =>") == ("variant", "green", 3, 19)
     assert declared_at(BINDERS, "fold(xs", 5) == ("param", "xs", 7, 10)
+    record = BINDERS.replace("date::year(0)", 'len(Point { x = 1, label = "a" }.label)')
+    assert declared_at(record, "label = ") == ("field", "label", 5, 24)  # in a record literal
+    assert declared_at(record, ".label)", 1) == ("field", "label", 5, 24)  # after a dot
     year = analysis().definition(BINDERS.index("date::year") + 7)
     assert year is not None and year.kind == "fn" and year.name_span.path.endswith("stdlib/date.ddl")
 

@@ -386,10 +386,11 @@ class Analysis:
             return None
         segs, i = word.segments, word.index
         if len(segs) == 1:
-            if word.after_dot:
+            found = None if word.after_dot else decls.visible(offset).get(segs[0])
+            if found is None:  # `r.name`, or `name = ...` in a record literal: a field of that name
                 fields = decls.fields_named(segs[0], offset)
-                return fields[0] if fields else None
-            return decls.visible(offset).get(segs[0])
+                found = fields[0] if fields else None
+            return found
         if len(segs) == 2:
             head, name = segs
             if head[:1].isupper():  # Enum::variant
