@@ -354,3 +354,13 @@ def test_the_textmate_grammar_scopes_strings_interpolations_classes_and_comments
     assert found["\\n"] == "constant.character.escape.ddl"
     interpolated = [s for s, t in toks if t == "+"]
     assert interpolated and "meta.interpolation.ddl" in interpolated[0]
+
+
+def test_hover_shows_types_in_a_module_with_a_type_error_elsewhere() -> None:
+    broken = BINDERS.replace("example { n = 2 } => 6", 'example { n = 2 } => "six"')
+    a = analysis(broken)
+    assert [d.code for d in a.diagnostics] == ["DDL202"]
+    hover = a.hover(broken.index("=> v,") + 3)  # the program checked; only the example did not
+    assert hover is not None and "v: Int in 1..25" in hover.markdown
+    hover = a.hover(broken.index("acc + x"))  # a module function
+    assert hover is not None and "acc: Int" in hover.markdown

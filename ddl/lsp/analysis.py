@@ -347,8 +347,9 @@ class Analysis:
         self.path = path
         self.imported = imported or ImportedModules()
         self.loader = ModuleLoader()
+        # Partial: with a type error somewhere, the declarations that checked still have their types.
         self.checked: CheckedModule | None
-        self.checked, diags = compile_source(text, path, self.loader)
+        self.checked, diags = compile_source(text, path, self.loader, partial=True)
         self.module: A.Module | None = self.checked.module if self.checked is not None else None
         if self.module is None:
             self.module, _ = parse_source(text, path)
