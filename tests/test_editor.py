@@ -16,7 +16,7 @@ import pytest
 from pygments.token import Comment, Error, Keyword, Name, String
 
 from ddl.commands.parser import build_parser
-from ddl.lsp.analysis import KEYWORDS, TYPE_KEYWORDS, Analysis, counterexample_bindings
+from ddl.lsp.analysis import KEYWORDS, TYPE_KEYWORDS, Analysis, counterexample_bindings, in_comment
 from ddl.lsp.positions import Lines
 from ddl.pygments_lexer import CONSTANTS, TYPES, DDLLexer
 from ddl.pygments_lexer import KEYWORDS as LEXER_KEYWORDS
@@ -364,3 +364,11 @@ def test_hover_shows_types_in_a_module_with_a_type_error_elsewhere() -> None:
     assert hover is not None and "v: Int in 1..25" in hover.markdown
     hover = a.hover(broken.index("acc + x"))  # a module function
     assert hover is not None and "acc: Int" in hover.markdown
+
+
+def test_a_name_in_a_comment_is_not_looked_up_but_a_hash_in_a_text_is_no_comment() -> None:
+    text = BINDERS.replace("  param n : Int in 1..5", '  # n is the count\n  param n : Int in 1..5 where "#" != "n"')
+    a = analysis(text)
+    assert a.hover(text.index("n is the count")) is None and a.definition(text.index("n is the count")) is None
+    assert a.completions(text.index("is the count")) == []
+    assert in_comment(text, text.index('!= "n"') + 5) is False

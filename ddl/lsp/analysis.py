@@ -303,6 +303,23 @@ def counterexample_bindings(evidence: str, params: Iterable[str]) -> list[tuple[
     return out
 
 
+def in_comment(text: str, offset: int) -> bool:
+    """Whether ``offset`` lies in a ``#`` comment (a ``#`` outside a text literal, up to the line's end)."""
+    quoted = False
+    i = text.rfind("\n", 0, offset) + 1
+    while i < offset:
+        ch = text[i]
+        if quoted and ch == "\\":
+            i += 2
+            continue
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "#" and not quoted:
+            return True
+        i += 1
+    return False
+
+
 @attrs.frozen
 class Hover:
     markdown: str
@@ -383,7 +400,7 @@ class Analysis:
         """The declaration the name at ``offset`` refers to (in this file or an imported one)."""
         decls = self.decls
         word = word_at(self.text, offset)
-        if decls is None or word is None:
+        if decls is None or word is None or in_comment(self.text, offset):
             return None
         segs, i = word.segments, word.index
         if len(segs) == 1:
@@ -418,13 +435,14 @@ class Analysis:
     # -- hover
     def hover(self, offset: int) -> Hover | None:
         word = word_at(self.text, offset)
-        if word is None and (offset >= len(self.text) or self.text[offset].isspace()):
-            return None  # between tokens: nothing is under the cursor
+        if word is None and (offset >= len(self.text) or self.text[offset].isspace()) or in_comment(self.text, offset):
+            return None  # between tokens or in a comment: nothing is under the cursor
         decl = self.definition(offset)
         parts: list[str] = []
         span: Span | None = None
         if word is not None:
-            span = Span(self.path, word.starts[word.index], word.starts[word.index] + len(word.name), 0, 0, 0, 0)
+            start = word.starts[word.index]
+            span = _span_at(Span.point(self.path), self.text, start, start + len(word.name))
         builtin = (word is not None and len(word.segments) == 1 and word.call and word.name in BUILTINS
                    and (decl is None or decl.kind != "fn"))
         if builtin and word is not None:
@@ -464,6 +482,8 @@ class Analysis:
 
     # -- completion
     def completions(self, offset: int) -> list[Completion]:
+        if in_comment(self.text, offset):
+            return []
         decls = self.index
         line_start = self.text.rfind("\n", 0, offset) + 1
         before = self.text[line_start:offset]
