@@ -20,6 +20,7 @@ import attrs
 from ddl.api import ModuleLoader, compile_source, stdlib_modules
 from ddl.builtins import BUILTINS
 from ddl.diagnostics import Diagnostic, Span
+from ddl.stdlib_reference import doc_above
 from ddl.syntax import ast as A
 from ddl.syntax import parse_source
 from ddl.tree import children
@@ -70,17 +71,6 @@ def find_name(text: str, span: Span, name: str, after: str = "") -> Span:
     if m is None:
         return span
     return _span_at(span, text, m.start(1), m.end(1))
-
-
-def doc_above(text: str, line: int) -> str:
-    """The ``#`` comment lines right above the 1-based ``line``, as one paragraph each separated line."""
-    lines = text.split("\n")
-    doc: list[str] = []
-    i = line - 2
-    while 0 <= i < len(lines) and lines[i].lstrip().startswith("#"):
-        doc.insert(0, lines[i].lstrip()[1:].strip())
-        i -= 1
-    return "\n".join(doc)
 
 
 def _contains(span: Span, offset: int) -> bool:
@@ -452,7 +442,7 @@ class Analysis:
         elif decl is not None and decl.kind not in ("let", "lambda", "for", "some"):
             source = decl.name_span.path
             text = self.text if source == self.path else _read(source)
-            doc = doc_above(text, decl.span.line) if decl.kind not in ("variant", "field") else ""
+            doc = doc_above(text.split("\n"), decl.span.line) if decl.kind not in ("variant", "field") else ""
             if decl.kind == "family" and decl.detail:
                 doc = decl.detail
             where = "" if source == self.path else f"\n\n*from {Path(source).name}*"
@@ -521,7 +511,7 @@ class Analysis:
         if other is None:
             return []
         if len(head) == 1:
-            return [Completion(d.name, d.kind, d.detail, doc_above(other.text, d.span.line))
+            return [Completion(d.name, d.kind, d.detail, doc_above(other.text.split("\n"), d.span.line))
                     for d in other.top if d.kind in ("fn", "table", "enum", "record", "alias", "rule")]
         if len(head) == 2:
             return [Completion(v.name, "variant", v.detail) for v in other.top
