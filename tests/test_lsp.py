@@ -41,7 +41,7 @@ UNFORMATTED = "family f {  param n : Int in 0..9\n program->Int=n+1\n example {n
 @pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=[sys.executable, "-m", "ddl", "lsp"]))
 async def client(lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     root = tmp_path_factory.mktemp("workspace")
-    await lsp_client.initialize_session(T.InitializeParams(
+    lsp_client.initialized = await lsp_client.initialize_session(T.InitializeParams(  # type: ignore[attr-defined]
         capabilities=client_capabilities("visual-studio-code"), root_uri=root.as_uri(),
         workspace_folders=[T.WorkspaceFolder(root.as_uri(), "workspace")]))
     lsp_client.root = root  # type: ignore[attr-defined]
@@ -75,6 +75,18 @@ def at(text: str, needle: str, delta: int = 0) -> T.Position:
     offset = text.index(needle) + delta
     line = text.count("\n", 0, offset)
     return T.Position(line, offset - (text.rfind("\n", 0, offset) + 1))
+
+
+async def test_the_server_announces_what_an_editor_needs_to_send(client: LanguageClient) -> None:
+    result: T.InitializeResult = client.initialized  # type: ignore[attr-defined]
+    assert result.server_info is not None and result.server_info.name == "ddl"
+    capabilities = result.capabilities
+    sync = capabilities.text_document_sync
+    assert isinstance(sync, T.TextDocumentSyncOptions) and sync.open_close and sync.save  # didSave is sent
+    assert capabilities.hover_provider and capabilities.definition_provider
+    assert capabilities.document_formatting_provider and capabilities.document_symbol_provider
+    assert capabilities.completion_provider is not None
+    assert set(capabilities.completion_provider.trigger_characters or []) == {":", "."}
 
 
 async def test_a_type_error_is_reported_as_you_type_and_cleared_when_fixed(client: LanguageClient) -> None:
