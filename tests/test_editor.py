@@ -372,3 +372,13 @@ def test_a_name_in_a_comment_is_not_looked_up_but_a_hash_in_a_text_is_no_comment
     assert a.hover(text.index("n is the count")) is None and a.definition(text.index("n is the count")) is None
     assert a.completions(text.index("is the count")) == []
     assert in_comment(text, text.index('!= "n"') + 5) is False
+
+
+def test_the_server_answers_a_malformed_message_with_one_line_and_no_traceback() -> None:
+    body = b"hello"
+    message = b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    result = subprocess.run([sys.executable, "-m", "ddl", "lsp"], input=message, capture_output=True, timeout=60)
+    assert result.returncode == 0  # the input ended: the server stops
+    assert b"Traceback" not in result.stderr
+    assert result.stderr.decode().startswith("ddl lsp: error: ")
+    assert b'"window/showMessage"' in result.stdout  # the client is told too

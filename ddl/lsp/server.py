@@ -11,6 +11,7 @@ the obligation's notes) as related information.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import threading
@@ -257,8 +258,23 @@ def document_symbols(ls: DDLServer, params: T.DocumentSymbolParams) -> list[T.Do
     return [ls.symbol(decl, members, lines, analysis) for decl, members in analysis.symbols()]
 
 
+class OneLine(logging.Formatter):
+    """A log record as one line on stderr (an editor's output panel): what failed and why, no traceback;
+    the client is also told through window/showMessage (pygls)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"ddl lsp: {record.levelname.lower()}: {record.getMessage()}"
+        if record.exc_info and record.exc_info[1] is not None:
+            err = record.exc_info[1]
+            line += f": {type(err).__name__}: {err}"
+        return line
+
+
 def serve(**_: Any) -> None:
     """Serve one client over stdin/stdout until it exits."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(OneLine())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     server.start_io()
     if sys.stdout.closed:  # pygls closes it at exit; whatever flushes it later must find an open stream
         sys.stdout = open(os.devnull, "w")  # lives as long as the process
