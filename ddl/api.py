@@ -207,7 +207,8 @@ class ModuleLoader:
         return result
 
 
-def _compile(data: str | bytes, path: str, loader: ModuleLoader) -> tuple[CheckedModule | None, list[Diagnostic], Scope | None]:
+def _compile(data: str | bytes, path: str, loader: ModuleLoader,
+             partial: bool = False) -> tuple[CheckedModule | None, list[Diagnostic], Scope | None]:
     if isinstance(data, bytes):
         loader.sources.add(path, data.decode("utf-8", errors="replace"))
     else:
@@ -225,22 +226,26 @@ def _compile(data: str | bytes, path: str, loader: ModuleLoader) -> tuple[Checke
     except RecursionError:
         return None, [Diagnostic("DDL105", "program nested too deeply to check", module.span)], None
     diags = sorted(checker.diags, key=lambda d: (d.span.path != path, d.span.path, d.span.start))
+    if partial and checked is None:
+        return checker.partial, diags, None
     return checked, diags, checker.root
 
 
-def compile_source(text: str | bytes, path: str = "<input>",
-                   loader: ModuleLoader | None = None) -> tuple[CheckedModule | None, list[Diagnostic]]:
+def compile_source(text: str | bytes, path: str = "<input>", loader: ModuleLoader | None = None, *,
+                   partial: bool = False) -> tuple[CheckedModule | None, list[Diagnostic]]:
     """Parse and type-check one module. Never raises for bad input.
 
     Its imports come from the ``loader`` (by default, files under the module's own directory tree and
-    stdlib modules: :meth:`ImportScope.of`)."""
+    stdlib modules: :meth:`ImportScope.of`).  With ``partial``, a module that parses but has type errors
+    still comes back: the declarations that checked, for an editor to show their types (``ddl lsp``);
+    such a module is never to be run."""
     loader = loader or ModuleLoader()
     if loader.scope is None:
         loader.scope = ImportScope.of(path)
     top = str(Path(path).resolve()) if not path.startswith("<") else path
     loader._loading.append(top)
     try:
-        checked, diags, _ = _compile(text, path, loader)
+        checked, diags, _ = _compile(text, path, loader, partial)
     except Exception as err:  # an internal error must still reach the user as a diagnostic
         return None, [_internal(err, path)]
     finally:

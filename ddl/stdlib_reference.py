@@ -33,7 +33,7 @@ def cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _doc_above(lines: list[str], line: int) -> str:
+def doc_above(lines: list[str], line: int) -> str:
     """The ``#`` comment lines right above a 1-based source line."""
     doc: list[str] = []
     i = line - 2
@@ -54,7 +54,7 @@ def rule_entries(path: Path) -> list[tuple[str, str]]:
     for item in module.items:
         if isinstance(item, A.RuleDef):
             head = f"{item.name}({', '.join(item.params)})" if item.params else item.name
-            out.append((head, _doc_above(lines, item.span.line)))
+            out.append((head, doc_above(lines, item.span.line)))
     return out
 
 
@@ -74,7 +74,7 @@ def fn_entries(path: Path) -> tuple[str, list[tuple[str, str]], list[str]]:
             header = re.sub(r"\(\s+", "(", header)
             header = re.sub(r",?\s*\)\s*->", ") ->", header)
             signature = header.removeprefix("fn ")
-            entries.append((signature, _doc_above(lines, item.span.line)))
+            entries.append((signature, doc_above(lines, item.span.line)))
         elif isinstance(item, A.EnumDecl):
             decls.append(f"`enum {item.name}` {{ {', '.join(v.name for v in item.variants)} }}")
         elif isinstance(item, (A.RecordDecl, A.TypeAlias)):

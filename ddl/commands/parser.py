@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for add in (_check, _run, _test, _handler, _distill, _refine, _widen, _grammar, _fmt):  # the order of `ddl --help`
         add(sub)
+    _lsp(sub)
     return parser
 
 
@@ -330,6 +331,18 @@ def _fmt(sub: Any) -> None:
     mode.add_argument("--check", action="store_true", help="exit 1 if any file is not formatted; change nothing")
     mode.add_argument("--write", "-w", action="store_true", help="rewrite files in place")
     parser.set_defaults(module="fmt")
+
+
+def _lsp(sub: Any) -> None:
+    parser = sub.add_parser(
+        "lsp", help="run the language server for editors (LSP over stdin/stdout)",
+        description="Serve the Language Server Protocol on stdin/stdout for an editor: diagnostics as you "
+                    "type (parse and types) and on save (every obligation), hover, go to definition, "
+                    "completion, formatting and document symbols (spec/editor.md).",
+    )
+    # Clients started by vscode-languageclient pass --stdio; stdio is the only transport.
+    parser.add_argument("--stdio", action="store_true", help="use stdin/stdout (the default and only transport)")
+    parser.set_defaults(module="lsp")
 
 
 def _add_settings(parser: argparse.ArgumentParser, *, model: bool) -> None:

@@ -7,6 +7,7 @@ Public face::
     ir                                  the typed core IR every later floor reads (ddl.types.ir)
     model                               the types: IntT, DecimalT, TextT, EnumT, ... (ddl.types.model)
     convert_regex                       DDL's regex AST → the engine's (ddl.types.regex)
+    query.type_at                       the type of the expression at an offset (an editor's hover)
 """
 
 from __future__ import annotations

@@ -176,6 +176,8 @@ class Checker:
         self.fn_infos: dict[str, FnInfo] = {}
         self._alias_stack: list[str] = []
         self.root: Scope | None = None
+        self.partial: CheckedModule | None = None  # set by run(), errors or not
+        self.partial_families: dict[str, CheckedFamily] = {}  # families whose program checked, but not all else
 
     # -- reporting
     def error(self, code: str, message: str, span: Span, *, hint: str | None = None,
@@ -210,9 +212,12 @@ class Checker:
                 families[fam.name] = checked
         self.check_fn_bodies()
         self.check_recursion()
+        # What checked, also when something did not: an editor shows its types (never run).
+        self.partial = CheckedModule(self.path, self.module, {**self.partial_families, **families}, self.functions,
+                                     self.tables)
         if any(d.is_error for d in self.diags):
             return None
-        return CheckedModule(self.path, self.module, families, self.functions, self.tables)
+        return self.partial
 
     # -- imports
     def declare_import(self, scope: Scope, imp: A.Import) -> None:
@@ -592,13 +597,15 @@ class Checker:
                 pass
         prio = fam.of_kind(A.PriorityDecl)
         allows = self.check_allows(fam, param_types, examples, teach)
-        if len([d for d in self.diags if d.is_error]) > errors_before:
-            return None
-        return CheckedFamily(
+        checked = CheckedFamily(
             fam.name, fam.doc, tuple(params), ret, program, tuple(examples), tuple(ensures), teach,
             prio[0].value if prio else None, grammar, fam,
             tuple(scope.enums.values()), tuple(scope.records.values()), allows,
         )
+        if len([d for d in self.diags if d.is_error]) > errors_before:
+            self.partial_families[fam.name] = checked  # its program checked: an editor may show its types
+            return None
+        return checked
 
     def check_allows(self, fam: A.FamilyDecl, param_types: Mapping[str, Type], examples: list[CheckedExample],
                      teach: tuple[tuple[str, ir.Node], ...]) -> tuple[CheckedAllow, ...]:
