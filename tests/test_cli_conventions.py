@@ -266,6 +266,30 @@ def test_colour_follows_color_no_color_and_force_color(tmp_path: Path, flags: li
         assert re.search(r"^<stdin>:6:\d+: DDL4\d\d: ", result.stdout, re.MULTILINE)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+@pytest.mark.parametrize(("term", "coloured"), [("xterm-256color", True), ("dumb", False)])
+def test_auto_colours_a_terminal(tmp_path: Path, term: str, coloured: bool) -> None:
+    import pty  # deferred: POSIX only
+
+    leader, follower = pty.openpty()
+    environ = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")} | {"TERM": term}
+    done = subprocess.run([str(DDL), "check", "--no-cache", "-"], cwd=tmp_path, input=BAD.encode(), stdout=follower,
+                          stderr=subprocess.PIPE, env=environ, timeout=300)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal's other end is closed: everything has been read
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert done.returncode == 1 and b"DDL4" in seen
+    assert (ESC.encode() in seen) is coloured
+
+
 def test_fmt_colours_its_diagnostics_on_stderr(tmp_path: Path) -> None:
     result = ddl("fmt", "--color", "always", "-", cwd=tmp_path, stdin="family {\n")
     assert result.returncode == 1 and "\x1b[1;31mDDL1" in result.stderr

@@ -126,12 +126,12 @@ def _has_tool_ddl(pyproject: Path) -> bool:
         text = pyproject.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
-    if "tool.ddl" not in text and not re.search(r"^\s*\[\s*tool\s*\.\s*ddl\b", text, re.MULTILINE):
+    if "ddl" not in text:  # the common case, without parsing someone else's file
         return False
     try:
         tool = tomllib.loads(text).get("tool", {})
-    except tomllib.TOMLDecodeError:
-        return True  # it does name [tool.ddl]: reading it reports the TOML error
+    except tomllib.TOMLDecodeError:  # when it names [tool.ddl], reading it reports the TOML error
+        return re.search(r"^\s*\[\s*tool\s*\.\s*ddl\b", text, re.MULTILINE) is not None
     return isinstance(tool, dict) and "ddl" in tool
 
 
