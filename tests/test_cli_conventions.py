@@ -127,6 +127,17 @@ def test_pyproject_tool_ddl_gives_paths_and_excludes_found_from_a_subdirectory(t
     assert checked_paths(named) == ["other/c.ddl"]
 
 
+def test_config_is_found_from_the_first_path_and_the_stdin_filename(tmp_path: Path) -> None:
+    """As ruff: the config of the project the files belong to, wherever the command runs."""
+    write(tmp_path / "proj" / "ddl.toml", '[check]\nextend-exclude = ["drafts"]\n')
+    write(tmp_path / "proj" / "a.ddl", GOOD)
+    write(tmp_path / "proj" / "drafts" / "b.ddl", BAD)
+    assert checked_paths(ddl("check", "--no-cache", "--format", "json", "proj", cwd=tmp_path)) == ["proj/a.ddl"]
+    piped = ddl("check", "--no-cache", "--force-exclude", "--stdin-filename", "proj/drafts/c.ddl", "-",
+                cwd=tmp_path, stdin=BAD)
+    assert piped.returncode == 0 and piped.stdout == ""  # excluded by proj/ddl.toml
+
+
 def test_ddl_toml_wins_over_pyproject_in_the_same_directory(tmp_path: Path) -> None:
     write(tmp_path / "pyproject.toml", '[tool.ddl]\npaths = ["from_pyproject"]\n')
     write(tmp_path / "ddl.toml", '[check]\npaths = ["from_ddl_toml"]\n')

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import TextIO
 
 import attrs
@@ -37,12 +38,28 @@ def settings(args: argparse.Namespace, *, max_states: int | None = None, family_
     printed as a diagnostic at the key when there is one."""
     try:
         return load_check_settings(args.config, max_states=max_states, family_steps=family_steps,
-                                   allow_unknown=allow_unknown, extend_exclude=args.extend_exclude)
+                                   allow_unknown=allow_unknown, extend_exclude=args.extend_exclude,
+                                   start=_search_start(args))
     except ConfigError as err:
         if err.diagnostic is None:
             raise UsageError(str(err)) from None
         print(err.diagnostic.render(color=colour(args, sys.stderr)), file=sys.stderr)
         raise Reported from None
+
+
+def _search_start(args: argparse.Namespace) -> Path | None:
+    """Where the config file is looked for (as ruff, from the file worked on): the first path's directory
+    (for ``-``, that of ``--stdin-filename``), else the current directory."""
+    if not args.paths:
+        return None
+    first = args.stdin_filename if args.paths[0] == STDIN else args.paths[0]
+    if first is None or first == STDIN:
+        return None
+    path = Path(first)
+    try:
+        return path if path.is_dir() else path.parent
+    except OSError:  # unreadable: the command reports it when it gets there
+        return None
 
 
 def inputs(args: argparse.Namespace, chosen: CheckSettings) -> Inputs:

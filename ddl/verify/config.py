@@ -4,7 +4,8 @@ Where the settings come from (spec/checks.md, "Configuration"), the first that a
 
 1. the command line (``--max-states``, ``--family-steps``, ``--allow-unknown``, ``--exclude``… win key by key);
 2. the file given with ``--config``, else ``$DDL_CONFIG``;
-3. the nearest config file found walking up from the current directory: in each directory, ``ddl.toml``
+3. the nearest config file found walking up from the first path named (its directory; for ``-``, that of
+   ``--stdin-filename``), else from the current directory: in each directory, ``ddl.toml``
    (its ``[check]`` table) wins over ``pyproject.toml`` (its ``[tool.ddl]`` table; a pyproject.toml
    without that table is passed over), as ruff's ``ruff.toml`` wins over ``pyproject.toml``;
 4. the defaults.
@@ -92,10 +93,11 @@ def _valid(value: Any, where: str, most: int = MAX_MAX_STATES) -> int:
 def load_check_settings(config: str | os.PathLike[str] | None = None, *, max_states: int | None = None,
                         directory: str | os.PathLike[str] | None = None,
                         family_steps: int | None = None, allow_unknown: bool | None = None,
-                        extend_exclude: Sequence[str] = ()) -> CheckSettings:
+                        extend_exclude: Sequence[str] = (), start: str | os.PathLike[str] | None = None) -> CheckSettings:
     """The settings that apply (see the module docstring).  ``directory``: read ``ddl.toml`` there only
-    (the handler's directory), without walking up."""
-    chosen = _choose(config, directory)
+    (the handler's directory), without walking up; ``start``: where the walk up begins (default: the
+    current directory)."""
+    chosen = _choose(config, directory, start)
     settings = CheckSettings() if chosen is None else _read(chosen)
     if max_states is not None:  # the command line wins over the file (whose other keys still apply)
         settings = attrs.evolve(settings, max_states=_valid(max_states, "--max-states"), source="--max-states")
@@ -135,7 +137,8 @@ def _has_tool_ddl(pyproject: Path) -> bool:
     return isinstance(tool, dict) and "ddl" in tool
 
 
-def _choose(config: str | os.PathLike[str] | None, directory: str | os.PathLike[str] | None) -> Path | None:
+def _choose(config: str | os.PathLike[str] | None, directory: str | os.PathLike[str] | None,
+            start: str | os.PathLike[str] | None) -> Path | None:
     if config is not None:
         return Path(config)
     if os.environ.get(CONFIG_ENV):
@@ -143,7 +146,7 @@ def _choose(config: str | os.PathLike[str] | None, directory: str | os.PathLike[
     if directory is not None:
         candidate = Path(directory) / CONFIG_FILE_NAME
         return candidate if candidate.is_file() else None
-    return find_config()
+    return find_config(start)
 
 
 def _read(chosen: Path) -> CheckSettings:
