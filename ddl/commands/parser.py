@@ -93,7 +93,8 @@ def _check(sub: Any) -> None:
                             "that needed more is unknown (DDL610)")
     parser.add_argument("--config", type=path, metavar="FILE", default=None,
                         help="config file: ddl.toml ([check]) or pyproject.toml ([tool.ddl]) (default: $DDL_CONFIG, "
-                             "else the nearest ddl.toml or pyproject.toml with [tool.ddl] from here upwards)")
+                             "else the nearest ddl.toml or pyproject.toml with [tool.ddl] from the first PATH's directory "
+                             "upwards)")
     _add_conventions(parser)
     parser.set_defaults(module="check")
 
