@@ -33,7 +33,7 @@ import attrs
 from ddl.diagnostics import DDLError, Diagnostic, InputError, Note, SourceMap, Span, did_you_mean
 from ddl.eval import SLOW, Err, Evaluator, ThetaChecker, compile_call, compile_family, parse_param_value, validate_theta
 from ddl.eval.ops import UNTIMED
-from ddl.files import OutsideTree, is_under, read_regular
+from ddl.files import Discovery, OutsideTree, is_under, read_regular
 from ddl.regular import Limits
 from ddl.syntax import ast as A
 from ddl.types.checked import CheckedFamily, CheckedModule
@@ -457,8 +457,12 @@ def parse_params(family: CheckedFamily, items: Sequence[str]) -> tuple[dict[str,
     return raw, problems
 
 
-def collect_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """The ``.ddl`` files named by ``paths``: files as given, directories searched recursively (sorted)."""
+def collect_files(paths: Sequence[str | os.PathLike[str]], discovery: Discovery | None = None) -> list[Path]:
+    """The ``.ddl`` files named by ``paths``: files as given, directories searched recursively (sorted),
+    skipping what ``discovery`` excludes (by default: hidden directories, virtual environments,
+    node_modules, __pycache__ and what ``.gitignore`` ignores).  A file named explicitly is always
+    taken, unless ``discovery.force_exclude`` and a pattern excludes it."""
+    discovery = discovery if discovery is not None else Discovery()
     files: list[Path] = []
     for raw in paths:
         if not os.fspath(raw):  # Path("") is the current directory: an empty argument names nothing
@@ -466,12 +470,16 @@ def collect_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
         p = Path(raw)
         try:
             if p.is_dir():
-                found = sorted(_ddl_files_under(p))
+                if discovery.force_exclude and discovery.excluded(p, directory=True):
+                    continue
+                found = discovery.walk(p)
                 if not found:
-                    raise InputError(f"no .ddl files found under '{raw}'")
+                    raise InputError(f"no .ddl files found under '{raw}' (hidden directories, virtual environments "
+                                     "and what .gitignore or the configured excludes name are skipped)")
                 files.extend(found)
             elif p.is_file():
-                files.append(p)
+                if not (discovery.force_exclude and discovery.excluded(p)):
+                    files.append(p)
             elif p.exists():
                 raise InputError(f"'{raw}' is neither a file nor a directory")
             else:
@@ -480,18 +488,6 @@ def collect_files(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
             where = err.filename if err.filename is not None else raw
             raise InputError(f"cannot read '{where}': {err.strerror or err}") from None
     return files
-
-
-def _ddl_files_under(directory: Path) -> list[Path]:
-    """Every ``.ddl`` file under ``directory``, symlinked directories not followed.  A subdirectory that
-    cannot be read raises (``Path.rglob`` would skip it silently, and its files would go unchecked)."""
-    def fail(err: OSError) -> None:
-        raise err
-
-    found: list[Path] = []
-    for here, _dirs, names in os.walk(directory, onerror=fail):
-        found.extend(Path(here) / name for name in names if name.endswith(".ddl") and (Path(here) / name).is_file())
-    return found
 
 
 # ---------------------------------------------------------------------------- checking (ddl check)
@@ -829,21 +825,37 @@ class CheckReport:
 def check(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *, jobs: int = 1,
           cache: ResultCache | str | os.PathLike[str] | None = DEFAULT_DIR, limits: Limits | None = None,
           allow_unknown: bool = False, keep_modules: bool = False,
-          import_path: Sequence[str | os.PathLike[str]] = ()) -> CheckReport:
+          import_path: Sequence[str | os.PathLike[str]] = (), discovery: Discovery | None = None,
+          stdin: tuple[str, bytes] | None = None) -> CheckReport:
     """``ddl check`` from Python: the ``.ddl`` files under ``paths`` (files, or directories searched
     recursively), each compiled once and its obligations discharged.
 
     ``cache`` is a :class:`ResultCache`, a cache directory, or None for no cache; ``limits`` bound the
     grammar obligations' automata (default: 200,000 states).  A file's imports are confined to its
     own directory tree and the directories of ``import_path``.
+    ``discovery`` decides which files a directory walk finds (:func:`collect_files`).  ``stdin`` is
+    ``(name, bytes)`` of a source read from standard input (``ddl check -``): it is checked as if it
+    lived at ``name`` (its diagnostics' path; its imports resolve from there), in the place of the
+    path ``-`` among ``paths``, never cached.
     Raises :class:`InputError` for a path that does not exist or a directory without ``.ddl`` files.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    files = collect_files(paths)
+    if stdin is not None and "-" in [os.fspath(p) for p in paths]:
+        at = [os.fspath(p) for p in paths].index("-")
+        before = check(paths[:at], jobs=jobs, cache=cache, limits=limits, allow_unknown=allow_unknown,
+                       keep_modules=keep_modules, import_path=import_path, discovery=discovery) if at else None
+        rest = [p for p in paths[at + 1:] if os.fspath(p) != "-"]
+        after = check(rest, jobs=jobs, cache=cache, limits=limits, allow_unknown=allow_unknown,
+                      keep_modules=keep_modules, import_path=import_path, discovery=discovery) if rest else None
+        name, data = stdin
+        piped = check_source(data, name, limits, imports=ImportScope.of(name, import_path))
+        results = (*(before.results if before else ()), piped, *(after.results if after else ()))
+        return CheckReport(results, allow_unknown)
+    files = collect_files(paths, discovery)
     result_cache = cache if isinstance(cache, ResultCache) or cache is None else ResultCache(cache)
 
     def scope(name: str) -> ImportScope:
         return ImportScope.of(name, import_path)
-    results = check_files(files, jobs, result_cache, limits, keep_modules=keep_modules, imports=scope)
-    return CheckReport(tuple(results), allow_unknown)
+    checked = check_files(files, jobs, result_cache, limits, keep_modules=keep_modules, imports=scope)
+    return CheckReport(tuple(checked), allow_unknown)

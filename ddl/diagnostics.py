@@ -8,7 +8,7 @@ hint.  Codes come from one catalogue, :mod:`ddl.errors`.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Literal
 
 import attrs
@@ -61,23 +61,45 @@ class Diagnostic:
     def is_error(self) -> bool:
         return self.severity == "error"
 
-    def headline(self) -> str:
+    def headline(self, color: bool = False) -> str:
         """The first line of the rendering: ``path:line:col: CODE: message``."""
-        return f"{self.span.path}:{self.span.line}:{self.span.col}: {self.code}: {self.message}"
+        paint = _Paint(color)
+        where = paint(BOLD, f"{self.span.path}:{self.span.line}:{self.span.col}:")
+        return f"{where} {paint(SEVERITY_COLOUR[self.severity], self.code + ':')} {paint(BOLD, self.message)}"
 
-    def render(self, sources: SourceMap | None = None) -> str:
+    def render(self, sources: SourceMap | None = None, *, color: bool = False) -> str:
+        """The headline, the source line with a caret under the span, the notes and the hint; with
+        ``color``, ANSI escapes colour the code and caret by severity (red error, yellow warning, cyan
+        note) and put the location and message in bold."""
         sources = sources or SourceMap()
-        out = [self.headline()]
-        out.extend(_excerpt(self.span, sources))
+        paint = _Paint(color)
+        out = [self.headline(color)]
+        out.extend(_excerpt(self.span, sources, paint, SEVERITY_COLOUR[self.severity]))
         for note in self.notes:
+            label = paint(SEVERITY_COLOUR["note"], "note:")
             if note.span is not None:
-                out.append(f"{note.span.path}:{note.span.line}:{note.span.col}: note: {note.message}")
-                out.extend(_excerpt(note.span, sources))
+                out.append(f"{paint(BOLD, f'{note.span.path}:{note.span.line}:{note.span.col}:')} {label} {note.message}")
+                out.extend(_excerpt(note.span, sources, paint, SEVERITY_COLOUR["note"]))
             else:
-                out.append(f"  note: {note.message}")
+                out.append(f"  {label} {note.message}")
         if self.hint:
-            out.append(f"  hint: {self.hint}")
+            out.append(f"  {paint(HINT_COLOUR, 'hint:')} {self.hint}")
         return "\n".join(out)
+
+    def github_annotation(self) -> str:
+        """The diagnostic as a GitHub Actions workflow command (``--output-format github``):
+        ``::error file=…,line=…,col=…,endLine=…,endColumn=…,title=CODE::message``, escaped as the
+        runner expects (``%``, CR and LF everywhere; also ``:`` and ``,`` in the properties)."""
+        level = {"error": "error", "warning": "warning", "note": "notice"}[self.severity]
+        span = self.span
+        props = [("file", span.path), ("line", str(max(1, span.line))), ("col", str(max(1, span.col))),
+                 ("endLine", str(max(1, span.end_line, span.line))), ("endColumn", str(max(1, span.end_col))),
+                 ("title", self.code)]
+        message = self.message + "".join(f"\nnote: {n.message}" for n in self.notes)
+        if self.hint:
+            message += f"\nhint: {self.hint}"
+        fields = ",".join(f"{k}={_escape_property(v)}" for k, v in props)
+        return f"::{level} {fields}::{_escape_data(message)}"
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -127,7 +149,7 @@ class SourceMap:
 _MAX_QUOTED = 200
 
 
-def _excerpt(span: Span, sources: SourceMap) -> list[str]:
+def _excerpt(span: Span, sources: SourceMap, paint: _Paint | None = None, colour: str = "") -> list[str]:
     src = sources.line(span.path, span.line)
     if src is None:
         return []
@@ -145,7 +167,54 @@ def _excerpt(span: Span, sources: SourceMap) -> list[str]:
         col -= lo
         width = min(width, _MAX_QUOTED)
     gutter = f"{span.line:>4} | "
-    return [gutter + src, " " * len(gutter) + " " * (col - 1) + "^" + "~" * max(0, width - 1)]
+    caret = "^" + "~" * max(0, width - 1)
+    return [gutter + src, " " * len(gutter) + " " * (col - 1) + (paint(colour, caret) if paint else caret)]
+
+
+# ---------------------------------------------------------------------------- colour (ddl check --color)
+
+RESET, BOLD = "\x1b[0m", "\x1b[1m"
+SEVERITY_COLOUR: dict[str, str] = {"error": "\x1b[1;31m", "warning": "\x1b[1;33m", "note": "\x1b[1;36m"}
+HINT_COLOUR = "\x1b[1;32m"
+
+
+class _Paint:
+    """Wraps text in an ANSI colour when colour is on, else leaves it as it is."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+
+    def __call__(self, colour: str, text: str) -> str:
+        return f"{colour}{text}{RESET}" if self.on and text else text
+
+
+def use_colour(choice: str, stream: object, environ: Mapping[str, str]) -> bool:
+    """``--color auto|always|never``: ``always``/``never`` win; under ``auto``, a non-empty ``NO_COLOR``
+    turns colour off (no-color.org), then a non-empty ``FORCE_COLOR`` turns it on, else colour is on when
+    ``stream`` is a terminal and ``TERM`` is not ``dumb``."""
+    if choice != "auto":
+        return choice == "always"
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    try:
+        tty = bool(isatty()) if callable(isatty) else False
+    except (OSError, ValueError):  # a closed stream
+        tty = False
+    return tty and environ.get("TERM") != "dumb"
+
+
+# ---------------------------------------------------------------------------- GitHub annotations
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 class InputError(ValueError):

@@ -124,6 +124,8 @@ CATALOGUE: dict[str, str] = {
     "DDL900": "cannot read file",
     "DDL901": "no .ddl files found",
     "DDL902": "invalid command-line value",
+    "DDL903": "unknown configuration key",
+    "DDL904": "invalid configuration value",
     "DDL999": "internal error",
 }
 

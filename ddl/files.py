@@ -1,5 +1,6 @@
-"""Writing files so that a crash or a full disk never leaves half a file behind, and reading an
-imported module without following a link out of the directories it was allowed to come from."""
+"""Writing files so that a crash or a full disk never leaves half a file behind, reading an imported
+module without following a link out of the directories it was allowed to come from, and finding the
+``.ddl`` files under a directory (excludes, ``.gitignore``, virtual environments)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+
+import attrs
+import pathspec
 
 
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
@@ -89,3 +93,133 @@ def _opened_path(fd: int) -> Path | None:
         return Path(os.readlink(f"/proc/self/fd/{fd}"))
     except OSError:  # no /proc (not Linux): the caller's check of the resolved path stands alone
         return None
+
+
+# ---------------------------------------------------------------------------- finding the .ddl files
+
+# What a directory walk never enters (gitignore-style patterns, as ruff's `exclude` default): hidden
+# directories (`.git`, `.venv`, `.ddl-cache`…), node_modules and __pycache__.  `exclude` in the config
+# replaces this list; `extend-exclude` adds to it.  Virtual environments (a directory holding
+# pyvenv.cfg) are skipped whatever their name.
+DEFAULT_EXCLUDE: tuple[str, ...] = (".*", "node_modules", "__pycache__")
+VENV_MARKER = "pyvenv.cfg"
+
+
+@attrs.frozen
+class Discovery:
+    """Which files a directory walk yields and which named files are left out (spec/checks.md, "Files").
+
+    Patterns are gitignore-style and match paths relative to ``root`` (the config file's directory, else
+    the current directory); a pattern without a slash matches a name at any depth.  Files named
+    explicitly are always taken unless ``force_exclude``, as in ruff.
+    """
+
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    root: Path | None = None
+    respect_gitignore: bool = True
+    force_exclude: bool = False
+
+    def _spec(self) -> pathspec.GitIgnoreSpec:
+        return pathspec.GitIgnoreSpec.from_lines([*self.exclude, *self.extend_exclude])
+
+    def _relative(self, path: Path, directory: bool, base: Path | None = None) -> str | None:
+        root = Path(os.path.abspath(base if base is not None else (self.root or Path.cwd())))
+        full = Path(os.path.abspath(path))
+        try:
+            rel = full.relative_to(root).as_posix()
+        except ValueError:  # outside the root: patterns without a slash still match its names
+            rel = full.as_posix().lstrip("/")
+        if rel in ("", "."):
+            return None
+        return rel + "/" if directory else rel
+
+    def excluded(self, path: str | os.PathLike[str], directory: bool = False) -> bool:
+        """``path`` (a named file, or ``--stdin-filename``) matches an exclude pattern or lies in a
+        directory that does."""
+        rel = self._relative(Path(path), directory)
+        return rel is not None and self._spec().match_file(rel)
+
+    def walk(self, directory: Path) -> list[Path]:
+        """Every ``.ddl`` file under ``directory`` (sorted), skipping what is excluded, virtual
+        environments, and (with ``respect_gitignore``) what the ``.gitignore`` files of the tree and of
+        its repository above it ignore.  Symbolic links to directories are not followed.  A
+        subdirectory that cannot be read raises (``os.walk`` would skip it silently, and its files
+        would go unchecked)."""
+        def fail(err: OSError) -> None:
+            raise err
+
+        spec = self._spec()
+        # A directory named explicitly is walked even when a pattern excludes it (`ddl check .hidden`);
+        # below it, the patterns then apply to paths relative to it.
+        anchor = directory if self.excluded(directory, directory=True) else None
+        ignores = _GitIgnores(directory) if self.respect_gitignore else None
+        found: list[Path] = []
+        for here, dirs, names in os.walk(directory, onerror=fail):
+            at = Path(here)
+            if ignores is not None:
+                ignores.enter(at)
+            keep = []
+            for name in sorted(dirs):
+                sub = at / name
+                rel = self._relative(sub, directory=True, base=anchor)
+                if rel is not None and spec.match_file(rel):
+                    continue
+                if (sub / VENV_MARKER).is_file() or (ignores is not None and ignores.ignored(sub, True)):
+                    continue
+                keep.append(name)
+            dirs[:] = keep
+            for name in names:
+                file = at / name
+                if not name.endswith(".ddl") or not file.is_file():
+                    continue
+                rel = self._relative(file, directory=False, base=anchor)
+                if (rel is not None and spec.match_file(rel)) or (ignores is not None and ignores.ignored(file, False)):
+                    continue
+                found.append(file)
+        return sorted(found)
+
+
+class _GitIgnores:
+    """The ``.gitignore`` files that apply during one walk: those of the repository's directories
+    above the walk's root (up to the directory holding ``.git``) and those met on the way down."""
+
+    def __init__(self, top: Path) -> None:
+        self._specs: dict[Path, pathspec.GitIgnoreSpec] = {}
+        top = Path(os.path.abspath(top))
+        above: list[Path] = []
+        for parent in top.parents:
+            if (parent / ".git").exists():
+                above.append(parent)
+                break
+            above.append(parent)
+        else:  # no repository around the walk: only the walk's own .gitignore files count
+            above = []
+        for parent in reversed(above):
+            self.enter(parent)
+        if self.ignored(top, directory=True):  # named explicitly: its own .gitignore files still count
+            self._specs.clear()
+
+    def enter(self, directory: Path) -> None:
+        directory = Path(os.path.abspath(directory))
+        ignore = directory / ".gitignore"
+        try:
+            lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines() if ignore.is_file() else None
+        except OSError:
+            lines = None
+        if lines:
+            self._specs[directory] = pathspec.GitIgnoreSpec.from_lines(lines)
+
+    def ignored(self, path: Path, directory: bool) -> bool:
+        """The deepest ``.gitignore`` with a pattern for ``path`` decides (a ``!`` pattern re-includes)."""
+        full = Path(os.path.abspath(path))
+        verdict = False
+        for base in sorted(self._specs, key=lambda p: len(p.parts)):
+            try:
+                rel = full.relative_to(base).as_posix()
+            except ValueError:
+                continue
+            result = self._specs[base].check_file(rel + "/" if directory else rel)
+            if result.include is not None:
+                verdict = result.include
+        return verdict

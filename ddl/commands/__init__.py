@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from ddl.commands.base import EXIT_BROKEN_PIPE, EXIT_ERRORS, EXIT_USAGE, Failed, UsageError
+from ddl.commands.base import EXIT_BROKEN_PIPE, EXIT_ERRORS, EXIT_USAGE, Failed, Reported, UsageError
 from ddl.commands.parser import build_parser
 from ddl.diagnostics import InputError
 
@@ -43,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except Failed:  # the diagnostics are printed (a file with errors under `ddl run`)
         return EXIT_ERRORS
+    except Reported:  # a usage error, printed as a diagnostic (a bad key of a config file)
+        return EXIT_USAGE
     except BrokenPipeError:
         return _reader_gone()
     except KeyboardInterrupt:

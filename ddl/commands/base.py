@@ -33,15 +33,20 @@ class Failed(Exception):
     """Diagnostics were printed; exit 1."""
 
 
+class Reported(Exception):
+    """A usage error was printed as a diagnostic (a bad key in a config file); exit 2."""
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # argparse exits 2 on usage errors, as we want
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def print_diagnostics(diags: Sequence[Diagnostic], sources: SourceMap, out: TextIO | None = None) -> None:
+def print_diagnostics(diags: Sequence[Diagnostic], sources: SourceMap, out: TextIO | None = None, *,
+                      color: bool = False) -> None:
     for d in diags:
-        print(d.render(sources), file=out or sys.stderr)
+        print(d.render(sources, color=color), file=out or sys.stderr)
 
 
 # ---------------------------------------------------------------------------- what the user named

@@ -44,7 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (_check, _run, _test, _handler, _distill, _refine, _widen, _grammar, _fmt):  # the order of `ddl --help`
         add(sub)
     _lsp(sub)
+    _completion(sub)
     return parser
+
+
+def _completion(sub: Any) -> None:
+    parser = sub.add_parser(
+        "completion", help="print a shell completion script: bash, zsh or fish",
+        description="Print a completion script for SHELL, generated from ddl's own options. Load it with "
+                    "`source <(ddl completion bash)` (bash), `source <(ddl completion zsh)` (zsh) or "
+                    "`ddl completion fish | source` (fish), or save it where the shell looks for completions.",
+    )
+    parser.add_argument("shell", choices=["bash", "zsh", "fish"], metavar="SHELL", help="bash, zsh or fish")
+    parser.set_defaults(module="completion")
 
 
 def _check(sub: Any) -> None:
@@ -56,15 +68,18 @@ def _check(sub: Any) -> None:
         epilog="Exit codes: 0 every obligation proved; 1 an error, a refuted obligation, or an unknown one "
                "(unless --allow-unknown); 2 usage or I/O error.",
     )
-    parser.add_argument("paths", type=path, nargs="+", metavar="PATH", help=".ddl files or directories")
-    parser.add_argument("--format", choices=["text", "json", "sarif"], default="text",
-                        help="output format: text (default), json (spec/checks.md) or sarif (SARIF 2.1.0)")
+    parser.add_argument("paths", type=path, nargs="*", metavar="PATH",
+                        help=".ddl files or directories; - reads standard input (default: paths in the config file)")
+    parser.add_argument("--format", "--output-format", dest="format", choices=["text", "json", "sarif", "github"],
+                        default="text", help="output format: text (default), json (spec/checks.md), sarif (SARIF "
+                                             "2.1.0) or github (GitHub Actions annotations)")
     parser.add_argument("--quiet", "-q", action="store_true", help="print only diagnostics, no summary")
     parser.add_argument("--no-timings", action="store_true",
                         help="leave the measured seconds out of --format json, so that the same files give the "
                              "same output byte for byte")
-    parser.add_argument("--allow-unknown", action="store_true",
-                        help="report unknown obligations as warnings and do not fail on them")
+    parser.add_argument("--allow-unknown", action=argparse.BooleanOptionalAction, default=None,
+                        help="report unknown obligations as warnings and do not fail on them (default: "
+                             "allow_unknown in the config file, else off)")
     parser.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                         help="check N files in parallel (default 1; 0 = one per CPU)")
     parser.add_argument("--cache-dir", type=path, metavar="DIR", default=None,
@@ -78,8 +93,10 @@ def _check(sub: Any) -> None:
                             "in ddl.toml, else 30,000,000); Θ is enumerated only when that fits, and an obligation "
                             "that needed more is unknown (DDL610)")
     parser.add_argument("--config", type=path, metavar="FILE", default=None,
-                        help="config file with a [check] table (default: $DDL_CONFIG, else ./ddl.toml if present)")
-
+                        help="config file: ddl.toml ([check]) or pyproject.toml ([tool.ddl]) (default: $DDL_CONFIG, "
+                             "else the nearest ddl.toml or pyproject.toml with [tool.ddl] from the first PATH's directory "
+                             "upwards)")
+    _add_conventions(parser)
     parser.set_defaults(module="check")
 
 
@@ -326,10 +343,17 @@ def _fmt(sub: Any) -> None:
         description="Format .ddl files canonically (comments kept). Prints a single file to stdout unless "
                     "--write; with --check, lists files that are not formatted and exits 1.",
     )
-    parser.add_argument("paths", type=path, nargs="+", metavar="PATH", help=".ddl files or directories")
+    parser.add_argument("paths", type=path, nargs="*", metavar="PATH",
+                        help=".ddl files or directories; - reads standard input and writes the formatted source to "
+                             "standard output (default: paths in the config file)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="exit 1 if any file is not formatted; change nothing")
     mode.add_argument("--write", "-w", action="store_true", help="rewrite files in place")
+    mode.add_argument("--diff", action="store_true",
+                      help="print a unified diff of what would change; exit 1 if anything would; change nothing")
+    parser.add_argument("--config", type=path, metavar="FILE", default=None,
+                        help="config file whose paths and excludes apply (default: as for ddl check)")
+    _add_conventions(parser)
     parser.set_defaults(module="fmt")
 
 
@@ -343,6 +367,21 @@ def _lsp(sub: Any) -> None:
     # Clients started by vscode-languageclient pass --stdio; stdio is the only transport.
     parser.add_argument("--stdio", action="store_true", help="use stdin/stdout (the default and only transport)")
     parser.set_defaults(module="lsp")
+
+
+def _add_conventions(parser: argparse.ArgumentParser) -> None:
+    """What `ddl check` and `ddl fmt` share with ruff and mypy: standard input, excludes, colour."""
+    parser.add_argument("--stdin-filename", type=path, metavar="NAME", default=None,
+                        help="the name of the source read from - : the path its diagnostics show, from which its "
+                             "imports resolve and that excludes are matched against")
+    parser.add_argument("--extend-exclude", action="append", default=[], metavar="PATTERN",
+                        help="also skip what this gitignore-style pattern matches when walking directories "
+                             "(repeatable; adds to exclude and extend-exclude of the config file)")
+    parser.add_argument("--force-exclude", action="store_true",
+                        help="apply the excludes to files named on the command line and to --stdin-filename too")
+    parser.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                        help="colour diagnostics: auto (default: when the output is a terminal and NO_COLOR is "
+                             "not set), always or never")
 
 
 def _add_settings(parser: argparse.ArgumentParser, *, model: bool) -> None:

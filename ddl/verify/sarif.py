@@ -1,11 +1,14 @@
 """`ddl check --format sarif`: the findings as a SARIF 2.1.0 log, for code-scanning tools.
 
 One run; one rule per diagnostic code used (its short description from the catalogue, ddl/errors.py);
-one result per diagnostic: every refuted or unknown obligation, every parse, type or example
-error, and every note (an ``allow`` declaration, DDL612, is a ``note`` result whose ``suppressions``
-hold its reason).  Results of obligations carry ``properties`` {kind, subject, verdict, family}.  Locations use
-the path as given (relative to the working directory, which is ``%SRCROOT%``); lines and columns are
-1-based, columns count Unicode code points and ``endColumn`` is exclusive, as in ddl's spans.
+each rule carries ``shortDescription`` (the title), ``fullDescription``, ``help`` (text and markdown)
+and ``helpUri``: the code's row of the error catalogue, spec/errors.md, whose rows carry the anchors
+(``#ddl504``).  One result per diagnostic: every refuted or unknown obligation, every parse, type or
+example error, and every note (an ``allow`` declaration, DDL612, is a ``note`` result whose
+``suppressions`` hold its reason).  Results of obligations carry ``properties`` {kind, subject, verdict,
+family}.  A file under the working directory (``%SRCROOT%``) is located by its relative path; any other
+file by its absolute ``file:///`` URI (never ``..``); lines and columns are 1-based, columns count
+Unicode code points and ``endColumn`` is exclusive, as in ddl's spans.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from ddl.version import __version__
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 # The project has no published home yet; one place to change when it does.
 INFORMATION_URI = "https://github.com/ddl-lang/ddl"
+CATALOGUE_URI = f"{INFORMATION_URI}/blob/main/spec/errors.md"
+_RANGES = {"1": "syntax", "2": "names, declarations and types", "3": "runtime failures", "4": "examples and checks",
+           "5": "grammars", "6": "verifier obligations", "7": "the handler", "9": "input/output and internal errors"}
 SRCROOT = "%SRCROOT%"
 
 _LEVEL = {"error": "error", "warning": "warning", "note": "note"}
@@ -51,9 +57,29 @@ def sarif_log(findings: Sequence[Finding], allow_unknown: bool = False,
     return {"version": "2.1.0", "$schema": SCHEMA, "runs": [run]}
 
 
+def help_uri(code: str) -> str:
+    """The code's row in the error catalogue (spec/errors.md carries an ``<a id="ddl504">`` per row)."""
+    return f"{CATALOGUE_URI}#{code.lower()}"
+
+
 def _rule(code: str) -> dict[str, Any]:
-    text = CATALOGUE.get(code, "diagnostic")
-    return {"id": code, "shortDescription": {"text": text}}
+    title = CATALOGUE.get(code, "diagnostic")
+    kind = _RANGES.get(code[3:4], "diagnostics")
+    uri = help_uri(code)
+    full = f"{code}: {title} ({code[3]}xx, {kind}). The error catalogue says when ddl reports it, with an example."
+    return {"id": code, "name": _name(title),
+            "shortDescription": {"text": title},
+            "fullDescription": {"text": full},
+            "help": {"text": f"{code}: {title}. See {uri} for when ddl reports it, an example and the test that "
+                             "produces it.",
+                     "markdown": f"**{code}**: {title}. See [{code} in the error catalogue]({uri}) for when ddl "
+                                 "reports it, an example and the test that produces it."},
+            "helpUri": uri}
+
+
+def _name(title: str) -> str:
+    """A rule's ``name``: its title in PascalCase (SARIF's convention for a rule's readable identifier)."""
+    return "".join(word[:1].upper() + word[1:] for word in title.replace("-", " ").split() if word.isalnum())
 
 
 def _result(finding: Finding, diag: Diagnostic, index: int, root: Path) -> dict[str, Any]:
@@ -81,13 +107,13 @@ def _location(span: Span, root: Path, ident: int | None = None, message: str | N
     path = Path(span.path)
     if span.path.startswith("<"):
         artifact = {"uri": span.path}
-    elif path.is_absolute():
+    else:  # relative to %SRCROOT% when under it; any other file by its absolute file: URI (spec/checks.md)
+        full = Path(os.path.abspath(root / path))
         try:
-            artifact = {"uri": urllib.parse.quote(path.relative_to(root.resolve()).as_posix()), "uriBaseId": SRCROOT}
+            artifact = {"uri": urllib.parse.quote(full.relative_to(os.path.abspath(root)).as_posix()),
+                        "uriBaseId": SRCROOT}
         except ValueError:
-            artifact = {"uri": path.as_uri()}
-    else:
-        artifact = {"uri": urllib.parse.quote(path.as_posix()), "uriBaseId": SRCROOT}
+            artifact = {"uri": full.as_uri()}
     region = {"startLine": max(1, span.line), "startColumn": max(1, span.col),
               "endLine": max(1, span.end_line, span.line), "endColumn": max(1, span.end_col)}
     if region["endLine"] == region["startLine"] and region["endColumn"] < region["startColumn"]:
