@@ -8,6 +8,16 @@ store, service), 9xx input/output and internal errors.
 
 from __future__ import annotations
 
+# The project has no published home yet; one place to change when it does (SARIF, the language server).
+PROJECT_URL = "https://github.com/ddl-lang/ddl"
+CATALOGUE_URL = f"{PROJECT_URL}/blob/main/spec/errors.md"
+
+
+def help_url(code: str) -> str:
+    """The code's row in the error catalogue (spec/errors.md carries an ``<a id="ddl504">`` per row)."""
+    return f"{CATALOGUE_URL}#{code.lower()}"
+
+
 CATALOGUE: dict[str, str] = {
     # ---- syntax (front end)
     "DDL100": "source file too large",

@@ -26,13 +26,12 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from ddl.api import check_source
 from ddl.diagnostics import Diagnostic, Span
+from ddl.errors import help_url
 from ddl.lsp.analysis import Analysis, Decl, Declarations, ImportedModules, counterexample_bindings
 from ddl.lsp.positions import Lines
 from ddl.syntax.fmt import format_source
 from ddl.verify.report import FileResult, Finding
 from ddl.version import __version__
-
-CATALOGUE_URL = "https://github.com/ddl-lang/ddl/blob/main/spec/errors.md#{anchor}"
 
 SEVERITY = {"error": T.DiagnosticSeverity.Error, "warning": T.DiagnosticSeverity.Warning,
             "note": T.DiagnosticSeverity.Information}
@@ -127,7 +126,7 @@ class DDLServer(LanguageServer):
         return T.Diagnostic(
             range=self.range_of(d.span, lines), message=message, severity=SEVERITY.get(d.severity),
             code=d.code, source="ddl", related_information=related or None,
-            code_description=T.CodeDescription(CATALOGUE_URL.format(anchor=d.code.lower())))
+            code_description=T.CodeDescription(help_url(d.code)))
 
     def publish(self, uri: str, diagnostics: list[T.Diagnostic], version: int | None) -> None:
         self.text_document_publish_diagnostics(T.PublishDiagnosticsParams(uri, diagnostics, version))

@@ -20,14 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from ddl.diagnostics import Diagnostic, Span
-from ddl.errors import CATALOGUE
+from ddl.errors import CATALOGUE, PROJECT_URL, help_url
 from ddl.verify.report import Finding
 from ddl.version import __version__
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-# The project has no published home yet; one place to change when it does.
-INFORMATION_URI = "https://github.com/ddl-lang/ddl"
-CATALOGUE_URI = f"{INFORMATION_URI}/blob/main/spec/errors.md"
+INFORMATION_URI = PROJECT_URL
 _RANGES = {"1": "syntax", "2": "names, declarations and types", "3": "runtime failures", "4": "examples and checks",
            "5": "grammars", "6": "verifier obligations", "7": "the handler", "9": "input/output and internal errors"}
 SRCROOT = "%SRCROOT%"
@@ -57,15 +55,10 @@ def sarif_log(findings: Sequence[Finding], allow_unknown: bool = False,
     return {"version": "2.1.0", "$schema": SCHEMA, "runs": [run]}
 
 
-def help_uri(code: str) -> str:
-    """The code's row in the error catalogue (spec/errors.md carries an ``<a id="ddl504">`` per row)."""
-    return f"{CATALOGUE_URI}#{code.lower()}"
-
-
 def _rule(code: str) -> dict[str, Any]:
     title = CATALOGUE.get(code, "diagnostic")
     kind = _RANGES.get(code[3:4], "diagnostics")
-    uri = help_uri(code)
+    uri = help_url(code)
     full = f"{code}: {title} ({code[3]}xx, {kind}). The error catalogue says when ddl reports it, with an example."
     return {"id": code, "name": _name(title),
             "shortDescription": {"text": title},
