@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ddl.verify.config import CheckSettings
 
 _SETTINGS: pytest.StashKey[CheckSettings] = pytest.StashKey()
-_TUNING = ("ddl_examples", "ddl_seed", "ddl_profile")
+_TUNING = ("ddl_examples", "ddl_seed", "ddl_profile", "ddl_allow_unknown")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,10 +55,12 @@ def _allow_unknown(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     if not _enabled(config):
-        given = [f"--{name.replace('_', '-')}" for name in _TUNING if config.getoption(name) is not None]
+        given = [f"--{name.replace('_', '-')}" for name in _TUNING
+                 if config.getoption(name) is not None and config.getoption(name) is not False]
         if given:  # a tuning option alone does nothing: say so rather than silently run no .ddl file
             config.issue_config_time_warning(pytest.PytestConfigWarning(
-                f"{', '.join(given)} has no effect without --ddl (or `ddl = true` in the ini file)"), stacklevel=2)
+                f"{', '.join(given)} {'has' if len(given) == 1 else 'have'} no effect without --ddl "
+                "(or `ddl = true` in the ini file)"), stacklevel=2)
         return
     from ddl.verify.config import ConfigError, load_check_settings  # deferred: only an opted-in run loads ddl
 
