@@ -137,11 +137,11 @@ class DDLFamily(pytest.Collector):
 
 
 class _DDLItem(pytest.Item):
-    # No fixtures, but some plugins assume every item has them: pytest-lsp 1.0's runtest wrapper returns
-    # without yielding for an item lacking `funcargs`, which errors every non-Python item of the run.
-    @property
-    def funcargs(self) -> dict[str, Any]:
-        return {}
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # No fixtures (as pytest's doctest items), but some plugins assume every item has them: pytest-lsp
+        # 1.0's runtest wrapper returns without yielding for an item lacking `funcargs`, an error per item.
+        self.funcargs: dict[str, object] = {}
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, DDLFailure):
