@@ -94,12 +94,14 @@ def test_a_tuning_option_alone_says_it_does_nothing(pytester: pytest.Pytester) -
                                  "(or `ddl = true` in the ini file)*"])
 
 
-@pytest.mark.parametrize("opt_in", ["flag", "ini"])
+@pytest.mark.parametrize("opt_in", ["flag", "pytest.ini", "pyproject.toml"])
 def test_opted_in_a_foreign_ddl_file_is_a_parse_error_unless_ignored(pytester: pytest.Pytester, opt_in: str) -> None:
     pytester.makefile(".ddl", schema=SQL)
     args: list[str] = ["--ddl"] if opt_in == "flag" else []
-    if opt_in == "ini":
+    if opt_in == "pytest.ini":
         pytester.makeini("[pytest]\nddl = true\n")
+    if opt_in == "pyproject.toml":
+        pytester.makepyprojecttoml("[tool.pytest.ini_options]\nddl = true\n")
     result = pytester.runpytest(*args)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(failed=1)
