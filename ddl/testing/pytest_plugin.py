@@ -1,38 +1,77 @@
 """pytest plugin: collect `.ddl` files; each family's check, each example and each property is a test item.
 
-Installed through the ``pytest11`` entry point, so ``pytest examples/`` works in
-any project that has ``ddl`` installed.  A file is checked once, as ``ddl check``
-does (:func:`ddl.api.check_file`, no result cache): ``books.ddl::recommend_books::check``
-fails when an obligation other than the examples is refuted or unknown, and
-``…::example[2]`` reports that example's obligation; properties run on the
-module that was checked.  Ids read ``books.ddl::recommend_books::example[2]``
-and ``…::round_trip``; failures show
-the DDL diagnostic (path:line:col, the source line and a caret), not a Python
-stack.  Options: ``--ddl-examples N``, ``--ddl-seed N``, ``--ddl-profile
-ci|dev|thorough``; ``-p no:ddl`` turns the plugin off.
+Installed through the ``pytest11`` entry point but **opt-in**, as pytest-mypy's ``--mypy`` and
+pytest-ruff's ``--ruff``: ``pytest --ddl`` or ``ddl = true`` in the ini file (``pytest.ini``,
+``[tool.pytest.ini_options]``).  Without either it collects nothing and imports nothing of the
+language, so a project whose ``schema.ddl`` is SQL is left alone.
+
+A file is checked once, as ``ddl check`` does (:func:`ddl.api.check_file`, the ``[check]`` limits and
+import path of ``ddl.toml``, no result cache).  ``books.ddl::check`` fails when the file does not
+compile; ``books.ddl::recommend_books::check`` fails exactly when ``ddl check`` reports an error for
+that family (unknown obligations included unless ``--ddl-allow-unknown``); ``…::example[2]`` reports
+that example's obligations (its output and its utterance); properties (``…::round_trip``) run on the
+module that was checked.  Failures show the DDL diagnostic (path:line:col, the source line and a
+caret), not a Python stack.  Tuning options (they do not turn the plugin on): ``--ddl-examples N``,
+``--ddl-seed N``, ``--ddl-profile ci|dev|thorough``, ``--ddl-allow-unknown``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ddl.diagnostics import SourceMap
+if TYPE_CHECKING:
+    from ddl.diagnostics import Diagnostic, SourceMap
+    from ddl.verify.config import CheckSettings
+
+_SETTINGS: pytest.StashKey[CheckSettings] = pytest.StashKey()
+_TUNING = ("ddl_examples", "ddl_seed", "ddl_profile", "ddl_allow_unknown")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ddl", "DDL task families")
+    group.addoption("--ddl", action="store_true", default=False,
+                    help="collect .ddl files: check each family (as `ddl check`), run its examples and properties")
     group.addoption("--ddl-examples", type=int, default=None, help="Hypothesis examples per property")
     group.addoption("--ddl-seed", type=int, default=None, help="seed for the property runs")
     group.addoption("--ddl-profile", choices=["ci", "dev", "thorough"], default=None,
                     help="property budget (default: ci when CI is set, else dev)")
+    group.addoption("--ddl-allow-unknown", action="store_true", default=False,
+                    help="an unknown obligation does not fail a check item (as `ddl check --allow-unknown`)")
+    parser.addini("ddl", type="bool", default=False, help="collect .ddl files (as --ddl)")
+    parser.addini("ddl_allow_unknown", type="bool", default=False, help="as --ddl-allow-unknown")
+
+
+def _enabled(config: pytest.Config) -> bool:
+    return bool(config.getoption("ddl") or config.getini("ddl"))
+
+
+def _allow_unknown(config: pytest.Config) -> bool:
+    return bool(config.getoption("ddl_allow_unknown") or config.getini("ddl_allow_unknown"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _enabled(config):
+        given = [f"--{name.replace('_', '-')}" for name in _TUNING
+                 if config.getoption(name) is not None and config.getoption(name) is not False]
+        if given:  # a tuning option alone does nothing: say so rather than silently run no .ddl file
+            config.issue_config_time_warning(pytest.PytestConfigWarning(
+                f"{', '.join(given)} {'has' if len(given) == 1 else 'have'} no effect without --ddl "
+                "(or `ddl = true` in the ini file)"), stacklevel=2)
+        return
+    from ddl.verify.config import ConfigError, load_check_settings  # deferred: only an opted-in run loads ddl
+
+    try:  # the same ddl.toml `ddl check` reads when run from this directory
+        config.stash[_SETTINGS] = load_check_settings(directory=config.invocation_params.dir)
+    except ConfigError as err:
+        raise pytest.UsageError(f"ddl: {err}") from None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.suffix == ".ddl":
+    if file_path.suffix == ".ddl" and _enabled(parent.config):
         return DDLFile.from_parent(parent, path=file_path)
     return None
 
@@ -41,56 +80,84 @@ class DDLFailure(Exception):
     """A failure already rendered in DDL terms."""
 
 
+def _render(diagnostics: Sequence[Diagnostic], sources: SourceMap) -> str:
+    return "\n".join(d.render(sources) for d in diagnostics)
+
+
 class DDLFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
         # deferred: the plugin loads in every pytest run; the language loads only when a .ddl file is collected
-        from ddl.api import Program, check_file
+        from ddl.api import ImportScope, Program, check_file
+        from ddl.diagnostics import SourceMap
 
-        result = check_file(self.path)
+        settings = self.config.stash[_SETTINGS]
+        allow_unknown = _allow_unknown(self.config)
+        path = str(self.path)
+        result = check_file(path, settings.limits(), imports=ImportScope.of(path, settings.import_path))
         sources = result.sources or SourceMap()
-        if result.module is None:
-            errors = [f.diagnostic for f in result.findings if f.family is None and f.diagnostic.is_error]
-            yield CheckItem.from_parent(self, name="check", rendered="\n".join(d.render(sources) for d in errors))
+        # What `ddl check` reports as an error, as it reports it (an allowed unknown is a warning).
+        errors = [(f, d) for f in result.findings if (d := f.effective(allow_unknown)).is_error]
+        if result.module is None:  # the file does not compile: one item carries every error
+            yield CheckItem.from_parent(self, name="check", rendered=_render([d for _, d in errors], sources))
             return
+        yield CheckItem.from_parent(self, name="check",
+                                    rendered=_render([d for f, d in errors if f.family is None], sources))
         program = Program(result.module, sources)
         for fam in result.families:
-            failed = [f.diagnostic.render(sources) for f in result.findings
-                      if f.family == fam.name and f.kind != "examples" and f.diagnostic.is_error]
-            yield DDLFamily.from_parent(self, name=fam.name, program=program,
-                                        obligations=fam.obligations, failed="\n".join(failed))
+            yield DDLFamily.from_parent(self, name=fam.name, program=program, obligations=fam.obligations,
+                                        failed=_render([d for f, d in errors if f.family == fam.name], sources),
+                                        allow_unknown=allow_unknown)
 
 
 class DDLFamily(pytest.Collector):
-    def __init__(self, *, program: Any, obligations: Any, failed: str, **kwargs: Any) -> None:
+    def __init__(self, *, program: Any, obligations: Any, failed: str, allow_unknown: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.program = program
         self.obligations = obligations
         self.failed = failed
+        self.allow_unknown = allow_unknown
 
     def collect(self) -> Iterator[pytest.Item]:
         from ddl.testing.profiles import PROPERTIES  # deferred: as in DDLFile.collect
 
         family = self.program.family(self.name)
         yield CheckItem.from_parent(self, name="check", rendered=self.failed)
-        by_subject = {o.subject: o for o in self.obligations if o.kind == "examples"}
         for ex in family.checked.examples:
+            # An example has two obligations: its output (example[i]) and, with a grammar, its utterance.
+            mine = [o for o in self.obligations
+                    if o.kind == "examples" and o.subject in (f"example[{ex.index}]", f"utterance[{ex.index}]")]
             name = f"example[{ex.index}]"
-            yield ExampleItem.from_parent(self, name=name, family=family, obligation=by_subject[name])
+            # The node id is given as text so that pytest parses it as it parses the ids it saved: pytest 9
+            # compares structured ids (name `example`, params `1`), and one built from the name
+            # `example[1]` would never match the cache, so `--lf` would drop a failed example.
+            yield ExampleItem.from_parent(self, name=name, nodeid=f"{self.nodeid}::{name}", family=family,
+                                          obligations=mine, line=ex.span.line - 1, allow_unknown=self.allow_unknown)
         for prop in PROPERTIES:
             yield PropertyItem.from_parent(self, name=prop, family=family)
 
 
 class _DDLItem(pytest.Item):
-    sources: SourceMap | None = None
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # No fixtures (as pytest's doctest items), but some plugins assume every item has them: pytest-lsp
+        # 1.0's runtest wrapper returns without yielding for an item lacking `funcargs`, an error per item.
+        self.funcargs: dict[str, object] = {}
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, DDLFailure):
             return str(excinfo.value)
         return super().repr_failure(excinfo)
 
+    def _domain(self) -> str:
+        # The node id's tail after the file, with no '.': pytest's verbose line turns a '.' of the
+        # domain into '::' (books.ddl → books::ddl), which would print an id that does not paste back.
+        # The file's own check is headed by the file's name (a domain that does not end the node id is
+        # left alone in the verbose line).
+        return f"{self.parent.name}::{self.name}" if isinstance(self.parent, DDLFamily) else self.path.name
+
 
 class CheckItem(_DDLItem):
-    """The file's errors (on the file), or a family's obligations other than its examples (on the family)."""
+    """The file's errors (on the file), or everything `ddl check` reports against a family (on the family)."""
 
     def __init__(self, *, rendered: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -101,23 +168,27 @@ class CheckItem(_DDLItem):
             raise DDLFailure(self.rendered)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        family = self.parent.name if isinstance(self.parent, DDLFamily) else None
-        return self.path, 0, f"{self.path.name}::{family + '::' if family else ''}check"
+        line = self.parent.program.family(self.parent.name).checked.span.line - 1 \
+            if isinstance(self.parent, DDLFamily) else 0
+        return self.path, line, self._domain()
 
 
 class ExampleItem(_DDLItem):
-    def __init__(self, *, family: Any, obligation: Any, **kwargs: Any) -> None:
+    def __init__(self, *, family: Any, obligations: Any, line: int, allow_unknown: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.family = family
-        self.obligation = obligation  # discharged by the check; not evaluated again
+        self.obligations = obligations  # discharged by the check; not evaluated again
+        self.line = line
+        self.allow_unknown = allow_unknown
 
     def runtest(self) -> None:
-        diag = self.obligation.diagnostic(self.family.name)
-        if diag is not None:
-            raise DDLFailure(diag.render(self.family.program.sources))
+        failed = [d for o in self.obligations if (d := o.diagnostic(self.family.name)) is not None
+                  and not (self.allow_unknown and o.verdict == "unknown")]
+        if failed:
+            raise DDLFailure(_render(failed, self.family.program.sources))
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.obligation.span.line - 1, f"{self.path.name}::{self.family.name}::{self.name}"
+        return self.path, self.line, self._domain()
 
 
 class PropertyItem(_DDLItem):
@@ -137,4 +208,4 @@ class PropertyItem(_DDLItem):
             raise DDLFailure(result.render(self.family.program.sources))
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.family.checked.span.line - 1, f"{self.path.name}::{self.family.name}::{self.name}"
+        return self.path, self.family.checked.span.line - 1, self._domain()
