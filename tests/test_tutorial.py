@@ -218,3 +218,10 @@ def test_every_command_of_the_tutorial_runs_and_shows_what_the_tutorial_shows(tm
             job.stop()
     assert ran > 20 and not jobs
     assert (work / "cost.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_tutorials_links_lead_to_files() -> None:
+    links = re.findall(r"\]\(([^)#]+)\)", TUTORIAL.read_text(encoding="utf-8"))
+    assert links
+    for link in links:
+        assert (TUTORIAL.parent / link).exists(), link
