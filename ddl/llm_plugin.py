@@ -29,7 +29,7 @@ from typing import Any
 
 import click
 import llm
-from pydantic import Field, ValidationError, create_model
+from pydantic import ConfigDict, Field, ValidationError, create_model
 
 PREFIX = "ddl/"
 NO_FAMILIES_NOTE = "no families directory: set -o families DIR or DDL_FAMILIES"
@@ -125,6 +125,13 @@ class DDLOptions(llm.Options):
         default=None, description="Prefix the answer with [ddl: deterministic FAMILY] or [ddl: llm MODEL]")
 
 
+class PassThroughOptions(DDLOptions):
+    """For a wrapped model whose Options cannot be extended: unknown options are passed to it as they are,
+    and it validates them when it is asked."""
+
+    model_config = ConfigDict(extra="allow")
+
+
 OWN_OPTIONS = frozenset(DDLOptions.model_fields)
 _options_classes: dict[type, type[llm.Options]] = {}
 _options_lock = threading.Lock()
@@ -139,7 +146,10 @@ def options_class(inner: Any) -> type[llm.Options]:
         if cls is None:
             fields: dict[str, Any] = {name: (field.annotation, field) for name, field in DDLOptions.model_fields.items()
                                       if name not in base.model_fields}
-            cls = create_model("Options", __base__=base, **fields)
+            try:
+                cls = create_model("Options", __base__=base, **fields)
+            except Exception:  # an exotic Options class must not break every `llm` command: pass options through
+                cls = PassThroughOptions
             _options_classes[base] = cls
     return cls
 
@@ -242,6 +252,7 @@ class DDLModel(llm.Model):
         self.supports_schema = bool(getattr(inner, "supports_schema", False))
         self.supports_tools = bool(getattr(inner, "supports_tools", False))
         self.attachment_types = getattr(inner, "attachment_types", frozenset())
+        self.supports_conversation = bool(getattr(inner, "supports_conversation", True))
 
     @property
     def supported_server_side_tools(self) -> tuple[type, ...]:
@@ -285,6 +296,7 @@ class DDLAsyncModel(llm.AsyncModel):
         self.supports_schema = bool(getattr(inner, "supports_schema", False))
         self.supports_tools = bool(getattr(inner, "supports_tools", False))
         self.attachment_types = getattr(inner, "attachment_types", frozenset())
+        self.supports_conversation = bool(getattr(inner, "supports_conversation", True))
 
     @property
     def supported_server_side_tools(self) -> tuple[type, ...]:

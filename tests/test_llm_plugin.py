@@ -261,6 +261,20 @@ def test_the_async_wrapper_runs_tool_chains(received: list[dict[str, object]]) -
     assert [r["tool_results"] for r in received] == [[], ["sunny in paris"]]
 
 
+def test_options_a_wrapper_cannot_extend_are_passed_through_for_the_model_to_validate() -> None:
+    class Odd:  # not a pydantic model: create_model cannot extend it
+        model_fields: dict[str, object] = {}
+
+    class OddModel:
+        model_id = "odd"
+        Options = Odd
+
+    cls = llm_plugin.options_class(OddModel())
+    assert cls is llm_plugin.PassThroughOptions
+    options = cls(families="examples", temperature=0.5)
+    assert options.families == "examples" and options.model_extra == {"temperature": 0.5}
+
+
 def test_a_model_without_an_async_form_has_no_async_wrapper() -> None:
     with pytest.raises(llm.UnknownModelError):
         llm.get_async_model("ddl/fake-echo")

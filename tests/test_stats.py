@@ -391,6 +391,10 @@ def test_unanswered_queries_are_reported_beside_the_savings_not_counted_in_them(
     assert any(line.split() == ["unanswered", "2", "of", "10", "(20.0%):", "no", "answer,", "so", "no", "savings"]
                for line in lines)
     assert any(line.split() == ["errors", "(no", "answer)", "2"] for line in lines)
+    # without a price for a model answer the savings are unknown, not 0%
+    unpriced = render_text(compute_stats(store, price_in=0.0, price_out=0.0)).splitlines()
+    assert [line.split(None, 5)[-1] for line in unpriced if line.startswith("savings")] == [
+        "unknown: no priced model answer to compare with (give --cost-per-call, or --price-in/--price-out)"]
 
 
 def _texts(fig: object) -> list[str]:
@@ -434,6 +438,7 @@ def test_the_plot_of_the_issues_ledger_names_the_unanswered(store: Store, tmp_pa
                                   "savings 0.016 dollars (100.0%) on the 8 answered")
     # without any price the savings are not invented
     unpriced = figure(store, price_in=0.0, price_out=0.0)
-    assert unpriced.get_suptitle().splitlines()[1].startswith("savings unknown: no model answer was priced")
+    assert unpriced.get_suptitle().splitlines()[1] == (
+        "savings unknown: no priced model answer to compare with (give --cost-per-call, or --price-in/--price-out)")
     out = plot(store, tmp_path / "issue.png", price_in=0.0, price_out=0.0, cost_per_call=0.002)
     assert _png_size(out.read_bytes())[0] > 0

@@ -50,6 +50,7 @@ from ddl.handler.store import Store
 __all__ = ["Stats", "compute_stats", "figure", "plot", "plot_title", "render_text"]
 
 PLOT_HINT = "pip install 'ddl-lang[plot]'"
+UNPRICED = "no priced model answer to compare with (give --cost-per-call, or --price-in/--price-out)"
 
 
 @attrs.frozen
@@ -298,7 +299,8 @@ def render_text(stats: Stats) -> str:
         ("E[C] per query", _money(s.expected_cost_per_query)),
         ("actual cost", _money(s.actual_cost)),
         (f"cost had the model answered the {s.answered:,} answered", _money(s.standard_cost)),
-        ("savings on the answered queries", f"{_money(s.savings)} ({_pct(s.savings_share)})"),
+        ("savings on the answered queries", f"{_money(s.savings)} ({_pct(s.savings_share)})"
+         if s.standard_cost or not s.answered else f"unknown: {UNPRICED}"),
     ]
     if s.unanswered:
         share = _pct(s.unanswered / s.queries)
@@ -354,7 +356,7 @@ def plot_title(stats: Stats) -> str:
         parts.append(f"savings {_money(stats.savings)} dollars ({_pct(stats.savings_share)}) "
                      f"on the {stats.answered:,} answered")
     else:
-        parts.append("savings unknown: no model answer was priced (give --price-in/--price-out or --cost-per-call)")
+        parts.append(f"savings unknown: {UNPRICED}")
     return "\n".join(parts)
 
 
