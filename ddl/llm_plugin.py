@@ -11,21 +11,25 @@ handler load only when a ``ddl/…`` model answers or an ``llm ddl`` command run
   ``$DDL_FAMILIES``) that pass ``ddl check``: a covered prompt is answered by its family's program
   (the output as JSON, no tokens spent), anything else by the wrapped model.  Which one answered is in
   the logged ``response_json`` (``llm logs --json``) and, with ``-o show_source true``, in front of
-  the text.
+  the text.  The wrapper has the wrapped model's capabilities and options and forwards them (schema,
+  tools, attachments, conversation, an async form when the wrapped model has one): see
+  :class:`DDLModel`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 import llm
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, create_model
 
 PREFIX = "ddl/"
 NO_FAMILIES_NOTE = "no families directory: set -o families DIR or DDL_FAMILIES"
@@ -88,14 +92,15 @@ def register_commands(cli: click.Group) -> None:
 
 @llm.hookimpl
 def register_models(register: Callable[..., None]) -> None:
-    """Register ``ddl/<id>`` for every model of the other plugins (found by re-calling the hook)."""
+    """Register ``ddl/<id>`` for every model of the other plugins (found by re-calling the hook), with an
+    async wrapper beside it when the wrapped model has an async form."""
     if getattr(_collecting, "active", False):
         return  # the nested call below: contribute nothing, and do not recurse
-    inner: list[llm.Model] = []
+    inner: list[tuple[Any, Any]] = []
 
     def collect(model: Any, async_model: Any = None, aliases: Any = None) -> None:
         if model is not None:
-            inner.append(model)
+            inner.append((model, async_model))
 
     _collecting.active = True
     try:
@@ -103,69 +108,221 @@ def register_models(register: Callable[..., None]) -> None:
     finally:
         _collecting.active = False
     seen: set[str] = set()
-    for model in inner:
+    for model, async_model in inner:
         model_id = str(model.model_id)
         if model_id.startswith(PREFIX) or model_id in seen:
             continue
         seen.add(model_id)
-        register(DDLModel(model))
+        register(DDLModel(model), DDLAsyncModel(async_model) if async_model is not None else None)
+
+
+class DDLOptions(llm.Options):
+    """The options ddl adds to the wrapped model's own (``llm models --options`` lists both)."""
+
+    families: str | None = Field(
+        default=None, description="Directory of .ddl families that may answer (default: $DDL_FAMILIES)")
+    show_source: bool | None = Field(
+        default=None, description="Prefix the answer with [ddl: deterministic FAMILY] or [ddl: llm MODEL]")
+
+
+class PassThroughOptions(DDLOptions):
+    """For a wrapped model whose Options cannot be extended: unknown options are passed to it as they are,
+    and it validates them when it is asked."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+OWN_OPTIONS = frozenset(DDLOptions.model_fields)
+_options_classes: dict[type, type[llm.Options]] = {}
+_options_lock = threading.Lock()
+
+
+def options_class(inner: Any) -> type[llm.Options]:
+    """The wrapped model's Options with ``families`` and ``show_source`` added: the wrapped model's own
+    options are validated (and listed) exactly as for the model itself."""
+    base = getattr(inner, "Options", llm.Options)
+    with _options_lock:
+        cls = _options_classes.get(base)
+        if cls is None:
+            fields: dict[str, Any] = {name: (field.annotation, field) for name, field in DDLOptions.model_fields.items()
+                                      if name not in base.model_fields}
+            try:
+                cls = create_model("Options", __base__=base, **fields)
+            except Exception:  # an exotic Options class must not break every `llm` command: pass options through
+                cls = PassThroughOptions
+            _options_classes[base] = cls
+    return cls
+
+
+def why_the_model_answers(prompt: Any) -> str | None:
+    """Why a prompt goes to the wrapped model even if a family's grammar accepts its text, or None.
+
+    A family's output has its own shape, so it cannot be promised to satisfy a caller's schema; an
+    attachment may change what the words ask; tool results continue the model's own turn."""
+    if getattr(prompt, "schema", None):
+        return "a schema was requested: the wrapped model answers"
+    if getattr(prompt, "attachments", None):
+        return "the prompt has attachments: the wrapped model answers"
+    if getattr(prompt, "tool_results", None):
+        return "tool results continue the wrapped model's turn"
+    return None
+
+
+def forwarded_prompt(prompt: Any, options: Any) -> dict[str, Any]:
+    """The arguments of ``inner.prompt(...)`` that ask the wrapped model what ``prompt`` asked the wrapper:
+    text (fragments included), system prompt, attachments, schema, tools, tool results, the wrapped
+    model's own options, and the conversation so far (as ``messages``, when there is one)."""
+    passed = {k: v for k, v in options.model_dump(exclude_unset=True).items() if k not in OWN_OPTIONS}
+    passed.update({k: v for k, v in (getattr(options, "model_extra", None) or {}).items() if v is not None})
+    arguments: dict[str, Any] = {"system": prompt.system or None, "options": passed or None}
+    for name in ("attachments", "schema", "tools", "tool_results"):
+        value = getattr(prompt, name, None)
+        if value:
+            arguments[name] = value
+    if getattr(prompt, "hide_reasoning", False):
+        arguments["hide_reasoning"] = True
+    # This turn's input is its last messages (a tool message for tool results, a user message for text
+    # and attachments); what comes before is the conversation, which the wrapped model must see too.
+    messages = list(getattr(prompt, "messages", None) or [])
+    this_turn = (1 if getattr(prompt, "tool_results", None) else 0) + \
+        (1 if prompt.prompt or getattr(prompt, "attachments", None) else 0)
+    history = messages[:len(messages) - this_turn]
+    if any(getattr(message, "role", "system") != "system" for message in history):
+        arguments["messages"] = history
+    return arguments
+
+
+def _family_answer(prompt: Any) -> tuple[tuple[str, dict[str, Any], str, Any] | None, str | None]:
+    """(a family's answer or None, the note saying why the model answers instead)."""
+    families = getattr(prompt.options, "families", None) or os.environ.get("DDL_FAMILIES") or None
+    reason = why_the_model_answers(prompt)
+    if reason is not None:
+        return None, reason
+    if families is None:
+        return None, NO_FAMILIES_NOTE
+    answer = _answer(families, prompt.prompt or "")
+    if isinstance(answer, str):  # a miss; the string says why when there is more than "not covered"
+        return None, answer or None
+    return answer, None
+
+
+def _deterministic(answer: tuple[str, dict[str, Any], str, Any], response: Any, show: bool) -> str:
+    family, theta, version, output = answer
+    response.set_usage(input=0, output=0)
+    response.response_json = {"source": "deterministic", "family": family, "theta": theta, "family_version": version}
+    body = json.dumps(output, ensure_ascii=False, indent=2)
+    return f"[ddl: deterministic {family}] {body}" if show else body
+
+
+def _delegated(response: Any, model_id: str, note: str | None) -> None:
+    info: dict[str, Any] = {"source": "llm", "model": model_id}
+    if note:
+        info["note"] = note
+    response.response_json = info
+
+
+def _reindexed(event: Any) -> Any:
+    # The wrapper's response allocates part indices itself (its own text, e.g. the show_source
+    # prefix, may come first): the same grouping rules, without colliding with the wrapped model's.
+    if dataclasses.is_dataclass(event) and not isinstance(event, type):
+        return dataclasses.replace(event, part_index=None)
+    return event
+
+
+def _invalid_option(model_id: str, exc: ValidationError) -> llm.ModelError:
+    return llm.ModelError(f"ddl: invalid option for {model_id}: {exc}")
 
 
 class DDLModel(llm.Model):
-    """``ddl/<inner>``: a covered prompt answered by its family's program, the rest by ``inner``."""
+    """``ddl/<inner>``: a covered prompt answered by its family's program, the rest by ``inner``.
 
-    can_stream = True
-
-    class Options(llm.Options):
-        # Options DDL does not know are the wrapped model's (e.g. temperature): passed through to it.
-        model_config = ConfigDict(extra="allow")
-
-        families: str | None = Field(
-            default=None, description="Directory of .ddl families that may answer (default: $DDL_FAMILIES)")
-        show_source: bool | None = Field(
-            default=None, description="Prefix the answer with [ddl: deterministic FAMILY] or [ddl: llm MODEL]")
+    It supports what ``inner`` supports -- streaming, schemas, tools (and server-side tools),
+    attachments, conversations, ``inner``'s options -- and forwards them to it; llm itself refuses what
+    ``inner`` does not support ("ddl/x does not support schemas").  A prompt with a schema, attachments
+    or tool results is always answered by ``inner`` (:func:`why_the_model_answers`).  The wrapper
+    needs no key (a covered prompt costs nothing): ``inner`` finds its own key (``llm keys set``, its
+    environment variable); an explicit ``--key`` is not forwarded."""
 
     def __init__(self, inner: llm.Model) -> None:
         self.inner = inner
         self.inner_id = str(inner.model_id)
         self.model_id = PREFIX + self.inner_id
+        self.Options = options_class(inner)  # type: ignore[misc,assignment]  # per wrapped model
+        self.can_stream = bool(getattr(inner, "can_stream", False))
+        self.supports_schema = bool(getattr(inner, "supports_schema", False))
+        self.supports_tools = bool(getattr(inner, "supports_tools", False))
+        self.attachment_types = getattr(inner, "attachment_types", frozenset())
+        self.supports_conversation = bool(getattr(inner, "supports_conversation", True))
 
-    def execute(self, prompt: Any, stream: bool, response: Any, conversation: Any) -> Iterator[str]:
-        options = prompt.options
-        text = prompt.prompt or ""
-        show = bool(getattr(options, "show_source", None))
-        families = getattr(options, "families", None) or os.environ.get("DDL_FAMILIES") or None
-        passed = {k: v for k, v in (getattr(options, "model_extra", None) or {}).items() if v is not None}
-        if families is None:
-            yield from self._delegate(text, prompt.system, passed, stream, response, show, NO_FAMILIES_NOTE)
-            return
-        answer = _answer(families, text)
-        if isinstance(answer, str):  # a miss; the string says why when there is more than "not covered"
-            yield from self._delegate(text, prompt.system, passed, stream, response, show, answer or None)
-            return
-        family, theta, version, output = answer
-        response.set_usage(input=0, output=0)
-        response.response_json = {"source": "deterministic", "family": family, "theta": theta,
-                                  "family_version": version}
-        body = json.dumps(output, ensure_ascii=False, indent=2)
-        yield f"[ddl: deterministic {family}] {body}" if show else body
+    @property
+    def supported_server_side_tools(self) -> tuple[type, ...]:
+        return tuple(getattr(self.inner, "supported_server_side_tools", ()))
 
-    def _delegate(self, text: str, system: str | None, passed: dict[str, Any], stream: bool, response: Any,
-                  show: bool, note: str | None) -> Iterator[str]:
-        """Ask the wrapped model, streaming its text and copying its usage onto our response."""
-        info: dict[str, Any] = {"source": "llm", "model": self.inner_id}
-        if note:
-            info["note"] = note
-        response.response_json = info
+    def execute(self, prompt: Any, stream: bool, response: Any, conversation: Any) -> Iterator[Any]:
+        show = bool(getattr(prompt.options, "show_source", None))
+        answer, note = _family_answer(prompt)
+        if answer is not None:
+            yield _deterministic(answer, response, show)
+            return
+        _delegated(response, self.inner_id, note)
         try:
-            inner_response = self.inner.prompt(text, system=system, stream=stream, options=passed or None)
+            inner_response = self.inner.prompt(prompt.prompt or None, stream=stream,
+                                               **forwarded_prompt(prompt, prompt.options))
         except ValidationError as exc:
-            raise llm.ModelError(f"ddl: invalid option for {self.inner_id}: {exc}") from exc
+            raise _invalid_option(self.inner_id, exc) from exc
         if show:
             yield f"[ddl: llm {self.inner_id}] "
-        yield from inner_response
+        for event in inner_response.stream_events():
+            yield _reindexed(event)
+        for call in inner_response.tool_calls():
+            response.add_tool_call(call)  # so llm's chain runs the tools and comes back here with the results
         try:
             usage = inner_response.usage()
+        except Exception:  # usage is information: a model that cannot report it still answered
+            return
+        response.set_usage(input=usage.input, output=usage.output, details=usage.details)
+
+
+class DDLAsyncModel(llm.AsyncModel):
+    """The async form of ``ddl/<inner>`` (``llm.get_async_model``): as :class:`DDLModel`, around ``inner``'s
+    async model; loading and routing the families run in a worker thread, off the event loop."""
+
+    def __init__(self, inner: llm.AsyncModel) -> None:
+        self.inner = inner
+        self.inner_id = str(inner.model_id)
+        self.model_id = PREFIX + self.inner_id
+        self.Options = options_class(inner)  # type: ignore[misc,assignment]  # per wrapped model
+        self.can_stream = bool(getattr(inner, "can_stream", False))
+        self.supports_schema = bool(getattr(inner, "supports_schema", False))
+        self.supports_tools = bool(getattr(inner, "supports_tools", False))
+        self.attachment_types = getattr(inner, "attachment_types", frozenset())
+        self.supports_conversation = bool(getattr(inner, "supports_conversation", True))
+
+    @property
+    def supported_server_side_tools(self) -> tuple[type, ...]:
+        return tuple(getattr(self.inner, "supported_server_side_tools", ()))
+
+    async def execute(self, prompt: Any, stream: bool, response: Any,  # type: ignore[override]
+                      conversation: Any) -> AsyncIterator[Any]:
+        show = bool(getattr(prompt.options, "show_source", None))
+        answer, note = await asyncio.to_thread(_family_answer, prompt)
+        if answer is not None:
+            yield _deterministic(answer, response, show)
+            return
+        _delegated(response, self.inner_id, note)
+        try:
+            inner_response = self.inner.prompt(prompt.prompt or None, stream=stream,
+                                               **forwarded_prompt(prompt, prompt.options))
+        except ValidationError as exc:
+            raise _invalid_option(self.inner_id, exc) from exc
+        if show:
+            yield f"[ddl: llm {self.inner_id}] "
+        async for event in inner_response.astream_events():
+            yield _reindexed(event)
+        for call in await inner_response.tool_calls():
+            response.add_tool_call(call)
+        try:
+            usage = await inner_response.usage()
         except Exception:  # usage is information: a model that cannot report it still answered
             return
         response.set_usage(input=usage.input, output=usage.output, details=usage.details)

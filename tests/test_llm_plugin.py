@@ -8,6 +8,7 @@ module, so the families' check results (cached under it) are computed once.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import llm
+import pydantic
 import pytest
 
 import ddl
@@ -123,8 +125,9 @@ def test_a_missing_directory_is_a_clear_model_error(tmp_path: Path) -> None:
 def test_the_wrapped_models_failure_and_options_reach_the_user() -> None:
     with pytest.raises(RuntimeError, match=ddl_fake_llm.BROKEN_MESSAGE):
         llm.get_model("ddl/fake-broken").prompt(MISS, families="examples").text()
-    # Options ddl does not know belong to the wrapped model, which validates them.
-    with pytest.raises(llm.ModelError, match="invalid option for fake-echo"):
+    # The wrapper's options are the wrapped model's own plus ddl's: one fake-echo does not have is refused
+    # when the prompt is made, as fake-echo itself would refuse it.
+    with pytest.raises(pydantic.ValidationError, match="temperature"):
         llm.get_model("ddl/fake-echo").prompt(MISS, families="examples", temperature=0.5).text()
 
 
@@ -141,6 +144,140 @@ def test_the_registry_is_cached_and_reloaded_when_a_family_file_changes(tmp_path
     assert json.loads(response.text())["url"] == "https://api.open-meteo.com/v1/forecast"
     assert response.response_json["family"] == "weather_request"
     assert llm_plugin.load_registry(str(families)) is not first
+
+
+# ------------------------------------------------- what the wrapped model supports passes through
+
+
+def lookup(city: str) -> str:
+    """The weather in a city (a tool for the fake model to call)."""
+    return f"sunny in {city}"
+
+
+SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+
+@pytest.fixture
+def received() -> list[dict[str, object]]:
+    ddl_fake_llm.CAPABLE_RECEIVED.clear()
+    return ddl_fake_llm.CAPABLE_RECEIVED
+
+
+def test_the_wrapper_has_the_capabilities_and_options_of_the_wrapped_model() -> None:
+    capable, plain = llm.get_model("ddl/fake-capable"), llm.get_model("ddl/fake-echo")
+    assert (capable.supports_schema, capable.supports_tools, capable.can_stream) == (True, True, True)
+    assert capable.attachment_types == {"image/png", "text/plain"}
+    assert (plain.supports_schema, plain.supports_tools, plain.attachment_types) == (False, False, frozenset())
+    assert {"temperature", "families", "show_source"} <= set(capable.Options.model_fields)
+    assert "temperature" not in plain.Options.model_fields
+
+
+def test_a_covered_prompt_with_a_schema_is_answered_by_the_wrapped_model_with_the_schema(
+        received: list[dict[str, object]]) -> None:
+    response = llm.get_model("ddl/fake-capable").prompt(HIT, families="examples", schema=SCHEMA)
+    assert json.loads(response.text()) == {"answer": HIT}  # not the family's output: it has its own shape
+    assert received[-1]["schema"] == SCHEMA and received[-1]["prompt"] == HIT
+    assert response.response_json == {"source": "llm", "model": "fake-capable",
+                                      "note": "a schema was requested: the wrapped model answers"}
+
+
+def test_what_the_wrapped_model_does_not_support_is_refused_naming_it() -> None:
+    plain = llm.get_model("ddl/fake-echo")
+    with pytest.raises(ValueError, match="ddl/fake-echo does not support schemas"):
+        plain.prompt(HIT, families="examples", schema=SCHEMA)
+    with pytest.raises(ValueError, match="ddl/fake-echo does not support tools"):
+        plain.prompt(MISS, families="examples", tools=[lookup])
+    with pytest.raises(ValueError, match="does not support attachments"):
+        plain.prompt(HIT, families="examples", attachments=[llm.Attachment(content=PNG, type="image/png")])
+    with pytest.raises(ValueError, match="does not support attachments of type 'application/pdf'"):
+        llm.get_model("ddl/fake-capable").prompt(
+            HIT, attachments=[llm.Attachment(content=b"%PDF-1.4", type="application/pdf")])
+
+
+def test_attachments_reach_the_wrapped_model(received: list[dict[str, object]]) -> None:
+    response = llm.get_model("ddl/fake-capable").prompt(
+        HIT, families="examples", attachments=[llm.Attachment(content=PNG, type="image/png")])
+    assert response.text() == ddl_fake_llm.echo_reply(HIT)  # the picture may change what the words ask
+    assert received[-1]["attachments"] == ["image/png"]
+    assert response.response_json is not None and response.response_json["source"] == "llm"
+
+
+def test_tools_are_forwarded_and_the_chain_runs_them_through_the_wrapper(received: list[dict[str, object]]) -> None:
+    chain = llm.get_model("ddl/fake-capable").chain(MISS, tools=[lookup], options={"families": "examples"},
+                                                    system="be brief")
+    assert chain.text() == "tool said: sunny in paris"
+    first, second = received
+    assert first["tools"] == second["tools"] == ["lookup"]
+    assert first["tool_results"] == [] and second["tool_results"] == ["sunny in paris"]
+    # the second call sees the conversation: its system prompt, the question, the tool call, the result
+    assert second["roles"] == ["system", "user", "assistant", "tool"]
+    assert second["system"] == "be brief"
+
+
+def test_a_covered_prompt_with_tools_is_still_answered_by_its_family(received: list[dict[str, object]]) -> None:
+    response = llm.get_model("ddl/fake-capable").prompt(HIT, families="examples", tools=[lookup])
+    assert json.loads(response.text()) == BOOKS(**HIT_THETA) and received == []
+
+
+def test_the_wrapped_models_options_and_the_conversation_reach_it(received: list[dict[str, object]]) -> None:
+    conversation = llm.get_model("ddl/fake-capable").conversation()
+    assert conversation.prompt(MISS, families="examples", temperature=0.5).text() == ddl_fake_llm.echo_reply(MISS)
+    assert received[-1]["options"] == {"temperature": 0.5}  # ddl's own options stay with ddl
+    conversation.prompt("and one about snow", families="examples").text()
+    assert received[-1]["roles"] == ["user", "assistant", "user"]
+    assert received[-1]["prompt"] == "and one about snow"
+
+
+def test_the_async_wrapper_answers_from_families_and_forwards_the_rest(received: list[dict[str, object]]) -> None:
+    model = llm.get_async_model("ddl/fake-capable")
+    assert isinstance(model, llm_plugin.DDLAsyncModel)
+    assert (model.supports_schema, model.supports_tools) == (True, True)
+
+    async def ask() -> tuple[str, object, str, str]:
+        hit = model.prompt(HIT, families="examples")
+        hit_text = await hit.text()
+        miss_text = await model.prompt(MISS, families="examples", system="be brief").text()
+        schema_text = await model.prompt(HIT, families="examples", schema=SCHEMA).text()
+        return hit_text, hit.response_json, miss_text, schema_text
+
+    hit_text, hit_json, miss_text, schema_text = asyncio.run(ask())
+    assert json.loads(hit_text) == BOOKS(**HIT_THETA)
+    assert hit_json == {"source": "deterministic", "family": "recommend_books", "theta": HIT_THETA,
+                        "family_version": _version()}
+    assert miss_text == ddl_fake_llm.echo_reply(MISS)
+    assert json.loads(schema_text) == {"answer": HIT}
+    assert [(r["async"], r["prompt"], r["schema"]) for r in received] == [(True, MISS, None), (True, HIT, SCHEMA)]
+    assert received[0]["system"] == "be brief"
+
+
+def test_the_async_wrapper_runs_tool_chains(received: list[dict[str, object]]) -> None:
+    model = llm.get_async_model("ddl/fake-capable")
+
+    async def ask() -> str:
+        return await model.chain(MISS, tools=[lookup], options={"families": "examples"}).text()
+
+    assert asyncio.run(ask()) == "tool said: sunny in paris"
+    assert [r["tool_results"] for r in received] == [[], ["sunny in paris"]]
+
+
+def test_options_a_wrapper_cannot_extend_are_passed_through_for_the_model_to_validate() -> None:
+    class Odd:  # not a pydantic model: create_model cannot extend it
+        model_fields: dict[str, object] = {}
+
+    class OddModel:
+        model_id = "odd"
+        Options = Odd
+
+    cls = llm_plugin.options_class(OddModel())
+    assert cls is llm_plugin.PassThroughOptions
+    options = cls(families="examples", temperature=0.5)
+    assert options.families == "examples" and options.model_extra == {"temperature": 0.5}
+
+
+def test_a_model_without_an_async_form_has_no_async_wrapper() -> None:
+    with pytest.raises(llm.UnknownModelError):
+        llm.get_async_model("ddl/fake-echo")
 
 
 # ------------------------------------------------------------------- the real `llm` console script

@@ -56,8 +56,8 @@ def store(tmp_path: Path) -> Iterator[Store]:
 #   call 2: 200/1000*0.5 + 150/1000*2.0 = 0.10 + 0.30 = 0.40
 #   call 3: 300/1000*0.5 + 100/1000*2.0 = 0.15 + 0.20 = 0.35
 #   LLM cost 0.90, c_M = 0.30; N = 11, coverage = 7/11; c_det = 0.01 → deterministic cost 0.07
-#   actual = 0.97; E[C] = 7/11*0.01 + 4/11*0.30 = 1.27/11; C_std = 11*0.30 = 3.30
-#   savings = 3.30 - 0.97 = 2.33 (2.33/3.30 of C_std)
+#   actual = 0.97; E[C] = 7/11*0.01 + 4/11*0.30 = 1.27/11
+#   10 answered (the error got no answer): C_std = 10*0.30 = 3.00; savings = 3.00 - 0.97 = 2.03 (2.03/3.00)
 def test_known_mix(store: Store) -> None:
     _fill(store)
     s = compute_stats(store, price_in=0.5, price_out=2.0, det_cost=0.01)
@@ -75,9 +75,10 @@ def test_known_mix(store: Store) -> None:
     assert s.actual_cost == pytest.approx(0.97, rel=1e-12)
     assert s.expected_cost_per_query == pytest.approx(1.27 / 11, rel=1e-12)
     assert s.actual_cost_per_query == pytest.approx(0.97 / 11, rel=1e-12)
-    assert s.standard_cost == pytest.approx(3.30, rel=1e-12)
-    assert s.savings == pytest.approx(2.33, rel=1e-12)
-    assert s.savings_share == pytest.approx(2.33 / 3.30, rel=1e-12)
+    assert (s.answered, s.unanswered) == (10, 1)
+    assert s.standard_cost == pytest.approx(3.00, rel=1e-12)
+    assert s.savings == pytest.approx(2.03, rel=1e-12)
+    assert s.savings_share == pytest.approx(2.03 / 3.00, rel=1e-12)
     assert (s.first_ts, s.last_ts) == (1_700_000_000.0, 1_700_000_010.0)
 
 
@@ -87,8 +88,8 @@ def test_free_deterministic_answers_by_default(store: Store) -> None:
     assert s.det_cost == 0.0 and s.deterministic_cost == 0.0
     assert s.actual_cost == pytest.approx(0.90, rel=1e-12)
     assert s.expected_cost_per_query == pytest.approx(4 / 11 * 0.30, rel=1e-12)
-    assert s.savings == pytest.approx(2.40, rel=1e-12)
-    assert s.savings_share == pytest.approx(2.40 / 3.30, rel=1e-12)
+    assert s.savings == pytest.approx(2.10, rel=1e-12)
+    assert s.savings_share == pytest.approx(2.10 / 3.00, rel=1e-12)
 
 
 def test_cost_per_call_overrides_token_prices(store: Store) -> None:
@@ -96,8 +97,8 @@ def test_cost_per_call_overrides_token_prices(store: Store) -> None:
     s = compute_stats(store, price_in=0.5, price_out=2.0, cost_per_call=0.25)
     assert s.cost_per_llm_call == 0.25
     assert s.llm_cost == pytest.approx(0.75, rel=1e-12)
-    assert s.standard_cost == pytest.approx(2.75, rel=1e-12)
-    assert s.savings == pytest.approx(2.00, rel=1e-12)
+    assert s.standard_cost == pytest.approx(2.50, rel=1e-12)  # 10 answered
+    assert s.savings == pytest.approx(1.75, rel=1e-12)
     assert (s.tokens_in, s.tokens_out) == (600, 300)  # tokens are still reported
 
 
@@ -107,7 +108,7 @@ def test_calls_without_usage_are_costed_at_the_mean(store: Store) -> None:
     assert s.llm_calls == 4 and s.llm_calls_unpriced == 1
     assert s.cost_per_llm_call == pytest.approx(0.30, rel=1e-12)
     assert s.llm_cost == pytest.approx(1.20, rel=1e-12)
-    assert s.standard_cost == pytest.approx(12 * 0.30, rel=1e-12)
+    assert s.standard_cost == pytest.approx(11 * 0.30, rel=1e-12)  # 11 answered, 1 error
     assert "calls without usage" in render_text(s)
 
 
@@ -158,7 +159,10 @@ def test_render_text_is_a_readable_table(store: Store) -> None:
     assert any(line.split()[:2] == ["books", "4"] for line in lines)
     assert "600 / 300" in text
     assert "E[C] per query" in text and "0.115455" in text
-    assert "savings" in text and "2.33 (70.6%)" in text
+    assert any(line.split() == ["savings", "on", "the", "answered", "queries", "2.03", "(67.7%)"] for line in lines)
+    assert any(line.split() == ["cost", "had", "the", "model", "answered", "the", "10", "answered", "3"] for line in lines)
+    assert any(line.split()[:6] == ["unanswered", "1", "of", "11", "(9.1%):", "no"] for line in lines)
+    assert "H_k" not in text and "C_std" not in text
 
 
 def test_bad_prices_are_invalid_requests(store: Store) -> None:
@@ -174,7 +178,7 @@ def test_stats_on_postgres(fresh_postgres_url: str) -> None:
     with open_store(fresh_postgres_url) as pg:
         _fill(pg)
         s = compute_stats(pg, price_in=0.5, price_out=2.0, det_cost=0.01)
-    assert s.savings == pytest.approx(2.33, rel=1e-12)
+    assert s.savings == pytest.approx(2.03, rel=1e-12)
     assert s.families == {"books": 4, "weather": 3}
 
 
@@ -217,7 +221,7 @@ def test_plot_without_matplotlib_says_how_to_get_it(
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
     with pytest.raises(HandlerError) as info:
         plot(store, tmp_path / "x.png", price_in=0.5, price_out=2.0)
-    assert "pip install 'ddl[plot]'" in info.value.message
+    assert "pip install 'ddl-lang[plot]'" in info.value.message
     assert "matplotlib" in info.value.message
     assert not (tmp_path / "x.png").exists()
 
@@ -238,7 +242,7 @@ def test_plot_to_an_unwritable_place_is_a_clear_error(store: Store, tmp_path: Pa
 #   extraction 2 (weather): 60/1000*0.5 + 30/1000*2.0 = 0.03 + 0.06 = 0.09
 #   extraction calls 0.13, c_X = 0.065; with c_det = 0.01 the extracted answers cost 0.13 + 2*0.01 = 0.15
 #   N = 13, coverage = 9/13 (grammar 7/13); full LLM calls unchanged: 0.90, c_M = 0.30
-#   actual = 0.90 + 0.07 + 0.15 = 1.12; C_std = 13*0.30 = 3.90; savings = 2.78
+#   actual = 0.90 + 0.07 + 0.15 = 1.12; 12 answered: C_std = 12*0.30 = 3.60; savings = 2.48
 #   E[C] = (7*0.01 + 2*(0.01 + 0.065))/13 + 4/13*0.30 = (0.07 + 0.15 + 1.20)/13 = 1.42/13
 EXTRACTED = [
     _q("extracted", family="books", theta={"count": 2}, model="fake-extract", tokens_in=40, tokens_out=10, i=11),
@@ -262,8 +266,8 @@ def _check_extracted_mix(s: Stats) -> None:
     assert s.extraction_cost == pytest.approx(0.15, rel=1e-12)
     assert s.deterministic_cost == pytest.approx(0.07, rel=1e-12)
     assert s.actual_cost == pytest.approx(1.12, rel=1e-12)
-    assert s.standard_cost == pytest.approx(3.90, rel=1e-12)
-    assert s.savings == pytest.approx(2.78, rel=1e-12)
+    assert s.standard_cost == pytest.approx(3.60, rel=1e-12)
+    assert s.savings == pytest.approx(2.48, rel=1e-12)
     assert s.expected_cost_per_query == pytest.approx(1.42 / 13, rel=1e-12)
     assert s.actual_cost_per_query == pytest.approx(1.12 / 13, rel=1e-12)
     assert s.last_ts == 1_700_000_012.0
@@ -308,7 +312,7 @@ def test_cost_per_call_prices_extraction_calls_too(store: Store) -> None:
     assert s.extraction_cost == pytest.approx(0.50, rel=1e-12)
     assert s.llm_cost == pytest.approx(0.75, rel=1e-12)
     assert s.actual_cost == pytest.approx(1.25, rel=1e-12)
-    assert s.standard_cost == pytest.approx(13 * 0.25, rel=1e-12)
+    assert s.standard_cost == pytest.approx(12 * 0.25, rel=1e-12)
     assert s.expected_cost_per_query == pytest.approx((2 * 0.25) / 13 + 4 / 13 * 0.25, rel=1e-12)
 
 
@@ -337,7 +341,7 @@ def test_extracted_answers_in_the_text_report(store: Store) -> None:
     assert "600 / 300" in text and "extraction tokens in / out" in text and "100 / 40" in text
     assert any(line.split() == ["c_X", "(mean", "cost", "of", "an", "extraction)", "0.065"] for line in lines)
     assert any(line.split() == ["cost", "of", "extracted", "answers", "0.15"] for line in lines)
-    assert any(line.split() == ["actual", "cost", "(H_k)", "1.12"] for line in lines)
+    assert any(line.split() == ["actual", "cost", "1.12"] for line in lines)
     assert any(line.split() == ["books", "5", "38.5%", "(1", "extracted)"] for line in lines)
 
 
@@ -356,4 +360,85 @@ def test_extracted_answers_in_the_json_report(store: Store) -> None:
 def test_plot_with_extracted_answers(store: Store, tmp_path: Path) -> None:
     _fill(store, EXTRACTED)
     out = plot(store, tmp_path / "extracted.png", price_in=0.5, price_out=2.0)
+    assert _png_size(out.read_bytes())[0] > 0
+
+
+# ----------------------------------------------------------------------------------------
+# Unanswered queries are not savings; the plot speaks in words with units
+# ----------------------------------------------------------------------------------------
+
+
+def _eight_answered_two_unanswered(store: Store) -> None:
+    """The ledger of issue 18: 10 queries, 8 answered by a family, 2 errors (no model configured)."""
+    for i in range(10):
+        if i in (3, 7):
+            store.record_query(_q("error", error={"code": "DDL707", "message": "no model"}, i=i))
+        else:
+            store.record_query(_q("deterministic", family="books", i=i))
+
+
+def test_unanswered_queries_are_reported_beside_the_savings_not_counted_in_them(store: Store) -> None:
+    _eight_answered_two_unanswered(store)
+    s = compute_stats(store, price_in=0.0, price_out=0.0, cost_per_call=0.002)
+    assert (s.queries, s.answered, s.unanswered, s.errors) == (10, 8, 2, 2)
+    # the 8 answered queries would have cost 8 model calls; the 2 unanswered saved nothing
+    assert s.standard_cost == pytest.approx(8 * 0.002, rel=1e-12)
+    assert s.savings == pytest.approx(0.016, rel=1e-12) and s.savings_share == 1.0
+    lines = render_text(s).splitlines()
+    assert any(line.split() == ["savings", "on", "the", "answered", "queries", "0.016", "(100.0%)"] for line in lines)
+    assert any(line.split() == ["cost", "had", "the", "model", "answered", "the", "8", "answered", "0.016"]
+               for line in lines)
+    assert any(line.split() == ["unanswered", "2", "of", "10", "(20.0%):", "no", "answer,", "so", "no", "savings"]
+               for line in lines)
+    assert any(line.split() == ["errors", "(no", "answer)", "2"] for line in lines)
+    # without a price for a model answer the savings are unknown, not 0%
+    unpriced = render_text(compute_stats(store, price_in=0.0, price_out=0.0)).splitlines()
+    assert [line.split(None, 5)[-1] for line in unpriced if line.startswith("savings")] == [
+        "unknown: no priced model answer to compare with (give --cost-per-call, or --price-in/--price-out)"]
+
+
+def _texts(fig: object) -> list[str]:
+    from matplotlib.text import Text
+
+    return [t.get_text() for t in fig.findobj(Text) if t.get_text()]  # type: ignore[attr-defined]
+
+
+def test_the_plot_is_labelled_in_words_with_units(store: Store) -> None:
+    from ddl.handler.stats import figure
+
+    _fill(store, EXTRACTED)
+    fig = figure(store, price_in=0.5, price_out=2.0)
+    who, cost = fig.axes
+    assert fig.get_suptitle() == ("13 queries: 9 answered by a family, 3 by the model, 1 unanswered\n"
+                                  "savings 2.57 dollars (71.4%) on the 12 answered")  # 3.60 - 1.03
+    assert who.get_ylabel() == "number of queries so far"
+    assert cost.get_ylabel() == "cumulative cost in dollars"
+    assert cost.get_xlabel() == "queries received, in ledger order"
+    assert [t.get_text() for t in who.get_legend().get_texts()] == [
+        "answered by a family (free)", "answered by a family after a small model call", "answered by the model",
+        "unanswered (errors, no savings)"]
+    assert [t.get_text() for t in cost.get_legend().get_texts()] == [
+        "had the model answered every answered query", "actual cost (families and model)"]
+    # the running counts end at the totals, and the two cost lines at C_std and the actual cost
+    ends = {line.get_label(): line.get_ydata()[-1] for line in who.get_lines()}
+    assert ends == {"answered by a family (free)": 7, "answered by a family after a small model call": 2,
+                    "answered by the model": 3, "unanswered (errors, no savings)": 1}
+    model_only, actual = (line.get_ydata()[-1] for line in cost.get_lines())
+    assert model_only == pytest.approx(12 * 0.30) and actual == pytest.approx(0.90 + 0.13)
+    for text in _texts(fig):
+        assert not any(symbol in text for symbol in ("H_k", "c_M", "N·", "C_std", "E[C]")), text
+
+
+def test_the_plot_of_the_issues_ledger_names_the_unanswered(store: Store, tmp_path: Path) -> None:
+    from ddl.handler.stats import figure
+
+    _eight_answered_two_unanswered(store)
+    fig = figure(store, price_in=0.0, price_out=0.0, cost_per_call=0.002)
+    assert fig.get_suptitle() == ("10 queries: 8 answered by a family, 0 by the model, 2 unanswered\n"
+                                  "savings 0.016 dollars (100.0%) on the 8 answered")
+    # without any price the savings are not invented
+    unpriced = figure(store, price_in=0.0, price_out=0.0)
+    assert unpriced.get_suptitle().splitlines()[1] == (
+        "savings unknown: no priced model answer to compare with (give --cost-per-call, or --price-in/--price-out)")
+    out = plot(store, tmp_path / "issue.png", price_in=0.0, price_out=0.0, cost_per_call=0.002)
     assert _png_size(out.read_bytes())[0] > 0

@@ -169,18 +169,20 @@ def _handler(sub: Any) -> None:
         "stats", help="coverage, per-family hits, LLM calls, tokens, expected cost and savings",
         description="Summarize the ledger of DIR's store (default: the current directory): the share of "
                     "queries answered deterministically, hits per family, model calls and tokens, the "
-                    "expected cost per query E[C] = cov·c_det + (1−cov)·c_M, and savings against answering "
-                    "every query with the model. Prices are per 1,000 tokens.",
+                    "expected cost per query E[C] = cov·c_det + (1−cov)·c_M, and the savings on the answered "
+                    "queries against answering them with the model (queries that got no answer are reported "
+                    "apart). Prices are per 1,000 tokens, in dollars.",
     )
     stats.add_argument("directory", type=path, nargs="?", default=None, metavar="DIR")
     _add_settings(stats, model=False)
     _add_prices(stats)
     stats.add_argument("--format", choices=["text", "json"], default="text")
     stats.add_argument("--plot", type=path, metavar="FILE.png", default=None,
-                       help="also draw running coverage and cumulative cost to a PNG (needs matplotlib)")
+                       help="also draw who answered each query and the cumulative cost in dollars to a PNG "
+                            "(needs matplotlib: pip install 'ddl-lang[plot]')")
 
     serve = sub.add_parser(
-        "serve", help="serve H_k over HTTP: POST /query, POST /feedback, GET /stats, /families, /health",
+        "serve", help="serve H_k over HTTP: POST /query, POST /feedback, GET /stats, /families, /health, /openapi.json",
         description="An HTTP JSON API for the families of DIR (uvicorn). Request bodies are limited to "
                     "--max-body bytes and utterances to max_utterance characters (config file); errors "
                     "are {\"error\": {\"code\", \"message\"}} with a 4xx status. Listens on loopback by "

@@ -8,6 +8,10 @@ Endpoints::
     GET  /families  -> {"served": [...], "rejected": [...]}
     GET  /health    -> {"status": "ok", "families": n_served, "store": url}
     POST /reload    -> load DIR again (checks cached) and serve it: {"served": [...], "rejected": [...]}
+    GET  /openapi.json -> the OpenAPI 3.1 document of these endpoints
+
+The routes are built from :data:`ddl.handler.openapi.ENDPOINTS`, the table the OpenAPI document is
+generated from, so the document describes exactly the routes served.
 
 A query that misses or whose model fails is still a 200: the answer itself says
 ``"source": "llm"`` or ``"error"`` -- the request was fine, the handler answered.  Requests that are
@@ -60,6 +64,7 @@ from starlette.routing import Route
 
 from ddl.handler.access_log import LOGGER_NAME, AccessLog, log_event, logging_config
 from ddl.handler.guard import Guard
+from ddl.handler.openapi import ENDPOINTS, endpoint_list, openapi_document
 from ddl.handler.records import VERDICTS, HandlerError
 from ddl.handler.serve_settings import (
     DEFAULT_BODY_TIMEOUT,
@@ -111,7 +116,7 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = _HTTP_MESSAGES.get(exc.status_code, exc.detail)
     if exc.status_code == 404:
-        message = f"no such endpoint: {request.url.path} (endpoints: /query, /feedback, /stats, /families, /health)"
+        message = f"no such endpoint: {request.url.path} (endpoints: {endpoint_list()})"
     elif exc.status_code == 405:
         message = f"method {request.method} not allowed on {request.url.path}"
         if exc.headers and "Allow" in exc.headers:
@@ -412,14 +417,21 @@ def make_app(handler: ServedHandler, *, max_body: int = DEFAULT_MAX_BODY, max_ut
         store = shown_store(getattr(getattr(handler, "store", None), "url", None))
         return JSONResponse({"status": "ok", "families": n_served, "store": store})
 
-    routes = [
-        Route("/query", query, methods=["POST"]),
-        Route("/feedback", feedback, methods=["POST"]),
-        Route("/stats", stats, methods=["GET"]),
-        Route("/families", families, methods=["GET"]),
-        Route("/health", health, methods=["GET"]),
-        Route("/reload", reload, methods=["POST"]),
-    ]
+    document = openapi_document(max_utterance=limit_utterance, token_required=token is not None)
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(document)
+
+    # One route per row of the table the OpenAPI document is built from: nothing served undocumented.
+    operations: dict[str, Callable[[Request], Any]] = {
+        "query": query, "feedback": feedback, "stats": stats, "families": families, "health": health,
+        "reload": reload, "openapi": openapi,
+    }
+    if set(operations) != {endpoint.operation for endpoint in ENDPOINTS}:
+        raise RuntimeError(f"the service's operations {sorted(operations)} differ from the OpenAPI table's "
+                           f"{sorted(endpoint.operation for endpoint in ENDPOINTS)}")
+    routes = [Route(endpoint.path, operations[endpoint.operation], methods=[endpoint.method])
+              for endpoint in ENDPOINTS]
     handlers: dict[Any, Callable[..., Any]] = {
         HTTPException: _on_http_exception,
         ApiError: _on_api_error,

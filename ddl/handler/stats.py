@@ -9,13 +9,17 @@ mean cost ``c_X`` of one extraction call, and the expected cost per query::
     E[C] = cov_det · c_det + cov_ext · (c_det + c_X) + (1 − cov) · c_M
 
 (``cov_det`` = deterministic / N, ``cov_ext`` = extracted / N, ``cov = cov_det + cov_ext``; with
-no extracted queries this is the seed's ``cov · c_det + (1 − cov) · c_M``), set against
-answering every query with the LLM, ``C_std = N · c_M``.
+no extracted queries this is the seed's ``cov · c_det + (1 − cov) · c_M``).
+
+Savings count only what was answered: a query that ended in an error got no answer, so it saved
+nothing.  ``C_std = A · c_M`` is what the model would have cost to answer the A answered queries
+(deterministic, extracted and full LLM answers), the savings are ``C_std`` minus what those answers
+cost, and the unanswered queries are reported beside them (spec/handler.md, "Statistics").
 
 Costing rules (one place, shared by :func:`compute_stats` and :func:`plot`):
 
 * prices are **per 1,000 tokens** (``price_in`` for prompt tokens, ``price_out`` for completion
-  tokens), in whatever currency unit the user chooses;
+  tokens), read as US dollars (the plot says "dollars"; another currency works the same);
 * ``cost_per_call``, when given, is the cost of every model call, full or extraction (it
   overrides token pricing: for models priced per call, or when the model does not report usage);
 * otherwise a call costs its reported tokens × prices; a call whose model reported no usage
@@ -43,9 +47,10 @@ import attrs
 from ddl.handler.records import HandlerError, QueryRecord
 from ddl.handler.store import Store
 
-__all__ = ["Stats", "compute_stats", "plot", "render_text"]
+__all__ = ["Stats", "compute_stats", "figure", "plot", "plot_title", "render_text"]
 
-PLOT_HINT = "pip install 'ddl[plot]'"
+PLOT_HINT = "pip install 'ddl-lang[plot]'"
+UNPRICED = "no priced model answer to compare with (give --cost-per-call, or --price-in/--price-out)"
 
 
 @attrs.frozen
@@ -73,8 +78,8 @@ class Stats:
     cost_per_llm_call: float  # c_M
     expected_cost_per_query: float  # E[C] = cov_det·c_det + cov_ext·(c_det + c_X) + (1 − cov)·c_M
     actual_cost_per_query: float  # actual_cost / N
-    standard_cost: float  # C_std = N·c_M: every query answered by the LLM
-    savings: float  # C_std − actual_cost
+    standard_cost: float  # C_std = answered·c_M: the answered queries, had the LLM answered them all
+    savings: float  # C_std − actual_cost (errors cost nothing, so actual_cost is the answered queries')
     savings_share: float  # savings / C_std (0 when C_std = 0)
     first_ts: float | None
     last_ts: float | None
@@ -87,6 +92,8 @@ class Stats:
     extraction_calls_unpriced: int = 0  # extraction calls without reported usage (costed at c_X)
     extraction_cost: float = 0.0  # the extraction calls' cost + extracted × c_det
     cost_per_extraction: float = 0.0  # c_X: the mean cost of one extraction call
+    answered: int = 0  # deterministic + extracted + llm_calls: the queries that got an answer
+    unanswered: int = 0  # errors: no answer, so no savings (reported beside the savings, not hidden in them)
 
     def to_json(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -192,7 +199,8 @@ def compute_stats(
     deterministic_cost = det * det_cost
     extraction_cost = extraction_call_cost + ext * det_cost
     actual = llm_cost + deterministic_cost + extraction_cost
-    standard = n * c_m
+    answered_count = det + ext + llm
+    standard = answered_count * c_m
     savings = standard - actual
     answered = (det * det_cost + ext * (det_cost + c_x)) / n if n else 0.0
     expected = answered + (1.0 - coverage) * c_m
@@ -231,6 +239,8 @@ def compute_stats(
         extraction_calls_unpriced=extraction.unpriced,
         extraction_cost=extraction_cost,
         cost_per_extraction=c_x,
+        answered=answered_count,
+        unanswered=err,
     )
 
 
@@ -258,7 +268,7 @@ def render_text(stats: Stats) -> str:
         rows.append(("  extracted (small model call)", f"{s.extracted:,}"))
     rows += [
         ("  llm calls", f"{s.llm_calls:,}"),
-        ("  errors", f"{s.errors:,}"),
+        ("  errors (no answer)", f"{s.errors:,}"),
     ]
     if s.extracted:
         rows.append(("coverage", f"{_pct(s.coverage)} (grammar {_pct(s.grammar_coverage)}, "
@@ -287,10 +297,14 @@ def render_text(stats: Stats) -> str:
         ]
     rows += [
         ("E[C] per query", _money(s.expected_cost_per_query)),
-        ("actual cost (H_k)", _money(s.actual_cost)),
-        ("cost if all LLM (C_std = N*c_M)", _money(s.standard_cost)),
-        ("savings", f"{_money(s.savings)} ({_pct(s.savings_share)})"),
+        ("actual cost", _money(s.actual_cost)),
+        (f"cost had the model answered the {s.answered:,} answered", _money(s.standard_cost)),
+        ("savings on the answered queries", f"{_money(s.savings)} ({_pct(s.savings_share)})"
+         if s.standard_cost or not s.answered else f"unknown: {UNPRICED}"),
     ]
+    if s.unanswered:
+        share = _pct(s.unanswered / s.queries)
+        rows.append(("unanswered", f"{s.unanswered:,} of {s.queries:,} ({share}): no answer, so no savings"))
     width = max(len(label) for label, _ in rows)
     lines = [f"{label:<{width}}  {value}" for label, value in rows]
     if s.families:
@@ -317,6 +331,102 @@ def render_text(stats: Stats) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _import_matplotlib() -> tuple[Any, Any]:
+    try:
+        # deferred: matplotlib (optional) loads only for --plot
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise HandlerError(f"plotting needs matplotlib: {PLOT_HINT}", "DDL705") from None
+    return Figure, FigureCanvasAgg
+
+
+def _queries(count: int) -> str:
+    return f"{count:,} {'query' if count == 1 else 'queries'}"
+
+
+def plot_title(stats: Stats) -> str:
+    """The plot's title: what was answered, by whom, what was not, and the savings on the answered."""
+    if not stats.queries:
+        return "No queries recorded yet"
+    by_family = stats.deterministic + stats.extracted
+    parts = [f"{_queries(stats.queries)}: {by_family:,} answered by a family, "
+             f"{stats.llm_calls:,} by the model, {stats.unanswered:,} unanswered"]
+    if stats.standard_cost:
+        parts.append(f"savings {_money(stats.savings)} dollars ({_pct(stats.savings_share)}) "
+                     f"on the {stats.answered:,} answered")
+    else:
+        parts.append(f"savings unknown: {UNPRICED}")
+    return "\n".join(parts)
+
+
+def figure(
+    store: Store,
+    *,
+    price_in: float,
+    price_out: float,
+    cost_per_call: float | None = None,
+    det_cost: float = 0.0,
+) -> Any:
+    """The cost plot as a matplotlib Figure (on an Agg canvas): two panels over the queries in ledger
+    order -- who answered them (running counts), and the cumulative cost in dollars against what the
+    model would have cost for the same answered queries.  Labels are words with units, no symbols."""
+    figure_class, canvas_class = _import_matplotlib()
+    stats = compute_stats(store, price_in=price_in, price_out=price_out, cost_per_call=cost_per_call, det_cost=det_cost)
+    c_m = stats.cost_per_llm_call
+    xs: list[int] = []
+    by_grammar: list[int] = []
+    by_extraction: list[int] = []
+    by_model: list[int] = []
+    no_answer: list[int] = []
+    actual: list[float] = []
+    model_only: list[float] = []
+    counts = Counter[str]()
+    total = 0.0
+    for i, rec in enumerate(store.queries(), start=1):
+        if i > stats.queries:  # rows written after compute_stats: keep the two passes consistent
+            break
+        counts[rec.source] += 1
+        if rec.source == "deterministic":
+            total += det_cost
+        elif rec.source == "extracted":
+            total += det_cost + _call_cost(rec, price_in, price_out, cost_per_call, stats.cost_per_extraction)
+        elif rec.source == "llm":
+            total += _call_cost(rec, price_in, price_out, cost_per_call, c_m)
+        xs.append(i)
+        by_grammar.append(counts["deterministic"])
+        by_extraction.append(counts["extracted"])
+        by_model.append(counts["llm"])
+        no_answer.append(i - counts["deterministic"] - counts["extracted"] - counts["llm"])
+        actual.append(total)
+        model_only.append((i - no_answer[-1]) * c_m)  # unanswered queries are in neither line
+
+    fig = figure_class(figsize=(8, 7), dpi=100, layout="constrained")
+    canvas_class(fig)
+    ax_who, ax_cost = fig.subplots(2, 1, sharex=True)
+    fig.suptitle(plot_title(stats))
+    free = " (free)" if det_cost == 0 else ""
+    ax_who.plot(xs, by_grammar, color="tab:green", label=f"answered by a family{free}")
+    if stats.extracted:
+        ax_who.plot(xs, by_extraction, color="tab:olive", label="answered by a family after a small model call")
+    ax_who.plot(xs, by_model, color="tab:blue", label="answered by the model")
+    ax_who.plot(xs, no_answer, color="tab:red", linestyle=":", label="unanswered (errors, no savings)")
+    ax_who.set_ylabel("number of queries so far")
+    ax_who.grid(True, alpha=0.3)
+    ax_who.legend(loc="upper left")
+    ax_cost.plot(xs, model_only, color="tab:red", linestyle="--", label="had the model answered every answered query")
+    ax_cost.plot(xs, actual, color="tab:blue", label="actual cost (families and model)")
+    ax_cost.set_xlabel("queries received, in ledger order")
+    ax_cost.set_ylabel("cumulative cost in dollars")
+    ax_cost.grid(True, alpha=0.3)
+    ax_cost.legend(loc="upper left")
+    if not xs:
+        for ax in (ax_who, ax_cost):
+            ax.text(0.5, 0.5, "no queries recorded yet", ha="center", va="center", transform=ax.transAxes)
+        ax_cost.set_xlim(0, 1)
+    return fig
+
+
 def plot(
     store: Store,
     path: str | os.PathLike[str],
@@ -326,64 +436,12 @@ def plot(
     cost_per_call: float | None = None,
     det_cost: float = 0.0,
 ) -> Path:
-    """Write a PNG with two panels over the query index: running coverage, and the cumulative
-    cost of H_k against answering every query with the LLM (N·c_M).  Returns the path.
+    """Write :func:`figure` as a PNG to ``path`` and return the path.
 
-    matplotlib is optional (``ddl[plot]``) and imported only here; drawing goes through the
+    matplotlib is optional (``ddl-lang[plot]``) and imported only here; drawing goes through the
     Agg canvas directly, so no GUI backend or global pyplot state is involved.
     """
-    try:
-        # deferred: matplotlib (optional) loads only for --plot
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise HandlerError(f"plotting needs matplotlib: {PLOT_HINT}", "DDL705") from None
-    stats = compute_stats(store, price_in=price_in, price_out=price_out, cost_per_call=cost_per_call, det_cost=det_cost)
-    c_m = stats.cost_per_llm_call
-    xs: list[int] = []
-    coverage: list[float] = []
-    cum_hk: list[float] = []
-    cum_std: list[float] = []
-    covered = 0  # answered by a family's program
-    total = 0.0
-    for i, rec in enumerate(store.queries(), start=1):
-        if i > stats.queries:  # rows written after compute_stats: keep the two passes consistent
-            break
-        if rec.source == "deterministic":
-            covered += 1
-            total += det_cost
-        elif rec.source == "extracted":
-            covered += 1
-            total += det_cost + _call_cost(rec, price_in, price_out, cost_per_call, stats.cost_per_extraction)
-        elif rec.source == "llm":
-            total += _call_cost(rec, price_in, price_out, cost_per_call, c_m)
-        xs.append(i)
-        coverage.append(covered / i)
-        cum_hk.append(total)
-        cum_std.append(i * c_m)
-
-    fig = Figure(figsize=(8, 6.5), dpi=100, layout="constrained")
-    FigureCanvasAgg(fig)
-    ax_cov, ax_cost = fig.subplots(2, 1, sharex=True)
-    fig.suptitle(
-        f"H_k: {stats.queries:,} queries, coverage {_pct(stats.coverage)}, savings {_pct(stats.savings_share)}"
-    )
-    ax_cov.plot(xs, coverage, color="tab:green", label="running coverage")
-    ax_cov.set_ylim(0, 1.02)
-    ax_cov.set_ylabel("coverage")
-    ax_cov.yaxis.set_major_formatter(lambda v, _pos: f"{100 * v:.0f}%")
-    ax_cov.grid(True, alpha=0.3)
-    ax_cov.legend(loc="lower right")
-    ax_cost.plot(xs, cum_std, color="tab:red", linestyle="--", label="all queries to the LLM (N·c_M)")
-    ax_cost.plot(xs, cum_hk, color="tab:blue", label="H_k (actual)")
-    ax_cost.set_xlabel("query (in ledger order)")
-    ax_cost.set_ylabel("cumulative cost")
-    ax_cost.grid(True, alpha=0.3)
-    ax_cost.legend(loc="upper left")
-    if not xs:
-        for ax in (ax_cov, ax_cost):
-            ax.text(0.5, 0.5, "no queries recorded yet", ha="center", va="center", transform=ax.transAxes)
-        ax_cost.set_xlim(0, 1)
+    fig = figure(store, price_in=price_in, price_out=price_out, cost_per_call=cost_per_call, det_cost=det_cost)
     out = Path(path)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

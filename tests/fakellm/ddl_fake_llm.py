@@ -17,6 +17,12 @@ script see the same models.
   ``DDL_FAKE_SCRIPT_LOG`` names a file, appended to it as one JSON line.  Its Options have no
   ``temperature``.
 - ``fake-script-temp``: the same script, with ``temperature`` in its Options (recorded).
+- ``fake-capable`` (sync and async): supports schemas, tools and ``image/png``/``text/plain``
+  attachments, has a ``temperature`` option, and records what it received in :data:`CAPABLE_RECEIVED`
+  (text, system, schema, tool names, tool results, attachment types, options, the roles of the
+  messages it was sent).  Given tools and no tool results it calls the first tool with
+  ``{"city": "paris"}``; given tool results it answers ``"tool said: <outputs>"``; given a schema it
+  answers ``{"answer": "<prompt>"}``; otherwise like ``fake-echo``.
 """
 
 from __future__ import annotations
@@ -124,6 +130,68 @@ class TemperatureScriptedModel(ScriptedModel):
         temperature: Optional[float] = None  # noqa: UP045 - pydantic field, as llm's own plugins write it
 
 
+CAPABLE = "fake-capable"
+CAPABLE_RECEIVED: list[dict[str, Any]] = []  # one entry per call of fake-capable (sync or async)
+
+
+class _CapableOptions(llm.Options):
+    temperature: Optional[float] = None  # noqa: UP045 - pydantic field, as llm's own plugins write it
+
+
+def _capable_reply(prompt: Any, response: Any, is_async: bool) -> str:
+    """Record what fake-capable received; make its tool call or give its reply."""
+    CAPABLE_RECEIVED.append({
+        "async": is_async,
+        "prompt": prompt.prompt,
+        "system": prompt.system,
+        "schema": prompt.schema,
+        "tools": [tool.name for tool in prompt.tools],
+        "tool_results": [result.output for result in prompt.tool_results],
+        "attachments": [attachment.resolve_type() for attachment in prompt.attachments],
+        "options": prompt.options.model_dump(exclude_unset=True),
+        "roles": [message.role for message in prompt.messages],
+    })
+    if prompt.tools and not prompt.tool_results:
+        response.add_tool_call(llm.ToolCall(name=prompt.tools[0].name, arguments={"city": "paris"}))
+        reply = ""
+    elif prompt.tool_results:
+        reply = "tool said: " + ", ".join(str(result.output) for result in prompt.tool_results)
+    elif prompt.schema:
+        reply = json.dumps({"answer": prompt.prompt})
+    else:
+        reply = echo_reply(prompt.prompt or "")
+    response.set_usage(input=word_count(prompt.prompt) + word_count(prompt.system), output=word_count(reply))
+    return reply
+
+
+class CapableModel(llm.Model):
+    model_id = CAPABLE
+    can_stream = True
+    supports_schema = True
+    supports_tools = True
+    attachment_types = frozenset({"image/png", "text/plain"})
+    Options = _CapableOptions
+
+    def execute(self, prompt: Any, stream: bool, response: Any, conversation: Any) -> Iterator[str]:
+        reply = _capable_reply(prompt, response, is_async=False)
+        if reply:
+            yield reply
+
+
+class AsyncCapableModel(llm.AsyncModel):
+    model_id = CAPABLE
+    can_stream = True
+    supports_schema = True
+    supports_tools = True
+    attachment_types = frozenset({"image/png", "text/plain"})
+    Options = _CapableOptions
+
+    async def execute(self, prompt: Any, stream: bool, response: Any, conversation: Any) -> Any:  # type: ignore[override]
+        reply = _capable_reply(prompt, response, is_async=True)
+        if reply:
+            yield reply
+
+
 class FakeModels:
     """A plugin object: register it with ``llm.plugins.pm.register(FakeModels(), name=...)``."""
 
@@ -133,6 +201,7 @@ class FakeModels:
             register(FakeModel(model_id))
         register(ScriptedModel(SCRIPTED))
         register(TemperatureScriptedModel(SCRIPTED_TEMP))
+        register(CapableModel(), AsyncCapableModel())
 
 
 @llm.hookimpl
