@@ -217,7 +217,7 @@ def test_plot_without_matplotlib_says_how_to_get_it(
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
     with pytest.raises(HandlerError) as info:
         plot(store, tmp_path / "x.png", price_in=0.5, price_out=2.0)
-    assert "pip install 'ddl[plot]'" in info.value.message
+    assert "pip install 'ddl-lang[plot]'" in info.value.message
     assert "matplotlib" in info.value.message
     assert not (tmp_path / "x.png").exists()
 

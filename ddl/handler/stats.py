@@ -45,7 +45,7 @@ from ddl.handler.store import Store
 
 __all__ = ["Stats", "compute_stats", "plot", "render_text"]
 
-PLOT_HINT = "pip install 'ddl[plot]'"
+PLOT_HINT = "pip install 'ddl-lang[plot]'"
 
 
 @attrs.frozen
@@ -329,7 +329,7 @@ def plot(
     """Write a PNG with two panels over the query index: running coverage, and the cumulative
     cost of H_k against answering every query with the LLM (N·c_M).  Returns the path.
 
-    matplotlib is optional (``ddl[plot]``) and imported only here; drawing goes through the
+    matplotlib is optional (``ddl-lang[plot]``) and imported only here; drawing goes through the
     Agg canvas directly, so no GUI backend or global pyplot state is involved.
     """
     try:
