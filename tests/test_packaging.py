@@ -9,7 +9,18 @@ import tomllib
 from fnmatch import fnmatch
 from pathlib import Path
 
-from ddl.distill.digest import EXAMPLE_FILES, EXAMPLES_PACKAGE, FILE_ORDER, SECTIONS, SPEC_PACKAGE
+import pytest
+
+from ddl.api import source_checkout, stdlib_dir
+from ddl.distill.digest import (
+    EXAMPLE_FILES,
+    EXAMPLES_PACKAGE,
+    FILE_ORDER,
+    SECTIONS,
+    SPEC_PACKAGE,
+    default_examples_dir,
+    default_spec_dir,
+)
 from ddl.handler.stats import PLOT_HINT
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,3 +99,12 @@ def test_the_automata_engine_loads_on_its_own() -> None:
     loaded = eval(out)  # a printed list of module names
     # The package root and its version constant only: nothing of the language.
     assert all(m in ("ddl", "ddl.version") or m.startswith("ddl.regular") for m in loaded), loaded
+
+
+def test_a_source_tree_reads_its_own_spec_examples_and_stdlib(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Not another checkout's (an editable install elsewhere maps ddl.stdlib there), not site-packages.
+    for name in ("DDL_SPEC_DIR", "DDL_EXAMPLES_DIR", "DDL_STDLIB"):
+        monkeypatch.delenv(name, raising=False)
+    assert source_checkout() == ROOT
+    assert (default_spec_dir(), default_examples_dir(), stdlib_dir()) == (ROOT / "spec", ROOT / "examples",
+                                                                          ROOT / "stdlib")
