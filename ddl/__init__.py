@@ -43,4 +43,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    # The public face and the module's own dunders; not the helpers this file imports (sys, Any, ...).
+    return sorted({*__all__, *(n for n in globals() if n.startswith("__") and n.endswith("__"))})

@@ -48,10 +48,24 @@ if sys.getrecursionlimit() < 10_000:
     sys.setrecursionlimit(10_000)
 
 
+def source_checkout() -> Path | None:
+    """The source tree ddl runs from (the directory holding ``ddl/`` and ``pyproject.toml``), else None.
+
+    An installed copy sits in site-packages, which never holds a ``pyproject.toml``.  Run from a
+    checkout or an unpacked sdist without installing it, the directories that pyproject.toml maps
+    into the package (``stdlib/`` → ``ddl.stdlib``, ``spec/``, ``examples/``) are read where they are."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
 def stdlib_dir() -> Path:
+    """``$DDL_STDLIB``, else a source checkout's ``stdlib/``, else the installed ``ddl.stdlib`` package data."""
     env = os.environ.get("DDL_STDLIB")
     if env:
         return Path(env)
+    checkout = source_checkout()
+    if checkout is not None and (checkout / "stdlib").is_dir():
+        return checkout / "stdlib"
     return Path(str(resources.files("ddl.stdlib")))
 
 

@@ -34,7 +34,7 @@ def distill(tmp: Path, replies: list[Any], *args: str, model: str | None = "fake
     script.write_text(json.dumps(replies), encoding="utf-8")
     log.unlink(missing_ok=True)
     environ = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
-    environ.update(PYTHONPATH=str(FAKELLM), LLM_USER_PATH=str(tmp / "llm"), DDL_FAKE_SCRIPT=str(script),
+    environ.update(PYTHONPATH=os.pathsep.join([str(FAKELLM), str(ROOT)]), LLM_USER_PATH=str(tmp / "llm"), DDL_FAKE_SCRIPT=str(script),
                    DDL_FAKE_SCRIPT_LOG=str(log))
     environ.update(env or {})
     argv = [str(DDL), "distill", UTTERANCE, *(["-m", model] if model else []), *args]

@@ -117,7 +117,7 @@ def test_the_handler_widens_after_n_candidates_and_then_answers_deterministicall
 
 def _ddl(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
-    environ.update(PYTHONPATH=str(FAKELLM), LLM_USER_PATH=str(tmp / "llm"))
+    environ.update(PYTHONPATH=os.pathsep.join([str(FAKELLM), str(ROOT)]), LLM_USER_PATH=str(tmp / "llm"))
     return subprocess.run([str(DDL), *args], cwd=tmp, env=environ, capture_output=True, text=True, timeout=300)
 
 
@@ -182,7 +182,7 @@ def test_ddl_handle_prints_an_extracted_answer_like_a_deterministic_one(director
     script = tmp_path / "script.json"
     script.write_text(json.dumps(['{"family": "trip_weather", "theta": {"city": "tokyo", "days": 4}}']))
     environ = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
-    environ.update(PYTHONPATH=str(FAKELLM), LLM_USER_PATH=str(tmp_path / "llm"), DDL_FAKE_SCRIPT=str(script))
+    environ.update(PYTHONPATH=os.pathsep.join([str(FAKELLM), str(ROOT)]), LLM_USER_PATH=str(tmp_path / "llm"), DDL_FAKE_SCRIPT=str(script))
     proc = subprocess.run([str(DDL), "handle", str(directory), MISS, "-m", ddl_fake_llm.SCRIPTED,
                            "--store", str(tmp_path / "s.sqlite3")], env=environ, capture_output=True, text=True,
                           timeout=300)

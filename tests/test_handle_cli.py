@@ -28,7 +28,7 @@ SLOW_SECONDS = 60  # fake-slow sleeps this long; a timed-out call must not wait 
 
 def ddl(tmp: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
-    environ.update(PYTHONPATH=str(FAKELLM), LLM_USER_PATH=str(tmp / "llm"), DDL_FAKE_SLOW_SECONDS=str(SLOW_SECONDS))
+    environ.update(PYTHONPATH=os.pathsep.join([str(FAKELLM), str(ROOT)]), LLM_USER_PATH=str(tmp / "llm"), DDL_FAKE_SLOW_SECONDS=str(SLOW_SECONDS))
     environ.update(env or {})
     return subprocess.run([str(DDL), *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
 

@@ -285,7 +285,7 @@ def test_a_model_without_an_async_form_has_no_async_wrapper() -> None:
 
 def run_llm(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("DDL_", "LLM_"))}
-    environ.update(PYTHONPATH=str(FAKELLM), LLM_USER_PATH=str(home), **(env or {}))
+    environ.update(PYTHONPATH=os.pathsep.join([str(FAKELLM), str(ROOT)]), LLM_USER_PATH=str(home), **(env or {}))
     return subprocess.run([str(LLM), *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
 
 

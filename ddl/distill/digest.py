@@ -5,14 +5,19 @@ section heading (so an edited spec changes the prompt at once), the built-ins co
 ``ddl/builtins.py`` and the stdlib functions from ``stdlib/*.ddl`` (as ``stdlib/README.md`` is
 made), and the example families are read from ``examples/``.
 
-``spec/`` and ``examples/`` sit next to the package in a source checkout
-(``Path(ddl.__file__).parent.parent``); an installed wheel may not have them, and then a short
-built-in note (``templates/spec_fallback.txt``, ``templates/fallback_example.ddl``) stands in and
-the prompt says so.  ``DDL_SPEC_DIR`` and ``DDL_EXAMPLES_DIR`` point elsewhere.
+Where ``spec/`` and ``examples/`` are found (spec/distill.md, "Where the prompt's material comes
+from"): ``DDL_SPEC_DIR`` / ``DDL_EXAMPLES_DIR`` when set; else, when ddl runs from a source checkout
+(``pyproject.toml`` next to the package), the checkout's own ``spec/`` and ``examples/``, so an
+edited spec changes the prompt at once; else the copies an installed wheel carries as package data
+(``ddl.distill.spec`` and ``ddl.distill.examples``, mapped from the same two directories by
+pyproject.toml, found through the import system).  Only when none is there does a short built-in
+note (``templates/spec_fallback.txt``, ``templates/fallback_example.ddl``) stand in, and the prompt
+says so.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Sequence
@@ -21,8 +26,7 @@ from pathlib import Path
 
 import attrs
 
-import ddl
-from ddl.api import stdlib_dir
+from ddl.api import source_checkout, stdlib_dir
 from ddl.builtins import names_by_category
 from ddl.stdlib_reference import fn_entries
 
@@ -76,22 +80,41 @@ _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*$")
 _NUMBERING = re.compile(r"^\d+(\.\d+)*\.?\s+")
 
 
-def _package_root() -> Path:
-    return Path(ddl.__file__).resolve().parent.parent
+SPEC_PACKAGE = "ddl.distill.spec"  # spec/*.md as package data (pyproject.toml maps the directory)
+EXAMPLES_PACKAGE = "ddl.distill.examples"  # examples/*.ddl likewise
+
+
+def package_data_dir(package: str) -> Path | None:
+    """The directory of the data-only package ``package`` (as an installed wheel has it), else None."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except ImportError:
+        return None
+    locations = list(spec.submodule_search_locations or ()) if spec is not None else []
+    return Path(locations[0]) if locations else None
+
+
+def _material_dir(env_var: str, checkout_name: str, package: str, marker: str | None) -> Path | None:
+    """The first of the candidate directories that holds ``marker`` (or exists, when ``marker`` is None)."""
+    env = os.environ.get(env_var)
+    if env:
+        candidates = [Path(env)]
+    else:
+        checkout = source_checkout()
+        candidates = [p for p in (checkout / checkout_name if checkout else None, package_data_dir(package)) if p]
+    return next((p for p in candidates if ((p / marker).is_file() if marker else p.is_dir())), None)
 
 
 def default_spec_dir() -> Path | None:
-    """``$DDL_SPEC_DIR``, else ``spec/`` next to the package; None when it is not there."""
-    env = os.environ.get("DDL_SPEC_DIR")
-    path = Path(env) if env else _package_root() / "spec"
-    return path if (path / "syntax.md").is_file() else None
+    """``$DDL_SPEC_DIR``, else a source checkout's ``spec/``, else the installed package data; None when
+    none of them is there."""
+    return _material_dir("DDL_SPEC_DIR", "spec", SPEC_PACKAGE, "syntax.md")
 
 
 def default_examples_dir() -> Path | None:
-    """``$DDL_EXAMPLES_DIR``, else ``examples/`` next to the package; None when it is not there."""
-    env = os.environ.get("DDL_EXAMPLES_DIR")
-    path = Path(env) if env else _package_root() / "examples"
-    return path if path.is_dir() else None
+    """``$DDL_EXAMPLES_DIR``, else a source checkout's ``examples/``, else the installed package data; None
+    when none of them is there."""
+    return _material_dir("DDL_EXAMPLES_DIR", "examples", EXAMPLES_PACKAGE, None)
 
 
 def template_text(name: str) -> str:
