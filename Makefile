@@ -9,6 +9,9 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@# The distribution was called `ddl` before it became `ddl-lang`: an old editable install would
+	@# register the pytest and llm plugins twice.
+	@$(BIN)/python -m pip uninstall --quiet --yes ddl 2>/dev/null || true
 	@$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
