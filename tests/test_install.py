@@ -189,10 +189,10 @@ def test_the_installed_llm_plugin_wraps_models_and_runs_ddl(installed: Installed
 
 def test_the_installed_pytest_plugin_checks_a_family(installed: Installed) -> None:
     # pytest-lsp, seen here through the outer site-packages, stays on: ddl's items carry the empty
-    # funcargs its hook wrapper expects. Without the opt-in nothing is collected.
+    # funcargs its hook wrapper expects. Without the opt-in nothing is collected, and the named file says why.
     quiet = _run([installed.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "books.ddl"],
                  installed.work, installed.env)
-    assert "no tests ran" in quiet.stdout, quiet.stdout + quiet.stderr
+    assert quiet.returncode != 0 and "books.ddl is not collected: pass --ddl" in quiet.stdout, quiet.stdout + quiet.stderr
     proc = _run([installed.python, "-m", "pytest", "--ddl", "-q", "-p", "no:cacheprovider", "books.ddl"],
                 installed.work, installed.env)
     assert proc.returncode == 0, proc.stdout + proc.stderr

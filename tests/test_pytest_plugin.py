@@ -13,6 +13,16 @@ from ddl.api import check
 
 pytest_plugins = ["pytester"]
 
+
+@pytest.fixture(autouse=True)
+def _inner_loop_scope(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The inner runs see pytest-asyncio (installed for the language server's tests) but not this
+    # project's ini file: state its loop scope for them too, or each one warns that it is unset.
+    # (After pytester's set-up, which clears PYTEST_ADDOPTS.)
+    if "pytester" in request.fixturenames:
+        request.getfixturevalue("pytester")
+        monkeypatch.setenv("PYTEST_ADDOPTS", "-o asyncio_default_fixture_loop_scope=function")
+
 ROOT = Path(__file__).resolve().parent.parent
 # Every conformance failure case but one whose ambiguity search alone costs a quarter of a minute (another
 # grammar-ambiguous case, grammar/failure/ambiguous.ddl, stays in).
@@ -92,6 +102,14 @@ def test_a_tuning_option_alone_says_it_does_nothing(pytester: pytest.Pytester) -
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     result.stdout.fnmatch_lines(["*--ddl-profile, --ddl-allow-unknown have no effect without --ddl "
                                  "(or `ddl = true` in the ini file)*"])
+
+
+def test_a_ddl_file_named_without_the_opt_in_says_how_to_test_it(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".ddl", schema=SQL)
+    result = pytester.runpytest("schema.ddl")
+    assert result.ret != pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*schema.ddl is not collected: pass --ddl (or set ddl = true in the ini file)*"])
+    assert "not collected" not in pytester.runpytest().stdout.str()  # a directory run stays silent
 
 
 @pytest.mark.parametrize("opt_in", ["flag", "pytest.ini", "pyproject.toml"])

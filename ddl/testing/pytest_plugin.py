@@ -71,8 +71,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.suffix == ".ddl" and _enabled(parent.config):
+    if file_path.suffix != ".ddl":
+        return None
+    if _enabled(parent.config):
         return DDLFile.from_parent(parent, path=file_path)
+    if parent.session.isinitpath(file_path):  # named on the command line: say why pytest finds nothing in it
+        parent.config.issue_config_time_warning(pytest.PytestConfigWarning(
+            f"{file_path.name} is not collected: pass --ddl (or set ddl = true in the ini file) to test .ddl files"),
+            stacklevel=2)
     return None
 
 
