@@ -233,6 +233,18 @@ def _invalid_option(model_id: str, exc: ValidationError) -> llm.ModelError:
     return llm.ModelError(f"ddl: invalid option for {model_id}: {exc}")
 
 
+def _take_capabilities(wrapper: Any, inner: Any) -> None:
+    """The wrapper's name, options and what it supports: ``inner``'s (sync and async wrappers alike)."""
+    wrapper.inner_id = str(inner.model_id)
+    wrapper.model_id = PREFIX + wrapper.inner_id
+    wrapper.Options = options_class(inner)  # per wrapped model
+    wrapper.can_stream = bool(getattr(inner, "can_stream", False))
+    wrapper.supports_schema = bool(getattr(inner, "supports_schema", False))
+    wrapper.supports_tools = bool(getattr(inner, "supports_tools", False))
+    wrapper.attachment_types = getattr(inner, "attachment_types", frozenset())
+    wrapper.supports_conversation = bool(getattr(inner, "supports_conversation", True))
+
+
 class DDLModel(llm.Model):
     """``ddl/<inner>``: a covered prompt answered by its family's program, the rest by ``inner``.
 
@@ -243,16 +255,11 @@ class DDLModel(llm.Model):
     needs no key (a covered prompt costs nothing): ``inner`` finds its own key (``llm keys set``, its
     environment variable); an explicit ``--key`` is not forwarded."""
 
+    inner_id: str  # set by _take_capabilities
+
     def __init__(self, inner: llm.Model) -> None:
         self.inner = inner
-        self.inner_id = str(inner.model_id)
-        self.model_id = PREFIX + self.inner_id
-        self.Options = options_class(inner)  # type: ignore[misc,assignment]  # per wrapped model
-        self.can_stream = bool(getattr(inner, "can_stream", False))
-        self.supports_schema = bool(getattr(inner, "supports_schema", False))
-        self.supports_tools = bool(getattr(inner, "supports_tools", False))
-        self.attachment_types = getattr(inner, "attachment_types", frozenset())
-        self.supports_conversation = bool(getattr(inner, "supports_conversation", True))
+        _take_capabilities(self, inner)
 
     @property
     def supported_server_side_tools(self) -> tuple[type, ...]:
@@ -287,16 +294,11 @@ class DDLAsyncModel(llm.AsyncModel):
     """The async form of ``ddl/<inner>`` (``llm.get_async_model``): as :class:`DDLModel`, around ``inner``'s
     async model; loading and routing the families run in a worker thread, off the event loop."""
 
+    inner_id: str  # set by _take_capabilities
+
     def __init__(self, inner: llm.AsyncModel) -> None:
         self.inner = inner
-        self.inner_id = str(inner.model_id)
-        self.model_id = PREFIX + self.inner_id
-        self.Options = options_class(inner)  # type: ignore[misc,assignment]  # per wrapped model
-        self.can_stream = bool(getattr(inner, "can_stream", False))
-        self.supports_schema = bool(getattr(inner, "supports_schema", False))
-        self.supports_tools = bool(getattr(inner, "supports_tools", False))
-        self.attachment_types = getattr(inner, "attachment_types", frozenset())
-        self.supports_conversation = bool(getattr(inner, "supports_conversation", True))
+        _take_capabilities(self, inner)
 
     @property
     def supported_server_side_tools(self) -> tuple[type, ...]:

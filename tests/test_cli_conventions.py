@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+# grammar-sound is unknown there (spec/checks.md), so allow_unknown decides.
+from test_check_output import UNKNOWN_SOUND
+
 from ddl.errors import CATALOGUE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,18 +179,6 @@ def test_bad_config_value_points_at_the_key(tmp_path: Path) -> None:
     assert "ddl.toml:3:3: DDL904: [check].allow_unknown must be true or false, not 'yes'" in result.stderr
 
 
-# grammar-sound is unknown here (b's where-refinement mentions a; spec/checks.md), so allow_unknown decides.
-UNKNOWN_SOUND = """\
-family pair {
-  param a : Int in 0..9
-  param b : Int in 0..9 where b + a >= 0
-  grammar {
-    "add " a " and " b
-  }
-  program -> Int = a + b
-  example "add 1 and 2" => { a = 1, b = 2 } => 3
-}
-"""
 
 
 def test_command_line_wins_over_config(tmp_path: Path) -> None:
