@@ -233,6 +233,15 @@ def _invalid_option(model_id: str, exc: ValidationError) -> llm.ModelError:
     return llm.ModelError(f"ddl: invalid option for {model_id}: {exc}")
 
 
+def _ask_inner(inner: Any, inner_id: str, prompt: Any, stream: bool, response: Any, note: str | None) -> Any:
+    """Hand the prompt, with everything llm gave it, to the wrapped model (its response, sync or async)."""
+    _delegated(response, inner_id, note)
+    try:
+        return inner.prompt(prompt.prompt or None, stream=stream, **forwarded_prompt(prompt, prompt.options))
+    except ValidationError as exc:
+        raise _invalid_option(inner_id, exc) from exc
+
+
 def _take_capabilities(wrapper: Any, inner: Any) -> None:
     """The wrapper's name, options and what it supports: ``inner``'s (sync and async wrappers alike)."""
     wrapper.inner_id = str(inner.model_id)
@@ -271,12 +280,7 @@ class DDLModel(llm.Model):
         if answer is not None:
             yield _deterministic(answer, response, show)
             return
-        _delegated(response, self.inner_id, note)
-        try:
-            inner_response = self.inner.prompt(prompt.prompt or None, stream=stream,
-                                               **forwarded_prompt(prompt, prompt.options))
-        except ValidationError as exc:
-            raise _invalid_option(self.inner_id, exc) from exc
+        inner_response = _ask_inner(self.inner, self.inner_id, prompt, stream, response, note)
         if show:
             yield f"[ddl: llm {self.inner_id}] "
         for event in inner_response.stream_events():
@@ -311,12 +315,7 @@ class DDLAsyncModel(llm.AsyncModel):
         if answer is not None:
             yield _deterministic(answer, response, show)
             return
-        _delegated(response, self.inner_id, note)
-        try:
-            inner_response = self.inner.prompt(prompt.prompt or None, stream=stream,
-                                               **forwarded_prompt(prompt, prompt.options))
-        except ValidationError as exc:
-            raise _invalid_option(self.inner_id, exc) from exc
+        inner_response = _ask_inner(self.inner, self.inner_id, prompt, stream, response, note)
         if show:
             yield f"[ddl: llm {self.inner_id}] "
         async for event in inner_response.astream_events():
