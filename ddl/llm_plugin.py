@@ -242,19 +242,27 @@ def _ask_inner(inner: Any, inner_id: str, prompt: Any, stream: bool, response: A
         raise _invalid_option(inner_id, exc) from exc
 
 
-def _take_capabilities(wrapper: Any, inner: Any) -> None:
-    """The wrapper's name, options and what it supports: ``inner``'s (sync and async wrappers alike)."""
-    wrapper.inner_id = str(inner.model_id)
-    wrapper.model_id = PREFIX + wrapper.inner_id
-    wrapper.Options = options_class(inner)  # per wrapped model
-    wrapper.can_stream = bool(getattr(inner, "can_stream", False))
-    wrapper.supports_schema = bool(getattr(inner, "supports_schema", False))
-    wrapper.supports_tools = bool(getattr(inner, "supports_tools", False))
-    wrapper.attachment_types = getattr(inner, "attachment_types", frozenset())
-    wrapper.supports_conversation = bool(getattr(inner, "supports_conversation", True))
+class _Wrapper:
+    """What the sync and async wrappers share: the name and capabilities of ``inner`` (each sets its options)."""
+
+    inner: Any
+    inner_id: str
+
+    def take_capabilities(self, inner: Any) -> None:
+        self.inner_id = str(inner.model_id)
+        self.model_id = PREFIX + self.inner_id
+        self.can_stream = bool(getattr(inner, "can_stream", False))
+        self.supports_schema = bool(getattr(inner, "supports_schema", False))
+        self.supports_tools = bool(getattr(inner, "supports_tools", False))
+        self.attachment_types: set[str] | frozenset[str] = frozenset(getattr(inner, "attachment_types", ()))
+        self.supports_conversation = bool(getattr(inner, "supports_conversation", True))
+
+    @property
+    def supported_server_side_tools(self) -> tuple[type, ...]:
+        return tuple(getattr(self.inner, "supported_server_side_tools", ()))
 
 
-class DDLModel(llm.Model):
+class DDLModel(_Wrapper, llm.Model):
     """``ddl/<inner>``: a covered prompt answered by its family's program, the rest by ``inner``.
 
     It supports what ``inner`` supports -- streaming, schemas, tools (and server-side tools),
@@ -264,15 +272,10 @@ class DDLModel(llm.Model):
     needs no key (a covered prompt costs nothing): ``inner`` finds its own key (``llm keys set``, its
     environment variable); an explicit ``--key`` is not forwarded."""
 
-    inner_id: str  # set by _take_capabilities
-
     def __init__(self, inner: llm.Model) -> None:
         self.inner = inner
-        _take_capabilities(self, inner)
-
-    @property
-    def supported_server_side_tools(self) -> tuple[type, ...]:
-        return tuple(getattr(self.inner, "supported_server_side_tools", ()))
+        self.take_capabilities(inner)
+        self.Options = options_class(inner)  # type: ignore[misc,assignment]  # per wrapped model
 
     def execute(self, prompt: Any, stream: bool, response: Any, conversation: Any) -> Iterator[Any]:
         show = bool(getattr(prompt.options, "show_source", None))
@@ -294,19 +297,14 @@ class DDLModel(llm.Model):
         response.set_usage(input=usage.input, output=usage.output, details=usage.details)
 
 
-class DDLAsyncModel(llm.AsyncModel):
+class DDLAsyncModel(_Wrapper, llm.AsyncModel):
     """The async form of ``ddl/<inner>`` (``llm.get_async_model``): as :class:`DDLModel`, around ``inner``'s
     async model; loading and routing the families run in a worker thread, off the event loop."""
 
-    inner_id: str  # set by _take_capabilities
-
     def __init__(self, inner: llm.AsyncModel) -> None:
         self.inner = inner
-        _take_capabilities(self, inner)
-
-    @property
-    def supported_server_side_tools(self) -> tuple[type, ...]:
-        return tuple(getattr(self.inner, "supported_server_side_tools", ()))
+        self.take_capabilities(inner)
+        self.Options = options_class(inner)  # type: ignore[misc,assignment]  # per wrapped model
 
     async def execute(self, prompt: Any, stream: bool, response: Any,  # type: ignore[override]
                       conversation: Any) -> AsyncIterator[Any]:
