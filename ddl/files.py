@@ -11,9 +11,12 @@ import stat
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
-import pathspec
+
+if TYPE_CHECKING:
+    import pathspec
 
 
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
@@ -121,6 +124,8 @@ class Discovery:
     force_exclude: bool = False
 
     def _spec(self) -> pathspec.GitIgnoreSpec:
+        import pathspec  # deferred: only a directory walk matches patterns; `ddl handle` reads files by name
+
         return pathspec.GitIgnoreSpec.from_lines([*self.exclude, *self.extend_exclude])
 
     def _relative(self, path: Path, directory: bool, base: Path | None = None) -> str | None:
@@ -208,6 +213,8 @@ class _GitIgnores:
         except OSError:
             lines = None
         if lines:
+            import pathspec  # deferred: as in _spec
+
             self._specs[directory] = pathspec.GitIgnoreSpec.from_lines(lines)
 
     def ignored(self, path: Path, directory: bool) -> bool:

@@ -148,7 +148,7 @@ HANDLE = """
 import sys
 from ddl.commands import main
 code = main(["handle", ".", "add 4 and 7", "--format", "json"])
-heavy = sorted(m for m in ("z3", "lark", "llm", "starlette", "uvicorn", "hypothesis", "ddl.types.check",
+heavy = sorted(m for m in ("z3", "lark", "llm", "starlette", "uvicorn", "hypothesis", "pathspec", "pygls", "ddl.types.check",
                            "ddl.syntax.parser", "ddl.verify.prove") if m in sys.modules)
 print("HEAVY", heavy, "EXIT", code, file=sys.stderr)
 """
