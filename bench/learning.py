@@ -184,7 +184,7 @@ def _run(labeler: str, stream: list[dict[str, Any]], test: list[dict[str, Any]],
                 handler.feedback(answer["id"], "reject")  # the user says the answer is wrong
                 rejected += 1
     reports = []
-    for fam in sorted({f.name for f in handler.registry.served}):
+    for fam in sorted({row["family"] for row in stream if row["family"] is not None}):
         reports.append(handler.widen(fam, write=True))
     test_misses: list[str] = []
     after = route_all(handler.registry, test, test_misses)
@@ -236,8 +236,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", default=str(ROOT / "bench" / "corpus"))
     ap.add_argument("--labeler", choices=("both", "perfect", "noisy"), default="both")
     ap.add_argument("--show-misses", action="store_true", help="list the test-half requests not answered right")
+    ap.add_argument("--families", default=None, metavar="NAMES",
+                    help="comma-separated corpus files (family names) to stream and measure, e.g. invoice_reminder "
+                         "(default: all; the whole registry is served either way)")
     args = ap.parse_args(argv)
     rows = load_corpus(Path(args.corpus))
+    if args.families:
+        wanted = set(args.families.split(","))
+        unknown = wanted - {row["file"] for row in rows}
+        if unknown:
+            ap.error(f"no corpus file for {', '.join(sorted(unknown))}")
+        rows = [row for row in rows if row["file"] in wanted]
     labelers = {"both": (PERFECT, NOISY), "perfect": (PERFECT,), "noisy": (NOISY,)}[args.labeler]
     for labeler in labelers:
         print(report(run(labeler, rows, Path(args.dir)), args.show_misses), flush=True)

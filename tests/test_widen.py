@@ -321,3 +321,22 @@ def test_words_the_grammar_writes_only_where_it_sets_a_value_are_never_filler() 
     found = setting_words(module.families["shift_date"])
     assert {"subtract", "minus", "earlier", "back"} <= found
     assert not found & {"add", "plus", "from", "forward", "date"}
+
+
+def test_two_parameters_with_the_same_value_teach_nothing(tmp_path: Path) -> None:
+    # "#12 … 12 days": either 12 could be the invoice. A rule learned from the wrong pairing would swap
+    # invoice and days_overdue in every later request phrased this way, so the candidate is not learned.
+    shutil.copy(Path(__file__).resolve().parent.parent / "examples" / "email.ddl", tmp_path / "email.ddl")
+    registry = Registry.load(tmp_path, use_cache=False)
+    fam = registry.by_name["invoice_reminder"]
+    theta = {"client": "Zoe", "invoice": 12, "amount": "4100.00", "days_overdue": 12, "tone": "friendly"}
+    said = "hey can you write up an invoice reminder to Zoe? #{}, $4,100, 12 days past due"
+    learned = learn(fam.checked, _grammar(registry, "invoice_reminder"), [
+        Candidate(said.format(12), theta, 1), Candidate(said.format(13), {**theta, "invoice": 13}, 2)])
+    [unaligned] = learned.unaligned
+    assert unaligned.query_id == 1
+    assert "'12' can be" in unaligned.reason and "which is which is not known" in unaligned.reason
+    literal = [a.source for a in learned.alternatives if a.source.startswith('"hey can you write up')]
+    assert literal == ['"hey can you write up an invoice reminder to " client "? #" invoice ", $" grouped(amount) '
+                       '", " number(days_overdue) " days past due" ("?" | "." | "!")?']
+    assert all(said.format(12) not in a.utterances for a in learned.alternatives)

@@ -156,6 +156,7 @@ class Aligner:
                             spans.append((i, j, probe.source))
             options[param] = spans
         placed: list[tuple[int, int, str]] = []
+        placed_param: list[str] = []
         for param in sorted(options, key=lambda p: (len(options[p]), p)):
             free = [s for s in options[param] if not any(s[0] < e and b < s[1] for b, e, _ in placed)]
             if not free:
@@ -165,6 +166,16 @@ class Aligner:
                                  f"no part of the utterance expresses {param} = {wanted[param]!r} "
                                  "in a form the grammar knows")
             placed.append(max(free, key=lambda s: (s[1] - s[0], -s[0])))
+            placed_param.append(param)
+        # Two parameters with the same value ("invoice #12 … 12 days overdue"): a span one of them took
+        # could be the other's, and a rule learned from the wrong pairing would swap them for every
+        # later request. Such a candidate teaches nothing certain; it stays a candidate, unlearned.
+        for (i, j, _), param in zip(placed, placed_param):
+            other = next((q for q in options if q != param and any(b == i and e == j for b, e, _ in options[q])), None)
+            if other is not None:
+                return Unaligned(candidate.utterance, candidate.query_id,
+                                 f"'{text[i:j]}' can be {param} or {other} (both are {wanted[param]!r}): "
+                                 "which is which is not known")
         placed.sort()
         at = 0
         literal = str.lower if self.grammar.ignore_case else str
