@@ -289,14 +289,14 @@ def render_text(stats: Stats) -> str:
         rows.append(("price per 1,000 tokens", f"in {_money(s.price_in)}, out {_money(s.price_out)}"))
     if s.det_cost:
         rows.append(("c_det (per deterministic answer)", _money(s.det_cost)))
-    rows.append(("c_M (mean cost of an LLM call)", _money(s.cost_per_llm_call)))
+    rows.append(("mean cost of a model call", _money(s.cost_per_llm_call)))
     if s.extracted:
         rows += [
-            ("c_X (mean cost of an extraction)", _money(s.cost_per_extraction)),
+            ("mean cost of an extraction call", _money(s.cost_per_extraction)),
             ("cost of extracted answers", _money(s.extraction_cost)),
         ]
     rows += [
-        ("E[C] per query", _money(s.expected_cost_per_query)),
+        ("mean cost per query", _money(s.expected_cost_per_query)),
         ("actual cost", _money(s.actual_cost)),
         (f"cost had the model answered the {s.answered:,} answered", _money(s.standard_cost)),
         ("savings on the answered queries", f"{_money(s.savings)} ({_pct(s.savings_share)})"
