@@ -145,6 +145,24 @@ class Discovery:
         rel = self._relative(Path(path), directory)
         return rel is not None and self._spec().match_file(rel)
 
+    def skips(self, path: str | os.PathLike[str]) -> bool:
+        """Whether a directory walk from the root (the config file's directory, else the current one)
+        that reaches the file ``path`` leaves it out: an exclude pattern matches it or a directory on
+        the way, or (with ``respect_gitignore``) a ``.gitignore`` of the tree or its repository ignores
+        it.  For collectors that walk the tree themselves (the pytest plugin)."""
+        file = Path(os.path.abspath(path))
+        root = Path(os.path.abspath(self.root or Path.cwd()))
+        on_the_way = [d for d in reversed(file.parents) if root in d.parents]  # below the root, top down
+        if self.excluded(file) or any(self.excluded(d, directory=True) for d in on_the_way):
+            return True
+        if not self.respect_gitignore:
+            return False
+        start = root if root in file.parents else file.parent
+        ignores = _GitIgnores(start)
+        for d in [start, *(d for d in on_the_way if start in d.parents)]:
+            ignores.enter(d)
+        return ignores.ignored(file, False) or any(ignores.ignored(d, True) for d in on_the_way)
+
     def walk(self, directory: Path) -> list[Path]:
         """Every ``.ddl`` file under ``directory`` (sorted), skipping what is excluded, virtual
         environments, and (with ``respect_gitignore``) what the ``.gitignore`` files of the tree and of

@@ -176,6 +176,27 @@ def test_broken_file_is_one_failing_check_item(pytester: pytest.Pytester) -> Non
     assert "DDL202: the program's result: expected Text, found Int in 1..5" in result.stdout.str()
 
 
+BROKEN = "family f {\n  param n : Int in 1..5\n  program -> Text = n\n}\n"
+
+
+@pytest.mark.parametrize("config", ["ddl.toml", "pyproject.toml"])
+def test_what_ddl_check_leaves_out_pytest_leaves_out(pytester: pytest.Pytester, config: str) -> None:
+    # The config file's excludes and .gitignore, as `ddl check .` applies them; a file named is still taken.
+    if config == "ddl.toml":
+        pytester.makefile(".toml", ddl='[check]\nextend-exclude = ["vendored"]\n')
+    else:
+        pytester.makepyprojecttoml('[tool.ddl]\nextend-exclude = ["vendored"]\n')
+    (pytester.path / ".gitignore").write_text("generated/\n", encoding="utf-8")
+    for folder in ("vendored", "generated", "mine"):
+        (pytester.path / folder).mkdir()
+        (pytester.path / folder / "f.ddl").write_text(BROKEN, encoding="utf-8")
+    result = pytester.runpytest("--ddl", "--collect-only", "-q")
+    assert "mine/f.ddl::check" in result.stdout.str()
+    assert "vendored" not in result.stdout.str() and "generated" not in result.stdout.str()
+    named = pytester.runpytest("--ddl", "--collect-only", "-q", "vendored/f.ddl")
+    assert "vendored/f.ddl::check" in named.stdout.str()
+
+
 def test_an_example_whose_utterance_is_refuted_fails_its_item_and_the_check(pytester: pytest.Pytester) -> None:
     # `ddl check` refutes utterance[2] (DDL505) while the output of example[2] is right: the example item
     # carries both of its obligations, so neither the family nor the example passes.

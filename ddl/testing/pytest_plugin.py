@@ -64,8 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from ddl.verify.config import ConfigError, load_check_settings  # deferred: only an opted-in run loads ddl
 
-    try:  # the same ddl.toml `ddl check` reads when run from this directory
-        config.stash[_SETTINGS] = load_check_settings(directory=config.invocation_params.dir)
+    try:  # the same config file (ddl.toml, [tool.ddl]) `ddl check` reads when run from this directory
+        config.stash[_SETTINGS] = load_check_settings(start=config.invocation_params.dir)
     except ConfigError as err:
         raise pytest.UsageError(f"ddl: {err}") from None
 
@@ -74,6 +74,10 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if file_path.suffix != ".ddl":
         return None
     if _enabled(parent.config):
+        # A file pytest's own walk reached is left out where `ddl check`'s walk leaves it out (the config
+        # file's excludes, .gitignore); a file named on the command line is always taken, as by ddl check.
+        if not parent.session.isinitpath(file_path) and parent.config.stash[_SETTINGS].discovery().skips(file_path):
+            return None
         return DDLFile.from_parent(parent, path=file_path)
     if parent.session.isinitpath(file_path):  # named on the command line: say why pytest finds nothing in it
         parent.config.issue_config_time_warning(pytest.PytestConfigWarning(
