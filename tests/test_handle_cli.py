@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -233,3 +234,18 @@ def test_compile_on_miss_from_the_command_line(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr
     again = json.loads(second.stdout)
     assert again["source"] == "deterministic" and again["family"] == "decade_books"
+
+
+def test_a_family_that_fails_its_checks_is_named_not_served(tmp_path: Path) -> None:
+    # Without the line, the user meets only DDL707 for a request the broken family was written for.
+    families = tmp_path / "families"
+    families.mkdir()
+    shutil.copy(ROOT / "examples" / "books.ddl", families / "books.ddl")
+    (families / "broken.ddl").write_text("family greet {\n  param n : Int in 1..5\n  program -> Text = n\n}\n",
+                                         encoding="utf-8")
+    proc = ddl(tmp_path, "handle", str(families), HIT, "--store", str(tmp_path / "s.sqlite3"))
+    assert proc.returncode == 0, proc.stderr
+    assert f"ddl handle: not served (the file): {families / 'broken.ddl'}:3:21: DDL202: " in proc.stderr, proc.stderr
+    assert "(ddl check shows why)" in proc.stderr
+    clean = ddl(tmp_path, "handle", "examples", HIT, "--store", str(tmp_path / "t.sqlite3"))
+    assert "not served" not in clean.stderr

@@ -171,7 +171,7 @@ def test_ddl_serve_with_a_token_file_end_to_end(tmp_path: Path) -> None:
         assert proc.stderr is not None
         port = None
         for line in proc.stderr:
-            if "families on http://127.0.0.1:" in line:
+            if " on http://127.0.0.1:" in line:
                 assert "token required" in line and TOKEN not in line
                 port = int(line.split("127.0.0.1:")[1].split()[0])
                 break

@@ -23,6 +23,7 @@ from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError, dire
 from ddl.handler.config import config_file, load_config, resolve
 from ddl.handler.handler import Handler
 from ddl.handler.records import HandlerError
+from ddl.handler.registry import not_served_lines
 from ddl.handler.serve_settings import (
     check_log_file,
     load_serve_settings,
@@ -152,6 +153,8 @@ def cmd_handle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "(max_utterance in the config file)", "DDL705"))
     # One query: a miss is compiled right away (there is no later for a background worker).
     handler = Handler.open(directory, config, learn_in_background=False, eager=False)
+    for line in not_served_lines(handler.families()["rejected"], "handle"):
+        print(line, file=err)
     try:
         answer = handler.handle(args.utterance)
     finally:

@@ -78,6 +78,19 @@ class RejectedFamily:
         return {"name": self.name, "path": self.path, "code": self.code, "reasons": list(self.reasons)}
 
 
+def not_served_lines(rejected: Sequence[dict[str, Any]], command: str) -> list[str]:
+    """One line per rejected family (``Registry.to_json()["rejected"]``) for a command's stderr: a family
+    that fails its checks is not served, and the user should hear so rather than meet DDL707 later."""
+    lines = []
+    for r in rejected:
+        what = f"family {r['name']}" if r.get("name") else "the file"
+        reason = (r.get("reasons") or [""])[0]
+        if not reason.startswith(r["path"]):  # a rendered diagnostic names its place itself
+            reason = f"{r['path']}: {r['code']}" + (f": {reason}" if reason else "")
+        lines.append(f"ddl {command}: not served ({what}): {reason} (ddl check shows why)")
+    return lines
+
+
 class Registry:
     """Served and rejected families of one directory, and the router over the served ones."""
 

@@ -66,6 +66,7 @@ from ddl.handler.access_log import LOGGER_NAME, AccessLog, log_event, logging_co
 from ddl.handler.guard import Guard
 from ddl.handler.openapi import ENDPOINTS, endpoint_list, openapi_document
 from ddl.handler.records import VERDICTS, HandlerError
+from ddl.handler.registry import not_served_lines
 from ddl.handler.serve_settings import (
     DEFAULT_BODY_TIMEOUT,
     ServeSettings,
@@ -527,10 +528,13 @@ def build_server(handler: ServedHandler, host: str = "127.0.0.1", port: int = 80
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
     served = getattr(handler, "families", None)
-    n_served = len(served().get("served", [])) if served else 0
+    listing = served() if served else {}
+    n_served = len(listing.get("served", []))
     store = shown_store(getattr(getattr(handler, "store", None), "url", None))
     auth = "token required" if token is not None else "no token: loopback only"
-    line = f"ddl serve: {n_served} families on http://{shown_host}:{bound_port} (store: {store}; {auth})"
+    family_s = "family" if n_served == 1 else "families"
+    line = "\n".join([f"ddl serve: {n_served} {family_s} on http://{shown_host}:{bound_port} (store: {store}; {auth})",
+                      *not_served_lines(listing.get("rejected", []), "serve")])
     app = make_app(handler, max_body=max_body, bind_host=host, token=token, allowed_hosts=settings.allowed_hosts,
                    allowed_origins=settings.allowed_origins, body_timeout=settings.body_timeout, logger=logger,
                    log_utterances=settings.log_utterances)
