@@ -98,6 +98,19 @@ def _opened_path(fd: int) -> Path | None:
         return None
 
 
+def make_private_dir(directory: Path, created_by: str) -> None:
+    """``mkdir -p directory``; a directory created here is ddl's own (a cache, a ledger of users' requests,
+    transcripts) and is kept out of version control with a ``.gitignore`` of ``*`` (as .pytest_cache).
+    A directory that already exists is left as it is.  Raises OSError when it cannot be created."""
+    if directory.is_dir():
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        (directory / ".gitignore").write_text(f"# created by {created_by}\n*\n", encoding="utf-8")
+    except OSError:  # a read-only or full disk: the directory still serves
+        pass
+
+
 # ---------------------------------------------------------------------------- finding the .ddl files
 
 # What a directory walk never enters (gitignore-style patterns, as ruff's `exclude` default): hidden

@@ -53,6 +53,7 @@ def test_a_correct_family_is_written_to_its_own_name(tmp_path: Path) -> None:
     assert (tmp_path / "decade_books.ddl").read_text(encoding="utf-8") == GOOD
     assert "wrote decade_books.ddl: family decade_books, 1 round, tokens " in proc.stdout
     assert "transcript: .ddl-distill/" in proc.stdout and len(received) == 1
+    assert (tmp_path / ".ddl-distill" / ".gitignore").read_text(encoding="utf-8").endswith("*\n")  # kept out of git
     (log,) = transcripts(tmp_path)
     assert log["ok"] and log["family"] == "decade_books" and len(log["rounds"]) == 1
     assert log["path"] == "decade_books.ddl"

@@ -164,6 +164,8 @@ def test_stats_from_the_default_store(tmp_path: Path) -> None:
     proc = ddl(tmp_path, "handle", str(directory), HIT)
     assert proc.returncode == 0, proc.stderr
     assert (directory / ".ddl-handler" / "ledger.sqlite3").exists()  # DIR/.ddl-handler/ledger.sqlite3 by default
+    # The ledger holds users' requests: its directory keeps itself out of version control.
+    assert (directory / ".ddl-handler" / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
     proc = ddl(tmp_path, "stats", str(directory), "--format", "json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["coverage"] == 1.0

@@ -46,7 +46,7 @@ from ddl.distill.prompt import repair_prompt, system_prompt, task_prompt
 from ddl.eval import Evaluator, validate_theta
 from ddl.eval.ops import values_equal
 from ddl.eval.result import Ok
-from ddl.files import write_atomic
+from ddl.files import make_private_dir, write_atomic
 from ddl.grammar.compile import CompiledGrammar
 from ddl.grammar.router import OverlapSearchTooLarge, RoutedFamily, Router
 from ddl.model import describe_model_error, lookup_model, token_count
@@ -342,7 +342,10 @@ def _slug(text: str) -> str:
 
 def _new_transcript(log_dir: Path, started: datetime, utterance: str) -> Path:
     """A fresh file in ``log_dir`` (created exclusively, so two runs never share one)."""
-    log_dir.mkdir(parents=True, exist_ok=True)
+    if log_dir.name.startswith(".ddl-"):  # ours (the default .ddl-distill): out of version control
+        make_private_dir(log_dir, "ddl distill (transcripts)")
+    else:
+        log_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{started:%Y%m%dT%H%M%S}-{_slug(utterance)}"
     for n in range(1, 10_000):
         path = log_dir / (f"{stem}.json" if n == 1 else f"{stem}-{n}.json")

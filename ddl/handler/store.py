@@ -47,6 +47,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, TypeVar
 
+from ddl.files import make_private_dir
 from ddl.handler.records import (
     SOURCES,
     VERDICTS,
@@ -781,7 +782,9 @@ class SQLiteStore(Store):
             verified = self._verify_read_only()
             parent = Path(path).parent
             try:
-                if not read_only:
+                if not read_only and parent.name.startswith(".ddl-"):  # ours (the default .ddl-handler)
+                    make_private_dir(parent, "ddl (the handler's ledger of requests)")
+                elif not read_only:
                     parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise self._open_error(f"cannot create directory '{parent}': {exc.strerror or exc}") from None

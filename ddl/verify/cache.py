@@ -30,7 +30,7 @@ from typing import Any
 import attrs
 
 from ddl.diagnostics import SourceMap
-from ddl.files import read_regular, write_atomic
+from ddl.files import make_private_dir, read_regular, write_atomic
 from ddl.regular import Limits
 from ddl.types.checked import CheckedModule
 from ddl.verify.config import CheckSettings
@@ -324,12 +324,11 @@ class ResultCache:
     def _ensure_dir(self) -> None:
         if self.directory.is_dir():
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
-        # Like .pytest_cache: keep the directory out of version control and backups.
-        for name, text in (("CACHEDIR.TAG", "Signature: 8a477f597d28d172789f06886806bc55\n"
-                                            "# This directory holds ddl check results (see spec/checks.md).\n"),
-                           (".gitignore", "# created by ddl check\n*\n")):
-            try:
-                (self.directory / name).write_text(text, encoding="utf-8")
-            except OSError:
-                pass
+        make_private_dir(self.directory, "ddl check")
+        # Like .pytest_cache: also out of backups.
+        try:
+            (self.directory / "CACHEDIR.TAG").write_text(
+                "Signature: 8a477f597d28d172789f06886806bc55\n"
+                "# This directory holds ddl check results (see spec/checks.md).\n", encoding="utf-8")
+        except OSError:
+            pass
