@@ -340,3 +340,24 @@ def test_two_parameters_with_the_same_value_teach_nothing(tmp_path: Path) -> Non
     assert literal == ['"hey can you write up an invoice reminder to " client "? #" invoice ", $" grouped(amount) '
                        '", " number(days_overdue) " days past due" ("?" | "." | "!")?']
     assert all(said.format(12) not in a.utterances for a in learned.alternatives)
+
+
+def test_a_formatted_file_stays_formatted_and_widens_again(served: Registry) -> None:
+    # widen writes as `ddl fmt` does, and the formatter dropping `( … ) | learned`'s parentheses does not
+    # stop the next widening from finding the authored grammar.
+    from ddl.syntax.fmt import format_source
+
+    fam = served.by_name["trip_weather"]
+    text, _ = format_source(Path(fam.path).read_text(encoding="utf-8"), fam.path)
+    assert text is not None
+    candidates = [Candidate("tokyo weather 4 days", {"city": "tokyo", "days": 4}, 3),
+                  Candidate("forecast for paris please", {"city": "paris"}, 4)]
+    learned = learn(fam.checked, _grammar(served, "trip_weather"), candidates)
+    first = widen_source(text, fam.path, "trip_weather", learned.alternatives, candidates,
+                         others=_others(served, "trip_weather"))
+    assert first.ok, first.refused
+    assert format_source(first.source, fam.path)[0] == first.source
+    assert max(len(line) for line in first.source.splitlines()) <= 120
+    again = widen_source(first.source, fam.path, "trip_weather", learned.alternatives, candidates,
+                         others=_others(served, "trip_weather"))
+    assert again.ok and again.source == first.source  # relearned from the same candidates: the same file

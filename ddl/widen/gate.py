@@ -40,6 +40,7 @@ from ddl.regular import Lang
 from ddl.regular.errors import RegularError
 from ddl.syntax import ast as A
 from ddl.syntax import parse_source
+from ddl.syntax.fmt import format_source
 from ddl.types.checked import CheckedFamily
 from ddl.values import to_json
 from ddl.widen.learn import Alternative, Candidate
@@ -372,12 +373,40 @@ def _base_text(text: str, path: str, family: str) -> str:
     span = _learned_span(text, grammar)
     if span is None:
         return text
-    body = text[grammar.body.span.start:grammar.body.span.end]
-    suffix = f" | {LEARNED_RULE}"
-    if body.startswith("(") and body.endswith(")" + suffix):
-        inner = body[1:-len(")" + suffix)]
-        text = text[:grammar.body.span.start] + inner + text[grammar.body.span.end:]
+    body = grammar.body
+    if (isinstance(body, A.RAlt) and len(body.items) > 1 and isinstance(body.items[-1], A.RRef)
+            and body.items[-1].name == LEARNED_RULE and body.items[-1].module is None):
+        # `(authored) | learned` as widen writes it, or `a | b | learned` once `ddl fmt` dropped the
+        # parentheses: the authored alternatives are the items before the last.
+        authored = text[body.items[0].span.start:body.items[-2].span.end]
+        if authored.startswith("(") and authored.endswith(")") and len(body.items) == 2 \
+                and _balanced(authored[1:-1]):
+            authored = authored[1:-1]
+        text = text[:body.span.start] + authored + text[body.span.end:]
     return text[:span[0]] + text[span[1]:]
+
+
+def _balanced(text: str) -> bool:
+    """Whether the parentheses of ``text`` pair up outside text literals (so ``(text)`` is one group)."""
+    depth, quoted, escaped = 0, False, False
+    for ch in text:
+        if quoted:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                quoted = False
+            continue
+        if ch == '"':
+            quoted = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
 
 
 def _with_learned(base: str, path: str, family: str, sources: Sequence[str], *, only: bool = False,
@@ -393,8 +422,16 @@ def _with_learned(base: str, path: str, family: str, sources: Sequence[str], *, 
     body = base[body_start:body_end]
     new_body = LEARNED_RULE if only else f"({body}) | {LEARNED_RULE}"
     if base[line_start:body_start].strip():  # the body shares its line with something: start a new line
-        return base[:body_start] + "\n" + rule + indent + new_body + base[body_end:]
-    return base[:line_start] + rule + indent + new_body + base[body_end:]
+        widened = base[:body_start] + "\n" + rule + indent + new_body + base[body_end:]
+    else:
+        widened = base[:line_start] + rule + indent + new_body + base[body_end:]
+    # A file kept as `ddl fmt` writes it stays so (a learned rule is thousands of characters on one line
+    # otherwise, and `ddl fmt --check` would fail); any other file keeps its own layout. What is checked
+    # is what is written.
+    if format_source(base, path)[0] != base:
+        return widened
+    formatted, _ = format_source(widened, path)
+    return formatted if formatted is not None else widened
 
 
 def _family_grammar(text: str, path: str, family: str) -> CompiledGrammar:
