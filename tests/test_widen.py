@@ -361,3 +361,6 @@ def test_a_formatted_file_stays_formatted_and_widens_again(served: Registry) -> 
     again = widen_source(first.source, fam.path, "trip_weather", learned.alternatives, candidates,
                          others=_others(served, "trip_weather"))
     assert again.ok and again.source == first.source  # relearned from the same candidates: the same file
+    # Nothing left to learn: the authored file comes back, byte for byte.
+    emptied = widen_source(first.source, fam.path, "trip_weather", [], [], others=_others(served, "trip_weather"))
+    assert emptied.source == text

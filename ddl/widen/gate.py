@@ -369,6 +369,7 @@ def _learned_span(text: str, grammar: A.GrammarDecl) -> tuple[int, int] | None:
 
 def _base_text(text: str, path: str, family: str) -> str:
     """The module with the family's grammar as authored: no learned rule, no ``| learned``."""
+    original = text
     _, grammar = _decls(text, path, family)
     span = _learned_span(text, grammar)
     if span is None:
@@ -383,7 +384,10 @@ def _base_text(text: str, path: str, family: str) -> str:
                 and _balanced(authored[1:-1]):
             authored = authored[1:-1]
         text = text[:body.span.start] + authored + text[body.span.end:]
-    return text[:span[0]] + text[span[1]:]
+    base = text[:span[0]] + text[span[1]:]
+    if format_source(original, path)[0] == original:  # formatted, so the authored file was: the same bytes
+        base = format_source(base, path)[0] or base
+    return base
 
 
 def _balanced(text: str) -> bool:
