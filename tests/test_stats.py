@@ -200,8 +200,8 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 def test_plot_writes_a_png(store: Store, tmp_path: Path) -> None:
     _fill(store)
-    out = plot(store, tmp_path / "plots" / "cost.png", price_in=0.5, price_out=2.0)
-    assert out == tmp_path / "plots" / "cost.png"
+    out = plot(store, tmp_path / "cost.png", price_in=0.5, price_out=2.0)
+    assert out == tmp_path / "cost.png"
     data = out.read_bytes()
     width, height = _png_size(data)
     assert width > 0 and height > 0 and len(data) > 1000
@@ -231,6 +231,16 @@ def test_plot_to_an_unwritable_place_is_a_clear_error(store: Store, tmp_path: Pa
     blocker.write_text("x")
     with pytest.raises(HandlerError, match="cannot write plot"):
         plot(store, blocker / "sub" / "x.png", price_in=0.5, price_out=2.0)
+
+
+def test_plot_refuses_a_missing_folder_and_a_name_that_is_not_png(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(HandlerError, match="no directory") as info:
+        plot(store, tmp_path / "typo" / "x.png", price_in=0.5, price_out=2.0)
+    assert not (tmp_path / "typo").exists()  # nothing created on the way
+    for name in ("cost.jpg", "cost.txt", "cost"):
+        with pytest.raises(HandlerError, match="the plot is a PNG") as info:
+            plot(store, tmp_path / name, price_in=0.5, price_out=2.0)
+        assert info.value.code == "DDL705" and not (tmp_path / name).exists()
 
 
 # ----------------------------------------------------------------------------------------

@@ -441,10 +441,15 @@ def plot(
     matplotlib is optional (``ddl-lang[plot]``) and imported only here; drawing goes through the
     Agg canvas directly, so no GUI backend or global pyplot state is involved.
     """
-    fig = figure(store, price_in=price_in, price_out=price_out, cost_per_call=cost_per_call, det_cost=det_cost)
     out = Path(path)
+    # A PNG under any other name would mislead whatever opens it; a missing folder is a typo more often
+    # than a wish (as for any output file, it is not created).
+    if out.suffix.lower() != ".png":
+        raise HandlerError(f"the plot is a PNG: name it .png, not '{out.name}'", "DDL705")
+    if not out.parent.is_dir():
+        raise HandlerError(f"cannot write plot '{out}': no directory '{out.parent}'", "DDL705")
+    fig = figure(store, price_in=price_in, price_out=price_out, cost_per_call=cost_per_call, det_cost=det_cost)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out, format="png")
     except OSError as exc:
         raise HandlerError(f"cannot write plot '{out}': {exc.strerror or exc}", "DDL705") from None
