@@ -223,3 +223,13 @@ async def test_positions_count_utf16_code_units_after_non_ascii_text(client: Lan
     _, diagnostics = await open_document(client, "unicode.ddl", text)
     assert [d.code for d in diagnostics] == ["DDL213"]
     assert diagnostics[0].range == T.Range(T.Position(2, 28), T.Position(2, 29))
+
+
+async def test_a_request_about_a_file_that_is_gone_answers_nothing(client: LanguageClient) -> None:
+    # Neither open in the editor nor on disk (deleted meanwhile): no error, no traceback, nothing to say.
+    gone = T.TextDocumentIdentifier((client.root / "deleted.ddl").as_uri())  # type: ignore[attr-defined]
+    assert await client.text_document_hover_async(T.HoverParams(gone, T.Position(0, 0))) is None
+    assert await client.text_document_definition_async(T.DefinitionParams(gone, T.Position(0, 0))) is None
+    assert not await client.text_document_document_symbol_async(T.DocumentSymbolParams(gone))
+    assert not await client.text_document_formatting_async(
+        T.DocumentFormattingParams(gone, T.FormattingOptions(tab_size=2, insert_spaces=True)))

@@ -76,12 +76,20 @@ class DDLServer(LanguageServer):
         path = to_fs_path(uri) if uri.startswith("file:") else None
         return path or "<input>"
 
+    def text_of(self, uri: str) -> str:
+        """The document's text: the editor's buffer when it is open, else the file; a document that is
+        neither (a request about a deleted file) is empty, so the request answers nothing rather than fail."""
+        try:
+            return self.workspace.get_text_document(uri).source
+        except (OSError, UnicodeDecodeError):
+            return ""
+
     def analyse(self, uri: str) -> Analysis:
-        doc = self.workspace.get_text_document(uri)
+        text = self.text_of(uri)
         previous = self.analyses.get(uri)
-        if previous is not None and previous.text == doc.source:
+        if previous is not None and previous.text == text:
             return previous
-        analysis = Analysis(doc.source, self.path_of(uri), self.imported, previous)
+        analysis = Analysis(text, self.path_of(uri), self.imported, previous)
         self.analyses[uri] = analysis
         return analysis
 
@@ -239,7 +247,7 @@ def completion(ls: DDLServer, params: T.CompletionParams) -> T.CompletionList:
 @server.feature(T.TEXT_DOCUMENT_FORMATTING)
 def formatting(ls: DDLServer, params: T.DocumentFormattingParams) -> list[T.TextEdit] | None:
     uri = params.text_document.uri
-    text = ls.workspace.get_text_document(uri).source
+    text = ls.text_of(uri)
     formatted, _ = format_source(text, ls.path_of(uri))
     if formatted is None:
         return None  # does not parse: the diagnostics say why; nothing to format
