@@ -102,7 +102,10 @@ class DDLFile(pytest.File):
 
         settings = self.config.stash[_SETTINGS]
         allow_unknown = _allow_unknown(self.config)
-        path = str(self.path)
+        # Named as pytest names it, relative to where pytest runs (`ex/books.ddl:52:3: DDL505: …` in the
+        # failure and in the short summary, not an absolute path that the summary line cuts off).
+        here = Path(self.config.invocation_params.dir)
+        path = str(self.path.relative_to(here)) if self.path.is_relative_to(here) else str(self.path)
         result = check_file(path, settings.limits(), imports=ImportScope.of(path, settings.import_path))
         sources = result.sources or SourceMap()
         # What `ddl check` reports as an error, as it reports it (an allowed unknown is a warning).
