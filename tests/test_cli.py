@@ -63,6 +63,15 @@ def test_python_dash_m() -> None:
     assert result.returncode == 0 and result.stdout.startswith("ddl ")
 
 
+def test_a_mistyped_command_or_option_is_the_right_parsers_usage_error() -> None:
+    typo = ddl("chek", "examples")
+    assert typo.returncode == 2 and "did you mean 'check'?" in typo.stderr
+    bogus = ddl("check", "--bogus", "examples")
+    assert bogus.returncode == 2
+    assert "ddl check: error: unrecognized arguments: --bogus" in bogus.stderr
+    assert bogus.stderr.startswith("usage: ddl check ")  # the subcommand's usage, not the top level's
+
+
 def test_no_command_is_usage_error() -> None:
     assert ddl().returncode == 2
 

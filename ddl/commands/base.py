@@ -14,12 +14,13 @@ Every file or directory a command reads because the user named it goes through :
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ddl.diagnostics import Diagnostic, SourceMap
+from ddl.diagnostics import Diagnostic, SourceMap, did_you_mean
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a tool stopped by a closed pipe
@@ -39,8 +40,30 @@ class Reported(Exception):
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # argparse exits 2 on usage errors, as we want
+        chosen = re.match(r"argument \w+: invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+        if chosen:  # `ddl chek`: the one did-you-mean of the project
+            hint = did_you_mean(chosen.group(1), re.findall(r"'([^']*)'", chosen.group(2)))
+            message += f"; {hint}" if hint else ""
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        # An option the subcommand does not know is the subcommand's error, with its usage
+        # (`ddl check: error: unrecognized arguments: --bogus`), not the top level's.
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(parsed, "command", None)
+            sub = self.subcommand(command) if command else None
+            (sub or self).error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
+
+    def subcommand(self, name: str) -> argparse.ArgumentParser | None:
+        """The parser of subcommand ``name`` (None if this parser has no such subcommand)."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                found = action.choices.get(name)
+                return found if isinstance(found, argparse.ArgumentParser) else None
+        return None
 
 
 def print_diagnostics(diags: Sequence[Diagnostic], sources: SourceMap, out: TextIO | None = None, *,
