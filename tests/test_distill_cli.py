@@ -108,6 +108,14 @@ def test_an_unknown_model_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "x.ddl").exists()
 
 
+def test_a_failing_model_call_is_the_error_not_a_verdict_on_families(tmp_path: Path) -> None:
+    proc, _ = distill(tmp_path, [], "-o", "x.ddl", model="fake-broken")
+    assert proc.returncode != 0 and not (tmp_path / "x.ddl").exists()
+    assert "ddl distill: error: DDL703" in proc.stderr
+    assert "no family passed" not in proc.stderr  # no family was ever tried
+    assert "nothing was written (transcript: .ddl-distill/" in proc.stderr
+
+
 def test_the_model_comes_from_ddl_model_or_it_is_a_usage_error(tmp_path: Path) -> None:
     proc, _ = distill(tmp_path, [fenced(GOOD)], model=None)
     assert proc.returncode == 2 and "no model" in proc.stderr and "DDL_MODEL" in proc.stderr

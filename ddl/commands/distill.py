@@ -111,7 +111,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not result.ok:
         if result.error is not None:
             print(f"ddl {COMMAND}: error: {result.error['code']}: {result.error['message']}", file=err)
-        if result.rounds:
+        if result.rounds and result.error is None:  # a failed model call is the error above, not a verdict
             print(f"ddl {COMMAND}: no family passed after {_rounds(len(result.rounds))}; nothing was written "
                   f"(transcript: {result.transcript})", file=err)
         else:
