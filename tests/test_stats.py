@@ -452,3 +452,13 @@ def test_the_plot_of_the_issues_ledger_names_the_unanswered(store: Store, tmp_pa
         "savings unknown: no priced model answer to compare with (give --cost-per-call, or --price-in/--price-out)")
     out = plot(store, tmp_path / "issue.png", price_in=0.0, price_out=0.0, cost_per_call=0.002)
     assert _png_size(out.read_bytes())[0] > 0
+
+
+def test_without_prices_the_costs_are_unknown_not_zero(store: Store) -> None:
+    _fill(store)
+    lines = render_text(compute_stats(store, price_in=0.0, price_out=0.0)).splitlines()
+    actual = next(line for line in lines if line.startswith("actual cost"))
+    assert actual.split(None, 2)[2] == "unknown (no prices given)"
+    assert not any(line.split()[-1] == "0" for line in lines if "cost" in line)
+    priced = render_text(compute_stats(store, price_in=0.5, price_out=2.0))
+    assert "unknown (no prices given)" not in priced

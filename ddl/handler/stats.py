@@ -288,17 +288,20 @@ def render_text(stats: Stats) -> str:
     else:
         rows.append(("price per 1,000 tokens", f"in {_money(s.price_in)}, out {_money(s.price_out)}"))
     if s.det_cost:
-        rows.append(("c_det (per deterministic answer)", _money(s.det_cost)))
-    rows.append(("mean cost of a model call", _money(s.cost_per_llm_call)))
+        rows.append(("cost per deterministic answer", _money(s.det_cost)))
+    # Without any price, every model cost below is unknown, not 0 (0 would read as "free").
+    priced = s.cost_per_call is not None or bool(s.price_in or s.price_out or s.det_cost)
+    cost = _money if priced else (lambda _: "unknown (no prices given)")
+    rows.append(("mean cost of a model call", cost(s.cost_per_llm_call)))
     if s.extracted:
         rows += [
-            ("mean cost of an extraction call", _money(s.cost_per_extraction)),
-            ("cost of extracted answers", _money(s.extraction_cost)),
+            ("mean cost of an extraction call", cost(s.cost_per_extraction)),
+            ("cost of extracted answers", cost(s.extraction_cost)),
         ]
     rows += [
-        ("mean cost per query", _money(s.expected_cost_per_query)),
-        ("actual cost", _money(s.actual_cost)),
-        (f"cost had the model answered the {s.answered:,} answered", _money(s.standard_cost)),
+        ("mean cost per query", cost(s.expected_cost_per_query)),
+        ("actual cost", cost(s.actual_cost)),
+        (f"cost had the model answered the {s.answered:,} answered", cost(s.standard_cost)),
         ("savings on the answered queries", f"{_money(s.savings)} ({_pct(s.savings_share)})"
          if s.standard_cost or not s.answered else f"unknown: {UNPRICED}"),
     ]
