@@ -146,7 +146,10 @@ async def test_hover_shows_types_of_expressions_and_docs_of_builtins(client: Lan
     # A parameter: its declared type, resolved.
     hover = await client.text_document_hover_async(T.HoverParams(ident, at(BOOKS, "show(count)", 6)))
     assert hover is not None and isinstance(hover.contents, T.MarkupContent)
-    assert "param count : Int in 1..20" in hover.contents.value
+    assert "param count : Int in 1..20 = 5" in hover.contents.value  # the default, as written
+    hover = await client.text_document_hover_async(T.HoverParams(ident, at(BOOKS, "param decade", 7)))
+    assert hover is not None and isinstance(hover.contents, T.MarkupContent)
+    assert "= 2000 where decade % 10 == 0" in hover.contents.value
 
 
 async def test_go_to_definition_in_the_file_and_into_the_stdlib(client: LanguageClient) -> None:

@@ -461,11 +461,19 @@ class Analysis:
             return None
         return Hover("\n\n".join(parts), span)
 
+    def _written(self, node: Any) -> str:
+        """An expression as the source writes it, on one line."""
+        return " ".join(self.text[node.span.start:node.span.end].split())
+
     def _described(self, decl: Decl) -> str:
         if decl.kind == "param" and self.checked is not None and decl.parent in self.checked.families:
             p = self.checked.families[decl.parent].param(decl.name)
             if p is not None:
-                return f"param {p.name} : {p.type}"
+                # The type resolved, then the default and the `where` as written (`= 5`, `where n != 3`).
+                node = decl.node
+                extras = [f"= {self._written(node.default)}" if getattr(node, "default", None) is not None else "",
+                          f"where {self._written(node.where)}" if getattr(node, "where", None) is not None else ""]
+                return " ".join([f"param {p.name} : {p.type}", *(e for e in extras if e)])
         if decl.kind == "family":
             return f"family {decl.name}"
         return decl.detail or decl.name
