@@ -300,6 +300,16 @@ def test_every_printed_id_pastes_back(pytester: pytest.Pytester) -> None:
         "sub/cabin.ddl::cabin_booking::example[1]", "sub/cabin.ddl::cabin_booking::example[2]"]
 
 
+def test_checks_share_ddl_checks_result_cache_unless_told_not_to(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".ddl", halves=WRONG_EXAMPLE)
+    uncached = outcomes(pytester.runpytest("--ddl", "-v", "--ddl-no-cache", *FAST))
+    assert not (pytester.path / ".ddl-cache").exists()  # neither read nor written
+    first = outcomes(pytester.runpytest("--ddl", "-v", *FAST))
+    assert any((pytester.path / ".ddl-cache").iterdir())  # written, as `ddl check` writes it
+    again = outcomes(pytester.runpytest("--ddl", "-v", *FAST))  # read back: the same verdicts
+    assert uncached == first == again and again["halves.ddl::halves::example[2]"] == "FAILED"
+
+
 def test_last_failed_reruns_exactly_the_failed_items(pytester: pytest.Pytester) -> None:
     pytester.makefile(".ddl", halves=WRONG_EXAMPLE, schema=SQL)
     shutil.copy(ROOT / "examples" / "books.ddl", pytester.path / "books.ddl")

@@ -6,7 +6,7 @@ pytest-ruff's ``--ruff``: ``pytest --ddl`` or ``ddl = true`` in the ini file (``
 language, so a project whose ``schema.ddl`` is SQL is left alone.
 
 A file is checked once, as ``ddl check`` does (:func:`ddl.api.check_file`, the ``[check]`` limits and
-import path of ``ddl.toml``, no result cache).  ``books.ddl::check`` fails when the file does not
+import path of the config file, and its result cache ``.ddl-cache`` unless ``--ddl-no-cache``).  ``books.ddl::check`` fails when the file does not
 compile; ``books.ddl::recommend_books::check`` fails exactly when ``ddl check`` reports an error for
 that family (unknown obligations included unless ``--ddl-allow-unknown``); ``…::example[2]`` reports
 that example's obligations (its output and its utterance); properties (``…::round_trip``) run on the
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ddl.verify.config import CheckSettings
 
 _SETTINGS: pytest.StashKey[CheckSettings] = pytest.StashKey()
-_TUNING = ("ddl_examples", "ddl_seed", "ddl_profile", "ddl_allow_unknown")
+_TUNING = ("ddl_examples", "ddl_seed", "ddl_profile", "ddl_allow_unknown", "ddl_no_cache")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,6 +42,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--ddl-allow-unknown", action="store_true", default=False,
                     help="an unknown obligation does not fail a check item (as `ddl check --allow-unknown`)")
     parser.addini("ddl", type="bool", default=False, help="collect .ddl files (as --ddl)")
+    group.addoption("--ddl-no-cache", action="store_true", default=False,
+                    help="neither read nor write ddl check's result cache (.ddl-cache where pytest runs)")
     parser.addini("ddl_allow_unknown", type="bool", default=False, help="as --ddl-allow-unknown")
 
 
@@ -99,6 +101,7 @@ class DDLFile(pytest.File):
         # deferred: the plugin loads in every pytest run; the language loads only when a .ddl file is collected
         from ddl.api import ImportScope, Program, check_file
         from ddl.diagnostics import SourceMap
+        from ddl.verify.cache import DEFAULT_DIR, ResultCache
 
         settings = self.config.stash[_SETTINGS]
         allow_unknown = _allow_unknown(self.config)
@@ -106,7 +109,9 @@ class DDLFile(pytest.File):
         # failure and in the short summary, not an absolute path that the summary line cuts off).
         here = Path(self.config.invocation_params.dir)
         path = str(self.path.relative_to(here)) if self.path.is_relative_to(here) else str(self.path)
-        result = check_file(path, settings.limits(), imports=ImportScope.of(path, settings.import_path))
+        # ddl check's result cache (content-addressed, sealed): an unchanged file is not proved again.
+        cache = None if self.config.getoption("ddl_no_cache") else ResultCache(here / DEFAULT_DIR)
+        result = check_file(path, settings.limits(), cache, imports=ImportScope.of(path, settings.import_path))
         sources = result.sources or SourceMap()
         # What `ddl check` reports as an error, as it reports it (an allowed unknown is a warning).
         errors = [(f, d) for f in result.findings if (d := f.effective(allow_unknown)).is_error]
