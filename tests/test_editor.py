@@ -382,3 +382,19 @@ def test_the_server_answers_a_malformed_message_with_one_line_and_no_traceback()
     assert b"Traceback" not in result.stderr
     assert result.stderr.decode().startswith("ddl lsp: error: ")
     assert b'"window/showMessage"' in result.stdout  # the client is told too
+
+
+def test_a_request_before_initialize_is_server_not_initialized() -> None:
+    # Raw JSON-RPC (a client library would not send it): the protocol's -32002, no traceback.
+    import json
+
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "textDocument/hover", "params": {
+        "textDocument": {"uri": "file:///x.ddl"}, "position": {"line": 0, "character": 0}}}).encode()
+    exit_note = json.dumps({"jsonrpc": "2.0", "method": "exit"}).encode()
+    framed = b"".join(b"Content-Length: %d\r\n\r\n%s" % (len(m), m) for m in (body, exit_note))
+    proc = subprocess.run([sys.executable, "-m", "ddl", "lsp"], input=framed, capture_output=True, timeout=60)
+    header, _, rest = proc.stdout.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in header.split(b"\r\n") if line.lower().startswith(b"content-length"))
+    reply = json.loads(rest[:length])
+    assert reply["id"] == 1 and reply["error"]["code"] == -32002, reply
+    assert b"Traceback" not in proc.stderr and b"Traceback" not in proc.stdout

@@ -236,3 +236,4 @@ async def test_a_request_about_a_file_that_is_gone_answers_nothing(client: Langu
     assert not await client.text_document_document_symbol_async(T.DocumentSymbolParams(gone))
     assert not await client.text_document_formatting_async(
         T.DocumentFormattingParams(gone, T.FormattingOptions(tab_size=2, insert_spaces=True)))
+

@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as T
+from pygls.exceptions import JsonRpcServerNotInitialized
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
+from pygls.workspace import Workspace
 
 from ddl.api import check_source
 from ddl.diagnostics import Diagnostic, Span
@@ -69,6 +71,15 @@ class DDLServer(LanguageServer):
             self.checker.submit(int).result()  # its one thread starts now, with the stack size above
         finally:
             threading.stack_size(0)
+
+    @property
+    def workspace(self) -> Workspace:
+        # A request before `initialize` is the protocol's ServerNotInitialized (-32002), not an
+        # internal error with a traceback.
+        try:
+            return super().workspace
+        except RuntimeError:
+            raise JsonRpcServerNotInitialized() from None
 
     # -- documents
     def path_of(self, uri: str) -> str:
