@@ -164,7 +164,9 @@ def _capable_reply(prompt: Any, response: Any, is_async: bool) -> str:
     return reply
 
 
-class CapableModel(llm.Model):
+class _Capable:
+    """What the sync and async capable models both declare."""
+
     model_id = CAPABLE
     can_stream = True
     supports_schema = True
@@ -172,20 +174,15 @@ class CapableModel(llm.Model):
     attachment_types = frozenset({"image/png", "text/plain"})
     Options = _CapableOptions
 
+
+class CapableModel(_Capable, llm.Model):
     def execute(self, prompt: Any, stream: bool, response: Any, conversation: Any) -> Iterator[str]:
         reply = _capable_reply(prompt, response, is_async=False)
         if reply:
             yield reply
 
 
-class AsyncCapableModel(llm.AsyncModel):
-    model_id = CAPABLE
-    can_stream = True
-    supports_schema = True
-    supports_tools = True
-    attachment_types = frozenset({"image/png", "text/plain"})
-    Options = _CapableOptions
-
+class AsyncCapableModel(_Capable, llm.AsyncModel):
     async def execute(self, prompt: Any, stream: bool, response: Any, conversation: Any) -> Any:  # type: ignore[override]
         reply = _capable_reply(prompt, response, is_async=True)
         if reply:
