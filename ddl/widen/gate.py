@@ -95,6 +95,7 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
     """Admit as many of ``alternatives`` into ``family`` of the module ``text`` (at ``path``) as the gate
     allows; the result holds the new text and its diff (nothing is written here)."""
     base = _base_text(text, path, family)
+    formatted = format_source(base, path)[0] == base  # once: the widened text is then written formatted too
     current = _family_grammar(text, path, family)
     base_grammar = current if base == text else _family_grammar(base, path, family)
     by_alt = {a.source: a for a in alternatives}
@@ -161,7 +162,8 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
     for _ in range(MAX_ROUNDS):
         if not keep:
             break
-        new_text = _with_learned(base, path, family, keep, note=_note([by_alt[s] for s in keep]))
+        new_text = _with_learned(base, path, family, keep, note=_note([by_alt[s] for s in keep]),
+                                 as_formatted=formatted)
         # Compiled first, proved last: the checks 2-4 below are cheap next to `ddl check`'s obligations
         # and refuse most rounds, so a round they refuse costs no proof.
         module, diagnostics = compile_source(new_text, path)
@@ -229,7 +231,8 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
                                base=base, path=path)
         keep, new_text = _without_subsumed(keep, general, by_alt, alt_lang, base_grammar, new_text,
                                            lambda sources: _with_learned(base, path, family, sources,
-                                                                         note=_note([by_alt[s] for s in sources])),
+                                                                         note=_note([by_alt[s] for s in sources]),
+                                                                         as_formatted=formatted),
                                            path)
         admitted = tuple(by_alt[s] for s in keep)
         checks = ("L(G) ⊆ L(G'): every utterance the authored grammar accepts is still accepted",
@@ -414,8 +417,9 @@ def _balanced(text: str) -> bool:
 
 
 def _with_learned(base: str, path: str, family: str, sources: Sequence[str], *, only: bool = False,
-                  note: str = "") -> str:
-    """``base`` (an authored grammar) with a learned rule of ``sources``; ``only``: the body is just that rule."""
+                  note: str = "", as_formatted: bool = False) -> str:
+    """``base`` (an authored grammar) with a learned rule of ``sources``; ``only``: the body is just that rule;
+    ``as_formatted``: written as ``ddl fmt`` writes it (for a base that is)."""
     _, grammar = _decls(base, path, family)
     body_start, body_end = grammar.body.span.start, grammar.body.span.end
     line_start = base.rfind("\n", 0, body_start) + 1
@@ -432,7 +436,7 @@ def _with_learned(base: str, path: str, family: str, sources: Sequence[str], *, 
     # A file kept as `ddl fmt` writes it stays so (a learned rule is thousands of characters on one line
     # otherwise, and `ddl fmt --check` would fail); any other file keeps its own layout. What is checked
     # is what is written.
-    if format_source(base, path)[0] != base:
+    if not as_formatted:
         return widened
     formatted, _ = format_source(widened, path)
     return formatted if formatted is not None else widened
