@@ -29,7 +29,9 @@ import itertools
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -75,6 +77,12 @@ class _Fallback(Exception):
 
 
 # ------------------------------------------------------------------ helpers the generated code calls
+
+
+def _show_int(c: Ctx, v: int) -> str:
+    """b_show of an Int of 2048 bits or more: its cost charged first, the text checked against max_text."""
+    _call_cost(c, "show", (v,))
+    return _fits(c, ops.show(v))  # type: ignore[no-any-return]
 
 
 def _budget(c: Ctx) -> None:
@@ -216,17 +224,17 @@ class _Compiler(ir.Visitor):
     steps included, are emitted as statements), so it may be used inside a larger expression.
     """
 
-    def __init__(self, module: CheckedModule, tables: Evaluator):
+    def __init__(self, module: CheckedModule, tables: Evaluator, *, inline: bool = True):
         self.module = module
         self.tables = tables
         self.limits = tables.budget
         self.globals: dict[str, Any] = {
             "_budget": _budget, "_charge": _charge, "_fits": _fits, "_text_out": _text_out, "_concat": _concat,
             "_pair": _pair, "_int_big": _int_big, "_dec_arith": _dec_arith, "_narrow": _narrow, "_range": _range,
-            "_index": _index, "_call_cost": _call_cost, "_Fallback": _Fallback, "RecordV": RecordV, "SomeV": SomeV,
+            "_index": _index, "_call_cost": _call_cost, "_show_int": _show_int, "INT_TEXT": B._INT_RE.fullmatch, "_Fallback": _Fallback, "RecordV": RecordV, "SomeV": SomeV,
             "pmap": pmap, "pvector": pvector, "arm_index": arm_index, "show": ops.show, "coerce": ops.coerce,
             "to_decimal": ops.to_decimal, "negate": ops.negate, "compare": ops.compare,
-            "values_equal": ops.values_equal, "to_json": to_json, "SMALL_INT": ops.SMALL_INT,
+            "values_equal": ops.values_equal, "to_json": to_json, "SMALL_INT": ops.SMALL_INT, "NSMALL_INT": -ops.SMALL_INT, "NBIGDEC": -Decimal(10) ** _DEC_SCALE_MAX,
             "BIGDEC": Decimal(10) ** _DEC_SCALE_MAX, "quantize": ops.quantize, "Decimal": Decimal, "BIG": ops.BIG, "ROUND_HALF_EVEN": ROUND_HALF_EVEN,
             "floor": math.floor, "ceil": math.ceil, "NEW": object.__new__,
             "SET_SOME": _slot_setter(SomeV, "value"), "SET_TYPE": _slot_setter(RecordV, "type_name"),
@@ -236,6 +244,14 @@ class _Compiler(ir.Visitor):
         self.functions: dict[str, str] = {}  # DDL function key → Python name
         self._names = itertools.count()
         self.block = _Block(1)
+        # What the code emitted so far has computed, for reuse where it is in scope (see nested()):
+        self.avail: dict[str, str] = {}  # a pure expression's text → the local holding its value
+        self.calls: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {}  # (fn, args) → (result, steps local)
+        self.records: dict[str, dict[str, str]] = {}  # a record built here → its fields' locals
+        self.inline = inline
+        self.inlined = 0  # IR nodes inlined so far (bounded: the generated text stays small)
+        self.loops = 0  # comprehensions open at the point being emitted
+        self._sizes: dict[str, int] = {}
 
     # -- naming
 
@@ -254,17 +270,40 @@ class _Compiler(ir.Visitor):
         self.globals[name] = value
         return name
 
-    def temp(self, expr: str) -> str:
-        """Evaluate ``expr`` into a fresh local now (so it can be used twice)."""
+    def temp(self, expr: str, *, share: bool = True) -> str:
+        """Evaluate ``expr`` into a fresh local now (so it can be used twice).
+
+        A pure expression (see :func:`_shareable`; ``share=False`` where it calls a lambda) already
+        evaluated in scope is not evaluated again: its local is the value.  Steps are unaffected:
+        they are counted per IR node and emitted as statements, never inside the expression.
+        """
         if expr.isidentifier() or _is_literal(expr):
             return expr
+        share = share and _shareable(expr)
+        if share:
+            hit = self.avail.get(expr)
+            if hit is not None:
+                return hit
         name = self.fresh("t")
         self.block.emit(f"{name} = {expr}")
+        if share:
+            self.avail[expr] = name
         return name
 
-    def fits(self, expr: str, t: Type | None = None) -> str:
+    @contextmanager
+    def nested(self, *, function: bool = False) -> Iterator[None]:
+        """Code that may not run (a branch, a loop body) or runs elsewhere (a function): what it computes is
+        forgotten after it; a new Python function (``function``) sees nothing computed outside it."""
+        saved = self.avail, self.calls
+        self.avail, self.calls = ({}, {}) if function else (dict(self.avail), dict(self.calls))
+        try:
+            yield
+        finally:
+            self.avail, self.calls = saved
+
+    def fits(self, expr: str, t: Type | None = None, *, share: bool = True) -> str:
         """``expr`` (a Text, List or Map) into a temp, checked against the size budget inline."""
-        value = self.temp(expr)
+        value = self.temp(expr, share=share)
         limit = self.limits.max_text if isinstance(t, TextT) else self.limits.max_items
         if t is None or isinstance(t, (TextT, ListT, MapT)):
             if t is None:
@@ -278,13 +317,22 @@ class _Compiler(ir.Visitor):
         """Charge the size cost of texts, lists and maps (len >> SIZE_SHIFT) before work on them."""
         if not values:
             return
-        self.block.flush()
-        total = " + ".join(f"len({v})" for v in values)
         # Work linear in operands that already exist: counted now, looked at by the next checkpoint.
-        if len(values) == 1:
-            self.block.emit(f"if {total} >= {1 << ops.SIZE_SHIFT}: c.steps += {total} >> {ops.SIZE_SHIFT}")
+        unknown = [v for v in values if not _is_literal(v)]
+        known = sum(len(ast.literal_eval(v)) for v in values if _is_literal(v))
+        if not unknown:
+            self.block.pending += known >> ops.SIZE_SHIFT
+        elif len(unknown) == 1:
+            total = f"len({unknown[0]})" + (f" + {known}" if known else "")
+            self.block.emit(f"if len({unknown[0]}) >= {(1 << ops.SIZE_SHIFT) - known}: "
+                            f"c.steps += ({total}) >> {ops.SIZE_SHIFT}")
         else:
-            self.block.emit(f"c.steps += ({total}) >> {ops.SIZE_SHIFT}")
+            self.block.emit(f"c.steps += ({self.size_sum(values)}) >> {ops.SIZE_SHIFT}")
+
+    def size_sum(self, values: list[str]) -> str:
+        """The sum of the lengths of texts, lists and maps, literal ones counted now."""
+        known = sum(len(ast.literal_eval(v)) for v in values if _is_literal(v))
+        return " + ".join([f"len({v})" for v in values if not _is_literal(v)] + ([str(known)] if known else [])) or "0"
 
     # -- structure
 
@@ -315,10 +363,7 @@ class _Compiler(ir.Visitor):
             return self.temp(f"{{{', '.join(pairs[i][1] for i in order)}}}")
         if isinstance(node, ir.Let):
             self.block.pending += 1
-            value = self.expr(node.value, scope)
-            local = self.fresh("v")
-            self.block.emit(f"{local} = {value}")
-            return self.json(node.body, {**scope, node.name: local})
+            return self.json(node.body, {**scope, node.name: self.bind(self.expr(node.value, scope))})
         value = self.expr(node, scope)
         vt = node.type
         if isinstance(vt, (TextT, IntT, BoolT)):
@@ -348,9 +393,10 @@ class _Compiler(ir.Visitor):
         outer = self.block.pending
         self.block.pending = extra
         self.block.indent += 1
-        value = self.expr(node, scope)
-        self.block.flush()
-        self.block.emit(f"{target} = {value}")
+        with self.nested():
+            value = self.expr(node, scope)
+            self.block.flush()
+            self.block.emit(f"{target} = {value}")
         self.block.indent -= 1
         self.block.pending = outer
 
@@ -367,16 +413,17 @@ class _Compiler(ir.Visitor):
 
     def body(self, name: str, params: list[str], node: ir.Node, scope: Scope, *, check_end: bool = False,
              json: bool = False) -> str:
-        saved = self.block
-        self.block = _Block(1)
-        value = self.json(node, scope) if json else self.expr(node, scope)
+        saved, loops = self.block, self.loops
+        self.block, self.loops = _Block(1), 0
+        with self.nested(function=True):
+            value = self.json(node, scope) if json else self.expr(node, scope)
         if check_end:
             self.block.checkpoint()
         else:
             self.block.flush()
         self.block.emit(f"return {value}")
         text = f"def {name}({', '.join(params)}):\n" + "\n".join(self.block.lines) + "\n"
-        self.block = saved
+        self.block, self.loops = saved, loops
         return text
 
     # -- nodes
@@ -413,16 +460,25 @@ class _Compiler(ir.Visitor):
             return value
         if _small_int(t):
             return f"str({value})"  # int_text is str below 10**4000; SMALL_INT is far below
+        if isinstance(t, IntT):
+            return f"(str({value}) if NSMALL_INT < {value} < SMALL_INT else {self.const(int_text, 'show')}({value}))"
+        if isinstance(t, EnumT):
+            return f"{value}.display"
         for kind, fn in _SHOW_OF:
             if isinstance(t, kind):
                 return f"{self.const(fn, 'show')}({value})"
         return f"show({value})"
 
     def visit_Let(self, node: ir.Let, scope: Scope) -> str:
-        value = self.expr(node.value, scope)
+        return self.expr(node.body, {**scope, node.name: self.bind(self.expr(node.value, scope))})
+
+    def bind(self, value: str) -> str:
+        """A let's local: the value's own when it is a local or a literal already (never assigned again)."""
+        if value.isidentifier() or _is_literal(value):
+            return value
         local = self.fresh("v")
         self.block.emit(f"{local} = {value}")
-        return self.expr(node.body, {**scope, node.name: local})
+        return local
 
     def visit_If(self, node: ir.If, scope: Scope) -> str:
         cond = self.expr(node.cond, scope)
@@ -447,7 +503,7 @@ class _Compiler(ir.Visitor):
         if not unknown:
             return inline
         # Operands inside ±SMALL_INT cost nothing extra: checked here, the big-number cost otherwise.
-        test = " and ".join(f"-SMALL_INT < {v} < SMALL_INT" for v in unknown)
+        test = " and ".join(f"NSMALL_INT < {v} < SMALL_INT" for v in unknown)
         return self.temp(f"{inline} if {test} else _int_big(c, {op!r}, {left}, {right})")
 
     def decimal_arith(self, node: ir.Arith, left: str, right: str) -> str:
@@ -456,7 +512,7 @@ class _Compiler(ir.Visitor):
         if not (_scale_of(node.left.type) <= _DEC_SCALE_MAX and _scale_of(node.right.type) <= _DEC_SCALE_MAX):
             return self.temp(general)
         # Values of scale ≤ 300 inside ±10**300 are far below the size cost's threshold (ops.dec_arith_cost).
-        small = " and ".join(f"-BIGDEC < {v} < BIGDEC" for v, n in ((left, node.left), (right, node.right))
+        small = " and ".join(f"NBIGDEC < {v} < BIGDEC" for v, n in ((left, node.left), (right, node.right))
                              if not isinstance(n, ir.Const) and not _small_decimal(n.type))
         power = _power_of_ten(node.right)
         target = self.fresh("t")
@@ -493,8 +549,7 @@ class _Compiler(ir.Visitor):
         right = self.temp(self.expr(node.right, scope))
         t, op = node.left.type, node.op
         if isinstance(t, (TextT, ListT, MapT)):
-            self.block.emit(f"if len({left}) + len({right}) >= {1 << ops.SIZE_SHIFT}: "
-                            f"c.steps += (len({left}) + len({right})) >> {ops.SIZE_SHIFT}")
+            self.charge_sizes([left, right])
         elif not isinstance(t, _SCALAR_TYPES):
             self.block.emit(f"_pair(c, {left}, {right})")
         same = type(t) is type(node.right.type)
@@ -552,6 +607,9 @@ class _Compiler(ir.Visitor):
         obj = self.temp(self.expr(node.obj, scope))
         t = node.obj.type
         names = [n for n, _ in t.fields] if isinstance(t, RecordT) else []
+        known = self.records.get(obj)
+        if known is not None and node.name in known:
+            return known[node.name]
         if node.name in names:
             # Records are built in declaration order (the checker's MakeRecord, convert): read by position,
             # by name should a record ever come in another order.
@@ -584,8 +642,46 @@ class _Compiler(ir.Visitor):
 
     def visit_CallFn(self, node: ir.CallFn, scope: Scope) -> str:
         args = [self.temp(self.expr(a, scope)) for a in node.args]
-        fn = self.function(node.fn)
-        return self.temp(f"{fn}(c{''.join(', ' + a for a in args)})")
+        key = (node.fn, tuple(args))
+        known = self.calls.get(key)
+        if known is not None:
+            # The same function on the same values, already run in scope: the language is pure, so
+            # the value is that run's and so are the steps (counted by that run, added again here).
+            result, steps = known
+            self.block.emit(f"c.steps += {steps}")
+            return result
+        # The steps taken so far are c.steps + pending (everywhere): the call's are the difference.
+        start, pending = self.fresh("s"), self.block.pending
+        self.block.emit(f"{start} = c.steps")  # dropped by _prune unless the call is met again
+        if self.inlinable(node.fn):
+            # The body written here with the parameters bound to the arguments: the same nodes
+            # evaluated in the same order, so the same steps, without a Python call.
+            fn = self.module.functions[node.fn]
+            self.inlined += self.size(node.fn)
+            body = {p: a for (p, _), a in zip(fn.params, args)}
+            result = self.temp(self.expr(fn.body, body))
+        else:
+            result = self.temp(f"{self.function(node.fn)}(c{''.join(', ' + a for a in args)})")
+        steps, more = self.fresh("d"), self.block.pending - pending
+        self.block.emit(f"{steps} = c.steps - {start}" + (f" + {more}" if more > 0 else f" - {-more}" if more else ""))
+        self.calls[key] = (result, steps)
+        return result
+
+    def size(self, key: str) -> int:
+        """IR nodes in a function's body with the functions it calls written out (no recursion: DDL209)."""
+        size = self._sizes.get(key)
+        if size is None:
+            size = 0
+            for n in nodes(self.module.functions[key].body):
+                if type(n) in ir.NODE_CLASSES:
+                    size += 1 + (self.size(n.fn) if type(n) is ir.CallFn else 0)
+            self._sizes[key] = size
+        return size
+
+    def inlinable(self, key: str) -> bool:
+        """Whether to write a call's body in place: small, and far from Python's nesting limits."""
+        return (self.inline and self.block.indent < _INLINE_INDENT and self.loops < _INLINE_LOOPS
+                and self.size(key) <= _INLINE_SIZE and self.inlined + self.size(key) <= _INLINE_TOTAL)
 
     def visit_Lambda(self, node: ir.Lambda, scope: Scope) -> str:
         params = [self.fresh("l") for _ in node.params]
@@ -594,7 +690,8 @@ class _Compiler(ir.Visitor):
         outer = self.block
         self.block = _Block(outer.indent + 1)
         self.block.emit("if c.steps > c.budget: _budget(c)")
-        value = self.expr(node.body, inner)
+        with self.nested():
+            value = self.expr(node.body, inner)
         self.block.flush()
         self.block.emit(f"return {value}")
         body = self.block.lines
@@ -614,10 +711,20 @@ class _Compiler(ir.Visitor):
             return self.fits(f"format({args[0]}, 'f')", node.type)  # ops.show of a Decimal; no size cost
         if name == "text" and isinstance(node.args[0].type, EnumT):
             return f"{args[0]}.display"
-        if name in _SIZE_EXTRA and not _no_extra_cost(name, node.args, 1 << ops.SIZE_SHIFT) or (
-                name == "show" and isinstance(node.args[0].type, IntT)):
+        if name == "show" and isinstance(node.args[0].type, IntT):
+            # b_show of an Int: str below ±SMALL_INT (no size cost, at most 617 digits); the cost and the limit past it.
+            x = args[0]
+            shown = self.temp(f"str({x}) if NSMALL_INT < {x} < SMALL_INT else _show_int(c, {x})")
+            return shown if self.limits.max_text >= 700 else self.fits(shown, node.type)
+        if name == "parse_int":
+            # b_parse_int: digits (a sign, at most 18) after trimming, as an option.
+            stripped, target = self.temp(f"{args[0]}.strip()"), self.fresh("t")
+            self.block.emit(f"if INT_TEXT({stripped}): {target} = NEW(SomeV); SET_SOME({target}, int({stripped}))")
+            self.block.emit(f"else: {target} = NONE")
+            return target
+        if name in _SIZE_EXTRA and not _no_extra_cost(name, node.args, 1 << ops.SIZE_SHIFT):
             self.block.flush()
-            self.block.emit(f"_call_cost(c, {name!r}, ({''.join(a + ', ' for a in args)}))")
+            self.call_cost(name, args, node.args)
         elif name not in B._CONSTANT_WORK:
             # builtins.cost is the arguments' size cost here: texts, lists and maps cost len >> SIZE_SHIFT.
             self.charge_sizes([a for a, arg in zip(args, node.args) if isinstance(arg.type, (TextT, ListT, MapT))])
@@ -639,6 +746,17 @@ class _Compiler(ir.Visitor):
             fill = repr(node.args[2].value[:1] or " ")
             padded = f"{fill} * ({width} - len({t})) + {t}" if name == "pad_left" else f"{t} + {fill} * ({width} - len({t}))"
             call = f"({padded} if {width} > len({t}) else {t})"
+            w = node.args[1].value if isinstance(node.args[1], ir.Const) else None
+            if type(w) is int and w <= self.limits.max_text:
+                return self.temp(call)  # max(width, len(t)): within max_text, as t is
+        elif name == "slice":
+            # b_slice: both ends clamped to 0..len(t) (Python clamps past the end; below 0 counts from it).
+            t, start, end = args
+            lo = start if _non_negative(node.args[1]) else f"({start} if {start} > 0 else 0)"
+            hi = end if _non_negative(node.args[2]) else f"({end} if {end} > 0 else 0)"
+            return self.temp(f"{t}[{lo}:{hi}]")  # no longer than t: within max_text
+        elif name == "trim":
+            return self.temp(f"{args[0]}.strip()")  # no longer than its argument: within max_text
         elif name == "get" and isinstance(node.args[0].type, ListT):
             # b_get on a list: some(xs[i]) when 0 <= i < len(xs), else none.
             xs, i = args
@@ -654,13 +772,33 @@ class _Compiler(ir.Visitor):
             if name in B.KEYED:
                 call += f", key={self.const(ops.order_key(key_type(name, node.args)), 'key')}"
             call += ")"
+        # A call that runs a lambda charges steps (the lambda's): never shared (temp).
+        share = not any(isinstance(a, ir.Lambda) for a in node.args)
         if isinstance(node.type, SIZED):
-            return self.fits(call, node.type)
+            return self.fits(call, node.type, share=share)
         if isinstance(node.type, DecimalT):
             if _already_at_scale(name, node.args, node.type.scale):
-                return self.temp(call)
-            return self.temp(f"to_decimal({call}, {node.type.scale})")
-        return self.temp(call)
+                return self.temp(call, share=share)
+            return self.temp(f"to_decimal({call}, {node.type.scale})", share=share)
+        return self.temp(call, share=share)
+
+    def call_cost(self, name: str, args: list[str], nodes_: tuple[ir.Node, ...]) -> None:
+        """builtins.cost for a built-in of _SIZE_EXTRA, charged (and the budget looked at) before the call."""
+        if name in ("pad_left", "pad_right"):
+            t, width, fill = args
+            cost = self.fresh("k")
+            sizes = self.size_sum([t, fill])
+            self.block.emit(f"{cost} = (({sizes}) >> {ops.SIZE_SHIFT}) + "
+                            f"(({width} - len({t})) >> {ops.SIZE_SHIFT} if {width} > len({t}) else 0)")
+            self.block.emit(f"if {cost}: _charge(c, {cost})")
+        elif name == "join":
+            xs, sep = args
+            cost = self.fresh("k")
+            self.block.emit(f"{cost} = (({self.size_sum([xs, sep])}) >> {ops.SIZE_SHIFT}) + "
+                            f"(sum(map(len, {xs})) >> {ops.SIZE_SHIFT})")
+            self.block.emit(f"if {cost}: _charge(c, {cost})")
+        else:
+            self.block.emit(f"_call_cost(c, {name!r}, ({''.join(a + ', ' for a in args)}))")
 
     def visit_MakeList(self, node: ir.MakeList, scope: Scope) -> str:
         items = [self.temp(self.expr(i, scope)) for i in node.items]
@@ -681,14 +819,17 @@ class _Compiler(ir.Visitor):
         self.block.emit(f"{out} = []")
         self.block.emit(f"for {var} in {source}:")
         self.block.indent += 1
+        self.loops += 1
         self.block.emit("if c.steps > c.budget: _budget(c)")
-        if node.cond is not None:
-            cond = self.expr(node.cond, inner)
+        with self.nested():
+            if node.cond is not None:
+                cond = self.expr(node.cond, inner)
+                self.block.flush()
+                self.block.emit(f"if not {cond}: continue")
+            elem = self.expr(node.elem, inner)
             self.block.flush()
-            self.block.emit(f"if not {cond}: continue")
-        elem = self.expr(node.elem, inner)
-        self.block.flush()
-        self.block.emit(f"{out}.append({elem})")
+            self.block.emit(f"{out}.append({elem})")
+        self.loops -= 1
         self.block.indent -= 1
         return self.fits(f"pvector({out})", node.type)
 
@@ -703,11 +844,14 @@ class _Compiler(ir.Visitor):
         return self.fits(f"pmap({{{', '.join(pairs)}}})", node.type)
 
     def visit_MakeRecord(self, node: ir.MakeRecord, scope: Scope) -> str:
-        fields = [f"({name!r}, {self.temp(self.expr(e, scope))})" for name, e in node.fields]
+        values = [self.temp(self.expr(e, scope)) for _, e in node.fields]
+        fields = [f"({name!r}, {value})" for (name, _), value in zip(node.fields, values)]
         record = self.fresh("t")
         # RecordV's attrs __init__ only sets the two slots (no validators): set directly.
         self.block.emit(f"{record} = NEW(RecordV); SET_TYPE({record}, {node.type_name!r}); "
                         f"SET_FIELDS({record}, ({''.join(f + ', ' for f in fields)}))")
+        # Its fields read here are read from their locals (and a record only read so is never built: _prune).
+        self.records[record] = {name: value for (name, _), value in zip(node.fields, values)}
         return record
 
     def visit_MakeSome(self, node: ir.MakeSome, scope: Scope) -> str:
@@ -799,6 +943,18 @@ class _Compiler(ir.Visitor):
         return self.temp(f"_narrow(c, {inner}, {self.const(node.type, 'type')})")
 
 
+_EFFECTS = re.compile(r"\bc\b")  # the run's context: steps charged, budget looked at, generated functions called
+
+
+def _shareable(expr: str) -> bool:
+    """Whether evaluating ``expr`` once and reusing the value is the same as evaluating it again.
+
+    Not if it touches the context (a charge, a generated function), nor if its value is a
+    mutable JSON container the caller gets (two equal outputs must not be one object).
+    """
+    return not _EFFECTS.search(expr) and expr[:1] not in ("[", "{") and not expr.startswith("to_json(")
+
+
 def _is_literal(expr: str) -> bool:
     """Whether ``expr`` is one Python literal (safe to use twice)."""
     try:
@@ -806,6 +962,14 @@ def _is_literal(expr: str) -> bool:
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return False
     return not expr.lstrip().startswith(("(", "[", "{"))
+
+
+def _non_negative(node: ir.Node) -> bool:
+    """Whether an Int node's value is never below 0 (by its type, or as a constant)."""
+    if isinstance(node, ir.Const):
+        return type(node.value) is int and node.value >= 0
+    t = node.type
+    return isinstance(t, IntT) and t.lo is not None and t.lo >= 0
 
 
 def _small_int(t: Type) -> bool:
@@ -839,6 +1003,13 @@ def _cheap(node: ir.Node, steps: int) -> bool:
 
 
 _DEC_SCALE_MAX = 300
+# Inlining: a function of at most _INLINE_SIZE IR nodes (its callees included) is written at its call
+# site, up to _INLINE_TOTAL nodes per program, and never where blocks already nest deeply (Python
+# refuses more than 100 indentation levels and 20 nested loops; compile_source retries without).
+_INLINE_SIZE = 400
+_INLINE_TOTAL = 20_000
+_INLINE_INDENT = 40
+_INLINE_LOOPS = 8
 _BIG_METHOD = {"+": "add", "-": "subtract", "*": "multiply"}
 
 
@@ -853,6 +1024,41 @@ def _small_decimal(t: Type) -> bool:
 # A program too deep for Python's compiler (nesting past the parser's limits, the recursion limit):
 # then every run is the interpreter's, which evaluates it or fails as specified.
 _TOO_DEEP = (RecursionError, SyntaxError, MemoryError)
+
+
+_NAME = re.compile(r"\b[a-z]+\d+\b")
+_STEPS_START = re.compile(r"( *)(s\d+) = c\.steps$")
+_STEPS_TAKEN = re.compile(r"( *)(d\d+) = c\.steps - (s\d+)(?: [-+] \d+)?$")
+_BUILT = re.compile(r"( *)(t\d+) = NEW\((?:RecordV|SomeV)\); SET_[A-Z]+\(")
+
+
+def _prune(text: str) -> str:
+    """Drop what the generated code computes and never uses: the steps of a call met only once
+    (visit_CallFn), a record or option built and never read (its fields read from their locals).
+
+    Both only store values (they cannot fail), so dropping them changes nothing else.  A name
+    is unused when it occurs nowhere but its own line (generated names are unique per text).
+    """
+    uses = Counter(_NAME.findall(text))
+    unused_starts = set()
+    lines = text.split("\n")
+    for line in lines:
+        m = _STEPS_TAKEN.match(line)
+        if m and uses[m.group(2)] == 1:
+            unused_starts.add(m.group(3))
+    for i, line in enumerate(lines):
+        m = _STEPS_TAKEN.match(line)
+        if m and uses[m.group(2)] == 1:
+            lines[i] = m.group(1) + "pass"
+            continue
+        m = _STEPS_START.match(line)
+        if m and m.group(2) in unused_starts:
+            lines[i] = m.group(1) + "pass"
+            continue
+        m = _BUILT.match(line)
+        if m and uses[m.group(2)] == len(re.findall(rf"\b{m.group(2)}\b", line)):
+            lines[i] = m.group(1) + "pass"
+    return "\n".join(lines)
 
 
 def _run_source(text: str, name: str, namespace: dict[str, Any]) -> None:
@@ -930,13 +1136,22 @@ def compile_source(
     The function is ``program(c, *θ values in declaration order)``; with ``json`` it returns
     ``to_json`` of the value (records, lists and maps built as JSON directly).
     """
+    try:
+        return _compile_source(module, family, tables, node, json, inline=True)
+    except _TOO_DEEP:  # nested too deeply once functions are written in place: try with calls
+        return _compile_source(module, family, tables, node, json, inline=False)
+
+
+def _compile_source(
+    module: CheckedModule, family: str, tables: Evaluator, node: ir.Node | None, json: bool, *, inline: bool
+) -> tuple[str, Callable[..., Any]]:
     fam = module.families[family]
-    compiler = _Compiler(module, tables)
+    compiler = _Compiler(module, tables, inline=inline)
     params = [compiler.fresh("p") for _ in fam.params]
     scope = {"$" + p.name: py for p, py in zip(fam.params, params)}
     main = compiler.body("program", ["c", *params], fam.program if node is None else node, scope, check_end=True,
                          json=json)
-    text = "\n".join([*compiler.defs, main])
+    text = _prune("\n".join([*compiler.defs, main]))
     namespace = dict(compiler.globals)
     _run_source(text, f"<ddl family {family}>", namespace)
     return text, namespace["program"]
@@ -1084,8 +1299,18 @@ def compile_entry(
     to convert or report, a where that does not hold, a run that fails), for the caller's general
     path (ThetaChecker, compile_call) to answer; or an Err for a run past its time budget.
     """
+    try:
+        return _compile_entry(module, family, entries, no, tables, budget, inline=True)
+    except _TOO_DEEP:  # nested too deeply once functions are written in place: try with calls
+        return _compile_entry(module, family, entries, no, tables, budget, inline=False)
+
+
+def _compile_entry(
+    module: CheckedModule, family: str, entries: list[ParamEntry], no: object, tables: Evaluator, budget: Budget,
+    *, inline: bool,
+) -> Callable[[Mapping[str, Any]], Any]:
     fam = module.families[family]
-    compiler = _Compiler(module, tables)
+    compiler = _Compiler(module, tables, inline=inline)
     limits = tables.budget if budget is ops.DEFAULT_LIMITS else budget
     compiler.limits = limits
     g = compiler.globals
@@ -1125,7 +1350,8 @@ def compile_entry(
             continue
         if _cheap(p.where, limits.steps):
             compiler.block = _Block(2)
-            value = compiler.expr(p.where, scope)
+            with compiler.nested(function=True):  # a where's values are not the program's (other context)
+                value = compiler.expr(p.where, scope)
             compiler.block.flush()
             lines += ["    try:", "        c = UNCOUNTED", *compiler.block.lines,
                       f"        if {value} is not True: return SLOW", "    except Exception: return SLOW"]
@@ -1133,7 +1359,8 @@ def compile_entry(
             check = compiler.const(compile_check(module, family, p.where, tables), "where")
             lines.append(f"    if not {check}({theta}): return SLOW")
     compiler.block = _Block(2)
-    value = compiler.json(fam.program, scope)
+    with compiler.nested(function=True):
+        value = compiler.json(fam.program, scope)
     compiler.block.checkpoint()
     pairs = "(" + "".join(f"({e.name!r}, {v}), " for e, v in zip(entries, py)) + ")"
     start = ["    c = NEW(Ctx)", "    c.steps = 0", "    c.limits = LIMITS", "    c.params = EMPTY"]
@@ -1144,7 +1371,7 @@ def compile_entry(
     lines += [*start, "    try:", *compiler.block.lines, f"        return {value}",
               "    except Abort as abort:", f"        if abort.code == 'DDL318': return Err(abort.failure({pairs}))",
               "    except Exception: pass", "    return SLOW"]
-    text = "\n".join([*compiler.defs, "\n".join(lines)]) + "\n"
+    text = _prune("\n".join([*compiler.defs, "\n".join(lines)])) + "\n"
     namespace = dict(g)
     _run_source(text, f"<ddl family {family} call>", namespace)
     return namespace["entry"]  # type: ignore[no-any-return]
