@@ -936,7 +936,7 @@ class _Compiler(ir.Visitor):
             tests = [f"len({inner}) > {t.max_len}"] if t.max_len is not None else []
             if t.pattern is not None:
                 self.charge_sizes([inner])
-                tests.append(f"not {self.const(ops.pattern_matcher(t.pattern), 'matcher')}({inner})")
+                tests.append(f"not {self.const(ops.fast_pattern_matcher(t.pattern), 'matcher')}({inner})")
             if tests:
                 self.block.emit(f"if {' or '.join(tests)}: raise _Fallback")
             return inner
@@ -1277,7 +1277,8 @@ class ParamEntry:
     """How compile_entry reads one parameter from a Python call's keyword arguments.
 
     ``kind`` is ``int`` (``data`` = (lo, hi), None for open), ``bool``, ``text`` (any str without
-    lone surrogates), ``enum`` (``data`` = spelling → value) or ``call`` (``data`` = a converter
+    lone surrogates), ``pattern`` (such a str, ``data`` = (max length or None, full-match predicate
+    or None)), ``enum`` (``data`` = spelling → value) or ``call`` (``data`` = a converter
     returning ``NO`` for what it does not accept).  ``default`` is the converted default, or ``NO``
     when the parameter is required.
     """
@@ -1332,6 +1333,11 @@ def _compile_entry(
             lines.append(f"        if type({v}) is not bool: return SLOW")
         elif e.kind == "text":
             lines.append(f"        if type({v}) is not str or SURROGATE.search({v}): return SLOW")
+        elif e.kind == "pattern":  # theta's text_value written out: a str, short enough, no lone surrogate, matching
+            max_len, matcher = e.data
+            tests = [f"type({v}) is not str"] + ([f"len({v}) > {max_len}"] if max_len is not None else []) + [
+                f"SURROGATE.search({v})"] + ([f"not {compiler.const(matcher, 'matcher')}({v})"] if matcher else [])
+            lines.append(f"        if {' or '.join(tests)}: return SLOW")
         elif e.kind == "enum":
             table = compiler.const(e.data, "spell")
             lines.append(f"        {v} = {table}.get({v}) if type({v}) is str else None")

@@ -358,6 +358,9 @@ def _entry(t: Type, name: str, default: Any) -> ParamEntry:
         return ParamEntry(name, "text", None, default)
     if isinstance(t, EnumT):
         return ParamEntry(name, "enum", _spellings(t), default)
+    if isinstance(t, TextT):
+        matcher = ops.fast_pattern_matcher(t.pattern) if t.pattern is not None else None
+        return ParamEntry(name, "pattern", (t.max_len, matcher), default)
     return ParamEntry(name, "call", _fast_converter(t, name), default)
 
 
@@ -389,7 +392,7 @@ def _fast_converter(t: Type, name: str) -> Callable[[Any], Any]:
         return lambda raw: raw if type(raw) is str and not _SURROGATE.search(raw) else _NO
     if isinstance(t, TextT):
         # The pattern's matcher looked up once (ops.pattern_matcher hashes the whole pattern per lookup).
-        matcher = ops.pattern_matcher(t.pattern) if t.pattern is not None else None
+        matcher = ops.fast_pattern_matcher(t.pattern) if t.pattern is not None else None
         max_len = t.max_len
 
         def text_value(raw: Any) -> Any:
