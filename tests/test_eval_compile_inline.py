@@ -270,3 +270,40 @@ def test_an_infinite_or_huge_pattern_keeps_the_dfa_matcher() -> None:
     assert fast_pattern_matcher(pattern) is pattern_matcher(pattern)
     lang = pattern_matcher(_pattern("[a-c]{12}")).__self__  # type: ignore[attr-defined]
     assert dfa_regex(lang, 50) is None  # past the size given: the DFA stays the matcher
+
+
+def _match_module(scrutinee: ir.Node, arms: list[tuple[Any, Any]]) -> CheckedModule:
+    """``match scrutinee { k => v, ... }`` over θ's x; a key of None is the wildcard."""
+    ir_arms = tuple(ir.Arm(ir.PatWild() if k is None else ir.PatConst(k), ir.Const(v, INT, span=_span()), span=_span())
+                    for k, v in arms)
+    program = ir.Match(scrutinee, ir_arms, INT, span=_span())
+    params = (CheckedParam("x", INT, None, None, _span(), None),)  # type: ignore[arg-type]
+    fam = CheckedFamily("g", None, params, INT, program, (), (), (), None, None, None)  # type: ignore[arg-type]
+    return CheckedModule("gen.ddl", None, {"g": fam}, {}, {})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("arms", [
+    [(1, 10), (1, 20), (2, 30)],  # a repeated pattern (the first applies), no wildcard: DDL999 elsewhere
+    [(1, 10), (None, 0), (2, 30)],  # an arm after the wildcard never applies
+    [(0, 5), (2, 6), (None, 7)],
+])
+@pytest.mark.parametrize("as_text", [False, True])
+def test_a_match_of_constants_to_constants_is_a_lookup_with_the_interpreters_outcome(
+        arms: list[tuple[Any, Any]], as_text: bool) -> None:
+    x: ir.Node = ir.Param("x", INT, span=_span())
+    if as_text:
+        x = ir.CallBuiltin("show", (x,), TEXT, span=_span())
+        arms = [(None if k is None else str(k), v) for k, v in arms]
+    module = _match_module(x, arms)
+    evaluator = Evaluator(module, budget=UNTIMED)
+    text, generated = compile_source(module, "g", evaluator)
+    assert " elif " not in text  # a lookup, not a chain of tests
+    for value in (-1, 0, 1, 2, 3):
+        expected = evaluator.run("g", {"x": value})
+        assert compile_family(module, "g")({"x": value}) == Evaluator(module).run("g", {"x": value})
+        if isinstance(expected, Ok):
+            ctx = Ctx(UNTIMED, {"x": value})
+            assert Ok(generated(ctx, value)) == expected
+            assert ctx.steps == evaluator.last_steps
+        else:
+            assert expected.failure.code == "DDL999"

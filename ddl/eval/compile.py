@@ -248,6 +248,8 @@ class _Compiler(ir.Visitor):
         self.avail: dict[str, str] = {}  # a pure expression's text → the local holding its value
         self.calls: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {}  # (fn, args) → (result, steps local)
         self.records: dict[str, dict[str, str]] = {}  # a record built here → its fields' locals
+        self.table_rows: dict[str, tuple[str, dict[Any, Any], str]] = {}  # a table's record → (table, rows, key)
+        self.table_consts: dict[tuple[str, str | None], str] = {}  # (table, field or None) → its global
         self.inline = inline
         self.inlined = 0  # IR nodes inlined so far (bounded: the generated text stays small)
         self.loops = 0  # comprehensions open at the point being emitted
@@ -591,14 +593,23 @@ class _Compiler(ir.Visitor):
         return self.temp(f"_concat(c, {left}, {right})")
 
     def visit_Coalesce(self, node: ir.Coalesce, scope: Scope) -> str:
-        option = self.expr(node.option, scope)
+        got = node.option
         target = self.fresh("t")
-        self.block.emit(f"{target} = {option}")
+        if isinstance(got, ir.CallBuiltin) and got.name == "get" and isinstance(got.args[0].type, ListT):
+            # get(xs, i) ?? d: xs[i] when 0 <= i < len(xs), else d, without the option between (the
+            # get node and its arguments counted as visit_CallBuiltin counts them).
+            self.block.pending += 1
+            xs, i = (self.temp(self.expr(a, scope)) for a in got.args)
+            test, some = f"0 <= {i} < len({xs})", f"{xs}[{i}]"
+        else:
+            option = self.expr(got, scope)
+            self.block.emit(f"{target} = {option}")
+            test, some = f"type({target}) is SomeV", f"{target}.value"
         before = self.block.take()
-        self.block.emit(f"if type({target}) is SomeV:")
+        self.block.emit(f"if {test}:")
         if before:
             self.block.emit(f"    c.steps += {before}")
-        self.block.emit(f"    {target} = {target}.value")
+        self.block.emit(f"    {target} = {some}")
         self.block.emit("else:")
         self.branch(node.default, scope, target, before)
         return target
@@ -610,6 +621,15 @@ class _Compiler(ir.Visitor):
         known = self.records.get(obj)
         if known is not None and node.name in known:
             return known[node.name]
+        in_table = self.table_rows.get(obj)
+        if in_table is not None:
+            # A row of a table of records: the field from a table of that field, by the same key.
+            table, rows, lookup = in_table
+            column = self.table_consts.get((table, node.name))
+            if column is None:
+                column = self.const({k: v.get(node.name) for k, v in rows.items()}, "column")
+                self.table_consts[(table, node.name)] = column
+            return self.temp(f"{column}[{lookup}]")
         if node.name in names:
             # Records are built in declaration order (the checker's MakeRecord, convert): read by position,
             # by name should a record ever come in another order.
@@ -634,11 +654,18 @@ class _Compiler(ir.Visitor):
         keys = list(entries.keys())
         if keys and all(type(k) is EnumV for k in keys) and isinstance(node.key.type, EnumT):
             # Keyed by the variant's name: a dict lookup without hashing the enum value.
-            by_name = {k.name: v for k, v in entries.items()}
-            return self.temp(f"{self.const(by_name, 'table')}[{key}.name]")
-        if all(type(k) in (int, str) for k in keys) and isinstance(node.key.type, (IntT, TextT)):
-            return self.temp(f"{self.const(dict(entries), 'table')}[{key}]")
-        return self.temp(f"{self.const(entries, 'table')}[{key}]")
+            rows, lookup = {k.name: v for k, v in entries.items()}, f"{key}.name"
+        elif all(type(k) in (int, str) for k in keys) and isinstance(node.key.type, (IntT, TextT)):
+            rows, lookup = dict(entries), key
+        else:
+            return self.temp(f"{self.const(entries, 'table')}[{key}]")
+        table = self.table_consts.get((node.table, None))
+        if table is None:
+            table = self.table_consts[(node.table, None)] = self.const(rows, "table")
+        row = self.temp(f"{table}[{lookup}]")
+        if all(type(v) is RecordV for v in rows.values()):
+            self.table_rows[row] = (node.table, rows, lookup)  # its fields read from a table per field (visit_GetField)
+        return row
 
     def visit_CallFn(self, node: ir.CallFn, scope: Scope) -> str:
         args = [self.temp(self.expr(a, scope)) for a in node.args]
@@ -708,7 +735,10 @@ class _Compiler(ir.Visitor):
         if name == "show" and (_small_int(node.args[0].type) or isinstance(node.args[0].type, (BoolT, EnumT))):
             return self.temp(self.show(args[0], node.args[0].type))  # a short text: no size cost, within max_text
         if name == "show" and isinstance(node.args[0].type, DecimalT):
-            return self.fits(f"format({args[0]}, 'f')", node.type)  # ops.show of a Decimal; no size cost
+            shown = f"format({args[0]}, 'f')"  # ops.show of a Decimal; no size cost
+            if _decimal_text_len(node.args[0].type) <= self.limits.max_text:
+                return self.temp(shown)
+            return self.fits(shown, node.type)
         if name == "text" and isinstance(node.args[0].type, EnumT):
             return f"{args[0]}.display"
         if name == "show" and isinstance(node.args[0].type, IntT):
@@ -863,9 +893,20 @@ class _Compiler(ir.Visitor):
 
     def visit_Match(self, node: ir.Match, scope: Scope) -> str:
         value = self.temp(self.expr(node.scrutinee, scope))
+        by_name = _enum_arms(node)
+        table = _constant_arms(node, by_name)
+        if table is not None:
+            # Constant patterns and constant arms: the arm's value looked up.  Each arm takes the
+            # same steps (its constant), so they are counted whichever applies.
+            values, default = table
+            key = f"{value}.name" if by_name is not None else value
+            found = self.temp(f"{self.const(values, 'arms')}.get({key}, {self.const(default, 'arm')})")
+            if default is _NO_ARM:
+                self.block.emit(f"if {found} is {self.const(_NO_ARM, 'no_arm')}: raise _Fallback")  # DDL999
+            self.block.pending += 1
+            return found
         target = self.fresh("t")
         before = self.block.take()
-        by_name = _enum_arms(node)
         if by_name is not None:
             # Enum variants: a dict from the variant's name to its arm (arm_index's rule on enum values).
             arms, wild = by_name
@@ -962,6 +1003,14 @@ def _is_literal(expr: str) -> bool:
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return False
     return not expr.lstrip().startswith(("(", "[", "{"))
+
+
+def _decimal_text_len(t: DecimalT) -> float:
+    """At most how long a value of ``t`` is written (infinite when unbounded)."""
+    if t.lo is None or t.hi is None or t.scale > 1000:
+        return math.inf
+    biggest = max(abs(t.lo), abs(t.hi))
+    return biggest.adjusted() + t.scale + 3 if biggest else t.scale + 3  # sign, digits, point, places
 
 
 def _non_negative(node: ir.Node) -> bool:
@@ -1061,6 +1110,31 @@ def _prune(text: str) -> str:
     return "\n".join(lines)
 
 
+_STEP_LINE = re.compile(r"( *)c\.steps \+= (\d+)$")
+
+
+def _uncounted(lines: list[str], first: int) -> list[str] | None:
+    """A program's lines without its step counting, when counting cannot matter; else None.
+
+    That is when the context is used for nothing else (no size costs, no big numbers, no loops,
+    no calls) and all its counts together stay within ``first``, the first checkpoint: the code has
+    no loop (a loop looks at the budget), so each count runs at most once, and a run within the
+    first checkpoint's steps fails neither the step budget nor the clock, which the interpreter
+    too looks at only past it.
+    """
+    total, out = 0, []
+    for line in lines:
+        m = _STEP_LINE.match(line)
+        if m:
+            total += int(m.group(2))
+            out.append(m.group(1) + "pass")
+        elif _EFFECTS.search(line):
+            return None
+        else:
+            out.append(line)
+    return out if total <= first else None
+
+
 def _run_source(text: str, name: str, namespace: dict[str, Any]) -> None:
     exec(compile(text, name, "exec"), namespace)  # noqa: S102 - our own generated code
 
@@ -1111,6 +1185,36 @@ def _no_extra_cost(name: str, args: tuple[ir.Node, ...], unit: int) -> bool:
 def _constant_text_keys(node: ir.MakeMap) -> bool:
     keys = [k.value for k, _ in node.entries if type(k) is ir.Const and type(k.value) is str]
     return len(keys) == len(node.entries) and len(set(keys)) == len(keys)
+
+
+_NO_ARM = object()  # _constant_arms: no arm applies
+
+
+def _constant_arms(node: ir.Match, by_name: tuple[dict[str, int], int | None] | None) -> tuple[dict[Any, Any], Any] | None:
+    """For a match whose patterns and arms are constants: pattern → the arm's value, and the value
+    when no pattern applies (the wildcard's, or _NO_ARM); None for any other match."""
+    arms = node.arms
+    chosen: dict[Any, int] = {}  # pattern → the first arm with it
+    if by_name is not None:
+        chosen, wild = dict(by_name[0]), by_name[1]
+    elif isinstance(node.scrutinee.type, (IntT, TextT)):
+        wild = None
+        for i, arm in enumerate(arms):
+            pat = arm.pattern
+            if type(pat) is ir.PatWild:
+                wild = i
+                break
+            if type(pat) is not ir.PatConst or type(pat.value) not in (int, str):
+                return None
+            chosen.setdefault(pat.value, i)
+    else:
+        return None
+    bodies: list[Any] = []
+    for arm in arms[: len(arms) if wild is None else wild + 1]:
+        if not isinstance(arm.body, ir.Const):
+            return None
+        bodies.append(arm.body.value)
+    return {k: bodies[i] for k, i in chosen.items()}, (bodies[wild] if wild is not None else _NO_ARM)
 
 
 def _enum_arms(node: ir.Match) -> tuple[dict[str, int], int | None] | None:
@@ -1367,14 +1471,21 @@ def _compile_entry(
     compiler.block = _Block(2)
     with compiler.nested(function=True):
         value = compiler.json(fam.program, scope)
-    compiler.block.checkpoint()
+    compiler.block.flush()
+    # The first checkpoint: the step budget, or the clock's first look (the interpreter's too).
+    first = limits.steps if limits.seconds is None else min(limits.steps, ops.CLOCK_EVERY)
+    program = _uncounted(_prune("\n".join(compiler.block.lines)).split("\n"), first)
+    start: list[str] = []
+    if program is None:
+        compiler.block.checkpoint()
+        program = compiler.block.lines
+        start = ["    c = NEW(Ctx)", "    c.steps = 0", "    c.limits = LIMITS", "    c.params = EMPTY"]
+        if limits.seconds is None:
+            start += ["    c.deadline = None", f"    c.budget = {limits.steps}"]
+        else:  # Ctx.__init__'s fields, written out (the clock starts now; looked at every CLOCK_EVERY steps)
+            start += [f"    c.deadline = monotonic() + {limits.seconds!r}", f"    c.budget = {first}"]
     pairs = "(" + "".join(f"({e.name!r}, {v}), " for e, v in zip(entries, py)) + ")"
-    start = ["    c = NEW(Ctx)", "    c.steps = 0", "    c.limits = LIMITS", "    c.params = EMPTY"]
-    if limits.seconds is None:
-        start += ["    c.deadline = None", f"    c.budget = {limits.steps}"]
-    else:  # Ctx.__init__'s fields, written out (the clock starts now; looked at every CLOCK_EVERY steps)
-        start += [f"    c.deadline = monotonic() + {limits.seconds!r}", f"    c.budget = {min(limits.steps, ops.CLOCK_EVERY)}"]
-    lines += [*start, "    try:", *compiler.block.lines, f"        return {value}",
+    lines += [*start, "    try:", *program, f"        return {value}",
               "    except Abort as abort:", f"        if abort.code == 'DDL318': return Err(abort.failure({pairs}))",
               "    except Exception: pass", "    return SLOW"]
     text = _prune("\n".join([*compiler.defs, "\n".join(lines)])) + "\n"
