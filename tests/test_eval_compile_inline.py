@@ -307,3 +307,33 @@ def test_a_match_of_constants_to_constants_is_a_lookup_with_the_interpreters_out
             assert ctx.steps == evaluator.last_steps
         else:
             assert expected.failure.code == "DDL999"
+
+
+def test_a_program_within_its_first_checkpoint_runs_without_a_context_and_only_then(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """weather's call counts no steps (it cannot reach the first checkpoint); under a step budget it
+    does reach, the context is back and the run is the interpreter's DDL305."""
+    from pathlib import Path
+
+    from ddl.eval import SLOW
+    from ddl.eval.theta import ThetaChecker
+    from ddl.values import to_json
+
+    texts: list[str] = []
+    run_source = compile_module._run_source
+    monkeypatch.setattr(compile_module, "_run_source", lambda text, name, ns: (texts.append(text), run_source(text, name, ns)))
+    program = ddl.load(Path(__file__).resolve().parent.parent / "examples" / "weather.ddl")
+    module = program.checked
+    family = module.families["weather_request"]
+    raw = {"city": "paris", "days": 3, "units": "imperial"}
+    for steps, counted in ((1_000_000, False), (5, True)):
+        evaluator = Evaluator(module, step_budget=steps)
+        texts.clear()
+        entry = ThetaChecker(family, evaluator, module).entry()
+        assert ("c = NEW(Ctx)" in texts[-1]) is counted
+        theta, _ = ThetaChecker(family, evaluator, module)(raw)
+        expected = evaluator.run("weather_request", theta)  # type: ignore[arg-type]
+        if counted:
+            assert entry(raw) is SLOW and expected.failure.code == "DDL305"  # type: ignore[union-attr]
+        else:
+            assert entry(raw) == to_json(expected.value)  # type: ignore[union-attr]
