@@ -337,3 +337,54 @@ def test_a_program_within_its_first_checkpoint_runs_without_a_context_and_only_t
             assert entry(raw) is SLOW and expected.failure.code == "DDL305"  # type: ignore[union-attr]
         else:
             assert entry(raw) == to_json(expected.value)  # type: ignore[union-attr]
+
+
+DECIMALS = '''
+family dec {
+  "Decimal arithmetic whose operands are used for their values only."
+  param a : Decimal(2)
+  param n : Int
+  type Out = { p: Decimal(2), q: Decimal(2), r: Decimal(3), s: Decimal(1), t: Decimal(6), u: Decimal(1), v: Decimal(2) }
+  program -> Out =
+    Out {
+      p = round(a / 100, 2),
+      q = round(to_decimal(n, 2) / 100, 2),
+      r = a * n + to_decimal(n, 3),
+      s = round(a / 1000 * n, 1),
+      t = to_decimal(n, 0) / 10,
+      u = round((0.00 - a) / 100, 1),
+      v = round(a / 3, 2) + round(n, 2),
+    }
+}
+'''
+
+
+def test_decimal_operands_used_for_their_values_agree_with_the_interpreter() -> None:
+    """Widened Ints, to_decimal of Ints and exact divisions by powers of ten are not quantized before
+    arithmetic or round: the same values (negative zero included), failures and steps, past ±10**300 too."""
+    from decimal import Decimal
+
+    from ddl.eval import ops
+
+    module = ddl.loads(DECIMALS).checked
+    evaluator = Evaluator(module, budget=UNTIMED)
+    text, generated = compile_source(module, "dec", evaluator)
+    assert "Decimal(p" in text  # an Int operand taken as it is
+    amounts = ["0", "0.01", "-0.01", "0.04", "-0.05", "0.05", "0.15", "-12.34", "99999.99", "1e400", "-1e600", "1e600",
+               "123456789012345678901234567890.25"]
+    ints = [0, 1, -1, 7, -250, 10**20, 10**350, -(10**700)]
+    for raw in amounts:
+        for n in ints:
+            theta = {"a": ops.quantize(Decimal(raw), 2), "n": n}
+            expected = evaluator.run("dec", theta)
+            ctx = Ctx(UNTIMED, theta)
+            try:
+                value = generated(ctx, theta["a"], n)
+            except Exception:  # noqa: BLE001 - the interpreter's run then says what fails
+                assert not isinstance(expected, Ok), theta
+                continue
+            assert Ok(value) == expected, theta
+            assert [str(v) for _, v in value.fields] == [str(v) for _, v in expected.value.fields]  # exponents too
+            assert ctx.steps == evaluator.last_steps, theta
+            assert compile_family(module, "dec", step_budget=evaluator.last_steps - 1)(theta) == Evaluator(
+                module, step_budget=evaluator.last_steps - 1).run("dec", theta)

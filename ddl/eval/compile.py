@@ -493,11 +493,13 @@ class _Compiler(ir.Visitor):
         return target
 
     def visit_Arith(self, node: ir.Arith, scope: Scope) -> str:
+        if node.kind != "int":  # Decimal arithmetic depends on its operands' values only
+            left = self.temp(self.exact(node.left, scope))
+            right = self.temp(self.exact(node.right, scope))
+            return self.decimal_arith(node, left, right)
         left = self.temp(self.expr(node.left, scope))
         right = self.temp(self.expr(node.right, scope))
         op = node.op
-        if node.kind != "int":
-            return self.decimal_arith(node, left, right)
         py = {"+": "+", "-": "-", "*": "*", "/": "//", "%": "%"}[op]
         # b == 0 raises ZeroDivisionError: the interpreter then reports DDL300 with its span.
         inline = f"({left} {py} {right})"
@@ -507,6 +509,44 @@ class _Compiler(ir.Visitor):
         # Operands inside ±SMALL_INT cost nothing extra: checked here, the big-number cost otherwise.
         test = " and ".join(f"NSMALL_INT < {v} < SMALL_INT" for v in unknown)
         return self.temp(f"{inline} if {test} else _int_big(c, {op!r}, {left}, {right})")
+
+    def exact(self, node: ir.Node, scope: Scope) -> str:
+        """What :meth:`expr` gives (the same steps, the same failures), for a use that depends on the value
+        only (an operand of Decimal arithmetic, of round or to_decimal, as in ops): a Decimal may then
+        come with another exponent than its type's scale, saving the quantize that would only set it.
+
+        An Int widened or converted to a Decimal is that Int's value; a Decimal widened is its own;
+        a division by 10**k that is exact at the quotient's scale is the shifted dividend.
+        """
+        if isinstance(node, ir.Widen) and isinstance(node.type, DecimalT) and not isinstance(node.inner, ir.Const):
+            inner = node.inner.type
+            if isinstance(inner, IntT) or isinstance(inner, DecimalT) and inner.scale <= node.type.scale:
+                self.block.pending += 1
+                value = self.temp(self.exact(node.inner, scope))
+                return f"Decimal({value})" if isinstance(inner, IntT) else value
+        if (isinstance(node, ir.CallBuiltin) and node.name in ("round", "to_decimal") and isinstance(node.type, DecimalT)
+                and isinstance(node.args[0].type, IntT) and isinstance(node.args[1], ir.Const)):
+            # An Int at any number of places (clamped to 0..18) is that Int.
+            self.block.pending += 1
+            value = self.temp(self.expr(node.args[0], scope))
+            self.expr(node.args[1], scope)
+            return f"Decimal({value})"
+        power = _power_of_ten(node.right) if isinstance(node, ir.Arith) and node.op == "/" else None
+        if (isinstance(node, ir.Arith) and node.kind != "int" and power is not None and isinstance(node.type, DecimalT)
+                and _scale_of(node.left.type) + power <= node.type.scale <= _DEC_SCALE_MAX):
+            # Exact at the quotient's scale: the quantize to it changes the exponent only.
+            self.block.pending += 1
+            left = self.temp(self.exact(node.left, scope))
+            right = self.temp(self.exact(node.right, scope))
+            operand = left if isinstance(node.left.type, DecimalT) else f"Decimal({left})"
+            shifted = f"{operand}.scaleb({-power}, BIG)"
+            if isinstance(node.left, ir.Const) or _small_decimal(node.left.type):
+                return self.temp(shifted)
+            target = self.fresh("t")  # past ±10**300 the interpreter charges the size cost: decimal_arith's path
+            self.block.emit(f"if NBIGDEC < {left} < BIGDEC: {target} = {shifted}")
+            self.block.emit(f"else: {target} = _dec_arith(c, '/', {left}, {right}, {ops.dec_scale(node.type)})")
+            return target
+        return self.expr(node, scope)
 
     def decimal_arith(self, node: ir.Arith, left: str, right: str) -> str:
         op, scale = node.op, ops.dec_scale(node.type)
@@ -731,6 +771,18 @@ class _Compiler(ir.Visitor):
         name = node.name
         if name not in B.IMPLS:
             raise ops.InternalError(f"unknown built-in {name}")
+        if name in ("round", "to_decimal") and isinstance(node.type, DecimalT) and _places(node) is not None:
+            # b_round / b_to_decimal with the places known: ops.to_decimal's quantize, called directly
+            # (on the argument's value: quantize depends on nothing else).
+            places = _places(node)
+            value = self.temp(self.exact(node.args[0], scope))
+            self.expr(node.args[1], scope)  # a constant: its step
+            arg0 = value if isinstance(node.args[0].type, DecimalT) else f"Decimal({value})"
+            target = self.fresh("t")
+            self.quantize(arg0, places, target)  # type: ignore[arg-type]
+            if _already_at_scale(name, node.args, node.type.scale):
+                return target
+            return self.temp(f"to_decimal({target}, {node.type.scale})")
         args = [self.temp(self.expr(a, scope)) for a in node.args]
         if name == "show" and (_small_int(node.args[0].type) or isinstance(node.args[0].type, (BoolT, EnumT))):
             return self.temp(self.show(args[0], node.args[0].type))  # a short text: no size cost, within max_text
@@ -759,17 +811,7 @@ class _Compiler(ir.Visitor):
             # builtins.cost is the arguments' size cost here: texts, lists and maps cost len >> SIZE_SHIFT.
             self.charge_sizes([a for a, arg in zip(args, node.args) if isinstance(arg.type, (TextT, ListT, MapT))])
         inline = _INLINE.get(name)
-        places = node.args[1].value if len(node.args) == 2 and isinstance(node.args[1], ir.Const) else None
-        if name in ("round", "to_decimal") and type(places) is int and 0 <= places <= 18 and isinstance(
-                node.type, DecimalT):
-            # b_round / b_to_decimal with the places known: ops.to_decimal's quantize, called directly.
-            arg0 = args[0] if isinstance(node.args[0].type, DecimalT) else f"Decimal({args[0]})"
-            target = self.fresh("t")
-            self.quantize(arg0, places, target)
-            if _already_at_scale(name, node.args, node.type.scale):
-                return target
-            return self.temp(f"to_decimal({target}, {node.type.scale})")
-        elif name in ("pad_left", "pad_right") and isinstance(node.args[2], ir.Const) and type(
+        if name in ("pad_left", "pad_right") and isinstance(node.args[2], ir.Const) and type(
                 node.args[2].value) is str:
             # b_pad_left / b_pad_right with the fill known (its first character, a space for "").
             t, width = args[0], args[1]
@@ -1003,6 +1045,12 @@ def _is_literal(expr: str) -> bool:
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return False
     return not expr.lstrip().startswith(("(", "[", "{"))
+
+
+def _places(node: ir.CallBuiltin) -> int | None:
+    """round's or to_decimal's places when a constant in 0..18 (then ops.quantize is written inline)."""
+    places = node.args[1].value if len(node.args) == 2 and isinstance(node.args[1], ir.Const) else None
+    return places if type(places) is int and 0 <= places <= 18 else None
 
 
 def _decimal_text_len(t: DecimalT) -> float:
