@@ -388,3 +388,27 @@ def test_decimal_operands_used_for_their_values_agree_with_the_interpreter() -> 
             assert ctx.steps == evaluator.last_steps, theta
             assert compile_family(module, "dec", step_budget=evaluator.last_steps - 1)(theta) == Evaluator(
                 module, step_budget=evaluator.last_steps - 1).run("dec", theta)
+
+
+def test_an_unused_option_or_record_is_not_built_but_what_it_holds_is_still_computed() -> None:
+    """`let s = some(x / y); let r = R { a = x % y }; 1`: neither is read, so neither is built, yet a zero
+    y fails (DDL300) exactly as in the interpreter."""
+    from ddl.types.model import OptionT, RecordT
+
+    small = IntT(-10, 10)  # small Ints: their arithmetic is an inline expression, not a line of its own
+    x, y = (ir.Param(n, small, span=_span()) for n in ("x", "y"))
+
+    some = ir.MakeSome(ir.Arith("/", "int", x, y, INT, span=_span()), OptionT(INT), span=_span())
+    rec_t = RecordT("R", "gen.ddl", (("a", INT),))
+    record = ir.MakeRecord("R", (("a", ir.Arith("%", "int", x, y, INT, span=_span())),), rec_t, span=_span())
+    one = ir.Const(1, INT, span=_span())
+    for built in (some, record):
+        program = ir.Let("s", built, one, INT, span=_span())
+        params = tuple(CheckedParam(n, small, None, None, _span(), None) for n in ("x", "y"))  # type: ignore[arg-type]
+        fam = CheckedFamily("g", None, params, INT, program, (), (), (), None, None, None)  # type: ignore[arg-type]
+        module = CheckedModule("gen.ddl", None, {"g": fam}, {}, {})  # type: ignore[arg-type]
+        text, _ = compile_source(module, "g", Evaluator(module))
+        assert "NEW(" not in text.replace("pass", "")  # pruned
+        for theta in ({"x": 7, "y": 2}, {"x": 7, "y": 0}):
+            assert compile_family(module, "g")(theta) == Evaluator(module).run("g", theta)
+        assert Evaluator(module).run("g", {"x": 7, "y": 0}).failure.code == "DDL300"  # type: ignore[union-attr]

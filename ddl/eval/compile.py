@@ -927,7 +927,7 @@ class _Compiler(ir.Visitor):
         return record
 
     def visit_MakeSome(self, node: ir.MakeSome, scope: Scope) -> str:
-        value = self.expr(node.value, scope)
+        value = self.temp(self.expr(node.value, scope))  # computed on its own line: _prune may drop the option's
         some = self.fresh("t")
         # SomeV's attrs __init__ only sets the slot (no validators): the slot set directly, at half the cost.
         self.block.emit(f"{some} = NEW(SomeV); SET_SOME({some}, {value})")
