@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
 from typing import Any
 
 import attrs
@@ -1040,11 +1041,19 @@ def _shareable(expr: str) -> bool:
 
 def _is_literal(expr: str) -> bool:
     """Whether ``expr`` is one Python literal (safe to use twice)."""
+    first = expr[:1]
+    if not (first in "'\"-" or first.isdigit()) or not first:
+        return expr in ("True", "False", "None")  # what else the generator writes starts otherwise (a name, a bracket)
+    return _literal(expr)
+
+
+@lru_cache(maxsize=4096)
+def _literal(expr: str) -> bool:
     try:
         ast.literal_eval(expr)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return False
-    return not expr.lstrip().startswith(("(", "[", "{"))
+    return True
 
 
 def _places(node: ir.CallBuiltin) -> int | None:
