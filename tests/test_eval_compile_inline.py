@@ -25,6 +25,7 @@ from ddl.eval.ops import UNTIMED, Budget, Ctx, dfa_regex, fast_pattern_matcher, 
 from ddl.types import ir
 from ddl.types.checked import CheckedFamily, CheckedFn, CheckedModule, CheckedParam
 from ddl.types.model import BOOL, INT, TEXT, IntT
+from ddl.values import NONE
 
 _ids = itertools.count(1)
 BIG = 2**2100  # past ops.SMALL_INT: arithmetic on it charges extra steps
@@ -41,7 +42,7 @@ def fn_expr(draw: st.DrawFn, scope: tuple[str, ...], depth: int, calls: tuple[tu
     """Int expressions over locals (and θ's x, y), calling the functions in ``calls``."""
     kinds = ["const", "big"] + (["local"] if scope else []) + (["param"] if params else [])
     if depth > 0:
-        kinds += ["arith", "arith", "if", "let", "narrow", "show_len", "match", "dup", "dup"] + (
+        kinds += ["arith", "arith", "if", "let", "narrow", "show_len", "match", "dup", "dup", "option", "coalesce"] + (
             ["call", "call", "twice"] if calls else [])
     kind = draw(st.sampled_from(kinds))
     sub = depth - 1
@@ -90,6 +91,25 @@ def fn_expr(draw: st.DrawFn, scope: tuple[str, ...], depth: int, calls: tuple[tu
         left, right = leaf(), leaf()
         twice = [ir.Arith(op, "int", left, right, INT, span=_span()) for _ in range(2)]
         return ir.Arith("-", "int", *twice, INT, span=_span())
+    if kind in ("option", "coalesce"):
+        # An option built in one branch, none in the other (what is known of its value flows through both).
+        from ddl.types.model import OptionT
+
+        cond = ir.Compare("<", draw(fn_expr(scope, sub, calls, params)), leaf(), BOOL, span=_span())
+        held = draw(st.sampled_from(["big", "leaf", "expr"]))
+        inner = (ir.Const(BIG, INT, span=_span()) if held == "big" else leaf() if held == "leaf"
+                 else draw(fn_expr(scope, sub, calls, params)))
+        some = ir.MakeSome(inner, OptionT(INT), span=_span())
+        none = ir.Const(NONE, OptionT(INT), span=_span())
+        opt = ir.If(cond, some, none, OptionT(INT), span=_span())
+        if kind == "coalesce":
+            return ir.Coalesce(opt, draw(fn_expr(scope, sub, calls, params)), INT, span=_span())
+        name = draw(st.sampled_from(["a", "b", "c"]))
+        used = ir.Arith(draw(st.sampled_from(["+", "*"])), "int", ir.Local(name, INT, span=_span()), leaf(), INT,
+                        span=_span())
+        arms = (ir.Arm(ir.PatSome(name), used, span=_span()),
+                ir.Arm(ir.PatNone(), draw(fn_expr(scope, sub, calls, params)), span=_span()))
+        return ir.Match(opt, arms, INT, span=_span())
     if kind == "match":
         arms = [ir.Arm(ir.PatConst(k), draw(fn_expr(scope, sub, calls, params)), span=_span()) for k in (0, 1)]
         arms.append(ir.Arm(ir.PatWild(), draw(fn_expr(scope, sub, calls, params)), span=_span()))
@@ -412,3 +432,35 @@ def test_an_unused_option_or_record_is_not_built_but_what_it_holds_is_still_comp
         for theta in ({"x": 7, "y": 2}, {"x": 7, "y": 0}):
             assert compile_family(module, "g")(theta) == Evaluator(module).run("g", theta)
         assert Evaluator(module).run("g", {"x": 7, "y": 0}).failure.code == "DDL300"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("shape", ["match", "coalesce"])
+def test_an_options_value_is_known_small_only_when_what_was_put_in_is(shape: str) -> None:
+    """`some(y)` of a θ Int y says nothing of its size: `a + 1` on it keeps the big-number check, and a
+    2100-bit y is charged the interpreter's extra steps; `some(5)` and parse_int's at most 18 digits are small."""
+    from ddl.types.model import OptionT
+
+    def node(n: ir.Node) -> ir.Node:
+        x = ir.Param("x", INT, span=_span())
+        cond = ir.Compare("<", x, ir.Const(0, INT, span=_span()), BOOL, span=_span())
+        opt = ir.If(cond, ir.MakeSome(n, OptionT(INT), span=_span()), ir.Const(NONE, OptionT(INT), span=_span()),
+                    OptionT(INT), span=_span())
+        if shape == "coalesce":
+            got: ir.Node = ir.Coalesce(opt, ir.Const(3, INT, span=_span()), INT, span=_span())
+            return ir.Arith("+", "int", got, ir.Const(1, INT, span=_span()), INT, span=_span())
+        used = ir.Arith("+", "int", ir.Local("a", INT, span=_span()), ir.Const(1, INT, span=_span()), INT, span=_span())
+        return ir.Match(opt, (ir.Arm(ir.PatSome("a"), used, span=_span()),
+                              ir.Arm(ir.PatNone(), ir.Const(0, INT, span=_span()), span=_span())), INT, span=_span())
+
+    for held, guarded in ((ir.Param("y", INT, span=_span()), True), (ir.Const(5, INT, span=_span()), False)):
+        program = node(held)
+        params = tuple(CheckedParam(n, INT, None, None, _span(), None) for n in ("x", "y"))  # type: ignore[arg-type]
+        fam = CheckedFamily("g", None, params, INT, program, (), (), (), None, None, None)  # type: ignore[arg-type]
+        module = CheckedModule("gen.ddl", None, {"g": fam}, {}, {})  # type: ignore[arg-type]
+        evaluator = Evaluator(module, budget=UNTIMED)
+        text, generated = compile_source(module, "g", evaluator)
+        assert ("SMALL_INT" in text) is guarded
+        for x, y in itertools.product((-1, 1), (0, BIG, -BIG)):
+            ctx = Ctx(UNTIMED, {"x": x, "y": y})
+            assert Ok(generated(ctx, x, y)) == evaluator.run("g", {"x": x, "y": y})
+            assert ctx.steps == evaluator.last_steps, (x, y)

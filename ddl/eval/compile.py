@@ -251,6 +251,9 @@ class _Compiler(ir.Visitor):
         self.records: dict[str, dict[str, str]] = {}  # a record built here → its fields' locals
         self.table_rows: dict[str, tuple[str, dict[Any, Any], str]] = {}  # a table's record → (table, rows, key)
         self.table_consts: dict[tuple[str, str | None], str] = {}  # (table, field or None) → its global
+        # What is known of Int values, by their expression or local: |value| <= bound (types tell the rest).
+        self.bound: dict[str, int] = {}
+        self.payload: dict[str, int] = {}  # an Option[Int]'s value, when some: |value| <= payload
         self.inline = inline
         self.inlined = 0  # IR nodes inlined so far (bounded: the generated text stays small)
         self.loops = 0  # comprehensions open at the point being emitted
@@ -271,6 +274,10 @@ class _Compiler(ir.Visitor):
             return repr(value)
         name = self.fresh(stem)
         self.globals[name] = value
+        if type(value) is int:
+            self.bound[name] = abs(value)
+        elif value is NONE:
+            self.payload[name] = 0  # never some: any bound holds
         return name
 
     def temp(self, expr: str, *, share: bool = True) -> str:
@@ -291,7 +298,37 @@ class _Compiler(ir.Visitor):
         self.block.emit(f"{name} = {expr}")
         if share:
             self.avail[expr] = name
+        self.same(name, expr)
         return name
+
+    def same(self, name: str, expr: str) -> None:
+        """``name`` holds ``expr``'s value: what is known of one is known of the other."""
+        if expr in self.bound:
+            self.bound[name] = self.bound[expr]
+        if expr in self.payload:
+            self.payload[name] = self.payload[expr]
+
+    def int_bound(self, value: str, node: ir.Node | None) -> int | None:
+        """A bound on |value| of an Int, from its type, what was computed, or the literal; None if unknown."""
+        known = self.bound.get(value)
+        t = node.type if node is not None else None
+        if isinstance(t, IntT) and t.lo is not None and t.hi is not None:
+            by_type = max(abs(t.lo), abs(t.hi))
+            known = by_type if known is None else min(known, by_type)
+        if known is None and _INT_LITERAL.fullmatch(value):
+            known = abs(int(value))
+        return known
+
+    def join(self, target: str, values: list[tuple[str, ir.Node]]) -> None:
+        """``target`` is one of the branches' values: what is known of all of them is known of it."""
+        if not values:
+            return
+        ints = [self.int_bound(v, n) for v, n in values]
+        if all(b is not None for b in ints):
+            self.bound[target] = max(b for b in ints if b is not None)
+        somes = [self.payload.get(v) for v, _ in values]
+        if all(b is not None for b in somes):
+            self.payload[target] = max(b for b in somes if b is not None)
 
     @contextmanager
     def nested(self, *, function: bool = False) -> Iterator[None]:
@@ -388,7 +425,7 @@ class _Compiler(ir.Visitor):
             return f"[{self.to_json(x, t.elem)} for {x} in {value}]"
         return f"to_json({value})"
 
-    def branch(self, node: ir.Node, scope: Scope, target: str, extra: int = 0) -> None:
+    def branch(self, node: ir.Node, scope: Scope, target: str, extra: int = 0) -> str:
         """Emit, one level deeper, the code that evaluates ``node`` into ``target`` (a branch's own block).
 
         ``extra``: steps taken before the branch point, added on this path with the branch's own.
@@ -402,6 +439,7 @@ class _Compiler(ir.Visitor):
             self.block.emit(f"{target} = {value}")
         self.block.indent -= 1
         self.block.pending = outer
+        return value  # for join: its local, or a literal (what is known of it outlives the branch)
 
     def function(self, key: str) -> str:
         name = self.functions.get(key)
@@ -453,15 +491,16 @@ class _Compiler(ir.Visitor):
                     pieces.append(repr(part))
                 continue
             value = self.temp(self.expr(part, scope))  # type: ignore[arg-type]
-            pieces.append(self.show(value, part.type))  # type: ignore[union-attr]
+            known = self.int_bound(value, part) if isinstance(part.type, IntT) else None  # type: ignore[union-attr, arg-type]
+            pieces.append(self.show(value, part.type, known))  # type: ignore[union-attr]
         text = self.temp(" + ".join(pieces) if pieces else "''")
         self.block.emit(f"if len({text}) >= {1 << ops.SIZE_SHIFT}: _text_out(c, {text})")
         return text
 
-    def show(self, value: str, t: Type) -> str:
+    def show(self, value: str, t: Type, bound: int | None = None) -> str:
         if isinstance(t, TextT):
             return value
-        if _small_int(t):
+        if _small_int(t) or bound is not None and bound < ops.SMALL_INT:
             return f"str({value})"  # int_text is str below 10**4000; SMALL_INT is far below
         if isinstance(t, IntT):
             return f"(str({value}) if NSMALL_INT < {value} < SMALL_INT else {self.const(int_text, 'show')}({value}))"
@@ -481,6 +520,7 @@ class _Compiler(ir.Visitor):
             return value
         local = self.fresh("v")
         self.block.emit(f"{local} = {value}")
+        self.same(local, value)
         return local
 
     def visit_If(self, node: ir.If, scope: Scope) -> str:
@@ -488,9 +528,10 @@ class _Compiler(ir.Visitor):
         target = self.fresh("t")
         before = self.block.take()
         self.block.emit(f"if {cond}:")
-        self.branch(node.then, scope, target, before)
+        then = self.branch(node.then, scope, target, before)
         self.block.emit("else:")
-        self.branch(node.else_, scope, target, before)
+        else_ = self.branch(node.else_, scope, target, before)
+        self.join(target, [(then, node.then), (else_, node.else_)])
         return target
 
     def visit_Arith(self, node: ir.Arith, scope: Scope) -> str:
@@ -504,8 +545,13 @@ class _Compiler(ir.Visitor):
         py = {"+": "+", "-": "-", "*": "*", "/": "//", "%": "%"}[op]
         # b == 0 raises ZeroDivisionError: the interpreter then reports DDL300 with its span.
         inline = f"({left} {py} {right})"
-        unknown = [v for v, o in ((left, node.left), (right, node.right)) if not _small_int(o.type)]
+        bounds = [self.int_bound(left, node.left), self.int_bound(right, node.right)]
+        unknown = [v for v, b in zip((left, right), bounds) if b is None or b >= ops.SMALL_INT]
         if not unknown:
+            # Both inside ±SMALL_INT: no extra cost, and the result's bound follows from theirs
+            # (|a // b| <= |a| and |a % b| < |b| for b != 0; b == 0 fails either way).
+            a, b = (x or 0 for x in bounds)
+            self.bound[inline] = {"+": a + b, "-": a + b, "*": a * b, "/": a, "%": b}[op]
             return inline
         # Operands inside ±SMALL_INT cost nothing extra: checked here, the big-number cost otherwise.
         test = " and ".join(f"NSMALL_INT < {v} < SMALL_INT" for v in unknown)
@@ -625,6 +671,9 @@ class _Compiler(ir.Visitor):
     def visit_Neg(self, node: ir.Neg, scope: Scope) -> str:
         operand = self.expr(node.operand, scope)
         if isinstance(node.operand.type, IntT):
+            known = self.int_bound(operand, node.operand)
+            if known is not None:
+                self.bound[f"(-{operand})"] = known
             return f"(-{operand})"
         return f"negate({operand})"
 
@@ -642,17 +691,22 @@ class _Compiler(ir.Visitor):
             self.block.pending += 1
             xs, i = (self.temp(self.expr(a, scope)) for a in got.args)
             test, some = f"0 <= {i} < len({xs})", f"{xs}[{i}]"
+            known = None
         else:
             option = self.expr(got, scope)
             self.block.emit(f"{target} = {option}")
             test, some = f"type({target}) is SomeV", f"{target}.value"
+            known = self.payload.get(option)
         before = self.block.take()
         self.block.emit(f"if {test}:")
         if before:
             self.block.emit(f"    c.steps += {before}")
         self.block.emit(f"    {target} = {some}")
         self.block.emit("else:")
-        self.branch(node.default, scope, target, before)
+        default = self.branch(node.default, scope, target, before)
+        below = self.int_bound(default, node.default)
+        if known is not None and below is not None:
+            self.bound[target] = max(known, below)
         return target
 
     def visit_GetField(self, node: ir.GetField, scope: Scope) -> str:
@@ -797,13 +851,18 @@ class _Compiler(ir.Visitor):
         if name == "show" and isinstance(node.args[0].type, IntT):
             # b_show of an Int: str below ±SMALL_INT (no size cost, at most 617 digits); the cost and the limit past it.
             x = args[0]
-            shown = self.temp(f"str({x}) if NSMALL_INT < {x} < SMALL_INT else _show_int(c, {x})")
+            known = self.int_bound(x, node.args[0])
+            if known is not None and known < ops.SMALL_INT:
+                shown = self.temp(f"str({x})")
+            else:
+                shown = self.temp(f"str({x}) if NSMALL_INT < {x} < SMALL_INT else _show_int(c, {x})")
             return shown if self.limits.max_text >= 700 else self.fits(shown, node.type)
         if name == "parse_int":
             # b_parse_int: digits (a sign, at most 18) after trimming, as an option.
             stripped, target = self.temp(f"{args[0]}.strip()"), self.fresh("t")
             self.block.emit(f"if INT_TEXT({stripped}): {target} = NEW(SomeV); SET_SOME({target}, int({stripped}))")
             self.block.emit(f"else: {target} = NONE")
+            self.payload[target] = 10**18  # at most 18 digits (INT_TEXT)
             return target
         if name in _SIZE_EXTRA and not _no_extra_cost(name, node.args, 1 << ops.SIZE_SHIFT):
             self.block.flush()
@@ -932,6 +991,9 @@ class _Compiler(ir.Visitor):
         some = self.fresh("t")
         # SomeV's attrs __init__ only sets the slot (no validators): the slot set directly, at half the cost.
         self.block.emit(f"{some} = NEW(SomeV); SET_SOME({some}, {value})")
+        known = self.int_bound(value, node.value) if isinstance(node.value.type, IntT) else None
+        if known is not None:
+            self.payload[some] = known
         return some
 
     def visit_Match(self, node: ir.Match, scope: Scope) -> str:
@@ -946,6 +1008,9 @@ class _Compiler(ir.Visitor):
             found = self.temp(f"{self.const(values, 'arms')}.get({key}, {self.const(default, 'arm')})")
             if default is _NO_ARM:
                 self.block.emit(f"if {found} is {self.const(_NO_ARM, 'no_arm')}: raise _Fallback")  # DDL999
+            found_ints = [v for v in (*values.values(), default) if v is not _NO_ARM]
+            if found_ints and all(type(v) is int for v in found_ints):
+                self.bound[found] = max(abs(v) for v in found_ints)
             self.block.pending += 1
             return found
         target = self.fresh("t")
@@ -957,24 +1022,30 @@ class _Compiler(ir.Visitor):
             index = self.temp(lookup)
         else:
             tests = [self.pattern_test(arm.pattern, value, node.scrutinee.type) for arm in node.arms]
+            results = []
             for i, arm in enumerate(node.arms):
                 self.block.emit(f"{'if' if i == 0 else 'elif'} {tests[i]}:")
-                self.arm(arm, value, scope, target, before)
+                results.append((self.arm(arm, value, scope, target, before), arm.body))
             self.block.emit("else: raise _Fallback")  # no arm applies: DDL999 from the interpreter
+            self.join(target, results)
             return target
         self.block.emit(f"if {index} is None: raise _Fallback")
+        results = []
         for i, arm in enumerate(node.arms):
             self.block.emit(f"{'if' if i == 0 else 'elif'} {index} == {i}:")
-            self.arm(arm, value, scope, target, before)
+            results.append((self.arm(arm, value, scope, target, before), arm.body))
+        self.join(target, results)  # the arms cover every index the lookup gives
         return target
 
-    def arm(self, arm: ir.Arm, value: str, scope: Scope, target: str, before: int) -> None:
+    def arm(self, arm: ir.Arm, value: str, scope: Scope, target: str, before: int) -> str:
         name = binder(arm.pattern)
         if name is not None:
             local = self.fresh("v")
             self.block.emit(f"    {local} = {value}.value")
+            if value in self.payload:
+                self.bound[local] = self.payload[value]
             scope = {**scope, name: local}
-        self.branch(arm.body, scope, target, before)
+        return self.branch(arm.body, scope, target, before)
 
     def pattern_test(self, pattern: ir.IRPattern, value: str, t: Type) -> str:
         """The Python test of arms.arm_index's rule for one pattern."""
@@ -1027,6 +1098,7 @@ class _Compiler(ir.Visitor):
         return self.temp(f"_narrow(c, {inner}, {self.const(node.type, 'type')})")
 
 
+_INT_LITERAL = re.compile(r"-?[0-9]+")
 _EFFECTS = re.compile(r"\bc\b")  # the run's context: steps charged, budget looked at, generated functions called
 
 
