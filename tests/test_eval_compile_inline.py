@@ -364,7 +364,8 @@ family dec {
   "Decimal arithmetic whose operands are used for their values only."
   param a : Decimal(2)
   param n : Int
-  type Out = { p: Decimal(2), q: Decimal(2), r: Decimal(3), s: Decimal(1), t: Decimal(6), u: Decimal(1), v: Decimal(2) }
+  type Out = { p: Decimal(2), q: Decimal(2), r: Decimal(3), s: Decimal(1), t: Decimal(6), u: Decimal(1), v: Decimal(2),
+               w: Decimal(2), x: Decimal(2) }
   program -> Out =
     Out {
       p = round(a / 100, 2),
@@ -374,9 +375,11 @@ family dec {
       t = to_decimal(n, 0) / 10,
       u = round((0.00 - a) / 100, 1),
       v = round(a / 3, 2) + round(n, 2),
+      w = round(HUGE / 100, 2) - round(a * HUGE, 2),
+      x = round(HUGE * a / 1000, 2),
     }
 }
-'''
+'''.replace("HUGE", "1" + "0" * 600 + ".00")  # past the size-cost threshold, as a literal
 
 
 def test_decimal_operands_used_for_their_values_agree_with_the_interpreter() -> None:

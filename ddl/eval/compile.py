@@ -587,7 +587,7 @@ class _Compiler(ir.Visitor):
             right = self.temp(self.exact(node.right, scope))
             operand = left if isinstance(node.left.type, DecimalT) else f"Decimal({left})"
             shifted = f"{operand}.scaleb({-power}, BIG)"
-            if isinstance(node.left, ir.Const) or _small_decimal(node.left.type):
+            if _small_const(node.left) or _small_decimal(node.left.type):
                 return self.temp(shifted)
             target = self.fresh("t")  # past ±10**300 the interpreter charges the size cost: decimal_arith's path
             self.block.emit(f"if NBIGDEC < {left} < BIGDEC: {target} = {shifted}")
@@ -602,7 +602,7 @@ class _Compiler(ir.Visitor):
             return self.temp(general)
         # Values of scale ≤ 300 inside ±10**300 are far below the size cost's threshold (ops.dec_arith_cost).
         small = " and ".join(f"NBIGDEC < {v} < BIGDEC" for v, n in ((left, node.left), (right, node.right))
-                             if not isinstance(n, ir.Const) and not _small_decimal(n.type))
+                             if not _small_const(n) and not _small_decimal(n.type))
         power = _power_of_ten(node.right)
         target = self.fresh("t")
         if small:
@@ -1139,7 +1139,15 @@ def _decimal_text_len(t: DecimalT) -> float:
     if t.lo is None or t.hi is None or t.scale > 1000:
         return math.inf
     biggest = max(abs(t.lo), abs(t.hi))
-    return biggest.adjusted() + t.scale + 3 if biggest else t.scale + 3  # sign, digits, point, places
+    digits = max(biggest.adjusted() + 1, 1) if biggest else 1  # before the point
+    return 1 + digits + (1 + t.scale if t.scale > 0 else 0)  # sign, digits, point, places
+
+
+def _small_const(node: ir.Node) -> bool:
+    """A constant Int or Decimal inside ±10**300 (no size cost in arithmetic, as _small_decimal)."""
+    if not isinstance(node, ir.Const) or type(node.value) not in (int, Decimal):
+        return False
+    return abs(node.value) < 10**_DEC_SCALE_MAX  # type: ignore[operator, arg-type]
 
 
 def _non_negative(node: ir.Node) -> bool:
