@@ -467,3 +467,55 @@ def test_an_options_value_is_known_small_only_when_what_was_put_in_is(shape: str
             ctx = Ctx(UNTIMED, {"x": x, "y": y})
             assert Ok(generated(ctx, x, y)) == evaluator.run("g", {"x": x, "y": y})
             assert ctx.steps == evaluator.last_steps, (x, y)
+
+
+STDLIB_DATES = '''
+import date
+
+family calendar {
+  "The date stdlib at any day number, inlined."
+  param d : Int
+  param n : Int
+  param t : Text
+  type Out = { iso: Text, long: Text, later: Int, back: Int, parsed: Int, leap: Bool }
+  program -> Out =
+    Out {
+      iso = date::iso(d),
+      long = date::long_date(d),
+      later = date::add_months(d, n),
+      back = date::days_between(date::add_years(d, n), d),
+      parsed = date::parse_iso(t) ?? -1,
+      leap = date::is_leap_year(date::year(d)),
+    }
+}
+'''
+
+
+def test_the_date_stdlib_inlined_agrees_with_the_interpreter_at_any_size() -> None:
+    """Day numbers from 0 to past 2**2048 (the big-number checks the types cannot drop), texts that
+    parse and do not: the same values, failures and steps."""
+    from ddl.eval import ops
+
+    module = ddl.loads(STDLIB_DATES).checked
+    evaluator = Evaluator(module, budget=UNTIMED)
+    _, generated = compile_source(module, "calendar", evaluator)
+    rng = random.Random(3)
+    days = [0, -1, 19_000, -719_469, 2_932_896, 10**12, -(10**15)] + [rng.choice([1, -1]) * 10**k for k in (30, 300, 700)]
+    texts = ["2024-02-29", "2023-02-29", "0000-01-01", "9999-12-31", "24-02-01", "2024-1-01", "+024-01-01", ""]
+    big = 0
+    for d, n, t in itertools.product(days, [0, 1, -13, 10**650], texts[:4]):
+        theta = {"d": d, "n": n, "t": t}
+        expected = evaluator.run("calendar", theta)
+        ctx = Ctx(UNTIMED, theta)
+        try:
+            value = generated(ctx, d, n, t)
+        except Exception:  # noqa: BLE001 - the interpreter's run then says what fails
+            assert not isinstance(expected, Ok), theta
+            continue
+        assert Ok(value) == expected, theta
+        assert ctx.steps == evaluator.last_steps, theta
+        big += abs(d) > ops.SMALL_INT or abs(n) > ops.SMALL_INT
+    assert big  # the big-number path was taken and counted
+    for t in texts:
+        theta = {"d": 0, "n": 0, "t": t}
+        assert compile_family(module, "calendar")(theta) == Evaluator(module).run("calendar", theta)
