@@ -172,7 +172,7 @@ def test_a_covered_ddl_handle_with_a_warm_cache_loads_no_checker_parser_or_servi
 
 def test_a_saved_router_is_loaded_and_a_damaged_one_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The registry saves and loads routers through Router.to_bytes/from_bytes when the router has them.
-    from ddl.grammar.router import Router
+    from ddl.grammar.router import RoutedFamily, Router, SavedFamily
 
     calls: list[str] = []
     built = Router.build
@@ -181,11 +181,11 @@ def test_a_saved_router_is_loaded_and_a_damaged_one_rebuilt(tmp_path: Path, monk
         calls.append("save")
         return b"saved " + ",".join(e.name for e in self.entries).encode()
 
-    def from_bytes(cls: type[Router], data: bytes, families: list[object]) -> Router:
+    def from_bytes(cls: type[Router], data: bytes, families: list[SavedFamily]) -> Router:
         calls.append("load")
         if not data.startswith(b"saved "):
             raise ValueError("not a saved router")
-        return built(families)  # type: ignore[arg-type]
+        return built(RoutedFamily(f.name, *f.load(), f.priority) for f in families)
 
     monkeypatch.setattr(Router, "to_bytes", to_bytes, raising=False)
     monkeypatch.setattr(Router, "from_bytes", classmethod(from_bytes), raising=False)

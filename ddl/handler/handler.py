@@ -17,7 +17,6 @@ mistakes an unrecorded query for a recorded one.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -74,9 +73,10 @@ class Handler:
     def open(cls, directory: str | Path, config: Any, *, learn_in_background: bool = True,
              eager: bool = True) -> Handler:
         """A handler over ``directory``; ``eager=False`` for a few queries (``ddl handle``): families'
-        grammars are built on their first hit, not all at load."""
+        modules, programs and grammars are loaded or built on their first hit, not all at load, and
+        captures come from the tagged matcher (no ``re`` extractor is compiled)."""
         registry = Registry.load(directory, max_model_priority=getattr(config, "max_model_priority", None),
-                                 eager=eager)
+                                 eager=eager, extractors=eager)
         store = open_store(config.store) if config.store else None
         return cls(registry, store, config, learn_in_background=learn_in_background)
 
@@ -139,6 +139,8 @@ class Handler:
         answer["recorded"] = False
         if self.store is None:
             return answer
+        import asyncio  # deferred: only the service answers on an event loop; `ddl handle` never loads asyncio
+
         loop = asyncio.get_running_loop()
         committed: asyncio.Future[int] = loop.create_future()
 

@@ -13,6 +13,10 @@ Beside an entry, a caller that runs the module (the registry) finds the checked 
 under the same key (``*.module``): a hit then costs reading the file and its imports (to hash them) and
 unpickling, no parsing or type checking.  The key is compared before anything is unpickled, and a
 module entry that cannot be read or unpickled is a miss (the module is compiled and stored again).
+The sealed payload starts with a one-line JSON summary of the module's families (priority, whether
+it has a grammar), so a registry can be opened lazily (:class:`PickledModule`): the entry is read and
+its seal checked when the registry opens, and the pickle is loaded only when one of the file's
+families is first needed.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from ddl.version import __version__
 VERIFIER_VERSION = "4"  # bump when a change to the verifier changes results
 ENTRY_FORMAT = 2  # 2: typed obligations with full spans, codes and notes
 DEFAULT_DIR = ".ddl-cache"
-MODULE_MAGIC = b"ddl-module 1 "  # then the entry's key, a newline and the pickled (module, sources)
+MODULE_MAGIC = b"ddl-module 2 "  # then the entry's key, a newline and the sealed summary line and pickle
 
 
 @functools.cache
@@ -128,6 +132,42 @@ def digest_file(path: str | os.PathLike[str]) -> str | None:
         return None
 
 
+@attrs.frozen(eq=False)
+class PickledModule:
+    """A file's checked module as its sealed cache entry held it: the seal and key were verified when the
+    entry was read, and the pickle is loaded on the first :meth:`load` (a registry opened lazily loads
+    the modules of the families a query needs, not all of them)."""
+
+    families: Mapping[str, tuple[int, bool]]  # family name → (priority, whether it has a grammar)
+    payload: bytes = attrs.field(repr=False)  # the verified pickle of (module, sources)
+
+    def load(self) -> tuple[CheckedModule, SourceMap]:
+        """The module and its sources; ValueError when the pickle does not hold them."""
+        module, sources = pickle.loads(self.payload)
+        if not isinstance(module, CheckedModule) or not isinstance(sources, SourceMap):
+            raise ValueError("the cached module entry does not hold a checked module")
+        return module, sources
+
+
+def _summary(module: CheckedModule) -> bytes:
+    """The one-line JSON that opens a module entry's payload: what a lazy registry needs of each family."""
+    families = {name: [fam.priority or 0, fam.grammar is not None] for name, fam in module.families.items()}
+    return json.dumps({"families": families}, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def _read_summary(line: bytes) -> dict[str, tuple[int, bool]]:
+    data = json.loads(line.decode("utf-8", "surrogatepass"))
+    families = data["families"]
+    if not isinstance(families, dict):
+        raise ValueError("malformed module summary")
+    out: dict[str, tuple[int, bool]] = {}
+    for name, (priority, grammar) in families.items():
+        if not isinstance(priority, int) or not isinstance(grammar, bool):
+            raise ValueError("malformed module summary")
+        out[name] = (priority, grammar)
+    return out
+
+
 class ResultCache:
     def __init__(self, directory: str | os.PathLike[str] = DEFAULT_DIR) -> None:
         self.directory = Path(directory)
@@ -209,18 +249,21 @@ class ResultCache:
             return None  # a missing, unreadable or corrupt entry is recomputed
 
     def get_compiled(self, path: str, digest: str, limits: Limits | None = None, *, imports: str = "",
-                     read: Callable[[str], bytes | None]) -> FileResult | None:
+                     read: Callable[[str], bytes | None], lazy: bool = False) -> FileResult | None:
         """The cached result for ``path`` (bytes hashing to ``digest``) *with* its checked module and sources,
         when both entries match the key of the bytes as they are now; None (a miss) otherwise.
 
         ``read(dep)`` gives the bytes of each module the cached result loaded (None: missing), read once by
         the caller for the whole load, so the key describes exactly the bytes the module was compiled from.
         Nothing is unpickled unless the module entry carries that key.  Not counted: the caller counts a
-        hit, and a miss when it does not look the result up again."""
-        return self._load_compiled(path, digest, limits, imports, read)
+        hit, and a miss when it does not look the result up again.
+
+        ``lazy``: the result carries no module but ``pickled``, a :class:`PickledModule` (the entry's key
+        and seal checked now, its pickle loaded when the caller first needs the module)."""
+        return self._load_compiled(path, digest, limits, imports, read, lazy)
 
     def _load_compiled(self, path: str, digest: str, limits: Limits | None, imports: str,
-                       read: Callable[[str], bytes | None]) -> FileResult | None:
+                       read: Callable[[str], bytes | None], lazy: bool = False) -> FileResult | None:
         try:
             found = self._read_entry(path, digest)
             if found is None:
@@ -241,11 +284,15 @@ class ResultCache:
             payload = unseal(blob[len(head):])
             if payload is None:
                 return None  # not written by this user's ddl: never unpickled
-            module, sources = pickle.loads(payload)
-            if not isinstance(module, CheckedModule) or not isinstance(sources, SourceMap):
+            line, _, data = payload.partition(b"\n")
+            pickled = PickledModule(_read_summary(line), data)
+            if set(pickled.families) != {f.name for f in result.families}:
                 return None
-            return attrs.evolve(result, module=module, sources=sources, from_cache=True,
-                                dep_digests=tuple(sorted(deps.items())), imports=imports)
+            hit = attrs.evolve(result, from_cache=True, dep_digests=tuple(sorted(deps.items())), imports=imports)
+            if lazy:
+                return attrs.evolve(hit, pickled=pickled)
+            module, sources = pickled.load()
+            return attrs.evolve(hit, module=module, sources=sources)
         except Exception:  # noqa: BLE001 - a damaged entry can fail to unpickle in any way: a miss, rebuilt
             return None
 
@@ -294,7 +341,8 @@ class ResultCache:
             return False
         key = self.key(result.path, result.digest, deps, limits, result.imports)
         try:
-            data = seal(pickle.dumps((result.module, result.sources), protocol=pickle.HIGHEST_PROTOCOL))
+            data = seal(_summary(result.module) + b"\n"
+                        + pickle.dumps((result.module, result.sources), protocol=pickle.HIGHEST_PROTOCOL))
             if data is None:
                 return False
             self._ensure_dir()

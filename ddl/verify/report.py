@@ -86,6 +86,9 @@ class FileResult:
     # for it; the cache key and the registry's version hash are made of these, never of a later read.
     dep_digests: tuple[tuple[str, str | None], ...] = ()
     imports: str = ""  # where imports were confined to (``ImportScope.key``): part of the cache key
+    # Instead of ``module``, from a cache read lazily: the module's sealed entry, verified and loaded on first
+    # use (``ddl.verify.cache.PickledModule``; a registry opened for one query loads one module).
+    pickled: Any = attrs.field(default=None, repr=False, eq=False)
 
     @property
     def ok(self) -> bool:
@@ -96,7 +99,7 @@ class FileResult:
         return next((f for f in self.families if f.name == name), None)
 
     def without_module(self) -> FileResult:
-        return attrs.evolve(self, module=None, sources=None)
+        return attrs.evolve(self, module=None, sources=None, pickled=None)
 
     def to_json(self) -> dict[str, Any]:
         """The cache form: lossless (full spans, codes, notes and hints of the obligations)."""
