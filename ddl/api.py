@@ -23,7 +23,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +64,8 @@ def stdlib_dir() -> Path:
     checkout = source_checkout()
     if checkout is not None and (checkout / "stdlib").is_dir():
         return checkout / "stdlib"
+    from importlib import resources  # deferred: an installed package only (it loads tempfile and more)
+
     return Path(str(resources.files("ddl.stdlib")))
 
 

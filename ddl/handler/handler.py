@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,12 +27,13 @@ from ddl.eval import Err
 from ddl.handler import extract
 from ddl.handler.records import VERDICTS, HandlerError, QueryRecord
 from ddl.handler.registry import Registry
-from ddl.handler.stats import compute_stats
 from ddl.handler.store import open_store
 from ddl.model import ask_model
 from ddl.values import to_json
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from ddl.handler.widening import WidenReport
 
 LOG = logging.getLogger("ddl.handler")
@@ -206,6 +206,8 @@ class Handler:
         return report
 
     def _background(self) -> ThreadPoolExecutor:
+        from concurrent.futures import ThreadPoolExecutor  # deferred: `ddl handle` runs no background thread
+
         with self._lock:
             if self._learner is None:
                 self._learner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddl-learn")
@@ -236,6 +238,7 @@ class Handler:
         if not self.learn_in_background:
             return dict(attempt().to_json())
         if self._learner is None:
+            from concurrent.futures import ThreadPoolExecutor  # deferred: `ddl handle` runs no background thread
 
             self._learner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddl-learn")
         self._learner.submit(attempt)
@@ -377,6 +380,8 @@ class Handler:
     def stats(self) -> dict[str, Any]:
         if self.store is None:
             raise HandlerError("no store is configured, so there are no statistics", code="DDL702")
+        from ddl.handler.stats import compute_stats  # deferred: `ddl handle` never reports statistics
+
         return dict(compute_stats(self.store, price_in=self.config.price_in, price_out=self.config.price_out,
                                   cost_per_call=self.config.cost_per_call).to_json())
 

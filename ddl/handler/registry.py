@@ -29,6 +29,7 @@ files, unpickling the modules, compiling the programs and building (or loading) 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -255,6 +256,7 @@ def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts[:-1])
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every family of a file (thousands in one big file)
 def _model_written(path: str, root: Path) -> bool:
     """A file under ``DIR/distilled/``: written by a model (compile on miss)."""
     parts = Path(path).relative_to(root).parts

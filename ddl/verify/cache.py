@@ -221,14 +221,15 @@ class ResultCache:
         else:
             self.misses += 1
 
-    def _read_entry(self, path: str, digest: str) -> tuple[dict[str, Any], FileResult] | None:
-        """The entry of ``path`` and its result, when the entry is of this format and for these bytes;
-        raises what a damaged entry raises (the callers count it a miss)."""
+    def _read_entry(self, path: str, digest: str, obligations: bool = True) -> tuple[dict[str, Any], FileResult] | None:
+        """The entry of ``path`` and its result (without the families' obligations unless ``obligations``),
+        when the entry is of this format and for these bytes; raises what a damaged entry raises (the
+        callers count it a miss)."""
         with open(self.entry_path(path), "rb") as handle:
             entry = json.loads(handle.read())
         if not isinstance(entry, dict) or entry.get("format") != ENTRY_FORMAT:
             return None
-        result = FileResult.from_json(entry["result"])
+        result = FileResult.from_json(entry["result"], obligations)
         if result.path != path or digest != result.digest:
             return None
         return entry, result
@@ -259,13 +260,14 @@ class ResultCache:
         hit, and a miss when it does not look the result up again.
 
         ``lazy``: the result carries no module but ``pickled``, a :class:`PickledModule` (the entry's key
-        and seal checked now, its pickle loaded when the caller first needs the module)."""
+        and seal checked now, its pickle loaded when the caller first needs the module), and its families
+        no obligations (a caller that runs the module needs the findings only)."""
         return self._load_compiled(path, digest, limits, imports, read, lazy)
 
     def _load_compiled(self, path: str, digest: str, limits: Limits | None, imports: str,
                        read: Callable[[str], bytes | None], lazy: bool = False) -> FileResult | None:
         try:
-            found = self._read_entry(path, digest)
+            found = self._read_entry(path, digest, obligations=not lazy)
             if found is None:
                 return None
             entry, result = found

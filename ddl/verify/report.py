@@ -109,14 +109,16 @@ class FileResult:
                 "findings": [f.to_json() for f in self.findings], "digest": self.digest, "deps": list(self.deps)}
 
     @staticmethod
-    def from_json(data: dict[str, Any]) -> FileResult:
+    def from_json(data: dict[str, Any], obligations: bool = True) -> FileResult:
+        """The result :meth:`to_json` wrote; without ``obligations``, the families' obligations are left out
+        (a registry needs the findings, not the proofs: most of the entry, and of the time to read it)."""
         families = data["families"]
         if not isinstance(families, list) or not all(
                 isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(f.get("obligations"), list)
                 for f in families):
             raise ValueError("malformed families")
-        typed = tuple(FamilyResult(f["name"], tuple(obligation_from_json(o) for o in f["obligations"]))
-                      for f in families)
+        typed = tuple(FamilyResult(f["name"], tuple(obligation_from_json(o) for o in f["obligations"])
+                                   if obligations else ()) for f in families)
         deps = data["deps"]
         if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
             raise ValueError("malformed deps")
