@@ -266,15 +266,17 @@ def test_a_damaged_module_entry_met_lazily_is_compiled_again_not_trusted(tmp_pat
     cache = tmp_path / "cache"
     cold = Registry.load(d, cache_dir=cache)
     for entry in cache.glob("*.module"):
-        header, rest = entry.read_bytes().split(b"\n", 1)
-        summary = rest.split(b"\n", 2)[1]  # seal tag, summary line, pickle
-        sealed = seal(summary + b"\n" + pickle.dumps(["not", "a", "module"]))
+        header, summary_tag, summary, _ = entry.read_bytes().split(b"\n", 3)  # key; sealed summary; sealed pickle
+        sealed = seal(pickle.dumps(["not", "a", "module"]))
         assert sealed is not None
-        entry.write_bytes(header + b"\n" + sealed)
+        entry.write_bytes(b"\n".join([header, summary_tag, summary, sealed]))
+    damaged = {entry: entry.read_bytes() for entry in cache.glob("*.module")}
     lazy = Registry.load(d, cache_dir=cache, eager=False, extractors=False)
     assert lazy.files_checked == 0  # the results are still cached: only the modules are compiled again
     assert _served(lazy) == _served(cold)
     assert _answers(lazy, UTTERANCES) == _answers(cold, UTTERANCES)
+    # the hit family's entry was stored again (the others were never needed)
+    assert sum(entry.read_bytes() != bad for entry, bad in damaged.items()) == 1
 
 
 def test_a_lazily_opened_registry_of_an_edited_file_serves_the_edit(tmp_path: Path) -> None:

@@ -59,8 +59,9 @@ class _FileModule:
     the module compiled by this load, or its verified cache entry (``FileResult.pickled``), unpickled only
     when one of the file's families is first needed (a registry opened for one query loads one module)."""
 
-    def __init__(self, result: FileResult, recompile: Callable[[str], Any]) -> None:
+    def __init__(self, result: FileResult, recompile: Callable[[FileResult], Any]) -> None:
         self.path = result.path
+        self._result = result
         self._module: Any = result.module
         self._pickled = result.pickled
         self._recompile = recompile
@@ -75,7 +76,7 @@ class _FileModule:
                     try:
                         self._module, _ = self._pickled.load()
                     except Exception:  # noqa: BLE001 - sealed (written by this ddl); if it still fails, compile again
-                        self._module = self._recompile(self.path)
+                        self._module = self._recompile(self._result)
         return self._module
 
     def evaluator(self) -> Any:
@@ -199,11 +200,17 @@ class Registry:
                               lazy_modules=True, files=sources)
         check_seconds = time.perf_counter() - started
 
-        def recompile(path: str) -> Any:
-            module, _ = compile_file(path, ModuleLoader(scope=scope(path), files=sources))  # the same bytes
+        def recompile(result: FileResult) -> Any:
+            """The module of a cached result whose module entry failed to load: compiled again from the bytes
+            read for the result (the check's verdicts are theirs), and stored again."""
+            loader = ModuleLoader(scope=scope(result.path), files=sources)
+            module, _ = compile_file(result.path, loader)
             if module is None:  # pragma: no cover - these bytes compiled when they were checked
-                raise HandlerError(f"{path}: the checked module can neither be loaded from the cache nor compiled; "
-                                   "run `ddl check` on it", code="DDL700")
+                raise HandlerError(f"{result.path}: the checked module can neither be loaded from the cache nor "
+                                   "compiled; run `ddl check` on it", code="DDL700")
+            if cache is not None:
+                cache.put_module(attrs.evolve(result, module=module, sources=loader.sources, pickled=None),
+                                 settings.limits())
             return module
         served: list[ServedFamily] = []
         rejected: list[RejectedFamily] = []
@@ -273,7 +280,7 @@ def _version(result: FileResult) -> str:
 
 
 def _admit(result: FileResult, served: list[ServedFamily], rejected: list[RejectedFamily],
-           recompile: Callable[[str], Any]) -> None:
+           recompile: Callable[[FileResult], Any]) -> None:
     """Sort one checked file's families into served and rejected."""
     errors = [f for f in result.findings if f.effective().is_error]
     file_errors = [f for f in errors if f.family is None]

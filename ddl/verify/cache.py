@@ -13,10 +13,11 @@ Beside an entry, a caller that runs the module (the registry) finds the checked 
 under the same key (``*.module``): a hit then costs reading the file and its imports (to hash them) and
 unpickling, no parsing or type checking.  The key is compared before anything is unpickled, and a
 module entry that cannot be read or unpickled is a miss (the module is compiled and stored again).
-The sealed payload starts with a one-line JSON summary of the module's families (priority, whether
-it has a grammar), so a registry can be opened lazily (:class:`PickledModule`): the entry is read and
-its seal checked when the registry opens, and the pickle is loaded only when one of the file's
-families is first needed.
+After the key line comes a one-line JSON summary of the module's families (priority, whether it has a
+grammar) and then the pickle, each sealed on its own, so a registry can be opened lazily
+(:class:`PickledModule`): it reads the key and the summary (and checks the summary's seal) when it
+opens, and reads the pickle, checks its seal and unpickles it only when one of the file's families
+is first needed.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from ddl.version import __version__
 VERIFIER_VERSION = "4"  # bump when a change to the verifier changes results
 ENTRY_FORMAT = 2  # 2: typed obligations with full spans, codes and notes
 DEFAULT_DIR = ".ddl-cache"
-MODULE_MAGIC = b"ddl-module 2 "  # then the entry's key, a newline and the sealed summary line and pickle
+MODULE_MAGIC = b"ddl-module 3 "  # then the entry's key and a newline, the sealed summary line, the sealed pickle
 
 
 @functools.cache
@@ -134,16 +135,26 @@ def digest_file(path: str | os.PathLike[str]) -> str | None:
 
 @attrs.frozen(eq=False)
 class PickledModule:
-    """A file's checked module as its sealed cache entry held it: the seal and key were verified when the
-    entry was read, and the pickle is loaded on the first :meth:`load` (a registry opened lazily loads
-    the modules of the families a query needs, not all of them)."""
+    """A file's checked module in its cache entry, found under the key of the bytes read: its summary was read
+    (and its seal checked) when the registry opened; :meth:`load` reads the pickle, checks its seal and
+    unpickles it (a registry opened lazily loads the modules of the families a query needs, not all)."""
 
     families: Mapping[str, tuple[int, bool]]  # family name → (priority, whether it has a grammar)
-    payload: bytes = attrs.field(repr=False)  # the verified pickle of (module, sources)
+    path: Path  # the entry
+    head: bytes  # its first line (magic and key): the entry must still be the one for these bytes
 
     def load(self) -> tuple[CheckedModule, SourceMap]:
-        """The module and its sources; ValueError when the pickle does not hold them."""
-        module, sources = pickle.loads(self.payload)
+        """The module and its sources; ValueError when the entry changed since, is not sealed with the user's
+        secret (never unpickled) or does not hold them; OSError when it cannot be read."""
+        with open(self.path, "rb") as handle:
+            if handle.readline() != self.head:
+                raise ValueError("the module entry was replaced")
+            handle.readline()  # the summary's seal
+            handle.readline()  # the summary
+            payload = unseal(handle.read())
+        if payload is None:
+            raise ValueError("the module entry is not sealed with the user's secret")
+        module, sources = pickle.loads(payload)
         if not isinstance(module, CheckedModule) or not isinstance(sources, SourceMap):
             raise ValueError("the cached module entry does not hold a checked module")
         return module, sources
@@ -278,16 +289,15 @@ class ResultCache:
             key = self.key(path, digest, deps, limits, imports)
             if entry.get("key") != key:
                 return None
-            with open(self.module_path(path), "rb") as handle:
-                blob = handle.read()
             head = MODULE_MAGIC + key.encode() + b"\n"
-            if not blob.startswith(head):
-                return None  # stale or foreign: never unpickled
-            payload = unseal(blob[len(head):])
-            if payload is None:
-                return None  # not written by this user's ddl: never unpickled
-            line, _, data = payload.partition(b"\n")
-            pickled = PickledModule(_read_summary(line), data)
+            where = self.module_path(path)
+            with open(where, "rb") as handle:  # the key and the summary only: the pickle is read by load()
+                if handle.readline() != head:
+                    return None  # stale or foreign: never unpickled
+                summary = unseal(handle.readline() + handle.readline().rstrip(b"\n"))
+            if summary is None:
+                return None  # not written by this user's ddl: never trusted
+            pickled = PickledModule(_read_summary(summary), where, head)
             if set(pickled.families) != {f.name for f in result.families}:
                 return None
             hit = attrs.evolve(result, from_cache=True, dep_digests=tuple(sorted(deps.items())), imports=imports)
@@ -343,12 +353,12 @@ class ResultCache:
             return False
         key = self.key(result.path, result.digest, deps, limits, result.imports)
         try:
-            data = seal(_summary(result.module) + b"\n"
-                        + pickle.dumps((result.module, result.sources), protocol=pickle.HIGHEST_PROTOCOL))
-            if data is None:
+            summary = seal(_summary(result.module))
+            data = seal(pickle.dumps((result.module, result.sources), protocol=pickle.HIGHEST_PROTOCOL))
+            if summary is None or data is None:
                 return False
             self._ensure_dir()
-            write_atomic(self.module_path(result.path), MODULE_MAGIC + key.encode() + b"\n" + data)
+            write_atomic(self.module_path(result.path), MODULE_MAGIC + key.encode() + b"\n" + summary + b"\n" + data)
         except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
             return False  # an unpicklable module or a full disk only loses the caching
         return True
