@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ddl.eval import Err
-from ddl.handler import extract
 from ddl.handler.records import VERDICTS, HandlerError, QueryRecord
 from ddl.handler.registry import Registry
 from ddl.handler.store import open_store
@@ -305,6 +304,8 @@ class Handler:
         """The small question: which served family, which θ.  A record when it answers; the tokens spent."""
         with self._lock:
             registry = self.registry
+        from ddl.handler import extract  # deferred: only a miss asks the model to name a family
+
         families = extract.relevant(registry.served, utterance, self._vocabularies)
         if not families:  # shares no word with any served family: small talk, not worth the small call
             return None, (None, None)

@@ -24,7 +24,10 @@ Loading a directory again is cheap: an unchanged file hits the check cache, whic
 checked module (no parsing or type checking), and the overlap search's outcome (and the built router,
 when the router can be saved: ``Router.to_bytes``/``from_bytes``) is cached under the served families'
 names, versions and priorities (:class:`_RoutingCache`), so a reload costs reading and hashing the
-files, unpickling the modules, compiling the programs and building (or loading) the router.
+files, unpickling the modules, compiling the programs and building (or loading) the router.  Opened
+lazily (``eager=False``, ``ddl handle``), it costs reading and hashing the files and loading the router:
+a file's module is unpickled, and a family's program compiled and grammar built, on the family's first
+hit (spec/handler.md).
 """
 
 from __future__ import annotations
