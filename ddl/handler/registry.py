@@ -242,8 +242,10 @@ class Registry:
             served = theirs + [f for f in models if f.name not in dropped]
         rejected.sort(key=lambda r: (r.path, r.name or ""))
         cached = cache.hits if cache is not None else 0
-        if eager:
+        if eager:  # a service: every family's grammar and program now, none on its first hit
             router.prepare()
+            for f in served:
+                f.run  # noqa: B018 - compiles the program
         registry = cls(root, served, rejected, router, check_seconds, len(files) - cached, cached, cap)
         registry._cache_dir, registry._use_cache = cache_dir, use_cache
         registry._max_model_priority = max_model_priority
