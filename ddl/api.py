@@ -23,8 +23,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +64,8 @@ def stdlib_dir() -> Path:
     checkout = source_checkout()
     if checkout is not None and (checkout / "stdlib").is_dir():
         return checkout / "stdlib"
+    from importlib import resources  # deferred: an installed package only (it loads tempfile and more)
+
     return Path(str(resources.files("ddl.stdlib")))
 
 
@@ -588,14 +588,16 @@ def _discharge(compiled: _Compiled, limits: Limits | None, part: tuple[int, int]
 
 def check_file(path: str | os.PathLike[str], limits: Limits | None = None, cache: ResultCache | None = None, *,
                keep_module: bool = True, imports: ImportScope | None = None,
-               files: SourceFiles | None = None) -> FileResult:
+               files: SourceFiles | None = None, lazy_module: bool = False) -> FileResult:
     """:func:`check_source` on a file: the file and every module it imports are read once (through
     ``files``, shared by a whole load), and those bytes are what is compiled, checked, hashed and kept.
 
     With a ``cache``, a result cached for the same bytes (and imports, and limits) is reused; then, when
     ``keep_module``, the module compiled from those bytes is kept (the cache entry is looked up with the
     digests of the imports as they were read for it, never read again).  Without ``keep_module`` (a
-    report that runs nothing) a hit costs no compilation.  An unreadable file is a DDL900 finding.
+    report that runs nothing) a hit costs no compilation.  With ``lazy_module`` a hit carries its module's
+    verified cache entry (``FileResult.pickled``), loaded when first needed, instead of the module.
+    An unreadable file is a DDL900 finding.
     """
     p = str(path)
     files = files or SourceFiles()
@@ -606,7 +608,7 @@ def check_file(path: str | os.PathLike[str], limits: Limits | None = None, cache
         return FileResult(p, (), (Finding(diag),), cacheable=False)
     scope = imports or ImportScope.of(p)
     if cache is not None:
-        hit = _cache_hit(p, data, cache, limits, keep_module, scope, files)
+        hit = _cache_hit(p, data, cache, limits, keep_module, scope, files, lazy_module)
         if hit is not None:
             return hit
         if not keep_module:
@@ -653,7 +655,7 @@ def merge_parts(parts: Sequence[FileResult]) -> FileResult:
 
 def cached_result(path: str | os.PathLike[str], cache: ResultCache, limits: Limits | None = None, *,
                   keep_module: bool = True, imports: ImportScope | None = None,
-                  files: SourceFiles | None = None) -> FileResult | None:
+                  files: SourceFiles | None = None, lazy_module: bool = False) -> FileResult | None:
     """What :func:`check_file` returns when the cache holds the file's result (with ``keep_module``, its
     module too), without compiling or checking anything; None on a miss (counted, as a hit is)."""
     p = str(path)
@@ -662,11 +664,11 @@ def cached_result(path: str | os.PathLike[str], cache: ResultCache, limits: Limi
         data = files.read(Path(p).resolve())
     except OSError:
         return None  # check_file reports it
-    return _cache_hit(p, data, cache, limits, keep_module, imports or ImportScope.of(p), files)
+    return _cache_hit(p, data, cache, limits, keep_module, imports or ImportScope.of(p), files, lazy_module)
 
 
 def _cache_hit(path: str, data: bytes, cache: ResultCache, limits: Limits | None, keep_module: bool,
-               scope: ImportScope, files: SourceFiles) -> FileResult | None:
+               scope: ImportScope, files: SourceFiles, lazy_module: bool = False) -> FileResult | None:
     """A cached result (counted as a hit), or None (not counted: the caller counts the miss)."""
     if not keep_module:
         hit = cache.get(path, digest_bytes(data), limits, imports=scope.key(), count=False)
@@ -674,7 +676,7 @@ def _cache_hit(path: str, data: bytes, cache: ResultCache, limits: Limits | None
         # The module pickled with the result: the imports are read (once, through ``files``) and hashed,
         # nothing is parsed or type-checked.
         hit = cache.get_compiled(path, digest_bytes(data), limits, imports=scope.key(),
-                                 read=lambda dep: _read_dep(files, dep, scope))
+                                 read=lambda dep: _read_dep(files, dep, scope), lazy=lazy_module)
     if hit is None:
         return None
     cache.count(True)
@@ -693,23 +695,26 @@ def _read_dep(files: SourceFiles, dep: str, scope: ImportScope) -> bytes | None:
 
 def check_files(paths: Sequence[str | os.PathLike[str]], jobs: int = 1, cache: ResultCache | None = None,
                 limits: Limits | None = None, *, keep_modules: bool = False,
-                imports: Callable[[str], ImportScope | None] | None = None) -> list[FileResult]:
+                imports: Callable[[str], ImportScope | None] | None = None, lazy_modules: bool = False,
+                files: SourceFiles | None = None) -> list[FileResult]:
     """:func:`check_file` on many files, in up to ``jobs`` processes; results in ``paths`` order.
 
     ``imports`` gives each file's :class:`ImportScope` (by default its own directory tree).  In one
     process every file is read once for all of them (a module imported by several files is compiled
     from the same bytes for each); each worker process reads the files it needs once.  With
     ``keep_modules`` every result that compiles carries its module (a worker sends it back: the module
-    is compiled once, where it was checked).
+    is compiled once, where it was checked).  With ``lazy_modules`` too, a cache hit carries its module's
+    verified entry instead (``FileResult.pickled``: loaded when first needed).  ``files``: the bytes read
+    (for a caller that compiles a module again from the same bytes).
     """
     names = [str(p) for p in paths]
 
     def scope(name: str) -> ImportScope | None:
         return imports(name) if imports is not None else None
     if jobs <= 1 or not names or (len(names) == 1 and keep_modules):  # one file of `ddl check` is split below
-        files = SourceFiles()
-        return [check_file(p, limits, cache, keep_module=keep_modules, imports=scope(p), files=files)
-                for p in names]
+        files = files or SourceFiles()
+        return [check_file(p, limits, cache, keep_module=keep_modules, imports=scope(p), files=files,
+                           lazy_module=lazy_modules) for p in names]
 
     def size(name: str) -> int:
         try:
@@ -722,9 +727,10 @@ def check_files(paths: Sequence[str | os.PathLike[str]], jobs: int = 1, cache: R
     results: dict[str, FileResult] = {}
     todo = sorted(set(names), key=lambda n: -size(n))
     if cache is not None:
-        files = SourceFiles()
+        files = files or SourceFiles()
         for name in todo:
-            hit = cached_result(name, cache, limits, keep_module=keep_modules, imports=scope(name), files=files)
+            hit = cached_result(name, cache, limits, keep_module=keep_modules, imports=scope(name), files=files,
+                                lazy_module=lazy_modules)
             if hit is not None:
                 results[name] = hit
         todo = [name for name in todo if name not in results]
@@ -738,6 +744,8 @@ def check_files(paths: Sequence[str | os.PathLike[str]], jobs: int = 1, cache: R
     if todo:
         # Largest files first (a rough guess at the slowest), so one big file does not start last.  The cache
         # is a directory of atomically replaced files, so workers share it safely.
+        from concurrent.futures import ProcessPoolExecutor  # deferred: multiprocessing loads only for workers
+
         with ProcessPoolExecutor(max_workers=min(jobs, len(todo) * parts)) as pool:
             if parts == 1:
                 futures = {name: pool.submit(check_file, name, limits, cache, keep_module=keep_modules,

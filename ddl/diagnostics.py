@@ -7,7 +7,6 @@ hint.  Codes come from one catalogue, :mod:`ddl.errors`.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
@@ -237,5 +236,7 @@ class DDLError(Exception):
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """The one "did you mean 'x'?" hint of every lookup (names, families, modules, parameters)."""
+    import difflib  # deferred: only a failed lookup needs it (running a checked family never does)
+
     matches = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     return f"did you mean '{matches[0]}'?" if matches else None

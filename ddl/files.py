@@ -8,7 +8,6 @@ import difflib
 import errno
 import os
 import stat
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +24,8 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
     Text is written as UTF-8 with ``\\n`` line ends.  The file gets the permissions an ordinary
     ``open()`` would give it (``mkstemp`` makes 0600).
     """
+    import tempfile  # deferred: a `ddl handle` that writes nothing never loads it
+
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

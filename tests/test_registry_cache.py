@@ -149,7 +149,8 @@ import sys
 from ddl.commands import main
 code = main(["handle", ".", "add 4 and 7", "--format", "json"])
 heavy = sorted(m for m in ("z3", "lark", "llm", "starlette", "uvicorn", "hypothesis", "pathspec", "pygls", "ddl.types.check",
-                           "ddl.syntax.parser", "ddl.verify.prove") if m in sys.modules)
+                           "ddl.syntax.parser", "ddl.verify.prove", "asyncio", "multiprocessing", "concurrent.futures.thread",
+                           "tomllib", "tempfile", "ddl.handler.stats", "ddl.handler.serve_settings") if m in sys.modules)
 print("HEAVY", heavy, "EXIT", code, file=sys.stderr)
 """
 
@@ -172,7 +173,7 @@ def test_a_covered_ddl_handle_with_a_warm_cache_loads_no_checker_parser_or_servi
 
 def test_a_saved_router_is_loaded_and_a_damaged_one_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The registry saves and loads routers through Router.to_bytes/from_bytes when the router has them.
-    from ddl.grammar.router import Router
+    from ddl.grammar.router import RoutedFamily, Router, SavedFamily
 
     calls: list[str] = []
     built = Router.build
@@ -181,11 +182,11 @@ def test_a_saved_router_is_loaded_and_a_damaged_one_rebuilt(tmp_path: Path, monk
         calls.append("save")
         return b"saved " + ",".join(e.name for e in self.entries).encode()
 
-    def from_bytes(cls: type[Router], data: bytes, families: list[object]) -> Router:
+    def from_bytes(cls: type[Router], data: bytes, families: list[SavedFamily]) -> Router:
         calls.append("load")
         if not data.startswith(b"saved "):
             raise ValueError("not a saved router")
-        return built(families)  # type: ignore[arg-type]
+        return built(RoutedFamily(f.name, *f.load(), f.priority) for f in families)
 
     monkeypatch.setattr(Router, "to_bytes", to_bytes, raising=False)
     monkeypatch.setattr(Router, "from_bytes", classmethod(from_bytes), raising=False)
@@ -209,3 +210,82 @@ def test_a_saved_router_is_loaded_and_a_damaged_one_rebuilt(tmp_path: Path, monk
     saved.write_bytes(header + b"\n" + sealed)
     Registry.load(d, cache_dir=tmp_path / "cache")
     assert calls == ["save", "load", "save", "load", "save"]  # sealed but not a router: refused, rebuilt, saved
+
+
+# ---------------------------------------------------------------------------- opened lazily (issue 17)
+
+EXAMPLES = ROOT / "examples"
+
+
+def _example_utterances(registry: Registry) -> list[str]:
+    """Every example utterance of every served family, as written, shouted and spaced out, and misses."""
+    out: list[str] = []
+    for f in registry.served:
+        for ex in f.checked.examples:
+            if ex.utterance:
+                out += [ex.utterance, ex.utterance.upper(), "  " + ex.utterance.replace(" ", "   ") + " "]
+    return [*out, "write me a haiku about rain", "", "recommend", "recommend 5000 fantasy books"]
+
+
+def _routes(registry: Registry, utterances: list[str]) -> list[object]:
+    out: list[object] = []
+    for u in utterances:
+        route = registry.route(u)
+        if route is None:
+            out.append(None)
+            continue
+        outcome = registry.by_name[route.family].run(route.theta) if route.theta is not None else None
+        out.append((route.family, route.theta, route.problems, route.candidates, repr(outcome)))
+    return out
+
+
+def test_a_lazily_opened_registry_answers_every_example_as_an_eagerly_opened_one(tmp_path: Path) -> None:
+    """`ddl handle` opens the registry lazily (a module is unpickled, a program compiled and a grammar built
+    on the family's first hit) and takes captures from the tagged matcher, not the `re` extractor: the same
+    families, θ, problems, candidates and outputs as a service's eager registry, over every example."""
+    cache = ROOT / ".ddl-cache"  # shared with the other tests that load examples/ (warm after the first)
+    eager = Registry.load(EXAMPLES, cache_dir=cache)
+    lazy = Registry.load(EXAMPLES, cache_dir=cache, eager=False, extractors=False)
+    assert lazy.files_checked == 0 and lazy.files_cached == len(list(EXAMPLES.glob("*.ddl")))
+    assert _served(lazy) == _served(eager)
+    utterances = _example_utterances(eager)
+    assert len(utterances) > 60
+    answers = _routes(eager, utterances)
+    assert sum(a is not None for a in answers) > 40  # most of them are hits
+    assert _routes(lazy, utterances) == answers
+    # one utterance at a time, each in a registry of its own (the first hit of a family, as `ddl handle` meets it)
+    for u, answer in list(zip(utterances, answers))[::7]:
+        fresh = Registry.load(EXAMPLES, cache_dir=cache, eager=False, extractors=False)
+        assert _routes(fresh, [u]) == [answer]
+
+
+def test_a_damaged_module_entry_met_lazily_is_compiled_again_not_trusted(tmp_path: Path) -> None:
+    """A module entry is checked (key, seal) when the registry opens; one that is sealed but does not unpickle
+    to a checked module when its family is first hit is compiled again from the bytes read at open."""
+    d = _families(tmp_path)
+    cache = tmp_path / "cache"
+    cold = Registry.load(d, cache_dir=cache)
+    for entry in cache.glob("*.module"):
+        header, summary_tag, summary, _ = entry.read_bytes().split(b"\n", 3)  # key; sealed summary; sealed pickle
+        sealed = seal(pickle.dumps(["not", "a", "module"]))
+        assert sealed is not None
+        entry.write_bytes(b"\n".join([header, summary_tag, summary, sealed]))
+    damaged = {entry: entry.read_bytes() for entry in cache.glob("*.module")}
+    lazy = Registry.load(d, cache_dir=cache, eager=False, extractors=False)
+    assert lazy.files_checked == 0  # the results are still cached: only the modules are compiled again
+    assert _served(lazy) == _served(cold)
+    assert _answers(lazy, UTTERANCES) == _answers(cold, UTTERANCES)
+    # the hit family's entry was stored again (the others were never needed)
+    assert sum(entry.read_bytes() != bad for entry, bad in damaged.items()) == 1
+
+
+def test_a_lazily_opened_registry_of_an_edited_file_serves_the_edit(tmp_path: Path) -> None:
+    d = _families(tmp_path)
+    cache = tmp_path / "cache"
+    Registry.load(d, cache_dir=cache)
+    (d / "add.ddl").write_text(ADD.replace("program -> Int = a + b", "program -> Int = a + b + 100")
+                               .replace("=> 5", "=> 105"), encoding="utf-8")
+    lazy = Registry.load(d, cache_dir=cache, eager=False, extractors=False)
+    assert lazy.files_checked == 1
+    [answer] = _answers(lazy, ["add 4 and 7"])
+    assert answer is not None and "111" in str(answer)

@@ -24,14 +24,6 @@ from ddl.handler.config import config_file, load_config, resolve
 from ddl.handler.handler import Handler
 from ddl.handler.records import HandlerError
 from ddl.handler.registry import not_served_lines
-from ddl.handler.serve_settings import (
-    check_log_file,
-    load_serve_settings,
-    load_token,
-    require_token_beyond_loopback,
-    resolve_serve_settings,
-)
-from ddl.handler.stats import compute_stats, plot, render_text
 from ddl.handler.store import open_store
 from ddl.model import prepare
 
@@ -153,7 +145,8 @@ def cmd_handle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "(max_utterance in the config file)", "DDL705"))
     # One query: a miss is compiled right away (there is no later for a background worker).
     handler = Handler.open(directory, config, learn_in_background=False, eager=False)
-    for line in not_served_lines(handler.families()["rejected"], "handle"):
+    # The rejected only: listing the served would load every family's module (one query loads one).
+    for line in not_served_lines([r.to_json() for r in handler.registry.rejected], "handle"):
         print(line, file=err)
     try:
         answer = handler.handle(args.utterance)
@@ -212,6 +205,8 @@ def cmd_feedback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ddl.handler.stats import compute_stats, plot, render_text  # deferred: not loaded by `ddl handle`
+
     directory = directory_argument(args.directory)
     config = _config(args, directory)
     store = _open_existing_store(config.store, read_only=True)
@@ -236,6 +231,13 @@ def cmd_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ddl.handler.serve_settings import (  # deferred: the service's settings load only for ddl serve
+        check_log_file,
+        load_serve_settings,
+        load_token,
+        require_token_beyond_loopback,
+        resolve_serve_settings,
+    )
     from ddl.handler.service import DEFAULT_MAX_BODY, serve  # deferred: starlette and uvicorn load only for ddl serve
 
     if not 0 <= args.port <= 65535:

@@ -442,8 +442,13 @@ def _escape(cp: int) -> str:
 # "i" (re also takes U+0130 for it; tests/test_fastpath.py checks the table against re).  Such a
 # letter is spelt ``(?i:t)`` and runs of them merged (``(?i:turn)``): sre compiles a literal in a
 # case-insensitive group several times faster than a class of two or three characters, and the
-# extractors of a big registry are compiled when the router is built.
-_FOLDED_LETTERS = {case_closure(CharSet.char(c)): c for c in "abcdefghjklmnopqrstuvwxyz"}
+# extractors of a big registry are compiled when the router is built.  Made on first use: the case
+# table behind case_closure costs tens of milliseconds, which `ddl handle` (no extractor) never pays.
+@lru_cache(maxsize=1)
+def _folded_letters() -> dict[CharSet, str]:
+    return {case_closure(CharSet.char(c)): c for c in "abcdefghjklmnopqrstuvwxyz"}
+
+
 _ADJACENT_FOLDED = re.compile(r"\(\?i:([a-z]+)\)\(\?i:([a-z]+)\)")
 
 
@@ -459,7 +464,7 @@ def _merge_folded(pattern: str) -> str:
 
 @lru_cache(maxsize=8192)
 def _char_class(cs: CharSet) -> str:
-    folded = _FOLDED_LETTERS.get(cs)
+    folded = _folded_letters().get(cs)
     if folded is not None:
         return f"(?i:{folded})"
     ranges = cs.ranges()

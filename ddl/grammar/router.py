@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import io
 import pickle
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -57,6 +57,28 @@ class RoutedFamily:
     # Every parse yields the same captures (``ddl check`` proves it for served families); enables the
     # backtracking-free ``re`` extractor.  False: captures always come from the leftmost-first Matcher.
     unambiguous: bool = True
+
+
+@attrs.frozen
+class SavedFamily:
+    """A family a saved router routes to (:meth:`Router.from_bytes`), given without its checked form:
+    ``load`` gives its checked family and evaluator when the router first needs them (its first hit),
+    so opening a registry for one query loads the one family's module only.  It has a grammar."""
+
+    name: str
+    priority: int
+    load: Callable[[], tuple[CheckedFamily, Any]]
+    unambiguous: bool = True
+
+
+class _Pending:
+    """Stands for a :class:`SavedFamily`'s checked family and evaluator in a loaded router's entry until the
+    entry first needs them (``_Entry.grammar``)."""
+
+    __slots__ = ("saved",)
+
+    def __init__(self, saved: SavedFamily) -> None:
+        self.saved = saved
 
 
 @attrs.frozen
@@ -128,6 +150,8 @@ class _Entry:
         """The family's compiled grammar and the parts a hit needs (rebuilt on first use after
         :meth:`Router.from_bytes`: a one-shot ``ddl handle`` builds only the family it routes to)."""
         if self._grammar is None:
+            if isinstance(self.family, _Pending):  # loaded lazily (SavedFamily): its checked form is needed now
+                self.family, self.evaluator = self.family.saved.load()
             self._grammar = CompiledGrammar(self.family, self.evaluator, limits=self._limits)
         if not self._prepared:
             self._prepare()
@@ -291,12 +315,20 @@ class Router:
         return out.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes, families: Iterable[RoutedFamily]) -> Router:
+    def from_bytes(cls, data: bytes, families: Iterable[RoutedFamily | SavedFamily], *,
+                   extractors: bool = True) -> Router:
         """The router :meth:`to_bytes` saved, with its families' checked forms and evaluators
-        given again.  ``families`` must be the families the router was built from (same names,
+        given again (or, as :class:`SavedFamily`, a way to load them on the family's first hit).
+        ``families`` must be the families the router was built from (same names,
         priorities and ``unambiguous``; a family without a grammar is ignored as in :meth:`build`);
-        raises ValueError otherwise, or when ``data`` is not a router of this version."""
-        specs = {f.name: f for f in families if f.family.grammar is not None}
+        raises ValueError otherwise, or when ``data`` is not a router of this version.
+
+        ``extractors=False`` (a process that answers one query): no family builds its ``re``
+        extractor; captures come from the family's tagged matcher, which the extractor only
+        shortcuts (for an unambiguous family both give the same θ, spec/handler.md) and which costs
+        a fraction of compiling the extractor's pattern."""
+        specs = {f.name: f for f in families if isinstance(f, SavedFamily) or f.family.grammar is not None}
+        pending: dict[str, _Pending] = {}
 
         class _Unpickler(pickle.Unpickler):
             def persistent_load(self, pid: Any) -> Any:  # noqa: N805 - pickle's hook
@@ -304,6 +336,8 @@ class Router:
                 spec = specs.get(name)
                 if spec is None:
                     raise ValueError(f"the saved router routes to {name!r}, which was not given")
+                if isinstance(spec, SavedFamily):  # the same stand-in for the family and its evaluator
+                    return pending.setdefault(name, _Pending(spec))
                 return spec.family if kind == "family" else spec.evaluator
 
         try:
@@ -317,6 +351,9 @@ class Router:
         given = sorted((f.name, f.priority, f.unambiguous) for f in specs.values())
         if sorted(names) != given:
             raise ValueError("the saved router was built from other families")
+        if not extractors:
+            for entry in router.entries:
+                entry._extractor = None  # neither built (only False is "not built yet") nor used (falsy)
         return router
 
     def prepare(self) -> None:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -148,6 +147,8 @@ def config_file(path: str | os.PathLike[str] | None = None, directory: Path | No
 
 
 def _read_file(path: Path) -> HandlerConfig:
+    import tomllib  # deferred: only a directory with a config file needs the TOML parser
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

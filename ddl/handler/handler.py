@@ -17,24 +17,22 @@ mistakes an unrecorded query for a recorded one.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ddl.eval import Err
-from ddl.handler import extract
 from ddl.handler.records import VERDICTS, HandlerError, QueryRecord
 from ddl.handler.registry import Registry
-from ddl.handler.stats import compute_stats
 from ddl.handler.store import open_store
 from ddl.model import ask_model
 from ddl.values import to_json
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from ddl.handler.widening import WidenReport
 
 LOG = logging.getLogger("ddl.handler")
@@ -74,9 +72,10 @@ class Handler:
     def open(cls, directory: str | Path, config: Any, *, learn_in_background: bool = True,
              eager: bool = True) -> Handler:
         """A handler over ``directory``; ``eager=False`` for a few queries (``ddl handle``): families'
-        grammars are built on their first hit, not all at load."""
+        modules, programs and grammars are loaded or built on their first hit, not all at load, and
+        captures come from the tagged matcher (no ``re`` extractor is compiled)."""
         registry = Registry.load(directory, max_model_priority=getattr(config, "max_model_priority", None),
-                                 eager=eager)
+                                 eager=eager, extractors=eager)
         store = open_store(config.store) if config.store else None
         return cls(registry, store, config, learn_in_background=learn_in_background)
 
@@ -139,6 +138,8 @@ class Handler:
         answer["recorded"] = False
         if self.store is None:
             return answer
+        import asyncio  # deferred: only the service answers on an event loop; `ddl handle` never loads asyncio
+
         loop = asyncio.get_running_loop()
         committed: asyncio.Future[int] = loop.create_future()
 
@@ -204,6 +205,8 @@ class Handler:
         return report
 
     def _background(self) -> ThreadPoolExecutor:
+        from concurrent.futures import ThreadPoolExecutor  # deferred: `ddl handle` runs no background thread
+
         with self._lock:
             if self._learner is None:
                 self._learner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddl-learn")
@@ -234,6 +237,7 @@ class Handler:
         if not self.learn_in_background:
             return dict(attempt().to_json())
         if self._learner is None:
+            from concurrent.futures import ThreadPoolExecutor  # deferred: `ddl handle` runs no background thread
 
             self._learner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ddl-learn")
         self._learner.submit(attempt)
@@ -300,6 +304,8 @@ class Handler:
         """The small question: which served family, which θ.  A record when it answers; the tokens spent."""
         with self._lock:
             registry = self.registry
+        from ddl.handler import extract  # deferred: only a miss asks the model to name a family
+
         families = extract.relevant(registry.served, utterance, self._vocabularies)
         if not families:  # shares no word with any served family: small talk, not worth the small call
             return None, (None, None)
@@ -375,6 +381,8 @@ class Handler:
     def stats(self) -> dict[str, Any]:
         if self.store is None:
             raise HandlerError("no store is configured, so there are no statistics", code="DDL702")
+        from ddl.handler.stats import compute_stats  # deferred: `ddl handle` never reports statistics
+
         return dict(compute_stats(self.store, price_in=self.config.price_in, price_out=self.config.price_out,
                                   cost_per_call=self.config.cost_per_call).to_json())
 

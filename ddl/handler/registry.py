@@ -24,14 +24,19 @@ Loading a directory again is cheap: an unchanged file hits the check cache, whic
 checked module (no parsing or type checking), and the overlap search's outcome (and the built router,
 when the router can be saved: ``Router.to_bytes``/``from_bytes``) is cached under the served families'
 names, versions and priorities (:class:`_RoutingCache`), so a reload costs reading and hashing the
-files, unpickling the modules, compiling the programs and building (or loading) the router.
+files, unpickling the modules, compiling the programs and building (or loading) the router.  Opened
+lazily (``eager=False``, ``ddl handle``), it costs reading and hashing the files and loading the router:
+a file's module is unpickled, and a family's program compiled and grammar built, on the family's first
+hit (spec/handler.md).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
@@ -39,11 +44,11 @@ from typing import Any
 
 import attrs
 
-from ddl.api import ImportScope, check_files
+from ddl.api import ImportScope, ModuleLoader, SourceFiles, check_files, compile_file
 from ddl.distill.admission import admission_problems, priority_cap
 from ddl.eval import Evaluator, compile_family
 from ddl.eval.ops import QUERY_LIMITS
-from ddl.grammar.router import Overlap, OverlapSearchTooLarge, Route, RoutedFamily, Router
+from ddl.grammar.router import Overlap, OverlapSearchTooLarge, Route, RoutedFamily, Router, SavedFamily
 from ddl.handler.records import HandlerError
 from ddl.verify.cache import DEFAULT_DIR, ResultCache
 from ddl.verify.config import ConfigError, load_check_settings
@@ -52,15 +57,71 @@ from ddl.verify.report import FileResult, Finding
 MODEL_DIR = "distilled"  # the sub-directory whose files a model wrote (compile on miss writes there)
 
 
+class _FileModule:
+    """One file's checked module, its evaluator and its families' compiled programs, each made on first use:
+    the module compiled by this load, or its verified cache entry (``FileResult.pickled``), unpickled only
+    when one of the file's families is first needed (a registry opened for one query loads one module)."""
+
+    def __init__(self, result: FileResult, recompile: Callable[[FileResult], Any]) -> None:
+        self.path = result.path
+        self._result = result
+        self._module: Any = result.module
+        self._pickled = result.pickled
+        self._recompile = recompile
+        self._evaluator: Any = None
+        self._runs: dict[str, Any] = {}
+        self._lock = threading.Lock()  # a service's threads share one module and one evaluator
+
+    def module(self) -> Any:
+        if self._module is None:
+            with self._lock:
+                if self._module is None:
+                    try:
+                        self._module, _ = self._pickled.load()
+                    except Exception:  # noqa: BLE001 - sealed (written by this ddl); if it still fails, compile again
+                        self._module = self._recompile(self._result)
+        return self._module
+
+    def evaluator(self) -> Any:
+        if self._evaluator is None:
+            module = self.module()
+            with self._lock:
+                if self._evaluator is None:
+                    self._evaluator = Evaluator(module)
+        return self._evaluator
+
+    def family(self, name: str) -> tuple[Any, Any]:
+        """The checked family ``name`` and the module's evaluator."""
+        return self.module().families[name], self.evaluator()
+
+    def run(self, name: str) -> Any:
+        run = self._runs.get(name)
+        if run is None:
+            run = self._runs[name] = compile_family(self.module(), name, budget=QUERY_LIMITS)
+        return run
+
+
 @attrs.frozen
 class ServedFamily:
     name: str
     path: str
     version: str  # content hash of the file and everything it imports
     priority: int
-    checked: Any  # CheckedFamily
-    evaluator: Any
-    run: Any  # compiled program: θ → Ok | Err
+    source: _FileModule = attrs.field(repr=False, eq=False)
+
+    @property
+    def checked(self) -> Any:
+        """The CheckedFamily (its module is loaded on first use)."""
+        return self.source.family(self.name)[0]
+
+    @property
+    def evaluator(self) -> Any:
+        return self.source.evaluator()
+
+    @property
+    def run(self) -> Any:
+        """The compiled program, θ → Ok | Err (compiled on first use)."""
+        return self.source.run(self.name)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "version": self.version, "priority": self.priority,
@@ -113,11 +174,13 @@ class Registry:
     @classmethod
     def load(cls, directory: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
              use_cache: bool = True, jobs: int = 1, max_model_priority: int | None = None,
-             eager: bool = True) -> Registry:
+             eager: bool = True, extractors: bool = True) -> Registry:
         """The families of ``directory``; ``max_model_priority`` (the operator's ``[handler]`` key) raises
         the priority cap of the families under ``DIR/distilled/`` (spec/handler.md).  ``eager``: every
-        family's grammar is built now (a service: no first-hit penalty); without it, a router loaded
-        from the cache builds a family's grammar on its first hit (one ``ddl handle`` query)."""
+        family's grammar is built now (a service: no first-hit penalty); without it, the registry opens
+        lazily from the cache: a family's checked module, program and grammar are loaded or built on its
+        first hit.  ``extractors=False`` (one ``ddl handle`` query): captures come from the family's
+        tagged matcher, not its ``re`` extractor (the same θ; see ``Router.from_bytes``)."""
         root = Path(directory)
         if not root.is_dir():
             raise HandlerError(f"no such directory: '{directory}'", code="DDL900")
@@ -133,20 +196,36 @@ class Registry:
             return stdlib_only if _model_written(path, root) else ImportScope.of(path, settings.import_path)
         started = time.perf_counter()
         # Each file (and each module it imports) is read once: the module served is the module that was
-        # checked (or whose cached result matched its bytes), and its version hashes those bytes.
-        results = check_files(files, jobs, cache, settings.limits(), keep_modules=True, imports=scope)
+        # checked (or whose cached result matched its bytes), and its version hashes those bytes.  A cached
+        # module is unpickled when one of its families is first needed (``lazy_modules``).
+        sources = SourceFiles()
+        results = check_files(files, jobs, cache, settings.limits(), keep_modules=True, imports=scope,
+                              lazy_modules=True, files=sources)
         check_seconds = time.perf_counter() - started
+
+        def recompile(result: FileResult) -> Any:
+            """The module of a cached result whose module entry failed to load: compiled again from the bytes
+            read for the result (the check's verdicts are theirs), and stored again."""
+            loader = ModuleLoader(scope=scope(result.path), files=sources)
+            module, _ = compile_file(result.path, loader)
+            if module is None:  # pragma: no cover - these bytes compiled when they were checked
+                raise HandlerError(f"{result.path}: the checked module can neither be loaded from the cache nor "
+                                   "compiled; run `ddl check` on it", code="DDL700")
+            if cache is not None:
+                cache.put_module(attrs.evolve(result, module=module, sources=loader.sources, pickled=None),
+                                 settings.limits())
+            return module
         served: list[ServedFamily] = []
         rejected: list[RejectedFamily] = []
         for result in results:
-            _admit(result, served, rejected)
+            _admit(result, served, rejected, recompile)
         theirs, more = _unique_names([f for f in served if not _model_written(f.path, root)])
         rejected.extend(more)
         # A model-written family never takes the name (or the place) of one of the others.
         taken = {f.name for f in theirs} | {r.name for r in rejected if not _model_written(r.path, root)}
         models, more = _unique_names([f for f in served if _model_written(f.path, root)], taken)
         rejected.extend(more)
-        routing = _RoutingCache(cache, str(root.resolve()), {f.name: f.version for f in served})
+        routing = _RoutingCache(cache, str(root.resolve()), {f.name: f.version for f in served}, extractors)
         router, more = _route(theirs, routing)
         rejected.extend(more)
         if more:
@@ -163,8 +242,10 @@ class Registry:
             served = theirs + [f for f in models if f.name not in dropped]
         rejected.sort(key=lambda r: (r.path, r.name or ""))
         cached = cache.hits if cache is not None else 0
-        if eager:
+        if eager:  # a service: every family's grammar and program now, none on its first hit
             router.prepare()
+            for f in served:
+                f.run  # noqa: B018 - compiles the program
         registry = cls(root, served, rejected, router, check_seconds, len(files) - cached, cached, cap)
         registry._cache_dir, registry._use_cache = cache_dir, use_cache
         registry._max_model_priority = max_model_priority
@@ -187,6 +268,7 @@ def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts[:-1])
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every family of a file (thousands in one big file)
 def _model_written(path: str, root: Path) -> bool:
     """A file under ``DIR/distilled/``: written by a model (compile on miss)."""
     parts = Path(path).relative_to(root).parts
@@ -202,7 +284,8 @@ def _version(result: FileResult) -> str:
     return h.hexdigest()[:16]
 
 
-def _admit(result: FileResult, served: list[ServedFamily], rejected: list[RejectedFamily]) -> None:
+def _admit(result: FileResult, served: list[ServedFamily], rejected: list[RejectedFamily],
+           recompile: Callable[[FileResult], Any]) -> None:
     """Sort one checked file's families into served and rejected."""
     errors = [f for f in result.findings if f.effective().is_error]
     file_errors = [f for f in errors if f.family is None]
@@ -214,12 +297,15 @@ def _admit(result: FileResult, served: list[ServedFamily], rejected: list[Reject
         for name in names:
             rejected.append(RejectedFamily(name, result.path, file_errors[0].diagnostic.code, reasons))
         return
-    checked = result.module
-    if checked is None:  # cannot happen: a file without errors compiles; refuse rather than guess
+    if result.module is not None:
+        summary = {name: (f.priority or 0, f.grammar is not None) for name, f in result.module.families.items()}
+    elif result.pickled is not None:
+        summary = dict(result.pickled.families)
+    else:  # cannot happen: a file without errors compiles; refuse rather than guess
         for fam in result.families:
             rejected.append(RejectedFamily(fam.name, result.path, "DDL700", ("the checked module is missing; reload",)))
         return
-    evaluator = Evaluator(checked)
+    source = _FileModule(result, recompile)
     version = _version(result)
     for fam in result.families:
         name = fam.name
@@ -227,13 +313,12 @@ def _admit(result: FileResult, served: list[ServedFamily], rejected: list[Reject
         if bad:
             rejected.append(RejectedFamily(name, result.path, "DDL700", tuple(_reason(f) for f in bad)))
             continue
-        family = checked.families[name]
-        if family.grammar is None:
+        priority, has_grammar = summary[name]
+        if not has_grammar:
             rejected.append(RejectedFamily(name, result.path, "DDL700",
                                            ("the family has no grammar, so no utterance can reach it",)))
             continue
-        served.append(ServedFamily(name, result.path, version, family.priority or 0, family, evaluator,
-                                   compile_family(checked, name, budget=QUERY_LIMITS)))
+        served.append(ServedFamily(name, result.path, version, priority, source))
 
 
 def _reason(finding: Finding) -> str:
@@ -276,30 +361,36 @@ class _RoutingCache:
 
     A missing, stale or damaged entry is a miss: the work is done again and its outcome stored."""
 
-    def __init__(self, cache: ResultCache | None, where: str, versions: Mapping[str, str]) -> None:
+    def __init__(self, cache: ResultCache | None, where: str, versions: Mapping[str, str],
+                 extractors: bool = True) -> None:
         self.cache = cache
         self.where = where
         self.versions = versions
+        self.extractors = extractors
 
-    def _key(self, specs: Sequence[RoutedFamily], scope: str) -> str:
+    def _key(self, specs: Sequence[RoutedFamily | SavedFamily], scope: str) -> str:
         assert self.cache is not None
         parts = sorted(f"{s.name}\x01{self.versions.get(s.name, '?')}\x01{s.priority}\x01{s.unambiguous}"
-                       for s in specs if s.family.grammar is not None)
+                       for s in specs if isinstance(s, SavedFamily) or s.family.grammar is not None)
         return self.cache.derived_key(scope, *parts)
 
-    def router(self, specs: Sequence[RoutedFamily], kind: str) -> Router:
-        """``Router.build(specs)``, or the router saved for these families."""
+    def router(self, specs: Sequence[RoutedFamily | SavedFamily], kind: str,
+               grammars: Mapping[str, Any] | None = None) -> Router:
+        """``Router.build(specs)`` (reusing the compiled ``grammars``), or the router saved for these families
+        (whose checked forms a :class:`SavedFamily` loads on the family's first hit only)."""
         load, save = getattr(Router, "from_bytes", None), getattr(Router, "to_bytes", None)
         if self.cache is None or load is None or save is None:
-            return Router.build(specs)
+            return Router.build(_routed(specs, grammars))
         key = self._key(specs, "router")
         blob = self.cache.get_derived(kind, self.where, key)
         if blob is not None:
             try:
-                return load(blob, specs)  # type: ignore[no-any-return]
+                if self.extractors:
+                    return load(blob, specs)  # type: ignore[no-any-return]
+                return load(blob, specs, extractors=False)  # type: ignore[no-any-return]
             except Exception:  # damaged, or saved by another version: rebuilt below
                 pass
-        router = Router.build(specs)
+        router = Router.build(_routed(specs, grammars))
         try:
             data = save(router)
         except Exception:  # a router that cannot be saved is still served
@@ -307,7 +398,7 @@ class _RoutingCache:
         self.cache.put_derived(kind, self.where, key, data)
         return router
 
-    def conflicts(self, specs: Sequence[RoutedFamily], router: Callable[[], Router],
+    def conflicts(self, specs: Sequence[RoutedFamily | SavedFamily], router: Callable[[], Router],
                   involving: Collection[str] | None = None) -> list[Overlap]:
         """``router().conflicts(involving)``; the router is not even built when the outcome is cached."""
         if self.cache is None:
@@ -367,9 +458,28 @@ class _Once:
         return {e.name: e.built for e in self._router.entries if e.built is not None}
 
 
+def _routed(specs: Sequence[RoutedFamily | SavedFamily], grammars: Mapping[str, Any] | None = None) -> list[RoutedFamily]:
+    """The families to build a router from, every checked form loaded (and already compiled grammars reused)."""
+    out: list[RoutedFamily] = []
+    for s in specs:
+        if isinstance(s, SavedFamily):
+            family, evaluator = s.load()
+            s = RoutedFamily(s.name, family, evaluator, s.priority, unambiguous=s.unambiguous)
+        if grammars and s.grammar is None and grammars.get(s.name) is not None:
+            s = attrs.evolve(s, grammar=grammars[s.name])
+        out.append(s)
+    return out
+
+
+def _saved(f: ServedFamily) -> SavedFamily:
+    """A served family as a saved router takes it: its checked form loaded on its first hit only."""
+    source, name = f.source, f.name
+    return SavedFamily(name, f.priority, lambda: source.family(name))
+
+
 def _route(served: Sequence[ServedFamily], routing: _RoutingCache) -> tuple[Router, list[RejectedFamily]]:
     """The router over the served families, after rejecting unordered overlaps."""
-    specs = [RoutedFamily(f.name, f.checked, f.evaluator, f.priority) for f in served]
+    specs: list[RoutedFamily | SavedFamily] = [_saved(f) for f in served]
     router = _Once(lambda: routing.router(specs, "router"))
     by_name = {f.name: f for f in served}
     reasons: dict[str, list[str]] = {}
@@ -391,14 +501,15 @@ def _route(served: Sequence[ServedFamily], routing: _RoutingCache) -> tuple[Rout
         return router(), []
     rejected = [RejectedFamily(name, by_name[name].path, "DDL701", tuple(why)) for name, why in reasons.items()]
     # Reuse the compiled grammars (if the router over all was built): rebuilding costs only the NFAs.
-    grammars = router.grammars()
-    kept = [attrs.evolve(s, grammar=grammars.get(s.name)) for s in specs if s.name not in reasons]
-    return routing.router(kept, "router-kept"), rejected
+    kept = [s for s in specs if s.name not in reasons]
+    return routing.router(kept, "router-kept", router.grammars()), rejected
 
 
 def _admit_models(models: list[ServedFamily], theirs: list[ServedFamily],
                   cap: int) -> tuple[list[ServedFamily], list[RejectedFamily]]:
     """The model-written families that pass the admission rules (ddl.distill.admission), and the others."""
+    if not models:
+        return [], []  # and no module is loaded for it
     others = [(f.name, f.checked) for f in theirs]
     kept: list[ServedFamily] = []
     rejected: list[RejectedFamily] = []
@@ -415,10 +526,10 @@ def _route_models(router: Router, theirs: Sequence[ServedFamily], models: Sequen
                   routing: _RoutingCache) -> tuple[Router, list[RejectedFamily]]:
     """The router over the people's served families and the admitted model-written ones.  A model-written
     family in an unordered overlap is rejected alone: it never takes one of the others out of service."""
-    grammars = {e.name: e.grammar for e in router.entries}
-    specs = [RoutedFamily(f.name, f.checked, f.evaluator, f.priority, grammars.get(f.name)) for f in theirs]
-    mine = [RoutedFamily(f.name, f.checked, f.evaluator, f.priority) for f in models]
-    grown = _Once(lambda: routing.router([*specs, *mine], "router-models"))
+    grammars = {e.name: e.built for e in router.entries if e.built is not None}  # reused, never built for this
+    specs = [_saved(f) for f in theirs]
+    mine = [_saved(f) for f in models]
+    grown = _Once(lambda: routing.router([*specs, *mine], "router-models", grammars))
     names = {f.name for f in models}
     by_name = {f.name: f for f in [*theirs, *models]}
     reasons: dict[str, list[str]] = {}
@@ -439,5 +550,5 @@ def _route_models(router: Router, theirs: Sequence[ServedFamily], models: Sequen
         return grown(), []
     rejected = [RejectedFamily(name, by_name[name].path, "DDL701", tuple(why)) for name, why in reasons.items()]
     grammars.update(grown.grammars())
-    kept = [attrs.evolve(s, grammar=grammars.get(s.name)) for s in [*specs, *mine] if s.name not in reasons]
-    return routing.router(kept, "router-models-kept"), rejected
+    kept = [s for s in [*specs, *mine] if s.name not in reasons]
+    return routing.router(kept, "router-models-kept", grammars), rejected

@@ -26,7 +26,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache, lru_cache
-from itertools import permutations
+from itertools import permutations, repeat
 from typing import TYPE_CHECKING, Any, Union
 
 import attrs
@@ -586,8 +586,27 @@ def _case_table() -> tuple[list[int], list[tuple[int, ...]]]:
 
     Two characters are equivalent when one is the single-character lower/upper
     case of the other (transitively) — the simple case folding ``re.IGNORECASE``
-    uses for one-character matches.  Computed once, lazily (~0.1 s).
+    uses for one-character matches.  Read from :mod:`ddl.regular.casedata`, made by
+    :func:`computed_case_table` for a Unicode version; under another Unicode version
+    computed once, lazily (~0.05 s: a one-query ``ddl handle`` should not pay it).
     """
+    import unicodedata  # deferred: only case folding needs it
+
+    from ddl.regular import casedata  # deferred: only case folding needs the table
+
+    if casedata.UNIDATA_VERSION != unicodedata.unidata_version:
+        return computed_case_table()
+    keys: list[int] = []
+    classes: list[tuple[int, ...]] = []
+    for cls in casedata.CLASSES:
+        keys.extend(cls)
+        classes.extend(repeat(cls, len(cls)))
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    return [keys[i] for i in order], [classes[i] for i in order]
+
+
+def computed_case_table() -> tuple[list[int], list[tuple[int, ...]]]:
+    """:func:`_case_table` computed from this Python's Unicode database (``ddl.regular.casedata`` holds it)."""
     parent: dict[int, int] = {}
 
     def find(x: int) -> int:

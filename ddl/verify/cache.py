@@ -13,6 +13,11 @@ Beside an entry, a caller that runs the module (the registry) finds the checked 
 under the same key (``*.module``): a hit then costs reading the file and its imports (to hash them) and
 unpickling, no parsing or type checking.  The key is compared before anything is unpickled, and a
 module entry that cannot be read or unpickled is a miss (the module is compiled and stored again).
+After the key line comes a one-line JSON summary of the module's families (priority, whether it has a
+grammar) and then the pickle, each sealed on its own, so a registry can be opened lazily
+(:class:`PickledModule`): it reads the key and the summary (and checks the summary's seal) when it
+opens, and reads the pickle, checks its seal and unpickles it only when one of the file's families
+is first needed.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from ddl.version import __version__
 VERIFIER_VERSION = "4"  # bump when a change to the verifier changes results
 ENTRY_FORMAT = 2  # 2: typed obligations with full spans, codes and notes
 DEFAULT_DIR = ".ddl-cache"
-MODULE_MAGIC = b"ddl-module 1 "  # then the entry's key, a newline and the pickled (module, sources)
+MODULE_MAGIC = b"ddl-module 3 "  # then the entry's key and a newline, the sealed summary line, the sealed pickle
 
 
 @functools.cache
@@ -128,6 +133,52 @@ def digest_file(path: str | os.PathLike[str]) -> str | None:
         return None
 
 
+@attrs.frozen(eq=False)
+class PickledModule:
+    """A file's checked module in its cache entry, found under the key of the bytes read: its summary was read
+    (and its seal checked) when the registry opened; :meth:`load` reads the pickle, checks its seal and
+    unpickles it (a registry opened lazily loads the modules of the families a query needs, not all)."""
+
+    families: Mapping[str, tuple[int, bool]]  # family name → (priority, whether it has a grammar)
+    path: Path  # the entry
+    head: bytes  # its first line (magic and key): the entry must still be the one for these bytes
+
+    def load(self) -> tuple[CheckedModule, SourceMap]:
+        """The module and its sources; ValueError when the entry changed since, is not sealed with the user's
+        secret (never unpickled) or does not hold them; OSError when it cannot be read."""
+        with open(self.path, "rb") as handle:
+            if handle.readline() != self.head:
+                raise ValueError("the module entry was replaced")
+            handle.readline()  # the summary's seal
+            handle.readline()  # the summary
+            payload = unseal(handle.read())
+        if payload is None:
+            raise ValueError("the module entry is not sealed with the user's secret")
+        module, sources = pickle.loads(payload)
+        if not isinstance(module, CheckedModule) or not isinstance(sources, SourceMap):
+            raise ValueError("the cached module entry does not hold a checked module")
+        return module, sources
+
+
+def _summary(module: CheckedModule) -> bytes:
+    """The one-line JSON that opens a module entry's payload: what a lazy registry needs of each family."""
+    families = {name: [fam.priority or 0, fam.grammar is not None] for name, fam in module.families.items()}
+    return json.dumps({"families": families}, ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def _read_summary(line: bytes) -> dict[str, tuple[int, bool]]:
+    data = json.loads(line.decode("utf-8", "surrogatepass"))
+    families = data["families"]
+    if not isinstance(families, dict):
+        raise ValueError("malformed module summary")
+    out: dict[str, tuple[int, bool]] = {}
+    for name, (priority, grammar) in families.items():
+        if not isinstance(priority, int) or not isinstance(grammar, bool):
+            raise ValueError("malformed module summary")
+        out[name] = (priority, grammar)
+    return out
+
+
 class ResultCache:
     def __init__(self, directory: str | os.PathLike[str] = DEFAULT_DIR) -> None:
         self.directory = Path(directory)
@@ -181,14 +232,15 @@ class ResultCache:
         else:
             self.misses += 1
 
-    def _read_entry(self, path: str, digest: str) -> tuple[dict[str, Any], FileResult] | None:
-        """The entry of ``path`` and its result, when the entry is of this format and for these bytes;
-        raises what a damaged entry raises (the callers count it a miss)."""
+    def _read_entry(self, path: str, digest: str, obligations: bool = True) -> tuple[dict[str, Any], FileResult] | None:
+        """The entry of ``path`` and its result (without the families' obligations unless ``obligations``),
+        when the entry is of this format and for these bytes; raises what a damaged entry raises (the
+        callers count it a miss)."""
         with open(self.entry_path(path), "rb") as handle:
             entry = json.loads(handle.read())
         if not isinstance(entry, dict) or entry.get("format") != ENTRY_FORMAT:
             return None
-        result = FileResult.from_json(entry["result"])
+        result = FileResult.from_json(entry["result"], obligations)
         if result.path != path or digest != result.digest:
             return None
         return entry, result
@@ -209,20 +261,24 @@ class ResultCache:
             return None  # a missing, unreadable or corrupt entry is recomputed
 
     def get_compiled(self, path: str, digest: str, limits: Limits | None = None, *, imports: str = "",
-                     read: Callable[[str], bytes | None]) -> FileResult | None:
+                     read: Callable[[str], bytes | None], lazy: bool = False) -> FileResult | None:
         """The cached result for ``path`` (bytes hashing to ``digest``) *with* its checked module and sources,
         when both entries match the key of the bytes as they are now; None (a miss) otherwise.
 
         ``read(dep)`` gives the bytes of each module the cached result loaded (None: missing), read once by
         the caller for the whole load, so the key describes exactly the bytes the module was compiled from.
         Nothing is unpickled unless the module entry carries that key.  Not counted: the caller counts a
-        hit, and a miss when it does not look the result up again."""
-        return self._load_compiled(path, digest, limits, imports, read)
+        hit, and a miss when it does not look the result up again.
+
+        ``lazy``: the result carries no module but ``pickled``, a :class:`PickledModule` (the entry's key
+        and seal checked now, its pickle loaded when the caller first needs the module), and its families
+        no obligations (a caller that runs the module needs the findings only)."""
+        return self._load_compiled(path, digest, limits, imports, read, lazy)
 
     def _load_compiled(self, path: str, digest: str, limits: Limits | None, imports: str,
-                       read: Callable[[str], bytes | None]) -> FileResult | None:
+                       read: Callable[[str], bytes | None], lazy: bool = False) -> FileResult | None:
         try:
-            found = self._read_entry(path, digest)
+            found = self._read_entry(path, digest, obligations=not lazy)
             if found is None:
                 return None
             entry, result = found
@@ -233,19 +289,22 @@ class ResultCache:
             key = self.key(path, digest, deps, limits, imports)
             if entry.get("key") != key:
                 return None
-            with open(self.module_path(path), "rb") as handle:
-                blob = handle.read()
             head = MODULE_MAGIC + key.encode() + b"\n"
-            if not blob.startswith(head):
-                return None  # stale or foreign: never unpickled
-            payload = unseal(blob[len(head):])
-            if payload is None:
-                return None  # not written by this user's ddl: never unpickled
-            module, sources = pickle.loads(payload)
-            if not isinstance(module, CheckedModule) or not isinstance(sources, SourceMap):
+            where = self.module_path(path)
+            with open(where, "rb") as handle:  # the key and the summary only: the pickle is read by load()
+                if handle.readline() != head:
+                    return None  # stale or foreign: never unpickled
+                summary = unseal(handle.readline() + handle.readline().rstrip(b"\n"))
+            if summary is None:
+                return None  # not written by this user's ddl: never trusted
+            pickled = PickledModule(_read_summary(summary), where, head)
+            if set(pickled.families) != {f.name for f in result.families}:
                 return None
-            return attrs.evolve(result, module=module, sources=sources, from_cache=True,
-                                dep_digests=tuple(sorted(deps.items())), imports=imports)
+            hit = attrs.evolve(result, from_cache=True, dep_digests=tuple(sorted(deps.items())), imports=imports)
+            if lazy:
+                return attrs.evolve(hit, pickled=pickled)
+            module, sources = pickled.load()
+            return attrs.evolve(hit, module=module, sources=sources)
         except Exception:  # noqa: BLE001 - a damaged entry can fail to unpickle in any way: a miss, rebuilt
             return None
 
@@ -294,11 +353,12 @@ class ResultCache:
             return False
         key = self.key(result.path, result.digest, deps, limits, result.imports)
         try:
+            summary = seal(_summary(result.module))
             data = seal(pickle.dumps((result.module, result.sources), protocol=pickle.HIGHEST_PROTOCOL))
-            if data is None:
+            if summary is None or data is None:
                 return False
             self._ensure_dir()
-            write_atomic(self.module_path(result.path), MODULE_MAGIC + key.encode() + b"\n" + data)
+            write_atomic(self.module_path(result.path), MODULE_MAGIC + key.encode() + b"\n" + summary + b"\n" + data)
         except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
             return False  # an unpicklable module or a full disk only loses the caching
         return True

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -130,6 +129,8 @@ def _has_tool_ddl(pyproject: Path) -> bool:
         return False
     if "ddl" not in text:  # the common case, without parsing someone else's file
         return False
+    import tomllib  # deferred: only a config file needs the TOML parser
+
     try:
         tool = tomllib.loads(text).get("tool", {})
     except tomllib.TOMLDecodeError:  # when it names [tool.ddl], reading it reports the TOML error
@@ -150,6 +151,8 @@ def _choose(config: str | os.PathLike[str] | None, directory: str | os.PathLike[
 
 
 def _read(chosen: Path) -> CheckSettings:
+    import tomllib  # deferred: only a config file needs the TOML parser
+
     try:
         text = chosen.read_text(encoding="utf-8")
         data = tomllib.loads(text)

@@ -86,6 +86,9 @@ class FileResult:
     # for it; the cache key and the registry's version hash are made of these, never of a later read.
     dep_digests: tuple[tuple[str, str | None], ...] = ()
     imports: str = ""  # where imports were confined to (``ImportScope.key``): part of the cache key
+    # Instead of ``module``, from a cache read lazily: the module's sealed entry, verified and loaded on first
+    # use (``ddl.verify.cache.PickledModule``; a registry opened for one query loads one module).
+    pickled: Any = attrs.field(default=None, repr=False, eq=False)
 
     @property
     def ok(self) -> bool:
@@ -96,7 +99,7 @@ class FileResult:
         return next((f for f in self.families if f.name == name), None)
 
     def without_module(self) -> FileResult:
-        return attrs.evolve(self, module=None, sources=None)
+        return attrs.evolve(self, module=None, sources=None, pickled=None)
 
     def to_json(self) -> dict[str, Any]:
         """The cache form: lossless (full spans, codes, notes and hints of the obligations)."""
@@ -106,14 +109,16 @@ class FileResult:
                 "findings": [f.to_json() for f in self.findings], "digest": self.digest, "deps": list(self.deps)}
 
     @staticmethod
-    def from_json(data: dict[str, Any]) -> FileResult:
+    def from_json(data: dict[str, Any], obligations: bool = True) -> FileResult:
+        """The result :meth:`to_json` wrote; without ``obligations``, the families' obligations are left out
+        (a registry needs the findings, not the proofs: most of the entry, and of the time to read it)."""
         families = data["families"]
         if not isinstance(families, list) or not all(
                 isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(f.get("obligations"), list)
                 for f in families):
             raise ValueError("malformed families")
-        typed = tuple(FamilyResult(f["name"], tuple(obligation_from_json(o) for o in f["obligations"]))
-                      for f in families)
+        typed = tuple(FamilyResult(f["name"], tuple(obligation_from_json(o) for o in f["obligations"])
+                                   if obligations else ()) for f in families)
         deps = data["deps"]
         if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
             raise ValueError("malformed deps")
