@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from ddl.handler.widening import WidenReport
 
 LOG = logging.getLogger("ddl.handler")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a lone surrogate: not Unicode text, and no store can hold it
 
 
 class Handler:
@@ -139,24 +141,15 @@ class Handler:
         answer["recorded"] = False
         if self.store is None:
             return answer
-        loop = asyncio.get_running_loop()
-        committed: asyncio.Future[int] = loop.create_future()
-
-        def settle(future: asyncio.Future[int], new_id: int | None, error: BaseException | None) -> None:
-            if future.done():
-                return
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(new_id if new_id is not None else 0)
-
         try:
+            commit = getattr(self.store, "commit_query", None)
             submit = getattr(self.store, "submit_query", None)
-            if submit is None:  # a store without a writer thread: its blocking write, off the loop
+            if commit is not None:  # ours: the writer wakes the loop once per group commit
+                answer["id"] = await commit(record)
+            elif submit is None:  # a store without a writer thread: its blocking write, off the loop
                 answer["id"] = await asyncio.to_thread(self.store.record_query, record)
             else:
-                submit(record, lambda new_id, error: loop.call_soon_threadsafe(settle, committed, new_id, error))
-                answer["id"] = await committed
+                answer["id"] = await _submitted(submit, record)
             answer["recorded"] = True
         except HandlerError as err:
             answer["store_error"] = err.to_json()
@@ -168,7 +161,8 @@ class Handler:
         limit = getattr(self.config, "max_utterance", 4096)
         if len(utterance) > limit:
             raise HandlerError(f"the utterance has {len(utterance)} characters; the limit is {limit}", code="DDL705")
-        bad = next((i for i, c in enumerate(utterance) if "\ud800" <= c <= "\udfff"), None)
+        found = _SURROGATE.search(utterance)
+        bad = None if found is None else found.start()
         if bad is not None:  # refused before a model is asked: the ledger could not record it
             raise HandlerError(f"the utterance is not valid Unicode: a lone surrogate U+{ord(utterance[bad]):04X} "
                                f"at character {bad + 1}", code="DDL705")
@@ -412,6 +406,23 @@ def _log_widening(report: WidenReport | dict[str, Any]) -> None:
         LOG.info("widening %s refused %s: %s", report.family, refusal.alternative, refusal.reason)
     for unaligned in report.learned.unaligned:
         LOG.info("widening %s did not learn %r: %s", report.family, unaligned.utterance, unaligned.reason)
+
+
+async def _submitted(submit: Any, record: QueryRecord) -> int:
+    """The id of ``record`` handed to a store's ``submit_query``, awaited once its row is committed."""
+    loop = asyncio.get_running_loop()
+    committed: asyncio.Future[int] = loop.create_future()
+
+    def settle(new_id: int | None, error: BaseException | None) -> None:
+        if committed.done():
+            return
+        if error is not None:
+            committed.set_exception(error)
+        else:
+            committed.set_result(new_id if new_id is not None else 0)
+
+    submit(record, lambda new_id, error: loop.call_soon_threadsafe(settle, new_id, error))
+    return await committed
 
 
 def _add(a: int | None, b: int | None) -> int | None:
