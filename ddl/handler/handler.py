@@ -50,8 +50,8 @@ class Handler:
     """
 
     thread_safe = True
-    # A program that ran longer than this on the service's event loop is run in the thread pool from
-    # then on (answer_hit); checked programs are total and usually take microseconds, but their time
+    # A program that used more CPU time than this on the service's event loop is run in the thread
+    # pool from then on (answer_hit); checked programs are total and usually take microseconds, but their time
     # budget (QUERY_LIMITS) is a second, which would stall every other connection.
     LOOP_SECONDS = 0.02
 
@@ -115,7 +115,7 @@ class Handler:
 
         For the service's event loop, with :meth:`record_hit`: a covered query costs no thread
         hand-off, and the loop never blocks (invalid input raises HandlerError, as in handle).
-        A family whose program once took longer than :attr:`LOOP_SECONDS` is answered by
+        A family whose program once used more than :attr:`LOOP_SECONDS` of CPU time is answered by
         :meth:`handle` from then on (None here): a slow program holds the loop at most once."""
         started = time.perf_counter()
         self._check_utterance(utterance)
@@ -128,9 +128,11 @@ class Handler:
             self._lock.release()
         if route is None or route.theta is None or route.family in self._slow_on_loop:
             return None
-        ran = time.perf_counter()
+        # CPU time, not wall time: on a busy machine the process can be descheduled mid-program
+        # for longer than LOOP_SECONDS, and the family would leave the loop for good.
+        ran = time.thread_time()
         record = self._run_route(registry, route, utterance, started)
-        if time.perf_counter() - ran > self.LOOP_SECONDS:
+        if time.thread_time() - ran > self.LOOP_SECONDS:
             self._slow_on_loop.add(route.family)
         return record
 
