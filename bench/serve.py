@@ -15,11 +15,17 @@ concurrent client), so client and server never share an interpreter.
   access log in a file (``--log-file``): every request is a covered query (the examples' own
   phrasings), answered by a family and recorded in the ledger before the 200 is sent.
 * the **bare app**: Starlette on uvicorn with one route, ``POST /query``, which parses the JSON body
-  and INSERTs one row of the ledger's ``ddl_queries`` table, committed before the 200, with the
-  SQLite settings the ledger uses (WAL, ``synchronous = FULL``, a busy timeout), through one
-  connection shared under a lock (Starlette runs the sync endpoint in its thread pool, as
-  ``ddl serve`` runs the handler).  It is what one would write to make that write durable, one
-  commit per request; it does not answer the query, route, guard or log.
+  and INSERTs one row of the ledger's ``ddl_queries`` table (with the ledger's index on it),
+  committed before the 200, with the SQLite settings the ledger uses (WAL, ``synchronous = FULL``,
+  a busy timeout), through one connection shared under a lock, in Starlette's thread pool; it
+  answers a JSON object with the keys of ddl serve's answer (θ and output empty).  It is what one
+  would write to make that write durable, one commit per request; it does not answer the query,
+  route, guard or log.
+
+Before measuring, each server is loaded (one connection: one commit per request on both) until
+its ledger's WAL file has stopped growing: a commit that appends to the WAL costs several times
+one that reuses it, and ddl serve's group commits fill the WAL in fewer commits, so a fixed
+warm-up left ddl serve alone in the slow phase (see :func:`warm_up`).
 
 For each concurrency the two servers alternate ``--rounds`` times (each round sends ``--requests``
 requests, or stops after ``--seconds``); the table shows the medians of rps, p50 and p99 latency
@@ -77,6 +83,8 @@ BARE_SCHEMA = """CREATE TABLE IF NOT EXISTS ddl_queries (
     id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, utterance TEXT NOT NULL,
     source TEXT NOT NULL, latency_ms REAL NOT NULL, family TEXT, family_version TEXT, theta TEXT,
     output TEXT, text TEXT, model TEXT, tokens_in INTEGER, tokens_out INTEGER, error TEXT)"""
+# The ledger's index on the same table: each commit updates it too (one more page in the WAL).
+BARE_INDEX = "CREATE INDEX IF NOT EXISTS ddl_queries_family ON ddl_queries (family, id)"
 
 
 def run_bare(store: str, synchronous: str) -> None:
@@ -93,14 +101,16 @@ def run_bare(store: str, synchronous: str) -> None:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute(BARE_SCHEMA)
+    conn.execute(BARE_INDEX)
     lock = threading.Lock()
 
-    def write(utterance: str, started: float) -> int:
+    def write(answer: dict[str, Any]) -> int:
         with lock:  # autocommit: committed (and, with FULL, on disk) when execute returns
             cur = conn.execute(
                 "INSERT INTO ddl_queries (ts, utterance, source, latency_ms, family, theta, output) "
-                "VALUES (?, ?, 'deterministic', ?, 'bare', ?, ?)",
-                (time.time(), utterance, (time.perf_counter() - started) * 1000, "{}", '"ok"'))
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (answer["ts"], answer["utterance"], answer["source"], answer["latency_ms"], answer["family"],
+                 json.dumps(answer["theta"]), json.dumps(answer["output"])))
             return int(cur.lastrowid or 0)
 
     async def query(request: Request) -> JSONResponse:
@@ -108,8 +118,13 @@ def run_bare(store: str, synchronous: str) -> None:
         body = json.loads(await request.body())
         from starlette.concurrency import run_in_threadpool  # deferred: as above
 
-        new_id = await run_in_threadpool(write, body["utterance"], started)
-        return JSONResponse({"id": new_id, "recorded": True})
+        # An answer of the ledger's shape (the keys ddl serve answers with), θ and output left empty.
+        answer = {"ts": time.time(), "utterance": body["utterance"], "source": "deterministic",
+                  "latency_ms": round((time.perf_counter() - started) * 1000, 3), "family": "bare",
+                  "family_version": None, "theta": {}, "output": "ok"}
+        answer["id"] = await run_in_threadpool(write, answer)
+        answer["recorded"] = True
+        return JSONResponse(answer)
 
     app = Starlette(routes=[Route("/query", query, methods=["POST"])])
     # IPPROTO_TCP, as ddl serve's socket has (getaddrinfo): asyncio disables Nagle only on sockets
@@ -243,6 +258,29 @@ def load(server: tuple[int, int], concurrency: int, requests: int, seconds: floa
     return result
 
 
+def warm_up(server: tuple[int, int], ledger: Path, requests: int) -> None:
+    """Load ``server`` until its ledger is in its steady state: the WAL file has been checkpointed
+    and is being reused (SQLite's WAL wraps after ``wal_autocheckpoint`` = 1,000 pages).
+
+    Until then every commit appends to the WAL and its fsync must also write the file's new size,
+    several times slower than a commit that overwrites WAL pages.  Counting rows is not enough: a
+    server that groups commits (ddl serve) fills its WAL with fewer, larger commits, so a fixed
+    number of requests left it in the slow phase while the bare app had reached the fast one.  One
+    connection, so each request is one commit on both servers, in rounds of ``requests / 4``, until
+    a round no longer grows the WAL (by more than a few pages; at least 4 rounds, at most 40)."""
+    wal = ledger.with_name(ledger.name + "-wal")
+    size = -1
+    for round_ in range(40):
+        result = load(server, 1, max(requests // 4, 100), 120)
+        if result["failures"]:
+            raise SystemExit(f"warm-up failed: {result['failures'][:3]}")
+        now = wal.stat().st_size if wal.exists() else 0
+        if round_ >= 3 and now - size < 64 * 1024:
+            return
+        size = now
+    print(f"note: the WAL of {ledger.name} was still growing after the warm-up", file=sys.stderr)
+
+
 # ---------------------------------------------------------------------------------------- in process
 
 
@@ -283,7 +321,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="longest round (seconds)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per concurrency (medians are shown)")
     parser.add_argument("--concurrency", default="1,8,32", help="comma-separated concurrent connections")
-    parser.add_argument("--warmup", type=int, default=800, help="requests sent to each server before measuring")
+    parser.add_argument("--warmup", type=int, default=800, help="requests per 4 warm-up rounds: each server is loaded until its ledger's WAL "
+                        "has stopped growing (the steady state)")
     parser.add_argument("--in-process", type=int, default=0, metavar="N",
                         help="first measure Handler.handle in-process on N queries (0: skip)")
     parser.add_argument("--bare-synchronous", choices=("full", "normal"), default="full",
@@ -304,12 +343,8 @@ def main() -> int:
         bare = [sys.executable, str(Path(__file__).resolve()), "--run-bare", str(workdir / "bare.sqlite3"),
                 "--bare-synchronous", args.bare_synchronous]
         with server(ddl, "ddl serve") as ddl_server, server(bare, "the bare app") as bare_server:
-            for target in (ddl_server, bare_server):
-                # Every query covered and recorded; enough rows that both WAL files have been
-                # checkpointed and restarted (a growing WAL makes each commit's fsync slower).
-                result = load(target, 8, args.warmup, 120)
-                if result["failures"]:
-                    raise SystemExit(f"warm-up failed: {result['failures'][:3]}")
+            for target, ledger in ((ddl_server, workdir / "ddl.sqlite3"), (bare_server, workdir / "bare.sqlite3")):
+                warm_up(target, ledger, args.warmup)
             print(f"{'conc':>4} | {'ddl rps':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms':>6} | {'bare rps':>8} "
                   f"{'p50 ms':>7} {'p99 ms':>7} {'cpu ms':>6} | ratio")
             for level in levels:

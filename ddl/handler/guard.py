@@ -52,8 +52,20 @@ def accepted_hosts(bind_host: str, allowed_hosts: Iterable[str]) -> frozenset[st
     return frozenset(names)
 
 
-def _header_values(scope: Scope, name: bytes) -> list[str]:
-    return [value.decode("latin-1") for key, value in scope.get("headers", []) if key.lower() == name]
+_GUARDED = (b"host", b"origin", b"authorization")
+#: The most verdicts on Host headers a Guard remembers: a client inventing a new Host for every
+#: request gets each one checked afresh, and the memory stays bounded.
+MAX_REMEMBERED_HOSTS = 64
+
+
+def _guarded_headers(scope: Scope) -> dict[bytes, list[str]]:
+    """The values of the Host, Origin and Authorization headers, in one pass over the request's headers."""
+    found: dict[bytes, list[str]] = {}
+    for key, value in scope.get("headers", ()):
+        name = key.lower()
+        if name in _GUARDED:
+            found.setdefault(name, []).append(value.decode("latin-1"))
+    return found
 
 
 def _digest(text: str) -> bytes:
@@ -70,6 +82,7 @@ class Guard:
         self.any_host = ANY_HOST in self.hosts
         self.origins = frozenset(allowed_origins)
         self.token_digest = None if token is None else _digest(token)
+        self.host_verdicts: dict[str, str | None] = {}  # Host header → host_problem's answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,13 +100,14 @@ class Guard:
 
     def refusal(self, scope: Scope) -> tuple[int, str, str] | None:
         """(status, code, message) for a request to refuse, None for one to serve."""
-        hosts = _header_values(scope, b"host")
-        origins = _header_values(scope, b"origin")
+        headers = _guarded_headers(scope)
+        hosts = headers.get(b"host", ())
+        origins = headers.get(b"origin", ())
         if len(hosts) > 1 or len(origins) > 1:
             return 403, CROSS_SITE, "request refused: more than one Host or Origin header"
         host_header = hosts[0] if hosts else None
         if host_header is not None:
-            problem = self.host_problem(host_header)
+            problem = self.remembered_host_problem(host_header)
             if problem is not None:
                 return 403, CROSS_SITE, problem
         if origins:
@@ -101,8 +115,20 @@ class Guard:
             if problem is not None:
                 return 403, CROSS_SITE, problem
         if self.token_digest is not None:
-            return self.token_problem(_header_values(scope, b"authorization"))
+            return self.token_problem(list(headers.get(b"authorization", ())))
         return None
+
+    def remembered_host_problem(self, header: str) -> str | None:
+        """:meth:`host_problem`, remembered for the first :data:`MAX_REMEMBERED_HOSTS` headers seen
+        (every request of a client carries the same Host, and parsing it is most of the Guard's work)."""
+        try:
+            return self.host_verdicts[header]
+        except KeyError:
+            pass
+        problem = self.host_problem(header)
+        if len(self.host_verdicts) < MAX_REMEMBERED_HOSTS:
+            self.host_verdicts[header] = problem
+        return problem
 
     def host_problem(self, header: str) -> str | None:
         try:

@@ -18,6 +18,7 @@ mistakes an unrecorded query for a recorded one.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from pathlib import Path
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from ddl.handler.widening import WidenReport
 
 LOG = logging.getLogger("ddl.handler")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a lone surrogate: not Unicode text, and no store can hold it
 
 
 class Handler:
@@ -46,8 +48,8 @@ class Handler:
     """
 
     thread_safe = True
-    # A program that ran longer than this on the service's event loop is run in the thread pool from
-    # then on (answer_hit); checked programs are total and usually take microseconds, but their time
+    # A program that used more CPU time than this on the service's event loop is run in the thread
+    # pool from then on (answer_hit); checked programs are total and usually take microseconds, but their time
     # budget (QUERY_LIMITS) is a second, which would stall every other connection.
     LOOP_SECONDS = 0.02
 
@@ -112,7 +114,7 @@ class Handler:
 
         For the service's event loop, with :meth:`record_hit`: a covered query costs no thread
         hand-off, and the loop never blocks (invalid input raises HandlerError, as in handle).
-        A family whose program once took longer than :attr:`LOOP_SECONDS` is answered by
+        A family whose program once used more than :attr:`LOOP_SECONDS` of CPU time is answered by
         :meth:`handle` from then on (None here): a slow program holds the loop at most once."""
         started = time.perf_counter()
         self._check_utterance(utterance)
@@ -125,9 +127,11 @@ class Handler:
             self._lock.release()
         if route is None or route.theta is None or route.family in self._slow_on_loop:
             return None
-        ran = time.perf_counter()
+        # CPU time, not wall time: on a busy machine the process can be descheduled mid-program
+        # for longer than LOOP_SECONDS, and the family would leave the loop for good.
+        ran = time.thread_time()
         record = self._run_route(registry, route, utterance, started)
-        if time.perf_counter() - ran > self.LOOP_SECONDS:
+        if time.thread_time() - ran > self.LOOP_SECONDS:
             self._slow_on_loop.add(route.family)
         return record
 
@@ -140,24 +144,15 @@ class Handler:
             return answer
         import asyncio  # deferred: only the service answers on an event loop; `ddl handle` never loads asyncio
 
-        loop = asyncio.get_running_loop()
-        committed: asyncio.Future[int] = loop.create_future()
-
-        def settle(future: asyncio.Future[int], new_id: int | None, error: BaseException | None) -> None:
-            if future.done():
-                return
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(new_id if new_id is not None else 0)
-
         try:
+            commit = getattr(self.store, "commit_query", None)
             submit = getattr(self.store, "submit_query", None)
-            if submit is None:  # a store without a writer thread: its blocking write, off the loop
+            if commit is not None:  # ours: the writer wakes the loop once per group commit
+                answer["id"] = await commit(record)
+            elif submit is None:  # a store without a writer thread: its blocking write, off the loop
                 answer["id"] = await asyncio.to_thread(self.store.record_query, record)
             else:
-                submit(record, lambda new_id, error: loop.call_soon_threadsafe(settle, committed, new_id, error))
-                answer["id"] = await committed
+                answer["id"] = await _submitted(submit, record)
             answer["recorded"] = True
         except HandlerError as err:
             answer["store_error"] = err.to_json()
@@ -169,7 +164,8 @@ class Handler:
         limit = getattr(self.config, "max_utterance", 4096)
         if len(utterance) > limit:
             raise HandlerError(f"the utterance has {len(utterance)} characters; the limit is {limit}", code="DDL705")
-        bad = next((i for i, c in enumerate(utterance) if "\ud800" <= c <= "\udfff"), None)
+        found = _SURROGATE.search(utterance)
+        bad = None if found is None else found.start()
         if bad is not None:  # refused before a model is asked: the ledger could not record it
             raise HandlerError(f"the utterance is not valid Unicode: a lone surrogate U+{ord(utterance[bad]):04X} "
                                f"at character {bad + 1}", code="DDL705")
@@ -420,6 +416,25 @@ def _log_widening(report: WidenReport | dict[str, Any]) -> None:
         LOG.info("widening %s refused %s: %s", report.family, refusal.alternative, refusal.reason)
     for unaligned in report.learned.unaligned:
         LOG.info("widening %s did not learn %r: %s", report.family, unaligned.utterance, unaligned.reason)
+
+
+async def _submitted(submit: Any, record: QueryRecord) -> int:
+    """The id of ``record`` handed to a store's ``submit_query``, awaited once its row is committed."""
+    import asyncio  # deferred: only the service answers on an event loop; `ddl handle` never loads asyncio
+
+    loop = asyncio.get_running_loop()
+    committed: asyncio.Future[int] = loop.create_future()
+
+    def settle(new_id: int | None, error: BaseException | None) -> None:
+        if committed.done():
+            return
+        if error is not None:
+            committed.set_exception(error)
+        else:
+            committed.set_result(new_id if new_id is not None else 0)
+
+    submit(record, lambda new_id, error: loop.call_soon_threadsafe(settle, new_id, error))
+    return await committed
 
 
 def _add(a: int | None, b: int | None) -> int | None:

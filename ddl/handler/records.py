@@ -59,7 +59,44 @@ class QueryRecord:
     id: int | None = None  # assigned by the store
 
     def to_json(self) -> dict[str, Any]:
-        return attrs.asdict(self)
+        # attrs.asdict(self), without its generic walk (a third of a covered query's own work in
+        # the service): the fields in order, θ, output and error copied; anything but plain JSON
+        # values in them takes asdict itself.
+        try:
+            return {"ts": self.ts, "utterance": self.utterance, "source": self.source, "latency_ms": self.latency_ms,
+                    "family": self.family, "family_version": self.family_version, "theta": _copy_json(self.theta),
+                    "output": _copy_json(self.output), "text": self.text, "model": self.model,
+                    "tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "error": _copy_json(self.error),
+                    "id": self.id}
+        except _NotPlainJson:
+            return attrs.asdict(self)
+
+
+class _NotPlainJson(Exception):
+    """A value _copy_json leaves to attrs.asdict."""
+
+
+_PLAIN_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _copy_json(value: Any) -> Any:
+    """``value`` as attrs.asdict copies a field's value, for plain JSON values (dicts with string
+    keys, lists, str, int, float, bool, None) and tuples of them; _NotPlainJson for anything else."""
+    kind = type(value)
+    if kind in _PLAIN_JSON_SCALARS:
+        return value
+    if kind is dict:
+        copied = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlainJson
+            copied[key] = _copy_json(item)
+        return copied
+    if kind is list:
+        return [_copy_json(item) for item in value]
+    if kind is tuple:  # attrs.asdict keeps collection types
+        return tuple(_copy_json(item) for item in value)
+    raise _NotPlainJson
 
 
 @attrs.frozen

@@ -33,6 +33,7 @@ applications.
 from __future__ import annotations
 
 import abc
+import asyncio
 import json
 import logging
 import os
@@ -42,7 +43,9 @@ import sqlite3
 import threading
 import time
 import urllib.parse
+import weakref
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple, TypeVar
@@ -133,12 +136,14 @@ Settled = Callable[[int | None, BaseException | None], None]
 
 
 class _Pending:
-    """A query waiting for a group commit: its column values, then its new id or why it failed."""
+    """A query waiting for a group commit: its column values, then its new id or why it failed;
+    ``after`` is called once its group has been settled (see Store.commit_query)."""
 
-    __slots__ = ("values", "done", "new_id", "error", "settled")
+    __slots__ = ("values", "done", "new_id", "error", "settled", "after")
 
-    def __init__(self, values: list[Any], settled: Settled | None = None) -> None:
-        self.values, self.settled = values, settled
+    def __init__(self, values: list[Any], settled: Settled | None = None,
+                 after: Callable[[], None] | None = None) -> None:
+        self.values, self.settled, self.after = values, settled, after
         self.done = False
         self.new_id: int | None = None
         self.error: BaseException | None = None
@@ -156,6 +161,51 @@ class _Pending:
             raise self.error
         assert self.new_id is not None
         return self.new_id
+
+
+class _LoopHandOver:
+    """Commit outcomes from the writer thread to one event loop, handed over once per group.
+
+    The writer collects the outcomes of a group (``settled``), then wakes the loop once (``wake``)
+    instead of once per record: each wake-up is a system call, during which the busy event loop
+    takes the interpreter lock, and the writer waits to get it back before settling the next."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.lock = threading.Lock()
+        self.outcomes: list[tuple[asyncio.Future[int], int | None, BaseException | None]] = []
+        self.waking = False
+
+    def settled(self, future: asyncio.Future[int], new_id: int | None, error: BaseException | None) -> None:
+        """On the writer thread: one record's outcome."""
+        with self.lock:
+            self.outcomes.append((future, new_id, error))
+
+    def wake(self) -> None:
+        """On the writer thread, after a group: let the loop deliver what was collected."""
+        with self.lock:
+            if self.waking or not self.outcomes:
+                return
+            self.waking = True
+        try:
+            self.loop.call_soon_threadsafe(self.deliver)
+        except RuntimeError:  # the loop is closed: nobody awaits these outcomes any more
+            with self.lock:
+                self.outcomes.clear()
+                self.waking = False
+
+    def deliver(self) -> None:
+        """On the loop: settle the futures."""
+        with self.lock:
+            outcomes, self.outcomes = self.outcomes, []
+            self.waking = False
+        for future, new_id, error in outcomes:
+            if future.done():  # its request was cancelled meanwhile
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(new_id if new_id is not None else 0)
 
 
 class _Done(NamedTuple):
@@ -213,10 +263,15 @@ def _pg_reason(exc: BaseException) -> str:
     return _PG_NOISE.sub("", text, count=1) or type(exc).__name__
 
 
+# json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")), whose options make
+# it build a new encoder per call: three per recorded query.
+_JSON_COLUMN = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def _dumps(value: Any, what: str, store: str) -> str:
     """JSON text for a theta/output/error column; a value JSON cannot hold is a StoreError, not a crash."""
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return _JSON_COLUMN.encode(value)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"cannot write to store '{store}': {what} is not JSON ({exc})") from None
 
@@ -333,6 +388,10 @@ class Store(abc.ABC):
         self._committing = False
         self._writer: threading.Thread | None = None  # commits what submit_query queues
         self._stopping = False
+        self._insert_sql: dict[int, str] = {}  # rows → _queries_insert's statement
+        # commit_query's hand-over to each event loop that awaits commits
+        self._hand_overs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopHandOver] = (
+            weakref.WeakKeyDictionary())
 
     def _refuse_if_damaged(self) -> None:
         """Called (under the lock) before every write."""
@@ -349,7 +408,23 @@ class Store(abc.ABC):
         called (on the writer's thread) once its row is committed, ``settled(None, error)`` if it
         cannot be.  For callers that must not block, such as the service's event loop: it waits
         for the commit without holding a thread.  Invalid records raise here, as in record_query."""
-        item = self._query_insert(rec, settled)
+        self._enqueue(self._query_insert(rec, settled))
+
+    async def commit_query(self, rec: QueryRecord) -> int:
+        """:meth:`submit_query` for a coroutine: the new id, once the row is committed, awaited on
+        the running event loop without holding a thread (a store error is raised as by
+        record_query).  The writer wakes the loop once per group commit, not once per record."""
+        loop = asyncio.get_running_loop()
+        with self._group:
+            hand_over = self._hand_overs.get(loop)
+            if hand_over is None:
+                hand_over = self._hand_overs[loop] = _LoopHandOver(loop)
+        committed: asyncio.Future[int] = loop.create_future()
+        self._enqueue(self._query_insert(rec, partial(hand_over.settled, committed), hand_over.wake))
+        return await committed
+
+    def _enqueue(self, item: _Pending) -> None:
+        """Hand ``item`` to the writer thread (started on first use)."""
         with self._group:
             if self._stopping:
                 raise StoreError(f"store '{self.url}' is closed")
@@ -359,11 +434,12 @@ class Store(abc.ABC):
             self._waiting.append(item)
             self._group.notify_all()
 
-    def _query_insert(self, rec: QueryRecord, settled: Settled | None = None) -> _Pending:
+    def _query_insert(self, rec: QueryRecord, settled: Settled | None = None,
+                      after: Callable[[], None] | None = None) -> _Pending:
         _check_record(rec)
         values = [self._json_param(getattr(rec, col), col) if col in _QUERY_JSON else getattr(rec, col)
                   for col in _QUERY_COLUMNS]
-        return _Pending(values, settled)
+        return _Pending(values, settled, after)
 
     def _write_queued(self) -> None:
         """The writer thread: leads a group commit whenever records wait and nobody else commits;
@@ -388,6 +464,11 @@ class Store(abc.ABC):
                 with group:
                     self._committing = False
                     group.notify_all()
+                for after in dict.fromkeys(item.after for item in batch if item.after is not None):
+                    try:
+                        after()
+                    except Exception:  # as for a callback: the writer keeps committing for the others
+                        LOG.exception("a ledger write's callback failed")
 
     def _stop_writer(self) -> None:
         """Let the writer thread commit what is queued and end (close() calls it first)."""
@@ -455,10 +536,17 @@ class Store(abc.ABC):
             raise
 
     def _queries_insert(self, rows: int) -> str:
-        """An INSERT of ``rows`` queries returning their ids."""
+        """An INSERT of ``rows`` queries (returning their ids where the backend needs that to know
+        them); built once per number of rows."""
+        try:
+            return self._insert_sql[rows]
+        except KeyError:
+            pass
         row = f"({', '.join(self._PARAM for _ in _QUERY_COLUMNS)})"
-        return (f"INSERT INTO ddl_queries ({', '.join(_QUERY_COLUMNS)}) VALUES {', '.join([row] * rows)} "
-                "RETURNING id")
+        sql = (f"INSERT INTO ddl_queries ({', '.join(_QUERY_COLUMNS)}) VALUES {', '.join([row] * rows)}"
+               f"{self._RETURNING_ID}")
+        self._insert_sql[rows] = sql
+        return sql
 
     @abc.abstractmethod
     def _insert_rows(self, rows: int, values: list[Any]) -> list[int]:
@@ -1024,17 +1112,20 @@ class SQLiteStore(Store):
             self._refuse_if_damaged()
             try:
                 # Autocommit: the statement is its own transaction, committed (WAL and, with
-                # synchronous = FULL, fsync) when its last row has been fetched.
-                found = self._db().execute(self._queries_insert(rows), values).fetchall()
+                # synchronous = FULL, fsync) by the one step that runs it.  No RETURNING: fetching
+                # each returned row is another step, and each step gives up the interpreter lock
+                # and waits to take it back from the event loop.
+                cursor = self._db().execute(self._queries_insert(rows), values)
             except sqlite3.Error as exc:
                 raise self._failure("write to", exc) from None
             except UnicodeEncodeError as exc:
                 raise _unencodable(exc) from None
-        # RETURNING gives the rows in no set order; under the write lock an AUTOINCREMENT table
-        # hands out increasing ids in the order the rows are inserted.
-        ids = sorted(int(row[0]) for row in found)
-        assert len(ids) == rows
-        return ids
+            last, count = cursor.lastrowid, cursor.rowcount
+        # One statement under the write lock, no explicit ids, no triggers: an AUTOINCREMENT table
+        # gives each row the largest id so far plus one, so the rows' ids are consecutive, in the
+        # order of the rows, ending at the statement's last insert rowid.
+        assert last is not None and count == rows
+        return list(range(last - rows + 1, last + 1))
 
     def _nothing_stored(self) -> bool:
         return True  # a statement that fails is rolled back whole (and a WAL commit cannot be busy)
