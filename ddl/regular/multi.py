@@ -44,18 +44,18 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Hashable, Iterable, Mapping, Sequence
 from itertools import repeat
 from typing import Any, Generic, TypeVar, Union
 
 import attrs
 
-from ddl.regular.ast import Regex
+from ddl.regular.ast import Concat, Epsilon, Regex
 from ddl.regular.charset import CharSet
 from ddl.regular.dfa import DFA, closures
 from ddl.regular.errors import DEFAULT_LIMITS, AutomatonTooLarge, Limits
 from ddl.regular.lang import Lang, embedder
-from ddl.regular.nfa import CHAR, MATCH, compile_regex, live_states
+from ddl.regular.nfa import CHAR, MATCH, Embedder, Prog, _Compiler, check_regex, compile_regex, live_states
 from ddl.regular.partition import Partition
 
 K = TypeVar("K", bound=Hashable)
@@ -101,11 +101,16 @@ class LangSet(Generic[K]):
     are ignored); ``minus`` maps some ids to a language subtracted from theirs.  The ids' order
     is the order of every answer.  ``few`` and ``cache_limit`` tune :meth:`scan` (see there and
     the module docstring).  NFA compilation honours ``limits`` (:class:`AutomatonTooLarge`,
-    :class:`~ddl.regular.errors.RegexTooLarge`).
+    :class:`~ddl.regular.errors.RegexTooLarge`), per language.
+
+    ``share_prefixes`` (the default) compiles the languages' common leading parts once (see
+    :func:`_shared_nfa`): the same answers, smaller lazy states.  False compiles each language
+    on its own (kept for differential tests).
     """
 
     def __init__(self, langs: Mapping[K, Regex | Lang], *, minus: Mapping[K, Minus] | None = None,
-                 limits: Limits = DEFAULT_LIMITS, few: int = FEW, cache_limit: int = CACHE_LIMIT) -> None:
+                 limits: Limits = DEFAULT_LIMITS, few: int = FEW, cache_limit: int = CACHE_LIMIT,
+                 share_prefixes: bool = True) -> None:
         self.keys: tuple[K, ...] = tuple(langs)
         self.limits = limits
         self.few_limit = few
@@ -116,43 +121,18 @@ class LangSet(Generic[K]):
         self._minus_by_key = {self.keys[i]: i for i in self._minus}
         # The NFA tables are arrays of machine integers, not lists of Python ints and tuples: at
         # 10,000 intent grammars (~2 million NFA states) that is a fifth of the memory.
-        kind = array("b")
-        cs: list[Any] = []
-        owner = array("l")
-        # after[q]: for a CHAR state, the CHAR/MATCH states reached by ε-moves after it consumes —
-        # after_flat[after_start[q]:after_start[q + 1]].
-        after_start = array("q", [0])
-        after_flat = array("q")
-        starts: list[int] = []
         embed = embedder(limits)
-        for index, lang in enumerate(langs.values()):
-            node = lang.ref() if isinstance(lang, Lang) else lang
-            prog = compile_regex(node, tags=False, limits=limits, embed=embed)
-            base = len(kind)
-            pk, pout = prog.kind, prog.out
-            n = len(pk)
-            live = live_states(prog)
-            all_live = len(live) == n  # the usual case: no ∅ fragments, no filtering needed
-            close = closures(prog)
-            kind.extend(pk)
-            cs.extend(prog.cs)
-            owner.extend(repeat(index, n))
-            for q in range(n):
-                if pk[q] == CHAR and (all_live or q in live):
-                    o = pout[q]
-                    ko = pk[o]
-                    if ko == CHAR or ko == MATCH:  # a literal chain: no ε-moves to follow
-                        if all_live or o in live:
-                            after_flat.append(o + base)
-                    else:
-                        after_flat.extend(x + base for x in close(o) if all_live or x in live)
-                after_start.append(len(after_flat))
-            if all_live or prog.start in live:
-                starts.extend(x + base for x in close(prog.start) if all_live or x in live)
-        self._kind, self._cs, self._owner = kind, cs, owner
-        self._after_start, self._after_flat = after_start, after_flat
-        self._after = _Successors(after_start, after_flat)
-        self._start_set = frozenset(starts)
+        if share_prefixes:
+            nfa = _shared_nfa(list(langs.values()), limits, embed)
+        else:
+            nfa = _separate_nfa(list(langs.values()), limits, embed)
+        self._kind, self._cs, self._owner = nfa.kind, nfa.cs, nfa.owner
+        self._groups = nfa.groups
+        self._group_sets: dict[int, frozenset[int]] = {}
+        self._after_start, self._after_flat = nfa.after_start, nfa.after_flat
+        self._after = _Successors(nfa.after_start, nfa.after_flat)
+        self._start_set = frozenset(nfa.starts)
+        kind, cs = nfa.kind, nfa.cs
         # One alphabet partition for all languages: transitions are computed once per (state, atom)
         # and shared by every character of the atom — fresh strings ("add milk", "add eggs") then
         # mostly meet transitions that earlier strings already built.
@@ -239,10 +219,17 @@ class LangSet(Generic[K]):
             self._sets.append(key)
             self._rows.append({})
             self._atom_rows.append({})
-            kind, owner, keys = self._kind, self._owner, self.keys
-            self._accepting.append(tuple(keys[o] for o in sorted({owner[q] for q in s if kind[q] == MATCH})))
-            owners = {owner[q] for q in s}
-            self._few.append(tuple(keys[o] for o in sorted(owners)) if len(owners) <= self.few_limit else ())
+            kind, owner, groups, keys = self._kind, self._owner, self._groups, self.keys
+            # A MATCH state belongs to one language: its group is that language alone.
+            self._accepting.append(tuple(keys[o] for o in sorted({groups[owner[q]][0] for q in s
+                                                                  if kind[q] == MATCH})))
+            few_limit = self.few_limit
+            owners: set[int] = set()
+            for g in {owner[q] for q in s}:
+                owners.update(groups[g])
+                if len(owners) > few_limit:
+                    break
+            self._few.append(tuple(keys[o] for o in sorted(owners)) if len(owners) <= few_limit else ())
         return i
 
     def _step(self, state: int, ch: str) -> int:
@@ -266,6 +253,22 @@ class LangSet(Generic[K]):
         self._cached += 1
         return target
 
+    def _alive(self, states: Iterable[int]) -> set[int]:
+        """The indices of the languages that NFA ``states`` belong to."""
+        owner, groups = self._owner, self._groups
+        out: set[int] = set()
+        for g in {owner[q] for q in states}:
+            out.update(groups[g])
+        return out
+
+    def _in_group(self, i: int, q: int) -> bool:
+        """Whether NFA state ``q`` belongs to language ``i``."""
+        g = self._owner[q]
+        members = self._group_sets.get(g)
+        if members is None:
+            members = self._group_sets[g] = frozenset(self._groups[g])
+        return i in members
+
     # ------------------------------------------------------------------ overlaps
 
     def overlaps(self, involving: Collection[K] | None = None, *, max_states: int | None = None) -> list[Overlap[K]]:
@@ -276,7 +279,10 @@ class LangSet(Generic[K]):
         default ``limits.max_dfa_states``) and raises :class:`SearchTooLarge` past it.
         """
         budget = self.limits.max_dfa_states if max_states is None else max_states
-        return _OverlapSearch(self, involving, budget).run()
+        try:
+            return _OverlapSearch(self, involving, budget).run()
+        finally:
+            self._group_sets.clear()  # the search's membership index: not kept (nor pickled)
 
 
 def overlaps(langs: Mapping[K, Regex | Lang], involving: Collection[K] | None = None, *,
@@ -296,6 +302,196 @@ class _Successors:
 
     def __getitem__(self, q: int) -> array[int]:
         return self.flat[self.start[q]:self.start[q + 1]]
+
+
+@attrs.define
+class _NFATables:
+    """The languages' NFAs numbered into one state space (see :class:`LangSet`).
+
+    ``owner[q]`` is a group: ``groups[owner[q]]`` are the indices of the languages whose NFA has
+    state ``q`` (one language for a MATCH state).  ``after[q]``, for a CHAR state, are the
+    CHAR/MATCH states reached by ε-moves after it consumes:
+    ``after_flat[after_start[q]:after_start[q + 1]]``.  ``starts``: the start states.
+    """
+
+    kind: array[int] = attrs.field(factory=lambda: array("b"))
+    cs: list[Any] = attrs.field(factory=list)
+    owner: array[int] = attrs.field(factory=lambda: array("l"))
+    groups: list[tuple[int, ...]] = attrs.field(factory=list)
+    after_start: array[int] = attrs.field(factory=lambda: array("q", [0]))
+    after_flat: array[int] = attrs.field(factory=lambda: array("q"))
+    starts: list[int] = attrs.field(factory=list)
+
+    def add(self, prog: Prog, owners: Iterable[int], live: Container[int] | None) -> None:
+        """Append ``prog``'s states, their groups ``owners`` (one per state); only the ``live`` ones
+        are read (all if None)."""
+        base = len(self.kind)
+        pk, pout = prog.kind, prog.out
+        close = closures(prog, live=live)
+        self.kind.extend(pk)
+        self.cs.extend(prog.cs)
+        self.owner.extend(owners)
+        after_flat, after_start = self.after_flat, self.after_start
+        for q in range(len(pk)):
+            if pk[q] == CHAR and (live is None or q in live):
+                o = pout[q]
+                ko = pk[o]
+                if ko == CHAR or ko == MATCH:  # a literal chain: no ε-moves to follow
+                    if live is None or o in live:
+                        after_flat.append(o + base)
+                else:
+                    after_flat.extend(x + base for x in close(o))
+            after_start.append(len(after_flat))
+        if live is None or prog.start in live:
+            self.starts.extend(x + base for x in close(prog.start))
+
+
+def _separate_nfa(langs: Sequence[Regex | Lang], limits: Limits, embed: Embedder) -> _NFATables:
+    """Each language's NFA on its own (group i is language i)."""
+    nfa = _NFATables()
+    for index, lang in enumerate(langs):
+        node = lang.ref() if isinstance(lang, Lang) else lang
+        prog = compile_regex(node, tags=False, limits=limits, embed=embed)
+        live = live_states(prog)
+        nfa.groups.append((index,))
+        nfa.add(prog, repeat(index, len(prog.kind)), None if len(live) == len(prog.kind) else live)
+    return nfa
+
+
+class _TrieNode:
+    __slots__ = ("children", "ends", "entry", "group")
+
+    def __init__(self) -> None:
+        self.children: dict[Regex, _TrieNode] = {}
+        self.ends: list[int] = []  # the languages whose item sequence ends here
+        self.entry = -1  # NFA state: what follows this node
+        self.group = -1  # the group of the states that lead here
+
+
+def _items(node: Regex) -> Iterable[Regex]:
+    """``node`` as a sequence: nested concatenations flattened, ε dropped."""
+    if isinstance(node, Concat):
+        for item in node.items:
+            yield from _items(item)
+    elif not isinstance(node, Epsilon):
+        yield node
+
+
+def _shared_nfa(langs: Sequence[Regex | Lang], limits: Limits, embed: Embedder) -> _NFATables:
+    """The languages' NFAs with their common leading items compiled once.
+
+    Each language is a concatenation of items; the item sequences form a trie, and an item is
+    compiled once per trie edge, continuing into the trie node after it (one MATCH state per
+    language where its sequence ends).  Intent grammars of one shape ("add <item> to the <list>")
+    share everything up to their distinguishing words, so a lazy DFA state over this NFA holds
+    one copy of a shared capture's states, not one per grammar: fewer, smaller states to build.
+
+    The answers are the separate NFAs' exactly: the words reaching a shared state are exactly
+    the words reaching each copy it stands for, so a set of states here is the image of the
+    separate NFAs' set, and the languages owning it (its group: those of the trie below whose
+    MATCH it still reaches) are the same.  Limits apply per language as for separate NFAs.
+    """
+    nodes = []
+    for lang in langs:
+        node = lang.ref() if isinstance(lang, Lang) else lang
+        check_regex(node, limits)
+        nodes.append(node)
+    root = _TrieNode()
+    for index, node in enumerate(nodes):
+        at = root
+        for item in _items(node):
+            nxt = at.children.get(item)
+            if nxt is None:
+                nxt = at.children[item] = _TrieNode()
+            at = nxt
+        at.ends.append(index)
+    # Post-order (children before parents), iteratively: a grammar may have thousands of items.
+    order: list[_TrieNode] = []
+    stack = [root]
+    while stack:
+        t = stack.pop()
+        order.append(t)
+        stack.extend(t.children.values())
+    order.reverse()
+    prog = Prog(max(1, len(nodes)) * limits.max_nfa_states)
+    compiler = _Compiler(prog, {}, False, embed)
+    edge_states: dict[int, tuple[int, int]] = {}  # id(child node) -> the state range of its edge
+    edge_entry: dict[int, int] = {}  # id(child node) -> the entry of its edge
+    splits: list[tuple[_TrieNode, int]] = []
+    match_of: dict[int, int] = {}
+    for t in order:
+        outs: list[int] = []
+        for index in t.ends:
+            m = match_of[index] = prog.add_match()
+            outs.append(m)
+        for item, child in t.children.items():
+            first = len(prog.kind)
+            entry = edge_entry[id(child)] = compiler.compile(item, child.entry)
+            outs.append(entry)
+            edge_states[id(child)] = (first, len(prog.kind))
+        if len(outs) == 1:
+            t.entry = outs[0]
+        else:
+            t.entry = prog.split(outs)
+            splits.append((t, t.entry))
+    prog.start = root.entry
+    # A language's NFA on its own would have 1 + its items' states; refuse what it would refuse.
+    sizes = [0] * len(nodes)
+    stack2: list[tuple[_TrieNode, int]] = [(root, 1)]
+    while stack2:
+        t, n = stack2.pop()
+        for index in t.ends:
+            sizes[index] = n
+        for child in t.children.values():
+            lo, hi = edge_states[id(child)]
+            stack2.append((child, n + hi - lo))
+    if any(n > limits.max_nfa_states for n in sizes):
+        raise AutomatonTooLarge("NFA compilation", limits.max_nfa_states, "NFA states")
+    live = _live_any(prog)
+    # Groups: the languages each edge's states still lead to (a language whose rest is ∅ is not
+    # alive there, as in its own NFA).  A chain of single-child nodes shares its child's group.
+    nfa = _NFATables()
+    groups = nfa.groups
+    owner_of = [0] * len(prog.kind)
+    for index in range(len(nodes)):
+        groups.append((index,))
+        owner_of[match_of[index]] = index
+    for t in order:
+        # An edge's entry is live iff its item is not ∅ and its child leads to some MATCH.
+        live_children = [c for c in t.children.values() if edge_entry[id(c)] in live]
+        if not t.ends and len(live_children) == 1:
+            t.group = live_children[0].group
+        else:
+            members = set(t.ends)
+            for c in live_children:
+                members.update(groups[c.group])
+            t.group = len(groups)
+            groups.append(tuple(sorted(members)))
+        if t is not root:
+            lo, hi = edge_states[id(t)]
+            for q in range(lo, hi):
+                owner_of[q] = t.group
+    for t, split in splits:
+        owner_of[split] = t.group
+    nfa.add(prog, owner_of, None if len(live) == len(prog.kind) else live)
+    return nfa
+
+
+def _live_any(prog: Prog) -> set[int]:
+    """The states from which some MATCH state is reachable."""
+    rev: list[list[int]] = [[] for _ in prog.kind]
+    for s, k in enumerate(prog.kind):
+        for t in prog.eps_successors(s) if k != CHAR else (prog.out[s],):
+            rev[t].append(s)
+    live = {q for q, k in enumerate(prog.kind) if k == MATCH}
+    stack = list(live)
+    while stack:
+        t = stack.pop()
+        for s in rev[t]:
+            if s not in live:
+                live.add(s)
+                stack.append(s)
+    return live
 
 
 class _OverlapSearch(Generic[K]):
@@ -336,9 +532,9 @@ class _OverlapSearch(Generic[K]):
 
     def run(self) -> list[Overlap[K]]:
         langs = self.langs
-        kind, cs, after, owner = langs._kind, langs._cs, langs._after, langs._owner
+        kind, cs, after, owner, groups = langs._kind, langs._cs, langs._after, langs._owner, langs._groups
         start = langs._start_set
-        alive0 = {owner[q] for q in start}
+        alive0 = langs._alive(start)
         if not self.worth(alive0):
             return []
         f0 = tuple(sorted((i, self.excl[i].start) for i in alive0 if i in self.excl))
@@ -346,7 +542,7 @@ class _OverlapSearch(Generic[K]):
         queue: deque[tuple[frozenset[int], tuple[tuple[int, int], ...], str]] = deque([(start, f0, "")])
         while queue:
             s, fs, path = queue.popleft()
-            alive = sorted({owner[q] for q in s})
+            alive = sorted(langs._alive(s))
             fstate = dict(fs)
             if len(alive) <= _PAIRWISE:
                 for i, a in enumerate(alive):
@@ -354,8 +550,8 @@ class _OverlapSearch(Generic[K]):
                         if self.pair_wanted(a, b):
                             self.pairwise(a, b, s, fstate.get(a, 0), fstate.get(b, 0), path)
                 continue
-            accepting = sorted({owner[q] for q in s if kind[q] == MATCH and not self.excluded(owner[q],
-                                                                                              fstate.get(owner[q], 0))})
+            matched = {groups[owner[q]][0] for q in s if kind[q] == MATCH}  # a MATCH state is one language's
+            accepting = sorted(i for i in matched if not self.excluded(i, fstate.get(i, 0)))
             for i, a in enumerate(accepting):
                 for b in accepting[i + 1:]:
                     if self.pair_wanted(a, b):
@@ -377,7 +573,7 @@ class _OverlapSearch(Generic[K]):
                 for q in members[atom]:
                     nxt.update(after[q])
                 t = frozenset(nxt)
-                families = {owner[q] for q in t}
+                families = langs._alive(t)
                 if not self.worth(families):
                     continue
                 ch = reps[atom]
@@ -395,13 +591,13 @@ class _OverlapSearch(Generic[K]):
     def lazy_dfa(self, i: int) -> _LazyDFA:
         dfa = self.dfas.get(i)
         if dfa is None:
-            dfa = self.dfas[i] = _LazyDFA(self.langs, self.excl.get(i))
+            dfa = self.dfas[i] = _LazyDFA(self.langs, i, self.excl.get(i))
         return dfa
 
     def pair_start(self, a: int, b: int, s: frozenset[int], fa: int, fb: int) -> tuple[int, int]:
-        owner = self.langs._owner
-        return (self.lazy_dfa(a).state(frozenset(q for q in s if owner[q] == a), fa),
-                self.lazy_dfa(b).state(frozenset(q for q in s if owner[q] == b), fb))
+        in_group = self.langs._in_group
+        return (self.lazy_dfa(a).state(frozenset(q for q in s if in_group(a, q)), fa),
+                self.lazy_dfa(b).state(frozenset(q for q in s if in_group(b, q)), fb))
 
     def pairwise(self, a: int, b: int, s: frozenset[int], fa0: int, fb0: int, prefix: str) -> None:
         """The product of the two languages' DFAs from their states in ``s``; searched breadth-first,
@@ -510,8 +706,9 @@ class _LazyDFA:
     of a grammar's words) and a few classes, so the product of two is a dict lookup per character
     instead of a partition of their character sets."""
 
-    def __init__(self, langs: LangSet[Any], excl: DFA | None) -> None:
+    def __init__(self, langs: LangSet[Any], index: int, excl: DFA | None) -> None:
         self.langs = langs
+        self.index = index  # the language's own states only: shared states lead to others' too
         self.excl = excl
         self.ids: dict[tuple[frozenset[int], int], int] = {}
         self.keys: list[tuple[frozenset[int], int]] = []
@@ -534,8 +731,8 @@ class _LazyDFA:
         out = self.out[i]
         if out is not None:
             return out
-        langs, excl = self.langs, self.excl
-        kind, cs, after = langs._kind, langs._cs, langs._after
+        langs, excl, me = self.langs, self.excl, self.index
+        kind, cs, after, in_group = langs._kind, langs._cs, langs._after, langs._in_group
         nfa, f = self.keys[i]
         chars = [q for q in nfa if kind[q] == CHAR]
         sets = list({cs[q] for q in chars})
@@ -549,7 +746,7 @@ class _LazyDFA:
         singles: dict[str, int] = {}
         by_target: dict[int, list[int]] = {}
         for atom, qs in members.items():
-            nxt = frozenset(t for q in qs for t in after[q])
+            nxt = frozenset(t for q in qs for t in after[q] if in_group(me, t))
             if not nxt:
                 continue
             charset = atoms[atom]
