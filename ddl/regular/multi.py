@@ -224,12 +224,14 @@ class LangSet(Generic[K]):
             self._accepting.append(tuple(keys[o] for o in sorted({groups[owner[q]][0] for q in s
                                                                   if kind[q] == MATCH})))
             few_limit = self.few_limit
+            gs = {owner[q] for q in s}
             owners: set[int] = set()
-            for g in {owner[q] for q in s}:
-                owners.update(groups[g])
-                if len(owners) > few_limit:
-                    break
-            self._few.append(tuple(keys[o] for o in sorted(owners)) if len(owners) <= few_limit else ())
+            # A group larger than `few` alone rules it out (at 10,000 families a shared state's group
+            # can hold hundreds: not worth a union).
+            if all(len(groups[g]) <= few_limit for g in gs):
+                for g in gs:
+                    owners.update(groups[g])
+            self._few.append(tuple(keys[o] for o in sorted(owners)) if 0 < len(owners) <= few_limit else ())
         return i
 
     def _step(self, state: int, ch: str) -> int:
