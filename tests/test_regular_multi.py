@@ -203,3 +203,12 @@ def test_shared_prefixes_keep_a_dead_ending_out_of_the_alive_languages() -> None
         s.scan("add 7x", lambda alive, text, seen=seen: seen.append(alive))  # type: ignore[misc]
         assert seen == [("live",)]  # 'dead' is never alive: nothing it reads can reach its end
         assert s.matching("add 7x") == ("live",)
+
+
+def test_the_nfa_limit_applies_to_each_language_even_when_they_share_states() -> None:
+    # Each alone has 1 + 80 + 40 states (over the limit); together, shared, 162 (under twice the limit).
+    langs = {"one": parse("[a-z]{80}x{40}"), "two": parse("[a-z]{80}y{40}")}
+    for share in (True, False):
+        with pytest.raises(AutomatonTooLarge):
+            LangSet(langs, limits=Limits(max_nfa_states=100), share_prefixes=share)
+        assert LangSet(langs, limits=Limits(max_nfa_states=121), share_prefixes=share).matching("a" * 80 + "x" * 40) == ("one",)

@@ -361,13 +361,20 @@ def _separate_nfa(langs: Sequence[Regex | Lang], limits: Limits, embed: Embedder
 
 
 class _TrieNode:
-    __slots__ = ("children", "ends", "entry", "group")
+    """Languages whose item sequences agree on their first ``depth`` items (see :func:`_shared_nfa`)."""
 
-    def __init__(self) -> None:
-        self.children: dict[Regex, _TrieNode] = {}
-        self.ends: list[int] = []  # the languages whose item sequence ends here
+    __slots__ = ("indices", "depth", "ends", "groups", "kids", "edges", "entry", "group")
+
+    def __init__(self, indices: list[int], depth: int) -> None:
+        self.indices: list[int] | None = indices
+        self.depth = depth
+        self.ends: list[int] = []  # the languages whose sequence ends here
+        self.groups: dict[Regex, list[int]] = {}  # next item -> the languages reading it
+        self.kids: dict[Regex, _TrieNode] = {}  # next item -> the node after it, when shared
+        # (entry state, first state, end state, node after it or the one language it leads to)
+        self.edges: list[tuple[int, int, int, _TrieNode | int]] = []
         self.entry = -1  # NFA state: what follows this node
-        self.group = -1  # the group of the states that lead here
+        self.group = -1  # the group of the states leading here
 
 
 def _items(node: Regex) -> Iterable[Regex]:
@@ -384,99 +391,124 @@ def _shared_nfa(langs: Sequence[Regex | Lang], limits: Limits, embed: Embedder) 
 
     Each language is a concatenation of items; the item sequences form a trie, and an item is
     compiled once per trie edge, continuing into the trie node after it (one MATCH state per
-    language where its sequence ends).  Intent grammars of one shape ("add <item> to the <list>")
-    share everything up to their distinguishing words, so a lazy DFA state over this NFA holds
-    one copy of a shared capture's states, not one per grammar: fewer, smaller states to build.
+    language where its sequence ends; a language's own tail, once no other language shares it,
+    is compiled as it would be alone).  Intent grammars of one shape ("add <item> to the
+    <list>") share everything up to their distinguishing words, so a lazy DFA state over this
+    NFA holds one copy of a shared capture's states, not one per grammar: smaller states,
+    built faster.
 
     The answers are the separate NFAs' exactly: the words reaching a shared state are exactly
     the words reaching each copy it stands for, so a set of states here is the image of the
-    separate NFAs' set, and the languages owning it (its group: those of the trie below whose
-    MATCH it still reaches) are the same.  Limits apply per language as for separate NFAs.
+    separate NFAs' set, and the languages owning it (its group: those below it whose MATCH it
+    still reaches) are the same.  Limits apply per language as for separate NFAs.  Each
+    subtree of the root is its own program (a small temporary, like one language's).
     """
-    nodes = []
+    seqs: list[tuple[Regex, ...]] = []
     for lang in langs:
         node = lang.ref() if isinstance(lang, Lang) else lang
         check_regex(node, limits)
-        nodes.append(node)
-    root = _TrieNode()
-    for index, node in enumerate(nodes):
-        at = root
-        for item in _items(node):
-            nxt = at.children.get(item)
-            if nxt is None:
-                nxt = at.children[item] = _TrieNode()
-            at = nxt
-        at.ends.append(index)
-    # Post-order (children before parents), iteratively: a grammar may have thousands of items.
-    order: list[_TrieNode] = []
-    stack = [root]
-    while stack:
-        t = stack.pop()
-        order.append(t)
-        stack.extend(t.children.values())
-    order.reverse()
-    prog = Prog(max(1, len(nodes)) * limits.max_nfa_states)
+        seqs.append(tuple(_items(node)))
+    nfa = _NFATables()
+    nfa.groups.extend((i,) for i in range(len(seqs)))  # group i: language i alone
+    parts: dict[Regex | None, list[int]] = {}
+    for i, seq in enumerate(seqs):
+        parts.setdefault(seq[0] if seq else None, []).append(i)
+    for part in parts.values():
+        _add_trie(nfa, part, seqs, limits, embed)
+    return nfa
+
+
+def _add_trie(nfa: _NFATables, indices: list[int], seqs: Sequence[tuple[Regex, ...]], limits: Limits,
+              embed: Embedder) -> None:
+    """Compile the trie of ``indices``' sequences into one program and append it to ``nfa``."""
+    prog = Prog(len(indices) * limits.max_nfa_states)
     compiler = _Compiler(prog, {}, False, embed)
-    edge_states: dict[int, tuple[int, int]] = {}  # id(child node) -> the state range of its edge
-    edge_entry: dict[int, int] = {}  # id(child node) -> the entry of its edge
+    root = _TrieNode(indices, 0)
+    order: list[_TrieNode] = []  # post-order: children before parents
     splits: list[tuple[_TrieNode, int]] = []
     match_of: dict[int, int] = {}
-    for t in order:
+    stack: list[tuple[_TrieNode, bool]] = [(root, False)]
+    while stack:  # iterative: two grammars may share thousands of items
+        t, expanded = stack.pop()
+        if not expanded:
+            assert t.indices is not None
+            for i in t.indices:
+                seq = seqs[i]
+                if len(seq) == t.depth:
+                    t.ends.append(i)
+                else:
+                    t.groups.setdefault(seq[t.depth], []).append(i)
+            t.indices = None
+            stack.append((t, True))
+            for item, group in t.groups.items():
+                if len(group) > 1:
+                    kid = t.kids[item] = _TrieNode(group, t.depth + 1)
+                    stack.append((kid, False))
+            continue
         outs: list[int] = []
-        for index in t.ends:
-            m = match_of[index] = prog.add_match()
+        for i in t.ends:
+            m = match_of[i] = prog.add_match()
             outs.append(m)
-        for item, child in t.children.items():
-            first = len(prog.kind)
-            entry = edge_entry[id(child)] = compiler.compile(item, child.entry)
+        for item, group in t.groups.items():
+            shared = t.kids.get(item)
+            if shared is None:  # one language from here on: its tail as it would be alone
+                i = group[0]
+                entry = match_of[i] = prog.add_match()
+                first = len(prog.kind)
+                for x in reversed(seqs[i][t.depth:]):
+                    entry = compiler.compile(x, entry)
+                t.edges.append((entry, first, len(prog.kind), i))
+            else:
+                first = len(prog.kind)
+                entry = compiler.compile(item, shared.entry)
+                t.edges.append((entry, first, len(prog.kind), shared))
             outs.append(entry)
-            edge_states[id(child)] = (first, len(prog.kind))
         if len(outs) == 1:
             t.entry = outs[0]
         else:
             t.entry = prog.split(outs)
             splits.append((t, t.entry))
+        t.groups = {}
+        order.append(t)
     prog.start = root.entry
-    # A language's NFA on its own would have 1 + its items' states; refuse what it would refuse.
-    sizes = [0] * len(nodes)
-    stack2: list[tuple[_TrieNode, int]] = [(root, 1)]
-    while stack2:
-        t, n = stack2.pop()
-        for index in t.ends:
-            sizes[index] = n
-        for child in t.children.values():
-            lo, hi = edge_states[id(child)]
-            stack2.append((child, n + hi - lo))
-    if any(n > limits.max_nfa_states for n in sizes):
-        raise AutomatonTooLarge("NFA compilation", limits.max_nfa_states, "NFA states")
+    # A language's NFA on its own has 1 + its items' states; refuse what it would refuse.
+    sizes: list[tuple[_TrieNode, int]] = [(root, 1)]
+    while sizes:
+        t, n = sizes.pop()
+        if t.ends and n > limits.max_nfa_states:
+            raise AutomatonTooLarge("NFA compilation", limits.max_nfa_states, "NFA states")
+        for _, lo, hi, after in t.edges:
+            if isinstance(after, int):
+                if n + hi - lo > limits.max_nfa_states:
+                    raise AutomatonTooLarge("NFA compilation", limits.max_nfa_states, "NFA states")
+            else:
+                sizes.append((after, n + hi - lo))
     live = _live_any(prog)
     # Groups: the languages each edge's states still lead to (a language whose rest is ∅ is not
-    # alive there, as in its own NFA).  A chain of single-child nodes shares its child's group.
-    nfa = _NFATables()
+    # alive there, as in its own NFA).  A node with one live way on shares that way's group.
     groups = nfa.groups
-    owner_of = [0] * len(prog.kind)
-    for index in range(len(nodes)):
-        groups.append((index,))
-        owner_of[match_of[index]] = index
+    owner = [0] * len(prog.kind)
+    for i, m in match_of.items():
+        owner[m] = i
     for t in order:
-        # An edge's entry is live iff its item is not ∅ and its child leads to some MATCH.
-        live_children = [c for c in t.children.values() if edge_entry[id(c)] in live]
-        if not t.ends and len(live_children) == 1:
-            t.group = live_children[0].group
+        ways: list[int] = []  # the groups of the live edges (an edge's entry is live iff it leads on)
+        for entry, lo, hi, after in t.edges:
+            g = after if isinstance(after, int) else after.group
+            for q in range(lo, hi):
+                owner[q] = g
+            if entry in live:
+                ways.append(g)
+        if not t.ends and len(ways) == 1:
+            t.group = ways[0]
         else:
             members = set(t.ends)
-            for c in live_children:
-                members.update(groups[c.group])
+            for g in ways:
+                members.update(groups[g])
             t.group = len(groups)
             groups.append(tuple(sorted(members)))
-        if t is not root:
-            lo, hi = edge_states[id(t)]
-            for q in range(lo, hi):
-                owner_of[q] = t.group
     for t, split in splits:
-        owner_of[split] = t.group
-    nfa.add(prog, owner_of, None if len(live) == len(prog.kind) else live)
-    return nfa
+        owner[split] = t.group
+    nfa.add(prog, owner, None if len(live) == len(prog.kind) else live)
 
 
 def _live_any(prog: Prog) -> set[int]:
