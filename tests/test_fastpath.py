@@ -139,3 +139,18 @@ def test_a_folded_letter_spelt_case_insensitively_matches_exactly_its_class() ->
     words = fast_extractor(ignore_case(parse("turn on")))
     assert words is not None and "(?i:turn)" in words.pattern and "(?i:on)" in words.pattern
     assert words.fullmatch("TURN On") is not None and words.fullmatch("turn \u0130on") is None
+
+
+def test_words_before_a_phrase_give_back_the_phrase_and_the_extractor_stays_exact() -> None:
+    """"add <words> to the list": the words' loop (each word possessive, the next character decides
+    inside a word) may give back whole words, so the extractor decides every member itself, and a
+    failure is conclusive (no tagged Matcher needed: a family like this used to build one per hit)."""
+    node = parse("add (?P<item>[a-z]{1,4}(?: [a-z]{1,4}){0,5}) to the list")
+    extractor = fast_extractor(node)
+    assert extractor is not None and extractor.exact
+    for text in ["add milk to the list", "add to to the list", "add go to to to the list"]:
+        groups, decided = extractor.decide(text)
+        assert groups is not None and decided, text
+        assert groups == Matcher(node).fullmatch(text), text
+    for text in ["add milk to a list", "add " + "to " * 8 + "the list", "add milkshake to the list"]:
+        assert extractor.decide(text) == (None, True) and Matcher(node).fullmatch(text) is None, text

@@ -297,9 +297,14 @@ class _Translator:
                 return inner + counts + "+"  # possessive, and exact: the next character decides every step
             if not in_loop and hi == 1:
                 return inner + counts  # an optional part may backtrack: bounded by the grammar, not the input
-            if not in_loop and self.budget > 0 and not _has_loop(node.inner):
+            if not in_loop and self.budget > 0 and (not _has_loop(node.inner)
+                                                    or deterministic(node.inner, body_first.union(after))):
+                # One greedy loop that may give back: polynomial backtracking.  Its body has no loop, or
+                # the next character decides every step inside it (its loops are possessive and exact),
+                # so an iteration matches in one way at most and only the count is given back
+                # ("add <words> to the list": the words' loop gives back the words " to the list").
                 self.budget -= 1
-                return inner + counts  # one greedy loop that may give back: polynomial backtracking
+                return inner + counts
             self.exact = False
             return inner + counts + "+"  # possessive to stay polynomial; a failure is then not conclusive
         if isinstance(node, Capture):
