@@ -22,6 +22,7 @@ from ddl.regular import (
     parse,
 )
 from ddl.regular.ast import Concat, Empty
+from ddl.regular.multi import leading_text
 from ddl.regular.strategies import members, regexes
 
 small = regexes(alphabet="ab", extra=" é", max_leaves=6, boolean=True, empty=True)
@@ -212,3 +213,19 @@ def test_the_nfa_limit_applies_to_each_language_even_when_they_share_states() ->
         with pytest.raises(AutomatonTooLarge):
             LangSet(langs, limits=Limits(max_nfa_states=100), share_prefixes=share)
         assert LangSet(langs, limits=Limits(max_nfa_states=121), share_prefixes=share).matching("a" * 80 + "x" * 40) == ("one",)
+
+
+def test_warming_builds_the_states_a_string_leads_through_and_changes_no_answer() -> None:
+    langs = {"cold": parse("turn on the (?:lamp|light)"), "warm": parse("turn off the [a-z]+"),
+             "other": parse("tune [0-9]+")}
+    s = LangSet(langs, few=1)
+    cold = LangSet(langs, few=1)
+    before = len(s._sets)
+    s.warm(leading_text(langs["warm"]))
+    assert leading_text(langs["warm"]) == "turn off the a"  # a loop: its required copy, then it stops
+    assert len(s._sets) > before
+    built = len(s._sets)
+    for text in ["turn off the tv", "Turn on the lamp", "tune 7", "turn", ""]:
+        assert s.matching(text) == cold.matching(text), text
+    s.warm("turn off the ")  # already built: nothing new
+    assert len(s._sets) >= built

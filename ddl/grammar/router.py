@@ -36,6 +36,7 @@ from ddl.eval.theta import validate_theta
 from ddl.grammar.compile import CompiledGrammar, default_value, normalize_space, param_refs
 from ddl.grammar.fastpath import fast_extractor
 from ddl.regular import DEFAULT_LIMITS, Lang, LangSet, Limits, SearchTooLarge
+from ddl.regular.multi import leading_text
 from ddl.types.checked import CheckedFamily
 from ddl.values import Value
 
@@ -247,6 +248,10 @@ class Router:
         self._normalized = _lang_set([e for e in entries if e.grammar.normalize_space], limits)
         self._has_raw = bool(len(self._raw))
         self._has_normalized = bool(len(self._normalized))
+        # Each family's leading words walked now (spec/handler.md: no first-hit penalty): the states up to
+        # where its words set it apart are built with the router, not by its first utterance.
+        for e in entries:
+            (self._normalized if e.grammar.normalize_space else self._raw).warm(leading_text(e.grammar.regex))
 
     @classmethod
     def build(cls, families: Iterable[RoutedFamily], *, limits: Limits = DEFAULT_LIMITS) -> Router:

@@ -50,7 +50,7 @@ from typing import Any, Generic, TypeVar, Union
 
 import attrs
 
-from ddl.regular.ast import Concat, Epsilon, Regex
+from ddl.regular.ast import Alt, Capture, Chars, Concat, Epsilon, Named, Regex, Repeat, Tag
 from ddl.regular.charset import CharSet
 from ddl.regular.dfa import DFA, closures
 from ddl.regular.errors import DEFAULT_LIMITS, AutomatonTooLarge, Limits
@@ -187,6 +187,20 @@ class LangSet(Generic[K]):
             accepted = tuple(k for k in accepted if not self._removed(k, text))
         return accepted, None
 
+    def warm(self, text: str) -> None:
+        """Build the lazy states ``text`` leads through, up to where at most ``few`` languages are alive
+        (where :meth:`scan` hands over), so that strings starting so meet them built."""
+        few, dead = self._few, self._dead
+        s = self._start
+        for ch in text:
+            t = self._rows[s].get(ch)
+            if t is None:
+                t = self._step(s, ch)
+                few = self._few
+            if t == dead or few[t]:
+                return
+            s = t
+
     def _removed(self, key: K, text: str) -> bool:
         i = self._minus_by_key.get(key)
         return i is not None and self._minus_lang(i).contains(text)
@@ -293,6 +307,38 @@ def overlaps(langs: Mapping[K, Regex | Lang], involving: Collection[K] | None = 
     """Every pair of ids whose languages intersect, each with a shortest witness (see :class:`LangSet`)."""
     return LangSet(langs, minus=minus, limits=limits).overlaps(involving, max_states=max_states)
 
+
+def leading_text(node: Regex | Lang, limit: int = 200) -> str:
+    """A string that members of ``node`` typically start with: its leading characters, each the
+    lower-case letter of its class where there is one, the first choice of an alternation, the
+    required copies of a repetition; it stops at the first part it cannot spell (a Boolean part).
+    For warming a lazy automaton (:meth:`LangSet.warm`), nothing more: it need not be a prefix of
+    a member."""
+    out: list[str] = []
+
+    def spell(n: Regex) -> bool:  # False: stop here
+        if len(out) >= limit:
+            return False
+        if isinstance(n, Chars):
+            if n.cs.is_empty():
+                return False
+            ch = n.cs.representative()
+            low = ch.lower()
+            out.append(low if len(low) == 1 and low in n.cs else ch)
+            return True
+        if isinstance(n, Concat):
+            return all(spell(x) for x in n.items)
+        if isinstance(n, Alt):
+            return bool(n.items) and spell(n.items[0])
+        if isinstance(n, Repeat):
+            return all(spell(n.inner) for _ in range(min(n.lo, limit))) and n.hi == n.lo
+        if isinstance(n, (Capture, Named)):
+            return spell(n.inner)
+        return isinstance(n, (Epsilon, Tag))
+
+    if not isinstance(node, Lang):
+        spell(node)
+    return "".join(out)
 
 class _Successors:
     """``after[q]``: the slice of the flat successor array that belongs to NFA state ``q``."""
