@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 import ddl
 from ddl.grammar.compile import CompiledGrammar
-from ddl.grammar.fastpath import MAX_FAST_LENGTH, fast_extractor
+from ddl.grammar.fastpath import MAX_FAST_LENGTH, fast_extractor, membership_test
 from ddl.regular import Lang, Matcher, find_ambiguity, ignore_case, parse
-from ddl.regular.ast import Chars
+from ddl.regular.ast import Alt, Chars, Complement, Concat, Regex, Repeat
+from ddl.regular.charset import CharSet
 from ddl.regular.strategies import members, regexes
 from ddl.testing import near_misses, utterances
 
@@ -154,3 +155,28 @@ def test_words_before_a_phrase_give_back_the_phrase_and_the_extractor_stays_exac
         assert groups == Matcher(node).fullmatch(text), text
     for text in ["add milk to a list", "add " + "to " * 8 + "the list", "add milkshake to the list"]:
         assert extractor.decide(text) == (None, True) and Matcher(node).fullmatch(text) is None, text
+
+
+_ANY = Repeat(Chars(CharSet.any()), 0, None)
+
+
+@settings(max_examples=300)
+@given(regexes(alphabet="ab", extra=" ", max_leaves=5), st.sampled_from(["both", "lead", "trail"]),
+       st.lists(st.text(alphabet="ab ", max_size=7), min_size=1, max_size=10))
+def test_membership_tests_of_contains_prefix_and_suffix_shapes_equal_the_dfa(
+        node: Regex, shape: str, texts: list[str]) -> None:
+    """A Text capture's checks (".* .*" forbidden, and the like) run as re search/match when they can;
+    every answer is the language's own (its DFA), negated and in alternation too."""
+    items = {"both": (_ANY, node, _ANY), "lead": (_ANY, node), "trail": (node, _ANY)}[shape]
+    shaped = Concat(items)
+    for combined in (shaped, Complement(Alt((shaped, parse("ab")))), Alt((shaped, node))):
+        test, lang = membership_test(combined), Lang.from_regex(combined)
+        for text in texts:
+            assert test(text) == lang.contains(text), (combined, text)
+
+
+def test_a_text_capture_check_of_spaces_answers_as_its_language() -> None:
+    no_double_space = Complement(Alt((Concat((_ANY, parse("  "), _ANY)), Concat((parse(" "), _ANY)),
+                                      Concat((_ANY, parse(" "))))))
+    test = membership_test(no_double_space)
+    assert [test(t) for t in ["a b", "a  b", " a", "a ", "ab"]] == [True, False, False, False, True]

@@ -155,7 +155,47 @@ def membership_test(node: Regex) -> Callable[[str], bool]:
     if isinstance(node, Repeat) and isinstance(node.inner, Chars) and node.inner.cs == CharSet.any():
         lo, hi = node.lo, node.hi
         return lambda text: lo <= len(text) and (hi is None or len(text) <= hi)
-    return _exact_test(node) or Lang.from_regex(node).contains
+    if isinstance(node, Alt):
+        alternatives = [membership_test(x) for x in node.items]
+        return lambda text: any(t(text) for t in alternatives)
+    return _exact_test(node) or _search_test(node) or Lang.from_regex(node).contains
+
+
+def _any_star(node: Regex) -> bool:
+    return (isinstance(node, (Star, Repeat)) and isinstance(node.inner, Chars) and node.inner.cs == CharSet.any()
+            and (isinstance(node, Star) or (node.lo == 0 and node.hi is None)))
+
+
+def _search_test(node: Regex) -> Callable[[str], bool] | None:
+    """``.*X.*``, ``X.*``, ``.*X`` (a Text capture's "no double space" and the like) as one ``re``
+    search, match or search-to-the-end, when X's translation loses nothing wherever it stops."""
+    if not isinstance(node, Concat) or len(node.items) < 2:
+        return None
+    items = node.items
+    lead, trail = _any_star(items[0]), _any_star(items[-1])
+    middle = items[int(lead):len(items) - int(trail)]
+    if not (lead or trail) or not middle or any(_any_star(x) for x in middle):
+        return None
+    inner = Concat(middle)
+    if any(isinstance(n, (Capture, Intersect, Complement, Difference, LangRef, Shuffle)) or _has_loop(n)
+           for n in walk(inner)):
+        return None
+    translator = _Translator()
+    try:  # nothing or anything may follow X: translated for "anything follows", exact only if no commitment loses
+        pattern = translator.tr(inner, inside_capture=None, follow=None if trail else CharSet.empty())
+    except _NoFastPath:
+        return None
+    if not translator.exact:
+        return None
+    try:
+        regex = re.compile(_merge_folded(pattern) + ("" if trail else r"\Z"), re.DOTALL)
+    except (re.error, RecursionError, OverflowError):
+        return None
+    if lead:
+        search = regex.search
+        return lambda text: search(text) is not None
+    match = regex.match
+    return lambda text: match(text) is not None
 
 
 def _exact_test(node: Regex) -> Callable[[str], bool] | None:
