@@ -180,3 +180,25 @@ def test_a_text_capture_check_of_spaces_answers_as_its_language() -> None:
                                       Concat((_ANY, parse(" "))))))
     test = membership_test(no_double_space)
     assert [test(t) for t in ["a b", "a  b", " a", "a ", "ab"]] == [True, False, False, False, True]
+
+
+@pytest.mark.parametrize("name,grammar,family", GRAMMARS, ids=[g[0] for g in GRAMMARS])
+@settings(max_examples=6, deadline=None)
+@given(data=st.data())
+def test_the_fused_hit_equals_decide_then_convert_then_complete(name: str, grammar: CompiledGrammar,
+                                                                family: object, data: st.DataObject) -> None:
+    """The router's one-call hit gives what decide, the converters and θ completion give in turn."""
+    u = grammar.normalize(data.draw(st.one_of(near_misses(family, max_len=60), utterances(family, max_len=60))))
+    extractor = fast_extractor(grammar.regex)
+    assert extractor is not None
+    converters = {n: grammar.converter(n) for n in grammar.captures}
+    fused = extractor.fused(converters, lambda values: ("done", values), grammar.is_excluded)
+    if fused is None:
+        return  # a parameter captured twice: the router takes the steps one by one
+    groups, decided = extractor.decide(u)
+    if groups is None:
+        assert fused(u) is (False if decided else None)
+    elif grammar.is_excluded(u):
+        assert fused(u) is False
+    else:
+        assert fused(u) == ("done", grammar.values(groups))

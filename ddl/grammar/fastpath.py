@@ -24,9 +24,9 @@ fast path for the family.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from ddl.regular.ast import (
     Alt,
@@ -53,6 +53,7 @@ from ddl.regular.charset import CharSet
 from ddl.regular.lang import Lang
 
 _MAX_CP = 0x10FFFF
+R = TypeVar("R")
 _SPECIAL_IN_CLASS = set("\\]^-[")
 
 
@@ -129,6 +130,42 @@ class FastExtractor:
                 out[name] = captured
                 ends[name] = regs[index + 1][1]
         return out, True
+
+
+    def fused(self, converters: Mapping[str, tuple[str, Callable[[str], Any]]],
+              complete: Callable[[dict[str, Any]], R], excluded: Callable[[str], bool] | None
+              ) -> Callable[[str], R | bool | None] | None:
+        """:meth:`decide`, the conversion of each captured text (``converters``: capture name →
+        (parameter, text → value)) and ``complete`` of the values, in one call: text → what
+        ``complete`` returns for a member (not ``excluded``), False for a decided non-member, None
+        when undecided.  The same answers as those steps one after the other, with no dict of
+        captured texts in between; None (no fused form) when a name is captured more than once."""
+        if not self._once:
+            return None
+        plan = tuple((index, *converters[name]) for index, name in self._plan)
+        fullmatch, checks, exact = self._regex.fullmatch, tuple(self._checks), self.exact
+
+        def run(text: str) -> R | bool | None:
+            if len(text) > MAX_FAST_LENGTH:
+                return None
+            m = fullmatch(text)
+            if m is None:
+                return False if exact else None
+            for index, test in checks:
+                captured = m.group(index)
+                if captured is not None and not test(captured):
+                    return None
+            if excluded is not None and excluded(text):
+                return False
+            groups = m.groups()
+            values: dict[str, Any] = {}
+            for index, param, convert in plan:
+                captured = groups[index]
+                if captured is not None:
+                    values[param] = convert(captured)
+            return complete(values)
+
+        return run
 
 
 @lru_cache(maxsize=16384)
