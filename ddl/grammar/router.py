@@ -242,6 +242,19 @@ def _settle(alive: tuple[_Entry, ...], text: str) -> tuple[tuple[_Entry, ...], _
             if outcome is None:
                 return None
             return ((), None) if outcome is False else (alive, outcome)
+    else:
+        hits = [e.hit() for e in alive]
+        if None not in hits:  # every family has its one-call hit: θ only for the members
+            members: list[tuple[_Entry, _Theta]] = []
+            for entry, hit in zip(alive, hits):
+                outcome = hit(text)
+                if outcome is None:
+                    return None
+                if outcome is not False:
+                    members.append((entry, outcome))
+            if len(members) == 1:
+                return (members[0][0],), members[0][1]
+            return tuple(e for e, _ in members), None  # none (a miss), or an overlap settled by priority
     matched: list[tuple[_Entry, dict[str, str | None]]] = []
     for entry in alive:
         extractor = entry.extractor()
