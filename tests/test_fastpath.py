@@ -187,7 +187,8 @@ def test_a_text_capture_check_of_spaces_answers_as_its_language() -> None:
 @given(data=st.data())
 def test_the_fused_hit_equals_decide_then_convert_then_complete(name: str, grammar: CompiledGrammar,
                                                                 family: object, data: st.DataObject) -> None:
-    """The router's one-call hit gives what decide, the converters and θ completion give in turn."""
+    """The router's one-call hit gives what decide, the converters and θ completion give in turn (and
+    each converter what CompiledGrammar.convert gives)."""
     u = grammar.normalize(data.draw(st.one_of(near_misses(family, max_len=60), utterances(family, max_len=60))))
     extractor = fast_extractor(grammar.regex)
     assert extractor is not None
@@ -196,6 +197,9 @@ def test_the_fused_hit_equals_decide_then_convert_then_complete(name: str, gramm
     if fused is None:
         return  # a parameter captured twice: the router takes the steps one by one
     groups, decided = extractor.decide(u)
+    for capture, text in (groups or {}).items():  # each converter decided once converts as convert does
+        if text is not None:
+            assert converters[capture][1](text) == grammar.convert(capture, text), (capture, text)
     if groups is None:
         assert fused(u) is (False if decided else None)
     elif grammar.is_excluded(u):
