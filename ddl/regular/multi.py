@@ -119,14 +119,15 @@ class LangSet(Generic[K]):
         self._minus: dict[int, Minus] = {position[k]: m for k, m in (minus or {}).items() if k in position}
         self._minus_langs: dict[int, Lang] = {}
         self._minus_by_key = {self.keys[i]: i for i in self._minus}
-        # The NFA tables are arrays of machine integers, not lists of Python ints and tuples: at
-        # 10,000 intent grammars (~2 million NFA states) that is a fifth of the memory.
+        # The NFA tables are arrays of C ints (4 bytes: NFA states and groups number far below 2^31),
+        # not lists of Python ints and tuples: at 10,000 intent grammars (~2 million NFA states)
+        # that is a fifth of the memory.
         embed = embedder(limits)
         if share_prefixes:
             nfa = _shared_nfa(list(langs.values()), limits, embed)
         else:
             nfa = _separate_nfa(list(langs.values()), limits, embed)
-        self._kind, self._cs, self._owner = nfa.kind, nfa.cs, nfa.owner
+        self._kind, self._owner = nfa.kind, nfa.owner
         self._groups = nfa.groups
         self._group_sets: dict[int, frozenset[int]] = {}
         self._after_start, self._after_flat = nfa.after_start, nfa.after_flat
@@ -137,8 +138,10 @@ class LangSet(Generic[K]):
         # and shared by every character of the atom — fresh strings ("add milk", "add eggs") then
         # mostly meet transitions that earlier strings already built.
         distinct: dict[Any, int] = {}
-        sid = array("l", [distinct.setdefault(c, len(distinct)) if k == CHAR else -1 for k, c in zip(kind, cs)])
+        sid = array("i", [distinct.setdefault(c, len(distinct)) if k == CHAR else -1 for k, c in zip(kind, cs)])
         part, covers = Partition.from_sets(list(distinct))
+        # A CHAR state's set, by its number in `distinct` (4 bytes a state, not a pointer of 8).
+        self._cs = _CharSets(sid, list(distinct))
         self._part = part
         self._ascii_atoms = [part.atom_of(cp) for cp in range(256)]
         self._set_atoms = [frozenset(c) for c in covers]
@@ -213,8 +216,8 @@ class LangSet(Generic[K]):
         return lang
 
     def _reset(self) -> None:
-        # A lazy state is its NFA states, sorted, as the bytes of an int64 array: hashable for
-        # interning and 8 bytes a member (a frozenset of ints takes about five times that).
+        # A lazy state is its NFA states, sorted, as the bytes of a C int array: hashable for
+        # interning and 4 bytes a member (a frozenset of ints takes about ten times that).
         self._sets: list[bytes] = []
         self._ids: dict[bytes, int] = {}
         self._rows: list[dict[str, int]] = []
@@ -226,7 +229,7 @@ class LangSet(Generic[K]):
         self._start = self._intern(self._start_set)
 
     def _intern(self, s: Collection[int]) -> int:
-        key = array("q", sorted(s)).tobytes()
+        key = array("i", sorted(s)).tobytes()
         i = self._ids.get(key)
         if i is None:
             i = self._ids[key] = len(self._sets)
@@ -251,7 +254,7 @@ class LangSet(Generic[K]):
     def _step(self, state: int, ch: str) -> int:
         if self._cached > self.cache_limit:
             # Flush (RE2's policy): hostile strings cost time, never unbounded memory.
-            current = memoryview(self._sets[state]).cast("q").tolist()
+            current = memoryview(self._sets[state]).cast("i").tolist()
             self._reset()
             state = self._intern(current)
         cp = ord(ch)
@@ -260,7 +263,7 @@ class LangSet(Generic[K]):
         if target is None:
             sid, set_atoms, start, flat = self._sid, self._set_atoms, self._after_start, self._after_flat
             nxt: set[int] = set()
-            for q in memoryview(self._sets[state]).cast("q").tolist():
+            for q in memoryview(self._sets[state]).cast("i").tolist():
                 k = sid[q]
                 if k >= 0 and atom in set_atoms[k]:
                     nxt.update(flat[start[q]:start[q + 1]])
@@ -340,6 +343,19 @@ def leading_text(node: Regex | Lang, limit: int = 200) -> str:
         spell(node)
     return "".join(out)
 
+class _CharSets:
+    """``cs[q]``: the character set of NFA state ``q`` (None if it is no CHAR state)."""
+
+    __slots__ = ("sid", "sets")
+
+    def __init__(self, sid: array[int], sets: list[CharSet]) -> None:
+        self.sid, self.sets = sid, sets
+
+    def __getitem__(self, q: int) -> Any:  # CharSet | None, as the NFA's own `cs` list
+        k = self.sid[q]
+        return self.sets[k] if k >= 0 else None
+
+
 class _Successors:
     """``after[q]``: the slice of the flat successor array that belongs to NFA state ``q``."""
 
@@ -364,10 +380,10 @@ class _NFATables:
 
     kind: array[int] = attrs.field(factory=lambda: array("b"))
     cs: list[Any] = attrs.field(factory=list)
-    owner: array[int] = attrs.field(factory=lambda: array("l"))
+    owner: array[int] = attrs.field(factory=lambda: array("i"))
     groups: list[tuple[int, ...]] = attrs.field(factory=list)
-    after_start: array[int] = attrs.field(factory=lambda: array("q", [0]))
-    after_flat: array[int] = attrs.field(factory=lambda: array("q"))
+    after_start: array[int] = attrs.field(factory=lambda: array("i", [0]))
+    after_flat: array[int] = attrs.field(factory=lambda: array("i"))
     starts: list[int] = attrs.field(factory=list)
 
     def add(self, prog: Prog, owners: Iterable[int], live: Container[int] | None) -> None:
