@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 import ddl
 from ddl.grammar.compile import CompiledGrammar
-from ddl.grammar.fastpath import MAX_FAST_LENGTH, fast_extractor
+from ddl.grammar.fastpath import MAX_FAST_LENGTH, fast_extractor, membership_test
 from ddl.regular import Lang, Matcher, find_ambiguity, ignore_case, parse
-from ddl.regular.ast import Chars
+from ddl.regular.ast import Alt, Chars, Complement, Concat, Regex, Repeat
+from ddl.regular.charset import CharSet
 from ddl.regular.strategies import members, regexes
 from ddl.testing import near_misses, utterances
 
@@ -139,3 +140,69 @@ def test_a_folded_letter_spelt_case_insensitively_matches_exactly_its_class() ->
     words = fast_extractor(ignore_case(parse("turn on")))
     assert words is not None and "(?i:turn)" in words.pattern and "(?i:on)" in words.pattern
     assert words.fullmatch("TURN On") is not None and words.fullmatch("turn \u0130on") is None
+
+
+def test_words_before_a_phrase_give_back_the_phrase_and_the_extractor_stays_exact() -> None:
+    """"add <words> to the list": the words' loop (each word possessive, the next character decides
+    inside a word) may give back whole words, so the extractor decides every member itself, and a
+    failure is conclusive (no tagged Matcher needed: a family like this used to build one per hit)."""
+    node = parse("add (?P<item>[a-z]{1,4}(?: [a-z]{1,4}){0,5}) to the list")
+    extractor = fast_extractor(node)
+    assert extractor is not None and extractor.exact
+    for text in ["add milk to the list", "add to to the list", "add go to to to the list"]:
+        groups, decided = extractor.decide(text)
+        assert groups is not None and decided, text
+        assert groups == Matcher(node).fullmatch(text), text
+    for text in ["add milk to a list", "add " + "to " * 8 + "the list", "add milkshake to the list"]:
+        assert extractor.decide(text) == (None, True) and Matcher(node).fullmatch(text) is None, text
+
+
+_ANY = Repeat(Chars(CharSet.any()), 0, None)
+
+
+@settings(max_examples=300)
+@given(regexes(alphabet="ab", extra=" ", max_leaves=5), st.sampled_from(["both", "lead", "trail"]),
+       st.lists(st.text(alphabet="ab ", max_size=7), min_size=1, max_size=10))
+def test_membership_tests_of_contains_prefix_and_suffix_shapes_equal_the_dfa(
+        node: Regex, shape: str, texts: list[str]) -> None:
+    """A Text capture's checks (".* .*" forbidden, and the like) run as re search/match when they can;
+    every answer is the language's own (its DFA), negated and in alternation too."""
+    items = {"both": (_ANY, node, _ANY), "lead": (_ANY, node), "trail": (node, _ANY)}[shape]
+    shaped = Concat(items)
+    for combined in (shaped, Complement(Alt((shaped, parse("ab")))), Alt((shaped, node))):
+        test, lang = membership_test(combined), Lang.from_regex(combined)
+        for text in texts:
+            assert test(text) == lang.contains(text), (combined, text)
+
+
+def test_a_text_capture_check_of_spaces_answers_as_its_language() -> None:
+    no_double_space = Complement(Alt((Concat((_ANY, parse("  "), _ANY)), Concat((parse(" "), _ANY)),
+                                      Concat((_ANY, parse(" "))))))
+    test = membership_test(no_double_space)
+    assert [test(t) for t in ["a b", "a  b", " a", "a ", "ab"]] == [True, False, False, False, True]
+
+
+@pytest.mark.parametrize("name,grammar,family", GRAMMARS, ids=[g[0] for g in GRAMMARS])
+@settings(max_examples=6, deadline=None)
+@given(data=st.data())
+def test_the_fused_hit_equals_decide_then_convert_then_complete(name: str, grammar: CompiledGrammar,
+                                                                family: object, data: st.DataObject) -> None:
+    """The router's one-call hit gives what decide, the converters and θ completion give in turn (and
+    each converter what CompiledGrammar.convert gives)."""
+    u = grammar.normalize(data.draw(st.one_of(near_misses(family, max_len=60), utterances(family, max_len=60))))
+    extractor = fast_extractor(grammar.regex)
+    assert extractor is not None
+    converters = {n: grammar.converter(n) for n in grammar.captures}
+    fused = extractor.fused(converters, lambda values: ("done", values), grammar.is_excluded)
+    if fused is None:
+        return  # a parameter captured twice: the router takes the steps one by one
+    groups, decided = extractor.decide(u)
+    for capture, text in (groups or {}).items():  # each converter decided once converts as convert does
+        if text is not None:
+            assert converters[capture][1](text) == grammar.convert(capture, text), (capture, text)
+    if groups is None:
+        assert fused(u) is (False if decided else None)
+    elif grammar.is_excluded(u):
+        assert fused(u) is False
+    else:
+        assert fused(u) == ("done", grammar.values(groups))

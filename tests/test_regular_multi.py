@@ -21,6 +21,8 @@ from ddl.regular import (
     overlaps,
     parse,
 )
+from ddl.regular.ast import Concat, Empty
+from ddl.regular.multi import leading_text
 from ddl.regular.strategies import members, regexes
 
 small = regexes(alphabet="ab", extra=" é", max_leaves=6, boolean=True, empty=True)
@@ -155,3 +157,75 @@ def test_nfa_limits_are_honoured() -> None:
 def test_an_empty_set_answers_nothing() -> None:
     s: LangSet[str] = LangSet({})
     assert s.matching("anything") == () and s.overlaps() == []
+
+
+# Languages that share leading parts (the shape of intent grammars: one verb and capture, many endings),
+# some of them dead (∅) after a shared prefix, some equal, some a prefix of another.
+_parts = st.sampled_from([parse("ab"), parse("a|b"), parse("[ab]*"), parse("é"), parse("a{0,2}"), parse(" "), Empty()])
+
+
+@st.composite
+def _shared_shapes(draw: st.DrawFn) -> list[Regex]:
+    heads = draw(st.lists(st.lists(_parts, min_size=0, max_size=3), min_size=1, max_size=3))
+    out: list[Regex] = []
+    for _ in range(draw(st.integers(1, 8))):
+        head = draw(st.sampled_from(heads))
+        tail = draw(st.lists(st.one_of(_parts, small), max_size=2))
+        out.append(Concat(tuple(head + tail)) if head or tail else draw(small))
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(_shared_shapes(), st.lists(texts, max_size=25))
+def test_shared_prefixes_answer_exactly_as_separate_nfas(nodes: list[Regex], words: list[str]) -> None:
+    """The NFA with common leading items compiled once (the default) gives the separate NFAs' answers:
+    the same members, the same languages alive when the walk hands over to ``settle``, the same
+    overlaps and witnesses."""
+    langs = keyed(nodes)
+    shared, separate = LangSet(langs), LangSet(langs, share_prefixes=False)
+    assert len(shared._kind) <= len(separate._kind) + len(langs) + 1  # one junction per branching, at most
+
+    def handed(s: LangSet[str], w: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        seen: list[tuple[str, ...]] = []
+        s.scan(w, lambda alive, text: seen.append(alive))  # type: ignore[func-returns-value]
+        return s.matching(w), tuple(seen[0]) if seen else ()
+
+    for w in words:
+        assert handed(shared, w) == handed(separate, w), w
+    assert shared.overlaps() == separate.overlaps()
+
+
+def test_shared_prefixes_keep_a_dead_ending_out_of_the_alive_languages() -> None:
+    dead = Concat((parse("add "), parse("[0-9]"), Empty()))
+    langs = {"dead": dead, "live": Concat((parse("add "), parse("[0-9]"), parse("x"))),
+             "other": parse("hi")}
+    for s in (LangSet(langs, few=1), LangSet(langs, few=1, share_prefixes=False)):
+        seen: list[tuple[str, ...]] = []
+        s.scan("add 7x", lambda alive, text, seen=seen: seen.append(alive))  # type: ignore[misc]
+        assert seen == [("live",)]  # 'dead' is never alive: nothing it reads can reach its end
+        assert s.matching("add 7x") == ("live",)
+
+
+def test_the_nfa_limit_applies_to_each_language_even_when_they_share_states() -> None:
+    # Each alone has 1 + 80 + 40 states (over the limit); together, shared, 162 (under twice the limit).
+    langs = {"one": parse("[a-z]{80}x{40}"), "two": parse("[a-z]{80}y{40}")}
+    for share in (True, False):
+        with pytest.raises(AutomatonTooLarge):
+            LangSet(langs, limits=Limits(max_nfa_states=100), share_prefixes=share)
+        assert LangSet(langs, limits=Limits(max_nfa_states=121), share_prefixes=share).matching("a" * 80 + "x" * 40) == ("one",)
+
+
+def test_warming_builds_the_states_a_string_leads_through_and_changes_no_answer() -> None:
+    langs = {"cold": parse("turn on the (?:lamp|light)"), "warm": parse("turn off the [a-z]+"),
+             "other": parse("tune [0-9]+")}
+    s = LangSet(langs, few=1)
+    cold = LangSet(langs, few=1)
+    before = len(s._sets)
+    s.warm(leading_text(langs["warm"]))
+    assert leading_text(langs["warm"]) == "turn off the a"  # a loop: its required copy, then it stops
+    assert len(s._sets) > before
+    built = len(s._sets)
+    for text in ["turn off the tv", "Turn on the lamp", "tune 7", "turn", ""]:
+        assert s.matching(text) == cold.matching(text), text
+    s.warm("turn off the ")  # already built: nothing new
+    assert len(s._sets) >= built

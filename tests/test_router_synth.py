@@ -16,6 +16,7 @@ from ddl.api import compile_source
 from ddl.eval import Evaluator, validate_theta
 from ddl.grammar.compile import CompiledGrammar
 from ddl.grammar.router import Route, RoutedFamily, Router
+from ddl.regular import LangSet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from synth_families import make_families, miss, module_sources  # noqa: E402
@@ -146,3 +147,15 @@ family big { param n : Int in 50..99
     small, big = loaded.route("add 7"), loaded.route("add 55")
     assert small is not None and (small.family, small.theta) == ("small", {"n": 7})
     assert big is not None and (big.family, big.theta, big.candidates) == ("big", {"n": 55}, ("big",))
+
+
+def test_routes_and_overlaps_are_those_of_separate_nfas() -> None:
+    """The router's automaton compiles the families' common leading parts once (LangSet's
+    share_prefixes): every route and every overlap is what separately compiled NFAs give."""
+    separate = Router.build(SPECS)
+    entries = separate.entries
+    separate._normalized = LangSet({e: e.grammar.regex for e in entries}, few=3, share_prefixes=False,
+                                   minus={e: e.excluded_lang for e in entries if e.grammar.excluded is not None})
+    assert len(ROUTER._normalized._kind) < len(separate._normalized._kind)  # something is shared
+    assert [separate.route(u) for u in UTTERANCES] == [ROUTER.route(u) for u in UTTERANCES]
+    assert separate.overlaps() == ROUTER.overlaps()

@@ -601,6 +601,9 @@ class CompiledGrammar:
                 else:
                     def convert(text: str) -> Value:
                         return int(first(text))
+            elif lookup is None and not option and len(forms) <= 1 and not isinstance(base, (IntT, DecimalT)):
+                # What _convert_scalar returns for such a capture (a Text): its one form's canonical text.
+                convert = forms[0].convert if forms else str
             else:
                 def convert(text: str) -> Value:
                     return self.convert(name, text)

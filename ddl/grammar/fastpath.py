@@ -24,9 +24,9 @@ fast path for the family.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from ddl.regular.ast import (
     Alt,
@@ -53,6 +53,7 @@ from ddl.regular.charset import CharSet
 from ddl.regular.lang import Lang
 
 _MAX_CP = 0x10FFFF
+R = TypeVar("R")
 _SPECIAL_IN_CLASS = set("\\]^-[")
 
 
@@ -131,6 +132,42 @@ class FastExtractor:
         return out, True
 
 
+    def fused(self, converters: Mapping[str, tuple[str, Callable[[str], Any]]],
+              complete: Callable[[dict[str, Any]], R], excluded: Callable[[str], bool] | None
+              ) -> Callable[[str], R | bool | None] | None:
+        """:meth:`decide`, the conversion of each captured text (``converters``: capture name →
+        (parameter, text → value)) and ``complete`` of the values, in one call: text → what
+        ``complete`` returns for a member (not ``excluded``), False for a decided non-member, None
+        when undecided.  The same answers as those steps one after the other, with no dict of
+        captured texts in between; None (no fused form) when a name is captured more than once."""
+        if not self._once:
+            return None
+        plan = tuple((index, *converters[name]) for index, name in self._plan)
+        fullmatch, checks, exact = self._regex.fullmatch, tuple(self._checks), self.exact
+
+        def run(text: str) -> R | bool | None:
+            if len(text) > MAX_FAST_LENGTH:
+                return None
+            m = fullmatch(text)
+            if m is None:
+                return False if exact else None
+            for index, test in checks:
+                captured = m.group(index)
+                if captured is not None and not test(captured):
+                    return None
+            if excluded is not None and excluded(text):
+                return False
+            groups = m.groups()
+            values: dict[str, Any] = {}
+            for index, param, convert in plan:
+                captured = groups[index]
+                if captured is not None:
+                    values[param] = convert(captured)
+            return complete(values)
+
+        return run
+
+
 @lru_cache(maxsize=16384)
 def membership_test(node: Regex) -> Callable[[str], bool]:
     """A test of membership in ``node``'s language, built from shared parts.
@@ -155,7 +192,47 @@ def membership_test(node: Regex) -> Callable[[str], bool]:
     if isinstance(node, Repeat) and isinstance(node.inner, Chars) and node.inner.cs == CharSet.any():
         lo, hi = node.lo, node.hi
         return lambda text: lo <= len(text) and (hi is None or len(text) <= hi)
-    return _exact_test(node) or Lang.from_regex(node).contains
+    if isinstance(node, Alt):
+        alternatives = [membership_test(x) for x in node.items]
+        return lambda text: any(t(text) for t in alternatives)
+    return _exact_test(node) or _search_test(node) or Lang.from_regex(node).contains
+
+
+def _any_star(node: Regex) -> bool:
+    return (isinstance(node, (Star, Repeat)) and isinstance(node.inner, Chars) and node.inner.cs == CharSet.any()
+            and (isinstance(node, Star) or (node.lo == 0 and node.hi is None)))
+
+
+def _search_test(node: Regex) -> Callable[[str], bool] | None:
+    """``.*X.*``, ``X.*``, ``.*X`` (a Text capture's "no double space" and the like) as one ``re``
+    search, match or search-to-the-end, when X's translation loses nothing wherever it stops."""
+    if not isinstance(node, Concat) or len(node.items) < 2:
+        return None
+    items = node.items
+    lead, trail = _any_star(items[0]), _any_star(items[-1])
+    middle = items[int(lead):len(items) - int(trail)]
+    if not (lead or trail) or not middle or any(_any_star(x) for x in middle):
+        return None
+    inner = Concat(middle)
+    if any(isinstance(n, (Capture, Intersect, Complement, Difference, LangRef, Shuffle)) or _has_loop(n)
+           for n in walk(inner)):
+        return None
+    translator = _Translator()
+    try:  # nothing or anything may follow X: translated for "anything follows", exact only if no commitment loses
+        pattern = translator.tr(inner, inside_capture=None, follow=None if trail else CharSet.empty())
+    except _NoFastPath:
+        return None
+    if not translator.exact:
+        return None
+    try:
+        regex = re.compile(_merge_folded(pattern) + ("" if trail else r"\Z"), re.DOTALL)
+    except (re.error, RecursionError, OverflowError):
+        return None
+    if lead:
+        search = regex.search
+        return lambda text: search(text) is not None
+    match = regex.match
+    return lambda text: match(text) is not None
 
 
 def _exact_test(node: Regex) -> Callable[[str], bool] | None:
@@ -297,9 +374,14 @@ class _Translator:
                 return inner + counts + "+"  # possessive, and exact: the next character decides every step
             if not in_loop and hi == 1:
                 return inner + counts  # an optional part may backtrack: bounded by the grammar, not the input
-            if not in_loop and self.budget > 0 and not _has_loop(node.inner):
+            if not in_loop and self.budget > 0 and (not _has_loop(node.inner)
+                                                    or deterministic(node.inner, body_first.union(after))):
+                # One greedy loop that may give back: polynomial backtracking.  Its body has no loop, or
+                # the next character decides every step inside it (its loops are possessive and exact),
+                # so an iteration matches in one way at most and only the count is given back
+                # ("add <words> to the list": the words' loop gives back the words " to the list").
                 self.budget -= 1
-                return inner + counts  # one greedy loop that may give back: polynomial backtracking
+                return inner + counts
             self.exact = False
             return inner + counts + "+"  # possessive to stay polynomial; a failure is then not conclusive
         if isinstance(node, Capture):

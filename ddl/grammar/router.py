@@ -36,12 +36,13 @@ from ddl.eval.theta import validate_theta
 from ddl.grammar.compile import CompiledGrammar, default_value, normalize_space, param_refs
 from ddl.grammar.fastpath import fast_extractor
 from ddl.regular import DEFAULT_LIMITS, Lang, LangSet, Limits, SearchTooLarge
+from ddl.regular.multi import leading_text
 from ddl.types.checked import CheckedFamily
 from ddl.values import Value
 
 _CACHE_LIMIT = 200_000  # cached transitions per mode before the lazy DFA is flushed
 _OVERLAP_STATE_LIMIT = 1_000_000  # combined states the overlap search may visit
-_FORMAT = "ddl-router-1"  # Router.to_bytes format; change it when the pickled classes change
+_FORMAT = "ddl-router-2"  # Router.to_bytes format; change it when the pickled classes change
 _FEW = 3  # when at most this many families are alive, their extractors decide the rest
 
 
@@ -110,7 +111,7 @@ class _Entry:
     """Per-family routing data: grammar, θ completion plan."""
 
     __slots__ = ("name", "index", "priority", "_grammar", "_limits", "_prepared", "family", "evaluator",
-                 "constant_defaults", "fast", "unambiguous", "_extractor")
+                 "constant_defaults", "fast", "unambiguous", "_extractor", "_hit")
 
     def __init__(self, index: int, spec: RoutedFamily, grammar: CompiledGrammar) -> None:
         self.name = spec.name
@@ -143,6 +144,7 @@ class _Entry:
         self.fast = fast
         self.unambiguous = spec.unambiguous
         self._extractor: Any = False
+        self._hit: Any = None
         self._prepare()
 
     @property
@@ -173,19 +175,28 @@ class _Entry:
             self._extractor = fast_extractor(grammar.regex) or False
         if grammar.excluded is not None:
             grammar.excluded_lang  # noqa: B018 - builds and keeps the DFA
-        for name in grammar.captures:
-            grammar.converter(name)
+        converters = {name: grammar.converter(name) for name in grammar.captures}
+        # A hit of this family alone: the extractor, the conversions and θ in one call (see _settle).
+        self._hit = self._extractor.fused(converters, self.theta, grammar.is_excluded if grammar.excluded is not None
+                                          else None) if self._extractor else None
 
     def __getstate__(self) -> dict[str, Any]:
         # Not the grammar and its parts: rebuilt from the family on first use (value forms hold
         # functions, which do not pickle), or all at once by Router.prepare.
         state = {name: getattr(self, name) for name in self.__slots__}
-        state.update(_grammar=None, _prepared=False, _extractor=False)
+        state.update(_grammar=None, _prepared=False, _extractor=False, _hit=None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
             setattr(self, name, value)
+
+    def hit(self) -> Any:
+        """Text → (θ, problems) for a member, False for a decided non-member, None undecided; or None
+        when the family has no such shortcut (:meth:`FastExtractor.fused`)."""
+        if not self._prepared or self._grammar is None:
+            self.grammar  # noqa: B018 - builds the grammar and its parts on first use
+        return self._hit
 
     def extractor(self) -> Any:
         """The family's FastExtractor, or False when it has none."""
@@ -233,7 +244,10 @@ def _lang_set(entries: Sequence[_Entry], limits: Limits) -> LangSet[_Entry]:
                    limits=limits, few=_FEW, cache_limit=_CACHE_LIMIT)
 
 
-def _settle(alive: tuple[_Entry, ...], text: str) -> tuple[tuple[_Entry, ...], dict[str, str | None] | None] | None:
+_Theta = tuple[dict[str, Value] | None, tuple[str, ...]]  # θ (None if outside Θ) and the problems
+
+
+def _settle(alive: tuple[_Entry, ...], text: str) -> tuple[tuple[_Entry, ...], _Theta | None] | None:
     """Let the few families still alive decide ``text`` with their extractors, if they can.
 
     Called by the LangSet once at most ``_FEW`` families are still alive (for intent grammars,
@@ -242,7 +256,29 @@ def _settle(alive: tuple[_Entry, ...], text: str) -> tuple[tuple[_Entry, ...], d
     C-speed call each.
     A success is a member (and its captures); a failure of an exact extractor is a non-member.
     If any family cannot decide (an inexact translation), the walk goes on (None).
+    The payload of a single member is its θ and problems (a hit of one family alone, the usual
+    case, is its fused extractor: one call).
     """
+    if len(alive) == 1:
+        hit = alive[0].hit()
+        if hit is not None:
+            outcome = hit(text)
+            if outcome is None:
+                return None
+            return ((), None) if outcome is False else (alive, outcome)
+    else:
+        hits = [e.hit() for e in alive]
+        if None not in hits:  # every family has its one-call hit: θ only for the members
+            members: list[tuple[_Entry, _Theta]] = []
+            for entry, hit in zip(alive, hits):
+                outcome = hit(text)
+                if outcome is None:
+                    return None
+                if outcome is not False:
+                    members.append((entry, outcome))
+            if len(members) == 1:
+                return (members[0][0],), members[0][1]
+            return tuple(e for e, _ in members), None  # none (a miss), or an overlap settled by priority
     matched: list[tuple[_Entry, dict[str, str | None]]] = []
     for entry in alive:
         extractor = entry.extractor()
@@ -255,7 +291,8 @@ def _settle(alive: tuple[_Entry, ...], text: str) -> tuple[tuple[_Entry, ...], d
         elif not decided:
             return None
     if len(matched) == 1:
-        return (matched[0][0],), matched[0][1]
+        entry, groups = matched[0]
+        return (entry,), entry.theta(entry.grammar.values(groups))
     return tuple(f for f, _ in matched), None  # none (a miss), or an overlap settled by priority
 
 
@@ -271,6 +308,10 @@ class Router:
         self._normalized = _lang_set([e for e in entries if e.grammar.normalize_space], limits)
         self._has_raw = bool(len(self._raw))
         self._has_normalized = bool(len(self._normalized))
+        # Each family's leading words walked now (spec/handler.md: no first-hit penalty): the states up to
+        # where its words set it apart are built with the router, not by its first utterance.
+        for e in entries:
+            (self._normalized if e.grammar.normalize_space else self._raw).warm(leading_text(e.grammar.regex))
 
     @classmethod
     def build(cls, families: Iterable[RoutedFamily], *, limits: Limits = DEFAULT_LIMITS) -> Router:
@@ -367,44 +408,44 @@ class Router:
         """Every family accepting the utterance (with the text it matched), best first."""
         return [(e, text) for e, text, _ in self._found(utterance)]
 
-    def _found(self, utterance: str) -> list[tuple[_Entry, str, dict[str, str | None] | None]]:
-        found: list[tuple[_Entry, str, dict[str, str | None] | None, int]] = []
+    def _found(self, utterance: str) -> list[tuple[_Entry, str, _Theta | None]]:
+        """Every family accepting the utterance, the text it matched and its θ if settled, best first."""
+        found: list[tuple[_Entry, str, _Theta | None, int]] = []
         if self._has_raw:
-            families, groups = self._raw.scan(utterance, _settle)
+            families, theta = self._raw.scan(utterance, _settle)
             for e in families:
-                found.append((e, utterance, groups, 0))
+                found.append((e, utterance, theta, 0))
         if self._has_normalized:
             text = normalize_space(utterance)
-            families, groups = self._normalized.scan(text, _settle)
+            families, theta = self._normalized.scan(text, _settle)
             for e in families:
-                found.append((e, text, groups, 1))
+                found.append((e, text, theta, 1))
         if len(found) > 1:
             found.sort(key=lambda x: (-x[0].priority, x[3], x[0].index))
-        return [(e, text, groups) for e, text, groups, _ in found]
+        return [(e, text, theta) for e, text, theta, _ in found]
 
     def route(self, utterance: str) -> Route | None:
         """The best family accepting ``utterance`` and its θ, or None on a miss."""
         if not self._has_raw:  # the usual registry: every grammar normalizes spaces, one automaton
             text = normalize_space(utterance)
-            families, groups = self._normalized.scan(text, _settle)
+            families, settled = self._normalized.scan(text, _settle)
             if not families:
                 return None
             if len(families) == 1:  # what _found would say, without sorting one family
                 entry = families[0]
-                theta, problems = entry.theta(entry.grammar.values(groups if groups is not None
-                                                                   else entry.captures(text)))
+                theta, problems = settled if settled is not None else entry.theta(
+                    entry.grammar.values(entry.captures(text)))
                 return Route(entry.name, theta, problems, (entry.name,))
             ordered = sorted(families, key=lambda e: (-e.priority, e.index))  # as _found orders them
-            found = [(e, text, groups) for e in ordered]
+            found = [(e, text, settled) for e in ordered]
         else:
             found = self._found(utterance)
         if not found:
             return None
-        entry, text, groups = found[0]
-        if groups is None:
-            groups = entry.captures(text)
-        values = entry.grammar.values(groups)
-        theta, problems = entry.theta(values)
+        entry, text, settled = found[0]
+        if settled is None:
+            settled = entry.theta(entry.grammar.values(entry.captures(text)))
+        theta, problems = settled
         return Route(entry.name, theta, problems, tuple(e.name for e, _, _ in found))
 
     # ------------------------------------------------------------------ overlaps

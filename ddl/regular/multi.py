@@ -44,18 +44,18 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Hashable, Iterable, Mapping, Sequence
 from itertools import repeat
 from typing import Any, Generic, TypeVar, Union
 
 import attrs
 
-from ddl.regular.ast import Regex
+from ddl.regular.ast import Alt, Capture, Chars, Concat, Epsilon, Named, Regex, Repeat, Tag
 from ddl.regular.charset import CharSet
 from ddl.regular.dfa import DFA, closures
 from ddl.regular.errors import DEFAULT_LIMITS, AutomatonTooLarge, Limits
 from ddl.regular.lang import Lang, embedder
-from ddl.regular.nfa import CHAR, MATCH, compile_regex, live_states
+from ddl.regular.nfa import CHAR, MATCH, Embedder, Prog, _Compiler, check_regex, compile_regex, live_states
 from ddl.regular.partition import Partition
 
 K = TypeVar("K", bound=Hashable)
@@ -101,11 +101,16 @@ class LangSet(Generic[K]):
     are ignored); ``minus`` maps some ids to a language subtracted from theirs.  The ids' order
     is the order of every answer.  ``few`` and ``cache_limit`` tune :meth:`scan` (see there and
     the module docstring).  NFA compilation honours ``limits`` (:class:`AutomatonTooLarge`,
-    :class:`~ddl.regular.errors.RegexTooLarge`).
+    :class:`~ddl.regular.errors.RegexTooLarge`), per language.
+
+    ``share_prefixes`` (the default) compiles the languages' common leading parts once (see
+    :func:`_shared_nfa`): the same answers, smaller lazy states.  False compiles each language
+    on its own (kept for differential tests).
     """
 
     def __init__(self, langs: Mapping[K, Regex | Lang], *, minus: Mapping[K, Minus] | None = None,
-                 limits: Limits = DEFAULT_LIMITS, few: int = FEW, cache_limit: int = CACHE_LIMIT) -> None:
+                 limits: Limits = DEFAULT_LIMITS, few: int = FEW, cache_limit: int = CACHE_LIMIT,
+                 share_prefixes: bool = True) -> None:
         self.keys: tuple[K, ...] = tuple(langs)
         self.limits = limits
         self.few_limit = few
@@ -114,51 +119,29 @@ class LangSet(Generic[K]):
         self._minus: dict[int, Minus] = {position[k]: m for k, m in (minus or {}).items() if k in position}
         self._minus_langs: dict[int, Lang] = {}
         self._minus_by_key = {self.keys[i]: i for i in self._minus}
-        # The NFA tables are arrays of machine integers, not lists of Python ints and tuples: at
-        # 10,000 intent grammars (~2 million NFA states) that is a fifth of the memory.
-        kind = array("b")
-        cs: list[Any] = []
-        owner = array("l")
-        # after[q]: for a CHAR state, the CHAR/MATCH states reached by ε-moves after it consumes —
-        # after_flat[after_start[q]:after_start[q + 1]].
-        after_start = array("q", [0])
-        after_flat = array("q")
-        starts: list[int] = []
+        # The NFA tables are arrays of C ints (4 bytes: NFA states and groups number far below 2^31),
+        # not lists of Python ints and tuples: at 10,000 intent grammars (~2 million NFA states)
+        # that is a fifth of the memory.
         embed = embedder(limits)
-        for index, lang in enumerate(langs.values()):
-            node = lang.ref() if isinstance(lang, Lang) else lang
-            prog = compile_regex(node, tags=False, limits=limits, embed=embed)
-            base = len(kind)
-            pk, pout = prog.kind, prog.out
-            n = len(pk)
-            live = live_states(prog)
-            all_live = len(live) == n  # the usual case: no ∅ fragments, no filtering needed
-            close = closures(prog)
-            kind.extend(pk)
-            cs.extend(prog.cs)
-            owner.extend(repeat(index, n))
-            for q in range(n):
-                if pk[q] == CHAR and (all_live or q in live):
-                    o = pout[q]
-                    ko = pk[o]
-                    if ko == CHAR or ko == MATCH:  # a literal chain: no ε-moves to follow
-                        if all_live or o in live:
-                            after_flat.append(o + base)
-                    else:
-                        after_flat.extend(x + base for x in close(o) if all_live or x in live)
-                after_start.append(len(after_flat))
-            if all_live or prog.start in live:
-                starts.extend(x + base for x in close(prog.start) if all_live or x in live)
-        self._kind, self._cs, self._owner = kind, cs, owner
-        self._after_start, self._after_flat = after_start, after_flat
-        self._after = _Successors(after_start, after_flat)
-        self._start_set = frozenset(starts)
+        if share_prefixes:
+            nfa = _shared_nfa(list(langs.values()), limits, embed)
+        else:
+            nfa = _separate_nfa(list(langs.values()), limits, embed)
+        self._kind, self._owner = nfa.kind, nfa.owner
+        self._groups = nfa.groups
+        self._group_sets: dict[int, frozenset[int]] = {}
+        self._after_start, self._after_flat = nfa.after_start, nfa.after_flat
+        self._after = _Successors(nfa.after_start, nfa.after_flat)
+        self._start_set = frozenset(nfa.starts)
+        kind, cs = nfa.kind, nfa.cs
         # One alphabet partition for all languages: transitions are computed once per (state, atom)
         # and shared by every character of the atom — fresh strings ("add milk", "add eggs") then
         # mostly meet transitions that earlier strings already built.
         distinct: dict[Any, int] = {}
-        sid = array("l", [distinct.setdefault(c, len(distinct)) if k == CHAR else -1 for k, c in zip(kind, cs)])
+        sid = array("i", [distinct.setdefault(c, len(distinct)) if k == CHAR else -1 for k, c in zip(kind, cs)])
         part, covers = Partition.from_sets(list(distinct))
+        # A CHAR state's set, by its number in `distinct` (4 bytes a state, not a pointer of 8).
+        self._cs = _CharSets(sid, list(distinct))
         self._part = part
         self._ascii_atoms = [part.atom_of(cp) for cp in range(256)]
         self._set_atoms = [frozenset(c) for c in covers]
@@ -242,6 +225,20 @@ class LangSet(Generic[K]):
             accepted = tuple(k for k in accepted if not self._removed(k, text))
         return accepted, None
 
+    def warm(self, text: str) -> None:
+        """Build the lazy states ``text`` leads through, up to where at most ``few`` languages are alive
+        (where :meth:`scan` hands over), so that strings starting so meet them built."""
+        few, dead = self._few, self._dead
+        s = self._start
+        for ch in text:
+            t = self._rows[s].get(ch)
+            if t is None:
+                t = self._step(s, ch)
+                few = self._few
+            if t == dead or few[t]:
+                return
+            s = t
+
     def _removed(self, key: K, text: str) -> bool:
         i = self._minus_by_key.get(key)
         return i is not None and self._minus_lang(i).contains(text)
@@ -254,8 +251,8 @@ class LangSet(Generic[K]):
         return lang
 
     def _reset(self) -> None:
-        # A lazy state is its NFA states, sorted, as the bytes of an int64 array: hashable for
-        # interning and 8 bytes a member (a frozenset of ints takes about five times that).
+        # A lazy state is its NFA states, sorted, as the bytes of a C int array: hashable for
+        # interning and 4 bytes a member (a frozenset of ints takes about ten times that).
         self._sets: list[bytes] = []
         self._ids: dict[bytes, int] = {}
         self._rows: list[dict[str, int]] = []
@@ -267,23 +264,32 @@ class LangSet(Generic[K]):
         self._start = self._intern(self._start_set)
 
     def _intern(self, s: Collection[int]) -> int:
-        key = array("q", sorted(s)).tobytes()
+        key = array("i", sorted(s)).tobytes()
         i = self._ids.get(key)
         if i is None:
             i = self._ids[key] = len(self._sets)
             self._sets.append(key)
             self._rows.append({})
             self._atom_rows.append({})
-            kind, owner, keys = self._kind, self._owner, self.keys
-            self._accepting.append(tuple(keys[o] for o in sorted({owner[q] for q in s if kind[q] == MATCH})))
-            owners = {owner[q] for q in s}
-            self._few.append(tuple(keys[o] for o in sorted(owners)) if len(owners) <= self.few_limit else ())
+            kind, owner, groups, keys = self._kind, self._owner, self._groups, self.keys
+            # A MATCH state belongs to one language: its group is that language alone.
+            self._accepting.append(tuple(keys[o] for o in sorted({groups[owner[q]][0] for q in s
+                                                                  if kind[q] == MATCH})))
+            few_limit = self.few_limit
+            gs = {owner[q] for q in s}
+            owners: set[int] = set()
+            # A group larger than `few` alone rules it out (at 10,000 families a shared state's group
+            # can hold hundreds: not worth a union).
+            if all(len(groups[g]) <= few_limit for g in gs):
+                for g in gs:
+                    owners.update(groups[g])
+            self._few.append(tuple(keys[o] for o in sorted(owners)) if 0 < len(owners) <= few_limit else ())
         return i
 
     def _step(self, state: int, ch: str) -> int:
         if self._cached > self.cache_limit:
             # Flush (RE2's policy): hostile strings cost time, never unbounded memory.
-            current = memoryview(self._sets[state]).cast("q").tolist()
+            current = memoryview(self._sets[state]).cast("i").tolist()
             self._reset()
             state = self._intern(current)
         cp = ord(ch)
@@ -292,7 +298,7 @@ class LangSet(Generic[K]):
         if target is None:
             sid, set_atoms, start, flat = self._sid, self._set_atoms, self._after_start, self._after_flat
             nxt: set[int] = set()
-            for q in memoryview(self._sets[state]).cast("q").tolist():
+            for q in memoryview(self._sets[state]).cast("i").tolist():
                 k = sid[q]
                 if k >= 0 and atom in set_atoms[k]:
                     nxt.update(flat[start[q]:start[q + 1]])
@@ -300,6 +306,22 @@ class LangSet(Generic[K]):
         self._rows[state][ch] = target
         self._cached += 1
         return target
+
+    def _alive(self, states: Iterable[int]) -> set[int]:
+        """The indices of the languages that NFA ``states`` belong to."""
+        owner, groups = self._owner, self._groups
+        out: set[int] = set()
+        for g in {owner[q] for q in states}:
+            out.update(groups[g])
+        return out
+
+    def _in_group(self, i: int, q: int) -> bool:
+        """Whether NFA state ``q`` belongs to language ``i``."""
+        g = self._owner[q]
+        members = self._group_sets.get(g)
+        if members is None:
+            members = self._group_sets[g] = frozenset(self._groups[g])
+        return i in members
 
     # ------------------------------------------------------------------ overlaps
 
@@ -311,7 +333,10 @@ class LangSet(Generic[K]):
         default ``limits.max_dfa_states``) and raises :class:`SearchTooLarge` past it.
         """
         budget = self.limits.max_dfa_states if max_states is None else max_states
-        return _OverlapSearch(self, involving, budget).run()
+        try:
+            return _OverlapSearch(self, involving, budget).run()
+        finally:
+            self._group_sets.clear()  # the search's membership index: not kept (nor pickled)
 
 
 def overlaps(langs: Mapping[K, Regex | Lang], involving: Collection[K] | None = None, *,
@@ -319,6 +344,51 @@ def overlaps(langs: Mapping[K, Regex | Lang], involving: Collection[K] | None = 
              max_states: int | None = None) -> list[Overlap[K]]:
     """Every pair of ids whose languages intersect, each with a shortest witness (see :class:`LangSet`)."""
     return LangSet(langs, minus=minus, limits=limits).overlaps(involving, max_states=max_states)
+
+
+def leading_text(node: Regex | Lang, limit: int = 200) -> str:
+    """A string that members of ``node`` typically start with: its leading characters, each the
+    lower-case letter of its class where there is one, the first choice of an alternation, the
+    required copies of a repetition; it stops at the first part it cannot spell (a Boolean part).
+    For warming a lazy automaton (:meth:`LangSet.warm`), nothing more: it need not be a prefix of
+    a member."""
+    out: list[str] = []
+
+    def spell(n: Regex) -> bool:  # False: stop here
+        if len(out) >= limit:
+            return False
+        if isinstance(n, Chars):
+            if n.cs.is_empty():
+                return False
+            ch = n.cs.representative()
+            low = ch.lower()
+            out.append(low if len(low) == 1 and low in n.cs else ch)
+            return True
+        if isinstance(n, Concat):
+            return all(spell(x) for x in n.items)
+        if isinstance(n, Alt):
+            return bool(n.items) and spell(n.items[0])
+        if isinstance(n, Repeat):
+            return all(spell(n.inner) for _ in range(min(n.lo, limit))) and n.hi == n.lo
+        if isinstance(n, (Capture, Named)):
+            return spell(n.inner)
+        return isinstance(n, (Epsilon, Tag))
+
+    if not isinstance(node, Lang):
+        spell(node)
+    return "".join(out)
+
+class _CharSets:
+    """``cs[q]``: the character set of NFA state ``q`` (None if it is no CHAR state)."""
+
+    __slots__ = ("sid", "sets")
+
+    def __init__(self, sid: array[int], sets: list[CharSet]) -> None:
+        self.sid, self.sets = sid, sets
+
+    def __getitem__(self, q: int) -> Any:  # CharSet | None, as the NFA's own `cs` list
+        k = self.sid[q]
+        return self.sets[k] if k >= 0 else None
 
 
 class _Successors:
@@ -331,6 +401,228 @@ class _Successors:
 
     def __getitem__(self, q: int) -> array[int]:
         return self.flat[self.start[q]:self.start[q + 1]]
+
+
+@attrs.define
+class _NFATables:
+    """The languages' NFAs numbered into one state space (see :class:`LangSet`).
+
+    ``owner[q]`` is a group: ``groups[owner[q]]`` are the indices of the languages whose NFA has
+    state ``q`` (one language for a MATCH state).  ``after[q]``, for a CHAR state, are the
+    CHAR/MATCH states reached by ε-moves after it consumes:
+    ``after_flat[after_start[q]:after_start[q + 1]]``.  ``starts``: the start states.
+    """
+
+    kind: array[int] = attrs.field(factory=lambda: array("b"))
+    cs: list[Any] = attrs.field(factory=list)
+    owner: array[int] = attrs.field(factory=lambda: array("i"))
+    groups: list[tuple[int, ...]] = attrs.field(factory=list)
+    after_start: array[int] = attrs.field(factory=lambda: array("i", [0]))
+    after_flat: array[int] = attrs.field(factory=lambda: array("i"))
+    starts: list[int] = attrs.field(factory=list)
+
+    def add(self, prog: Prog, owners: Iterable[int], live: Container[int] | None) -> None:
+        """Append ``prog``'s states, their groups ``owners`` (one per state); only the ``live`` ones
+        are read (all if None)."""
+        base = len(self.kind)
+        pk, pout = prog.kind, prog.out
+        close = closures(prog, live=live)
+        self.kind.extend(pk)
+        self.cs.extend(prog.cs)
+        self.owner.extend(owners)
+        after_flat, after_start = self.after_flat, self.after_start
+        for q in range(len(pk)):
+            if pk[q] == CHAR and (live is None or q in live):
+                o = pout[q]
+                ko = pk[o]
+                if ko == CHAR or ko == MATCH:  # a literal chain: no ε-moves to follow
+                    if live is None or o in live:
+                        after_flat.append(o + base)
+                else:
+                    after_flat.extend(x + base for x in close(o))
+            after_start.append(len(after_flat))
+        if live is None or prog.start in live:
+            self.starts.extend(x + base for x in close(prog.start))
+
+
+def _separate_nfa(langs: Sequence[Regex | Lang], limits: Limits, embed: Embedder) -> _NFATables:
+    """Each language's NFA on its own (group i is language i)."""
+    nfa = _NFATables()
+    for index, lang in enumerate(langs):
+        node = lang.ref() if isinstance(lang, Lang) else lang
+        prog = compile_regex(node, tags=False, limits=limits, embed=embed)
+        live = live_states(prog)
+        nfa.groups.append((index,))
+        nfa.add(prog, repeat(index, len(prog.kind)), None if len(live) == len(prog.kind) else live)
+    return nfa
+
+
+class _TrieNode:
+    """Languages whose item sequences agree on their first ``depth`` items (see :func:`_shared_nfa`)."""
+
+    __slots__ = ("indices", "depth", "ends", "groups", "kids", "edges", "entry", "group")
+
+    def __init__(self, indices: list[int], depth: int) -> None:
+        self.indices: list[int] | None = indices
+        self.depth = depth
+        self.ends: list[int] = []  # the languages whose sequence ends here
+        self.groups: dict[Regex, list[int]] = {}  # next item -> the languages reading it
+        self.kids: dict[Regex, _TrieNode] = {}  # next item -> the node after it, when shared
+        # (entry state, first state, end state, node after it or the one language it leads to)
+        self.edges: list[tuple[int, int, int, _TrieNode | int]] = []
+        self.entry = -1  # NFA state: what follows this node
+        self.group = -1  # the group of the states leading here
+
+
+def _items(node: Regex) -> Iterable[Regex]:
+    """``node`` as a sequence: nested concatenations flattened, ε dropped."""
+    if isinstance(node, Concat):
+        for item in node.items:
+            yield from _items(item)
+    elif not isinstance(node, Epsilon):
+        yield node
+
+
+def _shared_nfa(langs: Sequence[Regex | Lang], limits: Limits, embed: Embedder) -> _NFATables:
+    """The languages' NFAs with their common leading items compiled once.
+
+    Each language is a concatenation of items; the item sequences form a trie, and an item is
+    compiled once per trie edge, continuing into the trie node after it (one MATCH state per
+    language where its sequence ends; a language's own tail, once no other language shares it,
+    is compiled as it would be alone).  Intent grammars of one shape ("add <item> to the
+    <list>") share everything up to their distinguishing words, so a lazy DFA state over this
+    NFA holds one copy of a shared capture's states, not one per grammar: smaller states,
+    built faster.
+
+    The answers are the separate NFAs' exactly: the words reaching a shared state are exactly
+    the words reaching each copy it stands for, so a set of states here is the image of the
+    separate NFAs' set, and the languages owning it (its group: those below it whose MATCH it
+    still reaches) are the same.  Limits apply per language as for separate NFAs.  Each
+    subtree of the root is its own program (a small temporary, like one language's).
+    """
+    seqs: list[tuple[Regex, ...]] = []
+    for lang in langs:
+        node = lang.ref() if isinstance(lang, Lang) else lang
+        check_regex(node, limits)
+        seqs.append(tuple(_items(node)))
+    nfa = _NFATables()
+    nfa.groups.extend((i,) for i in range(len(seqs)))  # group i: language i alone
+    parts: dict[Regex | None, list[int]] = {}
+    for i, seq in enumerate(seqs):
+        parts.setdefault(seq[0] if seq else None, []).append(i)
+    for part in parts.values():
+        _add_trie(nfa, part, seqs, limits, embed)
+    return nfa
+
+
+def _add_trie(nfa: _NFATables, indices: list[int], seqs: Sequence[tuple[Regex, ...]], limits: Limits,
+              embed: Embedder) -> None:
+    """Compile the trie of ``indices``' sequences into one program and append it to ``nfa``."""
+    prog = Prog(len(indices) * limits.max_nfa_states)
+    compiler = _Compiler(prog, {}, False, embed)
+    root = _TrieNode(indices, 0)
+    order: list[_TrieNode] = []  # post-order: children before parents
+    splits: list[tuple[_TrieNode, int]] = []
+    match_of: dict[int, int] = {}
+    stack: list[tuple[_TrieNode, bool]] = [(root, False)]
+    while stack:  # iterative: two grammars may share thousands of items
+        t, expanded = stack.pop()
+        if not expanded:
+            assert t.indices is not None
+            for i in t.indices:
+                seq = seqs[i]
+                if len(seq) == t.depth:
+                    t.ends.append(i)
+                else:
+                    t.groups.setdefault(seq[t.depth], []).append(i)
+            t.indices = None
+            stack.append((t, True))
+            for item, group in t.groups.items():
+                if len(group) > 1:
+                    kid = t.kids[item] = _TrieNode(group, t.depth + 1)
+                    stack.append((kid, False))
+            continue
+        outs: list[int] = []
+        for i in t.ends:
+            m = match_of[i] = prog.add_match()
+            outs.append(m)
+        for item, group in t.groups.items():
+            shared = t.kids.get(item)
+            if shared is None:  # one language from here on: its tail as it would be alone
+                i = group[0]
+                entry = match_of[i] = prog.add_match()
+                first = len(prog.kind)
+                for x in reversed(seqs[i][t.depth:]):
+                    entry = compiler.compile(x, entry)
+                t.edges.append((entry, first, len(prog.kind), i))
+            else:
+                first = len(prog.kind)
+                entry = compiler.compile(item, shared.entry)
+                t.edges.append((entry, first, len(prog.kind), shared))
+            outs.append(entry)
+        if len(outs) == 1:
+            t.entry = outs[0]
+        else:
+            t.entry = prog.split(outs)
+            splits.append((t, t.entry))
+        t.groups = {}
+        order.append(t)
+    prog.start = root.entry
+    # A language's NFA on its own has 1 + its items' states; refuse what it would refuse.
+    sizes: list[tuple[_TrieNode, int]] = [(root, 1)]
+    while sizes:
+        t, n = sizes.pop()
+        if t.ends and n > limits.max_nfa_states:
+            raise AutomatonTooLarge("NFA compilation", limits.max_nfa_states, "NFA states")
+        for _, lo, hi, after in t.edges:
+            if isinstance(after, int):
+                if n + hi - lo > limits.max_nfa_states:
+                    raise AutomatonTooLarge("NFA compilation", limits.max_nfa_states, "NFA states")
+            else:
+                sizes.append((after, n + hi - lo))
+    live = _live_any(prog)
+    # Groups: the languages each edge's states still lead to (a language whose rest is ∅ is not
+    # alive there, as in its own NFA).  A node with one live way on shares that way's group.
+    groups = nfa.groups
+    owner = [0] * len(prog.kind)
+    for i, m in match_of.items():
+        owner[m] = i
+    for t in order:
+        ways: list[int] = []  # the groups of the live edges (an edge's entry is live iff it leads on)
+        for entry, lo, hi, after in t.edges:
+            g = after if isinstance(after, int) else after.group
+            for q in range(lo, hi):
+                owner[q] = g
+            if entry in live:
+                ways.append(g)
+        if not t.ends and len(ways) == 1:
+            t.group = ways[0]
+        else:
+            members = set(t.ends)
+            for g in ways:
+                members.update(groups[g])
+            t.group = len(groups)
+            groups.append(tuple(sorted(members)))
+    for t, split in splits:
+        owner[split] = t.group
+    nfa.add(prog, owner, None if len(live) == len(prog.kind) else live)
+
+
+def _live_any(prog: Prog) -> set[int]:
+    """The states from which some MATCH state is reachable."""
+    rev: list[list[int]] = [[] for _ in prog.kind]
+    for s, k in enumerate(prog.kind):
+        for t in prog.eps_successors(s) if k != CHAR else (prog.out[s],):
+            rev[t].append(s)
+    live = {q for q, k in enumerate(prog.kind) if k == MATCH}
+    stack = list(live)
+    while stack:
+        t = stack.pop()
+        for s in rev[t]:
+            if s not in live:
+                live.add(s)
+                stack.append(s)
+    return live
 
 
 class _OverlapSearch(Generic[K]):
@@ -371,9 +663,9 @@ class _OverlapSearch(Generic[K]):
 
     def run(self) -> list[Overlap[K]]:
         langs = self.langs
-        kind, cs, after, owner = langs._kind, langs._cs, langs._after, langs._owner
+        kind, cs, after, owner, groups = langs._kind, langs._cs, langs._after, langs._owner, langs._groups
         start = langs._start_set
-        alive0 = {owner[q] for q in start}
+        alive0 = langs._alive(start)
         if not self.worth(alive0):
             return []
         f0 = tuple(sorted((i, self.excl[i].start) for i in alive0 if i in self.excl))
@@ -381,7 +673,7 @@ class _OverlapSearch(Generic[K]):
         queue: deque[tuple[frozenset[int], tuple[tuple[int, int], ...], str]] = deque([(start, f0, "")])
         while queue:
             s, fs, path = queue.popleft()
-            alive = sorted({owner[q] for q in s})
+            alive = sorted(langs._alive(s))
             fstate = dict(fs)
             if len(alive) <= _PAIRWISE:
                 for i, a in enumerate(alive):
@@ -389,8 +681,8 @@ class _OverlapSearch(Generic[K]):
                         if self.pair_wanted(a, b):
                             self.pairwise(a, b, s, fstate.get(a, 0), fstate.get(b, 0), path)
                 continue
-            accepting = sorted({owner[q] for q in s if kind[q] == MATCH and not self.excluded(owner[q],
-                                                                                              fstate.get(owner[q], 0))})
+            matched = {groups[owner[q]][0] for q in s if kind[q] == MATCH}  # a MATCH state is one language's
+            accepting = sorted(i for i in matched if not self.excluded(i, fstate.get(i, 0)))
             for i, a in enumerate(accepting):
                 for b in accepting[i + 1:]:
                     if self.pair_wanted(a, b):
@@ -412,7 +704,7 @@ class _OverlapSearch(Generic[K]):
                 for q in members[atom]:
                     nxt.update(after[q])
                 t = frozenset(nxt)
-                families = {owner[q] for q in t}
+                families = langs._alive(t)
                 if not self.worth(families):
                     continue
                 ch = reps[atom]
@@ -430,13 +722,13 @@ class _OverlapSearch(Generic[K]):
     def lazy_dfa(self, i: int) -> _LazyDFA:
         dfa = self.dfas.get(i)
         if dfa is None:
-            dfa = self.dfas[i] = _LazyDFA(self.langs, self.excl.get(i))
+            dfa = self.dfas[i] = _LazyDFA(self.langs, i, self.excl.get(i))
         return dfa
 
     def pair_start(self, a: int, b: int, s: frozenset[int], fa: int, fb: int) -> tuple[int, int]:
-        owner = self.langs._owner
-        return (self.lazy_dfa(a).state(frozenset(q for q in s if owner[q] == a), fa),
-                self.lazy_dfa(b).state(frozenset(q for q in s if owner[q] == b), fb))
+        in_group = self.langs._in_group
+        return (self.lazy_dfa(a).state(frozenset(q for q in s if in_group(a, q)), fa),
+                self.lazy_dfa(b).state(frozenset(q for q in s if in_group(b, q)), fb))
 
     def pairwise(self, a: int, b: int, s: frozenset[int], fa0: int, fb0: int, prefix: str) -> None:
         """The product of the two languages' DFAs from their states in ``s``; searched breadth-first,
@@ -545,8 +837,9 @@ class _LazyDFA:
     of a grammar's words) and a few classes, so the product of two is a dict lookup per character
     instead of a partition of their character sets."""
 
-    def __init__(self, langs: LangSet[Any], excl: DFA | None) -> None:
+    def __init__(self, langs: LangSet[Any], index: int, excl: DFA | None) -> None:
         self.langs = langs
+        self.index = index  # the language's own states only: shared states lead to others' too
         self.excl = excl
         self.ids: dict[tuple[frozenset[int], int], int] = {}
         self.keys: list[tuple[frozenset[int], int]] = []
@@ -569,8 +862,8 @@ class _LazyDFA:
         out = self.out[i]
         if out is not None:
             return out
-        langs, excl = self.langs, self.excl
-        kind, cs, after = langs._kind, langs._cs, langs._after
+        langs, excl, me = self.langs, self.excl, self.index
+        kind, cs, after, in_group = langs._kind, langs._cs, langs._after, langs._in_group
         nfa, f = self.keys[i]
         chars = [q for q in nfa if kind[q] == CHAR]
         sets = list({cs[q] for q in chars})
@@ -584,7 +877,7 @@ class _LazyDFA:
         singles: dict[str, int] = {}
         by_target: dict[int, list[int]] = {}
         for atom, qs in members.items():
-            nxt = frozenset(t for q in qs for t in after[q])
+            nxt = frozenset(t for q in qs for t in after[q] if in_group(me, t))
             if not nxt:
                 continue
             charset = atoms[atom]
