@@ -42,7 +42,7 @@ from ddl.values import Value
 
 _CACHE_LIMIT = 200_000  # cached transitions per mode before the lazy DFA is flushed
 _OVERLAP_STATE_LIMIT = 1_000_000  # combined states the overlap search may visit
-_FORMAT = "ddl-router-2"  # Router.to_bytes format; change it when the pickled classes change
+_FORMAT = "ddl-router-3"  # Router.to_bytes format; change it when the pickled classes change
 _FEW = 3  # when at most this many families are alive, their extractors decide the rest
 
 

@@ -151,41 +151,6 @@ class LangSet(Generic[K]):
     def __len__(self) -> int:
         return len(self.keys)
 
-    # ------------------------------------------------------------------ saving (pickle)
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Each NFA state's character set is kept as its index among the distinct sets (``_sid``, which
-        # routing reads anyway) and rebuilt only when an overlap search first reads ``_cs``: a saved
-        # router loaded to answer one query never unpickles a set per NFA state.  ``_after`` is a view
-        # of two arrays already saved.
-        state = dict(self.__dict__)
-        state.pop("_after", None)
-        cs = state.pop("_cs", None)
-        if cs is None:  # loaded and never expanded: still compact
-            return state
-        reps: dict[int, Any] = {}
-        for i, c in zip(self._sid, cs):
-            if i >= 0:
-                reps.setdefault(i, c)
-        distinct = [reps.get(i) for i in range(max(reps, default=-1) + 1)]
-        if all((c is None) if i < 0 else (c == distinct[i]) for i, c in zip(self._sid, cs)):
-            state["_cs_distinct"] = distinct
-        else:  # pragma: no cover - a non-character state with a set: kept as it is
-            state["_cs"] = cs
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._after = _Successors(self._after_start, self._after_flat)
-
-    def __getattr__(self, name: str) -> Any:
-        # Only for an attribute not set: ``_cs`` of a loaded set, rebuilt on first use.
-        if name == "_cs" and "_cs_distinct" in self.__dict__:
-            distinct = self.__dict__.pop("_cs_distinct")
-            self._cs = [distinct[i] if i >= 0 else None for i in self._sid]
-            return self._cs
-        raise AttributeError(name)
-
     # ------------------------------------------------------------------ membership
 
     def matching(self, text: str) -> tuple[K, ...]:
