@@ -310,3 +310,59 @@ def test_literals_is_the_language_of_its_words(ws: list[str], fold_case: bool) -
     by_trie = Lang.literals(ws, fold_case=fold_case)
     assert by_trie == by_regex
     assert (by_trie.dfa.delta, by_trie.dfa.accept) == (by_regex.dfa.delta, by_regex.dfa.accept)
+
+
+# -- share_repeated: a rule used at many places is built once ---------------------------------------------
+
+def _filler_grammar(words: list[str], gaps: int, capture_inside: bool = False) -> Regex:
+    from ddl.regular import alt, cap, lit, seq, star
+    from ddl.regular.ast import named
+
+    word = named("word", alt(*(lit(w) for w in words)))
+    gap = seq(lit(" "), star(seq(word, lit(" "))))
+    value = cap("n", alt(*(lit(str(i)) for i in range(10))))
+    inner = seq(word, value) if capture_inside else word
+    part = named("part", inner) if capture_inside else word
+    return seq(*(x for _ in range(gaps) for x in (part, gap)), lit("end"))
+
+
+def test_a_rule_repeated_at_many_places_is_built_once_and_means_the_same() -> None:
+    """The filler words of a learned grammar stand between every two values: spelt out at each gap they
+    made grammars that no size limit admits.  Shared, the rule is one DFA spliced at each use, the
+    language is the same (checked by DFA equality and by matching), and a Matcher compiles it."""
+    from ddl.regular import LangRef, Matcher, share_repeated, size
+    from ddl.regular.ast import walk
+
+    words = [f"word{i}x" for i in range(150)]
+    regex = _filler_grammar(words, 50)
+    assert size(regex) > Limits().max_regex_size  # as written it is refused
+    shared = share_repeated(regex)
+    assert any(isinstance(n, LangRef) for n in walk(shared)) and size(shared) < 5_000
+    matcher = Matcher(shared)
+    text = " ".join(["word3x word7x"] * 50) + " end"
+    assert matcher.matches(text)
+    for wrong in ("word3x word999x end", text.replace("word7x", "word7", 1), text[:-4]):
+        assert not matcher.matches(wrong)
+
+
+def test_sharing_keeps_the_language_and_never_touches_a_part_with_captures() -> None:
+    from ddl.regular import LangRef, share_repeated
+    from ddl.regular import lang as lang_module
+    from ddl.regular.ast import walk
+
+    words = [f"w{i}q" for i in range(120)]
+    regex = _filler_grammar(words, 30, capture_inside=True)
+    old = lang_module.SHARE_ABOVE
+    try:
+        lang_module.SHARE_ABOVE = 0  # share even a small regex, to compare languages
+        small = _filler_grammar(words, 3)
+        shared = share_repeated(small)
+        assert any(isinstance(n, LangRef) for n in walk(shared))
+        assert Lang.from_regex(shared) == Lang.from_regex(small)
+    finally:
+        lang_module.SHARE_ABOVE = old
+    # "part" holds a capture: it stays as written (its inner word rule is shared instead)
+    shared = share_repeated(regex)
+    assert all(n.source is None or not any(type(m).__name__ == "Capture" for m in walk(n.source))
+               for n in walk(shared) if isinstance(n, LangRef))
+    assert sum(1 for n in walk(shared) if type(n).__name__ == "Capture") == 30

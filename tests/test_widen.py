@@ -9,6 +9,8 @@ from pathlib import Path
 
 import llm
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ddl.api import check_source, compile_file
 from ddl.eval import Evaluator
@@ -364,3 +366,99 @@ def test_a_formatted_file_stays_formatted_and_widens_again(served: Registry) -> 
     # Nothing left to learn: the authored file comes back, byte for byte.
     emptied = widen_source(first.source, fam.path, "trip_weather", [], [], others=_others(served, "trip_weather"))
     assert emptied.source == text
+
+
+def test_the_filler_words_are_one_rule_beside_the_learned_one(served: Registry) -> None:
+    """The spotting alternative refers to its filler words by name (`learned_word`), written once above
+    `rule learned` under the same comment, instead of spelling them out at every gap (a five-value family
+    wrote 430 kB that way); removing the learned part removes that rule too."""
+    fam = served.by_name["trip_weather"]
+    text = Path(fam.path).read_text(encoding="utf-8")
+    candidates = [Candidate("tokyo weather 4 days", {"city": "tokyo", "days": 4}, 1),
+                  Candidate("paris weather 2 days", {"city": "paris", "days": 2}, 2)]
+    result, _ = _widen_trip(served, candidates)
+    learned_part = result.source[result.source.index("# Learned by"):]
+    assert learned_part.count("rule learned_word =") == 1 and learned_part.count('"weather"') == 1
+    assert "learned_word" in learned_part[learned_part.index("rule learned ="):]
+    emptied = widen_source(result.source, fam.path, "trip_weather", [], [], others=_others(served, "trip_weather"))
+    assert emptied.source == text and "learned_word" not in emptied.source
+
+
+def test_a_narrowed_alternative_that_differs_only_in_its_word_rule_is_tried(served: Registry) -> None:
+    """Narrowing drops filler words: the narrower alternative has the same source and another word rule.
+    It is a new alternative for the gate (not mistaken for the refused one)."""
+    fam = served.by_name["trip_weather"]
+    text = Path(fam.path).read_text(encoding="utf-8")
+    source = 'learned_word " " city " " number(days) " days"'
+    narrower = Alternative(source, (), (), rules=(("learned_word", '"weather"'),))
+    wide = Alternative(source, (), (), rules=(("learned_word", '"weather" | "hotels"'),),
+                       narrow=lambda witness: narrower)
+    candidates = [Candidate("weather tokyo 4 days", {"city": "tokyo", "days": 4}, 1)]
+    result = widen_source(text, fam.path, "trip_weather", [wide], candidates,
+                          rejected=["hotels tokyo 3 days"], others=_others(served, "trip_weather"))
+    assert result.ok, result.refused
+    assert [r.reason for r in result.refused] == ["accepts 'hotels tokyo 3 days', which feedback rejected"]
+    assert 'rule learned_word = "weather";' in result.source
+    grammar = _widened_grammar(result.source, fam.path, "trip_weather")
+    assert grammar.match("weather paris 2 days").ok and not grammar.match("hotels paris 2 days").ok
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sets(st.permutations("ciadt").flatmap(lambda p: st.integers(1, 5).map(lambda n: tuple(p[:n]))),
+               min_size=1, max_size=8))
+def test_the_orders_people_used_share_their_beginnings_and_mean_the_same(orders: set[tuple[str, ...]]) -> None:
+    """Past three values the spotting alternative writes the orders it saw; written as a trie (orders that
+    begin alike share the beginning) each slot is written once per place, and the language is the union
+    of the orders."""
+    from ddl.regular import Lang
+    from ddl.widen.spot import _orders
+
+    slot = {p: p.upper() for p in "ciadt"}
+    trie = Lang.parse(_orders(orders, slot, "G").replace(" ", ""))
+    assert trie == Lang.parse("|".join("G".join(slot[p] for p in order) for order in orders))
+    for p in "ciadt":  # once per distinct beginning that ends in it, not once per order
+        assert _orders(orders, slot, "G").count(slot[p]) == len({o[:i + 1] for o in orders for i, q in enumerate(o)
+                                                                  if q == p})
+
+
+def test_words_a_value_must_not_be_are_not_the_familys_words() -> None:
+    """The invoice grammar lists the branch kinds ("bug", "feature") only to say a client is none of them:
+    they are not its words (as filler they would let "Bug for #1, 1 by 1" read as a reminder)."""
+    from ddl.types.words import family_words
+
+    module, _ = compile_file(str(ROOT / "examples" / "email.ddl"))
+    assert module is not None
+    found = family_words(module.families["invoice_reminder"])
+    assert {"invoice", "overdue", "reminder", "firm"} <= found
+    assert not {"bug", "feature", "chore", "branch"} & found
+
+
+GREET = '''family greet {
+  "Greet a person by name."
+  param name : Text(max 20, pattern [A-Z] [a-z]+)
+  grammar ignore_case normalize_space { "greet " name }
+  program -> Text = "hi ${name}"
+  example "greet Ann" => { name = "Ann" } => "hi Ann"
+}
+'''
+
+
+def test_a_learned_free_text_value_is_never_another_familys_value(tmp_path: Path) -> None:
+    """A name capture accepts "Bug" (a branch kind of another served family); learned, "greet Bug"-like
+    requests written around it would overlap that family.  The spotting alternative's free-text values
+    exclude the other families' value words (its rule `learned_foreign`)."""
+    path = tmp_path / "greet.ddl"
+    path.write_text(GREET, encoding="utf-8")
+    module, _ = compile_file(str(path))
+    assert module is not None
+    fam = module.families["greet"]
+    grammar = CompiledGrammar(fam, Evaluator(module))
+    candidates = [Candidate("please greet Bob now", {"name": "Bob"}, 1), Candidate("greet Cid now", {"name": "Cid"}, 2)]
+    learned = learn(fam, grammar, candidates, foreign=frozenset({"bug", "paris", "x1"}))
+    general = learned.alternatives[0]
+    assert dict(general.rules)["learned_foreign"] == '"bug" | "paris"'  # "x1" is no word a name could be
+    result = widen_source(GREET, str(path), "greet", learned.alternatives, candidates)
+    assert result.ok, result.refused
+    widened = _widened_grammar(result.source, str(path), "greet")
+    _assert_parses(widened, [("please greet Dan now", {"name": "Dan"}), ("greet Eve now", {"name": "Eve"})])
+    assert not widened.match("please greet Bug now").ok and not widened.match("greet Paris now").ok

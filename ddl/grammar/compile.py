@@ -70,6 +70,7 @@ from ddl.regular import (
     opt,
     rep,
     seq,
+    share_repeated,
 )
 from ddl.regular import ignore_case as fold_case
 from ddl.regular.ast import Tag, rename_captures
@@ -184,8 +185,10 @@ class CompiledGrammar:
         self.captures: dict[str, CaptureSpec] = {}
         self._restrictions: dict[tuple[str, A.Regex], int] = {}
         regex = convert_regex(grammar.body, self._capture)
-        self.plain_regex: Regex = regex  # as written: what samples and renderings are drawn from
-        self.regex: Regex = self.fold(regex)
+        # Rules used at many places (a learned grammar's filler words) are built once: share_repeated.
+        self._share = _reuses_a_rule(grammar.decl)
+        self.plain_regex: Regex = self._shared(regex)  # as written: what samples are drawn from
+        self.regex: Regex = self._shared(self.fold(regex))
         # `except R`: the family's language is body − R (R captures nothing; the checker ensures it).
         self.plain_excluded: Regex | None = (convert_regex(grammar.excluded, self._capture)
                                              if grammar.excluded is not None else None)
@@ -203,6 +206,9 @@ class CompiledGrammar:
     def __reduce__(self) -> tuple[Any, ...]:
         # Rebuilt from its family (value forms hold functions, which do not pickle).
         return (_rebuild_grammar, (self.family, self.evaluator, self.limits))
+
+    def _shared(self, regex: Regex) -> Regex:
+        return share_repeated(regex, self.limits) if self._share else regex
 
     # ------------------------------------------------------------------ captures
 
@@ -438,7 +444,7 @@ class CompiledGrammar:
 
         view = convert_regex(self.checked.body, capture)
         names = {name: spec.param for name, spec in self.captures.items() if not spec.is_const}
-        return rename_captures(self.fold(view), names), sorted(keyed)
+        return self._shared(rename_captures(self.fold(view), names)), sorted(keyed)
 
     def convert_param(self, param: str, text: str) -> Value:
         """The value ``text`` denotes for ``param``, through whichever of its captures accepts it."""
@@ -684,6 +690,23 @@ class CompiledGrammar:
 
     def _captured(self, param: str) -> bool:
         return any(s.param == param for s in self.captures.values())
+
+
+def _reuses_a_rule(decl: A.GrammarDecl) -> bool:
+    """Whether the grammar as written refers to one of its rules (or an imported one) more than once: only
+    then can its expanded regex repeat a rule's body (read on the source, which is small, not the expansion)."""
+    rules = {r.name for r in decl.rules}
+    seen: set[tuple[str | None, str]] = set()
+    stack: list[A.Regex] = [decl.body, *(r.body for r in decl.rules)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (A.RRef, A.RCall)) and (node.module is not None or node.name in rules):
+            key = (getattr(node, "module", None), node.name)
+            if key in seen:
+                return True
+            seen.add(key)
+        stack.extend(regex_children(node))
+    return False
 
 
 def _rebuild_grammar(family: CheckedFamily, evaluator: Any, limits: Limits) -> CompiledGrammar:

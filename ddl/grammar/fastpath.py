@@ -391,6 +391,8 @@ class _Translator:
             self.groups.append((group, node.name))
             self.inner_of[group] = node.inner
             return f"(?P<{group}>" + self.tr(node.inner, group, follow, in_loop) + ")"
+        if isinstance(node, LangRef) and node.source is not None:  # a shared rule: spelt out as written
+            return self.tr(node.source, inside_capture, follow, in_loop)
         if isinstance(node, (Intersect, Complement, Difference, LangRef)):
             if inside_capture is None:
                 raise _NoFastPath

@@ -20,6 +20,7 @@ from ddl.files import write_atomic
 from ddl.grammar.router import RoutedFamily
 from ddl.handler.records import HandlerError
 from ddl.handler.registry import Registry
+from ddl.types.words import value_words
 from ddl.widen.gate import GateResult, WidenError, authored_grammar, has_learned_rule, widen_source
 from ddl.widen.learn import Candidate, Learned, learn
 from ddl.widen.propose import propose
@@ -94,7 +95,8 @@ def widen_family(registry: Registry, store: Any, family: str, *, method: str = "
         except WidenError as err:
             return WidenReport(family, str(path), method, len(candidates), Learned((), ()), None, message=str(err))
         answered = [u for u in answered_by(store, family, rejected) if authored.match(u).ok]
-        learned = learn(served.checked, grammar, candidates, answered)
+        foreign = frozenset(w for f in registry.served if f.name != family for w in value_words(f.checked))
+        learned = learn(served.checked, grammar, candidates, answered, foreign)
     report = WidenReport(family, str(path), method, len(candidates), learned, None)
     if not learned.alternatives and not has_learned_rule(served.checked):
         why = "no candidates" if not candidates else "no candidate could be aligned with θ"

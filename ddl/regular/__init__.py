@@ -83,7 +83,7 @@ from ddl.regular.errors import (
     RegexTooLarge,
     RegularError,
 )
-from ddl.regular.lang import Lang
+from ddl.regular.lang import Lang, share_repeated
 from ddl.regular.match import Matcher
 from ddl.regular.multi import LangSet, Overlap, SearchTooLarge, overlaps
 from ddl.regular.parse import chars, parse
@@ -146,6 +146,7 @@ __all__ = [
     "plus",
     "rep",
     "seq",
+    "share_repeated",
     "size",
     "star",
     "to_pattern",

@@ -134,9 +134,15 @@ class Capture(_Node):
 
 @attrs.frozen
 class LangRef(_Node):
-    """A prebuilt language spliced into a regex (no captures inside)."""
+    """A prebuilt language spliced into a regex (no captures inside).
+
+    ``source``: the regex it was built from, when there is one (:func:`ddl.regular.lang.share_repeated`),
+    so that a translation to another engine (the Python ``re`` fast path) can still spell it out; it takes
+    no part in equality, which is the language's.
+    """
 
     lang: Lang
+    source: Regex | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(cache_hash=True)  # trees are hashed as memo keys; hash once

@@ -45,14 +45,18 @@ from ddl.regular.ast import (
     Regex,
     Repeat,
     Star,
+    Tag,
     case_closure,
+    children,
     lit,
+    size,
     walk,
+    with_children,
 )
 from ddl.regular.charset import CharSet
 from ddl.regular.dfa import DFA, determinize, minimize, product, search, shortest
 from ddl.regular.errors import DEFAULT_LIMITS, AutomatonTooLarge, Limits
-from ddl.regular.nfa import Embedder, Prog, compile_regex, reverse_dfa_prog
+from ddl.regular.nfa import Embedder, Prog, _splice_plan, compile_regex, reverse_dfa_prog
 from ddl.regular.parse import parse
 from ddl.regular.partition import Partition
 
@@ -70,6 +74,64 @@ def embedder(limits: Limits, allow_captures: bool = True) -> Embedder:
         return _embedded_dfa(node, limits)
 
     return embed
+
+
+SHARE_ABOVE = 20_000  # a regex this size or smaller is left as it is: the pass would cost more than it saves
+SHARE_MIN_PART = 64  # a repeated part smaller than this is cheaper inline than as a spliced DFA
+
+
+def _larger_than(node: Regex, bound: int) -> bool:
+    """Whether ``node`` has more than ``bound`` nodes (stops counting there; no hashing, unlike ``size``)."""
+    count = 0
+    for _ in walk(node):
+        count += 1
+        if count > bound:
+            return True
+    return False
+
+
+def share_repeated(node: Regex, limits: Limits = DEFAULT_LIMITS) -> Regex:
+    """``node`` with every capture-free named part (a grammar rule) that occurs more than once built once,
+    as a minimal DFA (:class:`LangRef`, keeping its ``source``), when that is smaller than the part.
+
+    A rule used at many places — a learned grammar's filler words between every two values — is
+    otherwise compiled again at each place: the regex, and the NFA built from it, grow with every use,
+    and a grammar of a few thousand characters passes the size limits.  The language is unchanged (the
+    DFA accepts exactly the part's language), and so are captures and θ (the part has none).  The part's
+    label stays around it, so a construction that grows too large still names the rule.
+    """
+    if not _larger_than(node, SHARE_ABOVE):
+        return node
+    counts: dict[Regex, int] = {}
+    for n in walk(node):
+        if isinstance(n, Named):
+            counts[n] = counts.get(n, 0) + 1
+    built: dict[Regex, Regex] = {}
+    for part, count in counts.items():
+        assert isinstance(part, Named)
+        inner = part.inner
+        if count < 2 or size(inner) < SHARE_MIN_PART or any(isinstance(n, (Capture, Tag)) for n in walk(inner)):
+            continue
+        try:
+            dfa = _embedded_dfa(inner, limits)
+        except AutomatonTooLarge:
+            continue  # its DFA is larger than the limits allow: inline, as written
+        plan = _splice_plan(dfa)
+        if len(plan) + sum(len(edges) for _, edges, _ in plan) < size(inner):
+            built[part] = Named(part.label, LangRef(Lang(dfa, limits), source=inner))
+    if not built:
+        return node
+
+    def rebuild(n: Regex) -> Regex:
+        if isinstance(n, Named) and n in built:
+            return built[n]
+        kids = children(n)
+        if not kids:
+            return n
+        new = tuple(rebuild(k) for k in kids)
+        return with_children(n, new) if any(a is not b for a, b in zip(new, kids)) else n
+
+    return rebuild(node)
 
 
 @functools.lru_cache(maxsize=1024)

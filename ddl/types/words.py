@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from ddl.syntax.ast import RLit, RRef, RSeq, RSet
-from ddl.tree import children, nodes
+from ddl.syntax.ast import GrammarDecl, RCall, RLit, RNot, RRef, RSeq, RSet
+from ddl.tree import children
 from ddl.types.checked import CheckedFamily
 from ddl.types.model import EnumT, ListT, OptionT
 
@@ -28,22 +28,49 @@ def words(text: str) -> list[str]:
     return [w.casefold() for w in _WORD.findall(text)]
 
 
+def value_words(family: CheckedFamily) -> frozenset[str]:
+    """The words of the family's enum values (names, display texts, aliases), case-folded."""
+    found: set[str] = set()
+    for p in family.params:
+        t = p.type.inner if isinstance(p.type, OptionT) else p.type
+        t = t.elem if isinstance(t, ListT) else t
+        if isinstance(t, EnumT):
+            for text in (*t.variants, *t.displays, *(a for group in t.aliases for a in group)):
+                found.update(words(text.replace("_", " ")))
+    return frozenset(found)
+
+
 def family_words(family: CheckedFamily) -> frozenset[str]:
     """The grammar's literals (the family's own block, not imported rules), the enum values' names,
     display texts and aliases, and the family's and parameters' names, case-folded."""
     found: set[str] = set(words(family.name.replace("_", " ")))
     for p in family.params:
         found.update(words(p.name.replace("_", " ")))
-        t = p.type.inner if isinstance(p.type, OptionT) else p.type
-        t = t.elem if isinstance(t, ListT) else t
-        if isinstance(t, EnumT):
-            for text in (*t.variants, *t.displays, *(a for group in t.aliases for a in group)):
-                found.update(words(text.replace("_", " ")))
+    found |= value_words(family)
     if family.grammar is not None:
-        for node in nodes(family.grammar.decl):
-            if type(node).__name__ == "RLit":
-                found.update(words(node.text))
+        found |= _grammar_words(family.grammar.decl)
     return frozenset(found)
+
+
+def _grammar_words(decl: GrammarDecl) -> set[str]:
+    """The words of the literals a request of the grammar may say: from its body, through its own rules,
+    but not under ``~`` (nor in ``except``): the words a value must not be ("a client is no keyword:
+    bug, feature") are not the family's words."""
+    rules = {rule.name: rule.body for rule in decl.rules}
+    found: set[str] = set()
+    seen: set[str] = set()
+    stack: list[object] = [decl.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, RNot):
+            continue
+        if isinstance(node, RLit):
+            found.update(words(node.text))
+        elif isinstance(node, (RRef, RCall)) and node.module is None and node.name in rules and node.name not in seen:
+            seen.add(node.name)
+            stack.append(rules[node.name])
+        stack.extend(children(node))
+    return found
 
 
 def setting_words(family: CheckedFamily) -> frozenset[str]:

@@ -98,9 +98,11 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
     formatted = format_source(base, path)[0] == base  # once: the widened text is then written formatted too
     current = _family_grammar(text, path, family)
     base_grammar = current if base == text else _family_grammar(base, path, family)
-    by_alt = {a.source: a for a in alternatives}
+    # Alternatives are told apart by their source and the helper rules it refers to (a narrowed spotting
+    # alternative differs from its parent only in its filler words' rule).
+    by_alt = {_key(a): a for a in alternatives}
     theta_of = {c.utterance: c.theta for c in candidates}
-    keep = list(dict.fromkeys(a.source for a in alternatives))
+    keep = list(dict.fromkeys(_key(a) for a in alternatives))
     refused: list[Refusal] = []
     langs: dict[str, Lang] = {}
     general: set[str] = set()
@@ -108,7 +110,8 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
 
     def alt_lang(source: str) -> Lang:
         if source not in langs:
-            variant = _with_learned(base, path, family, [source], only=True)
+            variant = _with_learned(base, path, family, [by_alt[source].source], only=True,
+                                    rules=by_alt[source].rules)
             grammar = _family_grammar(variant, path, family)
             langs[source] = grammar.lang
         return langs[source]
@@ -117,22 +120,22 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
         for source in which:
             if source in keep:
                 keep.remove(source)
-                refused.append(Refusal(source, reason))
+                refused.append(Refusal(by_alt[source].source, reason))
                 narrow = by_alt[source].narrow if narrowed[0] < MAX_NARROWINGS else None
                 narrower = narrow(witness) if narrow is not None and witness is not None else None
-                if narrower is not None and narrower.source not in by_alt:  # a general one, minus what broke it
+                if narrower is not None and _key(narrower) not in by_alt:  # a general one, minus what broke it
                     narrowed[0] += 1
-                    by_alt[narrower.source] = narrower
-                    general.add(narrower.source)
-                    general.update(p.source for p in narrower.parts)
-                    keep.append(narrower.source)
-                    prepare(narrower.source)
+                    by_alt[_key(narrower)] = narrower
+                    general.add(_key(narrower))
+                    general.update(_key(p) for p in narrower.parts)
+                    keep.append(_key(narrower))
+                    prepare(_key(narrower))
                     continue
                 for part in by_alt[source].parts:  # a merged alternative: try what it generalized, one by one
-                    if part.source not in by_alt:
-                        by_alt[part.source] = part
-                        keep.append(part.source)
-                        prepare(part.source)
+                    if _key(part) not in by_alt:
+                        by_alt[_key(part)] = part
+                        keep.append(_key(part))
+                        prepare(_key(part))
 
     def blame(suspects: list[str]) -> list[str]:
         """Of the alternatives that accept a witness, the general ones when there are any: a literal
@@ -157,13 +160,14 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
         prepare(source)
     # Alternatives proposed without phrasings of their own (a spotting alternative, a model's rule) and
     # their fallbacks: the general ones, dropped first when a check fails without naming a culprit.
-    general.update({a.source for a in alternatives if not a.utterances} | {
-        p.source for a in alternatives for p in a.parts if not p.utterances})
+    general.update({_key(a) for a in alternatives if not a.utterances} | {
+        _key(p) for a in alternatives for p in a.parts if not p.utterances})
     for _ in range(MAX_ROUNDS):
         if not keep:
             break
-        new_text = _with_learned(base, path, family, keep, note=_note([by_alt[s] for s in keep]),
-                                 as_formatted=formatted)
+        new_text = _with_learned(base, path, family, [by_alt[s].source for s in keep],
+                                 note=_note([by_alt[s] for s in keep]),
+                                 as_formatted=formatted, rules=_rules([by_alt[s] for s in keep]))
         # Compiled first, proved last: the checks 2-4 below are cheap next to `ddl check`'s obligations
         # and refuse most rounds, so a round they refuse costs no proof.
         module, diagnostics = compile_source(new_text, path)
@@ -174,6 +178,12 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
                                + "; ".join(errors), base=base, path=path)
         evaluator = Evaluator(module)
         grammar = CompiledGrammar(fam, evaluator)
+        try:
+            grammar.matcher  # noqa: B018 - built here: past the limits, no candidate could be told apart
+        except RegularError as err:
+            # Together the alternatives grow past what one grammar may be; what grows it is the general ones.
+            drop(blame(list(keep)), f"the widened grammar does not compile within the limits: {err}")
+            continue
         # 2. every candidate parses to its θ
         bad: list[tuple[str, str, str]] = []
         for source in keep:
@@ -230,9 +240,10 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
                                f"the widened grammar no longer accepts {lost!r}, which the authored one does",
                                base=base, path=path)
         keep, new_text = _without_subsumed(keep, general, by_alt, alt_lang, base_grammar, new_text,
-                                           lambda sources: _with_learned(base, path, family, sources,
-                                                                         note=_note([by_alt[s] for s in sources]),
-                                                                         as_formatted=formatted),
+                                           lambda sources: _with_learned(
+                                               base, path, family, [by_alt[s].source for s in sources],
+                                               note=_note([by_alt[s] for s in sources]),
+                                               as_formatted=formatted, rules=_rules([by_alt[s] for s in sources])),
                                            path)
         admitted = tuple(by_alt[s] for s in keep)
         checks = ("L(G) ⊆ L(G'): every utterance the authored grammar accepts is still accepted",
@@ -275,7 +286,7 @@ def _refuse_all(family: str, text: str, alternatives: Sequence[Alternative], ref
     grammar, which ``ddl check`` must still pass): the learned rule only ever holds what the current
     candidates prove, so a phrasing whose candidates are gone, or that no longer passes, goes too."""
     done = {r.alternative for r in refused}
-    rest = [Refusal(a.source, message) for a in alternatives if a.source not in done and a.source in keep]
+    rest = [Refusal(a.source, message) for a in alternatives if a.source not in done and _key(a) in keep]
     if base is not None and base != text and check_source(base, path).ok:
         checks = ("the learned rule is removed: the grammar is the authored one again",
                   "ddl check: every obligation of the module proved")
@@ -356,11 +367,16 @@ def _decls(text: str, path: str, family: str) -> tuple[A.FamilyDecl, A.GrammarDe
 
 
 def _learned_span(text: str, grammar: A.GrammarDecl) -> tuple[int, int] | None:
-    """Where the learned rule (with its comment line) sits, if the grammar has one."""
-    rule = next((r for r in grammar.rules if r.name == LEARNED_RULE), None)
-    if rule is None:
+    """Where the learned rule (with its comment line and the helper rules written above it) sits, if the
+    grammar has one."""
+    at = next((i for i, r in enumerate(grammar.rules) if r.name == LEARNED_RULE), None)
+    if at is None:
         return None
-    start = text.rfind("\n", 0, rule.span.start) + 1
+    rule = first = grammar.rules[at]
+    while at > 0 and grammar.rules[at - 1].name.startswith(LEARNED_RULE + "_"):  # its helpers (learned_word)
+        at -= 1
+        first = grammar.rules[at]
+    start = text.rfind("\n", 0, first.span.start) + 1
     above = text.rfind("\n", 0, max(start - 1, 0)) + 1
     if text[above:start].strip().startswith(LEARNED_COMMENT):
         start = above
@@ -416,17 +432,35 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
+def _key(alternative: Alternative) -> str:
+    """What tells alternatives apart: the source, and the helper rules when it has any."""
+    return alternative.source + "".join(f"\n{name} = {body}" for name, body in alternative.rules)
+
+
+def _rules(alternatives: Sequence[Alternative]) -> tuple[tuple[str, str], ...]:
+    """The helper rules the alternatives refer to (each once)."""
+    out: dict[str, str] = {}
+    for alternative in alternatives:
+        for name, body in alternative.rules:
+            if out.setdefault(name, body) != body:
+                # One general alternative at a time carries them (a narrowed one replaces its parent).
+                raise WidenError(f"two learned alternatives define the rule {name} differently")
+    return tuple(out.items())
+
+
 def _with_learned(base: str, path: str, family: str, sources: Sequence[str], *, only: bool = False,
-                  note: str = "", as_formatted: bool = False) -> str:
-    """``base`` (an authored grammar) with a learned rule of ``sources``; ``only``: the body is just that rule;
-    ``as_formatted``: written as ``ddl fmt`` writes it (for a base that is)."""
+                  note: str = "", as_formatted: bool = False, rules: Sequence[tuple[str, str]] = ()) -> str:
+    """``base`` (an authored grammar) with a learned rule of ``sources`` (and the helper ``rules`` they refer
+    to, written above it); ``only``: the body is just that rule; ``as_formatted``: written as ``ddl fmt``
+    writes it (for a base that is)."""
     _, grammar = _decls(base, path, family)
     body_start, body_end = grammar.body.span.start, grammar.body.span.end
     line_start = base.rfind("\n", 0, body_start) + 1
     indent = " " * (body_start - line_start) if not base[line_start:body_start].strip() else "    "
     alternatives = f"\n{indent}  | ".join(sources)
     rule = (f"{indent}{LEARNED_COMMENT}{note}; checked like the rest of the family (spec/widen.md).\n"
-            f"{indent}rule {LEARNED_RULE} = {alternatives};\n")
+            + "".join(f"{indent}rule {name} = {body};\n" for name, body in rules)
+            + f"{indent}rule {LEARNED_RULE} = {alternatives};\n")
     body = base[body_start:body_end]
     new_body = LEARNED_RULE if only else f"({body}) | {LEARNED_RULE}"
     if base[line_start:body_start].strip():  # the body shares its line with something: start a new line

@@ -55,6 +55,8 @@ class Alternative:
     parts: tuple[Alternative, ...] = ()  # a merged alternative: the ones it generalizes (tried if it is refused)
     # A narrower alternative, given an utterance the gate showed this one gets wrong (None: nothing to narrow).
     narrow: Callable[[str], Alternative | None] | None = attrs.field(default=None, eq=False, repr=False)
+    # Rules the source refers to, written beside the learned rule: (name, body), e.g. the filler words.
+    rules: tuple[tuple[str, str], ...] = ()
 
 
 @attrs.frozen
@@ -196,7 +198,7 @@ class Aligner:
 
 
 def learn(family: CheckedFamily, grammar: CompiledGrammar, candidates: Sequence[Candidate],
-          answered: Sequence[str] = ()) -> Learned:
+          answered: Sequence[str] = (), foreign: frozenset[str] = frozenset()) -> Learned:
     """Alternatives for the candidates, and the ones that did not align.
 
     ``answered`` are requests the grammar already answered (the handler's ledger): how the family's
@@ -251,7 +253,8 @@ def learn(family: CheckedFamily, grammar: CompiledGrammar, candidates: Sequence[
     # would refuse one word per round).
     spotter = Spotter(taught, aligner.param_of, aligner.type_of,
                       frozenset(aligner.defaults), aligner.accepts, family_words(family),
-                      ignore_case=grammar.ignore_case, exclude=unsafe | setting_words(family))
+                      ignore_case=grammar.ignore_case, exclude=unsafe | setting_words(family),
+                      foreign=foreign - family_words(family))
     general = _spotted(spotter, tuple(c.query_id for group in shapes.values() for c in group
                                       if c.query_id is not None)) \
         if shaped and len(taught) >= MIN_SPOTTING else None
@@ -275,7 +278,7 @@ def _spotted(spotter: Spotter, ids: tuple[int, ...]) -> Alternative | None:
         narrower = spotter.narrowed(witness)
         return _spotted(narrower, ids) if narrower is not None else None
 
-    return Alternative(source, ids, (), parts=parts, narrow=narrow)
+    return Alternative(source, ids, (), parts=parts, narrow=narrow, rules=spotter.rules())
 
 
 def _alternative(source: str, group: Sequence[Candidate]) -> Alternative:

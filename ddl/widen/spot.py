@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import attrs
 
@@ -66,6 +67,8 @@ FRAME = frozenset("""
     show tell give get find list provide fetch let help know see look
 """.split())
 ARTICLES = frozenset({"a", "an"})
+WORD_RULE = "learned_word"  # the rule of the filler words, written beside the learned rule
+FOREIGN_RULE = "learned_foreign"  # the other served families' value words, which a free-text value never is
 MAX_WORD = 24  # a longer "word" is a value or noise, not filler
 MAX_WORDS = 400  # filler vocabulary cap (the most frequent words are kept)
 MAX_ANY_ORDER = 3  # any_order of k values writes k! orders; past 3, only the orders seen are kept
@@ -155,6 +158,41 @@ def restricted(capture: str, filler: str, sep: str) -> str:
     return f"({capture} & ~({filler} | {filler} {sep} .* | .* {sep} {filler}))"
 
 
+def _orders(orders: Iterable[tuple[str, ...]], slot: Mapping[str, str], between: str) -> str:
+    """The values in the orders people used, as a trie: orders that begin alike share their beginning, so
+    each value's slot is written once per place it takes, not once per order (the same language)."""
+    trie: dict[str, Any] = {}
+    for order in orders:
+        node = trie
+        for param in order:
+            node = node.setdefault(param, {})
+        node[""] = {}  # an order ends here
+
+    def render(node: dict[str, Any]) -> str:
+        out = []
+        for param in sorted(p for p in node if p):
+            child = node[param]
+            rest = render(child) if any(child) else ""
+            tail = f" ({between} {rest})" + ("?" if "" in child else "") if rest else ""
+            out.append(slot[param] + tail)
+        return "(" + " | ".join(out) + ")"
+
+    return render(trie)
+
+
+def _factored(capture: str, lefts: set[str], rights: set[str], bare: bool) -> str:
+    """A value's slot with any of the cues seen on its left, its right, or both: ``L capture R? | capture R``
+    (``L? capture R?`` when it may stand bare).  The capture is written once or twice, not once per pair
+    of cues: a free-text capture is a large automaton (it excludes the filler words), spliced at each use."""
+    left = "(" + " | ".join(quote_text(c) for c in sorted(lefts)) + ")" if lefts else ""
+    right = "(" + " | ".join(quote_text(c) for c in sorted(rights)) + ")" if rights else ""
+    if bare:
+        return " ".join(p for p in (left + "?" if left else "", capture, right + "?" if right else "") if p)
+    if left and right:
+        return f"{left} {capture} {right}? | {capture} {right}"
+    return f"{left} {capture}" if left else f"{capture} {right}"
+
+
 @attrs.frozen
 class Spotter:
     """The spotting alternative for aligned phrasings, and how to narrow it when the gate refuses it.
@@ -176,6 +214,7 @@ class Spotter:
     ignore_case: bool = True
     strict: bool = False
     exclude: frozenset[str] = frozenset()
+    foreign: frozenset[str] = frozenset()  # the other served families' value words
 
     def narrowed(self, witness: str) -> Spotter | None:
         """The spotter without the filler words of ``witness`` (an utterance the gate showed parses
@@ -193,6 +232,11 @@ class Spotter:
         counts = word_counts(self._fold(v) for shape in self.shapes for k, v in shape if k == "text")
         rarest = min(suspects, key=lambda w: (counts.get(w, 0), w))
         return attrs.evolve(self, exclude=self.exclude | {rarest})
+
+    def _spellings(self, word: str) -> tuple[str, ...]:
+        """How a filler word may be written in an utterance: in any case under ``ignore_case`` ("Bug", "BUG"),
+        which a Text capture's own pattern (names start with a capital) may accept though "bug" it does not."""
+        return (word, word.capitalize(), word.upper()) if self.ignore_case else (word,)
 
     def _fold(self, text: str) -> str:
         return text.lower() if self.ignore_case else text
@@ -222,6 +266,23 @@ class Spotter:
     def _sources(self) -> list[str]:
         return sorted({v for shape in self.shapes for k, v in shape if k == "capture"})
 
+    def word_rule(self) -> str:
+        """The body of the rule :data:`WORD_RULE` that :meth:`source` refers to: the filler words."""
+        return " | ".join(quote_text(w) for w in sorted(self.vocabulary()))
+
+    def rules(self) -> tuple[tuple[str, str], ...]:
+        """The helper rules :meth:`source` refers to (name, body): the filler words and, when a free-text
+        value could be one of them, the other served families' value words (a name that is another
+        family's value, "Bug", lets a request of that family read as this one's: "Bug for #1, 1 by 1")."""
+        foreign = self._foreign_values()
+        return ((WORD_RULE, self.word_rule()),) + (
+            ((FOREIGN_RULE, " | ".join(quote_text(w) for w in foreign)),) if foreign else ())
+
+    def _foreign_values(self) -> list[str]:
+        texts = [src for src in self._sources() if isinstance(self.type_of[self.param_of[src]], TextT)]
+        return sorted(w for w in self.foreign if _WORD.fullmatch(w) and len(w) <= MAX_WORD
+                      and any(self.accepts(src, s) for src in texts for s in self._spellings(w)))
+
     def source(self) -> str | None:
         """The alternative in DDL grammar syntax, or None when there is too little to generalize from
         (fewer than two phrasings, no filler, or a parameter that must be given but was never seen)."""
@@ -238,7 +299,10 @@ class Spotter:
         articles = "(" + " | ".join(quote_text(a) for a in sorted(ARTICLES & set(vocabulary))) + ")"
         wrapped = {src: f"({src} & ~{articles})" for src in valued
                    if any(accepts(src, a) for a in ARTICLES & set(vocabulary))}
-        filler_word = "(" + " | ".join(quote_text(w) for w in sorted(vocabulary)) + ")"
+        # The words are written once, as a rule of their own (WORD_RULE, :meth:`word_rule`): written out
+        # at every gap they made a grammar of hundreds of kilobytes that no limit admits.
+        filler_word = WORD_RULE
+        text_words = f"({WORD_RULE} | {FOREIGN_RULE})" if self._foreign_values() else WORD_RULE
         seps = separators(self._fold(v) for shape in shapes for k, v in shape if k == "text")
         sep = "(" + " | ".join(quote_text(s) for s in seps) + ")" if len(seps) > 1 else quote_text(seps[0])
         # A value that cannot be a filler word names itself (an enum spelling, a date, a path): it needs no cue.
@@ -247,31 +311,39 @@ class Spotter:
         names_itself = {src: str(type_of[param_of[src]]) not in shared and (
                             isinstance(type_of[param_of[src]], EnumT)
                             or (isinstance(type_of[param_of[src]], TextT)
-                                and not any(accepts(src, w) for w in vocabulary)))
+                                and not any(accepts(src, s) for w in vocabulary for s in self._spellings(w))))
                         for src in sources}
         slots: dict[str, set[str]] = {}
+        cues: dict[tuple[str, str], tuple[set[str], set[str], list[bool]]] = {}
         for shape in shapes:
             pieces = [(k, fold(v) if k == "text" else v) for k, v in shape if k != "end"]
             for i, (kind, source) in enumerate(pieces):
                 if kind != "capture":
                     continue
                 param = param_of[source]
-                capture = restricted(source, filler_word, sep) if isinstance(type_of[param], TextT) \
+                capture = restricted(source, text_words, sep) if isinstance(type_of[param], TextT) \
                     else wrapped.get(source, source)
                 before = pieces[i - 1][1] if i > 0 and pieces[i - 1][0] == "text" else ""
                 after = pieces[i + 1][1] if i + 1 < len(pieces) and pieces[i + 1][0] == "text" else ""
                 lc, rc = left_cue(before), right_cue(after)
                 forms = slots.setdefault(param, set())
+                bare = names_itself[source] or not (lc or rc)
+                if not strict:  # any cue seen on a side, or none on one side: see _factored
+                    seen = cues.setdefault((param, capture), (set(), set(), [False]))
+                    seen[0].update([lc] if lc else [])
+                    seen[1].update([rc] if rc else [])
+                    seen[2][0] = seen[2][0] or bare
+                    continue
                 if lc and rc:
                     forms.add(f"{quote_text(lc)} {capture} {quote_text(rc)}")
-                    if not strict:
-                        forms.update({f"{quote_text(lc)} {capture}", f"{capture} {quote_text(rc)}"})
                 elif lc:
                     forms.add(f"{quote_text(lc)} {capture}")
                 elif rc:
                     forms.add(f"{capture} {quote_text(rc)}")
-                if names_itself[source] or not (lc or rc):
+                if bare:
                     forms.add(capture)
+        for (param, capture), (lefts, rights, any_bare) in cues.items():
+            slots[param].add(_factored(capture, lefts, rights, any_bare[0]))
         optional = self.optional
         required = [p for p in type_of if p not in optional]
         if any(p not in slots for p in required):
@@ -282,9 +354,10 @@ class Spotter:
             parts = [slot[p] + ("?" if p in optional else "") for p in sorted(slot, key=lambda p: (p in optional, p))]
             if all(p.endswith("?") for p in parts):
                 return None  # any_order needs one part that is given
-            body = f"any_order({', '.join(parts)}, sep = {between})"
+            # One value needs no order (and any_order takes two parts at least).
+            body = parts[0] if len(parts) == 1 else f"any_order({', '.join(parts)}, sep = {between})"
         else:
             # More values than any_order can permute at a checkable size: the orders people used.
-            orders = sorted({tuple(dict.fromkeys(param_of[v] for k, v in shape if k == "capture")) for shape in shapes})
-            body = "(" + " | ".join(f" {between} ".join(slot[p] for p in order) for order in orders) + ")"
+            orders = {tuple(dict.fromkeys(param_of[v] for k, v in shape if k == "capture")) for shape in shapes}
+            body = _orders(orders, slot, between)
         return f"({filler_word} {sep})* {body} ({sep} {filler_word})* (\"?\" | \".\" | \"!\")?"
