@@ -21,6 +21,7 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from ledger_records import record as _record
 from starlette.responses import JSONResponse
 
 from ddl.handler import store as store_module
@@ -112,14 +113,6 @@ def test_the_access_log_line_is_the_one_log_event_writes() -> None:
         line.pop("time")
     assert lines[0] == lines[2] and lines[1] == lines[3] and lines[1]["level"] == "warning"
     assert buffer.getvalue().isascii()
-
-
-def _record(utterance: str, **kw: Any) -> QueryRecord:
-    fields: dict[str, Any] = {"ts": 1_700_000_000.5, "utterance": utterance, "source": "deterministic",
-                              "latency_ms": 0.25, "family": "books", "family_version": "v1",
-                              "theta": {"count": 3}, "output": ["The Big Sleep"]}
-    fields.update(kw)
-    return QueryRecord(**fields)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

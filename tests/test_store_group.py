@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ledger_records import record as _record
 
-from ddl.handler.records import HandlerError, QueryRecord, StoreError
+from ddl.handler.records import HandlerError, StoreError
 from ddl.handler.store import Store, open_store
 
 THREADS = 12
@@ -29,14 +30,6 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "ledger.sqlite3")
     return str(request.getfixturevalue("fresh_postgres_url"))
-
-
-def _record(utterance: str, **kw: Any) -> QueryRecord:
-    fields: dict[str, Any] = {"ts": 1_700_000_000.5, "utterance": utterance, "source": "deterministic",
-                              "latency_ms": 0.25, "family": "books", "family_version": "v1",
-                              "theta": {"count": 3}, "output": ["The Big Sleep"]}
-    fields.update(kw)
-    return QueryRecord(**fields)
 
 
 def _count_inserts(store: Store) -> list[int]:

@@ -33,7 +33,6 @@ applications.
 from __future__ import annotations
 
 import abc
-import asyncio
 import json
 import logging
 import os
@@ -48,7 +47,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from ddl.files import make_private_dir
 from ddl.handler.records import (
@@ -60,6 +59,9 @@ from ddl.handler.records import (
     QueryRecord,
     StoreError,
 )
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "MAX_CANDIDATE_THETA",
@@ -414,6 +416,8 @@ class Store(abc.ABC):
         """:meth:`submit_query` for a coroutine: the new id, once the row is committed, awaited on
         the running event loop without holding a thread (a store error is raised as by
         record_query).  The writer wakes the loop once per group commit, not once per record."""
+        import asyncio  # deferred: only the service commits from an event loop; `ddl handle` never loads asyncio
+
         loop = asyncio.get_running_loop()
         with self._group:
             hand_over = self._hand_overs.get(loop)

@@ -545,7 +545,7 @@ def _add_trie(nfa: _NFATables, indices: list[int], seqs: Sequence[tuple[Regex, .
                     raise AutomatonTooLarge("NFA compilation", limits.max_nfa_states, "NFA states")
             else:
                 sizes.append((after, n + hi - lo))
-    live = _live_any(prog)
+    live = live_states(prog, (q for q, k in enumerate(prog.kind) if k == MATCH))
     # Groups: the languages each edge's states still lead to (a language whose rest is ∅ is not
     # alive there, as in its own NFA).  A node with one live way on shares that way's group.
     groups = nfa.groups
@@ -571,23 +571,6 @@ def _add_trie(nfa: _NFATables, indices: list[int], seqs: Sequence[tuple[Regex, .
     for t, split in splits:
         owner[split] = t.group
     nfa.add(prog, owner, None if len(live) == len(prog.kind) else live)
-
-
-def _live_any(prog: Prog) -> set[int]:
-    """The states from which some MATCH state is reachable."""
-    rev: list[list[int]] = [[] for _ in prog.kind]
-    for s, k in enumerate(prog.kind):
-        for t in prog.eps_successors(s) if k != CHAR else (prog.out[s],):
-            rev[t].append(s)
-    live = {q for q, k in enumerate(prog.kind) if k == MATCH}
-    stack = list(live)
-    while stack:
-        t = stack.pop()
-        for s in rev[t]:
-            if s not in live:
-                live.add(s)
-                stack.append(s)
-    return live
 
 
 class _OverlapSearch(Generic[K]):

@@ -40,7 +40,7 @@ state of ``node`` followed by ``next``.  Notes on shapes chosen for matching:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from ddl.regular.ast import (
@@ -159,14 +159,15 @@ class Prog:
         return _EMPTY_OUTS
 
 
-def live_states(prog: Prog) -> set[int]:
-    """States from which MATCH is reachable (∅ fragments are dead ends); used by matching and ambiguity."""
+def live_states(prog: Prog, matches: Iterable[int] | None = None) -> set[int]:
+    """States from which MATCH (or one of ``matches``: a program of many languages) is reachable (∅
+    fragments are dead ends); used by matching, ambiguity and the combined automaton of a LangSet."""
     rev: list[list[int]] = [[] for _ in prog.kind]
     for s, k in enumerate(prog.kind):
         for t in prog.eps_successors(s) if k != CHAR else (prog.out[s],):
             rev[t].append(s)
-    live = {prog.match}
-    stack = [prog.match]
+    live = {prog.match} if matches is None else set(matches)
+    stack = list(live)
     while stack:
         t = stack.pop()
         for s in rev[t]:
