@@ -152,10 +152,13 @@ def inflections(word: str) -> set[str]:
     return {word + "s"}
 
 
-def restricted(capture: str, filler: str, sep: str) -> str:
+def restricted(capture: str, filler: str, sep: str, foreign: str | None = None) -> str:
     """A free-text capture that neither is, starts with nor ends with a filler word (so the filler and
-    the value cannot trade words)."""
-    return f"({capture} & ~({filler} | {filler} {sep} .* | .* {sep} {filler}))"
+    the value cannot trade words) nor, when given, a ``foreign`` word, even joined by a hyphen
+    ("Bug-Branch" names no client: its first word is another family's value)."""
+    words = f"({filler} | {foreign})" if foreign else filler
+    joined = f" | {foreign} \"-\" .* | .* \"-\" {foreign}" if foreign else ""
+    return f"({capture} & ~({words} | {words} {sep} .* | .* {sep} {words}{joined}))"
 
 
 def _orders(orders: Iterable[tuple[str, ...]], slot: Mapping[str, str], between: str) -> str:
@@ -302,7 +305,7 @@ class Spotter:
         # The words are written once, as a rule of their own (WORD_RULE, :meth:`word_rule`): written out
         # at every gap they made a grammar of hundreds of kilobytes that no limit admits.
         filler_word = WORD_RULE
-        text_words = f"({WORD_RULE} | {FOREIGN_RULE})" if self._foreign_values() else WORD_RULE
+        foreign = FOREIGN_RULE if self._foreign_values() else None
         seps = separators(self._fold(v) for shape in shapes for k, v in shape if k == "text")
         sep = "(" + " | ".join(quote_text(s) for s in seps) + ")" if len(seps) > 1 else quote_text(seps[0])
         # A value that cannot be a filler word names itself (an enum spelling, a date, a path): it needs no cue.
@@ -321,7 +324,7 @@ class Spotter:
                 if kind != "capture":
                     continue
                 param = param_of[source]
-                capture = restricted(source, text_words, sep) if isinstance(type_of[param], TextT) \
+                capture = restricted(source, filler_word, sep, foreign) if isinstance(type_of[param], TextT) \
                     else wrapped.get(source, source)
                 before = pieces[i - 1][1] if i > 0 and pieces[i - 1][0] == "text" else ""
                 after = pieces[i + 1][1] if i + 1 < len(pieces) and pieces[i + 1][0] == "text" else ""
