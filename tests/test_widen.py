@@ -435,7 +435,7 @@ def test_words_a_value_must_not_be_are_not_the_familys_words() -> None:
 
 GREET = '''family greet {
   "Greet a person by name."
-  param name : Text(max 20, pattern [A-Z] [a-z]+)
+  param name : Text(max 20, pattern [A-Z] [a-z]+ ("-" [A-Z] [a-z]+)?)
   grammar ignore_case normalize_space { "greet " name }
   program -> Text = "hi ${name}"
   example "greet Ann" => { name = "Ann" } => "hi Ann"
@@ -462,3 +462,4 @@ def test_a_learned_free_text_value_is_never_another_familys_value(tmp_path: Path
     widened = _widened_grammar(result.source, str(path), "greet")
     _assert_parses(widened, [("please greet Dan now", {"name": "Dan"}), ("greet Eve now", {"name": "Eve"})])
     assert not widened.match("please greet Bug now").ok and not widened.match("greet Paris now").ok
+    assert not widened.match("greet Bug-Ann now").ok and widened.match("greet Ann-Lee now").ok
