@@ -411,13 +411,13 @@ def test_the_orders_people_used_share_their_beginnings_and_mean_the_same(orders:
     begin alike share the beginning) each slot is written once per place, and the language is the union
     of the orders."""
     from ddl.regular import Lang
-    from ddl.widen.spot import _orders
+    from ddl.widen.spot import order_trie
 
     slot = {p: p.upper() for p in "ciadt"}
-    trie = Lang.parse(_orders(orders, slot, "G").replace(" ", ""))
+    trie = Lang.parse(order_trie(orders, slot, "G").replace(" ", ""))
     assert trie == Lang.parse("|".join("G".join(slot[p] for p in order) for order in orders))
     for p in "ciadt":  # once per distinct beginning that ends in it, not once per order
-        assert _orders(orders, slot, "G").count(slot[p]) == len({o[:i + 1] for o in orders for i, q in enumerate(o)
+        assert order_trie(orders, slot, "G").count(slot[p]) == len({o[:i + 1] for o in orders for i, q in enumerate(o)
                                                                   if q == p})
 
 

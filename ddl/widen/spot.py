@@ -161,7 +161,7 @@ def restricted(capture: str, filler: str, sep: str, foreign: str | None = None) 
     return f"({capture} & ~({words} | {words} {sep} .* | .* {sep} {words}{joined}))"
 
 
-def _orders(orders: Iterable[tuple[str, ...]], slot: Mapping[str, str], between: str) -> str:
+def order_trie(orders: Iterable[tuple[str, ...]], slot: Mapping[str, str], between: str) -> str:
     """The values in the orders people used, as a trie: orders that begin alike share their beginning, so
     each value's slot is written once per place it takes, not once per order (the same language)."""
     trie: dict[str, Any] = {}
@@ -362,5 +362,5 @@ class Spotter:
         else:
             # More values than any_order can permute at a checkable size: the orders people used.
             orders = {tuple(dict.fromkeys(param_of[v] for k, v in shape if k == "capture")) for shape in shapes}
-            body = _orders(orders, slot, between)
+            body = order_trie(orders, slot, between)
         return f"({filler_word} {sep})* {body} ({sep} {filler_word})* (\"?\" | \".\" | \"!\")?"
