@@ -219,6 +219,10 @@ class _Entry:
             raise AssertionError(f"router and matcher of {self.name} disagree on {text!r}")
         return groups
 
+    def decide(self, text: str) -> _Theta:
+        """θ and its problems for an utterance the router accepted for this family (no shortcut taken)."""
+        return self.theta(self.grammar.values(self.captures(text)))
+
     def theta(self, values: dict[str, Value]) -> tuple[dict[str, Value] | None, tuple[str, ...]]:
         if self.fast:
             theta: dict[str, Value] = {}
@@ -433,8 +437,7 @@ class Router:
                 return None
             if len(families) == 1:  # what _found would say, without sorting one family
                 entry = families[0]
-                theta, problems = settled if settled is not None else entry.theta(
-                    entry.grammar.values(entry.captures(text)))
+                theta, problems = settled if settled is not None else entry.decide(text)
                 return Route(entry.name, theta, problems, (entry.name,))
             ordered = sorted(families, key=lambda e: (-e.priority, e.index))  # as _found orders them
             found = [(e, text, settled) for e in ordered]
@@ -443,9 +446,7 @@ class Router:
         if not found:
             return None
         entry, text, settled = found[0]
-        if settled is None:
-            settled = entry.theta(entry.grammar.values(entry.captures(text)))
-        theta, problems = settled
+        theta, problems = settled if settled is not None else entry.decide(text)
         return Route(entry.name, theta, problems, tuple(e.name for e, _, _ in found))
 
     # ------------------------------------------------------------------ overlaps
