@@ -657,7 +657,7 @@ def dfa_regex(lang: Lang, max_chars: int) -> str | None:
         for atom, target in enumerate(dfa.delta[state]):
             if target in live:
                 targets.setdefault(target, []).append(atoms[atom])
-        alts = [_char_class(CharSet().union(*sets)) + of(target) for target, sets in targets.items()]
+        alts = [CharSet().union(*sets).to_class() + of(target) for target, sets in targets.items()]
         if dfa.accept[state]:
             alts.append("")
         text = "(?!)" if not alts else alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
@@ -674,10 +674,6 @@ def dfa_regex(lang: Lang, max_chars: int) -> str | None:
 
 class _TooLong(Exception):
     pass
-
-
-def _char_class(cs: CharSet) -> str:
-    return "[" + "".join(f"\\U{lo:08x}" if lo == hi else f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in cs.ranges()) + "]"
 
 
 __all__ = [
