@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ddl.eval import Err
 from ddl.handler.records import VERDICTS, HandlerError, QueryRecord
 from ddl.handler.registry import Registry
-from ddl.handler.store import open_store
+from ddl.handler.store import open_store, settle_commit
 from ddl.model import ask_model
 from ddl.values import to_json
 
@@ -424,16 +424,7 @@ async def _submitted(submit: Any, record: QueryRecord) -> int:
 
     loop = asyncio.get_running_loop()
     committed: asyncio.Future[int] = loop.create_future()
-
-    def settle(new_id: int | None, error: BaseException | None) -> None:
-        if committed.done():
-            return
-        if error is not None:
-            committed.set_exception(error)
-        else:
-            committed.set_result(new_id if new_id is not None else 0)
-
-    submit(record, lambda new_id, error: loop.call_soon_threadsafe(settle, new_id, error))
+    submit(record, lambda new_id, error: loop.call_soon_threadsafe(settle_commit, committed, new_id, error))
     return await committed
 
 

@@ -202,12 +202,18 @@ class _LoopHandOver:
             outcomes, self.outcomes = self.outcomes, []
             self.waking = False
         for future, new_id, error in outcomes:
-            if future.done():  # its request was cancelled meanwhile
-                continue
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(new_id if new_id is not None else 0)
+            settle_commit(future, new_id, error)
+
+
+def settle_commit(future: asyncio.Future[int], new_id: int | None, error: BaseException | None) -> None:
+    """On the loop: an awaited commit's future gets its row's id or the store's error (nothing when its
+    request was cancelled meanwhile)."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(new_id if new_id is not None else 0)
 
 
 class _Done(NamedTuple):
