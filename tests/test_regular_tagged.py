@@ -32,7 +32,7 @@ from ddl.regular import (
     rep,
     seq,
 )
-from ddl.regular.ast import Tag, named, shuffle
+from ddl.regular.ast import EPSILON, Capture, Tag, named, shuffle, transform, walk
 from ddl.regular.paths import Filter, PathSearch, tagged_program
 from ddl.regular.strategies import regexes
 
@@ -52,6 +52,67 @@ def test_agrees_with_the_nfa_search_and_brute_force(node: Regex) -> None:
     old = find_ambiguity_nfa(node)
     assert (new is None) == (old is None), (new, old)
     check_against_brute_force(node)
+
+
+def _value_grammars() -> st.SearchStrategy[Regex]:
+    """Grammars where several parses read the same digits as different values: value captures (one
+    spelling per value, so a text is its value) and free captures of digits, side by side, optional,
+    alternated — the pending values and begun texts the search groups by shape (tagged._Search._shape)."""
+    def value(name: str, spellings: tuple[str, ...] = ("1", "2", "3", "12")) -> Regex:
+        return cap(name, alt(*(seq(lit(t), Tag(name, t)) for t in spellings)))
+
+    leaf = st.one_of(st.sampled_from("xyz").map(value),
+                     st.sampled_from("xyz").map(lambda n: value(n, ("1",))),  # a value fixed by the path
+                     st.sampled_from([lit(" "), lit("a"), parse("[1-3]"), parse("( |a)*")]),
+                     st.sampled_from("uv").map(lambda n: cap(n, parse("[1-3]{1,2}"))))
+
+    def extend(children: st.SearchStrategy[Regex]) -> st.SearchStrategy[Regex]:
+        return st.one_of(st.lists(children, min_size=2, max_size=3).map(lambda xs: seq(*xs)),
+                         st.lists(children, min_size=2, max_size=3).map(lambda xs: alt(*xs)),
+                         # two orders of the same parts: one copy reads a value the other reads later
+                         st.tuples(children, children).map(lambda xy: alt(seq(xy[0], lit(" "), xy[1]),
+                                                                          seq(xy[1], lit(" "), xy[0]))),
+                         children.map(opt))
+
+    def names_once(node: Regex) -> bool:
+        # (the two orders write each part twice, in different branches: one name per capture site there)
+        names = [n.name for n in walk(node) if isinstance(n, Capture)]
+        return len(set(names)) <= 3
+
+    return st.recursive(leaf, extend, max_leaves=6).filter(names_once)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_value_grammars())
+def test_values_pending_in_one_copy_agree_with_brute_force(node: Regex) -> None:
+    # Brute force over every utterance of up to 5 characters: ambiguous iff one has two parses with
+    # different captures; the search (which searches two states of a shape, not all) must agree and
+    # give a shortest witness.
+    plain = transform(node, lambda n: EPSILON if isinstance(n, Tag) else n)
+    keyed = sorted({n.name for n in walk(node) if isinstance(n, Tag)})
+    hit = find_ambiguity(node, keyed=keyed)
+    lengths = [n for n in range(6) for t in itertools.product("123 a", repeat=n)
+               if len(values(plain, "".join(t))) > 1]
+    if hit is None:
+        assert not lengths
+        return
+    u, a, b = hit
+    assert a != b and len(values(plain, u)) > 1
+    if lengths:
+        assert len(u) <= min(lengths)
+
+
+def test_a_value_pending_in_one_copy_is_compared_with_every_value_the_other_may_read() -> None:
+    # After "v", one copy holds x = v and the other y = v; the rest of the path fixes the other's x to 1.
+    # The parses differ for every v but 1, and the first v searched is 1: the search must not stop there.
+    def value(name: str, spellings: str) -> Regex:
+        return cap(name, alt(*(seq(lit(t), Tag(name, t)) for t in spellings)))
+
+    node = alt(seq(value("x", "123"), lit(" "), value("y", "1")), seq(value("y", "123"), lit(" "), value("x", "1")))
+    hit = find_ambiguity(node, keyed=["x", "y"])
+    assert hit is not None and hit.utterance in {"2 1", "3 1"}
+    assert find_ambiguity(alt(seq(value("x", "1"), lit(" "), value("y", "1")),
+                              seq(value("y", "1"), lit(" "), value("x", "1"))), keyed=["x", "y"]) is None
 
 
 def test_witness_parses_are_real_and_differ() -> None:

@@ -53,6 +53,10 @@ from ddl.regular.nfa import CHAR, MATCH, SAVE, TAG, Prog, compile_regex, live_st
 from ddl.regular.partition import Partition, iter_bits
 from ddl.regular.paths import Filter, char_sets, nice_char, nice_rank
 
+# The name of the mark that starts each branch of a grammar searched as separate branches (see
+# :func:`find_ambiguity`): not an identifier DDL can write, and never compared.
+BRANCH = "·branch"
+
 
 @attrs.frozen
 class Key:
@@ -357,7 +361,10 @@ class _Search:
         self.n_slots = 2 * len(names)
         # Positional names (their slots are symbols) vs keyed names (their value marks are).
         self.positional = sorted({m[1] // 2 for m in dt.symbols if m[0] == "slot"})
-        self.keyed_names = sorted({m[1] for m in dt.symbols if m[0] == "key"})
+        self.keyed_names = sorted({m[1] for m in dt.symbols if m[0] == "key" and m[1] != BRANCH})
+        # Names marked by their value (a Key: one value, one mark), not by a text that converts to one: two
+        # of their values are equal exactly when the θ they give are (see _shape).
+        self.by_value = frozenset(self.keyed_names) - by_text
         part_atoms = dt.part.atoms
         # The filter atom of each automaton atom (the automaton's partition refines the filter's).
         if flt.dfa is not None:
@@ -388,6 +395,8 @@ class _Search:
                 meaning = dt.symbols[sym]
                 if meaning[0] == "slot":
                     item = (t, mask | (1 << meaning[1]), keys)
+                elif meaning[1] == BRANCH:
+                    item = (t, mask, keys)  # which branch a parse takes is not a value: it never differs
                 else:
                     # The latest mark of a name wins (a loop may mark it twice at one position).
                     mark = (meaning[1], meaning[2])
@@ -433,7 +442,76 @@ class _Search:
         return tuple(sorted(((n, a, b) for n, (a, b) in table.items()
                              if a != b or (later >> index[n] & 1)), key=repr))
 
+    def _shape(self, st: _State) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        """The state with its pending values by value (keyed by the value itself, not by a text) and the
+        texts only one copy has begun replaced by which of them are equal, and those values in order.
+
+        Why two states of one shape with no value in common stand for all of that shape: the search's
+        moves never read a pending value (only the marks read on the way set them), so from every state
+        of one shape the same paths lead on, to the same end; at the end a θ takes each value either from
+        a pending one or from a mark on the path (a constant of the path).  Two parses that differ for a
+        third state differ in a value that is a constant on one side (equal pending values compare alike
+        in every state of the shape; a text begun by one copy is compared with the other's, read from the
+        path) — and of two states with no value in common, at most one has that constant.  (A text both
+        copies began before tracking, `_LONG`, depends on the path before the state: there the candidate
+        is replayed, and if its parses agree it is counted inconclusive — never proved.)  So a path that shows an ambiguity from a third state shows one, as short, from one of
+        the two; states of a known shape past two are not searched (a number 1..50 pending in one copy is
+        otherwise 50 states)."""
+        classes: dict[Any, int] = {}
+        values: list[Any] = []
+
+        def label(name: str, value: Any) -> Any:
+            if value is _UNSET or name not in self.by_value:
+                return value
+            got = classes.get(value)
+            if got is None:
+                got = classes[value] = len(values)
+                values.append(value)
+            return ("·", got)
+
+        def text(t: Any) -> Any:
+            if not isinstance(t, str):
+                return t
+            got = classes.get(("text", t))
+            if got is None:
+                got = classes[("text", t)] = len(values)
+                values.append(("text", t))
+            return ("·", len(t), got)  # the length too: it decides when the text is too long to track
+
+        pend = tuple((n, label(n, a), label(n, b)) for n, a, b in st[8])
+        # A text only one copy has begun (the other will read its own from the path, a constant of it).
+        texts = tuple((k, text(ta), tb) if tb is None else (k, ta, text(tb)) if ta is None else (k, ta, tb)
+                      for k, ta, tb in st[9])
+        return (*st[:8], pend, texts), tuple(values)
+
     def run(self) -> Ambiguity | None:
+        """The shortest ambiguity, searching a grammar of BRANCH-marked branches one pair of branches at a
+        time (each within the limit): the pairs within one branch and across two are searched apart, so
+        a large branch beside another does not multiply their states (the mirror pair is the same)."""
+        dt = self.dt
+        starts = [self.tclo(t) for sym, t in dt.tag_rows[dt.start] if dt.symbols[sym][:2] == ("key", BRANCH)]
+        if not starts or len(starts) != len(dt.tag_rows[dt.start]):
+            return self._run(self.tclo(dt.start), self.tclo(dt.start))
+        found: list[Ambiguity] = []
+        too_large: AutomatonTooLarge | None = None
+        for i, first in enumerate(starts):
+            for second in starts[i:]:
+                try:
+                    hit = self._run(first, second)
+                except AutomatonTooLarge as err:
+                    too_large = too_large or err
+                    continue
+                if hit is not None:
+                    found.append(hit)
+        if found:
+            return min(found, key=lambda hit: (len(hit.utterance), hit.utterance))
+        if too_large is not None:
+            raise too_large
+        return None
+
+    def _run(self, first: list[tuple[int, int, tuple[tuple[str, Any], ...]]],
+             second: list[tuple[int, int, tuple[tuple[str, Any], ...]]]) -> Ambiguity | None:
+        """The search from the pairs of ``first`` (copy A's) and ``second`` (copy B's) start items."""
         dt, flt = self.dt, self.flt
         if flt.start not in flt.live:
             return None
@@ -442,10 +520,20 @@ class _Search:
         max_states = self.limits.max_dfa_states
         divergent: Counter[str] = Counter()
 
+        representatives: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+
         def visit(st: _State, prev: _State | None, chars: CharSet | None, ma: int, ka: tuple[Any, ...], mb: int,
                   kb: tuple[Any, ...]) -> Ambiguity | None:
             if st in parent:
                 return None
+            if st[8] or st[9]:
+                shape, values = self._shape(st)
+                if values:
+                    seen = representatives.setdefault(shape, [])
+                    if len(seen) == 2:
+                        return None  # two representatives with no value in common are searched: see _shape
+                    if not seen or all(x != y for x, y in zip(seen[0], values)):
+                        seen.append(values)
             if len(parent) >= max_states:
                 err = AutomatonTooLarge("the ambiguity search", max_states, "state pairs")
                 err.culprits = divergent.most_common(2)
@@ -462,9 +550,8 @@ class _Search:
             queue.append(st)
             return None
 
-        start_items = self.tclo(dt.start)
-        for pa, ma, ka in start_items:
-            for pb, mb, kb in start_items:
+        for pa, ma, ka in first:
+            for pb, mb, kb in second:
                 ina, inb = self._inside(0, ma), self._inside(0, mb)
                 nd = ma ^ mb
                 st0: _State = (pa, pb, flt.start, nd, self._closed(ma), self._closed(mb), ina, inb,
