@@ -76,6 +76,7 @@ from ddl.regular import ignore_case as fold_case
 from ddl.regular.ast import Tag, rename_captures
 from ddl.regular.errors import RegularError
 from ddl.regular.paths import Filter, PathSearch, tagged_program
+from ddl.regular.tagged import BRANCH
 from ddl.syntax import ast as A
 from ddl.tree import nodes
 from ddl.types import ir
@@ -84,6 +85,8 @@ from ddl.types.grammar import regex_children, scalar
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, OptionT, TextT, Type
 from ddl.types.regex import convert_regex
 from ddl.values import NONE, EnumV, NoneV, SomeV, Value, show_value
+
+LEARNED_RULE = "learned"  # the rule `ddl widen` writes a family's learned phrasings into (spec/widen.md)
 
 FOLD_WHERE_LIMIT = 10_000
 BOOL_TEXTS = {"true": True, "yes": True, "false": False, "no": False}
@@ -442,7 +445,19 @@ class CompiledGrammar:
                     marked.append(seq(alt(*(lit(t) for t in spellings)), Tag(name, v)))
             return cap(name, alt(*marked))
 
-        view = convert_regex(self.checked.body, capture)
+        body = self.checked.body
+        if (isinstance(body, A.RAlt) and len(body.items) >= 2 and isinstance(body.items[-1], A.RNamed)
+                and body.items[-1].label == LEARNED_RULE):
+            # A widened grammar, `(authored) | learned`: the two are searched as separate branches (each
+            # begins with a BRANCH mark, which the search never compares), so the automaton holds each
+            # once instead of the states of both wherever they share a prefix — and the two-parse search
+            # pairs states of one with states of the other instead of pairs of such mixed states, which
+            # grew past every limit (spec/grammar.md, "Decision: a widened grammar's two branches").
+            authored = body.items[0] if len(body.items) == 2 else A.RAlt(body.items[:-1], body.span)
+            view = alt(seq(Tag(BRANCH, 0), convert_regex(authored, capture)),
+                       seq(Tag(BRANCH, 1), convert_regex(body.items[-1], capture)))
+        else:
+            view = convert_regex(body, capture)
         names = {name: spec.param for name, spec in self.captures.items() if not spec.is_const}
         return self._shared(rename_captures(self.fold(view), names)), sorted(keyed)
 

@@ -34,9 +34,8 @@ import attrs
 from ddl.api import check_source, compile_source
 from ddl.eval import Evaluator, validate_theta
 from ddl.files import text_diff
-from ddl.grammar.compile import CompiledGrammar
+from ddl.grammar.compile import LEARNED_RULE, CompiledGrammar
 from ddl.grammar.router import OverlapSearchTooLarge, RoutedFamily, Router
-from ddl.regular import Lang
 from ddl.regular.errors import RegularError
 from ddl.syntax import ast as A
 from ddl.syntax import parse_source
@@ -45,7 +44,6 @@ from ddl.types.checked import CheckedFamily
 from ddl.values import to_json
 from ddl.widen.learn import Alternative, Candidate
 
-LEARNED_RULE = "learned"
 LEARNED_COMMENT = "# Learned by `ddl widen`"
 MAX_ROUNDS = 24  # each round drops (or narrows) at least one alternative, or stops
 MAX_NARROWINGS = 8  # then the strict form and the literal alternatives are tried
@@ -104,16 +102,15 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
     theta_of = {c.utterance: c.theta for c in candidates}
     keep = list(dict.fromkeys(_key(a) for a in alternatives))
     refused: list[Refusal] = []
-    langs: dict[str, Lang] = {}
+    langs: dict[str, _Members] = {}
     general: set[str] = set()
     narrowed = [0]  # how many times a general alternative was narrowed (each costs a round of ddl check)
 
-    def alt_lang(source: str) -> Lang:
+    def alt_lang(source: str) -> _Members:
         if source not in langs:
             variant = _with_learned(base, path, family, [by_alt[source].source], only=True,
                                     rules=by_alt[source].rules)
-            grammar = _family_grammar(variant, path, family)
-            langs[source] = grammar.lang
+            langs[source] = _Members(_family_grammar(variant, path, family))
         return langs[source]
 
     def drop(which: Sequence[str], reason: str, witness: str | None = None) -> None:
@@ -254,6 +251,23 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
         return GateResult(family, True, new_text, text_diff(text, new_text, path), admitted, tuple(refused), checks)
     message = "no learned alternative passed the gate" if alternatives else "nothing to learn"
     return _refuse_all(family, text, alternatives, refused, keep, message, base=base, path=path)
+
+
+class _Members:
+    """Membership in one alternative's language (normalized utterances), by its matcher: the gate only
+    asks which alternatives accept a witness, and a spotting alternative's whole DFA (a free-text value
+    that excludes hundreds of filler words) may be past the limits its matcher is well within."""
+
+    def __init__(self, grammar: CompiledGrammar) -> None:
+        self.grammar = grammar
+        grammar.matcher  # noqa: B018 - built here: an alternative past the limits does not compile
+
+    def contains(self, normalized: str) -> bool:
+        try:
+            return (self.grammar.matcher.fullmatch_spans(normalized) is not None
+                    and not self.grammar.is_excluded(normalized))
+        except RegularError:
+            return False
 
 
 def _without_subsumed(keep: list[str], general: set[str], by_alt: Mapping[str, Alternative], alt_lang: Any,
