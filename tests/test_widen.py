@@ -446,7 +446,7 @@ GREET = '''family greet {
 def test_a_learned_free_text_value_is_never_another_familys_value(tmp_path: Path) -> None:
     """A name capture accepts "Bug" (a branch kind of another served family); learned, "greet Bug"-like
     requests written around it would overlap that family.  The spotting alternative's free-text values
-    exclude the other families' value words (its rule `learned_foreign`)."""
+    exclude the other families' value words and the words that mark a value (its rule `learned_foreign`)."""
     path = tmp_path / "greet.ddl"
     path.write_text(GREET, encoding="utf-8")
     module, _ = compile_file(str(path))
@@ -456,10 +456,58 @@ def test_a_learned_free_text_value_is_never_another_familys_value(tmp_path: Path
     candidates = [Candidate("please greet Bob now", {"name": "Bob"}, 1), Candidate("greet Cid now", {"name": "Cid"}, 2)]
     learned = learn(fam, grammar, candidates, foreign=frozenset({"bug", "paris", "x1"}))
     general = learned.alternatives[0]
-    assert dict(general.rules)["learned_foreign"] == '"bug" | "paris"'  # "x1" is no word a name could be
+    # The other families' values ("x1" is no word a name could be) and the words that mark the name: a
+    # name is never "Greet" or "Now" either.
+    assert dict(general.rules)["learned_foreign"] == '"bug" | "greet" | "now" | "paris"'
     result = widen_source(GREET, str(path), "greet", learned.alternatives, candidates)
     assert result.ok, result.refused
     widened = _widened_grammar(result.source, str(path), "greet")
     _assert_parses(widened, [("please greet Dan now", {"name": "Dan"}), ("greet Eve now", {"name": "Eve"})])
     assert not widened.match("please greet Bug now").ok and not widened.match("greet Paris now").ok
     assert not widened.match("greet Bug-Ann now").ok and widened.match("greet Ann-Lee now").ok
+
+
+TAB = '''family tab {
+  "Split a tab evenly."
+  param total : Int in 1..1000
+  param people : Int in 1..20
+  grammar ignore_case normalize_space { "split " number(total) " between " number(people) }
+  program -> Int = total / people
+  example "split 100 between 4" => { total = 100, people = 4 } => 25
+}
+'''
+
+
+def test_values_that_could_be_mistaken_for_each_other_are_told_apart_by_their_marks(tmp_path: Path) -> None:
+    """A total and a count of people both read "1": a value between one's left mark and the other's right
+    mark ("for 1 people") would parse two ways.  The learned marks of such values keep one side for words
+    that may be filler (here the right: " people", " and"), a mark on the other side only if it is a word
+    never used as filler ("between " — then never filler), one parameter per mark; each value is one
+    token.  The spotting alternative is then proved unambiguous and admitted."""
+    path = tmp_path / "tab.ddl"
+    path.write_text(TAB, encoding="utf-8")
+    module, _ = compile_file(str(path))
+    assert module is not None
+    fam = module.families["tab"]
+    grammar = CompiledGrammar(fam, Evaluator(module))
+    candidates = [Candidate("the bill is $120 and we are 4 people", {"total": 120, "people": 4}, 1),
+                  Candidate("we are 3 people, the bill is $90", {"total": 90, "people": 3}, 2),
+                  Candidate("split $60 for 2 people please", {"total": 60, "people": 2}, 3),
+                  Candidate("for 5 people, $75", {"total": 75, "people": 5}, 4)]
+    learned = learn(fam, grammar, candidates)
+    general = learned.alternatives[0]
+    assert "any_order(" in general.source
+    # "between " marks the count on the left and is no filler word; "for " and "are " (left marks that
+    # are also filler) mark nothing; " between" (the total's right mark in the example) went to the count.
+    words = dict(general.rules)["learned_word"]
+    assert '"between"' not in words and '"for"' in words and '"people"' in words
+    assert '"between " (number(people)' in general.source.replace('("between ")', '"between "')
+    assert '"for "' not in general.source and '"are "' not in general.source and '" between"' not in general.source
+    assert '| .* " " .*)' in general.source  # one token: "forty one" is not 40 then 1
+    result = widen_source(TAB, str(path), "tab", learned.alternatives, candidates)
+    assert result.ok and general.source in {a.source for a in result.admitted}, result.refused
+    widened = _widened_grammar(result.source, str(path), "tab")
+    _assert_parses(widened, [("we are 6 people, the bill is $300", {"total": 300, "people": 6}),
+                             ("split $45 for 3 people", {"total": 45, "people": 3})])
+    assert not widened.match("the bill is 6 people").ok  # the total is not given
+    assert not widened.match("split $45 between 3 friends").ok  # "friends": no word these users used

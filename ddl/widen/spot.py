@@ -196,6 +196,33 @@ def _factored(capture: str, lefts: set[str], rights: set[str], bare: bool) -> st
     return f"{left} {capture}" if left else f"{capture} {right}"
 
 
+# Texts a number-like value may be written as: two parameters whose captures both accept one of them
+# (a count and a total, days and an amount) are told apart only by their cues.
+_VALUE_PROBES = ("0", "1", "2", "3", "7", "10", "12", "20", "100", "1.5", "one", "two", "ten")
+
+
+def _token(cue: str) -> str:
+    """A cue as one token, whichever side it was seen on: "for " and " for" are both "for"."""
+    return cue.strip(" ,.;:!?-–—").lower() or cue
+
+
+def _is_word(token: str) -> bool:
+    return any(c.isalpha() for c in token)
+
+
+@attrs.frozen
+class CuePlan:
+    """How the values that could be mistaken for each other are marked (see :meth:`Spotter.cue_plan`).
+
+    ``dropped``: (parameter, side, token) cues not written; ``marks``: cue words kept off the filler
+    (a word that marks a value on the side its group does not use must never be read as filler);
+    ``group``: the parameters concerned."""
+
+    dropped: frozenset[tuple[str, str, str]] = frozenset()
+    marks: frozenset[str] = frozenset()
+    group: frozenset[str] = frozenset()  # the parameters that may take the same text
+
+
 @attrs.frozen
 class Spotter:
     """The spotting alternative for aligned phrasings, and how to narrow it when the gate refuses it.
@@ -244,6 +271,71 @@ class Spotter:
     def _fold(self, text: str) -> str:
         return text.lower() if self.ignore_case else text
 
+    def _cue_uses(self) -> dict[tuple[str, str, str], int]:
+        """(parameter, side, token) → how often that cue marked that parameter in the phrasings."""
+        uses: dict[tuple[str, str, str], int] = {}
+        for shape in self.shapes:
+            pieces = [(k, self._fold(v) if k == "text" else v) for k, v in shape if k != "end"]
+            for i, (kind, source) in enumerate(pieces):
+                if kind != "capture":
+                    continue
+                before = pieces[i - 1][1] if i > 0 and pieces[i - 1][0] == "text" else ""
+                after = pieces[i + 1][1] if i + 1 < len(pieces) and pieces[i + 1][0] == "text" else ""
+                for side, cue in (("left", left_cue(before)), ("right", right_cue(after))):
+                    if cue:
+                        key = (self.param_of[source], side, _token(cue))
+                        uses[key] = uses.get(key, 0) + 1
+        return uses
+
+    def cue_plan(self) -> CuePlan:
+        """Which cues the values that could be mistaken for each other keep.
+
+        When two parameters may take the same text ("1" is a count of people and a total), a value is
+        told apart only by its cue, and two readings of "between 1 and 2" or "1 day overdue 2" — the
+        value between one parameter's left cue and the other's right cue, the cue it does not take read
+        as filler — are an ambiguity the gate refuses (or cannot afford to search for).  So, for those
+        parameters: each cue token marks one parameter on one side (the one it marked most); word cues
+        are on the side the group uses most, where they may also be filler; a word cue on the other side
+        is kept only if the phrasings never used it as filler (a content word: " days", " people"), and
+        then it is never filler.  A value between a left cue and another's right cue then reads one way.
+        Symbols ("$", "%", "#") are never filler: they only need to mark one parameter."""
+        if self.strict:
+            return CuePlan()
+        sources = self._sources()
+        probes: dict[str, set[str]] = {}
+        for source in sources:
+            if not isinstance(self.type_of[self.param_of[source]], TextT):
+                probes.setdefault(self.param_of[source], set()).update(
+                    t for t in _VALUE_PROBES if self.accepts(source, t))
+        group = {p for p in probes for q in probes if p != q and probes[p] & probes[q]}
+        if not group:
+            return CuePlan()
+        uses = {k: n for k, n in self._cue_uses().items() if k[0] in group}
+        best: dict[str, tuple[int, str, str]] = {}
+        for (param, side, token), n in sorted(uses.items()):
+            if token not in best or n > best[token][0]:
+                best[token] = (n, param, side)
+        sides = {side: sum(n for (_, sd, t), n in uses.items() if sd == side and _is_word(t))
+                 for side in ("left", "right")}
+        major = "left" if sides["left"] >= sides["right"] else "right"
+        said = word_counts(self._fold(v) for shape in self.shapes for k, v in shape if k == "text")
+        cue_total: dict[str, int] = {}
+        for (_, _, token), n in self._cue_uses().items():
+            cue_total[token] = cue_total.get(token, 0) + n
+        dropped: set[tuple[str, str, str]] = set()
+        marks: set[str] = set()
+        for (param, side, token) in uses:
+            _, owner, owner_side = best[token]
+            if (param, side) != (owner, owner_side):
+                dropped.add((param, side, token))
+            elif _is_word(token) and side != major:
+                as_filler = said.get(token, 0) - cue_total.get(token, 0)
+                if as_filler > 0 or token in FRAME or token in STOPWORDS:
+                    dropped.add((param, side, token))
+                else:
+                    marks.add(token)
+        return CuePlan(frozenset(dropped), frozenset(marks), frozenset(group))
+
     def vocabulary(self) -> list[str]:
         """The filler words, most frequent first."""
         texts = [self._fold(v) for shape in self.shapes for k, v in shape if k == "text"]
@@ -261,8 +353,9 @@ class Spotter:
         for w in (*self.extra, *STOPWORDS, *FRAME, *inflected):
             if _WORD.fullmatch(w) and len(w) <= MAX_WORD:
                 counts.setdefault(self._fold(w), 0)
+        marks = self.cue_plan().marks
         return sorted(
-            (w for w in counts if w.lower() not in NEGATIONS and w not in self.exclude
+            (w for w in counts if w.lower() not in NEGATIONS and w not in self.exclude and w not in marks
              and (w in ARTICLES or not is_value(w))),
             key=lambda w: (-counts[w], w))[:MAX_WORDS]
 
@@ -275,15 +368,27 @@ class Spotter:
 
     def rules(self) -> tuple[tuple[str, str], ...]:
         """The helper rules :meth:`source` refers to (name, body): the filler words and, when a free-text
-        value could be one of them, the other served families' value words (a name that is another
-        family's value, "Bug", lets a request of that family read as this one's: "Bug for #1, 1 by 1")."""
+        value could be one of them, the words it never is (:meth:`_foreign_values`)."""
         foreign = self._foreign_values()
         return ((WORD_RULE, self.word_rule()),) + (
             ((FOREIGN_RULE, " | ".join(quote_text(w) for w in foreign)),) if foreign else ())
 
     def _foreign_values(self) -> list[str]:
+        """The words a free-text value neither is, begins nor ends with, besides the filler: the other
+        served families' value words (a name that is another family's value, "Bug", lets a request of
+        that family read as this one's: "Bug for #1, 1 by 1"); the family's own values ("Firm" is a tone,
+        not a client) and the words that mark a value ("To No. 1": "no" marks the invoice); and the
+        filler words a refusal took out of the filler (dropped from the filler, "to" must not become a
+        name instead: "write To No. 1").  Not every word of the family: the value is spliced at each
+        place it may take, and a longer list made invoice's alternative past the automaton limits."""
         texts = [src for src in self._sources() if isinstance(self.type_of[self.param_of[src]], TextT)]
-        return sorted(w for w in self.foreign if _WORD.fullmatch(w) and len(w) <= MAX_WORD
+        if not texts:
+            return []
+        marks = {t for (_, _, t) in self._cue_uses() if _is_word(t) and _WORD.fullmatch(t)}
+        valued = [src for src in self._sources() if not isinstance(self.type_of[self.param_of[src]], TextT)]
+        own_values = {w for w in self.extra if any(self.accepts(src, w) for src in valued)}
+        words = self.foreign | own_values | self.exclude | marks
+        return sorted(w for w in words if _WORD.fullmatch(w) and len(w) <= MAX_WORD
                       and any(self.accepts(src, s) for src in texts for s in self._spellings(w)))
 
     def source(self) -> str | None:
@@ -298,10 +403,19 @@ class Spotter:
         vocabulary = self.vocabulary()
         if not vocabulary:
             return None
-        # "for a guac": an article is filler, never the number 1 (a value form may read "a" as one).
-        articles = "(" + " | ".join(quote_text(a) for a in sorted(ARTICLES & set(vocabulary))) + ")"
-        wrapped = {src: f"({src} & ~{articles})" for src in valued
-                   if any(accepts(src, a) for a in ARTICLES & set(vocabulary))}
+        # An article is filler, never the number 1: "for a guac" (a value form may read "a" as one).  Always,
+        # not only while the articles are filler: an article is also a cue ("a " dish), and a narrowed
+        # spotter that dropped "a" from the filler must still not read "to a guac" as 1 serving.
+        # A value that could be mistaken for another one is one token: "a forty one ways" must not read
+        # both as 40 then 1 way and as 41 ways (number words that compose with a space).
+        group = self.cue_plan().group
+        not_a: dict[str, list[str]] = {}
+        for src in valued:
+            if any(accepts(src, a) for a in ARTICLES):
+                not_a.setdefault(src, []).extend(quote_text(a) for a in sorted(ARTICLES))
+            if param_of[src] in group:
+                not_a.setdefault(src, []).append('.* " " .*')
+        wrapped = {src: f"({src} & ~({' | '.join(out)}))" for src, out in not_a.items()}
         # The words are written once, as a rule of their own (WORD_RULE, :meth:`word_rule`): written out
         # at every gap they made a grammar of hundreds of kilobytes that no limit admits.
         filler_word = WORD_RULE
@@ -316,6 +430,7 @@ class Spotter:
                             or (isinstance(type_of[param_of[src]], TextT)
                                 and not any(accepts(src, s) for w in vocabulary for s in self._spellings(w))))
                         for src in sources}
+        dropped = self.cue_plan().dropped
         slots: dict[str, set[str]] = {}
         cues: dict[tuple[str, str], tuple[set[str], set[str], list[bool]]] = {}
         for shape in shapes:
@@ -329,6 +444,11 @@ class Spotter:
                 before = pieces[i - 1][1] if i > 0 and pieces[i - 1][0] == "text" else ""
                 after = pieces[i + 1][1] if i + 1 < len(pieces) and pieces[i + 1][0] == "text" else ""
                 lc, rc = left_cue(before), right_cue(after)
+                lc = "" if (param, "left", _token(lc)) in dropped else lc
+                rc = "" if (param, "right", _token(rc)) in dropped else rc
+                if (lc, rc) == ("", "") and (left_cue(before) or right_cue(after)):
+                    slots.setdefault(param, set())
+                    continue  # its only cue went to another value: this phrasing shows no way to mark it
                 forms = slots.setdefault(param, set())
                 bare = names_itself[source] or not (lc or rc)
                 if not strict:  # any cue seen on a side, or none on one side: see _factored
@@ -347,6 +467,7 @@ class Spotter:
                     forms.add(capture)
         for (param, capture), (lefts, rights, any_bare) in cues.items():
             slots[param].add(_factored(capture, lefts, rights, any_bare[0]))
+        slots = {param: forms for param, forms in slots.items() if forms}
         optional = self.optional
         required = [p for p in type_of if p not in optional]
         if any(p not in slots for p in required):
