@@ -289,3 +289,36 @@ def test_a_lazily_opened_registry_of_an_edited_file_serves_the_edit(tmp_path: Pa
     assert lazy.files_checked == 1
     [answer] = _answers(lazy, ["add 4 and 7"])
     assert answer is not None and "111" in str(answer)
+
+
+UNITS = '''
+family temperature {
+  "A temperature request in a unit (Celsius unless asked)."
+  enum City { oslo, rome }
+  enum Unit { celsius, fahrenheit }
+  param city : City
+  param unit : Unit = celsius
+  grammar ignore_case normalize_space { "temperature in " city (" in " unit)? }
+  program -> Text = if unit == celsius then "${text(city)} in C" else "${text(city)} in F"
+  example "temperature in oslo" => { city = oslo } => "oslo in C"
+  example "temperature in rome in fahrenheit" => { city = rome, unit = fahrenheit } => "rome in F"
+}
+'''
+
+
+def test_a_registry_opened_by_another_path_is_not_given_the_saved_values_of_the_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An enum value names its file as the registry was given it: a router or hit kit saved when the directory
+    was named `families` must not lend its values (a default's) to a registry opened as /abs/families."""
+    d = tmp_path / "families"
+    d.mkdir()
+    (d / "temp.ddl").write_text(UNITS, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        for where in ("families", str(d)):
+            registry = Registry.load(where, cache_dir=cache, eager=False, extractors=False)
+            route = registry.route("temperature in oslo")
+            assert route is not None and route.theta is not None
+            assert {v.enum.split("#")[0] for v in route.theta.values() if hasattr(v, "enum")} == {f"{where}/temp.ddl"}
+            assert "'oslo in C'" in repr(registry.by_name["temperature"].run(route.theta))  # the default is celsius

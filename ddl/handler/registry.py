@@ -225,7 +225,10 @@ class Registry:
         taken = {f.name for f in theirs} | {r.name for r in rejected if not _model_written(r.path, root)}
         models, more = _unique_names([f for f in served if _model_written(f.path, root)], taken)
         rejected.extend(more)
-        routing = _RoutingCache(cache, str(root.resolve()), {f.name: f.version for f in served}, extractors)
+        # A family's file path as given is part of its key: the saved router's θ defaults are values, and an enum
+        # value names its file ("examples/x.ddl#F::E" and "/abs/examples/x.ddl#F::E" are different enums).
+        routing = _RoutingCache(cache, str(root.resolve()), {f.name: f"{f.version}\x01{f.path}" for f in served},
+                                extractors)
         router, more = _route(theirs, routing)
         rejected.extend(more)
         if more:
