@@ -29,7 +29,8 @@ def command_module(name: str) -> ModuleType:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)  # only the named subcommand's options are built
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
