@@ -33,6 +33,7 @@ from typing import Any
 import attrs
 
 from ddl.eval.theta import validate_theta
+from ddl.files import collector_paused
 from ddl.grammar.compile import CompiledGrammar, HitKit, default_value, normalize_space, param_refs
 from ddl.grammar.fastpath import fast_extractor
 from ddl.regular import DEFAULT_LIMITS, Lang, LangSet, Limits, SearchTooLarge
@@ -415,7 +416,8 @@ class Router:
                 return spec.family if kind == "family" else spec.evaluator
 
         try:
-            version, names, router = _Unpickler(io.BytesIO(data)).load()
+            with collector_paused():
+                version, names, router = _Unpickler(io.BytesIO(data)).load()
         except ValueError:
             raise
         except Exception as err:  # a truncated or foreign file: the caller rebuilds

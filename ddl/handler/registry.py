@@ -50,6 +50,7 @@ from ddl.api import ImportScope, ModuleLoader, SourceFiles, check_files, compile
 from ddl.distill.admission import admission_problems, priority_cap
 from ddl.eval import Evaluator, compile_family
 from ddl.eval.ops import QUERY_LIMITS
+from ddl.files import collector_paused
 from ddl.grammar.compile import HitKit
 from ddl.grammar.router import Overlap, OverlapSearchTooLarge, Route, RoutedFamily, Router, SavedFamily
 from ddl.handler.records import HandlerError
@@ -501,7 +502,8 @@ class _HitKits:
         if data is None:
             return None
         try:
-            kit = pickle.loads(data)
+            with collector_paused():
+                kit = pickle.loads(data)
         except Exception:  # noqa: BLE001 - sealed by this user's ddl, yet unreadable (another version): rebuilt
             return None
         return kit if isinstance(kit, HitKit) else None
