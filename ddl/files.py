@@ -5,7 +5,6 @@ module without following a link out of the directories it was allowed to come fr
 from __future__ import annotations
 
 import contextlib
-import difflib
 import errno
 import gc
 import os
@@ -68,6 +67,8 @@ def _umask() -> int:
 def text_diff(old: str, new: str, path: str) -> str:
     """A unified diff of a file's text before and after a rewrite (``a/path``, ``b/path``), as shown to
     the user before ``--write`` (``ddl refine``, ``ddl widen``)."""
+    import difflib  # deferred: it compiles a pattern when imported, and only refine and widen show diffs
+
     return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
                                         fromfile=f"a/{path}", tofile=f"b/{path}"))
 
