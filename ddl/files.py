@@ -4,11 +4,12 @@ module without following a link out of the directories it was allowed to come fr
 
 from __future__ import annotations
 
-import difflib
+import contextlib
 import errno
+import gc
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,21 @@ import attrs
 
 if TYPE_CHECKING:
     import pathspec
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: for unpickling a cached module, router or hit kit, which builds
+    hundreds of thousands of objects and no garbage, and whose collector passes over them (each pass
+    traversing everything built so far) had cost a one-query ``ddl handle`` more than the unpickling did.
+    The collector's previous state is restored after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
@@ -51,6 +67,8 @@ def _umask() -> int:
 def text_diff(old: str, new: str, path: str) -> str:
     """A unified diff of a file's text before and after a rewrite (``a/path``, ``b/path``), as shown to
     the user before ``--write`` (``ddl refine``, ``ddl widen``)."""
+    import difflib  # deferred: it compiles a pattern when imported, and only refine and widen show diffs
+
     return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
                                         fromfile=f"a/{path}", tofile=f"b/{path}"))
 

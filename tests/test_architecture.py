@@ -21,6 +21,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "ddl"
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("ddl.version",),
     ("ddl",),  # the package root: __version__, and the facade's names loaded on first use
+    ("ddl.sealing",),  # the user's secret that seals what ddl caches (stdlib only)
+    ("ddl.codecache",),  # attrs' generated methods from the user's code cache (installed by the entry points)
     ("ddl.errors",),
     ("ddl.diagnostics",),
     ("ddl.values",),

@@ -72,6 +72,33 @@ def test_a_mistyped_command_or_option_is_the_right_parsers_usage_error() -> None
     assert bogus.stderr.startswith("usage: ddl check ")  # the subcommand's usage, not the top level's
 
 
+def _parsed(argv: list[str], partial: bool, capsys: pytest.CaptureFixture[str]) -> tuple[object, str, str]:
+    from ddl.commands.parser import build_parser
+
+    parser = build_parser(argv[0] if partial else None)
+    try:
+        outcome: object = vars(parser.parse_args(argv))
+    except SystemExit as stop:
+        outcome = ("exit", stop.code)
+    captured = capsys.readouterr()
+    return outcome, captured.out, captured.err
+
+
+def test_a_parser_built_for_the_named_command_parses_as_the_whole_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    """`ddl CMD …` builds only CMD's group of subcommands (a one-query `ddl handle` starts faster): the same
+    arguments, help, usage errors and exit codes as the parser of every command."""
+    from ddl.commands.parser import COMMAND_GROUPS
+
+    argvs = [["handle", "examples/", "add 4 and 7", "--format", "json", "--no-extract", "-m", "gpt"],
+             ["handle", "examples/"], ["handle", "", "x"], ["feedback", "d", "3", "accept", "--correction", "x"],
+             ["feedback", "d", "three", "accept"], ["stats", "--format", "json"], ["serve", "d", "--port", "0"],
+             ["check", "examples/", "--jobs", "2", "--format", "json"], ["run", "examples/books.ddl", "u"],
+             ["grammar", "render", "examples/books.ddl"], ["fmt", "--check", "examples/"]]
+    argvs += [[name, "-h"] for name in COMMAND_GROUPS] + [[name, "--no-such-option"] for name in COMMAND_GROUPS]
+    for argv in argvs:
+        assert _parsed(argv, True, capsys) == _parsed(argv, False, capsys), argv
+
+
 def test_no_command_is_usage_error() -> None:
     assert ddl().returncode == 2
 

@@ -155,20 +155,44 @@ print("HEAVY", heavy, "EXIT", code, file=sys.stderr)
 """
 
 
+# HANDLE, counting the grammars this process compiles (a family decided by its saved hit kit compiles none).
+HANDLE_COUNTING = """
+import ddl.grammar.compile as grammar_compile
+built = []
+compile_grammar = grammar_compile.CompiledGrammar.__init__
+def counting(self, *args, **kwargs):
+    built.append(1)
+    compile_grammar(self, *args, **kwargs)
+grammar_compile.CompiledGrammar.__init__ = counting
+""" + HANDLE + """
+print("GRAMMARS", len(built), file=sys.stderr)
+"""
+
+
+def _cache_state(cache: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in cache.iterdir()}
+
+
 def test_a_covered_ddl_handle_with_a_warm_cache_loads_no_checker_parser_or_service(tmp_path: Path) -> None:
     d = tmp_path / "families"
     d.mkdir()
     (d / "add.ddl").write_text(ADD, encoding="utf-8")
-    cold = _handle(d, HANDLE)  # checks and fills the cache
-    warm = _handle(d, HANDLE)
-    assert "EXIT 0" in cold.stderr and "EXIT 0" in warm.stderr, cold.stderr + warm.stderr
-    assert "HEAVY [] EXIT 0" in warm.stderr, warm.stderr
-    answers = [json.loads(proc.stdout) for proc in (cold, warm)]
+    cold = _handle(d, HANDLE_COUNTING)  # checks and fills the cache
+    first = _handle(d, HANDLE_COUNTING)  # the router from the cache: the family's first hit saves its hit kit
+    assert [p.suffix for p in (d / ".ddl-cache").iterdir() if p.suffix == ".hitkit"] == [".hitkit"]
+    before = _cache_state(d / ".ddl-cache")
+    warm = _handle(d, HANDLE_COUNTING)
+    assert "EXIT 0" in cold.stderr and "EXIT 0" in first.stderr and "EXIT 0" in warm.stderr, cold.stderr + warm.stderr
+    assert "GRAMMARS 1" in first.stderr, first.stderr
+    # decided by the saved kit: no grammar compiled, nothing heavy loaded, nothing written to the cache
+    assert "HEAVY [] EXIT 0" in warm.stderr and "GRAMMARS 0" in warm.stderr, warm.stderr
+    assert _cache_state(d / ".ddl-cache") == before
+    answers = [json.loads(proc.stdout) for proc in (cold, first, warm)]
     for a in answers:  # the ids and timings differ; the answer does not
         a.pop("id", None)
         a.pop("latency_ms", None)
         a.pop("ts", None)
-    assert answers[0] == answers[1] and answers[0]["source"] == "deterministic"
+    assert answers[0] == answers[1] == answers[2] and answers[0]["source"] == "deterministic"
 
 
 def test_a_saved_router_is_loaded_and_a_damaged_one_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -289,3 +313,103 @@ def test_a_lazily_opened_registry_of_an_edited_file_serves_the_edit(tmp_path: Pa
     assert lazy.files_checked == 1
     [answer] = _answers(lazy, ["add 4 and 7"])
     assert answer is not None and "111" in str(answer)
+
+
+# ---------------------------------------------------------------------------- hit kits (issue 17)
+
+
+def _grammars_built(registry: Registry) -> set[str]:
+    return {e.name for e in registry.router.entries if e.built is not None}
+
+
+def test_hit_kits_decide_every_example_as_the_compiled_grammars_do(tmp_path: Path) -> None:
+    """A lazily opened registry saves a family's hit kit (its matcher and capture conversions) on the family's
+    first hit; the next registry decides with the kit, compiles no grammar, and every example utterance gets
+    the same family, θ, problems, candidates and output as a service's eager registry (grammars compiled)."""
+    cache = ROOT / ".ddl-cache"  # shared with the other tests that load examples/ (warm after the first)
+    eager = Registry.load(EXAMPLES, cache_dir=cache)
+    utterances = _example_utterances(eager)
+    answers = _routes(eager, utterances)
+    first = Registry.load(EXAMPLES, cache_dir=cache, eager=False, extractors=False)
+    assert _routes(first, utterances) == answers  # saves every hit family's kit that is not saved yet
+    kits = Registry.load(EXAMPLES, cache_dir=cache, eager=False, extractors=False)
+    assert _routes(kits, utterances) == answers
+    hit = {a[0] for a in answers if isinstance(a, tuple)}
+    assert len(hit) == len(eager.served)  # every example family was hit...
+    assert _grammars_built(kits) == set()  # ...and decided by its kit
+
+
+def _hitkits(cache: Path) -> list[Path]:
+    return sorted(cache.glob("*.hitkit"))
+
+
+def test_a_damaged_or_planted_hit_kit_is_rebuilt_never_trusted(tmp_path: Path) -> None:
+    d = _families(tmp_path)
+    cache = tmp_path / "cache"
+    cold = Registry.load(d, cache_dir=cache)
+    expected = _answers(cold, UTTERANCES)
+    _answers(Registry.load(d, cache_dir=cache, eager=False, extractors=False), UTTERANCES)  # saves the kit
+    [kit] = _hitkits(cache)  # add_numbers: the one served family hit (the weathers overlap, DDL701)
+    header = kit.read_bytes().split(b"\n", 1)[0]
+    marker = tmp_path / "planted-code-ran"
+    sealed_garbage = seal(b"\x80\x05garbage")
+    sealed_other = seal(pickle.dumps({"not": "a kit"}))
+    assert sealed_garbage is not None and sealed_other is not None
+    for damage in [b"garbage", header + b"\n" + pickle.dumps(_Planted(marker)), header + b"\n" + sealed_garbage,
+                   header + b"\n" + sealed_other, kit.read_bytes()[:100]]:
+        kit.write_bytes(damage)
+        registry = Registry.load(d, cache_dir=cache, eager=False, extractors=False)
+        assert _answers(registry, UTTERANCES) == expected
+        assert _grammars_built(registry) == {"add_numbers"}  # decided by the compiled grammar...
+        assert kit.read_bytes() != damage and kit.read_bytes().startswith(b"ddl-hitkit ")  # ...and the kit saved again
+        assert not marker.exists()
+        again = Registry.load(d, cache_dir=cache, eager=False, extractors=False)
+        assert _answers(again, UTTERANCES) == expected and _grammars_built(again) == set()
+
+
+def test_the_hit_kit_of_an_edited_family_is_not_used(tmp_path: Path) -> None:
+    d = _families(tmp_path)
+    cache = tmp_path / "cache"
+    Registry.load(d, cache_dir=cache)
+    _answers(Registry.load(d, cache_dir=cache, eager=False, extractors=False), UTTERANCES)  # saves the kit
+    # the same grammar, the other capture order: a stale kit would give a = 7, b = 4
+    (d / "add.ddl").write_text(ADD.replace('"add " a (" and " b)?', '"add " b " and " a')
+                               .replace("a = 2, b = 3", "a = 3, b = 2"), encoding="utf-8")
+    checked = Registry.load(d, cache_dir=cache, eager=False, extractors=False)  # checks it, saves the new router
+    assert checked.files_checked == 1
+    for registry in (checked, Registry.load(d, cache_dir=cache, eager=False, extractors=False)):
+        route = registry.route("add 4 and 7")
+        assert route is not None and route.theta == {"a": 7, "b": 4}
+
+
+UNITS = '''
+family temperature {
+  "A temperature request in a unit (Celsius unless asked)."
+  enum City { oslo, rome }
+  enum Unit { celsius, fahrenheit }
+  param city : City
+  param unit : Unit = celsius
+  grammar ignore_case normalize_space { "temperature in " city (" in " unit)? }
+  program -> Text = if unit == celsius then "${text(city)} in C" else "${text(city)} in F"
+  example "temperature in oslo" => { city = oslo } => "oslo in C"
+  example "temperature in rome in fahrenheit" => { city = rome, unit = fahrenheit } => "rome in F"
+}
+'''
+
+
+def test_a_registry_opened_by_another_path_is_not_given_the_saved_values_of_the_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An enum value names its file as the registry was given it: a router or hit kit saved when the directory
+    was named `families` must not lend its values (a default's) to a registry opened as /abs/families."""
+    d = tmp_path / "families"
+    d.mkdir()
+    (d / "temp.ddl").write_text(UNITS, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        for where in ("families", str(d)):
+            registry = Registry.load(where, cache_dir=cache, eager=False, extractors=False)
+            route = registry.route("temperature in oslo")
+            assert route is not None and route.theta is not None
+            assert {v.enum.split("#")[0] for v in route.theta.values() if hasattr(v, "enum")} == {f"{where}/temp.ddl"}
+            assert "'oslo in C'" in repr(registry.by_name["temperature"].run(route.theta))  # the default is celsius

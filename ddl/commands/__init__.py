@@ -29,13 +29,18 @@ def command_module(name: str) -> ModuleType:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)  # only the named subcommand's options are built
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        code = int(command_module(args.module).run(args, sys.stdout))
+        from ddl.files import collector_paused  # deferred: the parser alone (ddl --help) loads nothing more
+
+        with collector_paused():  # importing the command's floors makes classes and functions, not garbage
+            module = command_module(args.module)
+        code = int(module.run(args, sys.stdout))
         sys.stdout.flush()  # here, so that a reader that went away is noticed below, not at exit
         return code
     except (UsageError, InputError) as err:  # InputError: the facade's (a path, a family, a --param)

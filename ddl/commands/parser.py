@@ -32,7 +32,10 @@ def nonempty(value: str) -> str:
 VERDICTS = ("accept", "reject")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """``ddl``'s parser.  Given the subcommand ``argv`` names first (``main`` does), only that subcommand's group
+    is added: it parses those arguments exactly as the whole parser does (a test compares them), and a
+    one-query ``ddl handle`` does not build the other forty-odd subcommands' options (milliseconds of its start)."""
     parser = Parser(
         prog="ddl",
         description="DDL, the Discrete Distillation Language: check, run and format task families.",
@@ -41,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ddl {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    group = COMMAND_GROUPS.get(command) if command is not None else None
+    if group is not None:
+        group(sub)
+        return parser
     for add in (_check, _run, _test, _handler, _distill, _refine, _widen, _grammar, _fmt):  # the order of `ddl --help`
         add(sub)
     _lsp(sub)
@@ -417,3 +424,11 @@ def _add_prices(parser: argparse.ArgumentParser) -> None:
                         help="price per 1,000 output tokens (default: the config file, else 0)")
     parser.add_argument("--cost-per-call", type=float, default=None, metavar="Z",
                         help="the cost of one model call, for calls whose tokens were not reported")
+
+
+# Each subcommand's name → the function that adds it (with the others of its group) to ``ddl``'s subparsers.
+COMMAND_GROUPS: dict[str, Any] = {
+    "check": _check, "run": _run, "test": _test, "handle": _handler, "feedback": _handler, "stats": _handler,
+    "serve": _handler, "distill": _distill, "refine": _refine, "widen": _widen, "grammar": _grammar, "fmt": _fmt,
+    "lsp": _lsp, "completion": _completion,
+}

@@ -631,6 +631,25 @@ class CompiledGrammar:
         plan = self._converters[name] = (spec.param, convert)
         return plan
 
+    def hit_kit(self) -> HitKit | None:
+        """What deciding θ of an accepted utterance needs, without this grammar: its matcher and how each
+        capture converts (:class:`HitKit`); None when a capture converts in a way a kit does not hold (a
+        List, a form whose conversion is a closure)."""
+        plans: dict[str, _Plan] = {}
+        for name, spec in self.captures.items():
+            if spec.const is not None:
+                plans[name] = (spec.param, spec.const, None, False, (), "other", 0, False)
+                continue
+            if isinstance(spec.type, ListT):
+                return None
+            base = scalar(spec.type)
+            kind = "int" if isinstance(base, IntT) else "decimal" if isinstance(base, DecimalT) else "other"
+            forms = spec.forms
+            plans[name] = (spec.param, None, spec.lookup, self.ignore_case or isinstance(base, BoolT),
+                           tuple((f.convert, f.lang if len(forms) > 1 else None) for f in forms), kind,
+                           base.scale if isinstance(base, DecimalT) else 0, isinstance(spec.type, OptionT))
+        return HitKit(self.matcher, plans)
+
     def convert(self, name: str, text: str) -> Value:
         """The value a capture's text denotes."""
         spec = self.captures.get(name)
@@ -722,6 +741,68 @@ def _reuses_a_rule(decl: A.GrammarDecl) -> bool:
             seen.add(key)
         stack.extend(regex_children(node))
     return False
+
+
+# One capture's conversion in a HitKit: (parameter, constant, lookup, fold the lookup key, forms as (convert,
+# language to tell them apart), base kind "int" | "decimal" | "other", decimal scale, an Option).
+_Plan = tuple[str, "Value | None", "Mapping[str, Value] | None", bool,
+              tuple[tuple[Callable[[str], str], "Lang | None"], ...], str, int, bool]
+
+
+class HitKit:
+    """A family's captures → θ's captured values, with no compiled grammar: its tagged matcher and each
+    capture's conversion as data (:meth:`CompiledGrammar.hit_kit`).  It converts exactly as
+    :meth:`CompiledGrammar.values` does (without spans: the last capture of a parameter wins), so a lazily
+    opened registry can save it after a family's first hit and decide the next process's hits without
+    rebuilding the grammar (spec/handler.md).  Pickled: load only bytes this user's cache sealed."""
+
+    __slots__ = ("matcher", "plans")
+
+    def __init__(self, matcher: Matcher, plans: dict[str, _Plan]) -> None:
+        self.matcher = matcher
+        self.plans = plans
+
+    def __getstate__(self) -> tuple[Matcher, dict[str, _Plan]]:
+        return self.matcher, self.plans
+
+    def __setstate__(self, state: tuple[Matcher, dict[str, _Plan]]) -> None:
+        self.matcher, self.plans = state
+
+    def values(self, text: str) -> dict[str, Value] | None:
+        """θ's captured part for ``text`` (None when the matcher does not accept it, or a capture has no plan)."""
+        groups = self.matcher.fullmatch(text)
+        if groups is None:
+            return None
+        out: dict[str, Value] = {}
+        plans = self.plans
+        for name, captured in groups.items():
+            if captured is None:
+                continue
+            plan = plans.get(name)
+            if plan is None:
+                return None
+            param, const, lookup, fold, forms, kind, scale, option = plan
+            value: Value
+            if const is not None:
+                value = const
+            else:
+                if lookup is not None:
+                    value = lookup[case_key(captured) if fold else captured]
+                else:
+                    canonical = forms[0][0](captured) if forms else captured
+                    if len(forms) > 1:  # the forms of one capture are disjoint (grammar-sound checks it)
+                        canonical = next((convert(captured) for convert, lang in forms
+                                          if lang is not None and lang.contains(captured)), canonical)
+                    if kind == "int":
+                        value = int(canonical)
+                    elif kind == "decimal":
+                        value = Decimal(canonical).quantize(Decimal(1).scaleb(-scale))
+                    else:
+                        value = canonical
+                if option:
+                    value = SomeV(value)
+            out[param] = value
+        return out
 
 
 def _rebuild_grammar(family: CheckedFamily, evaluator: Any, limits: Limits) -> CompiledGrammar:

@@ -137,17 +137,32 @@ def _word_values(values: Iterable[int]) -> dict[str, int]:
     return table
 
 
+class _FoldedTable:
+    """A finite form's conversion: its table looked up case- and space-insensitively (a class, not a closure,
+    so that a family's hit kit, ``CompiledGrammar.hit_kit``, can be saved with it)."""
+
+    __slots__ = ("folded",)
+
+    def __init__(self, folded: dict[str, str]) -> None:
+        self.folded = folded
+
+    def __call__(self, text: str) -> str:
+        return self.folded[case_key(" ".join(text.split()))]
+
+    def __getstate__(self) -> tuple[dict[str, str]]:
+        return (self.folded,)
+
+    def __setstate__(self, state: tuple[dict[str, str]]) -> None:
+        self.folded = state[0]
+
+
 def _finite_form(name: str, table: dict[str, str], spell: Spell) -> Form:
     """A form that is a finite table text → canonical text (looked up case-insensitively)."""
     if not table:
         return Form(name, EMPTY, EMPTY, _identity, spell, finite=True)
-    folded = {case_key(k): v for k, v in table.items()}
     lang = Lang.literals(table, fold_case=True)
     regex = lang.ref()
-
-    def convert(text: str) -> str:
-        return folded[case_key(" ".join(text.split()))]
-
+    convert = _FoldedTable({case_key(k): v for k, v in table.items()})
     return Form(name, regex, alt(*(lit(v) for v in sorted(set(table.values())))), convert, spell, finite=True,
                 table=tuple(sorted(table.items())))
 
@@ -260,15 +275,12 @@ def int_padded(dom: IntDomain, width: int) -> Form:
         parts.append(seq(lit("0" * (width - digits)), core))
         images.append(core)
 
-    def convert(text: str) -> str:
-        return text.lstrip("0") or "0"
-
     def spell(v: object) -> str | None:
         if isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= top and dom.contains(v):
             return str(v).zfill(width)
         return None
 
-    return Form(f"padded{width}", alt(*parts), alt(*images), convert, spell,
+    return Form(f"padded{width}", alt(*parts), alt(*images), _unpadded, spell,
                 inverse=lambda allowed: Lang.parse("0*") + allowed)
 
 
@@ -419,6 +431,21 @@ def _spellings(m: int, days: list[int], year: Regex | None) -> tuple[Regex, Rege
             seq(day, alt(lit(" "), lit(" of ")), month, alt(lit(" "), lit(", ")), year))
 
 
+# The forms' conversions are module functions or _FoldedTable, never closures: a hit kit saves them.
+def _unpadded(text: str) -> str:
+    return text.lstrip("0") or "0"
+
+
+def _iso_date(text: str) -> str:
+    y, m, d = _date_parts(text)
+    return f"{y:04d}-{m:02d}-{d:02d}"
+
+
+def _iso_month_day(text: str) -> str:
+    _, m, d = _date_parts(text)
+    return f"{m:02d}-{d:02d}"
+
+
 @lru_cache(maxsize=64)
 def text_date(domain: Lang) -> Form:
     """Month-name dates whose ISO text ("YYYY-MM-DD") is in ``domain`` (plus nothing else)."""
@@ -432,10 +459,6 @@ def text_date(domain: Lang) -> Form:
             texts += [md, dm]
             images.append(seq(ylang.ref(), lit(f"-{m:02d}-"), alt(*(lit(f"{d:02d}") for d in days))))
 
-    def convert(text: str) -> str:
-        y, m, d = _date_parts(text)
-        return f"{y:04d}-{m:02d}-{d:02d}"
-
     def spell(v: object) -> str | None:
         if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", v) and domain.contains(v):
             y, m, d = int(v[:4]), int(v[5:7]), int(v[8:])
@@ -444,7 +467,7 @@ def text_date(domain: Lang) -> Form:
         return None
 
     lang = Lang.from_regex(fold_case(alt(*texts)))
-    return Form("date", lang.ref(), alt(*images), convert, spell)
+    return Form("date", lang.ref(), alt(*images), _iso_date, spell)
 
 
 @lru_cache(maxsize=64)
@@ -460,10 +483,6 @@ def text_month_day(domain: Lang) -> Form:
             texts += [md, dm]
             images.append(seq(lit(f"{m:02d}-"), alt(*(lit(f"{d:02d}") for d in days))))
 
-    def convert(text: str) -> str:
-        _, m, d = _date_parts(text)
-        return f"{m:02d}-{d:02d}"
-
     def spell(v: object) -> str | None:
         if isinstance(v, str) and re.fullmatch(r"\d{2}-\d{2}", v) and domain.contains(v):
             m, d = int(v[:2]), int(v[3:])
@@ -472,4 +491,4 @@ def text_month_day(domain: Lang) -> Form:
         return None
 
     lang = Lang.from_regex(fold_case(alt(*texts)))
-    return Form("month_day", lang.ref(), alt(*images), convert, spell)
+    return Form("month_day", lang.ref(), alt(*images), _iso_month_day, spell)

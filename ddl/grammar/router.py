@@ -33,7 +33,8 @@ from typing import Any
 import attrs
 
 from ddl.eval.theta import validate_theta
-from ddl.grammar.compile import CompiledGrammar, default_value, normalize_space, param_refs
+from ddl.files import collector_paused
+from ddl.grammar.compile import CompiledGrammar, HitKit, default_value, normalize_space, param_refs
 from ddl.grammar.fastpath import fast_extractor
 from ddl.regular import DEFAULT_LIMITS, Lang, LangSet, Limits, SearchTooLarge
 from ddl.regular.multi import leading_text
@@ -70,6 +71,9 @@ class SavedFamily:
     priority: int
     load: Callable[[], tuple[CheckedFamily, Any]]
     unambiguous: bool = True
+    # Where the family's HitKit is kept between processes (``load() -> HitKit | None``, ``save(kit)``): a loaded
+    # router decides a hit of the family with its saved kit, without building its grammar.  None: no kits.
+    kits: Any = attrs.field(default=None, eq=False)
 
 
 class _Pending:
@@ -111,7 +115,7 @@ class _Entry:
     """Per-family routing data: grammar, θ completion plan."""
 
     __slots__ = ("name", "index", "priority", "_grammar", "_limits", "_prepared", "family", "evaluator",
-                 "constant_defaults", "fast", "unambiguous", "_extractor", "_hit")
+                 "constant_defaults", "fast", "unambiguous", "_extractor", "_hit", "_kit", "_kits")
 
     def __init__(self, index: int, spec: RoutedFamily, grammar: CompiledGrammar) -> None:
         self.name = spec.name
@@ -145,6 +149,8 @@ class _Entry:
         self.unambiguous = spec.unambiguous
         self._extractor: Any = False
         self._hit: Any = None
+        self._kit: HitKit | bool | None = None  # None: not looked up; False: none saved; True: none to save
+        self._kits: Any = None  # SavedFamily.kits of a loaded router's family
         self._prepare()
 
     @property
@@ -184,7 +190,7 @@ class _Entry:
         # Not the grammar and its parts: rebuilt from the family on first use (value forms hold
         # functions, which do not pickle), or all at once by Router.prepare.
         state = {name: getattr(self, name) for name in self.__slots__}
-        state.update(_grammar=None, _prepared=False, _extractor=False, _hit=None)
+        state.update(_grammar=None, _prepared=False, _extractor=False, _hit=None, _kit=None, _kits=None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -220,8 +226,25 @@ class _Entry:
         return groups
 
     def decide(self, text: str) -> _Theta:
-        """θ and its problems for an utterance the router accepted for this family (no shortcut taken)."""
-        return self.theta(self.grammar.values(self.captures(text)))
+        """θ and its problems for an utterance the router accepted for this family (no shortcut taken).
+
+        A family of a loaded router whose grammar is not built decides with its saved HitKit, if it has one
+        (the same captures and conversions, spec/handler.md); otherwise its grammar is built, and its kit
+        saved for the next process."""
+        kits = self._kits
+        if kits is not None and self._grammar is None:
+            if self._kit is None:
+                self._kit = kits.load() or False
+            if isinstance(self._kit, HitKit):
+                values = self._kit.values(text)
+                if values is not None:
+                    return self.theta(values)
+        theta = self.theta(self.grammar.values(self.captures(text)))
+        if kits is not None and self._kit is False:  # looked up and missing (or damaged): saved now
+            kit = self._kit = self.grammar.hit_kit() or True  # True: none to save, and not looked up again
+            if kit is not True:
+                kits.save(kit)
+        return theta
 
     def theta(self, values: dict[str, Value]) -> tuple[dict[str, Value] | None, tuple[str, ...]]:
         if self.fast:
@@ -235,6 +258,8 @@ class _Entry:
                     break  # a required parameter the utterance did not give: let validate_theta say so
             else:
                 return theta, ()
+        if isinstance(self.family, _Pending):  # decided by its kit: the checked form is needed now
+            self.family, self.evaluator = self.family.saved.load()
         full, problems = validate_theta(self.family, self.evaluator, values, values=True)
         return full, tuple(problems)
 
@@ -302,6 +327,11 @@ def _settle(alive: tuple[_Entry, ...], text: str) -> tuple[tuple[_Entry, ...], _
 
 class Router:
     """H_k's deterministic branches: utterance → (family, θ), in one pass over the utterance."""
+
+    # What the LangSet hands the few families still alive to (_settle); None when no family has its `re`
+    # extractor (``from_bytes(extractors=False)``): _settle could only build their grammars and give up.
+    _shortcut: Callable[[tuple[_Entry, ...], str], tuple[tuple[_Entry, ...], _Theta | None] | None] | None \
+        = staticmethod(_settle)
 
     def __init__(self, entries: list[_Entry], limits: Limits) -> None:
         self.entries = entries
@@ -386,7 +416,8 @@ class Router:
                 return spec.family if kind == "family" else spec.evaluator
 
         try:
-            version, names, router = _Unpickler(io.BytesIO(data)).load()
+            with collector_paused():
+                version, names, router = _Unpickler(io.BytesIO(data)).load()
         except ValueError:
             raise
         except Exception as err:  # a truncated or foreign file: the caller rebuilds
@@ -396,6 +427,10 @@ class Router:
         given = sorted((f.name, f.priority, f.unambiguous) for f in specs.values())
         if sorted(names) != given:
             raise ValueError("the saved router was built from other families")
+        router._shortcut = _settle if extractors else None
+        for entry in router.entries:
+            if isinstance(entry.family, _Pending):
+                entry._kits = entry.family.saved.kits
         if not extractors:
             for entry in router.entries:
                 entry._extractor = None  # neither built (only False is "not built yet") nor used (falsy)
@@ -416,12 +451,12 @@ class Router:
         """Every family accepting the utterance, the text it matched and its θ if settled, best first."""
         found: list[tuple[_Entry, str, _Theta | None, int]] = []
         if self._has_raw:
-            families, theta = self._raw.scan(utterance, _settle)
+            families, theta = self._raw.scan(utterance, self._shortcut)
             for e in families:
                 found.append((e, utterance, theta, 0))
         if self._has_normalized:
             text = normalize_space(utterance)
-            families, theta = self._normalized.scan(text, _settle)
+            families, theta = self._normalized.scan(text, self._shortcut)
             for e in families:
                 found.append((e, text, theta, 1))
         if len(found) > 1:
@@ -432,7 +467,7 @@ class Router:
         """The best family accepting ``utterance`` and its θ, or None on a miss."""
         if not self._has_raw:  # the usual registry: every grammar normalizes spaces, one automaton
             text = normalize_space(utterance)
-            families, settled = self._normalized.scan(text, _settle)
+            families, settled = self._normalized.scan(text, self._shortcut)
             if not families:
                 return None
             if len(families) == 1:  # what _found would say, without sorting one family

@@ -27,7 +27,8 @@ names, versions and priorities (:class:`_RoutingCache`), so a reload costs readi
 files, unpickling the modules, compiling the programs and building (or loading) the router.  Opened
 lazily (``eager=False``, ``ddl handle``), it costs reading and hashing the files and loading the router:
 a file's module is unpickled, and a family's program compiled and grammar built, on the family's first
-hit (spec/handler.md).
+hit (spec/handler.md) -- the grammar only once per cache: the family's hit kit (its matcher and capture
+conversions, :class:`_HitKits`) is saved then, and later processes decide its hits with it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import functools
 import hashlib
 import json
 import os
+import pickle
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -48,6 +50,8 @@ from ddl.api import ImportScope, ModuleLoader, SourceFiles, check_files, compile
 from ddl.distill.admission import admission_problems, priority_cap
 from ddl.eval import Evaluator, compile_family
 from ddl.eval.ops import QUERY_LIMITS
+from ddl.files import collector_paused
+from ddl.grammar.compile import HitKit
 from ddl.grammar.router import Overlap, OverlapSearchTooLarge, Route, RoutedFamily, Router, SavedFamily
 from ddl.handler.records import HandlerError
 from ddl.verify.cache import DEFAULT_DIR, ResultCache
@@ -225,7 +229,10 @@ class Registry:
         taken = {f.name for f in theirs} | {r.name for r in rejected if not _model_written(r.path, root)}
         models, more = _unique_names([f for f in served if _model_written(f.path, root)], taken)
         rejected.extend(more)
-        routing = _RoutingCache(cache, str(root.resolve()), {f.name: f.version for f in served}, extractors)
+        # A family's file path as given is part of its key: the saved router's θ defaults are values, and an enum
+        # value names its file ("examples/x.ddl#F::E" and "/abs/examples/x.ddl#F::E" are different enums).
+        routing = _RoutingCache(cache, str(root.resolve()), {f.name: f"{f.version}\x01{f.path}" for f in served},
+                                extractors)
         router, more = _route(theirs, routing)
         rejected.extend(more)
         if more:
@@ -471,15 +478,47 @@ def _routed(specs: Sequence[RoutedFamily | SavedFamily], grammars: Mapping[str, 
     return out
 
 
-def _saved(f: ServedFamily) -> SavedFamily:
-    """A served family as a saved router takes it: its checked form loaded on its first hit only."""
+def _saved(f: ServedFamily, routing: _RoutingCache) -> SavedFamily:
+    """A served family as a saved router takes it: its checked form loaded on its first hit only, and its hit
+    kit kept in the check cache (when there is one)."""
     source, name = f.source, f.name
-    return SavedFamily(name, f.priority, lambda: source.family(name))
+    kits = _HitKits(routing.cache, routing.where, f, name) if routing.cache is not None else None
+    return SavedFamily(name, f.priority, lambda: source.family(name), kits=kits)
+
+
+class _HitKits:
+    """Where one served family's :class:`HitKit` is kept: a sealed entry of the check cache per registry directory,
+    file path and family, under the family's version (its file's and imports' bytes) and the code's fingerprint.  A
+    missing, stale, damaged or foreign entry loads as None (the grammar is built and a new kit saved)."""
+
+    def __init__(self, cache: ResultCache, where: str, family: ServedFamily, name: str) -> None:
+        self.cache = cache
+        # The file's path as the registry was given it is part of the values (an enum value names its file).
+        self.where = f"{where}\x01{family.path}\x01{name}"
+        self.key = cache.derived_key("hitkit", family.path, name, family.version)
+
+    def load(self) -> HitKit | None:
+        data = self.cache.get_derived("hitkit", self.where, self.key)  # None unless sealed with the user's secret
+        if data is None:
+            return None
+        try:
+            with collector_paused():
+                kit = pickle.loads(data)
+        except Exception:  # noqa: BLE001 - sealed by this user's ddl, yet unreadable (another version): rebuilt
+            return None
+        return kit if isinstance(kit, HitKit) else None
+
+    def save(self, kit: HitKit) -> None:
+        try:
+            data = pickle.dumps(kit, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - a conversion that does not pickle: the family keeps building its grammar
+            return
+        self.cache.put_derived("hitkit", self.where, self.key, data)
 
 
 def _route(served: Sequence[ServedFamily], routing: _RoutingCache) -> tuple[Router, list[RejectedFamily]]:
     """The router over the served families, after rejecting unordered overlaps."""
-    specs: list[RoutedFamily | SavedFamily] = [_saved(f) for f in served]
+    specs: list[RoutedFamily | SavedFamily] = [_saved(f, routing) for f in served]
     router = _Once(lambda: routing.router(specs, "router"))
     by_name = {f.name: f for f in served}
     reasons: dict[str, list[str]] = {}
@@ -527,8 +566,8 @@ def _route_models(router: Router, theirs: Sequence[ServedFamily], models: Sequen
     """The router over the people's served families and the admitted model-written ones.  A model-written
     family in an unordered overlap is rejected alone: it never takes one of the others out of service."""
     grammars = {e.name: e.built for e in router.entries if e.built is not None}  # reused, never built for this
-    specs = [_saved(f) for f in theirs]
-    mine = [_saved(f) for f in models]
+    specs = [_saved(f, routing) for f in theirs]
+    mine = [_saved(f, routing) for f in models]
     grown = _Once(lambda: routing.router([*specs, *mine], "router-models", grammars))
     names = {f.name for f in models}
     by_name = {f.name: f for f in [*theirs, *models]}

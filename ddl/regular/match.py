@@ -86,7 +86,7 @@ class Matcher:
     """
 
     def __init__(self, node: Regex, *, limits: Limits = DEFAULT_LIMITS) -> None:
-        self.regex = node
+        self.regex: Regex | None = node  # None in a matcher loaded from bytes (see __getstate__)
         prog = compile_regex(node, tags=True, limits=limits, embed=embedder(limits, allow_captures=False))
         self.prog: Prog = prog
         self.names: tuple[str, ...] = prog.names
@@ -125,6 +125,20 @@ class Matcher:
         self._end = self._intern(frozenset({prog.match}))
         self._begin = self._intern(self._clo[prog.start])
         self._empty = self._intern(frozenset())
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The ε-closures are memoized closures (functions): recomputed on load.  The regex is not needed to
+        # match (a saved matcher answers from its program) and holds whole automata: not kept.
+        state = dict(self.__dict__)
+        del state["_clo"], state["_after"]
+        state["regex"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        close = closures(self.prog)
+        self._clo = _LiveClosures(close, self._live)
+        self._after = _LiveClosures(close, self._live, through=self.prog.out)
 
     # ------------------------------------------------------------ lazy DFA
 

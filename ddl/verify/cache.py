@@ -24,19 +24,19 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import json
 import os
 import pickle
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import attrs
 
 from ddl.diagnostics import SourceMap
-from ddl.files import make_private_dir, read_regular, write_atomic
+from ddl.files import collector_paused, make_private_dir, read_regular, write_atomic
 from ddl.regular import Limits
+from ddl.sealing import hmac_tag, tag_matches
 from ddl.types.checked import CheckedModule
 from ddl.verify.config import CheckSettings
 from ddl.verify.report import FileResult
@@ -48,54 +48,27 @@ DEFAULT_DIR = ".ddl-cache"
 MODULE_MAGIC = b"ddl-module 3 "  # then the entry's key and a newline, the sealed summary line, the sealed pickle
 
 
-@functools.cache
-def _signing_key() -> bytes | None:
-    """The user's secret that seals the cache's pickles (created on first use, readable by the user
-    only); None when it cannot be kept (then nothing is pickled into the cache, and none is loaded).
-
-    Outside every cache directory on purpose: a cache that arrives with a checkout or an archive can
-    carry entries whose keys match its files (the keys are hashes anyone can compute), but not this
-    secret, so its pickles are misses, never unpickled."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = os.path.join(base, "ddl", "cache-signing-key")
-    for _ in range(2):
-        try:
-            with open(path, "rb") as handle:
-                secret = handle.read()
-            return secret if len(secret) >= 32 else None
-        except FileNotFoundError:
-            pass
-        except OSError:
-            return None
-        try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            continue  # another process made it first: read that one
-        except OSError:
-            return None
-        secret = os.urandom(32)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(secret)
-        return secret
-    return None
-
-
 def seal(data: bytes) -> bytes | None:
-    """``data`` behind its HMAC under the user's secret; None when there is no secret."""
-    key = _signing_key()
-    if key is None:
-        return None
-    return hmac.new(key, data, hashlib.sha256).hexdigest().encode() + b"\n" + data
+    """``data`` behind its HMAC under the user's secret (:mod:`ddl.sealing`); None when there is no secret."""
+    tag = hmac_tag(data)
+    return None if tag is None else tag + b"\n" + data
 
 
 def unseal(blob: bytes) -> bytes | None:
     """The data :func:`seal` sealed, or None when the blob was not sealed with the user's secret."""
-    key = _signing_key()
     tag, sep, data = blob.partition(b"\n")
-    if key is None or not sep or not hmac.compare_digest(tag, hmac.new(key, data, hashlib.sha256).hexdigest().encode()):
-        return None
-    return data
+    return _verified(tag, data) if sep else None
+
+
+def _unseal_rest(handle: BinaryIO) -> bytes | None:
+    """:func:`unseal` of the rest of an open entry, read in one piece: a saved router is megabytes, and each
+    copy of it costs a fresh process more than the HMAC does."""
+    tag = handle.readline()
+    return _verified(tag[:-1], handle.read()) if tag.endswith(b"\n") else None
+
+
+def _verified(tag: bytes, data: bytes) -> bytes | None:
+    return data if tag_matches(tag, data) else None
 
 
 @functools.cache
@@ -151,10 +124,11 @@ class PickledModule:
                 raise ValueError("the module entry was replaced")
             handle.readline()  # the summary's seal
             handle.readline()  # the summary
-            payload = unseal(handle.read())
+            payload = _unseal_rest(handle)
         if payload is None:
             raise ValueError("the module entry is not sealed with the user's secret")
-        module, sources = pickle.loads(payload)
+        with collector_paused():
+            module, sources = pickle.loads(payload)
         if not isinstance(module, CheckedModule) or not isinstance(sources, SourceMap):
             raise ValueError("the cached module entry does not hold a checked module")
         return module, sources
@@ -326,11 +300,11 @@ class ResultCache:
         (missing, unreadable, or stored for another key: one entry per place, replaced when it changes)."""
         try:
             with open(self.derived_path(kind, where), "rb") as handle:
-                blob = handle.read()
+                if handle.readline() != f"ddl-{kind} {key}\n".encode():
+                    return None
+                return _unseal_rest(handle)
         except OSError:
             return None
-        head = f"ddl-{kind} {key}\n".encode()
-        return unseal(blob[len(head):]) if blob.startswith(head) else None
 
     def put_derived(self, kind: str, where: str, key: str, data: bytes) -> bool:
         sealed = seal(data)
