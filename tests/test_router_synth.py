@@ -111,6 +111,15 @@ def test_a_saved_router_needs_the_families_it_was_built_from() -> None:
             Router.from_bytes(bad, SPECS)
 
 
+def test_a_router_saved_in_the_previous_format_is_refused() -> None:
+    """ddl-router-4 keeps the lazy automaton as a flat table and each family's hit as a plan; bytes of
+    ddl-router-3 (lazy states as dicts, hits as closures rebuilt on load) are refused, and the cache rebuilds."""
+    data = ROUTER.to_bytes()
+    assert data.count(b"ddl-router-4") == 1
+    with pytest.raises(ValueError, match="a saved router of another version"):
+        Router.from_bytes(data.replace(b"ddl-router-4", b"ddl-router-3"), SPECS)
+
+
 def test_priority_then_mode_orders_overlapping_families_before_and_after_saving() -> None:
     prog = ddl.loads('''
 family low { param n : Int in 0..99
