@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import ddl
@@ -73,6 +74,18 @@ def test_every_route_equals_matching_each_family_on_its_own() -> None:
             assert bool(got.problems) == bool(want.problems), u
             routed += 1
     assert routed >= 3 * K  # every sample is a member (the near misses and misses need not miss)
+
+
+def test_a_hit_makes_the_same_route_as_the_routes_constructor() -> None:
+    """A single-family hit builds its Route with the slots set directly: equal to Route(...), the same repr and
+    fields, and as frozen."""
+    hit = next(u for u in UTTERANCES if ROUTER.route(u) is not None)
+    got = ROUTER.route(hit)
+    assert got is not None and type(got) is Route
+    made = Route(got.family, got.theta, got.problems, got.candidates)
+    assert got == made and repr(got) == repr(made) and attrs.asdict(got) == attrs.asdict(made)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        got.family = "other"  # type: ignore[misc]
 
 
 def test_a_saved_router_routes_exactly_as_the_one_it_was_saved_from() -> None:

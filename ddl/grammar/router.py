@@ -103,6 +103,22 @@ class Route:
     candidates: tuple[str, ...] = ()  # every family that accepted, best first
 
 
+_ROUTE_SLOTS = tuple(Route.__dict__[name].__set__ for name in ("family", "theta", "problems", "candidates"))
+
+
+def _new_route(family: str, theta: dict[str, Value] | None, problems: tuple[str, ...], candidates: tuple[str, ...]
+               ) -> Route:
+    """``Route(family, theta, problems, candidates)`` with its slots set directly (a hit makes one): a frozen attrs
+    class's ``__init__`` sets each field through ``object.__setattr__``, which costs about twice as much."""
+    route = object.__new__(Route)
+    set_family, set_theta, set_problems, set_candidates = _ROUTE_SLOTS
+    set_family(route, family)
+    set_theta(route, theta)
+    set_problems(route, problems)
+    set_candidates(route, candidates)
+    return route
+
+
 @attrs.frozen
 class Overlap:
     first: str
@@ -351,7 +367,9 @@ def _settle(alive: tuple[_Entry, ...], text: str) -> tuple[tuple[_Entry, ...], _
     case, is its hit plan: one call).
     """
     if len(alive) == 1:
-        plan = _plan_of(alive[0])
+        plan = alive[0]._hit  # _plan_of, inlined: the one call of a hit
+        if plan is False:
+            plan = alive[0].hit()
         if plan is not None:
             outcome = run_hit(plan, text)
             if outcome is None:
@@ -526,7 +544,7 @@ class Router:
             if len(families) == 1:  # what _found would say, without sorting one family
                 entry = families[0]
                 theta, problems = settled if settled is not None else entry.decide(text)
-                return Route(entry.name, theta, problems, (entry.name,))
+                return _new_route(entry.name, theta, problems, (entry.name,))
             ordered = sorted(families, key=lambda e: (-e.priority, e.index))  # as _found orders them
             found = [(e, text, settled) for e in ordered]
         else:
