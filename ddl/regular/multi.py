@@ -158,6 +158,7 @@ class LangSet(Generic[K]):
         self._class_atoms = list(classes)
         self._width = len(classes)
         self._zero_row = array("i", bytes(4 * self._width))
+        self._char_codes: dict[str, int] = {chr(cp): byte_class[cp] for cp in range(128)}
         self._reset()
 
     def __len__(self) -> int:
@@ -209,22 +210,48 @@ class LangSet(Generic[K]):
 
     def _scan_chars(self, text: str, settle: Callable[[tuple[K, ...], str], tuple[tuple[K, ...], T] | None] | None
                     ) -> tuple[tuple[K, ...], T | None]:
-        """:meth:`scan` character by character (any text)."""
-        dead = self._dead
-        s = self._start
+        """:meth:`scan` character by character (any text): each character's code (its class, or ``-atom - 1``
+        for an atom with no ASCII character) from a dict, then the table (or the dict of wide moves)."""
+        codes, table, width = self._char_codes, self._table, self._width
+        row = self._start * width
         shortcut = settle is not None
         for ch in text:
-            t = self._target(s, ch)
-            if t == dead:
+            c = codes.get(ch)
+            if c is None:
+                c = self._char_code(ch)
+            if c >= 0:
+                v = table[row + c]
+                if v == 0:
+                    v = self._code(self._move(row // width, c, self._class_atoms[c]))
+                    table = self._table  # a flush replaces the table
+            else:
+                state, atom = row // width, -c - 1
+                t = self._wide.get(state * self._part.n_atoms + atom)
+                v = self._code(self._move(state, -1, atom) if t is None else t)
+                table = self._table
+            if v > 0:
+                row = v
+                continue
+            if v == -1:
                 return (), None
-            s = t
-            if shortcut and self._few[t]:
+            row = -v - 1
+            if shortcut:
                 shortcut = False
                 assert settle is not None
-                decided = settle(self._few[t], text)
+                decided = settle(self._few[row // width], text)
                 if decided is not None:
                     return decided
-        return self._end(s, text, settle if shortcut else None)
+        return self._end(row // width, text, settle if shortcut else None)
+
+    def _char_code(self, ch: str) -> int:
+        """``ch``'s code for :meth:`_scan_chars`, remembered (at most a few thousand characters: hostile text
+        costs time, never unbounded memory)."""
+        atom = self._part.atom_of(ord(ch))
+        c = self._class_of_atom.get(atom, -atom - 1)
+        if len(self._char_codes) > 4096:
+            self._char_codes = {chr(cp): self._byte_class[cp] for cp in range(128)}
+        self._char_codes[ch] = c
+        return c
 
     def _end(self, state: int, text: str, settle: Callable[[tuple[K, ...], str], tuple[tuple[K, ...], T] | None] | None
              ) -> tuple[tuple[K, ...], T | None]:
