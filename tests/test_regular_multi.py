@@ -6,6 +6,8 @@ Differential: every answer is compared with the same question asked of each lang
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +20,7 @@ from ddl.regular import (
     Overlap,
     Regex,
     SearchTooLarge,
+    ignore_case,
     overlaps,
     parse,
 )
@@ -229,3 +232,47 @@ def test_warming_builds_the_states_a_string_leads_through_and_changes_no_answer(
         assert s.matching(text) == cold.matching(text), text
     s.warm("turn off the ")  # already built: nothing new
     assert len(s._sets) >= built
+
+
+# Letters whose atoms mix ASCII and other characters: "k" with the Kelvin sign under ignore_case, a negated
+# class (every character but a few, ASCII or not), and "é"/"日", whose atoms hold no ASCII character.
+_mixed = regexes(alphabet="abk", extra=" é日\u212a", max_leaves=6, boolean=True, empty=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(_mixed, _mixed.map(ignore_case)), min_size=1, max_size=6),
+       st.lists(st.text(alphabet="abkK é日\u212a", max_size=8), max_size=25), st.integers(1, 4), st.integers(0, 40))
+def test_the_flat_table_walk_answers_as_the_character_walk_and_each_language_alone(
+        nodes: list[Regex], words: list[str], few: int, cache_limit: int) -> None:
+    """An ASCII text is walked through the flat table of byte classes, any other character by character
+    (atoms with no ASCII character in a dict): the same members, the same languages handed to ``settle``
+    at the same point, with the cache flushed every few moves (cache_limit) in the middle of either walk."""
+    langs = keyed(nodes)
+    s = LangSet(langs, few=few, cache_limit=cache_limit)
+    alone = {k: Lang.from_regex(n) for k, n in langs.items()}
+
+    def walked(walk: Any, w: str) -> tuple[tuple[str, ...], list[tuple[tuple[str, ...], str]]]:
+        seen: list[tuple[tuple[str, ...], str]] = []
+        members, _ = walk(w, lambda alive, text: seen.append((alive, text)))
+        return members, seen
+
+    for w in words:
+        want = tuple(k for k in langs if alone[k].contains(w))
+        assert s.matching(w) == want, w
+        assert walked(s.scan, w) == walked(s._scan_chars, w), w
+        assert walked(s.scan, w)[0] == want, w
+
+
+def test_a_text_that_ends_while_more_than_few_are_alive_is_handed_over_at_its_end() -> None:
+    s = LangSet({"ab": parse("ab"), "abc": parse("abc"), "abd": parse("ab[cd]"), "x": parse("x")}, few=1)
+    calls: list[tuple[tuple[str, ...], str]] = []
+
+    def settle(alive: tuple[str, ...], text: str) -> tuple[tuple[str, ...], str] | None:
+        calls.append((alive, text))
+        return (alive, "settled")
+
+    assert s.scan("ab", settle) == (("ab",), "settled")  # three alive all along; "ab" alone accepts it
+    assert s.scan("abc", settle) == (("abc", "abd"), None)  # two accept: more than few, never handed over
+    assert s.scan("a", settle) == ((), None)  # nothing accepts "a"
+    assert s.scan("x", settle) == (("x",), "settled")  # handed over after "x", as before
+    assert calls == [(("ab",), "ab"), (("x",), "x")]

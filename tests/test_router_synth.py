@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import ddl
@@ -75,6 +76,18 @@ def test_every_route_equals_matching_each_family_on_its_own() -> None:
     assert routed >= 3 * K  # every sample is a member (the near misses and misses need not miss)
 
 
+def test_a_hit_makes_the_same_route_as_the_routes_constructor() -> None:
+    """A single-family hit builds its Route with the slots set directly: equal to Route(...), the same repr and
+    fields, and as frozen."""
+    hit = next(u for u in UTTERANCES if ROUTER.route(u) is not None)
+    got = ROUTER.route(hit)
+    assert got is not None and type(got) is Route
+    made = Route(got.family, got.theta, got.problems, got.candidates)
+    assert got == made and repr(got) == repr(made) and attrs.asdict(got) == attrs.asdict(made)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        got.family = "other"  # type: ignore[misc]
+
+
 def test_a_saved_router_routes_exactly_as_the_one_it_was_saved_from() -> None:
     loaded = Router.from_bytes(ROUTER.to_bytes(), SPECS)
     assert len(loaded) == len(ROUTER)
@@ -109,6 +122,15 @@ def test_a_saved_router_needs_the_families_it_was_built_from() -> None:
     for bad in (b"", b"not a router", data[: len(data) // 2]):
         with pytest.raises(ValueError, match="not a saved router"):
             Router.from_bytes(bad, SPECS)
+
+
+def test_a_router_saved_in_the_previous_format_is_refused() -> None:
+    """ddl-router-4 keeps the lazy automaton as a flat table and each family's hit as a plan; bytes of
+    ddl-router-3 (lazy states as dicts, hits as closures rebuilt on load) are refused, and the cache rebuilds."""
+    data = ROUTER.to_bytes()
+    assert data.count(b"ddl-router-4") == 1
+    with pytest.raises(ValueError, match="a saved router of another version"):
+        Router.from_bytes(data.replace(b"ddl-router-4", b"ddl-router-3"), SPECS)
 
 
 def test_priority_then_mode_orders_overlapping_families_before_and_after_saving() -> None:

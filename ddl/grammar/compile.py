@@ -39,6 +39,7 @@ one space before matching).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -100,6 +101,10 @@ def normalize_space(utterance: str) -> str:
     (both use Unicode's White_Space test) and is several times faster than ``re.sub``.
     """
     return " ".join(utterance.split())
+
+
+# How a capture's text becomes its value (CompiledGrammar.conversion).
+CONVERT_INT, CONVERT_LOOKUP, CONVERT_LOOKUP_CASE, CONVERT_TEXT, CONVERT_CALL = range(5)
 
 
 class GrammarError(Exception):
@@ -593,42 +598,54 @@ class CompiledGrammar:
             ends[param] = end
         return out
 
+    def conversion(self, name: str) -> tuple[str, int, Any]:
+        """(the parameter, a kind, its argument): how one engine capture's text becomes its value, with
+        :meth:`convert`'s decisions taken once.  The kinds: ``CONVERT_INT`` ``int(text)``; ``CONVERT_LOOKUP``
+        ``argument[text]``; ``CONVERT_LOOKUP_CASE`` ``argument[case_key(text)]``; ``CONVERT_TEXT`` the text
+        itself; ``CONVERT_CALL`` ``argument(text)``.  Data, not a function, so that the router's hit runs
+        one shared loop over every family's captures (:meth:`converter` is the same as a function)."""
+        spec = self.captures[name]  # KeyError for a name that is no capture, as param_of
+        if spec.const is not None or isinstance(spec.type, ListT):
+            return spec.param, CONVERT_CALL, functools.partial(self.convert, name)
+        base = scalar(spec.type)
+        option = isinstance(spec.type, OptionT)
+        lookup = spec.lookup
+        forms = spec.forms
+        if lookup is not None and not option:
+            if self.ignore_case or isinstance(base, BoolT):
+                return spec.param, CONVERT_LOOKUP_CASE, lookup
+            return spec.param, CONVERT_LOOKUP, lookup
+        if lookup is None and not option and len(forms) <= 1 and isinstance(base, IntT):
+            first = forms[0].convert if forms else None
+            if first is None or first is F._identity:
+                return spec.param, CONVERT_INT, None
+            return spec.param, CONVERT_CALL, lambda text: int(first(text))
+        if lookup is None and not option and len(forms) <= 1 and not isinstance(base, (IntT, DecimalT)):
+            # What _convert_scalar returns for such a capture (a Text): its one form's canonical text.
+            if not forms or forms[0].convert is F._identity:
+                return spec.param, CONVERT_TEXT, None
+            return spec.param, CONVERT_CALL, forms[0].convert
+        return spec.param, CONVERT_CALL, functools.partial(self.convert, name)
+
     def converter(self, name: str) -> tuple[str, Callable[[str], Value]]:
-        """(the parameter, text → value) of one engine capture: :meth:`convert` with its decisions
-        taken once (the router builds every capture's when it is built: a hit only converts)."""
+        """(the parameter, text → value) of one engine capture: :meth:`conversion` as a function."""
         plan = self._converters.get(name)
         if plan is not None:
             return plan
-        spec = self.captures[name]  # KeyError for a name that is no capture, as param_of
+        param, kind, arg = self.conversion(name)
         convert: Callable[[str], Value]
-        if spec.const is not None or isinstance(spec.type, ListT):
+        if kind == CONVERT_INT:
+            convert = int
+        elif kind == CONVERT_LOOKUP:
+            convert = arg.__getitem__
+        elif kind == CONVERT_LOOKUP_CASE:
             def convert(text: str) -> Value:
-                return self.convert(name, text)
+                return arg[case_key(text)]
+        elif kind == CONVERT_TEXT:
+            convert = F._identity
         else:
-            base = scalar(spec.type)
-            option = isinstance(spec.type, OptionT)
-            lookup = spec.lookup
-            forms = spec.forms
-            if lookup is not None and not option:
-                if self.ignore_case or isinstance(base, BoolT):
-                    def convert(text: str) -> Value:
-                        return lookup[case_key(text)]
-                else:
-                    convert = lookup.__getitem__
-            elif lookup is None and not option and len(forms) <= 1 and isinstance(base, IntT):
-                first = forms[0].convert if forms else None
-                if first is None:
-                    convert = int
-                else:
-                    def convert(text: str) -> Value:
-                        return int(first(text))
-            elif lookup is None and not option and len(forms) <= 1 and not isinstance(base, (IntT, DecimalT)):
-                # What _convert_scalar returns for such a capture (a Text): its one form's canonical text.
-                convert = forms[0].convert if forms else str
-            else:
-                def convert(text: str) -> Value:
-                    return self.convert(name, text)
-        plan = self._converters[name] = (spec.param, convert)
+            convert = arg
+        plan = self._converters[name] = (param, convert)
         return plan
 
     def hit_kit(self) -> HitKit | None:

@@ -24,9 +24,9 @@ fast path for the family.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
 from ddl.regular.ast import (
     Alt,
@@ -53,7 +53,6 @@ from ddl.regular.charset import CharSet
 from ddl.regular.lang import Lang
 
 _MAX_CP = 0x10FFFF
-R = TypeVar("R")
 _SPECIAL_IN_CLASS = set("\\]^-[")
 
 
@@ -132,40 +131,17 @@ class FastExtractor:
         return out, True
 
 
-    def fused(self, converters: Mapping[str, tuple[str, Callable[[str], Any]]],
-              complete: Callable[[dict[str, Any]], R], excluded: Callable[[str], bool] | None
-              ) -> Callable[[str], R | bool | None] | None:
-        """:meth:`decide`, the conversion of each captured text (``converters``: capture name →
-        (parameter, text → value)) and ``complete`` of the values, in one call: text → what
-        ``complete`` returns for a member (not ``excluded``), False for a decided non-member, None
-        when undecided.  The same answers as those steps one after the other, with no dict of
-        captured texts in between; None (no fused form) when a name is captured more than once."""
-        if not self._once:
-            return None
-        plan = tuple((index, *converters[name]) for index, name in self._plan)
-        fullmatch, checks, exact = self._regex.fullmatch, tuple(self._checks), self.exact
+    @property
+    def single_groups(self) -> tuple[tuple[int, str], ...] | None:
+        """(index in ``m.groups()``, capture name) of every capture, when no name is captured in two places
+        (then no end positions need comparing: :meth:`decide`'s captures are these groups); else None."""
+        return tuple(self._plan) if self._once else None
 
-        def run(text: str) -> R | bool | None:
-            if len(text) > MAX_FAST_LENGTH:
-                return None
-            m = fullmatch(text)
-            if m is None:
-                return False if exact else None
-            for index, test in checks:
-                captured = m.group(index)
-                if captured is not None and not test(captured):
-                    return None
-            if excluded is not None and excluded(text):
-                return False
-            groups = m.groups()
-            values: dict[str, Any] = {}
-            for index, param, convert in plan:
-                captured = groups[index]
-                if captured is not None:
-                    values[param] = convert(captured)
-            return complete(values)
-
-        return run
+    @property
+    def tests(self) -> tuple[tuple[int, Callable[[str], bool]], ...]:
+        """(group number, test) of each over-approximated capture: a matched text of that group (not None)
+        is in the grammar only if it passes the test (else :meth:`decide` is undecided)."""
+        return tuple(self._checks)
 
 
 @lru_cache(maxsize=16384)

@@ -2,7 +2,7 @@
 
 The automata are the regular engine's: all families' grammars form one
 :class:`ddl.regular.LangSet` per input normalization (one lazy combined DFA each: a warm
-router costs one dict lookup per character whatever k is; building it costs only the NFAs),
+router reads one table entry per character whatever k is; building it costs only the NFAs),
 and :meth:`Router.overlaps` is :meth:`LangSet.overlaps` (every intersecting pair with a
 shortest witness).  What is DDL's stays here:
 
@@ -27,23 +27,35 @@ from __future__ import annotations
 
 import io
 import pickle
+import sys
 from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 from ddl.eval.theta import validate_theta
 from ddl.files import collector_paused
-from ddl.grammar.compile import CompiledGrammar, HitKit, default_value, normalize_space, param_refs
-from ddl.grammar.fastpath import fast_extractor
+from ddl.grammar.compile import (
+    CONVERT_INT,
+    CONVERT_LOOKUP,
+    CONVERT_LOOKUP_CASE,
+    CONVERT_TEXT,
+    CompiledGrammar,
+    HitKit,
+    default_value,
+    normalize_space,
+    param_refs,
+)
+from ddl.grammar.fastpath import MAX_FAST_LENGTH, FastExtractor, fast_extractor
 from ddl.regular import DEFAULT_LIMITS, Lang, LangSet, Limits, SearchTooLarge
+from ddl.regular.ast import case_key
 from ddl.regular.multi import leading_text
 from ddl.types.checked import CheckedFamily
 from ddl.values import Value
 
 _CACHE_LIMIT = 200_000  # cached transitions per mode before the lazy DFA is flushed
 _OVERLAP_STATE_LIMIT = 1_000_000  # combined states the overlap search may visit
-_FORMAT = "ddl-router-3"  # Router.to_bytes format; change it when the pickled classes change
+_FORMAT = "ddl-router-4"  # Router.to_bytes format; change it when the pickled classes change
 _FEW = 3  # when at most this many families are alive, their extractors decide the rest
 
 
@@ -96,6 +108,22 @@ class Route:
     candidates: tuple[str, ...] = ()  # every family that accepted, best first
 
 
+_ROUTE_SLOTS = tuple(Route.__dict__[name].__set__ for name in ("family", "theta", "problems", "candidates"))
+
+
+def _new_route(family: str, theta: dict[str, Value] | None, problems: tuple[str, ...], candidates: tuple[str, ...]
+               ) -> Route:
+    """``Route(family, theta, problems, candidates)`` with its slots set directly (a hit makes one): a frozen attrs
+    class's ``__init__`` sets each field through ``object.__setattr__``, which costs about twice as much."""
+    route = object.__new__(Route)
+    set_family, set_theta, set_problems, set_candidates = _ROUTE_SLOTS
+    set_family(route, family)
+    set_theta(route, theta)
+    set_problems(route, problems)
+    set_candidates(route, candidates)
+    return route
+
+
 @attrs.frozen
 class Overlap:
     first: str
@@ -114,8 +142,9 @@ class OverlapSearchTooLarge(Exception):
 class _Entry:
     """Per-family routing data: grammar, θ completion plan."""
 
-    __slots__ = ("name", "index", "priority", "_grammar", "_limits", "_prepared", "family", "evaluator",
-                 "constant_defaults", "fast", "unambiguous", "_extractor", "_hit", "_kit", "_kits")
+    # The hit plan first: a hit reads it and the name, which then share the object's first cache line.
+    __slots__ = ("_hit", "name", "index", "priority", "_grammar", "_limits", "_prepared", "family", "evaluator",
+                 "constant_defaults", "fast", "unambiguous", "_extractor", "_kit", "_kits")
 
     def __init__(self, index: int, spec: RoutedFamily, grammar: CompiledGrammar) -> None:
         self.name = spec.name
@@ -148,7 +177,7 @@ class _Entry:
         self.fast = fast
         self.unambiguous = spec.unambiguous
         self._extractor: Any = False
-        self._hit: Any = None
+        self._hit: _HitPlan | None | Literal[False] = False  # False: not built yet (see hit)
         self._kit: HitKit | bool | None = None  # None: not looked up; False: none saved; True: none to save
         self._kits: Any = None  # SavedFamily.kits of a loaded router's family
         self._prepare()
@@ -181,27 +210,25 @@ class _Entry:
             self._extractor = fast_extractor(grammar.regex) or False
         if grammar.excluded is not None:
             grammar.excluded_lang  # noqa: B018 - builds and keeps the DFA
-        converters = {name: grammar.converter(name) for name in grammar.captures}
-        # A hit of this family alone: the extractor, the conversions and θ in one call (see _settle).
-        self._hit = self._extractor.fused(converters, self.theta, grammar.is_excluded if grammar.excluded is not None
-                                          else None) if self._extractor else None
+        # A hit of this family alone: the extractor, the conversions and θ as one tuple for run_hit (see _settle).
+        self._hit = _hit_plan(self, self._extractor, grammar) if self._extractor else None
 
     def __getstate__(self) -> dict[str, Any]:
         # Not the grammar and its parts: rebuilt from the family on first use (value forms hold
         # functions, which do not pickle), or all at once by Router.prepare.
         state = {name: getattr(self, name) for name in self.__slots__}
-        state.update(_grammar=None, _prepared=False, _extractor=False, _hit=None, _kit=None, _kits=None)
+        state.update(_grammar=None, _prepared=False, _extractor=False, _hit=False, _kit=None, _kits=None)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
             setattr(self, name, value)
 
-    def hit(self) -> Any:
-        """Text → (θ, problems) for a member, False for a decided non-member, None undecided; or None
-        when the family has no such shortcut (:meth:`FastExtractor.fused`)."""
+    def hit(self) -> _HitPlan | None:
+        """The family's hit plan (:func:`run_hit` runs it), or None when the family has no such shortcut."""
         if not self._prepared or self._grammar is None:
             self.grammar  # noqa: B018 - builds the grammar and its parts on first use
+        assert self._hit is not False
         return self._hit
 
     def extractor(self) -> Any:
@@ -275,6 +302,83 @@ def _lang_set(entries: Sequence[_Entry], limits: Limits) -> LangSet[_Entry]:
 
 _Theta = tuple[dict[str, Value] | None, tuple[str, ...]]  # θ (None if outside Θ) and the problems
 
+# A family's hit as data (built by _hit_plan, run by run_hit): its extractor's pattern, the checks of over-approximated
+# captures, whether a failed match is conclusive, its `except` test (or None), per capture (group number, parameter,
+# conversion kind, argument), θ's constant part (None: θ needs _Entry.theta), the parameters θ requires, _Entry.theta.
+# One tuple and one shared function rather than a closure per family: at 10,000 families a hit finds a family's data
+# cold in memory, and every object it touches (a closure's cells, a converter's function) costs a cache miss.
+_HitPlan = tuple[Any, ...]
+
+
+def _hit_plan(entry: _Entry, extractor: FastExtractor, grammar: CompiledGrammar) -> _HitPlan | None:
+    """The family's hit as data for :func:`run_hit`; None if a parameter is captured in several places (then the
+    last capture counts, which the plan does not compare)."""
+    groups = extractor.single_groups
+    if groups is None:
+        return None
+    captures = []
+    for index, name in groups:
+        param, kind, arg = grammar.conversion(name)
+        captures.append((index, sys.intern(param), kind, arg))  # interned: every family's "day" is one string
+    base: dict[str, Value | None] | None = None
+    required: tuple[str, ...] = ()
+    if entry.fast:
+        # θ in the parameters' order: each captured value, else its constant default; a parameter with no
+        # default must have been captured (else _Entry.theta decides, through validate_theta).
+        base = {sys.intern(name): default for name, default in entry.constant_defaults}
+        required = tuple(sys.intern(name) for name, default in entry.constant_defaults if default is None)
+    excluded = grammar.is_excluded if grammar.excluded is not None else None
+    return (extractor.regex, extractor.tests, extractor.exact, excluded, tuple(captures), base, required, entry.theta)
+
+
+def run_hit(plan: _HitPlan, text: str) -> _Theta | bool | None:
+    """A hit of one family: (θ, problems) for a member, False for a decided non-member, None when undecided
+    (the walk goes on).  The same answers as the family's extractor (FastExtractor.decide), its conversions
+    (CompiledGrammar.converter) and _Entry.theta one after the other."""
+    if len(text) > MAX_FAST_LENGTH:
+        return None
+    m = plan[0].fullmatch(text)
+    if m is None:
+        return False if plan[2] else None
+    tests = plan[1]
+    if tests:
+        for index, test in tests:
+            captured = m.group(index)
+            if captured is not None and not test(captured):
+                return None  # the over-approximation chose a split the grammar rejects; others may exist
+    excluded = plan[3]
+    if excluded is not None and excluded(text):
+        return False
+    groups = m.groups()
+    values: dict[str, Value] = {}
+    for index, param, kind, arg in plan[4]:
+        captured = groups[index]
+        if captured is not None:
+            if kind == CONVERT_INT:
+                values[param] = int(captured)
+            elif kind == CONVERT_LOOKUP_CASE:
+                values[param] = arg[case_key(captured)]
+            elif kind == CONVERT_TEXT:
+                values[param] = captured
+            elif kind == CONVERT_LOOKUP:
+                values[param] = arg[captured]
+            else:
+                values[param] = arg(captured)
+    base = plan[5]
+    if base is not None:
+        for name in plan[6]:
+            if name not in values:
+                break
+        else:
+            return {**base, **values}, ()  # base's order (the parameters'), captured values over defaults
+    theta: _Theta = plan[7](values)
+    return theta
+
+
+def _plan_of(entry: _Entry) -> _HitPlan | None:
+    plan = entry._hit
+    return entry.hit() if plan is False else plan
+
 
 def _settle(alive: tuple[_Entry, ...], text: str) -> tuple[tuple[_Entry, ...], _Theta | None] | None:
     """Let the few families still alive decide ``text`` with their extractors, if they can.
@@ -286,25 +390,28 @@ def _settle(alive: tuple[_Entry, ...], text: str) -> tuple[tuple[_Entry, ...], _
     A success is a member (and its captures); a failure of an exact extractor is a non-member.
     If any family cannot decide (an inexact translation), the walk goes on (None).
     The payload of a single member is its θ and problems (a hit of one family alone, the usual
-    case, is its fused extractor: one call).
+    case, is its hit plan: one call).
     """
     if len(alive) == 1:
-        hit = alive[0].hit()
-        if hit is not None:
-            outcome = hit(text)
+        plan = alive[0]._hit  # _plan_of, inlined: the one call of a hit
+        if plan is False:
+            plan = alive[0].hit()
+        if plan is not None:
+            outcome = run_hit(plan, text)
             if outcome is None:
                 return None
-            return ((), None) if outcome is False else (alive, outcome)
+            return ((), None) if outcome is False else (alive, outcome)  # type: ignore[return-value]
     else:
-        hits = [e.hit() for e in alive]
-        if None not in hits:  # every family has its one-call hit: θ only for the members
+        plans = [_plan_of(e) for e in alive]
+        if None not in plans:  # every family has its hit plan: θ only for the members
             members: list[tuple[_Entry, _Theta]] = []
-            for entry, hit in zip(alive, hits):
-                outcome = hit(text)
+            for entry, plan in zip(alive, plans):
+                assert plan is not None
+                outcome = run_hit(plan, text)
                 if outcome is None:
                     return None
                 if outcome is not False:
-                    members.append((entry, outcome))
+                    members.append((entry, outcome))  # type: ignore[arg-type]
             if len(members) == 1:
                 return (members[0][0],), members[0][1]
             return tuple(e for e, _ in members), None  # none (a miss), or an overlap settled by priority
@@ -473,7 +580,7 @@ class Router:
             if len(families) == 1:  # what _found would say, without sorting one family
                 entry = families[0]
                 theta, problems = settled if settled is not None else entry.decide(text)
-                return Route(entry.name, theta, problems, (entry.name,))
+                return _new_route(entry.name, theta, problems, (entry.name,))
             ordered = sorted(families, key=lambda e: (-e.priority, e.index))  # as _found orders them
             found = [(e, text, settled) for e in ordered]
         else:

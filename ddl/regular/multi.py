@@ -6,11 +6,11 @@ given as a regex (or a :class:`~ddl.regular.lang.Lang`), optionally minus a seco
 Membership — :meth:`LangSet.matching` / :meth:`LangSet.scan` — runs one *combined* automaton,
 not one per language.  The languages are compiled to Thompson NFAs numbered into one state
 space, and a *lazy* DFA over sets of those states reads the string: a DFA state is built the
-first time a string reaches it and its transitions are cached, per alphabet atom (shared by
-every character of the atom) and per character, so a warm set costs one dict lookup per
-character however many languages it holds, and building it costs only the NFAs (linear in the
-total size) — never the full subset construction, which for thousands of languages could be
-enormous.  The cache is flushed when it grows past ``cache_limit`` transitions (as RE2 does), so
+first time a string reaches it and its transitions are cached per alphabet atom (shared by
+every character of the atom): for the atoms of ASCII characters in a flat table of states ×
+byte classes, so a warm set reads one table entry per character of an ASCII string however many
+languages it holds, and building it costs only the NFAs (linear in the total size) — never the
+full subset construction, which for thousands of languages could be enormous.  The cache is flushed when it grows past ``cache_limit`` transitions (as RE2 does), so
 hostile strings cost time, never unbounded memory.  A ``minus`` language is checked only on the
 strings its language accepts.
 
@@ -143,9 +143,22 @@ class LangSet(Generic[K]):
         # A CHAR state's set, by its number in `distinct` (4 bytes a state, not a pointer of 8).
         self._cs = _CharSets(sid, list(distinct))
         self._part = part
-        self._ascii_atoms = [part.atom_of(cp) for cp in range(256)]
         self._set_atoms = [frozenset(c) for c in covers]
         self._sid = sid
+        # The ASCII characters' atoms numbered densely (at most 128 "classes"): a built state's move on an
+        # ASCII character is one index into a flat table of states × classes, and an ASCII text is
+        # turned into its classes in one C call (bytes.translate).  However many languages the set holds
+        # and however many states are built, a warm step touches one table entry.
+        classes: dict[int, int] = {}
+        byte_class = bytearray(256)
+        for cp in range(128):
+            byte_class[cp] = classes.setdefault(part.atom_of(cp), len(classes))
+        self._byte_class = bytes(byte_class)
+        self._class_of_atom = classes
+        self._class_atoms = list(classes)
+        self._width = len(classes)
+        self._zero_row = array("i", bytes(4 * self._width))
+        self._char_codes: dict[str, int] = {chr(cp): byte_class[cp] for cp in range(128)}
         self._reset()
 
     def __len__(self) -> int:
@@ -165,27 +178,89 @@ class LangSet(Generic[K]):
         ``settle(alive, text)`` (once): it may decide the rest itself (say, with a faster matcher
         of its own for those few) by returning the ids among ``alive`` that accept the whole
         ``text`` — ``minus`` languages applied — and a payload of its choice; or None, and the
-        walk goes on (the payload is then None).
+        walk goes on (the payload is then None).  A text that ends before that point, with at most
+        ``few`` languages accepting it (``minus`` not yet applied), is handed over at its end.
         """
-        rows, few = self._rows, self._few
-        dead = self._dead
-        s = self._start
-        shortcut = settle is not None
-        for ch in text:
-            t = rows[s].get(ch)
-            if t is None:
-                t = self._step(s, ch)
-                rows, few = self._rows, self._few  # a flush replaces the tables
-            if t == dead:
+        if not text.isascii():
+            return self._scan_chars(text, settle)
+        # The table's entries (see _code): > 0 the next state's row, 0 not built yet, -1 dead, < -1 a
+        # state where at most `few` languages are alive.
+        table, width = self._table, self._width
+        row = self._start * width
+        for c in text.encode("ascii").translate(self._byte_class):
+            v = table[row + c]
+            if v > 0:
+                row = v
+                continue
+            if v == 0:
+                v = self._code(self._move(row // width, c, self._class_atoms[c]))
+                table = self._table  # a flush replaces the table
+                if v > 0:
+                    row = v
+                    continue
+            if v == -1:
                 return (), None
-            s = t
-            if shortcut and few[t]:
-                shortcut = False
-                assert settle is not None
-                decided = settle(few[t], text)
+            row = -v - 1
+            if settle is not None:
+                decided = settle(self._few[row // width], text)
                 if decided is not None:
                     return decided
-        accepted = self._accepting[s]
+                return self._scan_chars(text, None)  # rare (an undecided shortcut): the plain walk
+        return self._end(row // width, text, settle)
+
+    def _scan_chars(self, text: str, settle: Callable[[tuple[K, ...], str], tuple[tuple[K, ...], T] | None] | None
+                    ) -> tuple[tuple[K, ...], T | None]:
+        """:meth:`scan` character by character (any text): each character's code (its class, or ``-atom - 1``
+        for an atom with no ASCII character) from a dict, then the table (or the dict of wide moves)."""
+        codes, table, width = self._char_codes, self._table, self._width
+        row = self._start * width
+        shortcut = settle is not None
+        for ch in text:
+            c = codes.get(ch)
+            if c is None:
+                c = self._char_code(ch)
+            if c >= 0:
+                v = table[row + c]
+                if v == 0:
+                    v = self._code(self._move(row // width, c, self._class_atoms[c]))
+                    table = self._table  # a flush replaces the table
+            else:
+                state, atom = row // width, -c - 1
+                t = self._wide.get(state * self._part.n_atoms + atom)
+                v = self._code(self._move(state, -1, atom) if t is None else t)
+                table = self._table
+            if v > 0:
+                row = v
+                continue
+            if v == -1:
+                return (), None
+            row = -v - 1
+            if shortcut:
+                shortcut = False
+                assert settle is not None
+                decided = settle(self._few[row // width], text)
+                if decided is not None:
+                    return decided
+        return self._end(row // width, text, settle if shortcut else None)
+
+    def _char_code(self, ch: str) -> int:
+        """``ch``'s code for :meth:`_scan_chars`, remembered (at most a few thousand characters: hostile text
+        costs time, never unbounded memory)."""
+        atom = self._part.atom_of(ord(ch))
+        c = self._class_of_atom.get(atom, -atom - 1)
+        if len(self._char_codes) > 4096:
+            self._char_codes = {chr(cp): self._byte_class[cp] for cp in range(128)}
+        self._char_codes[ch] = c
+        return c
+
+    def _end(self, state: int, text: str, settle: Callable[[tuple[K, ...], str], tuple[tuple[K, ...], T] | None] | None
+             ) -> tuple[tuple[K, ...], T | None]:
+        """:meth:`scan`'s answer for ``text``, which ended in ``state`` (``settle``: not called yet)."""
+        accepted = self._accepting[state]
+        if settle is not None and 0 < len(accepted) <= self.few_limit:
+            decided = settle(accepted, text)
+            if decided is not None:
+                return decided
         if accepted and self._minus_by_key:
             accepted = tuple(k for k in accepted if not self._removed(k, text))
         return accepted, None
@@ -193,14 +268,10 @@ class LangSet(Generic[K]):
     def warm(self, text: str) -> None:
         """Build the lazy states ``text`` leads through, up to where at most ``few`` languages are alive
         (where :meth:`scan` hands over), so that strings starting so meet them built."""
-        few, dead = self._few, self._dead
         s = self._start
         for ch in text:
-            t = self._rows[s].get(ch)
-            if t is None:
-                t = self._step(s, ch)
-                few = self._few
-            if t == dead or few[t]:
+            t = self._target(s, ch)
+            if t == self._dead or self._few[t]:
                 return
             s = t
 
@@ -220,13 +291,46 @@ class LangSet(Generic[K]):
         # interning and 4 bytes a member (a frozenset of ints takes about ten times that).
         self._sets: list[bytes] = []
         self._ids: dict[bytes, int] = {}
-        self._rows: list[dict[str, int]] = []
-        self._atom_rows: list[dict[int, int]] = []
+        # Moves: on the ASCII classes, a flat table (a row of `width` entries per state, coded by _code);
+        # on an atom with no ASCII character, a dict keyed by state × atoms + atom.
+        self._table = array("i")
+        self._wide: dict[int, int] = {}
         self._accepting: list[tuple[K, ...]] = []
         self._few: list[tuple[K, ...]] = []  # the ids still alive in a state, if at most `few`; else ()
         self._cached = 0
         self._dead = self._intern(frozenset())
         self._start = self._intern(self._start_set)
+
+    def _code(self, state: int) -> int:
+        """A table entry leading to ``state``: -1 for the dead state, ``-row - 1`` for a state where at most
+        `few` languages are alive, else its row (``state × width``: the dead state is the one with row 0)."""
+        if state == self._dead:
+            return -1
+        row = state * self._width
+        return -row - 1 if self._few[state] else row
+
+    def _target(self, state: int, ch: str) -> int:
+        """The state ``state`` moves to on ``ch`` (built if new)."""
+        cp = ord(ch)
+        if cp < 128:
+            c = self._byte_class[cp]
+            atom = self._class_atoms[c]
+        else:
+            atom = self._part.atom_of(cp)
+            c = self._class_of_atom.get(atom, -1)
+        if c >= 0:
+            v = self._table[state * self._width + c]
+            if v > 0:
+                return v // self._width
+            if v == -1:
+                return self._dead
+            if v < -1:
+                return (-v - 1) // self._width
+        else:
+            t = self._wide.get(state * self._part.n_atoms + atom)
+            if t is not None:
+                return t
+        return self._move(state, c, atom)
 
     def _intern(self, s: Collection[int]) -> int:
         key = array("i", sorted(s)).tobytes()
@@ -234,8 +338,7 @@ class LangSet(Generic[K]):
         if i is None:
             i = self._ids[key] = len(self._sets)
             self._sets.append(key)
-            self._rows.append({})
-            self._atom_rows.append({})
+            self._table.extend(self._zero_row)
             kind, owner, groups, keys = self._kind, self._owner, self._groups, self.keys
             # A MATCH state belongs to one language: its group is that language alone.
             self._accepting.append(tuple(keys[o] for o in sorted({groups[owner[q]][0] for q in s
@@ -251,24 +354,25 @@ class LangSet(Generic[K]):
             self._few.append(tuple(keys[o] for o in sorted(owners)) if 0 < len(owners) <= few_limit else ())
         return i
 
-    def _step(self, state: int, ch: str) -> int:
+    def _move(self, state: int, c: int, atom: int) -> int:
+        """Build and cache the move of ``state`` on ``atom`` (its class ``c``, or -1 for a non-ASCII atom);
+        the target, numbered after a flush if the cache was full."""
         if self._cached > self.cache_limit:
             # Flush (RE2's policy): hostile strings cost time, never unbounded memory.
             current = memoryview(self._sets[state]).cast("i").tolist()
             self._reset()
             state = self._intern(current)
-        cp = ord(ch)
-        atom = self._ascii_atoms[cp] if cp < 256 else self._part.atom_of(cp)
-        target = self._atom_rows[state].get(atom)
-        if target is None:
-            sid, set_atoms, start, flat = self._sid, self._set_atoms, self._after_start, self._after_flat
-            nxt: set[int] = set()
-            for q in memoryview(self._sets[state]).cast("i").tolist():
-                k = sid[q]
-                if k >= 0 and atom in set_atoms[k]:
-                    nxt.update(flat[start[q]:start[q + 1]])
-            target = self._atom_rows[state][atom] = self._intern(nxt)
-        self._rows[state][ch] = target
+        sid, set_atoms, start, flat = self._sid, self._set_atoms, self._after_start, self._after_flat
+        nxt: set[int] = set()
+        for q in memoryview(self._sets[state]).cast("i").tolist():
+            k = sid[q]
+            if k >= 0 and atom in set_atoms[k]:
+                nxt.update(flat[start[q]:start[q + 1]])
+        target = self._intern(nxt)
+        if c >= 0:
+            self._table[state * self._width + c] = self._code(target)
+        else:
+            self._wide[state * self._part.n_atoms + atom] = target
         self._cached += 1
         return target
 
