@@ -142,6 +142,15 @@ def _embedded_dfa(node: Regex, limits: Limits) -> DFA:
     return Lang.from_regex(node, limits=limits)._dfa
 
 
+@functools.lru_cache(maxsize=512)
+def _lang_of(node: Regex, limits: Limits) -> Lang:
+    # Memoized like _embedded_dfa: the families of a registry repeat the same sub-languages (a Text
+    # pattern, the numerals of an Int range, a shared rule), and a check builds each for its
+    # ambiguity search and its samples.  A Lang is immutable (its counting tables fill in lazily and
+    # are the same whoever fills them), so sharing one changes no result.
+    return Lang._build(node, limits)
+
+
 class Lang:
     """A regular language over all of Unicode (immutable; ``==`` is language equality)."""
 
@@ -161,6 +170,10 @@ class Lang:
     @classmethod
     def from_regex(cls, node: Regex, *, limits: Limits = DEFAULT_LIMITS) -> Lang:
         """The language of a regex AST (captures are ignored)."""
+        return _lang_of(node, limits)
+
+    @classmethod
+    def _build(cls, node: Regex, limits: Limits) -> Lang:
         if isinstance(node, LangRef):
             return node.lang
         if isinstance(node, (Capture, Named)):
