@@ -4,12 +4,14 @@
   (``ddl.verify.prove.COMPILE_AFTER``): every run (θ, outcome, branches taken), the steps charged to the
   family's budget and whether Θ was enumerated must be the interpreter's, on the shipped families and on
   the verifier's conformance suite (its failure cases fail at run time, loop, and exhaust budgets).
-* Languages built from the same regex are shared between families (``ddl.regular.lang``): a file's report
-  must not depend on what was checked before it in the same process.
+* Languages built from the same regex are shared between families (``ddl.regular.lang``), and so are the
+  texts of small capture languages (``ddl.regular.tagged``) and a pattern's samples at one rng state
+  (``ddl.verify.domains``): a file's report must not depend on what was checked before it in the process.
 """
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,8 @@ from ddl.eval.compile import compile_covered
 from ddl.eval.ops import UNTIMED
 from ddl.eval.theta import enum_value
 from ddl.regular import lang as lang_module
-from ddl.verify import prove
+from ddl.regular import tagged
+from ddl.verify import domains, prove
 from ddl.verify.family import CHECK_LIMITS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,3 +124,45 @@ def test_a_files_report_does_not_depend_on_what_was_checked_before(tmp_path: Pat
     lang_module._lang_of.cache_clear()
     backward = reports(files[::-1])
     assert forward == backward
+
+
+def test_a_patterns_samples_drawn_again_are_the_fresh_draw_and_leave_the_rng_where_it_would() -> None:
+    """Samples of a Text pattern are remembered per (pattern, length, rng state): a repeat gives the texts a
+    fresh draw gives and moves the rng as the draw would; another rng state draws anew."""
+    module, _ = compile_source(b'''
+family f {
+  "Two texts of one pattern."
+  param a : Text(max 40, pattern [a-z]{1,8}(" " [a-z]{1,8}){0,3})
+  param b : Text(max 40, pattern [a-z]{1,8}(" " [a-z]{1,8}){0,3})
+  program -> Text = a ++ b
+}
+''', "f.ddl")
+    assert module is not None
+    t = module.families["f"].params[0].type
+
+    def draw(seed: int, clear: bool) -> tuple[list[str], float]:
+        if clear:
+            domains._PATTERN_SAMPLES.clear()
+        rng = random.Random(seed)
+        return domains.text_samples(t, rng, CHECK_LIMITS, 16), rng.random()
+
+    fresh = draw(1, clear=True)
+    assert fresh == draw(1, clear=False)  # remembered: same texts, same rng state after
+    assert len(fresh[0]) >= 10
+    other = draw(2, clear=False)
+    assert other == draw(2, clear=True) and other != fresh
+
+
+def test_small_capture_texts_are_the_same_remembered_or_not() -> None:
+    """The texts of a small capture language (an Int range's numerals) are remembered across families."""
+    from ddl.regular import Lang
+    from ddl.regular.parse import parse
+
+    inner = parse("[0-9]|1[0-9]|2[0-3]")
+    tagged._small_texts.cache_clear()
+    lang_module._lang_of.cache_clear()
+    fresh = tagged._small_texts(inner, CHECK_LIMITS)
+    assert fresh is not None and sorted(fresh, key=int) == [str(n) for n in range(24)]
+    assert tagged._small_texts(inner, CHECK_LIMITS) == fresh
+    assert tagged._small_texts(parse("[0-9]+"), CHECK_LIMITS) is None  # infinite: compared by position
+    assert Lang.from_regex(inner, limits=CHECK_LIMITS) == Lang.parse("[0-9]|1[0-9]|2[0-3]", limits=CHECK_LIMITS)
