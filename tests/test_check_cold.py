@@ -166,3 +166,38 @@ def test_small_capture_texts_are_the_same_remembered_or_not() -> None:
     assert tagged._small_texts(inner, CHECK_LIMITS) == fresh
     assert tagged._small_texts(parse("[0-9]+"), CHECK_LIMITS) is None  # infinite: compared by position
     assert Lang.from_regex(inner, limits=CHECK_LIMITS) == Lang.parse("[0-9]|1[0-9]|2[0-3]", limits=CHECK_LIMITS)
+
+
+def test_full_collections_pause_while_checking_and_the_callers_thresholds_come_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Checking families pauses full garbage collections (a third of a big file's time) and restores the
+    caller's own thresholds afterwards, also when the check fails inside."""
+    import gc
+
+    from ddl.verify import family as family_module
+
+    seen: list[tuple[int, int, int]] = []
+    real = family_module.check_family
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.get_threshold())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(family_module, "check_family", spy)
+    saved = gc.get_threshold()
+    gc.set_threshold(555, 7, 9)
+    try:
+        check_file(ROOT / "examples" / "weather.ddl", None, None)
+        assert seen and all(t[:2] == (555, 7) and t[2] > 10**6 for t in seen)
+        assert gc.get_threshold() == (555, 7, 9)
+
+        def broken(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(family_module, "check_family", broken)
+        result = check_file(ROOT / "examples" / "weather.ddl", None, None)
+        assert any(f.diagnostic.code == "DDL999" for f in result.findings)  # reported, not raised
+        assert gc.get_threshold() == (555, 7, 9)
+    finally:
+        gc.set_threshold(*saved)

@@ -1486,19 +1486,25 @@ def compile_covered(
         def program(c: Ctx, *values: Any) -> Any:
             raise _Fallback
 
+    none: frozenset[tuple[int, int]] = frozenset()
+
     def run(theta: Mapping[str, Value]) -> tuple[Outcome, int, frozenset[tuple[int, int]]]:
-        values = [theta[n] for n in names]
-        hits.clear()
         ctx = Ctx(limits, theta if type(theta) is dict else dict(theta))
         try:
-            value = program(ctx, *values)
-            return Ok(value), ctx.steps, frozenset(hits)
+            value = program(ctx, *[theta[n] for n in names])
+            if hits:
+                taken = frozenset(hits)
+                hits.clear()
+                return Ok(value), ctx.steps, taken
+            return Ok(value), ctx.steps, none
         except Exception as why:  # noqa: BLE001 - any failure on the fast path: the interpreter's run says what it is
             if on_fallback is not None:
                 on_fallback(why)
         hits.clear()
         outcome = interpreter.run(family, theta)
-        return outcome, interpreter.last_steps, frozenset(hits)
+        taken = frozenset(hits)
+        hits.clear()  # empty between runs: a run that records nothing returns `none` without copying
+        return outcome, interpreter.last_steps, taken
 
     return run
 

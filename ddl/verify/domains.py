@@ -130,6 +130,10 @@ class Space:
             names = [p.name for p in self.family.params]
             doms = [self.domains[n] or [] for n in names]
             cross = self._cross_wheres
+            if not cross:
+                for combo in itertools.product(*doms):
+                    yield dict(zip(names, combo))
+                return
             for combo in itertools.product(*doms):
                 theta = dict(zip(names, combo))
                 if all(self._where_ok(where, theta) for where in cross):
