@@ -105,9 +105,10 @@ class _Pause:
 
 @contextmanager
 def full_collections_paused() -> Iterator[None]:
-    """No full (oldest-generation) garbage collection while a module is compiled or its families checked.
+    """No full (oldest-generation) garbage collection while a module is compiled or its families checked
+    (and while a service's registry builds every family's grammar: ddl/handler/registry.py).
 
-    Both allocate many objects at once (syntax and IR; runs over Θ and automata that live for one
+    These allocate many objects at once (syntax and IR; runs over Θ and automata that live for one
     family), and each full collection walks every object of the process: on a file of 500 families
     they had taken a third of the check's time.  The young generations are still collected (cycles
     made and dropped within a family are freed), and the oldest as usual once the last compilation or
