@@ -121,7 +121,7 @@ def test_a_files_report_does_not_depend_on_what_was_checked_before(tmp_path: Pat
         return out
 
     forward = reports(files)
-    lang_module._lang_of.cache_clear()
+    lang_module.forget_shared_languages()
     backward = reports(files[::-1])
     assert forward == backward
 
@@ -160,7 +160,7 @@ def test_small_capture_texts_are_the_same_remembered_or_not() -> None:
 
     inner = parse("[0-9]|1[0-9]|2[0-3]")
     tagged._small_texts.cache_clear()
-    lang_module._lang_of.cache_clear()
+    lang_module.forget_shared_languages()
     fresh = tagged._small_texts(inner, CHECK_LIMITS)
     assert fresh is not None and sorted(fresh, key=int) == [str(n) for n in range(24)]
     assert tagged._small_texts(inner, CHECK_LIMITS) == fresh
@@ -201,3 +201,19 @@ def test_full_collections_pause_while_checking_and_the_callers_thresholds_come_b
         assert gc.get_threshold() == (555, 7, 9)
     finally:
         gc.set_threshold(*saved)
+
+
+def test_small_languages_are_shared_and_big_ones_are_not_kept() -> None:
+    """Lang.from_regex shares a small language between callers (the same object), and keeps no language
+    above its state cap (a whole grammar's, built once: memory held for nothing)."""
+    from ddl.regular import Lang
+    from ddl.regular.parse import parse
+
+    lang_module.forget_shared_languages()
+    small = parse("[a-z]{1,3}( [a-z]{1,3}){0,2}")
+    assert Lang.from_regex(small, limits=CHECK_LIMITS) is Lang.from_regex(small, limits=CHECK_LIMITS)
+    big = parse("[a-z]{3000}")  # a chain of 3,001 states
+    first = Lang.from_regex(big, limits=CHECK_LIMITS)
+    assert first.num_states > lang_module._Shared.MAX_STATES
+    again = Lang.from_regex(big, limits=CHECK_LIMITS)
+    assert again is not first and again == first
