@@ -225,8 +225,12 @@ class _Compiler(ir.Visitor):
     steps included, are emitted as statements), so it may be used inside a larger expression.
     """
 
-    def __init__(self, module: CheckedModule, tables: Evaluator, *, inline: bool = True):
+    def __init__(self, module: CheckedModule, tables: Evaluator, *, inline: bool = True,
+                 hits: set[tuple[int, int]] | None = None):
         self.module = module
+        # Branch coverage (the verifier's runs): every if and match adds (id(node), arm) to ``hits`` when it
+        # takes a branch, as Evaluator.record_branches does.
+        self.hits = hits
         self.tables = tables
         self.limits = tables.budget
         self.globals: dict[str, Any] = {
@@ -528,8 +532,10 @@ class _Compiler(ir.Visitor):
         target = self.fresh("t")
         before = self.block.take()
         self.block.emit(f"if {cond}:")
+        self.record(node, 0)
         then = self.branch(node.then, scope, target, before)
         self.block.emit("else:")
+        self.record(node, 1)
         else_ = self.branch(node.else_, scope, target, before)
         self.join(target, [(then, node.then), (else_, node.else_)])
         return target
@@ -999,7 +1005,7 @@ class _Compiler(ir.Visitor):
     def visit_Match(self, node: ir.Match, scope: Scope) -> str:
         value = self.temp(self.expr(node.scrutinee, scope))
         by_name = _enum_arms(node)
-        table = _constant_arms(node, by_name)
+        table = _constant_arms(node, by_name) if self.hits is None else None  # coverage: the arm taken is needed
         if table is not None:
             # Constant patterns and constant arms: the arm's value looked up.  Each arm takes the
             # same steps (its constant), so they are counted whichever applies.
@@ -1025,6 +1031,7 @@ class _Compiler(ir.Visitor):
             results = []
             for i, arm in enumerate(node.arms):
                 self.block.emit(f"{'if' if i == 0 else 'elif'} {tests[i]}:")
+                self.record(node, i)
                 results.append((self.arm(arm, value, scope, target, before), arm.body))
             self.block.emit("else: raise _Fallback")  # no arm applies: DDL999 from the interpreter
             self.join(target, results)
@@ -1033,9 +1040,16 @@ class _Compiler(ir.Visitor):
         results = []
         for i, arm in enumerate(node.arms):
             self.block.emit(f"{'if' if i == 0 else 'elif'} {index} == {i}:")
+            self.record(node, i)
             results.append((self.arm(arm, value, scope, target, before), arm.body))
         self.join(target, results)  # the arms cover every index the lookup gives
         return target
+
+    def record(self, node: ir.Node, arm: int) -> None:
+        """With coverage on, the first statement of a branch just opened: the branch is taken."""
+        if self.hits is not None:
+            self.globals["HITS"] = self.hits
+            self.block.emit(f"    HITS.add({self.const((id(node), arm), 'hit')})")
 
     def arm(self, arm: ir.Arm, value: str, scope: Scope, target: str, before: int) -> str:
         name = binder(arm.pattern)
@@ -1370,24 +1384,27 @@ def _enum_arms(node: ir.Match) -> tuple[dict[str, int], int | None] | None:
 
 
 def compile_source(
-    module: CheckedModule, family: str, tables: Evaluator, *, node: ir.Node | None = None, json: bool = False
+    module: CheckedModule, family: str, tables: Evaluator, *, node: ir.Node | None = None, json: bool = False,
+    hits: set[tuple[int, int]] | None = None,
 ) -> tuple[str, Callable[..., Any]]:
     """The Python text of a family's program (or of ``node`` over its θ) and the function it defines.
 
     The function is ``program(c, *θ values in declaration order)``; with ``json`` it returns
-    ``to_json`` of the value (records, lists and maps built as JSON directly).
+    ``to_json`` of the value (records, lists and maps built as JSON directly).  With ``hits``, every
+    if and match taken adds ``(id(node), arm)`` to it, as :meth:`Evaluator.record_branches` reports them.
     """
     try:
-        return _compile_source(module, family, tables, node, json, inline=True)
+        return _compile_source(module, family, tables, node, json, inline=True, hits=hits)
     except _TOO_DEEP:  # nested too deeply once functions are written in place: try with calls
-        return _compile_source(module, family, tables, node, json, inline=False)
+        return _compile_source(module, family, tables, node, json, inline=False, hits=hits)
 
 
 def _compile_source(
-    module: CheckedModule, family: str, tables: Evaluator, node: ir.Node | None, json: bool, *, inline: bool
+    module: CheckedModule, family: str, tables: Evaluator, node: ir.Node | None, json: bool, *, inline: bool,
+    hits: set[tuple[int, int]] | None = None,
 ) -> tuple[str, Callable[..., Any]]:
     fam = module.families[family]
-    compiler = _Compiler(module, tables, inline=inline)
+    compiler = _Compiler(module, tables, inline=inline, hits=hits)
     params = [compiler.fresh("p") for _ in fam.params]
     scope = {"$" + p.name: py for p, py in zip(fam.params, params)}
     main = compiler.body("program", ["c", *params], fam.program if node is None else node, scope, check_end=True,
@@ -1441,6 +1458,54 @@ def compile_family(
 
     run.__name__ = f"run_{family}"
     run.__doc__ = f"Evaluate family {family!r} at a validated θ (compiled to Python)."
+    return run
+
+
+def compile_covered(
+    module: CheckedModule, family: str, *, budget: Budget = ops.DEFAULT_LIMITS,
+    on_fallback: Callable[[BaseException], None] | None = None,
+) -> Callable[[Mapping[str, Value]], tuple[Outcome, int, frozenset[tuple[int, int]]]]:
+    """The verifier's run of a family at a validated θ: (outcome, steps, branches taken).
+
+    The three agree exactly with an :class:`Evaluator` (``budget``) whose :meth:`~Evaluator.record_branches`
+    collects ``(id(node), arm)``: its outcome, its ``last_steps`` and its set.  A run that succeeds on the
+    fast path counts the interpreter's steps and takes the interpreter's branches (both backends evaluate
+    the same nodes); any other run is the interpreter's, its branches recorded afresh.  The wall clock
+    (DDL318), which neither backend can make deterministic, is the interpreter's too: the verifier runs
+    without one.  ``on_fallback`` (for tests) is told why each run the interpreter finished left the fast path.
+    """
+    fam = module.families[family]
+    interpreter = Evaluator(module, budget=budget)
+    hits: set[tuple[int, int]] = set()
+    interpreter.record_branches(lambda node, arm: hits.add((id(node), arm)))
+    limits = interpreter.budget
+    names = [p.name for p in fam.params]
+    try:
+        _, program = compile_source(module, family, interpreter, hits=hits)
+    except _TOO_DEEP:
+        def program(c: Ctx, *values: Any) -> Any:
+            raise _Fallback
+
+    none: frozenset[tuple[int, int]] = frozenset()
+
+    def run(theta: Mapping[str, Value]) -> tuple[Outcome, int, frozenset[tuple[int, int]]]:
+        ctx = Ctx(limits, theta if type(theta) is dict else dict(theta))
+        try:
+            value = program(ctx, *[theta[n] for n in names])
+            if hits:
+                taken = frozenset(hits)
+                hits.clear()
+                return Ok(value), ctx.steps, taken
+            return Ok(value), ctx.steps, none
+        except Exception as why:  # noqa: BLE001 - any failure on the fast path: the interpreter's run says what it is
+            if on_fallback is not None:
+                on_fallback(why)
+        hits.clear()
+        outcome = interpreter.run(family, theta)
+        taken = frozenset(hits)
+        hits.clear()  # empty between runs: a run that records nothing returns `none` without copying
+        return outcome, interpreter.last_steps, taken
+
     return run
 
 

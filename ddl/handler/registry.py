@@ -56,6 +56,7 @@ from ddl.grammar.router import Overlap, OverlapSearchTooLarge, Route, RoutedFami
 from ddl.handler.records import HandlerError
 from ddl.verify.cache import DEFAULT_DIR, ResultCache
 from ddl.verify.config import ConfigError, load_check_settings
+from ddl.verify.obligations import full_collections_paused
 from ddl.verify.report import FileResult, Finding
 
 MODEL_DIR = "distilled"  # the sub-directory whose files a model wrote (compile on miss writes there)
@@ -250,9 +251,10 @@ class Registry:
         rejected.sort(key=lambda r: (r.path, r.name or ""))
         cached = cache.hits if cache is not None else 0
         if eager:  # a service: every family's grammar and program now, none on its first hit
-            router.prepare()
-            for f in served:
-                f.run  # noqa: B018 - compiles the program
+            with full_collections_paused():  # a full collection walks every family built so far
+                router.prepare()
+                for f in served:
+                    f.run  # noqa: B018 - compiles the program
         registry = cls(root, served, rejected, router, check_seconds, len(files) - cached, cached, cap)
         registry._cache_dir, registry._use_cache = cache_dir, use_cache
         registry._max_model_priority = max_model_priority

@@ -30,6 +30,8 @@ from __future__ import annotations
 import functools
 import operator
 import random
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -142,6 +144,41 @@ def _embedded_dfa(node: Regex, limits: Limits) -> DFA:
     return Lang.from_regex(node, limits=limits)._dfa
 
 
+class _Shared:
+    """The languages kept by :func:`_lang_of`, least recently used first."""
+
+    langs: OrderedDict[tuple[Regex, Limits], Lang] = OrderedDict()
+    lock = threading.Lock()
+    MAX = 512  # languages kept
+    MAX_STATES = 2_000  # a bigger one (a whole grammar's, built once) is not kept: memory, not time
+
+
+def _lang_of(node: Regex, limits: Limits) -> Lang:
+    # Memoized like _embedded_dfa: the families of a registry repeat the same sub-languages (a Text
+    # pattern, the numerals of an Int range, a shared rule), and a check builds each for its
+    # ambiguity search and its samples.  A Lang is immutable (its counting tables fill in lazily and
+    # are the same whoever fills them), so sharing one changes no result.
+    key = (node, limits)
+    with _Shared.lock:
+        known = _Shared.langs.get(key)
+        if known is not None:
+            _Shared.langs.move_to_end(key)
+            return known
+    lang = Lang._build(node, limits)
+    if lang.num_states <= _Shared.MAX_STATES:
+        with _Shared.lock:
+            _Shared.langs[key] = lang
+            if len(_Shared.langs) > _Shared.MAX:
+                _Shared.langs.popitem(last=False)
+    return lang
+
+
+def forget_shared_languages() -> None:
+    """Drop the languages :func:`Lang.from_regex` keeps (tests: a result must not depend on them)."""
+    with _Shared.lock:
+        _Shared.langs.clear()
+
+
 class Lang:
     """A regular language over all of Unicode (immutable; ``==`` is language equality)."""
 
@@ -161,6 +198,10 @@ class Lang:
     @classmethod
     def from_regex(cls, node: Regex, *, limits: Limits = DEFAULT_LIMITS) -> Lang:
         """The language of a regex AST (captures are ignored)."""
+        return _lang_of(node, limits)
+
+    @classmethod
+    def _build(cls, node: Regex, limits: Limits) -> Lang:
         if isinstance(node, LangRef):
             return node.lang
         if isinstance(node, (Capture, Named)):

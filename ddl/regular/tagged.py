@@ -38,6 +38,7 @@ decided exactly (the values are in the state).
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any, NamedTuple, Union
@@ -290,6 +291,28 @@ def find_ambiguity(node: Regex, *, keyed: Iterable[str] = (), flt: Filter | None
 AUTO_KEY_TEXTS = 1000  # captures with at most this many possible texts are compared by text, exactly
 
 
+@functools.lru_cache(maxsize=1024)
+def _small_texts(inner: Regex, limits: Limits) -> tuple[str, ...] | None:
+    """Every text of a capture's language when it is finite and has at most AUTO_KEY_TEXTS; else None.
+
+    Memoized: the families of a registry repeat the same capture languages (an Int range's numerals, an
+    enum's texts), and this is a pure function of the regex."""
+    if any(isinstance(x, (Capture, Tag)) for x in walk(inner)):
+        return None
+    try:
+        lang = Lang.from_regex(inner, limits=limits)
+    except RegularError:
+        return None
+    if not lang.is_finite():
+        return None
+    total = 0
+    for k in range(lang.num_states + 1):
+        total += lang.count(k)
+        if total > AUTO_KEY_TEXTS:
+            return None
+    return tuple(lang.unrank(k, i) for k in range(lang.num_states + 1) for i in range(lang.count(k)))
+
+
 def key_small_captures(node: Regex, keyed: frozenset[str], limits: Limits) -> tuple[Regex, frozenset[str]]:
     """Mark each text of small finite captures with a Tag (see :func:`find_ambiguity`)."""
     inners: dict[str, list[Regex]] = {}
@@ -303,26 +326,11 @@ def key_small_captures(node: Regex, keyed: frozenset[str], limits: Limits) -> tu
         for inner in inner_list:
             if inner in texts_of:
                 continue
-            if any(isinstance(x, (Capture, Tag)) for x in walk(inner)):
+            texts = _small_texts(inner, limits)
+            if texts is None:
                 ok = False
                 break
-            try:
-                lang = Lang.from_regex(inner, limits=limits)
-            except RegularError:
-                ok = False
-                break
-            if not lang.is_finite():
-                ok = False
-                break
-            total = 0
-            for k in range(lang.num_states + 1):
-                total += lang.count(k)
-                if total > AUTO_KEY_TEXTS:
-                    break
-            if total > AUTO_KEY_TEXTS:
-                ok = False
-                break
-            texts_of[inner] = [lang.unrank(k, i) for k in range(lang.num_states + 1) for i in range(lang.count(k))]
+            texts_of[inner] = list(texts)
         if ok:
             eligible.add(name)
     if not eligible:

@@ -29,7 +29,7 @@ from ddl.types.checked import CheckedFamily
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, OptionT, TextT, Type
 from ddl.types.regex import convert_regex
 from ddl.values import NONE, SomeV, Value
-from ddl.verify.intervals import numeral_range
+from ddl.verify.intervals import Interval, numeral_range
 from ddl.verify.walk import nodes
 
 EXHAUSTIVE_LIMIT = 20_000
@@ -130,6 +130,10 @@ class Space:
             names = [p.name for p in self.family.params]
             doms = [self.domains[n] or [] for n in names]
             cross = self._cross_wheres
+            if not cross:
+                for combo in itertools.product(*doms):
+                    yield dict(zip(names, combo))
+                return
             for combo in itertools.product(*doms):
                 theta = dict(zip(names, combo))
                 if all(self._where_ok(where, theta) for where in cross):
@@ -266,7 +270,28 @@ def text_samples(t: TextT, rng: random.Random, limits: Limits = DEFAULT_LIMITS, 
             n = rng.randint(1, widest)
             base.append("".join(rng.choice(WORD_CHARS) for _ in range(n)).strip() or "w")
         return [s for s in base if t.max_len is None or len(s) <= t.max_len]
-    lang = Lang.from_regex(convert_regex(t.pattern), limits=limits)
+    regex = convert_regex(t.pattern)
+    # The families of a registry share patterns: the samples drawn from the same pattern, length and rng
+    # state are the same texts, leaving the rng in the same state, so they are drawn once.
+    numerals = numeral_range(t.pattern)  # a numeral pattern: its greatest and least numerals are samples too
+    key = (regex, numerals, t.max_len, limits, count, rng.getstate())
+    known = _PATTERN_SAMPLES.get(key)
+    if known is not None:
+        rng.setstate(known[1])
+        return list(known[0])
+    out = _pattern_samples(t, regex, numerals, rng, limits, count)
+    if len(_PATTERN_SAMPLES) >= 256:
+        _PATTERN_SAMPLES.clear()
+    _PATTERN_SAMPLES[key] = (tuple(out), rng.getstate())
+    return out
+
+
+_PATTERN_SAMPLES: dict[tuple[Any, ...], tuple[tuple[str, ...], Any]] = {}
+
+
+def _pattern_samples(t: TextT, regex: Any, numerals: Interval | None, rng: random.Random,
+                     limits: Limits, count: int) -> list[str]:
+    lang = Lang.from_regex(regex, limits=limits)
     try:
         lengths = lang.lengths(min(t.max_len or 16, 16))
         out = []
@@ -275,7 +300,6 @@ def text_samples(t: TextT, rng: random.Random, limits: Limits = DEFAULT_LIMITS, 
                 s = lang.sample(rng, rng.choice(lengths))
                 if all(ord(c) < 0x250 for c in s):
                     out.append(s)
-        numerals = numeral_range(t.pattern)  # a numeral pattern: its greatest and least numerals too
         if numerals is not None:
             for bound in numerals:
                 if bound is not None and lang.contains(str(bound)):

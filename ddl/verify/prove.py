@@ -19,12 +19,13 @@ A portfolio per family (spec/checks.md):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
 from ddl.diagnostics import Note, Span
+from ddl.eval.compile import compile_covered
 from ddl.eval.interp import Evaluator
 from ddl.eval.ops import UNTIMED
 from ddl.eval.result import Err, Ok, Outcome
@@ -66,6 +67,7 @@ BUDGET_HINT = ("every run must stay within its budgets (semantics.md §12): buil
                "a host that needs more raises them with ddl.eval.Budget")
 
 
+COMPILE_AFTER = 64  # runs interpreted before the program is compiled for the rest (spent when Θ is larger)
 PROBES = 8  # runs spread over Θ that estimate what enumerating it would cost
 CHECK_BUDGET_HINT = ("raise the budget with `ddl check --family-steps N` (or `family_steps = N` under [check] in "
                      "ddl.toml), or make each run cheaper")
@@ -90,6 +92,7 @@ class FamilyProver:
         self.family_steps = family_steps(limits)
         self.steps_spent = 0
         self.over_budget: str | None = None  # why Θ was not enumerated, or sampling stopped, at the budget
+        self._compiled: Callable[[Theta], tuple[Outcome, int, frozenset[tuple[int, int]]]] | None = None
         # No wall-clock cut-off: the budget is in evaluation steps, so the same file gets the same
         # verdicts on a busy machine as on an idle one.
         self._run_all()
@@ -97,6 +100,16 @@ class FamilyProver:
         self.ivs = iv.Intervals(module, evaluator)
 
     def _run(self, theta: Theta) -> None:
+        if self._compiled is None and len(self.runs) == COMPILE_AFTER:
+            # Enough runs that compiling the program is quicker than interpreting the rest.  The compiled
+            # run's outcome, steps and branches taken are the interpreter's (compile_covered), so the
+            # verdicts do not depend on this choice.
+            self._compiled = compile_covered(self.module, self.family.name, budget=UNTIMED)
+        if self._compiled is not None:
+            out, steps, hits = self._compiled(theta)
+            self.steps_spent += steps
+            self.runs.append(Run(theta, out, hits))
+            return
         self.cov.hits = set()
         out = self.cov.run(self.family.name, theta)
         self.steps_spent += self.cov.last_steps
@@ -109,41 +122,54 @@ class FamilyProver:
         budget, Θ is sampled instead (the probes count among the samples) and what only enumeration
         could prove is unknown with DDL610 (spec/checks.md, "The check's budget per family")."""
         budget = self.family_steps
-        thetas: Iterator[Theta] = self.space.thetas()
-        done: set[Any] = set()
-        order: dict[Any, int] | None = None  # enumeration order, restored at the end (first counterexamples)
         if self.space.exhaustive:
-            every = list(thetas)
-            probes = [every[i * len(every) // PROBES] for i in range(min(PROBES, len(every)))]
-            for theta in probes:
-                self._run(theta)
-                done.add(theta_key(theta))
+            every = list(self.space.thetas())
+            probes = [i * len(every) // PROBES for i in range(min(PROBES, len(every)))]
+            for i in probes:
+                self._run(every[i])
             estimate = self.steps_spent * len(every) // max(1, len(probes))
-            if estimate > budget:
-                self.space.exhaustive = False
-                self.over_budget = (f"enumerating all {len(every):,} θ in Θ would take about {estimate:,} evaluation "
-                                    f"steps (estimated from {len(probes)} runs), over the check's budget of "
-                                    f"{budget:,} steps per family, so Θ was sampled")
-                thetas = self.space.samples()
-            else:
-                thetas = iter(every)
-                order = {theta_key(t): i for i, t in enumerate(every)}
-        for theta in thetas:
+            if estimate <= budget:
+                self._run_every(every, set(probes), [*probes], budget)
+                return
+            self.space.exhaustive = False
+            self.over_budget = (f"enumerating all {len(every):,} θ in Θ would take about {estimate:,} evaluation "
+                                f"steps (estimated from {len(probes)} runs), over the check's budget of "
+                                f"{budget:,} steps per family, so Θ was sampled")
+            done = {theta_key(every[i]) for i in probes}
+        else:
+            done = set()
+        for theta in self.space.samples():
             if theta_key(theta) in done:
                 continue
             if self.steps_spent > budget:
-                if self.space.exhaustive:  # the estimate was low: what was evaluated is a sample now
-                    self.space.exhaustive = False
-                    self.over_budget = (f"enumerating Θ passed the check's budget of {budget:,} evaluation steps per "
-                                        f"family after {len(self.runs):,} θ, so only those were evaluated")
-                else:
-                    self.over_budget = self.over_budget or (
-                        f"sampling stopped at the check's budget of {budget:,} evaluation steps per family after "
-                        f"{len(self.runs):,} θ")
+                self.over_budget = self.over_budget or (
+                    f"sampling stopped at the check's budget of {budget:,} evaluation steps per family after "
+                    f"{len(self.runs):,} θ")
                 break
             self._run(theta)
-        if order is not None and self.space.exhaustive:
-            self.runs.sort(key=lambda run: order[theta_key(run.theta)])
+
+    def _run_every(self, every: list[Theta], done: set[int], positions: list[int], budget: int) -> None:
+        """Run the rest of Θ (``every``, whose θ are distinct) after the probes (``done``, at ``positions``
+        in the runs so far), then put the runs in enumeration order (the first counterexamples)."""
+        runs = self.runs
+        for i, theta in enumerate(every):
+            if i in done:
+                continue
+            if self.steps_spent > budget:  # the estimate was low: what was evaluated is a sample now
+                self.space.exhaustive = False
+                self.over_budget = (f"enumerating Θ passed the check's budget of {budget:,} evaluation steps per "
+                                    f"family after {len(self.runs):,} θ, so only those were evaluated")
+                return
+            compiled = self._compiled
+            if compiled is None:
+                self._run(theta)
+            else:  # _run's compiled branch, written here: this loop is most of a big Θ's time
+                out, steps, hits = compiled(theta)
+                self.steps_spent += steps
+                runs.append(Run(theta, out, hits))
+            positions.append(i)
+        order = sorted(range(len(self.runs)), key=positions.__getitem__)
+        self.runs = [self.runs[k] for k in order]
 
     # ------------------------------------------------------------------ θ helpers
 
