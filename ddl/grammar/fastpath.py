@@ -109,11 +109,11 @@ class FastExtractor:
             # Over-approximated captures only widen the pattern, so no match is still conclusive
             # when every commitment was exact.
             return None, self.exact
+        groups = m.groups()  # one C call; the loops below index it
         for index, test in self._checks:
-            captured = m.group(index)
+            captured = groups[index - 1]
             if captured is not None and not test(captured):
                 return None, False  # the over-approximation chose a split the grammar rejects; others may exist
-        groups = m.groups()  # one C call; the loops below index it
         out = dict(self._none)
         if self._once:
             for index, name in self._plan:
@@ -151,13 +151,13 @@ class FastExtractor:
             m = fullmatch(text)
             if m is None:
                 return False if exact else None
+            groups = m.groups()
             for index, test in checks:
-                captured = m.group(index)
+                captured = groups[index - 1]
                 if captured is not None and not test(captured):
                     return None
             if excluded is not None and excluded(text):
                 return False
-            groups = m.groups()
             values: dict[str, Any] = {}
             for index, param, convert in plan:
                 captured = groups[index]
