@@ -10,8 +10,6 @@ deterministic by holding the store's lock while the threads queue up.
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +20,7 @@ import pytest
 from ledger_records import record as _record
 
 from ddl.handler.records import HandlerError, StoreError
-from ddl.handler.store import QUIET_COMMITS, Store, open_store
+from ddl.handler.store import Store, open_store
 
 THREADS = 12
 
@@ -136,114 +134,3 @@ def test_submitted_records_are_settled_after_their_commit_and_close_waits_for_th
         store.submit_query(_record("too late"), on_settled("too late"))
     with open_store(store_url) as again:
         assert {q.id: q.utterance for q in again.queries()} == {new_id: u for u, new_id, _ in settled}
-
-
-# ---------------------------------------------------------------- quiet traffic: commit on the loop
-
-
-def _on_threads(store: Store) -> list[tuple[str, str, int]]:
-    """Wrap both ways of committing to record (which way, on which thread, how many rows)."""
-    calls: list[tuple[str, str, int]] = []
-    grouped, alone = store._insert_rows, store._insert_alone  # type: ignore[attr-defined]
-
-    def rows(count: int, values: list[Any]) -> list[int]:
-        calls.append(("group", threading.current_thread().name, count))
-        return grouped(count, values)  # type: ignore[no-any-return]
-
-    def one(values: list[Any]) -> int | None:
-        calls.append(("alone", threading.current_thread().name, 1))
-        return alone(values)  # type: ignore[no-any-return]
-
-    store._insert_rows, store._insert_alone = rows, one  # type: ignore[attr-defined]
-    return calls
-
-
-def _committed(path: Path) -> dict[int, str]:
-    conn = sqlite3.connect(path)  # another connection: sees only committed rows
-    try:
-        return dict(conn.execute("SELECT id, utterance FROM ddl_queries"))
-    finally:
-        conn.close()
-
-
-def test_quiet_commits_are_made_on_the_awaiting_thread_each_committed_before_its_id(tmp_path: Path) -> None:
-    """One awaited commit at a time: after QUIET_COMMITS of them, each row is committed on the event
-    loop's own thread (no writer round trip), and is in the file, committed, when its id is returned."""
-    path = tmp_path / "ledger.sqlite3"
-
-    async def one_at_a_time(store: Store) -> list[tuple[int, dict[int, str]]]:
-        seen = []
-        for i in range(QUIET_COMMITS + 6):
-            new_id = await store.commit_query(_record(f"quiet {i}"))
-            seen.append((new_id, _committed(path)))
-        return seen
-
-    with open_store(path) as store:
-        calls = _on_threads(store)
-        seen = asyncio.run(one_at_a_time(store))
-    for i, (new_id, rows) in enumerate(seen):
-        assert rows[new_id] == f"quiet {i}"
-    assert [new_id for new_id, _ in seen] == list(range(seen[0][0], seen[0][0] + len(seen)))
-    loop_thread = threading.main_thread().name
-    assert calls[-5:] == [("alone", loop_thread, 1)] * 5
-    assert all(how == "group" for how, _, _ in calls[:QUIET_COMMITS])  # until traffic has been quiet a while
-
-
-def test_commits_arriving_together_after_quiet_traffic_are_one_group(tmp_path: Path) -> None:
-    """Quiet traffic, then 8 requests at once: none is committed alone on the loop (which would make
-    the others wait); the writer commits them together, each with its own id."""
-    path = tmp_path / "ledger.sqlite3"
-
-    async def quiet_then_burst(store: Store) -> list[int]:
-        for i in range(QUIET_COMMITS + 2):
-            await store.commit_query(_record(f"quiet {i}"))
-        return await asyncio.gather(*(store.commit_query(_record(f"burst {i}")) for i in range(8)))
-
-    with open_store(path) as store:
-        calls = _on_threads(store)
-        ids = asyncio.run(quiet_then_burst(store))
-    assert calls[-1][0] == "group" and sum(n for how, _, n in calls[-2:] if how == "group") == 8
-    rows = _committed(path)
-    assert [rows[i] for i in ids] == [f"burst {i}" for i in range(8)]
-
-
-def test_another_process_holding_the_write_lock_never_stalls_the_loop(tmp_path: Path) -> None:
-    """Quiet traffic, and another process holds the ledger's write lock: the commit does not wait for
-    it on the event loop (the attempt there gives up at once, though the lock is released 0.2 s
-    later, well within the busy timeout), but on the writer thread, while the loop keeps serving;
-    then the row is committed with its id."""
-    path = tmp_path / "ledger.sqlite3"
-    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-
-    async def blocked_commit(store: Store) -> tuple[int, int]:
-        for i in range(QUIET_COMMITS + 2):
-            await store.commit_query(_record(f"quiet {i}"))
-        other.execute("BEGIN IMMEDIATE")  # the write lock, as another ddl serve writing would hold it
-        threading.Timer(0.2, other.execute, ("COMMIT",)).start()
-        ticks = 0
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while not done.is_set():
-                await asyncio.sleep(0.01)
-                ticks += 1
-
-        done = asyncio.Event()
-        counting = asyncio.create_task(ticker())
-        new_id = await store.commit_query(_record("while locked"))
-        done.set()
-        await counting
-        return new_id, ticks
-
-    with open_store(path) as store:
-        calls = _on_threads(store)
-        outcomes: list[int | None] = []
-        alone = store._insert_alone  # type: ignore[attr-defined]
-        store._insert_alone = lambda values: outcomes.append(alone(values)) or outcomes[-1]  # type: ignore[attr-defined]
-        try:
-            new_id, ticks = asyncio.run(blocked_commit(store))
-        finally:
-            other.close()
-    assert outcomes[-1] is None and calls[-1][0] == "group"  # gave up on the loop; the writer committed it
-    assert ticks >= 5  # the loop ran on while the writer waited out the lock
-    assert _committed(path)[new_id] == "while locked"

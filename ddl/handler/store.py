@@ -90,8 +90,6 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 # Result codes (the low byte of sqlite3.Error.sqlite_errorcode) that mean the file is damaged.
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
-_SQLITE_BUSY = 5
-_SQLITE_LOCKED = 6
 _PAGE = 500  # rows fetched per round trip by the iterators (no cursor stays open across a yield)
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 
@@ -132,9 +130,6 @@ LOG = logging.getLogger(__name__)
 #: The most records one group commit writes (the rest wait for the next one): bounds how long
 #: the first record of a burst waits behind the others.
 MAX_GROUP = 256
-#: How many awaited commits in a row must have found no other commit under way or waiting before
-#: one is committed on the caller's own thread (Store.commit_query): traffic one request at a time.
-QUIET_COMMITS = 16
 
 
 #: Called, on the thread that committed (or failed to commit) a submitted record, with its new
@@ -405,9 +400,6 @@ class Store(abc.ABC):
         # commit_query's hand-over to each event loop that awaits commits
         self._hand_overs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopHandOver] = (
             weakref.WeakKeyDictionary())
-        # commit_query calls under way, and how many in a row found themselves alone (see QUIET_COMMITS)
-        self._awaiting = 0
-        self._quiet = 0
 
     def _refuse_if_damaged(self) -> None:
         """Called (under the lock) before every write."""
@@ -433,64 +425,13 @@ class Store(abc.ABC):
         import asyncio  # deferred: only the service commits from an event loop; `ddl handle` never loads asyncio
 
         loop = asyncio.get_running_loop()
-        item = self._query_insert(rec)
         with self._group:
-            self._awaiting += 1
-            alone = self._awaiting == 1 and not self._committing and not self._waiting
-            self._quiet = self._quiet + 1 if alone else 0
-            inline = alone and self._quiet > QUIET_COMMITS and self._can_insert_alone()
             hand_over = self._hand_overs.get(loop)
             if hand_over is None:
                 hand_over = self._hand_overs[loop] = _LoopHandOver(loop)
-        try:
-            if inline:
-                # Quiet traffic: commit on this thread, without waking the writer and being woken
-                # back (two thread switches, a fifth of a lone query's time).  First one turn of
-                # the loop, so that requests that arrived with this one queue theirs and are
-                # committed together by the writer instead.
-                await asyncio.sleep(0)
-                new_id = self._commit_alone(item)
-                if new_id is not None:
-                    return new_id
-            committed: asyncio.Future[int] = loop.create_future()
-            item.settled, item.after = partial(hand_over.settled, committed), hand_over.wake
-            self._enqueue(item)
-            return await committed
-        finally:
-            with self._group:
-                self._awaiting -= 1
-
-    def _can_insert_alone(self) -> bool:
-        """Whether this backend can commit one record on the caller's thread without waiting for
-        anything but the disk (SQLite: yes; a server: no, that is a network round trip)."""
-        return False
-
-    def _commit_alone(self, item: _Pending) -> int | None:
-        """Commit ``item`` alone on this thread if no other commit is under way or waiting (called
-        on an event loop: see commit_query); its id, or None when it must go to the writer thread
-        after all (another record arrived, the store is busy or closing).  A store error is raised."""
-        group = self._group
-        with group:
-            if self._awaiting > 1 or self._committing or self._waiting or self._stopping:
-                self._quiet = 0
-                return None
-            self._committing = True
-        new_id = None
-        try:
-            new_id = self._insert_alone(item.values)
-        finally:
-            with group:
-                self._committing = False
-                if new_id is None:
-                    self._quiet = 0
-                if self._waiting:  # records that arrived meanwhile (from other threads)
-                    group.notify_all()
-        return new_id
-
-    def _insert_alone(self, values: list[Any]) -> int | None:
-        """Insert one query (:meth:`_insert_rows` of one row) without waiting for another thread or
-        process: None when it would have to."""
-        return None
+        committed: asyncio.Future[int] = loop.create_future()
+        self._enqueue(self._query_insert(rec, partial(hand_over.settled, committed), hand_over.wake))
+        return await committed
 
     def _enqueue(self, item: _Pending) -> None:
         """Hand ``item`` to the writer thread (started on first use)."""
@@ -932,7 +873,6 @@ class SQLiteStore(Store):
         self.url = display if display is not None else path
         self.read_only = read_only
         self._conn: sqlite3.Connection | None = None
-        self._alone_conn: sqlite3.Connection | None = None  # _insert_alone's, opened on first use
         memory = path == ":memory:"
         verified = memory
         if not memory:
@@ -1200,38 +1140,6 @@ class SQLiteStore(Store):
     def _nothing_stored(self) -> bool:
         return True  # a statement that fails is rolled back whole (and a WAL commit cannot be busy)
 
-    def _can_insert_alone(self) -> bool:
-        return self.path != ":memory:"  # another connection to ":memory:" is another database
-
-    def _insert_alone(self, values: list[Any]) -> int | None:
-        # Through a second connection that never waits for a lock (busy timeout 0): on the
-        # service's event loop, another process's write lock must not stall every request (the
-        # writer thread waits for it instead).  Committed as by _insert_rows (WAL, synchronous = FULL).
-        if not self._lock.acquire(blocking=False):  # a read or a transaction of another thread
-            return None
-        try:
-            self._refuse_if_damaged()
-            conn = self._alone_conn
-            try:
-                if conn is None:
-                    self._db()  # closed: StoreError
-                    conn = sqlite3.connect(self.path, timeout=0, isolation_level=None, check_same_thread=False)
-                    conn.execute("PRAGMA synchronous = FULL")
-                    conn.execute("PRAGMA foreign_keys = ON")
-                    self._alone_conn = conn
-                cursor = conn.execute(self._queries_insert(1), values)
-            except sqlite3.OperationalError as exc:
-                if getattr(exc, "sqlite_errorcode", 0) & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
-                    return None  # nothing was stored
-                raise self._failure("write to", exc) from None
-            except sqlite3.Error as exc:
-                raise self._failure("write to", exc) from None
-            except UnicodeEncodeError as exc:
-                raise _unencodable(exc) from None
-            return int(cursor.lastrowid or 0)
-        finally:
-            self._lock.release()
-
     def _transaction(self, work: Callable[[_Run], _T]) -> _T:
         with self._lock:
             self._refuse_if_damaged()
@@ -1271,11 +1179,6 @@ class SQLiteStore(Store):
     def close(self) -> None:
         self._stop_writer()
         with self._lock:
-            if self._alone_conn is not None:
-                try:
-                    self._alone_conn.close()
-                finally:
-                    self._alone_conn = None
             if self._conn is not None:
                 try:
                     self._conn.close()
