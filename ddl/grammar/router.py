@@ -263,8 +263,6 @@ def _settle(alive: tuple[_Entry, ...], text: str) -> tuple[tuple[_Entry, ...], _
     The payload of a single member is its θ and problems (a hit of one family alone, the usual
     case, is its fused extractor: one call).
     """
-    if len(alive) > 1 and _cannot_settle(alive):
-        return None
     if len(alive) == 1:
         hit = alive[0].hit()
         if hit is not None:
@@ -273,7 +271,9 @@ def _settle(alive: tuple[_Entry, ...], text: str) -> tuple[tuple[_Entry, ...], _
                 return None
             return ((), None) if outcome is False else (alive, outcome)
     else:
-        hits = [e.hit() for e in alive]
+        hits = [e.hit() for e in alive]  # builds each family's parts if need be
+        if _cannot_settle(alive):
+            return None
         if None not in hits:  # every family has its one-call hit: θ only for the members
             members: list[tuple[_Entry, _Theta]] = []
             for entry, hit in zip(alive, hits):
@@ -303,14 +303,14 @@ def _settle(alive: tuple[_Entry, ...], text: str) -> tuple[tuple[_Entry, ...], _
 
 
 def _cannot_settle(alive: tuple[_Entry, ...]) -> bool:
-    """Whether :func:`_settle` would almost surely walk on after trying ``alive``'s extractors: one
-    has none, or two are inexact (a failure proves nothing, and one utterance rarely matches
-    both).  Then the walk to the end of the text (a few µs on warm states) is cheaper than those
+    """Whether :func:`_settle` of two or more prepared families would almost surely walk on after
+    trying their extractors: one has none, or two are inexact (a failure proves nothing, and one
+    utterance rarely matches both).  Then the walk to the end of the text (a few µs on warm states) is cheaper than those
     ``re`` calls: a failing match of a large widened grammar takes 50–150 µs.  Answers unchanged
     (None only says "walk on")."""
     inexact = 0
     for entry in alive:
-        extractor = entry.extractor()
+        extractor = entry._extractor  # built by hit(), which _settle called first
         if not extractor:
             return True
         if not extractor.exact:
