@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,20 @@ def test_overlaps_agree_with_the_algebra(bodies: list[str], excepts: list[str | 
         assert langs[a].contains(witness) and langs[b].contains(witness), (a, b, witness)
         shortest = langs[a].intersect(langs[b]).witness()
         assert shortest is not None and len(witness) == len(shortest), (a, b, witness, shortest)
+
+
+def test_the_settle_shortcut_answers_as_the_walk_to_the_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every corpus utterance (and a near miss of each) routes the same with the few-families
+    shortcut, which skips extractors that cannot settle, as by walking the combined automaton to the
+    end and deciding θ for the winner only."""
+    corpus = Path(__file__).resolve().parent.parent / "bench" / "corpus"
+    texts = [json.loads(line)["utterance"] for path in sorted(corpus.glob("*.jsonl"))
+             for line in path.read_text().splitlines() if line.strip()]
+    texts += [t[:-1] for t in texts] + [t + " now" for t in texts]
+    assert len(texts) >= 1000
+    shortcut = [ROUTER.route(t) for t in texts]
+    monkeypatch.setattr(router_module, "_settle", lambda alive, text: None)
+    walked = [ROUTER.route(t) for t in texts]
+    assert sum(r is not None for r in shortcut) >= 300
+    for text, a, b in zip(texts, shortcut, walked):
+        assert a == b, text

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,10 @@ from hypothesis import strategies as st
 from ledger_records import record as _record
 from starlette.responses import JSONResponse
 
+from ddl.handler import access_log as access_log_module
+from ddl.handler import service as service_module
 from ddl.handler import store as store_module
-from ddl.handler.access_log import AccessLog, log_event
+from ddl.handler.access_log import AccessLog, log_event, utc_time
 from ddl.handler.guard import MAX_REMEMBERED_HOSTS, Guard
 from ddl.handler.records import HandlerError, QueryRecord
 from ddl.handler.service import JsonAnswer
@@ -173,3 +176,50 @@ def test_grouped_sqlite_ids_follow_the_largest_id_ever_given(tmp_path: Path) -> 
         assert ids == [first[2] + 1, first[2] + 2, first[2] + 3]
         assert [(q.id, q.utterance) for q in store.queries()] == [(first[0], "early 0"), (ids[0], "x"), (ids[1], "y"),
                                                                   (ids[2], "z")]
+
+
+def _decoded(decode: Any, text: str) -> Any:
+    try:
+        return ("ok", repr(decode(text)))
+    except ValueError as err:  # JSONDecodeError included: the message the 400 quotes
+        return ("error", type(err).__name__, str(err))
+
+
+@given(st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(['{"utterance": "x"}', '\ufeff{"utterance": "x"}', '{"a": 1, "a": 2}', '{"n": NaN}',
+                     '[Infinity]', '{"n": ' + "9" * 5000 + "}", '{"n": -12.5e3, "t": true, "z": null}',
+                     '{"u": "\\ud800"}', '{"a": {"b": [1, {"c": "d"}]}}', '{"a": 1} x', ' {"a": "\\u00e9"} ']),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                 lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+                 max_leaves=8).map(json.dumps)))
+def test_the_request_decoder_reads_as_json_loads_with_the_same_options(text: str) -> None:
+    def loads(body: str) -> Any:
+        return json.loads(body, parse_constant=service_module._reject_constant,
+                          object_pairs_hook=service_module._unique_keys, parse_int=service_module._bounded_int)
+
+    assert _decoded(service_module.decode_request_json, text) == _decoded(loads, text)
+
+
+@given(st.floats(min_value=0, max_value=4e9, allow_nan=False)
+       | st.integers(min_value=0, max_value=4 * 10**9).flatmap(
+           lambda second: st.sampled_from([second + f for f in (0.0, 0.0005, 0.9994999, 0.9995, 0.9999994,
+                                                                  0.9999995, 0.9999996, 0.5)])))
+def test_the_log_time_is_what_datetime_writes(created: float) -> None:
+    expected = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert utc_time(created) == expected
+    assert utc_time(created) == expected  # and from the cached second
+
+
+def test_the_access_log_record_has_what_make_record_gives() -> None:
+    logger, buffer = capture_log()
+    access = AccessLog(lambda *a: None, logger=logger)  # type: ignore[arg-type, return-value]
+    for level in (logging.INFO, logging.WARNING, logging.INFO):
+        fields = {"event": "request", "status": 200}
+        ours = vars(access.record(level, fields))
+        theirs = vars(logger.makeRecord(logger.name, level, access_log_module.__file__, 0, "request", (), None,
+                                        extra={"fields": fields}))
+        timed = {"created", "msecs", "relativeCreated"}
+        assert {k: v for k, v in ours.items() if k not in timed} == {k: v for k, v in theirs.items() if k not in timed}
+        assert set(ours) == set(theirs) and ours["fields"] is fields
+        assert abs(ours["created"] - theirs["created"]) < 5 and 0 <= ours["msecs"] < 1000

@@ -108,11 +108,11 @@ class FastExtractor:
             # Over-approximated captures only widen the pattern, so no match is still conclusive
             # when every commitment was exact.
             return None, self.exact
+        groups = m.groups()  # one C call; the loops below index it
         for index, test in self._checks:
-            captured = m.group(index)
+            captured = groups[index - 1]
             if captured is not None and not test(captured):
                 return None, False  # the over-approximation chose a split the grammar rejects; others may exist
-        groups = m.groups()  # one C call; the loops below index it
         out = dict(self._none)
         if self._once:
             for index, name in self._plan:
@@ -129,7 +129,6 @@ class FastExtractor:
                 out[name] = captured
                 ends[name] = regs[index + 1][1]
         return out, True
-
 
     @property
     def single_groups(self) -> tuple[tuple[int, str], ...] | None:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -28,13 +30,30 @@ LOGGER_NAME = "ddl.serve"
 _LINE_ENCODER = json.JSONEncoder(ensure_ascii=True, default=str)
 
 
+def utc_time(created: float, _second: list[Any] = [None, ""]) -> str:  # noqa: B006 - the cache
+    """``datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")`` with ``Z`` for
+    ``+00:00``: the microseconds rounded as datetime rounds them (half to even), the date and time
+    of day written once per second (every request's log line has one)."""
+    fraction, whole = math.modf(created)
+    micro = round(fraction * 1e6)
+    second = int(whole)
+    if micro >= 1_000_000:
+        second, micro = second + 1, micro - 1_000_000
+    elif micro < 0:
+        second, micro = second - 1, micro + 1_000_000
+    cached, prefix = _second  # one read of each: another thread may be replacing them
+    if cached != second:
+        prefix = datetime.fromtimestamp(second, UTC).isoformat(timespec="seconds").removesuffix("+00:00")
+        _second[:] = second, prefix
+    return f"{prefix}.{micro // 1000:03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
     """A log record as one line of JSON: time (UTC, ISO 8601), level, logger, then its fields."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace(
-                "+00:00", "Z"),
+            "time": utc_time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
         }
@@ -84,6 +103,7 @@ class AccessLog:
         self.app = app
         self.logger = logger
         self.log_utterances = log_utterances
+        self.templates: dict[tuple[int, int], dict[str, Any]] = {}  # (thread, level) → a record's attributes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -126,7 +146,31 @@ class AccessLog:
         level = logging.WARNING if status >= 500 else logging.INFO
         logger = self.logger
         if logger.isEnabledFor(level):
-            # The record log_event's Logger.log would make, without looking up the caller's file and
-            # line in the stack (the JSON line shows neither): the same line, for less work.
-            logger.handle(logger.makeRecord(logger.name, level, __file__, 0, "request", (), None,
-                                            extra={"fields": fields}))
+            logger.handle(self.record(level, fields))
+
+    def record(self, level: int, fields: dict[str, Any]) -> logging.LogRecord:
+        """The record log_event's Logger.log would make, without looking up the caller's file and
+        line in the stack (the JSON line shows neither), and without looking up the source file's
+        name, the thread's and the process's for every request: they are copied from the first
+        record made on this thread at this level (the event loop's: one or two).  Only the time
+        (and ``fields``) differ from record to record."""
+        key = (threading.get_ident(), level)
+        template = self.templates.get(key)
+        if template is None:
+            logger = self.logger
+            template = vars(logger.makeRecord(logger.name, level, __file__, 0, "request", (), None,
+                                              extra={"fields": None}))
+            if len(self.templates) < 64:  # bounded, whatever threads log
+                self.templates[key] = template
+        state = template.copy()
+        created = time.time()
+        state["created"] = created
+        state["msecs"] = int((created - int(created)) * 1000) + 0.0  # as LogRecord computes it
+        state["relativeCreated"] = template["relativeCreated"] + (created - template["created"]) * 1000
+        state["fields"] = fields
+        record = _new_record(logging.LogRecord)
+        record.__dict__ = state
+        return record
+
+
+_new_record = logging.LogRecord.__new__

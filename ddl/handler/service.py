@@ -186,6 +186,18 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+# json.loads with these options, built once (json.loads builds a decoder per call when given options)
+_REQUEST_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_unique_keys,
+                                    parse_int=_bounded_int)
+
+def decode_request_json(text: str) -> Any:
+    """``json.loads(text)`` refusing NaN and Infinity, duplicate keys and numbers of more than
+    MAX_INT_DIGITS digits (ValueError), with one decoder built once for every request."""
+    if text.startswith("\ufeff"):  # as json.loads refuses it
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _REQUEST_DECODER.decode(text)
+
+
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _NESTING_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
@@ -262,8 +274,7 @@ async def read_json(request: Request, max_body: int, body_timeout: float = DEFAU
         raise ApiError(400, f"invalid JSON: nested {depth} levels deep; the limit is {MAX_JSON_DEPTH} "
                             "(request bodies are flat objects)")
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=_unique_keys,
-                          parse_int=_bounded_int)
+        return decode_request_json(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise ApiError(400, "request body is not UTF-8") from None
     except RecursionError:  # the depth scan should have caught it; never a 500
