@@ -18,6 +18,7 @@ from ddl.grammar import router
 from ddl.grammar.compile import CompiledGrammar
 from ddl.grammar.router import RoutedFamily
 from ddl.handler.registry import Registry
+from ddl.types.checked import CheckedFamily
 from ddl.types.words import setting_words
 from ddl.values import to_json
 from ddl.widen import Alternative, Candidate, GateResult, learn, propose, widen_source
@@ -433,6 +434,16 @@ def test_words_a_value_must_not_be_are_not_the_familys_words() -> None:
     assert not {"bug", "feature", "chore", "branch"} & found
 
 
+def _written_family(tmp_path: Path, text: str, name: str) -> tuple[Path, CheckedFamily, CompiledGrammar]:
+    """The module ``text`` written to ``tmp_path``, its family ``name`` and that family's grammar."""
+    path = tmp_path / f"{name}.ddl"
+    path.write_text(text, encoding="utf-8")
+    module, _ = compile_file(str(path))
+    assert module is not None
+    fam = module.families[name]
+    return path, fam, CompiledGrammar(fam, Evaluator(module))
+
+
 GREET = '''family greet {
   "Greet a person by name."
   param name : Text(max 20, pattern [A-Z] [a-z]+ ("-" [A-Z] [a-z]+)?)
@@ -447,12 +458,7 @@ def test_a_learned_free_text_value_is_never_another_familys_value(tmp_path: Path
     """A name capture accepts "Bug" (a branch kind of another served family); learned, "greet Bug"-like
     requests written around it would overlap that family.  The spotting alternative's free-text values
     exclude the other families' value words and the words that mark a value (its rule `learned_foreign`)."""
-    path = tmp_path / "greet.ddl"
-    path.write_text(GREET, encoding="utf-8")
-    module, _ = compile_file(str(path))
-    assert module is not None
-    fam = module.families["greet"]
-    grammar = CompiledGrammar(fam, Evaluator(module))
+    path, fam, grammar = _written_family(tmp_path, GREET, "greet")
     candidates = [Candidate("please greet Bob now", {"name": "Bob"}, 1), Candidate("greet Cid now", {"name": "Cid"}, 2)]
     learned = learn(fam, grammar, candidates, foreign=frozenset({"bug", "paris", "x1"}))
     general = learned.alternatives[0]
@@ -484,12 +490,7 @@ def test_values_that_could_be_mistaken_for_each_other_are_told_apart_by_their_ma
     that may be filler (here the right: " people", " and"), a mark on the other side only if it is a word
     never used as filler ("between " — then never filler), one parameter per mark; each value is one
     token.  The spotting alternative is then proved unambiguous and admitted."""
-    path = tmp_path / "tab.ddl"
-    path.write_text(TAB, encoding="utf-8")
-    module, _ = compile_file(str(path))
-    assert module is not None
-    fam = module.families["tab"]
-    grammar = CompiledGrammar(fam, Evaluator(module))
+    path, fam, grammar = _written_family(tmp_path, TAB, "tab")
     candidates = [Candidate("the bill is $120 and we are 4 people", {"total": 120, "people": 4}, 1),
                   Candidate("we are 3 people, the bill is $90", {"total": 90, "people": 3}, 2),
                   Candidate("split $60 for 2 people please", {"total": 60, "people": 2}, 3),

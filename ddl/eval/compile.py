@@ -1415,6 +1415,18 @@ def _compile_source(
     return text, namespace["program"]
 
 
+
+def _program_or_fallback(module: CheckedModule, family: str, interpreter: Evaluator, *, json: bool = False,
+                         hits: set[tuple[int, int]] | None = None) -> Callable[..., Any]:
+    """The family's compiled program, or — too deep for Python's compiler — one that always leaves the fast
+    path, so that every run is the interpreter's (which fails or succeeds as specified)."""
+    try:
+        return compile_source(module, family, interpreter, json=json, hits=hits)[1]
+    except _TOO_DEEP:
+        def program(c: Ctx, *values: Any) -> Any:
+            raise _Fallback
+        return program
+
 def compile_family(
     module: CheckedModule, family: str, step_budget: int | None = None, *, budget: Budget = ops.DEFAULT_LIMITS,
     on_fallback: Callable[[BaseException], None] | None = None,
@@ -1430,12 +1442,7 @@ def compile_family(
     interpreter = Evaluator(module, step_budget, budget=budget)
     limits = interpreter.budget
     names = [p.name for p in fam.params]
-    try:
-        _, program = compile_source(module, family, interpreter)
-    except _TOO_DEEP:
-        # Too deep to compile: every run is the interpreter's (which fails or succeeds as specified).
-        def program(c: Ctx, *values: Any) -> Any:
-            raise _Fallback
+    program = _program_or_fallback(module, family, interpreter)
 
     def run(theta: Mapping[str, Value]) -> Outcome:
         try:
@@ -1480,11 +1487,7 @@ def compile_covered(
     interpreter.record_branches(lambda node, arm: hits.add((id(node), arm)))
     limits = interpreter.budget
     names = [p.name for p in fam.params]
-    try:
-        _, program = compile_source(module, family, interpreter, hits=hits)
-    except _TOO_DEEP:
-        def program(c: Ctx, *values: Any) -> Any:
-            raise _Fallback
+    program = _program_or_fallback(module, family, interpreter, hits=hits)
 
     none: frozenset[tuple[int, int]] = frozenset()
 
@@ -1521,11 +1524,7 @@ def compile_call(
     interpreter = Evaluator(module, budget=budget)
     limits = interpreter.budget
     names = [p.name for p in fam.params]
-    try:
-        _, program = compile_source(module, family, interpreter, json=True)
-    except _TOO_DEEP:
-        def program(c: Ctx, *values: Any) -> Any:
-            raise _Fallback
+    program = _program_or_fallback(module, family, interpreter, json=True)
 
     def call(theta: Mapping[str, Value]) -> Any:
         values = [theta[n] for n in names]
