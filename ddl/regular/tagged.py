@@ -501,20 +501,21 @@ class _Search:
         if not starts or len(starts) != len(dt.tag_rows[dt.start]):
             return self._run(self.tclo(dt.start), self.tclo(dt.start))
         found: list[Ambiguity] = []
-        too_large: AutomatonTooLarge | None = None
+        undecided: RegularError | None = None  # a pair that met the limit, or that left candidates open
         for i, first in enumerate(starts):
             for second in starts[i:]:
+                self.inconclusive = 0  # counted per pair: a witness of another pair still wins
                 try:
                     hit = self._run(first, second)
-                except AutomatonTooLarge as err:
-                    too_large = too_large or err
+                except (AutomatonTooLarge, Undecided) as err:
+                    undecided = undecided or err
                     continue
                 if hit is not None:
                     found.append(hit)
         if found:
             return min(found, key=lambda hit: (len(hit.utterance), hit.utterance))
-        if too_large is not None:
-            raise too_large
+        if undecided is not None:
+            raise undecided
         return None
 
     def _run(self, first: list[tuple[int, int, tuple[tuple[str, Any], ...]]],
