@@ -210,6 +210,7 @@ class CompiledGrammar:
         self._item_matchers: dict[str, Matcher] = {}
         self._capture_langs: dict[str, Lang] = {}
         self._converters: dict[str, tuple[str, Callable[[str], Value]]] = {}
+        self._scalar_plans: dict[str, _ScalarPlan] = {}
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Rebuilt from its family (value forms hold functions, which do not pickle).
@@ -655,16 +656,11 @@ class CompiledGrammar:
         plans: dict[str, _Plan] = {}
         for name, spec in self.captures.items():
             if spec.const is not None:
-                plans[name] = (spec.param, spec.const, None, False, (), "other", 0, False)
+                plans[name] = (spec.param, spec.const, None, False)
                 continue
             if isinstance(spec.type, ListT):
                 return None
-            base = scalar(spec.type)
-            kind = "int" if isinstance(base, IntT) else "decimal" if isinstance(base, DecimalT) else "other"
-            forms = spec.forms
-            plans[name] = (spec.param, None, spec.lookup, self.ignore_case or isinstance(base, BoolT),
-                           tuple((f.convert, f.lang if len(forms) > 1 else None) for f in forms), kind,
-                           base.scale if isinstance(base, DecimalT) else 0, isinstance(spec.type, OptionT))
+            plans[name] = (spec.param, None, self._scalar_plan(spec), isinstance(spec.type, OptionT))
         return HitKit(self.matcher, plans)
 
     def convert(self, name: str, text: str) -> Value:
@@ -681,19 +677,20 @@ class CompiledGrammar:
         return SomeV(value) if isinstance(t, OptionT) else value
 
     def _convert_scalar(self, spec: CaptureSpec, text: str) -> Value:
+        return scalar_value(text, *self._scalar_plan(spec))
+
+    def _scalar_plan(self, spec: CaptureSpec) -> _ScalarPlan:
+        """How one item of ``spec``'s capture converts, as data (:func:`scalar_value`; a HitKit keeps it)."""
+        plan = self._scalar_plans.get(spec.name)
+        if plan is not None:
+            return plan
         base = scalar(spec.type)
-        if spec.lookup is not None:
-            key = case_key(text) if self.ignore_case or isinstance(base, BoolT) else text
-            return spec.lookup[key]
         forms = spec.forms
-        canonical = forms[0].convert(text) if forms else text
-        if len(forms) > 1:  # the forms of one capture are disjoint (grammar-sound checks it)
-            canonical = next((f.convert(text) for f in forms if f.lang.contains(text)), canonical)
-        if isinstance(base, IntT):
-            return int(canonical)
-        if isinstance(base, DecimalT):
-            return Decimal(canonical).quantize(Decimal(1).scaleb(-base.scale))
-        return canonical
+        plan = self._scalar_plans[spec.name] = (spec.lookup, self.ignore_case or isinstance(base, BoolT),
+                tuple((f.convert, f.lang if len(forms) > 1 else None) for f in forms),
+                "int" if isinstance(base, IntT) else "decimal" if isinstance(base, DecimalT) else "other",
+                base.scale if isinstance(base, DecimalT) else 0)
+        return plan
 
     def list_items(self, spec: CaptureSpec, text: str) -> list[str]:
         """The items of a List capture's text (its decomposition is unique: grammar-sound checks it)."""
@@ -760,10 +757,28 @@ def _reuses_a_rule(decl: A.GrammarDecl) -> bool:
     return False
 
 
-# One capture's conversion in a HitKit: (parameter, constant, lookup, fold the lookup key, forms as (convert,
-# language to tell them apart), base kind "int" | "decimal" | "other", decimal scale, an Option).
-_Plan = tuple[str, "Value | None", "Mapping[str, Value] | None", bool,
-              tuple[tuple[Callable[[str], str], "Lang | None"], ...], str, int, bool]
+# How a capture's text (one item of it) becomes a scalar value, as data: (lookup, fold the lookup key, forms as
+# (convert, language to tell them apart when there are several), base kind "int" | "decimal" | "other", scale).
+_ScalarPlan = tuple["Mapping[str, Value] | None", bool, tuple[tuple[Callable[[str], str], "Lang | None"], ...], str,
+                    int]
+# One capture's conversion in a HitKit: (parameter, constant, its scalar plan, an Option).
+_Plan = tuple[str, "Value | None", "_ScalarPlan | None", bool]
+
+
+def scalar_value(text: str, lookup: Mapping[str, Value] | None, fold: bool,
+                 forms: tuple[tuple[Callable[[str], str], Lang | None], ...], kind: str, scale: int) -> Value:
+    """The scalar value a capture's text denotes (:meth:`CompiledGrammar._scalar_plan` gives the rest)."""
+    if lookup is not None:
+        return lookup[case_key(text) if fold else text]
+    canonical = forms[0][0](text) if forms else text
+    if len(forms) > 1:  # the forms of one capture are disjoint (grammar-sound checks it)
+        canonical = next((convert(text) for convert, lang in forms if lang is not None and lang.contains(text)),
+                         canonical)
+    if kind == "int":
+        return int(canonical)
+    if kind == "decimal":
+        return Decimal(canonical).quantize(Decimal(1).scaleb(-scale))
+    return canonical
 
 
 class HitKit:
@@ -798,24 +813,13 @@ class HitKit:
             plan = plans.get(name)
             if plan is None:
                 return None
-            param, const, lookup, fold, forms, kind, scale, option = plan
+            param, const, scalar_plan, option = plan
             value: Value
             if const is not None:
                 value = const
             else:
-                if lookup is not None:
-                    value = lookup[case_key(captured) if fold else captured]
-                else:
-                    canonical = forms[0][0](captured) if forms else captured
-                    if len(forms) > 1:  # the forms of one capture are disjoint (grammar-sound checks it)
-                        canonical = next((convert(captured) for convert, lang in forms
-                                          if lang is not None and lang.contains(captured)), canonical)
-                    if kind == "int":
-                        value = int(canonical)
-                    elif kind == "decimal":
-                        value = Decimal(canonical).quantize(Decimal(1).scaleb(-scale))
-                    else:
-                        value = canonical
+                assert scalar_plan is not None
+                value = scalar_value(captured, *scalar_plan)
                 if option:
                     value = SomeV(value)
             out[param] = value
