@@ -271,9 +271,9 @@ class Spotter:
     def _fold(self, text: str) -> str:
         return text.lower() if self.ignore_case else text
 
-    def _cue_uses(self) -> dict[tuple[str, str, str], int]:
-        """(parameter, side, token) → how often that cue marked that parameter in the phrasings."""
-        uses: dict[tuple[str, str, str], int] = {}
+    def _marked(self) -> list[tuple[str, str, str]]:
+        """Each value in the phrasings, in order: (its capture's source, the cue on its left, on its right)."""
+        out: list[tuple[str, str, str]] = []
         for shape in self.shapes:
             pieces = [(k, self._fold(v) if k == "text" else v) for k, v in shape if k != "end"]
             for i, (kind, source) in enumerate(pieces):
@@ -281,10 +281,17 @@ class Spotter:
                     continue
                 before = pieces[i - 1][1] if i > 0 and pieces[i - 1][0] == "text" else ""
                 after = pieces[i + 1][1] if i + 1 < len(pieces) and pieces[i + 1][0] == "text" else ""
-                for side, cue in (("left", left_cue(before)), ("right", right_cue(after))):
-                    if cue:
-                        key = (self.param_of[source], side, _token(cue))
-                        uses[key] = uses.get(key, 0) + 1
+                out.append((source, left_cue(before), right_cue(after)))
+        return out
+
+    def _cue_uses(self) -> dict[tuple[str, str, str], int]:
+        """(parameter, side, token) → how often that cue marked that parameter in the phrasings."""
+        uses: dict[tuple[str, str, str], int] = {}
+        for source, lc, rc in self._marked():
+            for side, cue in (("left", lc), ("right", rc)):
+                if cue:
+                    key = (self.param_of[source], side, _token(cue))
+                    uses[key] = uses.get(key, 0) + 1
         return uses
 
     def cue_plan(self) -> CuePlan:
@@ -310,7 +317,8 @@ class Spotter:
         group = {p for p in probes for q in probes if p != q and probes[p] & probes[q]}
         if not group:
             return CuePlan()
-        uses = {k: n for k, n in self._cue_uses().items() if k[0] in group}
+        every_use = self._cue_uses()
+        uses = {k: n for k, n in every_use.items() if k[0] in group}
         best: dict[str, tuple[int, str, str]] = {}
         for (param, side, token), n in sorted(uses.items()):
             if token not in best or n > best[token][0]:
@@ -320,7 +328,7 @@ class Spotter:
         major = "left" if sides["left"] >= sides["right"] else "right"
         said = word_counts(self._fold(v) for shape in self.shapes for k, v in shape if k == "text")
         cue_total: dict[str, int] = {}
-        for (_, _, token), n in self._cue_uses().items():
+        for (_, _, token), n in every_use.items():
             cue_total[token] = cue_total.get(token, 0) + n
         dropped: set[tuple[str, str, str]] = set()
         marks: set[str] = set()
@@ -395,7 +403,7 @@ class Spotter:
         """The alternative in DDL grammar syntax, or None when there is too little to generalize from
         (fewer than two phrasings, no filler, or a parameter that must be given but was never seen)."""
         shapes, param_of, type_of, accepts = self.shapes, self.param_of, self.type_of, self.accepts
-        strict, fold = self.strict, self._fold
+        strict = self.strict
         if len(shapes) < 2:
             return None
         sources = self._sources()
@@ -408,7 +416,8 @@ class Spotter:
         # spotter that dropped "a" from the filler must still not read "to a guac" as 1 serving.
         # A value that could be mistaken for another one is one token: "a forty one ways" must not read
         # both as 40 then 1 way and as 41 ways (number words that compose with a space).
-        group = self.cue_plan().group
+        plan = self.cue_plan()
+        group, dropped = plan.group, plan.dropped
         not_a: dict[str, list[str]] = {}
         for src in valued:
             if any(accepts(src, a) for a in ARTICLES):
@@ -430,41 +439,33 @@ class Spotter:
                             or (isinstance(type_of[param_of[src]], TextT)
                                 and not any(accepts(src, s) for w in vocabulary for s in self._spellings(w))))
                         for src in sources}
-        dropped = self.cue_plan().dropped
         slots: dict[str, set[str]] = {}
         cues: dict[tuple[str, str], tuple[set[str], set[str], list[bool]]] = {}
-        for shape in shapes:
-            pieces = [(k, fold(v) if k == "text" else v) for k, v in shape if k != "end"]
-            for i, (kind, source) in enumerate(pieces):
-                if kind != "capture":
-                    continue
-                param = param_of[source]
-                capture = restricted(source, filler_word, sep, foreign) if isinstance(type_of[param], TextT) \
-                    else wrapped.get(source, source)
-                before = pieces[i - 1][1] if i > 0 and pieces[i - 1][0] == "text" else ""
-                after = pieces[i + 1][1] if i + 1 < len(pieces) and pieces[i + 1][0] == "text" else ""
-                lc, rc = left_cue(before), right_cue(after)
-                lc = "" if (param, "left", _token(lc)) in dropped else lc
-                rc = "" if (param, "right", _token(rc)) in dropped else rc
-                if (lc, rc) == ("", "") and (left_cue(before) or right_cue(after)):
-                    slots.setdefault(param, set())
-                    continue  # its only cue went to another value: this phrasing shows no way to mark it
-                forms = slots.setdefault(param, set())
-                bare = names_itself[source] or not (lc or rc)
-                if not strict:  # any cue seen on a side, or none on one side: see _factored
-                    seen = cues.setdefault((param, capture), (set(), set(), [False]))
-                    seen[0].update([lc] if lc else [])
-                    seen[1].update([rc] if rc else [])
-                    seen[2][0] = seen[2][0] or bare
-                    continue
-                if lc and rc:
-                    forms.add(f"{quote_text(lc)} {capture} {quote_text(rc)}")
-                elif lc:
-                    forms.add(f"{quote_text(lc)} {capture}")
-                elif rc:
-                    forms.add(f"{capture} {quote_text(rc)}")
-                if bare:
-                    forms.add(capture)
+        for source, seen_left, seen_right in self._marked():
+            param = param_of[source]
+            capture = restricted(source, filler_word, sep, foreign) if isinstance(type_of[param], TextT) \
+                else wrapped.get(source, source)
+            lc = "" if (param, "left", _token(seen_left)) in dropped else seen_left
+            rc = "" if (param, "right", _token(seen_right)) in dropped else seen_right
+            if (lc, rc) == ("", "") and (seen_left or seen_right):
+                slots.setdefault(param, set())
+                continue  # its only cue went to another value: this phrasing shows no way to mark it
+            forms = slots.setdefault(param, set())
+            bare = names_itself[source] or not (lc or rc)
+            if not strict:  # any cue seen on a side, or none on one side: see _factored
+                seen = cues.setdefault((param, capture), (set(), set(), [False]))
+                seen[0].update([lc] if lc else [])
+                seen[1].update([rc] if rc else [])
+                seen[2][0] = seen[2][0] or bare
+                continue
+            if lc and rc:
+                forms.add(f"{quote_text(lc)} {capture} {quote_text(rc)}")
+            elif lc:
+                forms.add(f"{quote_text(lc)} {capture}")
+            elif rc:
+                forms.add(f"{capture} {quote_text(rc)}")
+            if bare:
+                forms.add(capture)
         for (param, capture), (lefts, rights, any_bare) in cues.items():
             slots[param].add(_factored(capture, lefts, rights, any_bare[0]))
         slots = {param: forms for param, forms in slots.items() if forms}
