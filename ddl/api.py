@@ -31,12 +31,11 @@ import attrs
 from ddl.diagnostics import DDLError, Diagnostic, InputError, Note, SourceMap, Span, did_you_mean
 from ddl.eval import SLOW, Err, Evaluator, ThetaChecker, compile_call, compile_family, parse_param_value, validate_theta
 from ddl.eval.ops import UNTIMED
-from ddl.files import Discovery, OutsideTree, is_under, read_regular
+from ddl.files import Discovery, OutsideTree, full_collections_paused, is_under, read_regular
 from ddl.regular import Limits
 from ddl.syntax import ast as A
 from ddl.types.checked import CheckedFamily, CheckedModule
 from ddl.verify.cache import DEFAULT_DIR, ResultCache, digest_bytes
-from ddl.verify.obligations import full_collections_paused
 from ddl.verify.report import FamilyResult, FileResult, Finding
 
 if TYPE_CHECKING:

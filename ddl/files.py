@@ -9,6 +9,7 @@ import errno
 import gc
 import os
 import stat
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +25,8 @@ def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection inside: for unpickling a cached module, router or hit kit, which builds
     hundreds of thousands of objects and no garbage, and whose collector passes over them (each pass
     traversing everything built so far) had cost a one-query ``ddl handle`` more than the unpickling did.
-    The collector's previous state is restored after."""
+    The collector's previous state is restored after.  (:func:`full_collections_paused`, below, is the
+    lighter pause for work that does make garbage: the young generations are still collected.)"""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -32,6 +34,38 @@ def collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+class _Pause:
+    """How many compilations and checks are under way, and the thresholds the first of them found."""
+
+    lock = threading.Lock()
+    depth = 0
+    saved: tuple[int, int, int] = gc.get_threshold()
+
+
+@contextlib.contextmanager
+def full_collections_paused() -> Iterator[None]:
+    """No full (oldest-generation) garbage collection while a module is compiled or its families checked
+    (and while a service's registry builds every family's grammar: ddl/handler/registry.py).
+
+    These allocate many objects at once (syntax and IR; runs over Θ and automata that live for one
+    family), and each full collection walks every object of the process: on a file of 500 families
+    they had taken a third of the check's time.  The young generations are still collected (cycles
+    made and dropped within a family are freed), and the oldest as usual once the last compilation or
+    check under way ends.  Nothing computed depends on when objects are collected."""
+    with _Pause.lock:
+        if _Pause.depth == 0:
+            _Pause.saved = gc.get_threshold()
+            gc.set_threshold(_Pause.saved[0], _Pause.saved[1], 1 << 30)
+        _Pause.depth += 1
+    try:
+        yield
+    finally:
+        with _Pause.lock:
+            _Pause.depth -= 1
+            if _Pause.depth == 0:
+                gc.set_threshold(*_Pause.saved)
 
 
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:

@@ -50,13 +50,12 @@ from ddl.api import ImportScope, ModuleLoader, SourceFiles, check_files, compile
 from ddl.distill.admission import admission_problems, priority_cap
 from ddl.eval import Evaluator, compile_family
 from ddl.eval.ops import QUERY_LIMITS
-from ddl.files import collector_paused
+from ddl.files import collector_paused, full_collections_paused
 from ddl.grammar.compile import HitKit
 from ddl.grammar.router import Overlap, OverlapSearchTooLarge, Route, RoutedFamily, Router, SavedFamily
 from ddl.handler.records import HandlerError
 from ddl.verify.cache import DEFAULT_DIR, ResultCache
 from ddl.verify.config import ConfigError, load_check_settings
-from ddl.verify.obligations import full_collections_paused
 from ddl.verify.report import FileResult, Finding
 
 MODEL_DIR = "distilled"  # the sub-directory whose files a model wrote (compile on miss writes there)

@@ -8,8 +8,6 @@ documented in spec/checks.md and kept stable.
 
 from __future__ import annotations
 
-import gc
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,35 +91,3 @@ def timed() -> Iterator[Timer]:
         yield timer
     finally:
         timer.seconds = time.perf_counter() - start
-
-
-class _Pause:
-    """How many compilations and checks are under way, and the thresholds the first of them found."""
-
-    lock = threading.Lock()
-    depth = 0
-    saved: tuple[int, int, int] = gc.get_threshold()
-
-
-@contextmanager
-def full_collections_paused() -> Iterator[None]:
-    """No full (oldest-generation) garbage collection while a module is compiled or its families checked
-    (and while a service's registry builds every family's grammar: ddl/handler/registry.py).
-
-    These allocate many objects at once (syntax and IR; runs over Θ and automata that live for one
-    family), and each full collection walks every object of the process: on a file of 500 families
-    they had taken a third of the check's time.  The young generations are still collected (cycles
-    made and dropped within a family are freed), and the oldest as usual once the last compilation or
-    check under way ends.  Nothing computed depends on when objects are collected."""
-    with _Pause.lock:
-        if _Pause.depth == 0:
-            _Pause.saved = gc.get_threshold()
-            gc.set_threshold(_Pause.saved[0], _Pause.saved[1], 1 << 30)
-        _Pause.depth += 1
-    try:
-        yield
-    finally:
-        with _Pause.lock:
-            _Pause.depth -= 1
-            if _Pause.depth == 0:
-                gc.set_threshold(*_Pause.saved)
