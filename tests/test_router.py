@@ -194,3 +194,67 @@ def test_the_settle_shortcut_answers_as_the_walk_to_the_end(monkeypatch: pytest.
     assert sum(r is not None for r in shortcut) >= 300
     for text, a, b in zip(texts, shortcut, walked):
         assert a == b, text
+
+
+WIDENED = ddl.loads('''
+family tab_split {
+  "Split a tab evenly between people."
+  param total : Int in 1..1000
+  param people : Int in 1..20
+  grammar ignore_case normalize_space {
+    rule learned = "split " number(people) " for " number(total)
+      | "split " number(total) " among " number(people);
+    "split " number(total) " for " number(people) | learned
+  }
+  program -> Int = total / people
+}
+''')
+
+
+@settings(max_examples=60)
+@given(total=st.integers(1, 1000), people=st.integers(1, 20), phrasing=st.sampled_from(["for", "among", "swapped"]),
+       saved=st.booleans())
+def test_a_widened_grammar_reads_its_authored_part_first(total: int, people: int, phrasing: str, saved: bool) -> None:
+    """The learned rule is a fallback (spec/grammar.md): "split 12 for 4" is the authored reading (total 12)
+    though the learned rule reads people = 12, total = 4; the router's fast path, a saved router's and
+    `ddl run`'s matcher all agree."""
+    family = WIDENED.checked.families["tab_split"]
+    router = Router.build([RoutedFamily("tab_split", family, WIDENED.evaluator)])
+    if saved:
+        router = Router.from_bytes(router.to_bytes(), [RoutedFamily("tab_split", family, WIDENED.evaluator)],
+                                   extractors=False)
+    if phrasing == "for":
+        u, want = f"split {total} for {people}", {"total": total, "people": people}
+    elif phrasing == "among":
+        u, want = f"split {total} among {people}", {"total": total, "people": people}
+    else:  # "split P for T": the authored part's when T can be a number of people, else the learned rule's
+        u = f"split {people} for {total}"
+        want = {"total": people, "people": total} if total <= 20 else {"total": total, "people": people}
+    got = router.route(u)
+    assert got is not None and got.theta == want, (u, got)
+    assert CompiledGrammar(family, WIDENED.evaluator).match(u).values == want  # as `ddl run` reads it
+    if not saved:
+        assert router.by_name["tab_split"].extractor()  # the fast path answered, not only the matcher
+
+
+def test_a_widened_family_whose_authored_extractor_gives_up_is_read_by_its_matcher_not_its_learned_rule() -> None:
+    """The authored part's `re` translation fails on "note x to y to me" (its possessive last text eats " to
+    me"), and the learned rule's accepts it with another reading: the router must not take that one."""
+    prog = ddl.loads('''
+family memo {
+  param a : Text(max 20)
+  param b : Text(max 20) = "you"
+  grammar {
+    rule learned = "note " a;
+    ("note " a " to " b " to me") | learned
+  }
+  program -> Text = a
+}''')
+    family = prog.checked.families["memo"]
+    router = Router.build([RoutedFamily("memo", family, prog.evaluator)])
+    reading = CompiledGrammar(family, prog.evaluator).match("note x to y to me").values
+    assert reading == {"a": "x", "b": "y"}  # leftmost-first: the authored part reads it
+    got = router.route("note x to y to me")
+    assert got is not None and got.theta == reading
+    learned_only = router.route("note x to y")
+    assert learned_only is not None and learned_only.theta == {"a": "x to y", "b": "you"}

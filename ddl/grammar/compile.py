@@ -451,21 +451,37 @@ class CompiledGrammar:
                     marked.append(seq(alt(*(lit(t) for t in spellings)), Tag(name, v)))
             return cap(name, alt(*marked))
 
-        body = self.checked.body
-        if (isinstance(body, A.RAlt) and len(body.items) >= 2 and isinstance(body.items[-1], A.RNamed)
-                and body.items[-1].label == LEARNED_RULE):
-            # A widened grammar, `(authored) | learned`: the two are searched as separate branches (each
-            # begins with a BRANCH mark, which the search never compares), so the automaton holds each
-            # once instead of the states of both wherever they share a prefix — and the two-parse search
-            # pairs states of one with states of the other instead of pairs of such mixed states, which
-            # grew past every limit (spec/grammar.md, "Decision: a widened grammar's two branches").
-            authored = body.items[0] if len(body.items) == 2 else A.RAlt(body.items[:-1], body.span)
-            view = alt(seq(Tag(BRANCH, 0), convert_regex(authored, capture)),
-                       seq(Tag(BRANCH, 1), convert_regex(body.items[-1], capture)))
+        parts = self.widened_parts()
+        if parts is not None:
+            # A widened grammar, `(authored) | learned`, is ordered: an utterance the authored part accepts
+            # is read by it (spec/grammar.md, "the learned rule is a fallback"). Its two parts are the
+            # search's two branches (each begins with a BRANCH mark, which the search never compares), and
+            # two parses are compared only within one of them.
+            view = alt(*(seq(Tag(BRANCH, i), convert_regex(part, capture)) for i, part in enumerate(parts)))
         else:
-            view = convert_regex(body, capture)
+            view = convert_regex(self.checked.body, capture)
         names = {name: spec.param for name, spec in self.captures.items() if not spec.is_const}
         return self._shared(rename_captures(self.fold(view), names)), sorted(keyed)
+
+    def widened_parts(self) -> tuple[A.Regex, A.Regex] | None:
+        """``(authored, learned)`` for a widened grammar — a body whose last alternative is the rule
+        ``learned`` (spec/widen.md) —, else None.  The order matters: the learned rule reads only what
+        the authored part does not accept (leftmost-first, spec/grammar.md)."""
+        body = self.checked.body
+        if not (isinstance(body, A.RAlt) and len(body.items) >= 2 and isinstance(body.items[-1], A.RNamed)
+                and body.items[-1].label == LEARNED_RULE):
+            return None
+        authored = body.items[0] if len(body.items) == 2 else A.RAlt(body.items[:-1], body.span)
+        return authored, body.items[-1]
+
+    def branch_regexes(self) -> tuple[Regex, Regex] | None:
+        """The authored and learned parts of a widened grammar as :attr:`regex` is built (the same captures),
+        else None: an extractor of the whole grammar must try them in this order."""
+        parts = self.widened_parts()
+        if parts is None:
+            return None
+        first, second = (self._shared(self.fold(convert_regex(part, self._capture))) for part in parts)
+        return first, second
 
     def convert_param(self, param: str, text: str) -> Value:
         """The value ``text`` denotes for ``param``, through whichever of its captures accepts it."""

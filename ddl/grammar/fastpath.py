@@ -239,6 +239,38 @@ def fast_extractor(regex: Regex) -> FastExtractor | None:
         return None
 
 
+class OrderedExtractor:
+    """The extractor of an ordered grammar, ``first`` then ``second`` (a widened grammar: its authored part,
+    then its learned rule, spec/grammar.md): an utterance ``first`` accepts is read by it even where
+    ``second`` would read it otherwise, so ``second`` is asked only once ``first`` has *proved* the
+    utterance is not its (an exact failure); otherwise the caller falls back to the leftmost-first
+    Matcher, which gives the same reading.  ``second`` may be None (it has no ``re`` form)."""
+
+    __slots__ = ("first", "second", "exact")
+
+    def __init__(self, first: FastExtractor, second: FastExtractor | None) -> None:
+        self.first = first
+        self.second = second
+        self.exact = first.exact and second is not None and second.exact
+
+    def fullmatch(self, text: str) -> dict[str, str | None] | None:
+        return self.decide(text)[0]
+
+    def decide(self, text: str) -> tuple[dict[str, str | None] | None, bool]:
+        """(captures or None, whether None proves that ``text`` is not in the language)."""
+        groups, decided = self.first.decide(text)
+        if groups is not None or not decided or self.second is None:
+            return (groups, False) if groups is None else (groups, True)
+        return self.second.decide(text)
+
+
+def ordered_extractor(first: Regex, second: Regex) -> OrderedExtractor | None:
+    """The extractor of the ordered grammar ``first`` then ``second``, or None when ``first`` has no safe
+    ``re`` form."""
+    head = fast_extractor(first)
+    return OrderedExtractor(head, fast_extractor(second)) if head is not None else None
+
+
 _MAX_SHUFFLE_ORDERS = 4  # any-order groups of at most this many parts are spelled out for re (≤ 64 orders)
 _BACKTRACKING_BUDGET = 1  # greedy (non-possessive) loops allowed per pattern: O(n^(budget+1)) worst case
 MAX_FAST_LENGTH = 1000  # longer utterances go to the Matcher (bounds the polynomial above)

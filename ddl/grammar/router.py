@@ -46,7 +46,7 @@ from ddl.grammar.compile import (
     normalize_space,
     param_refs,
 )
-from ddl.grammar.fastpath import MAX_FAST_LENGTH, FastExtractor, fast_extractor
+from ddl.grammar.fastpath import MAX_FAST_LENGTH, FastExtractor, fast_extractor, ordered_extractor
 from ddl.regular import DEFAULT_LIMITS, Lang, LangSet, Limits, SearchTooLarge
 from ddl.regular.ast import case_key
 from ddl.regular.multi import leading_text
@@ -207,11 +207,13 @@ class _Entry:
         # tagged Matcher, which only an utterance the extractor cannot decide needs (rare; it holds
         # a quarter of the memory when built for every family that might need it).
         if self._extractor is False and self.unambiguous:
-            self._extractor = fast_extractor(grammar.regex) or False
+            branches = grammar.branch_regexes()  # a widened grammar reads its authored part first
+            self._extractor = (ordered_extractor(*branches) if branches is not None
+                               else fast_extractor(grammar.regex)) or False
         if grammar.excluded is not None:
             grammar.excluded_lang  # noqa: B018 - builds and keeps the DFA
         # A hit of this family alone: the extractor, the conversions and θ as one tuple for run_hit (see _settle).
-        self._hit = _hit_plan(self, self._extractor, grammar) if self._extractor else None
+        self._hit = _hit_plan(self, self._extractor, grammar) if isinstance(self._extractor, FastExtractor) else None
 
     def __getstate__(self) -> dict[str, Any]:
         # Not the grammar and its parts: rebuilt from the family on first use (value forms hold

@@ -54,8 +54,9 @@ from ddl.regular.nfa import CHAR, MATCH, SAVE, TAG, Prog, compile_regex, live_st
 from ddl.regular.partition import Partition, iter_bits
 from ddl.regular.paths import Filter, char_sets, nice_char, nice_rank
 
-# The name of the mark that starts each branch of a grammar searched as separate branches (see
-# :func:`find_ambiguity`): not an identifier DDL can write, and never compared.
+# The name of the mark that starts each branch of an *ordered* grammar (see :func:`find_ambiguity`): an utterance
+# is read by the first branch that accepts it, so the branches are searched apart. Not an identifier DDL can write,
+# and never compared.
 BRANCH = "·branch"
 
 
@@ -274,7 +275,9 @@ def find_ambiguity(node: Regex, *, keyed: Iterable[str] = (), flt: Filter | None
     :class:`Key` in the result) rather than by position and text.  Other captures whose
     language is a small finite set of texts are keyed by their text automatically (exact, and
     reported as text).  ``same`` decides whether two candidate parses give the same values
-    (default: equal captures).  Raises :class:`Undecided` or
+    (default: equal captures).  A regex whose alternatives each begin with a ``BRANCH`` mark is
+    ordered (an utterance is read by the first alternative that accepts it): only two parses within
+    one alternative are compared.  Raises :class:`Undecided` or
     :class:`~ddl.regular.errors.AutomatonTooLarge`.
     """
     keyed = frozenset(keyed)
@@ -493,25 +496,24 @@ class _Search:
         return (*st[:8], pend, texts), tuple(values)
 
     def run(self) -> Ambiguity | None:
-        """The shortest ambiguity, searching a grammar of BRANCH-marked branches one pair of branches at a
-        time (each within the limit): the pairs within one branch and across two are searched apart, so
-        a large branch beside another does not multiply their states (the mirror pair is the same)."""
+        """The shortest ambiguity.  A grammar of BRANCH-marked branches is *ordered*: an utterance is read by
+        the first branch that accepts it (leftmost-first, the matcher's order), so two parses matter only
+        within one branch, and each branch is searched on its own (each within the limit)."""
         dt = self.dt
         starts = [self.tclo(t) for sym, t in dt.tag_rows[dt.start] if dt.symbols[sym][:2] == ("key", BRANCH)]
         if not starts or len(starts) != len(dt.tag_rows[dt.start]):
             return self._run(self.tclo(dt.start), self.tclo(dt.start))
         found: list[Ambiguity] = []
-        undecided: RegularError | None = None  # a pair that met the limit, or that left candidates open
-        for i, first in enumerate(starts):
-            for second in starts[i:]:
-                self.inconclusive = 0  # counted per pair: a witness of another pair still wins
-                try:
-                    hit = self._run(first, second)
-                except (AutomatonTooLarge, Undecided) as err:
-                    undecided = undecided or err
-                    continue
-                if hit is not None:
-                    found.append(hit)
+        undecided: RegularError | None = None  # a branch that met the limit, or that left candidates open
+        for start in starts:
+            self.inconclusive = 0  # counted per branch: a witness of another branch still wins
+            try:
+                hit = self._run(start, start)
+            except (AutomatonTooLarge, Undecided) as err:
+                undecided = undecided or err
+                continue
+            if hit is not None:
+                found.append(hit)
         if found:
             return min(found, key=lambda hit: (len(hit.utterance), hit.utterance))
         if undecided is not None:
