@@ -18,6 +18,8 @@ from ddl.grammar import router
 from ddl.grammar.compile import CompiledGrammar
 from ddl.grammar.router import RoutedFamily
 from ddl.handler.registry import Registry
+from ddl.regular import Lang
+from ddl.regular.errors import AutomatonTooLarge
 from ddl.types.checked import CheckedFamily
 from ddl.types.words import setting_words
 from ddl.values import to_json
@@ -99,6 +101,30 @@ def test_the_gate_admits_what_it_proves_and_writes_a_learned_rule(served: Regist
     again = widen_source(result.source, fam.path, "trip_weather", learned.alternatives, candidates,
                          others=_others(served, "trip_weather"))
     assert again.ok and again.source.count("rule learned") == 1 and again.source.count("| learned") == 1
+
+
+def test_a_widened_grammar_past_the_dfa_limit_keeps_the_authored_language_by_construction(
+        served: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    """G' as one DFA can be past the limits (a learned free text spliced at many places) though each check the
+    gate runs is within them: the inclusion L(G) ⊆ L(G') then holds because G' is `(G) | learned`, and the
+    report says which proof it is (before, the gate crashed with AutomatonTooLarge)."""
+    fam = served.by_name["trip_weather"]
+    text = Path(fam.path).read_text(encoding="utf-8")
+    candidates = [Candidate("tokyo weather 4 days", {"city": "tokyo", "days": 4}, 3)]
+    learned = learn(fam.checked, _grammar(served, "trip_weather"), candidates)
+
+    subset_of = Lang.subset_of
+
+    def too_large(self: Lang, other: Lang) -> tuple[bool, str | None]:
+        if sys._getframe(1).f_code.co_name == "widen_source":  # the gate's own check 1, not ddl check's
+            raise AutomatonTooLarge("subset construction", 50_000, "DFA states")
+        return subset_of(self, other)
+
+    monkeypatch.setattr(Lang, "subset_of", too_large)
+    result = widen_source(text, fam.path, "trip_weather", learned.alternatives, candidates,
+                          others=_others(served, "trip_weather"))
+    assert result.ok, result.refused
+    assert "by construction: G' is (G) | learned" in result.checks[0]
 
 
 def test_an_alternative_that_overlaps_another_served_family_is_refused(served: Registry) -> None:
