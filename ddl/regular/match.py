@@ -50,7 +50,7 @@ from ddl.regular.ast import Regex
 from ddl.regular.dfa import closures
 from ddl.regular.errors import DEFAULT_LIMITS, Limits
 from ddl.regular.lang import embedder
-from ddl.regular.nfa import CHAR, MATCH, SAVE, SPLIT, TAG, Prog, compile_regex, live_states
+from ddl.regular.nfa import CHAR, MATCH, SAVE, SPLIT, TAG, FlatSuccessors, Prog, compile_regex, live_states
 from ddl.regular.partition import Partition
 
 # Slots saved along an ε-path, as a persistent linked list (slot, rest).
@@ -60,20 +60,6 @@ _CACHE_LIMIT = 20_000  # lazy-DFA transitions kept before the caches are flushed
 _STOPS = bytes(1 if k in (CHAR, MATCH) else 0 for k in range(256))  # a state's kind → whether an ε-closure stops there
 
 
-class _Outs:
-    """Each state's ε-successors (a SPLIT's, in priority order) as one flat array and each state's offset in it."""
-
-    def __init__(self, outs: Sequence[tuple[int, ...]]) -> None:
-        self.at = at = array("i", [0])
-        self.flat = flat = array("i")
-        for successors in outs:
-            flat.extend(successors)
-            at.append(len(flat))
-
-    def __getitem__(self, state: int) -> array[int]:
-        return self.flat[self.at[state]:self.at[state + 1]]
-
-
 class _FlatProg:
     """The part of a :class:`Prog` a matcher reads, as flat arrays: a saved matcher (a family's hit kit) loads
     them as a few byte strings, where the program's lists of numbers cost a Python object per state."""
@@ -81,7 +67,7 @@ class _FlatProg:
     def __init__(self, prog: Prog) -> None:
         self.kind = bytes(prog.kind)
         self.out = array("i", prog.out)
-        self.outs = _Outs(prog.outs)
+        self.outs = FlatSuccessors.of(prog.outs)  # a SPLIT's ε-successors, in priority order
         self.slot = array("i", prog.slot)
         self.start = prog.start
         self.match = prog.match

@@ -55,7 +55,17 @@ from ddl.regular.charset import CharSet
 from ddl.regular.dfa import DFA, closures
 from ddl.regular.errors import DEFAULT_LIMITS, AutomatonTooLarge, Limits
 from ddl.regular.lang import Lang, embedder
-from ddl.regular.nfa import CHAR, MATCH, Embedder, Prog, _Compiler, check_regex, compile_regex, live_states
+from ddl.regular.nfa import (
+    CHAR,
+    MATCH,
+    Embedder,
+    FlatSuccessors,
+    Prog,
+    _Compiler,
+    check_regex,
+    compile_regex,
+    live_states,
+)
 from ddl.regular.partition import Partition
 
 K = TypeVar("K", bound=Hashable)
@@ -131,7 +141,7 @@ class LangSet(Generic[K]):
         self._groups = nfa.groups
         self._group_sets: dict[int, frozenset[int]] = {}
         self._after_start, self._after_flat = nfa.after_start, nfa.after_flat
-        self._after = _Successors(nfa.after_start, nfa.after_flat)
+        self._after = FlatSuccessors(nfa.after_start, nfa.after_flat)
         self._start_set = frozenset(nfa.starts)
         kind, cs = nfa.kind, nfa.cs
         # One alphabet partition for all languages: transitions are computed once per (state, atom)
@@ -458,18 +468,6 @@ class _CharSets:
     def __getitem__(self, q: int) -> Any:  # CharSet | None, as the NFA's own `cs` list
         k = self.sid[q]
         return self.sets[k] if k >= 0 else None
-
-
-class _Successors:
-    """``after[q]``: the slice of the flat successor array that belongs to NFA state ``q``."""
-
-    __slots__ = ("start", "flat")
-
-    def __init__(self, start: array[int], flat: array[int]) -> None:
-        self.start, self.flat = start, flat
-
-    def __getitem__(self, q: int) -> array[int]:
-        return self.flat[self.start[q]:self.start[q + 1]]
 
 
 @attrs.define
