@@ -50,7 +50,7 @@ from ddl.regular.ast import Regex
 from ddl.regular.dfa import closures
 from ddl.regular.errors import DEFAULT_LIMITS, Limits
 from ddl.regular.lang import embedder
-from ddl.regular.nfa import CHAR, MATCH, SAVE, SPLIT, TAG, FlatSuccessors, Prog, compile_regex, live_states
+from ddl.regular.nfa import CHAR, MATCH, SAVE, SPLIT, TAG, FlatSuccessors, Prog, compile_regex, live_states, small_ints
 from ddl.regular.partition import Partition
 
 # Slots saved along an ε-path, as a persistent linked list (slot, rest).
@@ -68,7 +68,7 @@ class _FlatProg:
         self.kind = bytes(prog.kind)
         self.out = array("i", prog.out)
         self.outs = FlatSuccessors.of(prog.outs)  # a SPLIT's ε-successors, in priority order
-        self.slot = array("i", prog.slot)
+        self.slot = small_ints(prog.slot, max(prog.slot, default=-1) + 1)
         self.start = prog.start
         self.match = prog.match
 
@@ -122,10 +122,10 @@ class Matcher:
         self._part = part
         # The atoms a state reads: reads[q] is the index of its character set (-1: not a live CHAR state), and
         # set_atoms[i] that set's atoms.  Per state, not per atom: a step asks it of the few states it is in.
-        reads = array("i", [-1]) * len(kind)
+        reads = [-1] * len(kind)
         for q in chars:
             reads[q] = set_index[css[q]]
-        self._reads = reads
+        self._reads = small_ints(reads, len(set_index))
         self._set_atoms = [frozenset(c) for c in covers]
         self._prog = _FlatProg(prog)
         # ε-closures restricted to live states, computed on first use: a registry builds

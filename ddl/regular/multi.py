@@ -65,6 +65,7 @@ from ddl.regular.nfa import (
     check_regex,
     compile_regex,
     live_states,
+    small_ints,
 )
 from ddl.regular.partition import Partition
 
@@ -129,7 +130,8 @@ class LangSet(Generic[K]):
         self._minus: dict[int, Minus] = {position[k]: m for k, m in (minus or {}).items() if k in position}
         self._minus_langs: dict[int, Lang] = {}
         self._minus_by_key = {self.keys[i]: i for i in self._minus}
-        # The NFA tables are arrays of C ints (4 bytes: NFA states and groups number far below 2^31),
+        # The NFA tables are arrays of C ints (4 bytes: NFA states and groups number far below 2^31;
+        # a state's group and character set in the narrowest type that holds them, small_ints),
         # not lists of Python ints and tuples: at 10,000 intent grammars (~2 million NFA states)
         # that is a fifth of the memory.
         embed = embedder(limits)
@@ -137,7 +139,7 @@ class LangSet(Generic[K]):
             nfa = _shared_nfa(list(langs.values()), limits, embed)
         else:
             nfa = _separate_nfa(list(langs.values()), limits, embed)
-        self._kind, self._owner = nfa.kind, nfa.owner
+        self._kind, self._owner = nfa.kind, small_ints(nfa.owner, len(nfa.groups))
         self._groups = nfa.groups
         self._group_sets: dict[int, frozenset[int]] = {}
         self._after_start, self._after_flat = nfa.after_start, nfa.after_flat
@@ -148,7 +150,8 @@ class LangSet(Generic[K]):
         # and shared by every character of the atom — fresh strings ("add milk", "add eggs") then
         # mostly meet transitions that earlier strings already built.
         distinct: dict[Any, int] = {}
-        sid = array("i", [distinct.setdefault(c, len(distinct)) if k == CHAR else -1 for k, c in zip(kind, cs)])
+        sid = small_ints([distinct.setdefault(c, len(distinct)) if k == CHAR else -1 for k, c in zip(kind, cs)],
+                         len(distinct))
         part, covers = Partition.from_sets(list(distinct))
         # A CHAR state's set, by its number in `distinct` (4 bytes a state, not a pointer of 8).
         self._cs = _CharSets(sid, list(distinct))
@@ -173,6 +176,11 @@ class LangSet(Generic[K]):
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def read_only_tables(self) -> list[array[int]]:
+        """The NFA tables, which nothing writes after the set is built (the lazily built DFA is elsewhere): a
+        saved copy may give them back as read-only views of its bytes (``memoryview``), indexed and sliced alike."""
+        return [self._kind, self._owner, self._after_start, self._after_flat, self._sid]
 
     # ------------------------------------------------------------------ membership
 

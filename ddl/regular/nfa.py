@@ -97,6 +97,13 @@ class FlatSuccessors:
         return self.flat[self.start[q]:self.start[q + 1]]
 
 
+def small_ints(values: Iterable[int], limit: int) -> array[int]:
+    """``values`` (each in -1 .. ``limit`` - 1) as an array of the narrowest C type that holds them: a saved
+    automaton's tables are read whole by every process that loads one, one or two bytes a state instead of four."""
+    code = "b" if limit <= 1 << 7 else "h" if limit <= 1 << 15 else "i"
+    return array(code, values)
+
+
 class Prog:
     """A compiled NFA (see the module docstring)."""
 
