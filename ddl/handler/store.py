@@ -128,7 +128,7 @@ _T = TypeVar("_T")
 def _log_callback_failure() -> None:
     """Log the exception being handled: a ledger write's callback failed.  logging loads here, on such a failure
     only (a one-query ``ddl handle`` never logs)."""
-    import logging
+    import logging  # deferred: only a failed callback logs
 
     logging.getLogger(__name__).exception("a ledger write's callback failed")
 
