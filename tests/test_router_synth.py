@@ -125,12 +125,19 @@ def test_a_saved_router_needs_the_families_it_was_built_from() -> None:
 
 
 def test_a_router_saved_in_the_previous_format_is_refused() -> None:
-    """ddl-router-4 keeps the lazy automaton as a flat table and each family's hit as a plan; bytes of
-    ddl-router-3 (lazy states as dicts, hits as closures rebuilt on load) are refused, and the cache rebuilds."""
+    """ddl-router-5 keeps the automata's NFA tables as raw bytes after the pickle (loaded as views, not copied);
+    bytes of ddl-router-4 (the tables inside the pickle) are refused, and the cache rebuilds."""
     data = ROUTER.to_bytes()
-    assert data.count(b"ddl-router-4") == 1
+    assert data.count(b"ddl-router-5") == 1
     with pytest.raises(ValueError, match="a saved router of another version"):
-        Router.from_bytes(data.replace(b"ddl-router-4", b"ddl-router-3"), SPECS)
+        Router.from_bytes(data.replace(b"ddl-router-5", b"ddl-router-4"), SPECS)
+
+
+def test_a_saved_router_whose_tables_are_cut_off_is_refused() -> None:
+    data = ROUTER.to_bytes()
+    for cut in (len(data) - 8, len(data) - len(data) // 4):
+        with pytest.raises(ValueError, match="not a saved router"):
+            Router.from_bytes(data[:cut], SPECS)
 
 
 def test_priority_then_mode_orders_overlapping_families_before_and_after_saving() -> None:

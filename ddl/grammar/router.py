@@ -55,7 +55,7 @@ from ddl.values import Value
 
 _CACHE_LIMIT = 200_000  # cached transitions per mode before the lazy DFA is flushed
 _OVERLAP_STATE_LIMIT = 1_000_000  # combined states the overlap search may visit
-_FORMAT = "ddl-router-4"  # Router.to_bytes format; change it when the pickled classes change
+_FORMAT = "ddl-router-5"  # Router.to_bytes format; change it when the pickled classes change
 _FEW = 3  # when at most this many families are alive, their extractors decide the rest
 
 
@@ -504,19 +504,32 @@ class Router:
         each family's compiled grammar, which is rebuilt from its family on load (its value forms
         hold functions).  The bytes are a pickle: load only bytes this process's cache wrote.
         """
-        refs: dict[int, tuple[str, str]] = {}
+        refs: dict[int, tuple[Any, ...]] = {}
         for e in self.entries:
             refs[id(e.family)] = ("family", e.name)
             refs.setdefault(id(e.evaluator), ("evaluator", e.name))
+        # The automata's NFA tables (megabytes) go after the pickle as raw bytes, each at a multiple of 8, and
+        # the pickle names them by place: from_bytes gives them back as views of the bytes it was given, with no
+        # copy (a one-query process reads the file once and builds no array of it).
+        tables: list[bytes] = []
+        size = 0
+        for langs in (self._raw, self._normalized):
+            for table in langs.read_only_tables():
+                if id(table) not in refs:
+                    raw = memoryview(table).cast("B")
+                    refs[id(table)] = ("table", memoryview(table).format, size, raw.nbytes)
+                    tables.append(bytes(raw) + bytes(-raw.nbytes % 8))
+                    size += len(tables[-1])
 
         class _Pickler(pickle.Pickler):
-            def persistent_id(self, obj: Any) -> tuple[str, str] | None:  # noqa: N805 - pickle's hook
+            def persistent_id(self, obj: Any) -> tuple[Any, ...] | None:  # noqa: N805 - pickle's hook
                 return refs.get(id(obj))
 
         out = io.BytesIO()
         _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(
             (_FORMAT, [(e.name, e.priority, e.unambiguous) for e in self.entries], self))
-        return out.getvalue()
+        head = out.getvalue()
+        return b"".join([len(head).to_bytes(8, "little"), head, bytes(-len(head) % 8), *tables])
 
     @classmethod
     def from_bytes(cls, data: bytes, families: Iterable[RoutedFamily | SavedFamily], *,
@@ -533,9 +546,20 @@ class Router:
         a fraction of compiling the extractor's pattern."""
         specs = {f.name: f for f in families if isinstance(f, SavedFamily) or f.family.grammar is not None}
         pending: dict[str, _Pending] = {}
+        view = memoryview(data)
+        head = int.from_bytes(view[:8], "little")
+        tables = view[8 + head + (-head % 8):]
+        views: dict[Any, memoryview] = {}  # one view per table: what shared a table shares its view
 
         class _Unpickler(pickle.Unpickler):
             def persistent_load(self, pid: Any) -> Any:  # noqa: N805 - pickle's hook
+                if pid[0] == "table":  # a read-only view of its bytes (see to_bytes)
+                    _, code, at, size = pid
+                    if not (0 <= at and at + size <= len(tables)):
+                        raise ValueError("not a saved router: a table lies outside its bytes")
+                    if pid not in views:
+                        views[pid] = tables[at:at + size].cast(code)
+                    return views[pid]
                 kind, name = pid
                 spec = specs.get(name)
                 if spec is None:
@@ -546,7 +570,7 @@ class Router:
 
         try:
             with collector_paused():
-                version, names, router = _Unpickler(io.BytesIO(data)).load()
+                version, names, router = _Unpickler(io.BytesIO(view[8:8 + head])).load()
         except ValueError:
             raise
         except Exception as err:  # a truncated or foreign file: the caller rebuilds

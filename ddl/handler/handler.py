@@ -17,7 +17,6 @@ mistakes an unrecorded query for a recorded one.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import time
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
 
     from ddl.handler.widening import WidenReport
 
-LOG = logging.getLogger("ddl.handler")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # a lone surrogate: not Unicode text, and no store can hold it
 
 
@@ -405,17 +403,20 @@ class Handler:
 
 def _log_widening(report: WidenReport | dict[str, Any]) -> None:
     """What automatic widening learned, and why each refused alternative was refused."""
+    import logging  # deferred: a one-query ``ddl handle`` never logs
+
+    log = logging.getLogger("ddl.handler")
     if isinstance(report, dict):
-        LOG.warning("widening %s failed: %s", report.get("family"), report.get("message"))
+        log.warning("widening %s failed: %s", report.get("family"), report.get("message"))
         return
     gate = report.gate
     admitted = len(gate.admitted) if gate is not None else 0
-    LOG.info("widening %s from %d candidates: %d alternatives admitted, %s", report.family, report.candidates,
+    log.info("widening %s from %d candidates: %d alternatives admitted, %s", report.family, report.candidates,
              admitted, "written" if report.written else f"nothing written ({report.message or 'no change'})")
     for refusal in gate.refused if gate is not None else ():
-        LOG.info("widening %s refused %s: %s", report.family, refusal.alternative, refusal.reason)
+        log.info("widening %s refused %s: %s", report.family, refusal.alternative, refusal.reason)
     for unaligned in report.learned.unaligned:
-        LOG.info("widening %s did not learn %r: %s", report.family, unaligned.utterance, unaligned.reason)
+        log.info("widening %s did not learn %r: %s", report.family, unaligned.utterance, unaligned.reason)
 
 
 async def _submitted(submit: Any, record: QueryRecord) -> int:

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import abc
 import json
-import logging
 import os
 import re
 import shlex
@@ -124,7 +123,14 @@ _FEEDBACK_JSON = frozenset({"theta"})
 _CANDIDATE_COLUMNS = ("query_id", "ts", "family", "utterance", "theta")
 
 _T = TypeVar("_T")
-LOG = logging.getLogger(__name__)
+
+
+def _log_callback_failure() -> None:
+    """Log the exception being handled: a ledger write's callback failed.  logging loads here, on such a failure
+    only (a one-query ``ddl handle`` never logs)."""
+    import logging  # deferred: only a failed callback logs
+
+    logging.getLogger(__name__).exception("a ledger write's callback failed")
 
 
 #: The most records one group commit writes (the rest wait for the next one): bounds how long
@@ -156,7 +162,7 @@ class _Pending:
             try:
                 self.settled(new_id, error)
             except Exception:  # a callback's failure must not stop the commits of the others
-                LOG.exception("a ledger write's callback failed")
+                _log_callback_failure()
 
     def outcome(self) -> int:
         if self.error is not None:
@@ -478,7 +484,7 @@ class Store(abc.ABC):
                     try:
                         after()
                     except Exception:  # as for a callback: the writer keeps committing for the others
-                        LOG.exception("a ledger write's callback failed")
+                        _log_callback_failure()
 
     def _stop_writer(self) -> None:
         """Let the writer thread commit what is queued and end (close() calls it first)."""

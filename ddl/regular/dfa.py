@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 from collections import deque
 from collections.abc import Callable, Container, Sequence
+from typing import Protocol
 
 from ddl.regular.errors import AutomatonTooLarge
 from ddl.regular.nfa import CHAR, MATCH, SPLIT, Prog
@@ -110,7 +111,26 @@ class DFA:
 # ------------------------------------------------------------------ subset construction
 
 
-def closures(prog: Prog, stop: Sequence[bool] | None = None,
+class Successors(Protocol):
+    """Each state's ε-successors, by state: a list of tuples, or a matcher's flat array of them."""
+
+    def __getitem__(self, state: int, /) -> Sequence[int]: ...
+
+
+class EpsilonGraph(Protocol):
+    """What an ε-closure reads of a program: a :class:`Prog`, or a matcher's flat copy of one."""
+
+    @property
+    def kind(self) -> Sequence[int]: ...
+
+    @property
+    def out(self) -> Sequence[int]: ...
+
+    @property
+    def outs(self) -> Successors: ...
+
+
+def closures(prog: EpsilonGraph, stop: Sequence[bool] | Sequence[int] | None = None,
              live: Container[int] | None = None) -> Callable[[int], frozenset[int]]:
     """A memoized ε-closure function: the *stop* states reachable by ε-moves (by default CHAR and
     MATCH; every other state is passed through).  States outside ``live`` are not entered."""

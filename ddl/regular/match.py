@@ -42,19 +42,35 @@ report how far the input can be read before no member is possible any more.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
 from typing import Any, Union
 
 from ddl.regular.ast import Regex
 from ddl.regular.dfa import closures
 from ddl.regular.errors import DEFAULT_LIMITS, Limits
 from ddl.regular.lang import embedder
-from ddl.regular.nfa import CHAR, MATCH, SAVE, SPLIT, TAG, Prog, compile_regex, live_states
+from ddl.regular.nfa import CHAR, MATCH, SAVE, SPLIT, TAG, FlatSuccessors, Prog, compile_regex, live_states, small_ints
 from ddl.regular.partition import Partition
 
 # Slots saved along an ε-path, as a persistent linked list (slot, rest).
 _Chain = Union[tuple[int, Any], None]
 
 _CACHE_LIMIT = 20_000  # lazy-DFA transitions kept before the caches are flushed
+_STOPS = bytes(1 if k in (CHAR, MATCH) else 0 for k in range(256))  # a state's kind → whether an ε-closure stops there
+
+
+class _FlatProg:
+    """The part of a :class:`Prog` a matcher reads, as flat arrays: a saved matcher (a family's hit kit) loads
+    them as a few byte strings, where the program's lists of numbers cost a Python object per state."""
+
+    def __init__(self, prog: Prog) -> None:
+        self.kind = bytes(prog.kind)
+        self.out = array("i", prog.out)
+        self.outs = FlatSuccessors.of(prog.outs)  # a SPLIT's ε-successors, in priority order
+        self.slot = small_ints(prog.slot, max(prog.slot, default=-1) + 1)
+        self.start = prog.start
+        self.match = prog.match
 
 
 class _LiveClosures:
@@ -62,9 +78,9 @@ class _LiveClosures:
 
     __slots__ = ("_close", "_live", "_through", "_memo")
 
-    def __init__(self, close: Any, live: set[int], through: list[int] | None = None) -> None:
+    def __init__(self, close: Any, live: bytes, through: Sequence[int] | None = None) -> None:
         self._close = close
-        self._live = live
+        self._live = live  # live[q] is 1 when MATCH is reachable from q
         self._through = through
         self._memo: dict[int, frozenset[int]] = {}
 
@@ -73,7 +89,7 @@ class _LiveClosures:
         if got is None:
             y = self._through[x] if self._through is not None else x
             live = self._live
-            got = frozenset(q for q in self._close(y) if q in live) if y in live else frozenset()
+            got = frozenset(q for q in self._close(y) if live[q]) if y >= 0 and live[y] else frozenset()
             self._memo[x] = got
         return got
 
@@ -88,12 +104,15 @@ class Matcher:
     def __init__(self, node: Regex, *, limits: Limits = DEFAULT_LIMITS) -> None:
         self.regex: Regex | None = node  # None in a matcher loaded from bytes (see __getstate__)
         prog = compile_regex(node, tags=True, limits=limits, embed=embedder(limits, allow_captures=False))
-        self.prog: Prog = prog
         self.names: tuple[str, ...] = prog.names
-        kind, out, css = prog.kind, prog.out, prog.cs
+        kind, css = prog.kind, prog.cs
 
         # Only states from which MATCH is reachable matter (∅ fragments are dead ends).
-        self._live = live = live_states(prog)
+        live = live_states(prog)
+        bits = bytearray(len(kind))
+        for q in live:
+            bits[q] = 1
+        self._live = bytes(bits)
 
         chars = [q for q in range(len(kind)) if kind[q] == CHAR and q in live]
         set_index: dict[object, int] = {}
@@ -101,17 +120,17 @@ class Matcher:
             set_index.setdefault(css[q], len(set_index))
         part, covers = Partition.from_sets(list(set_index))  # type: ignore[arg-type]
         self._part = part
-        by_atom: list[list[int]] = [[] for _ in range(part.n_atoms)]
+        # The atoms a state reads: reads[q] is the index of its character set (-1: not a live CHAR state), and
+        # set_atoms[i] that set's atoms.  Per state, not per atom: a step asks it of the few states it is in.
+        reads = [-1] * len(kind)
         for q in chars:
-            for a in covers[set_index[css[q]]]:
-                by_atom[a].append(q)
-        self._by_atom = by_atom
-        self._reader_sets: list[frozenset[int] | None] = [None] * part.n_atoms
+            reads[q] = set_index[css[q]]
+        self._reads = small_ints(reads, len(set_index))
+        self._set_atoms = [frozenset(c) for c in covers]
+        self._prog = _FlatProg(prog)
         # ε-closures restricted to live states, computed on first use: a registry builds
         # matchers for thousands of grammars and most states' closures are never needed.
-        close = closures(prog)
-        self._clo = _LiveClosures(close, live)
-        self._after = _LiveClosures(close, live, through=out)
+        self._closures()
 
         # Lazy-DFA caches, keyed by character (not atom) so that a cached step is one
         # dict lookup with no atom computation: per set id, backward row char → set id and
@@ -126,6 +145,12 @@ class Matcher:
         self._begin = self._intern(self._clo[prog.start])
         self._empty = self._intern(frozenset())
 
+    def _closures(self) -> None:
+        prog = self._prog
+        close = closures(prog, prog.kind.translate(_STOPS))
+        self._clo = _LiveClosures(close, self._live)
+        self._after = _LiveClosures(close, self._live, through=prog.out)
+
     def __getstate__(self) -> dict[str, Any]:
         # The ε-closures are memoized closures (functions): recomputed on load.  The regex is not needed to
         # match (a saved matcher answers from its program) and holds whole automata: not kept.
@@ -136,9 +161,7 @@ class Matcher:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        close = closures(self.prog)
-        self._clo = _LiveClosures(close, self._live)
-        self._after = _LiveClosures(close, self._live, through=self.prog.out)
+        self._closures()
 
     # ------------------------------------------------------------ lazy DFA
 
@@ -168,11 +191,11 @@ class Matcher:
         key = fid * self._part.n_atoms + atom  # an int key hashes faster than a tuple
         nxt = self._fwd.get(key)
         if nxt is None:
-            members = self._sets[fid]
             acc: set[int] = set()
-            after = self._after
-            for q in self._by_atom[atom]:
-                if q in members:
+            after, reads, set_atoms = self._after, self._reads, self._set_atoms
+            for q in self._sets[fid]:
+                i = reads[q]
+                if i >= 0 and atom in set_atoms[i]:
                     acc |= after[q]
             nxt = self._fwd[key] = self._intern(frozenset(acc))
             self._cached += 1
@@ -197,7 +220,7 @@ class Matcher:
             f = fs[i + 1] = forward(f, a)
             if f == empty:
                 return None
-        if self.prog.match not in self._sets[f]:
+        if self._prog.match not in self._sets[f]:
             return None
         vs = [0] * (n + 1)
         v = vs[n] = self._end
@@ -214,16 +237,9 @@ class Matcher:
     def _back_step(self, fid: int, vid: int, atom: int) -> int:
         """The CHAR states of F[i] that read ``atom`` and lead into V[i+1]."""
         v = self._sets[vid]
-        after = self._after
-        readers = self._readers(atom)
+        after, reads, set_atoms = self._after, self._reads, self._set_atoms
         return self._intern(frozenset(q for q in self._sets[fid]
-                                      if q in readers and not after[q].isdisjoint(v)))
-
-    def _readers(self, atom: int) -> frozenset[int]:
-        got = self._reader_sets[atom]
-        if got is None:
-            got = self._reader_sets[atom] = frozenset(self._by_atom[atom])
-        return got
+                                      if (i := reads[q]) >= 0 and atom in set_atoms[i] and not after[q].isdisjoint(v)))
 
     # ------------------------------------------------------------ forward walk
 
@@ -234,7 +250,7 @@ class Matcher:
         skipping states visited at this position, and stops at the first CHAR
         (or MATCH) state in the viable set — see the module docstring.
         """
-        prog = self.prog
+        prog = self._prog
         kind, out, outs, slot, clo = prog.kind, prog.out, prog.outs, prog.slot, self._clo
         v = self._sets[vid]
         visited: set[int] = set()
@@ -280,7 +296,7 @@ class Matcher:
         if not names:
             return {}
         slots = [-1] * (2 * len(names))
-        state = self.prog.start
+        state = self._prog.start
         rows = self._walk_rows
         step = self._step
         for i, vid in enumerate(vs):

@@ -55,7 +55,18 @@ from ddl.regular.charset import CharSet
 from ddl.regular.dfa import DFA, closures
 from ddl.regular.errors import DEFAULT_LIMITS, AutomatonTooLarge, Limits
 from ddl.regular.lang import Lang, embedder
-from ddl.regular.nfa import CHAR, MATCH, Embedder, Prog, _Compiler, check_regex, compile_regex, live_states
+from ddl.regular.nfa import (
+    CHAR,
+    MATCH,
+    Embedder,
+    FlatSuccessors,
+    Prog,
+    _Compiler,
+    check_regex,
+    compile_regex,
+    live_states,
+    small_ints,
+)
 from ddl.regular.partition import Partition
 
 K = TypeVar("K", bound=Hashable)
@@ -119,7 +130,8 @@ class LangSet(Generic[K]):
         self._minus: dict[int, Minus] = {position[k]: m for k, m in (minus or {}).items() if k in position}
         self._minus_langs: dict[int, Lang] = {}
         self._minus_by_key = {self.keys[i]: i for i in self._minus}
-        # The NFA tables are arrays of C ints (4 bytes: NFA states and groups number far below 2^31),
+        # The NFA tables are arrays of C ints (4 bytes: NFA states and groups number far below 2^31;
+        # a state's group and character set in the narrowest type that holds them, small_ints),
         # not lists of Python ints and tuples: at 10,000 intent grammars (~2 million NFA states)
         # that is a fifth of the memory.
         embed = embedder(limits)
@@ -127,18 +139,19 @@ class LangSet(Generic[K]):
             nfa = _shared_nfa(list(langs.values()), limits, embed)
         else:
             nfa = _separate_nfa(list(langs.values()), limits, embed)
-        self._kind, self._owner = nfa.kind, nfa.owner
+        self._kind, self._owner = nfa.kind, small_ints(nfa.owner, len(nfa.groups))
         self._groups = nfa.groups
         self._group_sets: dict[int, frozenset[int]] = {}
         self._after_start, self._after_flat = nfa.after_start, nfa.after_flat
-        self._after = _Successors(nfa.after_start, nfa.after_flat)
+        self._after = FlatSuccessors(nfa.after_start, nfa.after_flat)
         self._start_set = frozenset(nfa.starts)
         kind, cs = nfa.kind, nfa.cs
         # One alphabet partition for all languages: transitions are computed once per (state, atom)
         # and shared by every character of the atom — fresh strings ("add milk", "add eggs") then
         # mostly meet transitions that earlier strings already built.
         distinct: dict[Any, int] = {}
-        sid = array("i", [distinct.setdefault(c, len(distinct)) if k == CHAR else -1 for k, c in zip(kind, cs)])
+        sid = small_ints([distinct.setdefault(c, len(distinct)) if k == CHAR else -1 for k, c in zip(kind, cs)],
+                         len(distinct))
         part, covers = Partition.from_sets(list(distinct))
         # A CHAR state's set, by its number in `distinct` (4 bytes a state, not a pointer of 8).
         self._cs = _CharSets(sid, list(distinct))
@@ -163,6 +176,11 @@ class LangSet(Generic[K]):
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def read_only_tables(self) -> list[array[int]]:
+        """The NFA tables, which nothing writes after the set is built (the lazily built DFA is elsewhere): a
+        saved copy may give them back as read-only views of its bytes (``memoryview``), indexed and sliced alike."""
+        return [self._kind, self._owner, self._after_start, self._after_flat, self._sid]
 
     # ------------------------------------------------------------------ membership
 
@@ -458,18 +476,6 @@ class _CharSets:
     def __getitem__(self, q: int) -> Any:  # CharSet | None, as the NFA's own `cs` list
         k = self.sid[q]
         return self.sets[k] if k >= 0 else None
-
-
-class _Successors:
-    """``after[q]``: the slice of the flat successor array that belongs to NFA state ``q``."""
-
-    __slots__ = ("start", "flat")
-
-    def __init__(self, start: array[int], flat: array[int]) -> None:
-        self.start, self.flat = start, flat
-
-    def __getitem__(self, q: int) -> array[int]:
-        return self.flat[self.start[q]:self.start[q + 1]]
 
 
 @attrs.define

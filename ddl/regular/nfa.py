@@ -40,6 +40,7 @@ state of ``node`` followed by ``next``.  Notes on shapes chosen for matching:
 from __future__ import annotations
 
 import functools
+from array import array
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -73,6 +74,34 @@ if TYPE_CHECKING:
 CHAR, SPLIT, SAVE, MATCH, TAG = 0, 1, 2, 3, 4
 
 _EMPTY_OUTS: tuple[int, ...] = ()
+
+
+class FlatSuccessors:
+    """``succ[q]``: the slice of one flat array of states that belongs to state ``q``: per-state lists of states
+    as two arrays, which a pickle loads as two byte strings instead of a Python object per state."""
+
+    __slots__ = ("start", "flat")
+
+    def __init__(self, start: array[int], flat: array[int]) -> None:
+        self.start, self.flat = start, flat
+
+    @classmethod
+    def of(cls, lists: Iterable[Iterable[int]]) -> FlatSuccessors:
+        start, flat = array("i", [0]), array("i")
+        for states in lists:
+            flat.extend(states)
+            start.append(len(flat))
+        return cls(start, flat)
+
+    def __getitem__(self, q: int) -> array[int]:
+        return self.flat[self.start[q]:self.start[q + 1]]
+
+
+def small_ints(values: Iterable[int], limit: int) -> array[int]:
+    """``values`` (each in -1 .. ``limit`` - 1) as an array of the narrowest C type that holds them: a saved
+    automaton's tables are read whole by every process that loads one, one or two bytes a state instead of four."""
+    code = "b" if limit <= 1 << 7 else "h" if limit <= 1 << 15 else "i"
+    return array(code, values)
 
 
 class Prog:

@@ -82,14 +82,15 @@ def code_fingerprint() -> str:
     h = hashlib.sha256()
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        where = os.path.relpath(dirpath, root)  # once per directory: each file's path relative to the root is this plus its name
+        prefix = "" if where == os.curdir else where + os.sep
         for name in sorted(filenames):
             if name.endswith((".py", ".ddl", ".lark")):
-                full = os.path.join(dirpath, name)
                 try:
-                    st = os.stat(full)
+                    st = os.stat(os.path.join(dirpath, name))
                 except OSError:
                     continue
-                h.update(f"{os.path.relpath(full, root)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+                h.update(f"{prefix}{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()
 
 
