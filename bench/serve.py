@@ -37,6 +37,8 @@ does not wait for the disk (not durable on power loss) instead.
 HTTP) with no store, with the SQLite ledger from one thread, and from 8 threads at once.
 
 Other work on the machine changes the absolute numbers; the ratios are measured in the same run.
+What one durable commit costs on the disk is printed at the start and the end (:func:`commit_probe`):
+on a VM whose fsync is sometimes slow it says which regime a run was measured in.
 """
 
 from __future__ import annotations
@@ -281,6 +283,46 @@ def warm_up(server: tuple[int, int], ledger: Path, requests: int) -> None:
     print(f"note: the WAL of {ledger.name} was still growing after the warm-up", file=sys.stderr)
 
 
+# ---------------------------------------------------------------------------------------- the disk
+
+
+def commit_probe(workdir: Path, commits: int = 60) -> float:
+    """The median milliseconds of ``commits`` one-row commits made one after another, with the ledger's
+    settings (WAL, ``synchronous = FULL``, the bare app's table and index), in a scratch database
+    beside the ledgers: what one durable commit costs on this disk at this moment.
+
+    Printed at the start and the end of a run because it can move the ratios more than either
+    server does.  On the shared 2-core VM this bench was written on it is either ~0.15-0.2 ms or
+    ~4 ms, and it changes from one minute to the next with the machine's other work: in the slow
+    state an fsync completes on a ~4 ms tick (with 1 ms between commits each takes ~3 ms).  Then
+    both servers at c=1 make about one commit per tick (ratio ~1, whatever their CPU costs), and at
+    c=8 the bare app's eight worker threads, taking turns at its lock, were seen to get their
+    commits back sooner than ddl serve's one writer thread (a Python probe: 1 thread committing
+    in a loop 4.0 ms a commit, 8 threads under one lock 0.86 ms).  Compare runs whose probes agree.
+    """
+    import sqlite3  # deferred: as in run_bare
+
+    path = workdir / "probe.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(BARE_SCHEMA)
+        conn.execute(BARE_INDEX)
+        row = (time.time(), QUERIES[0], "deterministic", 0.1, "probe", "{}", '"ok"')
+        took = []
+        for _ in range(commits):
+            started = time.perf_counter()
+            conn.execute("INSERT INTO ddl_queries (ts, utterance, source, latency_ms, family, theta, output) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+            took.append(time.perf_counter() - started)
+        return statistics.median(took) * 1000
+    finally:
+        conn.close()
+        for leftover in workdir.glob("probe.sqlite3*"):
+            leftover.unlink()
+
+
 # ---------------------------------------------------------------------------------------- in process
 
 
@@ -336,6 +378,8 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="ddl-bench-serve-"))
     try:
         print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+        print(f"one durable commit at start: {commit_probe(workdir):.2f} ms (median of 60 in a row; see commit_probe)",
+              flush=True)
         if args.in_process:
             in_process(args.in_process, workdir)
         ddl = [str(Path(sys.executable).parent / "ddl"), "serve", str(EXAMPLES), "--port", "0", "--no-extract",
@@ -361,6 +405,7 @@ def main() -> int:
                 row = " | ".join(f"{m['rps']:>8,.0f} {m['p50']:>7.2f} {m['p99']:>7.2f} {m['cpu']:>6.2f}"
                                  for m in (med["ddl"], med["bare"]))
                 print(f"{level:>4} | {row} | {med['ddl']['rps'] / med['bare']['rps']:.2f}x", flush=True)
+        print(f"one durable commit at end: {commit_probe(workdir):.2f} ms")
         print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
