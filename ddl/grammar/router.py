@@ -29,7 +29,7 @@ import io
 import pickle
 import sys
 from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import attrs
 
@@ -306,7 +306,8 @@ _Theta = tuple[dict[str, Value] | None, tuple[str, ...]]  # θ (None if outside 
 
 # A family's hit as data (built by _hit_plan, run by run_hit): its extractor's pattern, the checks of over-approximated
 # captures, whether a failed match is conclusive, its `except` test (or None), per capture (group number, parameter,
-# conversion kind, argument), θ's constant part (None: θ needs _Entry.theta), the parameters θ requires, _Entry.theta.
+# conversion kind, argument, 1 if θ requires the parameter else 0), θ's constant part (None: θ needs _Entry.theta), how
+# many parameters θ requires, _Entry.theta.
 # One tuple and one shared function rather than a closure per family: at 10,000 families a hit finds a family's data
 # cold in memory, and every object it touches (a closure's cells, a converter's function) costs a cache miss.
 _HitPlan = tuple[Any, ...]
@@ -318,19 +319,23 @@ def _hit_plan(entry: _Entry, extractor: FastExtractor, grammar: CompiledGrammar)
     groups = extractor.single_groups
     if groups is None:
         return None
-    captures = []
-    for index, name in groups:
-        param, kind, arg = grammar.conversion(name)
-        captures.append((index, sys.intern(param), kind, arg))  # interned: every family's "day" is one string
     base: dict[str, Value | None] | None = None
-    required: tuple[str, ...] = ()
+    required: set[str] = set()
     if entry.fast:
         # θ in the parameters' order: each captured value, else its constant default; a parameter with no
         # default must have been captured (else _Entry.theta decides, through validate_theta).
         base = {sys.intern(name): default for name, default in entry.constant_defaults}
-        required = tuple(sys.intern(name) for name, default in entry.constant_defaults if default is None)
+        required = {name for name, default in entry.constant_defaults if default is None}
+    captures = []
+    for index, name in groups:
+        param, kind, arg = grammar.conversion(name)
+        # interned: every family's "day" is one string
+        captures.append((index, sys.intern(param), kind, arg, 1 if param in required else 0))
+    if len({c[1] for c in captures}) < len(captures):
+        return None  # a parameter captured in two places: run_hit counts each required parameter once
     excluded = grammar.is_excluded if grammar.excluded is not None else None
-    return (extractor.regex, extractor.tests, extractor.exact, excluded, tuple(captures), base, required, entry.theta)
+    return (extractor.regex, extractor.tests, extractor.exact, excluded, tuple(captures), base, len(required),
+            entry.theta)
 
 
 def run_hit(plan: _HitPlan, text: str) -> _Theta | bool | None:
@@ -352,8 +357,14 @@ def run_hit(plan: _HitPlan, text: str) -> _Theta | bool | None:
     if excluded is not None and excluded(text):
         return False
     groups = m.groups()
-    values: dict[str, Value] = {}
-    for index, param, kind, arg in plan[4]:
+    # The captured values are written over a copy of θ's constant part (the parameters' order, defaults where
+    # nothing was captured): one dict, no merge.  Without one, or when a required parameter was not captured,
+    # the captured values alone go to _Entry.theta.
+    base = plan[5]
+    values: dict[str, Value | None] = {} if base is None else base.copy()
+    missing = plan[6]
+    captures = plan[4]
+    for index, param, kind, arg, required in captures:
         captured = groups[index]
         if captured is not None:
             if kind == CONVERT_INT:
@@ -366,13 +377,11 @@ def run_hit(plan: _HitPlan, text: str) -> _Theta | bool | None:
                 values[param] = arg[captured]
             else:
                 values[param] = arg(captured)
-    base = plan[5]
+            missing -= required
     if base is not None:
-        for name in plan[6]:
-            if name not in values:
-                break
-        else:
-            return {**base, **values}, ()  # base's order (the parameters'), captured values over defaults
+        if not missing:  # every None (a required parameter's) was written over
+            return cast(dict[str, Value], values), ()
+        values = {c[1]: values[c[1]] for c in captures if groups[c[0]] is not None}
     theta: _Theta = plan[7](values)
     return theta
 

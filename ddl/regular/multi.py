@@ -192,7 +192,8 @@ class LangSet(Generic[K]):
              ) -> tuple[tuple[K, ...], T | None]:
         """The ids accepting ``text`` (in order), and what ``settle`` said about them, if it decided.
 
-        Once at most ``few`` languages are still alive after a prefix of ``text``, the walk calls
+        Once at most ``few`` languages are still alive after a prefix of ``text`` (and, if more than
+        one, after the moves :meth:`warm` built beyond it, which usually leave one), the walk calls
         ``settle(alive, text)`` (once): it may decide the rest itself (say, with a faster matcher
         of its own for those few) by returning the ids among ``alive`` that accept the whole
         ``text`` — ``minus`` languages applied — and a payload of its choice; or None, and the
@@ -205,7 +206,8 @@ class LangSet(Generic[K]):
         # state where at most `few` languages are alive.
         table, width = self._table, self._width
         row = self._start * width
-        for c in text.encode("ascii").translate(self._byte_class):
+        classes = iter(text.encode("ascii").translate(self._byte_class))
+        for c in classes:
             v = table[row + c]
             if v > 0:
                 row = v
@@ -220,7 +222,24 @@ class LangSet(Generic[K]):
                 return (), None
             row = -v - 1
             if settle is not None:
-                decided = settle(self._few[row // width], text)
+                few = self._few
+                alive = few[row // width]
+                if len(alive) > 1:
+                    # Walk on over the moves already built (by warm) while more than one is alive: settling one
+                    # language is one call of the caller's matcher, and the next characters usually tell them apart.
+                    for c in classes:
+                        v = table[row + c]
+                        if v >= -1:
+                            if v == -1:
+                                return (), None
+                            break  # not built (0), or more alive (not possible: they only die): settle these
+                        row = -v - 1
+                        alive = few[row // width]
+                        if len(alive) == 1:
+                            break
+                    else:
+                        return self._end(row // width, text, settle)
+                decided = settle(alive, text)
                 if decided is not None:
                     return decided
                 return self._scan_chars(text, None)  # rare (an undecided shortcut): the plain walk
@@ -233,7 +252,8 @@ class LangSet(Generic[K]):
         codes, table, width = self._char_codes, self._table, self._width
         row = self._start * width
         shortcut = settle is not None
-        for ch in text:
+        chars = iter(text)
+        for ch in chars:
             c = codes.get(ch)
             if c is None:
                 c = self._char_code(ch)
@@ -256,10 +276,41 @@ class LangSet(Generic[K]):
             if shortcut:
                 shortcut = False
                 assert settle is not None
-                decided = settle(self._few[row // width], text)
+                alive = self._few[row // width]
+                if len(alive) > 1:  # walk on over built moves, as scan does
+                    for ch in chars:
+                        row = self._built_move(row, ch)
+                        if row < 0:
+                            if row == -1:
+                                return (), None
+                            row = -row - 2  # not built: settle where the walk is
+                            break
+                        alive = self._few[row // width]
+                        if len(alive) == 1:
+                            break
+                    else:
+                        return self._end(row // width, text, settle)
+                decided = settle(alive, text)
                 if decided is not None:
                     return decided
+                return self._scan_chars(text, None)  # undecided (rare): the plain walk, as scan's
         return self._end(row // width, text, settle if shortcut else None)
+
+    def _built_move(self, row: int, ch: str) -> int:
+        """The row a state where at most `few` languages are alive (``row``) moves to on ``ch`` if that move is
+        built (a state where at most `few` are alive, or the dead state); -1 for the dead state, ``-row - 2`` if
+        the move is not built."""
+        c = self._char_codes.get(ch)
+        if c is None:
+            c = self._char_code(ch)
+        if c >= 0:
+            v = self._table[row + c]
+        else:
+            t = self._wide.get(row // self._width * self._part.n_atoms - c - 1)
+            v = 0 if t is None else self._code(t)
+        if v >= 0:  # not built (or, were it possible, a state where more are alive): settle here
+            return -row - 2
+        return -1 if v == -1 else -v - 1
 
     def _char_code(self, ch: str) -> int:
         """``ch``'s code for :meth:`_scan_chars`, remembered (at most a few thousand characters: hostile text
@@ -284,12 +335,13 @@ class LangSet(Generic[K]):
         return accepted, None
 
     def warm(self, text: str) -> None:
-        """Build the lazy states ``text`` leads through, up to where at most ``few`` languages are alive
-        (where :meth:`scan` hands over), so that strings starting so meet them built."""
+        """Build the lazy states ``text`` leads through, up to where one language is alive (:meth:`scan`
+        hands over where at most ``few`` are, or, walking on over these moves, one), so that strings
+        starting so meet them built."""
         s = self._start
         for ch in text:
             t = self._target(s, ch)
-            if t == self._dead or self._few[t]:
+            if t == self._dead or len(self._few[t]) == 1:
                 return
             s = t
 
