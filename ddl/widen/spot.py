@@ -298,14 +298,19 @@ class Spotter:
         """Which cues the values that could be mistaken for each other keep.
 
         When two parameters may take the same text ("1" is a count of people and a total), a value is
-        told apart only by its cue, and two readings of "between 1 and 2" or "1 day overdue 2" — the
-        value between one parameter's left cue and the other's right cue, the cue it does not take read
-        as filler — are an ambiguity the gate refuses (or cannot afford to search for).  So, for those
-        parameters: each cue token marks one parameter on one side (the one it marked most); word cues
-        are on the side the group uses most, where they may also be filler; a word cue on the other side
-        is kept only if the phrasings never used it as filler (a content word: " days", " people"), and
-        then it is never filler.  A value between a left cue and another's right cue then reads one way.
-        Symbols ("$", "%", "#") are never filler: they only need to mark one parameter."""
+        told apart only by its cue, and "between 1 and 2" or "invoice 5 days" — a value between one
+        parameter's left cue and another's right cue, the cue it does not take read as filler — read two
+        ways, which the gate refuses (or cannot afford to search for).  So, for those parameters: each cue
+        token marks one parameter on one side (the one it marked most); then, the most used cues first, a
+        word cue stays filler too unless cues kept as filler too mark another parameter on the other side.
+        Then the new cue is dropped, or one side is kept off the filler (a mark only) — the new cue or all
+        the cues it clashes with, each a word the phrasings use more as a cue than as filler (a content
+        word: " days", " people") —, whichever loses the fewest uses: the cue's uses as a cue when it is
+        dropped, the words' uses as filler when they are kept off it.  Of a left and a right cue of two
+        parameters, at most one is then ever filler, so a value between them reads one way ("invoice" is
+        filler in "invoice reminder" and marks the number in "invoice 1042"; " days", a mark only, then
+        never is filler).  Symbols ("$", "%", "#") are never filler: they only need to mark one
+        parameter."""
         if self.strict:
             return CuePlan()
         sources = self._sources()
@@ -323,25 +328,48 @@ class Spotter:
         for (param, side, token), n in sorted(uses.items()):
             if token not in best or n > best[token][0]:
                 best[token] = (n, param, side)
-        sides = {side: sum(n for (_, sd, t), n in uses.items() if sd == side and _is_word(t))
-                 for side in ("left", "right")}
-        major = "left" if sides["left"] >= sides["right"] else "right"
         said = word_counts(self._fold(v) for shape in self.shapes for k, v in shape if k == "text")
         cue_total: dict[str, int] = {}
         for (_, _, token), n in every_use.items():
             cue_total[token] = cue_total.get(token, 0) + n
+
+        def as_filler(token: str) -> int:
+            return said.get(token, 0) - cue_total.get(token, 0)
+
+        def mark_only(token: str) -> bool:  # used more as a cue than as filler, and no frame word
+            return token not in FRAME and token not in STOPWORDS and as_filler(token) < cue_total.get(token, 0)
+
         dropped: set[tuple[str, str, str]] = set()
         marks: set[str] = set()
-        for (param, side, token) in uses:
+        filler_too: dict[str, dict[str, set[str]]] = {"left": {}, "right": {}}  # side → parameter → cue words
+        for (param, side, token), n in sorted(uses.items(), key=lambda use: (-use[1], use[0])):
             _, owner, owner_side = best[token]
             if (param, side) != (owner, owner_side):
                 dropped.add((param, side, token))
-            elif _is_word(token) and side != major:
-                as_filler = said.get(token, 0) - cue_total.get(token, 0)
-                if as_filler > 0 or token in FRAME or token in STOPWORDS:
+                continue
+            if not _is_word(token):
+                continue
+            other = filler_too["right" if side == "left" else "left"]
+            clashing = [(q, t) for q, words in other.items() if q != param for t in words]
+            if clashing:
+                # What each way out loses: the phrasings that use a word kept off the filler as filler, or
+                # the uses of the cue dropped; the cheapest is taken (ties: the cue kept, then as filler).
+                ways = [(n, 2, "drop")]
+                if mark_only(token):
+                    ways.append((as_filler(token), 1, "mark"))
+                if all(mark_only(t) for _, t in clashing):
+                    ways.append((sum(as_filler(t) for _, t in clashing), 0, "demote"))
+                way = min(ways)[2]
+                if way == "drop":
                     dropped.add((param, side, token))
-                else:
+                    continue
+                if way == "mark":
                     marks.add(token)
+                    continue
+                for q, t in clashing:
+                    other[q].discard(t)
+                    marks.add(t)
+            filler_too[side].setdefault(param, set()).add(token)
         return CuePlan(frozenset(dropped), frozenset(marks), frozenset(group))
 
     def vocabulary(self) -> list[str]:
