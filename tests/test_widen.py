@@ -540,3 +540,34 @@ def test_values_that_could_be_mistaken_for_each_other_are_told_apart_by_their_ma
                              ("split $45 for 3 people", {"total": 45, "people": 3})])
     assert not widened.match("the bill is 6 people").ok  # the total is not given
     assert not widened.match("split $45 between 3 friends").ok  # "friends": no word these users used
+
+
+TAB_FOR_TWO = '''family tab {
+  "Split a tab evenly."
+  param total : Int in 1..1000
+  param people : Int in 1..20 = 2
+  grammar ignore_case normalize_space { "split " number(total) " between " number(people) }
+  program -> Int = total / people
+  example "split 100 between 4" => { total = 100, people = 4 } => 25
+}
+'''
+
+
+def test_a_literal_phrasing_a_general_one_reads_right_goes_first_when_the_two_read_a_witness_two_ways(
+        tmp_path: Path) -> None:
+    """The literal phrasing's `number(people)`, written as the author wrote it, reads "a" as one person; the
+    general alternative refuses the articles as a count and takes " for a" as words. "split 1 for a" then
+    reads two ways. The general alternative reads the literal one's phrasing to its θ, so the literal one
+    goes, not the general one (which would otherwise be dropped, and with it every other phrasing it reads)."""
+    path, fam, _ = _written_family(tmp_path, TAB_FOR_TWO, "tab")
+    literal = Alternative('"split " number(total) " for " number(people)', (1,), ("split 60 for 3",))
+    general = Alternative('"split " number(total) (" for " (number(people) & ~("a" | "an")))? (" for a" | " for an")?',
+                          (), ())
+    candidates = [Candidate("split 60 for 3", {"total": 60, "people": 3}, 1)]
+    result = widen_source(TAB_FOR_TWO, str(path), "tab", [general, literal], candidates)
+    assert result.ok and [a.source for a in result.admitted] == [general.source], result.refused
+    assert [r.alternative for r in result.refused] == [literal.source]
+    assert result.refused[0].reason.startswith("a general alternative reads its phrasings to their θ")
+    assert "'split a for a' parses two ways" in result.refused[0].reason  # the shortest witness
+    widened = _widened_grammar(result.source, str(path), "tab")
+    _assert_parses(widened, [("split 60 for 3", {"total": 60, "people": 3}), ("split 1 for a", {"total": 1})])

@@ -113,7 +113,7 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
             langs[source] = _Members(_family_grammar(variant, path, family))
         return langs[source]
 
-    def drop(which: Sequence[str], reason: str, witness: str | None = None) -> None:
+    def drop(which: Sequence[str], reason: str, witness: str | None = None, *, parts: bool = True) -> None:
         for source in which:
             if source in keep:
                 keep.remove(source)
@@ -128,7 +128,7 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
                     keep.append(_key(narrower))
                     prepare(_key(narrower))
                     continue
-                for part in by_alt[source].parts:  # a merged alternative: try what it generalized, one by one
+                for part in by_alt[source].parts if parts else ():  # a merged alternative: try its parts, one by one
                     if _key(part) not in by_alt:
                         by_alt[_key(part)] = part
                         keep.append(_key(part))
@@ -235,8 +235,9 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
             first = failing[0].diagnostic
             extra = redundant(suspects)
             if extra:
+                # Not tried again part by part: the general alternative reads each part's phrasings too.
                 drop(extra, "a general alternative reads its phrasings to their θ, and with it the widened family "
-                            f"fails ddl check: {first.code}: {first.message}")
+                            f"fails ddl check: {first.code}: {first.message}", parts=False)
                 continue
             culprits = blame(suspects)
             if not culprits:  # no witness (an obligation left unknown): the most general alternative goes first
