@@ -1415,7 +1415,6 @@ def _compile_source(
     return text, namespace["program"]
 
 
-
 def _program_or_fallback(module: CheckedModule, family: str, interpreter: Evaluator, *, json: bool = False,
                          hits: set[tuple[int, int]] | None = None) -> Callable[..., Any]:
     """The family's compiled program, or — too deep for Python's compiler — one that always leaves the fast
@@ -1426,6 +1425,7 @@ def _program_or_fallback(module: CheckedModule, family: str, interpreter: Evalua
         def program(c: Ctx, *values: Any) -> Any:
             raise _Fallback
         return program
+
 
 def compile_family(
     module: CheckedModule, family: str, step_budget: int | None = None, *, budget: Budget = ops.DEFAULT_LIMITS,
