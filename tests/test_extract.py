@@ -15,6 +15,7 @@ import pytest
 
 from ddl.handler.config import HandlerConfig
 from ddl.handler.handler import Handler
+from ddl.handler.records import HandlerError
 from ddl.handler.registry import Registry
 from ddl.handler.store import open_store
 
@@ -201,3 +202,32 @@ def test_small_talk_costs_no_extraction_call_and_only_related_families_are_liste
         h.handle("weather on mars")
         prompt = ddl_fake_llm.RECEIVED[1]["prompt"]
         assert "- trip_weather" in prompt and "- cab" not in prompt  # only the family sharing "weather"
+
+
+def test_both_learners_widen_together_and_the_model_sees_the_grammar_and_how_users_ask(directory: Path) -> None:
+    """``--method both``: the model's alternatives and align's pass one gate; the model's prompt shows the
+    parameters and grammar as authored and requests the grammar already answers."""
+    asked = "how's paris looking, weatherwise"
+    ddl_fake_llm.SCRIPT.extend([
+        '{"family": "trip_weather", "theta": {"city": "tokyo", "days": 4}}',
+        '{"family": "trip_weather", "theta": {"city": "paris"}}',
+        '```\n"how\'s " city " looking" (", weatherwise" | " weatherwise")?\n"never said " city\n```'])
+    with _handler(directory) as h:
+        assert h.handle("weather in paris")["source"] == "deterministic"
+        h.handle(MISS)
+        h.handle(asked)
+        with pytest.raises(HandlerError, match="the both learner needs a model"):
+            Handler(h.registry, h.store, HandlerConfig(), learn_in_background=False).widen("trip_weather",
+                                                                                            method="both")
+        report = h.widen("trip_weather", method="both", write=True)
+        prompt = ddl_fake_llm.RECEIVED[-1]["prompt"]
+        assert "param days : Int in 1..14 = 1" in prompt and '"weather in " city (" for "' in prompt
+        assert 'Requests it already answers:\n  "weather in paris"' in prompt
+        assert f'"{MISS}" => {{"city": "tokyo", "days": 4}}' in prompt
+        assert report.gate is not None and report.written
+        admitted = [a.source for a in report.gate.admitted]
+        assert admitted[0] == '"how\'s " city " looking" (", weatherwise" | " weatherwise")?'  # the model's
+        assert "learned_word" in admitted[1] and report.gate.admitted[1].utterances == (MISS, asked)  # align's
+        assert [r.reason for r in report.gate.refused] == ["accepts none of the candidate phrasings"]
+        assert h.handle("how's tokyo looking weatherwise")["theta"] == {"city": "tokyo", "days": 1}
+        assert h.handle("paris weather 3 days")["theta"] == {"city": "paris", "days": 3}

@@ -302,10 +302,11 @@ def _widen(sub: Any) -> None:
     p.add_argument("--store", type=nonempty, metavar="URL", default=None,
                    help="the store holding the candidates (default: the handler's for DIR)")
     p.add_argument("--config", type=path, metavar="FILE", default=None, help="a TOML config file with a [handler] table")
-    p.add_argument("--method", choices=["align", "llm"], default="align",
+    p.add_argument("--method", choices=["align", "llm", "both"], default="align",
                    help="align (default): learn offline by aligning θ with each phrasing; llm: the model proposes "
-                        "alternatives (-m MODEL); both pass the same gate")
-    p.add_argument("--model", "-m", type=nonempty, metavar="MODEL", default=None, help="the model for --method llm")
+                        "alternatives (-m MODEL); both: the two together; all pass the same gate")
+    p.add_argument("--model", "-m", type=nonempty, metavar="MODEL", default=None,
+                   help="the model for --method llm or both")
     p.add_argument("--write", action="store_true", help="replace the family's file when the widening passed")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(module="widen")

@@ -21,11 +21,11 @@ from ddl.grammar.router import RoutedFamily
 from ddl.handler.records import HandlerError
 from ddl.handler.registry import Registry
 from ddl.types.words import value_words
-from ddl.widen.gate import GateResult, WidenError, authored_grammar, has_learned_rule, widen_source
+from ddl.widen.gate import GateResult, WidenError, authored_excerpt, authored_grammar, has_learned_rule, widen_source
 from ddl.widen.learn import Candidate, Learned, learn
 from ddl.widen.propose import propose
 
-METHODS = ("align", "llm")
+METHODS = ("align", "llm", "both")  # both: the model's alternatives and align's, through one gate
 
 
 @attrs.frozen
@@ -83,20 +83,26 @@ def widen_family(registry: Registry, store: Any, family: str, *, method: str = "
     except (OSError, UnicodeDecodeError) as err:
         raise HandlerError(f"cannot read {path}: {err}", "DDL900") from None
     grammar = next(e.grammar for e in registry.router.entries if e.name == family)
-    if method == "llm":
-        if not model_id:
-            raise HandlerError("the llm learner needs a model (-m MODEL)", "DDL707")
-        learned = propose(served.checked, grammar, candidates, model_id=model_id, timeout=timeout)
-    else:
-        # Only what the authored grammar answers teaches phrasing: an answer the learned rule gave may
-        # come from a phrasing whose candidate feedback has since removed.
-        try:
-            authored = authored_grammar(text, str(path), family)
-        except WidenError as err:
-            return WidenReport(family, str(path), method, len(candidates), Learned((), ()), None, message=str(err))
-        answered = [u for u in answered_by(store, family, rejected) if authored.match(u).ok]
+    if method != "align" and not model_id:
+        raise HandlerError(f"the {method} learner needs a model (-m MODEL)", "DDL707")
+    # Only what the authored grammar answers teaches phrasing: an answer the learned rule gave may
+    # come from a phrasing whose candidate feedback has since removed.
+    try:
+        authored = authored_grammar(text, str(path), family)
+        excerpt = authored_excerpt(text, str(path), family)
+    except WidenError as err:
+        return WidenReport(family, str(path), method, len(candidates), Learned((), ()), None, message=str(err))
+    answered = [u for u in answered_by(store, family, rejected) if authored.match(u).ok]
+    learned = Learned((), ())
+    if method in ("llm", "both"):
+        assert model_id is not None
+        learned = propose(served.checked, grammar, candidates, model_id=model_id, timeout=timeout,
+                          grammar_source=excerpt, answered=answered)
+    if method in ("align", "both"):
         foreign = frozenset(w for f in registry.served if f.name != family for w in value_words(f.checked))
-        learned = learn(served.checked, grammar, candidates, answered, foreign)
+        aligned = learn(served.checked, grammar, candidates, answered, foreign)
+        # The model's alternatives go first (the gate tries general ones first and drops them first).
+        learned = Learned(learned.alternatives + aligned.alternatives, learned.unaligned + aligned.unaligned)
     report = WidenReport(family, str(path), method, len(candidates), learned, None)
     if not learned.alternatives and not has_learned_rule(served.checked):
         why = "no candidates" if not candidates else "no candidate could be aligned with θ"

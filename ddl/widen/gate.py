@@ -521,3 +521,12 @@ def _family_grammar(text: str, path: str, family: str) -> CompiledGrammar:
     if checked is None or fam is None:
         raise WidenError("; ".join(d.headline() for d in errors[:3]) or f"no family {family}")
     return CompiledGrammar(fam, Evaluator(checked))
+
+
+def authored_excerpt(text: str, path: str, family: str) -> str:
+    """The family's parameter declarations and its grammar block as authored (no learned rule), as the
+    source says them: what the model learner is shown of the family (``ddl.widen.propose``)."""
+    base = _base_text(text, path, family)
+    fam, grammar = _decls(base, path, family)
+    params = [base[p.span.start:p.span.end] for p in fam.of_kind(A.ParamDecl)]
+    return "\n".join([*params, base[grammar.span.start:grammar.span.end]])

@@ -1,8 +1,10 @@
 """The model learner: the model proposes grammar alternatives for the candidates; the gate decides.
 
-The prompt shows the family's parameters, the captures its grammar already uses (``city``,
-``number(days)``, …) and the candidate phrasings with their θ, and asks for alternatives in DDL
-grammar syntax, one per line, in one fenced block.  Each line is only text to the gate
+The prompt shows the family's doc string, the captures its grammar already uses (``city``,
+``number(days)``, …), its parameter declarations and authored grammar (whose rules an alternative
+may use), requests the grammar already answers, what the gate demands of an alternative, and the
+candidate phrasings with their θ, and asks for alternatives in DDL grammar syntax, one per line, in
+one fenced block.  Each line is only text to the gate
 (:mod:`ddl.widen.gate`): it is compiled as a grammar alternative and admitted only if every proof
 obligation holds; which candidates an alternative covers is decided there, by its language.
 Nothing the model writes is executed.
@@ -28,16 +30,45 @@ SYSTEM = ("You extend the grammar of a DDL task family so that it accepts the gi
           'double quotes ("weather in "), captures by parameter name or the forms listed, ( ) for grouping, '
           "| for choice, ? for optional parts. No other text in the block.")
 
+# What the model needs to write alternatives that pass the gate, said once (spec/widen.md, "llm").
+CONSTRUCTS = """How an alternative is written (utterances are lower-cased and have single spaces when the grammar
+says ignore_case normalize_space):
+  "text"                 a literal;  a | b  a choice;  x?  optional;  x*  x+  repetition;  ( )  grouping
+  any_order(a, b?, c, sep = ", " | " ")   the parts in any order, each once; b? may be left out
+  a rule of the grammar by its name (shown above), e.g. a courtesy or separator rule it defines
+One alternative per line, at most {max_line} characters.
+Every request an alternative accepts is answered by this family, with the values its captures read,
+without review. So an alternative must:
+  - accept only requests that mean this task: no .*, no open-ended words; never absorb a word that
+    changes the task or a value (a negation, another unit, kind or task);
+  - read each request one way (two captures that could take the same text need words between them);
+  - set every parameter without a default.
+Each alternative is checked (every phrasing it accepts parses to its values, it is unambiguous, it
+shares no request with another family); one that fails is dropped, the others are kept."""
 
-def prompt(family: CheckedFamily, aligner: Aligner, candidates: Sequence[Candidate]) -> str:
+MAX_SHOWN_ANSWERED = 12  # requests the grammar already answers, shown as the family's vocabulary
+
+
+def prompt(family: CheckedFamily, aligner: Aligner, candidates: Sequence[Candidate], *,
+           grammar_source: str | None = None, answered: Sequence[str] = ()) -> str:
     lines = [f"Family {family.name}" + (f": {family.doc}" if family.doc else "")]
     lines.append("Captures you may use (each sets its parameter):")
     for param, probes in sorted(aligner.probes.items()):
         lines.append(f"  {param}: " + ", ".join(p.source for p in probes))
+    if grammar_source:
+        lines.append("The family's parameters and grammar today (its rules may be used by name):")
+        lines.extend("  " + line for line in grammar_source.splitlines())
+    shown = list(dict.fromkeys(answered))[-MAX_SHOWN_ANSWERED:]
+    if shown:
+        lines.append("Requests it already answers:")
+        lines.extend(f"  {json.dumps(u, ensure_ascii=False)}" for u in shown)
+    lines.append(CONSTRUCTS.format(max_line=MAX_LINE))
     lines.append("Phrasings to accept, each with the parameters it must set:")
     for c in candidates:
         lines.append(f"  {json.dumps(c.utterance, ensure_ascii=False)} => {json.dumps(dict(c.theta), ensure_ascii=False)}")
-    lines.append("Write general alternatives (one shape covering several phrasings is better than one per phrasing).")
+    lines.append("Write general alternatives: one shape covering several phrasings is better than one per phrasing,")
+    lines.append("and the ways people commonly say the same request (other words for it, other orders,")
+    lines.append("politeness) are worth covering too.")
     return "\n".join(lines)
 
 
@@ -62,12 +93,13 @@ def read_reply(text: str | None) -> list[str]:
 
 
 def propose(family: CheckedFamily, grammar: CompiledGrammar, candidates: Sequence[Candidate], *, model_id: str,
-            timeout: float = 60.0) -> Learned:
+            timeout: float = 60.0, grammar_source: str | None = None, answered: Sequence[str] = ()) -> Learned:
     """Alternatives the model proposes (each still to pass the gate); a failed call proposes nothing."""
     if not candidates:
         return Learned((), ())
     aligner = Aligner(family, grammar)
-    reply = ask_model(model_id, prompt(family, aligner, candidates), timeout=timeout, system=SYSTEM)
+    text = prompt(family, aligner, candidates, grammar_source=grammar_source, answered=answered)
+    reply = ask_model(model_id, text, timeout=timeout, system=SYSTEM)
     if reply.error is not None:
         reason = f"the model proposed nothing: {reply.error.code}: {reply.error.message}"
         return Learned((), tuple(Unaligned(c.utterance, c.query_id, reason) for c in candidates))
