@@ -8,8 +8,12 @@ through a real :class:`Handler` over a copy of ``examples/`` with a SQLite ledge
 labeler as its model: on a miss it answers the extraction question from the corpus' answer key
 (``perfect``), or mislabels 10 % of the in-family requests with another valid θ (``noisy``).  In the
 noisy run the user rejects every answer whose θ is wrong (the feedback removes its candidate).
-Then every family is widened (``Handler.widen``, the align learner, written only if the gate
-proves it) and the test half is routed through the widened registry (no model: a miss is a miss).
+Then every family is widened (``Handler.widen``, written only if the gate proves it) and the test
+half is routed through the widened registry (no model: a miss is a miss).
+
+The learner is ``align`` (no model) unless ``--learner llm`` or ``--learner both`` is given: the
+model's proposals are then replayed from ``bench/recorded_model/`` (replies recorded for exactly
+the prompt sent; see its README — a prompt that changed gets no proposal, and the table says so).
 
 Printed per labeler: test-half coverage with the right θ, wrong answers, near misses answered,
 before and after widening; model calls and tokens the stream cost against asking the model for
@@ -41,6 +45,7 @@ from ddl.handler.registry import Registry  # noqa: E402
 from ddl.handler.store import open_store  # noqa: E402
 from ddl.types.model import EnumT, IntT  # noqa: E402
 from ddl.values import to_json  # noqa: E402
+from ddl.widen.propose import SYSTEM as PROPOSE_SYSTEM  # noqa: E402
 
 PERFECT, NOISY = "ddl-bench-labeler", "ddl-bench-noisy-labeler"
 NOISE = 0.10
@@ -61,18 +66,28 @@ def split(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[s
 
 
 class Labeler(llm.Model):
-    """Answers the extraction question from the answer key; anything else gets a stock full answer."""
+    """Answers the extraction question from the answer key and the widening question (the ``llm``
+    learner's prompt) from recorded replies; anything else gets a stock full answer."""
 
     can_stream = False
 
-    def __init__(self, model_id: str, key: dict[str, dict[str, Any]], wrong: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, model_id: str, key: dict[str, dict[str, Any]], wrong: dict[str, dict[str, Any]],
+                 recorded: Path | None = None, save_prompts: Path | None = None) -> None:
         self.model_id = model_id
         self.key = key
         self.wrong = wrong  # utterance → the θ this labeler gives instead (the noisy one's mistakes)
-        self.calls = 0  # every model call, small or full
+        self.recorded = recorded
+        self.save_prompts = save_prompts
+        self.calls = 0  # every model call of the stream, small or full
+        self.proposals: dict[str, str] = {}  # family → "recorded" | why no recorded reply was used
 
     def execute(self, prompt: Any, stream: bool, response: Any, conversation: Any) -> Iterator[str]:
         text = prompt.prompt or ""
+        if text.startswith("Family ") and prompt.system == PROPOSE_SYSTEM:  # widening, not the stream's cost
+            reply = self._recorded_reply(text.split("\n", 1)[0].split()[1].rstrip(":"), text)
+            response.set_usage(input=len(text.split()) + len(PROPOSE_SYSTEM.split()), output=len(reply.split()))
+            yield reply
+            return
         self.calls += 1
         if text.startswith("Families:") and "\nRequest: " in text:
             utterance = text.rsplit("\nRequest: ", 1)[1]
@@ -85,6 +100,26 @@ class Labeler(llm.Model):
             reply = FULL_ANSWER
         response.set_usage(input=len(text.split()) + len((prompt.system or "").split()), output=len(reply.split()))
         yield reply
+
+    def _recorded_reply(self, family: str, text: str) -> str:
+        """The reply recorded for exactly this prompt (``FAMILY.prompt.txt`` / ``FAMILY.reply.txt`` in the
+        recorded directory); a prompt that differs from the recorded one gets no proposal (an empty reply)."""
+        name = f"{self.model_id}.{family}"
+        if self.save_prompts is not None:
+            self.save_prompts.mkdir(parents=True, exist_ok=True)
+            (self.save_prompts / f"{name}.prompt.txt").write_text(text + "\n", encoding="utf-8")
+        if self.recorded is None:
+            self.proposals[family] = "no recorded replies given"
+            return ""
+        prompt_file, reply_file = self.recorded / f"{name}.prompt.txt", self.recorded / f"{name}.reply.txt"
+        if not prompt_file.is_file() or not reply_file.is_file():
+            self.proposals[family] = f"no recorded reply ({reply_file.name})"
+            return ""
+        if prompt_file.read_text(encoding="utf-8").rstrip("\n") != text:
+            self.proposals[family] = f"the prompt differs from {prompt_file.name}: its reply was not used"
+            return ""
+        self.proposals[family] = "recorded"
+        return reply_file.read_text(encoding="utf-8")
 
 
 class Plugin:
@@ -147,7 +182,8 @@ def route_all(registry: Registry, rows: list[dict[str, Any]], misses: list[str] 
     return counts
 
 
-def run(labeler: str, rows: list[dict[str, Any]], families: Path) -> dict[str, Any]:
+def run(labeler: str, rows: list[dict[str, Any]], families: Path, method: str = "align",
+        recorded: Path | None = None, save_prompts: Path | None = None) -> dict[str, Any]:
     stream, test = split(rows)
     work = Path(tempfile.mkdtemp(prefix="ddl-learning-"))
     try:
@@ -155,10 +191,11 @@ def run(labeler: str, rows: list[dict[str, Any]], families: Path) -> dict[str, A
         registry = Registry.load(work / "families", cache_dir=work / "cache")
         wrong = mistakes(stream, registry, NOISE) if labeler == NOISY else {}
         key = {row["utterance"]: row for row in rows}
-        model = Labeler(labeler, key, wrong)
+        model = Labeler(labeler, key, wrong, recorded, save_prompts)
         llm.plugins.pm.register(Plugin([model]), name=f"ddl-bench-{labeler}")
         try:
-            return {**_run(labeler, stream, test, registry, work, wrong), "calls": model.calls}
+            return {**_run(labeler, stream, test, registry, work, wrong, method), "calls": model.calls,
+                    "method": method, "proposals": dict(model.proposals)}
         finally:
             llm.plugins.pm.unregister(name=f"ddl-bench-{labeler}")
     finally:
@@ -166,7 +203,7 @@ def run(labeler: str, rows: list[dict[str, Any]], families: Path) -> dict[str, A
 
 
 def _run(labeler: str, stream: list[dict[str, Any]], test: list[dict[str, Any]], registry: Registry, work: Path,
-         wrong: dict[str, dict[str, Any]]) -> dict[str, Any]:
+         wrong: dict[str, dict[str, Any]], method: str) -> dict[str, Any]:
     before = route_all(registry, test)
     stream_before = route_all(registry, stream)
     store = open_store(work / "ledger.sqlite3")
@@ -185,7 +222,7 @@ def _run(labeler: str, stream: list[dict[str, Any]], test: list[dict[str, Any]],
                 rejected += 1
     reports = []
     for fam in sorted({row["family"] for row in stream if row["family"] is not None}):
-        reports.append(handler.widen(fam, write=True))
+        reports.append(handler.widen(fam, method=method, write=True))
     test_misses: list[str] = []
     after = route_all(handler.registry, test, test_misses)
     stream_after = route_all(handler.registry, stream)
@@ -220,8 +257,11 @@ def report(result: dict[str, Any], show_misses: bool = False) -> str:
            f"{result['all_llm_calls']} calls, {result['all_llm_tokens']:,} tokens",
            f"  wrong θ learned into a grammar: {result['learned_wrong']}; families served after: "
            f"{result['served_after']} (rejected: {result['rejected_families']})"]
+    out.append(f"  widened with the {result['method']} learner")
     for family, admitted, refused, unaligned in result["widened"]:
-        out.append(f"    {family:18} admitted {admitted:>2}  refused {refused:>2}  not aligned {unaligned:>2}")
+        proposal = result["proposals"].get(family)
+        out.append(f"    {family:18} admitted {admitted:>2}  refused {refused:>2}  not aligned {unaligned:>2}"
+                   + (f"  model proposals: {proposal}" if proposal else ""))
     if show_misses:
         out.append("  test-half requests not answered right after widening:")
         out.extend("    " + m for m in result["test_misses"])
@@ -239,6 +279,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--families", default=None, metavar="NAMES",
                     help="comma-separated corpus files (family names) to stream and measure, e.g. invoice_reminder "
                          "(default: all; the whole registry is served either way)")
+    ap.add_argument("--learner", choices=("align", "llm", "both"), default="align",
+                    help="the widening method (llm and both: the model's proposals are replayed from --recorded)")
+    ap.add_argument("--recorded", default=str(ROOT / "bench" / "recorded_model"), metavar="DIR",
+                    help="recorded replies to the llm learner's prompt: LABELER.FAMILY.prompt.txt and .reply.txt; "
+                         "a prompt that differs from the recorded one gets no proposal")
+    ap.add_argument("--save-prompts", default=None, metavar="DIR",
+                    help="write the llm learner's prompts here (to record replies for them)")
     args = ap.parse_args(argv)
     rows = load_corpus(Path(args.corpus))
     if args.families:
@@ -249,7 +296,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = [row for row in rows if row["file"] in wanted]
     labelers = {"both": (PERFECT, NOISY), "perfect": (PERFECT,), "noisy": (NOISY,)}[args.labeler]
     for labeler in labelers:
-        print(report(run(labeler, rows, Path(args.dir)), args.show_misses), flush=True)
+        result = run(labeler, rows, Path(args.dir), args.learner, Path(args.recorded),
+                     Path(args.save_prompts) if args.save_prompts else None)
+        print(report(result, args.show_misses), flush=True)
         print()
     return 0
 
