@@ -55,11 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--learn", action="store_true",
                     help="the learning run: stream half the corpus through the handler with a scripted labeler, "
                          "widen, measure the other half (bench/learning.py)")
+    ap.add_argument("--learner", choices=("align", "llm", "both"), default="align",
+                    help="with --learn: the widening method (llm, both: recorded model replies, bench/recorded_model)")
     args = ap.parse_args(argv)
     if args.learn:
         from learning import main as learning_main  # bench/ is on sys.path when run as a script
 
-        return learning_main(["--dir", args.dir, "--corpus", args.corpus])
+        return learning_main(["--dir", args.dir, "--corpus", args.corpus, "--learner", args.learner])
 
     started = time.perf_counter()
     registry = Registry.load(args.dir)
