@@ -33,6 +33,12 @@ and the server's CPU time per request (its process's user + system time, from /p
 ratio ddl/bare of the median rps.  ``--bare-synchronous normal`` measures a bare app that
 does not wait for the disk (not durable on power loss) instead.
 
+``--app-cpu N`` first measures the CPU each covered query costs in ddl serve's ASGI app (with the
+answers computed beforehand too: the service's own part), in ``Handler.answer_hit`` in a loop of
+its own (less than inside the app: in such a loop its data stay in the processor's caches), and in
+the bare app without its write, called in-process (no socket, no disk): figures that, unlike the
+ratios, do not move with the disk's state.
+
 ``--in-process N`` first measures the handler alone (``Handler.handle`` on the same queries, no
 HTTP) with no store, with the SQLite ledger from one thread, and from 8 threads at once.
 
@@ -56,7 +62,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -89,15 +95,34 @@ BARE_SCHEMA = """CREATE TABLE IF NOT EXISTS ddl_queries (
 BARE_INDEX = "CREATE INDEX IF NOT EXISTS ddl_queries_family ON ddl_queries (family, id)"
 
 
+def bare_app(write: Callable[[dict[str, Any]], Awaitable[int]]) -> Any:
+    """The bare app's Starlette app: ``POST /query`` parses the JSON body, makes an answer of the
+    ledger's shape (the keys ddl serve answers with, θ and output left empty), awaits ``write`` of
+    it (its id) and answers it."""
+    from starlette.applications import Starlette  # deferred: as in run_bare
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def query(request: Request) -> JSONResponse:
+        started = time.perf_counter()
+        body = json.loads(await request.body())
+        answer = {"ts": time.time(), "utterance": body["utterance"], "source": "deterministic",
+                  "latency_ms": round((time.perf_counter() - started) * 1000, 3), "family": "bare",
+                  "family_version": None, "theta": {}, "output": "ok"}
+        answer["id"] = await write(answer)
+        answer["recorded"] = True
+        return JSONResponse(answer)
+
+    return Starlette(routes=[Route("/query", query, methods=["POST"])])
+
+
 def run_bare(store: str, synchronous: str) -> None:
     """The bare app (a subprocess of the bench): prints its port on stderr, serves until killed."""
     import sqlite3  # deferred: only the bare app's process needs these
 
     import uvicorn
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
+    from starlette.concurrency import run_in_threadpool
 
     conn = sqlite3.connect(store, timeout=10.0, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode = WAL")
@@ -115,20 +140,10 @@ def run_bare(store: str, synchronous: str) -> None:
                  json.dumps(answer["theta"]), json.dumps(answer["output"])))
             return int(cur.lastrowid or 0)
 
-    async def query(request: Request) -> JSONResponse:
-        started = time.perf_counter()
-        body = json.loads(await request.body())
-        from starlette.concurrency import run_in_threadpool  # deferred: as above
+    async def committed(answer: dict[str, Any]) -> int:
+        return await run_in_threadpool(write, answer)
 
-        # An answer of the ledger's shape (the keys ddl serve answers with), θ and output left empty.
-        answer = {"ts": time.time(), "utterance": body["utterance"], "source": "deterministic",
-                  "latency_ms": round((time.perf_counter() - started) * 1000, 3), "family": "bare",
-                  "family_version": None, "theta": {}, "output": "ok"}
-        answer["id"] = await run_in_threadpool(write, answer)
-        answer["recorded"] = True
-        return JSONResponse(answer)
-
-    app = Starlette(routes=[Route("/query", query, methods=["POST"])])
+    app = bare_app(committed)
     # IPPROTO_TCP, as ddl serve's socket has (getaddrinfo): asyncio disables Nagle only on sockets
     # that say so, and with Nagle on, every response waits 40 ms for the client's delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -354,6 +369,96 @@ def in_process(count: int, workdir: Path) -> None:
     print()
 
 
+def app_cpu(count: int, workdir: Path) -> None:
+    """CPU microseconds (this thread's) per covered query through each ASGI app, called in this
+    process with the requests the load sends, no server, no socket and no ledger: the part of a
+    request's cost that the disk's state does not change.  The best of 9 rounds of ``count``."""
+    import logging  # deferred: only this part needs ddl itself
+
+    from ddl.handler import Handler, HandlerConfig
+    from ddl.handler.access_log import JsonFormatter
+    from ddl.handler.service import make_app
+
+    logger = logging.getLogger("ddl.serve.bench")  # the access log, in a file as in the bench's ddl serve
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    log = logging.FileHandler(workdir / "app-cpu.log", encoding="utf-8")
+    log.setFormatter(JsonFormatter())
+    logger.addHandler(log)
+    handler = Handler.open(EXAMPLES, HandlerConfig(store=None, extract=False), learn_in_background=False)
+    answered = {q: handler.answer_hit(q) for q in QUERIES}
+
+    class Answered:
+        """The handler with every answer computed beforehand: what is left is the service's part."""
+
+        thread_safe = True
+        config = handler.config
+
+        def answer_hit(self, utterance: str) -> Any:
+            return answered[utterance]
+
+        async def record_hit(self, record: Any) -> dict[str, Any]:
+            return await handler.record_hit(record)
+
+    async def no_write(answer: dict[str, Any]) -> int:
+        return 0
+
+    async def one(app: Any, utterance: str) -> None:
+        body = json.dumps({"utterance": utterance}).encode()
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": "/query", "raw_path": b"/query", "root_path": "", "query_string": b"",
+                 "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 50000),
+                 "headers": [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json"),
+                             (b"content-length", str(len(body)).encode())]}
+        sent: list[Any] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        assert sent[0]["status"] == 200, sent
+
+    async def per_request(app: Any) -> float:
+        for i in range(200):
+            await one(app, QUERIES[i % len(QUERIES)])
+        best = float("inf")
+        for _ in range(9):
+            started = time.thread_time()
+            for i in range(count):
+                await one(app, QUERIES[i % len(QUERIES)])
+            best = min(best, time.thread_time() - started)
+        return best / count * 1e6
+
+    def answering() -> float:
+        best = float("inf")
+        for _ in range(9):
+            started = time.thread_time()
+            for i in range(count):
+                handler.answer_hit(QUERIES[i % len(QUERIES)])
+            best = min(best, time.thread_time() - started)
+        return best / count * 1e6
+
+    try:
+        whole = asyncio.run(per_request(make_app(handler, logger=logger)))
+        service = asyncio.run(per_request(make_app(Answered(), logger=logger)))
+        # Answering inside the app costs more than in a loop of its own: the work around it
+        # evicts the router's and the programs' data from the processor's caches.
+        rows = [("ddl serve's app", whole), ("  with the answers computed beforehand", service),
+                ("  so answering, inside the app", whole - service), ("  Handler.answer_hit in a loop", answering()),
+                ("the bare app, without its write", asyncio.run(per_request(bare_app(no_write))))]
+    finally:
+        handler.close()
+        logger.removeHandler(log)
+        log.close()
+    print(f"in-process ASGI apps, CPU per covered query (µs, best of 9 rounds of {count}):")
+    for label, micros in rows:
+        print(f"  {label:40} {micros:7.1f}")
+    print()
+
+
 # ---------------------------------------------------------------------------------------- main
 
 
@@ -367,6 +472,8 @@ def main() -> int:
                         "has stopped growing (the steady state)")
     parser.add_argument("--in-process", type=int, default=0, metavar="N",
                         help="first measure Handler.handle in-process on N queries (0: skip)")
+    parser.add_argument("--app-cpu", type=int, default=0, metavar="N",
+                        help="first measure the CPU per query of each ASGI app in-process, rounds of N (0: skip)")
     parser.add_argument("--bare-synchronous", choices=("full", "normal"), default="full",
                         help="the bare app's PRAGMA synchronous (full: same durability as the ledger)")
     parser.add_argument("--run-bare", metavar="STORE", help=argparse.SUPPRESS)
@@ -382,6 +489,8 @@ def main() -> int:
               flush=True)
         if args.in_process:
             in_process(args.in_process, workdir)
+        if args.app_cpu:
+            app_cpu(args.app_cpu, workdir)
         ddl = [str(Path(sys.executable).parent / "ddl"), "serve", str(EXAMPLES), "--port", "0", "--no-extract",
                "--store", str(workdir / "ddl.sqlite3"), "--log-file", str(workdir / "serve.log")]
         bare = [sys.executable, str(Path(__file__).resolve()), "--run-bare", str(workdir / "bare.sqlite3"),

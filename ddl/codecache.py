@@ -6,7 +6,9 @@ checked module needs), ``compile`` alone was a third of its start.  :func:`insta
 that looks the code object up in a file of the user's cache (``$XDG_CACHE_HOME/ddl`` or ``~/.cache/ddl``), by
 a hash of the source and its file name, and compiles (and remembers) only what is not there.  The file is
 read once at start, written at exit when something was added, and **sealed** like the check cache's
-pickles (:mod:`ddl.sealing`): code objects are only ever loaded from a file this user's ddl wrote.  A
+pickles (:mod:`ddl.sealing`): code objects are only ever loaded from a file this user's ddl wrote.  Each
+entry is marshalled on its own, so a process unmarshals only the classes it defines (the file holds those of
+every command: reading them all had cost a covered ``ddl handle`` more than its hit).  A
 missing, damaged, foreign or unsealed file, another Python, or any error is a miss: attrs compiles as it
 always did.
 
@@ -26,12 +28,16 @@ import marshal
 import os
 import re
 import sys
+from types import CodeType
 from typing import Any
 
 from ddl.sealing import hmac_tag, tag_matches
 
-# The first line of the file: another Python (whose code objects differ) reads no entry.
-_MAGIC = f"ddl-attrs-code 1 {sys.implementation.cache_tag} {sys.hexversion:x}\n".encode()
+# The first line of the file: another Python (whose code objects differ) reads no entry.  The format's number
+# is in the file's name too, so that ddl versions of another format keep their own file instead of replacing
+# each other's at every exit.
+_FORMAT = 2  # 2: each entry marshalled on its own
+_MAGIC = f"ddl-attrs-code {_FORMAT} {sys.implementation.cache_tag} {sys.hexversion:x}\n".encode()
 _PREFIX = "<attrs generated "  # attrs' generated file names; any other compile is not ours to cache
 _SALT = re.compile(r"hash\(\(\n\s*-?[0-9]+,")  # the per-process salt of a generated __hash__
 _MAX_ENTRIES = 20_000  # past this, the file keeps only the entries the writing process used
@@ -41,7 +47,7 @@ STATS = {"hits": 0, "misses": 0}  # this process's lookups (tests look)
 
 def path() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "ddl", f"attrs-code-{sys.implementation.cache_tag}.marshal")
+    return os.path.join(base, "ddl", f"attrs-code-{_FORMAT}-{sys.implementation.cache_tag}.marshal")
 
 
 def code_key(source: str, filename: str, mode: str) -> bytes:
@@ -50,9 +56,11 @@ def code_key(source: str, filename: str, mode: str) -> bytes:
     return hashlib.blake2b(f"{filename}\0{mode}\0{text}".encode("utf-8", "surrogatepass"), digest_size=20).digest()
 
 
-def read_table(where: str) -> dict[bytes, Any]:
-    """The code objects in the file at ``where``; empty when it is missing, damaged, of another Python or not
-    sealed with the user's secret (never unmarshalled then)."""
+def read_table(where: str) -> dict[bytes, bytes]:
+    """The entries of the file at ``where``, each code object still marshalled (:func:`install` unmarshals the
+    ones a class asks for: the file holds every class any ddl command defined, and one command defines a
+    fraction of them); empty when it is missing, damaged, of another Python or not sealed with the user's
+    secret (never unmarshalled then)."""
     try:
         with open(where, "rb") as handle:
             if handle.readline() != _MAGIC:
@@ -72,7 +80,7 @@ def read_table(where: str) -> dict[bytes, Any]:
     return table
 
 
-def write_table(where: str, table: dict[bytes, Any]) -> bool:
+def write_table(where: str, table: dict[bytes, bytes]) -> bool:
     data = marshal.dumps(table)
     tag = hmac_tag(data)
     if tag is None:
@@ -109,9 +117,10 @@ def install() -> None:
         if args or kwargs or not isinstance(source, str) or not str(filename).startswith(_PREFIX):
             return compile(source, filename, mode, *args, **kwargs)
         key = code_key(source, filename, mode)
-        code = table.get(key)
+        code = _code(table.get(key))
         if code is None:
-            code = table[key] = compile(source, filename, mode)
+            code = compile(source, filename, mode)
+            table[key] = marshal.dumps(code)
             added.append(key)
             STATS["misses"] += 1
         else:
@@ -127,3 +136,14 @@ def install() -> None:
     _make.compile = cached_compile  # type: ignore[attr-defined]  # shadows the built-in for attrs' module only
     _make._ddl_code_cache = True  # type: ignore[attr-defined]
     atexit.register(save)
+
+
+def _code(entry: Any) -> Any:
+    """The code object of a table entry; None for no entry or one that is not a marshalled code object."""
+    if not isinstance(entry, bytes):
+        return None
+    try:
+        code = marshal.loads(entry)
+    except (ValueError, EOFError, TypeError):  # pragma: no cover - sealed by this user's ddl
+        return None
+    return code if isinstance(code, CodeType) else None

@@ -23,6 +23,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -221,6 +222,47 @@ def test_a_sound_ledger_opens_after_the_check(registry: Path, tmp_path: Path) ->
     assert proc.returncode == 0, proc.stderr
     assert "query 301" in proc.stderr
     assert len(_ledger_rows(store)) == 301
+
+
+def _voucher(store: Path) -> Path:
+    return store.with_name(store.name + "-ddl-checked")
+
+
+def test_a_ledger_damaged_right_after_a_clean_close_is_refused(registry: Path, tmp_path: Path) -> None:
+    """A ledger closed sound is not read whole at its next open (a voucher beside it says what the file was);
+    bytes changed right after the close, within the same clock tick and at the same size, still change what
+    the voucher saw, so the file is read whole and refused."""
+    store = tmp_path / "ledger.sqlite3"
+    _make_ledger(registry, store, 300)
+    with open_store(store) as sound:  # vouched for by the close in _make_ledger: opens without the full check
+        sound.record_query(QueryRecord(ts=1.0, utterance="count to 3", source="deterministic", latency_ms=0.1))
+    assert _voucher(store).exists()
+    content = _damage_interior_page(store)
+    with pytest.raises(StoreError) as info:
+        open_store(store)
+    _assert_refusal(f"DDL702: {info.value.message}", store)
+    _assert_untouched(store, content)
+
+
+def test_damage_that_changes_no_time_stamp_is_found_by_the_daily_check(registry: Path, tmp_path: Path) -> None:
+    """What a voucher cannot see (a disk that fails under an unchanged file) is found by the full check, which
+    runs again once the last one is a day old (SQLiteStore.CHECK_EVERY).  The fault is made by damaging the file
+    and writing a voucher for it as it is now, as if nothing had changed it."""
+    store = tmp_path / "ledger.sqlite3"
+    _make_ledger(registry, store, 300)
+    magic = _voucher(store).read_text(encoding="utf-8").split("\n")[0]
+    content = _damage_interior_page(store)
+    st = store.stat()
+    identity = f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}"
+    checked = time.time() - 2 * 86_400
+    _voucher(store).write_text(f"{magic}\n{identity}\n{checked!r}\n", encoding="utf-8")
+    with pytest.raises(StoreError) as info:
+        open_store(store)
+    _assert_refusal(f"DDL702: {info.value.message}", store)
+    _assert_untouched(store, content)
+    # The same voucher from an hour ago is believed: that is the day a fault under an unchanged file may wait.
+    _voucher(store).write_text(f"{magic}\n{identity}\n{time.time() - 3600!r}\n", encoding="utf-8")
+    open_store(store, read_only=True).close()
 
 
 # ----------------------------------------------------------------------------------------

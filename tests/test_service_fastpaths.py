@@ -118,6 +118,36 @@ def test_the_access_log_line_is_the_one_log_event_writes() -> None:
     assert buffer.getvalue().isascii()
 
 
+def test_the_access_log_line_is_in_the_log_file_when_the_request_is_done(tmp_path: Path) -> None:
+    """Each line is written and flushed before write returns (none waits in memory for a crash to
+    lose); a filter on the logger sees every record and drops what it refuses."""
+    path = tmp_path / "serve.jsonl"
+    logger = logging.getLogger(f"ddl.serve.test.file.{id(path)}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(access_log_module.JsonFormatter())
+    logger.addHandler(handler)
+    try:
+        access = AccessLog(lambda *a: None, logger=logger)  # type: ignore[arg-type, return-value]
+        scope = {"type": "http", "method": "GET", "path": "/health", "client": None}
+        access.write(scope, {"query_id": 9}, 200, 0.001)
+        first = json.loads(path.read_text(encoding="utf-8"))
+        assert first.pop("time").endswith("Z")
+        assert first == {"level": "info", "logger": logger.name, "event": "request", "method": "GET",
+                         "path": "/health", "status": 200, "duration_ms": 1.0, "query_id": 9, "client": None}
+        seen: list[logging.LogRecord] = []
+        logger.addFilter(lambda record: seen.append(record) or record.fields["status"] != 404)  # type: ignore[attr-defined]
+        access.write(scope, {}, 404, 0.001)
+        access.write(scope, {}, 503, 0.002)
+        lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        assert [record.levelname for record in seen] == ["INFO", "WARNING"]
+        assert [(line["status"], line["level"]) for line in lines] == [(200, "info"), (503, "warning")]
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":

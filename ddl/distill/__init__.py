@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ddl.distill.extract import extract_ddl
-
 if TYPE_CHECKING:
+    from ddl.distill.extract import extract_ddl
     from ddl.distill.loop import DistillResult, Round, distill, evaluate
 
 
 def __getattr__(name: str) -> Any:
+    if name == "extract_ddl":  # its patterns compile when it loads: not for the registry's admission rules
+        from ddl.distill import extract  # deferred: see above
+
+        return extract.extract_ddl
     if name in ("DistillResult", "Round", "distill", "evaluate"):
         # The loop (the checker, the prompt's digest) loads only to distill, not when the registry reads
         # the admission rules of ddl.distill.admission.

@@ -533,11 +533,16 @@ def _escape(cp: int) -> str:
 # "i" (re also takes U+0130 for it; tests/test_fastpath.py checks the table against re).  Such a
 # letter is spelt ``(?i:t)`` and runs of them merged (``(?i:turn)``): sre compiles a literal in a
 # case-insensitive group several times faster than a class of two or three characters, and the
-# extractors of a big registry are compiled when the router is built.  Made on first use: the case
-# table behind case_closure costs tens of milliseconds, which `ddl handle` (no extractor) never pays.
+# extractors of a big registry are compiled when the router is built.  "i" ([Ii\u0131]) is spelt
+# ``(?i:i)`` after a lookahead refusing U+0130: a class with a character past U+00FF compiles to a
+# 256-byte block map (about half of a typical extractor's compiled code, and memory a hit at 10,000
+# families finds cold), the lookahead to a few words.  Made on first use: the case table behind
+# case_closure costs tens of milliseconds, which `ddl handle` (no extractor) never pays.
 @lru_cache(maxsize=1)
 def _folded_letters() -> dict[CharSet, str]:
-    return {case_closure(CharSet.char(c)): c for c in "abcdefghjklmnopqrstuvwxyz"}
+    letters = {case_closure(CharSet.char(c)): f"(?i:{c})" for c in "abcdefghjklmnopqrstuvwxyz"}
+    letters[case_closure(CharSet.char("i"))] = "(?:(?!\\u0130)(?i:i))"
+    return letters
 
 
 _ADJACENT_FOLDED = re.compile(r"\(\?i:([a-z]+)\)\(\?i:([a-z]+)\)")
@@ -557,7 +562,7 @@ def _merge_folded(pattern: str) -> str:
 def _char_class(cs: CharSet) -> str:
     folded = _folded_letters().get(cs)
     if folded is not None:
-        return f"(?i:{folded})"
+        return folded
     ranges = cs.ranges()
     if not ranges:
         return "(?!)"

@@ -18,7 +18,8 @@ grammar can be widened.  Both backends share one contract:
 * a file that is not a database is refused *before* SQLite touches it, so a mistyped path
   never truncates or rewrites somebody's data;
 * a damaged store is never written to: an SQLite file is read whole (``PRAGMA quick_check``,
-  through a read-only connection) before anything writes to it, and damage found later by any
+  through a read-only connection) before anything writes to it, unless nothing has changed it
+  since ddl last closed it sound (:meth:`SQLiteStore._vouched`), and damage found later by any
   statement stops every further write (see :meth:`Store._refuse_if_damaged`);
 * the schema carries a version in ``ddl_meta``; a store written by a newer ``ddl`` is refused
   rather than misread, and a store of an older layout is upgraded in place when opened, in one
@@ -86,6 +87,9 @@ MAX_CANDIDATE_THETA = 65_536
 APPLICATION = "ddl-handler"
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+# Beside an SQLite ledger: what its file was when ddl last closed it sound (SQLiteStore._vouched).
+_VOUCHER_SUFFIX = "-ddl-checked"
+_VOUCHER_MAGIC = "ddl-ledger-checked 1"
 # Result codes (the low byte of sqlite3.Error.sqlite_errorcode) that mean the file is damaged.
 _SQLITE_CORRUPT = 11
 _SQLITE_NOTADB = 26
@@ -872,6 +876,9 @@ class SQLiteStore(Store):
     concurrent writers wait for each other instead of failing)."""
 
     BUSY_TIMEOUT = 10.0  # seconds a writer waits for another process's write lock
+    # How long a full check vouches for a file that nothing changed since: the file is read whole again after
+    # that, so that damage that changes no time stamp (a failing disk) is found within a day.
+    CHECK_EVERY = 86_400.0
 
     def __init__(self, path: str, display: str | None = None, *, read_only: bool = False) -> None:
         super().__init__()
@@ -879,6 +886,7 @@ class SQLiteStore(Store):
         self.url = display if display is not None else path
         self.read_only = read_only
         self._conn: sqlite3.Connection | None = None
+        self._checked_at: float | None = None  # when the file was last read whole and found sound
         memory = path == ":memory:"
         verified = memory
         if not memory:
@@ -980,6 +988,8 @@ class SQLiteStore(Store):
                 return True  # a new, empty file: nothing to damage
         except OSError:
             return False
+        if self._vouched():
+            return True
         uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=ro"
         try:
             conn = sqlite3.connect(uri, uri=True, timeout=self.BUSY_TIMEOUT)
@@ -999,9 +1009,85 @@ class SQLiteStore(Store):
     def _quick_check(self, conn: sqlite3.Connection) -> None:
         """Every page of the file read and its b-trees checked: O(size), about 0.9 ms per
         1,000 queries (bench/soak.py measures it)."""
+        started = time.time()
         problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
         if problems != ["ok"]:
             raise self._damage("open", "; ".join(problems[:3]))
+        self._checked_at = started
+
+    # -- the check's voucher --------------------------------------------------------------
+    # Reading the whole file at every open costs O(size) (~0.9 ms per 1,000 queries), which a one-query
+    # `ddl handle` would pay in full on a big ledger.  So a store that was opened sound (checked, or vouched
+    # for), found no damage while open and was the last to close the file (no WAL left: its writes are all in
+    # the file) leaves a voucher beside it: the file's identity (device, inode, size, modification and change
+    # times).  The next open skips the check when the file is still exactly that, and no WAL or journal is
+    # beside it (another process has it open, or one crashed), and the last full check is less than
+    # CHECK_EVERY old.  Any write through the file system changes the change time or the size; a write within
+    # the clock tick of the close could leave both as they were, so the close sets the file's modification time
+    # one nanosecond back, a time no later write can give it (a later write stamps the current time).  What
+    # a voucher cannot see (a failing disk, a clock set back) is found by the daily full check, and by any
+    # statement that reads a damaged page (every later write is refused then).  A missing, unreadable or
+    # stale voucher only means the file is read whole, as before.
+
+    def _voucher_path(self) -> str:
+        return self.path + _VOUCHER_SUFFIX
+
+    def _identity(self) -> str | None:
+        """The file's identity and times; None when it may not be the whole database (a journal or a WAL with
+        frames beside it; a read-only connection leaves an empty WAL behind)."""
+        try:
+            if os.path.lexists(self.path + "-journal") or os.stat(self.path + "-wal").st_size:
+                return None
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return None
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}"
+
+    def _vouched(self) -> bool:
+        """Whether the voucher beside the file vouches for it as it is now (then the full check is skipped)."""
+        try:
+            with open(self._voucher_path(), encoding="utf-8") as handle:
+                magic, identity, checked = handle.read().split("\n")[:3]
+            checked_at = float(checked)
+        except (OSError, ValueError, UnicodeDecodeError):
+            return False
+        if magic != _VOUCHER_MAGIC or not 0 <= time.time() - checked_at < self.CHECK_EVERY:
+            return False
+        if identity != self._identity():
+            return False
+        self._checked_at = checked_at
+        return True
+
+    def _vouch(self) -> None:
+        """After a clean close: leave the voucher for the file as it is now (nothing when another process still
+        has it open, or anything fails: the next open then reads the file whole)."""
+        if self._checked_at is None or self._damaged is not None or self.read_only or self.path == ":memory:":
+            return
+        voucher = self._voucher_path()
+        try:
+            if self._identity() is None:  # another process has it open: the WAL holds what it wrote
+                return
+            st = os.stat(self.path)
+            os.utime(self.path, ns=(st.st_atime_ns, st.st_mtime_ns - 1))  # see the comment above
+            identity = self._identity()
+            if identity is None:
+                return
+            # A new file, not one renamed over the old voucher: ext4 flushes a file renamed over another at once
+            # (~2 ms of a one-query `ddl handle`).  A voucher met half-written (or another process's, made in
+            # between: "x" leaves it be) vouches for nothing, so the ledger is read whole.
+            try:
+                os.unlink(voucher)
+            except FileNotFoundError:
+                pass
+            with open(voucher, "x", encoding="utf-8") as handle:
+                handle.write(f"{_VOUCHER_MAGIC}\n{identity}\n{self._checked_at!r}\n")
+        except OSError:
+            return
 
     def _refuse_foreign_file(self) -> None:
         """Refuse, before SQLite opens it, a file that is not an SQLite database: SQLite would
@@ -1027,6 +1113,8 @@ class SQLiteStore(Store):
             raise self._open_error("the file is an SQLite database but not a DDL store (it has tables and no ddl_meta)")
         if tables and not verified:
             self._quick_check(conn)
+        elif not tables:  # a new database, made by this open: nothing in it to check
+            self._checked_at = time.time()
         # Still reading: a newer layout is refused.
         version = self._check_version() if "ddl_meta" in tables else None
         conn.execute("PRAGMA foreign_keys = ON")
@@ -1190,6 +1278,7 @@ class SQLiteStore(Store):
                     self._conn.close()
                 finally:
                     self._conn = None
+                self._vouch()
 
 
 def _check_schema_version(raw: Any, url: str) -> int:

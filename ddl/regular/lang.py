@@ -29,11 +29,10 @@ from __future__ import annotations
 
 import functools
 import operator
-import random
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ddl.regular.ast import (
     Capture,
@@ -62,6 +61,8 @@ from ddl.regular.nfa import Embedder, Prog, _splice_plan, compile_regex, reverse
 from ddl.regular.parse import parse
 from ddl.regular.partition import Partition
 
+if TYPE_CHECKING:
+    import random  # sample's rng: a caller's; a covered `ddl handle` never loads random
 
 def _and_not(x: bool, y: bool) -> bool:
     return x and not y
