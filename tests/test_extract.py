@@ -231,3 +231,16 @@ def test_both_learners_widen_together_and_the_model_sees_the_grammar_and_how_use
         assert [r.reason for r in report.gate.refused] == ["accepts none of the candidate phrasings"]
         assert h.handle("how's tokyo looking weatherwise")["theta"] == {"city": "tokyo", "days": 1}
         assert h.handle("paris weather 3 days")["theta"] == {"city": "paris", "days": 3}
+
+
+def test_automatic_widening_uses_the_configured_method(directory: Path) -> None:
+    """``widen_method = "both"``: the background widening asks the model for alternatives too."""
+    ddl_fake_llm.SCRIPT.extend([
+        '{"family": "trip_weather", "theta": {"city": "paris"}}',
+        '```\n"how\'s " city " looking" (", weatherwise" | " weatherwise")?\n```'])
+    with _handler(directory, widen_after=1, widen_method="both") as h:
+        answer = h.handle("how's paris looking, weatherwise")
+        assert answer["widening"]["written"] is True
+        assert "Phrasings to accept" in ddl_fake_llm.RECEIVED[-1]["prompt"]  # the model was asked to propose
+        assert '"how\'s " city " looking"' in (directory / "trip.ddl").read_text(encoding="utf-8")
+        assert h.handle("how's tokyo looking")["source"] == "deterministic"

@@ -198,6 +198,25 @@ def test_resolve_precedence(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> No
     assert resolve(HandlerConfig()).model == "os-env-model"
 
 
+def test_widen_method_is_read_from_the_file_and_a_flag_beats_it(tmp_path: Path,
+                                                                clean_env: pytest.MonkeyPatch) -> None:
+    from ddl.commands.parser import build_parser
+    from ddl.handler.config import WIDEN_METHODS
+
+    path = _write(tmp_path / "ddl.toml", '[handler]\nwiden_method = "both"\n')
+    assert load_config(path).widen_method == "both" and HandlerConfig().widen_method == "align"
+    assert resolve(load_config(path), widen_method="llm").widen_method == "llm"
+    with pytest.raises(HandlerError, match='widen-method must be one of "align", "llm", "both"'):
+        resolve(HandlerConfig(), widen_method="rpni")
+    # The command line offers the methods the config accepts (written out there: the parser loads nothing
+    # of the handler), and no other.
+    for command in (["serve", str(tmp_path)], ["handle", str(tmp_path), "q"]):
+        for method in WIDEN_METHODS:
+            assert build_parser().parse_args([*command, "--widen-method", method]).widen_method == method
+        with pytest.raises(SystemExit):
+            build_parser().parse_args([*command, "--widen-method", "rpni"])
+
+
 def test_resolve_default_store(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> None:
     assert resolve(HandlerConfig(), directory=tmp_path).store == str(tmp_path / DEFAULT_STORE)
     assert str(tmp_path / DEFAULT_STORE).endswith(".ddl-handler/ledger.sqlite3")
@@ -221,6 +240,7 @@ def test_resolve_rejects_bad_flags(clean_env: pytest.MonkeyPatch) -> None:
     ('[handler]\nmax_utterance = 10.5\n', ["[handler].max_utterance", "positive integer"]),
     ('[handler]\nprice_in = -1\n', ["[handler].price_in", ">= 0"]),
     ('[handler]\nmodel = 3\n', ["[handler].model", "string"]),
+    ('[handler]\nwiden_method = "model"\n', ["[handler].widen_method", 'one of "align", "llm", "both"']),
     ('model = "x"\n', ["'model'", "[handler] table"]),
     ('handler = 3\n', ["'handler'", "table"]),
     ('[handler\nmodel = "x"\n', ["invalid TOML", "line 1"]),

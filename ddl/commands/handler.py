@@ -71,6 +71,7 @@ def _config(args: argparse.Namespace, directory: Path) -> HandlerConfig:
             compile_on_miss=getattr(args, "compile_on_miss", None),
             extract=False if getattr(args, "no_extract", False) else None,
             widen_after=getattr(args, "widen_after", None),
+            widen_method=getattr(args, "widen_method", None),
         )
     except HandlerError as exc:
         raise _ConfigError(exc) from None

@@ -416,6 +416,10 @@ def _add_settings(parser: argparse.ArgumentParser, *, model: bool) -> None:
         parser.add_argument("--widen-after", type=int, default=None, metavar="N",
                             help="widen a family's grammar from its candidate phrasings after every N new ones, in "
                                  "the background (default: widen_after in the config file, else never)")
+        parser.add_argument("--widen-method", choices=["align", "llm", "both"], default=None,
+                            help="how the automatic widening learns: align (no model call), llm or both (the "
+                                 "model proposes alternatives too); default: widen_method in the config file, "
+                                 "else align")
 
 
 def _add_prices(parser: argparse.ArgumentParser) -> None:

@@ -22,6 +22,7 @@ Example ``ddl.toml``::
     max_utterance = 4096
     extract = true                      # on a miss, first ask the model which family and θ (spec/widen.md)
     widen_after = 10                    # widen a family after this many new candidate phrasings (0: never)
+    widen_method = "align"              # how: "align" (no model call), "llm" or "both" (spec/widen.md)
     max_model_priority = 5              # the highest priority a family a model wrote may declare (default:
                                         # the lowest served priority, never above 0; spec/handler.md)
 """
@@ -43,6 +44,8 @@ MODEL_ENV = "DDL_MODEL"
 STORE_ENV = "DDL_STORE"
 CONFIG_FILE_NAME = "ddl.toml"
 DEFAULT_STORE = Path(".ddl-handler") / "ledger.sqlite3"  # not ".ddl": a directory must never look like a source file
+# The learners `ddl widen` and the handler's automatic widening may use (spec/widen.md).
+WIDEN_METHODS = ("align", "llm", "both")
 
 
 @attrs.frozen
@@ -61,6 +64,7 @@ class HandlerConfig:
     distill_rounds: int = 3  # repair rounds when compiling a miss
     extract: bool = True  # on a miss, first ask the model for the family and θ (spec/widen.md, "Extraction")
     widen_after: int = 0  # widen a family after this many new candidate phrasings; 0: never automatically
+    widen_method: str = "align"  # the learner of automatic widening: align needs no model call
     # The highest priority a family a model wrote (DIR/distilled/) may declare; None: the lowest served
     # priority, never above 0, so it cannot outrank a served family (spec/handler.md, "Compile on miss").
     max_model_priority: int | None = None
@@ -80,6 +84,7 @@ _KEYS: dict[str, str] = {
     "distill_rounds": "count",
     "extract": "bool",
     "widen_after": "count0",
+    "widen_method": "widen_method",
     "max_model_priority": "int",
 }
 _EXPECTED = {
@@ -90,6 +95,7 @@ _EXPECTED = {
     "count0": "an integer >= 0",
     "bool": "true or false",
     "int": "an integer",
+    "widen_method": "one of " + ", ".join(f'"{m}"' for m in WIDEN_METHODS),
 }
 
 
@@ -103,6 +109,8 @@ def _check_value(key: str, value: Any) -> str | None:
     kind = _KEYS[key]
     if kind == "str":
         return None if isinstance(value, str) else _EXPECTED[kind]
+    if kind == "widen_method":
+        return None if value in WIDEN_METHODS else _EXPECTED[kind]
     if kind == "bool":
         return None if isinstance(value, bool) else _EXPECTED[kind]
     if kind == "int":
@@ -202,6 +210,7 @@ def resolve(
     distill_rounds: int | None = None,
     extract: bool | None = None,
     widen_after: int | None = None,
+    widen_method: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> HandlerConfig:
     """Apply command-line values (when not None) and the environment over the file's ``config``.
@@ -214,7 +223,7 @@ def resolve(
         "timeout": timeout, "price_in": price_in, "price_out": price_out,
         "cost_per_call": cost_per_call, "system": system, "max_utterance": max_utterance,
         "compile_on_miss": compile_on_miss, "distill_rounds": distill_rounds,
-        "extract": extract, "widen_after": widen_after,
+        "extract": extract, "widen_after": widen_after, "widen_method": widen_method,
     }
     changes: dict[str, Any] = {}
     for key, value in flags.items():
@@ -223,7 +232,8 @@ def resolve(
         expected = _check_value(key, value)
         if expected is not None:
             raise HandlerError(f"{key.replace('_', '-')} must be {expected}, not {value!r}", "DDL705")
-        exact = ("system", "max_utterance", "compile_on_miss", "distill_rounds", "extract", "widen_after")
+        exact = ("system", "max_utterance", "compile_on_miss", "distill_rounds", "extract", "widen_after",
+                 "widen_method")
         changes[key] = value if key in exact else float(value)
     chosen_model = model or environ.get(MODEL_ENV) or config.model
     changes["model"] = chosen_model or None

@@ -357,7 +357,8 @@ class Handler:
 
         def attempt() -> Any:
             try:
-                report: WidenReport | dict[str, Any] = self.widen(family, write=True)
+                report: WidenReport | dict[str, Any] = self.widen(family, method=self.config.widen_method,
+                                                                  write=True)
             except Exception as err:  # a bug or a store failure must not take the handler down
                 report = {"family": family, "ok": False, "message": f"{type(err).__name__}: {err}"}
             _log_widening(report)

@@ -18,6 +18,7 @@ import attrs
 from ddl.diagnostics import did_you_mean
 from ddl.files import write_atomic
 from ddl.grammar.router import RoutedFamily
+from ddl.handler.config import WIDEN_METHODS
 from ddl.handler.records import HandlerError
 from ddl.handler.registry import Registry
 from ddl.types.words import value_words
@@ -25,7 +26,7 @@ from ddl.widen.gate import GateResult, WidenError, authored_excerpt, authored_gr
 from ddl.widen.learn import Candidate, Learned, learn
 from ddl.widen.propose import propose
 
-METHODS = ("align", "llm", "both")  # both: the model's alternatives and align's, through one gate
+METHODS = WIDEN_METHODS  # both: the model's alternatives and align's, through one gate
 
 
 @attrs.frozen
