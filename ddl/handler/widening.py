@@ -26,8 +26,6 @@ from ddl.widen.gate import GateResult, WidenError, authored_excerpt, authored_gr
 from ddl.widen.learn import Candidate, Learned, learn
 from ddl.widen.propose import propose
 
-METHODS = WIDEN_METHODS  # both: the model's alternatives and align's, through one gate
-
 
 @attrs.frozen
 class WidenReport:
@@ -66,8 +64,8 @@ def answered_by(store: Any, family: str, rejected: list[str]) -> list[str]:
 def widen_family(registry: Registry, store: Any, family: str, *, method: str = "align", model_id: str | None = None,
                  timeout: float = 60.0, write: bool = False) -> WidenReport:
     """Learn from ``family``'s candidates in ``store`` and gate the result against ``registry``."""
-    if method not in METHODS:
-        raise HandlerError(f"unknown widening method {method!r} (use {' or '.join(METHODS)})", "DDL705")
+    if method not in WIDEN_METHODS:
+        raise HandlerError(f"unknown widening method {method!r} (use {' or '.join(WIDEN_METHODS)})", "DDL705")
     served = registry.by_name.get(family)
     if served is None:
         hint = did_you_mean(family, registry.by_name)
@@ -90,15 +88,15 @@ def widen_family(registry: Registry, store: Any, family: str, *, method: str = "
     # come from a phrasing whose candidate feedback has since removed.
     try:
         authored = authored_grammar(text, str(path), family)
-        excerpt = authored_excerpt(text, str(path), family)
     except WidenError as err:
         return WidenReport(family, str(path), method, len(candidates), Learned((), ()), None, message=str(err))
     answered = [u for u in answered_by(store, family, rejected) if authored.match(u).ok]
     learned = Learned((), ())
     if method in ("llm", "both"):
         assert model_id is not None
+        # Only the model is shown the source; the file parsed for authored_grammar, so it parses here too.
         learned = propose(served.checked, grammar, candidates, model_id=model_id, timeout=timeout,
-                          grammar_source=excerpt, answered=answered)
+                          grammar_source=authored_excerpt(text, str(path), family), answered=answered)
     if method in ("align", "both"):
         foreign = frozenset(w for f in registry.served if f.name != family for w in value_words(f.checked))
         aligned = learn(served.checked, grammar, candidates, answered, foreign)

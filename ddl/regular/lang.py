@@ -64,6 +64,7 @@ from ddl.regular.partition import Partition
 if TYPE_CHECKING:
     import random  # sample's rng: a caller's; a covered `ddl handle` never loads random
 
+
 def _and_not(x: bool, y: bool) -> bool:
     return x and not y
 
