@@ -11,7 +11,21 @@ import re2  # google-re2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ddl.regular import Lang, Matcher, lit, parse, to_pattern
+from ddl.regular import (
+    Lang,
+    Limits,
+    Matcher,
+    RegexTooLarge,
+    comp,
+    inter,
+    lit,
+    parse,
+    rep,
+    seq,
+    size,
+    spliced_size,
+    to_pattern,
+)
 from ddl.regular.ast import Regex
 from ddl.regular.strategies import members, regexes
 
@@ -205,3 +219,19 @@ def test_agrees_with_re_and_re2_on_larger_regexes(node: Regex, data: st.DataObje
         if not any(0xD800 <= ord(c) <= 0xDFFF for c in s):
             r = r2.fullmatch(s)
             assert m.fullmatch(s) == (r.groupdict() if r else None), (pattern, s)
+
+
+def test_a_boolean_part_counts_once_toward_the_regex_size_limit() -> None:
+    """An intersection is built as a DFA of its own (its operands measured there) and spliced in: used at
+    forty places, its operands do not count forty times toward max_regex_size (the NFA limit bounds the
+    splices).  A pattern as large without the intersection is still refused."""
+    word = inter(parse("[a-z]{1,30}"), comp(parse("no|not")))
+    rx = seq(*(seq(word, lit(" ")) for _ in range(40)), lit("."))
+    limits = Limits(max_regex_size=1_000)
+    assert spliced_size(rx) <= 1_000 < size(rx)
+    matcher = Matcher(rx, limits=limits)
+    assert matcher.fullmatch("ab " * 40 + ".") == {}
+    assert matcher.fullmatch("ab " * 39 + "no .") is None
+    plain = seq(*(seq(rep(parse("[a-z]"), 1, 30), lit(" ")) for _ in range(40)))
+    with pytest.raises(RegexTooLarge, match="regex size"):
+        Matcher(plain, limits=limits)

@@ -29,17 +29,20 @@ from decimal import (
     Overflow,
 )
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyrsistent import PMap, PVector, pmap, pvector
 
 from ddl.diagnostics import Span
 from ddl.eval.result import Abort
-from ddl.regular import CharSet, Lang
+from ddl.regular import CharSet
 from ddl.syntax import ast as A
 from ddl.types.model import BoolT, DecimalT, EnumT, IntT, ListT, MapT, OptionT, RecordT, TextT, Type, type_contains
 from ddl.types.regex import pattern_matcher
 from ddl.values import NONE, EnumV, NoneV, RecordV, SomeV, Value, int_text, quote_text
+
+if TYPE_CHECKING:
+    from ddl.regular import Lang
 
 # An exact context: + - * and quantize never round before the final quantize.
 BIG = Context(
@@ -626,6 +629,8 @@ _FINITE_REGEX_CHARS = 60_000
 @lru_cache(maxsize=256)
 def fast_pattern_matcher(pattern: A.Regex) -> Callable[[str], Any]:
     """:func:`pattern_matcher`, faster on finite languages: its answer's truth is the same for every text."""
+    from ddl.regular import Lang  # deferred: the automata load only when a pattern is matched
+
     matcher = pattern_matcher(pattern)
     lang = getattr(matcher, "__self__", None)  # a Lang's contains, unless the lazy matcher was needed
     if isinstance(lang, Lang) and lang.num_states <= _FINITE_STATES and lang.is_finite():

@@ -38,7 +38,9 @@ Quick tour::
     {'n': '3', 'g': 'mystery'}
 """
 
-from ddl.regular.ambiguity import find_ambiguity_nfa
+import importlib
+from typing import TYPE_CHECKING
+
 from ddl.regular.ast import (
     EMPTY,
     EPSILON,
@@ -71,6 +73,7 @@ from ddl.regular.ast import (
     rep,
     seq,
     size,
+    spliced_size,
     star,
     to_pattern,
 )
@@ -83,11 +86,34 @@ from ddl.regular.errors import (
     RegexTooLarge,
     RegularError,
 )
-from ddl.regular.lang import Lang, share_repeated
-from ddl.regular.match import Matcher
-from ddl.regular.multi import LangSet, Overlap, SearchTooLarge, overlaps
-from ddl.regular.parse import chars, parse
-from ddl.regular.tagged import Ambiguity, Key, TaggedDFA, Undecided, find_ambiguity
+from ddl.regular.parse import chars, parse  # eager: the submodule's name would shadow the function
+
+if TYPE_CHECKING:
+    from ddl.regular.ambiguity import find_ambiguity_nfa
+    from ddl.regular.lang import Lang, share_repeated
+    from ddl.regular.match import Matcher
+    from ddl.regular.multi import LangSet, Overlap, SearchTooLarge, overlaps
+    from ddl.regular.tagged import Ambiguity, Key, TaggedDFA, Undecided, find_ambiguity
+
+# The automata are imported when first asked for: a `ddl handle` served from the cache matches with a
+# stored kit and builds no automaton, and importing them all cost it a tenth of its start-up.
+_LAZY = {
+    "find_ambiguity_nfa": "ddl.regular.ambiguity",
+    **dict.fromkeys(("Lang", "share_repeated"), "ddl.regular.lang"),
+    "Matcher": "ddl.regular.match",
+    **dict.fromkeys(("LangSet", "Overlap", "SearchTooLarge", "overlaps"), "ddl.regular.multi"),
+    **dict.fromkeys(("Ambiguity", "Key", "TaggedDFA", "Undecided", "find_ambiguity"), "ddl.regular.tagged"),
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ddl.regular' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -148,6 +174,7 @@ __all__ = [
     "seq",
     "share_repeated",
     "size",
+    "spliced_size",
     "star",
     "to_pattern",
 ]

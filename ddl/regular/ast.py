@@ -341,9 +341,22 @@ def walk(node: Regex) -> Iterator[Regex]:
 def size(node: Regex) -> int:
     """Node count with bounded repetitions expanded (``x{2,5}`` counts ``x`` five times)."""
     try:
-        return _size(node)
+        return _size(node, False)
     except RecursionError:
-        return _size_iterative(node)
+        return _size_iterative(node, False)
+
+
+def spliced_size(node: Regex) -> int:
+    """:func:`size` as the NFA compiler meets ``node``: a Boolean part counts as one node.
+
+    An intersection, complement or difference (or a built language) is built as a DFA of its own —
+    its operands compiled, and measured, there — and spliced in; its cost is bounded by the DFA and
+    NFA state limits, not by the size of its operands, however often it occurs.
+    """
+    try:
+        return _size(node, True)
+    except RecursionError:
+        return _size_iterative(node, True)
 
 
 def _shuffle_copies(node: Shuffle) -> int:
@@ -351,27 +364,37 @@ def _shuffle_copies(node: Shuffle) -> int:
     return 1 << (len(node.items) - 1)
 
 
+_BOOLEAN = (Intersect, Complement, Difference, LangRef)
+
+
 @lru_cache(maxsize=65536)  # subtrees (enum texts, numerals, words) are shared across grammars
-def _size(node: Regex) -> int:
+def _size(node: Regex, boolean_as_leaf: bool) -> int:
+    if boolean_as_leaf and isinstance(node, _BOOLEAN):
+        return 1
     if isinstance(node, Repeat):
         copies = max(1, node.hi if node.hi is not None else node.lo + 1)
-        return 1 + copies * _size(node.inner)
+        return 1 + copies * _size(node.inner, boolean_as_leaf)
     if isinstance(node, Shuffle):
-        return 1 + _shuffle_copies(node) * (sum(_size(c) for c in node.items) + len(node.items) * _size(node.sep))
-    return 1 + sum(_size(c) for c in children(node))
+        return 1 + _shuffle_copies(node) * (sum(_size(c, boolean_as_leaf) for c in node.items)
+                                            + len(node.items) * _size(node.sep, boolean_as_leaf))
+    return 1 + sum(_size(c, boolean_as_leaf) for c in children(node))
 
 
-def _size_iterative(node: Regex) -> int:
+def _size_iterative(node: Regex, boolean_as_leaf: bool) -> int:
     # Post-order without recursion, for trees deeper than the interpreter's stack.
     total: dict[int, int] = {}
     stack: list[tuple[Regex, bool]] = [(node, False)]
     while stack:
         n, done = stack.pop()
+        leaf = boolean_as_leaf and isinstance(n, _BOOLEAN)
         if not done:
             stack.append((n, True))
-            stack.extend((c, False) for c in children(n))
+            if not leaf:
+                stack.extend((c, False) for c in children(n))
             continue
-        if isinstance(n, Repeat):
+        if leaf:
+            total[id(n)] = 1
+        elif isinstance(n, Repeat):
             copies = max(1, n.hi if n.hi is not None else n.lo + 1)
             total[id(n)] = 1 + copies * total[id(n.inner)]
         elif isinstance(n, Shuffle):

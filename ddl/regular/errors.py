@@ -71,7 +71,9 @@ class Limits:
     ``max_dfa_states`` bounds every deterministic construction (subset
     construction, products, ambiguity search); ``max_nfa_states`` bounds the
     compiled NFA; ``max_regex_size`` bounds the regex AST measured with bounded
-    repetitions expanded (``x{1,30}`` counts 30 copies of ``x``).
+    repetitions expanded (``x{1,30}`` counts 30 copies of ``x``) and each Boolean part
+    (``&``, ``~``, a difference) counted once: it is built as a DFA of its own, its
+    operands measured there, and spliced in under ``max_nfa_states``.
     """
 
     max_dfa_states: int = 50_000

@@ -63,7 +63,7 @@ from ddl.regular.ast import (
     Tag,
     capture_names,
     depth,
-    size,
+    spliced_size,
 )
 from ddl.regular.charset import CharSet
 from ddl.regular.errors import AutomatonTooLarge, Limits, RegexTooLarge
@@ -214,7 +214,7 @@ def check_regex(node: Regex, limits: Limits) -> None:
     d = depth(node)
     if d > limits.max_depth:
         raise RegexTooLarge(f"regex nesting depth {d} exceeds the limit of {limits.max_depth}")
-    n = size(node)
+    n = spliced_size(node)
     if n > limits.max_regex_size:
         raise RegexTooLarge(
             f"regex size {n:,} (with bounded repetitions expanded) exceeds the limit of {limits.max_regex_size:,}"

@@ -10,9 +10,7 @@ from typing import Any
 from ddl.regular import (
     AutomatonTooLarge,
     CharSet,
-    Lang,
     Limits,
-    Matcher,
     Regex,
     alt,
     any_char,
@@ -47,6 +45,8 @@ def pattern_matcher(pattern: A.Regex) -> Callable[[str], bool]:
     ``&``, ``~`` or difference whose own DFA is over the engine's limit): the checker reports that
     pattern (DDL510, :func:`check_pattern`), so a checked module never raises here.
     """
+    from ddl.regular import Lang, Matcher  # deferred: the automata load only when a pattern is matched
+
     regex = convert_regex(pattern)
     try:
         return Lang.from_regex(regex, limits=Limits(max_dfa_states=PATTERN_DFA_STATES)).contains
@@ -64,6 +64,8 @@ def pattern_matcher(pattern: A.Regex) -> Callable[[str], bool]:
 
 def check_pattern(pattern: A.Regex) -> None:
     """Raise :class:`~ddl.regular.RegularError` when :func:`pattern_matcher` could not match ``pattern``."""
+    from ddl.regular import Matcher  # deferred: the automata load only when a pattern is checked
+
     Matcher(convert_regex(pattern))
 
 
