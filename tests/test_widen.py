@@ -23,7 +23,7 @@ from ddl.regular.errors import AutomatonTooLarge
 from ddl.types.checked import CheckedFamily
 from ddl.types.words import setting_words
 from ddl.values import to_json
-from ddl.widen import Alternative, Candidate, GateResult, learn, propose, widen_source
+from ddl.widen import Alternative, Candidate, GateResult, foreign_words, learn, propose, widen_source
 from ddl.widen.spot import inflections
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,6 +199,22 @@ def test_the_model_learner_proposes_and_the_same_gate_decides(served: Registry, 
     assert result.admitted[0].query_ids == (1, 2)
     assert [r.reason for r in result.refused] == ["accepts none of the candidate phrasings"]
 
+
+
+def test_alternatives_too_large_together_go_one_at_a_time(served: Registry) -> None:
+    """Two proposals that each fit in a grammar but not both (their tails are long bounded repetitions): the
+    gate drops one and admits the other, instead of refusing both for what only their sum does."""
+    fam = served.by_name["trip_weather"]
+    candidates = [Candidate("forecast for tokyo", {"city": "tokyo"}, 1),
+                  Candidate("outlook for paris", {"city": "paris"}, 2)]
+    tail = '("!" ([a-z]{0,250} "-"){0,220})?'
+    proposals = [Alternative(f'"forecast for " city {tail}', (), ()), Alternative(f'"outlook for " city {tail}', (), ())]
+    text = Path(fam.path).read_text(encoding="utf-8")
+    result = widen_source(text, fam.path, "trip_weather", proposals, candidates)
+    assert result.ok, result.refused
+    assert len(result.admitted) == 1 and len(result.refused) == 1
+    assert "does not compile within the limits" in result.refused[0].reason
+    assert "(with 1 other learned alternative(s))" in result.refused[0].reason
 
 def test_a_model_that_fails_proposes_nothing(served: Registry, fake_models: None) -> None:
     fam = served.by_name["trip_weather"]
@@ -498,6 +514,42 @@ def test_a_learned_free_text_value_is_never_another_familys_value(tmp_path: Path
     assert not widened.match("please greet Bug now").ok and not widened.match("greet Paris now").ok
     assert not widened.match("greet Bug-Ann now").ok and widened.match("greet Ann-Lee now").ok
 
+
+
+def test_a_word_a_witness_read_as_a_free_text_value_is_no_longer_one(tmp_path: Path) -> None:
+    """The gate showed "please greet Moon now" to be another family's request ("Moon" read as the name): the
+    narrowed alternative's name is never "Moon" (it joins `learned_foreign`), and its filler is the same."""
+    path, fam, grammar = _written_family(tmp_path, GREET, "greet")
+    candidates = [Candidate("please greet Bob now", {"name": "Bob"}, 1), Candidate("greet Cid now", {"name": "Cid"}, 2)]
+    general = learn(fam, grammar, candidates).alternatives[0]
+    assert general.narrow is not None
+    narrower = general.narrow("please greet Moon now")
+    assert narrower is not None
+    assert dict(narrower.rules)["learned_word"] == dict(general.rules)["learned_word"]
+    assert "moon" in dict(narrower.rules)["learned_foreign"].split('"')
+    result = widen_source(GREET, str(path), "greet", [narrower], candidates)
+    assert result.ok, result.refused
+    widened = _widened_grammar(result.source, str(path), "greet")
+    assert not widened.match("please greet Moon now").ok and not widened.match("greet MOON now").ok
+    _assert_parses(widened, [("please greet Dan now", {"name": "Dan"})])
+
+
+def test_a_learned_free_text_value_is_no_word_another_family_is_written_in(
+        tmp_path: Path, served: Registry) -> None:
+    """The other families' words (not only their values) are words a learned name never is: "taxi to Paris"
+    and "weather in Tokyo" would otherwise read as a greeting of "Taxi" or "Weather".  Frame words are not
+    among them: every family says "in" and "to", and a name is never one anyway (they are filler)."""
+    words = foreign_words(served.by_name["cab"].checked) | foreign_words(served.by_name["trip_weather"].checked)
+    assert {"cab", "taxi", "weather", "days", "paris", "tokyo", "york"} <= words
+    assert not {"to", "in", "for"} & words
+    path, fam, grammar = _written_family(tmp_path, GREET, "greet")
+    candidates = [Candidate("please greet Bob now", {"name": "Bob"}, 1), Candidate("greet Cid now", {"name": "Cid"}, 2)]
+    learned = learn(fam, grammar, candidates, foreign=words)
+    result = widen_source(GREET, str(path), "greet", learned.alternatives, candidates)
+    assert result.ok, result.refused
+    widened = _widened_grammar(result.source, str(path), "greet")
+    assert not widened.match("please greet Taxi now").ok and not widened.match("greet Weather now").ok
+    _assert_parses(widened, [("please greet Dan now", {"name": "Dan"})])
 
 TAB = '''family tab {
   "Split a tab evenly."

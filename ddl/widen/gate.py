@@ -26,7 +26,7 @@ DDL grammar text, compiled and checked like any other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -36,6 +36,7 @@ from ddl.eval import Evaluator, validate_theta
 from ddl.files import text_diff
 from ddl.grammar.compile import LEARNED_RULE, CompiledGrammar
 from ddl.grammar.router import OverlapSearchTooLarge, RoutedFamily, Router
+from ddl.regular import spliced_size
 from ddl.regular.errors import RegularError
 from ddl.syntax import ast as A
 from ddl.syntax import parse_source
@@ -189,7 +190,12 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
             grammar.matcher  # noqa: B018 - built here: past the limits, no candidate could be told apart
         except RegularError as err:
             # Together the alternatives grow past what one grammar may be; what grows it is the general ones.
-            drop(blame(list(keep)), f"the widened grammar does not compile within the limits: {err}")
+            # One goes per round, so that those that fit together stay: the one that reads the fewest
+            # candidates, the largest of those first.
+            suspects = blame(list(keep))
+            worst = min(suspects, key=lambda s: (len(by_alt[s].utterances), -_size_of(alt_lang, s)))
+            drop([worst], f"the widened grammar does not compile within the limits: {err}"
+                          + (f" (with {len(keep) - 1} other learned alternative(s))" if len(keep) > 1 else ""))
             continue
         # 2. every candidate parses to its θ
         bad: list[tuple[str, str, str]] = []
@@ -275,6 +281,14 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
         return GateResult(family, True, new_text, text_diff(text, new_text, path), admitted, tuple(refused), checks)
     message = "no learned alternative passed the gate" if alternatives else "nothing to learn"
     return _refuse_all(family, text, alternatives, refused, keep, message, base=base, path=path)
+
+
+def _size_of(alt_lang: Callable[[str], _Members], source: str) -> int:
+    """How much an alternative adds to a grammar (its own grammar's regex, as the compiler meets it)."""
+    try:
+        return spliced_size(alt_lang(source).grammar.regex)
+    except (WidenError, RegularError):
+        return 0
 
 
 class _Members:

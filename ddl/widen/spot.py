@@ -36,8 +36,9 @@ from typing import Any
 
 import attrs
 
+from ddl.types.checked import CheckedFamily
 from ddl.types.model import EnumT, TextT
-from ddl.types.words import STOPWORDS
+from ddl.types.words import STOPWORDS, family_words, value_words
 from ddl.values import quote_text
 
 # Words that change what a request asks for: never filler, so a request that says one is not taken.
@@ -76,6 +77,15 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 _SEPARATOR_CHARS = frozenset(" ,.;:!?-–—()\"'/")
 _CUE_SYMBOLS = frozenset("$#€£%\"'(:@/~")
 
+
+
+def foreign_words(other: CheckedFamily) -> frozenset[str]:
+    """The words of another served family that a learned free-text value never is: its values and the words
+    its grammar is written in, but the frame words every family says.  Its values alone were not enough: a
+    name read in "I need to Move 1 of May 1000 by 1 day" made a date request an invoice reminder, and the
+    gate narrowed one such word per round ("Move", "Push", "Shift", …) until the date family, widened later,
+    met the next one."""
+    return frozenset(w for w in value_words(other) | family_words(other) if w not in FRAME and w not in STOPWORDS)
 
 def _is_cue(text: str) -> bool:
     return any(c.isalpha() for c in text) or any(c in _CUE_SYMBOLS for c in text)
@@ -247,12 +257,22 @@ class Spotter:
     foreign: frozenset[str] = frozenset()  # the other served families' value words
 
     def narrowed(self, witness: str) -> Spotter | None:
-        """The spotter without the filler words of ``witness`` (an utterance the gate showed parses
-        wrongly or ambiguously): the words only the grammar's literals taught (never used by a phrasing)
-        go first, else the rarest one; None when the witness has no filler word to drop."""
+        """The spotter without the words of ``witness`` (an utterance the gate showed parses wrongly or
+        ambiguously, or shares with another family) that made it parse: first the words it read as a
+        free-text value that are no filler (they become words the value never is), then the filler words
+        only the grammar's literals taught (never used by a phrasing), else the rarest filler word; None
+        when there is nothing to drop."""
         vocabulary = set(self.vocabulary())
         said = {w for shape in self.shapes for k, v in shape if k == "text" for w in word_counts([self._fold(v)])}
-        suspects = {self._fold(w) for w in _WORD.findall(witness)} & vocabulary
+        witness_words = {self._fold(w) for w in _WORD.findall(witness)}
+        # A word of the witness that is no filler but a free-text value may be: read as the value ("to
+        # Move 1 of May 1000 by 1 day" is a date request with "Move" read as the client). It names none.
+        texts = [src for src in self._sources() if isinstance(self.type_of[self.param_of[src]], TextT)]
+        as_value = {w for w in witness_words - vocabulary - STOPWORDS - FRAME - self.exclude
+                    if len(w) <= MAX_WORD and any(self.accepts(src, s) for src in texts for s in self._spellings(w))}
+        if as_value:
+            return attrs.evolve(self, exclude=self.exclude | as_value)
+        suspects = witness_words & vocabulary
         if not suspects:
             return None
         unseen = suspects - said - STOPWORDS - FRAME
