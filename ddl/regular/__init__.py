@@ -96,7 +96,7 @@ if TYPE_CHECKING:
     from ddl.regular.tagged import Ambiguity, Key, TaggedDFA, Undecided, find_ambiguity
 
 # The automata are imported when first asked for: a `ddl handle` served from the cache matches with a
-# stored kit and builds no automaton, and importing them all cost it a tenth of its start-up.
+# stored kit, and never runs the ambiguity search (whose import was a tenth of its start-up).
 _LAZY = {
     "find_ambiguity_nfa": "ddl.regular.ambiguity",
     **dict.fromkeys(("Lang", "share_repeated"), "ddl.regular.lang"),

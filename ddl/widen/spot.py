@@ -69,14 +69,13 @@ FRAME = frozenset("""
 """.split())
 ARTICLES = frozenset({"a", "an"})
 WORD_RULE = "learned_word"  # the rule of the filler words, written beside the learned rule
-FOREIGN_RULE = "learned_foreign"  # the other served families' value words, which a free-text value never is
+FOREIGN_RULE = "learned_foreign"  # the other served families' words, which a free-text value never is
 MAX_WORD = 24  # a longer "word" is a value or noise, not filler
 MAX_WORDS = 400  # filler vocabulary cap (the most frequent words are kept)
 MAX_ANY_ORDER = 3  # any_order of k values writes k! orders; past 3, only the orders seen are kept
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 _SEPARATOR_CHARS = frozenset(" ,.;:!?-–—()\"'/")
 _CUE_SYMBOLS = frozenset("$#€£%\"'(:@/~")
-
 
 
 def foreign_words(other: CheckedFamily) -> frozenset[str]:
@@ -86,6 +85,7 @@ def foreign_words(other: CheckedFamily) -> frozenset[str]:
     gate narrowed one such word per round ("Move", "Push", "Shift", …) until the date family, widened later,
     met the next one."""
     return frozenset(w for w in value_words(other) | family_words(other) if w not in FRAME and w not in STOPWORDS)
+
 
 def _is_cue(text: str) -> bool:
     return any(c.isalpha() for c in text) or any(c in _CUE_SYMBOLS for c in text)
@@ -254,7 +254,7 @@ class Spotter:
     ignore_case: bool = True
     strict: bool = False
     exclude: frozenset[str] = frozenset()
-    foreign: frozenset[str] = frozenset()  # the other served families' value words
+    foreign: frozenset[str] = frozenset()  # the other served families' words (foreign_words)
 
     def narrowed(self, witness: str) -> Spotter | None:
         """The spotter without the words of ``witness`` (an utterance the gate showed parses wrongly or
@@ -431,8 +431,8 @@ class Spotter:
 
     def _foreign_values(self) -> list[str]:
         """The words a free-text value neither is, begins nor ends with, besides the filler: the other
-        served families' value words (a name that is another family's value, "Bug", lets a request of
-        that family read as this one's: "Bug for #1, 1 by 1"); the family's own values ("Firm" is a tone,
+        served families' words (:func:`foreign_words`: a name that is another family's value, "Bug", or verb,
+        "Move", lets a request of that family read as this one's: "Bug for #1, 1 by 1"); the family's own values ("Firm" is a tone,
         not a client) and the words that mark a value ("To No. 1": "no" marks the invoice); and the
         filler words a refusal took out of the filler (dropped from the filler, "to" must not become a
         name instead: "write To No. 1").  Not every word of the family: the value is spliced at each
