@@ -200,6 +200,7 @@ def test_resolve_precedence(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> No
 
 def test_widen_method_is_read_from_the_file_and_a_flag_beats_it(tmp_path: Path,
                                                                 clean_env: pytest.MonkeyPatch) -> None:
+    from ddl.commands import parser
     from ddl.commands.parser import build_parser
     from ddl.handler.config import WIDEN_METHODS
 
@@ -210,6 +211,7 @@ def test_widen_method_is_read_from_the_file_and_a_flag_beats_it(tmp_path: Path,
         resolve(HandlerConfig(), widen_method="rpni")
     # The command line offers the methods the config accepts (written out there: the parser loads nothing
     # of the handler), and no other.
+    assert parser.WIDEN_METHODS == WIDEN_METHODS
     for command in (["serve", str(tmp_path)], ["handle", str(tmp_path), "q"]):
         for method in WIDEN_METHODS:
             assert build_parser().parse_args([*command, "--widen-method", method]).widen_method == method

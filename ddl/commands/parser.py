@@ -30,6 +30,9 @@ def nonempty(value: str) -> str:
 
 # The ledger's verdicts (ddl.handler.records.VERDICTS, which loads the handler; a test keeps them equal).
 VERDICTS = ("accept", "reject")
+# ddl.handler.config.WIDEN_METHODS, written out: the parser loads nothing of the handler (tests/test_model.py
+# checks that the two agree).
+WIDEN_METHODS = ("align", "llm", "both")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -302,7 +305,7 @@ def _widen(sub: Any) -> None:
     p.add_argument("--store", type=nonempty, metavar="URL", default=None,
                    help="the store holding the candidates (default: the handler's for DIR)")
     p.add_argument("--config", type=path, metavar="FILE", default=None, help="a TOML config file with a [handler] table")
-    p.add_argument("--method", choices=["align", "llm", "both"], default="align",
+    p.add_argument("--method", choices=WIDEN_METHODS, default="align",
                    help="align (default): learn offline by aligning θ with each phrasing; llm: the model proposes "
                         "alternatives (-m MODEL); both: the two together; all pass the same gate")
     p.add_argument("--model", "-m", type=nonempty, metavar="MODEL", default=None,
@@ -416,7 +419,7 @@ def _add_settings(parser: argparse.ArgumentParser, *, model: bool) -> None:
         parser.add_argument("--widen-after", type=int, default=None, metavar="N",
                             help="widen a family's grammar from its candidate phrasings after every N new ones, in "
                                  "the background (default: widen_after in the config file, else never)")
-        parser.add_argument("--widen-method", choices=["align", "llm", "both"], default=None,
+        parser.add_argument("--widen-method", choices=WIDEN_METHODS, default=None,
                             help="how the automatic widening learns: align (no model call), llm or both (the "
                                  "model proposes alternatives too); default: widen_method in the config file, "
                                  "else align")

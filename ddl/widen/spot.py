@@ -267,9 +267,9 @@ class Spotter:
         witness_words = {self._fold(w) for w in _WORD.findall(witness)}
         # A word of the witness that is no filler but a free-text value may be: read as the value ("to
         # Move 1 of May 1000 by 1 day" is a date request with "Move" read as the client). It names none.
-        texts = [src for src in self._sources() if isinstance(self.type_of[self.param_of[src]], TextT)]
+        may_be_text = self._text_may_be()
         as_value = {w for w in witness_words - vocabulary - STOPWORDS - FRAME - self.exclude
-                    if len(w) <= MAX_WORD and any(self.accepts(src, s) for src in texts for s in self._spellings(w))}
+                    if len(w) <= MAX_WORD and may_be_text(w)}
         if as_value:
             return attrs.evolve(self, exclude=self.exclude | as_value)
         suspects = witness_words & vocabulary
@@ -437,15 +437,23 @@ class Spotter:
         filler words a refusal took out of the filler (dropped from the filler, "to" must not become a
         name instead: "write To No. 1").  Not every word of the family: the value is spliced at each
         place it may take, and a longer list made invoice's alternative past the automaton limits."""
-        texts = [src for src in self._sources() if isinstance(self.type_of[self.param_of[src]], TextT)]
-        if not texts:
+        if not self._text_sources():
             return []
         marks = {t for (_, _, t) in self._cue_uses() if _is_word(t) and _WORD.fullmatch(t)}
         valued = [src for src in self._sources() if not isinstance(self.type_of[self.param_of[src]], TextT)]
         own_values = {w for w in self.extra if any(self.accepts(src, w) for src in valued)}
         words = self.foreign | own_values | self.exclude | marks
-        return sorted(w for w in words if _WORD.fullmatch(w) and len(w) <= MAX_WORD
-                      and any(self.accepts(src, s) for src in texts for s in self._spellings(w)))
+        may_be_text = self._text_may_be()
+        return sorted(w for w in words if _WORD.fullmatch(w) and len(w) <= MAX_WORD and may_be_text(w))
+
+    def _text_sources(self) -> list[str]:
+        """The captures of free-text parameters."""
+        return [src for src in self._sources() if isinstance(self.type_of[self.param_of[src]], TextT)]
+
+    def _text_may_be(self) -> Callable[[str], bool]:
+        """Whether a free-text capture accepts a word, in any spelling an utterance may give it."""
+        texts = self._text_sources()
+        return lambda word: any(self.accepts(src, s) for src in texts for s in self._spellings(word))
 
     def source(self) -> str | None:
         """The alternative in DDL grammar syntax, or None when there is too little to generalize from
