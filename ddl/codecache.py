@@ -5,12 +5,15 @@ class is defined: for the ~200 attrs classes a covered ``ddl handle`` defines (t
 checked module needs), ``compile`` alone was a third of its start.  :func:`install` gives attrs a ``compile``
 that looks the code object up in a file of the user's cache (``$XDG_CACHE_HOME/ddl`` or ``~/.cache/ddl``), by
 a hash of the source and its file name, and compiles (and remembers) only what is not there.  The file is
-read once at start, written at exit when something was added, and **sealed** like the check cache's
-pickles (:mod:`ddl.sealing`): code objects are only ever loaded from a file this user's ddl wrote.  Each
-entry is marshalled on its own, so a process unmarshals only the classes it defines (the file holds those of
-every command: reading them all had cost a covered ``ddl handle`` more than its hit).  A
-missing, damaged, foreign or unsealed file, another Python, or any error is a miss: attrs compiles as it
-always did.
+opened once at start, written at exit when something was added, and **sealed** like the check cache's
+pickles (:mod:`ddl.sealing`): code objects are only ever loaded from a file this user's ddl wrote.
+
+The file holds the classes of every command (800-odd), a process defines a fraction of them: its index
+(key → offset, length and seal of the entry) is sealed and read on its own, the entries are mapped, not
+read, and each entry's seal is checked and its code unmarshalled only when a class asks for it.  Reading,
+hashing and unmarshalling the whole file had cost a covered ``ddl handle`` 5 ms, more than its hit.  A
+missing, damaged, foreign or unsealed file or entry, another Python, or any error is a miss: attrs compiles
+as it always did.
 
 The one part of the source that differs between processes is the per-class salt attrs writes into
 ``__hash__`` (``hash(filename)``, randomized per process): it is left out of the key, and a cached
@@ -25,22 +28,24 @@ from __future__ import annotations
 import atexit
 import hashlib
 import marshal
+import mmap
 import os
 import re
 import sys
 from types import CodeType
 from typing import Any
 
-from ddl.sealing import hmac_tag, tag_matches
+from ddl.sealing import hmac_digest, hmac_tag, tag_matches
 
 # The first line of the file: another Python (whose code objects differ) reads no entry.  The format's number
 # is in the file's name too, so that ddl versions of another format keep their own file instead of replacing
 # each other's at every exit.
-_FORMAT = 2  # 2: each entry marshalled on its own
+_FORMAT = 3  # 3: a sealed index, each entry sealed on its own and read only when asked for
 _MAGIC = f"ddl-attrs-code {_FORMAT} {sys.implementation.cache_tag} {sys.hexversion:x}\n".encode()
 _PREFIX = "<attrs generated "  # attrs' generated file names; any other compile is not ours to cache
 _SALT = re.compile(r"hash\(\(\n\s*-?[0-9]+,")  # the per-process salt of a generated __hash__
 _MAX_ENTRIES = 20_000  # past this, the file keeps only the entries the writing process used
+_MAX_INDEX = 64 << 20  # an index line claiming more is damage, not a reason to read that much
 
 STATS = {"hits": 0, "misses": 0}  # this process's lookups (tests look)
 
@@ -56,40 +61,102 @@ def code_key(source: str, filename: str, mode: str) -> bytes:
     return hashlib.blake2b(f"{filename}\0{mode}\0{text}".encode("utf-8", "surrogatepass"), digest_size=20).digest()
 
 
-def read_table(where: str) -> dict[bytes, bytes]:
-    """The entries of the file at ``where``, each code object still marshalled (:func:`install` unmarshals the
-    ones a class asks for: the file holds every class any ddl command defined, and one command defines a
-    fraction of them); empty when it is missing, damaged, of another Python or not sealed with the user's
-    secret (never unmarshalled then)."""
+class CodeTable:
+    """The entries of a code cache file: the sealed index read at once, each entry read (from the mapped file),
+    its seal checked and its code unmarshalled by :meth:`code`; entries added in this process are kept as
+    marshalled bytes until :meth:`write`."""
+
+    def __init__(self, index: dict[bytes, tuple[int, int, bytes]] | None = None, blob: Any = b"") -> None:
+        self._index = index or {}
+        self._blob = blob  # the entries: an mmap of the file from their start, or bytes
+        self._added: dict[bytes, bytes] = {}
+
+    def __len__(self) -> int:
+        return len(self._index) + sum(1 for k in self._added if k not in self._index)
+
+    def keys(self) -> list[bytes]:
+        return [*self._index, *(k for k in self._added if k not in self._index)]
+
+    def entry(self, key: bytes) -> bytes | None:
+        """The marshalled code of ``key``, its seal checked (None: no such entry, or one not sealed)."""
+        added = self._added.get(key)
+        if added is not None:
+            return added
+        where = self._index.get(key)
+        if where is None:
+            return None
+        try:
+            offset, length, tag = where
+            data = self._blob[offset:offset + length]
+        except (TypeError, ValueError, IndexError):  # pragma: no cover - the index is sealed by this user's ddl
+            return None
+        if not isinstance(tag, bytes) or len(data) != length or not tag_matches(tag, data):
+            return None
+        return bytes(data)
+
+    def code(self, key: bytes) -> CodeType | None:
+        return _code(self.entry(key))
+
+    def add(self, key: bytes, code: CodeType) -> None:
+        self._added[key] = marshal.dumps(code)
+
+    def write(self, where: str, keys: list[bytes]) -> bool:
+        """The entries of ``keys`` (those that read back sealed) into a new file at ``where``, atomically."""
+        index: dict[bytes, tuple[int, int, bytes]] = {}
+        chunks: list[bytes] = []
+        offset = 0
+        for key in keys:
+            data = self.entry(key)
+            tag = None if data is None else hmac_digest(data)
+            if data is None or tag is None:
+                continue
+            index[key] = (offset, len(data), tag)
+            chunks.append(data)
+            offset += len(data)
+        packed = marshal.dumps(index)
+        seal = hmac_tag(packed)
+        if seal is None:
+            return False
+        return _replace(where, b"".join([_MAGIC, seal, b" %d\n" % len(packed), packed, *chunks]))
+
+
+def read_table(where: str) -> CodeTable:
+    """The table of the file at ``where``: its index read and its seal checked, the entries mapped (read only
+    when asked for); empty when the file is missing, damaged, of another Python or not sealed with the user's
+    secret (nothing of it is unmarshalled then)."""
     try:
         with open(where, "rb") as handle:
             if handle.readline() != _MAGIC:
-                return {}
-            tag = handle.readline()
-            data = handle.read()
+                return CodeTable()
+            seal, _, size = handle.readline().rstrip(b"\n").partition(b" ")
+            if not size.isdigit() or int(size) > _MAX_INDEX:
+                return CodeTable()
+            packed = handle.read(int(size))
+            if len(packed) != int(size) or not tag_matches(seal, packed):
+                return CodeTable()
+            start = handle.tell()
+            try:
+                mapped: Any = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+                blob: Any = memoryview(mapped)[start:]
+            except (OSError, ValueError):  # an empty rest, or a file system that cannot map: read it
+                blob = handle.read()
     except OSError:
-        return {}
-    if not tag.endswith(b"\n") or not tag_matches(tag[:-1], data):
-        return {}
+        return CodeTable()
     try:
-        table = marshal.loads(data)
+        index = marshal.loads(packed)
     except (ValueError, EOFError, TypeError):  # pragma: no cover - sealed by this user's ddl
-        return {}
-    if not isinstance(table, dict):  # pragma: no cover - sealed by this user's ddl
-        return {}
-    return table
+        return CodeTable()
+    if not isinstance(index, dict):  # pragma: no cover - sealed by this user's ddl
+        return CodeTable()
+    return CodeTable(index, blob)
 
 
-def write_table(where: str, table: dict[bytes, bytes]) -> bool:
-    data = marshal.dumps(table)
-    tag = hmac_tag(data)
-    if tag is None:
-        return False
+def _replace(where: str, data: bytes) -> bool:
     temporary = f"{where}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(where), exist_ok=True)
         with open(temporary, "wb") as handle:
-            handle.write(_MAGIC + tag + b"\n" + data)
+            handle.write(data)
         os.replace(temporary, where)
     except OSError:
         try:
@@ -110,28 +177,27 @@ def install() -> None:
         return  # installed already, or an attrs that compiles some other way: it keeps compiling itself
     where = path()
     table = read_table(where)
-    used: set[bytes] = set()
-    added: list[bytes] = []
+    used: list[bytes] = []
+    added = [False]
 
     def cached_compile(source: Any, filename: Any, mode: Any, *args: Any, **kwargs: Any) -> Any:
         if args or kwargs or not isinstance(source, str) or not str(filename).startswith(_PREFIX):
             return compile(source, filename, mode, *args, **kwargs)
         key = code_key(source, filename, mode)
-        code = _code(table.get(key))
+        code = table.code(key)
         if code is None:
             code = compile(source, filename, mode)
-            table[key] = marshal.dumps(code)
-            added.append(key)
+            table.add(key, code)
+            added[0] = True
             STATS["misses"] += 1
         else:
             STATS["hits"] += 1
-        used.add(key)
+        used.append(key)
         return code
 
     def save() -> None:
-        if added:
-            keep = table if len(table) <= _MAX_ENTRIES else {k: table[k] for k in used}
-            write_table(where, keep)
+        if added[0]:
+            table.write(where, table.keys() if len(table) <= _MAX_ENTRIES else list(dict.fromkeys(used)))
 
     _make.compile = cached_compile  # type: ignore[attr-defined]  # shadows the built-in for attrs' module only
     _make._ddl_code_cache = True  # type: ignore[attr-defined]

@@ -8,7 +8,6 @@ Used by the check cache (:mod:`ddl.verify.cache`) and the generated-code cache (
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import os
 
@@ -46,13 +45,22 @@ def signing_key() -> bytes | None:
     return None
 
 
-def hmac_tag(data: bytes) -> bytes | None:
-    """The HMAC-SHA256 of ``data`` under the user's secret, in hex; None when there is no secret."""
+def hmac_digest(data: bytes | memoryview) -> bytes | None:
+    """The HMAC-SHA256 of ``data`` under the user's secret (32 bytes); None when there is no secret."""
     key = signing_key()
-    return None if key is None else hmac.new(key, data, hashlib.sha256).hexdigest().encode()
+    return None if key is None else hmac.digest(key, data, "sha256")
 
 
-def tag_matches(tag: bytes, data: bytes) -> bool:
-    """Whether ``tag`` is :func:`hmac_tag` of ``data`` (False when there is no secret)."""
-    expected = hmac_tag(data)
-    return expected is not None and hmac.compare_digest(tag, expected)
+def hmac_tag(data: bytes) -> bytes | None:
+    """:func:`hmac_digest` of ``data`` in hex (a line of a cache file); None when there is no secret."""
+    digest = hmac_digest(data)
+    return None if digest is None else digest.hex().encode()
+
+
+def tag_matches(tag: bytes, data: bytes | memoryview) -> bool:
+    """Whether ``tag`` is :func:`hmac_tag` (hex) or :func:`hmac_digest` (binary) of ``data`` (False when there
+    is no secret)."""
+    expected = hmac_digest(data)
+    if expected is None:
+        return False
+    return hmac.compare_digest(tag, expected if len(tag) == len(expected) else expected.hex().encode())

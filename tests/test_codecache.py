@@ -55,28 +55,52 @@ def test_a_second_process_compiles_no_attrs_method_and_its_classes_behave_the_sa
     assert first["behaviour"][1:] == [True, True, 1, True, False]  # type: ignore[index]
 
 
-def _entries(cache_file: Path) -> tuple[bytes, dict[bytes, object]]:
-    magic, _tag, data = cache_file.read_bytes().split(b"\n", 2)
-    return magic, marshal.loads(data)
+def _parts(cache_file: Path) -> tuple[bytes, bytes, bytes, dict[bytes, tuple[int, int, bytes]], bytes]:
+    """The file's magic line, seal line, index bytes, index and entries (the format of ddl.codecache)."""
+    data = cache_file.read_bytes()
+    magic, seal, rest = data.split(b"\n", 2)
+    size = int(seal.split(b" ")[1])
+    return magic, seal, rest[:size], marshal.loads(rest[:size]), rest[size:]
 
 
 def test_a_damaged_foreign_or_unsealed_code_cache_is_never_loaded(tmp_path: Path) -> None:
     first = _run(tmp_path)
     cache_file = Path(str(first["path"]))
     misses = first["stats"]["misses"]  # type: ignore[index]
-    magic, table = _entries(cache_file)
+    magic, seal, packed, index, entries = _parts(cache_file)
+    assert len(index) == misses and sum(n for _, n, _ in index.values()) == len(entries)
     marker = tmp_path / "planted-code-ran"
-    planted = compile(f"import os\nos.mkdir({str(marker)!r})\n", "<planted>", "exec")
-    evil = marshal.dumps({key: planted for key in table})
-    for damage in [b"garbage", magic + b"\n" + evil,  # no seal
-                   magic + b"0" * 64 + b"\n" + evil,  # a seal, not the user's
-                   b"ddl-attrs-code 1 cpython-27 0\n" + cache_file.read_bytes().split(b"\n", 1)[1],  # another Python
+    planted = marshal.dumps(compile(f"import os\nos.mkdir({str(marker)!r})\n", "<planted>", "exec"))
+    # An index that sends every key to the planted code, and entries that are the planted code.
+    evil = marshal.dumps({key: (0, len(planted), tag) for key, (_, _, tag) in index.items()})
+    padded = (planted * (len(entries) // len(planted) + 1))[:len(entries)]
+    for damage in [b"garbage",
+                   magic + b"\n" + b"0 %d\n" % len(evil) + evil + planted,  # no seal
+                   magic + b"\n" + b"0" * 64 + b" %d\n" % len(evil) + evil + planted,  # a seal, not the user's
+                   magic + b"\n" + seal + b"\n" + packed + padded,  # the user's sealed index, other entries
+                   b"ddl-attrs-code 3 cpython-27 0\n" + cache_file.read_bytes().split(b"\n", 1)[1],  # another Python
+                   magic + b"\n" + seal + b" 99999999999\n" + packed + entries,  # an index length past the limit
                    cache_file.read_bytes()[:1000]]:  # truncated
         cache_file.write_bytes(damage)
         again = _run(tmp_path)
         assert not marker.exists()
         assert again["stats"] == {"hits": 0, "misses": misses} and again["behaviour"] == first["behaviour"]
         assert _run(tmp_path)["stats"] == {"hits": misses, "misses": 0}  # written again, sealed, and used
+
+
+def test_one_damaged_entry_is_compiled_again_and_the_others_are_used(tmp_path: Path) -> None:
+    """Each entry carries its own seal: a changed byte in one costs that class a compile, not the file."""
+    first = _run(tmp_path)
+    cache_file = Path(str(first["path"]))
+    magic, seal, packed, index, entries = _parts(cache_file)
+    offset, length, _ = next(iter(index.values()))
+    damaged = bytearray(entries)
+    damaged[offset + length // 2] ^= 0xFF
+    cache_file.write_bytes(magic + b"\n" + seal + b"\n" + packed + bytes(damaged))
+    again = _run(tmp_path)
+    assert again["stats"] == {"hits": len(index) - 1, "misses": 1}
+    assert again["behaviour"] == first["behaviour"]
+    assert _run(tmp_path)["stats"] == {"hits": len(index), "misses": 0}  # the file was written again, whole
 
 
 def test_the_collector_is_paused_inside_and_left_as_it_was() -> None:

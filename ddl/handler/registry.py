@@ -47,7 +47,6 @@ from typing import Any
 import attrs
 
 from ddl.api import ImportScope, ModuleLoader, SourceFiles, check_files, compile_file
-from ddl.distill.admission import admission_problems, priority_cap
 from ddl.eval import Evaluator, compile_family
 from ddl.eval.ops import QUERY_LIMITS
 from ddl.files import collector_paused, full_collections_paused
@@ -161,7 +160,7 @@ class Registry:
 
     def __init__(self, directory: Path, served: list[ServedFamily], rejected: list[RejectedFamily],
                  router: Router, check_seconds: float = 0.0, files_checked: int = 0, files_cached: int = 0,
-                 model_priority_cap: int = 0) -> None:
+                 model_priority_cap: int | None = 0) -> None:
         self.directory = directory
         self.served = served
         self.rejected = rejected
@@ -172,8 +171,20 @@ class Registry:
         self.check_seconds = check_seconds
         self.files_checked = files_checked  # files whose checks ran on this load
         self.files_cached = files_cached  # files whose check results came from the cache
-        self.model_priority_cap = model_priority_cap  # the highest priority a model-written family may have
+        self._model_priority_cap = model_priority_cap  # None: computed when first asked for
         self._max_model_priority: int | None = None
+
+    @property
+    def model_priority_cap(self) -> int:
+        """The highest priority a model-written family may have (spec/handler.md)."""
+        if self._model_priority_cap is None:
+            # deferred: the admission rules (and the fractions they count in) load when a model-written
+            # family is served or written, not for a registry of the user's own families
+            from ddl.distill.admission import priority_cap
+
+            mine = (f.priority for f in self.served if not _model_written(f.path, self.directory))
+            self._model_priority_cap = priority_cap(mine, self._max_model_priority)
+        return self._model_priority_cap
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str], *, cache_dir: str | os.PathLike[str] | None = None,
@@ -238,9 +249,13 @@ class Registry:
         if more:
             dropped = {r.name for r in more}
             theirs = [f for f in theirs if f.name not in dropped]
-        cap = priority_cap((f.priority for f in theirs), max_model_priority)
-        models, more = _admit_models(models, theirs, cap)
-        rejected.extend(more)
+        cap = None
+        if models:
+            from ddl.distill.admission import priority_cap  # deferred: see Registry.model_priority_cap
+
+            cap = priority_cap((f.priority for f in theirs), max_model_priority)
+            models, more = _admit_models(models, theirs, cap)
+            rejected.extend(more)
         served = theirs
         if models:
             router, more = _route_models(router, theirs, models, routing)
@@ -548,8 +563,8 @@ def _route(served: Sequence[ServedFamily], routing: _RoutingCache) -> tuple[Rout
 def _admit_models(models: list[ServedFamily], theirs: list[ServedFamily],
                   cap: int) -> tuple[list[ServedFamily], list[RejectedFamily]]:
     """The model-written families that pass the admission rules (ddl.distill.admission), and the others."""
-    if not models:
-        return [], []  # and no module is loaded for it
+    from ddl.distill.admission import admission_problems  # deferred: see Registry.model_priority_cap
+
     others = [(f.name, f.checked) for f in theirs]
     kept: list[ServedFamily] = []
     rejected: list[RejectedFamily] = []
