@@ -32,6 +32,7 @@ import mmap
 import os
 import re
 import sys
+from collections.abc import Callable
 from types import CodeType
 from typing import Any
 
@@ -167,13 +168,18 @@ def _replace(where: str, data: bytes) -> bool:
     return True
 
 
+# install()'s lookup (source, file name, mode → code object), for compile_cached: empty until it ran.
+_LOOKUP: list[Callable[[str, str, str], CodeType]] = []
+
+
 def install() -> None:
-    """Give attrs the caching ``compile`` (once per process; nothing when attrs has no ``compile`` to replace)."""
+    """Give attrs the caching ``compile`` (once per process; nothing when attrs has no ``compile`` to replace),
+    and :func:`compile_cached` its table."""
     try:
         from attr import _make  # deferred: attrs loads with the first ddl class, right after this
     except ImportError:  # pragma: no cover - attrs is a dependency
         return
-    if getattr(_make, "_ddl_code_cache", False) or not hasattr(_make, "_compile_and_eval"):
+    if _LOOKUP or getattr(_make, "_ddl_code_cache", False) or not hasattr(_make, "_compile_and_eval"):
         return  # installed already, or an attrs that compiles some other way: it keeps compiling itself
     where = path()
     table = read_table(where)
@@ -183,6 +189,9 @@ def install() -> None:
     def cached_compile(source: Any, filename: Any, mode: Any, *args: Any, **kwargs: Any) -> Any:
         if args or kwargs or not isinstance(source, str) or not str(filename).startswith(_PREFIX):
             return compile(source, filename, mode, *args, **kwargs)
+        return lookup(source, filename, mode)
+
+    def lookup(source: str, filename: str, mode: str) -> CodeType:
         key = code_key(source, filename, mode)
         code = table.code(key)
         if code is None:
@@ -201,7 +210,16 @@ def install() -> None:
 
     _make.compile = cached_compile  # type: ignore[attr-defined]  # shadows the built-in for attrs' module only
     _make._ddl_code_cache = True  # type: ignore[attr-defined]
+    _LOOKUP.append(lookup)
     atexit.register(save)
+
+
+def compile_cached(source: str, filename: str) -> CodeType:
+    """``compile(source, filename, "exec")`` of code ddl generates the same way in every process (a family's
+    compiled program): from the user's code cache once :func:`install` ran (an entry point), else compiled."""
+    if _LOOKUP:
+        return _LOOKUP[0](source, filename, "exec")
+    return compile(source, filename, "exec")
 
 
 def _code(entry: Any) -> Any:

@@ -125,3 +125,40 @@ def test_ddl_called_in_process_leaves_the_collector_as_it_was(tmp_path: Path, mo
     monkeypatch.chdir(tmp_path)
     assert ddl.cli.main(["check", "--no-cache", "x.ddl"]) == 0
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+# Compiles a bundled family's program with the cache installed and runs it once.
+FAMILY_PROGRAM = """
+import json, sys
+import ddl.codecache as codecache
+codecache.install()
+from decimal import Decimal
+from ddl.api import ModuleLoader, compile_file
+from ddl.eval import compile_family, validate_theta, Evaluator
+module, _ = compile_file(sys.argv[1], ModuleLoader())
+family = module.families["split_bill"]
+before = dict(codecache.STATS)
+run = compile_family(module, "split_bill")
+theta, _ = validate_theta(family, Evaluator(module), {"total": Decimal("84.60"), "people": 3, "tip_percent": 15},
+                          values=True)
+outcome = run(theta)
+after = {k: codecache.STATS[k] - before[k] for k in before}
+print(json.dumps({"program": after, "output": repr(outcome)}))
+"""
+
+
+def test_a_family_program_compiled_once_is_taken_from_the_cache_by_the_next_process(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
+    env.update(PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(tmp_path))
+
+    def run() -> dict[str, object]:
+        proc = subprocess.run([sys.executable, "-c", FAMILY_PROGRAM, str(ROOT / "examples" / "bill.ddl")], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)  # type: ignore[no-any-return]
+
+    first, second = run(), run()
+    assert first["program"] == {"hits": 0, "misses": 1}  # the program's one generated text
+    assert second["program"] == {"hits": 1, "misses": 0}
+    assert second["output"] == first["output"]  # the same run
+    assert "Ok(" in str(first["output"]) and "$32.43 each for 3 people" in str(first["output"])

@@ -178,9 +178,9 @@ class Registry:
     def model_priority_cap(self) -> int:
         """The highest priority a model-written family may have (spec/handler.md)."""
         if self._model_priority_cap is None:
-            # deferred: the admission rules (and the fractions they count in) load when a model-written
-            # family is served or written, not for a registry of the user's own families
-            from ddl.distill.admission import priority_cap
+            # The admission rules (and the fractions they count in) load when a model-written family is served
+            # or written, not for a registry of the user's own families.
+            from ddl.distill.admission import priority_cap  # deferred: see the comment above
 
             mine = (f.priority for f in self.served if not _model_written(f.path, self.directory))
             self._model_priority_cap = priority_cap(mine, self._max_model_priority)
