@@ -390,3 +390,31 @@ def test_every_catalogued_code_has_an_anchor_in_errors_md() -> None:
     text = (ROOT / "spec" / "errors.md").read_text(encoding="utf-8")
     missing = [code for code in CATALOGUE if f'<a id="{code.lower()}"></a>' not in text]
     assert not missing, f"rows of spec/errors.md without an anchor (SARIF helpUri): {missing}"
+
+
+# ---------------------------------------------------------------------------- help width
+
+
+@pytest.mark.parametrize("columns", ["50", "120", "not a number", ""])
+def test_help_is_wrapped_as_argparse_wraps_it(monkeypatch: pytest.MonkeyPatch, columns: str) -> None:
+    """ddl's parser asks for the terminal's width without importing shutil; the help it prints is the one
+    argparse prints asking shutil ($COLUMNS, else the terminal, else 80)."""
+    import argparse
+
+    from ddl.commands import build_parser
+    from ddl.commands.base import Parser
+
+    monkeypatch.setenv("COLUMNS", columns)
+
+    def helps() -> list[str]:
+        parser = build_parser(command)
+        sub = parser.subcommand(command) if command else None
+        return [parser.format_help(), sub.format_help() if sub is not None else ""]
+
+    for command in ("check", "handle", "serve", None):
+        ours = helps()
+        with monkeypatch.context() as patched:  # argparse's own: a formatter that asks shutil for the width
+            patched.setattr(Parser, "_get_formatter", argparse.ArgumentParser._get_formatter)
+            theirs = helps()
+        assert ours == theirs
+        assert command is None or ours[1].startswith(f"usage: ddl {command}")
