@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import ddl.codecache as codecache
 from ddl.files import collector_paused
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +56,7 @@ def test_a_second_process_compiles_no_attrs_method_and_its_classes_behave_the_sa
     assert first["behaviour"][1:] == [True, True, 1, True, False]  # type: ignore[index]
 
 
-def _parts(cache_file: Path) -> tuple[bytes, bytes, bytes, dict[bytes, tuple[int, int, bytes]], bytes]:
+def _parts(cache_file: Path) -> tuple[bytes, bytes, bytes, dict[bytes, tuple[int, int, bytes, bool]], bytes]:
     """The file's magic line, seal line, index bytes, index and entries (the format of ddl.codecache)."""
     data = cache_file.read_bytes()
     magic, seal, rest = data.split(b"\n", 2)
@@ -68,11 +69,11 @@ def test_a_damaged_foreign_or_unsealed_code_cache_is_never_loaded(tmp_path: Path
     cache_file = Path(str(first["path"]))
     misses = first["stats"]["misses"]  # type: ignore[index]
     magic, seal, packed, index, entries = _parts(cache_file)
-    assert len(index) == misses and sum(n for _, n, _ in index.values()) == len(entries)
+    assert len(index) == misses and sum(entry[1] for entry in index.values()) == len(entries)
     marker = tmp_path / "planted-code-ran"
     planted = marshal.dumps(compile(f"import os\nos.mkdir({str(marker)!r})\n", "<planted>", "exec"))
     # An index that sends every key to the planted code, and entries that are the planted code.
-    evil = marshal.dumps({key: (0, len(planted), tag) for key, (_, _, tag) in index.items()})
+    evil = marshal.dumps({key: (0, len(planted), entry[2], False) for key, entry in index.items()})
     padded = (planted * (len(entries) // len(planted) + 1))[:len(entries)]
     for damage in [b"garbage",
                    magic + b"\n" + b"0 %d\n" % len(evil) + evil + planted,  # no seal
@@ -93,7 +94,7 @@ def test_one_damaged_entry_is_compiled_again_and_the_others_are_used(tmp_path: P
     first = _run(tmp_path)
     cache_file = Path(str(first["path"]))
     magic, seal, packed, index, entries = _parts(cache_file)
-    offset, length, _ = next(iter(index.values()))
+    offset, length = next(iter(index.values()))[:2]
     damaged = bytearray(entries)
     damaged[offset + length // 2] ^= 0xFF
     cache_file.write_bytes(magic + b"\n" + seal + b"\n" + packed + bytes(damaged))
@@ -162,3 +163,21 @@ def test_a_family_program_compiled_once_is_taken_from_the_cache_by_the_next_proc
     assert second["program"] == {"hits": 1, "misses": 0}
     assert second["output"] == first["output"]  # the same run
     assert "Ok(" in str(first["output"]) and "$32.43 each for 3 people" in str(first["output"])
+
+
+def test_past_the_limit_the_unused_family_programs_go_and_the_attrs_entries_stay(tmp_path: Path) -> None:
+    """Each edit of a family makes a new program entry: the file stays bounded without dropping attrs' classes."""
+    table = codecache.CodeTable()
+    code = compile("x = 1", "<t>", "exec")
+    for i in range(4):
+        table.add(b"attrs%d" % i, code)
+        table.add(b"prog%d" % i, code, program=True)
+    assert codecache.kept_keys(table, {}, limit=8) == table.keys()  # within the limit: everything
+    kept = codecache.kept_keys(table, {b"prog2": None}, limit=7)
+    assert sorted(kept) == [b"attrs0", b"attrs1", b"attrs2", b"attrs3", b"prog2"]
+    where = str(tmp_path / "cache.marshal")
+    assert table.write(where, kept)
+    again = codecache.read_table(where)
+    assert sorted(again.keys()) == sorted(kept)
+    assert again.is_program(b"prog2") and not again.is_program(b"attrs0")
+    assert again.code(b"prog2") is not None and again.code(b"prog1") is None
