@@ -48,6 +48,9 @@ _SALT = re.compile(r"hash\(\(\n\s*-?[0-9]+,")  # the per-process salt of a gener
 # Past this many entries, the file drops the families' programs the writing process did not use (each edit of a
 # family makes a new one; attrs' classes are bounded by ddl's own code, ~900, and always kept).
 _MAX_ENTRIES = 3_000
+# A process keeps (and writes back) at most this many new programs: the cache is for short processes (one
+# `ddl handle` compiles one); a server or a check of thousands of families would hold megabytes for it.
+_MAX_NEW_PROGRAMS = 100
 _MAX_INDEX = 64 << 20  # an index line claiming more is damage, not a reason to read that much
 
 STATS = {"hits": 0, "misses": 0}  # this process's lookups (tests look)
@@ -202,6 +205,7 @@ def install() -> None:
     table = read_table(where)
     used: dict[bytes, None] = {}  # the keys this process looked up, in order
     added = [False]
+    programs_added = [0]
 
     def cached_compile(source: Any, filename: Any, mode: Any, *args: Any, **kwargs: Any) -> Any:
         if args or kwargs or not isinstance(source, str) or not str(filename).startswith(_PREFIX):
@@ -213,6 +217,10 @@ def install() -> None:
         code = table.code(key)
         if code is None:
             code = compile(source, filename, mode)
+            if program and programs_added[0] >= _MAX_NEW_PROGRAMS:
+                STATS["misses"] += 1
+                return code  # a server or a check of many families: compiled, not kept (nor written)
+            programs_added[0] += program
             table.add(key, code, program=program)
             added[0] = True
             STATS["misses"] += 1

@@ -133,6 +133,7 @@ FAMILY_PROGRAM = """
 import json, sys
 import ddl.codecache as codecache
 codecache.install()
+codecache._MAX_NEW_PROGRAMS = int(sys.argv[2])
 from decimal import Decimal
 from ddl.api import ModuleLoader, compile_file
 from ddl.eval import compile_family, validate_theta, Evaluator
@@ -152,12 +153,16 @@ def test_a_family_program_compiled_once_is_taken_from_the_cache_by_the_next_proc
     env = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
     env.update(PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(tmp_path))
 
-    def run() -> dict[str, object]:
-        proc = subprocess.run([sys.executable, "-c", FAMILY_PROGRAM, str(ROOT / "examples" / "bill.ddl")], env=env,
+    def run(keep: int = 100) -> dict[str, object]:
+        proc = subprocess.run([sys.executable, "-c", FAMILY_PROGRAM, str(ROOT / "examples" / "bill.ddl"), str(keep)],
+                              env=env,
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
+    # Past the per-process cap a program is compiled and not kept: the next process compiles it too.
+    assert run(keep=0)["program"] == {"hits": 0, "misses": 1}
+    assert run(keep=0)["program"] == {"hits": 0, "misses": 1}
     first, second = run(), run()
     assert first["program"] == {"hits": 0, "misses": 1}  # the program's one generated text
     assert second["program"] == {"hits": 1, "misses": 0}
