@@ -100,6 +100,20 @@ class CodeTable:
             return None
         return bytes(data)
 
+    def _sealed(self, key: bytes) -> tuple[bytes | None, bytes | None]:
+        """An entry's bytes and seal as :meth:`write` copies them: an added one sealed now, a read one as it was
+        (not checked again: one that does not match its seal is refused when it is read, as before)."""
+        added = self._added.get(key)
+        if added is not None:
+            return added[0], hmac_digest(added[0])
+        where = self._index.get(key)
+        try:
+            offset, length, tag, _ = where  # type: ignore[misc]
+            data = bytes(self._blob[offset:offset + length])
+        except (TypeError, ValueError, IndexError):  # pragma: no cover - the index is sealed by this user's ddl
+            return None, None
+        return (data, tag) if isinstance(tag, bytes) and len(data) == length else (None, None)
+
     def code(self, key: bytes) -> CodeType | None:
         return _code(self.entry(key))
 
@@ -118,8 +132,7 @@ class CodeTable:
         chunks: list[bytes] = []
         offset = 0
         for key in keys:
-            data = self.entry(key)
-            tag = None if data is None else hmac_digest(data)
+            data, tag = self._sealed(key)
             if data is None or tag is None:
                 continue
             index[key] = (offset, len(data), tag, self.is_program(key))
@@ -217,9 +230,9 @@ def install() -> None:
         code = table.code(key)
         if code is None:
             code = compile(source, filename, mode)
-            if program and programs_added[0] >= _MAX_NEW_PROGRAMS:
+            if program and (not _KEEP_PROGRAMS or programs_added[0] >= _MAX_NEW_PROGRAMS):
                 STATS["misses"] += 1
-                return code  # a server or a check of many families: compiled, not kept (nor written)
+                return code  # not a process that keeps programs (keep_programs), or past its cap: not written
             programs_added[0] += program
             table.add(key, code, program=program)
             added[0] = True
@@ -237,6 +250,17 @@ def install() -> None:
     _make._ddl_code_cache = True  # type: ignore[attr-defined]
     _LOOKUP.append(lookup)
     atexit.register(save)
+
+
+_KEEP_PROGRAMS: list[bool] = []  # [True] once keep_programs() ran
+
+
+def keep_programs() -> None:
+    """Let this process add the programs it compiles to the cache (``ddl handle``: one query, and compiling its
+    family's program is part of every run).  Any process takes a cached program; others do not add theirs (a
+    check compiles each family it checks once per edit: adding them would only rewrite the file at every exit)."""
+    if not _KEEP_PROGRAMS:
+        _KEEP_PROGRAMS.append(True)
 
 
 def compile_cached(source: str, filename: str) -> CodeType:

@@ -133,7 +133,9 @@ FAMILY_PROGRAM = """
 import json, sys
 import ddl.codecache as codecache
 codecache.install()
-codecache._MAX_NEW_PROGRAMS = int(sys.argv[2])
+if sys.argv[2] != "none":  # a process that keeps its programs (ddl handle), up to this many
+    codecache.keep_programs()
+    codecache._MAX_NEW_PROGRAMS = int(sys.argv[2])
 from decimal import Decimal
 from ddl.api import ModuleLoader, compile_file
 from ddl.eval import compile_family, validate_theta, Evaluator
@@ -153,16 +155,17 @@ def test_a_family_program_compiled_once_is_taken_from_the_cache_by_the_next_proc
     env = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
     env.update(PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(tmp_path))
 
-    def run(keep: int = 100) -> dict[str, object]:
+    def run(keep: int | str = 100) -> dict[str, object]:
         proc = subprocess.run([sys.executable, "-c", FAMILY_PROGRAM, str(ROOT / "examples" / "bill.ddl"), str(keep)],
                               env=env,
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
-    # Past the per-process cap a program is compiled and not kept: the next process compiles it too.
-    assert run(keep=0)["program"] == {"hits": 0, "misses": 1}
-    assert run(keep=0)["program"] == {"hits": 0, "misses": 1}
+    # A process that does not keep programs (ddl check), or one past its cap, compiles and does not keep it:
+    # the next process compiles it too.
+    for keep in ("none", "none", 0, 0):
+        assert run(keep=keep)["program"] == {"hits": 0, "misses": 1}
     first, second = run(), run()
     assert first["program"] == {"hits": 0, "misses": 1}  # the program's one generated text
     assert second["program"] == {"hits": 1, "misses": 0}
@@ -186,3 +189,26 @@ def test_past_the_limit_the_unused_family_programs_go_and_the_attrs_entries_stay
     assert sorted(again.keys()) == sorted(kept)
     assert again.is_program(b"prog2") and not again.is_program(b"attrs0")
     assert again.code(b"prog2") is not None and again.code(b"prog1") is None
+
+
+def test_ddl_handle_keeps_its_family_program_and_ddl_check_keeps_none(tmp_path: Path) -> None:
+    import shutil
+
+    work = tmp_path / "examples"
+    work.mkdir()
+    shutil.copy(ROOT / "examples" / "bill.ddl", work / "bill.ddl")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
+    env.update(XDG_CACHE_HOME=str(tmp_path / "home"))
+    ddl = Path(sys.executable).parent / "ddl"
+
+    def programs() -> int:
+        return sum(1 for entry in _parts(Path(codecache_file))[3].values() if entry[3])
+
+    checked = subprocess.run([str(ddl), "check", str(work)], env=env, capture_output=True, text=True, timeout=300)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    codecache_file = tmp_path / "home" / "ddl" / Path(codecache.path()).name
+    assert programs() == 0
+    handled = subprocess.run([str(ddl), "handle", "--store", str(tmp_path / "ledger.db"), str(work), "split $84.60 between 3 people"], env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert handled.returncode == 0, handled.stderr
+    assert programs() == 1
