@@ -264,9 +264,10 @@ def _routes(registry: Registry, utterances: list[str]) -> list[object]:
 
 
 def test_a_lazily_opened_registry_answers_every_example_as_an_eagerly_opened_one(tmp_path: Path) -> None:
-    """`ddl handle` opens the registry lazily (a module is unpickled, a program compiled and a grammar built
-    on the family's first hit) and takes captures from the tagged matcher, not the `re` extractor: the same
-    families, θ, problems, candidates and outputs as a service's eager registry, over every example."""
+    """`ddl handle` opens the registry lazily (a module is unpickled and a grammar built on the family's first
+    hit, and its program is interpreted, not compiled) and takes captures from the tagged matcher, not the `re`
+    extractor: the same families, θ, problems, candidates and outputs as a service's eager registry (compiled
+    programs), over every example."""
     cache = ROOT / ".ddl-cache"  # shared with the other tests that load examples/ (warm after the first)
     eager = Registry.load(EXAMPLES, cache_dir=cache)
     lazy = Registry.load(EXAMPLES, cache_dir=cache, eager=False, extractors=False)
