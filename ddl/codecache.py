@@ -32,7 +32,6 @@ import mmap
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
 from types import CodeType
 from typing import Any
 
@@ -45,12 +44,7 @@ _FORMAT = 3  # 3: a sealed index, each entry sealed on its own and read only whe
 _MAGIC = f"ddl-attrs-code {_FORMAT} {sys.implementation.cache_tag} {sys.hexversion:x}\n".encode()
 _PREFIX = "<attrs generated "  # attrs' generated file names; any other compile is not ours to cache
 _SALT = re.compile(r"hash\(\(\n\s*-?[0-9]+,")  # the per-process salt of a generated __hash__
-# Past this many entries, the file drops the families' programs the writing process did not use (each edit of a
-# family makes a new one; attrs' classes are bounded by ddl's own code, ~900, and always kept).
-_MAX_ENTRIES = 3_000
-# A process keeps (and writes back) at most this many new programs: the cache is for short processes (one
-# `ddl handle` compiles one); a server or a check of thousands of families would hold megabytes for it.
-_MAX_NEW_PROGRAMS = 100
+_MAX_ENTRIES = 20_000  # past this, the file keeps only the entries the writing process used
 _MAX_INDEX = 64 << 20  # an index line claiming more is damage, not a reason to read that much
 
 STATS = {"hits": 0, "misses": 0}  # this process's lookups (tests look)
@@ -72,10 +66,10 @@ class CodeTable:
     its seal checked and its code unmarshalled by :meth:`code`; entries added in this process are kept as
     marshalled bytes until :meth:`write`."""
 
-    def __init__(self, index: dict[bytes, tuple[int, int, bytes, bool]] | None = None, blob: Any = b"") -> None:
-        self._index = index or {}  # key → offset, length, seal, whether it is a family's program
+    def __init__(self, index: dict[bytes, tuple[int, int, bytes]] | None = None, blob: Any = b"") -> None:
+        self._index = index or {}
         self._blob = blob  # the entries: an mmap of the file from their start, or bytes
-        self._added: dict[bytes, tuple[bytes, bool]] = {}
+        self._added: dict[bytes, bytes] = {}
 
     def __len__(self) -> int:
         return len(self._index) + sum(1 for k in self._added if k not in self._index)
@@ -87,12 +81,12 @@ class CodeTable:
         """The marshalled code of ``key``, its seal checked (None: no such entry, or one not sealed)."""
         added = self._added.get(key)
         if added is not None:
-            return added[0]
+            return added
         where = self._index.get(key)
         if where is None:
             return None
         try:
-            offset, length, tag, _ = where
+            offset, length, tag = where
             data = self._blob[offset:offset + length]
         except (TypeError, ValueError, IndexError):  # pragma: no cover - the index is sealed by this user's ddl
             return None
@@ -105,37 +99,30 @@ class CodeTable:
         (not checked again: one that does not match its seal is refused when it is read, as before)."""
         added = self._added.get(key)
         if added is not None:
-            return added[0], hmac_digest(added[0])
-        where = self._index.get(key)
+            return added, hmac_digest(added)
         try:
-            offset, length, tag, _ = where  # type: ignore[misc]
+            offset, length, tag = self._index[key]
             data = bytes(self._blob[offset:offset + length])
-        except (TypeError, ValueError, IndexError):  # pragma: no cover - the index is sealed by this user's ddl
+        except (KeyError, TypeError, ValueError, IndexError):  # pragma: no cover - the index is sealed by this user's ddl
             return None, None
         return (data, tag) if isinstance(tag, bytes) and len(data) == length else (None, None)
 
     def code(self, key: bytes) -> CodeType | None:
         return _code(self.entry(key))
 
-    def add(self, key: bytes, code: CodeType, *, program: bool = False) -> None:
-        self._added[key] = (marshal.dumps(code), program)
-
-    def is_program(self, key: bytes) -> bool:
-        """Whether the entry is a family's compiled program (not an attrs class's method)."""
-        added = self._added.get(key)
-        where = self._index.get(key)
-        return added[1] if added is not None else bool(where is not None and len(where) > 3 and where[3])
+    def add(self, key: bytes, code: CodeType) -> None:
+        self._added[key] = marshal.dumps(code)
 
     def write(self, where: str, keys: list[bytes]) -> bool:
         """The entries of ``keys`` (those that read back sealed) into a new file at ``where``, atomically."""
-        index: dict[bytes, tuple[int, int, bytes, bool]] = {}
+        index: dict[bytes, tuple[int, int, bytes]] = {}
         chunks: list[bytes] = []
         offset = 0
         for key in keys:
             data, tag = self._sealed(key)
             if data is None or tag is None:
                 continue
-            index[key] = (offset, len(data), tag, self.is_program(key))
+            index[key] = (offset, len(data), tag)
             chunks.append(data)
             offset += len(data)
         packed = marshal.dumps(index)
@@ -192,49 +179,27 @@ def _replace(where: str, data: bytes) -> bool:
     return True
 
 
-def kept_keys(table: CodeTable, used: Mapping[bytes, None] | set[bytes], limit: int | None = None) -> list[bytes]:
-    """The entries a process writes back: all of them, or past ``limit`` (:data:`_MAX_ENTRIES`) the attrs
-    entries and the programs it used."""
-    keys = table.keys()
-    if len(keys) <= (_MAX_ENTRIES if limit is None else limit):
-        return keys
-    return [k for k in keys if k in used or not table.is_program(k)]
-
-
-# install()'s lookup (source, file name, mode → code object), for compile_cached: empty until it ran.
-_LOOKUP: list[Callable[[str, str, str, bool], CodeType]] = []
-
-
 def install() -> None:
-    """Give attrs the caching ``compile`` (once per process; nothing when attrs has no ``compile`` to replace),
-    and :func:`compile_cached` its table."""
+    """Give attrs the caching ``compile`` (once per process; nothing when attrs has no ``compile`` to replace)."""
     try:
         from attr import _make  # deferred: attrs loads with the first ddl class, right after this
     except ImportError:  # pragma: no cover - attrs is a dependency
         return
-    if _LOOKUP or getattr(_make, "_ddl_code_cache", False) or not hasattr(_make, "_compile_and_eval"):
+    if getattr(_make, "_ddl_code_cache", False) or not hasattr(_make, "_compile_and_eval"):
         return  # installed already, or an attrs that compiles some other way: it keeps compiling itself
     where = path()
     table = read_table(where)
     used: dict[bytes, None] = {}  # the keys this process looked up, in order
     added = [False]
-    programs_added = [0]
 
     def cached_compile(source: Any, filename: Any, mode: Any, *args: Any, **kwargs: Any) -> Any:
         if args or kwargs or not isinstance(source, str) or not str(filename).startswith(_PREFIX):
             return compile(source, filename, mode, *args, **kwargs)
-        return lookup(source, filename, mode)
-
-    def lookup(source: str, filename: str, mode: str, program: bool = False) -> CodeType:
         key = code_key(source, filename, mode)
         code = table.code(key)
         if code is None:
             code = compile(source, filename, mode)
-            if program and (not _KEEP_PROGRAMS or programs_added[0] >= _MAX_NEW_PROGRAMS):
-                STATS["misses"] += 1
-                return code  # not a process that keeps programs (keep_programs), or past its cap: not written
-            programs_added[0] += program
-            table.add(key, code, program=program)
+            table.add(key, code)
             added[0] = True
             STATS["misses"] += 1
         else:
@@ -244,31 +209,11 @@ def install() -> None:
 
     def save() -> None:
         if added[0]:
-            table.write(where, kept_keys(table, used))
+            table.write(where, table.keys() if len(table) <= _MAX_ENTRIES else list(used))
 
     _make.compile = cached_compile  # type: ignore[attr-defined]  # shadows the built-in for attrs' module only
     _make._ddl_code_cache = True  # type: ignore[attr-defined]
-    _LOOKUP.append(lookup)
     atexit.register(save)
-
-
-_KEEP_PROGRAMS: list[bool] = []  # [True] once keep_programs() ran
-
-
-def keep_programs() -> None:
-    """Let this process add the programs it compiles to the cache (``ddl handle``: one query, and compiling its
-    family's program is part of every run).  Any process takes a cached program; others do not add theirs (a
-    check compiles each family it checks once per edit: adding them would only rewrite the file at every exit)."""
-    if not _KEEP_PROGRAMS:
-        _KEEP_PROGRAMS.append(True)
-
-
-def compile_cached(source: str, filename: str) -> CodeType:
-    """``compile(source, filename, "exec")`` of code ddl generates the same way in every process (a family's
-    compiled program): from the user's code cache once :func:`install` ran (an entry point), else compiled."""
-    if _LOOKUP:
-        return _LOOKUP[0](source, filename, "exec", True)
-    return compile(source, filename, "exec")
 
 
 def _code(entry: Any) -> Any:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-import ddl.codecache as codecache
 from ddl.files import collector_paused
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +55,7 @@ def test_a_second_process_compiles_no_attrs_method_and_its_classes_behave_the_sa
     assert first["behaviour"][1:] == [True, True, 1, True, False]  # type: ignore[index]
 
 
-def _parts(cache_file: Path) -> tuple[bytes, bytes, bytes, dict[bytes, tuple[int, int, bytes, bool]], bytes]:
+def _parts(cache_file: Path) -> tuple[bytes, bytes, bytes, dict[bytes, tuple[int, int, bytes]], bytes]:
     """The file's magic line, seal line, index bytes, index and entries (the format of ddl.codecache)."""
     data = cache_file.read_bytes()
     magic, seal, rest = data.split(b"\n", 2)
@@ -73,7 +72,7 @@ def test_a_damaged_foreign_or_unsealed_code_cache_is_never_loaded(tmp_path: Path
     marker = tmp_path / "planted-code-ran"
     planted = marshal.dumps(compile(f"import os\nos.mkdir({str(marker)!r})\n", "<planted>", "exec"))
     # An index that sends every key to the planted code, and entries that are the planted code.
-    evil = marshal.dumps({key: (0, len(planted), entry[2], False) for key, entry in index.items()})
+    evil = marshal.dumps({key: (0, len(planted), entry[2]) for key, entry in index.items()})
     padded = (planted * (len(entries) // len(planted) + 1))[:len(entries)]
     for damage in [b"garbage",
                    magic + b"\n" + b"0 %d\n" % len(evil) + evil + planted,  # no seal
@@ -127,88 +126,3 @@ def test_ddl_called_in_process_leaves_the_collector_as_it_was(tmp_path: Path, mo
     assert ddl.cli.main(["check", "--no-cache", "x.ddl"]) == 0
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
-
-# Compiles a bundled family's program with the cache installed and runs it once.
-FAMILY_PROGRAM = """
-import json, sys
-import ddl.codecache as codecache
-codecache.install()
-if sys.argv[2] != "none":  # a process that keeps its programs (ddl handle), up to this many
-    codecache.keep_programs()
-    codecache._MAX_NEW_PROGRAMS = int(sys.argv[2])
-from decimal import Decimal
-from ddl.api import ModuleLoader, compile_file
-from ddl.eval import compile_family, validate_theta, Evaluator
-module, _ = compile_file(sys.argv[1], ModuleLoader())
-family = module.families["split_bill"]
-before = dict(codecache.STATS)
-run = compile_family(module, "split_bill")
-theta, _ = validate_theta(family, Evaluator(module), {"total": Decimal("84.60"), "people": 3, "tip_percent": 15},
-                          values=True)
-outcome = run(theta)
-after = {k: codecache.STATS[k] - before[k] for k in before}
-print(json.dumps({"program": after, "output": repr(outcome)}))
-"""
-
-
-def test_a_family_program_compiled_once_is_taken_from_the_cache_by_the_next_process(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
-    env.update(PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(tmp_path))
-
-    def run(keep: int | str = 100) -> dict[str, object]:
-        proc = subprocess.run([sys.executable, "-c", FAMILY_PROGRAM, str(ROOT / "examples" / "bill.ddl"), str(keep)],
-                              env=env,
-                              capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout)  # type: ignore[no-any-return]
-
-    # A process that does not keep programs (ddl check), or one past its cap, compiles and does not keep it:
-    # the next process compiles it too.
-    for keep in ("none", "none", 0, 0):
-        assert run(keep=keep)["program"] == {"hits": 0, "misses": 1}
-    first, second = run(), run()
-    assert first["program"] == {"hits": 0, "misses": 1}  # the program's one generated text
-    assert second["program"] == {"hits": 1, "misses": 0}
-    assert second["output"] == first["output"]  # the same run
-    assert "Ok(" in str(first["output"]) and "$32.43 each for 3 people" in str(first["output"])
-
-
-def test_past_the_limit_the_unused_family_programs_go_and_the_attrs_entries_stay(tmp_path: Path) -> None:
-    """Each edit of a family makes a new program entry: the file stays bounded without dropping attrs' classes."""
-    table = codecache.CodeTable()
-    code = compile("x = 1", "<t>", "exec")
-    for i in range(4):
-        table.add(b"attrs%d" % i, code)
-        table.add(b"prog%d" % i, code, program=True)
-    assert codecache.kept_keys(table, {}, limit=8) == table.keys()  # within the limit: everything
-    kept = codecache.kept_keys(table, {b"prog2": None}, limit=7)
-    assert sorted(kept) == [b"attrs0", b"attrs1", b"attrs2", b"attrs3", b"prog2"]
-    where = str(tmp_path / "cache.marshal")
-    assert table.write(where, kept)
-    again = codecache.read_table(where)
-    assert sorted(again.keys()) == sorted(kept)
-    assert again.is_program(b"prog2") and not again.is_program(b"attrs0")
-    assert again.code(b"prog2") is not None and again.code(b"prog1") is None
-
-
-def test_ddl_handle_keeps_its_family_program_and_ddl_check_keeps_none(tmp_path: Path) -> None:
-    import shutil
-
-    work = tmp_path / "examples"
-    work.mkdir()
-    shutil.copy(ROOT / "examples" / "bill.ddl", work / "bill.ddl")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DDL_")}
-    env.update(XDG_CACHE_HOME=str(tmp_path / "home"))
-    ddl = Path(sys.executable).parent / "ddl"
-
-    def programs() -> int:
-        return sum(1 for entry in _parts(Path(codecache_file))[3].values() if entry[3])
-
-    checked = subprocess.run([str(ddl), "check", str(work)], env=env, capture_output=True, text=True, timeout=300)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    codecache_file = tmp_path / "home" / "ddl" / Path(codecache.path()).name
-    assert programs() == 0
-    handled = subprocess.run([str(ddl), "handle", "--store", str(tmp_path / "ledger.db"), str(work), "split $84.60 between 3 people"], env=env,
-                             capture_output=True, text=True, timeout=300)
-    assert handled.returncode == 0, handled.stderr
-    assert programs() == 1

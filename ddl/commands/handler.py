@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import unquote
 
-from ddl.codecache import keep_programs
 from ddl.commands.base import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, UsageError, directory_argument, text_argument
 from ddl.handler.config import config_file, load_config, resolve
 from ddl.handler.handler import Handler
@@ -145,7 +144,6 @@ def cmd_handle(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise _ConfigError(HandlerError(
             f"utterance of {len(args.utterance)} characters is over the limit of {config.max_utterance} "
             "(max_utterance in the config file)", "DDL705"))
-    keep_programs()  # the family's compiled program from the code cache next time (spec/handler.md)
     # One query: a miss is compiled right away (there is no later for a background worker).
     handler = Handler.open(directory, config, learn_in_background=False, eager=False)
     # The rejected only: listing the served would load every family's module (one query loads one).

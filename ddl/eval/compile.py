@@ -39,7 +39,6 @@ from typing import Any
 import attrs
 from pyrsistent import pmap, pvector
 
-from ddl.codecache import compile_cached
 from ddl.eval import builtins as B
 from ddl.eval import ops
 from ddl.eval.arms import arm_index, binder
@@ -1287,12 +1286,8 @@ def _uncounted(lines: list[str], first: int) -> list[str] | None:
     return out if total <= first else None
 
 
-def _run_source(text: str, name: str, namespace: dict[str, Any], *, cache: bool = True) -> None:
-    """Run generated ``text`` in ``namespace``.  Its code object comes from the user's code cache (a family's
-    program is the same text in every process: compiling it was half of compiling the family, 2 ms of a
-    one-query ``ddl handle`` of bill); ``cache=False`` for text that differs per process (it names node ids)."""
-    code = compile_cached(text, name) if cache else compile(text, name, "exec")
-    exec(code, namespace)  # noqa: S102 - our own generated code
+def _run_source(text: str, name: str, namespace: dict[str, Any]) -> None:
+    exec(compile(text, name, "exec"), namespace)  # noqa: S102 - our own generated code
 
 
 def _scale_of(t: Type) -> int:
@@ -1416,7 +1411,7 @@ def _compile_source(
                          json=json)
     text = _prune("\n".join([*compiler.defs, main]))
     namespace = dict(compiler.globals)
-    _run_source(text, f"<ddl family {family}>", namespace, cache=hits is None)
+    _run_source(text, f"<ddl family {family}>", namespace)
     return text, namespace["program"]
 
 
