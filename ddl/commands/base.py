@@ -59,7 +59,8 @@ class Parser(argparse.ArgumentParser):
         # argparse makes a formatter at every add_argument, and a formatter without a width imports shutil to
         # ask for the terminal's (shutil loads the compression modules: 3 ms of a one-query `ddl handle`, whose
         # parser formats nothing). The same width, as HelpFormatter computes it.
-        return self.formatter_class(prog=self.prog, width=terminal_columns() - 2)  # type: ignore[call-arg]  # every HelpFormatter takes it
+        # (typeshed's formatter_class takes prog only; every HelpFormatter takes width.)
+        return self.formatter_class(prog=self.prog, width=terminal_columns() - 2)  # type: ignore[call-arg]
 
     def error(self, message: str) -> Any:  # argparse exits 2 on usage errors, as we want
         chosen = re.match(r"argument \w+: invalid choice: '([^']*)' \(choose from (.*)\)$", message)

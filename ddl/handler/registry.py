@@ -103,7 +103,8 @@ class _FileModule:
         if run is None:
             if self._interpret:
                 # A registry opened for one query (``ddl handle``) runs each program once: the interpreter runs
-                # bill's in 0.5 ms, compiling it takes 5 (the two agree exactly, spec/semantics.md).
+                # bill's in 0.5 ms, compiling it takes 5 (the two agree exactly, spec/semantics.md §17). One
+                # evaluator per module: such a registry serves one thread.
                 run = functools.partial(Evaluator(self.module(), budget=QUERY_LIMITS).run, name)
             else:
                 run = compile_family(self.module(), name, budget=QUERY_LIMITS)
@@ -202,8 +203,9 @@ class Registry:
         family's grammar is built now (a service: no first-hit penalty); without it, the registry opens
         lazily from the cache: a family's checked module, program and grammar are loaded or built on its
         first hit, and its program is interpreted, not compiled (a few queries run it once or twice: the
-        interpreter is ten times cheaper than compiling, and agrees with it exactly).  ``extractors=False`` (one ``ddl handle`` query): captures come from the family's
-        tagged matcher, not its ``re`` extractor (the same θ; see ``Router.from_bytes``)."""
+        interpreter is ten times cheaper than compiling, and agrees with it exactly).  ``extractors=False``
+        (one ``ddl handle`` query): captures come from the family's tagged matcher, not its ``re`` extractor
+        (the same θ; see ``Router.from_bytes``)."""
         root = Path(directory)
         if not root.is_dir():
             raise HandlerError(f"no such directory: '{directory}'", code="DDL900")
