@@ -114,7 +114,8 @@ class CodeTable:
         self._added[key] = marshal.dumps(code)
 
     def write(self, where: str, keys: list[bytes]) -> bool:
-        """The entries of ``keys`` (those that read back sealed) into a new file at ``where``, atomically."""
+        """The entries of ``keys`` into a new file at ``where``, atomically: the added ones sealed now, the read
+        ones with the seals they had (see :meth:`_sealed`)."""
         index: dict[bytes, tuple[int, int, bytes]] = {}
         chunks: list[bytes] = []
         offset = 0
