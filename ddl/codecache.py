@@ -82,28 +82,21 @@ class CodeTable:
         added = self._added.get(key)
         if added is not None:
             return added
-        where = self._index.get(key)
-        if where is None:
-            return None
-        try:
-            offset, length, tag = where
-            data = self._blob[offset:offset + length]
-        except (TypeError, ValueError, IndexError):  # pragma: no cover - the index is sealed by this user's ddl
-            return None
-        if not isinstance(tag, bytes) or len(data) != length or not tag_matches(tag, data):
-            return None
-        return bytes(data)
+        data, tag = self._stored(key)
+        return data if data is not None and tag is not None and tag_matches(tag, data) else None
 
     def _sealed(self, key: bytes) -> tuple[bytes | None, bytes | None]:
         """An entry's bytes and seal as :meth:`write` copies them: an added one sealed now, a read one as it was
         (not checked again: one that does not match its seal is refused when it is read, as before)."""
         added = self._added.get(key)
-        if added is not None:
-            return added, hmac_digest(added)
+        return (added, hmac_digest(added)) if added is not None else self._stored(key)
+
+    def _stored(self, key: bytes) -> tuple[bytes | None, bytes | None]:
+        """The bytes and seal the file holds for ``key`` (not checked); (None, None) when it holds none."""
         try:
             offset, length, tag = self._index[key]
             data = bytes(self._blob[offset:offset + length])
-        except (KeyError, TypeError, ValueError, IndexError):  # pragma: no cover - the index is sealed by this user's ddl
+        except (KeyError, TypeError, ValueError, IndexError):  # no entry (a malformed one: the index is sealed)
             return None, None
         return (data, tag) if isinstance(tag, bytes) and len(data) == length else (None, None)
 
