@@ -186,12 +186,8 @@ class Registry:
     def model_priority_cap(self) -> int:
         """The highest priority a model-written family may have (spec/handler.md)."""
         if self._model_priority_cap is None:
-            # The admission rules (and the fractions they count in) load when a model-written family is served
-            # or written, not for a registry of the user's own families.
-            from ddl.distill.admission import priority_cap  # deferred: see the comment above
-
-            mine = (f.priority for f in self.served if not _model_written(f.path, self.directory))
-            self._model_priority_cap = priority_cap(mine, self._max_model_priority)
+            mine = [f for f in self.served if not _model_written(f.path, self.directory)]
+            self._model_priority_cap = _priority_cap(mine, self._max_model_priority)
         return self._model_priority_cap
 
     @classmethod
@@ -261,9 +257,7 @@ class Registry:
             theirs = [f for f in theirs if f.name not in dropped]
         cap = None
         if models:
-            from ddl.distill.admission import priority_cap  # deferred: see Registry.model_priority_cap
-
-            cap = priority_cap((f.priority for f in theirs), max_model_priority)
+            cap = _priority_cap(theirs, max_model_priority)
             models, more = _admit_models(models, theirs, cap)
             rejected.extend(more)
         served = theirs
@@ -568,6 +562,15 @@ def _route(served: Sequence[ServedFamily], routing: _RoutingCache) -> tuple[Rout
     # Reuse the compiled grammars (if the router over all was built): rebuilding costs only the NFAs.
     kept = [s for s in specs if s.name not in reasons]
     return routing.router(kept, "router-kept", router.grammars()), rejected
+
+
+def _priority_cap(theirs: Sequence[ServedFamily], allowed: int | None) -> int:
+    """The highest priority a model-written family may declare beside ``theirs`` (the user's own families)."""
+    # The admission rules (and the fractions they count in) load when a model-written family is served or
+    # written, not for a registry of the user's own families.
+    from ddl.distill.admission import priority_cap  # deferred: see the comment above
+
+    return priority_cap((f.priority for f in theirs), allowed)
 
 
 def _admit_models(models: list[ServedFamily], theirs: list[ServedFamily],
