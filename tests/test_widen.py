@@ -24,6 +24,7 @@ from ddl.types.checked import CheckedFamily
 from ddl.types.words import setting_words
 from ddl.values import to_json
 from ddl.widen import Alternative, Candidate, GateResult, foreign_words, learn, propose, widen_source
+from ddl.widen.propose import read_reply
 from ddl.widen.spot import inflections
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +117,7 @@ def test_a_widened_grammar_past_the_dfa_limit_keeps_the_authored_language_by_con
     subset_of = Lang.subset_of
 
     def too_large(self: Lang, other: Lang) -> tuple[bool, str | None]:
-        if sys._getframe(1).f_code.co_name == "widen_source":  # the gate's own check 1, not ddl check's
+        if sys._getframe(1).f_code.co_name == "_gate":  # the gate's own check 1, not ddl check's
             raise AutomatonTooLarge("subset construction", 50_000, "DFA states")
         return subset_of(self, other)
 
@@ -124,7 +125,7 @@ def test_a_widened_grammar_past_the_dfa_limit_keeps_the_authored_language_by_con
     result = widen_source(text, fam.path, "trip_weather", learned.alternatives, candidates,
                           others=_others(served, "trip_weather"))
     assert result.ok, result.refused
-    assert "by construction: G' is (G) | learned" in result.checks[0]
+    assert "by construction: G' is (G) or'ed with its learned parts" in result.checks[0]
 
 
 def test_an_alternative_that_overlaps_another_served_family_is_refused(served: Registry) -> None:
@@ -623,3 +624,85 @@ def test_a_literal_phrasing_a_general_one_reads_right_goes_first_when_the_two_re
     assert "'split a for a' parses two ways" in result.refused[0].reason  # the shortest witness
     widened = _widened_grammar(result.source, str(path), "tab")
     _assert_parses(widened, [("split 60 for 3", {"total": 60, "people": 3}), ("split 1 for a", {"total": 1})])
+
+
+PIZZA = '''family pizza {
+  "Order pizzas."
+  param count : Int in 1..20
+  grammar ignore_case normalize_space {
+    rule verb = "order " | "get ";
+    rule thanks = "thanks" | "please";
+    rule closing = ", " thanks | " " thanks;
+    verb number(count) " pizzas" closing?
+  }
+  program -> Text = "${count} pizzas"
+  example "order 2 pizzas" => { count = 2 } => "2 pizzas"
+}
+'''
+
+
+def test_a_rule_extension_widens_every_place_the_rule_is_used_and_leaves_the_authored_rules_alone(
+        tmp_path: Path) -> None:
+    path, fam, grammar = _written_family(tmp_path, PIZZA, "pizza")
+    text = path.read_text(encoding="utf-8")
+    reply = '```\nrule verb += "send me " | "bring "\nrule thanks += "cheers"\n```'
+    proposals = read_reply(reply)
+    assert [(a.extends, a.source) for a in proposals] == [("verb", '"send me " | "bring "'), ("thanks", '"cheers"')]
+    candidates = [Candidate("bring 3 pizzas", {"count": 3}, 1), Candidate("order 2 pizzas, cheers", {"count": 2}, 2)]
+    result = widen_source(text, str(path), "pizza", proposals, candidates)
+    assert result.ok, result.refused
+    assert {a.extends for a in result.admitted} == {"verb", "thanks"} and not result.refused
+    # The authored rules are as written; the learned part holds the extended rules, the rule that uses an
+    # extended one (with its copy in its place) and the body so copied.
+    assert '    rule verb = "order " | "get ";\n' in result.source
+    assert 'rule learned_ext_verb = verb | "send me " | "bring ";' in result.source
+    assert 'rule learned_ext_closing = (", " learned_ext_thanks | " " learned_ext_thanks);' in result.source
+    assert 'rule learned_ext = learned_ext_verb number(count) " pizzas" learned_ext_closing?;' in result.source
+    widened = _widened_grammar(result.source, str(path), "pizza")
+    _assert_parses(widened, [("bring 3 pizzas", {"count": 3}), ("send me 4 pizzas please", {"count": 4}),
+                             ("get 2 pizzas cheers", {"count": 2}), ("order 1 pizzas, thanks", {"count": 1})])
+    assert not widened.match("bring 3 pizzas cheerio").ok
+    # Widening again with nothing to learn removes the learned part: the authored file, byte for byte.
+    again = widen_source(result.source, str(path), "pizza", [], [])
+    assert again.ok and again.source == text
+
+
+def test_a_rule_extension_the_gate_cannot_prove_is_refused_with_its_reason(tmp_path: Path) -> None:
+    path, fam, grammar = _written_family(tmp_path, PIZZA, "pizza")
+    text = path.read_text(encoding="utf-8")
+    candidates = [Candidate("order me 3 pizzas", {"count": 3}, 1)]
+    proposals = [Alternative('"order me "', (), (), extends="verb"),        # admitted
+                 Alternative('"x"', (), (), extends="verbs"),              # no such rule
+                 Alternative('"ordre "', (), (), extends="verb"),          # reads no candidate
+                 Alternative('"get "; rule x = .*', (), (), extends="verb")]  # more than one expression
+    result = widen_source(text, str(path), "pizza", proposals, candidates)
+    assert result.ok and [a.source for a in result.admitted] == ['"order me "']
+    reasons = {r.alternative: r.reason for r in result.refused}
+    assert "the grammar has no rule verbs to extend; did you mean 'verb'?" in reasons['rule verbs += "x"']
+    assert reasons['rule verb += "ordre "'] == "accepts none of the candidate phrasings"
+    assert "not one grammar expression" in reasons['rule verb += "get "; rule x = .*']
+
+
+def test_a_rule_extension_that_overlaps_another_served_family_is_refused_and_the_rest_admitted(
+        tmp_path: Path) -> None:
+    path, fam, grammar = _written_family(tmp_path, PIZZA, "pizza")
+    deliver_path, deliver, deliver_grammar = _written_family(tmp_path, DELIVER, "deliver")
+    others = [RoutedFamily("deliver", deliver, deliver_grammar.evaluator, 0)]
+    candidates = [Candidate("bring 3 pizzas", {"count": 3}, 1), Candidate("fetch 2 pizzas", {"count": 2}, 2)]
+    proposals = [Alternative('"bring "', (), (), extends="verb"), Alternative('"fetch "', (), (), extends="verb")]
+    result = widen_source(path.read_text(encoding="utf-8"), str(path), "pizza", proposals, candidates,
+                          others=others)
+    assert result.ok and [a.source for a in result.admitted] == ['"fetch "']
+    assert [(r.alternative, r.reason.lower()) for r in result.refused] == [
+        ('rule verb += "bring "', "shares 'bring 1 pizzas' with the served family deliver")]
+    assert 'rule learned_ext_verb = verb | "fetch ";' in result.source
+
+
+DELIVER = '''family deliver {
+  "Deliver pizzas home."
+  param count : Int in 1..20
+  grammar ignore_case normalize_space { "bring " number(count) " pizzas" (" home")? }
+  program -> Text = "${count} pizzas home"
+  example "bring 2 pizzas home" => { count = 2 } => "2 pizzas home"
+}
+'''

@@ -51,7 +51,7 @@ def _print(report: WidenReport, out: TextIO) -> None:
     gate = report.gate
     if gate is not None:
         for a in gate.admitted:
-            print(f"  admitted: {a.source}   (from {len(a.utterances)} phrasing"
+            print(f"  admitted: {a.written}   (from {len(a.utterances)} phrasing"
                   f"{'s' if len(a.utterances) != 1 else ''})", file=out)
         for r in gate.refused:
             print(f"  refused: {r.alternative}: {r.reason}", file=out)

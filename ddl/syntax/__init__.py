@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 from ddl.syntax import ast
 
 if TYPE_CHECKING:
-    from ddl.syntax.parser import MAX_DEPTH, MAX_SOURCE_BYTES, parse_expr, parse_source
+    from ddl.syntax.parser import MAX_DEPTH, MAX_SOURCE_BYTES, parse_expr, parse_regex, parse_source
 
-_PARSER_NAMES = ("MAX_DEPTH", "MAX_SOURCE_BYTES", "parse_expr", "parse_source")
+_PARSER_NAMES = ("MAX_DEPTH", "MAX_SOURCE_BYTES", "parse_expr", "parse_regex", "parse_source")
 
 
 def __getattr__(name: str) -> Any:
@@ -24,4 +24,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'ddl.syntax' has no attribute {name!r}")
 
 
-__all__ = ["MAX_DEPTH", "MAX_SOURCE_BYTES", "ast", "parse_expr", "parse_source"]
+__all__ = ["MAX_DEPTH", "MAX_SOURCE_BYTES", "ast", "parse_expr", "parse_regex", "parse_source"]

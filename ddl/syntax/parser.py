@@ -174,6 +174,18 @@ def parse_expr(text: str, path: str = "<expr>") -> tuple[A.Expr | None, list[Dia
         return None, [Diagnostic("DDL105", f"nesting too deep (limit {MAX_DEPTH})", src.span(0, 0))]
 
 
+def parse_regex(text: str, path: str = "<regex>") -> tuple[A.Regex | None, list[Diagnostic]]:
+    """Parse a single grammar expression (a learned alternative must be one, and nothing more)."""
+    src = SourceText(path, text)
+    try:
+        tree = _parse_tree(src, "regex")
+        return _Builder(src).regex(tree), []
+    except _SyntaxFailure as failure:
+        return None, [failure.diagnostic]
+    except RecursionError:
+        return None, [Diagnostic("DDL105", f"nesting too deep (limit {MAX_DEPTH})", src.span(0, 0))]
+
+
 def _too_large(path: str, size: int) -> Diagnostic:
     return Diagnostic(
         "DDL100",

@@ -7,6 +7,11 @@ one rule, ``learned``, holding every alternative the learners proposed::
     rule learned = "tokyo weather " number(days) " days" ("?" | "." | "!")? | …;
     (…the authored body…) | learned
 
+A rule extension (``rule verb += "pull "``, from the model learner) is written as a second learned part,
+``learned_ext``: the authored body with ``verb`` replaced by ``rule learned_ext_verb = verb | "pull ";``
+(and each rule that uses ``verb`` copied likewise), read after the authored part and before ``learned``;
+the authored rules are never edited (spec/widen.md, "rule extensions").
+
 It is written into the family only when all of these hold (spec/widen.md):
 
 1. L(G₀) ⊆ L(G'): nothing the authored grammar accepted stops being accepted (checked with
@@ -32,16 +37,18 @@ from typing import Any
 import attrs
 
 from ddl.api import check_source, compile_source
+from ddl.diagnostics import did_you_mean
 from ddl.eval import Evaluator, validate_theta
 from ddl.files import text_diff
-from ddl.grammar.compile import LEARNED_RULE, CompiledGrammar
+from ddl.grammar.compile import LEARNED_EXT_RULE, LEARNED_PARTS, LEARNED_RULE, CompiledGrammar
 from ddl.grammar.router import OverlapSearchTooLarge, RoutedFamily, Router
 from ddl.regular import spliced_size
 from ddl.regular.errors import RegularError
 from ddl.syntax import ast as A
-from ddl.syntax import parse_source
+from ddl.syntax import parse_regex, parse_source
 from ddl.syntax.fmt import format_source
 from ddl.types.checked import CheckedFamily
+from ddl.types.grammar import regex_children
 from ddl.values import to_json
 from ddl.widen.learn import Alternative, Candidate
 
@@ -52,7 +59,7 @@ MAX_NARROWINGS = 8  # then the strict form and the literal alternatives are trie
 
 def has_learned_rule(family: CheckedFamily) -> bool:
     """Whether ``family``'s grammar holds a rule a widening wrote."""
-    return family.grammar is not None and any(r.name == LEARNED_RULE for r in family.grammar.decl.rules)
+    return family.grammar is not None and any(r.name in LEARNED_PARTS for r in family.grammar.decl.rules)
 
 
 class WidenError(Exception):
@@ -83,7 +90,7 @@ class GateResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"family": self.family, "ok": self.ok, "diff": self.diff, "message": self.message,
-                "admitted": [{"source": a.source, "query_ids": list(a.query_ids), "utterances": list(a.utterances)}
+                "admitted": [{"source": a.written, "query_ids": list(a.query_ids), "utterances": list(a.utterances)}
                              for a in self.admitted],
                 "refused": [r.to_json() for r in self.refused], "checks": list(self.checks)}
 
@@ -92,7 +99,31 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
                  candidates: Sequence[Candidate] = (), *, rejected: Sequence[str] = (),
                  others: Sequence[RoutedFamily] = ()) -> GateResult:
     """Admit as many of ``alternatives`` into ``family`` of the module ``text`` (at ``path``) as the gate
-    allows; the result holds the new text and its diff (nothing is written here)."""
+    allows; the result holds the new text and its diff (nothing is written here).
+
+    Rule extensions (``rule verb += …``) go through the gate first, on their own, and those admitted are
+    then kept while the plain alternatives go through it: an extension's part holds a copy of the authored
+    grammar, so a witness it shares with a general alternative would otherwise blame both."""
+    extensions = [a for a in alternatives if a.extends is not None]
+    plain = [a for a in alternatives if a.extends is None]
+    if not extensions:
+        return _gate(text, path, family, plain, candidates, rejected, others, ())
+    first = _gate(text, path, family, extensions, candidates, rejected, others, ())
+    if not first.admitted:
+        second = _gate(text, path, family, plain, candidates, rejected, others, ())
+        return attrs.evolve(second, refused=(*first.refused, *second.refused))
+    if not plain:
+        return first
+    second = _gate(text, path, family, plain, candidates, rejected, others, first.admitted)
+    if not second.admitted:
+        return attrs.evolve(first, refused=(*first.refused, *second.refused))
+    return attrs.evolve(second, admitted=(*first.admitted, *second.admitted),
+                        refused=(*first.refused, *second.refused))
+
+
+def _gate(text: str, path: str, family: str, alternatives: Sequence[Alternative], candidates: Sequence[Candidate],
+          rejected: Sequence[str], others: Sequence[RoutedFamily], fixed: Sequence[Alternative]) -> GateResult:
+    """One pass of the gate over ``alternatives``, with ``fixed`` (admitted rule extensions) written too."""
     base = _base_text(text, path, family)
     formatted = format_source(base, path)[0] == base  # once: the widened text is then written formatted too
     current = _family_grammar(text, path, family)
@@ -109,8 +140,7 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
 
     def alt_lang(source: str) -> _Members:
         if source not in langs:
-            variant = _with_learned(base, path, family, [by_alt[source].source], only=True,
-                                    rules=by_alt[source].rules)
+            variant = _with_learned(base, path, family, [by_alt[source]], only=True)
             langs[source] = _Members(_family_grammar(variant, path, family))
         return langs[source]
 
@@ -118,7 +148,7 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
         for source in which:
             if source in keep:
                 keep.remove(source)
-                refused.append(Refusal(by_alt[source].source, reason))
+                refused.append(Refusal(by_alt[source].written, reason))
                 narrow = by_alt[source].narrow if narrowed[0] < MAX_NARROWINGS else None
                 narrower = narrow(witness) if narrow is not None and witness is not None else None
                 if narrower is not None and _key(narrower) not in by_alt:  # a general one, minus what broke it
@@ -156,8 +186,12 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
         except (WidenError, RegularError) as err:
             drop([source], f"does not compile as a grammar alternative: {err}")
             return
-        if not by_alt[source].utterances:  # a proposal: it covers the candidates its language accepts
-            covered = [c for c in candidates if lang.contains(base_grammar.normalize(c.utterance))]
+        if not by_alt[source].utterances:
+            # A proposal covers the candidates its language accepts and the authored grammar does not (those
+            # the authored part reads are its own, spec/grammar.md): a rule extension's part accepts every
+            # utterance the authored grammar does, as it holds a copy of it.
+            covered = [c for c in candidates if lang.contains(base_grammar.normalize(c.utterance))
+                       and not base_grammar.match(c.utterance).ok]
             if not covered:
                 drop([source], "accepts none of the candidate phrasings")
                 return
@@ -170,12 +204,14 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
     # their fallbacks: the general ones, dropped first when a check fails without naming a culprit.
     general.update({_key(a) for a in alternatives if not a.utterances} | {
         _key(p) for a in alternatives for p in a.parts if not p.utterances})
+    def render(sources: Sequence[str]) -> str:
+        written = [*fixed, *(by_alt[s] for s in sources)]
+        return _with_learned(base, path, family, written, note=_note(written), as_formatted=formatted)
+
     for _ in range(MAX_ROUNDS):
         if not keep:
             break
-        new_text = _with_learned(base, path, family, [by_alt[s].source for s in keep],
-                                 note=_note([by_alt[s] for s in keep]),
-                                 as_formatted=formatted, rules=_rules([by_alt[s] for s in keep]))
+        new_text = render(keep)
         # Compiled first, proved last: the checks 2-4 below are cheap next to `ddl check`'s obligations
         # and refuse most rounds, so a round they refuse costs no proof.
         module, diagnostics = compile_source(new_text, path)
@@ -258,19 +294,19 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
             subset, lost = base_grammar.lang.subset_of(grammar.lang)
         except RegularError:
             # G' past the automaton limits as one DFA (the learned rule's free texts): the inclusion holds
-            # by construction — G' is `(G) | learned` with G's body, rules and `except` clause as written,
+            # by construction — G' is `(G) | learned_ext | learned` with G's body, rules and `except` clause as written,
             # and a union only adds (a learned helper rule named like one of G's would not have compiled).
-            subset, lost, subset_by = True, None, "by construction: G' is (G) | learned"
+            subset, lost, subset_by = True, None, "by construction: G' is (G) or'ed with its learned parts"
         if not subset:
             return _refuse_all(family, text, alternatives, refused, keep,
                                f"the widened grammar no longer accepts {lost!r}, which the authored one does",
                                base=base, path=path)
-        keep, new_text = _without_subsumed(keep, general, by_alt, alt_lang, base_grammar, new_text,
-                                           lambda sources: _with_learned(
-                                               base, path, family, [by_alt[s].source for s in sources],
-                                               note=_note([by_alt[s] for s in sources]),
-                                               as_formatted=formatted, rules=_rules([by_alt[s] for s in sources])),
-                                           path)
+        keep, new_text = _without_subsumed(keep, general, by_alt, alt_lang, base_grammar, new_text, render, path,
+                                           [_Members(_family_grammar(_with_learned(base, path, family, fixed,
+                                                                                  only=True), path, family))]
+                                           if fixed else [])
+        if not keep:  # every phrasing is read by the fixed extensions
+            break
         admitted = tuple(by_alt[s] for s in keep)
         checks = (f"L(G) ⊆ L(G'): every utterance the authored grammar accepts is still accepted ({subset_by}), "
                   "and read as before (the learned rule reads only what G does not accept)",
@@ -309,21 +345,25 @@ class _Members:
 
 
 def _without_subsumed(keep: list[str], general: set[str], by_alt: Mapping[str, Alternative], alt_lang: Any,
-                      grammar: CompiledGrammar, text: str, render: Any, path: str) -> tuple[list[str], str]:
-    """The admitted alternatives without the literal ones whose every phrasing another admitted one
-    accepts (a general alternative makes the literal ones it covers redundant); the smaller rule is
-    kept only if it passes ``ddl check`` again (dropping alternatives only shrinks the language, but
-    the check is the proof)."""
+                      grammar: CompiledGrammar, text: str, render: Callable[[Sequence[str]], str], path: str,
+                      fixed: Sequence[_Members] = ()) -> tuple[list[str], str]:
+    """The admitted alternatives without the literal ones whose every phrasing another admitted one (or the
+    ``fixed`` part, admitted rule extensions, which reads before them) accepts: a general alternative makes
+    the literal ones it covers redundant. The smaller rule is kept only if it passes ``ddl check`` again
+    (dropping alternatives only shrinks the language, but the check is the proof)."""
     rest = list(keep)
     for source in [s for s in keep if s not in general]:
         others = [o for o in rest if o != source]
         utterances = by_alt[source].utterances
-        if others and utterances and all(any(alt_lang(o).contains(grammar.normalize(u)) for o in others)
-                                         for u in utterances):
+        readers = [*(alt_lang(o) for o in others), *fixed]
+        if readers and utterances and all(any(r.contains(grammar.normalize(u)) for r in readers)
+                                          for u in utterances):
             rest = others
     if rest == keep:
         return keep, text
-    smaller = render(rest)
+    smaller = render(rest) if rest or fixed else None
+    if smaller is None:
+        return keep, text
     return (rest, smaller) if check_source(smaller, path).ok else (keep, text)
 
 
@@ -338,7 +378,7 @@ def _refuse_all(family: str, text: str, alternatives: Sequence[Alternative], ref
     grammar, which ``ddl check`` must still pass): the learned rule only ever holds what the current
     candidates prove, so a phrasing whose candidates are gone, or that no longer passes, goes too."""
     done = {r.alternative for r in refused}
-    rest = [Refusal(a.source, message) for a in alternatives if a.source not in done and _key(a) in keep]
+    rest = [Refusal(a.written, message) for a in alternatives if a.written not in done and _key(a) in keep]
     if base is not None and base != text and check_source(base, path).ok:
         checks = ("the learned rule is removed: the grammar is the authored one again",
                   "ddl check: every obligation of the module proved")
@@ -419,13 +459,14 @@ def _decls(text: str, path: str, family: str) -> tuple[A.FamilyDecl, A.GrammarDe
 
 
 def _learned_span(text: str, grammar: A.GrammarDecl) -> tuple[int, int] | None:
-    """Where the learned rule (with its comment line and the helper rules written above it) sits, if the
-    grammar has one."""
-    at = next((i for i, r in enumerate(grammar.rules) if r.name == LEARNED_RULE), None)
+    """Where the learned part sits, if the grammar has one: the rules ``learned_ext`` and ``learned`` (the
+    last of them ends it), the helper rules written above them (``learned_word``, ``learned_ext_verb``) and
+    the comment line above those."""
+    at = max((i for i, r in enumerate(grammar.rules) if r.name in LEARNED_PARTS), default=None)
     if at is None:
         return None
     rule = first = grammar.rules[at]
-    while at > 0 and grammar.rules[at - 1].name.startswith(LEARNED_RULE + "_"):  # its helpers (learned_word)
+    while at > 0 and grammar.rules[at - 1].name.startswith(LEARNED_RULE + "_"):  # its helpers and its parts
         at -= 1
         first = grammar.rules[at]
     start = text.rfind("\n", 0, first.span.start) + 1
@@ -446,12 +487,14 @@ def _base_text(text: str, path: str, family: str) -> str:
     if span is None:
         return text
     body = grammar.body
-    if (isinstance(body, A.RAlt) and len(body.items) > 1 and isinstance(body.items[-1], A.RRef)
-            and body.items[-1].name == LEARNED_RULE and body.items[-1].module is None):
-        # `(authored) | learned` as widen writes it, or `a | b | learned` once `ddl fmt` dropped the
-        # parentheses: the authored alternatives are the items before the last.
-        authored = text[body.items[0].span.start:body.items[-2].span.end]
-        if authored.startswith("(") and authored.endswith(")") and len(body.items) == 2 \
+    learned = _learned_tail(body)
+    if learned:
+        # `(authored) | learned_ext | learned` as widen writes it, or `a | b | learned` once `ddl fmt` dropped
+        # the parentheses: the authored alternatives are the items before the learned parts.
+        assert isinstance(body, A.RAlt)
+        authored_items = body.items[:-learned]
+        authored = text[authored_items[0].span.start:authored_items[-1].span.end]
+        if authored.startswith("(") and authored.endswith(")") and len(authored_items) == 1 \
                 and _balanced(authored[1:-1]):
             authored = authored[1:-1]
         text = text[:body.span.start] + authored + text[body.span.end:]
@@ -459,6 +502,20 @@ def _base_text(text: str, path: str, family: str) -> str:
     if format_source(original, path)[0] == original:  # formatted, so the authored file was: the same bytes
         base = format_source(base, path)[0] or base
     return base
+
+
+def _learned_tail(body: A.Regex) -> int:
+    """How many of the body's last alternatives are the learned parts (``learned_ext``, ``learned``, in this
+    order, each at most once) with at least one authored alternative before them."""
+    if not isinstance(body, A.RAlt):
+        return 0
+    count = 0
+    for name in reversed(LEARNED_PARTS):
+        at = len(body.items) - 1 - count
+        item = body.items[at]
+        if at >= 1 and isinstance(item, A.RRef) and item.name == name and item.module is None:
+            count += 1
+    return count
 
 
 def _balanced(text: str) -> bool:
@@ -485,8 +542,9 @@ def _balanced(text: str) -> bool:
 
 
 def _key(alternative: Alternative) -> str:
-    """What tells alternatives apart: the source, and the helper rules when it has any."""
-    return alternative.source + "".join(f"\n{name} = {body}" for name, body in alternative.rules)
+    """What tells alternatives apart: the source, the rule it extends and the helper rules when it has any."""
+    head = f"rule {alternative.extends} += " if alternative.extends else ""
+    return head + alternative.source + "".join(f"\n{name} = {body}" for name, body in alternative.rules)
 
 
 def _rules(alternatives: Sequence[Alternative]) -> tuple[tuple[str, str], ...]:
@@ -500,21 +558,115 @@ def _rules(alternatives: Sequence[Alternative]) -> tuple[tuple[str, str], ...]:
     return tuple(out.items())
 
 
-def _with_learned(base: str, path: str, family: str, sources: Sequence[str], *, only: bool = False,
-                  note: str = "", as_formatted: bool = False, rules: Sequence[tuple[str, str]] = ()) -> str:
-    """``base`` (an authored grammar) with a learned rule of ``sources`` (and the helper ``rules`` they refer
-    to, written above it); ``only``: the body is just that rule; ``as_formatted``: written as ``ddl fmt``
+def _one_expression(alternative: Alternative) -> None:
+    """A learned alternative is one grammar expression and nothing more: text that closed the rule and went
+    on (``"a"; rule x = …``, a ``}``) would write more than an alternative into the module."""
+    regex, diagnostics = parse_regex(alternative.source)
+    if regex is None:
+        raise WidenError(f"not one grammar expression: {diagnostics[0].headline() if diagnostics else 'syntax error'}")
+
+
+def extension_name(rule: str) -> str:
+    """The learned copy of an authored rule: the rule with the learned choices added (or, for a rule that
+    uses an extended one, the rule as written with the learned copies in its place)."""
+    return f"{LEARNED_EXT_RULE}_{rule}"
+
+
+def _extension(text: str, grammar: A.GrammarDecl, extensions: Sequence[Alternative]) -> tuple[list[str], str]:
+    """The learned part that adds ``extensions`` (``rule verb += "pull "``) to the grammar's rules: the rules
+    written for it (``rule learned_ext_verb = verb | "pull ";``, then a copy of every rule that uses an
+    extended one, with the copies in its place) and the body of ``learned_ext`` (the authored body so
+    copied).  Authored rules are never edited: the copy is a part of its own, read after the authored one
+    (spec/widen.md, "rule extensions"), so nothing the authored grammar reads is read otherwise."""
+    additions: dict[str, list[str]] = {}
+    for alternative in extensions:
+        assert alternative.extends is not None
+        additions.setdefault(alternative.extends, []).append(alternative.source)
+    local = {r.name: r for r in grammar.rules}
+    for name in additions:
+        rule = local.get(name)
+        if rule is None or name.startswith(LEARNED_RULE):
+            hint = did_you_mean(name, [n for n in local if not n.startswith(LEARNED_RULE)])
+            raise WidenError(f"`rule {name} += …`: the grammar has no rule {name} to extend"
+                             + (f"; {hint}" if hint else ""))
+        if rule.params:
+            raise WidenError(f"`rule {name} += …`: rule {name} takes parameters; only a rule without parameters "
+                             "is extended")
+    affected = set(additions)
+    grew = True
+    while grew:  # the rules that use an extended rule, directly or through another
+        grew = False
+        for rule in grammar.rules:
+            if rule.name not in affected and _uses(rule.body, affected):
+                affected.add(rule.name)
+                grew = True
+    if not _uses(grammar.body, affected):
+        raise WidenError(f"`rule {sorted(additions)[0]} += …`: no phrasing of the grammar uses the rule")
+    rules: list[str] = []
+    for rule in grammar.rules:
+        if rule.name not in affected:
+            continue
+        body = f"({_renamed(text, rule.body, affected)})" if _uses(rule.body, affected) else rule.name
+        body = " | ".join([body, *additions.get(rule.name, ())])
+        params = f"({', '.join(rule.params)})" if rule.params else ""
+        rules.append(f"rule {extension_name(rule.name)}{params} = {body};")
+    return rules, _renamed(text, grammar.body, affected)
+
+
+def _references(regex: A.Regex, names: set[str]) -> list[A.RRef | A.RCall]:
+    """The references to the grammar's own rules ``names`` in ``regex`` (not imported ones)."""
+    found: list[A.RRef | A.RCall] = []
+    stack = [regex]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (A.RRef, A.RCall)) and node.module is None and node.name in names:
+            found.append(node)
+        stack.extend(regex_children(node))
+    return found
+
+
+def _uses(regex: A.Regex, names: set[str]) -> bool:
+    return bool(_references(regex, names))
+
+
+def _renamed(text: str, regex: A.Regex, names: set[str]) -> str:
+    """The source of ``regex`` with each reference to a rule of ``names`` made one to its learned copy."""
+    start, out = regex.span.start, []
+    at = start
+    for ref in sorted(_references(regex, names), key=lambda r: r.span.start):
+        out.append(text[at:ref.span.start])
+        out.append(extension_name(ref.name))
+        at = ref.span.start + len(ref.name)  # a call's arguments follow its name
+    out.append(text[at:regex.span.end])
+    return "".join(out)
+
+
+def _with_learned(base: str, path: str, family: str, alternatives: Sequence[Alternative], *, only: bool = False,
+                  note: str = "", as_formatted: bool = False) -> str:
+    """``base`` (an authored grammar) with the learned part of ``alternatives``: the rule ``learned`` of the
+    plain ones (and the helper rules they refer to, written above it) and the rule ``learned_ext`` of the
+    rule extensions; ``only``: the body is just the learned part; ``as_formatted``: written as ``ddl fmt``
     writes it (for a base that is)."""
+    for alternative in alternatives:
+        _one_expression(alternative)
+    sources = [a.source for a in alternatives if a.extends is None]
+    rules = _rules(alternatives)
     _, grammar = _decls(base, path, family)
     body_start, body_end = grammar.body.span.start, grammar.body.span.end
     line_start = base.rfind("\n", 0, body_start) + 1
     indent = " " * (body_start - line_start) if not base[line_start:body_start].strip() else "    "
-    alternatives = f"\n{indent}  | ".join(sources)
+    extensions = [a for a in alternatives if a.extends is not None]
+    ext_rules, ext_body = _extension(base, grammar, extensions) if extensions else ([], "")
+    parts = ([LEARNED_EXT_RULE] if extensions else []) + ([LEARNED_RULE] if sources else [])
+    if not parts:
+        raise WidenError("nothing to learn")
     rule = (f"{indent}{LEARNED_COMMENT}{note}; checked like the rest of the family (spec/widen.md).\n"
             + "".join(f"{indent}rule {name} = {body};\n" for name, body in rules)
-            + f"{indent}rule {LEARNED_RULE} = {alternatives};\n")
+            + "".join(f"{indent}{line}\n" for line in ext_rules)
+            + (f"{indent}rule {LEARNED_EXT_RULE} = {ext_body};\n" if extensions else "")
+            + (f"{indent}rule {LEARNED_RULE} = " + f"\n{indent}  | ".join(sources) + ";\n" if sources else ""))
     body = base[body_start:body_end]
-    new_body = LEARNED_RULE if only else f"({body}) | {LEARNED_RULE}"
+    new_body = " | ".join(parts) if only else f"({body}) | " + " | ".join(parts)
     if base[line_start:body_start].strip():  # the body shares its line with something: start a new line
         widened = base[:body_start] + "\n" + rule + indent + new_body + base[body_end:]
     else:

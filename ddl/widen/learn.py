@@ -57,6 +57,13 @@ class Alternative:
     narrow: Callable[[str], Alternative | None] | None = attrs.field(default=None, eq=False, repr=False)
     # Rules the source refers to, written beside the learned rule: (name, body), e.g. the filler words.
     rules: tuple[tuple[str, str], ...] = ()
+    # A rule extension (``rule verb += "pull "``): the authored rule ``source`` adds choices to.
+    extends: str | None = None
+
+    @property
+    def written(self) -> str:
+        """The alternative as a learner writes it: its source, or ``rule verb += "pull "`` for an extension."""
+        return f"rule {self.extends} += {self.source}" if self.extends else self.source
 
 
 @attrs.frozen

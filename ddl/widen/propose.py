@@ -4,7 +4,8 @@ The prompt shows the family's doc string, the captures its grammar already uses 
 ``number(days)``, …), its parameter declarations and authored grammar (whose rules an alternative
 may use), requests the grammar already answers, what the gate demands of an alternative, and the
 candidate phrasings with their θ, and asks for alternatives in DDL grammar syntax, one per line, in
-one fenced block.  Each line is only text to the gate
+one fenced block; a line ``rule verb += "pull " | "get me "`` instead adds choices to one of the
+grammar's rules (spec/widen.md, "rule extensions").  Each line is only text to the gate
 (:mod:`ddl.widen.gate`): it is compiled as a grammar alternative and admitted only if every proof
 obligation holds; which candidates an alternative covers is decided there, by its language.
 Nothing the model writes is executed.
@@ -24,11 +25,12 @@ from ddl.widen.learn import Aligner, Alternative, Candidate, Learned, Unaligned
 MAX_ALTERNATIVES = 40
 MAX_LINE = 400
 _FENCE = re.compile(r"```[a-z]*\n(.*?)```", re.S)
+_EXTENSION = re.compile(r"(?:rule\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*\+=\s*(.*?)\s*;?")
 
 SYSTEM = ("You extend the grammar of a DDL task family so that it accepts the given phrasings. Answer with one "
-          "fenced ``` block holding grammar alternatives, one per line, in DDL grammar syntax: text literals in "
-          'double quotes ("weather in "), captures by parameter name or the forms listed, ( ) for grouping, '
-          "| for choice, ? for optional parts. No other text in the block.")
+          "fenced ``` block holding grammar alternatives and rule extensions, one per line, in DDL grammar "
+          'syntax: text literals in double quotes ("weather in "), captures by parameter name or the forms '
+          "listed, ( ) for grouping, | for choice, ? for optional parts. No other text in the block.")
 
 # What the model needs to write alternatives that pass the gate, said once (spec/widen.md, "llm").
 CONSTRUCTS = """How an alternative is written (utterances are lower-cased and have single spaces when the grammar
@@ -36,12 +38,17 @@ says ignore_case normalize_space):
   "text"                 a literal;  a | b  a choice;  x?  optional;  x*  x+  repetition;  ( )  grouping
   any_order(a, b?, c, sep = ", " | " ")   the parts in any order, each once; b? may be left out
   a rule of the grammar by its name (shown above), e.g. a courtesy or separator rule it defines
-One alternative per line, at most {max_line} characters.
+A line may instead extend a rule the grammar block defines (one without parameters):
+  rule NAME += "other words " | "more "   adds these choices to rule NAME, wherever the grammar uses it
+Other words people use for a part the grammar already has (a verb, a courtesy, a name of a unit, a
+connecting word) are best added to its rule: every shape and order the grammar has then takes them.
+One alternative or extension per line, at most {max_line} characters.
 Every request an alternative accepts is answered by this family, with the values its captures read,
 without review. So an alternative must:
   - accept only requests that mean this task: no .*, no open-ended words; never absorb a word that
     changes the task or a value (a negation, another unit, kind or task);
-  - read each request one way (two captures that could take the same text need words between them);
+  - read each request one way (two captures that could take the same text need words between them;
+    an extension must not add what the rule, or the words around it, already say);
   - set every parameter without a default.
 Each alternative is checked (every phrasing it accepts parses to its values, it is unambiguous, it
 shares no request with another family); one that fails is dropped, the others are kept."""
@@ -72,21 +79,26 @@ def prompt(family: CheckedFamily, aligner: Aligner, candidates: Sequence[Candida
     return "\n".join(lines)
 
 
-def read_reply(text: str | None) -> list[str]:
-    """The alternatives of a reply: the lines of its first fenced block (bounded), without comments."""
+def read_reply(text: str | None) -> list[Alternative]:
+    """The alternatives and rule extensions of a reply: the lines of its first fenced block (bounded), without
+    comments.  ``rule NAME += choices;`` extends the rule NAME; any other line is an alternative.  What a
+    line says is decided by the gate, which compiles it as one grammar expression or refuses it."""
     if not text:
         return []
     found = _FENCE.search(text)
     body = found.group(1) if found else text
-    out: list[str] = []
+    out: list[Alternative] = []
     for line in body.splitlines():
         line = line.strip()
         if line.startswith("|"):
             line = line[1:].strip()
         if not line or line.startswith("#") or len(line) > MAX_LINE:
             continue
-        if line not in out:
-            out.append(line)
+        extension = _EXTENSION.fullmatch(line)
+        alternative = (Alternative(extension.group(2).strip(), (), (), extends=extension.group(1)) if extension
+                       else Alternative(line, (), ()))
+        if alternative.source and alternative not in out:
+            out.append(alternative)
         if len(out) >= MAX_ALTERNATIVES:
             break
     return out
@@ -103,4 +115,4 @@ def propose(family: CheckedFamily, grammar: CompiledGrammar, candidates: Sequenc
     if reply.error is not None:
         reason = f"the model proposed nothing: {reply.error.code}: {reply.error.message}"
         return Learned((), tuple(Unaligned(c.utterance, c.query_id, reason) for c in candidates))
-    return Learned(tuple(Alternative(source, (), ()) for source in read_reply(reply.text)), ())
+    return Learned(tuple(read_reply(reply.text)), ())
