@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import lark
 from lark import Token, Tree
@@ -19,6 +20,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from ddl.diagnostics import Diagnostic, Span
 from ddl.syntax import ast as A
+
+_Node = TypeVar("_Node")
 
 MAX_SOURCE_BYTES = 1_000_000
 MAX_DEPTH = 200
@@ -164,22 +167,20 @@ def parse_source(text: str | bytes, path: str = "<input>") -> tuple[A.Module | N
 
 def parse_expr(text: str, path: str = "<expr>") -> tuple[A.Expr | None, list[Diagnostic]]:
     """Parse a single expression (used by the command line for ``--param`` values)."""
-    src = SourceText(path, text)
-    try:
-        tree = _parse_tree(src, "expr")
-        return _Builder(src).expr(tree), []
-    except _SyntaxFailure as failure:
-        return None, [failure.diagnostic]
-    except RecursionError:
-        return None, [Diagnostic("DDL105", f"nesting too deep (limit {MAX_DEPTH})", src.span(0, 0))]
+    return _parse_fragment(text, path, "expr", _Builder.expr)
 
 
 def parse_regex(text: str, path: str = "<regex>") -> tuple[A.Regex | None, list[Diagnostic]]:
     """Parse a single grammar expression (a learned alternative must be one, and nothing more)."""
+    return _parse_fragment(text, path, "regex", _Builder.regex)
+
+
+def _parse_fragment(text: str, path: str, start: str,
+                    build: Callable[[_Builder, Tree], _Node]) -> tuple[_Node | None, list[Diagnostic]]:
+    """One ``start`` of the grammar (not a module), built into its AST node."""
     src = SourceText(path, text)
     try:
-        tree = _parse_tree(src, "regex")
-        return _Builder(src).regex(tree), []
+        return build(_Builder(src), _parse_tree(src, start)), []
     except _SyntaxFailure as failure:
         return None, [failure.diagnostic]
     except RecursionError:
