@@ -237,53 +237,6 @@ def test_a_widened_grammar_reads_its_authored_part_first(total: int, people: int
         assert router.by_name["tab_split"].extractor()  # the fast path answered, not only the matcher
 
 
-WIDENED_EXT = ddl.loads('''
-family tab_split {
-  "Split a tab evenly between people."
-  param total : Int in 1..1000
-  param people : Int in 1..20
-  grammar ignore_case normalize_space {
-    rule verb = "split ";
-    rule learned_ext_verb = verb | "divide ";
-    rule learned_ext = learned_ext_verb number(total) " for " number(people);
-    rule learned = "divide " number(people) " for " number(total)
-      | "share " number(total) " among " number(people);
-    verb number(total) " for " number(people) | learned_ext | learned
-  }
-  program -> Int = total / people
-}
-''')
-
-
-@settings(max_examples=60)
-@given(total=st.integers(1, 1000), people=st.integers(1, 20), verb=st.sampled_from(["split", "divide", "share"]),
-       swapped=st.booleans(), saved=st.booleans())
-def test_a_widened_grammar_reads_its_three_parts_in_order(total: int, people: int, verb: str, swapped: bool,
-                                                           saved: bool) -> None:
-    """A widening with a rule extension has three parts, read in order (spec/grammar.md): "divide T for P" is
-    `learned_ext`'s reading (total T) wherever it has one, though `learned` reads people = T, total = P; the
-    router's fast path (an ordered extractor of three), a saved router's and the matcher all agree."""
-    family = WIDENED_EXT.checked.families["tab_split"]
-    router = Router.build([RoutedFamily("tab_split", family, WIDENED_EXT.evaluator)])
-    if saved:
-        router = Router.from_bytes(router.to_bytes(), [RoutedFamily("tab_split", family, WIDENED_EXT.evaluator)],
-                                   extractors=False)
-    first, second = (people, total) if swapped else (total, people)
-    u = f"{verb} {first} {'among' if verb == 'share' else 'for'} {second}"
-    if verb == "share":
-        want = {"total": first, "people": second} if second <= 20 else None
-    elif second <= 20:  # the authored part's ("split") or learned_ext's ("divide") reading
-        want = {"total": first, "people": second}
-    else:  # only `learned` reads "divide P for T" when T cannot be a number of people
-        want = {"total": second, "people": first} if verb == "divide" and first <= 20 else None
-    got = router.route(u)
-    assert (got.theta if got is not None else None) == want, (u, got)
-    matched = CompiledGrammar(family, WIDENED_EXT.evaluator).match(u)
-    assert (matched.values if matched.ok else None) == want  # as `ddl run` reads it
-    if not saved:
-        assert router.by_name["tab_split"].extractor()  # the fast path is built for the three parts
-
-
 def test_a_widened_family_whose_authored_extractor_gives_up_is_read_by_its_matcher_not_its_learned_rule() -> None:
     """The authored part's `re` translation fails on "note x to y to me" (its possessive last text eats " to
     me"), and the learned rule's accepts it with another reading: the router must not take that one."""

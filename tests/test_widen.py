@@ -125,7 +125,7 @@ def test_a_widened_grammar_past_the_dfa_limit_keeps_the_authored_language_by_con
     result = widen_source(text, fam.path, "trip_weather", learned.alternatives, candidates,
                           others=_others(served, "trip_weather"))
     assert result.ok, result.refused
-    assert "by construction: G' is (G) or'ed with its learned parts" in result.checks[0]
+    assert "by construction: G' is (G) | learned" in result.checks[0]
 
 
 def test_an_alternative_that_overlaps_another_served_family_is_refused(served: Registry) -> None:
@@ -652,12 +652,13 @@ def test_a_rule_extension_widens_every_place_the_rule_is_used_and_leaves_the_aut
     result = widen_source(text, str(path), "pizza", proposals, candidates)
     assert result.ok, result.refused
     assert {a.extends for a in result.admitted} == {"verb", "thanks"} and not result.refused
-    # The authored rules are as written; the learned part holds the extended rules, the rule that uses an
-    # extended one (with its copy in its place) and the body so copied.
-    assert '    rule verb = "order " | "get ";\n' in result.source
-    assert 'rule learned_ext_verb = verb | "send me " | "bring ";' in result.source
-    assert 'rule learned_ext_closing = (", " learned_ext_thanks | " " learned_ext_thanks);' in result.source
-    assert 'rule learned_ext = learned_ext_verb number(count) " pizzas" learned_ext_closing?;' in result.source
+    # The choices sit in the learned block; each extended rule ends with a reference to them, and `closing`,
+    # which uses `thanks`, takes the new choice with it.
+    assert 'rule verb = ("order " | "get ") | learned_ext_verb;' in result.source
+    assert 'rule thanks = ("thanks" | "please") | learned_ext_thanks;' in result.source
+    assert 'rule learned_ext_verb = "send me " | "bring ";' in result.source
+    assert 'rule learned_ext_thanks = "cheers";' in result.source
+    assert '    verb number(count) " pizzas" closing?\n' in result.source  # the body: no learned rule
     widened = _widened_grammar(result.source, str(path), "pizza")
     _assert_parses(widened, [("bring 3 pizzas", {"count": 3}), ("send me 4 pizzas please", {"count": 4}),
                              ("get 2 pizzas cheers", {"count": 2}), ("order 1 pizzas, thanks", {"count": 1})])
@@ -668,19 +669,24 @@ def test_a_rule_extension_widens_every_place_the_rule_is_used_and_leaves_the_aut
 
 
 def test_a_rule_extension_the_gate_cannot_prove_is_refused_with_its_reason(tmp_path: Path) -> None:
-    path, fam, grammar = _written_family(tmp_path, PIZZA, "pizza")
+    path, fam, grammar = _written_family(tmp_path, PIZZA.replace(
+        '    rule closing = ", " thanks | " " thanks;\n',
+        '    rule closing = ", " thanks | " " thanks;\n    rule word = [a-z]+ & ~thanks;\n').replace(
+        ' " pizzas" closing?', ' " pizzas" closing? (" for " word)?'), "pizza")
     text = path.read_text(encoding="utf-8")
     candidates = [Candidate("order me 3 pizzas", {"count": 3}, 1)]
     proposals = [Alternative('"order me "', (), (), extends="verb"),        # admitted
                  Alternative('"x"', (), (), extends="verbs"),              # no such rule
                  Alternative('"ordre "', (), (), extends="verb"),          # reads no candidate
-                 Alternative('"get "; rule x = .*', (), (), extends="verb")]  # more than one expression
+                 Alternative('"get "; rule x = .*', (), (), extends="verb"),  # more than one expression
+                 Alternative('"cheers"', (), (), extends="thanks")]        # under ~: it would take "for cheers"
     result = widen_source(text, str(path), "pizza", proposals, candidates)
     assert result.ok and [a.source for a in result.admitted] == ['"order me "']
     reasons = {r.alternative: r.reason for r in result.refused}
     assert "the grammar has no rule verbs to extend; did you mean 'verb'?" in reasons['rule verbs += "x"']
     assert reasons['rule verb += "ordre "'] == "accepts none of the candidate phrasings"
     assert "not one grammar expression" in reasons['rule verb += "get "; rule x = .*']
+    assert "rule thanks is used under ~ or in the except clause" in reasons['rule thanks += "cheers"']
 
 
 def test_a_rule_extension_that_overlaps_another_served_family_is_refused_and_the_rest_admitted(
@@ -695,7 +701,7 @@ def test_a_rule_extension_that_overlaps_another_served_family_is_refused_and_the
     assert result.ok and [a.source for a in result.admitted] == ['"fetch "']
     assert [(r.alternative, r.reason.lower()) for r in result.refused] == [
         ('rule verb += "bring "', "shares 'bring 1 pizzas' with the served family deliver")]
-    assert 'rule learned_ext_verb = verb | "fetch ";' in result.source
+    assert 'rule learned_ext_verb = "fetch ";' in result.source
 
 
 DELIVER = '''family deliver {
@@ -706,3 +712,17 @@ DELIVER = '''family deliver {
   example "bring 2 pizzas home" => { count = 2 } => "2 pizzas home"
 }
 '''
+
+
+def test_an_extension_that_gives_an_authored_utterance_a_second_reading_is_refused_alone(tmp_path: Path) -> None:
+    """`verb += "order 1"` reads "order 12 pizzas" as 2 pizzas too: the witness is an utterance the authored
+    grammar accepts, so every extended grammar accepts it. Judged one at a time, the witness names that
+    extension only, and `verb += "bring "` is admitted."""
+    path, fam, grammar = _written_family(tmp_path, PIZZA, "pizza")
+    candidates = [Candidate("order 1two pizzas", {"count": 2}, 1), Candidate("bring 3 pizzas", {"count": 3}, 2)]
+    proposals = [Alternative('"order 1"', (), (), extends="verb"), Alternative('"bring "', (), (), extends="verb")]
+    result = widen_source(path.read_text(encoding="utf-8"), str(path), "pizza", proposals, candidates)
+    assert result.ok and [a.written for a in result.admitted] == ['rule verb += "bring "']
+    [refusal] = result.refused
+    assert refusal.alternative == 'rule verb += "order 1"'
+    assert "unambiguous refuted" in refusal.reason and "parses two ways" in refusal.reason

@@ -12,8 +12,7 @@ parameter domains, numerals and forms, normalization modes, priority and θ comp
 
 from __future__ import annotations
 
-from ddl.grammar.compile import LEARNED_EXT_RULE, LEARNED_PARTS, LEARNED_RULE, CompiledGrammar
+from ddl.grammar.compile import LEARNED_RULE, CompiledGrammar
 from ddl.grammar.router import OverlapSearchTooLarge, Route, RoutedFamily, Router
 
-__all__ = ["LEARNED_EXT_RULE", "LEARNED_PARTS", "LEARNED_RULE", "CompiledGrammar", "OverlapSearchTooLarge", "Route",
-           "RoutedFamily", "Router"]
+__all__ = ["LEARNED_RULE", "CompiledGrammar", "OverlapSearchTooLarge", "Route", "RoutedFamily", "Router"]

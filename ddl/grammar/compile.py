@@ -88,10 +88,6 @@ from ddl.types.regex import convert_regex
 from ddl.values import NONE, EnumV, NoneV, SomeV, Value, show_value
 
 LEARNED_RULE = "learned"  # the rule `ddl widen` writes a family's learned phrasings into (spec/widen.md)
-# The rule `ddl widen` writes the authored body into with learned choices added to its rules (`rule verb += …`,
-# spec/widen.md): read after the authored part and before the learned rule.
-LEARNED_EXT_RULE = "learned_ext"
-LEARNED_PARTS = (LEARNED_EXT_RULE, LEARNED_RULE)  # in the order a widened grammar's body ends with them
 
 FOLD_WHERE_LIMIT = 10_000
 BOOL_TEXTS = {"true": True, "yes": True, "false": False, "no": False}
@@ -457,9 +453,9 @@ class CompiledGrammar:
 
         parts = self.widened_parts()
         if parts is not None:
-            # A widened grammar, `(authored) | learned_ext | learned`, is ordered: an utterance the authored
-            # part accepts is read by it (spec/grammar.md, "the learned rule is a fallback"). Its parts are
-            # the search's branches (each begins with a BRANCH mark, which the search never compares), and
+            # A widened grammar, `(authored) | learned`, is ordered: an utterance the authored part accepts
+            # is read by it (spec/grammar.md, "the learned rule is a fallback"). Its two parts are the
+            # search's two branches (each begins with a BRANCH mark, which the search never compares), and
             # two parses are compared only within one of them.
             view = alt(*(seq(Tag(BRANCH, i), convert_regex(part, capture)) for i, part in enumerate(parts)))
         else:
@@ -467,32 +463,25 @@ class CompiledGrammar:
         names = {name: spec.param for name, spec in self.captures.items() if not spec.is_const}
         return self._shared(rename_captures(self.fold(view), names)), sorted(keyed)
 
-    def widened_parts(self) -> tuple[A.Regex, ...] | None:
-        """``(authored, learned_ext?, learned?)`` for a widened grammar — a body whose last alternatives are
-        the rules ``learned_ext`` and/or ``learned``, in that order (spec/widen.md) —, else None.  The order
-        matters: each part reads only what the parts before it do not accept (leftmost-first,
-        spec/grammar.md)."""
+    def widened_parts(self) -> tuple[A.Regex, A.Regex] | None:
+        """``(authored, learned)`` for a widened grammar — a body whose last alternative is the rule
+        ``learned`` (spec/widen.md) —, else None.  The order matters: the learned rule reads only what
+        the authored part does not accept (leftmost-first, spec/grammar.md)."""
         body = self.checked.body
-        if not isinstance(body, A.RAlt):
+        if not (isinstance(body, A.RAlt) and len(body.items) >= 2 and isinstance(body.items[-1], A.RNamed)
+                and body.items[-1].label == LEARNED_RULE):
             return None
-        items = list(body.items)
-        tail: list[A.Regex] = []
-        for name in reversed(LEARNED_PARTS):
-            last = items[-1] if len(items) >= 2 else None
-            if isinstance(last, A.RNamed) and last.label == name:
-                tail.insert(0, items.pop())
-        if not tail:
-            return None
-        authored = items[0] if len(items) == 1 else A.RAlt(tuple(items), body.span)
-        return (authored, *tail)
+        authored = body.items[0] if len(body.items) == 2 else A.RAlt(body.items[:-1], body.span)
+        return authored, body.items[-1]
 
-    def branch_regexes(self) -> tuple[Regex, ...] | None:
-        """The parts of a widened grammar (authored first) as :attr:`regex` is built (the same captures), else
-        None: an extractor of the whole grammar must try them in this order."""
+    def branch_regexes(self) -> tuple[Regex, Regex] | None:
+        """The authored and learned parts of a widened grammar as :attr:`regex` is built (the same captures),
+        else None: an extractor of the whole grammar must try them in this order."""
         parts = self.widened_parts()
         if parts is None:
             return None
-        return tuple(self._shared(self.fold(convert_regex(part, self._capture))) for part in parts)
+        first, second = (self._shared(self.fold(convert_regex(part, self._capture))) for part in parts)
+        return first, second
 
     def convert_param(self, param: str, text: str) -> Value:
         """The value ``text`` denotes for ``param``, through whichever of its captures accepts it."""

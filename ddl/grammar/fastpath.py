@@ -241,16 +241,14 @@ def fast_extractor(regex: Regex) -> FastExtractor | None:
 
 class OrderedExtractor:
     """The extractor of an ordered grammar, ``first`` then ``second`` (a widened grammar: its authored part,
-    then its learned parts, spec/grammar.md): an utterance ``first`` accepts is read by it even where
+    then its learned rule, spec/grammar.md): an utterance ``first`` accepts is read by it even where
     ``second`` would read it otherwise, so ``second`` is asked only once ``first`` has *proved* the
     utterance is not its (an exact failure); otherwise the caller falls back to the leftmost-first
-    Matcher, which gives the same reading.  ``second`` may be None (it has no ``re`` form), or itself
-    ordered (three parts)."""
+    Matcher, which gives the same reading.  ``second`` may be None (it has no ``re`` form)."""
 
     __slots__ = ("first", "second", "exact")
-    exact: bool
 
-    def __init__(self, first: FastExtractor, second: FastExtractor | OrderedExtractor | None) -> None:
+    def __init__(self, first: FastExtractor, second: FastExtractor | None) -> None:
         self.first = first
         self.second = second
         self.exact = first.exact and second is not None and second.exact
@@ -266,18 +264,11 @@ class OrderedExtractor:
         return self.second.decide(text)
 
 
-def ordered_extractor(first: Regex, *rest: Regex) -> OrderedExtractor | None:
-    """The extractor of the ordered grammar ``first`` then each of ``rest``, or None when ``first`` has no
-    safe ``re`` form."""
+def ordered_extractor(first: Regex, second: Regex) -> OrderedExtractor | None:
+    """The extractor of the ordered grammar ``first`` then ``second``, or None when ``first`` has no safe
+    ``re`` form."""
     head = fast_extractor(first)
-    if head is None:
-        return None
-    second: FastExtractor | OrderedExtractor | None = None
-    if len(rest) == 1:
-        second = fast_extractor(rest[0])
-    elif rest:
-        second = ordered_extractor(*rest)
-    return OrderedExtractor(head, second)
+    return OrderedExtractor(head, fast_extractor(second)) if head is not None else None
 
 
 _MAX_SHUFFLE_ORDERS = 4  # any-order groups of at most this many parts are spelled out for re (≤ 64 orders)

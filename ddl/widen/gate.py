@@ -7,10 +7,10 @@ one rule, ``learned``, holding every alternative the learners proposed::
     rule learned = "tokyo weather " number(days) " days" ("?" | "." | "!")? | …;
     (…the authored body…) | learned
 
-A rule extension (``rule verb += "pull "``, from the model learner) is written as a second learned part,
-``learned_ext``: the authored body with ``verb`` replaced by ``rule learned_ext_verb = verb | "pull ";``
-(and each rule that uses ``verb`` copied likewise), read after the authored part and before ``learned``;
-the authored rules are never edited (spec/widen.md, "rule extensions").
+A rule extension (``rule verb += "pull "``, from the model learner) writes its choices beside the learned
+rule (``rule learned_ext_verb = "pull ";``) and ends the authored rule with ``| learned_ext_verb``, as the
+body ends with ``| learned``; only a rule no ``~`` or ``except`` applies to is extended, so the authored
+grammar's utterances keep their parses (spec/widen.md, "rule extensions").
 
 It is written into the family only when all of these hold (spec/widen.md):
 
@@ -31,6 +31,7 @@ DDL grammar text, compiled and checked like any other.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -40,7 +41,7 @@ from ddl.api import check_source, compile_source
 from ddl.diagnostics import did_you_mean
 from ddl.eval import Evaluator, validate_theta
 from ddl.files import text_diff
-from ddl.grammar.compile import LEARNED_EXT_RULE, LEARNED_PARTS, LEARNED_RULE, CompiledGrammar
+from ddl.grammar.compile import LEARNED_RULE, CompiledGrammar
 from ddl.grammar.router import OverlapSearchTooLarge, RoutedFamily, Router
 from ddl.regular import spliced_size
 from ddl.regular.errors import RegularError
@@ -59,7 +60,13 @@ MAX_NARROWINGS = 8  # then the strict form and the literal alternatives are trie
 
 def has_learned_rule(family: CheckedFamily) -> bool:
     """Whether ``family``'s grammar holds a rule a widening wrote."""
-    return family.grammar is not None and any(r.name in LEARNED_PARTS for r in family.grammar.decl.rules)
+    return family.grammar is not None and any(_is_learned(r.name) for r in family.grammar.decl.rules)
+
+
+def _is_learned(rule: str) -> bool:
+    """Whether a rule is one widening writes: ``learned``, its helpers (``learned_word``) and the choices a
+    rule extension adds (``learned_ext_verb``)."""
+    return rule == LEARNED_RULE or rule.startswith(LEARNED_RULE + "_")
 
 
 class WidenError(Exception):
@@ -101,24 +108,33 @@ def widen_source(text: str, path: str, family: str, alternatives: Sequence[Alter
     """Admit as many of ``alternatives`` into ``family`` of the module ``text`` (at ``path``) as the gate
     allows; the result holds the new text and its diff (nothing is written here).
 
-    Rule extensions (``rule verb += …``) go through the gate first, on their own, and those admitted are
-    then kept while the plain alternatives go through it: an extension's part holds a copy of the authored
-    grammar, so a witness it shares with a general alternative would otherwise blame both."""
+    Rule extensions (``rule verb += …``) go through the gate first, one at a time, each with those admitted
+    before it written too; then the plain alternatives, with every admitted extension written. An
+    extended grammar accepts all the authored one does, so a witness in the authored language (an
+    utterance an extension gives a second parse) would name every extension checked with it (and every
+    general alternative): judged alone, the witness names the one that broke the check."""
     extensions = [a for a in alternatives if a.extends is not None]
     plain = [a for a in alternatives if a.extends is None]
     if not extensions:
         return _gate(text, path, family, plain, candidates, rejected, others, ())
-    first = _gate(text, path, family, extensions, candidates, rejected, others, ())
-    if not first.admitted:
+    fixed: tuple[Alternative, ...] = ()
+    refused: list[Refusal] = []
+    first: GateResult | None = None
+    for extension in extensions:
+        tried = _gate(text, path, family, [extension], candidates, rejected, others, fixed)
+        refused.extend(tried.refused)
+        if tried.admitted:
+            fixed, first = (*fixed, *tried.admitted), tried
+    if first is None:
         second = _gate(text, path, family, plain, candidates, rejected, others, ())
-        return attrs.evolve(second, refused=(*first.refused, *second.refused))
+        return attrs.evolve(second, refused=(*refused, *second.refused))
+    first = attrs.evolve(first, admitted=fixed, refused=tuple(refused))
     if not plain:
         return first
-    second = _gate(text, path, family, plain, candidates, rejected, others, first.admitted)
+    second = _gate(text, path, family, plain, candidates, rejected, others, fixed)
     if not second.admitted:
-        return attrs.evolve(first, refused=(*first.refused, *second.refused))
-    return attrs.evolve(second, admitted=(*first.admitted, *second.admitted),
-                        refused=(*first.refused, *second.refused))
+        return attrs.evolve(first, refused=(*refused, *second.refused))
+    return attrs.evolve(second, admitted=(*fixed, *second.admitted), refused=(*refused, *second.refused))
 
 
 def _gate(text: str, path: str, family: str, alternatives: Sequence[Alternative], candidates: Sequence[Candidate],
@@ -294,9 +310,11 @@ def _gate(text: str, path: str, family: str, alternatives: Sequence[Alternative]
             subset, lost = base_grammar.lang.subset_of(grammar.lang)
         except RegularError:
             # G' past the automaton limits as one DFA (the learned rule's free texts): the inclusion holds
-            # by construction — G' is `(G) | learned_ext | learned` with G's body, rules and `except` clause as written,
-            # and a union only adds (a learned helper rule named like one of G's would not have compiled).
-            subset, lost, subset_by = True, None, "by construction: G' is (G) or'ed with its learned parts"
+            # by construction — G' is `(G) | learned` with G's body, rules and `except` clause as written but for
+            # more choices in rules no ~ or except applies to, and both only add (a learned helper rule named like
+            # one of G's would not have compiled).
+            subset, lost, subset_by = True, None, ("by construction: G' is (G) | learned, with more choices only "
+                                                   "in rules no ~ or except applies to")
         if not subset:
             return _refuse_all(family, text, alternatives, refused, keep,
                                f"the widened grammar no longer accepts {lost!r}, which the authored one does",
@@ -459,14 +477,13 @@ def _decls(text: str, path: str, family: str) -> tuple[A.FamilyDecl, A.GrammarDe
 
 
 def _learned_span(text: str, grammar: A.GrammarDecl) -> tuple[int, int] | None:
-    """Where the learned part sits, if the grammar has one: the rules ``learned_ext`` and ``learned`` (the
-    last of them ends it), the helper rules written above them (``learned_word``, ``learned_ext_verb``) and
-    the comment line above those."""
-    at = max((i for i, r in enumerate(grammar.rules) if r.name in LEARNED_PARTS), default=None)
+    """Where the learned block sits, if the grammar has one: the rules widening writes (``learned``, its
+    helpers, the choices of rule extensions), one after the other, and the comment line above them."""
+    at = max((i for i, r in enumerate(grammar.rules) if _is_learned(r.name)), default=None)
     if at is None:
         return None
     rule = first = grammar.rules[at]
-    while at > 0 and grammar.rules[at - 1].name.startswith(LEARNED_RULE + "_"):  # its helpers and its parts
+    while at > 0 and _is_learned(grammar.rules[at - 1].name):
         at -= 1
         first = grammar.rules[at]
     start = text.rfind("\n", 0, first.span.start) + 1
@@ -480,42 +497,37 @@ def _learned_span(text: str, grammar: A.GrammarDecl) -> tuple[int, int] | None:
 
 
 def _base_text(text: str, path: str, family: str) -> str:
-    """The module with the family's grammar as authored: no learned rule, no ``| learned``."""
+    """The module with the family's grammar as authored: no learned block, no ``| learned`` ending the body,
+    no ``| learned_ext_R`` ending a rule."""
     original = text
     _, grammar = _decls(text, path, family)
     span = _learned_span(text, grammar)
     if span is None:
         return text
-    body = grammar.body
-    learned = _learned_tail(body)
-    if learned:
-        # `(authored) | learned_ext | learned` as widen writes it, or `a | b | learned` once `ddl fmt` dropped
-        # the parentheses: the authored alternatives are the items before the learned parts.
-        assert isinstance(body, A.RAlt)
-        authored_items = body.items[:-learned]
-        authored = text[authored_items[0].span.start:authored_items[-1].span.end]
-        if authored.startswith("(") and authored.endswith(")") and len(authored_items) == 1 \
-                and _balanced(authored[1:-1]):
-            authored = authored[1:-1]
-        text = text[:body.span.start] + authored + text[body.span.end:]
-    base = text[:span[0]] + text[span[1]:]
+    edits = [(span[0], span[1], "")]
+    for regex, last in [(grammar.body, LEARNED_RULE), *((r.body, extension_name(r.name)) for r in grammar.rules)]:
+        authored = _without_last(text, regex, last)
+        if authored is not None:
+            edits.append((regex.span.start, regex.span.end, authored))
+    for start, end, replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    base = text
     if format_source(original, path)[0] == original:  # formatted, so the authored file was: the same bytes
         base = format_source(base, path)[0] or base
     return base
 
 
-def _learned_tail(body: A.Regex) -> int:
-    """How many of the body's last alternatives are the learned parts (``learned_ext``, ``learned``, in this
-    order, each at most once) with at least one authored alternative before them."""
-    if not isinstance(body, A.RAlt):
-        return 0
-    count = 0
-    for name in reversed(LEARNED_PARTS):
-        at = len(body.items) - 1 - count
-        item = body.items[at]
-        if at >= 1 and isinstance(item, A.RRef) and item.name == name and item.module is None:
-            count += 1
-    return count
+def _without_last(text: str, regex: A.Regex, name: str) -> str | None:
+    """The source of ``regex`` without its last alternative when that is a reference to the rule ``name``
+    (`(authored) | learned` as widen writes it, or `a | b | learned` once `ddl fmt` dropped the
+    parentheses: the authored alternatives are the items before the last), else None."""
+    if not (isinstance(regex, A.RAlt) and len(regex.items) > 1 and isinstance(regex.items[-1], A.RRef)
+            and regex.items[-1].name == name and regex.items[-1].module is None):
+        return None
+    authored = text[regex.items[0].span.start:regex.items[-2].span.end]
+    if authored.startswith("(") and authored.endswith(")") and len(regex.items) == 2 and _balanced(authored[1:-1]):
+        authored = authored[1:-1]
+    return authored
 
 
 def _balanced(text: str) -> bool:
@@ -567,110 +579,97 @@ def _one_expression(alternative: Alternative) -> None:
 
 
 def extension_name(rule: str) -> str:
-    """The learned copy of an authored rule: the rule with the learned choices added (or, for a rule that
-    uses an extended one, the rule as written with the learned copies in its place)."""
-    return f"{LEARNED_EXT_RULE}_{rule}"
+    """The rule holding the choices a rule extension adds to the authored rule ``rule``."""
+    return f"{LEARNED_RULE}_ext_{rule}"
 
 
-def _extension(text: str, grammar: A.GrammarDecl, extensions: Sequence[Alternative]) -> tuple[list[str], str]:
-    """The learned part that adds ``extensions`` (``rule verb += "pull "``) to the grammar's rules: the rules
-    written for it (``rule learned_ext_verb = verb | "pull ";``, then a copy of every rule that uses an
-    extended one, with the copies in its place) and the body of ``learned_ext`` (the authored body so
-    copied).  Authored rules are never edited: the copy is a part of its own, read after the authored one
-    (spec/widen.md, "rule extensions"), so nothing the authored grammar reads is read otherwise."""
+def _extension(grammar: A.GrammarDecl, uses: tuple[frozenset[str], frozenset[str]],
+               extensions: Sequence[Alternative]) -> dict[str, list[str]]:
+    """The choices ``extensions`` add, by the rule they extend (``{"verb": ['"pull "']}``): only a rule of the
+    grammar block, without parameters, that the grammar uses and that no ``~`` or ``except`` applies to.
+    More choices for such a rule only add utterances, and every utterance of the authored grammar keeps
+    its parse (spec/widen.md, "rule extensions")."""
     additions: dict[str, list[str]] = {}
     for alternative in extensions:
         assert alternative.extends is not None
         additions.setdefault(alternative.extends, []).append(alternative.source)
-    local = {r.name: r for r in grammar.rules}
+    local = {r.name: r for r in grammar.rules if not _is_learned(r.name)}
+    positive, negative = uses
     for name in additions:
         rule = local.get(name)
-        if rule is None or name.startswith(LEARNED_RULE):
-            hint = did_you_mean(name, [n for n in local if not n.startswith(LEARNED_RULE)])
+        if rule is None:
+            hint = did_you_mean(name, local)
             raise WidenError(f"`rule {name} += …`: the grammar has no rule {name} to extend"
                              + (f"; {hint}" if hint else ""))
         if rule.params:
             raise WidenError(f"`rule {name} += …`: rule {name} takes parameters; only a rule without parameters "
                              "is extended")
-    affected = set(additions)
-    grew = True
-    while grew:  # the rules that use an extended rule, directly or through another
-        grew = False
-        for rule in grammar.rules:
-            if rule.name not in affected and _uses(rule.body, affected):
-                affected.add(rule.name)
-                grew = True
-    if not _uses(grammar.body, affected):
-        raise WidenError(f"`rule {sorted(additions)[0]} += …`: no phrasing of the grammar uses the rule")
-    rules: list[str] = []
-    for rule in grammar.rules:
-        if rule.name not in affected:
-            continue
-        body = f"({_renamed(text, rule.body, affected)})" if _uses(rule.body, affected) else rule.name
-        body = " | ".join([body, *additions.get(rule.name, ())])
-        params = f"({', '.join(rule.params)})" if rule.params else ""
-        rules.append(f"rule {extension_name(rule.name)}{params} = {body};")
-    return rules, _renamed(text, grammar.body, affected)
+        if name in negative:
+            raise WidenError(f"`rule {name} += …`: rule {name} is used under ~ or in the except clause, where more "
+                             "choices would take utterances away from the grammar")
+        if name not in positive:
+            raise WidenError(f"`rule {name} += …`: no phrasing of the grammar uses rule {name}")
+    return additions
 
 
-def _references(regex: A.Regex, names: set[str]) -> list[A.RRef | A.RCall]:
-    """The references to the grammar's own rules ``names`` in ``regex`` (not imported ones)."""
-    found: list[A.RRef | A.RCall] = []
-    stack = [regex]
+@functools.lru_cache(maxsize=8)
+def _rule_uses(base: str, path: str, family: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The rules ``family``'s grammar in the module ``base`` uses (by name, expanded), and those it uses under
+    ``~`` or in ``except`` (cached: the gate renders one base many times)."""
+    positive: set[str] = set()
+    negative: set[str] = set()
+    checked = _family_grammar(base, path, family).family.grammar
+    assert checked is not None
+    stack: list[tuple[A.Regex, bool]] = [(checked.body, False)]
+    if checked.excluded is not None:
+        stack.append((checked.excluded, True))
     while stack:
-        node = stack.pop()
-        if isinstance(node, (A.RRef, A.RCall)) and node.module is None and node.name in names:
-            found.append(node)
-        stack.extend(regex_children(node))
-    return found
-
-
-def _uses(regex: A.Regex, names: set[str]) -> bool:
-    return bool(_references(regex, names))
-
-
-def _renamed(text: str, regex: A.Regex, names: set[str]) -> str:
-    """The source of ``regex`` with each reference to a rule of ``names`` made one to its learned copy."""
-    start, out = regex.span.start, []
-    at = start
-    for ref in sorted(_references(regex, names), key=lambda r: r.span.start):
-        out.append(text[at:ref.span.start])
-        out.append(extension_name(ref.name))
-        at = ref.span.start + len(ref.name)  # a call's arguments follow its name
-    out.append(text[at:regex.span.end])
-    return "".join(out)
+        node, negated = stack.pop()
+        if isinstance(node, A.RNamed):
+            (negative if negated else positive).add(node.label)
+        children = (node.restrict,) if isinstance(node, A.RCapture) and node.restrict is not None \
+            else regex_children(node)  # a restricted capture, `summary & ~(…)`, restricts by a regex too
+        stack.extend((child, negated or isinstance(node, A.RNot)) for child in children)
+    return frozenset(positive), frozenset(negative)
 
 
 def _with_learned(base: str, path: str, family: str, alternatives: Sequence[Alternative], *, only: bool = False,
                   note: str = "", as_formatted: bool = False) -> str:
-    """``base`` (an authored grammar) with the learned part of ``alternatives``: the rule ``learned`` of the
-    plain ones (and the helper rules they refer to, written above it) and the rule ``learned_ext`` of the
-    rule extensions; ``only``: the body is just the learned part; ``as_formatted``: written as ``ddl fmt``
-    writes it (for a base that is)."""
+    """``base`` (an authored grammar) with the learned block of ``alternatives``: the rule ``learned`` of the
+    plain ones (and the helper rules they refer to, written above it), and for each rule extension its
+    choices as ``learned_ext_R``, ending the authored rule R with ``| learned_ext_R``; ``only``: the body is
+    just the rule ``learned`` (an extension's grammar is the authored one extended); ``as_formatted``:
+    written as ``ddl fmt`` writes it (for a base that is)."""
     for alternative in alternatives:
         _one_expression(alternative)
     sources = [a.source for a in alternatives if a.extends is None]
-    rules = _rules(alternatives)
+    rules = [*_rules(alternatives)]
+    extensions = [a for a in alternatives if a.extends is not None]
     _, grammar = _decls(base, path, family)
+    additions = _extension(grammar, _rule_uses(base, path, family), extensions) if extensions else {}
+    rules.extend((extension_name(name), " | ".join(choices)) for name, choices in additions.items())
+    if not sources and not rules:
+        raise WidenError("nothing to learn")
     body_start, body_end = grammar.body.span.start, grammar.body.span.end
     line_start = base.rfind("\n", 0, body_start) + 1
     indent = " " * (body_start - line_start) if not base[line_start:body_start].strip() else "    "
-    extensions = [a for a in alternatives if a.extends is not None]
-    ext_rules, ext_body = _extension(base, grammar, extensions) if extensions else ([], "")
-    parts = ([LEARNED_EXT_RULE] if extensions else []) + ([LEARNED_RULE] if sources else [])
-    if not parts:
-        raise WidenError("nothing to learn")
-    rule = (f"{indent}{LEARNED_COMMENT}{note}; checked like the rest of the family (spec/widen.md).\n"
-            + "".join(f"{indent}rule {name} = {body};\n" for name, body in rules)
-            + "".join(f"{indent}{line}\n" for line in ext_rules)
-            + (f"{indent}rule {LEARNED_EXT_RULE} = {ext_body};\n" if extensions else "")
-            + (f"{indent}rule {LEARNED_RULE} = " + f"\n{indent}  | ".join(sources) + ";\n" if sources else ""))
+    block = (f"{indent}{LEARNED_COMMENT}{note}; checked like the rest of the family (spec/widen.md).\n"
+             + "".join(f"{indent}rule {name} = {body};\n" for name, body in rules)
+             + (f"{indent}rule {LEARNED_RULE} = " + f"\n{indent}  | ".join(sources) + ";\n" if sources else ""))
     body = base[body_start:body_end]
-    new_body = " | ".join(parts) if only else f"({body}) | " + " | ".join(parts)
-    if base[line_start:body_start].strip():  # the body shares its line with something: start a new line
-        widened = base[:body_start] + "\n" + rule + indent + new_body + base[body_end:]
+    if not sources:
+        new_body = body
     else:
-        widened = base[:line_start] + rule + indent + new_body + base[body_end:]
+        new_body = LEARNED_RULE if only else f"({body}) | {LEARNED_RULE}"
+    edits = [(line_start, body_end, block + indent + new_body) if not base[line_start:body_start].strip()
+             else (body_start, body_end, "\n" + block + indent + new_body)]  # the body shares its line: a new one
+    for rule in grammar.rules:
+        if rule.name in additions:
+            authored = base[rule.body.span.start:rule.body.span.end]
+            edits.append((rule.body.span.start, rule.body.span.end, f"({authored}) | {extension_name(rule.name)}"))
+    widened = base
+    for start, end, replacement in sorted(edits, reverse=True):
+        widened = widened[:start] + replacement + widened[end:]
     # A file kept as `ddl fmt` writes it stays so (a learned rule is thousands of characters on one line
     # otherwise, and `ddl fmt --check` would fail); any other file keeps its own layout. What is checked
     # is what is written.
