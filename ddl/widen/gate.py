@@ -204,8 +204,8 @@ def _gate(text: str, path: str, family: str, alternatives: Sequence[Alternative]
             return
         if not by_alt[source].utterances:
             # A proposal covers the candidates its language accepts and the authored grammar does not (those
-            # the authored part reads are its own, spec/grammar.md): a rule extension's part accepts every
-            # utterance the authored grammar does, as it holds a copy of it.
+            # the authored part reads are its own, spec/grammar.md): an extended grammar accepts every
+            # utterance the authored one does.
             covered = [c for c in candidates if lang.contains(base_grammar.normalize(c.utterance))
                        and not base_grammar.match(c.utterance).ok]
             if not covered:
@@ -220,6 +220,7 @@ def _gate(text: str, path: str, family: str, alternatives: Sequence[Alternative]
     # their fallbacks: the general ones, dropped first when a check fails without naming a culprit.
     general.update({_key(a) for a in alternatives if not a.utterances} | {
         _key(p) for a in alternatives for p in a.parts if not p.utterances})
+
     def render(sources: Sequence[str]) -> str:
         written = [*fixed, *(by_alt[s] for s in sources)]
         return _with_learned(base, path, family, written, note=_note(written), as_formatted=formatted)
