@@ -726,3 +726,13 @@ def test_an_extension_that_gives_an_authored_utterance_a_second_reading_is_refus
     [refusal] = result.refused
     assert refusal.alternative == 'rule verb += "order 1"'
     assert "unambiguous refuted" in refusal.reason and "parses two ways" in refusal.reason
+
+
+def test_an_authors_rule_named_like_a_learned_one_is_not_taken_for_one(tmp_path: Path) -> None:
+    """Only a block under widen's comment (or with the rule `learned`) is the learned block: an author's rule
+    named `learned_ext_verb` stays when a widening that admits nothing returns the authored grammar."""
+    text = PIZZA.replace('    rule verb = "order " | "get ";\n',
+                         '    rule learned_ext_verb = "fetch ";\n    rule verb = "order " | "get " | learned_ext_verb;\n')
+    path, fam, grammar = _written_family(tmp_path, text, "pizza")
+    result = widen_source(text, str(path), "pizza", [], [])
+    assert not result.ok and result.source == text

@@ -60,7 +60,8 @@ MAX_NARROWINGS = 8  # then the strict form and the literal alternatives are trie
 
 def has_learned_rule(family: CheckedFamily) -> bool:
     """Whether ``family``'s grammar holds a rule a widening wrote."""
-    return family.grammar is not None and any(_is_learned(r.name) for r in family.grammar.decl.rules)
+    return family.grammar is not None and any(r.name == LEARNED_RULE or r.name.startswith(extension_name(""))
+                                              for r in family.grammar.decl.rules)
 
 
 def _is_learned(rule: str) -> bool:
@@ -491,6 +492,8 @@ def _learned_span(text: str, grammar: A.GrammarDecl) -> tuple[int, int] | None:
     above = text.rfind("\n", 0, max(start - 1, 0)) + 1
     if text[above:start].strip().startswith(LEARNED_COMMENT):
         start = above
+    elif not any(r.name == LEARNED_RULE for r in grammar.rules):
+        return None  # no comment and no `learned` rule: the author's own rules, named `learned_…`
     end = rule.span.end
     if text[end:end + 1] == "\n":
         end += 1
