@@ -98,6 +98,14 @@ def _umask() -> int:
     return mask
 
 
+def apply_edits(text: str, edits: Sequence[tuple[int, int, str]]) -> str:
+    """``text`` with each ``(start, end, replacement)`` edit applied; the edits do not overlap, and are applied
+    from the last one back so that each one's offsets still hold."""
+    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
 def text_diff(old: str, new: str, path: str) -> str:
     """A unified diff of a file's text before and after a rewrite (``a/path``, ``b/path``), as shown to
     the user before ``--write`` (``ddl refine``, ``ddl widen``)."""

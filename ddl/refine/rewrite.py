@@ -24,7 +24,7 @@ import attrs
 
 from ddl.api import check_source
 from ddl.diagnostics import SourceMap
-from ddl.files import text_diff
+from ddl.files import apply_edits, text_diff
 from ddl.syntax import ast as A
 from ddl.syntax.parser import parse_source
 from ddl.tree import nodes
@@ -69,7 +69,7 @@ def rewrite(text: str, path: str, family_name: str, split: Any, fs: Any, store_u
             edits.append((ex.start, ex.end, f"({text[ex.start:ex.end]}) | ~({split.source})"))
     start = _line_start(text, family.span.start)
     edits.append((start, start, _header(split, fs, store_url)))
-    new = _apply(text, edits)
+    new = apply_edits(text, edits)
     result = _check(new, path)
     dropped = pruned = 0
     if not result[0]:
@@ -108,7 +108,7 @@ def _prune_dead_ifs(text: str, path: str, dead: list[Any]) -> tuple[str, int]:
             if any(s <= node.span.start and node.span.end <= e for s, e, _ in edits):
                 continue
             edits.append((node.span.start, node.span.end, f"({text[keep.span.start:keep.span.end]})"))
-    return _apply(text, edits), len(edits)
+    return apply_edits(text, edits), len(edits)
 
 
 def _narrow(text: str, param: A.ParamDecl, constraint: tuple[Any, ...]) -> tuple[int, int, str]:
@@ -166,14 +166,8 @@ def _drop_failing_examples(text: str, path: str, family_name: str, errors: list[
                       for d in errors)]
     edits = [(_line_start(text, ex.span.start), ex.span.end,
               " " * (ex.span.col - 1) + "# (an example outside the refined family was removed)") for ex in failing]
-    return _apply(text, edits), len(failing)
+    return apply_edits(text, edits), len(failing)
 
 
 def _line_start(text: str, offset: int) -> int:
     return text.rfind("\n", 0, offset) + 1
-
-
-def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
-    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-        text = text[:start] + replacement + text[end:]
-    return text

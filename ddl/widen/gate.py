@@ -40,7 +40,7 @@ import attrs
 from ddl.api import check_source, compile_source
 from ddl.diagnostics import did_you_mean
 from ddl.eval import Evaluator, validate_theta
-from ddl.files import text_diff
+from ddl.files import apply_edits, text_diff
 from ddl.grammar.compile import LEARNED_RULE, CompiledGrammar
 from ddl.grammar.router import OverlapSearchTooLarge, RoutedFamily, Router
 from ddl.regular import spliced_size
@@ -379,11 +379,9 @@ def _without_subsumed(keep: list[str], general: set[str], by_alt: Mapping[str, A
         if readers and utterances and all(any(r.contains(grammar.normalize(u)) for r in readers)
                                           for u in utterances):
             rest = others
-    if rest == keep:
+    if rest == keep or not (rest or fixed):  # nothing dropped, or nothing would be left to write
         return keep, text
-    smaller = render(rest) if rest or fixed else None
-    if smaller is None:
-        return keep, text
+    smaller = render(rest)
     return (rest, smaller) if check_source(smaller, path).ok else (keep, text)
 
 
@@ -503,7 +501,6 @@ def _learned_span(text: str, grammar: A.GrammarDecl) -> tuple[int, int] | None:
 def _base_text(text: str, path: str, family: str) -> str:
     """The module with the family's grammar as authored: no learned block, no ``| learned`` ending the body,
     no ``| learned_ext_R`` ending a rule."""
-    original = text
     _, grammar = _decls(text, path, family)
     span = _learned_span(text, grammar)
     if span is None:
@@ -513,10 +510,8 @@ def _base_text(text: str, path: str, family: str) -> str:
         authored = _without_last(text, regex, last)
         if authored is not None:
             edits.append((regex.span.start, regex.span.end, authored))
-    for start, end, replacement in sorted(edits, reverse=True):
-        text = text[:start] + replacement + text[end:]
-    base = text
-    if format_source(original, path)[0] == original:  # formatted, so the authored file was: the same bytes
+    base = apply_edits(text, edits)
+    if format_source(text, path)[0] == text:  # formatted, so the authored file was: the same bytes
         base = format_source(base, path)[0] or base
     return base
 
@@ -559,8 +554,7 @@ def _balanced(text: str) -> bool:
 
 def _key(alternative: Alternative) -> str:
     """What tells alternatives apart: the source, the rule it extends and the helper rules when it has any."""
-    head = f"rule {alternative.extends} += " if alternative.extends else ""
-    return head + alternative.source + "".join(f"\n{name} = {body}" for name, body in alternative.rules)
+    return alternative.written + "".join(f"\n{name} = {body}" for name, body in alternative.rules)
 
 
 def _rules(alternatives: Sequence[Alternative]) -> tuple[tuple[str, str], ...]:
@@ -671,9 +665,7 @@ def _with_learned(base: str, path: str, family: str, alternatives: Sequence[Alte
         if rule.name in additions:
             authored = base[rule.body.span.start:rule.body.span.end]
             edits.append((rule.body.span.start, rule.body.span.end, f"({authored}) | {extension_name(rule.name)}"))
-    widened = base
-    for start, end, replacement in sorted(edits, reverse=True):
-        widened = widened[:start] + replacement + widened[end:]
+    widened = apply_edits(base, edits)
     # A file kept as `ddl fmt` writes it stays so (a learned rule is thousands of characters on one line
     # otherwise, and `ddl fmt --check` would fail); any other file keeps its own layout. What is checked
     # is what is written.
