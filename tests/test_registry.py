@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from registry_families import CITY_WEATHER, PARIS_WEATHER
 
+from ddl.grammar import router
 from ddl.handler.records import HandlerError
 from ddl.handler.registry import Registry
 
@@ -77,6 +78,45 @@ def test_a_declared_priority_orders_an_overlap(tmp_path: Path) -> None:
     assert shared.candidates == ("paris_weather", "city_weather")
     other = registry.route("weather in london")
     assert other is not None and other.family == "city_weather"
+
+
+LEFT_CODE = '''
+family left_code {
+  "A code whose eighth character from the end is a."
+  param n : Int in 1..5
+  grammar { ("a" | "b")* "a" ("a" | "b"){6} "c " number(n) }
+  program -> Int = n
+  example "aaaaaaac 1" => { n = 1 } => 1
+}
+'''
+# Shares only long codes with left_code: the search for a common one goes deep.
+RIGHT_CODE = (LEFT_CODE.replace("left_code", "right_code").replace("eighth", "seventh").replace("is a.", "is b.")
+              .replace('"a" ("a" | "b"){6}', '"b" ("a" | "b"){5}').replace('"aaaaaaac 1"', '"baaaaac 1"'))
+
+
+def test_the_overlap_budget_is_per_family_so_one_costly_pair_takes_out_only_its_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    d = _dir(tmp_path, {"left.ddl": LEFT_CODE, "right.ddl": RIGHT_CODE, "city.ddl": CITY_WEATHER,
+                        "paris.ddl": PARIS_WEATHER.replace("PRIORITY", "priority 10")})
+    everything = _load(d, tmp_path / "big")
+    assert {r.name for r in everything.rejected} == {"left_code", "right_code"}
+    assert all("'abaaaaac 1'" in why for r in everything.rejected for why in r.reasons)
+    # At a budget the two codes' own searches pass, the weather families are still cleared and served.
+    monkeypatch.setattr(router, "_OVERLAP_STATE_LIMIT", 100)
+    searches: list[object] = []
+    search = router.Router.overlaps
+    monkeypatch.setattr(router.Router, "overlaps", lambda self, *a: searches.append(a) or search(self, *a))
+    for attempt, runs in (("searched", 1), ("cached", 1)):
+        registry = _load(d, tmp_path)
+        assert len(searches) == runs, attempt  # the second load reads the outcome from the cache
+        assert sorted(f.name for f in registry.served) == ["city_weather", "paris_weather"], attempt
+        assert sorted(r.name for r in registry.rejected) == ["left_code", "right_code"], attempt
+        for r in registry.rejected:
+            assert r.code == "DDL701"
+            [why] = r.reasons
+            assert "exceeded its budget of 100 states" in why and "more specific" in why, why
+        route = registry.route("weather in paris")
+        assert route is not None and route.family == "paris_weather", attempt
 
 
 def test_duplicate_family_names_are_rejected(tmp_path: Path) -> None:

@@ -6,6 +6,8 @@ Differential: every answer is compared with the same question asked of each lang
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from ddl.regular import (
     Regex,
     SearchTooLarge,
     ignore_case,
+    multi,
     overlaps,
     parse,
 )
@@ -34,6 +37,21 @@ texts = st.text(alphabet="ab é", max_size=6)
 
 def keyed(nodes: list[Regex]) -> dict[str, Regex]:
     return {f"L{i}": n for i, n in enumerate(nodes)}
+
+
+# The overlap search takes a small set's pairs from the start; a larger one's through the combined
+# phase first.  The laws below hold either way: each runs both ways on the same small sets.
+BOTH_WAYS = pytest.mark.parametrize("small_set", [multi._SMALL_SET, 0], ids=["pairs", "combined"])
+
+
+@contextmanager
+def searching(small_set: int) -> Iterator[None]:
+    saved = multi._SMALL_SET
+    multi._SMALL_SET = small_set
+    try:
+        yield
+    finally:
+        multi._SMALL_SET = saved
 
 
 @given(st.lists(small, min_size=1, max_size=8), st.lists(texts, max_size=20))
@@ -57,15 +75,17 @@ def test_members_of_each_language_are_found(data: st.DataObject, nodes: list[Reg
         assert k in s.matching(w)
 
 
+@BOTH_WAYS
 @given(st.lists(small, min_size=2, max_size=7), st.lists(st.one_of(st.none(), small), min_size=7, max_size=7))
 def test_overlaps_are_exactly_the_intersecting_pairs_with_shortest_witnesses(
-        nodes: list[Regex], minus_nodes: list[Regex | None]) -> None:
+        small_set: int, nodes: list[Regex], minus_nodes: list[Regex | None]) -> None:
     """Over more than four languages (the combined phase) and pairs (the product of two lazily
     built DFAs), with subtracted languages."""
     langs = keyed(nodes)
     minus = {k: Lang.from_regex(m) for k, m in zip(langs, minus_nodes) if m is not None}
     alone = {k: Lang.from_regex(n).difference(minus[k]) if k in minus else Lang.from_regex(n) for k, n in langs.items()}
-    found = LangSet(langs, minus=minus).overlaps()
+    with searching(small_set):
+        found = LangSet(langs, minus=minus).overlaps()
     keys = list(langs)
     expected = {(a, b) for i, a in enumerate(keys) for b in keys[i + 1:] if not alone[a].disjoint(alone[b])[0]}
     assert {(o.first, o.second) for o in found} == expected
@@ -76,14 +96,16 @@ def test_overlaps_are_exactly_the_intersecting_pairs_with_shortest_witnesses(
     assert [len(o.witness) for o in found] == sorted(len(o.witness) for o in found)
 
 
+@BOTH_WAYS
 @settings(max_examples=30)
 @given(st.lists(small, min_size=2, max_size=7), st.data())
-def test_involving_keeps_only_the_pairs_with_those_ids(nodes: list[Regex], data: st.DataObject) -> None:
+def test_involving_keeps_only_the_pairs_with_those_ids(small_set: int, nodes: list[Regex], data: st.DataObject) -> None:
     langs = keyed(nodes)
     focus = data.draw(st.sets(st.sampled_from(list(langs)), max_size=2))
-    every = LangSet(langs).overlaps()
-    wanted = [(o.first, o.second) for o in every if o.first in focus or o.second in focus]
-    assert [(o.first, o.second) for o in LangSet(langs).overlaps(focus)] == wanted
+    with searching(small_set):
+        every = LangSet(langs).overlaps()
+        wanted = [(o.first, o.second) for o in every if o.first in focus or o.second in focus]
+        assert [(o.first, o.second) for o in LangSet(langs).overlaps(focus)] == wanted
 
 
 def test_a_small_example() -> None:
@@ -144,12 +166,53 @@ def test_the_overlap_search_budget_raises_the_engines_limit_error_naming_what_gr
     err = info.value
     assert isinstance(err, AutomatonTooLarge)
     assert err.construction == "overlap search" and err.limit == 20 and err.what == "states"
-    assert set(err.keys) == {"left", "right"}
+    assert err.keys == ("left", "right") and err.found == []  # each one's own search passes the budget
     assert "overlap search" in str(err) and "left" in err.summary and "right" in err.summary
     # The default budget is the Limits' max_dfa_states.
     with pytest.raises(SearchTooLarge):
         LangSet(langs, limits=Limits(max_dfa_states=20)).overlaps()
     assert LangSet(langs).overlaps() == [Overlap("left", "right", "abaaaaac")]
+
+
+def _outcome(langs: dict[str, Regex], budget: int) -> tuple[dict[frozenset[str], int], set[str]]:
+    """The overlapping pairs (with their witness lengths) and the ids past the budget."""
+    try:
+        found, over = LangSet(langs).overlaps(max_states=budget), ()
+    except SearchTooLarge as err:
+        assert all(isinstance(o, Overlap) for o in err.found)
+        found, over = err.found, err.keys
+    return {frozenset((o.first, o.second)): len(o.witness) for o in found}, set(over)
+
+
+@BOTH_WAYS
+@settings(max_examples=60)
+@given(st.lists(small, min_size=2, max_size=7), st.integers(1, 40), st.randoms(use_true_random=False))
+def test_past_the_budget_each_language_is_searched_alone_and_the_order_does_not_matter(
+        small_set: int, nodes: list[Regex], budget: int, rnd: Any) -> None:
+    """A language whose own pairs pass the budget is named; every pair with another language is still
+    answered, exactly as the unlimited search answers it, whatever the order of the languages."""
+    langs = keyed(nodes)
+    keys = list(langs)
+    rnd.shuffle(keys)
+    with searching(small_set):
+        full, none_over = _outcome(langs, 10**9)
+        assert not none_over
+        found, over = _outcome(langs, budget)
+        assert found == {pair: n for pair, n in full.items() if not pair <= over}
+        assert _outcome({k: langs[k] for k in keys}, budget) == (found, over)
+
+
+def test_a_costly_pair_takes_out_only_its_own_languages() -> None:
+    langs = {"left": parse("(a|b)*a(a|b){6}c"), "right": parse("(a|b)*b(a|b){5}c"),
+             "add": parse("add [0-9]+"), "seven": parse("add 7|add 70"), "hi": parse("hi")}
+    with pytest.raises(SearchTooLarge) as info:
+        LangSet(langs).overlaps(max_states=20)
+    assert info.value.keys == ("left", "right")
+    assert info.value.found == [Overlap("add", "seven", "add 7")]
+    assert "for each of left, right" in info.value.summary
+    with pytest.raises(SearchTooLarge) as focused:  # with involving: only those ids are searched alone
+        LangSet(langs).overlaps(["left", "seven"], max_states=20)
+    assert focused.value.keys == ("left",) and focused.value.found == [Overlap("add", "seven", "add 7")]
 
 
 def test_nfa_limits_are_honoured() -> None:

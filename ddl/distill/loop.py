@@ -256,10 +256,13 @@ def _overlaps(checked: CheckedModule, evaluator: Any, registry: Registry, out: P
     specs += [RoutedFamily(name, fam, evaluator, fam.priority or 0) for name, fam in mine.items()]
     try:
         overlaps = Router.build(specs).conflicts(involving=mine)  # the served ones were checked on loading
-    except OverlapSearchTooLarge:
-        first = next(iter(mine.values()))
-        return [*problems, _diag("DDL701", f"{first.name}: the overlap search with the served families exceeded its "
-                                 "budget; cannot show the grammar is disjoint from them", first.decl.name_span)]
+    except OverlapSearchTooLarge as err:
+        overlaps = err.found
+        for name in [n for n in err.families if n in mine] or list(mine):
+            problems.append(_diag("DDL701", f"{name}: the search of its overlaps with the served families exceeded "
+                                  f"its budget of {err.limit:,} states; cannot show the grammar is disjoint from them",
+                                  mine[name].decl.name_span,
+                                  hint="make the grammar more specific: fewer free-text captures and optional words"))
     for o in overlaps:
         name, other = (o.first, o.second) if o.first in mine else (o.second, o.first)
         where = f" ({by_name[other].path})" if other in by_name else ""

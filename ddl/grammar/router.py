@@ -132,11 +132,14 @@ class Overlap:
 
 
 class OverlapSearchTooLarge(Exception):
-    """The overlap search met its state budget; the families named could not be cleared."""
+    """The overlap search of each family named passed its state budget: those could not be cleared.
+    ``found`` holds the overlaps among every other pair (see :meth:`Router.overlaps`)."""
 
-    def __init__(self, families: Sequence[str]) -> None:
-        super().__init__(f"overlap search exceeded {_OVERLAP_STATE_LIMIT} states")
+    def __init__(self, families: Sequence[str], found: Sequence[Overlap] = (), limit: int | None = None) -> None:
+        self.limit = _OVERLAP_STATE_LIMIT if limit is None else limit
+        super().__init__(f"overlap search exceeded {self.limit:,} states for each of " + ", ".join(families))
         self.families = tuple(families)
+        self.found = list(found)
 
 
 class _Entry:
@@ -657,8 +660,10 @@ class Router:
         lazily built DFAs).  ``except`` clauses count: an utterance a family excludes is not that
         family's.  Both modes' families are compared on the same text, so this compares the
         languages as written (normalization aside: see the module docstring).  Ordered by witness
-        length, then by the families' order.  Raises :class:`OverlapSearchTooLarge` rather than
-        answer from a partial search.
+        length, then by the families' order.  The budget is per family: past it, the families
+        are searched one by one, and :class:`OverlapSearchTooLarge` names those whose own search
+        passed it, never answering for them from a partial search; its ``found`` holds the
+        overlaps of every other pair.
         """
         langs = self._normalized if not self._has_raw else (
             self._raw if not self._has_normalized else _lang_set(self.entries, self.limits))
@@ -666,11 +671,20 @@ class Router:
         try:
             found = langs.overlaps(focus, max_states=_OVERLAP_STATE_LIMIT)
         except SearchTooLarge as err:
-            raise OverlapSearchTooLarge(sorted(e.name for e in err.keys if isinstance(e, _Entry))) from None
+            raise OverlapSearchTooLarge(sorted(e.name for e in err.keys if isinstance(e, _Entry)),
+                                        [Overlap(o.first.name, o.second.name, o.witness) for o in err.found]) from None
         return [Overlap(o.first.name, o.second.name, o.witness) for o in found]
 
     def conflicts(self, involving: Collection[str] | None = None) -> list[Overlap]:
         """The :meth:`overlaps` no ``priority`` orders: both families have the same priority, so neither
-        may answer the shared utterances (the registry refuses both; a candidate family is refused)."""
+        may answer the shared utterances (the registry refuses both; a candidate family is refused).
+        :class:`OverlapSearchTooLarge`'s ``found`` is filtered alike."""
         priority = {e.name: e.priority for e in self.entries}
-        return [o for o in self.overlaps(involving) if priority[o.first] == priority[o.second]]
+
+        def unordered(found: Sequence[Overlap]) -> list[Overlap]:
+            return [o for o in found if priority[o.first] == priority[o.second]]
+
+        try:
+            return unordered(self.overlaps(involving))
+        except OverlapSearchTooLarge as err:
+            raise OverlapSearchTooLarge(err.families, unordered(err.found)) from None

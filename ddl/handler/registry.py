@@ -442,7 +442,9 @@ class _RoutingCache:
         try:
             found = router().conflicts(involving)
         except OverlapSearchTooLarge as err:
-            self.cache.put_derived(kind, self.where, key, json.dumps({"too_large": list(err.families)}).encode())
+            data = {"too_large": list(err.families), "limit": err.limit,
+                    "overlaps": [[o.first, o.second, o.witness] for o in err.found]}
+            self.cache.put_derived(kind, self.where, key, json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass"))
             raise
         data = {"overlaps": [[o.first, o.second, o.witness] for o in found]}
         self.cache.put_derived(kind, self.where, key, json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass"))
@@ -455,13 +457,17 @@ class _RoutingCache:
             return None
         try:
             data = json.loads(blob.decode("utf-8", "surrogatepass"))
-            if isinstance(data.get("too_large"), list) and all(n in names for n in data["too_large"]):
-                return OverlapSearchTooLarge(data["too_large"])
             found = [Overlap(a, b, w) for a, b, w in data["overlaps"]]
+            too_large, limit = data.get("too_large"), data.get("limit")
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
-        if all(isinstance(o.witness, str) and o.first in names and o.second in names for o in found):
+        if not all(isinstance(o.witness, str) and o.first in names and o.second in names for o in found):
+            return None
+        if too_large is None:
             return found
+        if (isinstance(too_large, list) and too_large and all(n in names for n in too_large)
+                and isinstance(limit, int)):
+            return OverlapSearchTooLarge(too_large, found, limit)
         return None
 
 
@@ -536,6 +542,11 @@ class _HitKits:
         self.cache.put_derived("hitkit", self.where, self.key, data)
 
 
+def _too_large(err: OverlapSearchTooLarge) -> str:
+    return (f"the search of its overlaps with the other families exceeded its budget of {err.limit:,} states; "
+            "cannot show it is disjoint (make its grammar, or the grammars it shares words with, more specific)")
+
+
 def _route(served: Sequence[ServedFamily], routing: _RoutingCache) -> tuple[Router, list[RejectedFamily]]:
     """The router over the served families, after rejecting unordered overlaps."""
     specs: list[RoutedFamily | SavedFamily] = [_saved(f, routing) for f in served]
@@ -547,9 +558,8 @@ def _route(served: Sequence[ServedFamily], routing: _RoutingCache) -> tuple[Rout
         overlaps = routing.conflicts(specs, router)
     except OverlapSearchTooLarge as err:
         for name in err.families:
-            reasons.setdefault(name, []).append(
-                "the overlap search with the other families exceeded its budget; cannot show it is disjoint")
-        overlaps = []
+            reasons.setdefault(name, []).append(_too_large(err))
+        overlaps = err.found
     for o in overlaps:
         a, b = by_name[o.first], by_name[o.second]
         reasons.setdefault(a.name, []).append(
@@ -605,9 +615,8 @@ def _route_models(router: Router, theirs: Sequence[ServedFamily], models: Sequen
         overlaps = routing.conflicts([*specs, *mine], grown, names)
     except OverlapSearchTooLarge as err:
         for name in [n for n in err.families if n in names] or sorted(names):
-            reasons.setdefault(name, []).append(
-                "the overlap search with the other families exceeded its budget; cannot show it is disjoint")
-        overlaps = []
+            reasons.setdefault(name, []).append(_too_large(err))
+        overlaps = err.found
     for o in overlaps:
         for name, other in ((o.first, o.second), (o.second, o.first)):
             if name in names:

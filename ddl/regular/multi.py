@@ -79,6 +79,11 @@ Minus = Union[Lang, Callable[[], Lang]]
 CACHE_LIMIT = 200_000  # default: cached transitions before the lazy DFA is flushed
 FEW = 3  # default: at most this many languages alive hands the rest of a string to `settle`
 _PAIRWISE = 4  # at most this many languages alive: the overlap search takes each pair on its own
+# At most this many languages in all: every pair from the start.  A combined state of a few languages
+# that all stay alive (filler words a widening learned, free text) is their product, which costs far
+# more than the pairs' products (10 widened families: 18 s against 32); past it, the combined phase
+# spares the pairs that diverge at once (10,000 families: 2 s against 8).
+_SMALL_SET = 16
 
 
 @attrs.frozen
@@ -91,17 +96,20 @@ class Overlap(Generic[K]):
 
 
 class SearchTooLarge(AutomatonTooLarge):
-    """The overlap search visited more states than its budget; ``keys`` are the ids still being
-    searched when it stopped (the languages whose overlap drove the growth)."""
+    """The overlap search visited more states than its budget.  ``keys`` are the ids it could not
+    clear: each one's own search (its pairs with every id not yet cleared) passed the budget.
+    ``found`` holds the overlaps among the pairs that were searched to the end — every pair with
+    an id not in ``keys`` — so a caller can act on those and set the others aside."""
 
-    def __init__(self, limit: int, keys: Sequence[Hashable]) -> None:
+    def __init__(self, limit: int, keys: Sequence[Hashable], found: Sequence[Overlap[Any]] = ()) -> None:
         super().__init__("overlap search", limit, "states")
         self.keys = tuple(keys)
+        self.found = list(found)
         self.args = (f"{self.summary}; raise the budget (max_states) or search fewer languages",)
 
     @property
     def summary(self) -> str:
-        return (f"{self.construction} reached the limit of {self.limit:,} {self.what}; still searching among "
+        return (f"{self.construction} reached the limit of {self.limit:,} {self.what} for each of "
                 f"{', '.join(map(str, self.keys))}")
 
 
@@ -468,12 +476,39 @@ class LangSet(Generic[K]):
         """Every pair of ids whose languages (``minus`` subtracted) share a string, with a shortest one.
 
         With ``involving``, only the pairs with at least one of those ids.  Ordered by witness
-        length, then by the ids' order.  The search visits at most ``max_states`` states (by
-        default ``limits.max_dfa_states``) and raises :class:`SearchTooLarge` past it.
+        length, then by the ids' order.  Each search visits at most ``max_states`` states (by
+        default ``limits.max_dfa_states``): first one search of all the pairs; past the budget,
+        one search per id (of ``involving``, else all), of all its pairs, each within the
+        budget.  The ids whose own search passes it are named by the :class:`SearchTooLarge`
+        raised, which holds the overlaps of every pair with another id.  Which ids pass the
+        budget and which pairs overlap does not depend on the ids' order (each id's search is
+        of all its pairs, whatever was searched before).
         """
         budget = self.limits.max_dfa_states if max_states is None else max_states
         try:
-            return _OverlapSearch(self, involving, budget).run()
+            try:
+                return _OverlapSearch(self, involving, budget).run()
+            except SearchTooLarge:
+                pass
+            # One id at a time: a language whose pairs outgrow the budget no longer keeps the
+            # others from being cleared.
+            found: dict[tuple[int, int], Overlap[K]] = {}
+            position = {k: i for i, k in enumerate(self.keys)}
+            over: list[K] = []
+            memo: dict[tuple[int, int], tuple[str | None, int]] = {}  # pairs searched from the start
+            for key in (self.keys if involving is None else [k for k in self.keys if k in involving]):
+                try:
+                    pairs = _OverlapSearch(self, [key], budget, memo).run()
+                except SearchTooLarge:
+                    over.append(key)
+                    continue
+                for o in pairs:
+                    found.setdefault((position[o.first], position[o.second]), o)
+            ordered = sorted(found.items(), key=lambda x: (len(x[1].witness), x[0]))
+            result = [o for _, o in ordered]
+            if over:
+                raise SearchTooLarge(budget, over, result)
+            return result
         finally:
             self._group_sets.clear()  # the search's membership index: not kept (nor pickled)
 
@@ -736,9 +771,13 @@ def _add_trie(nfa: _NFATables, indices: list[int], seqs: Sequence[tuple[Regex, .
 
 
 class _OverlapSearch(Generic[K]):
-    def __init__(self, langs: LangSet[K], involving: Collection[K] | None, budget: int) -> None:
+    def __init__(self, langs: LangSet[K], involving: Collection[K] | None, budget: int,
+                 memo: dict[tuple[int, int], tuple[str | None, int]] | None = None) -> None:
         self.langs = langs
         self.budget = budget
+        # A pair searched from the start, by an earlier search of the same set: its witness (or None) and
+        # the states it cost, charged again to this search's budget (so each search's outcome is its own).
+        self.memo = memo
         self.focus = None if involving is None else {i for i, k in enumerate(langs.keys) if k in involving}
         # The minus language of each id that has one, as a complete DFA (accepting = removed).
         self.excl = {i: langs._minus_lang(i).dfa for i in langs._minus}
@@ -778,6 +817,7 @@ class _OverlapSearch(Generic[K]):
         alive0 = langs._alive(start)
         if not self.worth(alive0):
             return []
+        pairwise_at = len(langs) if len(langs) <= _SMALL_SET else _PAIRWISE
         f0 = tuple(sorted((i, self.excl[i].start) for i in alive0 if i in self.excl))
         seen = {(start, f0)}
         queue: deque[tuple[frozenset[int], tuple[tuple[int, int], ...], str]] = deque([(start, f0, "")])
@@ -785,7 +825,7 @@ class _OverlapSearch(Generic[K]):
             s, fs, path = queue.popleft()
             alive = sorted(langs._alive(s))
             fstate = dict(fs)
-            if len(alive) <= _PAIRWISE:
+            if len(alive) <= pairwise_at:
                 for i, a in enumerate(alive):
                     for b in alive[i + 1:]:
                         if self.pair_wanted(a, b):
@@ -843,12 +883,22 @@ class _OverlapSearch(Generic[K]):
     def pairwise(self, a: int, b: int, s: frozenset[int], fa0: int, fb0: int, prefix: str) -> None:
         """The product of the two languages' DFAs from their states in ``s``; searched breadth-first,
         each region once per pair."""
-        start = self.pair_start(a, b, s, fa0, fb0)
-        seen = self.pair_seen.setdefault((a, b), set())
-        if start in seen:
-            return
-        seen.add(start)
-        found = self.product_search(a, b, start, seen, None)
+        key = (min(a, b), max(a, b))
+        if not prefix and self.memo is not None and key in self.memo:
+            found, cost = self.memo[key]
+            self.visited += cost
+            if self.visited > self.budget:
+                raise SearchTooLarge(self.budget, [self.langs.keys[a], self.langs.keys[b]])
+        else:
+            start = self.pair_start(a, b, s, fa0, fb0)
+            seen = self.pair_seen.setdefault((a, b), set())
+            if start in seen:
+                return
+            seen.add(start)
+            before = self.visited
+            found = self.product_search(a, b, start, seen, None)
+            if not prefix and self.memo is not None:
+                self.memo[key] = (found, self.visited - before)
         if found is not None:
             self.found[(min(a, b), max(a, b))] = prefix + found
             if prefix:
