@@ -518,15 +518,62 @@ def test_a_learned_free_text_value_is_never_another_familys_value(tmp_path: Path
 
 
 
-def test_a_word_a_witness_read_as_a_free_text_value_is_no_longer_one(tmp_path: Path) -> None:
-    """The gate showed "please greet Moon now" to be another family's request ("Moon" read as the name): the
-    narrowed alternative's name is never "Moon" (it joins `learned_foreign`), and its filler is the same."""
+NUDGE = '''family nudge {
+  "Nudge a client about a number of days, in a tone."
+  enum Tone { firm, friendly }
+  param client : Text(max 30, pattern [A-Z] [a-z]+ ("-" [A-Z] [a-z]+)?)
+  param days : Int in 1..400
+  param tone : Tone
+  grammar ignore_case normalize_space { "nudge " client " " number(days) " days " tone }
+  program -> Text = "${tone} nudge to ${client} after ${days} days"
+  example "nudge Ann 5 days firm" => { client = "Ann", days = 5, tone = firm } => "firm nudge to Ann after 5 days"
+}
+'''
+
+
+def test_a_long_name_kept_from_hundreds_of_other_families_words_fits_the_limits_in_every_order(
+        tmp_path: Path) -> None:
+    """A client name of up to 30 characters, kept from 400 other families' words at each of the places
+    the orders people used put it, is small enough for the gate to prove the widening (it was not when a
+    name could not end with such a word after a hyphen either: 41,000 states for each place, and the
+    gate could not rule out an ambiguity), and is still never one of those words."""
+    path, fam, grammar = _written_family(tmp_path, NUDGE, "nudge")
+    foreign = frozenset(f"{a}{b}" for a in ("bra", "mer", "tic", "lun", "pos") for b in
+                        ("nch", "ge", "ket", "ch", "ter", "al", "ow", "in") for _ in range(1)) | frozenset(
+                        f"word{chr(97 + i)}{chr(97 + j)}" for i in range(20) for j in range(18))
+    assert len(foreign) >= 400
+    candidates = [Candidate("please nudge Bob, 5 days, firm", {"client": "Bob", "days": 5, "tone": "firm"}, 1),
+                  Candidate("friendly nudge to Cid about 7 days", {"client": "Cid", "days": 7, "tone": "friendly"}, 2),
+                  Candidate("12 days late: Dan, firm please", {"client": "Dan", "days": 12, "tone": "firm"}, 3),
+                  Candidate("firm, 30 days, for Eve", {"client": "Eve", "days": 30, "tone": "firm"}, 4)]
+    learned = learn(fam, grammar, candidates, foreign=foreign)
+    general = learned.alternatives[0]
+    # Three values in any order: the name is written twice, and compiled at each of 8 places.
+    assert "any_order(" in general.source and general.source.count("client &") == 2, general.source
+    result = widen_source(NUDGE, str(path), "nudge", [general], candidates)
+    assert result.ok and result.admitted, result.refused  # a first refusal narrows it: "Six" is no name
+    widened = _widened_grammar(result.source, str(path), "nudge")
+    _assert_parses(widened, [("please nudge Fay, 9 days, friendly", {"client": "Fay", "days": 9, "tone": "friendly"})])
+    assert not widened.match("please nudge Branch, 9 days, friendly").ok
+    assert not widened.match("please nudge Wordab-Fay, 9 days, friendly").ok
+
+
+def _greeting_narrowed(tmp_path: Path, witness: str) -> tuple[Path, list[Candidate], Alternative, Alternative]:
+    """GREET written to ``tmp_path``, two candidates, the spotting alternative learned from them and that
+    alternative narrowed by ``witness``."""
     path, fam, grammar = _written_family(tmp_path, GREET, "greet")
     candidates = [Candidate("please greet Bob now", {"name": "Bob"}, 1), Candidate("greet Cid now", {"name": "Cid"}, 2)]
     general = learn(fam, grammar, candidates).alternatives[0]
     assert general.narrow is not None
-    narrower = general.narrow("please greet Moon now")
+    narrower = general.narrow(witness)
     assert narrower is not None
+    return path, candidates, general, narrower
+
+
+def test_a_word_a_witness_read_as_a_free_text_value_is_no_longer_one(tmp_path: Path) -> None:
+    """The gate showed "please greet Moon now" to be another family's request ("Moon" read as the name): the
+    narrowed alternative's name is never "Moon" (it joins `learned_foreign`), and its filler is the same."""
+    path, candidates, general, narrower = _greeting_narrowed(tmp_path, "please greet Moon now")
     assert dict(narrower.rules)["learned_word"] == dict(general.rules)["learned_word"]
     assert "moon" in dict(narrower.rules)["learned_foreign"].split('"')
     result = widen_source(GREET, str(path), "greet", [narrower], candidates)
@@ -534,6 +581,19 @@ def test_a_word_a_witness_read_as_a_free_text_value_is_no_longer_one(tmp_path: P
     widened = _widened_grammar(result.source, str(path), "greet")
     assert not widened.match("please greet Moon now").ok and not widened.match("greet MOON now").ok
     _assert_parses(widened, [("please greet Dan now", {"name": "Dan"})])
+
+
+def test_a_number_word_a_witness_read_as_a_free_text_value_takes_all_number_words_with_it(tmp_path: Path) -> None:
+    """The next witness would be the next number word ("greet Six now", then "greet Ten now"), a round of the
+    gate each: one number word read as the name and the narrowed name is none of them."""
+    path, candidates, _, narrower = _greeting_narrowed(tmp_path, "please greet SIX now")
+    foreign = dict(narrower.rules)["learned_foreign"].split('"')
+    assert {"six", "ten", "twelve", "fifty", "hundred"} <= set(foreign) and "a" not in foreign
+    widened = _widened_grammar(widen_source(GREET, str(path), "greet", [narrower], candidates).source,
+                               str(path), "greet")
+    for name in ("Six", "TEN", "fifty", "Dozen"):
+        assert not widened.match(f"please greet {name} now").ok, name
+    _assert_parses(widened, [("please greet Dan now", {"name": "Dan"}), ("greet Anand now", {"name": "Anand"})])
 
 
 def test_a_learned_free_text_value_is_no_word_another_family_is_written_in(

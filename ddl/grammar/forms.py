@@ -129,6 +129,12 @@ def number_words(n: int) -> list[str]:
     return out
 
 
+#: The words numbers are spelled with ("six", "twenty-one", "hundred", "dozen"), but the articles and
+#: "and" that other text says too.  A learner that finds one read as a free-text value drops them all.
+NUMBER_WORDS = (frozenset(w for n in range(100) for spelling in number_words(n) for w in spelling.split())
+                | {"hundred", "thousand", "dozen", "half"}) - {"a", "an", "and"}
+
+
 def _word_values(values: Iterable[int]) -> dict[str, int]:
     table: dict[str, int] = {}
     for v in values:
