@@ -687,4 +687,4 @@ class Router:
         try:
             return unordered(self.overlaps(involving))
         except OverlapSearchTooLarge as err:
-            raise OverlapSearchTooLarge(err.families, unordered(err.found)) from None
+            raise OverlapSearchTooLarge(err.families, unordered(err.found), err.limit) from None

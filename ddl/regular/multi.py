@@ -97,7 +97,7 @@ class Overlap(Generic[K]):
 
 class SearchTooLarge(AutomatonTooLarge):
     """The overlap search visited more states than its budget.  ``keys`` are the ids it could not
-    clear: each one's own search (its pairs with every id not yet cleared) passed the budget.
+    clear: each one's own search (of all its pairs) passed the budget.
     ``found`` holds the overlaps among the pairs that were searched to the end — every pair with
     an id not in ``keys`` — so a caller can act on those and set the others aside."""
 
