@@ -441,9 +441,10 @@ def _overlap(family: CheckedFamily, evaluator: Any, grammar: CompiledGrammar,
              RoutedFamily(family.name, family, evaluator, family.priority or 0, grammar)]
     router = Router.build(specs)
     # The pairs with ``family`` first, a search of their own: a conflict there (what most rounds of the
-    # gate find) is one the registry's search finds too, at a fraction of its cost.
-    for found in (router.conflicts(involving={family.name}), router.conflicts()):
-        for o in found:
+    # gate find) is one the registry's search finds too, at a fraction of its cost.  The registry's
+    # search runs only when that one finds none.
+    for search in (lambda: router.conflicts(involving={family.name}), router.conflicts):
+        for o in search():
             if family.name in (o.first, o.second):
                 return (o.second if o.first == family.name else o.first), o.witness
     return None
