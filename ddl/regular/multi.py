@@ -485,9 +485,11 @@ class LangSet(Generic[K]):
         of all its pairs, whatever was searched before).
         """
         budget = self.limits.max_dfa_states if max_states is None else max_states
+        # Pairs searched from the start, by the first search too: the searches id by id reuse them.
+        memo: dict[tuple[int, int], tuple[str | None, int]] = {}
         try:
             try:
-                return _OverlapSearch(self, involving, budget).run()
+                return _OverlapSearch(self, involving, budget, memo).run()
             except SearchTooLarge:
                 pass
             # One id at a time: a language whose pairs outgrow the budget no longer keeps the
@@ -495,7 +497,6 @@ class LangSet(Generic[K]):
             found: dict[tuple[int, int], Overlap[K]] = {}
             position = {k: i for i, k in enumerate(self.keys)}
             over: list[K] = []
-            memo: dict[tuple[int, int], tuple[str | None, int]] = {}  # pairs searched from the start
             for key in (self.keys if involving is None else [k for k in self.keys if k in involving]):
                 try:
                     pairs = _OverlapSearch(self, [key], budget, memo).run()
