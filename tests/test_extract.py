@@ -24,7 +24,7 @@ FAKELLM = ROOT / "tests" / "fakellm"
 DDL = Path(sys.executable).parent / "ddl"
 sys.path.insert(0, str(FAKELLM))
 import ddl_fake_llm  # noqa: E402
-from widen_families import CAB, TRIP  # noqa: E402
+from widen_families import CAB, GREET, TRIP  # noqa: E402
 
 MISS = "tokyo weather 4 days"
 
@@ -166,6 +166,27 @@ def test_rejecting_a_learned_phrasings_answer_unlearns_it(directory: Path) -> No
         h.feedback(good["id"], "reject")
         assert "rule learned" not in (directory / "trip.ddl").read_text(encoding="utf-8")
         assert (directory / "trip.ddl").read_text(encoding="utf-8") == TRIP
+
+
+def test_a_learned_name_is_never_a_word_another_familys_users_ask_with(directory: Path) -> None:
+    """Whoever widens first, a free-text value it learns is no word the other families' users were seen
+    asking with (their candidates): trip's users say "forecast", which trip's grammar does not (yet) hold,
+    and greet, widened first, must not learn to greet "Forecast" — the request trip is about to learn."""
+    (directory / "greet.ddl").write_text(GREET, encoding="utf-8")
+    ddl_fake_llm.SCRIPT.extend(['{"family": "trip_weather", "theta": {"city": "tokyo", "days": 4}}',
+                                '{"family": "trip_weather", "theta": {"city": "paris", "days": 2}}',
+                                '{"family": "greet", "theta": {"name": "Bob"}}',
+                                '{"family": "greet", "theta": {"name": "Cid"}}'])
+    with _handler(directory) as h:
+        for utterance in ("tokyo forecast 4 days", "forecast paris 2 days", "please greet Bob now", "greet Cid now"):
+            assert h.handle(utterance)["source"] == "extracted", utterance
+        assert h.widen("greet", write=True).written is True
+        greet = next(e.grammar for e in h.registry.router.entries if e.name == "greet")
+        assert greet.match("please greet Dan now").ok
+        assert not greet.match("please greet Forecast now").ok and not greet.match("greet Forecast now").ok
+        assert h.widen("trip_weather", write=True).written is True
+        assert sorted(f.name for f in h.registry.served) == ["greet", "trip_weather"]
+        assert h.registry.route("new york forecast 3 days").family == "trip_weather"
 
 
 def test_widening_again_with_nothing_new_writes_nothing(directory: Path) -> None:

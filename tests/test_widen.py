@@ -30,7 +30,7 @@ from ddl.widen.spot import inflections
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fakellm"))
 import ddl_fake_llm  # noqa: E402
-from widen_families import CAB, TRIP  # noqa: E402
+from widen_families import CAB, GREET, TRIP  # noqa: E402
 
 
 @pytest.fixture()
@@ -486,16 +486,6 @@ def _written_family(tmp_path: Path, text: str, name: str) -> tuple[Path, Checked
     assert module is not None
     fam = module.families[name]
     return path, fam, CompiledGrammar(fam, Evaluator(module))
-
-
-GREET = '''family greet {
-  "Greet a person by name."
-  param name : Text(max 20, pattern [A-Z] [a-z]+ ("-" [A-Z] [a-z]+)?)
-  grammar ignore_case normalize_space { "greet " name }
-  program -> Text = "hi ${name}"
-  example "greet Ann" => { name = "Ann" } => "hi Ann"
-}
-'''
 
 
 def test_a_learned_free_text_value_is_never_another_familys_value(tmp_path: Path) -> None:

@@ -22,3 +22,12 @@ CAB = '''family cab {
   example "cab to paris" => { city = paris } => "cab to paris"
 }
 '''
+
+GREET = '''family greet {
+  "Greet a person by name."
+  param name : Text(max 20, pattern [A-Z] [a-z]+ ("-" [A-Z] [a-z]+)?)
+  grammar ignore_case normalize_space { "greet " name }
+  program -> Text = "hi ${name}"
+  example "greet Ann" => { name = "Ann" } => "hi Ann"
+}
+'''

@@ -21,7 +21,7 @@ from ddl.grammar.router import RoutedFamily
 from ddl.handler.config import WIDEN_METHODS
 from ddl.handler.records import HandlerError
 from ddl.handler.registry import Registry
-from ddl.widen import foreign_words
+from ddl.widen import foreign_words, phrasing_words
 from ddl.widen.gate import GateResult, WidenError, authored_excerpt, authored_grammar, has_learned_rule, widen_source
 from ddl.widen.learn import Candidate, Learned, learn
 from ddl.widen.propose import propose
@@ -99,6 +99,9 @@ def widen_family(registry: Registry, store: Any, family: str, *, method: str = "
                           grammar_source=authored_excerpt(text, str(path), family), answered=answered)
     if method in ("align", "both"):
         foreign = frozenset(w for f in registry.served if f.name != family for w in foreign_words(f.checked))
+        # And what the other families' users said: the words those families are about to learn.
+        foreign |= phrasing_words((r.utterance, r.theta) for r in store.candidates()
+                                  if r.family != family and r.family in registry.by_name)
         aligned = learn(served.checked, grammar, candidates, answered, foreign)
         # The model's alternatives go first (the gate tries general ones first and drops them first).
         learned = Learned(learned.alternatives + aligned.alternatives, learned.unaligned + aligned.unaligned)

@@ -88,6 +88,20 @@ def foreign_words(other: CheckedFamily) -> frozenset[str]:
     return frozenset(w for w in value_words(other) | family_words(other) if w not in FRAME and w not in STOPWORDS)
 
 
+def phrasing_words(phrasings: Iterable[tuple[str, Mapping[str, Any]]]) -> frozenset[str]:
+    """The words other families' users were seen asking with (their candidate phrasings, each with its θ),
+    but the words of their values and the frame words: what those families are about to learn.  A learned
+    free-text value never is one either.  The words of a family's grammar (:func:`foreign_words`) were
+    not enough: a family widened first learned a client that reads "Jump", and the date family widened
+    after it, whose users say "jump 1 May by 3 days", lost its general alternative to that overlap."""
+    words: set[str] = set()
+    for utterance, theta in phrasings:
+        values = {w.lower() for v in theta.values() if isinstance(v, str) for w in _WORD.findall(v)}
+        words.update(w for w in (m.lower() for m in _WORD.findall(utterance))
+                     if len(w) <= MAX_WORD and w not in values and w not in FRAME and w not in STOPWORDS)
+    return frozenset(words)
+
+
 def _is_cue(text: str) -> bool:
     return any(c.isalpha() for c in text) or any(c in _CUE_SYMBOLS for c in text)
 
