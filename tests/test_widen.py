@@ -25,7 +25,7 @@ from ddl.types.words import setting_words
 from ddl.values import to_json
 from ddl.widen import Alternative, Candidate, GateResult, foreign_words, learn, propose, widen_source
 from ddl.widen.propose import read_reply
-from ddl.widen.spot import inflections
+from ddl.widen.spot import inflections, left_spellings
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fakellm"))
@@ -292,6 +292,52 @@ def test_spotting_takes_frame_words_and_inflections_but_no_unseen_content_word(s
         assert not grammar.match(stranger).ok, stranger
 
 
+def test_the_only_value_that_reads_a_number_needs_no_mark(served: Registry) -> None:
+    """trip's days are the only value a number can be, and a digit is never filler: a number its users did
+    not mark (" days") is still the days.  Where two values read numbers their marks stay needed
+    (test_values_that_could_be_mistaken_for_each_other_are_told_apart_by_their_marks)."""
+    _, grammar = _widen_trip(served, [Candidate("tokyo weather 4 days", {"city": "tokyo", "days": 4}, 1),
+                                      Candidate("paris weather 2 days", {"city": "paris", "days": 2}, 2)])
+    _assert_parses(grammar, [("tokyo weather, 5 please", {"city": "tokyo", "days": 5}),
+                             ("weather for 3 in paris", {"city": "paris", "days": 3})])
+    for stranger in ("tokyo weather 5 nights", "tokyo weather not 5"):
+        assert not grammar.match(stranger).ok, stranger
+
+
+CITY_LIST = '''family city_list {
+  "List the customers in a city."
+  param city : Text(max 24, pattern ([A-Z] [a-z.]* " ")* [A-Z] [a-z]+)
+  param limit : Int in 1..100 = 10
+  grammar ignore_case normalize_space { (number(limit) " ")? "customers in " city }
+  program -> Text = "${limit} in ${city}"
+  example "customers in Paris" => { city = "Paris" } => "10 in Paris"
+}
+'''
+
+
+def test_the_only_free_text_stands_bare_only_beside_a_value_that_must_be_given(tmp_path: Path) -> None:
+    """The family's only free text may go unmarked beside another value that must be given (the invoice
+    reminder's client: tests above); a city whose family needs nothing else keeps its marks — else any
+    capitalized words alone ("San Jose") would ask for that city's customers."""
+    path, fam, grammar = _written_family(tmp_path, CITY_LIST, "city_list")
+    candidates = [Candidate("show customers from New York please", {"city": "New York"}, 1),
+                  Candidate("the customers of Boston now", {"city": "Boston"}, 2),
+                  Candidate("20 customers from Los Angeles", {"city": "Los Angeles", "limit": 20}, 3)]
+    learned = learn(fam, grammar, candidates, foreign=frozenset({"weather"}))
+    result = widen_source(CITY_LIST, str(path), "city_list", learned.alternatives, candidates)
+    assert result.ok and any("any_order(" in a.source for a in result.admitted), result.refused  # maybe narrowed
+    widened = _widened_grammar(result.source, str(path), "city_list")
+    _assert_parses(widened, [("show customers from San Jose please", {"city": "San Jose"}),
+                             ("5 customers of St. Louis", {"city": "St. Louis", "limit": 5})])
+    for stranger in ("show customers from San Weather", "San Jose", "hi San Jose", "San Jose, 5"):
+        assert not widened.match(stranger).ok, stranger
+
+
+def test_a_word_mark_is_taken_with_or_without_its_stop_or_colon() -> None:
+    assert left_spellings("inv. ") == ("inv. ", "inv ") and left_spellings("client: ") == ("client: ", "client ")
+    assert left_spellings("no. ") == ("no. ",) and left_spellings("$") == ("$",) and left_spellings("for ") == ("for ",)
+
+
 def test_the_other_number_of_a_word_is_filler_only_when_it_is_no_value() -> None:
     assert inflections("novel") == {"novels"} and inflections("stories") == {"story"}
     assert inflections("boxes") == {"box"} and inflections("city") == {"cities"} and inflections("is") == set()
@@ -538,12 +584,14 @@ def test_a_long_name_kept_from_hundreds_of_other_families_words_fits_the_limits_
                   Candidate("firm, 30 days, for Eve", {"client": "Eve", "days": 30, "tone": "firm"}, 4)]
     learned = learn(fam, grammar, candidates, foreign=foreign)
     general = learned.alternatives[0]
-    # Three values in any order: the name is written twice, and compiled at each of 8 places.
-    assert "any_order(" in general.source and general.source.count("client &") == 2, general.source
+    # Three values in any order; the name, the only free text, may stand bare (its cues optional): it is
+    # written once, and compiled at each of 8 places.
+    assert "any_order(" in general.source and general.source.count("client &") == 1, general.source
     result = widen_source(NUDGE, str(path), "nudge", [general], candidates)
     assert result.ok and result.admitted, result.refused  # a first refusal narrows it: "Six" is no name
     widened = _widened_grammar(result.source, str(path), "nudge")
-    _assert_parses(widened, [("please nudge Fay, 9 days, friendly", {"client": "Fay", "days": 9, "tone": "friendly"})])
+    _assert_parses(widened, [("please nudge Fay, 9 days, friendly", {"client": "Fay", "days": 9, "tone": "friendly"}),
+                             ("firm: Gus, 3 days", {"client": "Gus", "days": 3, "tone": "firm"})])
     assert not widened.match("please nudge Branch, 9 days, friendly").ok
     assert not widened.match("please nudge Wordab-Fay, 9 days, friendly").ok
 

@@ -27,7 +27,7 @@ from ddl.grammar.compile import CaptureSpec, CompiledGrammar, default_value
 from ddl.regular import Lang
 from ddl.types.checked import CheckedFamily
 from ddl.types.model import ListT, OptionT, TextT
-from ddl.types.words import STOPWORDS, family_words, setting_words
+from ddl.types.words import STOPWORDS, family_words, setting_words, value_words
 from ddl.values import quote_text, to_json
 from ddl.widen.spot import Spotter, word_counts
 
@@ -258,9 +258,12 @@ def learn(family: CheckedFamily, grammar: CompiledGrammar, candidates: Sequence[
     # Words the grammar writes only where it sets a parameter ("subtract … {direction = before}") say a
     # value: as filler they would read "subtract 3 days" with the default too (an ambiguity the gate
     # would refuse one word per round).
+    # The words of a value spelt in several words ("join date", "newest first") are filler only where the
+    # family's users said them: taught by the grammar alone, "in B join date" reads the sort and the filler.
+    spelling = value_words(family) - aligned_words - STOPWORDS
     spotter = Spotter(taught, aligner.param_of, aligner.type_of,
                       frozenset(aligner.defaults), aligner.accepts, family_words(family),
-                      ignore_case=grammar.ignore_case, exclude=unsafe | setting_words(family),
+                      ignore_case=grammar.ignore_case, exclude=unsafe | setting_words(family) | spelling,
                       foreign=foreign - family_words(family))
     general = _spotted(spotter, tuple(c.query_id for group in shapes.values() for c in group
                                       if c.query_id is not None)) \

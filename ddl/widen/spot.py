@@ -9,8 +9,8 @@ module collects
 
 * for each parameter, its **slots**: the capture as the grammar writes it with the cue seen on
   its left ("for ", "$", "#") and on its right (" people", "%", " days"); a slot keeps at least one
-  cue, except for captures whose values name themselves (enum spellings, dates) or a capture seen
-  bare;
+  cue, except for captures whose values name themselves (enum spellings, dates, the only free-text
+  value, the only value that reads a number) or a capture seen bare;
 * the **filler**: the words seen outside the values — never a digit, never a word one of the
   family's captures accepts (a value), never a word that turns a request into another one ("no",
   "not", "without", …: a request that says them is not one this family has seen);
@@ -119,6 +119,15 @@ def left_cue(text: str) -> str:
     return cue if _is_cue(cue) and not any(c.isdigit() for c in cue) else ""
 
 
+def left_spellings(cue: str) -> tuple[str, ...]:
+    """A word mark on a value's left as people write it with or without its stop or colon: "inv. " and
+    "inv ", "client: " and "client " (not a negation: "no. 5" marks a number, "no 5" may deny one)."""
+    word = cue[:-2]
+    if cue.endswith((". ", ": ")) and _WORD.fullmatch(word) and word.lower() not in NEGATIONS:
+        return (cue, word + " ")
+    return (cue,)
+
+
 def right_cue(text: str) -> str:
     """The mark just after a value: a space and the next word (" people"), or the symbols glued to it ("%")."""
     if not text:
@@ -184,7 +193,9 @@ def restricted(capture: str, filler: str, sep: str, foreign: str | None = None) 
 
     Not "ends with one after a hyphen": within a Text's length bound, that is the words' trie times the
     length left at every hyphen — 41,000 states for a client name of at most 30 characters against
-    3,400 without it, and an invoice reminder's widening spells its client four times."""
+    3,400 without it, and an invoice reminder's widening spells its client four times.  Nor "has one
+    inside it" (a city of several words): measured on the learning bench, the customers family's
+    ambiguity search then ran past its 200,000 state pairs and the alternative was refused anyway."""
     words = f"({filler} | {foreign})" if foreign else filler
     joined = f" | {foreign} \"-\" .*" if foreign else ""
     return f"({capture} & ~({words} | {words} {sep} .* | .* {sep} {words}{joined}))"
@@ -287,8 +298,10 @@ class Spotter:
         # A word of the witness that is no filler but a free-text value may be: read as the value ("to
         # Move 1 of May 1000 by 1 day" is a date request with "Move" read as the client). It names none.
         may_be_text = self._text_may_be()
+        # Not a single letter: the search's witnesses name the shortest value ("in B join date"), and the
+        # next one would say "D", a round each; what made such a witness parse is a filler word.
         as_value = {w for w in witness_words - vocabulary - STOPWORDS - FRAME - self.exclude
-                    if len(w) <= MAX_WORD and may_be_text(w)}
+                    if 1 < len(w) <= MAX_WORD and may_be_text(w)}
         if as_value:
             if as_value & NUMBER_WORDS:
                 # A number word read as the value: the next witness would say the next one ("… K SIX", then
@@ -511,12 +524,32 @@ class Spotter:
         seps = separators(self._fold(v) for shape in shapes for k, v in shape if k == "text")
         sep = "(" + " | ".join(quote_text(s) for s in seps) + ")" if len(seps) > 1 else quote_text(seps[0])
         # A value that cannot be a filler word names itself (an enum spelling, a date, a path): it needs no cue.
-        # (Not when another parameter has the same type: "km m" would not say which unit is which.)
+        # (Not when another parameter has the same type: "km m" would not say which unit is which.)  So does
+        # the family's only free-text value, restricted (:func:`restricted`) from being, starting or ending with
+        # a filler, foreign or value word: every other word of the request is one of those, so the words left
+        # are the value ("Firm reminder: Ahmed-Ali, invoice 9, $5, 15 days overdue").  Not in the strict form,
+        # and not with two free-text values (which of them a word is would be the cue's to say).  Likewise the
+        # only value that reads a number (no other parameter takes "1", "12", "ten": the cue plan's group is
+        # empty of it): a digit or number word is never filler, so it is that value ("make it serve 9").
+        # Both only beside another value that must be given: alone, any capitalized words would ask for
+        # the customers of a city named so ("Ak As In.").
         shared = {str(t) for p, t in type_of.items() for q, u in type_of.items() if p != q and t == u}
+
+        def beside_another(src: str) -> bool:
+            return not strict and any(p != param_of[src] and p not in self.optional for p in type_of)
+
+        only_text = len({param_of[src] for src in self._text_sources()}) == 1
+
+        def only_number(src: str) -> bool:
+            return param_of[src] not in group and any(accepts(src, t) for t in _VALUE_PROBES)
+
         names_itself = {src: str(type_of[param_of[src]]) not in shared and (
                             isinstance(type_of[param_of[src]], EnumT)
-                            or (isinstance(type_of[param_of[src]], TextT)
-                                and not any(accepts(src, s) for w in vocabulary for s in self._spellings(w))))
+                            or (isinstance(type_of[param_of[src]], TextT) and (
+                                (only_text and beside_another(src))
+                                or not any(accepts(src, s) for w in vocabulary for s in self._spellings(w))))
+                            or (not isinstance(type_of[param_of[src]], TextT) and only_number(src)
+                                and beside_another(src)))
                         for src in sources}
         slots: dict[str, set[str]] = {}
         cues: dict[tuple[str, str], tuple[set[str], set[str], list[bool]]] = {}
@@ -533,7 +566,7 @@ class Spotter:
             bare = names_itself[source] or not (lc or rc)
             if not strict:  # any cue seen on a side, or none on one side: see _factored
                 seen = cues.setdefault((param, capture), (set(), set(), [False]))
-                seen[0].update([lc] if lc else [])
+                seen[0].update(left_spellings(lc) if lc else [])
                 seen[1].update([rc] if rc else [])
                 seen[2][0] = seen[2][0] or bare
                 continue
