@@ -23,7 +23,7 @@ from ddl.regular.errors import AutomatonTooLarge
 from ddl.types.checked import CheckedFamily
 from ddl.types.words import setting_words
 from ddl.values import to_json
-from ddl.widen import Alternative, Candidate, GateResult, foreign_words, learn, propose, widen_source
+from ddl.widen import Alternative, Candidate, GateResult, foreign_words, learn, phrasing_words, propose, widen_source
 from ddl.widen.propose import read_reply
 from ddl.widen.spot import inflections, left_spellings
 
@@ -641,6 +641,9 @@ def test_a_learned_free_text_value_is_no_word_another_family_is_written_in(
     among them: every family says "in" and "to", and a name is never one anyway (they are filler)."""
     words = foreign_words(served.by_name["cab"].checked) | foreign_words(served.by_name["trip_weather"].checked)
     assert {"cab", "taxi", "weather", "days", "paris", "tokyo", "york"} <= words
+    # With the other number of each, which the other family's learned filler takes ("taxis", "day").
+    assert {"taxis", "day"} <= words
+    assert phrasing_words([("Jump 1 May 2024 by 3 days, Bob", {"name": "Bob"})]) == {"jump", "jumps", "day", "days"}
     assert not {"to", "in", "for"} & words
     path, fam, grammar = _written_family(tmp_path, GREET, "greet")
     candidates = [Candidate("please greet Bob now", {"name": "Bob"}, 1), Candidate("greet Cid now", {"name": "Cid"}, 2)]
@@ -692,6 +695,26 @@ def test_values_that_could_be_mistaken_for_each_other_are_told_apart_by_their_ma
                              ("split $45 for 3 people", {"total": 45, "people": 3})])
     assert not widened.match("the bill is 6 people").ok  # the total is not given
     assert not widened.match("split $45 between 3 friends").ok  # "friends": no word these users used
+
+
+def test_a_mark_is_filler_only_between_filler_words(tmp_path: Path) -> None:
+    """A word kept off the filler because it marks a value (" people") is still filler where it can mark
+    nothing: with a filler word after it and, after a value, one before it ("people we are 6, …").  Next to
+    a value it only marks."""
+    path, fam, grammar = _written_family(tmp_path, TAB, "tab")
+    candidates = [Candidate("the bill is $120 and we are 4 people", {"total": 120, "people": 4}, 1),
+                  Candidate("we are 3 people, the bill is $90", {"total": 90, "people": 3}, 2),
+                  Candidate("split $60 for 2 people please", {"total": 60, "people": 2}, 3),
+                  Candidate("for 5 people, $75", {"total": 75, "people": 5}, 4)]
+    general = learn(fam, grammar, candidates).alternatives[0]
+    assert dict(general.rules)["learned_mark"] == '"people"'
+    result = widen_source(TAB, str(path), "tab", [general], candidates)
+    assert result.ok and result.admitted, result.refused
+    widened = _widened_grammar(result.source, str(path), "tab")
+    _assert_parses(widened, [("people we are 6, the bill is $300", {"total": 300, "people": 6}),
+                             ("split $45 for 3 people please, people", {"total": 45, "people": 3})])
+    for stranger in ("split $45 people for 3 people", "people 4, the bill is $300", "the bill is $300, people"):
+        assert not widened.match(stranger).ok, stranger
 
 
 TAB_FOR_TWO = '''family tab {

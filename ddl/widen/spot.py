@@ -71,6 +71,7 @@ FRAME = frozenset("""
 ARTICLES = frozenset({"a", "an"})
 WORD_RULE = "learned_word"  # the rule of the filler words, written beside the learned rule
 FOREIGN_RULE = "learned_foreign"  # the other served families' words, which a free-text value never is
+MARK_RULE = "learned_mark"  # words kept off the filler as marks, filler only between filler words
 MAX_WORD = 24  # a longer "word" is a value or noise, not filler
 MAX_WORDS = 400  # filler vocabulary cap (the most frequent words are kept)
 MAX_ANY_ORDER = 3  # any_order of k values writes k! orders; past 3, only the orders seen are kept
@@ -84,8 +85,14 @@ def foreign_words(other: CheckedFamily) -> frozenset[str]:
     its grammar is written in, but the frame words every family says.  Its values alone were not enough: a
     name read in "I need to Move 1 of May 1000 by 1 day" made a date request an invoice reminder, and the
     gate narrowed one such word per round ("Move", "Push", "Shift", …) until the date family, widened later,
-    met the next one."""
-    return frozenset(w for w in value_words(other) | family_words(other) if w not in FRAME and w not in STOPWORDS)
+    met the next one.  With the other number of each (the other family's filler takes it: "Moves", "Steps"),
+    as :func:`phrasing_words` gives it too."""
+    return _with_inflections(w for w in value_words(other) | family_words(other) if w not in FRAME and w not in STOPWORDS)
+
+
+def _with_inflections(words: Iterable[str]) -> frozenset[str]:
+    found = set(words)
+    return frozenset(found | {i for w in found for i in inflections(w) if len(i) <= MAX_WORD})
 
 
 def phrasing_words(phrasings: Iterable[tuple[str, Mapping[str, Any]]]) -> frozenset[str]:
@@ -99,7 +106,7 @@ def phrasing_words(phrasings: Iterable[tuple[str, Mapping[str, Any]]]) -> frozen
         values = {w.lower() for v in theta.values() if isinstance(v, str) for w in _WORD.findall(v)}
         words.update(w for w in (m.lower() for m in _WORD.findall(utterance))
                      if len(w) <= MAX_WORD and w not in values and w not in FRAME and w not in STOPWORDS)
-    return frozenset(words)
+    return _with_inflections(words)
 
 
 def _is_cue(text: str) -> bool:
@@ -308,6 +315,9 @@ class Spotter:
                 # "… K TEN": a round of the gate each), so they all go at once.
                 as_value |= {w for w in NUMBER_WORDS if may_be_text(w)} - self.exclude
             return attrs.evolve(self, exclude=self.exclude | as_value)
+        marks = witness_words & set(self.mark_words())
+        if marks:  # a mark read as filler between filler words: it goes back to marking only
+            return attrs.evolve(self, exclude=self.exclude | marks)
         suspects = witness_words & vocabulary
         if not suspects:
             return None
@@ -432,11 +442,7 @@ class Spotter:
         """The filler words, most frequent first."""
         texts = [self._fold(v) for shape in self.shapes for k, v in shape if k == "text"]
         counts = word_counts(texts)
-        valued = [src for src in self._sources() if not isinstance(self.type_of[self.param_of[src]], TextT)]
-
-        def is_value(w: str) -> bool:
-            return any(self.accepts(src, w) for src in valued)
-
+        is_value = self._is_value
         # A word said, or written in the family's grammar, may come back in its other number — unless
         # it is a value ("mystery" is a genre: "mysteries" must not become filler beside it).
         plain = [w for w in (*counts, *self.extra)
@@ -451,6 +457,20 @@ class Spotter:
              and (w in ARTICLES or not is_value(w))),
             key=lambda w: (-counts[w], w))[:MAX_WORDS]
 
+    def _is_value(self, word: str) -> bool:
+        """Whether a non-text capture of the family accepts ``word`` (a value: "two", "tokyo")."""
+        return any(self.accepts(src, word) for src in self._sources()
+                   if not isinstance(self.type_of[self.param_of[src]], TextT))
+
+    def mark_words(self) -> list[str]:
+        """The words the cue plan kept off the filler (:attr:`CuePlan.marks`: "invoice" marks the invoice
+        number): filler too, but only between filler words, where they mark no value ("invoice reminder
+        for Omar, inv 230045": "invoice" is followed by a word, not by the number it would mark)."""
+        vocabulary = set(self.vocabulary())
+        return sorted(w for w in self.cue_plan().marks
+                      if _WORD.fullmatch(w) and len(w) <= MAX_WORD and w.lower() not in NEGATIONS
+                      and w not in self.exclude and w not in vocabulary and not self._is_value(w))
+
     def _sources(self) -> list[str]:
         return sorted({v for shape in self.shapes for k, v in shape if k == "capture"})
 
@@ -462,8 +482,10 @@ class Spotter:
         """The helper rules :meth:`source` refers to (name, body): the filler words and, when a free-text
         value could be one of them, the words it never is (:meth:`_foreign_values`)."""
         foreign = self._foreign_values()
+        marks = self.mark_words()
         return ((WORD_RULE, self.word_rule()),) + (
-            ((FOREIGN_RULE, " | ".join(quote_text(w) for w in foreign)),) if foreign else ())
+            ((FOREIGN_RULE, " | ".join(quote_text(w) for w in foreign)),) if foreign else ()) + (
+            ((MARK_RULE, " | ".join(quote_text(w) for w in marks)),) if marks else ())
 
     def _foreign_values(self) -> list[str]:
         """The words a free-text value neither is, begins nor ends with, besides the filler: the other
@@ -586,7 +608,14 @@ class Spotter:
         if any(p not in slots for p in required):
             return None
         slot = {param: f"({' | '.join(sorted(forms))})" for param, forms in slots.items()}
-        between = f"{sep} ({filler_word} {sep})*"
+        # The filler runs: before the first value, between two, after the last.  A mark word is filler there
+        # only with a filler word after it and, after a value, one before it: next to a value it marks it.
+        lead, between, trail = f"({filler_word} {sep})*", f"{sep} ({filler_word} {sep})*", f"({sep} {filler_word})*"
+        if self.mark_words():
+            mark = MARK_RULE
+            lead = f"(({mark} {sep})* {filler_word} {sep})*"
+            between = f"{sep} ({filler_word} {sep} (({mark} {sep})+ {filler_word} {sep})?)*"
+            trail = f"({sep} {filler_word} ({sep} {mark})*)*"
         if len(slot) <= MAX_ANY_ORDER:
             parts = [slot[p] + ("?" if p in optional else "") for p in sorted(slot, key=lambda p: (p in optional, p))]
             if all(p.endswith("?") for p in parts):
@@ -597,4 +626,4 @@ class Spotter:
             # More values than any_order can permute at a checkable size: the orders people used.
             orders = {tuple(dict.fromkeys(param_of[v] for k, v in shape if k == "capture")) for shape in shapes}
             body = order_trie(orders, slot, between)
-        return f"({filler_word} {sep})* {body} ({sep} {filler_word})* (\"?\" | \".\" | \"!\")?"
+        return f"{lead} {body} {trail} (\"?\" | \".\" | \"!\")?"
