@@ -255,12 +255,12 @@ def learn(family: CheckedFamily, grammar: CompiledGrammar, candidates: Sequence[
     aligned_words = {w for shape in taught for k, v in shape if k == "text" for w in word_counts([v.lower()])}
     unsafe = frozenset(w for u in unaligned for w in word_counts([aligner.grammar.normalize(u.utterance).lower()])
                        if w not in aligned_words and w not in STOPWORDS)
-    # Words the grammar writes only where it sets a parameter ("subtract … {direction = before}") say a
-    # value: as filler they would read "subtract 3 days" with the default too (an ambiguity the gate
-    # would refuse one word per round).
     # The words of a value spelt in several words ("join date", "newest first") are filler only where the
     # family's users said them: taught by the grammar alone, "in B join date" reads the sort and the filler.
     spelling = value_words(family) - aligned_words - STOPWORDS
+    # Words the grammar writes only where it sets a parameter ("subtract … {direction = before}") say a
+    # value: as filler they would read "subtract 3 days" with the default too (an ambiguity the gate
+    # would refuse one word per round).
     spotter = Spotter(taught, aligner.param_of, aligner.type_of,
                       frozenset(aligner.defaults), aligner.accepts, family_words(family),
                       ignore_case=grammar.ignore_case, exclude=unsafe | setting_words(family) | spelling,

@@ -442,7 +442,11 @@ class Spotter:
         """The filler words, most frequent first."""
         texts = [self._fold(v) for shape in self.shapes for k, v in shape if k == "text"]
         counts = word_counts(texts)
-        is_value = self._is_value
+        valued = self._valued()
+
+        def is_value(w: str) -> bool:
+            return any(self.accepts(src, w) for src in valued)
+
         # A word said, or written in the family's grammar, may come back in its other number — unless
         # it is a value ("mystery" is a genre: "mysteries" must not become filler beside it).
         plain = [w for w in (*counts, *self.extra)
@@ -457,10 +461,13 @@ class Spotter:
              and (w in ARTICLES or not is_value(w))),
             key=lambda w: (-counts[w], w))[:MAX_WORDS]
 
+    def _valued(self) -> list[str]:
+        """The captures of the parameters that are no free text."""
+        return [src for src in self._sources() if not isinstance(self.type_of[self.param_of[src]], TextT)]
+
     def _is_value(self, word: str) -> bool:
         """Whether a non-text capture of the family accepts ``word`` (a value: "two", "tokyo")."""
-        return any(self.accepts(src, word) for src in self._sources()
-                   if not isinstance(self.type_of[self.param_of[src]], TextT))
+        return any(self.accepts(src, word) for src in self._valued())
 
     def mark_words(self) -> list[str]:
         """The words the cue plan kept off the filler (:attr:`CuePlan.marks`: "invoice" marks the invoice
@@ -498,8 +505,7 @@ class Spotter:
         if not self._text_sources():
             return []
         marks = {t for (_, _, t) in self._cue_uses() if _is_word(t) and _WORD.fullmatch(t)}
-        valued = [src for src in self._sources() if not isinstance(self.type_of[self.param_of[src]], TextT)]
-        own_values = {w for w in self.extra if any(self.accepts(src, w) for src in valued)}
+        own_values = {w for w in self.extra if self._is_value(w)}
         words = self.foreign | own_values | self.exclude | marks
         may_be_text = self._text_may_be()
         return sorted(w for w in words if _WORD.fullmatch(w) and len(w) <= MAX_WORD and may_be_text(w))
@@ -521,7 +527,7 @@ class Spotter:
         if len(shapes) < 2:
             return None
         sources = self._sources()
-        valued = [src for src in sources if not isinstance(type_of[param_of[src]], TextT)]
+        valued = self._valued()
         vocabulary = self.vocabulary()
         if not vocabulary:
             return None
