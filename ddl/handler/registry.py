@@ -439,15 +439,18 @@ class _RoutingCache:
             raise cached
         if cached is not None:
             return cached
+        cache = self.cache
+
+        def put(found: Sequence[Overlap], **more: Any) -> None:
+            data = {**more, "overlaps": [[o.first, o.second, o.witness] for o in found]}
+            cache.put_derived(kind, self.where, key, json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+
         try:
             found = router().conflicts(involving)
         except OverlapSearchTooLarge as err:
-            data = {"too_large": list(err.families), "limit": err.limit,
-                    "overlaps": [[o.first, o.second, o.witness] for o in err.found]}
-            self.cache.put_derived(kind, self.where, key, json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+            put(err.found, too_large=list(err.families), limit=err.limit)
             raise
-        data = {"overlaps": [[o.first, o.second, o.witness] for o in found]}
-        self.cache.put_derived(kind, self.where, key, json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        put(found)
         return found
 
     @staticmethod

@@ -72,7 +72,8 @@ def widen_family(registry: Registry, store: Any, family: str, *, method: str = "
         known = ", ".join(f.name for f in registry.served) or "none"
         raise HandlerError(f"no served family {family} in {registry.directory}{'; ' + hint if hint else ''} "
                            f"(served: {known})", "DDL705")
-    records = store.candidates(family)
+    every = store.candidates()  # once: the other families' phrasings are read below
+    records = [r for r in every if r.family == family]
     candidates = [Candidate(r.utterance, r.theta, r.query_id) for r in records]
     rejected = [f.utterance for f in store.feedback(family) if f.verdict == "reject"]
     path = Path(served.path)
@@ -100,7 +101,7 @@ def widen_family(registry: Registry, store: Any, family: str, *, method: str = "
     if method in ("align", "both"):
         foreign = frozenset(w for f in registry.served if f.name != family for w in foreign_words(f.checked))
         # And what the other families' users said: the words those families are about to learn.
-        foreign |= phrasing_words((r.utterance, r.theta) for r in store.candidates()
+        foreign |= phrasing_words((r.utterance, r.theta) for r in every
                                   if r.family != family and r.family in registry.by_name)
         aligned = learn(served.checked, grammar, candidates, answered, foreign)
         # The model's alternatives go first (the gate tries general ones first and drops them first).

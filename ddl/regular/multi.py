@@ -901,7 +901,7 @@ class _OverlapSearch(Generic[K]):
             if not prefix and self.memo is not None:
                 self.memo[key] = (found, self.visited - before)
         if found is not None:
-            self.found[(min(a, b), max(a, b))] = prefix + found
+            self.found[key] = prefix + found
             if prefix:
                 self.deep.add((min(a, b), max(a, b)))
 

@@ -472,11 +472,11 @@ class Spotter:
     def mark_words(self) -> list[str]:
         """The words the cue plan kept off the filler (:attr:`CuePlan.marks`: "invoice" marks the invoice
         number): filler too, but only between filler words, where they mark no value ("invoice reminder
-        for Omar, inv 230045": "invoice" is followed by a word, not by the number it would mark)."""
-        vocabulary = set(self.vocabulary())
+        for Omar, inv 230045": "invoice" is followed by a word, not by the number it would mark).  None is a
+        filler word: :meth:`vocabulary` leaves the marks out."""
         return sorted(w for w in self.cue_plan().marks
                       if _WORD.fullmatch(w) and len(w) <= MAX_WORD and w.lower() not in NEGATIONS
-                      and w not in self.exclude and w not in vocabulary and not self._is_value(w))
+                      and w not in self.exclude and not self._is_value(w))
 
     def _sources(self) -> list[str]:
         return sorted({v for shape in self.shapes for k, v in shape if k == "capture"})
